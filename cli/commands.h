@@ -1,0 +1,14 @@
+/* commands.h: what the eqlite command's source files share. */
+#ifndef EQ_CLI_COMMANDS_H
+#define EQ_CLI_COMMANDS_H
+
+#include <stdio.h>
+
+#include "eqlite.h"
+
+/* "where:line:col: message", the source line and a caret, to stderr. */
+void cli_print_diag(const char *where, const eqlite_diag *d, const char *src, size_t len);
+/* A value as JSON. */
+void cli_print_value(FILE *f, const eqlite_value *v);
+
+#endif

@@ -1,0 +1,263 @@
+/* rules_io.c: rule files in, for check / fmt / query -r. */
+#define _DEFAULT_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ndjson/rules.h"
+#include "rules_io.h"
+
+char *cli_read_file(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 65536, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap) {
+            if (ferror(f)) {
+                free(buf);
+                buf = NULL;
+            }
+            break;
+        }
+        cap *= 2;
+        char *nb = realloc(buf, cap + 1);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+        }
+        buf = nb;
+    }
+    if (f != stdin)
+        fclose(f);
+    if (buf) {
+        buf[n] = 0;
+        *len = n;
+    }
+    return buf;
+}
+
+static bool push(cli_rules *r, cli_rule rule)
+{
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        cli_rule *items = realloc(r->items, cap * sizeof *items);
+        if (!items)
+            return false;
+        r->items = items;
+        r->cap = cap;
+    }
+    r->items[r->n++] = rule;
+    return true;
+}
+
+static char *dup_range(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+static bool blank(const char *s, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (s[k] != ' ' && s[k] != '\t' && s[k] != '\n' && s[k] != '\r')
+            return false;
+    return true;
+}
+
+/* Only comments and whitespace? (a trailing "// note" after the last ';') */
+static bool only_comments(const char *s, size_t n)
+{
+    size_t k = 0;
+    while (k < n) {
+        if (s[k] == ' ' || s[k] == '\t' || s[k] == '\n' || s[k] == '\r') {
+            k++;
+        } else if (k + 1 < n && s[k] == '/' && s[k + 1] == '/') {
+            while (k < n && s[k] != '\n')
+                k++;
+        } else if (k + 1 < n && s[k] == '/' && s[k + 1] == '*') {
+            const char *end = NULL;
+            for (size_t j = k + 2; j + 1 < n; j++)
+                if (s[j] == '*' && s[j + 1] == '/') {
+                    end = s + j + 2;
+                    break;
+                }
+            if (!end)
+                return false;
+            k = (size_t)(end - s);
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Splits .eql text at ';' outside strings, backquotes and comments. */
+static bool split_eql(const char *text, size_t len, cli_rules *out)
+{
+    size_t start = 0, line = 1, start_line = 1;
+    size_t k = 0;
+    while (k <= len) {
+        char c = k < len ? text[k] : ';';
+        if (c == '\n') {
+            line++;
+        } else if (c == '"' && k + 2 < len && text[k + 1] == '"' && text[k + 2] == '"') {
+            const char *end = strstr(text + k + 3, "\"\"\"");
+            k = end ? (size_t)(end - text) + 2 : len;
+        } else if (c == '"' || c == '`') {
+            for (k++; k < len && text[k] != c && text[k] != '\n'; k++)
+                if (c == '"' && text[k] == '\\')
+                    k++;
+        } else if (c == '/' && k + 1 < len && text[k + 1] == '/') {
+            while (k < len && text[k] != '\n')
+                k++;
+            continue;
+        } else if (c == '/' && k + 1 < len && text[k + 1] == '*') {
+            const char *end = strstr(text + k + 2, "*/");
+            for (size_t j = k; j < (end ? (size_t)(end - text) : len); j++)
+                line += text[j] == '\n';
+            k = end ? (size_t)(end - text) + 2 : len;
+            continue;
+        } else if (c == ';') {
+            if (!blank(text + start, k - start) && !only_comments(text + start, k - start)) {
+                cli_rule r = {dup_range(text + start, k - start), k - start, NULL, NULL, start_line, 0};
+                if (!r.text || !push(out, r))
+                    return false;
+            }
+            start = k + 1;
+            start_line = line;
+        }
+        k++;
+    }
+    return true;
+}
+
+static bool load_jsonl(const char *path, const char *text, size_t len, cli_rules *out, bool report_bad)
+{
+    size_t line = 0, k = 0;
+    while (k < len) {
+        const char *nl = memchr(text + k, '\n', len - k);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        line++;
+        if (!blank(text + k, end - k)) {
+            eq_rule_record rec;
+            char err[128];
+            if (eq_rule_record_parse(text + k, end - k, &rec, err, sizeof err) != 0 || !rec.query) {
+                if (report_bad)
+                    fprintf(stderr, "%s:%zu: %s\n", path, line, rec.query ? err : "record has no string \"query\"");
+                out->bad_records++;
+                eq_rule_record_free(&rec);
+            } else {
+                cli_rule r = {rec.query, rec.query_len, rec.name, rec.id, line, line};
+                if (!push(out, r)) {
+                    eq_rule_record_free(&rec);
+                    return false;
+                }
+            }
+        }
+        k = end + 1;
+    }
+    return true;
+}
+
+static bool looks_like_json(const char *path, const char *text, size_t len)
+{
+    const char *dot = strrchr(path, '.');
+    if (dot && (!strcmp(dot, ".jsonl") || !strcmp(dot, ".ndjson") || !strcmp(dot, ".json")))
+        return true;
+    size_t k = 0;
+    while (k < len && (text[k] == ' ' || text[k] == '\n' || text[k] == '\r' || text[k] == '\t'))
+        k++;
+    return k < len && text[k] == '{';
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool load_dir(const char *path, cli_rules *out, bool report_bad)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return false;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcmp(e->d_name + l - 4, ".eql") != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 32;
+            names = realloc(names, cap * sizeof *names);
+        }
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, by_name);
+    bool ok = true;
+    for (size_t k = 0; k < n; k++) {
+        char full[4096];
+        snprintf(full, sizeof full, "%s/%s", path, names[k]);
+        ok = ok && cli_load_rules(full, out, report_bad);
+        free(names[k]);
+    }
+    free(names);
+    return ok;
+}
+
+bool cli_load_rules(const char *path, cli_rules *out, bool report_bad)
+{
+    struct stat st;
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return load_dir(path, out, report_bad);
+    size_t len;
+    char *text = cli_read_file(path, &len);
+    if (!text)
+        return false;
+    bool ok = looks_like_json(path, text, len) ? load_jsonl(path, text, len, out, report_bad)
+                                                : split_eql(text, len, out);
+    free(text);
+    return ok;
+}
+
+void cli_rules_free(cli_rules *r)
+{
+    for (size_t k = 0; k < r->n; k++) {
+        free(r->items[k].text);
+        free(r->items[k].name);
+        free(r->items[k].id);
+    }
+    free(r->items);
+    memset(r, 0, sizeof *r);
+}
+
+void cli_json_string(FILE *f, const char *s, size_t n)
+{
+    fputc('"', f);
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)s[k];
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\t')
+            fputs("\\t", f);
+        else if (c == '\r')
+            fputs("\\r", f);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}

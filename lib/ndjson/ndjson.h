@@ -1,0 +1,142 @@
+/* ndjson.h: a projecting reader of JSON events (NDJSON, or one JSON array of
+ * objects), plain or gzip-compressed, from a file, stdin or memory.
+ *
+ * The reader extracts only the fields the caller names (the fields compiled
+ * rules read) into an eqlite_event whose fields[] is indexed by the caller's
+ * ids; every other field is skipped. Nested objects and dotted keys are both
+ * accepted: {"process":{"name":"x"}}, {"process.name":"x"} and
+ * {"process":{"parent.name":"y"}} all reach "process.name" /
+ * "process.parent.name".
+ *
+ * Value rules (Elasticsearch's view of _source):
+ *   - strings are decoded (escapes, \u0000, surrogate pairs); invalid UTF-8
+ *     anywhere in the record, or a lone surrogate escape, makes it bad;
+ *   - an integer literal that fits int64 is EQLITE_INT; any other number
+ *     (fraction, exponent, > INT64_MAX) is EQLITE_DOUBLE; integers wider than
+ *     64 bits make the record bad;
+ *   - arrays become EQLITE_ARRAY of scalars: nested arrays are flattened,
+ *     nulls are dropped, an array left empty reads as null; objects inside
+ *     arrays flatten to dotted names ({"x":[{"a":1},{"a":2}]} gives x.a = [1,2]);
+ *   - an object (or an object inside an array) where a projected field wants
+ *     a value makes the record bad;
+ *   - duplicate keys: the last occurrence wins (also between a nested and a
+ *     dotted spelling of the same field); only inside one array of objects
+ *     are the values of the elements collected.
+ *
+ * Every record is fully validated by simdjson (the whole record, not only the
+ * projected fields), so a malformed line is reported even when the broken part
+ * is in a field no rule reads. Nesting deeper than EQ_NDJSON_MAX_DEPTH levels
+ * is a bad record.
+ *
+ * Memory: strings of an event point into the parser's buffers and arrays into
+ * per-field buffers owned by the reader; both stay valid until the next call
+ * on the reader. In steady state a call allocates nothing. The reader uses the
+ * C++ heap (not the eqlite_allocator hook). A reader is used by one thread at
+ * a time.
+ */
+#ifndef EQ_NDJSON_H
+#define EQ_NDJSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eqlite.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EQ_NDJSON_DEFAULT_MAX_LINE ((size_t)16 << 20)   /* 16 MiB */
+#define EQ_NDJSON_DEFAULT_BLOCK ((size_t)1 << 20)       /* 1 MiB reads */
+#define EQ_NDJSON_MAX_MAX_LINE ((size_t)0x7fff0000)      /* lengths fit eqlite_value.len */
+#define EQ_NDJSON_MAX_DEPTH 1024
+
+/* One projected field: dotted name -> the id its value gets in fields[]. */
+typedef struct eq_ndjson_field {
+    const char *name;
+    size_t len;
+    uint32_t id;
+} eq_ndjson_field;
+
+typedef struct eq_ndjson_options {
+    const eq_ndjson_field *fields; /* may repeat an id (aliases), not a name */
+    size_t nfields;
+    /* Timestamp field (ISO-8601 string, epoch-millisecond number or digit
+     * string). NULL/0 = none: every event gets timestamp 0. When set, an event
+     * whose timestamp is missing or unparseable is a bad record. */
+    const char *timestamp_field;
+    size_t timestamp_len;
+    /* Tiebreaker field, copied as is into event.tiebreaker. NULL/0 = none. */
+    const char *tiebreaker_field;
+    size_t tiebreaker_len;
+    size_t max_line;   /* longest record in bytes; 0 = EQ_NDJSON_DEFAULT_MAX_LINE */
+    size_t block_size; /* read size; 0 = EQ_NDJSON_DEFAULT_BLOCK */
+    /* Name reported in eq_ndjson_record.file; NULL = the path, "<stdin>" or
+     * "<memory>". Copied. */
+    const char *display_name;
+} eq_ndjson_options;
+
+typedef struct eq_ndjson eq_ndjson;
+
+/* What eq_ndjson_next() last read. Pointers are valid until the next call. */
+typedef struct eq_ndjson_record {
+    const char *text;    /* the record's JSON text (line without its line end) */
+    size_t len;
+    uint64_t line;       /* 1-based line where the record starts */
+    uint64_t offset;     /* byte offset of the record in the (decompressed) input */
+    const char *file;    /* display name */
+    const char *reason;  /* why the record is bad / the fatal error; "" otherwise */
+} eq_ndjson_record;
+
+typedef struct eq_ndjson_stats {
+    uint64_t bytes_in;     /* bytes read from the file or buffer (compressed size for .gz) */
+    uint64_t bytes_out;    /* bytes of JSON text (decompressed) */
+    uint64_t total_in;     /* size of the input if known (regular file, memory), else 0 */
+    uint64_t records;      /* non-empty records seen */
+    uint64_t events;       /* records returned as events */
+    uint64_t bad;          /* bad records */
+    int gzip;              /* 1 if the input is gzip-compressed */
+    int json_array;        /* 1 if the input is a JSON array rather than NDJSON */
+} eq_ndjson_stats;
+
+enum {
+    EQ_NDJSON_EVENT = 1, /* *event and *record are filled */
+    EQ_NDJSON_EOF = 0,
+    EQ_NDJSON_BAD = -1,  /* a bad record: record->reason, ->line; reading can go on */
+    EQ_NDJSON_FATAL = -2 /* I/O or decompression error, out of memory; sticky */
+};
+
+/* path "-" reads stdin. gzip is detected from the magic bytes. On failure
+ * *out is NULL and err (if errcap > 0) holds a NUL-terminated message. */
+eqlite_status eq_ndjson_open_path(const char *path, const eq_ndjson_options *opt,
+                                  eq_ndjson **out, char *err, size_t errcap);
+/* Reads an already open descriptor (not closed by the reader). */
+eqlite_status eq_ndjson_open_fd(int fd, const eq_ndjson_options *opt, eq_ndjson **out,
+                                char *err, size_t errcap);
+/* The buffer is borrowed: it must outlive the reader. */
+eqlite_status eq_ndjson_open_memory(const void *data, size_t len, const eq_ndjson_options *opt,
+                                    eq_ndjson **out, char *err, size_t errcap);
+void eq_ndjson_close(eq_ndjson *reader);
+
+/* Reads the next event. Returns EQ_NDJSON_EVENT, _EOF, _BAD or _FATAL.
+ * event->fields has max id + 1 entries (missing fields are EQLITE_NULL);
+ * event->user is left untouched. `record` may be NULL. */
+int eq_ndjson_next(eq_ndjson *reader, eqlite_event *event, eq_ndjson_record *record);
+
+/* The parse floor for benchmarks: reads the rest of the input, validating each
+ * record with the same parser but extracting nothing. Returns EQ_NDJSON_EOF or
+ * EQ_NDJSON_FATAL; counts go to *valid and *bad. */
+int eq_ndjson_parse_only(eq_ndjson *reader, uint64_t *valid, uint64_t *bad);
+
+void eq_ndjson_stats_get(const eq_ndjson *reader, eq_ndjson_stats *out);
+
+/* Timestamp text -> nanoseconds since the epoch (UTC). Accepts ISO-8601
+ * "YYYY-MM-DD[(T| )HH:MM[:SS[.fraction(1-9 digits)]]][Z|±HH:MM|±HHMM|±HH]"
+ * (no zone = UTC) and epoch milliseconds "[-]digits[.digits]". Returns 0 on
+ * success, -1 if malformed or out of the int64 nanosecond range. */
+int eq_ndjson_parse_timestamp(const char *s, size_t len, int64_t *ns);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,25 @@
+/* regex.h: Lucene RegExp syntax (what Elasticsearch's `regex` uses) translated
+ * to PCRE2, compiled once with JIT, always anchored to the whole value. */
+#ifndef EQ_REGEX_H
+#define EQ_REGEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct eq_regex eq_regex;
+typedef struct eq_regex_scratch eq_regex_scratch; /* per-thread match data */
+
+/* Translates a Lucene pattern into PCRE2 syntax (for tests and --explain).
+ * Returns the length needed; on an unsupported or malformed pattern returns
+ * (size_t)-1 and writes a message ("unsupported Lucene regex feature [&] at
+ * offset 3") into err. */
+size_t eq_regex_translate(const char *pat, size_t n, char *out, size_t cap, char *err,
+                          size_t errcap);
+/* NULL on error (message in err). */
+eq_regex *eq_regex_compile(const char *pat, size_t n, bool caseless, char *err, size_t errcap);
+void eq_regex_free(eq_regex *re);
+eq_regex_scratch *eq_regex_scratch_new(void);
+void eq_regex_scratch_free(eq_regex_scratch *scratch);
+bool eq_regex_match(const eq_regex *re, const char *s, size_t n, eq_regex_scratch *scratch);
+
+#endif

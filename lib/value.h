@@ -1,0 +1,82 @@
+/* value.h: string and value primitives shared by the folder (sema) and the VM.
+ * Every function is pure: inputs are pointer + length, outputs go to caller
+ * buffers. Sizes returned are what was needed, so callers can grow and retry. */
+#ifndef EQ_VALUE_H
+#define EQ_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eqlite.h"
+
+/* ---- Unicode case folding (Java String.toLowerCase(Locale.ROOT)-like) ---- */
+bool eq_is_ascii(const char *s, size_t n);
+/* Lower-cases s into out (ASCII fast path, utf8proc for the rest). Returns the
+ * number of bytes the result needs; writes at most cap bytes. Invalid UTF-8
+ * bytes are copied unchanged. */
+size_t eq_fold(const char *s, size_t n, char *out, size_t cap);
+/* Case-insensitive equality without allocating (folds both sides on the fly). */
+bool eq_equals_fold(const char *a, size_t an, const char *b, size_t bn);
+
+/* ---- Wildcards (`:`, like, like~): '*' = any run, '?' = one code point;
+ * backslash is an ordinary character. Whole-value match. Linear-time
+ * (no exponential backtracking). Case-insensitive callers fold both sides. */
+bool eq_wildcard_match(const char *pat, size_t plen, const char *s, size_t n);
+
+/* ---- IP / CIDR (cidrMatch) ----------------------------------------------- */
+typedef struct eq_cidr {
+    uint8_t addr[16]; /* IPv4 stored as IPv4-mapped IPv6 (::ffff:a.b.c.d) */
+    int prefix;       /* in bits of the 128-bit form */
+} eq_cidr;
+/* "10.0.0.0/8", "fe80::/10", a bare address (= /32 or /128). Host bits set
+ * (10.6.48.157/8) are accepted and masked. Returns false if malformed. */
+bool eq_cidr_parse(const char *s, size_t n, eq_cidr *out);
+bool eq_ip_parse(const char *s, size_t n, uint8_t out[16]);
+bool eq_cidr_contains(const eq_cidr *cidr, const uint8_t ip[16]);
+
+/* ---- Numbers to text, Java style (string(), concat()) ------------------- */
+/* Double.toString semantics: "1.0", "2.1828", "1.0E21", "NaN", "Infinity".
+ * Returns bytes written (buf needs 32). */
+size_t eq_format_double(double d, char *buf);
+size_t eq_format_int(int64_t v, char *buf);
+
+/* ---- String functions (ES semantics; see EQL.md §9). Offsets are in
+ * UTF-16 code units as Java counts them; for ASCII text that is bytes. ---- */
+/* length(): UTF-16 code units. */
+int64_t eq_str_length(const char *s, size_t n);
+/* indexOf(s, sub, start): -1 when not found (caller maps to null). */
+int64_t eq_str_index_of(const char *s, size_t n, const char *sub, size_t subn, int64_t start,
+                        bool caseless);
+/* substring(s, start, end) with Python slice semantics; has_end=false means open.
+ * Result is a byte range of s: *from, *len. */
+void eq_str_substring(const char *s, size_t n, int64_t start, bool has_end, int64_t end,
+                      size_t *from, size_t *len);
+/* between(src, left, right, greedy, caseless): result byte range of src;
+ * returns false when there is no result (caller maps to ""/null per ES). */
+bool eq_str_between(const char *s, size_t n, const char *left, size_t ln, const char *right,
+                    size_t rn, bool greedy, bool caseless, size_t *from, size_t *len);
+bool eq_str_starts_with(const char *s, size_t n, const char *p, size_t pn, bool caseless);
+bool eq_str_ends_with(const char *s, size_t n, const char *p, size_t pn, bool caseless);
+bool eq_str_contains(const char *s, size_t n, const char *p, size_t pn, bool caseless);
+/* number(s, base): base 0 = auto (10, or 16 with 0x prefix). Sets *out to an
+ * INT or DOUBLE value; returns false if s is not a number (caller -> null). */
+bool eq_str_to_number(const char *s, size_t n, int base, eqlite_value *out);
+
+/* ---- Dates ---------------------------------------------------------------- */
+/* ISO-8601 ("2017-08-30T20:47:32Z", fraction, offset, date only) or an
+ * epoch-millisecond integer string -> nanoseconds since the epoch. */
+bool eq_parse_date(const char *s, size_t n, int64_t *ns_out);
+
+/* ---- Ordering and equality of values (==, <, ...) ------------------------ */
+/* Compares two scalar values of comparable kinds (numbers with numbers,
+ * strings bytewise as Java orders BMP text, bools false<true).
+ * Returns false if the kinds are not comparable. */
+bool eq_value_compare(const eqlite_value *a, const eqlite_value *b, int *cmp_out);
+
+/* Hash of bytes (for the exact-value sets of `in` and `:` lists). */
+uint64_t eq_hash(const char *s, size_t n);
+/* Hash of the lower-cased form of s, equal to eq_hash(fold(s)). */
+uint64_t eq_hash_fold(const char *s, size_t n);
+
+#endif

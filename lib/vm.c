@@ -1,0 +1,649 @@
+/* vm.c: the bytecode interpreter. One accumulator holds the three-valued
+ * result of conditions (0 false, 1 true, 2 null); a small value stack holds
+ * operands. Dispatch is generated from the opcode list (computed goto on
+ * GCC/clang, a switch elsewhere). Nothing here allocates per event once the
+ * matcher's string chunks have grown to the rule's needs. */
+#include <math.h>
+#include <string.h>
+
+#include "functions.h"
+#include "program.h"
+#include "value.h"
+
+enum { F = 0, T = 1, N = 2 };
+
+struct eq_chunk {
+    eq_chunk *next;
+    size_t used, cap;
+    char data[];
+};
+
+static const eqlite_value null_value;
+
+void eq_vm_init(eqlite_matcher *m, const eqlite_program *prog, const eqlite_allocator *alloc)
+{
+    memset(m, 0, sizeof *m);
+    m->program = prog;
+    m->alloc = alloc;
+    m->scratch.alloc = alloc;
+    m->scratch.regex = eq_regex_scratch_new();
+}
+
+void eq_vm_release(eqlite_matcher *m)
+{
+    eq_chunk *c = m->chunks;
+    while (c) {
+        eq_chunk *next = c->next;
+        eq_free(m->alloc, c);
+        c = next;
+    }
+    m->chunks = m->chunk_cur = NULL;
+    eq_free(m->alloc, m->scratch.buf);
+    m->scratch.buf = NULL;
+    eq_regex_scratch_free(m->scratch.regex);
+    m->scratch.regex = NULL;
+}
+
+void eq_vm_reset(eqlite_matcher *m)
+{
+    for (eq_chunk *c = m->chunks; c; c = c->next)
+        c->used = 0;
+    m->chunk_cur = m->chunks;
+}
+
+char *eq_vm_alloc_string(eqlite_matcher *m, size_t n)
+{
+    for (eq_chunk *c = m->chunk_cur; c; c = c->next) {
+        if (c->cap - c->used >= n + 1) {
+            char *p = c->data + c->used;
+            c->used += n + 1;
+            m->chunk_cur = c;
+            return p;
+        }
+    }
+    size_t cap = n + 1 > 4096 ? n + 1 : 4096;
+    eq_chunk *c = eq_malloc(m->alloc, sizeof *c + cap);
+    if (!c)
+        return NULL;
+    c->cap = cap;
+    c->used = n + 1;
+    c->next = NULL;
+    /* append so earlier chunks are reused first after a reset */
+    eq_chunk **tail = &m->chunks;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = c;
+    m->chunk_cur = c;
+    return c->data;
+}
+
+static inline const eqlite_value *field_at(const eqlite_event *ev, uint32_t id)
+{
+    return id < ev->nfields ? &ev->fields[id] : &null_value;
+}
+
+static inline bool is_missing(const eqlite_value *v)
+{
+    return v->kind == EQLITE_NULL || (v->kind == EQLITE_ARRAY && v->len == 0);
+}
+
+/* Functions read one value of a multi-valued field: the first. */
+static inline const eqlite_value *scalar(const eqlite_value *v)
+{
+    if (v->kind == EQLITE_ARRAY)
+        return v->len ? &v->u.a[0] : &null_value;
+    return v;
+}
+
+/* Applies a per-element test with "any element" semantics. */
+#define ANY_ELEMENT(v, TEST)                                                                       \
+    do {                                                                                           \
+        if ((v)->kind != EQLITE_ARRAY) {                                                           \
+            const eqlite_value *e_ = (v);                                                          \
+            acc = e_->kind == EQLITE_NULL ? N : (TEST);                                            \
+        } else {                                                                                   \
+            int r_ = N;                                                                            \
+            for (uint32_t i_ = 0; i_ < (v)->len; i_++) {                                           \
+                const eqlite_value *e_ = &(v)->u.a[i_];                                            \
+                if (e_->kind == EQLITE_NULL)                                                       \
+                    continue;                                                                      \
+                r_ = (TEST);                                                                       \
+                if (r_ == T)                                                                       \
+                    break;                                                                         \
+            }                                                                                      \
+            acc = r_;                                                                              \
+        }                                                                                          \
+    } while (0)
+
+static inline int str_eq(const eqlite_value *e, const eqlite_value *k)
+{
+    return e->kind == EQLITE_STRING && e->len == k->len && memcmp(e->u.s, k->u.s, k->len) == 0 ? T : F;
+}
+
+static inline int str_eq_fold(const eqlite_value *e, const eqlite_value *k)
+{
+    if (e->kind != EQLITE_STRING)
+        return F;
+    if (e->len != k->len && eq_is_ascii(e->u.s, e->len))
+        return F;
+    return eq_equals_fold(e->u.s, e->len, k->u.s, k->len) ? T : F;
+}
+
+static inline int order_result(int c, unsigned op)
+{
+    switch (op) {
+    case 0: return c == 0 ? T : F; /* == */
+    case 1: return c != 0 ? T : F; /* != */
+    case 2: return c < 0 ? T : F;
+    case 3: return c <= 0 ? T : F;
+    case 4: return c > 0 ? T : F;
+    default: return c >= 0 ? T : F;
+    }
+}
+
+/* A date-typed value as nanoseconds: ISO text or epoch milliseconds. */
+static bool as_date(const eqlite_value *v, eqlite_value *out)
+{
+    int64_t ns;
+    if (v->kind == EQLITE_STRING) {
+        if (!eq_parse_date(v->u.s, v->len, &ns))
+            return false;
+    } else if (v->kind == EQLITE_INT) {
+        ns = v->u.i * 1000000;
+    } else if (v->kind == EQLITE_DOUBLE) {
+        ns = (int64_t)(v->u.d * 1e6);
+    } else {
+        return false;
+    }
+    out->kind = EQLITE_INT;
+    out->u.i = ns;
+    return true;
+}
+
+static inline int compare_one(const eqlite_value *e, const eqlite_value *k, unsigned op, bool dates)
+{
+    eqlite_value d;
+    if (dates) {
+        if (!as_date(e, &d))
+            return N;
+        e = &d;
+    }
+    int c;
+    if (!eq_value_compare(e, k, &c))
+        return op == 0 ? F : N;
+    return order_result(c, op);
+}
+
+static int in_list(const eqlite_value *e, const eqlite_value *list, unsigned n, bool caseless)
+{
+    for (unsigned k = 0; k < n; k++) {
+        const eqlite_value *x = &list[k];
+        if (x->kind == EQLITE_STRING && e->kind == EQLITE_STRING) {
+            if (caseless ? eq_equals_fold(e->u.s, e->len, x->u.s, x->len)
+                         : (e->len == x->len && memcmp(e->u.s, x->u.s, x->len) == 0))
+                return T;
+            continue;
+        }
+        int c;
+        if (eq_value_compare(e, x, &c) && c == 0)
+            return T;
+    }
+    return F;
+}
+
+/* ---- arithmetic with Java semantics ---- */
+
+static eqlite_value arith(const eqlite_value *a, const eqlite_value *b, unsigned op)
+{
+    eqlite_value r = {0};
+    a = scalar(a);
+    b = scalar(b);
+    bool ai = a->kind == EQLITE_INT, bi = b->kind == EQLITE_INT;
+    if ((!ai && a->kind != EQLITE_DOUBLE) || (!bi && b->kind != EQLITE_DOUBLE))
+        return r;
+    if (ai && bi) {
+        uint64_t x = (uint64_t)a->u.i, y = (uint64_t)b->u.i;
+        r.kind = EQLITE_INT;
+        switch (op) {
+        case 0: r.u.i = (int64_t)(x + y); break;
+        case 1: r.u.i = (int64_t)(x - y); break;
+        case 2: r.u.i = (int64_t)(x * y); break;
+        case 3:
+        case 4:
+            if (b->u.i == 0)
+                return (eqlite_value){0};
+            if (a->u.i == INT64_MIN && b->u.i == -1)
+                r.u.i = op == 3 ? INT64_MIN : 0;
+            else
+                r.u.i = op == 3 ? a->u.i / b->u.i : a->u.i % b->u.i; /* C truncates like Java */
+            break;
+        default: break;
+        }
+        return r;
+    }
+    double x = ai ? (double)a->u.i : a->u.d, y = bi ? (double)b->u.i : b->u.d;
+    r.kind = EQLITE_DOUBLE;
+    switch (op) {
+    case 0: r.u.d = x + y; break;
+    case 1: r.u.d = x - y; break;
+    case 2: r.u.d = x * y; break;
+    case 3: r.u.d = x / y; break;
+    default: r.u.d = fmod(x, y); break;
+    }
+    return r;
+}
+
+/* ---- functions ---- */
+
+static eqlite_value str_value(const char *s, size_t n)
+{
+    eqlite_value v = {EQLITE_STRING, (uint32_t)n, {.s = s}};
+    return v;
+}
+
+static eqlite_value bool_value(bool b)
+{
+    eqlite_value v = {EQLITE_BOOL, 0, {.b = b}};
+    return v;
+}
+
+static eqlite_value int_value(int64_t i)
+{
+    eqlite_value v = {EQLITE_INT, 0, {.i = i}};
+    return v;
+}
+
+/* Text of a scalar for concat()/string(); NULL for null. */
+static const char *text_of(eqlite_matcher *m, const eqlite_value *v, size_t *n)
+{
+    char tmp[40];
+    switch (v->kind) {
+    case EQLITE_STRING: *n = v->len; return v->u.s;
+    case EQLITE_BOOL: *n = v->u.b ? 4 : 5; return v->u.b ? "true" : "false";
+    case EQLITE_INT: *n = eq_format_int(v->u.i, tmp); break;
+    case EQLITE_DOUBLE: *n = eq_format_double(v->u.d, tmp); break;
+    default: return NULL;
+    }
+    char *s = eq_vm_alloc_string(m, *n);
+    if (s)
+        memcpy(s, tmp, *n);
+    return s;
+}
+
+static bool is_str(const eqlite_value *v) { return v->kind == EQLITE_STRING; }
+
+static eqlite_value call(eqlite_matcher *m, unsigned fnx, eqlite_value *args, unsigned argc, uint32_t aux)
+{
+    eqlite_value null = {0};
+    unsigned fn = fnx & 0x7F;
+    bool caseless = (fnx & 0x80) != 0;
+    const eqlite_value *a[4] = {NULL, NULL, NULL, NULL};
+    for (unsigned k = 0; k < argc && k < 4; k++)
+        a[k] = scalar(&args[k]);
+    switch ((eq_function)fn) {
+    case FN_ADD: return arith(a[0], a[1], 0);
+    case FN_SUBTRACT: return arith(a[0], a[1], 1);
+    case FN_MULTIPLY: return arith(a[0], a[1], 2);
+    case FN_DIVIDE: return arith(a[0], a[1], 3);
+    case FN_MODULO: return arith(a[0], a[1], 4);
+    case FN_BETWEEN: {
+        if (!is_str(a[0]) || !is_str(a[1]) || !is_str(a[2]))
+            return null;
+        bool greedy = argc == 4 && a[3]->kind == EQLITE_BOOL && a[3]->u.b;
+        size_t from, len;
+        if (!eq_str_between(a[0]->u.s, a[0]->len, a[1]->u.s, a[1]->len, a[2]->u.s, a[2]->len, greedy, caseless, &from,
+                            &len))
+            return null;
+        return str_value(a[0]->u.s + from, len);
+    }
+    case FN_CIDRMATCH: {
+        const eq_cidr_set *set = &m->program->cidrs[aux];
+        const eqlite_value *v = &args[0];
+        uint32_t n = v->kind == EQLITE_ARRAY ? v->len : 1;
+        const eqlite_value *items = v->kind == EQLITE_ARRAY ? v->u.a : v;
+        bool any_value = false;
+        for (uint32_t i = 0; i < n; i++) {
+            uint8_t ip[16];
+            if (!is_str(&items[i]))
+                continue;
+            any_value = true;
+            if (!eq_ip_parse(items[i].u.s, items[i].len, ip))
+                continue;
+            for (uint32_t k = 0; k < set->n; k++)
+                if (eq_cidr_contains(&set->items[k], ip))
+                    return bool_value(true);
+        }
+        return any_value ? bool_value(false) : null;
+    }
+    case FN_CONCAT: {
+        size_t total = 0, lens[64];
+        const char *parts[64];
+        if (argc > 64)
+            return null;
+        for (unsigned k = 0; k < argc; k++) {
+            parts[k] = text_of(m, scalar(&args[k]), &lens[k]);
+            if (!parts[k])
+                return null;
+            total += lens[k];
+        }
+        char *s = eq_vm_alloc_string(m, total);
+        if (!s)
+            return null;
+        size_t o = 0;
+        for (unsigned k = 0; k < argc; k++) {
+            memcpy(s + o, parts[k], lens[k]);
+            o += lens[k];
+        }
+        return str_value(s, total);
+    }
+    case FN_ENDSWITH:
+    case FN_STARTSWITH:
+    case FN_STRINGCONTAINS: {
+        if (!is_str(a[0]) || !is_str(a[1]))
+            return null;
+        bool r = fn == FN_ENDSWITH     ? eq_str_ends_with(a[0]->u.s, a[0]->len, a[1]->u.s, a[1]->len, caseless)
+                 : fn == FN_STARTSWITH ? eq_str_starts_with(a[0]->u.s, a[0]->len, a[1]->u.s, a[1]->len, caseless)
+                                       : eq_str_contains(a[0]->u.s, a[0]->len, a[1]->u.s, a[1]->len, caseless);
+        return bool_value(r);
+    }
+    case FN_INDEXOF: {
+        if (!is_str(a[0]) || !is_str(a[1]))
+            return null;
+        int64_t start = 0;
+        if (argc == 3 && a[2]->kind == EQLITE_INT)
+            start = a[2]->u.i;
+        else if (argc == 3 && a[2]->kind != EQLITE_NULL)
+            return null;
+        int64_t r = eq_str_index_of(a[0]->u.s, a[0]->len, a[1]->u.s, a[1]->len, start, caseless);
+        return r < 0 ? null : int_value(r);
+    }
+    case FN_LENGTH: return is_str(a[0]) ? int_value(eq_str_length(a[0]->u.s, a[0]->len)) : null;
+    case FN_NUMBER: {
+        if (!is_str(a[0]))
+            return null;
+        int base = 0;
+        if (argc == 2 && a[1]->kind == EQLITE_INT)
+            base = (int)a[1]->u.i;
+        eqlite_value r;
+        return eq_str_to_number(a[0]->u.s, a[0]->len, base, &r) ? r : null;
+    }
+    case FN_STRING: {
+        size_t n;
+        const char *s = text_of(m, a[0], &n);
+        return s ? str_value(s, n) : null;
+    }
+    case FN_SUBSTRING: {
+        if (!is_str(a[0]))
+            return null;
+        int64_t start = a[1]->kind == EQLITE_INT ? a[1]->u.i : 0;
+        bool has_end = argc == 3 && a[2]->kind == EQLITE_INT;
+        size_t from, len;
+        eq_str_substring(a[0]->u.s, a[0]->len, start, has_end, has_end ? a[2]->u.i : 0, &from, &len);
+        return str_value(a[0]->u.s + from, len);
+    }
+    default: return null;
+    }
+}
+
+/* ---- the interpreter ---- */
+
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wpedantic"
+#define EQ_COMPUTED_GOTO 1
+#endif
+
+static int run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t *nvalues)
+{
+    const eqlite_program *prog = m->program;
+    const eq_instr *ip = prog->code + pc;
+    const eqlite_value *consts = prog->consts;
+    eqlite_value *sp = m->stack; /* next free slot */
+    int acc = N;
+
+#ifdef EQ_COMPUTED_GOTO
+    static const void *const dispatch[OP__COUNT] = {
+#define EQ_OP_LABEL(name, fmt, effect) &&L_##name,
+        EQ_OPCODES(EQ_OP_LABEL)
+#undef EQ_OP_LABEL
+    };
+#define vmdispatch() goto *dispatch[ip->op]
+#define vmcase(name) L_##name:
+#define vmbreak                                                                                    \
+    do {                                                                                           \
+        ip++;                                                                                      \
+        goto *dispatch[ip->op];                                                                    \
+    } while (0)
+#define vmjump(target)                                                                             \
+    do {                                                                                           \
+        ip = prog->code + (target);                                                                \
+        goto *dispatch[ip->op];                                                                    \
+    } while (0)
+    vmdispatch();
+#else
+#define vmcase(name) case OP_##name:
+#define vmbreak                                                                                    \
+    ip++;                                                                                          \
+    continue
+#define vmjump(target)                                                                             \
+    ip = prog->code + (target);                                                                    \
+    continue
+    for (;;)
+        switch ((eq_opcode)ip->op) {
+#endif
+    vmcase(RET)
+    {
+        if (nvalues)
+            *nvalues = (uint32_t)(sp - m->stack);
+        return acc;
+    }
+    vmcase(RET_VALUE)
+    {
+        if (nvalues)
+            *nvalues = (uint32_t)(sp - m->stack);
+        return acc;
+    }
+    vmcase(JUMP) { vmjump(ip->a); }
+    vmcase(JF)
+    {
+        if (acc == F)
+            vmjump(ip->a);
+        vmbreak;
+    }
+    vmcase(JNT)
+    {
+        if (acc != T)
+            vmjump(ip->a);
+        vmbreak;
+    }
+    vmcase(JT)
+    {
+        if (acc == T)
+            vmjump(ip->a);
+        vmbreak;
+    }
+    vmcase(SET_ACC)
+    {
+        acc = ip->x;
+        vmbreak;
+    }
+    vmcase(NOT)
+    {
+        acc = acc == N ? N : !acc;
+        vmbreak;
+    }
+    vmcase(PUSH_ACC)
+    {
+        sp->len = 0;
+        if (acc == N) {
+            sp->kind = EQLITE_NULL;
+        } else {
+            sp->kind = EQLITE_BOOL;
+            sp->u.b = acc;
+        }
+        sp++;
+        vmbreak;
+    }
+    vmcase(AND3)
+    {
+        int l = (--sp)->kind == EQLITE_NULL ? N : sp->u.b;
+        acc = (l == F || acc == F) ? F : (l == N || acc == N) ? N : T;
+        vmbreak;
+    }
+    vmcase(OR3)
+    {
+        int l = (--sp)->kind == EQLITE_NULL ? N : sp->u.b;
+        acc = (l == T || acc == T) ? T : (l == N || acc == N) ? N : F;
+        vmbreak;
+    }
+    vmcase(TRUTH)
+    {
+        const eqlite_value *v = scalar(--sp);
+        acc = v->kind == EQLITE_BOOL ? (v->u.b ? T : F) : v->kind == EQLITE_NULL ? N : F;
+        vmbreak;
+    }
+    vmcase(LOAD_FIELD)
+    {
+        *sp++ = *field_at(ev, ip->a);
+        vmbreak;
+    }
+    vmcase(LOAD_TS)
+    {
+        sp->kind = EQLITE_INT;
+        sp->len = 0;
+        sp->u.i = ev->timestamp;
+        sp++;
+        vmbreak;
+    }
+    vmcase(LOAD_CONST)
+    {
+        *sp++ = consts[ip->b];
+        vmbreak;
+    }
+    vmcase(CMP)
+    {
+        sp -= 2;
+        const eqlite_value *a = &sp[0], *b = scalar(&sp[1]);
+        unsigned op = ip->x;
+        if (b->kind == EQLITE_NULL)
+            acc = N;
+        else
+            ANY_ELEMENT(a, compare_one(e_, b, op, false));
+        vmbreak;
+    }
+    vmcase(IS_NULL)
+    {
+        acc = is_missing(--sp) ? T : F;
+        vmbreak;
+    }
+    vmcase(NOT_NULL)
+    {
+        acc = is_missing(--sp) ? F : T;
+        vmbreak;
+    }
+    vmcase(IN)
+    {
+        const eqlite_value *v = --sp;
+        ANY_ELEMENT(v, in_list(e_, consts + ip->b, ip->y, ip->x));
+        vmbreak;
+    }
+    vmcase(MATCH)
+    {
+        const eqlite_value *v = --sp;
+        const eq_patterns *pat = prog->patterns[ip->b];
+        ANY_ELEMENT(v, e_->kind == EQLITE_STRING && eq_patterns_match(pat, e_->u.s, e_->len, &m->scratch) ? T : F);
+        vmbreak;
+    }
+    vmcase(ARITH)
+    {
+        sp--;
+        sp[-1] = arith(&sp[-1], &sp[0], ip->x);
+        vmbreak;
+    }
+    vmcase(NEG)
+    {
+        const eqlite_value *v = scalar(&sp[-1]);
+        if (v->kind == EQLITE_INT)
+            sp[-1] = int_value((int64_t)(0 - (uint64_t)v->u.i));
+        else if (v->kind == EQLITE_DOUBLE)
+            sp[-1] = (eqlite_value){EQLITE_DOUBLE, 0, {.d = -v->u.d}};
+        else
+            sp[-1] = null_value;
+        vmbreak;
+    }
+    vmcase(CALL)
+    {
+        sp -= ip->y;
+        *sp = call(m, ip->x, sp, ip->y, ip->b);
+        sp++;
+        vmbreak;
+    }
+    vmcase(F_IS_NULL)
+    {
+        acc = is_missing(field_at(ev, ip->a)) ? T : F;
+        vmbreak;
+    }
+    vmcase(F_NOT_NULL)
+    {
+        acc = is_missing(field_at(ev, ip->a)) ? F : T;
+        vmbreak;
+    }
+    vmcase(F_STR_EQ)
+    {
+        const eqlite_value *v = field_at(ev, ip->a);
+        const eqlite_value *k = &consts[ip->b];
+        ANY_ELEMENT(v, str_eq(e_, k));
+        vmbreak;
+    }
+    vmcase(F_STR_EQ_I)
+    {
+        const eqlite_value *v = field_at(ev, ip->a);
+        const eqlite_value *k = &consts[ip->b];
+        ANY_ELEMENT(v, str_eq_fold(e_, k));
+        vmbreak;
+    }
+    vmcase(F_MATCH)
+    {
+        const eqlite_value *v = field_at(ev, ip->a);
+        const eq_patterns *pat = prog->patterns[ip->b];
+        ANY_ELEMENT(v, e_->kind == EQLITE_STRING && eq_patterns_match(pat, e_->u.s, e_->len, &m->scratch) ? T : F);
+        vmbreak;
+    }
+    vmcase(F_CMP)
+    {
+        const eqlite_value *k = &consts[ip->b];
+        unsigned op = ip->x;
+        if (ip->a == EQ_TS_FIELD) {
+            eqlite_value ts = int_value(ev->timestamp);
+            acc = compare_one(&ts, k, op, false);
+        } else {
+            const eqlite_value *v = field_at(ev, ip->a);
+            bool dates = ip->y != 0;
+            ANY_ELEMENT(v, compare_one(e_, k, op, dates));
+        }
+        vmbreak;
+    }
+    vmcase(F_IN)
+    {
+        const eqlite_value *v;
+        eqlite_value ts;
+        if (ip->a == EQ_TS_FIELD) {
+            ts = int_value(ev->timestamp);
+            v = &ts;
+        } else {
+            v = field_at(ev, ip->a);
+        }
+        ANY_ELEMENT(v, in_list(e_, consts + ip->b, ip->y, ip->x));
+        vmbreak;
+    }
+#ifndef EQ_COMPUTED_GOTO
+        default: return N;
+        }
+#endif
+}
+
+int eq_vm_run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev) { return run(m, pc, ev, NULL); }
+
+int eq_vm_run_values(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t *nvalues)
+{
+    return run(m, pc, ev, nvalues);
+}

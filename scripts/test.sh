@@ -1,0 +1,34 @@
+#!/bin/sh
+# Sets up, builds and runs every test (meson test), then the sanitizer build.
+# The last line is "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+scripts/setup.sh build || { echo "0 passed, 1 failed"; exit 1; }
+passed=0; failed=0
+run_suite() { # $1 = build dir
+    meson test -C "$1" --print-errorlogs --no-stdsplit >"$1/test-summary.txt" 2>&1
+    tail -n 30 "$1/test-summary.txt"
+    p=$(sed -n 's/^Ok:[[:space:]]*\([0-9]*\).*/\1/p' "$1/test-summary.txt" | tail -1)
+    s=$(sed -n 's/^Skipped:[[:space:]]*\([0-9]*\).*/\1/p' "$1/test-summary.txt" | tail -1)
+    f=$(sed -n 's/^Fail:[[:space:]]*\([0-9]*\).*/\1/p' "$1/test-summary.txt" | tail -1)
+    t=$(sed -n 's/^Timeout:[[:space:]]*\([0-9]*\).*/\1/p' "$1/test-summary.txt" | tail -1)
+    x=$(sed -n 's/^Unexpected Pass:[[:space:]]*\([0-9]*\).*/\1/p' "$1/test-summary.txt" | tail -1)
+    passed=$((passed + ${p:-0} + ${s:-0}))
+    failed=$((failed + ${f:-0} + ${t:-0} + ${x:-0}))
+    [ -n "$p$f" ] || failed=$((failed + 1))
+}
+run_suite build
+if [ "${EQLITE_SKIP_SANITIZERS:-0}" != 1 ]; then
+    echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
+    if [ ! -d build-asan ]; then
+        CC=clang CXX=clang++ meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+            --buildtype=debug >/dev/null
+    fi
+    if ninja -C build-asan >/dev/null; then
+        ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_suite build-asan
+    else
+        failed=$((failed + 1))
+    fi
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
