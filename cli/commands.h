@@ -11,4 +11,9 @@ void cli_print_diag(const char *where, const eqlite_diag *d, const char *src, si
 /* A value as JSON. */
 void cli_print_value(FILE *f, const eqlite_value *v);
 
+/* Subcommands in their own files: argv[0] is the subcommand name. */
+int cmd_query(int argc, char **argv);
+int cmd_test(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
 #endif

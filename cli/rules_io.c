@@ -131,7 +131,7 @@ static bool split_eql(const char *text, size_t len, cli_rules *out)
             continue;
         } else if (c == ';') {
             if (!blank(text + start, k - start) && !only_comments(text + start, k - start)) {
-                cli_rule r = {dup_range(text + start, k - start), k - start, NULL, NULL, start_line, 0};
+                cli_rule r = {dup_range(text + start, k - start), k - start, NULL, NULL, start_line, 0, NULL};
                 if (!r.text || !push(out, r))
                     return false;
             }
@@ -159,7 +159,7 @@ static bool load_jsonl(const char *path, const char *text, size_t len, cli_rules
                 out->bad_records++;
                 eq_rule_record_free(&rec);
             } else {
-                cli_rule r = {rec.query, rec.query_len, rec.name, rec.id, line, line};
+                cli_rule r = {rec.query, rec.query_len, rec.name, rec.id, line, line, NULL};
                 if (!push(out, r)) {
                     eq_rule_record_free(&rec);
                     return false;
@@ -208,7 +208,11 @@ static bool load_dir(const char *path, cli_rules *out, bool report_bad)
     for (size_t k = 0; k < n; k++) {
         char full[4096];
         snprintf(full, sizeof full, "%s/%s", path, names[k]);
+        size_t first = out->n;
         ok = ok && cli_load_rules(full, out, report_bad);
+        for (size_t j = first; ok && j < out->n; j++) /* ids and diagnostics name the file */
+            if (!out->items[j].file)
+                out->items[j].file = strdup(full);
         free(names[k]);
     }
     free(names);
@@ -236,6 +240,7 @@ void cli_rules_free(cli_rules *r)
         free(r->items[k].text);
         free(r->items[k].name);
         free(r->items[k].id);
+        free(r->items[k].file);
     }
     free(r->items);
     memset(r, 0, sizeof *r);

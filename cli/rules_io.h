@@ -13,6 +13,7 @@ typedef struct cli_rule {
     char *id;        /* may be NULL */
     size_t line;     /* line in the file where the rule starts (1-based) */
     size_t record;   /* JSON Lines record number, 0 for .eql */
+    char *file;      /* the file it came from when loaded from a directory, else NULL */
 } cli_rule;
 
 typedef struct cli_rules {

@@ -85,11 +85,35 @@ static int hexval(unsigned c)
     return -1;
 }
 
+/* Bytes up to the closing quote (an upper bound of the decoded size), so a
+ * string costs its own length, not the rest of the rule. */
+static size_t raw_extent(const unsigned char *q, const unsigned char *lim, unsigned char quote)
+{
+    const unsigned char *p = q;
+    while (p < lim) {
+        if (*p == '\\' && quote == '"') {
+            p += 2;
+            continue;
+        }
+        if (*p == quote) {
+            if (quote == '`' && p + 1 < lim && p[1] == '`') {
+                p += 2;
+                continue;
+            }
+            break;
+        }
+        if (quote == '"' && (*p == '\n' || *p == '\r'))
+            break;
+        p++;
+    }
+    return (size_t)((p < lim ? p : lim) - q);
+}
+
 /* A "..." string starting at q (the opening quote). */
 static int lex_string(eq_lexer *lx, const unsigned char *q, eq_token *t)
 {
     const unsigned char *open = q++;
-    char *out = eq_arena_alloc(lx->p->arena, (size_t)(lx->lim - q) + 1);
+    char *out = eq_arena_alloc(lx->p->arena, raw_extent(q, lx->lim, '"') + 1);
     char *o = out;
     if (!out) {
         eq_error(lx->p, EQLITE_ENOMEM, offset_of(lx, open), 1, "out of memory");
@@ -222,7 +246,7 @@ static int lex_raw_string(eq_lexer *lx, const unsigned char *q, eq_token *t)
 static int lex_quoted_ident(eq_lexer *lx, const unsigned char *q, eq_token *t)
 {
     const unsigned char *open = q++;
-    char *out = eq_arena_alloc(lx->p->arena, (size_t)(lx->lim - q) + 1);
+    char *out = eq_arena_alloc(lx->p->arena, raw_extent(q, lx->lim, '`') + 1);
     char *o = out;
     if (!out)
         return -1;

@@ -200,7 +200,8 @@ eqlite_status eqlite_match(eqlite_matcher *m, const eqlite_event *ev, int *match
         return EQLITE_EMISUSE;
     if (m->program->kind != Q_EVENT)
         return EQLITE_EMISUSE;
-    eq_vm_reset(m);
+    if (m->chunks) /* strings made by the previous event; none for most rules */
+        eq_vm_reset(m);
     *matched = eq_vm_run(m, m->program->terms[0].filter_pc, ev) == 1;
     m->stats.events++;
     m->stats.matches += (uint64_t)*matched;

@@ -19,7 +19,8 @@
  * Case-insensitive matching follows Lucene: literal characters (and single
  * characters of a class) match in any case, ranges and predefined classes do
  * not (`[a-z]` does not match "A"). The pattern is compiled PCRE2_CASELESS and
- * ranges are wrapped in (?-i:...).
+ * ranges are wrapped in (?-i:...). Folding is Unicode-wide as in Lucene 10
+ * (Elasticsearch 9); Elasticsearch 8 (Lucene 9) folded ASCII letters only.
  *
  * Matching is whole-value (PCRE2_ANCHORED | PCRE2_ENDANCHORED), `.` matches
  * any code point including newline (PCRE2_DOTALL), subjects that are not
@@ -42,15 +43,19 @@
 #define MAX_REPEAT 65535        /* PCRE2's largest {n,m} */
 #define MAX_INTERVAL_DIGITS 64
 #define MATCH_LIMIT 1000000     /* backtracking budget before the DFA fallback */
+#define JIT_STACK_START (32 * 1024)
+#define JIT_STACK_MAX (512 * 1024)
 #define PARENS_NEST_LIMIT 1000
 
 struct eq_regex {
-    pcre2_code *code;
-    pcre2_match_context *mctx;
+    pcre2_code *code; /* read-only after compile: shared between threads */
 };
 
+/* Per-thread matching state: match data, limits and a JIT stack. */
 struct eq_regex_scratch {
     pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    pcre2_jit_stack *jit_stack;
 };
 
 /* ---- Output buffer ---------------------------------------------------------- */
@@ -185,7 +190,7 @@ static bool is_ascii_alnum(int32_t c)
 
 /* ---- Emitting literals ------------------------------------------------------ */
 
-/* Characters written as \\x{...} so that the translation stays readable. */
+/* Characters written as \x{...} so that the translation stays readable. */
 static bool is_invisible(int32_t cp)
 {
     switch (utf8proc_category(cp)) {
@@ -516,7 +521,9 @@ static int64_t power_of_ten(int k)
 
 static void format_padded(int64_t v, int width, char *out)
 {
-    snprintf(out, MAX_INTERVAL_DIGITS + 1, "%0*" PRId64, width, v);
+    /* width is at most MAX_INTERVAL_DIGITS; using the result keeps -O3's truncation check quiet */
+    if (snprintf(out, MAX_INTERVAL_DIGITS + 1, "%0*" PRId64, width, v) < 0)
+        out[0] = 0;
 }
 
 /* Automata.makeDecimalInterval: with `digits` > 0 exactly that many digits
@@ -729,22 +736,31 @@ static void parse_braces(translator *t)
     out_str(&t->out, buf);
 }
 
-/* Lucene allows stacked operators (a**, a?+); PCRE2 reads those as
- * possessive/lazy or errors, so each extra operator wraps the atom first. */
+/* Lucene applies stacked operators in turn: (a?)+ is a*. A run of ? * +
+ * collapses to one operator ('+' if all are '+', '?' if all are '?', else
+ * '*'); after a {n,m} the atom is wrapped first, since PCRE2 would read a
+ * second operator as possessive or lazy. */
+static char combine_ops(char prev, char op) { return prev == op && op != '*' ? op : '*'; }
+
 static void parse_repeat(translator *t)
 {
     size_t atom = t->out.len;
     parse_complement(t);
-    bool quantified = false;
+    char last = 0; /* previous operator, '{' for braces */
     while (!t->failed && peek_in(t, "?*+{")) {
-        if (quantified)
-            out_wrap(&t->out, atom);
         char op = t->pat[t->pos++];
+        if (op != '{' && last && last != '{') {
+            last = combine_ops(last, op);
+            t->out.p[t->out.len - 1] = last;
+            continue;
+        }
+        if (last)
+            out_wrap(&t->out, atom);
         if (op == '{')
             parse_braces(t);
         else
             out_char(&t->out, op);
-        quantified = true;
+        last = op;
     }
 }
 
@@ -873,25 +889,19 @@ eq_regex *eq_regex_compile(const char *pat, size_t n, bool caseless, char *err, 
 {
     translator t;
     translator_init(&t, pat, n, caseless, err, errcap);
-    eq_regex *re = NULL;
-    if (translate(&t)) {
-        re = calloc(1, sizeof *re);
-        if (re)
-            re->code = compile_translation(&t.out, caseless, err, errcap);
-        if (re && re->code)
-            re->mctx = pcre2_match_context_create(NULL);
-        if (!re || !re->code || !re->mctx) {
-            if (err && errcap > 0 && (!re || re->code))
-                snprintf(err, errcap, "out of memory");
-            eq_regex_free(re);
-            re = NULL;
-        }
-    }
+    pcre2_code *code = translate(&t) ? compile_translation(&t.out, caseless, err, errcap) : NULL;
     translator_done(&t);
-    if (!re)
+    if (!code)
         return NULL;
-    pcre2_set_match_limit(re->mctx, MATCH_LIMIT);
-    pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE); /* the interpreter remains if JIT fails */
+    eq_regex *re = calloc(1, sizeof *re);
+    if (!re) {
+        pcre2_code_free(code);
+        if (err && errcap > 0)
+            snprintf(err, errcap, "out of memory");
+        return NULL;
+    }
+    re->code = code;
+    pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* the interpreter remains if JIT fails */
     return re;
 }
 
@@ -900,7 +910,6 @@ void eq_regex_free(eq_regex *re)
     if (!re)
         return;
     pcre2_code_free(re->code);
-    pcre2_match_context_free(re->mctx);
     free(re);
 }
 
@@ -910,10 +919,17 @@ eq_regex_scratch *eq_regex_scratch_new(void)
     if (!scratch)
         return NULL;
     scratch->md = pcre2_match_data_create(1, NULL);
-    if (!scratch->md) {
-        free(scratch);
+    scratch->mctx = pcre2_match_context_create(NULL);
+    if (!scratch->md || !scratch->mctx) {
+        eq_regex_scratch_free(scratch);
         return NULL;
     }
+    pcre2_set_match_limit(scratch->mctx, MATCH_LIMIT);
+    /* Without a JIT stack PCRE2 uses 32K of machine stack; a larger one
+     * keeps long subjects on the fast path (the DFA catches the rest). */
+    scratch->jit_stack = pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX, NULL);
+    if (scratch->jit_stack)
+        pcre2_jit_stack_assign(scratch->mctx, NULL, scratch->jit_stack);
     return scratch;
 }
 
@@ -922,6 +938,8 @@ void eq_regex_scratch_free(eq_regex_scratch *scratch)
     if (!scratch)
         return;
     pcre2_match_data_free(scratch->md);
+    pcre2_match_context_free(scratch->mctx);
+    pcre2_jit_stack_free(scratch->jit_stack);
     free(scratch);
 }
 
@@ -932,21 +950,25 @@ static bool over_budget(int rc)
 }
 
 /* The DFA matcher explores all paths at once: no exponential backtracking. */
-static bool dfa_match(const eq_regex *re, PCRE2_SPTR s, size_t n, pcre2_match_data *md)
+static bool dfa_match(const eq_regex *re, PCRE2_SPTR s, size_t n, eq_regex_scratch *scratch)
 {
     int workspace[4096];
-    int rc = pcre2_dfa_match(re->code, s, n, 0, 0, md, re->mctx, workspace,
+    int rc = pcre2_dfa_match(re->code, s, n, 0, 0, scratch->md, scratch->mctx, workspace,
                              sizeof workspace / sizeof workspace[0]);
     return rc >= 0;
 }
 
-static bool match_with(const eq_regex *re, PCRE2_SPTR s, size_t n, pcre2_match_data *md)
+/* JIT first; past the JIT stack the interpreter (heap frames); past the
+ * backtracking budget the DFA matcher. */
+static bool match_with(const eq_regex *re, PCRE2_SPTR s, size_t n, eq_regex_scratch *scratch)
 {
-    int rc = pcre2_match(re->code, s, n, 0, 0, md, re->mctx);
+    int rc = pcre2_match(re->code, s, n, 0, 0, scratch->md, scratch->mctx);
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+        rc = pcre2_match(re->code, s, n, 0, PCRE2_NO_JIT, scratch->md, scratch->mctx);
     if (rc >= 0)
         return true;
     if (over_budget(rc))
-        return dfa_match(re, s, n, md);
+        return dfa_match(re, s, n, scratch);
     return false; /* no match, or a subject that is not valid UTF-8 */
 }
 
@@ -958,11 +980,11 @@ bool eq_regex_match(const eq_regex *re, const char *s, size_t n, eq_regex_scratc
     if (!s)
         n = 0;
     if (scratch)
-        return match_with(re, subject, n, scratch->md);
-    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    if (!md)
+        return match_with(re, subject, n, scratch);
+    eq_regex_scratch *temp = eq_regex_scratch_new();
+    if (!temp)
         return false;
-    bool matched = match_with(re, subject, n, md);
-    pcre2_match_data_free(md);
+    bool matched = match_with(re, subject, n, temp);
+    eq_regex_scratch_free(temp);
     return matched;
 }

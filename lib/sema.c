@@ -294,16 +294,18 @@ static bool check_call(sema *s, eq_node *n)
         for (uint32_t k = 0; k < m; k++)
             lower[k] = (char)((n->v.str.s[k] >= 'A' && n->v.str.s[k] <= 'Z') ? n->v.str.s[k] + 32 : n->v.str.s[k]);
         lower[m] = 0;
+        /* Lucene's normalised Levenshtein similarity, as ES's suggestions use */
         int best = -1;
-        unsigned best_d = 99;
+        double best_sim = 0;
         for (int k = 0; k < FN__COUNT; k++) {
-            unsigned d = edit_distance(lower, eq_functions[k].name);
-            if (d < best_d) {
-                best_d = d;
+            size_t la = strlen(lower), lb = strlen(eq_functions[k].name);
+            double sim = 1.0 - (double)edit_distance(lower, eq_functions[k].name) / (double)(la > lb ? la : lb);
+            if (sim > best_sim) {
+                best_sim = sim;
                 best = k;
             }
         }
-        if (best >= 0 && best_d <= (unsigned)(strlen(lower) + 1) / 2 + 2)
+        if (best >= 0 && best_sim >= 0.5)
             return fail(s, EQLITE_ETYPE, n, "Unknown function [%s], did you mean [%s]?", lower, eq_functions[best].name);
         return fail(s, EQLITE_ETYPE, n, "Unknown function [%s]", lower);
     }

@@ -95,6 +95,31 @@ static inline uint64_t load64(const char *s)
     return w;
 }
 
+/* The n < 8 bytes at s as one zero-padded little-endian word; on
+ * little-endian hosts without a memcpy call (two overlapping 4-byte loads,
+ * or three single bytes). */
+static inline uint64_t load_tail(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        return (uint64_t)lo | ((uint64_t)hi << (8 * (n - 4)));
+    }
+    if (n == 0)
+        return 0;
+    return (uint64_t)p[0] | ((uint64_t)p[n / 2] << (8 * (n / 2))) |
+           ((uint64_t)p[n - 1] << (8 * (n - 1)));
+#else
+    uint64_t w = 0;
+    for (size_t k = 0; k < n; k++)
+        w |= (uint64_t)p[k] << (8 * k);
+    return w;
+#endif
+}
+
 /* Lower-cases 8 ASCII bytes at once (SWAR): sets bit 5 of each 'A'..'Z'. */
 static inline uint64_t ascii_lower8(uint64_t w)
 {
@@ -273,6 +298,8 @@ static void mask_host_bits(uint8_t addr[16], int prefix)
 
 bool eq_cidr_parse(const char *s, size_t n, eq_cidr *out)
 {
+    if (n == 0)
+        return false;
     const char *slash = memchr(s, '/', n);
     size_t alen = slash ? (size_t)(slash - s) : n;
     bool v4;
@@ -1168,35 +1195,40 @@ static inline void hash_byte(hash_state *st, unsigned char c)
     }
 }
 
+static inline uint64_t hash_final(uint64_t h, uint64_t tail, uint64_t len)
+{
+    return mum(h ^ tail ^ HASH_K3, len ^ HASH_K1);
+}
+
 static uint64_t hash_finish(hash_state *st)
 {
-    uint64_t tail = 0;
-    memcpy(&tail, st->pending, st->npending);
-    uint64_t len = st->total + st->npending;
-    return mum(st->h ^ tail ^ HASH_K3, len ^ HASH_K1);
+    uint64_t tail = load_tail((const char *)st->pending, st->npending);
+    return hash_final(st->h, tail, st->total + st->npending);
 }
 
 uint64_t eq_hash(const char *s, size_t n)
 {
-    hash_state st = {HASH_SEED, 0, {0}, 0};
+    uint64_t h = HASH_SEED;
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
-        hash_block(&st, load64(s + i));
-    for (; i < n; i++)
-        hash_byte(&st, (unsigned char)s[i]);
-    return hash_finish(&st);
+        h = mum(load64(s + i) ^ HASH_K1, h ^ HASH_K2);
+    return hash_final(h, load_tail(s + i, n - i), n);
 }
 
-/* Feeds the folded bytes of s; whole ASCII words go through the SWAR fold
- * while the pending buffer is empty (block-aligned). */
+/* Feeds the folded bytes of s. ASCII goes 8 bytes at a time through the
+ * SWAR fold while the stream is block-aligned; other characters are folded
+ * one by one into the pending block. */
 uint64_t eq_hash_fold(const char *s, size_t n)
 {
     hash_state st = {HASH_SEED, 0, {0}, 0};
     size_t i = 0;
     while (i < n) {
-        if (st.npending == 0 && i + 8 <= n) {
-            uint64_t w = load64(s + i);
+        if (st.npending == 0) {
+            size_t left = n - i;
+            uint64_t w = left >= 8 ? load64(s + i) : load_tail(s + i, left);
             if ((w & ASCII_HIGH_BITS) == 0) {
+                if (left < 8)
+                    return hash_final(st.h, ascii_lower8(w), st.total + left);
                 hash_block(&st, ascii_lower8(w));
                 i += 8;
                 continue;

@@ -115,17 +115,62 @@ static inline const eqlite_value *scalar(const eqlite_value *v)
         }                                                                                          \
     } while (0)
 
-static inline int str_eq(const eqlite_value *e, const eqlite_value *k)
+/* Byte equality inlined for the short strings rules compare (names, OS
+ * types, actions): a libc memcmp call costs more than the compare itself. */
+static inline bool bytes_equal(const char *a, const char *b, size_t n)
 {
-    return e->kind == EQLITE_STRING && e->len == k->len && memcmp(e->u.s, k->u.s, k->len) == 0 ? T : F;
+    uint64_t x, y, u, v;
+    uint32_t p, q, r, t;
+    if (n >= 8 && n <= 16) { /* two overlapping 8-byte words */
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + n - 8, 8);
+        memcpy(&v, b + n - 8, 8);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        memcpy(&p, a, 4);
+        memcpy(&q, b, 4);
+        memcpy(&r, a + n - 4, 4);
+        memcpy(&t, b + n - 4, 4);
+        return ((p ^ q) | (r ^ t)) == 0;
+    }
+    if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i])
+                return false;
+        return true;
+    }
+    return memcmp(a, b, n) == 0;
 }
 
+static inline int str_eq(const eqlite_value *e, const eqlite_value *k)
+{
+    return e->kind == EQLITE_STRING && e->len == k->len && bytes_equal(e->u.s, k->u.s, k->len) ? T : F;
+}
+
+/* `k` is folded at compile time. While the subject is ASCII its fold is its
+ * ASCII lower case, byte for byte, so the first differing ASCII byte decides
+ * (false) without folding the rest; non-ASCII subjects take the full fold. */
 static inline int str_eq_fold(const eqlite_value *e, const eqlite_value *k)
 {
     if (e->kind != EQLITE_STRING)
         return F;
-    if (e->len != k->len && eq_is_ascii(e->u.s, e->len))
-        return F;
+    const unsigned char *s = (const unsigned char *)e->u.s, *t = (const unsigned char *)k->u.s;
+    size_t n = e->len < k->len ? e->len : k->len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = s[i];
+        if (c >= 0x80)
+            return eq_equals_fold(e->u.s, e->len, k->u.s, k->len) ? T : F;
+        if (c - 'A' < 26u)
+            c += 32;
+        if (c != t[i])
+            return F;
+    }
+    if (e->len == k->len)
+        return T;
+    if (eq_is_ascii(e->u.s + n, e->len - n))
+        return F; /* an ASCII subject folds to its own length */
     return eq_equals_fold(e->u.s, e->len, k->u.s, k->len) ? T : F;
 }
 
@@ -418,6 +463,18 @@ static int run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t 
         ip = prog->code + (target);                                                                \
         goto *dispatch[ip->op];                                                                    \
     } while (0)
+/* A field test is nearly always followed by JNT (and-chains); taking that
+ * jump here saves a dispatch, the costliest part of a short test. */
+#define vmbreak_test                                                                               \
+    do {                                                                                           \
+        if (ip[1].op == OP_JNT) {                                                                  \
+            if (acc != T)                                                                          \
+                vmjump(ip[1].a);                                                                   \
+            ip += 2;                                                                               \
+            goto *dispatch[ip->op];                                                                \
+        }                                                                                          \
+        vmbreak;                                                                                   \
+    } while (0)
     vmdispatch();
 #else
 #define vmcase(name) case OP_##name:
@@ -427,6 +484,7 @@ static int run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t 
 #define vmjump(target)                                                                             \
     ip = prog->code + (target);                                                                    \
     continue
+#define vmbreak_test vmbreak
     for (;;)
         switch ((eq_opcode)ip->op) {
 #endif
@@ -580,33 +638,33 @@ static int run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t 
     vmcase(F_IS_NULL)
     {
         acc = is_missing(field_at(ev, ip->a)) ? T : F;
-        vmbreak;
+        vmbreak_test;
     }
     vmcase(F_NOT_NULL)
     {
         acc = is_missing(field_at(ev, ip->a)) ? F : T;
-        vmbreak;
+        vmbreak_test;
     }
     vmcase(F_STR_EQ)
     {
         const eqlite_value *v = field_at(ev, ip->a);
         const eqlite_value *k = &consts[ip->b];
         ANY_ELEMENT(v, str_eq(e_, k));
-        vmbreak;
+        vmbreak_test;
     }
     vmcase(F_STR_EQ_I)
     {
         const eqlite_value *v = field_at(ev, ip->a);
         const eqlite_value *k = &consts[ip->b];
         ANY_ELEMENT(v, str_eq_fold(e_, k));
-        vmbreak;
+        vmbreak_test;
     }
     vmcase(F_MATCH)
     {
         const eqlite_value *v = field_at(ev, ip->a);
         const eq_patterns *pat = prog->patterns[ip->b];
         ANY_ELEMENT(v, e_->kind == EQLITE_STRING && eq_patterns_match(pat, e_->u.s, e_->len, &m->scratch) ? T : F);
-        vmbreak;
+        vmbreak_test;
     }
     vmcase(F_CMP)
     {
@@ -620,7 +678,7 @@ static int run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t 
             bool dates = ip->y != 0;
             ANY_ELEMENT(v, compare_one(e_, k, op, dates));
         }
-        vmbreak;
+        vmbreak_test;
     }
     vmcase(F_IN)
     {
@@ -633,7 +691,7 @@ static int run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t 
             v = field_at(ev, ip->a);
         }
         ANY_ELEMENT(v, in_list(e_, consts + ip->b, ip->y, ip->x));
-        vmbreak;
+        vmbreak_test;
     }
 #ifndef EQ_COMPUTED_GOTO
         default: return N;

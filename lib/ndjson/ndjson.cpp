@@ -48,6 +48,13 @@ constexpr size_t kParserShrinkAbove = 4u << 20;
 
 bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+// Keys are short: a plain loop beats a memcmp call here (measured).
+bool same_bytes(const char *a, const char *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
 // ---------------------------------------------------------------------------
 // Input: bytes of JSON text from a descriptor or a memory buffer, gunzipped
 // when the first bytes are the gzip magic.
@@ -134,25 +141,33 @@ private:
     // Loops until some output, the clean end of the last member, or an error;
     // every turn either consumes input, produces output or stops, so a
     // truncated or corrupt stream cannot spin.
+    // A damaged stream still yields the text before the damage: the error is
+    // kept and returned by the next call.
     long read_gzip(char *dst, size_t cap) {
+        if (!error_.empty()) return -1;
         if (cap > UINT32_MAX) cap = UINT32_MAX;
         zs_.next_out = reinterpret_cast<Bytef *>(dst);
         zs_.avail_out = static_cast<uInt>(cap);
         while (zs_.avail_out == cap) {
-            if (zs_.avail_in == 0 && !raw_eof_ && !refill_gzip_input()) return -1;
+            if (zs_.avail_in == 0 && !raw_eof_ && !refill_gzip_input()) break;
             if (member_done_) {
                 if (zs_.avail_in == 0) break; // clean end after the last member
-                if (!start_next_member()) return -1;
+                if (!start_next_member()) break;
             }
-            if (zs_.avail_in == 0) return fail(truncated_message());
+            if (zs_.avail_in == 0) {
+                fail(truncated_message());
+                break;
+            }
             int rc = inflate(&zs_, Z_NO_FLUSH);
             if (rc == Z_STREAM_END) {
                 member_done_ = true;
             } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
-                return fail(corrupt_message(rc));
+                fail(corrupt_message(rc));
+                break;
             }
         }
-        return static_cast<long>(cap - zs_.avail_out);
+        long produced = static_cast<long>(cap - zs_.avail_out);
+        return produced > 0 || error_.empty() ? produced : -1;
     }
 
     bool refill_gzip_input() {
@@ -244,18 +259,33 @@ public:
 
     uint32_t child(uint32_t node, const char *seg, size_t len) const {
         for (const Edge &e : nodes_[node].kids)
-            if (e.segment.size() == len && std::memcmp(e.segment.data(), seg, len) == 0) return e.child;
+            if (e.segment.size() == len && same_bytes(e.segment.data(), seg, len)) return e.child;
         return kNoNode;
     }
 
-    // Follows every '.'-separated segment of a JSON key from `node`.
+    // Follows the '.'-separated segments of a JSON key from `node`. Each edge
+    // is tried against the front of the key (it must end at the key's end or
+    // at a '.'), so the key is never scanned for dots on its own: most keys
+    // are rejected by a length or first-byte test.
     uint32_t descend(uint32_t node, std::string_view key) const {
-        const char *p = key.data(), *end = p + key.size();
+        const char *p = key.data();
+        size_t rest = key.size();
         for (;;) {
-            const char *dot = static_cast<const char *>(std::memchr(p, '.', static_cast<size_t>(end - p)));
-            node = child(node, p, static_cast<size_t>((dot ? dot : end) - p));
-            if (node == kNoNode || !dot) return node;
-            p = dot + 1;
+            const Edge *hit = nullptr;
+            for (const Edge &e : nodes_[node].kids) {
+                size_t n = e.segment.size();
+                if (n > rest || (n < rest && p[n] != '.')) continue;
+                if (same_bytes(e.segment.data(), p, n)) {
+                    hit = &e;
+                    break;
+                }
+            }
+            if (!hit) return kNoNode;
+            size_t n = hit->segment.size();
+            if (n == rest) return hit->child;
+            node = hit->child;
+            p += n + 1;
+            rest -= n + 1;
         }
     }
 
@@ -740,7 +770,10 @@ bool walk_object(eq_ndjson *r, simdjson::dom::object obj, uint32_t node, uint64_
 
 bool visit_array(eq_ndjson *r, simdjson::dom::array arr, uint32_t node, uint64_t epoch) {
     int32_t slot = r->proj[node].slot;
-    if (slot != kNoSlot) list_of(r, slot, epoch);
+    // Scalars go straight to the field's list; nested containers may touch it
+    // too, but only by appending with the same epoch, so the reference stays good
+    // (the Slot itself never moves: `slots` is sized once).
+    std::vector<eqlite_value> *list = slot != kNoSlot ? &list_of(r, slot, epoch).list : nullptr;
     for (element e : arr) {
         element_type t = e.type();
         if (t == element_type::ARRAY) {
@@ -748,10 +781,10 @@ bool visit_array(eq_ndjson *r, simdjson::dom::array arr, uint32_t node, uint64_t
         } else if (t == element_type::OBJECT) {
             if (r->proj[node].kids.empty()) return wrong_type(r, node);
             if (!walk_object(r, e.get_object().value_unsafe(), node, epoch)) return false;
-        } else if (slot != kNoSlot && t != element_type::NULL_VALUE) {
+        } else if (list && t != element_type::NULL_VALUE) {
             eqlite_value value;
             scalar_value(e, &value);
-            list_of(r, slot, epoch).list.push_back(value);
+            list->push_back(value);
         }
     }
     return true;
@@ -1100,6 +1133,10 @@ bool read_zone(const char *&p, const char *end, int64_t *offset) {
 }
 
 bool combine_ns(int64_t seconds, int64_t fraction_ns, int64_t *ns) {
+    if (seconds < 0 && fraction_ns > 0) { // reaches INT64_MIN exactly
+        seconds += 1;
+        fraction_ns -= 1000000000;
+    }
     int64_t scaled;
     if (__builtin_mul_overflow(seconds, static_cast<int64_t>(1000000000), &scaled)) return false;
     return !__builtin_add_overflow(scaled, fraction_ns, ns);

@@ -1,0 +1,275 @@
+/* parallel.c: -j N for event queries over a plain NDJSON file. The file is
+ * mapped and cut into ~8 MiB chunks at line ends; workers take chunks in
+ * order, run their own matchers and write results into the chunk's buffer;
+ * the main thread writes finished chunks in input order, reports their bad
+ * lines with absolute line numbers and drops their pages (so resident memory
+ * stays flat however large the file). At most WINDOW chunks are in flight. */
+#define _DEFAULT_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+#define CHUNK_BYTES ((size_t)8 << 20)
+#define WINDOW 8
+
+enum { SLOT_FREE, SLOT_TAKEN, SLOT_DONE };
+
+typedef struct slot {
+    int state;
+    uint64_t index;
+    size_t start, end;
+    outbuf out;  /* results */
+    outbuf errs; /* bad records: uint64 line (relative), reason, NUL */
+    uint64_t lines, events, bad, matches;
+    int status;
+} slot;
+
+typedef struct par {
+    eng *e;
+    const char *path;
+    const char *data;
+    size_t size;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t next_start;
+    uint64_t next_index, emit_index;
+    bool stop;
+    slot slots[WINDOW];
+} par;
+
+bool eng_can_split(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return false;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return false;
+    struct stat st;
+    unsigned char head[4096];
+    ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, head, sizeof head) : -1;
+    close(fd);
+    ssize_t k = 0;
+    while (k < n && (head[k] == ' ' || head[k] == '\t' || head[k] == '\r' || head[k] == '\n'))
+        k++;
+    /* gzip and JSON-array inputs cannot be cut at line ends. */
+    return k < n && head[k] == '{';
+}
+
+static void note_bad(slot *s, uint64_t line, const char *reason)
+{
+    s->bad++;
+    ob_bytes(&s->errs, &line, sizeof line);
+    ob_bytes(&s->errs, reason, strlen(reason) + 1);
+}
+
+static uint64_t count_lines(const char *p, size_t n)
+{
+    uint64_t lines = 0;
+    const char *end = p + n;
+    while ((p = memchr(p, '\n', (size_t)(end - p)))) {
+        lines++;
+        p++;
+    }
+    return lines;
+}
+
+static void run_chunk(par *p, eng_runner *r, slot *s)
+{
+    eq_ndjson_options o;
+    eng_reader_options(p->e, &o, p->path);
+    eq_ndjson *rd;
+    char err[512];
+    s->status = 0;
+    if (eq_ndjson_open_memory(p->data + s->start, s->end - s->start, &o, &rd, err, sizeof err) != EQLITE_OK) {
+        note_bad(s, 0, err);
+        s->status = 2;
+        return;
+    }
+    eng_runner_set_out(r, &s->out);
+    uint64_t matches_before = eng_runner_matches(r);
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    for (int k; (k = eq_ndjson_next(rd, &ev, &rec)) != EQ_NDJSON_EOF;) {
+        if (k != EQ_NDJSON_EVENT) {
+            note_bad(s, rec.line, rec.reason);
+            if (k == EQ_NDJSON_FATAL || p->e->opt.strict) {
+                s->status = 2;
+                break;
+            }
+            continue;
+        }
+        eng_text text = {rec.text, rec.len};
+        ev.user = &text;
+        s->events++;
+        if ((s->status = eng_runner_feed(r, &ev, &rec)) != 0)
+            break;
+    }
+    s->matches = eng_runner_matches(r) - matches_before;
+    s->lines = count_lines(p->data + s->start, s->end - s->start);
+    eq_ndjson_close(rd);
+}
+
+/* Next chunk to run, or NULL when the file is done. Called locked. */
+static slot *take(par *p)
+{
+    while (!p->stop && p->next_start < p->size) {
+        if (p->next_index < p->emit_index + WINDOW) {
+            slot *s = &p->slots[p->next_index % WINDOW];
+            s->state = SLOT_TAKEN;
+            s->index = p->next_index++;
+            s->start = p->next_start;
+            s->end = s->start + CHUNK_BYTES < p->size ? s->start + CHUNK_BYTES : p->size;
+            const char *nl = s->end < p->size ? memchr(p->data + s->end, '\n', p->size - s->end) : NULL;
+            s->end = nl ? (size_t)(nl - p->data) + 1 : p->size;
+            s->events = s->bad = s->matches = s->lines = 0;
+            p->next_start = s->end;
+            return s;
+        }
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    return NULL;
+}
+
+static void *worker(void *arg)
+{
+    par *p = arg;
+    eng_runner *r = eng_runner_new(p->e, NULL);
+    pthread_mutex_lock(&p->mu);
+    for (slot *s; r && (s = take(p));) {
+        pthread_mutex_unlock(&p->mu);
+        run_chunk(p, r, s);
+        pthread_mutex_lock(&p->mu);
+        s->state = SLOT_DONE;
+        pthread_cond_broadcast(&p->cv);
+    }
+    if (!r)
+        p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    eng_runner_free(r);
+    return NULL;
+}
+
+/* Writes a finished chunk; returns non-zero to stop. */
+static int emit(par *p, slot *s, uint64_t *line_base)
+{
+    eng *e = p->e;
+    for (size_t k = 0; k < s->errs.len;) {
+        uint64_t line;
+        memcpy(&line, s->errs.data + k, sizeof line);
+        const char *reason = s->errs.data + k + sizeof line;
+        eng_report_bad(e, p->path, *line_base + line, reason);
+        k += sizeof line + strlen(reason) + 1;
+    }
+    s->errs.len = 0;
+    if (e->out && e->out_fd >= 0 && e->out->len && !ob_write(e->out, e->out_fd))
+        return 2;
+    if (s->out.len && !ob_write(&s->out, e->out_fd >= 0 ? e->out_fd : 1))
+        return 2;
+    *line_base += s->lines;
+    e->totals.events += s->events;
+    e->totals.matches += s->matches;
+    e->totals.bytes += s->end - s->start;
+    /* Done with these pages: keep the resident set flat. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t from = s->start & ~(page - 1), to = s->end & ~(page - 1);
+    if (to > from)
+        madvise((char *)p->data + from, to - from, MADV_DONTNEED);
+    if (e->tick)
+        e->tick(e->tick_user, &e->totals);
+    return s->status;
+}
+
+static int emit_all(par *p)
+{
+    uint64_t line_base = 0;
+    int status = 0;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        slot *s = &p->slots[p->emit_index % WINDOW];
+        if (s->state == SLOT_DONE && s->index == p->emit_index) {
+            pthread_mutex_unlock(&p->mu);
+            int st = emit(p, s, &line_base);
+            pthread_mutex_lock(&p->mu);
+            s->state = SLOT_FREE;
+            p->emit_index++;
+            pthread_cond_broadcast(&p->cv);
+            if (st) {
+                status = st;
+                p->stop = true;
+                break;
+            }
+            continue;
+        }
+        if ((p->stop || p->next_start >= p->size) && p->emit_index == p->next_index)
+            break;
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return status;
+}
+
+static int map_file(const char *path, const char **data, size_t *size)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    *size = (size_t)st.st_size;
+    void *m = *size ? mmap(NULL, *size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    close(fd);
+    if (m == MAP_FAILED)
+        return -1;
+    if (m)
+        madvise(m, *size, MADV_SEQUENTIAL);
+    *data = m;
+    return 0;
+}
+
+int eng_run_parallel(eng *e, const char *path, int jobs)
+{
+    par *p = calloc(1, sizeof *p);
+    if (!p)
+        return 2;
+    p->e = e;
+    p->path = path;
+    if (map_file(path, &p->data, &p->size) != 0) {
+        fprintf(stderr, "eqlite: cannot read %s\n", path);
+        free(p);
+        return 2;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
+    int started = 0;
+    while (threads && started < jobs && pthread_create(&threads[started], NULL, worker, p) == 0)
+        started++;
+    int status = started ? emit_all(p) : 2;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int k = 0; k < started; k++)
+        pthread_join(threads[k], NULL);
+    free(threads);
+    for (int k = 0; k < WINDOW; k++) {
+        ob_free(&p->slots[k].out);
+        ob_free(&p->slots[k].errs);
+    }
+    if (p->data)
+        munmap((void *)p->data, p->size);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+    return status;
+}

@@ -1,0 +1,304 @@
+/* query.c: `eqlite query` — one query (or a rule set with -r) over NDJSON
+ * events; one JSON line per result on stdout.
+ *
+ * Output shapes:
+ *   event query:            the event's original JSON text
+ *   sequence / sample:      {"join_keys":[...],"events":[EVENT|{"missing":true},...]}
+ *   with -r (rule sets), each result is wrapped with the rule that produced it:
+ *     {"rule_id":"...","rule_name":"..."|null,"event":EVENT}
+ *     {"rule_id":"...","rule_name":"..."|null,"join_keys":[...],"events":[...]}
+ *   rule_id is the rule's id (JSON "rule_id" or "id"), or "FILE:LINE" for
+ *   rules from .eql files. Results come in input order; for one event, rules
+ *   in rule-file order.
+ * Exit: 0 ran, 1 invalid query or rule, 2 usage or unreadable input. */
+#define _DEFAULT_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "engine.h"
+#include "outbuf.h"
+
+typedef struct query_args {
+    const char *query;
+    const char *rule_file; /* -f */
+    const char *rule_set;  /* -r */
+    const char **mappings;
+    size_t nmappings;
+    eng_options opt;
+    int jobs;
+    bool stats;
+    bool size_zero;
+    char **files;
+    size_t nfiles;
+} query_args;
+
+static void query_usage(FILE *f)
+{
+    fprintf(f, "usage: eqlite query [OPTIONS] QUERY [FILE...]\n"
+               "       eqlite query [OPTIONS] -f RULEFILE [FILE...]\n"
+               "       eqlite query [OPTIONS] -r RULES [FILE...]\n"
+               "Runs a query over NDJSON (or JSON array) events from FILEs or stdin (.gz read\n"
+               "transparently); prints one JSON line per result.\n"
+               "  -f, --file RULEFILE          read the query from a file\n"
+               "  -r, --rules RULES            many rules: .eql file, directory of .eql files,\n"
+               "                               JSON Lines with query/name/id, Kibana export\n"
+               "      --mapping FILE           Elasticsearch index mapping (repeatable, merged)\n"
+               "      --category-field NAME    default event.category\n"
+               "      --timestamp-field NAME   default @timestamp ('' = events have none)\n"
+               "      --tiebreaker-field NAME\n"
+               "      --size N                 at most N results\n"
+               "      --max-samples-per-key N\n"
+               "  -j, --jobs N                 worker threads for event queries (default 1)\n"
+               "      --stats                  totals on stderr at the end\n"
+               "      --strict                 the first bad input line is fatal\n");
+}
+
+static bool parse_count(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *end || s[0] == '-')
+        return false;
+    *out = (size_t)v;
+    return true;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, query_args *a)
+{
+    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT };
+    static const struct option longs[] = {
+        {"file", required_argument, 0, 'f'},       {"rules", required_argument, 0, 'r'},
+        {"jobs", required_argument, 0, 'j'},       {"mapping", required_argument, 0, O_MAPPING},
+        {"category-field", required_argument, 0, O_CAT}, {"timestamp-field", required_argument, 0, O_TS},
+        {"tiebreaker-field", required_argument, 0, O_TB}, {"size", required_argument, 0, O_SIZE},
+        {"max-samples-per-key", required_argument, 0, O_MSPK}, {"stats", no_argument, 0, O_STATS},
+        {"strict", no_argument, 0, O_STRICT},     {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    a->jobs = 1;
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "f:r:j:h", longs, NULL)) != -1;) {
+        size_t n = 0;
+        switch (c) {
+        case 'f': a->rule_file = optarg; break;
+        case 'r': a->rule_set = optarg; break;
+        case 'j':
+            if (!parse_count(optarg, &n) || n < 1 || n > 256)
+                goto bad;
+            a->jobs = (int)n;
+            break;
+        case O_MAPPING:
+            a->mappings = realloc(a->mappings, (a->nmappings + 1) * sizeof *a->mappings);
+            a->mappings[a->nmappings++] = optarg;
+            break;
+        case O_CAT: a->opt.category_field = optarg; break;
+        case O_TS: a->opt.timestamp_field = optarg; break;
+        case O_TB: a->opt.tiebreaker_field = optarg; break;
+        case O_SIZE:
+            if (!parse_count(optarg, &a->opt.limits.size))
+                goto bad;
+            a->size_zero = a->opt.limits.size == 0; /* Elasticsearch: size 0 returns no results */
+            break;
+        case O_MSPK:
+            if (!parse_count(optarg, &a->opt.limits.max_samples_per_key))
+                goto bad;
+            break;
+        case O_STATS: a->stats = true; break;
+        case O_STRICT: a->opt.strict = true; break;
+        case 'h': query_usage(stdout); return 0;
+        default: query_usage(stderr); return 2;
+        }
+    }
+    if (!a->rule_file && !a->rule_set) {
+        if (optind >= argc) {
+            query_usage(stderr);
+            return 2;
+        }
+        a->query = argv[optind++];
+    }
+    if (!!a->query + !!a->rule_file + !!a->rule_set != 1) {
+        fprintf(stderr, "eqlite query: give one of QUERY, -f RULEFILE, -r RULES\n");
+        return 2;
+    }
+    a->opt.mappings = a->mappings;
+    a->opt.nmappings = a->nmappings;
+    a->files = argv + optind;
+    a->nfiles = (size_t)(argc - optind);
+    return -1;
+bad:
+    fprintf(stderr, "eqlite query: bad number [%s]\n", optarg);
+    return 2;
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+typedef struct query_out {
+    eng *e;
+    bool wrap;    /* -r: results carry the rule */
+    bool discard; /* --size 0 */
+} query_out;
+
+static void write_event(outbuf *out, const eqlite_event *ev)
+{
+    if (!ev) {
+        ob_str(out, "{\"missing\":true}");
+        return;
+    }
+    const eng_text *t = ev->user;
+    ob_bytes(out, t->text, t->len);
+}
+
+static int write_result(void *user, outbuf *out, size_t rule, const eqlite_result *r)
+{
+    query_out *q = user;
+    if (q->discard)
+        return 1;
+    const eng_rule *er = &q->e->rules[rule];
+    bool single = er->kind == 0 && r->nevents == 1;
+    if (q->wrap) {
+        ob_str(out, "{\"rule_id\":");
+        ob_json_string(out, er->id, strlen(er->id));
+        ob_str(out, ",\"rule_name\":");
+        ob_json_string(out, er->name, er->name ? strlen(er->name) : 0);
+        ob_str(out, single ? ",\"event\":" : ",");
+    } else if (!single) {
+        ob_char(out, '{');
+    }
+    if (single) {
+        write_event(out, r->events[0]);
+    } else {
+        ob_str(out, "\"join_keys\":[");
+        for (size_t k = 0; k < r->nkeys; k++) {
+            if (k)
+                ob_char(out, ',');
+            ob_json_value(out, &r->keys[k]);
+        }
+        ob_str(out, "],\"events\":[");
+        for (size_t k = 0; k < r->nevents; k++) {
+            if (k)
+                ob_char(out, ',');
+            write_event(out, r->events[k]);
+        }
+        ob_str(out, "]}");
+    }
+    if (q->wrap && single)
+        ob_char(out, '}');
+    ob_char(out, '\n');
+    return 0;
+}
+
+/* ---- progress and totals ----------------------------------------------- */
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct progress {
+    double start, last;
+    bool shown;
+} progress;
+
+static void show_progress(void *user, const eng_totals *t)
+{
+    progress *p = user;
+    double now = now_seconds();
+    if (now - p->last < 0.5 || now - p->start < 1.0) /* only on long runs, twice a second */
+        return;
+    p->last = now;
+    p->shown = true;
+    fprintf(stderr, "\r%.1f MB  %llu events  %.0f events/s  %llu matches  %llu bad\033[K",
+            (double)t->bytes / 1e6, (unsigned long long)t->events, (double)t->events / (now - p->start),
+            (unsigned long long)t->matches, (unsigned long long)t->bad);
+}
+
+static void print_stats(const eng_totals *t, double elapsed)
+{
+    double secs = elapsed > 0 ? elapsed : 1e-9;
+    fprintf(stderr,
+            "events %llu, bytes %llu, matches %llu, bad lines %llu, out of order %llu, "
+            "elapsed %.3f s, %.0f events/s, %.1f MB/s\n",
+            (unsigned long long)t->events, (unsigned long long)t->bytes, (unsigned long long)t->matches,
+            (unsigned long long)t->bad, (unsigned long long)t->out_of_order, elapsed, (double)t->events / secs,
+            (double)t->bytes / 1e6 / secs);
+}
+
+/* ---- the command ------------------------------------------------------- */
+
+static int load_rules(eng *e, const query_args *a)
+{
+    cli_rules rules = {0};
+    const char *origin = a->rule_set ? a->rule_set : a->rule_file ? a->rule_file : "query";
+    int status = 0;
+    if (a->query) {
+        cli_rule r = {strdup(a->query), strlen(a->query), NULL, NULL, 1, 0, NULL};
+        rules.items = malloc(sizeof r);
+        rules.items[0] = r;
+        rules.n = rules.cap = 1;
+    } else if (!cli_load_rules(origin, &rules, true)) {
+        fprintf(stderr, "eqlite query: cannot read %s\n", origin);
+        status = 2;
+    }
+    if (status == 0 && rules.n == 0) {
+        fprintf(stderr, "eqlite query: no rules in %s\n", origin);
+        status = 1;
+    }
+    if (status == 0 && a->rule_file && rules.n > 1) {
+        fprintf(stderr, "eqlite query: %s holds %zu rules; use -r for many\n", origin, rules.n);
+        status = 2;
+    }
+    if (status == 0)
+        status = eng_add_rules(e, &rules, origin);
+    cli_rules_free(&rules);
+    return status;
+}
+
+int cmd_query(int argc, char **argv)
+{
+    query_args a = {0};
+    int status = parse_args(argc, argv, &a);
+    if (status >= 0) {
+        free(a.mappings);
+        return status;
+    }
+    eng e;
+    outbuf out = {0};
+    query_out qo = {&e, a.rule_set != NULL, a.size_zero};
+    progress prog = {now_seconds(), 0, false};
+    status = eng_init(&e, &a.opt);
+    if (status == 0)
+        status = load_rules(&e, &a);
+    if (status == 0)
+        status = eng_prepare(&e);
+    if (status == 0) {
+        char *stdin_only[] = {"-"};
+        e.sink = write_result;
+        e.sink_user = &qo;
+        e.out = &out;
+        e.out_fd = STDOUT_FILENO;
+        if (isatty(STDERR_FILENO)) {
+            e.tick = show_progress;
+            e.tick_user = &prog;
+        }
+        status = eng_run(&e, a.nfiles ? a.files : stdin_only, a.nfiles ? a.nfiles : 1, a.jobs);
+        if (!ob_write(&out, STDOUT_FILENO) && status == 0) {
+            fprintf(stderr, "eqlite query: cannot write results\n");
+            status = 2;
+        }
+        if (prog.shown)
+            fputs("\r\033[K", stderr);
+        if (a.stats)
+            print_stats(&e.totals, now_seconds() - prog.start);
+    }
+    ob_free(&out);
+    eng_free(&e);
+    free(a.mappings);
+    return status;
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Behaviour of `eqlite query`, `eqlite test` and `eqlite bench` as DESIGN.md's
+"The eqlite command" describes them: output shapes, exit statuses, bad lines,
+.gz and stdin input, -j ordering, sorting for sequences, rule sets, JUnit."""
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+BIN = os.environ.get("EQLITE_BIN", "eqlite")
+SRC = os.environ.get("EQLITE_SOURCE_DIR", os.path.join(os.path.dirname(__file__), ".."))
+RULE = os.path.join(SRC, "examples", "rules", "unusual-cmd-parent.eql")
+failures = []
+
+
+def run(args, stdin=b""):
+    return subprocess.run([BIN] + args, input=stdin, capture_output=True)
+
+
+def check(name, cond, detail=""):
+    print("%s %s%s" % ("ok  " if cond else "FAIL", name, "" if cond else ": " + detail))
+    if not cond:
+        failures.append(name)
+
+
+def event(i, ts, cat="process", parent="lsass.exe", extra=None):
+    ev = {"@timestamp": ts, "event": {"id": i, "category": [cat], "type": ["start"]},
+          "host": {"os": {"type": "windows"}}, "process": {"name": "cmd.exe", "parent": {"name": parent}},
+          "k": "same"}
+    ev.update(extra or {})
+    return json.dumps(ev, separators=(",", ":"))
+
+
+def write(path, text, mode="w"):
+    with open(path, mode) as f:
+        f.write(text)
+    return path
+
+
+def lines(r):
+    return r.stdout.decode().splitlines()
+
+
+def main(tmp):
+    good = [event(1, "2024-05-01T00:00:01Z"), event(2, "2024-05-01T00:00:02Z", parent="explorer.exe"),
+            event(3, 1714521603000)]
+    path = write(os.path.join(tmp, "ev.ndjson"), "\n".join(good) + "\n")
+
+    r = run(["query", "-f", RULE, path])
+    check("event query prints original text", r.returncode == 0 and lines(r) == [good[0], good[2]], repr(r))
+    r = run(["query", "-f", RULE], stdin=open(path, "rb").read())
+    check("stdin input", lines(r) == [good[0], good[2]], repr(r))
+    gz = os.path.join(tmp, "ev.ndjson.gz")
+    with gzip.open(gz, "wb") as f:
+        f.write(open(path, "rb").read())
+    check(".gz input", lines(run(["query", "-f", RULE, gz])) == [good[0], good[2]])
+    arr = write(os.path.join(tmp, "arr.json"), "[" + ",\n".join(good) + "]")
+    check("JSON array input", len(lines(run(["query", "-f", RULE, arr]))) == 2)
+
+    # exit statuses
+    check("usage error exits 2", run(["query"]).returncode == 2)
+    check("unreadable input exits 2", run(["query", "any where true", os.path.join(tmp, "nope")]).returncode == 2)
+    r = run(["query", "process where process.name ==", path])
+    err = r.stderr.decode()
+    check("invalid query exits 1 with line:col and caret", r.returncode == 1 and ":1:" in err and "^" in err, err)
+
+    # bad lines
+    bad = write(os.path.join(tmp, "bad.ndjson"), good[0] + "\n{not json\n" + good[2] + "\n\"str\"\n")
+    r = run(["query", "--stats", "-f", RULE, bad])
+    err = r.stderr.decode()
+    check("bad lines reported file:line and skipped",
+          r.returncode == 0 and len(lines(r)) == 2 and bad + ":2:" in err and bad + ":4:" in err, err)
+    check("--stats counts bad lines", "bad lines 2" in err, err)
+    check("no progress line when stderr is not a terminal", "\r" not in err, repr(err))
+    r = run(["query", "--strict", "-f", RULE, bad])
+    check("--strict makes the first bad line fatal", r.returncode == 2 and len(lines(r)) == 1, repr(r))
+
+    # -j: same output, same bad-line numbers, in input order, over several chunks
+    big = os.path.join(tmp, "big.ndjson")
+    with open(big, "w") as f:
+        for i in range(60000):
+            f.write(event(i, 1714521600000 + i, parent="lsass.exe" if i % 7 == 0 else "explorer.exe") + "\n")
+            if i == 50000:
+                f.write("{broken\n")
+    one, two = run(["query", "-j", "1", "-f", RULE, big]), run(["query", "-j", "2", "-f", RULE, big])
+    check("-j 2 output equals -j 1 (input order)", one.stdout == two.stdout and len(lines(one)) == 8572,
+          "%d vs %d lines" % (len(lines(one)), len(lines(two))))
+    check("-j 2 reports bad lines with absolute numbers", one.stderr == two.stderr and b":50002:" in two.stderr,
+          repr(two.stderr[:200]))
+
+    # sequences: files are sorted, stdin is checked
+    seq = "sequence by k [process where event.id == 1] [process where event.id == 2]"
+    unsorted = write(os.path.join(tmp, "unsorted.ndjson"),
+                     event(2, "2024-05-01T00:00:02Z") + "\n" + event(1, "2024-05-01T00:00:01Z") + "\n")
+    r = run(["query", seq, unsorted])
+    out = [json.loads(l) for l in lines(r)]
+    check("sequence over an unsorted file is sorted first",
+          len(out) == 1 and out[0]["join_keys"] == ["same"] and [e["event"]["id"] for e in out[0]["events"]] == [1, 2],
+          repr(r))
+    r = run(["query", seq], stdin=open(unsorted, "rb").read())
+    check("stdin out of order is reported, not guessed",
+          lines(r) == [] and b"out of (timestamp, tiebreaker) order" in r.stderr, repr(r))
+    miss = "sequence by k with maxspan=1m [process where event.id == 1] ![process where event.id == 9] [process where event.id == 2]"
+    r = run(["query", miss, unsorted])
+    out = [json.loads(l) for l in lines(r)]
+    check("missing events print {\"missing\":true}", len(out) == 1 and out[0]["events"][1] == {"missing": True},
+          repr(r))
+
+    # rule sets
+    rules = write(os.path.join(tmp, "rules.jsonl"), "\n".join([
+        json.dumps({"rule_id": "r-1", "name": "Unusual parent", "query": open(RULE).read()}),
+        json.dumps({"id": "r-2", "name": "Any process", "query": "process where true"}),
+        json.dumps({"exported_count": 2})]) + "\n")
+    r = run(["query", "-r", rules, path])
+    out = [json.loads(l) for l in lines(r)]
+    check("-r wraps results with rule id and name",
+          [(o["rule_id"], o["event"]["event"]["id"]) for o in out] ==
+          [("r-1", 1), ("r-2", 1), ("r-2", 2), ("r-1", 3), ("r-2", 3)] and out[0]["rule_name"] == "Unusual parent",
+          repr(r))
+    check("--size limits results", len(lines(run(["query", "--size", "1", "process where true", path]))) == 1)
+
+    # eqlite test
+    yml = write(os.path.join(tmp, "t.yaml"), """
+defaults: {rule: %s, id_field: event.id}
+tests:
+  - name: passes
+    events: %s
+    expect: {ids: [1, 3], count: 2}
+  - name: fails
+    events: [%s]
+    expect: {count: 5}
+""" % (RULE, path, good[0]))
+    junit = os.path.join(tmp, "junit.xml")
+    r = run(["test", "--junit", junit, yml])
+    check("eqlite test: one line per test and a summary, non-zero on failure",
+          r.returncode == 1 and lines(r)[-1] == "1 passed, 1 failed" and len(lines(r)) == 3, repr(r))
+    check("--junit writes a report", os.path.exists(junit) and "<failure" in open(junit).read())
+
+    # eqlite bench
+    r = run(["bench", "--repeat", "1", "-f", RULE, big])
+    out = r.stdout.decode()
+    check("bench prints the parse floor beside the query", r.returncode == 0 and "parse floor" in out
+          and "events/s" in out and "ns/event" in out, repr(r))
+    r = run(["bench", "--repeat", "1", "-r", rules, path])
+    check("bench per rule for a rule set", r.returncode == 0 and "r-1" in r.stdout.decode()
+          and "r-2" in r.stdout.decode(), repr(r))
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as d:
+        main(d)
+    print("%d failed" % len(failures))
+    sys.exit(1 if failures else 0)

@@ -1,0 +1,144 @@
+/* Verifier: Elasticsearch's rules and messages (EQL.md §13). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+static void rejected_with(const char *rule, const char *message_part)
+{
+    eqlite_diag d;
+    eqlite_status st = compile_status(rule, &d);
+    cr_assert_neq(st, EQLITE_OK, "[%s] should be rejected", rule);
+    cr_assert(strstr(d.message, message_part), "[%s]: message [%s] lacks [%s]", rule, d.message, message_part);
+}
+
+static void accepted(const char *rule)
+{
+    eqlite_diag d;
+    cr_assert_eq(compile_status(rule, &d), EQLITE_OK, "[%s]: %s", rule, d.message);
+}
+
+Test(sema, field_compared_to_field_is_rejected)
+{
+    rejected_with("process where pid == ppid", "Comparisons against fields are not (currently) supported; offender [ppid] in [==]");
+    rejected_with("process where process_name in (parent_process_name, \"SYSTEM\")",
+                  "offender [parent_process_name] in [process_name in (parent_process_name, \"SYSTEM\")]");
+}
+
+Test(sema, unknown_function_suggests_a_name)
+{
+    rejected_with("process where match(a, \"x\")", "Unknown function [match], did you mean [cidrmatch]?");
+}
+
+Test(sema, function_names_resolve_case_insensitively)
+{
+    accepted("any where cidrmatch(source.ip, \"10.0.0.0/8\")");
+    accepted("any where startswith~(process.name, \"cmd\")");
+    accepted("any where CONCAT(a, \"b\") == \"ab\"");
+}
+
+Test(sema, arity_errors_use_elasticsearch_messages)
+{
+    rejected_with("any where between(a, \"b\")", "error building [between]: expects three or four arguments");
+    rejected_with("any where cidrMatch(a)", "error building [cidrmatch]: expects at least two arguments");
+    rejected_with("any where stringContains(a, \"b\", \"c\")", "error building [stringcontains]: expects exactly two arguments");
+    rejected_with("any where number() == 1", "error building [number]");
+}
+
+Test(sema, argument_types_are_checked)
+{
+    rejected_with("any where between(process_name, 1, 2) == \"x\"",
+                  "second argument of [between(process_name, 1, 2)] must be [string], found value [1] type [integer]");
+    rejected_with("any where number(1) == 1", "first argument of [number(1)] must be [string]");
+    rejected_with("any where number(true) == 1", "must be [string]");
+    rejected_with("any where startsWith(1, \"FOO\")", "first argument of [startsWith(1, \"FOO\")] must be [string]");
+}
+
+Test(sema, constants_are_required_where_elasticsearch_requires_them)
+{
+    rejected_with("any where cidrMatch(source_address, hostname)",
+                  "second argument of [cidrMatch(source_address, hostname)] must be a constant, received [hostname]");
+    rejected_with("any where number(a, b) == 1", "must be a constant");
+}
+
+Test(sema, maxspan_needs_a_positive_integer_and_a_unit)
+{
+    rejected_with("sequence with maxspan=2.5m [a where true] [b where true]", "Decimal time interval [2.5m] not supported");
+    rejected_with("sequence with maxspan=0s [a where true] [b where true]", "A positive maxspan value is required; found [0]");
+    rejected_with("sequence with maxspan=30 [a where true] [b where true]", "No time unit specified, did you mean [s] as in [30s]?");
+    rejected_with("sequence with maxspan=3x [a where true] [b where true]", "Unrecognized time unit [x] in [");
+    accepted("sequence with maxspan=30s [a where true] [b where true]");
+}
+
+Test(sema, by_must_come_before_with)
+{
+    rejected_with("sequence with maxspan=1m by a [x where true] [y where true]",
+                  "Please specify sequence [by] before [with] not after");
+}
+
+Test(sema, join_key_counts_must_agree)
+{
+    rejected_with("sequence by a [x where true] by b [y where true]",
+                  "Inconsistent number of join keys specified; expected [2] but found [1]");
+    accepted("sequence by a [x where true] by b [y where true] by c");
+}
+
+Test(sema, unknown_field_is_an_error_unless_optional_or_growing)
+{
+    eqlite_schema *s;
+    eqlite_schema_new(NULL, &s);
+    eqlite_schema_add(s, "event.category", 14, EQLITE_T_KEYWORD, NULL);
+    eqlite_schema_add(s, "a", 1, EQLITE_T_KEYWORD, NULL);
+    eqlite_program *p = NULL;
+    eqlite_diag d;
+    const char *bad = "process where b == \"x\"";
+    cr_assert_eq(eqlite_compile(s, bad, strlen(bad), &p, &d), EQLITE_ETYPE);
+    cr_assert_str_eq(d.message, "Unknown column [b]");
+    cr_assert_eq(d.column, 15);
+    const char *opt = "process where ?b == null and a == \"x\"";
+    cr_assert_eq(eqlite_compile(s, opt, strlen(opt), &p, &d), EQLITE_OK, "%s", d.message);
+    eqlite_program_free(p);
+    eqlite_schema_set_grow(s, 1);
+    cr_assert_eq(eqlite_compile(s, bad, strlen(bad), &p, &d), EQLITE_OK);
+    uint32_t id;
+    cr_assert_eq(eqlite_schema_lookup(s, "b", 1, &id), EQLITE_OK);
+    eqlite_program_free(p);
+    eqlite_schema_free(s);
+}
+
+Test(sema, text_fields_without_keyword_cannot_be_used_by_functions)
+{
+    eqlite_schema *s;
+    eqlite_schema_new(NULL, &s);
+    eqlite_schema_add(s, "plain_text", 10, EQLITE_T_TEXT, NULL);
+    eqlite_schema_add(s, "event.category", 14, EQLITE_T_KEYWORD, NULL);
+    eqlite_program *p = NULL;
+    eqlite_diag d;
+    const char *rule = "process where length(plain_text) > 0";
+    cr_assert_eq(eqlite_compile(s, rule, strlen(rule), &p, &d), EQLITE_ETYPE);
+    cr_assert(strstr(d.message, "[length(plain_text)] cannot operate on field of data type [text]"), "%s", d.message);
+    eqlite_schema_free(s);
+}
+
+Test(sema, pipes_follow_elasticsearch)
+{
+    rejected_with("process where true | count", "Pipe [count] is not supported");
+    rejected_with("process where true | unique a", "Pipe [unique] is not supported");
+    rejected_with("process where true | bogus 1", "Unrecognized pipe [bogus]");
+    rejected_with("process where true | head -1", "Pipe [head] expects a positive integer but found [-1]");
+    rejected_with("process where true | head 1, 2", "Pipe [head] expects exactly one argument but found [2]");
+    accepted("process where true | head 5 | tail 2");
+}
+
+Test(sema, join_and_array_indexes_are_rejected)
+{
+    rejected_with("join [a where true] [b where true]", "[join]");
+    rejected_with("any where a[0] == 1", "Array indexes are not supported");
+}
+
+Test(sema, lucene_regex_features_we_cannot_translate_are_errors)
+{
+    rejected_with("any where a regex \"ab&cd\"", "invalid regular expression");
+}

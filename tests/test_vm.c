@@ -1,0 +1,184 @@
+/* VM: event-query semantics over events built as C structs. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+static eqlite_schema *schema;
+static test_event ev;
+
+static void setup(void)
+{
+    eqlite_schema_new(NULL, &schema);
+    eqlite_schema_add(schema, "event.category", 14, EQLITE_T_KEYWORD, NULL);
+    tev_init(&ev, schema);
+    tev_str(&ev, "event.category", "process");
+}
+
+static void teardown(void) { eqlite_schema_free(schema); }
+
+TestSuite(vm, .init = setup, .fini = teardown);
+
+Test(vm, missing_field_is_null)
+{
+    cr_assert_eq(match_one("process where missing_field == null", &ev), 1);
+    cr_assert_eq(match_one("process where missing_field != null", &ev), 0);
+    cr_assert_eq(match_one("process where missing_field != \"x\"", &ev), 0);
+    cr_assert_eq(match_one("process where not (missing_field == \"x\")", &ev), 0);
+}
+
+Test(vm, equality_is_case_sensitive_and_literal)
+{
+    tev_str(&ev, "process.name", "cmd.exe");
+    cr_assert_eq(match_one("process where process.name == \"cmd.exe\"", &ev), 1);
+    cr_assert_eq(match_one("process where process.name == \"CMD.EXE\"", &ev), 0);
+    cr_assert_eq(match_one("process where process.name == \"cmd*\"", &ev), 0);
+    cr_assert_eq(match_one("process where process.name != \"CMD.EXE\"", &ev), 1);
+}
+
+Test(vm, colon_is_case_insensitive_wildcard)
+{
+    tev_str(&ev, "process.name", "CMD.EXE");
+    cr_assert_eq(match_one("process where process.name : \"cmd.exe\"", &ev), 1);
+    cr_assert_eq(match_one("process where process.name : \"c?d.*\"", &ev), 1);
+    cr_assert_eq(match_one("process where process.name : (\"x\", \"*.exe\")", &ev), 1);
+    cr_assert_eq(match_one("process where process.name like \"cmd*\"", &ev), 0);
+    cr_assert_eq(match_one("process where process.name like~ \"cmd*\"", &ev), 1);
+}
+
+Test(vm, backslash_is_not_an_escape_in_wildcards)
+{
+    tev_str(&ev, "path", "C:\\SAM\\x\\Account1");
+    cr_assert_eq(match_one("process where path : \"*\\\\SAM\\\\*\\\\Account*\"", &ev), 1);
+}
+
+Test(vm, unicode_case_folding)
+{
+    tev_str(&ev, "user", "\xc3\x89MILE");
+    cr_assert_eq(match_one("process where user : \"\xc3\xa9mile\"", &ev), 1);
+    cr_assert_eq(match_one("process where user in~ (\"\xc3\xa9mile\")", &ev), 1);
+    cr_assert_eq(match_one("process where user in (\"\xc3\xa9mile\")", &ev), 0);
+}
+
+Test(vm, arrays_match_if_any_element_matches)
+{
+    const char *types[] = {"start", "process_started"};
+    tev_strs(&ev, "event.type", types, 2);
+    cr_assert_eq(match_one("process where event.type == \"start\"", &ev), 1);
+    cr_assert_eq(match_one("process where event.type : \"PROCESS_*\"", &ev), 1);
+    cr_assert_eq(match_one("process where event.type != \"start\"", &ev), 0);
+    cr_assert_eq(match_one("process where event.type in (\"end\", \"start\")", &ev), 1);
+}
+
+Test(vm, in_is_exact_and_not_in_keeps_null)
+{
+    tev_str(&ev, "name", "1*");
+    cr_assert_eq(match_one("process where name in (\"1*\")", &ev), 1);
+    tev_str(&ev, "name", "12");
+    cr_assert_eq(match_one("process where name in (\"1*\")", &ev), 0);
+    cr_assert_eq(match_one("process where name not in (\"1*\")", &ev), 1);
+    cr_assert_eq(match_one("process where absent not in (\"1*\")", &ev), 0);
+}
+
+Test(vm, numbers_compare_and_integer_division_truncates)
+{
+    tev_int(&ev, "serial_event_id", 83);
+    cr_assert_eq(match_one("process where serial_event_id / 2 == 41", &ev), 1);
+    cr_assert_eq(match_one("process where serial_event_id > 82.5", &ev), 1);
+    cr_assert_eq(match_one("process where serial_event_id in (1, 83)", &ev), 1);
+    cr_assert_eq(match_one("process where serial_event_id % 40 == 3", &ev), 1);
+    cr_assert_eq(match_one("process where -serial_event_id < 0", &ev), 1);
+}
+
+Test(vm, regex_is_anchored_lucene)
+{
+    tev_str(&ev, "name", "svchost.exe");
+    cr_assert_eq(match_one("process where name regex \"svc.*\"", &ev), 1);
+    cr_assert_eq(match_one("process where name regex \"host.*\"", &ev), 0);
+    cr_assert_eq(match_one("process where name regex~ \"SVC[a-z]+\\\\.exe\"", &ev), 1);
+}
+
+Test(vm, functions_over_fields)
+{
+    tev_str(&ev, "cmd", "powershell.exe -enc AAAA");
+    tev_str(&ev, "ip", "10.1.2.3");
+    cr_assert_eq(match_one("process where startsWith~(cmd, \"POWER\")", &ev), 1);
+    cr_assert_eq(match_one("process where stringContains(cmd, \"-enc\")", &ev), 1);
+    cr_assert_eq(match_one("process where length(cmd) == 24", &ev), 1);
+    cr_assert_eq(match_one("process where cidrMatch(ip, \"10.0.0.0/8\", \"192.168.0.0/16\")", &ev), 1);
+    cr_assert_eq(match_one("process where cidrMatch(ip, \"192.168.0.0/16\")", &ev), 0);
+    cr_assert_eq(match_one("process where substring(cmd, 0, 10) == \"powershell\"", &ev), 1);
+    cr_assert_eq(match_one("process where concat(substring(cmd, 0, 5), \"!\") == \"power!\"", &ev), 1);
+}
+
+Test(vm, category_must_match)
+{
+    cr_assert_eq(match_one("file where true", &ev), 0);
+    cr_assert_eq(match_one("any where true", &ev), 1);
+    cr_assert_eq(match_one("process where true", &ev), 1);
+}
+
+Test(vm, three_valued_logic_under_not)
+{
+    cr_assert_eq(match_one("process where not (absent == \"x\" and true)", &ev), 0);
+    cr_assert_eq(match_one("process where not (absent == \"x\" and false)", &ev), 1);
+    cr_assert_eq(match_one("process where not (absent == \"x\" or true)", &ev), 0);
+    cr_assert_eq(match_one("process where absent == \"x\" or true", &ev), 1);
+}
+
+/* A counting allocator: after warm-up, matching allocates nothing. */
+static size_t allocations;
+static void *counting_realloc(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    if (size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    allocations++;
+    return realloc(ptr, size);
+}
+
+Test(vm, matching_does_not_allocate_per_event)
+{
+    eqlite_allocator alloc = {counting_realloc, NULL};
+    eqlite_schema *s;
+    eqlite_schema_new(&alloc, &s);
+    eqlite_schema_set_grow(s, 1);
+    const char *rule = "process where process.name : (\"cmd.exe\", \"*SH*\") and concat(process.name, \"x\") != \"y\" "
+                       "and user : \"\xc3\xa9*\" and name regex~ \"a.*\"";
+    eqlite_program *p;
+    eqlite_diag d;
+    cr_assert_eq(eqlite_compile(s, rule, strlen(rule), &p, &d), EQLITE_OK, "%s", d.message);
+    eqlite_matcher *m;
+    cr_assert_eq(eqlite_matcher_new(p, NULL, &m), EQLITE_OK);
+    test_event t;
+    tev_init(&t, s);
+    tev_str(&t, "event.category", "process");
+    tev_str(&t, "process.name", "BASH");
+    tev_str(&t, "user", "\xc3\x89MILE");
+    tev_str(&t, "name", "ABC");
+    int hit = 0;
+    eqlite_match(m, &t.ev, &hit); /* warm-up grows the scratch buffers once */
+    cr_assert_eq(hit, 1);
+    size_t before = allocations;
+    for (int k = 0; k < 10000; k++)
+        eqlite_match(m, &t.ev, &hit);
+    cr_assert_eq(allocations, before, "%zu allocations in 10000 events", allocations - before);
+    eqlite_matcher_free(m);
+    eqlite_program_free(p);
+    eqlite_schema_free(s);
+}
+
+Test(vm, allocation_failure_is_reported_not_a_crash)
+{
+    eqlite_schema *s;
+    eqlite_schema_new(NULL, &s);
+    eqlite_schema_set_grow(s, 1);
+    cr_assert_eq(eqlite_compile(NULL, "x", 1, NULL, NULL), EQLITE_EMISUSE);
+    eqlite_program_free(NULL);
+    eqlite_matcher_free(NULL);
+    eqlite_schema_free(NULL);
+    eqlite_schema_free(s);
+}
