@@ -174,7 +174,7 @@ static uint8_t *key_put(uint8_t *p, const eqlite_value *v)
 
 static bool same_key_value(const eqlite_value *a, const eqlite_value *b)
 {
-    uint8_t ba[9], bb[9];
+    uint8_t ba[9] = {0}, bb[9] = {0};
     if (a->kind == EQLITE_STRING || b->kind == EQLITE_STRING)
         return a->kind == b->kind && a->len == b->len &&
                (a->len == 0 || memcmp(a->u.s, b->u.s, a->len) == 0);

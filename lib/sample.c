@@ -140,9 +140,11 @@ eqlite_status eq_sample_feed(eqlite_matcher *m, eq_sample *s, const eqlite_event
         }
         if (ks == EQ_KEYS_NOMEM)
             return EQLITE_ENOMEM;
-        for (size_t c = 0; c < s->ks.ncombos && st == EQLITE_OK; c++)
-            st = add_candidate(m, s, f, ev, s->ks.bytes + s->ks.offs[c],
-                               s->ks.offs[c + 1] - s->ks.offs[c]);
+        for (size_t c = 0; c < s->ks.ncombos && st == EQLITE_OK; c++) {
+            size_t len;
+            const uint8_t *key = eq_keyset_get(&s->ks, c, &len);
+            st = add_candidate(m, s, f, ev, key, len);
+        }
     }
     m->stats.dropped += dropped;
     eq_held_release(m, s->cur_held);

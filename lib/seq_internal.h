@@ -49,6 +49,13 @@ typedef enum { EQ_KEYS_OK, EQ_KEYS_NULL, EQ_KEYS_NOMEM } eq_keys_status;
 eq_keys_status eq_keyset_build(eqlite_matcher *m, const eq_prog_term *term,
                                const eqlite_event *ev, eq_keyset *ks);
 void eq_keyset_free(eqlite_matcher *m, eq_keyset *ks);
+/* Combination c: its bytes (never NULL, also for zero keys) and length. */
+static inline const uint8_t *eq_keyset_get(const eq_keyset *ks, size_t c, size_t *len)
+{
+    static const uint8_t none[1];
+    *len = ks->offs[c + 1] - ks->offs[c];
+    return ks->bytes ? ks->bytes + ks->offs[c] : none;
+}
 /* Decodes serialized key bytes into values (strings point into the bytes). */
 size_t eq_key_decode(const uint8_t *key, size_t len, eqlite_value *out, size_t cap);
 /* Orders decoded key tuples: null first, then bool, numbers, strings. */

@@ -486,8 +486,8 @@ static eqlite_status run_term(eqlite_matcher *m, seq_state *st, uint32_t pos, bo
     if (ks == EQ_KEYS_NOMEM)
         return EQLITE_ENOMEM;
     for (size_t c = 0; c < e->ks.ncombos; c++) {
-        const uint8_t *key = e->ks.bytes + e->ks.offs[c];
-        size_t len = e->ks.offs[c + 1] - e->ks.offs[c];
+        size_t len;
+        const uint8_t *key = eq_keyset_get(&e->ks, c, &len);
         eqlite_status s = t->missing ? on_missing(m, st, pos, key, len)
                                      : on_positive(m, st, pos, key, len);
         if (s != EQLITE_OK)
@@ -508,8 +508,11 @@ static eqlite_status run_until(eqlite_matcher *m, seq_engine *e, bool *dropped)
     }
     if (ks == EQ_KEYS_NOMEM)
         return EQLITE_ENOMEM;
-    for (size_t c = 0; c < e->ks.ncombos; c++)
-        on_until(m, e, e->ks.bytes + e->ks.offs[c], e->ks.offs[c + 1] - e->ks.offs[c]);
+    for (size_t c = 0; c < e->ks.ncombos; c++) {
+        size_t len;
+        const uint8_t *key = eq_keyset_get(&e->ks, c, &len);
+        on_until(m, e, key, len);
+    }
     return EQLITE_OK;
 }
 

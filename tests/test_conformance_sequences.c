@@ -159,6 +159,30 @@ static eqlite_value copy_value(eqlite_value v)
     return v;
 }
 
+static void free_value(eqlite_value v)
+{
+    if (v.kind == EQLITE_STRING)
+        free((void *)v.u.s);
+    else if (v.kind == EQLITE_ARRAY) {
+        for (uint32_t i = 0; i < v.len; i++)
+            free_value(v.u.a[i]);
+        free((void *)v.u.a);
+    }
+}
+
+static void free_dataset(dataset *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        for (size_t f = 0; f < d->events[i].nfields; f++)
+            free_value(d->events[i].fields[f]);
+        free((void *)d->events[i].fields);
+        free_value(d->events[i].tiebreaker);
+    }
+    free(d->events);
+    free(d->ids);
+    eqlite_schema_free(d->schema);
+}
+
 static void add_mapping(eqlite_schema *schema, const char *rel)
 {
     char path[4096];
@@ -494,6 +518,7 @@ static void run_suite(const char *suite, bool check_keys, bool only_sequences)
     printf("%s%s: %zu/%zu\n", suite, only_sequences ? " (sequences and pipes)" : "", passed,
            total);
     fflush(stdout);
+    free_dataset(&d);
     jfree(doc);
     free(text);
     cr_expect_eq(passed, total, "%s: %zu of %zu passed", suite, passed, total);
@@ -517,4 +542,9 @@ Test(conformance_sequences, test_sample)
 Test(conformance_sequences, test_sample_multi)
 {
     run_suite("test_sample_multi", false, false);
+}
+
+Test(conformance_sequences, test_queries_date)
+{
+    run_suite("test_queries_date", false, false);
 }
