@@ -6,7 +6,7 @@
  *   - streaming (event queries): one reader, one pass, memory flat in the
  *     input size;
  *   - parallel (event queries, -j N > 1, plain NDJSON files): the file is
- *     mapped and cut into ~8 MiB chunks at line ends; N workers each run
+ *     mapped and cut into ~4 MiB chunks at line ends; N workers each run
  *     their own matchers over a chunk; results are written in input order;
  *   - ordered (any rule is a sequence or sample, or has `| tail`): every input is read once
  *     into memory (the events' text, NDJSON), sorted by (timestamp,

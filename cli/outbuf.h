@@ -1,5 +1,5 @@
 /* outbuf.h: a growable byte buffer for command output. Results are appended
- * here and written to a descriptor in large blocks (one write(2) per ~1 MiB),
+ * here and written to a descriptor in large blocks (one write(2) per 256 KiB or more),
  * never through per-result stdio calls. */
 #ifndef EQ_CLI_OUTBUF_H
 #define EQ_CLI_OUTBUF_H
@@ -9,7 +9,7 @@
 
 #include "eqlite.h"
 
-#define OUTBUF_FLUSH_AT ((size_t)1 << 20)
+#define OUTBUF_FLUSH_AT ((size_t)256 << 10)
 
 typedef struct outbuf {
     char *data;

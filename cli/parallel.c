@@ -1,5 +1,5 @@
 /* parallel.c: -j N for event queries over a plain NDJSON file. The file is
- * mapped and cut into ~8 MiB chunks at line ends; workers take chunks in
+ * mapped and cut into ~4 MiB chunks at line ends; workers take chunks in
  * order, run their own matchers and write results into the chunk's buffer;
  * the main thread writes finished chunks in input order, reports their bad
  * lines with absolute line numbers and drops their pages (so resident memory
@@ -16,8 +16,8 @@
 
 #include "engine.h"
 
-#define CHUNK_BYTES ((size_t)8 << 20)
-#define WINDOW 8
+#define CHUNK_BYTES ((size_t)4 << 20)
+#define WINDOW 6
 
 enum { SLOT_FREE, SLOT_TAKEN, SLOT_DONE };
 
@@ -236,6 +236,23 @@ static int map_file(const char *path, const char **data, size_t *size)
     return 0;
 }
 
+/* -j 1 over a mapped file: the same chunks, run and written in this thread. */
+static int run_inline(par *p)
+{
+    eng_runner *r = eng_runner_new(p->e, NULL);
+    uint64_t line_base = 0;
+    int status = r ? 0 : 2;
+    slot *s;
+    while (status == 0 && (s = take(p))) {
+        run_chunk(p, r, s);
+        status = emit(p, s, &line_base);
+        s->state = SLOT_FREE;
+        p->emit_index++;
+    }
+    eng_runner_free(r);
+    return status;
+}
+
 int eng_run_parallel(eng *e, const char *path, int jobs)
 {
     par *p = calloc(1, sizeof *p);
@@ -250,6 +267,18 @@ int eng_run_parallel(eng *e, const char *path, int jobs)
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    if (jobs == 1) {
+        int status = run_inline(p);
+        munmap((void *)p->data, p->size);
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+        for (int k = 0; k < WINDOW; k++) {
+            ob_free(&p->slots[k].out);
+            ob_free(&p->slots[k].errs);
+        }
+        free(p);
+        return status;
+    }
     pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
     int started = 0;
     while (threads && started < jobs && pthread_create(&threads[started], NULL, worker, p) == 0)
