@@ -53,7 +53,8 @@ static void query_usage(FILE *f)
                "      --tiebreaker-field NAME\n"
                "      --size N                 at most N results\n"
                "      --max-samples-per-key N\n"
-               "  -j, --jobs N                 worker threads for event queries (default 1)\n"
+               "  -j, --jobs N                 worker threads for event queries over plain NDJSON\n"
+               "                               files (default 1; stdin, .gz and JSON arrays use one)\n"
                "      --stats                  totals on stderr at the end\n"
                "      --strict                 the first bad input line is fatal\n");
 }
