@@ -27,7 +27,7 @@ typedef struct slot {
     size_t start, end;
     outbuf out;  /* results */
     outbuf errs; /* bad records: uint64 line (relative), reason, NUL */
-    uint64_t lines, events, bad, matches;
+    uint64_t events, bad, matches;
     int status;
 } slot;
 
@@ -40,6 +40,9 @@ typedef struct par {
     pthread_cond_t cv;
     size_t next_start;
     uint64_t next_index, emit_index;
+    /* Lines are counted only when a bad record must be reported. */
+    size_t counted_to;
+    uint64_t counted_lines;
     bool stop;
     slot slots[WINDOW];
 } par;
@@ -112,7 +115,6 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
             break;
     }
     s->matches = eng_runner_matches(r) - matches_before;
-    s->lines = count_lines(p->data + s->start, s->end - s->start);
     eq_ndjson_close(rd);
 }
 
@@ -128,7 +130,7 @@ static slot *take(par *p)
             s->end = s->start + CHUNK_BYTES < p->size ? s->start + CHUNK_BYTES : p->size;
             const char *nl = s->end < p->size ? memchr(p->data + s->end, '\n', p->size - s->end) : NULL;
             s->end = nl ? (size_t)(nl - p->data) + 1 : p->size;
-            s->events = s->bad = s->matches = s->lines = 0;
+            s->events = s->bad = s->matches = 0;
             p->next_start = s->end;
             return s;
         }
@@ -157,15 +159,24 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Lines before the chunk's start (chunks start after a line end). */
+static uint64_t line_base(par *p, const slot *s)
+{
+    p->counted_lines += count_lines(p->data + p->counted_to, s->start - p->counted_to);
+    p->counted_to = s->start;
+    return p->counted_lines;
+}
+
 /* Writes a finished chunk; returns non-zero to stop. */
-static int emit(par *p, slot *s, uint64_t *line_base)
+static int emit(par *p, slot *s)
 {
     eng *e = p->e;
+    uint64_t base = s->errs.len ? line_base(p, s) : 0;
     for (size_t k = 0; k < s->errs.len;) {
         uint64_t line;
         memcpy(&line, s->errs.data + k, sizeof line);
         const char *reason = s->errs.data + k + sizeof line;
-        eng_report_bad(e, p->path, *line_base + line, reason);
+        eng_report_bad(e, p->path, base + line, reason);
         k += sizeof line + strlen(reason) + 1;
     }
     s->errs.len = 0;
@@ -173,7 +184,6 @@ static int emit(par *p, slot *s, uint64_t *line_base)
         return 2;
     if (s->out.len && !ob_write(&s->out, e->out_fd >= 0 ? e->out_fd : 1))
         return 2;
-    *line_base += s->lines;
     e->totals.events += s->events;
     e->totals.matches += s->matches;
     e->totals.bytes += s->end - s->start;
@@ -189,14 +199,13 @@ static int emit(par *p, slot *s, uint64_t *line_base)
 
 static int emit_all(par *p)
 {
-    uint64_t line_base = 0;
     int status = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         slot *s = &p->slots[p->emit_index % WINDOW];
         if (s->state == SLOT_DONE && s->index == p->emit_index) {
             pthread_mutex_unlock(&p->mu);
-            int st = emit(p, s, &line_base);
+            int st = emit(p, s);
             pthread_mutex_lock(&p->mu);
             s->state = SLOT_FREE;
             p->emit_index++;
@@ -240,12 +249,11 @@ static int map_file(const char *path, const char **data, size_t *size)
 static int run_inline(par *p)
 {
     eng_runner *r = eng_runner_new(p->e, NULL);
-    uint64_t line_base = 0;
     int status = r ? 0 : 2;
     slot *s;
     while (status == 0 && (s = take(p))) {
         run_chunk(p, r, s);
-        status = emit(p, s, &line_base);
+        status = emit(p, s);
         s->state = SLOT_FREE;
         p->emit_index++;
     }
