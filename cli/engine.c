@@ -326,8 +326,9 @@ int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
     eng_runner *r = NULL;
     int status = 0;
     for (size_t k = 0; k < npaths && status == 0 && !e->stopped; k++) {
-        /* Parallel only where the result cannot depend on other chunks. */
-        if (jobs > 1 && !e->has_pipes && e->opt.limits.size == 0 && eng_can_split(paths[k])) {
+        /* Plain files are mapped and read in chunks (no read(2) copy), in
+         * parallel with -j; only where no result depends on other chunks. */
+        if (!e->has_pipes && e->opt.limits.size == 0 && eng_can_split(paths[k])) {
             status = eng_run_parallel(e, paths[k], jobs);
             continue;
         }

@@ -3,11 +3,12 @@
  * read events and feed them to one matcher per rule.
  *
  * Three ways to run:
- *   - streaming (event queries): one reader, one pass, memory flat in the
- *     input size;
- *   - parallel (event queries, -j N > 1, plain NDJSON files): the file is
- *     mapped and cut into ~4 MiB chunks at line ends; N workers each run
- *     their own matchers over a chunk; results are written in input order;
+ *   - chunked (event queries over plain NDJSON files, no head/tail pipe,
+ *     no --size): the file is mapped and cut into ~4 MiB chunks at line
+ *     ends; with -j N, N workers each run their own matchers over a chunk;
+ *     results are written in input order; pages are dropped once written;
+ *   - streaming (event queries over stdin, .gz, JSON arrays, or with pipes):
+ *     one reader, one pass, memory flat in the input size;
  *   - ordered (any rule is a sequence or sample, or has `| tail`): every input is read once
  *     into memory (the events' text, NDJSON), sorted by (timestamp,
  *     tiebreaker, input position) unless already in order, then fed. Memory:
