@@ -56,7 +56,12 @@ static void query_usage(FILE *f)
                "  -j, --jobs N                 worker threads for event queries over plain NDJSON\n"
                "                               files (default 1; stdin, .gz and JSON arrays use one)\n"
                "      --stats                  totals on stderr at the end\n"
-               "      --strict                 the first bad input line is fatal\n");
+               "      --strict                 the first bad input line is fatal\n"
+               "Output: an event query prints each matching event's original JSON; a sequence or\n"
+               "sample prints {\"join_keys\":[...],\"events\":[EVENT|{\"missing\":true},...]}; with -r\n"
+               "each result is {\"rule_id\":...,\"rule_name\":...,\"event\":EVENT} or\n"
+               "{\"rule_id\":...,\"rule_name\":...,\"join_keys\":[...],\"events\":[...]}.\n"
+               "Exit: 0 ran, 1 invalid query or rule, 2 usage or unreadable input.\n");
 }
 
 static bool parse_count(const char *s, size_t *out)
