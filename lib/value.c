@@ -796,10 +796,28 @@ static bool decimal_to_int(const decimal_parts *d, int64_t *out)
     return true;
 }
 
+/* DecimalFormat's symbols for the special values: "NaN", "∞", "-∞". */
+static bool parse_special_double(const char *s, size_t n, eqlite_value *out)
+{
+    if (n == 3 && memcmp(s, "NaN", 3) == 0)
+        set_double(out, NAN);
+    else if (n == 3 && memcmp(s, "\xe2\x88\x9e", 3) == 0)
+        set_double(out, INFINITY);
+    else if (n == 4 && memcmp(s, "-\xe2\x88\x9e", 4) == 0)
+        set_double(out, -INFINITY);
+    else
+        return false;
+    return true;
+}
+
 /* DecimalFormat.parse as Elasticsearch uses it: a Long when the value is
- * integral and fits (so "3.0" is 3), else a Double ("-0" is -0.0). */
+ * integral and fits (so "3.0" is 3), else a Double ("-0" is -0.0). Also
+ * accepted, as Elasticsearch documents: a leading '+', surrounding
+ * whitespace (trimmed by the caller) and a lower-case exponent 'e'. */
 static bool parse_decimal(const char *s, size_t n, eqlite_value *out)
 {
+    if (parse_special_double(s, n, out))
+        return true;
     decimal_parts d;
     if (!split_decimal(s, n, &d))
         return false;

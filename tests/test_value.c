@@ -747,6 +747,15 @@ Test(number, negative_zero_is_a_double)
     assert_int(number("0", 0), 0);
 }
 
+Test(number, decimal_format_special_symbols)
+{
+    eqlite_value v = number("NaN", 0);
+    cr_assert_eq(v.kind, EQLITE_DOUBLE);
+    cr_assert(isnan(v.u.d));
+    assert_double(number("∞", 0), INFINITY);
+    assert_double(number("-∞", 10), -INFINITY);
+}
+
 Test(number, radix_integers_use_int64)
 {
     assert_int(number("1010", 2), 10);
@@ -757,8 +766,8 @@ Test(number, radix_integers_use_int64)
 
 Test(number, invalid_text_is_not_a_number)
 {
-    const char *bad[] = {"", "   ", "abc", "1.2.3", "0x", "1e", "--1", "+", "1 2", "12abc", "NaN",
-                         "inf"};
+    const char *bad[] = {"", "   ", "abc", "1.2.3", "0x", "1e", "--1", "+", "1 2", "12abc", "nan",
+                         "inf", "Infinity"};
     eqlite_value v;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_not(eq_str_to_number(bad[i], strlen(bad[i]), 0, &v), "accepted \"%s\"", bad[i]);
