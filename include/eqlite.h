@@ -233,6 +233,78 @@ typedef struct eqlite_stats {
 } eqlite_stats;
 EQLITE_API void eqlite_matcher_stats(const eqlite_matcher *matcher, eqlite_stats *out);
 
+/* ======================================================================
+ * Rulesets
+ *
+ * Many rules compiled against one schema and evaluated together, the YARA
+ * split: an immutable ruleset (shareable read-only between threads once
+ * finished) and a light per-thread scanner. Rules are indexed by the event
+ * category of their query: an event runs only the rules of its category
+ * (looked up once per event in a hash table) plus the rules that can match
+ * any event (`any where`, sequences, samples).
+ *
+ *   eqlite_ruleset_new(schema, &rs);
+ *   eqlite_ruleset_add(rs, src, len, "name", "id", &diag);   (each rule)
+ *   eqlite_ruleset_finish(rs);                  (builds the index; freezes)
+ *   eqlite_scanner_new(rs, NULL, &sc);          (one per thread)
+ *   eqlite_ruleset_match(sc, &event, on_match, user);  (each event, in order)
+ *   eqlite_ruleset_flush(sc, on_match, user);          (end of stream)
+ * ====================================================================== */
+
+typedef struct eqlite_ruleset eqlite_ruleset;
+typedef struct eqlite_scanner eqlite_scanner;
+
+/* What a callback learns about the rule that matched. Strings are owned by
+ * the ruleset. */
+typedef struct eqlite_rule_info {
+    size_t index;                  /* order of eqlite_ruleset_add, from 0 */
+    const char *name;              /* "" when none was given */
+    const char *id;                /* "" when none was given */
+    const eqlite_program *program;
+    const char *category;          /* indexed category; NULL: runs on every event */
+} eqlite_rule_info;
+
+/* Return 0 to continue, non-zero to stop evaluating the current event. */
+typedef int (*eqlite_rule_callback)(void *user, const eqlite_rule_info *rule, const eqlite_result *result);
+
+/* Rules compile against `schema`, which must outlive the ruleset (in grow
+ * mode it gains the fields the rules name). */
+EQLITE_API eqlite_status eqlite_ruleset_new(eqlite_schema *schema, eqlite_ruleset **out);
+EQLITE_API void eqlite_ruleset_free(eqlite_ruleset *rs);
+/* Compiles one rule into the set. `name` and `id` are NUL-terminated labels
+ * (copied; may be NULL). On error the set is unchanged and `diag` (may be
+ * NULL) says why. EQLITE_EMISUSE after eqlite_ruleset_finish. */
+EQLITE_API eqlite_status eqlite_ruleset_add(eqlite_ruleset *rs, const char *src, size_t len, const char *name,
+                                            const char *id, eqlite_diag *diag);
+/* Builds the category index; afterwards the ruleset is immutable. */
+EQLITE_API eqlite_status eqlite_ruleset_finish(eqlite_ruleset *rs);
+EQLITE_API size_t eqlite_ruleset_count(const eqlite_ruleset *rs);
+EQLITE_API eqlite_status eqlite_ruleset_rule(const eqlite_ruleset *rs, size_t index, eqlite_rule_info *out);
+
+/* Per-thread state over a finished ruleset (EQLITE_EMISUSE otherwise).
+ * `limits` (may be NULL) applies to each sequence / sample rule. */
+EQLITE_API eqlite_status eqlite_scanner_new(const eqlite_ruleset *rs, const eqlite_limits *limits,
+                                            eqlite_scanner **out);
+EQLITE_API void eqlite_scanner_free(eqlite_scanner *sc);
+/* Runs the rules that can match `event`; matches come back through `cb`
+ * (may be NULL), in rule order within each category value. Events in
+ * (timestamp, tiebreaker) order. Every rule runs even if one fails; the
+ * first failure's status is returned. Event queries allocate nothing. */
+EQLITE_API eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *event,
+                                              eqlite_rule_callback cb, void *user);
+/* End of stream: settles sequences, samples and `tail` pipes. */
+EQLITE_API eqlite_status eqlite_ruleset_flush(eqlite_scanner *sc, eqlite_rule_callback cb, void *user);
+
+typedef struct eqlite_scanner_stats {
+    uint64_t events;
+    uint64_t rules_run; /* rule evaluations: the index keeps this low */
+    uint64_t matches;
+    uint64_t errors;    /* rule evaluations that returned an error status */
+} eqlite_scanner_stats;
+EQLITE_API void eqlite_scanner_stats_get(const eqlite_scanner *sc, eqlite_scanner_stats *out);
+
+/* ====================================================================== */
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,179 @@
+/* bench_ruleset.c: all corpus rules compiled together as one ruleset
+ * (grow-mode schema) over the generated events, on one core.
+ *
+ *   bench_ruleset [--events N] [--seed S] [--shared DIR] [--repeat N]
+ *
+ * Prints events/s (target >= 250,000), rules run per event, and the ten
+ * rules that cost the most per event of the stream: each rule timed alone
+ * in a one-rule ruleset over the first 100,000 events, so it sees exactly
+ * the events the category index hands it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "gen_events.h"
+
+#define COST_SAMPLE 100000
+
+static int count_match(void *user, const eqlite_rule_info *rule, const eqlite_result *result)
+{
+    (void)rule;
+    (void)result;
+    ++*(uint64_t *)user;
+    return 0;
+}
+
+static eqlite_ruleset *build(eqlite_schema *schema, const corpus_rule *rules, size_t nrules, size_t *failed)
+{
+    eqlite_ruleset *rs = NULL;
+    if (eqlite_ruleset_new(schema, &rs) != EQLITE_OK)
+        return NULL;
+    *failed = 0;
+    for (size_t k = 0; k < nrules; k++) {
+        eqlite_diag diag;
+        if (eqlite_ruleset_add(rs, rules[k].query, rules[k].len, rules[k].name, rules[k].id, &diag) != EQLITE_OK) {
+            if (++*failed <= 5)
+                fprintf(stderr, "rule %zu (%s): %u:%u: %s\n", k, rules[k].name ? rules[k].name : "?", diag.line,
+                        diag.column, diag.message);
+        }
+    }
+    if (eqlite_ruleset_finish(rs) != EQLITE_OK) {
+        eqlite_ruleset_free(rs);
+        return NULL;
+    }
+    return rs;
+}
+
+typedef struct pass_result {
+    double seconds;
+    uint64_t matches;
+    eqlite_scanner_stats stats;
+    eqlite_status first_error;
+} pass_result;
+
+/* One pass with a fresh scanner (sequences start empty). */
+static int scan_pass(const eqlite_ruleset *rs, const eqlite_event *evs, size_t n, pass_result *out)
+{
+    eqlite_scanner *sc = NULL;
+    if (eqlite_scanner_new(rs, NULL, &sc) != EQLITE_OK)
+        return 0;
+    uint64_t matches = 0;
+    eqlite_status first = EQLITE_OK;
+    double t0 = now_seconds();
+    for (size_t i = 0; i < n; i++) {
+        eqlite_status st = eqlite_ruleset_match(sc, &evs[i], count_match, &matches);
+        if (st != EQLITE_OK && first == EQLITE_OK)
+            first = st;
+    }
+    eqlite_status st = eqlite_ruleset_flush(sc, count_match, &matches);
+    if (st != EQLITE_OK && first == EQLITE_OK)
+        first = st;
+    out->seconds = now_seconds() - t0;
+    out->matches = matches;
+    out->first_error = first;
+    eqlite_scanner_stats_get(sc, &out->stats);
+    eqlite_scanner_free(sc);
+    return 1;
+}
+
+typedef struct rule_cost {
+    size_t index;
+    double ns_per_event;
+    uint64_t matches;
+} rule_cost;
+
+static int by_cost_desc(const void *a, const void *b)
+{
+    double x = ((const rule_cost *)a)->ns_per_event, y = ((const rule_cost *)b)->ns_per_event;
+    return (x < y) - (x > y);
+}
+
+/* Each rule alone, through the same ruleset path, over the first events. */
+static void rule_costs(eqlite_schema *schema, const corpus_rule *rules, size_t nrules, const eqlite_event *evs,
+                       size_t n)
+{
+    rule_cost *costs = calloc(nrules, sizeof *costs);
+    size_t ncosts = 0;
+    double total = 0;
+    for (size_t k = 0; costs && k < nrules; k++) {
+        size_t failed;
+        eqlite_ruleset *one = build(schema, &rules[k], 1, &failed);
+        pass_result best = {0};
+        for (int r = 0; one && !failed && r < 3; r++) {
+            pass_result p;
+            if (scan_pass(one, evs, n, &p) && (best.seconds == 0 || p.seconds < best.seconds))
+                best = p;
+        }
+        if (one && !failed) {
+            costs[ncosts++] = (rule_cost){k, best.seconds * 1e9 / (double)n, best.matches};
+            total += best.seconds * 1e9 / (double)n;
+        }
+        eqlite_ruleset_free(one);
+    }
+    if (!costs)
+        return;
+    qsort(costs, ncosts, sizeof *costs, by_cost_desc);
+    printf("per-rule cost, each rule alone over the first %zu events (sum of all rules %.0f ns/event):\n", n, total);
+    printf("  %-4s %10s %7s %8s  %-10s %s\n", "rank", "ns/event", "share", "matches", "category", "rule");
+    for (size_t k = 0; k < ncosts && k < 10; k++) {
+        const corpus_rule *r = &rules[costs[k].index];
+        char category[16];
+        const char *q = r->query;
+        size_t w = strcspn(q, " \t\n");
+        snprintf(category, sizeof category, "%.*s", (int)(w < 15 ? w : 15), q);
+        printf("  %-4zu %10.1f %6.1f%% %8llu  %-10s %s\n", k + 1, costs[k].ns_per_event,
+               100.0 * costs[k].ns_per_event / total, (unsigned long long)costs[k].matches, category,
+               r->name ? r->name : "?");
+    }
+    free(costs);
+}
+
+int main(int argc, char **argv)
+{
+    bench_options opt;
+    if (!bench_parse_options(argc, argv, &opt))
+        return 2;
+    size_t nrules;
+    corpus_rule *rules = corpus_load(bench_shared_path(&opt, "corpus/detection-rules-eql.jsonl"), &nrules);
+    if (!rules) {
+        fprintf(stderr, "no corpus under %s (--shared DIR)\n", opt.shared);
+        return 2;
+    }
+    eqlite_schema *schema = NULL;
+    gen_events *g = NULL;
+    if (eqlite_schema_new(NULL, &schema) != EQLITE_OK || gen_events_make(schema, opt.events, opt.seed, &g) != EQLITE_OK) {
+        fprintf(stderr, "cannot generate events\n");
+        return 2;
+    }
+    eqlite_schema_set_grow(schema, 1);
+    size_t failed = 0, n;
+    double t0 = now_seconds();
+    eqlite_ruleset *rs = build(schema, rules, nrules, &failed);
+    double compile_ms = (now_seconds() - t0) * 1e3;
+    if (!rs)
+        return 2;
+    printf("ruleset: %zu rules compiled (%zu failed) in %.1f ms; schema has %zu fields\n",
+           eqlite_ruleset_count(rs), failed, compile_ms, eqlite_schema_field_count(schema));
+    const eqlite_event *evs = gen_events_items(g, &n);
+    pass_result best = {0};
+    for (int r = 0; r < opt.repeat; r++) {
+        pass_result p;
+        if (scan_pass(rs, evs, n, &p) && (best.seconds == 0 || p.seconds < best.seconds))
+            best = p;
+    }
+    printf("all rules over %zu events, one core, best of %d passes:\n", n, opt.repeat);
+    printf("  %.0f events/s (target >= 250,000), %.2f us/event\n", (double)n / best.seconds,
+           best.seconds * 1e6 / (double)n);
+    printf("  %.1f rule evaluations per event (of %zu rules), %llu matches\n",
+           (double)best.stats.rules_run / (double)n, eqlite_ruleset_count(rs), (unsigned long long)best.matches);
+    if (best.stats.errors)
+        printf("  %llu rule evaluations failed; first: %s\n", (unsigned long long)best.stats.errors,
+               eqlite_strerror(best.first_error));
+    rule_costs(schema, rules, nrules, evs, n < COST_SAMPLE ? n : COST_SAMPLE);
+    eqlite_ruleset_free(rs);
+    gen_events_free(g);
+    eqlite_schema_free(schema);
+    corpus_free(rules, nrules);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,360 @@
+/* test_ruleset.c: many rules evaluated together through the category index. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eqlite.h"
+#include "ndjson/rules.h"
+
+/* ---- a small fixture: a schema with a few fields and events over it ---- */
+
+enum { CATEGORY, OS, NAME, TYPE, NFIELDS };
+static const char *const FIELD_NAMES[NFIELDS] = {"event.category", "host.os.type", "process.name", "event.type"};
+
+typedef struct fixture {
+    eqlite_schema *schema;
+    eqlite_ruleset *rs;
+    eqlite_scanner *sc;
+} fixture;
+
+static eqlite_value str(const char *s) { return (eqlite_value){EQLITE_STRING, (uint32_t)strlen(s), {.s = s}}; }
+
+static void setup_schema(fixture *f, const eqlite_allocator *alloc)
+{
+    cr_assert_eq(eqlite_schema_new(alloc, &f->schema), EQLITE_OK);
+    for (int k = 0; k < NFIELDS; k++) {
+        uint32_t id;
+        cr_assert_eq(eqlite_schema_add(f->schema, FIELD_NAMES[k], strlen(FIELD_NAMES[k]), EQLITE_T_KEYWORD, &id),
+                     EQLITE_OK);
+        cr_assert_eq(id, (uint32_t)k);
+    }
+    cr_assert_eq(eqlite_ruleset_new(f->schema, &f->rs), EQLITE_OK);
+}
+
+static void add(fixture *f, const char *rule, const char *name)
+{
+    eqlite_diag diag;
+    eqlite_status st = eqlite_ruleset_add(f->rs, rule, strlen(rule), name, name, &diag);
+    cr_assert_eq(st, EQLITE_OK, "%s: %s", rule, diag.message);
+}
+
+static void start(fixture *f)
+{
+    cr_assert_eq(eqlite_ruleset_finish(f->rs), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_new(f->rs, NULL, &f->sc), EQLITE_OK);
+}
+
+static void teardown_fixture(fixture *f)
+{
+    eqlite_scanner_free(f->sc);
+    eqlite_ruleset_free(f->rs);
+    eqlite_schema_free(f->schema);
+}
+
+/* Matches collected by the callback: rule names joined by spaces. */
+typedef struct hits {
+    char names[512];
+    int count;
+    int stop_after; /* 0: never stop */
+} hits;
+
+static int collect(void *user, const eqlite_rule_info *rule, const eqlite_result *result)
+{
+    hits *h = user;
+    cr_assert_not_null(result->program);
+    cr_assert_eq(result->program, rule->program);
+    size_t used = strlen(h->names);
+    snprintf(h->names + used, sizeof h->names - used, "%s%s", used ? " " : "", rule->name);
+    h->count++;
+    return h->stop_after && h->count >= h->stop_after;
+}
+
+/* Runs one event; returns the names of the rules that matched. */
+static const char *run(fixture *f, const eqlite_value *fields, hits *h)
+{
+    eqlite_event ev = {fields, NFIELDS, 0, {0}, NULL};
+    memset(h->names, 0, sizeof h->names);
+    h->count = 0;
+    cr_assert_eq(eqlite_ruleset_match(f->sc, &ev, collect, h), EQLITE_OK);
+    return h->names;
+}
+
+static uint64_t rules_run(const fixture *f)
+{
+    eqlite_scanner_stats st;
+    eqlite_scanner_stats_get(f->sc, &st);
+    return st.rules_run;
+}
+
+static void three_rules(fixture *f)
+{
+    setup_schema(f, NULL);
+    add(f, "process where process.name : \"cmd.exe\"", "proc");
+    add(f, "network where host.os.type == \"linux\"", "net");
+    add(f, "any where host.os.type == \"windows\"", "any");
+    start(f);
+}
+
+Test(ruleset, event_runs_only_its_category_and_the_always_list)
+{
+    fixture f = {0};
+    three_rules(&f);
+    eqlite_value cat = str("process");
+    eqlite_value fields[NFIELDS] = {{EQLITE_ARRAY, 1, {.a = &cat}}, str("windows"), str("CMD.EXE"), str("start")};
+    hits h = {.stop_after = 0};
+    cr_assert_str_eq(run(&f, fields, &h), "proc any");
+    cr_assert_eq(rules_run(&f), 2); /* the network rule never ran */
+    teardown_fixture(&f);
+}
+
+Test(ruleset, event_without_category_runs_only_the_always_list)
+{
+    fixture f = {0};
+    three_rules(&f);
+    eqlite_value fields[NFIELDS] = {{0}, str("windows"), str("cmd.exe"), {0}};
+    hits h = {0};
+    cr_assert_str_eq(run(&f, fields, &h), "any");
+    cr_assert_eq(rules_run(&f), 1);
+    teardown_fixture(&f);
+}
+
+Test(ruleset, unknown_category_runs_only_the_always_list)
+{
+    fixture f = {0};
+    three_rules(&f);
+    eqlite_value fields[NFIELDS] = {str("registry"), str("linux"), str("cmd.exe"), {0}};
+    hits h = {0};
+    cr_assert_str_eq(run(&f, fields, &h), "");
+    cr_assert_eq(rules_run(&f), 1);
+    teardown_fixture(&f);
+}
+
+Test(ruleset, category_lookup_is_case_sensitive_like_the_query)
+{
+    fixture f = {0};
+    three_rules(&f);
+    eqlite_value fields[NFIELDS] = {str("Process"), str("linux"), str("cmd.exe"), {0}};
+    hits h = {0};
+    cr_assert_str_eq(run(&f, fields, &h), "");
+    teardown_fixture(&f);
+}
+
+Test(ruleset, multi_valued_category_runs_each_rule_once)
+{
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    add(&f, "process where true", "p");
+    add(&f, "network where true", "n");
+    add(&f, "any where true", "a");
+    start(&f);
+    eqlite_value cats[3] = {str("process"), str("network"), str("process")};
+    eqlite_value fields[NFIELDS] = {{EQLITE_ARRAY, 3, {.a = cats}}, {0}, {0}, {0}};
+    hits h = {0};
+    run(&f, fields, &h);
+    cr_assert_eq(h.count, 3, "%s", h.names);
+    cr_assert_eq(rules_run(&f), 3);
+    run(&f, fields, &h); /* and again on the next event */
+    cr_assert_eq(h.count, 3, "%s", h.names);
+    teardown_fixture(&f);
+}
+
+Test(ruleset, matches_come_in_rule_order)
+{
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    add(&f, "any where true", "r0");
+    add(&f, "process where true", "r1");
+    add(&f, "any where true", "r2");
+    add(&f, "process where true", "r3");
+    start(&f);
+    eqlite_value fields[NFIELDS] = {str("process"), {0}, {0}, {0}};
+    hits h = {0};
+    cr_assert_str_eq(run(&f, fields, &h), "r0 r1 r2 r3");
+    teardown_fixture(&f);
+}
+
+Test(ruleset, callback_can_stop_the_event)
+{
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    add(&f, "process where true", "a");
+    add(&f, "process where true", "b");
+    add(&f, "process where true", "c");
+    start(&f);
+    eqlite_value fields[NFIELDS] = {str("process"), {0}, {0}, {0}};
+    hits h = {.stop_after = 2};
+    cr_assert_str_eq(run(&f, fields, &h), "a b");
+    h.stop_after = 0;
+    cr_assert_str_eq(run(&f, fields, &h), "a b c"); /* only that event was stopped */
+    teardown_fixture(&f);
+}
+
+Test(ruleset, rule_info_reports_labels_and_category)
+{
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    const char *rule = "process where true";
+    cr_assert_eq(eqlite_ruleset_add(f.rs, rule, strlen(rule), "Name", "id-1", NULL), EQLITE_OK);
+    rule = "any where true";
+    cr_assert_eq(eqlite_ruleset_add(f.rs, rule, strlen(rule), NULL, NULL, NULL), EQLITE_OK);
+    start(&f);
+    cr_assert_eq(eqlite_ruleset_count(f.rs), 2);
+    eqlite_rule_info info;
+    cr_assert_eq(eqlite_ruleset_rule(f.rs, 0, &info), EQLITE_OK);
+    cr_assert_str_eq(info.name, "Name");
+    cr_assert_str_eq(info.id, "id-1");
+    cr_assert_str_eq(info.category, "process");
+    cr_assert_eq(info.index, 0);
+    cr_assert_eq(eqlite_ruleset_rule(f.rs, 1, &info), EQLITE_OK);
+    cr_assert_str_eq(info.name, "");
+    cr_assert_null(info.category);
+    cr_assert_eq(eqlite_ruleset_rule(f.rs, 2, &info), EQLITE_EMISUSE);
+    teardown_fixture(&f);
+}
+
+Test(ruleset, bad_rule_is_reported_and_leaves_the_set_unchanged)
+{
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    eqlite_diag diag;
+    const char *bad = "process where process.name == ";
+    cr_assert_neq(eqlite_ruleset_add(f.rs, bad, strlen(bad), "bad", NULL, &diag), EQLITE_OK);
+    cr_assert_neq(diag.code, EQLITE_OK);
+    cr_assert_eq(eqlite_ruleset_count(f.rs), 0);
+    teardown_fixture(&f);
+}
+
+Test(ruleset, misuse_is_reported)
+{
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    add(&f, "process where true", "a");
+    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &f.sc), EQLITE_EMISUSE); /* not finished */
+    start(&f);
+    const char *rule = "any where true";
+    cr_assert_eq(eqlite_ruleset_add(f.rs, rule, strlen(rule), "late", NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_ruleset_match(f.sc, NULL, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_ruleset_new(NULL, NULL), EQLITE_EMISUSE);
+    eqlite_ruleset_free(NULL);
+    eqlite_scanner_free(NULL);
+    teardown_fixture(&f);
+}
+
+Test(ruleset, agrees_with_single_rule_matchers)
+{
+    static const char *const rules[] = {
+        "process where process.name : (\"cmd.exe\", \"powershell.exe\") and host.os.type == \"windows\"",
+        "process where event.type == \"start\" and not process.name : \"*.exe\"",
+        "any where process.name like~ \"CMD*\"",
+        "network where host.os.type != \"windows\"",
+    };
+    static const char *const names[] = {"cmd.exe", "Powershell.EXE", "bash", "cmdx"};
+    static const char *const cats[] = {"process", "network", "file"};
+    static const char *const oses[] = {"windows", "linux"};
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    eqlite_program *progs[4];
+    eqlite_matcher *ms[4];
+    for (int k = 0; k < 4; k++) {
+        add(&f, rules[k], rules[k]);
+        cr_assert_eq(eqlite_compile(f.schema, rules[k], strlen(rules[k]), &progs[k], NULL), EQLITE_OK);
+        cr_assert_eq(eqlite_matcher_new(progs[k], NULL, &ms[k]), EQLITE_OK);
+    }
+    start(&f);
+    for (int c = 0; c < 3; c++)
+        for (int o = 0; o < 2; o++)
+            for (int n = 0; n < 4; n++) {
+                eqlite_value fields[NFIELDS] = {str(cats[c]), str(oses[o]), str(names[n]), str("start")};
+                eqlite_event ev = {fields, NFIELDS, 0, {0}, NULL};
+                char expected[512] = "";
+                for (int k = 0; k < 4; k++) {
+                    int hit = 0;
+                    cr_assert_eq(eqlite_match(ms[k], &ev, &hit), EQLITE_OK);
+                    if (hit)
+                        snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
+                                 expected[0] ? " " : "", rules[k]);
+                }
+                hits h = {0};
+                cr_assert_str_eq(run(&f, fields, &h), expected);
+            }
+    for (int k = 0; k < 4; k++) {
+        eqlite_matcher_free(ms[k]);
+        eqlite_program_free(progs[k]);
+    }
+    teardown_fixture(&f);
+}
+
+/* ---- no allocation per event ---- */
+
+static size_t allocations;
+
+static void *counting_realloc(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    if (size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    allocations++;
+    return realloc(ptr, size);
+}
+
+Test(ruleset, event_queries_allocate_nothing_per_event)
+{
+    eqlite_allocator alloc = {counting_realloc, NULL};
+    fixture f = {0};
+    setup_schema(&f, &alloc);
+    add(&f, "process where process.name : (\"cmd.exe\", \"*shell*\") and host.os.type == \"windows\"", "a");
+    add(&f, "any where process.name regex~ \"c.d\\\\.exe\"", "b");
+    start(&f);
+    eqlite_value fields[NFIELDS] = {str("process"), str("windows"), str("CMD.exe"), {0}};
+    hits h = {0};
+    run(&f, fields, &h); /* warms the scratch buffers */
+    size_t before = allocations;
+    for (int k = 0; k < 1000; k++)
+        cr_assert_str_eq(run(&f, fields, &h), "a b");
+    cr_assert_eq(allocations, before);
+    teardown_fixture(&f);
+}
+
+/* ---- the corpus ---- */
+
+Test(ruleset, whole_corpus_compiles_into_one_ruleset)
+{
+    const char *dir = getenv("EQLITE_SHARED_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/corpus/detection-rules-eql.jsonl", dir ? dir : "../shared");
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        cr_skip_test("no corpus at %s (set EQLITE_SHARED_DIR)", path);
+    eqlite_schema *schema;
+    cr_assert_eq(eqlite_schema_new(NULL, &schema), EQLITE_OK);
+    eqlite_schema_set_grow(schema, 1);
+    eqlite_ruleset *rs;
+    cr_assert_eq(eqlite_ruleset_new(schema, &rs), EQLITE_OK);
+    size_t cap = 1 << 20, lines = 0, ok = 0;
+    char *line = malloc(cap);
+    while (fgets(line, (int)cap, fp)) {
+        eq_rule_record rec;
+        char err[256];
+        if (eq_rule_record_parse(line, strlen(line), &rec, err, sizeof err) != 0 || !rec.query)
+            continue;
+        lines++;
+        eqlite_diag diag;
+        eqlite_status st = eqlite_ruleset_add(rs, rec.query, rec.query_len, rec.name, rec.id, &diag);
+        cr_expect_eq(st, EQLITE_OK, "rule %zu: %s", lines, diag.message);
+        ok += st == EQLITE_OK;
+        eq_rule_record_free(&rec);
+    }
+    fclose(fp);
+    free(line);
+    cr_assert_eq(lines, 1024);
+    cr_assert_eq(ok, lines);
+    cr_assert_eq(eqlite_ruleset_finish(rs), EQLITE_OK);
+    eqlite_scanner *sc;
+    cr_assert_eq(eqlite_scanner_new(rs, NULL, &sc), EQLITE_OK);
+    eqlite_scanner_free(sc);
+    eqlite_ruleset_free(rs);
+    eqlite_schema_free(schema);
+}
