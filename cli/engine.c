@@ -49,6 +49,7 @@ int eng_init(eng *e, const eng_options *opt)
     if (eqlite_schema_lookup(e->schema, cat, strlen(cat), &id) != EQLITE_OK)
         eqlite_schema_add(e->schema, cat, strlen(cat), EQLITE_T_UNKNOWN, &id);
     eqlite_schema_set_category_field(e->schema, cat, strlen(cat));
+    e->category_id = id;
     if (*ts)
         eqlite_schema_set_timestamp_field(e->schema, ts, strlen(ts));
     if (opt->tiebreaker_field && *opt->tiebreaker_field)
@@ -85,6 +86,8 @@ static bool push_rule(eng *e, eqlite_program *prog, const cli_rule *r, const cha
     out->id = strdup(r->id ? r->id : fallback);
     out->name = dup_or_null(r->name);
     out->kind = eqlite_program_kind(prog);
+    out->category = out->kind == 0 ? prog->category : NULL;
+    out->catlen = out->category ? strlen(out->category) : 0;
     e->ordered |= out->kind != 0;
     e->has_pipes |= prog->npipes > 0;
     for (uint32_t k = 0; k < prog->npipes; k++) /* tail results name events long gone: keep the text */
@@ -227,9 +230,36 @@ static int engine_error(eng_runner *r, size_t rule, eqlite_status st)
     return 2;
 }
 
+static bool same_category(const eng_rule *rule, const eqlite_value *v)
+{
+    return v->kind == EQLITE_STRING && v->len == rule->catlen && memcmp(v->u.s, rule->category, v->len) == 0;
+}
+
+/* The category test every event query starts with (an exact string compare,
+ * any element of an array), done here so that a rule set skips the rules of
+ * other categories without entering the VM. */
+static bool may_match(const eng *e, const eng_rule *rule, const eqlite_event *ev)
+{
+    if (!rule->category)
+        return true;
+    if (e->category_id >= ev->nfields)
+        return false;
+    const eqlite_value *v = &ev->fields[e->category_id];
+    if (v->kind == EQLITE_ARRAY) {
+        for (uint32_t k = 0; k < v->len; k++)
+            if (same_category(rule, &v->u.a[k]))
+                return true;
+        return false;
+    }
+    return same_category(rule, v);
+}
+
 int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_record *rec)
 {
+    bool many = r->e->nrules > 1;
     for (size_t k = 0; k < r->e->nrules && !r->stopped; k++) {
+        if (many && !may_match(r->e, &r->e->rules[k], ev))
+            continue;
         eqlite_status st = eqlite_feed(r->m[k], ev, on_result, &r->ctx[k]);
         if (st == EQLITE_EORDER) {
             r->e->totals.out_of_order++;

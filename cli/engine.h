@@ -43,6 +43,8 @@ typedef struct eng_rule {
     char *id;   /* rule id, or "file:line" when the rule has none */
     char *name; /* NULL when the rule has none */
     int kind;   /* 0 event query, 1 sequence, 2 sample */
+    const char *category; /* event queries with one category: skipped on other events */
+    size_t catlen;
 } eng_rule;
 
 /* Carried in eqlite_event.user: the event's original JSON text. */
@@ -71,6 +73,7 @@ typedef struct eng {
     size_t nfields;
     bool ordered;   /* some rule is a sequence or a sample, or has a tail pipe */
     bool has_pipes; /* some rule has head/tail (parallel runs would cut per chunk) */
+    uint32_t category_id; /* schema id of the category field */
     eng_sink_fn sink;
     void *sink_user;
     outbuf *out; /* where results go in the main thread (may be NULL) */
