@@ -114,7 +114,7 @@ int bench_parse_options(int argc, char **argv, bench_options *opt)
     opt->shared = "../shared";
     opt->repeat = 5;
     opt->rule = "examples/rules/unusual-cmd-parent.eql";
-    for (int k = 1; k < argc; k++) {
+    for (int k = 1; k < argc; k += 2) { /* --option value pairs */
         const char *a = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
         if (!v)
             goto usage;
@@ -132,7 +132,6 @@ int bench_parse_options(int argc, char **argv, bench_options *opt)
             opt->repeat = atoi(v) > 0 ? atoi(v) : 1;
         else
             goto usage;
-        k++;
     }
     return 1;
 usage:
