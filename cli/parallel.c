@@ -1,9 +1,10 @@
 /* parallel.c: -j N for event queries over a plain NDJSON file. The file is
  * mapped and cut into ~4 MiB chunks at line ends; workers take chunks in
  * order, run their own matchers and write results into the chunk's buffer;
- * the main thread writes finished chunks in input order, reports their bad
- * lines with absolute line numbers and drops their pages (so resident memory
- * stays flat however large the file). At most WINDOW chunks are in flight. */
+ * the main thread writes finished chunks in input order and reports their bad
+ * lines with absolute line numbers. A worker drops the pages it has read
+ * every MiB (results are copies), so resident memory stays flat however large
+ * the file. At most WINDOW chunks are in flight. */
 #define _DEFAULT_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -43,6 +44,7 @@ typedef struct par {
     /* Lines are counted only when a bad record must be reported. */
     size_t counted_to;
     uint64_t counted_lines;
+    size_t swept; /* input before this has been dropped after emission */
     bool stop;
     slot slots[WINDOW];
 } par;
@@ -83,6 +85,22 @@ static uint64_t count_lines(const char *p, size_t n)
     return lines;
 }
 
+/* Drops the mapped pages from the page holding `from` up to the one holding
+ * `to` (exclusive): results are copies, so input already read need not stay
+ * resident. Dropping a page another worker still reads is harmless: a clean
+ * private file mapping faults the same bytes back in. Rounding both ends down
+ * leaves no page behind at chunk or step boundaries (those would add up). */
+static void drop_pages(const par *p, size_t from, size_t to)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    from &= ~(page - 1);
+    to &= ~(page - 1);
+    if (to > from)
+        madvise((char *)p->data + from, to - from, MADV_DONTNEED);
+}
+
+#define DROP_STEP ((size_t)1 << 20)
+
 static void run_chunk(par *p, eng_runner *r, slot *s)
 {
     eq_ndjson_options o;
@@ -99,7 +117,12 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
     uint64_t matches_before = eng_runner_matches(r);
     eqlite_event ev;
     eq_ndjson_record rec;
+    size_t dropped = s->start; /* input before this is no longer mapped */
     for (int k; (k = eq_ndjson_next(rd, &ev, &rec)) != EQ_NDJSON_EOF;) {
+        if (s->start + rec.offset > dropped + DROP_STEP) {
+            drop_pages(p, dropped, s->start + rec.offset);
+            dropped = s->start + rec.offset;
+        }
         if (k != EQ_NDJSON_EVENT) {
             note_bad(s, rec.line, rec.reason);
             if (k == EQ_NDJSON_FATAL || p->e->opt.strict) {
@@ -115,6 +138,7 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
             break;
     }
     s->matches = eng_runner_matches(r) - matches_before;
+    drop_pages(p, dropped, s->end);
     eq_ndjson_close(rd);
 }
 
@@ -162,8 +186,12 @@ static void *worker(void *arg)
 /* Lines before the chunk's start (chunks start after a line end). */
 static uint64_t line_base(par *p, const slot *s)
 {
-    p->counted_lines += count_lines(p->data + p->counted_to, s->start - p->counted_to);
-    p->counted_to = s->start;
+    while (p->counted_to < s->start) { /* step by step, dropping the pages read again */
+        size_t n = s->start - p->counted_to < DROP_STEP ? s->start - p->counted_to : DROP_STEP;
+        p->counted_lines += count_lines(p->data + p->counted_to, n);
+        drop_pages(p, p->counted_to, p->counted_to + n);
+        p->counted_to += n;
+    }
     return p->counted_lines;
 }
 
@@ -187,11 +215,9 @@ static int emit(par *p, slot *s)
     e->totals.events += s->events;
     e->totals.matches += s->matches;
     e->totals.bytes += s->end - s->start;
-    /* Done with these pages: keep the resident set flat. */
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t from = s->start & ~(page - 1), to = s->end & ~(page - 1);
-    if (to > from)
-        madvise((char *)p->data + from, to - from, MADV_DONTNEED);
+    /* Every chunk up to this one is done: sweep pages a neighbour refaulted. */
+    drop_pages(p, p->swept, s->end);
+    p->swept = s->end;
     if (e->tick)
         e->tick(e->tick_user, &e->totals);
     return s->status;
