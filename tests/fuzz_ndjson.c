@@ -1,15 +1,23 @@
 /* fuzz_ndjson.c: libFuzzer target for the NDJSON / JSON-array / gzip reader.
  *
- *   clang -fsanitize=fuzzer,address,undefined -Iinclude -Ilib tests/fuzz_ndjson.c \
- *         lib/ndjson/ndjson.cpp -lsimdjson -lz -lstdc++
+ * Built by meson with -Dfuzz=true (clang), or by hand:
+ *   clang++ -std=c++17 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Iinclude -Ilib \
+ *           -c lib/ndjson/ndjson.cpp -o ndjson.o
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ilib -c tests/fuzz_ndjson.c -o fuzz.o
+ *   clang++ -fsanitize=fuzzer,address,undefined fuzz.o ndjson.o -lsimdjson -lz -o fuzz_ndjson
+ *   ./fuzz_ndjson -max_len=8192 CORPUS_DIR
  *
- * The input is read from memory with a projection of nested, dotted and
- * array-valued names, a timestamp and a tiebreaker; every event is walked so
- * that the sanitizers see each value the reader hands out. A small block size
+ * The input is read from memory (cut in place) and from a descriptor (through
+ * the block buffer, gzip detection included) with a projection of nested,
+ * dotted and array-valued names, a timestamp and a tiebreaker; every event is
+ * walked so that the sanitizers see each value the reader hands out. A small block size
  * and line limit make records cross block boundaries and hit the limit. */
+#define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ndjson/ndjson.h"
 
@@ -71,6 +79,22 @@ static void read_all(const uint8_t *data, size_t size, const eq_ndjson_options *
     eq_ndjson_close(r);
 }
 
+static void read_all_fd(const uint8_t *data, size_t size, const eq_ndjson_options *o)
+{
+    int fd = memfd_create("fuzz_ndjson", 0);
+    if (fd < 0)
+        return;
+    if (write(fd, data, size) == (ssize_t)size && lseek(fd, 0, SEEK_SET) == 0) {
+        eq_ndjson *r;
+        if (eq_ndjson_open_fd(fd, o, &r, NULL, 0) == EQLITE_OK) {
+            volatile uint64_t sink = drain(r);
+            (void)sink;
+            eq_ndjson_close(r);
+        }
+    }
+    close(fd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     eq_ndjson_field fields[sizeof names / sizeof *names];
@@ -85,6 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.block_size = 64;
     o.max_line = 4096;
     read_all(data, size, &o); /* no timestamp: every good record is an event */
+    read_all_fd(data, size, &o);
 
     o.timestamp_field = "@timestamp";
     o.timestamp_len = 10;

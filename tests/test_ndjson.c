@@ -23,6 +23,7 @@ typedef struct reader_cfg {
     const char *tb;    /* tiebreaker field or NULL */
     size_t max_line;   /* 0 = default */
     size_t block_size; /* 0 = default */
+    int via_file;      /* read from a temporary file (memory input is read in place) */
 } reader_cfg;
 
 static eq_ndjson_field proj[NF];
@@ -48,11 +49,22 @@ static eq_ndjson_options options_for(const reader_cfg *cfg)
     return o;
 }
 
+static char *temp_path(void);
+static void write_file(const char *path, const void *data, size_t len);
+
+/* Memory input is cut in place; a file goes through the block buffer. */
 static eq_ndjson *open_mem_cfg(const char *data, size_t len, const reader_cfg *cfg)
 {
     eq_ndjson_options o = options_for(cfg);
     eq_ndjson *r = NULL;
     char err[256];
+    if (cfg && cfg->via_file) {
+        char *path = temp_path();
+        write_file(path, data, len);
+        cr_assert_eq(eq_ndjson_open_path(path, &o, &r, err, sizeof err), EQLITE_OK, "%s", err);
+        unlink(path); /* the reader holds it open */
+        return r;
+    }
     cr_assert_eq(eq_ndjson_open_memory(data, len, &o, &r, err, sizeof err), EQLITE_OK, "%s", err);
     return r;
 }
@@ -574,11 +586,11 @@ static char *with_long_line(size_t long_len, const char *end_of_long, size_t *le
     return text;
 }
 
-static void check_long_line_recovery(size_t block, int newline_after)
+static void check_long_line_recovery(size_t block, int newline_after, int via_file)
 {
     size_t len;
     char *text = with_long_line(5000, newline_after ? "\n" : "", &len);
-    reader_cfg cfg = {.max_line = 1000, .block_size = block};
+    reader_cfg cfg = {.max_line = 1000, .block_size = block, .via_file = via_file};
     eq_ndjson *r = open_mem_cfg(text, len, &cfg);
     eqlite_event ev;
     eq_ndjson_record rec;
@@ -598,20 +610,24 @@ static void check_long_line_recovery(size_t block, int newline_after)
 
 Test(ndjson, line_longer_than_max_line_is_bad_and_reading_recovers_at_the_next_newline)
 {
-    check_long_line_recovery(0, 1);   /* the whole line fits the buffer */
-    check_long_line_recovery(64, 1);  /* detected while growing, skipped across refills */
-    check_long_line_recovery(300, 1);
+    for (int via_file = 0; via_file <= 1; via_file++) {
+        check_long_line_recovery(0, 1, via_file);  /* the whole line fits the buffer */
+        check_long_line_recovery(64, 1, via_file); /* detected while growing, skipped across refills */
+        check_long_line_recovery(300, 1, via_file);
+    }
 }
 
 Test(ndjson, over_long_last_line_without_newline_is_bad)
 {
-    check_long_line_recovery(0, 0);
-    check_long_line_recovery(64, 0);
+    for (int via_file = 0; via_file <= 1; via_file++) {
+        check_long_line_recovery(0, 0, via_file);
+        check_long_line_recovery(64, 0, via_file);
+    }
 }
 
-Test(ndjson, line_of_exactly_max_line_bytes_is_accepted)
+static void check_exact_max_line(int via_file)
 {
-    reader_cfg cfg = {.max_line = 100, .block_size = 64};
+    reader_cfg cfg = {.max_line = 100, .block_size = 64, .via_file = via_file};
     char line[128];
     int n = sprintf(line, "{\"a\":\"");
     memset(line + n, 'z', 100 - (size_t)n - 2);
@@ -623,6 +639,12 @@ Test(ndjson, line_of_exactly_max_line_bytes_is_accepted)
     cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
     cr_assert_eq(rec.len, 100);
     eq_ndjson_close(r);
+}
+
+Test(ndjson, line_of_exactly_max_line_bytes_is_accepted)
+{
+    check_exact_max_line(0);
+    check_exact_max_line(1);
 }
 
 Test(ndjson, lines_of_16_mib_are_accepted_by_default)
@@ -785,15 +807,17 @@ Test(ndjson, small_blocks_split_records_anywhere)
     size_t n = 0;
     for (int i = 0; i < 100; i++)
         n += (size_t)sprintf(text + n, "{\"seq\":%d,\"process\":{\"name\":\"p%d\"}}\r\n", i, i);
-    reader_cfg cfg = {.block_size = 64};
-    eq_ndjson *r = open_mem_cfg(text, n, &cfg);
-    eqlite_event ev;
-    for (int i = 0; i < 100; i++) {
-        cr_assert_eq(next(r, &ev, NULL), EQ_NDJSON_EVENT);
-        expect_int(&ev.fields[F_SEQ], i);
+    for (int via_file = 0; via_file <= 1; via_file++) {
+        reader_cfg cfg = {.block_size = 64, .via_file = via_file};
+        eq_ndjson *r = open_mem_cfg(text, n, &cfg);
+        eqlite_event ev;
+        for (int i = 0; i < 100; i++) {
+            cr_assert_eq(next(r, &ev, NULL), EQ_NDJSON_EVENT);
+            expect_int(&ev.fields[F_SEQ], i);
+        }
+        cr_assert_eq(next(r, &ev, NULL), EQ_NDJSON_EOF);
+        eq_ndjson_close(r);
     }
-    cr_assert_eq(next(r, &ev, NULL), EQ_NDJSON_EOF);
-    eq_ndjson_close(r);
 }
 
 /* ---- timestamps and tiebreaker -------------------------------------------------- */
@@ -971,9 +995,12 @@ Test(ndjson, json_array_of_objects_is_accepted)
     eq_ndjson_close(r);
 }
 
-Test(ndjson, pretty_printed_json_array_reports_element_lines_and_single_line_text)
+static void check_pretty_printed_array(const reader_cfg *cfg)
 {
-    eq_ndjson *r = open_mem("\n[\n  {\n    \"a\": 1,\n    \"s\": \"x]},\"\n  },\n  {\"a\": [2]}\n]\n");
+    /* Long enough (indentation) to cross 64-byte blocks. */
+    const char *text = "\n[\n  {\n    \"a\": 1,\n    \"s\": \"x]},\"\n  },\n"
+                       "                                                              {\"a\": [2]}\n]\n";
+    eq_ndjson *r = open_mem_cfg(text, strlen(text), cfg);
     eqlite_event ev;
     eq_ndjson_record rec;
     cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
@@ -987,9 +1014,17 @@ Test(ndjson, pretty_printed_json_array_reports_element_lines_and_single_line_tex
     eq_ndjson_close(r);
 }
 
-Test(ndjson, json_array_with_bad_elements_reports_them_and_goes_on)
+Test(ndjson, pretty_printed_json_array_reports_element_lines_and_single_line_text)
 {
-    eq_ndjson *r = open_mem("[{\"a\":1}, 42, {\"a\":}, {\"a\":\"\\\"[{\"}, {\"a\":5}]");
+    check_pretty_printed_array(NULL);
+    reader_cfg cfg = {.block_size = 64, .via_file = 1};
+    check_pretty_printed_array(&cfg);
+}
+
+static void check_bad_elements(const reader_cfg *cfg)
+{
+    const char *text = "[{\"a\":1}, 42, {\"a\":}, {\"a\":\"\\\"[{\"}, {\"a\":5}]";
+    eq_ndjson *r = open_mem_cfg(text, strlen(text), cfg);
     eqlite_event ev;
     eq_ndjson_record rec;
     cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT);
@@ -1002,6 +1037,13 @@ Test(ndjson, json_array_with_bad_elements_reports_them_and_goes_on)
     expect_int(&ev.fields[F_A], 5);
     cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EOF);
     eq_ndjson_close(r);
+}
+
+Test(ndjson, json_array_with_bad_elements_reports_them_and_goes_on)
+{
+    check_bad_elements(NULL);
+    reader_cfg cfg = {.block_size = 64, .via_file = 1};
+    check_bad_elements(&cfg);
 }
 
 Test(ndjson, empty_json_array_has_no_events)
@@ -1053,17 +1095,19 @@ Test(ndjson, over_long_json_array_element_is_skipped)
     memset(text + n, 'w', 2000);
     n += 2000;
     n += sprintf(text + n, "\",\"b\":[1,{\"c\":\"]\"}]},{\"a\":3}]");
-    reader_cfg cfg = {.max_line = 500, .block_size = 64};
-    eq_ndjson *r = open_mem_cfg(text, (size_t)n, &cfg);
-    eqlite_event ev;
-    eq_ndjson_record rec;
-    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT);
-    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
-    expect_contains(rec.reason, "longer than 500");
-    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
-    expect_int(&ev.fields[F_A], 3);
-    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EOF);
-    eq_ndjson_close(r);
+    for (int via_file = 0; via_file <= 1; via_file++) {
+        reader_cfg cfg = {.max_line = 500, .block_size = 64, .via_file = via_file};
+        eq_ndjson *r = open_mem_cfg(text, (size_t)n, &cfg);
+        eqlite_event ev;
+        eq_ndjson_record rec;
+        cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT);
+        cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
+        expect_contains(rec.reason, "longer than 500");
+        cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+        expect_int(&ev.fields[F_A], 3);
+        cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EOF);
+        eq_ndjson_close(r);
+    }
 }
 
 /* ---- files, stdin, gzip --------------------------------------------------------------- */
@@ -1136,6 +1180,26 @@ Test(ndjson, dash_reads_standard_input)
     cr_assert_str_eq(rec.file, "<stdin>");
     eq_ndjson_close(r);
     unlink(path);
+}
+
+Test(ndjson, open_descriptor_is_read_and_left_open)
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    const char *text = "{\"a\":1}\n{\"a\":2}\n";
+    cr_assert_eq(write(fds[1], text, strlen(text)), (ssize_t)strlen(text));
+    close(fds[1]);
+    eq_ndjson_options o = options_for(NULL);
+    eq_ndjson *r;
+    cr_assert_eq(eq_ndjson_open_fd(fds[0], &o, &r, NULL, 0), EQLITE_OK);
+    int events, bad;
+    count_all(r, &events, &bad);
+    cr_assert_eq(events, 2);
+    eq_ndjson_stats st;
+    eq_ndjson_stats_get(r, &st);
+    cr_assert_eq(st.total_in, 0, "a pipe has no known size");
+    eq_ndjson_close(r);
+    cr_assert_eq(close(fds[0]), 0, "the caller's descriptor stays open");
 }
 
 Test(ndjson, gzip_input_is_detected_by_its_magic_bytes)

@@ -163,6 +163,9 @@ private:
             return fail("\"properties\" of '" + (prefix.empty() ? std::string("(root)") : prefix) +
                         "' is not an object");
         for (auto field : props) {
+            if (field.key.empty())
+                return fail("empty field name in \"properties\" of '" +
+                            (prefix.empty() ? std::string("(root)") : prefix) + "'");
             std::string name = prefix.empty() ? std::string(field.key) : prefix + "." + std::string(field.key);
             eqlite_status st = load_field(name, field.value);
             if (st != EQLITE_OK) return st;

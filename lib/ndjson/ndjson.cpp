@@ -42,8 +42,10 @@ constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
 constexpr uint32_t kNoNode = UINT32_MAX;
 constexpr int32_t kNoSlot = -1;
 constexpr size_t kGzipChunk = 256 * 1024;
-// After a record this large the parser's buffers (about 13 bytes per input
-// byte) are given back before the next ordinary record.
+// The parser's buffers take about 13 bytes per input byte of its capacity.
+// It starts small, grows to the largest record, and after a record above
+// kParserShrinkAbove gives the memory back at the next ordinary record.
+constexpr size_t kParserStartCapacity = 64 * 1024;
 constexpr size_t kParserShrinkAbove = 4u << 20;
 
 bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -72,8 +74,17 @@ public:
     }
     void set_total(uint64_t n) { total_in_ = n; }
 
+    // Plain text in memory is read in place (see lend_memory); only counted here.
+    bool plain_memory() const { return mem_ && !gzip_; }
+    const char *memory_text() const { return reinterpret_cast<const char *>(mem_); }
+    void count_lent(size_t n) { bytes_in_ = bytes_out_ = n; }
+
     // Reads the first bytes to look for the gzip magic. false + error() on failure.
     bool start() {
+        if (mem_) { // inflate reads the caller's buffer in place
+            gzip_ = mem_len_ >= 2 && mem_[0] == 0x1f && mem_[1] == 0x8b;
+            return !gzip_ || start_inflate();
+        }
         zin_.resize(kGzipChunk);
         while (zin_len_ < 2) {
             long n = read_raw(zin_.data() + zin_len_, zin_.size() - zin_len_);
@@ -100,14 +111,9 @@ public:
     uint64_t total_in() const { return total_in_; }
 
 private:
+    // Descriptors only: plain memory is lent to the splitter and gzip'ed
+    // memory is inflated in place.
     long read_raw(unsigned char *dst, size_t cap) {
-        if (mem_) {
-            size_t n = std::min(cap, mem_len_ - mem_pos_);
-            if (n) std::memcpy(dst, mem_ + mem_pos_, n);
-            mem_pos_ += n;
-            bytes_in_ += n;
-            return static_cast<long>(n);
-        }
         for (;;) {
             ssize_t n = ::read(fd_, dst, cap);
             if (n >= 0) {
@@ -171,6 +177,15 @@ private:
     }
 
     bool refill_gzip_input() {
+        if (mem_) {
+            size_t n = std::min<size_t>(mem_len_ - mem_pos_, UINT32_MAX);
+            zs_.next_in = const_cast<Bytef *>(mem_ + mem_pos_);
+            zs_.avail_in = static_cast<uInt>(n);
+            mem_pos_ += n;
+            bytes_in_ += n;
+            if (n == 0) raw_eof_ = true;
+            return true;
+        }
         long n = read_raw(zin_.data(), zin_.size());
         if (n < 0) return false;
         if (n == 0) raw_eof_ = true;
@@ -358,6 +373,8 @@ struct eq_ndjson {
     uint64_t base_offset = 0; // stream offset of buf[0]
     uint64_t lines = 0;       // line ends consumed
     bool eof = false;
+    bool lent = false;        // buf is the caller's memory: never written or freed
+    std::vector<char> padded; // a copy of a lent record too close to the end for simdjson
 
     Mode mode = Mode::Undecided;
     bool skipping_long = false; // dropping the rest of an over-long record
@@ -381,7 +398,9 @@ struct eq_ndjson {
     std::string fatal;
     uint64_t records = 0, events = 0, bad = 0;
 
-    ~eq_ndjson() { std::free(buf); }
+    ~eq_ndjson() {
+        if (!lent) std::free(buf);
+    }
 };
 
 namespace {
@@ -418,6 +437,10 @@ bool reserve_buffer(eq_ndjson *r, size_t want) {
 // Moves [pos, end) to the front, grows the buffer when a record fills it,
 // and reads more. Returns false on a fatal error (r->fatal set).
 bool refill(eq_ndjson *r) {
+    if (r->lent) { // all of it is there already
+        r->eof = true;
+        return true;
+    }
     if (r->pos > 0) {
         size_t keep = r->end - r->pos;
         std::memmove(r->buf, r->buf + r->pos, keep);
@@ -459,7 +482,7 @@ Cut too_long(eq_ndjson *r, Record *rec, size_t start, size_t have) {
     rec->text = r->buf + start;
     rec->len = have;
     rec->offset = offset_of(r, start);
-    r->reason = "record longer than " + std::to_string(r->max_line) + " bytes (--max-line); skipped";
+    r->reason = "record longer than " + std::to_string(r->max_line) + " bytes; skipped";
     return Cut::Bad;
 }
 
@@ -883,18 +906,27 @@ bool is_blank(const Record &rec) {
 
 // Big records leave big parser buffers behind; give them back.
 void right_size_parser(eq_ndjson *r, size_t len) {
-    if (r->parser.capacity() > kParserShrinkAbove && len <= r->block) {
+    if (r->parser.capacity() > kParserShrinkAbove && len <= kParserStartCapacity) {
         // On failure the parse that follows allocates what it needs anyway.
-        simdjson::error_code ignored = r->parser.allocate(r->block, EQ_NDJSON_MAX_DEPTH);
+        simdjson::error_code ignored = r->parser.allocate(kParserStartCapacity, EQ_NDJSON_MAX_DEPTH);
         (void)ignored;
     }
 }
 
-// Parses the record in place. Returns the root object or sets r->reason.
+// simdjson reads up to SIMDJSON_PADDING bytes past a record. Our own buffer
+// always has them; a lent buffer has them except near its end.
+const char *padded_text(eq_ndjson *r, const Record &rec) {
+    if (!r->lent || static_cast<size_t>(rec.text - r->buf) + rec.len + kPadding <= r->end) return rec.text;
+    r->padded.assign(rec.len + kPadding, '\0');
+    std::memcpy(r->padded.data(), rec.text, rec.len);
+    return r->padded.data();
+}
+
+// Parses (and fully validates) the record. Returns the root object or sets r->reason.
 bool parse_record(eq_ndjson *r, const Record &rec, simdjson::dom::object *root) {
     right_size_parser(r, rec.len);
     element doc;
-    simdjson::error_code code = r->parser.parse(rec.text, rec.len, false).get(doc);
+    simdjson::error_code code = r->parser.parse(padded_text(r, rec), rec.len, false).get(doc);
     if (code) {
         r->reason = parse_error_reason(code);
         return false;
@@ -1025,14 +1057,35 @@ bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
     return true;
 }
 
+// Plain text in memory needs no block buffer: records are cut and parsed in
+// place (the parallel `eqlite query` reads mmap'ed chunks this way).
+void lend_memory(eq_ndjson *r) {
+    r->lent = true;
+    r->buf = const_cast<char *>(r->in.memory_text()); // read only: refill never runs
+    r->cap = r->end = static_cast<size_t>(r->in.total_in());
+    r->eof = true;
+    r->in.count_lent(r->end);
+}
+
 bool start_reading(eq_ndjson *r, std::string *err) {
-    if (!reserve_buffer(r, r->block) ||
-        r->parser.allocate(std::min<size_t>(r->block, 64 * 1024), EQ_NDJSON_MAX_DEPTH)) {
-        *err = "out of memory";
-        return false;
-    }
     if (!r->in.start()) {
         *err = r->name + ": " + r->in.error();
+        return false;
+    }
+    if (r->in.plain_memory()) {
+        lend_memory(r);
+        if (r->parser.allocate(kParserStartCapacity, EQ_NDJSON_MAX_DEPTH)) {
+            *err = "out of memory";
+            return false;
+        }
+        return true;
+    }
+    // A small input of known size needs no full block (eqlite test reads many).
+    uint64_t total = r->in.total_in();
+    if (total && total < r->block && !r->in.gzip()) r->block = std::max<size_t>(static_cast<size_t>(total) + 2, 64);
+    if (!reserve_buffer(r, r->block) ||
+        r->parser.allocate(kParserStartCapacity, EQ_NDJSON_MAX_DEPTH)) {
+        *err = "out of memory";
         return false;
     }
     return true;
@@ -1073,12 +1126,14 @@ eqlite_status open_reader(const eq_ndjson_options *opt, eq_ndjson **out, char *e
 
 // ---- timestamps -------------------------------------------------------------
 
-bool read_digits(const char *&p, const char *end, int count, int *out) {
+// Inlined so that each fixed count unrolls (timestamps are parsed per event).
+inline __attribute__((always_inline)) bool read_digits(const char *&p, const char *end, int count, int *out) {
     if (end - p < count) return false;
     int v = 0;
     for (int i = 0; i < count; i++) {
-        if (p[i] < '0' || p[i] > '9') return false;
-        v = v * 10 + (p[i] - '0');
+        unsigned d = static_cast<unsigned>(p[i] - '0');
+        if (d > 9) return false;
+        v = v * 10 + static_cast<int>(d);
     }
     p += count;
     *out = v;

@@ -28,9 +28,18 @@
  * is in a field no rule reads. Nesting deeper than EQ_NDJSON_MAX_DEPTH levels
  * is a bad record.
  *
+ * Input: a file, stdin, a descriptor or a memory buffer; gzip is recognised by
+ * its magic bytes (concatenated members are one stream); input whose first
+ * non-blank byte is '[' is a JSON array of events (several arrays in a row are
+ * read one after the other). A UTF-8 byte order mark is skipped. Lines end in
+ * "
+" or "
+"; blank lines are skipped but counted.
+ *
  * Memory: strings of an event point into the parser's buffers and arrays into
  * per-field buffers owned by the reader; both stay valid until the next call
- * on the reader. In steady state a call allocates nothing. The reader uses the
+ * on the reader. In steady state a call allocates nothing. Plain (not gzip)
+ * memory input is cut and parsed in place, without a copy. The reader uses the
  * C++ heap (not the eqlite_allocator hook). A reader is used by one thread at
  * a time.
  */
@@ -80,7 +89,10 @@ typedef struct eq_ndjson eq_ndjson;
 
 /* What eq_ndjson_next() last read. Pointers are valid until the next call. */
 typedef struct eq_ndjson_record {
-    const char *text;    /* the record's JSON text (line without its line end) */
+    /* The record's JSON text: the line without its line end; an array element
+     * that spans lines is given minified to one line; for an over-long record
+     * the part that was read. NULL for array syntax errors. */
+    const char *text;
     size_t len;
     uint64_t line;       /* 1-based line where the record starts */
     uint64_t offset;     /* byte offset of the record in the (decompressed) input */
@@ -131,8 +143,9 @@ int eq_ndjson_parse_only(eq_ndjson *reader, uint64_t *valid, uint64_t *bad);
 void eq_ndjson_stats_get(const eq_ndjson *reader, eq_ndjson_stats *out);
 
 /* Timestamp text -> nanoseconds since the epoch (UTC). Accepts ISO-8601
- * "YYYY-MM-DD[(T| )HH:MM[:SS[.fraction(1-9 digits)]]][Z|±HH:MM|±HHMM|±HH]"
- * (no zone = UTC) and epoch milliseconds "[-]digits[.digits]". Returns 0 on
+ * "YYYY-MM-DD[(T|t| )HH[:MM[:SS[(.|,)fraction of 1-9 digits]]]][Z|+HH:MM|+HHMM|+HH]"
+ * (or '-' offsets; no zone = UTC) and epoch milliseconds "[-]digits[.1-6 digits]".
+ * Returns 0 on
  * success, -1 if malformed or out of the int64 nanosecond range. */
 int eq_ndjson_parse_timestamp(const char *s, size_t len, int64_t *ns);
 
