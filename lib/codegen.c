@@ -333,7 +333,8 @@ static bool compile_compare(gen *g, eq_node *n)
     }
     if (!compile_value(g, a) || !compile_value(g, b))
         return false;
-    emit(g, OP_CMP, op, 0, 0, 0);
+    /* two possibly-unmapped optional fields: both missing compare equal, as folded nulls do */
+    emit(g, OP_CMP, op, eq_maybe_unmapped(a) && eq_maybe_unmapped(b) ? 2 : 0, 0, 0);
     return true;
 }
 

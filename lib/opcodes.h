@@ -23,7 +23,7 @@
     X(LOAD_FIELD, "F", 1)                                                                          \
     X(LOAD_TS, "", 1)                                                                              \
     X(LOAD_CONST, "K", 1)                                                                          \
-    X(CMP, "x", -2)          /* acc = pop2 compared by op x (y=1: as dates) */                     \
+    X(CMP, "x", -2)          /* acc = pop2 compared by op x (y=2: nulls equal)*/                    \
     X(IS_NULL, "", -1)                                                                             \
     X(NOT_NULL, "", -1)                                                                            \
     X(IN, "Kn", -1)          /* acc = pop == any of y constants from b */                          \

@@ -24,6 +24,8 @@ typedef enum eq_vtype {
 
 bool eq_sema(eq_parse *p, eqlite_schema *schema);
 bool eq_is_constant(const eq_node *n);
+/* ?field of unknown type in a growing schema (may be unmapped: null). */
+bool eq_maybe_unmapped(const eq_node *n);
 /* Checks a regex literal translates (error with position otherwise). */
 bool eq_check_regex(eq_parse *p, const eq_node *pattern, bool caseless);
 

@@ -582,7 +582,9 @@ static int run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t 
         sp -= 2;
         const eqlite_value *a = &sp[0], *b = scalar(&sp[1]);
         unsigned op = ip->x;
-        if (b->kind == EQLITE_NULL)
+        if ((ip->y & 2) && (is_missing(a) || b->kind == EQLITE_NULL))
+            acc = (is_missing(a) && b->kind == EQLITE_NULL) == (op == 0) ? T : F; /* nulls compare equal */
+        else if (b->kind == EQLITE_NULL)
             acc = N;
         else
             ANY_ELEMENT(a, compare_one(e_, b, op, false));

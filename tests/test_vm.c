@@ -182,3 +182,15 @@ Test(vm, allocation_failure_is_reported_not_a_crash)
     eqlite_schema_free(NULL);
     eqlite_schema_free(s);
 }
+
+Test(vm, optional_unmapped_fields_compare_like_folded_nulls)
+{
+    tev_str(&ev, "id", "28");
+    cr_assert_eq(match_one("process where ?x == ?y", &ev), 1);
+    cr_assert_eq(match_one("process where ?x != ?y", &ev), 0);
+    tev_str(&ev, "x", "a");
+    cr_assert_eq(match_one("process where ?x == ?y", &ev), 0);
+    tev_str(&ev, "y", "a");
+    cr_assert_eq(match_one("process where ?x == ?y", &ev), 1);
+    cr_assert_eq(match_one("process where x == y", &ev), -1); /* plain fields: ES's verifier error */
+}
