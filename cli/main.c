@@ -49,8 +49,13 @@ static void report(const char *path, const cli_rule *r, const eqlite_diag *d)
     if (!r->record)
         shifted.line = d->line + (unsigned)r->line - 1;
     if (r->record) {
-        fprintf(stderr, "%s: ", where);
-        cli_print_diag("", &shifted, r->text, r->len);
+        size_t need = eqlite_diag_format(&shifted, r->text, r->len, NULL, 0) + 1;
+        char *buf = malloc(need);
+        if (buf) {
+            eqlite_diag_format(&shifted, r->text, r->len, buf, need);
+            fprintf(stderr, "%s: %s", where, buf);
+            free(buf);
+        }
     } else {
         cli_print_diag(where, &shifted, r->text, r->len);
     }
