@@ -17,6 +17,17 @@
 #include "parser.h"
 
 #define YYNOERRORRECOVERY 1
+
+static bool eq_is_keyword_token(int code)
+{
+    switch (code) {
+    case TK_AND: case TK_ANY: case TK_BY: case TK_FALSE: case TK_IN: case TK_IN_I: case TK_JOIN:
+    case TK_LIKE: case TK_LIKE_I: case TK_MAXSPAN: case TK_NOT: case TK_NULL: case TK_OF: case TK_OR:
+    case TK_REGEX: case TK_REGEX_I: case TK_SAMPLE: case TK_SEQUENCE: case TK_TRUE: case TK_UNTIL:
+    case TK_WHERE: case TK_WITH: return true;
+    default: return false;
+    }
+}
 #define YYSTACKDEPTH 2000
 }
 
@@ -26,6 +37,10 @@
             eq_error(p, EQLITE_ESYNTAX, TOKEN.off, TOKEN.len, "use [==] to compare, not [=]");
         else if (yymajor == 0)
             eq_error(p, EQLITE_ESYNTAX, TOKEN.off, 0, "mismatched input '<EOF>': the rule ends too early");
+        else if (eq_is_keyword_token(yymajor))
+            eq_error(p, EQLITE_ESYNTAX, TOKEN.off, TOKEN.len,
+                     "mismatched input '%.*s' (a keyword; a field with this name must be written `%.*s`)",
+                     (int)TOKEN.len, p->src + TOKEN.off, (int)TOKEN.len, p->src + TOKEN.off);
         else
             eq_error(p, EQLITE_ESYNTAX, TOKEN.off, TOKEN.len, "mismatched input '%.*s'", (int)TOKEN.len, p->src + TOKEN.off);
     }

@@ -95,6 +95,9 @@ Test(parser, empty_in_list_is_an_error)
 Test(parser, keywords_are_not_field_names_unless_quoted)
 {
     rejects("any where sequence > 10", 11);
+    eqlite_diag d;
+    parse("any where process.name == \"x\" and sequence > 10", &d);
+    cr_assert(strstr(d.message, "`sequence`"), "%s", d.message);
     parses("any where `sequence` > 10");
 }
 
