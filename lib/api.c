@@ -40,35 +40,30 @@ void eqlite_program_free(eqlite_program *prog)
     eq_free(alloc, prog);
 }
 
-/* Parses and verifies into p (arena owned by the caller). */
-static eqlite_status front_end(eq_parse *p, eq_arena *arena, eqlite_schema *schema, const char *src, size_t len,
-                               bool expression, eqlite_diag *diag)
+/* Parses into p (arena owned by the caller). `diag` must outlive p. */
+eqlite_status eq_parse_only(eq_arena *arena, const char *src, size_t len, bool expression, eq_parse *p,
+                            eqlite_diag *diag)
 {
-    eqlite_diag local;
     memset(p, 0, sizeof *p);
     p->arena = arena;
     p->src = src ? src : "";
     p->len = src ? len : 0;
-    p->diag = diag ? diag : &local;
+    p->diag = diag;
     p->expression_mode = expression;
-    clear_diag(p->diag);
-    if (!eq_parse_text(p) || !eq_sema(p, schema))
-        return p->diag->code ? p->diag->code : EQLITE_ESYNTAX;
-    return EQLITE_OK;
-}
-
-eqlite_status eq_parse_only(eq_arena *arena, const char *src, size_t len, eq_parse *p, eqlite_diag *diag)
-{
-    eqlite_diag local;
-    memset(p, 0, sizeof *p);
-    p->arena = arena;
-    p->src = src ? src : "";
-    p->len = src ? len : 0;
-    p->diag = diag ? diag : &local;
     clear_diag(p->diag);
     if (!eq_parse_text(p))
         return p->diag->code ? p->diag->code : EQLITE_ESYNTAX;
     return EQLITE_OK;
+}
+
+/* Parses and verifies into p. */
+static eqlite_status front_end(eq_parse *p, eq_arena *arena, eqlite_schema *schema, const char *src, size_t len,
+                               bool expression, eqlite_diag *diag)
+{
+    eqlite_status st = eq_parse_only(arena, src, len, expression, p, diag);
+    if (st == EQLITE_OK && !eq_sema(p, schema))
+        st = p->diag->code ? p->diag->code : EQLITE_ETYPE;
+    return st;
 }
 
 eqlite_status eqlite_compile(eqlite_schema *schema, const char *src, size_t len, eqlite_program **out,

@@ -179,5 +179,8 @@ bool ast_query_equal(const eq_query *a, const eq_query *b);
 
 /* Lexer + parser driver (grammar/). Returns false on a syntax error (diag set). */
 bool eq_parse_text(eq_parse *p);
+/* Sets p up over src and parses (api.c); diag must outlive p. */
+eqlite_status eq_parse_only(eq_arena *arena, const char *src, size_t len, bool expression, eq_parse *p,
+                            eqlite_diag *diag);
 
 #endif

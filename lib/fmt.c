@@ -285,14 +285,13 @@ static void print_query(printer *pr, const eq_query *q)
     put(pr, "\n", 1);
 }
 
-eqlite_status eq_parse_only(eq_arena *arena, const char *src, size_t len, eq_parse *p, eqlite_diag *diag);
-
 eqlite_status eqlite_format(const char *src, size_t len, char *buf, size_t cap, size_t *needed, eqlite_diag *diag)
 {
     eq_arena arena;
     eq_arena_init(&arena, NULL);
     eq_parse p;
-    eqlite_status st = eq_parse_only(&arena, src, len, &p, diag);
+    eqlite_diag local;
+    eqlite_status st = eq_parse_only(&arena, src, len, false, &p, diag ? diag : &local);
     if (st == EQLITE_OK) {
         printer pr = {buf, cap, 0};
         print_query(&pr, p.query);
@@ -312,9 +311,10 @@ eqlite_status eqlite_parse_equal(const char *a, size_t alen, const char *b, size
     eq_arena arena;
     eq_arena_init(&arena, NULL);
     eq_parse pa, pb;
-    eqlite_status st = eq_parse_only(&arena, a, alen, &pa, NULL);
+    eqlite_diag da, db;
+    eqlite_status st = eq_parse_only(&arena, a, alen, false, &pa, &da);
     if (st == EQLITE_OK)
-        st = eq_parse_only(&arena, b, blen, &pb, NULL);
+        st = eq_parse_only(&arena, b, blen, false, &pb, &db);
     if (st == EQLITE_OK)
         *equal = ast_query_equal(pa.query, pb.query);
     eq_arena_free(&arena);
