@@ -189,19 +189,7 @@ void eqlite_matcher_free(eqlite_matcher *m)
     eq_free(m->alloc, m);
 }
 
-eqlite_status eqlite_match(eqlite_matcher *m, const eqlite_event *ev, int *matched)
-{
-    if (!m || !ev || !matched)
-        return EQLITE_EMISUSE;
-    if (m->program->kind != Q_EVENT)
-        return EQLITE_EMISUSE;
-    if (m->chunks) /* strings made by the previous event; none for most rules */
-        eq_vm_reset(m);
-    *matched = eq_vm_run(m, m->program->terms[0].filter_pc, ev) == 1;
-    m->stats.events++;
-    m->stats.matches += (uint64_t)*matched;
-    return EQLITE_OK;
-}
+/* eqlite_match is in vm.c, with the interpreter inlined into it. */
 
 eqlite_status eqlite_feed(eqlite_matcher *m, const eqlite_event *ev, eqlite_callback cb, void *user)
 {

@@ -571,7 +571,17 @@ static bool compile_filter(gen *g, eq_term *t, uint32_t *pc)
     if (skip != UINT32_MAX)
         patch(g, skip);
     emit(g, OP_RET, 0, 0, 0, 0);
-    return !g->p->failed;
+    if (g->p->failed)
+        return false;
+    /* Mark the leading guards: string tests whose JNT returns (opcodes.h). */
+    eq_instr *code = g->prog->code;
+    for (uint32_t i = *pc; i + 1 < g->prog->ncode; i += 2) {
+        if ((code[i].op != OP_F_STR_EQ && code[i].op != OP_F_STR_EQ_I) || code[i + 1].op != OP_JNT ||
+            code[code[i + 1].a].op != OP_RET)
+            break;
+        code[i].x = 1;
+    }
+    return true;
 }
 
 static bool compile_keys(gen *g, eq_query *q, eq_term *t, eq_prog_term *pt)

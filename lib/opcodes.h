@@ -33,11 +33,17 @@
     X(CALL, "C", 0)          /* pops y arguments, pushes the result */                             \
     X(F_IS_NULL, "F", 0)                                                                           \
     X(F_NOT_NULL, "F", 0)                                                                          \
-    X(F_STR_EQ, "FK", 0)     /* field == "constant" (any element) */                               \
-    X(F_STR_EQ_I, "FK", 0)   /* field : "constant" without wildcards (folded) */                   \
+    X(F_STR_EQ, "FK", 0)     /* field == "constant" (any element); x=1: guard, see below */        \
+    X(F_STR_EQ_I, "FK", 0)   /* field : "constant" without wildcards (folded); x=1: guard */       \
     X(F_MATCH, "FP", 0)      /* field in / : / like / regex pattern set b */                       \
     X(F_CMP, "FKx", 0)       /* field <op x> constant (y=1: as dates) */                           \
     X(F_IN, "FKn", 0)        /* field == any of y constants from b */
+
+/* Guards: codegen sets x = 1 on the leading F_STR_EQ / F_STR_EQ_I of a
+ * filter that are each followed by a JNT whose target is a RET. The VM's
+ * entry (eq_vm_run, eqlite_match) runs such a prefix in a tight loop before
+ * entering the interpreter; the instructions mean the same either way, and
+ * the disassembly does not show the mark. */
 
 typedef enum eq_opcode {
 #define EQ_OP_ENUM(name, fmt, effect) OP_##name,

@@ -149,13 +149,23 @@ static inline int str_eq(const eqlite_value *e, const eqlite_value *k)
     return e->kind == EQLITE_STRING && e->len == k->len && bytes_equal(e->u.s, k->u.s, k->len) ? T : F;
 }
 
-/* `k` is folded at compile time. While the subject is ASCII its fold is its
- * ASCII lower case, byte for byte, so the first differing ASCII byte decides
- * (false) without folding the rest; non-ASCII subjects take the full fold. */
-static inline int str_eq_fold(const eqlite_value *e, const eqlite_value *k)
+/* ASCII lower case of 8 (or 4) bytes known to be ASCII: bytes in 'A'..'Z'
+ * get 0x20 added (no carries cross bytes below 0x80). */
+static inline uint64_t ascii_lower64(uint64_t x)
 {
-    if (e->kind != EQLITE_STRING)
-        return F;
+    uint64_t ge_a = x + 0x3f3f3f3f3f3f3f3fULL, gt_z = x + 0x2525252525252525ULL;
+    return x | ((ge_a & ~gt_z & 0x8080808080808080ULL) >> 2);
+}
+
+static inline uint32_t ascii_lower32(uint32_t x)
+{
+    uint32_t ge_a = x + 0x3f3f3f3fu, gt_z = x + 0x25252525u;
+    return x | ((ge_a & ~gt_z & 0x80808080u) >> 2);
+}
+
+/* The general case of str_eq_fold, out of line. */
+static __attribute__((noinline)) int str_eq_fold_slow(const eqlite_value *e, const eqlite_value *k)
+{
     const unsigned char *s = (const unsigned char *)e->u.s, *t = (const unsigned char *)k->u.s;
     size_t n = e->len < k->len ? e->len : k->len;
     for (size_t i = 0; i < n; i++) {
@@ -172,6 +182,65 @@ static inline int str_eq_fold(const eqlite_value *e, const eqlite_value *k)
     if (eq_is_ascii(e->u.s + n, e->len - n))
         return F; /* an ASCII subject folds to its own length */
     return eq_equals_fold(e->u.s, e->len, k->u.s, k->len) ? T : F;
+}
+
+/* `k` is folded at compile time. While the subject is ASCII its fold is its
+ * ASCII lower case, byte for byte, so an ASCII subject of k's length is
+ * lowered a word at a time and compared; an ASCII subject of another length
+ * cannot match, and the first differing ASCII byte decides that; non-ASCII
+ * subjects take the full fold. */
+static inline int str_eq_fold(const eqlite_value *e, const eqlite_value *k)
+{
+    if (e->kind != EQLITE_STRING)
+        return F;
+    size_t n = e->len;
+    if (n == k->len && n >= 4 && n <= 16) {
+        const char *s = e->u.s, *t = k->u.s;
+        if (n >= 8) {
+            uint64_t x, y, u, v;
+            memcpy(&x, s, 8);
+            memcpy(&u, s + n - 8, 8);
+            if (((x | u) & 0x8080808080808080ULL) == 0) {
+                memcpy(&y, t, 8);
+                memcpy(&v, t + n - 8, 8);
+                return ((ascii_lower64(x) ^ y) | (ascii_lower64(u) ^ v)) == 0 ? T : F;
+            }
+        } else {
+            uint32_t x, y, u, v;
+            memcpy(&x, s, 4);
+            memcpy(&u, s + n - 4, 4);
+            if (((x | u) & 0x80808080u) == 0) {
+                memcpy(&y, t, 4);
+                memcpy(&v, t + n - 4, 4);
+                return ((ascii_lower32(x) ^ y) | (ascii_lower32(u) ^ v)) == 0 ? T : F;
+            }
+        }
+    } else if (n && k->len) { /* the usual mismatch: an ASCII first byte that differs */
+        unsigned c = (unsigned char)e->u.s[0];
+        if (c < 0x80 && (c - 'A' < 26u ? c + 32 : c) != (unsigned char)k->u.s[0])
+            return F;
+    }
+    return str_eq_fold_slow(e, k);
+}
+
+/* Any element of v (scalar or array) equals k: T, else F if some element is
+ * not null, else N (ANY_ELEMENT's rules, with the scalar string first). */
+static inline int any_str_eq(const eqlite_value *v, const eqlite_value *k, bool fold)
+{
+    if (v->kind == EQLITE_STRING)
+        return fold ? str_eq_fold(v, k) : str_eq(v, k);
+    if (v->kind != EQLITE_ARRAY)
+        return v->kind == EQLITE_NULL ? N : F;
+    int r = N;
+    for (uint32_t i = 0; i < v->len; i++) {
+        const eqlite_value *e = &v->u.a[i];
+        if (e->kind == EQLITE_NULL)
+            continue;
+        if ((fold ? str_eq_fold(e, k) : str_eq(e, k)) == T)
+            return T;
+        r = F;
+    }
+    return r;
 }
 
 static inline int order_result(int c, unsigned op)
@@ -437,7 +506,7 @@ static eqlite_value call(eqlite_matcher *m, unsigned fnx, eqlite_value *args, un
 #define EQ_COMPUTED_GOTO 1
 #endif
 
-static int run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t *nvalues)
+static __attribute__((noinline)) int run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t *nvalues)
 {
     const eqlite_program *prog = m->program;
     const eq_instr *ip = prog->code + pc;
@@ -649,23 +718,22 @@ static int run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t 
     }
     vmcase(F_STR_EQ)
     {
-        const eqlite_value *v = field_at(ev, ip->a);
-        const eqlite_value *k = &consts[ip->b];
-        ANY_ELEMENT(v, str_eq(e_, k));
+        acc = any_str_eq(field_at(ev, ip->a), &consts[ip->b], false);
         vmbreak_test;
     }
     vmcase(F_STR_EQ_I)
     {
-        const eqlite_value *v = field_at(ev, ip->a);
-        const eqlite_value *k = &consts[ip->b];
-        ANY_ELEMENT(v, str_eq_fold(e_, k));
+        acc = any_str_eq(field_at(ev, ip->a), &consts[ip->b], true);
         vmbreak_test;
     }
     vmcase(F_MATCH)
     {
         const eqlite_value *v = field_at(ev, ip->a);
         const eq_patterns *pat = prog->patterns[ip->b];
-        ANY_ELEMENT(v, e_->kind == EQLITE_STRING && eq_patterns_match(pat, e_->u.s, e_->len, &m->scratch) ? T : F);
+        if (v->kind == EQLITE_STRING)
+            acc = eq_patterns_match(pat, v->u.s, v->len, &m->scratch) ? T : F;
+        else
+            ANY_ELEMENT(v, e_->kind == EQLITE_STRING && eq_patterns_match(pat, e_->u.s, e_->len, &m->scratch) ? T : F);
         vmbreak_test;
     }
     vmcase(F_CMP)
@@ -701,7 +769,53 @@ static int run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t 
 #endif
 }
 
-int eq_vm_run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev) { return run(m, pc, ev, NULL); }
+/* The leading conjuncts of most rules are string equality tests, each
+ * followed by JNT to a RET (the category test, then `field == "literal"` /
+ * `field : "literal"` and-chains); codegen marks them with x = 1 (see
+ * opcodes.h). They run here, in a small loop, before entering the
+ * interpreter: most events fail one of them and never pay for the
+ * interpreter's frame. Each step does exactly what the interpreter would
+ * (the same test, then JNT's jump to RET returns acc), so results cannot
+ * differ; at the first unmarked instruction the interpreter takes over. */
+static inline __attribute__((always_inline)) int run_guarded(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev)
+{
+    const eqlite_program *prog = m->program;
+    const eq_instr *ip = prog->code + pc;
+    for (;; ip += 2) {
+        int acc;
+        if (ip->x == 0)
+            break;
+        if (ip->op == OP_F_STR_EQ)
+            acc = any_str_eq(field_at(ev, ip->a), &prog->consts[ip->b], false);
+        else if (ip->op == OP_F_STR_EQ_I)
+            acc = any_str_eq(field_at(ev, ip->a), &prog->consts[ip->b], true);
+        else
+            break;
+        if (acc != T)
+            return acc;
+    }
+    return run(m, (uint32_t)(ip - prog->code), ev, NULL);
+}
+
+int eq_vm_run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev) { return run_guarded(m, pc, ev); }
+
+/* The public per-event entry point lives here so the guard loop above is
+ * inlined into it. */
+eqlite_status eqlite_match(eqlite_matcher *m, const eqlite_event *ev, int *matched)
+{
+    if (!m || !ev || !matched)
+        return EQLITE_EMISUSE;
+    const eqlite_program *prog = m->program;
+    if (prog->kind != Q_EVENT)
+        return EQLITE_EMISUSE;
+    if (m->chunks) /* strings made by the previous event; none for most rules */
+        eq_vm_reset(m);
+    int hit = run_guarded(m, prog->terms[0].filter_pc, ev) == T;
+    *matched = hit;
+    m->stats.events++;
+    m->stats.matches += (uint64_t)hit;
+    return EQLITE_OK;
+}
 
 int eq_vm_run_values(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t *nvalues)
 {
