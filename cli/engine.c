@@ -9,9 +9,43 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "ndjson/mapping.h"
 #include "program.h" /* npipes: head/tail change what a parallel run may do */
 
 static const char *or_default(const char *s, const char *def) { return s ? s : def; }
+
+/* A date field's mapping format, kept for the reader; a field mapped with
+ * different formats by several mappings tries each ("a||b"), since merged
+ * mappings no longer say which file an event came from. */
+static void note_format(void *user, const char *field, const char *format)
+{
+    eng *e = user;
+    uint32_t id;
+    if (!*format || eqlite_schema_lookup(e->schema, field, strlen(field), &id) != EQLITE_OK)
+        return;
+    if (id >= e->nformats) {
+        char **grown = realloc(e->formats, (id + 1) * sizeof *grown);
+        if (!grown)
+            return;
+        memset(grown + e->nformats, 0, (id + 1 - e->nformats) * sizeof *grown);
+        e->formats = grown;
+        e->nformats = id + 1;
+    }
+    char *old = e->formats[id];
+    if (old) { /* already there as one of the alternatives? */
+        size_t n = strlen(format);
+        for (const char *p = old; (p = strstr(p, format)) != NULL; p += n)
+            if ((p == old || (p >= old + 2 && p[-1] == '|' && p[-2] == '|')) && (p[n] == 0 || p[n] == '|'))
+                return;
+    }
+    size_t len = (old ? strlen(old) + 2 : 0) + strlen(format) + 1;
+    char *joined = malloc(len);
+    if (!joined)
+        return;
+    snprintf(joined, len, "%s%s%s", old ? old : "", old ? "||" : "", format);
+    free(old);
+    e->formats[id] = joined;
+}
 
 static int load_mapping(eng *e, const char *path)
 {
@@ -22,7 +56,7 @@ static int load_mapping(eng *e, const char *path)
         return 2;
     }
     char err[256] = "";
-    eqlite_status st = eqlite_schema_load_mapping(e->schema, json, len, err, sizeof err);
+    eqlite_status st = eq_mapping_load(e->schema, json, len, err, sizeof err, note_format, e);
     free(json);
     if (st != EQLITE_OK) {
         fprintf(stderr, "%s: bad mapping: %s\n", path, err[0] ? err : eqlite_strerror(st));
@@ -131,24 +165,34 @@ int eng_prepare(eng *e)
                 used[ids[j]] = true;
     }
     e->fields = calloc(nschema + 1, sizeof *e->fields);
-    for (uint32_t id = 0; e->fields && id < nschema; id++) {
-        const char *name = used[id] ? eqlite_schema_field_name(e->schema, id, NULL) : NULL;
-        if (name)
-            e->fields[e->nfields++] = (eq_ndjson_field){name, strlen(name), id};
+    e->conv = calloc(nschema + 1, sizeof *e->conv);
+    for (uint32_t id = 0; e->fields && e->conv && id < nschema; id++) {
+        eqlite_type type = EQLITE_T_UNKNOWN;
+        const char *name = used[id] ? eqlite_schema_field_name(e->schema, id, &type) : NULL;
+        if (!name)
+            continue;
+        /* Elasticsearch converts _source values to the mapped type at index
+         * time; fields typed only by grow mode (no mapping) stay as read. */
+        e->conv[e->nfields] = (eq_ndjson_conv){(uint32_t)type, id < e->nformats ? e->formats[id] : NULL};
+        e->fields[e->nfields++] = (eq_ndjson_field){name, strlen(name), id};
     }
     free(used);
-    return e->fields ? 0 : 2;
+    return e->fields && e->conv ? 0 : 2;
 }
 
 void eng_reader_options(const eng *e, eq_ndjson_options *o, const char *display_name)
 {
     memset(o, 0, sizeof *o);
     o->fields = e->fields;
+    o->conv = e->conv;
     o->nfields = e->nfields;
     const char *ts = or_default(e->opt.timestamp_field, "@timestamp");
+    uint32_t id;
     if (*ts) {
         o->timestamp_field = ts;
         o->timestamp_len = strlen(ts);
+        if (eqlite_schema_lookup(e->schema, ts, strlen(ts), &id) == EQLITE_OK && id < e->nformats)
+            o->timestamp_format = e->formats[id];
     }
     if (e->opt.tiebreaker_field && *e->opt.tiebreaker_field) {
         o->tiebreaker_field = e->opt.tiebreaker_field;
@@ -409,6 +453,10 @@ void eng_free(eng *e)
     }
     free(e->rules);
     free(e->fields);
+    free(e->conv);
+    for (size_t k = 0; k < e->nformats; k++)
+        free(e->formats[k]);
+    free(e->formats);
     eqlite_schema_free(e->schema);
     memset(e, 0, sizeof *e);
 }

@@ -70,7 +70,10 @@ typedef struct eng {
     eng_rule *rules;
     size_t nrules;
     eq_ndjson_field *fields; /* projection: the fields any rule reads */
+    eq_ndjson_conv *conv;    /* parallel to fields: the mapped type each converts to */
     size_t nfields;
+    char **formats;          /* per schema id: the mappings' date formats joined by "||" (or NULL) */
+    size_t nformats;
     bool ordered;   /* some rule is a sequence or a sample, or has a tail pipe */
     bool has_pipes; /* some rule has head/tail (parallel runs would cut per chunk) */
     uint32_t category_id; /* schema id of the category field */

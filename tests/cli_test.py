@@ -121,6 +121,50 @@ def main(tmp):
           repr(r))
     check("--size limits results", len(lines(run(["query", "--size", "1", "process where true", path]))) == 1)
 
+    # ingest conversion to the mapped types (Elasticsearch converts _source at index time)
+    mapping = write(os.path.join(tmp, "conv-mapping.json"), json.dumps({"mappings": {"properties": {
+        "n": {"type": "long"}, "small": {"type": "byte"}, "d": {"type": "double"}, "b": {"type": "boolean"},
+        "k": {"type": "keyword"}, "day": {"type": "date", "format": "dd-MM-yyyy||epoch_millis"},
+        "t": {"type": "date"}, "event": {"properties": {"category": {"type": "keyword"}}}}}}))
+    conv_events = [
+        {"i": 1, "event": {"category": "x"}, "n": "5", "d": "2.5", "b": "true", "k": 5, "day": "17-12-2022", "t": "2022-12-17T00:00:00Z"},
+        {"i": 2, "event": {"category": "x"}, "n": 5.0, "d": 3, "b": False, "k": True, "day": 1671235200000, "t": 1671235200000},
+        {"i": 3, "event": {"category": "x"}, "n": [1, "7"], "k": [2.5, "a"], "day": ["01-01-2020", "18-12-2022"]},
+        {"i": 4, "event": {"category": "x"}, "n": "abc"},
+        {"i": 5, "event": {"category": "x"}, "b": "yes"},
+        {"i": 6, "event": {"category": "x"}, "day": "2022-12-17"},
+        {"i": 7, "event": {"category": "x"}, "small": 300},
+        {"i": 8, "event": {"category": "x"}, "n": 5.7, "small": "-3"}]
+    conv_path = write(os.path.join(tmp, "conv.ndjson"), "".join(json.dumps(e) + "\n" for e in conv_events))
+
+    def conv_ids(query):
+        r = run(["query", "--mapping", mapping, "--timestamp-field", "", query, conv_path])
+        return [json.loads(l)["i"] for l in lines(r)], r.stderr.decode()
+
+    ids, err = conv_ids("x where n == 5")
+    check("long field: \"5\" and 5.0 read as 5, 5.7 truncated", ids == [1, 2, 8], repr((ids, err)))
+    ids, err = conv_ids("x where n == 5 or b == true or day == 0 or small == 1")
+    check("unconvertible values make the line bad, reported with field and type",
+          ':4: field [n]: cannot convert "abc" to long' in err and ':5: field [b]: cannot convert "yes" to boolean' in err
+          and ':6: field [day]: cannot convert "2022-12-17" to date with format [dd-MM-yyyy||epoch_millis]' in err
+          and ":7: field [small]: cannot convert 300 to byte" in err, err)
+    check("long field: array elements converted", conv_ids("x where n == 7")[0] == [3])
+    check("byte field: numeric string", conv_ids("x where small == -3")[0] == [8])
+    check("double field: numeric strings and integers", conv_ids("x where d > 2.4 and d < 3.5")[0] == [1, 2])
+    check("boolean field: \"true\" is true", conv_ids("x where b == true")[0] == [1])
+    check("keyword field: numbers and booleans read as their text",
+          conv_ids('x where k == "5"')[0] == [1] and conv_ids('x where k == "true"')[0] == [2]
+          and conv_ids('x where k : "2.5"')[0] == [3])
+    check("date field with a custom format compares as a date",
+          conv_ids('x where day == "2022-12-17T00:00:00Z"')[0] == [1, 2]
+          and conv_ids('x where day > "2022-12-17T12:00:00Z"')[0] == [3])
+    check("date field: ISO text and epoch millis are the same date", conv_ids('x where t == "2022-12-17"')[0] == [1, 2])
+    r = run(["query", "--mapping", mapping, "--timestamp-field", "day", "sample by t [x where i == 1] [x where i == 2]",
+             conv_path])
+    out = [json.loads(l) for l in lines(r)]
+    check("date join keys agree across spellings (ISO vs epoch millis), custom-format timestamp field",
+          len(out) == 1 and out[0]["join_keys"] == [1671235200000], repr(r))
+
     # eqlite test
     yml = write(os.path.join(tmp, "t.yaml"), """
 defaults: {rule: %s, id_field: event.id}

@@ -25,12 +25,7 @@ READY = os.path.join(SHARED, "conformance", "ready")
 
 
 # Known engine gaps (library, not the command): reported as "known", not failed.
-KNOWN = {
-    "test_sample/customDateFormatAsKey_SameIndexResults": "date join keys with a custom mapping format",
-    "test_sample/customDateFormatsAsKey_DifferentIndicesResults": "date join keys with a custom mapping format",
-    "test_sample/customDateFormatsAsKey_DifferentKeyNames": "date join keys with a custom mapping format",
-    "test_sample/optionalFieldAsQueryKeysOnly": "sema rejects ?x == ?y (optional field vs field)",
-}
+KNOWN = {}
 
 
 def as_list(x):

@@ -33,6 +33,7 @@
 #include <simdjson.h>
 
 #include "eqlite.h"
+#include "ndjson/mapping.h"
 
 namespace {
 
@@ -85,7 +86,8 @@ struct Alias {
 
 class Loader {
 public:
-    explicit Loader(eqlite_schema *schema) : schema_(schema) {}
+    Loader(eqlite_schema *schema, eq_mapping_format_fn on_format, void *user)
+        : schema_(schema), on_format_(on_format), user_(user) {}
 
     eqlite_status load(const char *json, size_t len) {
         simdjson::dom::parser parser;
@@ -181,8 +183,13 @@ private:
         if (!def["type"].get(e) && e.get_string().get(type_name))
             return fail("field '" + name + "': \"type\" is not a string");
         if (type_name == "alias") return note_alias(name, def);
-        eqlite_status st = add(name, type_named(type_name));
+        eqlite_type type = type_named(type_name);
+        eqlite_status st = add(name, type);
         if (st != EQLITE_OK) return st;
+        std::string_view format;
+        if ((type == EQLITE_T_DATE || type == EQLITE_T_DATE_NANOS) && on_format_ &&
+            !def["format"].get_string().get(format))
+            on_format_(user_, name.c_str(), std::string(format).c_str());
         if (!def["properties"].get(e) && (st = load_properties(e, name)) != EQLITE_OK) return st;
         if (!def["fields"].get(e)) return load_multi_fields(name, e);
         return EQLITE_OK;
@@ -232,6 +239,8 @@ private:
     }
 
     eqlite_schema *schema_;
+    eq_mapping_format_fn on_format_;
+    void *user_;
     std::vector<Alias> aliases_;
     std::string message_;
 };
@@ -247,13 +256,18 @@ void put_message(char *errbuf, size_t errcap, const std::string &msg) {
 
 extern "C" EQLITE_API eqlite_status eqlite_schema_load_mapping(eqlite_schema *schema, const char *json,
                                                                size_t len, char *errbuf, size_t errcap) {
+    return eq_mapping_load(schema, json, len, errbuf, errcap, nullptr, nullptr);
+}
+
+extern "C" eqlite_status eq_mapping_load(eqlite_schema *schema, const char *json, size_t len, char *errbuf,
+                                         size_t errcap, eq_mapping_format_fn on_format, void *user) {
     put_message(errbuf, errcap, "");
     if (!schema || (!json && len)) {
         put_message(errbuf, errcap, "invalid argument");
         return EQLITE_EMISUSE;
     }
     try {
-        Loader loader(schema);
+        Loader loader(schema, on_format, user);
         eqlite_status st = loader.load(json ? json : "", len);
         if (st != EQLITE_OK) put_message(errbuf, errcap, loader.message());
         return st;

@@ -18,10 +18,14 @@
 #include "ndjson/ndjson.h"
 
 #include <fcntl.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
+#include <cmath>
+#include <deque>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -33,6 +37,10 @@
 #include <simdjson.h>
 #include <zlib.h>
 
+extern "C" {
+#include "value.h" // eq_parse_date: the VM's reading of default-format dates
+}
+
 namespace {
 
 using simdjson::dom::element;
@@ -41,6 +49,7 @@ using simdjson::dom::element_type;
 constexpr size_t kPadding = simdjson::SIMDJSON_PADDING;
 constexpr uint32_t kNoNode = UINT32_MAX;
 constexpr int32_t kNoSlot = -1;
+constexpr size_t kConvText = 40; // a number as keyword text
 constexpr size_t kGzipChunk = 256 * 1024;
 // The parser's buffers take about 13 bytes per input byte of its capacity.
 // It starts small, grows to the largest record, and after a record above
@@ -358,6 +367,451 @@ const char *parse_error_reason(simdjson::error_code code) {
     }
 }
 
+// ---- Elasticsearch's index-time conversion to the mapped type ----------------
+
+enum class Conv : uint8_t { None, Integer, Floating, Boolean, Text, Date };
+
+struct FieldConv {
+    Conv kind = Conv::None;
+    const char *type_name = "";
+    int64_t min = 0, max = 0; // Integer ranges
+    std::string format;       // Date: "" = the default
+    std::string name;         // for messages
+};
+
+void conv_for_type(uint32_t type, FieldConv *c) {
+    struct Row {
+        uint32_t type;
+        Conv kind;
+        const char *name;
+        int64_t min, max;
+    };
+    static const Row rows[] = {
+        {EQLITE_T_LONG, Conv::Integer, "long", INT64_MIN, INT64_MAX},
+        {EQLITE_T_INTEGER, Conv::Integer, "integer", INT32_MIN, INT32_MAX},
+        {EQLITE_T_SHORT, Conv::Integer, "short", INT16_MIN, INT16_MAX},
+        {EQLITE_T_BYTE, Conv::Integer, "byte", INT8_MIN, INT8_MAX},
+        {EQLITE_T_DOUBLE, Conv::Floating, "double", 0, 0},
+        {EQLITE_T_FLOAT, Conv::Floating, "float", 0, 0},
+        {EQLITE_T_HALF_FLOAT, Conv::Floating, "half_float", 0, 0},
+        {EQLITE_T_SCALED_FLOAT, Conv::Floating, "scaled_float", 0, 0},
+        {EQLITE_T_BOOLEAN, Conv::Boolean, "boolean", 0, 0},
+        {EQLITE_T_KEYWORD, Conv::Text, "keyword", 0, 0},
+        {EQLITE_T_WILDCARD, Conv::Text, "wildcard", 0, 0},
+        {EQLITE_T_CONSTANT_KEYWORD, Conv::Text, "constant_keyword", 0, 0},
+        {EQLITE_T_TEXT, Conv::Text, "text", 0, 0},
+        {EQLITE_T_DATE, Conv::Date, "date", 0, 0},
+    };
+    for (const Row &row : rows)
+        if (row.type == type) {
+            c->kind = row.kind;
+            c->type_name = row.name;
+            c->min = row.min;
+            c->max = row.max;
+            return;
+        }
+}
+
+// A number as Java's Double.parseDouble / Long.parseLong would take it, minus
+// their whitespace trimming, hex floats and NaN/Infinity (ES rejects
+// non-finite values): [+-]digits[.digits][(e|E)[+-]digits] or [+-].digits...
+struct NumberText {
+    bool integral = false; // no fraction or exponent: `i` is exact if it fits
+    bool fits = false;
+    int64_t i = 0;
+    double d = 0;
+};
+
+bool parse_number_text(const char *s, size_t n, NumberText *out) {
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (s[i] == '+' || s[i] == '-')) neg = s[i++] == '-';
+    size_t int_start = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    size_t int_digits = i - int_start, frac_digits = 0;
+    bool integral = true;
+    if (i < n && s[i] == '.') {
+        integral = false;
+        size_t f = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+        frac_digits = i - f;
+    }
+    if (int_digits + frac_digits == 0) return false;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        integral = false;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-')) i++;
+        size_t e = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+        if (i == e) return false;
+    }
+    if (i != n || n > 400) return false;
+    out->integral = integral;
+    if (integral) {
+        uint64_t v = 0;
+        bool over = false;
+        for (size_t k = int_start; k < int_start + int_digits; k++)
+            over |= __builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, static_cast<uint64_t>(s[k] - '0'), &v);
+        if (!over && (v <= static_cast<uint64_t>(INT64_MAX) || (neg && v == static_cast<uint64_t>(INT64_MAX) + 1))) {
+            out->fits = true;
+            out->i = neg ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
+        }
+    }
+    char buf[408];
+    std::memcpy(buf, s, n);
+    buf[n] = 0;
+    out->d = std::strtod(buf, nullptr);
+    return std::isfinite(out->d);
+}
+
+// Truncation toward zero into [min, max] (ES `coerce`).
+bool double_to_integer(double d, int64_t min, int64_t max, int64_t *out) {
+    if (!std::isfinite(d)) return false;
+    double t = std::trunc(d);
+    // 2^63 is exactly representable; INT64_MAX is not.
+    if (!(t >= -9223372036854775808.0 && t < 9223372036854775808.0)) return false;
+    int64_t v = static_cast<int64_t>(t);
+    if (v < min || v > max) return false;
+    *out = v;
+    return true;
+}
+
+// The shortest text that reads back as d, with ".0" when it looks integral
+// (5.0 -> "5.0", 0.1 -> "0.1", 1e+21 -> "1e+21").
+size_t double_text(double d, char *buf, size_t cap) {
+    int n = 0;
+    for (int prec = 1; prec <= 17; prec++) {
+        n = std::snprintf(buf, cap, "%.*g", prec, d);
+        if (std::strtod(buf, nullptr) == d) break;
+    }
+    if (n > 0 && !std::strpbrk(buf, ".eEn") && static_cast<size_t>(n) + 2 < cap) {
+        buf[n++] = '.';
+        buf[n++] = '0';
+        buf[n] = 0;
+    }
+    return n > 0 ? static_cast<size_t>(n) : 0;
+}
+
+// ---- dates: Java-style patterns and Elasticsearch's named formats ----------
+
+int64_t days_from_civil(int64_t y, int m, int d) {
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int days_in_month(int64_t y, int m) {
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : days[m - 1];
+}
+
+struct Civil {
+    int64_t year = 1970;
+    int month = 1, day = 1, hour = 0, minute = 0, second = 0;
+    int64_t nanos = 0;
+    int offset_s = 0;
+    int ampm = -1;      // -1 none, 0 AM, 1 PM
+    bool hour12 = false; // 'h': 1-12
+};
+
+struct DateParse {
+    const char *s;
+    size_t n, i = 0;
+    Civil t;
+};
+
+bool is_pattern_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+bool take_number(DateParse *p, size_t min, size_t max, int64_t *out) {
+    size_t start = p->i;
+    int64_t v = 0;
+    while (p->i < p->n && p->i - start < max && p->s[p->i] >= '0' && p->s[p->i] <= '9')
+        v = v * 10 + (p->s[p->i++] - '0');
+    if (p->i - start < min) return false;
+    *out = v;
+    return true;
+}
+
+bool take_name(DateParse *p, const char *const *names, int count, bool full, int *out) {
+    for (int k = 0; k < count; k++) {
+        size_t len = full ? std::strlen(names[k]) : 3;
+        if (p->n - p->i >= len && strncasecmp(p->s + p->i, names[k], len) == 0) {
+            p->i += len;
+            *out = k;
+            return true;
+        }
+    }
+    return false;
+}
+
+// Z, or [+-]HH[[:]MM[[:]SS]].
+bool take_offset(DateParse *p) {
+    if (p->i < p->n && p->s[p->i] == 'Z') {
+        p->i++;
+        p->t.offset_s = 0;
+        return true;
+    }
+    if (p->i >= p->n || (p->s[p->i] != '+' && p->s[p->i] != '-')) return false;
+    int sign = p->s[p->i++] == '-' ? -1 : 1;
+    int64_t h, m = 0, sec = 0;
+    if (!take_number(p, 2, 2, &h) || h > 18) return false;
+    bool colon = p->i < p->n && p->s[p->i] == ':';
+    if (colon) p->i++;
+    if (!take_number(p, 2, 2, &m)) {
+        if (colon) return false;
+    } else {
+        colon = p->i < p->n && p->s[p->i] == ':';
+        if (colon) p->i++;
+        if (!take_number(p, 2, 2, &sec) && colon) return false;
+    }
+    if (m > 59 || sec > 59) return false;
+    p->t.offset_s = sign * static_cast<int>(h * 3600 + m * 60 + sec);
+    return true;
+}
+
+const char *const kMonths[] = {"january", "february", "march",     "april",   "may",      "june",
+                               "july",    "august",   "september", "october", "november", "december"};
+const char *const kDays[] = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"};
+
+bool pattern_field(DateParse *p, char letter, size_t count, bool next_numeric) {
+    int64_t v = 0;
+    size_t fixed = count >= 2 ? count : 0;
+    auto two = [&](int64_t *out) { return fixed ? take_number(p, fixed, fixed, out) : take_number(p, 1, 2, out); };
+    int k;
+    switch (letter) {
+    case 'y':
+    case 'u':
+    case 'Y':
+        if (count == 2) {
+            if (!take_number(p, 2, 2, &v)) return false;
+            p->t.year = 2000 + v;
+            return true;
+        }
+        if (!take_number(p, count, next_numeric ? count : 9, &v)) return false;
+        p->t.year = v;
+        return true;
+    case 'M':
+    case 'L':
+        if (count >= 3) {
+            if (!take_name(p, kMonths, 12, count >= 4, &k)) return false;
+            p->t.month = k + 1;
+            return true;
+        }
+        if (!two(&v) || v < 1 || v > 12) return false;
+        p->t.month = static_cast<int>(v);
+        return true;
+    case 'd':
+        if (!two(&v) || v < 1 || v > 31) return false;
+        p->t.day = static_cast<int>(v);
+        return true;
+    case 'H':
+    case 'k':
+        if (!two(&v) || v > (letter == 'k' ? 24 : 23)) return false;
+        p->t.hour = static_cast<int>(letter == 'k' && v == 24 ? 0 : v);
+        return true;
+    case 'h':
+    case 'K':
+        if (!two(&v) || v > 12) return false;
+        p->t.hour = static_cast<int>(v % 12);
+        p->t.hour12 = true;
+        return true;
+    case 'm':
+        if (!two(&v) || v > 59) return false;
+        p->t.minute = static_cast<int>(v);
+        return true;
+    case 's':
+        if (!two(&v) || v > 59) return false;
+        p->t.second = static_cast<int>(v);
+        return true;
+    case 'S':
+    case 'n': {
+        size_t start = p->i;
+        size_t lo = letter == 'S' ? count : 1, hi = letter == 'S' ? count : 9;
+        if (count > 9 || !take_number(p, lo, hi, &v)) return false;
+        for (size_t digits = p->i - start; digits < 9; digits++) v *= 10;
+        p->t.nanos = v;
+        return true;
+    }
+    case 'a':
+        if (p->n - p->i >= 2 && (strncasecmp(p->s + p->i, "AM", 2) == 0 || strncasecmp(p->s + p->i, "PM", 2) == 0)) {
+            p->t.ampm = (p->s[p->i] | 0x20) == 'p';
+            p->i += 2;
+            return true;
+        }
+        return false;
+    case 'E':
+        return take_name(p, kDays, 7, count >= 4, &k);
+    case 'X':
+    case 'x':
+    case 'Z':
+    case 'O':
+        return take_offset(p);
+    default:
+        return false; // week-based fields, day of year, zone names: not supported
+    }
+}
+
+bool numeric_letter(char c) { return std::strchr("yuYdHkhKmsSn", c) != nullptr; }
+
+// Parses s[p->i...] against pattern[pi, pend); '[...]' sections are optional.
+bool parse_pattern(DateParse *p, const char *pat, size_t pi, size_t pend) {
+    while (pi < pend) {
+        char c = pat[pi];
+        if (c == '[') {
+            size_t depth = 1, close = pi + 1;
+            for (; close < pend && depth; close++) depth += pat[close] == '[' ? 1 : pat[close] == ']' ? -1 : 0;
+            size_t inner_end = depth ? pend : close - 1;
+            DateParse saved = *p;
+            if (!parse_pattern(p, pat, pi + 1, inner_end)) *p = saved;
+            pi = close;
+            continue;
+        }
+        if (c == '\'') {
+            size_t q = pi + 1;
+            if (q < pend && pat[q] == '\'') { // '' is a quote
+                if (p->i >= p->n || p->s[p->i] != '\'') return false;
+                p->i++;
+                pi = q + 1;
+                continue;
+            }
+            for (; q < pend && pat[q] != '\''; q++) {
+                if (p->i >= p->n || p->s[p->i] != pat[q]) return false;
+                p->i++;
+            }
+            pi = q + 1;
+            continue;
+        }
+        if (is_pattern_letter(c)) {
+            size_t count = 1;
+            while (pi + count < pend && pat[pi + count] == c) count++;
+            size_t next = pi + count;
+            bool next_numeric = next < pend && numeric_letter(pat[next]) && numeric_letter(c);
+            if (!pattern_field(p, c, count, next_numeric)) return false;
+            pi = next;
+            continue;
+        }
+        if (c == ']') { // stray close: ignore
+            pi++;
+            continue;
+        }
+        if (p->i >= p->n || p->s[p->i] != c) return false;
+        p->i++;
+        pi++;
+    }
+    return true;
+}
+
+bool civil_to_ms(const Civil &t, int64_t *ms) {
+    if (t.year < -292275055 || t.year > 292278994) return false;
+    if (t.day > days_in_month(t.year, t.month)) return false;
+    int hour = t.hour;
+    if (t.ampm == 1 && hour < 12) hour += 12;
+    int64_t days = days_from_civil(t.year, t.month, t.day);
+    int64_t secs = days * 86400 + hour * 3600 + t.minute * 60 + t.second - t.offset_s;
+    return !__builtin_mul_overflow(secs, static_cast<int64_t>(1000), ms) &&
+           !__builtin_add_overflow(*ms, t.nanos / 1000000, ms);
+}
+
+bool parse_with_pattern(const char *s, size_t n, std::string_view pattern, int64_t *ms) {
+    DateParse p{s, n, 0, Civil{}};
+    if (!parse_pattern(&p, pattern.data(), 0, pattern.size()) || p.i != n) return false;
+    return civil_to_ms(p.t, ms);
+}
+
+// epoch_millis / epoch_second: [-]digits[.digits]
+bool parse_epoch(const char *s, size_t n, int64_t unit_ms, int64_t *ms) {
+    size_t i = 0;
+    bool neg = n > 0 && s[0] == '-';
+    if (neg) i++;
+    size_t start = i;
+    int64_t v = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, s[i] - '0', &v)) return false;
+    if (i == start) return false;
+    int64_t frac = 0, scale = 1;
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (scale < 1000000000) {
+                frac = frac * 10 + (s[i] - '0');
+                scale *= 10;
+            }
+    }
+    if (i != n || __builtin_mul_overflow(v, unit_ms, &v)) return false;
+    v += frac * unit_ms / scale;
+    *ms = neg ? -v : v;
+    return true;
+}
+
+bool parse_iso_ms(const char *s, size_t n, int64_t *ms) {
+    int64_t ns;
+    if (!eq_parse_date(s, n, &ns)) return false;
+    *ms = ns / 1000000 - (ns % 1000000 < 0 ? 1 : 0); // floor
+    return true;
+}
+
+struct NamedFormat {
+    const char *name;
+    const char *pattern; // nullptr: ISO-8601 (strict_date_optional_time family)
+};
+
+const NamedFormat kNamed[] = {
+    {"date_optional_time", nullptr},
+    {"date_optional_time_nanos", nullptr},
+    {"date_time", nullptr},
+    {"date_time_no_millis", nullptr},
+    {"iso8601", nullptr},
+    {"basic_date", "yyyyMMdd"},
+    {"basic_date_time", "yyyyMMdd'T'HHmmss.SSSX"},
+    {"basic_date_time_no_millis", "yyyyMMdd'T'HHmmssX"},
+    {"date", "yyyy-MM-dd"},
+    {"year_month_day", "yyyy-MM-dd"},
+    {"year_month", "yyyy-MM"},
+    {"year", "yyyy"},
+    {"date_hour", "yyyy-MM-dd'T'HH"},
+    {"date_hour_minute", "yyyy-MM-dd'T'HH:mm"},
+    {"date_hour_minute_second", "yyyy-MM-dd'T'HH:mm:ss"},
+    {"date_hour_minute_second_fraction", "yyyy-MM-dd'T'HH:mm:ss.SSS"},
+    {"date_hour_minute_second_millis", "yyyy-MM-dd'T'HH:mm:ss.SSS"},
+    {"hour", "HH"},
+    {"hour_minute", "HH:mm"},
+    {"hour_minute_second", "HH:mm:ss"},
+    {"hour_minute_second_fraction", "HH:mm:ss.SSS"},
+    {"hour_minute_second_millis", "HH:mm:ss.SSS"},
+    {"time", "HH:mm:ss.SSSX"},
+    {"time_no_millis", "HH:mm:ssX"},
+};
+
+bool parse_one_format(const char *s, size_t n, std::string_view f, int64_t *ms) {
+    while (!f.empty() && f.front() == ' ') f.remove_prefix(1);
+    while (!f.empty() && f.back() == ' ') f.remove_suffix(1);
+    if (f.empty()) return parse_iso_ms(s, n, ms);
+    if (f == "epoch_millis") return parse_epoch(s, n, 1, ms);
+    if (f == "epoch_second") return parse_epoch(s, n, 1000, ms);
+    std::string_view name = f;
+    if (name.substr(0, 7) == "strict_") name.remove_prefix(7);
+    for (const NamedFormat &nf : kNamed)
+        if (name == nf.name)
+            return nf.pattern ? parse_with_pattern(s, n, nf.pattern, ms) : parse_iso_ms(s, n, ms);
+    // Other named formats (lower case and '_'): read as ISO-8601.
+    if (name.find('_') != std::string_view::npos && name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string_view::npos)
+        return parse_iso_ms(s, n, ms);
+    return parse_with_pattern(s, n, f, ms);
+}
+
+bool parse_date_format(const char *s, size_t n, std::string_view format, int64_t *ms) {
+    if (format.empty()) return parse_iso_ms(s, n, ms);
+    for (;;) {
+        size_t bar = format.find("||");
+        if (parse_one_format(s, n, format.substr(0, bar), ms)) return true;
+        if (bar == std::string_view::npos) return false;
+        format.remove_prefix(bar + 2);
+    }
+}
+
 } // namespace
 
 // ---------------------------------------------------------------------------
@@ -386,12 +840,16 @@ struct eq_ndjson {
 
     Projection proj;
     int32_t ts_slot = kNoSlot, tb_slot = kNoSlot;
-    std::string ts_name, tb_name;
+    std::string ts_name, tb_name, ts_format;
     size_t nfields = 0;                 // max user id + 1
     std::vector<eqlite_value> values;   // nfields user slots + internal ones
     std::vector<Slot> slots;
     std::vector<uint32_t> touched;
     uint64_t generation = 0, epoch = 0;
+    std::vector<FieldConv> conv;        // per slot: conversion to the mapped type
+    bool any_conv = false;
+    std::deque<std::array<char, kConvText>> texts; // numbers converted to keyword text
+    size_t ntexts = 0;
 
     simdjson::dom::parser parser;
     std::string reason; // formatted reasons
@@ -838,6 +1296,7 @@ bool visit(eq_ndjson *r, const element &v, uint32_t node, uint64_t epoch) {
 void reset_event(eq_ndjson *r) {
     for (uint32_t slot : r->touched) r->values[slot] = eqlite_value{};
     r->touched.clear();
+    r->ntexts = 0;
     r->generation++;
 }
 
@@ -854,6 +1313,139 @@ void finish_lists(eq_ndjson *r) {
         }
         r->values[slot] = v;
     }
+}
+
+// ---- converting the projected values (after the walk) -------------------------
+
+std::string value_text_for_message(const eqlite_value &v) {
+    char buf[64];
+    switch (v.kind) {
+    case EQLITE_STRING: {
+        std::string out = "\"";
+        out.append(v.u.s, std::min<size_t>(v.len, 64));
+        out += v.len > 64 ? "...\"" : "\"";
+        return out;
+    }
+    case EQLITE_INT: std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v.u.i)); return buf;
+    case EQLITE_DOUBLE: double_text(v.u.d, buf, sizeof buf); return buf;
+    case EQLITE_BOOL: return v.u.b ? "true" : "false";
+    default: return "null";
+    }
+}
+
+bool cannot_convert(eq_ndjson *r, const FieldConv &c, const eqlite_value &v) {
+    r->reason = "field [" + c.name + "]: cannot convert " + value_text_for_message(v) + " to " + c.type_name;
+    if (c.kind == Conv::Date && !c.format.empty()) r->reason += " with format [" + c.format + "]";
+    return false;
+}
+
+// Storage for numbers turned into keyword text; references stay valid while
+// the deque grows, and slots are reused from event to event.
+char *conv_text(eq_ndjson *r) {
+    if (r->ntexts == r->texts.size()) r->texts.emplace_back();
+    return r->texts[r->ntexts++].data();
+}
+
+bool convert_one(eq_ndjson *r, const FieldConv &c, eqlite_value &v) {
+    if (v.kind == EQLITE_NULL) return true;
+    NumberText num;
+    int64_t i;
+    switch (c.kind) {
+    case Conv::Integer:
+        if (v.kind == EQLITE_INT) {
+            if (v.u.i < c.min || v.u.i > c.max) return cannot_convert(r, c, v);
+            return true;
+        }
+        if (v.kind == EQLITE_DOUBLE) {
+            if (!double_to_integer(v.u.d, c.min, c.max, &i)) return cannot_convert(r, c, v);
+        } else if (v.kind == EQLITE_STRING && parse_number_text(v.u.s, v.len, &num)) {
+            if (num.integral && num.fits)
+                i = num.i;
+            else if (num.integral || !double_to_integer(num.d, c.min, c.max, &i))
+                return cannot_convert(r, c, v);
+            if (i < c.min || i > c.max) return cannot_convert(r, c, v);
+        } else {
+            return cannot_convert(r, c, v);
+        }
+        v = eqlite_value{};
+        v.kind = EQLITE_INT;
+        v.u.i = i;
+        return true;
+    case Conv::Floating: {
+        double d;
+        if (v.kind == EQLITE_DOUBLE) return true;
+        if (v.kind == EQLITE_INT)
+            d = static_cast<double>(v.u.i);
+        else if (v.kind == EQLITE_STRING && parse_number_text(v.u.s, v.len, &num))
+            d = num.d;
+        else
+            return cannot_convert(r, c, v);
+        v = eqlite_value{};
+        v.kind = EQLITE_DOUBLE;
+        v.u.d = d;
+        return true;
+    }
+    case Conv::Boolean: {
+        if (v.kind == EQLITE_BOOL) return true;
+        std::string_view s = v.kind == EQLITE_STRING ? std::string_view(v.u.s, v.len) : std::string_view("x");
+        if (s != "true" && s != "false" && !s.empty()) return cannot_convert(r, c, v);
+        v = eqlite_value{};
+        v.kind = EQLITE_BOOL;
+        v.u.b = s == "true";
+        return true;
+    }
+    case Conv::Text: {
+        if (v.kind == EQLITE_STRING) return true;
+        const char *text;
+        size_t len;
+        if (v.kind == EQLITE_BOOL) {
+            text = v.u.b ? "true" : "false";
+            len = std::strlen(text);
+        } else {
+            char *buf = conv_text(r);
+            if (v.kind == EQLITE_INT)
+                len = static_cast<size_t>(std::snprintf(buf, kConvText, "%lld", static_cast<long long>(v.u.i)));
+            else
+                len = double_text(v.u.d, buf, kConvText);
+            text = buf;
+        }
+        v = eqlite_value{};
+        v.kind = EQLITE_STRING;
+        v.len = static_cast<uint32_t>(len);
+        v.u.s = text;
+        return true;
+    }
+    case Conv::Date: {
+        int64_t ms;
+        if (v.kind == EQLITE_INT) return true;
+        if (v.kind == EQLITE_DOUBLE) {
+            if (!double_to_integer(v.u.d, INT64_MIN, INT64_MAX, &ms)) return cannot_convert(r, c, v);
+        } else if (v.kind != EQLITE_STRING || !parse_date_format(v.u.s, v.len, c.format, &ms)) {
+            return cannot_convert(r, c, v);
+        }
+        v = eqlite_value{};
+        v.kind = EQLITE_INT;
+        v.u.i = ms;
+        return true;
+    }
+    case Conv::None: return true;
+    }
+    return true;
+}
+
+bool convert_fields(eq_ndjson *r) {
+    for (uint32_t slot : r->touched) {
+        const FieldConv &c = r->conv[slot];
+        if (c.kind == Conv::None) continue;
+        eqlite_value &v = r->values[slot];
+        if (v.kind == EQLITE_ARRAY) {
+            for (eqlite_value &e : r->slots[slot].list)
+                if (!convert_one(r, c, e)) return false;
+        } else if (!convert_one(r, c, v)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 bool timestamp_from(eq_ndjson *r, const eqlite_value &v, int64_t *ns) {
@@ -883,12 +1475,35 @@ bool timestamp_from(eq_ndjson *r, const eqlite_value &v, int64_t *ns) {
     return false;
 }
 
+// The timestamp is read before conversion, at full precision; a date field
+// with a custom format falls back to it when the text is not ISO-8601.
+bool event_timestamp(eq_ndjson *r, int64_t *ns) {
+    size_t slot = static_cast<size_t>(r->ts_slot);
+    const eqlite_value &v = r->values[slot];
+    const FieldConv &c = r->conv[slot];
+    const std::string &format = c.kind == Conv::Date ? c.format : r->ts_format;
+    if (!format.empty() && v.kind == EQLITE_STRING && eq_ndjson_parse_timestamp(v.u.s, v.len, ns) != 0) {
+        int64_t ms;
+        if (!parse_date_format(v.u.s, v.len, format, &ms)) {
+            r->reason = "unparseable timestamp " + quoted_prefix(v.u.s, v.len) + " in field '" + r->ts_name +
+                        "' (format [" + format + "])";
+            return false;
+        }
+        if (__builtin_mul_overflow(ms, static_cast<int64_t>(1000000), ns)) {
+            r->reason = "timestamp in field '" + r->ts_name + "' is out of range";
+            return false;
+        }
+        return true;
+    }
+    return timestamp_from(r, v, ns);
+}
+
 bool fill_event(eq_ndjson *r, simdjson::dom::object root, eqlite_event *ev) {
     if (!walk_object(r, root, 0, 0)) return false;
     finish_lists(r);
     int64_t ts = 0;
-    if (r->ts_slot != kNoSlot && !timestamp_from(r, r->values[static_cast<size_t>(r->ts_slot)], &ts))
-        return false;
+    if (r->ts_slot != kNoSlot && !event_timestamp(r, &ts)) return false;
+    if (r->any_conv && !convert_fields(r)) return false;
     ev->fields = r->values.data();
     ev->nfields = r->nfields;
     ev->timestamp = ts;
@@ -1048,8 +1663,21 @@ bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
     size_t next_internal = r->nfields;
     r->ts_slot = role_slot(r, opt->timestamp_field, opt->timestamp_len, &r->ts_name, &next_internal);
     r->tb_slot = role_slot(r, opt->tiebreaker_field, opt->tiebreaker_len, &r->tb_name, &next_internal);
+    if (opt->timestamp_format) r->ts_format = opt->timestamp_format;
     r->values.assign(next_internal, eqlite_value{});
     r->slots.resize(next_internal);
+    r->conv.resize(next_internal);
+    for (size_t i = 0; opt->conv && i < opt->nfields; i++) {
+        const eq_ndjson_field &f = opt->fields[i];
+        const eq_ndjson_conv &fc = opt->conv[i];
+        FieldConv &c = r->conv[f.id];
+        if (fc.type == EQLITE_T_UNKNOWN || c.kind != Conv::None) continue; // aliases: the first type
+        conv_for_type(fc.type, &c);
+        if (c.kind == Conv::None) continue;
+        r->any_conv = true;
+        c.name.assign(f.name ? f.name : "", f.len);
+        if (c.kind == Conv::Date && fc.format) c.format = fc.format;
+    }
     r->max_line = opt->max_line ? std::min(opt->max_line, EQ_NDJSON_MAX_MAX_LINE) : EQ_NDJSON_DEFAULT_MAX_LINE;
     r->block = opt->block_size ? opt->block_size : EQ_NDJSON_DEFAULT_BLOCK;
     r->block = std::max<size_t>(std::min(r->block, r->max_line + 2), 64);
@@ -1140,22 +1768,7 @@ inline __attribute__((always_inline)) bool read_digits(const char *&p, const cha
     return true;
 }
 
-bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int days_in_month(int64_t y, int m) {
-    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : days[m - 1];
-}
-
-// Howard Hinnant's days_from_civil: days since 1970-01-01 (proleptic Gregorian).
-int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
+// days_in_month() and days_from_civil() are defined with the date formats above.
 
 // ".123456789" -> nanoseconds; 1 to 9 digits (',' is ISO's other separator).
 bool read_fraction(const char *&p, const char *end, int64_t *ns) {
@@ -1364,3 +1977,11 @@ void eq_ndjson_stats_get(const eq_ndjson *r, eq_ndjson_stats *out) {
 }
 
 } // extern "C"
+
+extern "C" int eq_ndjson_parse_date_format(const char *s, size_t len, const char *format, int64_t *ms) {
+    try {
+        return parse_date_format(s ? s : "", s ? len : 0, format ? format : "", ms) ? 0 : -1;
+    } catch (...) {
+        return -1;
+    }
+}

@@ -67,14 +67,52 @@ typedef struct eq_ndjson_field {
     uint32_t id;
 } eq_ndjson_field;
 
+/* What a projected field is converted to (eq_ndjson_options.conv, parallel to
+ * fields).
+ *
+ * `type` (an eqlite_type; 0 = EQLITE_T_UNKNOWN: values as the JSON has them)
+ * applies Elasticsearch's index-time conversion of _source values to the
+ * mapped type, each element of an array alike:
+ *   long, integer, short, byte: numeric strings ("5", "-2", "5.7", "1e3") and
+ *       doubles become EQLITE_INT, a fraction truncated toward zero (ES
+ *       `coerce`); out of the type's range is bad;
+ *   double, float, half_float, scaled_float: integers and numeric strings
+ *       become EQLITE_DOUBLE;
+ *   boolean: "true", "false" and "" (false) become EQLITE_BOOL;
+ *   keyword, wildcard, constant_keyword, text: numbers and booleans become
+ *       their text (5 -> "5", 2.5 -> "2.5", 5.0 -> "5.0", true -> "true"; a
+ *       double's text is the shortest that reads back, with ".0" when integral,
+ *       not the literal's exact spelling);
+ *   date: every value becomes epoch milliseconds (EQLITE_INT): strings are
+ *       parsed with `format` (the mapping's "format": Java patterns such as
+ *       "dd-MM-yyyy" and named formats such as "epoch_millis",
+ *       "strict_date_optional_time", joined by "||", tried in order; NULL or ""
+ *       = strict_date_optional_time||epoch_millis), numbers are epoch
+ *       milliseconds. When the date field is also the timestamp field, the
+ *       event timestamp is taken from the text at full precision when it is
+ *       ISO-8601, else from the converted value.
+ * Other types (ip, version, date_nanos, ...) are left as read. A value that
+ * cannot be converted (a boolean for a long, "abc" for a date) makes the
+ * record bad, as Elasticsearch rejects the document:
+ *   field [x]: cannot convert "abc" to long
+ * Converted strings stay valid until the next call on the reader. */
+typedef struct eq_ndjson_conv {
+    uint32_t type;      /* eqlite_type to convert to; 0 = none */
+    const char *format; /* date format (type date); NULL = the default; copied */
+} eq_ndjson_conv;
+
 typedef struct eq_ndjson_options {
     const eq_ndjson_field *fields; /* may repeat an id (aliases), not a name */
     size_t nfields;
+    const eq_ndjson_conv *conv; /* NULL, or nfields entries: the mapped types */
     /* Timestamp field (ISO-8601 string, epoch-millisecond number or digit
      * string). NULL/0 = none: every event gets timestamp 0. When set, an event
      * whose timestamp is missing or unparseable is a bad record. */
     const char *timestamp_field;
     size_t timestamp_len;
+    /* The timestamp field's date format when it is not ISO-8601 / epoch
+     * milliseconds (see eq_ndjson_conv); NULL = none. Copied. */
+    const char *timestamp_format;
     /* Tiebreaker field, copied as is into event.tiebreaker. NULL/0 = none. */
     const char *tiebreaker_field;
     size_t tiebreaker_len;
@@ -148,6 +186,11 @@ void eq_ndjson_stats_get(const eq_ndjson *reader, eq_ndjson_stats *out);
  * Returns 0 on
  * success, -1 if malformed or out of the int64 nanosecond range. */
 int eq_ndjson_parse_timestamp(const char *s, size_t len, int64_t *ns);
+
+/* A date string through an Elasticsearch date format (as `format` above; NULL
+ * or "" = the default) -> epoch milliseconds. 0 on success, -1 if no format of
+ * the list parses it. */
+int eq_ndjson_parse_date_format(const char *s, size_t len, const char *format, int64_t *ms);
 
 #ifdef __cplusplus
 }

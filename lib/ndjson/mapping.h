@@ -1,0 +1,28 @@
+/* mapping.h: the index-mapping loader behind eqlite_schema_load_mapping(),
+ * with what the public schema has no slot for: each date field's `format`.
+ * Used by the eqlite command so that the NDJSON reader converts dates as
+ * Elasticsearch does at index time (see eq_ndjson_conv). */
+#ifndef EQ_MAPPING_H
+#define EQ_MAPPING_H
+
+#include <stddef.h>
+
+#include "eqlite.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Called once for each date / date_nanos field (multi-fields included) whose
+ * definition has a "format" string: the dotted field name and the format,
+ * NUL-terminated, valid during the call. */
+typedef void (*eq_mapping_format_fn)(void *user, const char *field, const char *format);
+
+/* eqlite_schema_load_mapping() plus the formats; `on_format` may be NULL. */
+eqlite_status eq_mapping_load(eqlite_schema *schema, const char *json, size_t len, char *errbuf, size_t errcap,
+                              eq_mapping_format_fn on_format, void *user);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
