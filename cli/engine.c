@@ -88,7 +88,7 @@ int eng_init(eng *e, const eng_options *opt)
         eqlite_schema_set_timestamp_field(e->schema, ts, strlen(ts));
     if (opt->tiebreaker_field && *opt->tiebreaker_field)
         eqlite_schema_set_tiebreaker_field(e->schema, opt->tiebreaker_field, strlen(opt->tiebreaker_field));
-    return 0;
+    return eqlite_ruleset_new(e->schema, &e->rs) == EQLITE_OK ? 0 : 2;
 }
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
@@ -107,7 +107,7 @@ static void report_diag(const char *origin, const cli_rule *r, const eqlite_diag
     cli_print_diag(where, &shifted, r->text, r->len);
 }
 
-static bool push_rule(eng *e, eqlite_program *prog, const cli_rule *r, const char *origin)
+static bool push_rule(eng *e, const eqlite_program *prog, const cli_rule *r, const char *origin)
 {
     eng_rule *items = realloc(e->rules, (e->nrules + 1) * sizeof *items);
     if (!items)
@@ -120,8 +120,6 @@ static bool push_rule(eng *e, eqlite_program *prog, const cli_rule *r, const cha
     out->id = strdup(r->id ? r->id : fallback);
     out->name = dup_or_null(r->name);
     out->kind = eqlite_program_kind(prog);
-    out->category = out->kind == 0 ? prog->category : NULL;
-    out->catlen = out->category ? strlen(out->category) : 0;
     e->ordered |= out->kind != 0;
     e->has_pipes |= prog->npipes > 0;
     for (uint32_t k = 0; k < prog->npipes; k++) /* tail results name events long gone: keep the text */
@@ -135,17 +133,21 @@ int eng_add_rules(eng *e, const cli_rules *rules, const char *dir_or_file)
     for (size_t k = 0; k < rules->n; k++) {
         const cli_rule *r = &rules->items[k];
         const char *origin = r->file ? r->file : dir_or_file;
-        eqlite_program *prog = NULL;
         eqlite_diag d;
-        if (eqlite_compile(e->schema, r->text, r->len, &prog, &d) != EQLITE_OK) {
+        eqlite_status st = eqlite_ruleset_add(e->rs, r->text, r->len, r->name, r->id, &d);
+        if (st == EQLITE_ENOMEM || st == EQLITE_EMISUSE) {
+            fprintf(stderr, "eqlite: %s\n", eqlite_strerror(st));
+            return 2;
+        }
+        if (st != EQLITE_OK) {
             report_diag(origin, r, &d);
             status = 1;
             continue;
         }
-        if (!push_rule(e, prog, r, origin)) {
-            eqlite_program_free(prog);
+        eqlite_rule_info info;
+        if (eqlite_ruleset_rule(e->rs, eqlite_ruleset_count(e->rs) - 1, &info) != EQLITE_OK ||
+            !push_rule(e, info.program, r, origin))
             return 2;
-        }
     }
     return status;
 }
@@ -153,6 +155,8 @@ int eng_add_rules(eng *e, const cli_rules *rules, const char *dir_or_file)
 /* The union of the field ids the rules read, as reader field names. */
 int eng_prepare(eng *e)
 {
+    if (eqlite_ruleset_finish(e->rs) != EQLITE_OK)
+        return 2;
     size_t nschema = eqlite_schema_field_count(e->schema);
     bool *used = calloc(nschema + 1, 1);
     if (!used)
@@ -208,17 +212,13 @@ void eng_report_bad(eng *e, const char *file, uint64_t line, const char *reason)
         fprintf(stderr, "%s:%llu: %s\n", file, (unsigned long long)line, reason);
 }
 
-/* ---- one matcher per rule ---------------------------------------------- */
-
-typedef struct rule_ctx {
-    eng_runner *runner;
-    size_t rule;
-} rule_ctx;
+/* ---- running the rules ------------------------------------------------- */
 
 struct eng_runner {
     eng *e;
-    eqlite_matcher **m;
-    rule_ctx *ctx;
+    eqlite_scanner *sc;   /* several rules */
+    eqlite_matcher *one;  /* a single rule */
+    uint64_t *emitted;    /* per rule: results so far (--size for event queries of a ruleset) */
     outbuf *out;
     uint64_t matches;
     bool stopped;
@@ -231,12 +231,12 @@ eng_runner *eng_runner_new(eng *e, outbuf *out)
         return NULL;
     r->e = e;
     r->out = out;
-    r->m = calloc(e->nrules + 1, sizeof *r->m);
-    r->ctx = calloc(e->nrules + 1, sizeof *r->ctx);
-    bool ok = r->m && r->ctx;
-    for (size_t k = 0; ok && k < e->nrules; k++) {
-        r->ctx[k] = (rule_ctx){r, k};
-        ok = eqlite_matcher_new(e->rules[k].prog, &e->opt.limits, &r->m[k]) == EQLITE_OK;
+    bool ok;
+    if (e->nrules == 1) {
+        ok = eqlite_matcher_new(e->rules[0].prog, &e->opt.limits, &r->one) == EQLITE_OK;
+    } else {
+        ok = eqlite_scanner_new(e->rs, &e->opt.limits, &r->sc) == EQLITE_OK &&
+             (r->emitted = calloc(e->nrules + 1, sizeof *r->emitted)) != NULL;
     }
     if (!ok) {
         eng_runner_free(r);
@@ -249,80 +249,65 @@ void eng_runner_free(eng_runner *r)
 {
     if (!r)
         return;
-    for (size_t k = 0; r->m && k < r->e->nrules; k++)
-        eqlite_matcher_free(r->m[k]);
-    free(r->m);
-    free(r->ctx);
+    eqlite_scanner_free(r->sc);
+    eqlite_matcher_free(r->one);
+    free(r->emitted);
     free(r);
 }
 
-static int on_result(void *user, const eqlite_result *res)
+static int emit(eng_runner *r, size_t rule, const eqlite_result *res)
 {
-    rule_ctx *c = user;
-    eng_runner *r = c->runner;
     r->matches++;
-    if (r->e->sink && r->e->sink(r->e->sink_user, r->out, c->rule, res)) {
+    if (r->e->sink && r->e->sink(r->e->sink_user, r->out, rule, res)) {
         r->stopped = true;
         return 1;
     }
     return 0;
 }
 
-static int engine_error(eng_runner *r, size_t rule, eqlite_status st)
+static int on_result(void *user, const eqlite_result *res) { return emit(user, 0, res); }
+
+/* The scanner applies the limits to sequences and samples; --size of an
+ * event query is counted here, per rule, as a matcher of its own would. */
+static int on_rule_result(void *user, const eqlite_rule_info *rule, const eqlite_result *res)
 {
-    fprintf(stderr, "eqlite: rule %s: %s\n", r->e->rules[rule].id, eqlite_strerror(st));
+    eng_runner *r = user;
+    const eng *e = r->e;
+    if (e->opt.limits.size && e->rules[rule->index].kind == 0 && !e->rules[rule->index].prog->npipes &&
+        r->emitted[rule->index]++ >= e->opt.limits.size)
+        return 0;
+    return emit(r, rule->index, res);
+}
+
+static int engine_error(eng_runner *r, eqlite_status st)
+{
+    if (r->one)
+        fprintf(stderr, "eqlite: rule %s: %s\n", r->e->rules[0].id, eqlite_strerror(st));
+    else
+        fprintf(stderr, "eqlite: %s\n", eqlite_strerror(st));
     return 2;
-}
-
-static bool same_category(const eng_rule *rule, const eqlite_value *v)
-{
-    return v->kind == EQLITE_STRING && v->len == rule->catlen && memcmp(v->u.s, rule->category, v->len) == 0;
-}
-
-/* The category test every event query starts with (an exact string compare,
- * any element of an array), done here so that a rule set skips the rules of
- * other categories without entering the VM. */
-static bool may_match(const eng *e, const eng_rule *rule, const eqlite_event *ev)
-{
-    if (!rule->category)
-        return true;
-    if (e->category_id >= ev->nfields)
-        return false;
-    const eqlite_value *v = &ev->fields[e->category_id];
-    if (v->kind == EQLITE_ARRAY) {
-        for (uint32_t k = 0; k < v->len; k++)
-            if (same_category(rule, &v->u.a[k]))
-                return true;
-        return false;
-    }
-    return same_category(rule, v);
 }
 
 int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_record *rec)
 {
-    bool many = r->e->nrules > 1;
-    for (size_t k = 0; k < r->e->nrules && !r->stopped; k++) {
-        if (many && !may_match(r->e, &r->e->rules[k], ev))
-            continue;
-        eqlite_status st = eqlite_feed(r->m[k], ev, on_result, &r->ctx[k]);
-        if (st == EQLITE_EORDER) {
-            r->e->totals.out_of_order++;
-            eng_report_bad(r->e, rec->file, rec->line, "event out of (timestamp, tiebreaker) order");
-        } else if (st != EQLITE_OK) {
-            return engine_error(r, k, st);
-        }
+    if (r->stopped)
+        return 0;
+    eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r) : eqlite_ruleset_match(r->sc, ev, on_rule_result, r);
+    if (st == EQLITE_EORDER) {
+        r->e->totals.out_of_order++;
+        eng_report_bad(r->e, rec->file, rec->line, "event out of (timestamp, tiebreaker) order");
+    } else if (st != EQLITE_OK) {
+        return engine_error(r, st);
     }
     return 0;
 }
 
 int eng_runner_flush(eng_runner *r)
 {
-    for (size_t k = 0; k < r->e->nrules && !r->stopped; k++) {
-        eqlite_status st = eqlite_flush(r->m[k], on_result, &r->ctx[k]);
-        if (st != EQLITE_OK)
-            return engine_error(r, k, st);
-    }
-    return 0;
+    if (r->stopped)
+        return 0;
+    eqlite_status st = r->one ? eqlite_flush(r->one, on_result, r) : eqlite_ruleset_flush(r->sc, on_rule_result, r);
+    return st == EQLITE_OK ? 0 : engine_error(r, st);
 }
 
 void eng_runner_set_out(eng_runner *r, outbuf *out) { r->out = out; }
@@ -447,11 +432,11 @@ int eng_run_memory(eng *e, const char *data, size_t len, const char *display_nam
 void eng_free(eng *e)
 {
     for (size_t k = 0; k < e->nrules; k++) {
-        eqlite_program_free(e->rules[k].prog);
         free(e->rules[k].id);
         free(e->rules[k].name);
     }
     free(e->rules);
+    eqlite_ruleset_free(e->rs);
     free(e->fields);
     free(e->conv);
     for (size_t k = 0; k < e->nformats; k++)

@@ -39,12 +39,10 @@ typedef struct eng_options {
 } eng_options;
 
 typedef struct eng_rule {
-    eqlite_program *prog;
+    const eqlite_program *prog; /* owned by eng.rs */
     char *id;   /* rule id, or "file:line" when the rule has none */
     char *name; /* NULL when the rule has none */
     int kind;   /* 0 event query, 1 sequence, 2 sample */
-    const char *category; /* event queries with one category: skipped on other events */
-    size_t catlen;
 } eng_rule;
 
 /* Carried in eqlite_event.user: the event's original JSON text. */
@@ -67,6 +65,10 @@ typedef void (*eng_tick_fn)(void *user, const eng_totals *t);
 typedef struct eng {
     eng_options opt;
     eqlite_schema *schema;
+    /* Every rule is compiled into one ruleset (index = position in rules[]);
+     * a run with several rules evaluates them through its category-indexed
+     * scanner, a run with one rule through a plain matcher. */
+    eqlite_ruleset *rs;
     eng_rule *rules;
     size_t nrules;
     eq_ndjson_field *fields; /* projection: the fields any rule reads */
@@ -93,7 +95,8 @@ int eng_init(eng *e, const eng_options *opt);
 /* Compiles rules (diagnostics with a caret on stderr). `origin` names the
  * file for "file:line" ids. Returns 0 or 1 (some rule is invalid). */
 int eng_add_rules(eng *e, const cli_rules *rules, const char *origin);
-/* Builds the projection; call after the last eng_add_rules. */
+/* Finishes the ruleset and builds the projection; call after the last
+ * eng_add_rules. */
 int eng_prepare(eng *e);
 /* Reader options for this engine (pointers into e). */
 void eng_reader_options(const eng *e, eq_ndjson_options *o, const char *display_name);
@@ -105,7 +108,8 @@ int eng_run(eng *e, char *const *paths, size_t npaths, int jobs);
 int eng_run_memory(eng *e, const char *data, size_t len, const char *display_name);
 void eng_free(eng *e);
 
-/* Internal to the engine files: one matcher per rule, for one thread. */
+/* Internal to the engine files: the per-thread state that runs every rule
+ * (a ruleset scanner, or one matcher for a single rule). */
 typedef struct eng_runner eng_runner;
 eng_runner *eng_runner_new(eng *e, outbuf *out);
 void eng_runner_set_out(eng_runner *r, outbuf *out);

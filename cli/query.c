@@ -9,7 +9,9 @@
  *     {"rule_id":"...","rule_name":"..."|null,"join_keys":[...],"events":[...]}
  *   rule_id is the rule's id (JSON "rule_id" or "id"), or "FILE:LINE" for
  *   rules from .eql files. Results come in input order; for one event, rules
- *   in rule-file order.
+ *   in rule-file order (an event of several categories: category by category).
+ *   A rule set runs as one ruleset (include/eqlite.h "Rulesets"): an event
+ *   meets only the rules of its category and those that can match any event.
  * Exit: 0 ran, 1 invalid query or rule, 2 usage or unreadable input. */
 #define _DEFAULT_SOURCE
 #include <getopt.h>
