@@ -143,8 +143,53 @@ static bool split_eql(const char *text, size_t len, cli_rules *out)
     return true;
 }
 
+/* What a Kibana export held besides EQL rules: counts by type/language. */
+typedef struct skipped_kinds {
+    char names[8][64];
+    size_t counts[8], n, other;
+} skipped_kinds;
+
+static void note_skipped(skipped_kinds *s, const eq_rule_kind *kind)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s%s%s", kind->type, kind->type[0] && kind->language[0] ? "/" : "",
+             kind->language);
+    for (size_t k = 0; k < s->n; k++)
+        if (!strcmp(s->names[k], name)) {
+            s->counts[k]++;
+            return;
+        }
+    if (s->n == 8) {
+        s->other++;
+        return;
+    }
+    memcpy(s->names[s->n], name, sizeof name);
+    s->counts[s->n++] = 1;
+}
+
+/* One line for everything skipped: not an error (a rule export mixes kinds). */
+static void report_skipped(const char *path, const skipped_kinds *s, size_t skipped, size_t summaries)
+{
+    if (!skipped && !summaries)
+        return;
+    fprintf(stderr, "%s: skipped", path);
+    if (skipped) {
+        fprintf(stderr, " %zu rule%s that %s not EQL (", skipped, skipped == 1 ? "" : "s", skipped == 1 ? "is" : "are");
+        for (size_t k = 0; k < s->n; k++)
+            fprintf(stderr, "%s%s %zu", k ? ", " : "", s->names[k], s->counts[k]);
+        if (s->other)
+            fprintf(stderr, ", other %zu", s->other);
+        fprintf(stderr, ")");
+    }
+    if (summaries)
+        fprintf(stderr, "%s the export summary line", skipped ? " and" : "");
+    fprintf(stderr, "\n");
+}
+
 static bool load_jsonl(const char *path, const char *text, size_t len, cli_rules *out, bool report_bad)
 {
+    skipped_kinds kinds = {0};
+    size_t skipped = out->skipped, summaries = out->summaries;
     size_t line = 0, k = 0;
     while (k < len) {
         const char *nl = memchr(text + k, '\n', len - k);
@@ -153,7 +198,18 @@ static bool load_jsonl(const char *path, const char *text, size_t len, cli_rules
         if (!blank(text + k, end - k)) {
             eq_rule_record rec;
             char err[128];
-            if (eq_rule_record_parse(text + k, end - k, &rec, err, sizeof err) != 0 || !rec.query) {
+            eq_rule_kind kind;
+            int parsed = eq_rule_record_parse(text + k, end - k, &rec, err, sizeof err);
+            if (parsed == 0 && eq_rule_record_kind(text + k, end - k, &kind) == 0 &&
+                (kind.export_summary || !kind.is_eql)) {
+                if (kind.export_summary) {
+                    out->summaries++;
+                } else {
+                    out->skipped++;
+                    note_skipped(&kinds, &kind);
+                }
+                eq_rule_record_free(&rec);
+            } else if (parsed != 0 || !rec.query) {
                 if (report_bad)
                     fprintf(stderr, "%s:%zu: %s\n", path, line, rec.query ? err : "record has no string \"query\"");
                 out->bad_records++;
@@ -168,6 +224,8 @@ static bool load_jsonl(const char *path, const char *text, size_t len, cli_rules
         }
         k = end + 1;
     }
+    if (report_bad)
+        report_skipped(path, &kinds, out->skipped - skipped, out->summaries - summaries);
     return true;
 }
 

@@ -20,6 +20,8 @@ typedef struct cli_rules {
     cli_rule *items;
     size_t n, cap;
     size_t bad_records; /* JSON Lines records that are not JSON objects with a query */
+    size_t skipped;     /* Kibana export records of other rule types (KQL, ES|QL, ...) */
+    size_t summaries;   /* Kibana export summary lines ({"exported_count":...}) */
 } cli_rules;
 
 /* Reads a whole file ("-" = stdin); NULL on error (errno set). */

@@ -119,6 +119,27 @@ def main(tmp):
           [(o["rule_id"], o["event"]["event"]["id"]) for o in out] ==
           [("r-1", 1), ("r-2", 1), ("r-2", 2), ("r-1", 3), ("r-2", 3)] and out[0]["rule_name"] == "Unusual parent",
           repr(r))
+    kibana = write(os.path.join(tmp, "export.ndjson"), "\n".join([
+        json.dumps({"rule_id": "k-eql", "name": "EQL rule", "type": "eql", "language": "eql",
+                    "query": "process where process.parent.name == \"lsass.exe\"", "enabled": True}),
+        json.dumps({"rule_id": "k-kql", "name": "KQL rule", "type": "query", "language": "kuery",
+                    "query": "process.name : cmd.exe"}),
+        json.dumps({"rule_id": "k-lucene", "name": "Lucene rule", "type": "query", "language": "lucene",
+                    "query": "process.name:cmd.exe"}),
+        json.dumps({"rule_id": "k-esql", "name": "ES|QL rule", "type": "esql", "language": "esql",
+                    "query": "from logs-* | where true"}),
+        json.dumps({"rule_id": "k-ml", "name": "ML rule", "type": "machine_learning"}),
+        json.dumps({"exported_count": 5, "exported_rules_count": 5, "missing_rules": [],
+                    "missing_rules_count": 0, "exported_exception_list_count": 0})]) + "\n")
+    r = run(["query", "-r", kibana, path])
+    out = [json.loads(l) for l in lines(r)]
+    err = r.stderr.decode().strip().splitlines()
+    check("Kibana export: only EQL rules run",
+          r.returncode == 0 and [(o["rule_id"], o["event"]["event"]["id"]) for o in out] == [("k-eql", 1), ("k-eql", 3)],
+          repr(r))
+    check("Kibana export: other rule types and the summary line skipped with one stderr line",
+          err == [kibana + ": skipped 4 rules that are not EQL (query/kuery 1, query/lucene 1, esql/esql 1, "
+                  "machine_learning 1) and the export summary line"], repr(err))
     check("--size limits results", len(lines(run(["query", "--size", "1", "process where true", path]))) == 1)
 
     # ingest conversion to the mapped types (Elasticsearch converts _source at index time)

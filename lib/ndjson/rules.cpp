@@ -51,6 +51,34 @@ extern "C" int eq_rule_record_parse(const char *line, size_t len, eq_rule_record
     return 0;
 }
 
+static void copy_member(simdjson::dom::object obj, const char *key, char *out, size_t cap)
+{
+    std::string_view v;
+    out[0] = 0;
+    if (obj[key].get_string().get(v) != simdjson::SUCCESS)
+        return;
+    size_t n = v.size() < cap - 1 ? v.size() : cap - 1;
+    std::memcpy(out, v.data(), n);
+    out[n] = 0;
+}
+
+extern "C" int eq_rule_record_kind(const char *line, size_t len, eq_rule_kind *out)
+{
+    std::memset(out, 0, sizeof *out);
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    simdjson::dom::object obj;
+    if (parser.parse(line, len).get(doc) != simdjson::SUCCESS || doc.get_object().get(obj) != simdjson::SUCCESS)
+        return -1;
+    copy_member(obj, "type", out->type, sizeof out->type);
+    copy_member(obj, "language", out->language, sizeof out->language);
+    out->is_eql = (!out->type[0] || std::strcmp(out->type, "eql") == 0) &&
+                  (!out->language[0] || std::strcmp(out->language, "eql") == 0);
+    simdjson::dom::element e;
+    out->export_summary = obj["query"].get(e) != simdjson::SUCCESS && obj["exported_count"].get(e) == simdjson::SUCCESS;
+    return 0;
+}
+
 extern "C" void eq_rule_record_free(eq_rule_record *r)
 {
     if (!r)
