@@ -224,13 +224,11 @@ static inline int str_eq_fold(const eqlite_value *e, const eqlite_value *k)
 }
 
 /* Any element of v (scalar or array) equals k: T, else F if some element is
- * not null, else N (ANY_ELEMENT's rules, with the scalar string first). */
-static inline int any_str_eq(const eqlite_value *v, const eqlite_value *k, bool fold)
+ * not null, else N (ANY_ELEMENT's rules). */
+static __attribute__((noinline)) int any_str_eq_general(const eqlite_value *v, const eqlite_value *k, bool fold)
 {
-    if (v->kind == EQLITE_STRING)
-        return fold ? str_eq_fold(v, k) : str_eq(v, k);
     if (v->kind != EQLITE_ARRAY)
-        return v->kind == EQLITE_NULL ? N : F;
+        return v->kind == EQLITE_NULL ? N : v->kind == EQLITE_STRING ? (fold ? str_eq_fold(v, k) : str_eq(v, k)) : F;
     int r = N;
     for (uint32_t i = 0; i < v->len; i++) {
         const eqlite_value *e = &v->u.a[i];
@@ -241,6 +239,18 @@ static inline int any_str_eq(const eqlite_value *v, const eqlite_value *k, bool 
         r = F;
     }
     return r;
+}
+
+/* The same, inline for a string or a one-element array of a string (a
+ * lone element decides alone: the same answer as the element loop). */
+static inline int any_str_eq(const eqlite_value *v, const eqlite_value *k, bool fold)
+{
+    const eqlite_value *e = v;
+    if (e->kind == EQLITE_ARRAY && e->len == 1)
+        e = e->u.a;
+    if (e->kind == EQLITE_STRING)
+        return fold ? str_eq_fold(e, k) : str_eq(e, k);
+    return any_str_eq_general(v, k, fold);
 }
 
 static inline int order_result(int c, unsigned op)
@@ -799,8 +809,70 @@ static inline __attribute__((always_inline)) int run_guarded(eqlite_matcher *m, 
 
 int eq_vm_run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev) { return run_guarded(m, pc, ev); }
 
-/* The public per-event entry point lives here so the guard loop above is
- * inlined into it. */
+/* Decides the guard at ip (F_STR_EQ / F_STR_EQ_I) without calling
+ * anything, for the shapes events usually have: a string or a one-element
+ * array of a string, a constant of at most 16 bytes, an ASCII subject.
+ * Returns T/F/N as the instruction would, or -1 when it cannot tell cheaply. */
+static inline int guard_fast(const eq_instr *ip, const eqlite_value *consts, const eqlite_event *ev)
+{
+    if (ip->a >= ev->nfields)
+        return -1;
+    const eqlite_value *e = &ev->fields[ip->a];
+    if (e->kind == EQLITE_ARRAY && e->len == 1)
+        e = e->u.a; /* a lone element decides alone */
+    if (e->kind != EQLITE_STRING)
+        return e->kind == EQLITE_NULL ? N : -1;
+    const eqlite_value *k = &consts[ip->b];
+    size_t n = k->len;
+    if (ip->op == OP_F_STR_EQ) {
+        if (e->len != n)
+            return F;
+        return n <= 16 ? (bytes_equal(e->u.s, k->u.s, n) ? T : F) : -1;
+    }
+    const char *s = e->u.s, *t = k->u.s;
+    if (e->len == n && n >= 4 && n <= 16) {
+        if (n >= 8) {
+            uint64_t x, y, u, v;
+            memcpy(&x, s, 8);
+            memcpy(&u, s + n - 8, 8);
+            if (((x | u) & 0x8080808080808080ULL) == 0) {
+                memcpy(&y, t, 8);
+                memcpy(&v, t + n - 8, 8);
+                return ((ascii_lower64(x) ^ y) | (ascii_lower64(u) ^ v)) == 0 ? T : F;
+            }
+        } else {
+            uint32_t x, y, u, v;
+            memcpy(&x, s, 4);
+            memcpy(&u, s + n - 4, 4);
+            if (((x | u) & 0x80808080u) == 0) {
+                memcpy(&y, t, 4);
+                memcpy(&v, t + n - 4, 4);
+                return ((ascii_lower32(x) ^ y) | (ascii_lower32(u) ^ v)) == 0 ? T : F;
+            }
+        }
+    } else if (e->len && n) { /* an ASCII first byte that differs: its fold differs */
+        unsigned c = (unsigned char)s[0];
+        if (c < 0x80 && (c - 'A' < 26u ? c + 32 : c) != (unsigned char)t[0])
+            return F;
+    }
+    return -1;
+}
+
+/* eqlite_match past the guards it could decide inline: the remaining
+ * guards in general form, then the interpreter. */
+static __attribute__((noinline)) eqlite_status match_rest(eqlite_matcher *m, const eq_instr *ip,
+                                                          const eqlite_event *ev, int *matched)
+{
+    if (m->chunks) /* strings made by an earlier event; none for most rules */
+        eq_vm_reset(m);
+    int hit = run_guarded(m, (uint32_t)(ip - m->program->code), ev) == T;
+    *matched = hit;
+    m->stats.matches += (uint64_t)hit;
+    return EQLITE_OK;
+}
+
+/* The public per-event entry point. Most events fail one of the rule's
+ * leading guards; that path is a leaf: no frame, no call. */
 eqlite_status eqlite_match(eqlite_matcher *m, const eqlite_event *ev, int *matched)
 {
     if (!m || !ev || !matched)
@@ -808,13 +880,19 @@ eqlite_status eqlite_match(eqlite_matcher *m, const eqlite_event *ev, int *match
     const eqlite_program *prog = m->program;
     if (prog->kind != Q_EVENT)
         return EQLITE_EMISUSE;
-    if (m->chunks) /* strings made by the previous event; none for most rules */
-        eq_vm_reset(m);
-    int hit = run_guarded(m, prog->terms[0].filter_pc, ev) == T;
-    *matched = hit;
     m->stats.events++;
-    m->stats.matches += (uint64_t)hit;
-    return EQLITE_OK;
+    const eq_instr *ip = prog->code + prog->terms[0].filter_pc;
+    while (ip->x == 1 && (ip->op == OP_F_STR_EQ || ip->op == OP_F_STR_EQ_I)) {
+        int acc = guard_fast(ip, prog->consts, ev);
+        if (acc < 0)
+            break;
+        if (acc != T) {
+            *matched = 0;
+            return EQLITE_OK;
+        }
+        ip += 2;
+    }
+    return match_rest(m, ip, ev, matched);
 }
 
 int eq_vm_run_values(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t *nvalues)

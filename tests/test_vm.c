@@ -194,3 +194,37 @@ Test(vm, optional_unmapped_fields_compare_like_folded_nulls)
     cr_assert_eq(match_one("process where ?x == ?y", &ev), 1);
     cr_assert_eq(match_one("process where x == y", &ev), -1); /* plain fields: ES's verifier error */
 }
+
+/* The leading string tests run in eqlite_match's guard loop (fast paths
+ * for ASCII, lone array elements, short constants); they must answer as the
+ * interpreter does in every shape. */
+Test(vm, leading_string_guards_agree_with_the_interpreter)
+{
+    tev_str(&ev, "a", "CmD.eXe");
+    tev_str(&ev, "b", "\xe2\x84\xaa" "elvin"); /* KELVIN SIGN folds to k */
+    tev_str(&ev, "c", "SearchProtocolHost.exe");
+    tev_str(&ev, "d", "abc");
+    const char *one[] = {"start"};
+    tev_strs(&ev, "e", one, 1);
+    const char *two[] = {"end", "START"};
+    tev_strs(&ev, "f", two, 2);
+    cr_assert_eq(match_one("process where a : \"cmd.exe\"", &ev), 1);
+    cr_assert_eq(match_one("process where a == \"cmd.exe\"", &ev), 0);
+    cr_assert_eq(match_one("process where a == \"CmD.eXe\" and d : \"ABC\"", &ev), 1);
+    cr_assert_eq(match_one("process where a : \"cmd.ex\"", &ev), 0);
+    cr_assert_eq(match_one("process where a : \"cmd.exe \"", &ev), 0);
+    cr_assert_eq(match_one("process where b : \"kelvin\"", &ev), 1);
+    cr_assert_eq(match_one("process where b : \"KELVIN\" and a : \"CMD.EXE\"", &ev), 1);
+    cr_assert_eq(match_one("process where b == \"kelvin\"", &ev), 0);
+    cr_assert_eq(match_one("process where c : \"searchprotocolhost.exe\"", &ev), 1);
+    cr_assert_eq(match_one("process where c == \"SearchProtocolHost.exe\"", &ev), 1);
+    cr_assert_eq(match_one("process where c == \"SearchProtocolHost.ex_\"", &ev), 0);
+    cr_assert_eq(match_one("process where d : \"abc\" and e == \"start\"", &ev), 1);
+    cr_assert_eq(match_one("process where e : \"START\" and f : \"start\"", &ev), 1);
+    cr_assert_eq(match_one("process where f == \"start\"", &ev), 0);
+    cr_assert_eq(match_one("process where f == \"START\" and e == \"start\"", &ev), 1);
+    cr_assert_eq(match_one("process where missing : \"x\" or a : \"cmd.exe\"", &ev), 1);
+    cr_assert_eq(match_one("process where missing == \"x\"", &ev), 0);
+    cr_assert_eq(match_one("process where not missing == \"x\"", &ev), 0);
+    cr_assert_eq(match_one("process where not a : \"x\"", &ev), 1);
+}
