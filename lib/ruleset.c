@@ -1,9 +1,36 @@
-/* ruleset.c: many rules evaluated together. Rules are indexed by the event
- * category of their query so that an event runs only the rules that can
- * match it: the event's category value is hashed once and looked up in a
- * table of per-category rule lists; `any` queries, sequences and samples sit
- * in an always-run list. Plain event queries (no pipes) run straight on one
- * VM state shared by the scanner; the others keep their own matcher. */
+/* ruleset.c: many rules evaluated together. An event runs only the rules
+ * that can match it, found through a guard index built from the rules' own
+ * bytecode:
+ *
+ *  - A filter's code begins with its top-level and-chain: each conjunct is
+ *    followed by `JNT end`, where `end` is a RET, so every fused field test
+ *    in that straight-line prefix (`F_STR_EQ field "v"; JNT end`) is a
+ *    necessary condition of the filter. A disjunction of fused tests
+ *    (`t1; JT L; t2; JT L; t3; L: JNT end`) is one too: the union of its
+ *    tests.
+ *  - Usable tests ("atoms"): field == "v" (bytes), field : "v" (folded),
+ *    field in / : sets of exact values (bytes or folded), field != null.
+ *    Each term (an event query's filter; every position and the `until` of
+ *    a sequence or sample) takes its most selective guard: the fewest
+ *    values relative to how many distinct values the corpus tests that
+ *    field for (event.category or host.os.type loses to process.name).
+ *  - The rule is listed under every atom of the chosen guard of each of its
+ *    terms; a rule with a term that has no guard runs on every event.
+ *  - Per event, each indexed (field, case mode) is read once: scalars and
+ *    array elements are folded once for the caseless table and looked up;
+ *    the rules found are marked in a bitmap and run in rule order.
+ *
+ * The index is conservative: a rule runs whenever it could match, and runs
+ * its full program, which re-checks everything. A sequence or sample is fed
+ * only events that can satisfy one of its filters; an event no filter can
+ * take changes nothing a later result depends on (partials are checked
+ * against maxspan when they advance, and expiry by a later event's
+ * timestamp drops the same partials). Event order is still checked on every
+ * event when the set holds a sequence.
+ *
+ * Plain event queries (no pipes) run straight on one VM state shared by the
+ * scanner; the others keep their own matcher. */
+#include <math.h>
 #include <string.h>
 
 #include "program.h"
@@ -13,24 +40,35 @@
 typedef struct rule {
     eqlite_program *program;
     char *name, *id;
-    const char *category; /* the program's, NUL-terminated; NULL: always run */
-    uint32_t catlen;
-    bool streaming; /* sequence, sample or pipes: fed through its own matcher */
+    const char *category; /* the program's, NUL-terminated; NULL: any */
+    bool streaming;       /* sequence, sample or pipes: fed through its own matcher */
+    bool sequence;
 } rule;
-
-/* One category value and the rules indexed under it (ascending index). */
-typedef struct category_slot {
-    uint64_t hash;
-    const char *name; /* NULL: empty slot */
-    uint32_t len;
-    uint32_t *rules;
-    uint32_t nrules;
-} category_slot;
 
 typedef struct rule_list {
     uint32_t *items;
     uint32_t n;
 } rule_list;
+
+enum { PROBE_EXACT, PROBE_FOLD, PROBE_PRESENT };
+
+/* One (field, mode) the index reads per event. */
+typedef struct probe {
+    uint32_t field;
+    uint32_t mode;
+    uint32_t ndistinct; /* distinct values the rules test (selectivity) */
+    bool used;          /* some term's chosen guard reads it */
+    rule_list present;  /* PROBE_PRESENT: rules run when the field has a value */
+} probe;
+
+/* One indexed value of one probe and the rules listed under it (ascending). */
+typedef struct guard_slot {
+    uint64_t hash;
+    const char *s; /* NULL: empty slot */
+    uint32_t n;
+    uint32_t probe;
+    rule_list rules;
+} guard_slot;
 
 struct eqlite_ruleset {
     const eqlite_allocator *alloc;
@@ -38,10 +76,17 @@ struct eqlite_ruleset {
     rule *rules;
     uint32_t nrules, cap;
     bool finished;
+    bool has_sequence;
     int64_t category_field; /* schema id, -1 if the schema has none */
-    category_slot *slots;
+    eq_arena arena;         /* folded keys */
+    probe *probes;
+    uint32_t nprobes, capprobes;
+    uint32_t *active; /* probes read per event */
+    uint32_t nactive;
+    guard_slot *slots;
     uint32_t mask;
     rule_list always;
+    uint32_t nguarded; /* rules reached through the index */
 };
 
 struct eqlite_scanner {
@@ -49,8 +94,15 @@ struct eqlite_scanner {
     const eqlite_allocator *alloc;
     eqlite_matcher vm;          /* shared by the plain event queries */
     eqlite_matcher **streaming; /* per rule; NULL for plain event queries */
-    uint32_t *seen;             /* per rule: epoch it last ran (multi-valued categories) */
-    uint32_t epoch;
+    uint64_t *pending;          /* per rule: a bit, set while the event gathers its rules */
+    uint32_t nwords;
+    eq_scratch fold;            /* folded subjects */
+    /* event order, checked for the sequences the index may not feed */
+    bool have_last;
+    int64_t last_ts;
+    eqlite_value last_tb;
+    char *tb_buf;
+    size_t tb_cap;
     eqlite_scanner_stats stats;
 };
 
@@ -68,17 +120,28 @@ eqlite_status eqlite_ruleset_new(eqlite_schema *schema, eqlite_ruleset **out)
     rs->alloc = schema->alloc;
     rs->schema = schema;
     rs->category_field = -1;
+    eq_arena_init(&rs->arena, rs->alloc);
     return EQLITE_OK;
 }
 
 static void free_index(eqlite_ruleset *rs)
 {
     for (uint32_t k = 0; rs->slots && k <= rs->mask; k++)
-        eq_free(rs->alloc, rs->slots[k].rules);
+        eq_free(rs->alloc, rs->slots[k].rules.items);
+    for (uint32_t k = 0; k < rs->nprobes; k++)
+        eq_free(rs->alloc, rs->probes[k].present.items);
     eq_free(rs->alloc, rs->slots);
+    eq_free(rs->alloc, rs->probes);
+    eq_free(rs->alloc, rs->active);
     eq_free(rs->alloc, rs->always.items);
     rs->slots = NULL;
+    rs->probes = NULL;
+    rs->active = NULL;
     rs->always.items = NULL;
+    rs->nprobes = rs->capprobes = rs->nactive = 0;
+    rs->always.n = 0;
+    eq_arena_free(&rs->arena);
+    eq_arena_init(&rs->arena, rs->alloc);
 }
 
 void eqlite_ruleset_free(eqlite_ruleset *rs)
@@ -91,6 +154,7 @@ void eqlite_ruleset_free(eqlite_ruleset *rs)
         eq_free(rs->alloc, rs->rules[k].id);
     }
     free_index(rs);
+    eq_arena_free(&rs->arena);
     eq_free(rs->alloc, rs->rules);
     eq_free(rs->alloc, rs);
 }
@@ -131,8 +195,8 @@ eqlite_status eqlite_ruleset_add(eqlite_ruleset *rs, const char *src, size_t len
     eqlite_status st = eqlite_compile(rs->schema, src, len, &prog, diag);
     if (st != EQLITE_OK)
         return st;
-    rule r = {prog, copy_label(rs->alloc, name), copy_label(rs->alloc, id), prog->category,
-              prog->category ? (uint32_t)strlen(prog->category) : 0, is_streaming(prog)};
+    rule r = {prog, copy_label(rs->alloc, name), copy_label(rs->alloc, id), prog->category, is_streaming(prog),
+              prog->kind == Q_SEQUENCE};
     if (!r.name || !r.id || !grow_rules(rs)) {
         eqlite_program_free(prog);
         eq_free(rs->alloc, r.name);
@@ -143,41 +207,461 @@ eqlite_status eqlite_ruleset_add(eqlite_ruleset *rs, const char *src, size_t len
     return EQLITE_OK;
 }
 
-/* The slot holding category (s, n), or the empty slot where it belongs. */
-static category_slot *find_slot(category_slot *slots, uint32_t mask, uint64_t h, const char *s, uint32_t n)
+static bool append(const eqlite_allocator *alloc, rule_list *l, uint32_t value)
+{
+    if (l->n && l->items[l->n - 1] == value) /* rules are listed in order: no repeats */
+        return true;
+    /* lists grow by doubling; capacity is implied by n (powers of two) */
+    if ((l->n & (l->n - 1)) == 0) {
+        uint32_t *grown = eq_realloc(alloc, l->items, (l->n ? l->n * 2 : 1) * sizeof *l->items);
+        if (!grown)
+            return false;
+        l->items = grown;
+    }
+    l->items[l->n++] = value;
+    return true;
+}
+
+/* ---- guards read from the bytecode ---- */
+
+/* One usable test: the field has one of the values (or, PROBE_PRESENT, any). */
+typedef struct atom {
+    uint32_t probe;
+    const eq_str *values; /* n values; NULL: the single `one` */
+    uint32_t n;
+    eq_str one;
+    double cost;
+} atom;
+
+/* The guard of one point of a filter's code: a set of atoms, at least one
+ * of which holds on every path from that point to a true return. */
+typedef struct gnode {
+    double cost; /* INFINITY: some path can return true past no usable test */
+    uint32_t first, n; /* range of the builder's pool */
+    uint8_t state;     /* 0 unsolved, 1 in progress, 2 solved */
+} gnode;
+
+typedef struct builder {
+    eqlite_ruleset *rs;
+    atom *atoms;
+    uint32_t natoms, capatoms;
+    uint32_t *atom_at; /* per instruction of the current program: atom + 1, 0 none */
+    uint32_t *pool;    /* atom lists of the solved nodes */
+    uint32_t npool, cappool;
+    gnode *memo;       /* per (instruction, acc set) */
+    uint32_t *stamp;   /* per atom: dedupes unions */
+    uint32_t gen;
+    bool nomem;
+} builder;
+
+enum { ACC_T = 1, ACC_F = 2, ACC_N = 4, ACC_ALL = 7 };
+
+static bool is_fused_test(uint8_t op)
+{
+    return op == OP_F_IS_NULL || op == OP_F_NOT_NULL || op == OP_F_STR_EQ || op == OP_F_STR_EQ_I ||
+           op == OP_F_MATCH || op == OP_F_CMP || op == OP_F_IN;
+}
+
+static uint32_t probe_for(builder *b, uint32_t field, uint32_t mode)
+{
+    eqlite_ruleset *rs = b->rs;
+    for (uint32_t k = 0; k < rs->nprobes; k++)
+        if (rs->probes[k].field == field && rs->probes[k].mode == mode)
+            return k;
+    if (rs->nprobes == rs->capprobes) {
+        uint32_t cap = rs->capprobes ? rs->capprobes * 2 : 16;
+        probe *p = eq_realloc(rs->alloc, rs->probes, cap * sizeof *p);
+        if (!p) {
+            b->nomem = true;
+            return UINT32_MAX;
+        }
+        rs->probes = p;
+        rs->capprobes = cap;
+    }
+    rs->probes[rs->nprobes] = (probe){field, mode, 0, false, {NULL, 0}};
+    return rs->nprobes++;
+}
+
+/* The atom a fused test makes, if it is usable: the test can be true only
+ * when the field (any element) has one of the atom's values. */
+static bool test_atom(builder *b, const eqlite_program *prog, const eq_instr *in, atom *out)
+{
+    memset(out, 0, sizeof *out);
+    if (in->a == EQ_TS_FIELD)
+        return false;
+    switch (in->op) {
+    case OP_F_NOT_NULL:
+        out->probe = probe_for(b, in->a, PROBE_PRESENT);
+        return out->probe != UINT32_MAX;
+    case OP_F_STR_EQ:
+    case OP_F_STR_EQ_I: {
+        const eqlite_value *k = &prog->consts[in->b];
+        if (k->kind != EQLITE_STRING)
+            return false;
+        bool fold = in->op == OP_F_STR_EQ_I;
+        out->probe = probe_for(b, in->a, fold ? PROBE_FOLD : PROBE_EXACT);
+        if (out->probe == UINT32_MAX)
+            return false;
+        out->n = 1;
+        if (!fold) {
+            out->one = (eq_str){k->u.s, k->len};
+            return true;
+        }
+        /* the VM compares folded forms: index fold(constant) */
+        size_t need = eq_fold(k->u.s, k->len, NULL, 0);
+        char *s = eq_arena_alloc(&b->rs->arena, need + 1);
+        if (!s) {
+            b->nomem = true;
+            return false;
+        }
+        eq_fold(k->u.s, k->len, s, need);
+        out->one = (eq_str){s, (uint32_t)need};
+        return true;
+    }
+    case OP_F_MATCH: {
+        const eq_patterns *p = prog->patterns[in->b];
+        if (!p->only_literals || p->nregex || p->prefix.n || p->suffix.n || p->contains.n || p->globs.n ||
+            !p->exact.n)
+            return false;
+        /* caseless sets hold folded values and match fold(subject) */
+        out->probe = probe_for(b, in->a, p->caseless ? PROBE_FOLD : PROBE_EXACT);
+        out->values = p->exact.items;
+        out->n = p->exact.n;
+        return out->probe != UINT32_MAX;
+    }
+    default:
+        return false;
+    }
+}
+
+static const eq_str *atom_values(const atom *a) { return a->values ? a->values : &a->one; }
+
+/* Records the atoms of a program's usable tests in b->atom_at. */
+static void program_atoms(builder *b, const eqlite_program *prog)
+{
+    for (uint32_t pc = 0; pc < prog->ncode && !b->nomem; pc++) {
+        atom a;
+        b->atom_at[pc] = 0;
+        if (!is_fused_test(prog->code[pc].op) || !test_atom(b, prog, &prog->code[pc], &a))
+            continue;
+        if (b->natoms == b->capatoms) {
+            uint32_t cap = b->capatoms ? b->capatoms * 2 : 256;
+            atom *g = eq_realloc(b->rs->alloc, b->atoms, cap * sizeof *g);
+            if (!g) {
+                b->nomem = true;
+                return;
+            }
+            b->atoms = g;
+            b->capatoms = cap;
+        }
+        b->atoms[b->natoms++] = a;
+        b->atom_at[pc] = b->natoms;
+    }
+}
+
+static bool pool_push(builder *b, uint32_t v)
+{
+    if (b->npool == b->cappool) {
+        uint32_t cap = b->cappool ? b->cappool * 2 : 1024;
+        uint32_t *g = eq_realloc(b->rs->alloc, b->pool, cap * sizeof *g);
+        if (!g) {
+            b->nomem = true;
+            return false;
+        }
+        b->pool = g;
+        b->cappool = cap;
+    }
+    b->pool[b->npool++] = v;
+    return true;
+}
+
+static const gnode INF_NODE = {INFINITY, 0, 0, 2};
+static const gnode EMPTY_NODE = {0, 0, 0, 2};
+
+/* Either guard (both are needed: paths through either). */
+static gnode guard_union(builder *b, gnode x, gnode y)
+{
+    if (isinf(x.cost) || isinf(y.cost))
+        return INF_NODE;
+    if (!y.n)
+        return x;
+    if (!x.n)
+        return y;
+    gnode r = {0, b->npool, 0, 2};
+    if (++b->gen == 0) {
+        memset(b->stamp, 0, b->natoms * sizeof *b->stamp);
+        b->gen = 1;
+    }
+    for (int side = 0; side < 2; side++) {
+        const gnode *g = side ? &y : &x;
+        for (uint32_t i = 0; i < g->n; i++) {
+            uint32_t a = b->pool[g->first + i];
+            if (b->stamp[a] == b->gen)
+                continue;
+            b->stamp[a] = b->gen;
+            if (!pool_push(b, a))
+                return INF_NODE;
+            r.cost += b->atoms[a].cost;
+        }
+    }
+    r.n = b->npool - r.first;
+    return r;
+}
+
+/* The guard from instruction pc on, entered with acc in the set `acc`.
+ * Jumps go forward (codegen emits no loops); anything unexpected makes the
+ * point unguardable, which only costs speed. */
+static gnode solve(builder *b, const eqlite_program *prog, uint32_t pc, unsigned acc, unsigned depth)
+{
+    if (!acc)
+        return EMPTY_NODE; /* no path */
+    if (pc >= prog->ncode || depth > 100000 || b->nomem)
+        return INF_NODE;
+    gnode *memo = &b->memo[pc * 8 + acc];
+    if (memo->state == 2)
+        return *memo;
+    if (memo->state == 1)
+        return INF_NODE;
+    memo->state = 1;
+    const eq_instr *in = &prog->code[pc];
+    gnode r;
+    switch ((eq_opcode)in->op) {
+    case OP_RET:
+        r = (acc & ACC_T) ? INF_NODE : EMPTY_NODE;
+        break;
+    case OP_JUMP:
+        r = in->a > pc ? solve(b, prog, in->a, acc, depth + 1) : INF_NODE;
+        break;
+    case OP_JF:
+    case OP_JNT:
+    case OP_JT: {
+        unsigned taken = in->op == OP_JF ? ACC_F : in->op == OP_JNT ? (ACC_F | ACC_N) : ACC_T;
+        if (in->a <= pc) {
+            r = INF_NODE;
+            break;
+        }
+        gnode x = solve(b, prog, in->a, acc & taken, depth + 1);
+        gnode y = solve(b, prog, pc + 1, acc & ~taken & ACC_ALL, depth + 1);
+        r = guard_union(b, x, y);
+        break;
+    }
+    case OP_SET_ACC:
+        r = solve(b, prog, pc + 1, in->x == 1 ? ACC_T : in->x == 0 ? ACC_F : ACC_N, depth + 1);
+        break;
+    case OP_NOT:
+        r = solve(b, prog, pc + 1, ((acc & ACC_T) ? ACC_F : 0) | ((acc & ACC_F) ? ACC_T : 0) | (acc & ACC_N),
+                  depth + 1);
+        break;
+    /* the stack, not acc */
+    case OP_PUSH_ACC:
+    case OP_LOAD_FIELD:
+    case OP_LOAD_TS:
+    case OP_LOAD_CONST:
+    case OP_ARITH:
+    case OP_NEG:
+    case OP_CALL:
+        r = solve(b, prog, pc + 1, acc, depth + 1);
+        break;
+    /* acc from the stack: anything */
+    case OP_AND3:
+    case OP_OR3:
+    case OP_TRUTH:
+    case OP_CMP:
+    case OP_IS_NULL:
+    case OP_NOT_NULL:
+    case OP_IN:
+    case OP_MATCH:
+        r = solve(b, prog, pc + 1, ACC_ALL, depth + 1);
+        break;
+    case OP_F_IS_NULL:
+    case OP_F_NOT_NULL:
+    case OP_F_STR_EQ:
+    case OP_F_STR_EQ_I:
+    case OP_F_MATCH:
+    case OP_F_CMP:
+    case OP_F_IN: {
+        gnode t = solve(b, prog, pc + 1, ACC_T, depth + 1);
+        gnode f = solve(b, prog, pc + 1, ACC_F | ACC_N, depth + 1);
+        uint32_t a = b->atom_at[pc];
+        if (a && b->atoms[a - 1].cost < t.cost) { /* this test instead of the guard after it */
+            t = (gnode){b->atoms[a - 1].cost, b->npool, 1, 2};
+            if (!pool_push(b, a - 1))
+                t = INF_NODE;
+        }
+        r = guard_union(b, t, f);
+        break;
+    }
+    default: /* an opcode this reader does not know */
+        r = INF_NODE;
+        break;
+    }
+    b->memo[pc * 8 + acc] = r;
+    b->memo[pc * 8 + acc].state = 2;
+    return r;
+}
+
+static uint64_t slot_hash(uint32_t probe, const char *s, uint32_t n)
+{
+    return eq_hash(s, n) ^ ((uint64_t)(probe + 1) * UINT64_C(0x9e3779b97f4a7c15));
+}
+
+/* The slot holding (probe, s, n), or the empty slot where it belongs. */
+static guard_slot *find_slot(guard_slot *slots, uint32_t mask, uint64_t h, uint32_t probe, const char *s, uint32_t n)
 {
     uint32_t i = (uint32_t)h & mask;
-    while (slots[i].name && !(slots[i].hash == h && slots[i].len == n && memcmp(slots[i].name, s, n) == 0))
+    while (slots[i].s && !(slots[i].hash == h && slots[i].probe == probe && slots[i].n == n &&
+                           (n == 0 || memcmp(slots[i].s, s, n) == 0)))
         i = (i + 1) & mask;
     return &slots[i];
 }
 
-static bool append(const eqlite_allocator *alloc, uint32_t **items, uint32_t *n, uint32_t value)
+/* A sequence whose results can come out on any event, when time passes:
+ * with maxspan, an awaiting candidate (trailing missing clause) is emitted
+ * once maxspan has gone by, and pipes hold results in first-event order
+ * until older partials expire. It sees every event so that its results come
+ * with the same event as from its own matcher. */
+static bool clocked(const eqlite_program *prog)
 {
-    /* lists grow by doubling; capacity is implied by n (powers of two) */
-    if ((*n & (*n - 1)) == 0) {
-        uint32_t *grown = eq_realloc(alloc, *items, (*n ? *n * 2 : 1) * sizeof **items);
-        if (!grown)
-            return false;
-        *items = grown;
-    }
-    (*items)[(*n)++] = value;
-    return true;
+    return prog->kind == Q_SEQUENCE && prog->has_maxspan &&
+           (prog->npipes > 0 || (prog->nterms && prog->terms[prog->nterms - 1].missing));
 }
 
-static bool index_rule(eqlite_ruleset *rs, uint32_t k)
+/* Lists rule k under the guard of each of its filters (every position and
+ * `until`); false if some filter has none (the rule runs on every event). */
+static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
 {
-    const rule *r = &rs->rules[k];
-    if (!r->category || rs->category_field < 0)
-        return append(rs->alloc, &rs->always.items, &rs->always.n, k);
-    uint64_t h = eq_hash(r->category, r->catlen);
-    category_slot *slot = find_slot(rs->slots, rs->mask, h, r->category, r->catlen);
-    if (!slot->name) {
-        slot->hash = h;
-        slot->name = r->category;
-        slot->len = r->catlen;
+    eqlite_ruleset *rs = b->rs;
+    const eqlite_program *prog = rs->rules[k].program;
+    if (clocked(prog) || !prog->nterms)
+        return false;
+    size_t cells = (size_t)prog->ncode * 8;
+    b->memo = eq_malloc(rs->alloc, cells * sizeof *b->memo);
+    b->atom_at = atom_at;
+    if (!b->memo) {
+        b->nomem = true;
+        return false;
     }
-    return append(rs->alloc, &slot->rules, &slot->nrules, k);
+    memset(b->memo, 0, cells * sizeof *b->memo);
+    bool guarded = true;
+    gnode all = EMPTY_NODE;
+    for (uint32_t t = 0; t <= prog->nterms && guarded; t++) {
+        uint32_t pc;
+        if (t < prog->nterms)
+            pc = prog->terms[t].filter_pc;
+        else if (prog->has_until)
+            pc = prog->until.filter_pc;
+        else
+            break;
+        gnode g = solve(b, prog, pc, ACC_ALL, 0);
+        if (isinf(g.cost) || !g.n) /* no guard, or no path to true: run it anyway */
+            guarded = false;
+        else
+            all = guard_union(b, all, g);
+    }
+    if (guarded && !b->nomem) {
+        for (uint32_t i = 0; i < all.n; i++) {
+            const atom *a = &b->atoms[b->pool[all.first + i]];
+            probe *p = &rs->probes[a->probe];
+            p->used = true;
+            if (p->mode == PROBE_PRESENT) {
+                if (!append(rs->alloc, &p->present, k))
+                    b->nomem = true;
+                continue;
+            }
+            for (uint32_t v = 0; v < a->n; v++) {
+                const eq_str *e = &atom_values(a)[v];
+                guard_slot *slot = find_slot(rs->slots, rs->mask, slot_hash(a->probe, e->s, e->n), a->probe, e->s, e->n);
+                if (!append(rs->alloc, &slot->rules, k))
+                    b->nomem = true;
+            }
+        }
+    }
+    eq_free(rs->alloc, b->memo);
+    b->memo = NULL;
+    b->atom_at = NULL;
+    b->npool = 0;
+    return guarded;
+}
+
+static eqlite_status build_index(eqlite_ruleset *rs)
+{
+    builder b = {0};
+    b.rs = rs;
+    eqlite_status st = EQLITE_ENOMEM;
+    uint32_t **maps = eq_malloc(rs->alloc, (rs->nrules ? rs->nrules : 1) * sizeof *maps);
+    if (!maps)
+        return EQLITE_ENOMEM;
+    memset(maps, 0, (rs->nrules ? rs->nrules : 1) * sizeof *maps);
+    /* 1. the atoms of every program */
+    for (uint32_t k = 0; k < rs->nrules && !b.nomem; k++) {
+        const eqlite_program *prog = rs->rules[k].program;
+        b.atom_at = maps[k] = eq_malloc(rs->alloc, (prog->ncode ? prog->ncode : 1) * sizeof *b.atom_at);
+        if (!b.atom_at)
+            goto done;
+        program_atoms(&b, prog);
+    }
+    b.atom_at = NULL;
+    if (b.nomem)
+        goto done;
+    /* 2. the value table, counting distinct values per probe */
+    size_t nvalues = 0;
+    for (uint32_t k = 0; k < b.natoms; k++)
+        nvalues += b.atoms[k].n;
+    uint32_t size = 16;
+    while (size < nvalues * 2)
+        size *= 2;
+    rs->slots = eq_malloc(rs->alloc, size * sizeof *rs->slots);
+    b.stamp = eq_malloc(rs->alloc, (b.natoms ? b.natoms : 1) * sizeof *b.stamp);
+    if (!rs->slots || !b.stamp)
+        goto done;
+    memset(rs->slots, 0, size * sizeof *rs->slots);
+    memset(b.stamp, 0, (b.natoms ? b.natoms : 1) * sizeof *b.stamp);
+    rs->mask = size - 1;
+    for (uint32_t k = 0; k < b.natoms; k++) {
+        const atom *a = &b.atoms[k];
+        for (uint32_t v = 0; v < a->n; v++) {
+            const eq_str *e = &atom_values(a)[v];
+            uint64_t h = slot_hash(a->probe, e->s, e->n);
+            guard_slot *slot = find_slot(rs->slots, rs->mask, h, a->probe, e->s, e->n);
+            if (!slot->s) {
+                *slot = (guard_slot){h, e->s ? e->s : "", e->n, a->probe, {NULL, 0}};
+                rs->probes[a->probe].ndistinct++;
+            }
+        }
+    }
+    /* selectivity: the share of the field's tested values an atom covers */
+    for (uint32_t k = 0; k < b.natoms; k++) {
+        atom *a = &b.atoms[k];
+        const probe *p = &rs->probes[a->probe];
+        a->cost = p->mode == PROBE_PRESENT ? 0.5 : (double)a->n / (double)(p->ndistinct ? p->ndistinct : 1);
+    }
+    /* 3. each rule under the guards of its filters */
+    for (uint32_t k = 0; k < rs->nrules && !b.nomem; k++) {
+        if (guard_rule(&b, k, maps[k])) {
+            rs->nguarded++;
+        } else if (!b.nomem && !append(rs->alloc, &rs->always, k)) {
+            b.nomem = true;
+        }
+    }
+    if (b.nomem)
+        goto done;
+    /* 4. the probes an event reads */
+    rs->active = eq_malloc(rs->alloc, (rs->nprobes ? rs->nprobes : 1) * sizeof *rs->active);
+    if (!rs->active)
+        goto done;
+    for (uint32_t k = 0; k < rs->nprobes; k++)
+        if (rs->probes[k].used)
+            rs->active[rs->nactive++] = k;
+    st = EQLITE_OK;
+done:
+    for (uint32_t k = 0; k < rs->nrules; k++)
+        eq_free(rs->alloc, maps[k]);
+    eq_free(rs->alloc, maps);
+    eq_free(rs->alloc, b.atoms);
+    eq_free(rs->alloc, b.pool);
+    eq_free(rs->alloc, b.stamp);
+    eq_free(rs->alloc, b.memo);
+    return st;
 }
 
 eqlite_status eqlite_ruleset_finish(eqlite_ruleset *rs)
@@ -188,19 +672,12 @@ eqlite_status eqlite_ruleset_finish(eqlite_ruleset *rs)
         return EQLITE_OK;
     const char *cf = rs->schema->category_field;
     rs->category_field = cf ? eq_schema_find(rs->schema, cf, strlen(cf)) : -1;
-    uint32_t size = 16;
-    while (size < rs->nrules * 2)
-        size *= 2;
-    rs->slots = eq_malloc(rs->alloc, size * sizeof *rs->slots);
-    if (!rs->slots)
-        return EQLITE_ENOMEM;
-    memset(rs->slots, 0, size * sizeof *rs->slots);
-    rs->mask = size - 1;
-    for (uint32_t k = 0; k < rs->nrules; k++) {
-        if (!index_rule(rs, k)) {
-            free_index(rs);
-            return EQLITE_ENOMEM;
-        }
+    for (uint32_t k = 0; k < rs->nrules; k++)
+        rs->has_sequence |= rs->rules[k].sequence;
+    eqlite_status st = build_index(rs);
+    if (st != EQLITE_OK) {
+        free_index(rs);
+        return st;
     }
     rs->finished = true;
     return EQLITE_OK;
@@ -241,7 +718,9 @@ void eqlite_scanner_free(eqlite_scanner *sc)
     if (!sc)
         return;
     free_streaming(sc);
-    eq_free(sc->alloc, sc->seen);
+    eq_free(sc->alloc, sc->pending);
+    eq_free(sc->alloc, sc->fold.buf);
+    eq_free(sc->alloc, sc->tb_buf);
     eq_vm_release(&sc->vm);
     eq_free(sc->alloc, sc);
 }
@@ -250,12 +729,13 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
 {
     const eqlite_ruleset *rs = sc->rs;
     size_t bytes = (rs->nrules ? rs->nrules : 1) * sizeof *sc->streaming;
+    sc->nwords = (rs->nrules + 63) / 64;
     sc->streaming = eq_malloc(sc->alloc, bytes);
-    sc->seen = eq_malloc(sc->alloc, (rs->nrules ? rs->nrules : 1) * sizeof *sc->seen);
-    if (!sc->streaming || !sc->seen)
+    sc->pending = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
+    if (!sc->streaming || !sc->pending)
         return EQLITE_ENOMEM;
     memset(sc->streaming, 0, bytes);
-    memset(sc->seen, 0, (rs->nrules ? rs->nrules : 1) * sizeof *sc->seen);
+    memset(sc->pending, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     for (uint32_t k = 0; k < rs->nrules; k++) {
         if (!rs->rules[k].streaming)
             continue;
@@ -277,6 +757,7 @@ eqlite_status eqlite_scanner_new(const eqlite_ruleset *rs, const eqlite_limits *
     memset(sc, 0, sizeof *sc);
     sc->rs = rs;
     sc->alloc = rs->alloc;
+    sc->fold.alloc = rs->alloc;
     eq_vm_init(&sc->vm, rs->nrules ? rs->rules[0].program : NULL, rs->alloc);
     eqlite_status st = sc->vm.scratch.regex ? make_streaming(sc, limits) : EQLITE_ENOMEM;
     if (st != EQLITE_OK) {
@@ -344,50 +825,118 @@ static void run_rule(scan *s, uint32_t k)
     }
 }
 
-/* Runs the rules of one category list merged with the always-run list, in
- * rule order; `dedupe` skips rules already run for this event. */
-static void run_lists(scan *s, const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb, bool dedupe)
+static inline void mark(uint64_t *pending, const rule_list *l)
 {
-    uint32_t i = 0, j = 0;
-    while ((i < na || j < nb) && !s->stop) {
-        uint32_t k = (j >= nb || (i < na && a[i] < b[j])) ? a[i++] : b[j++];
-        if (dedupe) {
-            if (s->sc->seen[k] == s->sc->epoch)
-                continue;
-            s->sc->seen[k] = s->sc->epoch;
+    for (uint32_t i = 0; i < l->n; i++)
+        pending[l->items[i] >> 6] |= UINT64_C(1) << (l->items[i] & 63);
+}
+
+static inline bool is_missing(const eqlite_value *v)
+{
+    return v->kind == EQLITE_NULL || (v->kind == EQLITE_ARRAY && v->len == 0);
+}
+
+/* Marks the rules listed under one string value of a probe. */
+static void mark_value(eqlite_scanner *sc, uint32_t pi, uint32_t mode, const char *s, uint32_t n)
+{
+    const eqlite_ruleset *rs = sc->rs;
+    char local[128];
+    if (mode == PROBE_FOLD) {
+        if (n <= sizeof local && eq_is_ascii(s, n)) {
+            for (uint32_t i = 0; i < n; i++)
+                local[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+            s = local;
+        } else {
+            size_t need = eq_fold(s, n, NULL, 0);
+            char *buf = eq_scratch_reserve(&sc->fold, need ? need : 1);
+            if (!buf) { /* cannot fold: run every rule of the probe's values is not possible; run all */
+                for (uint32_t w = 0; w < sc->nwords; w++)
+                    sc->pending[w] = ~UINT64_C(0);
+                if (rs->nrules & 63)
+                    sc->pending[sc->nwords - 1] = (UINT64_C(1) << (rs->nrules & 63)) - 1;
+                return;
+            }
+            eq_fold(s, n, buf, need);
+            s = buf;
+            n = (uint32_t)need;
         }
-        run_rule(s, k);
+    }
+    uint64_t h = slot_hash(pi, s, n);
+    const guard_slot *slot = find_slot(rs->slots, rs->mask, h, pi, s, n);
+    if (slot->s)
+        mark(sc->pending, &slot->rules);
+}
+
+static void gather(eqlite_scanner *sc, const eqlite_event *ev)
+{
+    const eqlite_ruleset *rs = sc->rs;
+    mark(sc->pending, &rs->always);
+    for (uint32_t a = 0; a < rs->nactive; a++) {
+        uint32_t pi = rs->active[a];
+        const probe *p = &rs->probes[pi];
+        if (p->field >= ev->nfields)
+            continue;
+        const eqlite_value *v = &ev->fields[p->field];
+        if (is_missing(v))
+            continue;
+        if (p->mode == PROBE_PRESENT) {
+            mark(sc->pending, &p->present);
+            continue;
+        }
+        if (v->kind == EQLITE_STRING) {
+            mark_value(sc, pi, p->mode, v->u.s, v->len);
+        } else if (v->kind == EQLITE_ARRAY) {
+            for (uint32_t i = 0; i < v->len; i++)
+                if (v->u.a[i].kind == EQLITE_STRING)
+                    mark_value(sc, pi, p->mode, v->u.a[i].u.s, v->u.a[i].len);
+        }
     }
 }
 
-static const category_slot *lookup(const eqlite_ruleset *rs, const eqlite_value *v)
+static int compare_tiebreakers(const eqlite_value *a, const eqlite_value *b)
 {
-    if (v->kind != EQLITE_STRING)
-        return NULL;
-    const category_slot *slot = find_slot(rs->slots, rs->mask, eq_hash(v->u.s, v->len), v->u.s, v->len);
-    return slot->name ? slot : NULL;
+    int cmp = 0;
+    if (a->kind == EQLITE_NULL || b->kind == EQLITE_NULL)
+        return 0;
+    if (a->kind == EQLITE_STRING && b->kind == EQLITE_STRING) {
+        size_t n = a->len < b->len ? a->len : b->len;
+        cmp = n ? memcmp(a->u.s, b->u.s, n) : 0;
+        return cmp ? cmp : (a->len > b->len) - (a->len < b->len);
+    }
+    return eq_value_compare(a, b, &cmp) ? cmp : 0;
 }
 
-static void run_categories(scan *s, const eqlite_value *cat)
+/* The sequences' order rule, for every event (the index feeds each
+ * sequence only some): false if ev sorts before the previous event. */
+static bool in_order(eqlite_scanner *sc, const eqlite_event *ev)
 {
-    const eqlite_ruleset *rs = s->sc->rs;
-    const eqlite_value *items = cat->kind == EQLITE_ARRAY ? cat->u.a : cat;
-    uint32_t n = cat->kind == EQLITE_ARRAY ? cat->len : 1;
-    if (n <= 1) { /* the common case: one category, no bookkeeping */
-        const category_slot *slot = n ? lookup(rs, &items[0]) : NULL;
-        run_lists(s, slot ? slot->rules : NULL, slot ? slot->nrules : 0, rs->always.items, rs->always.n, false);
-        return;
+    if (sc->have_last) {
+        int c = ev->timestamp < sc->last_ts   ? -1
+                : ev->timestamp > sc->last_ts ? 1
+                                              : compare_tiebreakers(&ev->tiebreaker, &sc->last_tb);
+        if (c < 0)
+            return false;
     }
-    if (++s->sc->epoch == 0) { /* wrapped: forget every stamp */
-        memset(s->sc->seen, 0, rs->nrules * sizeof *s->sc->seen);
-        s->sc->epoch = 1;
+    sc->have_last = true;
+    sc->last_ts = ev->timestamp;
+    sc->last_tb = ev->tiebreaker;
+    if (ev->tiebreaker.kind == EQLITE_STRING) {
+        if (sc->tb_cap < ev->tiebreaker.len + 1) {
+            char *b = eq_realloc(sc->alloc, sc->tb_buf, ev->tiebreaker.len + 1);
+            if (!b) {
+                sc->last_tb.kind = EQLITE_NULL;
+                return true;
+            }
+            sc->tb_buf = b;
+            sc->tb_cap = ev->tiebreaker.len + 1;
+        }
+        if (ev->tiebreaker.len)
+            memcpy(sc->tb_buf, ev->tiebreaker.u.s, ev->tiebreaker.len);
+        sc->last_tb.u.s = sc->tb_buf;
+    } else if (ev->tiebreaker.kind == EQLITE_ARRAY) {
+        sc->last_tb.kind = EQLITE_NULL;
     }
-    run_lists(s, NULL, 0, rs->always.items, rs->always.n, true);
-    for (uint32_t e = 0; e < n && !s->stop; e++) {
-        const category_slot *slot = lookup(rs, &items[e]);
-        if (slot)
-            run_lists(s, slot->rules, slot->nrules, NULL, 0, true);
-    }
+    return true;
 }
 
 eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *ev, eqlite_rule_callback cb, void *user)
@@ -399,11 +948,25 @@ eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *ev, e
     if (sc->vm.chunks) /* strings the previous event's rules made */
         eq_vm_reset(&sc->vm);
     sc->stats.events++;
-    static const eqlite_value null_value;
-    const eqlite_value *cat = &null_value;
-    if (rs->category_field >= 0 && (size_t)rs->category_field < ev->nfields)
-        cat = &ev->fields[rs->category_field];
-    run_categories(&s, cat);
+    bool ordered = !rs->has_sequence || in_order(sc, ev);
+    gather(sc, ev);
+    uint64_t *pending = sc->pending;
+    for (uint32_t w = 0; w < sc->nwords; w++) {
+        uint64_t bits = pending[w];
+        if (!bits)
+            continue;
+        pending[w] = 0;
+        while (bits && !s.stop) {
+            run_rule(&s, w * 64 + (uint32_t)__builtin_ctzll(bits));
+            bits &= bits - 1;
+        }
+        if (s.stop) { /* forget the rest of this event's rules */
+            memset(pending + w, 0, (sc->nwords - w) * sizeof *pending);
+            break;
+        }
+    }
+    if (!ordered && s.error == EQLITE_OK)
+        s.error = EQLITE_EORDER;
     return s.error;
 }
 

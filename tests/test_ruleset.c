@@ -119,14 +119,14 @@ Test(ruleset, event_without_category_runs_only_the_always_list)
     teardown_fixture(&f);
 }
 
-Test(ruleset, unknown_category_runs_only_the_always_list)
+Test(ruleset, unknown_category_runs_only_rules_whose_guards_it_meets)
 {
     fixture f = {0};
     three_rules(&f);
-    eqlite_value fields[NFIELDS] = {str("registry"), str("linux"), str("cmd.exe"), {0}};
+    eqlite_value fields[NFIELDS] = {str("registry"), str("macos"), str("cmd.exe"), {0}};
     hits h = {0};
     cr_assert_str_eq(run(&f, fields, &h), "");
-    cr_assert_eq(rules_run(&f), 1);
+    cr_assert_eq(rules_run(&f), 0); /* the any rule's guard wants host.os.type "windows" */
     teardown_fixture(&f);
 }
 
@@ -357,4 +357,107 @@ Test(ruleset, whole_corpus_compiles_into_one_ruleset)
     eqlite_scanner_free(sc);
     eqlite_ruleset_free(rs);
     eqlite_schema_free(schema);
+}
+
+/* ---- the guard index: conservative on every shape it reads ---- */
+
+typedef struct single {
+    char *out;
+    size_t cap;
+    const char *name;
+} single;
+
+static int collect_single(void *user, const eqlite_result *result)
+{
+    (void)result;
+    single *o = user;
+    size_t used = strlen(o->out);
+    snprintf(o->out + used, o->cap - used, "%s%s", used ? " " : "", o->name);
+    return 0;
+}
+
+static int collect_rule(void *user, const eqlite_rule_info *rule, const eqlite_result *result)
+{
+    single *o = user;
+    o->name = rule->name;
+    return collect_single(user, result);
+}
+
+/* Rules whose guards come from each test shape the index reads, run over
+ * every combination of values (case variants, non-ASCII folds, arrays,
+ * missing fields): the ruleset agrees with each rule's own matcher. */
+Test(ruleset, guard_index_agrees_with_single_rule_matchers)
+{
+    static const char *const rules[] = {
+        "process where process.name : \"\xc3\xa9" "cole.exe\"",                                      /* folded, non-ASCII */
+        "process where process.name in (\"cmd.exe\", \"CMD.exe\") and host.os.type == \"windows\"", /* exact set */
+        "any where process.name : (\"bash\", \"Sh\") or host.os.type == \"macos\"",                /* disjunction */
+        "process where event.type != null and process.name != \"x\"",                             /* presence */
+        "any where (host.os.type == \"linux\" or process.name : \"cmd.exe\") and event.type == \"start\"",
+        "process where not process.name : \"cmd.exe\"",          /* the category is the only guard */
+        "any where process.name like~ \"C?D*\"",                 /* no guard at all */
+        "process where process.name : \"cmd.exe\" and event.type in (\"start\", \"end\") | head 3",
+        "sequence [process where process.name : \"cmd.exe\"] [network where host.os.type == \"linux\"]",
+        "sequence with maxspan=5ms [process where process.name == \"bash\"] ![network where event.type == \"end\"]",
+    };
+    enum { NR = sizeof rules / sizeof *rules };
+    static const char *const names[] = {"cmd.exe", "CMD.EXE", "\xc3\x89" "COLE.EXE", "\xc3\xa9" "cole.exe", "bash", "SH",
+                                        NULL};
+    static const char *const cats[] = {"process", "network", NULL};
+    static const char *const oses[] = {"windows", "linux", "macos", NULL};
+    static const char *const types[] = {"start", "end", NULL};
+    enum { NN = sizeof names / sizeof *names, NC = sizeof cats / sizeof *cats, NO = sizeof oses / sizeof *oses,
+           NT = sizeof types / sizeof *types };
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    eqlite_program *progs[NR];
+    eqlite_matcher *ms[NR];
+    for (int k = 0; k < NR; k++) {
+        add(&f, rules[k], rules[k]);
+        cr_assert_eq(eqlite_compile(f.schema, rules[k], strlen(rules[k]), &progs[k], NULL), EQLITE_OK, "%s", rules[k]);
+        cr_assert_eq(eqlite_matcher_new(progs[k], NULL, &ms[k]), EQLITE_OK);
+    }
+    start(&f);
+    int64_t ts = 0;
+    uint64_t total = 0;
+    char expected[4096];
+    for (int c = 0; c < NC; c++)
+        for (int o = 0; o < NO; o++)
+            for (int n = 0; n < NN; n++)
+                for (int t = 0; t < NT; t++)
+                    for (int arr = 0; arr < 2; arr++) {
+                        eqlite_value none = {0};
+                        eqlite_value name_items[2] = {str("zsh"), names[n] ? str(names[n]) : none};
+                        eqlite_value fields[NFIELDS] = {cats[c] ? str(cats[c]) : none, oses[o] ? str(oses[o]) : none,
+                                                        names[n] ? str(names[n]) : none,
+                                                        types[t] ? str(types[t]) : none};
+                        if (arr)
+                            fields[NAME] = (eqlite_value){EQLITE_ARRAY, names[n] ? 2 : 1, {.a = name_items}};
+                        eqlite_event ev = {fields, NFIELDS, ts, {0}, NULL};
+                        ts += 1000000;
+                        expected[0] = 0;
+                        for (int k = 0; k < NR; k++) {
+                            single one = {expected, sizeof expected, rules[k]};
+                            cr_assert_eq(eqlite_feed(ms[k], &ev, collect_single, &one), EQLITE_OK);
+                        }
+                        char got[4096] = "";
+                        single all = {got, sizeof got, NULL};
+                        cr_assert_eq(eqlite_ruleset_match(f.sc, &ev, collect_rule, &all), EQLITE_OK);
+                        cr_assert_str_eq(got, expected, "event %lld: got [%s] expected [%s]", (long long)ev.timestamp, got, expected);
+                        total += strlen(expected) > 0;
+                    }
+    cr_assert_gt(total, 100);
+    char expected_flush[4096] = "", got_flush[4096] = "";
+    for (int k = 0; k < NR; k++) {
+        single one = {expected_flush, sizeof expected_flush, rules[k]};
+        cr_assert_eq(eqlite_flush(ms[k], collect_single, &one), EQLITE_OK);
+    }
+    single all = {got_flush, sizeof got_flush, NULL};
+    cr_assert_eq(eqlite_ruleset_flush(f.sc, collect_rule, &all), EQLITE_OK);
+    cr_assert_str_eq(got_flush, expected_flush);
+    for (int k = 0; k < NR; k++) {
+        eqlite_matcher_free(ms[k]);
+        eqlite_program_free(progs[k]);
+    }
+    teardown_fixture(&f);
 }
