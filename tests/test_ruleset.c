@@ -6,6 +6,7 @@
 
 #include "eqlite.h"
 #include "ndjson/rules.h"
+#include "../bench/gen_events.h"
 
 /* ---- a small fixture: a schema with a few fields and events over it ---- */
 
@@ -460,4 +461,131 @@ Test(ruleset, guard_index_agrees_with_single_rule_matchers)
         eqlite_program_free(progs[k]);
     }
     teardown_fixture(&f);
+}
+
+/* ---- the whole corpus over generated events ---- */
+
+typedef struct fingerprints {
+    uint64_t *v;
+    size_t n, cap;
+    size_t rule; /* single-rule side: the rule being fed */
+} fingerprints;
+
+/* A result as (rule, each event's index or "missing"), hashed. */
+static uint64_t fingerprint(size_t rule, const eqlite_result *r)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325) ^ rule;
+    h *= UINT64_C(0x100000001b3);
+    for (size_t i = 0; i < r->nevents; i++) {
+        uint64_t e = r->events[i] ? (uint64_t)(uintptr_t)r->events[i]->user : UINT64_MAX;
+        h = (h ^ e) * UINT64_C(0x100000001b3);
+        h ^= h >> 29;
+    }
+    return (h ^ r->nevents) * UINT64_C(0x9e3779b97f4a7c15);
+}
+
+static void fp_push(fingerprints *f, uint64_t v)
+{
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 1024;
+        f->v = realloc(f->v, f->cap * sizeof *f->v);
+        cr_assert_not_null(f->v);
+    }
+    f->v[f->n++] = v;
+}
+
+static int fp_single(void *user, const eqlite_result *result)
+{
+    fingerprints *f = user;
+    fp_push(f, fingerprint(f->rule, result));
+    return 0;
+}
+
+static int fp_ruleset(void *user, const eqlite_rule_info *rule, const eqlite_result *result)
+{
+    fp_push(user, fingerprint(rule->index, result));
+    return 0;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The index never drops a match: all 1,024 corpus rules as one ruleset
+ * over the first 50,000 generated events give exactly the results (rule,
+ * events) of each rule's own matcher, sequences and samples included. */
+Test(ruleset, corpus_index_finds_every_match_of_the_single_rule_matchers, .timeout = 600)
+{
+    const char *dir = getenv("EQLITE_SHARED_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/corpus/detection-rules-eql.jsonl", dir ? dir : "../shared");
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        cr_skip_test("no corpus at %s (set EQLITE_SHARED_DIR)", path);
+    enum { NEVENTS = 50000 };
+    eqlite_schema *schema;
+    gen_events *g;
+    cr_assert_eq(eqlite_schema_new(NULL, &schema), EQLITE_OK);
+    cr_assert_eq(gen_events_make(schema, NEVENTS, 1, &g), EQLITE_OK);
+    eqlite_schema_set_grow(schema, 1);
+    eqlite_ruleset *rs;
+    cr_assert_eq(eqlite_ruleset_new(schema, &rs), EQLITE_OK);
+    size_t cap = 1 << 20, nrules = 0;
+    char *line = malloc(cap);
+    eqlite_program **progs = NULL;
+    while (fgets(line, (int)cap, fp)) {
+        eq_rule_record rec;
+        char err[256];
+        if (eq_rule_record_parse(line, strlen(line), &rec, err, sizeof err) != 0 || !rec.query)
+            continue;
+        progs = realloc(progs, (nrules + 1) * sizeof *progs);
+        cr_assert_eq(eqlite_ruleset_add(rs, rec.query, rec.query_len, rec.name, rec.id, NULL), EQLITE_OK);
+        cr_assert_eq(eqlite_compile(schema, rec.query, rec.query_len, &progs[nrules], NULL), EQLITE_OK);
+        nrules++;
+        eq_rule_record_free(&rec);
+    }
+    fclose(fp);
+    free(line);
+    cr_assert_eq(nrules, 1024);
+    cr_assert_eq(eqlite_ruleset_finish(rs), EQLITE_OK);
+    size_t n;
+    const eqlite_event *evs = gen_events_items(g, &n);
+    /* each rule alone */
+    fingerprints single = {0};
+    for (size_t k = 0; k < nrules; k++) {
+        eqlite_matcher *m;
+        cr_assert_eq(eqlite_matcher_new(progs[k], NULL, &m), EQLITE_OK);
+        single.rule = k;
+        for (size_t i = 0; i < n; i++)
+            cr_assert_eq(eqlite_feed(m, &evs[i], fp_single, &single), EQLITE_OK);
+        cr_assert_eq(eqlite_flush(m, fp_single, &single), EQLITE_OK);
+        eqlite_matcher_free(m);
+    }
+    /* all together */
+    fingerprints together = {0};
+    eqlite_scanner *sc;
+    cr_assert_eq(eqlite_scanner_new(rs, NULL, &sc), EQLITE_OK);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(eqlite_ruleset_match(sc, &evs[i], fp_ruleset, &together), EQLITE_OK);
+    cr_assert_eq(eqlite_ruleset_flush(sc, fp_ruleset, &together), EQLITE_OK);
+    eqlite_scanner_stats st;
+    eqlite_scanner_stats_get(sc, &st);
+    cr_assert_gt(single.n, 1000, "the corpus matches %zu times: too few to prove anything", single.n);
+    cr_assert_lt(st.rules_run, (uint64_t)n * nrules / 4, "the index runs %llu rules", (unsigned long long)st.rules_run);
+    qsort(single.v, single.n, sizeof *single.v, by_value);
+    qsort(together.v, together.n, sizeof *together.v, by_value);
+    cr_assert_eq(together.n, single.n, "ruleset %zu results, single-rule matchers %zu", together.n, single.n);
+    for (size_t i = 0; i < single.n; i++)
+        cr_assert_eq(together.v[i], single.v[i], "result %zu differs", i);
+    eqlite_scanner_free(sc);
+    for (size_t k = 0; k < nrules; k++)
+        eqlite_program_free(progs[k]);
+    free(progs);
+    free(single.v);
+    free(together.v);
+    eqlite_ruleset_free(rs);
+    gen_events_free(g);
+    eqlite_schema_free(schema);
 }
