@@ -282,17 +282,27 @@ static uint32_t probe_for(builder *b, uint32_t field, uint32_t mode)
     return rs->nprobes++;
 }
 
+static bool values_atom(builder *b, const eqlite_program *prog, const eq_instr *in, atom *out);
+
 /* The atom a fused test makes, if it is usable: the test can be true only
- * when the field (any element) has one of the atom's values. */
+ * when the field (any element) has one of the atom's values, or (any test
+ * but F_IS_NULL) has a value at all. */
 static bool test_atom(builder *b, const eqlite_program *prog, const eq_instr *in, atom *out)
 {
     memset(out, 0, sizeof *out);
-    if (in->a == EQ_TS_FIELD)
+    if (in->a == EQ_TS_FIELD || in->op == OP_F_IS_NULL)
         return false;
-    switch (in->op) {
-    case OP_F_NOT_NULL:
+    if (!values_atom(b, prog, in, out)) {
+        /* every other fused test is true only for an element that is there */
+        memset(out, 0, sizeof *out);
         out->probe = probe_for(b, in->a, PROBE_PRESENT);
-        return out->probe != UINT32_MAX;
+    }
+    return out->probe != UINT32_MAX;
+}
+
+static bool values_atom(builder *b, const eqlite_program *prog, const eq_instr *in, atom *out)
+{
+    switch (in->op) {
     case OP_F_STR_EQ:
     case OP_F_STR_EQ_I: {
         const eqlite_value *k = &prog->consts[in->b];
@@ -629,11 +639,16 @@ static eqlite_status build_index(eqlite_ruleset *rs)
             }
         }
     }
-    /* selectivity: the share of the field's tested values an atom covers */
+    /* selectivity: the share of the field's tested values (either case
+     * mode) an atom covers */
     for (uint32_t k = 0; k < b.natoms; k++) {
         atom *a = &b.atoms[k];
         const probe *p = &rs->probes[a->probe];
-        a->cost = p->mode == PROBE_PRESENT ? 0.5 : (double)a->n / (double)(p->ndistinct ? p->ndistinct : 1);
+        uint32_t d = 0;
+        for (uint32_t q = 0; q < rs->nprobes; q++)
+            if (rs->probes[q].field == p->field)
+                d += rs->probes[q].ndistinct;
+        a->cost = p->mode == PROBE_PRESENT ? 0.5 : (double)a->n / (double)(d ? d : 1);
     }
     /* 3. each rule under the guards of its filters */
     for (uint32_t k = 0; k < rs->nrules && !b.nomem; k++) {
