@@ -211,7 +211,7 @@ static bool load_jsonl(const char *path, const char *text, size_t len, cli_rules
                 eq_rule_record_free(&rec);
             } else if (parsed != 0 || !rec.query) {
                 if (report_bad)
-                    fprintf(stderr, "%s:%zu: %s\n", path, line, rec.query ? err : "record has no string \"query\"");
+                    fprintf(stderr, "%s:%zu: %s%s\n", path, line, parsed != 0 ? "malformed JSON: " : "", parsed != 0 ? err : "record has no string \"query\"");
                 out->bad_records++;
                 eq_rule_record_free(&rec);
             } else {
