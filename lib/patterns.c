@@ -173,6 +173,30 @@ static bool find_exact(const eq_patterns *p, const char *s, size_t n)
     return false;
 }
 
+/* A cheap necessary condition of eq_wildcard_match: the literal after the
+ * pattern's leading '?'s starts the subject right after as many characters
+ * (checked when those are ASCII, one byte each), and the literal after its
+ * last wildcard ends the subject. Rejects most `?:\\dir\\*` globs early. */
+static bool glob_ends_fit(const char *pat, size_t plen, const char *s, size_t n)
+{
+    size_t q = 0;
+    while (q < plen && pat[q] == '?')
+        q++;
+    bool ascii_head = q <= n;
+    for (size_t i = 0; ascii_head && i < q; i++)
+        ascii_head = (unsigned char)s[i] < 0x80;
+    size_t i = q;
+    if (ascii_head) {
+        for (; i < plen && pat[i] != '*' && pat[i] != '?'; i++)
+            if (i >= n || pat[i] != s[i])
+                return false;
+    }
+    for (size_t j = 0; j < plen - i && pat[plen - 1 - j] != '*' && pat[plen - 1 - j] != '?'; j++)
+        if (j >= n || pat[plen - 1 - j] != s[n - 1 - j])
+            return false;
+    return true;
+}
+
 static bool literal_match(const eq_patterns *p, const char *s, size_t n)
 {
     if (p->exact.n && find_exact(p, s, n))
@@ -194,7 +218,7 @@ static bool literal_match(const eq_patterns *p, const char *s, size_t n)
     }
     for (uint32_t k = 0; k < p->globs.n; k++) {
         eq_str e = p->globs.items[k];
-        if (eq_wildcard_match(e.s, e.n, s, n))
+        if (glob_ends_fit(e.s, e.n, s, n) && eq_wildcard_match(e.s, e.n, s, n))
             return true;
     }
     return false;

@@ -43,6 +43,7 @@ typedef struct rule {
     const char *category; /* the program's, NUL-terminated; NULL: any */
     bool streaming;       /* sequence, sample or pipes: fed through its own matcher */
     bool sequence;
+    uint32_t filter_pc;   /* an event query's filter */
 } rule;
 
 typedef struct rule_list {
@@ -51,14 +52,21 @@ typedef struct rule_list {
 } rule_list;
 
 enum { PROBE_EXACT, PROBE_FOLD, PROBE_PRESENT };
+enum { WHOLE, PREFIX, SUFFIX };
+#define MAX_PREFIX 24 /* bytes of a prefix literal the index keys on */
+#define MAX_SUFFIX 12
+#define MAX_SKIP 4    /* leading '?' a prefix key may skip */
 
-/* One (field, mode) the index reads per event. */
+/* One (field, mode, slice) the index reads per event: the whole value, or
+ * `len` bytes at `off` (PREFIX), or the last `len` bytes (SUFFIX). */
 typedef struct probe {
     uint32_t field;
-    uint32_t mode;
+    uint8_t mode, affix, off, len;
     uint32_t ndistinct; /* distinct values the rules test (selectivity) */
     bool used;          /* some term's chosen guard reads it */
-    rule_list present;  /* PROBE_PRESENT: rules run when the field has a value */
+    rule_list present;  /* PROBE_PRESENT: rules run when the field has a value;
+                           PREFIX after '?': rules run when those characters are
+                           not single bytes */
 } probe;
 
 /* One indexed value of one probe and the rules listed under it (ascending). */
@@ -196,7 +204,7 @@ eqlite_status eqlite_ruleset_add(eqlite_ruleset *rs, const char *src, size_t len
     if (st != EQLITE_OK)
         return st;
     rule r = {prog, copy_label(rs->alloc, name), copy_label(rs->alloc, id), prog->category, is_streaming(prog),
-              prog->kind == Q_SEQUENCE};
+              prog->kind == Q_SEQUENCE, prog->nterms ? prog->terms[0].filter_pc : 0};
     if (!r.name || !r.id || !grow_rules(rs)) {
         eqlite_program_free(prog);
         eq_free(rs->alloc, r.name);
@@ -224,12 +232,18 @@ static bool append(const eqlite_allocator *alloc, rule_list *l, uint32_t value)
 
 /* ---- guards read from the bytecode ---- */
 
-/* One usable test: the field has one of the values (or, PROBE_PRESENT, any). */
-typedef struct atom {
+/* One indexed value: the test can be true only if the probe reads it. */
+typedef struct key {
     uint32_t probe;
-    const eq_str *values; /* n values; NULL: the single `one` */
+    const char *s;
     uint32_t n;
-    eq_str one;
+} key;
+
+/* One usable test: one of its keys holds (PROBE_PRESENT keys: the field has
+ * a value). */
+typedef struct atom {
+    key *keys;
+    uint32_t n;
     double cost;
 } atom;
 
@@ -243,6 +257,7 @@ typedef struct gnode {
 
 typedef struct builder {
     eqlite_ruleset *rs;
+    eq_arena tmp; /* key arrays */
     atom *atoms;
     uint32_t natoms, capatoms;
     uint32_t *atom_at; /* per instruction of the current program: atom + 1, 0 none */
@@ -262,12 +277,14 @@ static bool is_fused_test(uint8_t op)
            op == OP_F_MATCH || op == OP_F_CMP || op == OP_F_IN;
 }
 
-static uint32_t probe_for(builder *b, uint32_t field, uint32_t mode)
+static uint32_t probe_for(builder *b, uint32_t field, uint32_t mode, uint32_t affix, uint32_t off, uint32_t len)
 {
     eqlite_ruleset *rs = b->rs;
-    for (uint32_t k = 0; k < rs->nprobes; k++)
-        if (rs->probes[k].field == field && rs->probes[k].mode == mode)
+    for (uint32_t k = 0; k < rs->nprobes; k++) {
+        const probe *p = &rs->probes[k];
+        if (p->field == field && p->mode == mode && p->affix == affix && p->off == off && p->len == len)
             return k;
+    }
     if (rs->nprobes == rs->capprobes) {
         uint32_t cap = rs->capprobes ? rs->capprobes * 2 : 16;
         probe *p = eq_realloc(rs->alloc, rs->probes, cap * sizeof *p);
@@ -278,28 +295,81 @@ static uint32_t probe_for(builder *b, uint32_t field, uint32_t mode)
         rs->probes = p;
         rs->capprobes = cap;
     }
-    rs->probes[rs->nprobes] = (probe){field, mode, 0, false, {NULL, 0}};
+    rs->probes[rs->nprobes] = (probe){field, (uint8_t)mode, (uint8_t)affix, (uint8_t)off, (uint8_t)len, 0, false, {NULL, 0}};
     return rs->nprobes++;
 }
 
-static bool values_atom(builder *b, const eqlite_program *prog, const eq_instr *in, atom *out);
-
-/* The atom a fused test makes, if it is usable: the test can be true only
- * when the field (any element) has one of the atom's values, or (any test
- * but F_IS_NULL) has a value at all. */
-static bool test_atom(builder *b, const eqlite_program *prog, const eq_instr *in, atom *out)
+static bool key_at(builder *b, key *out, uint32_t field, uint32_t mode, uint32_t affix, uint32_t off, uint32_t len,
+                   const char *s, uint32_t n)
 {
-    memset(out, 0, sizeof *out);
-    if (in->a == EQ_TS_FIELD || in->op == OP_F_IS_NULL)
-        return false;
-    if (!values_atom(b, prog, in, out)) {
-        /* every other fused test is true only for an element that is there */
-        memset(out, 0, sizeof *out);
-        out->probe = probe_for(b, in->a, PROBE_PRESENT);
-    }
+    out->probe = probe_for(b, field, mode, affix, off, len);
+    out->s = s;
+    out->n = n;
     return out->probe != UINT32_MAX;
 }
 
+static bool is_wild(char c) { return c == '*' || c == '?'; }
+
+/* The key of a wildcard pattern (folded like the set): its trailing
+ * literal, or the literal after its leading '?'s; false if neither is long
+ * enough to be worth a key. */
+static bool pattern_key(builder *b, key *out, uint32_t field, uint32_t mode, const char *k, uint32_t kn)
+{
+    uint32_t off = 0, lead = 0, trail = 0;
+    while (off < kn && k[off] == '?')
+        off++;
+    while (off + lead < kn && !is_wild(k[off + lead]))
+        lead++;
+    while (trail < kn && !is_wild(k[kn - 1 - trail]))
+        trail++;
+    if (off + lead == kn) /* no '*' after the '?'s: a fixed-length pattern */
+        trail = lead;
+    if (trail >= 3 && (trail >= lead || trail >= 8)) {
+        uint32_t l = trail < MAX_SUFFIX ? trail : MAX_SUFFIX;
+        return key_at(b, out, field, mode, SUFFIX, 0, l, k + kn - l, l);
+    }
+    if (lead >= 3 && off <= MAX_SKIP) {
+        uint32_t l = lead < MAX_PREFIX ? lead : MAX_PREFIX;
+        return key_at(b, out, field, mode, PREFIX, off, l, k + off, l);
+    }
+    return false;
+}
+
+/* The keys of a pattern set without regexes or "*x*" patterns. */
+static bool set_keys(builder *b, const eq_patterns *p, uint32_t field, atom *out)
+{
+    if (p->nregex || p->contains.n)
+        return false;
+    uint32_t n = p->exact.n + p->prefix.n + p->suffix.n + p->globs.n;
+    uint32_t mode = p->caseless ? PROBE_FOLD : PROBE_EXACT;
+    out->keys = eq_arena_alloc(&b->tmp, (n ? n : 1) * sizeof *out->keys);
+    if (!out->keys) {
+        b->nomem = true;
+        return false;
+    }
+    for (uint32_t i = 0; i < p->exact.n; i++)
+        if (!key_at(b, &out->keys[out->n++], field, mode, WHOLE, 0, 0, p->exact.items[i].s, p->exact.items[i].n))
+            return false;
+    for (uint32_t i = 0; i < p->prefix.n; i++) {
+        eq_str e = p->prefix.items[i];
+        uint32_t l = e.n < MAX_PREFIX ? e.n : MAX_PREFIX;
+        if (l < 3 || !key_at(b, &out->keys[out->n++], field, mode, PREFIX, 0, l, e.s, l))
+            return false;
+    }
+    for (uint32_t i = 0; i < p->suffix.n; i++) {
+        eq_str e = p->suffix.items[i];
+        uint32_t l = e.n < MAX_SUFFIX ? e.n : MAX_SUFFIX;
+        if (l < 3 || !key_at(b, &out->keys[out->n++], field, mode, SUFFIX, 0, l, e.s + e.n - l, l))
+            return false;
+    }
+    for (uint32_t i = 0; i < p->globs.n; i++)
+        if (!pattern_key(b, &out->keys[out->n++], field, mode, p->globs.items[i].s, p->globs.items[i].n))
+            return false;
+    return n > 0;
+}
+
+/* The keys of a fused test: the test can be true only when the field (any
+ * element) reads as one of them. */
 static bool values_atom(builder *b, const eqlite_program *prog, const eq_instr *in, atom *out)
 {
     switch (in->op) {
@@ -309,14 +379,14 @@ static bool values_atom(builder *b, const eqlite_program *prog, const eq_instr *
         if (k->kind != EQLITE_STRING)
             return false;
         bool fold = in->op == OP_F_STR_EQ_I;
-        out->probe = probe_for(b, in->a, fold ? PROBE_FOLD : PROBE_EXACT);
-        if (out->probe == UINT32_MAX)
+        out->keys = eq_arena_alloc(&b->tmp, sizeof *out->keys);
+        if (!out->keys) {
+            b->nomem = true;
             return false;
-        out->n = 1;
-        if (!fold) {
-            out->one = (eq_str){k->u.s, k->len};
-            return true;
         }
+        out->n = 1;
+        if (!fold)
+            return key_at(b, out->keys, in->a, PROBE_EXACT, WHOLE, 0, 0, k->u.s, k->len);
         /* the VM compares folded forms: index fold(constant) */
         size_t need = eq_fold(k->u.s, k->len, NULL, 0);
         char *s = eq_arena_alloc(&b->rs->arena, need + 1);
@@ -325,26 +395,38 @@ static bool values_atom(builder *b, const eqlite_program *prog, const eq_instr *
             return false;
         }
         eq_fold(k->u.s, k->len, s, need);
-        out->one = (eq_str){s, (uint32_t)need};
-        return true;
+        return key_at(b, out->keys, in->a, PROBE_FOLD, WHOLE, 0, 0, s, (uint32_t)need);
     }
-    case OP_F_MATCH: {
-        const eq_patterns *p = prog->patterns[in->b];
-        if (!p->only_literals || p->nregex || p->prefix.n || p->suffix.n || p->contains.n || p->globs.n ||
-            !p->exact.n)
-            return false;
-        /* caseless sets hold folded values and match fold(subject) */
-        out->probe = probe_for(b, in->a, p->caseless ? PROBE_FOLD : PROBE_EXACT);
-        out->values = p->exact.items;
-        out->n = p->exact.n;
-        return out->probe != UINT32_MAX;
-    }
+    case OP_F_MATCH:
+        /* caseless sets hold folded literals and match fold(subject) */
+        return set_keys(b, prog->patterns[in->b], in->a, out);
     default:
         return false;
     }
 }
 
-static const eq_str *atom_values(const atom *a) { return a->values ? a->values : &a->one; }
+/* The atom a fused test makes, if it is usable: one of its keys, or (any
+ * test but F_IS_NULL) the field's presence. */
+static bool test_atom(builder *b, const eqlite_program *prog, const eq_instr *in, atom *out)
+{
+    memset(out, 0, sizeof *out);
+    if (in->a == EQ_TS_FIELD || in->op == OP_F_IS_NULL)
+        return false;
+    if (values_atom(b, prog, in, out))
+        return true;
+    if (b->nomem)
+        return false;
+    /* every other fused test is true only for an element that is there */
+    out->keys = eq_arena_alloc(&b->tmp, sizeof *out->keys);
+    if (!out->keys) {
+        b->nomem = true;
+        return false;
+    }
+    out->n = 1;
+    return key_at(b, out->keys, in->a, PROBE_PRESENT, WHOLE, 0, 0, NULL, 0);
+}
+
+
 
 /* Records the atoms of a program's usable tests in b->atom_at. */
 static void program_atoms(builder *b, const eqlite_program *prog)
@@ -571,16 +653,17 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
     if (guarded && !b->nomem) {
         for (uint32_t i = 0; i < all.n; i++) {
             const atom *a = &b->atoms[b->pool[all.first + i]];
-            probe *p = &rs->probes[a->probe];
-            p->used = true;
-            if (p->mode == PROBE_PRESENT) {
-                if (!append(rs->alloc, &p->present, k))
-                    b->nomem = true;
-                continue;
-            }
             for (uint32_t v = 0; v < a->n; v++) {
-                const eq_str *e = &atom_values(a)[v];
-                guard_slot *slot = find_slot(rs->slots, rs->mask, slot_hash(a->probe, e->s, e->n), a->probe, e->s, e->n);
+                const key *e = &a->keys[v];
+                probe *p = &rs->probes[e->probe];
+                p->used = true;
+                if (p->mode == PROBE_PRESENT || (p->affix == PREFIX && p->off)) {
+                    if (!append(rs->alloc, &p->present, k))
+                        b->nomem = true;
+                    if (p->mode == PROBE_PRESENT)
+                        continue;
+                }
+                guard_slot *slot = find_slot(rs->slots, rs->mask, slot_hash(e->probe, e->s, e->n), e->probe, e->s, e->n);
                 if (!append(rs->alloc, &slot->rules, k))
                     b->nomem = true;
             }
@@ -597,6 +680,7 @@ static eqlite_status build_index(eqlite_ruleset *rs)
 {
     builder b = {0};
     b.rs = rs;
+    eq_arena_init(&b.tmp, rs->alloc);
     eqlite_status st = EQLITE_ENOMEM;
     uint32_t **maps = eq_malloc(rs->alloc, (rs->nrules ? rs->nrules : 1) * sizeof *maps);
     if (!maps)
@@ -630,26 +714,44 @@ static eqlite_status build_index(eqlite_ruleset *rs)
     for (uint32_t k = 0; k < b.natoms; k++) {
         const atom *a = &b.atoms[k];
         for (uint32_t v = 0; v < a->n; v++) {
-            const eq_str *e = &atom_values(a)[v];
-            uint64_t h = slot_hash(a->probe, e->s, e->n);
-            guard_slot *slot = find_slot(rs->slots, rs->mask, h, a->probe, e->s, e->n);
+            const key *e = &a->keys[v];
+            if (rs->probes[e->probe].mode == PROBE_PRESENT)
+                continue;
+            uint64_t h = slot_hash(e->probe, e->s, e->n);
+            guard_slot *slot = find_slot(rs->slots, rs->mask, h, e->probe, e->s, e->n);
             if (!slot->s) {
-                *slot = (guard_slot){h, e->s ? e->s : "", e->n, a->probe, {NULL, 0}};
-                rs->probes[a->probe].ndistinct++;
+                *slot = (guard_slot){h, e->s ? e->s : "", e->n, e->probe, {NULL, 0}};
+                rs->probes[e->probe].ndistinct++;
             }
         }
     }
     /* selectivity: the share of the field's tested values (either case
      * mode) an atom covers */
+    uint32_t *distinct = eq_malloc(rs->alloc, (rs->nprobes ? rs->nprobes : 1) * sizeof *distinct);
+    if (!distinct)
+        goto done;
+    for (uint32_t q = 0; q < rs->nprobes; q++) {
+        distinct[q] = 0;
+        for (uint32_t r = 0; r < rs->nprobes; r++)
+            if (rs->probes[r].field == rs->probes[q].field)
+                distinct[q] += rs->probes[r].ndistinct;
+    }
     for (uint32_t k = 0; k < b.natoms; k++) {
         atom *a = &b.atoms[k];
-        const probe *p = &rs->probes[a->probe];
-        uint32_t d = 0;
-        for (uint32_t q = 0; q < rs->nprobes; q++)
-            if (rs->probes[q].field == p->field)
-                d += rs->probes[q].ndistinct;
-        a->cost = p->mode == PROBE_PRESENT ? 0.5 : (double)a->n / (double)(d ? d : 1);
+        a->cost = 0;
+        for (uint32_t v = 0; v < a->n; v++) {
+            const probe *p = &rs->probes[a->keys[v].probe];
+            double c = p->mode == PROBE_PRESENT ? 0.5 : 1.0 / (double)(distinct[a->keys[v].probe] ? distinct[a->keys[v].probe] : 1);
+            /* a slice is shared by many values: paths share their leading
+             * directories, names their extension */
+            if (p->affix == SUFFIX)
+                c = p->len >= 8 ? 4 * c : p->len >= 5 ? 0.1 : 0.3;
+            else if (p->affix == PREFIX)
+                c = p->len >= 12 ? 0.03 : 0.25;
+            a->cost += c;
+        }
     }
+    eq_free(rs->alloc, distinct);
     /* 3. each rule under the guards of its filters */
     for (uint32_t k = 0; k < rs->nrules && !b.nomem; k++) {
         if (guard_rule(&b, k, maps[k])) {
@@ -664,9 +766,19 @@ static eqlite_status build_index(eqlite_ruleset *rs)
     rs->active = eq_malloc(rs->alloc, (rs->nprobes ? rs->nprobes : 1) * sizeof *rs->active);
     if (!rs->active)
         goto done;
-    for (uint32_t k = 0; k < rs->nprobes; k++)
-        if (rs->probes[k].used)
-            rs->active[rs->nactive++] = k;
+    for (uint32_t k = 0; k < rs->nprobes; k++) {
+        if (!rs->probes[k].used)
+            continue;
+        /* grouped by field, so an event reads (and folds) each field once */
+        uint32_t i = rs->nactive++;
+        while (i > 0 && (rs->probes[rs->active[i - 1]].field > rs->probes[k].field ||
+                         (rs->probes[rs->active[i - 1]].field == rs->probes[k].field &&
+                          rs->probes[rs->active[i - 1]].mode > rs->probes[k].mode))) {
+            rs->active[i] = rs->active[i - 1];
+            i--;
+        }
+        rs->active[i] = k;
+    }
     st = EQLITE_OK;
 done:
     for (uint32_t k = 0; k < rs->nrules; k++)
@@ -676,6 +788,7 @@ done:
     eq_free(rs->alloc, b.pool);
     eq_free(rs->alloc, b.stamp);
     eq_free(rs->alloc, b.memo);
+    eq_arena_free(&b.tmp);
     return st;
 }
 
@@ -810,7 +923,7 @@ static void run_plain(scan *s, const rule *r)
 {
     eqlite_matcher *vm = &s->sc->vm;
     vm->program = r->program;
-    if (eq_vm_run(vm, r->program->terms[0].filter_pc, s->ev) != 1)
+    if (eq_vm_run(vm, r->filter_pc, s->ev) != 1)
         return;
     s->sc->stats.matches++;
     if (s->cb) {
@@ -851,30 +964,27 @@ static inline bool is_missing(const eqlite_value *v)
     return v->kind == EQLITE_NULL || (v->kind == EQLITE_ARRAY && v->len == 0);
 }
 
-/* Marks the rules listed under one string value of a probe. */
-static void mark_value(eqlite_scanner *sc, uint32_t pi, uint32_t mode, const char *s, uint32_t n)
+/* Marks the rules listed under a probe's slice of one value (folded already
+ * for caseless probes). */
+static void mark_slice(eqlite_scanner *sc, uint32_t pi, const probe *p, const char *s, uint32_t n)
 {
     const eqlite_ruleset *rs = sc->rs;
-    char local[128];
-    if (mode == PROBE_FOLD) {
-        if (n <= sizeof local && eq_is_ascii(s, n)) {
-            for (uint32_t i = 0; i < n; i++)
-                local[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
-            s = local;
-        } else {
-            size_t need = eq_fold(s, n, NULL, 0);
-            char *buf = eq_scratch_reserve(&sc->fold, need ? need : 1);
-            if (!buf) { /* cannot fold: run every rule of the probe's values is not possible; run all */
-                for (uint32_t w = 0; w < sc->nwords; w++)
-                    sc->pending[w] = ~UINT64_C(0);
-                if (rs->nrules & 63)
-                    sc->pending[sc->nwords - 1] = (UINT64_C(1) << (rs->nrules & 63)) - 1;
+    if (p->affix == SUFFIX) {
+        if (n < p->len)
+            return;
+        s += n - p->len;
+        n = p->len;
+    } else if (p->affix == PREFIX) {
+        if (n < (uint32_t)p->off + p->len)
+            return;
+        for (uint32_t i = 0; i < p->off; i++) {
+            if ((unsigned char)s[i] >= 0x80) { /* a '?' may take more than a byte */
+                mark(sc->pending, &p->present);
                 return;
             }
-            eq_fold(s, n, buf, need);
-            s = buf;
-            n = (uint32_t)need;
         }
+        s += p->off;
+        n = p->len;
     }
     uint64_t h = slot_hash(pi, s, n);
     const guard_slot *slot = find_slot(rs->slots, rs->mask, h, pi, s, n);
@@ -882,28 +992,74 @@ static void mark_value(eqlite_scanner *sc, uint32_t pi, uint32_t mode, const cha
         mark(sc->pending, &slot->rules);
 }
 
+static void mark_all(eqlite_scanner *sc)
+{
+    memset(sc->pending, 0xff, sc->nwords * sizeof *sc->pending);
+    if (sc->rs->nrules & 63)
+        sc->pending[sc->nwords - 1] = (UINT64_C(1) << (sc->rs->nrules & 63)) - 1;
+}
+
+/* The probes active[a..end) of one field over one string element. */
+static void mark_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const char *s, uint32_t n)
+{
+    const eqlite_ruleset *rs = sc->rs;
+    char local[256];
+    const char *folded = NULL;
+    uint32_t nfolded = 0;
+    for (; a < end; a++) {
+        uint32_t pi = rs->active[a];
+        const probe *p = &rs->probes[pi];
+        if (p->mode == PROBE_EXACT) {
+            mark_slice(sc, pi, p, s, n);
+            continue;
+        }
+        if (p->mode != PROBE_FOLD)
+            continue;
+        if (!folded) {
+            if (n <= sizeof local && eq_is_ascii(s, n)) {
+                for (uint32_t i = 0; i < n; i++)
+                    local[i] = (char)((s[i] >= 'A' && s[i] <= 'Z') ? s[i] + 32 : s[i]);
+                folded = local;
+                nfolded = n;
+            } else {
+                size_t need = eq_fold(s, n, NULL, 0);
+                char *buf = eq_scratch_reserve(&sc->fold, need ? need : 1);
+                if (!buf) { /* cannot fold: run everything */
+                    mark_all(sc);
+                    return;
+                }
+                eq_fold(s, n, buf, need);
+                folded = buf;
+                nfolded = (uint32_t)need;
+            }
+        }
+        mark_slice(sc, pi, p, folded, nfolded);
+    }
+}
+
 static void gather(eqlite_scanner *sc, const eqlite_event *ev)
 {
     const eqlite_ruleset *rs = sc->rs;
     mark(sc->pending, &rs->always);
-    for (uint32_t a = 0; a < rs->nactive; a++) {
-        uint32_t pi = rs->active[a];
-        const probe *p = &rs->probes[pi];
-        if (p->field >= ev->nfields)
+    for (uint32_t a = 0, end; a < rs->nactive; a = end) {
+        uint32_t field = rs->probes[rs->active[a]].field;
+        end = a + 1;
+        while (end < rs->nactive && rs->probes[rs->active[end]].field == field)
+            end++;
+        if (field >= ev->nfields)
             continue;
-        const eqlite_value *v = &ev->fields[p->field];
+        const eqlite_value *v = &ev->fields[field];
         if (is_missing(v))
             continue;
-        if (p->mode == PROBE_PRESENT) {
-            mark(sc->pending, &p->present);
-            continue;
-        }
+        for (uint32_t q = a; q < end; q++)
+            if (rs->probes[rs->active[q]].mode == PROBE_PRESENT)
+                mark(sc->pending, &rs->probes[rs->active[q]].present);
         if (v->kind == EQLITE_STRING) {
-            mark_value(sc, pi, p->mode, v->u.s, v->len);
+            mark_element(sc, a, end, v->u.s, v->len);
         } else if (v->kind == EQLITE_ARRAY) {
             for (uint32_t i = 0; i < v->len; i++)
                 if (v->u.a[i].kind == EQLITE_STRING)
-                    mark_value(sc, pi, p->mode, v->u.a[i].u.s, v->u.a[i].len);
+                    mark_element(sc, a, end, v->u.a[i].u.s, v->u.a[i].len);
         }
     }
 }
@@ -972,8 +1128,14 @@ eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *ev, e
             continue;
         pending[w] = 0;
         while (bits && !s.stop) {
-            run_rule(&s, w * 64 + (uint32_t)__builtin_ctzll(bits));
+            uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(bits);
             bits &= bits - 1;
+            if (bits) { /* the next rule's program and code, while this one runs */
+                const rule *next = &rs->rules[w * 64 + (uint32_t)__builtin_ctzll(bits)];
+                __builtin_prefetch(next->program);
+                __builtin_prefetch(next->program->code + next->filter_pc);
+            }
+            run_rule(&s, k);
         }
         if (s.stop) { /* forget the rest of this event's rules */
             memset(pending + w, 0, (sc->nwords - w) * sizeof *pending);

@@ -7,6 +7,8 @@
 #include "eqlite.h"
 #include "ndjson/rules.h"
 #include "../bench/gen_events.h"
+#include "patterns.h"
+#include "value.h"
 
 /* ---- a small fixture: a schema with a few fields and events over it ---- */
 
@@ -588,4 +590,49 @@ Test(ruleset, corpus_index_finds_every_match_of_the_single_rule_matchers, .timeo
     eqlite_ruleset_free(rs);
     gen_events_free(g);
     eqlite_schema_free(schema);
+}
+
+/* ---- the glob prefilter in pattern sets ---- */
+
+/* A set with one glob answers exactly like eq_wildcard_match on the folded
+ * subject, for globs with leading '?', literal heads and tails, and
+ * subjects with multi-byte characters where a '?' falls. */
+Test(ruleset, glob_prefilter_keeps_wildcard_semantics)
+{
+    static const char *const globs[] = {
+        "?:\\windows\\system32\\*", "?:\\Windows\\*.exe", "??x*", "?", "??", "a?c", "*.exe", "ab*cd", "?*",
+        "*?", "?\xc3\xa9*z", "\xc3\xa9?", "c:*?", "?:\\program.exe",
+    };
+    static const char *const subjects[] = {
+        "C:\\Windows\\System32\\cmd.exe", "c:\\windows\\system32\\", "D:\\Windows\\x.exe", "c:\\windows",
+        "", "a", "ab", "abc", "a\xc3\xa9" "c", "\xc3\xa9", "\xc3\xa9\xc3\xa9", "\xc3\xa9:\\windows\\system32\\x",
+        "xx", "\xc3\xa9" "xa", "ab\xc3\xa9" "cd", "abcd", "x.EXE", "\xe2\x82\xac\xc3\xa9z", "c:\\program.exe",
+        "\xc3\x89:\\PROGRAM.EXE", "c:", "c:x",
+    };
+    eq_arena arena;
+    eq_arena_init(&arena, eq_default_allocator());
+    eq_scratch scratch = {0};
+    scratch.alloc = eq_default_allocator();
+    for (int caseless = 0; caseless < 2; caseless++)
+        for (size_t g = 0; g < sizeof globs / sizeof *globs; g++) {
+            eq_patterns *p = eq_patterns_new(&arena, caseless);
+            cr_assert_not_null(p);
+            cr_assert(eq_patterns_add_wildcard(&arena, p, globs[g], strlen(globs[g])));
+            cr_assert(eq_patterns_finish(&arena, p));
+            char pat[64], subj[64];
+            size_t pn = caseless ? eq_fold(globs[g], strlen(globs[g]), pat, sizeof pat) : strlen(globs[g]);
+            if (!caseless)
+                memcpy(pat, globs[g], pn);
+            for (size_t k = 0; k < sizeof subjects / sizeof *subjects; k++) {
+                const char *sj = subjects[k];
+                size_t sn = caseless ? eq_fold(sj, strlen(sj), subj, sizeof subj) : strlen(sj);
+                if (!caseless)
+                    memcpy(subj, sj, sn);
+                bool want = eq_wildcard_match(pat, pn, subj, sn);
+                bool got = eq_patterns_match(p, sj, strlen(sj), &scratch);
+                cr_assert_eq(got, want, "%s %s ~ %s", caseless ? "caseless" : "case", globs[g], sj);
+            }
+        }
+    eq_free(scratch.alloc, scratch.buf);
+    eq_arena_free(&arena);
 }
