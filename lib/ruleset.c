@@ -44,15 +44,18 @@ typedef struct rule {
     bool streaming;       /* sequence, sample or pipes: fed through its own matcher */
     bool sequence;
     uint32_t filter_pc;   /* an event query's filter */
+    const eq_instr *entry; /* its first instruction (prefetched) */
 } rule;
 
 typedef struct rule_list {
     uint32_t *items;
     uint32_t n;
+    uint64_t *bits; /* long lists: the same as a bitmap, OR'ed in whole */
 } rule_list;
 
 enum { PROBE_EXACT, PROBE_FOLD, PROBE_PRESENT };
 enum { WHOLE, PREFIX, SUFFIX };
+#define GUARD_BITS 4 /* guards per rule, all required (16 rules a word) */
 #define MAX_PREFIX 24 /* bytes of a prefix literal the index keys on */
 #define MAX_SUFFIX 12
 #define MAX_SKIP 4    /* leading '?' a prefix key may skip */
@@ -93,8 +96,10 @@ struct eqlite_ruleset {
     uint32_t nactive;
     guard_slot *slots;
     uint32_t mask;
-    rule_list always;
+    rule_list always;  /* guard bits set on every event */
     uint32_t nguarded; /* rules reached through the index */
+    uint64_t *required; /* per rule, GUARD_BITS bits: the guards that must all hold */
+    uint32_t nwords;
 };
 
 struct eqlite_scanner {
@@ -134,14 +139,22 @@ eqlite_status eqlite_ruleset_new(eqlite_schema *schema, eqlite_ruleset **out)
 
 static void free_index(eqlite_ruleset *rs)
 {
-    for (uint32_t k = 0; rs->slots && k <= rs->mask; k++)
+    for (uint32_t k = 0; rs->slots && k <= rs->mask; k++) {
         eq_free(rs->alloc, rs->slots[k].rules.items);
-    for (uint32_t k = 0; k < rs->nprobes; k++)
+        eq_free(rs->alloc, rs->slots[k].rules.bits);
+    }
+    for (uint32_t k = 0; k < rs->nprobes; k++) {
         eq_free(rs->alloc, rs->probes[k].present.items);
+        eq_free(rs->alloc, rs->probes[k].present.bits);
+    }
+    eq_free(rs->alloc, rs->always.bits);
+    rs->always.bits = NULL;
     eq_free(rs->alloc, rs->slots);
     eq_free(rs->alloc, rs->probes);
     eq_free(rs->alloc, rs->active);
     eq_free(rs->alloc, rs->always.items);
+    eq_free(rs->alloc, rs->required);
+    rs->required = NULL;
     rs->slots = NULL;
     rs->probes = NULL;
     rs->active = NULL;
@@ -204,7 +217,8 @@ eqlite_status eqlite_ruleset_add(eqlite_ruleset *rs, const char *src, size_t len
     if (st != EQLITE_OK)
         return st;
     rule r = {prog, copy_label(rs->alloc, name), copy_label(rs->alloc, id), prog->category, is_streaming(prog),
-              prog->kind == Q_SEQUENCE, prog->nterms ? prog->terms[0].filter_pc : 0};
+              prog->kind == Q_SEQUENCE, prog->nterms ? prog->terms[0].filter_pc : 0, NULL};
+    r.entry = prog->code + r.filter_pc;
     if (!r.name || !r.id || !grow_rules(rs)) {
         eqlite_program_free(prog);
         eq_free(rs->alloc, r.name);
@@ -265,6 +279,7 @@ typedef struct builder {
     uint32_t npool, cappool;
     gnode *memo;       /* per (instruction, acc set) */
     uint32_t *stamp;   /* per atom: dedupes unions */
+    bool *banned;      /* per atom: taken by an earlier guard of the rule */
     uint32_t gen;
     bool nomem;
 } builder;
@@ -295,7 +310,7 @@ static uint32_t probe_for(builder *b, uint32_t field, uint32_t mode, uint32_t af
         rs->probes = p;
         rs->capprobes = cap;
     }
-    rs->probes[rs->nprobes] = (probe){field, (uint8_t)mode, (uint8_t)affix, (uint8_t)off, (uint8_t)len, 0, false, {NULL, 0}};
+    rs->probes[rs->nprobes] = (probe){field, (uint8_t)mode, (uint8_t)affix, (uint8_t)off, (uint8_t)len, 0, false, {NULL, 0, NULL}};
     return rs->nprobes++;
 }
 
@@ -575,7 +590,7 @@ static gnode solve(builder *b, const eqlite_program *prog, uint32_t pc, unsigned
         gnode t = solve(b, prog, pc + 1, ACC_T, depth + 1);
         gnode f = solve(b, prog, pc + 1, ACC_F | ACC_N, depth + 1);
         uint32_t a = b->atom_at[pc];
-        if (a && b->atoms[a - 1].cost < t.cost) { /* this test instead of the guard after it */
+        if (a && !b->banned[a - 1] && b->atoms[a - 1].cost < t.cost) { /* this test instead of the guard after it */
             t = (gnode){b->atoms[a - 1].cost, b->npool, 1, 2};
             if (!pool_push(b, a - 1))
                 t = INF_NODE;
@@ -620,6 +635,34 @@ static bool clocked(const eqlite_program *prog)
 
 /* Lists rule k under the guard of each of its filters (every position and
  * `until`); false if some filter has none (the rule runs on every event). */
+/* Lists guard bit `id` under every key of guard g. */
+static void list_guard(builder *b, gnode g, uint32_t id)
+{
+    eqlite_ruleset *rs = b->rs;
+    for (uint32_t i = 0; i < g.n && !b->nomem; i++) {
+        const atom *a = &b->atoms[b->pool[g.first + i]];
+        for (uint32_t v = 0; v < a->n; v++) {
+            const key *e = &a->keys[v];
+            probe *p = &rs->probes[e->probe];
+            p->used = true;
+            if (p->mode == PROBE_PRESENT || (p->affix == PREFIX && p->off)) {
+                if (!append(rs->alloc, &p->present, id))
+                    b->nomem = true;
+                if (p->mode == PROBE_PRESENT)
+                    continue;
+            }
+            guard_slot *slot = find_slot(rs->slots, rs->mask, slot_hash(e->probe, e->s, e->n), e->probe, e->s, e->n);
+            if (!append(rs->alloc, &slot->rules, id))
+                b->nomem = true;
+        }
+    }
+}
+
+/* Lists rule k under the guards of its filters; false if some filter has
+ * none (the rule then runs on every event). A sequence or sample takes the
+ * union of its filters' cheapest guards (guard bit 0). An event query takes
+ * up to GUARD_BITS guards, each a necessary condition found with the atoms
+ * of the guards before it set aside: it runs only when all of them hold. */
 static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
 {
     eqlite_ruleset *rs = b->rs;
@@ -651,29 +694,42 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
             all = guard_union(b, all, g);
     }
     if (guarded && !b->nomem) {
-        for (uint32_t i = 0; i < all.n; i++) {
-            const atom *a = &b->atoms[b->pool[all.first + i]];
-            for (uint32_t v = 0; v < a->n; v++) {
-                const key *e = &a->keys[v];
-                probe *p = &rs->probes[e->probe];
-                p->used = true;
-                if (p->mode == PROBE_PRESENT || (p->affix == PREFIX && p->off)) {
-                    if (!append(rs->alloc, &p->present, k))
-                        b->nomem = true;
-                    if (p->mode == PROBE_PRESENT)
-                        continue;
-                }
-                guard_slot *slot = find_slot(rs->slots, rs->mask, slot_hash(e->probe, e->s, e->n), e->probe, e->s, e->n);
-                if (!append(rs->alloc, &slot->rules, k))
-                    b->nomem = true;
-            }
-        }
+        list_guard(b, all, k * GUARD_BITS);
+        rs->required[k * GUARD_BITS / 64] |= UINT64_C(1) << (k * GUARD_BITS % 64);
     }
+    bool single = prog->nterms == 1 && !prog->has_until;
+    for (uint32_t gi = 1; guarded && single && gi < GUARD_BITS && !b->nomem; gi++) {
+        for (uint32_t i = 0; i < all.n; i++)
+            b->banned[b->pool[all.first + i]] = true;
+        memset(b->memo, 0, cells * sizeof *b->memo);
+        all = solve(b, prog, prog->terms[0].filter_pc, ACC_ALL, 0);
+        if (isinf(all.cost) || !all.n || all.cost > 0.4)
+            break;
+        uint32_t id = k * GUARD_BITS + gi;
+        list_guard(b, all, id);
+        rs->required[id / 64] |= UINT64_C(1) << (id % 64);
+    }
+    for (uint32_t pc = 0; pc < prog->ncode; pc++)
+        if (atom_at[pc])
+            b->banned[atom_at[pc] - 1] = false;
     eq_free(rs->alloc, b->memo);
     b->memo = NULL;
     b->atom_at = NULL;
     b->npool = 0;
     return guarded;
+}
+
+static bool to_bits(eqlite_ruleset *rs, rule_list *l)
+{
+    if (l->n < 2 * rs->nwords)
+        return true;
+    l->bits = eq_malloc(rs->alloc, rs->nwords * sizeof *l->bits);
+    if (!l->bits)
+        return false;
+    memset(l->bits, 0, rs->nwords * sizeof *l->bits);
+    for (uint32_t i = 0; i < l->n; i++)
+        l->bits[l->items[i] >> 6] |= UINT64_C(1) << (l->items[i] & 63);
+    return true;
 }
 
 static eqlite_status build_index(eqlite_ruleset *rs)
@@ -706,8 +762,13 @@ static eqlite_status build_index(eqlite_ruleset *rs)
         size *= 2;
     rs->slots = eq_malloc(rs->alloc, size * sizeof *rs->slots);
     b.stamp = eq_malloc(rs->alloc, (b.natoms ? b.natoms : 1) * sizeof *b.stamp);
-    if (!rs->slots || !b.stamp)
+    b.banned = eq_malloc(rs->alloc, (b.natoms ? b.natoms : 1) * sizeof *b.banned);
+    rs->nwords = (rs->nrules * GUARD_BITS + 63) / 64;
+    rs->required = eq_malloc(rs->alloc, (rs->nwords ? rs->nwords : 1) * sizeof *rs->required);
+    if (!rs->slots || !b.stamp || !b.banned || !rs->required)
         goto done;
+    memset(b.banned, 0, (b.natoms ? b.natoms : 1) * sizeof *b.banned);
+    memset(rs->required, 0, (rs->nwords ? rs->nwords : 1) * sizeof *rs->required);
     memset(rs->slots, 0, size * sizeof *rs->slots);
     memset(b.stamp, 0, (b.natoms ? b.natoms : 1) * sizeof *b.stamp);
     rs->mask = size - 1;
@@ -720,28 +781,41 @@ static eqlite_status build_index(eqlite_ruleset *rs)
             uint64_t h = slot_hash(e->probe, e->s, e->n);
             guard_slot *slot = find_slot(rs->slots, rs->mask, h, e->probe, e->s, e->n);
             if (!slot->s) {
-                *slot = (guard_slot){h, e->s ? e->s : "", e->n, e->probe, {NULL, 0}};
+                *slot = (guard_slot){h, e->s ? e->s : "", e->n, e->probe, {NULL, 0, NULL}};
                 rs->probes[e->probe].ndistinct++;
             }
         }
     }
-    /* selectivity: the share of the field's tested values (either case
-     * mode) an atom covers */
-    uint32_t *distinct = eq_malloc(rs->alloc, (rs->nprobes ? rs->nprobes : 1) * sizeof *distinct);
+    /* selectivity, from the corpus itself: a value covers its share of the
+     * values the rules test the field for (either case mode; smoothed, as
+     * events carry values no rule names); presence costs more for a field
+     * that many tests read (process.name, user.name: on most events) */
+    uint32_t np = rs->nprobes ? rs->nprobes : 1;
+    uint32_t *distinct = eq_malloc(rs->alloc, 3 * np * sizeof *distinct);
     if (!distinct)
         goto done;
+    uint32_t *raw = distinct + np, *refs = raw + np, max_refs = 1;
+    memset(raw, 0, np * sizeof *raw);
+    for (uint32_t k = 0; k < b.natoms; k++)
+        raw[b.atoms[k].keys[0].probe]++;
     for (uint32_t q = 0; q < rs->nprobes; q++) {
-        distinct[q] = 0;
-        for (uint32_t r = 0; r < rs->nprobes; r++)
-            if (rs->probes[r].field == rs->probes[q].field)
+        distinct[q] = refs[q] = 0;
+        for (uint32_t r = 0; r < rs->nprobes; r++) {
+            if (rs->probes[r].field == rs->probes[q].field) {
                 distinct[q] += rs->probes[r].ndistinct;
+                refs[q] += raw[r];
+            }
+        }
+        max_refs = max_refs > refs[q] ? max_refs : refs[q];
     }
     for (uint32_t k = 0; k < b.natoms; k++) {
         atom *a = &b.atoms[k];
         a->cost = 0;
         for (uint32_t v = 0; v < a->n; v++) {
-            const probe *p = &rs->probes[a->keys[v].probe];
-            double c = p->mode == PROBE_PRESENT ? 0.5 : 1.0 / (double)(distinct[a->keys[v].probe] ? distinct[a->keys[v].probe] : 1);
+            uint32_t q = a->keys[v].probe;
+            const probe *p = &rs->probes[q];
+            double c = p->mode == PROBE_PRESENT ? 0.3 + 0.4 * (double)refs[q] / (double)max_refs
+                                                : 1.0 / (double)(distinct[q] + 4);
             /* a slice is shared by many values: paths share their leading
              * directories, names their extension */
             if (p->affix == SUFFIX)
@@ -756,11 +830,20 @@ static eqlite_status build_index(eqlite_ruleset *rs)
     for (uint32_t k = 0; k < rs->nrules && !b.nomem; k++) {
         if (guard_rule(&b, k, maps[k])) {
             rs->nguarded++;
-        } else if (!b.nomem && !append(rs->alloc, &rs->always, k)) {
-            b.nomem = true;
+        } else if (!b.nomem) {
+            if (!append(rs->alloc, &rs->always, k * GUARD_BITS))
+                b.nomem = true;
+            rs->required[k * GUARD_BITS / 64] |= UINT64_C(1) << (k * GUARD_BITS % 64);
         }
     }
     if (b.nomem)
+        goto done;
+    /* long lists become bitmaps: one pass of ORs instead of scattered bits */
+    for (uint32_t k = 0; k <= rs->mask && !b.nomem; k++)
+        b.nomem = !to_bits(rs, &rs->slots[k].rules);
+    for (uint32_t k = 0; k < rs->nprobes && !b.nomem; k++)
+        b.nomem = !to_bits(rs, &rs->probes[k].present);
+    if (b.nomem || !to_bits(rs, &rs->always))
         goto done;
     /* 4. the probes an event reads */
     rs->active = eq_malloc(rs->alloc, (rs->nprobes ? rs->nprobes : 1) * sizeof *rs->active);
@@ -787,6 +870,7 @@ done:
     eq_free(rs->alloc, b.atoms);
     eq_free(rs->alloc, b.pool);
     eq_free(rs->alloc, b.stamp);
+    eq_free(rs->alloc, b.banned);
     eq_free(rs->alloc, b.memo);
     eq_arena_free(&b.tmp);
     return st;
@@ -857,7 +941,7 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
 {
     const eqlite_ruleset *rs = sc->rs;
     size_t bytes = (rs->nrules ? rs->nrules : 1) * sizeof *sc->streaming;
-    sc->nwords = (rs->nrules + 63) / 64;
+    sc->nwords = rs->nwords;
     sc->streaming = eq_malloc(sc->alloc, bytes);
     sc->pending = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     if (!sc->streaming || !sc->pending)
@@ -953,8 +1037,14 @@ static void run_rule(scan *s, uint32_t k)
     }
 }
 
-static inline void mark(uint64_t *pending, const rule_list *l)
+static inline void mark(eqlite_scanner *sc, const rule_list *l)
 {
+    uint64_t *pending = sc->pending;
+    if (l->bits) {
+        for (uint32_t w = 0; w < sc->nwords; w++)
+            pending[w] |= l->bits[w];
+        return;
+    }
     for (uint32_t i = 0; i < l->n; i++)
         pending[l->items[i] >> 6] |= UINT64_C(1) << (l->items[i] & 63);
 }
@@ -979,7 +1069,7 @@ static void mark_slice(eqlite_scanner *sc, uint32_t pi, const probe *p, const ch
             return;
         for (uint32_t i = 0; i < p->off; i++) {
             if ((unsigned char)s[i] >= 0x80) { /* a '?' may take more than a byte */
-                mark(sc->pending, &p->present);
+                mark(sc, &p->present);
                 return;
             }
         }
@@ -989,14 +1079,12 @@ static void mark_slice(eqlite_scanner *sc, uint32_t pi, const probe *p, const ch
     uint64_t h = slot_hash(pi, s, n);
     const guard_slot *slot = find_slot(rs->slots, rs->mask, h, pi, s, n);
     if (slot->s)
-        mark(sc->pending, &slot->rules);
+        mark(sc, &slot->rules);
 }
 
 static void mark_all(eqlite_scanner *sc)
 {
-    memset(sc->pending, 0xff, sc->nwords * sizeof *sc->pending);
-    if (sc->rs->nrules & 63)
-        sc->pending[sc->nwords - 1] = (UINT64_C(1) << (sc->rs->nrules & 63)) - 1;
+    memcpy(sc->pending, sc->rs->required, sc->nwords * sizeof *sc->pending);
 }
 
 /* The probes active[a..end) of one field over one string element. */
@@ -1040,7 +1128,7 @@ static void mark_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const cha
 static void gather(eqlite_scanner *sc, const eqlite_event *ev)
 {
     const eqlite_ruleset *rs = sc->rs;
-    mark(sc->pending, &rs->always);
+    mark(sc, &rs->always);
     for (uint32_t a = 0, end; a < rs->nactive; a = end) {
         uint32_t field = rs->probes[rs->active[a]].field;
         end = a + 1;
@@ -1053,7 +1141,7 @@ static void gather(eqlite_scanner *sc, const eqlite_event *ev)
             continue;
         for (uint32_t q = a; q < end; q++)
             if (rs->probes[rs->active[q]].mode == PROBE_PRESENT)
-                mark(sc->pending, &rs->probes[rs->active[q]].present);
+                mark(sc, &rs->probes[rs->active[q]].present);
         if (v->kind == EQLITE_STRING) {
             mark_element(sc, a, end, v->u.s, v->len);
         } else if (v->kind == EQLITE_ARRAY) {
@@ -1121,19 +1209,27 @@ eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *ev, e
     sc->stats.events++;
     bool ordered = !rs->has_sequence || in_order(sc, ev);
     gather(sc, ev);
+    /* rules whose guard bits are all set, in rule order */
     uint64_t *pending = sc->pending;
+    const uint64_t *required = rs->required;
+    const uint64_t low = UINT64_C(0x1111111111111111); /* bit 0 of each rule */
     for (uint32_t w = 0; w < sc->nwords; w++) {
         uint64_t bits = pending[w];
         if (!bits)
             continue;
         pending[w] = 0;
-        while (bits && !s.stop) {
-            uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(bits);
-            bits &= bits - 1;
-            if (bits) { /* the next rule's program and code, while this one runs */
-                const rule *next = &rs->rules[w * 64 + (uint32_t)__builtin_ctzll(bits)];
+        uint64_t miss = required[w] & ~bits;
+        /* a rule is ready when its nibble misses nothing and was hit */
+        uint64_t hit = (bits | bits >> 1 | bits >> 2 | bits >> 3) & low;
+        uint64_t missing = (miss | miss >> 1 | miss >> 2 | miss >> 3) & low;
+        uint64_t ready = hit & ~missing;
+        while (ready && !s.stop) {
+            uint32_t k = w * (64 / GUARD_BITS) + (uint32_t)__builtin_ctzll(ready) / GUARD_BITS;
+            ready &= ready - 1;
+            if (ready) { /* the next rule's program and code, while this one runs */
+                const rule *next = &rs->rules[w * (64 / GUARD_BITS) + (uint32_t)__builtin_ctzll(ready) / GUARD_BITS];
                 __builtin_prefetch(next->program);
-                __builtin_prefetch(next->program->code + next->filter_pc);
+                __builtin_prefetch(next->entry);
             }
             run_rule(&s, k);
         }
