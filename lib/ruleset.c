@@ -56,8 +56,6 @@ typedef struct rule_list {
 enum { PROBE_EXACT, PROBE_FOLD, PROBE_PRESENT };
 enum { WHOLE, PREFIX, SUFFIX };
 #define GUARD_BITS 4 /* guards per rule, all required (16 rules a word) */
-#define MAX_PREFIX 24 /* bytes of a prefix literal the index keys on */
-#define MAX_SUFFIX 12
 #define MAX_SKIP 4    /* leading '?' a prefix key may skip */
 
 /* One (field, mode, slice) the index reads per event: the whole value, or
@@ -94,7 +92,12 @@ struct eqlite_ruleset {
     uint32_t nprobes, capprobes;
     uint32_t *active; /* probes read per event */
     uint32_t nactive;
+    struct probe_group {
+        uint32_t field, first, end; /* active[first..end) read this field */
+    } *groups;
+    uint32_t ngroups;
     guard_slot *slots;
+    uint32_t *tags; /* per slot: 0 empty, else bits of its hash */
     uint32_t mask;
     rule_list always;  /* guard bits set on every event */
     uint32_t nguarded; /* rules reached through the index */
@@ -137,21 +140,32 @@ eqlite_status eqlite_ruleset_new(eqlite_schema *schema, eqlite_ruleset **out)
     return EQLITE_OK;
 }
 
-static void free_index(eqlite_ruleset *rs)
+static void free_slots(eqlite_ruleset *rs)
 {
     for (uint32_t k = 0; rs->slots && k <= rs->mask; k++) {
         eq_free(rs->alloc, rs->slots[k].rules.items);
         eq_free(rs->alloc, rs->slots[k].rules.bits);
     }
+    eq_free(rs->alloc, rs->slots);
+    rs->slots = NULL;
+}
+
+static void free_index(eqlite_ruleset *rs)
+{
+    free_slots(rs);
     for (uint32_t k = 0; k < rs->nprobes; k++) {
         eq_free(rs->alloc, rs->probes[k].present.items);
         eq_free(rs->alloc, rs->probes[k].present.bits);
     }
     eq_free(rs->alloc, rs->always.bits);
     rs->always.bits = NULL;
-    eq_free(rs->alloc, rs->slots);
+    eq_free(rs->alloc, rs->tags);
+    rs->tags = NULL;
     eq_free(rs->alloc, rs->probes);
     eq_free(rs->alloc, rs->active);
+    eq_free(rs->alloc, rs->groups);
+    rs->groups = NULL;
+    rs->ngroups = 0;
     eq_free(rs->alloc, rs->always.items);
     eq_free(rs->alloc, rs->required);
     rs->required = NULL;
@@ -325,6 +339,10 @@ static bool key_at(builder *b, key *out, uint32_t field, uint32_t mode, uint32_t
 
 static bool is_wild(char c) { return c == '*' || c == '?'; }
 
+/* Slice lengths come in a few sizes so that an event reads few slices. */
+static uint32_t prefix_len(uint32_t n) { return n >= 24 ? 24 : n >= 12 ? 12 : n >= 6 ? 6 : n >= 3 ? 3 : 0; }
+static uint32_t suffix_len(uint32_t n) { return n >= 12 ? 12 : n >= 8 ? 8 : n >= 5 ? 5 : n >= 3 ? 3 : 0; }
+
 /* The key of a wildcard pattern (folded like the set): its trailing
  * literal, or the literal after its leading '?'s; false if neither is long
  * enough to be worth a key. */
@@ -340,11 +358,11 @@ static bool pattern_key(builder *b, key *out, uint32_t field, uint32_t mode, con
     if (off + lead == kn) /* no '*' after the '?'s: a fixed-length pattern */
         trail = lead;
     if (trail >= 3 && (trail >= lead || trail >= 8)) {
-        uint32_t l = trail < MAX_SUFFIX ? trail : MAX_SUFFIX;
+        uint32_t l = suffix_len(trail);
         return key_at(b, out, field, mode, SUFFIX, 0, l, k + kn - l, l);
     }
     if (lead >= 3 && off <= MAX_SKIP) {
-        uint32_t l = lead < MAX_PREFIX ? lead : MAX_PREFIX;
+        uint32_t l = prefix_len(lead);
         return key_at(b, out, field, mode, PREFIX, off, l, k + off, l);
     }
     return false;
@@ -367,13 +385,13 @@ static bool set_keys(builder *b, const eq_patterns *p, uint32_t field, atom *out
             return false;
     for (uint32_t i = 0; i < p->prefix.n; i++) {
         eq_str e = p->prefix.items[i];
-        uint32_t l = e.n < MAX_PREFIX ? e.n : MAX_PREFIX;
+        uint32_t l = prefix_len(e.n);
         if (l < 3 || !key_at(b, &out->keys[out->n++], field, mode, PREFIX, 0, l, e.s, l))
             return false;
     }
     for (uint32_t i = 0; i < p->suffix.n; i++) {
         eq_str e = p->suffix.items[i];
-        uint32_t l = e.n < MAX_SUFFIX ? e.n : MAX_SUFFIX;
+        uint32_t l = suffix_len(e.n);
         if (l < 3 || !key_at(b, &out->keys[out->n++], field, mode, SUFFIX, 0, l, e.s + e.n - l, l))
             return false;
     }
@@ -845,6 +863,33 @@ static eqlite_status build_index(eqlite_ruleset *rs)
         b.nomem = !to_bits(rs, &rs->probes[k].present);
     if (b.nomem || !to_bits(rs, &rs->always))
         goto done;
+    /* keep only the values some guard uses: a small table stays in cache */
+    uint32_t used = 0;
+    for (uint32_t k = 0; k <= rs->mask; k++)
+        used += rs->slots[k].rules.n > 0;
+    uint32_t small = 16;
+    while (small < used * 2)
+        small *= 2;
+    guard_slot *kept = eq_malloc(rs->alloc, small * sizeof *kept);
+    if (!kept)
+        goto done;
+    memset(kept, 0, small * sizeof *kept);
+    for (uint32_t k = 0; k <= rs->mask; k++) {
+        guard_slot *old = &rs->slots[k];
+        if (!old->rules.n)
+            continue;
+        guard_slot *slot = find_slot(kept, small - 1, old->hash, old->probe, old->s, old->n);
+        *slot = *old;
+        old->rules = (rule_list){NULL, 0, NULL};
+    }
+    free_slots(rs);
+    rs->slots = kept;
+    rs->mask = small - 1;
+    rs->tags = eq_malloc(rs->alloc, (rs->mask + 1) * sizeof *rs->tags);
+    if (!rs->tags)
+        goto done;
+    for (uint32_t k = 0; k <= rs->mask; k++)
+        rs->tags[k] = rs->slots[k].s ? ((uint32_t)(rs->slots[k].hash >> 32) | 1) : 0;
     /* 4. the probes an event reads */
     rs->active = eq_malloc(rs->alloc, (rs->nprobes ? rs->nprobes : 1) * sizeof *rs->active);
     if (!rs->active)
@@ -861,6 +906,16 @@ static eqlite_status build_index(eqlite_ruleset *rs)
             i--;
         }
         rs->active[i] = k;
+    }
+    rs->groups = eq_malloc(rs->alloc, (rs->nactive ? rs->nactive : 1) * sizeof *rs->groups);
+    if (!rs->groups)
+        goto done;
+    for (uint32_t a = 0; a < rs->nactive; a++) {
+        uint32_t field = rs->probes[rs->active[a]].field;
+        if (rs->ngroups && rs->groups[rs->ngroups - 1].field == field)
+            rs->groups[rs->ngroups - 1].end = a + 1;
+        else
+            rs->groups[rs->ngroups++] = (struct probe_group){field, a, a + 1};
     }
     st = EQLITE_OK;
 done:
@@ -1076,10 +1131,18 @@ static void mark_slice(eqlite_scanner *sc, uint32_t pi, const probe *p, const ch
         s += p->off;
         n = p->len;
     }
+    /* the tags (4 bytes a slot) stay in cache; most values are not there */
     uint64_t h = slot_hash(pi, s, n);
-    const guard_slot *slot = find_slot(rs->slots, rs->mask, h, pi, s, n);
-    if (slot->s)
-        mark(sc, &slot->rules);
+    uint32_t tag = (uint32_t)(h >> 32) | 1;
+    for (uint32_t i = (uint32_t)h & rs->mask; rs->tags[i]; i = (i + 1) & rs->mask) {
+        if (rs->tags[i] != tag)
+            continue;
+        const guard_slot *slot = &rs->slots[i];
+        if (slot->hash == h && slot->probe == pi && slot->n == n && (n == 0 || memcmp(slot->s, s, n) == 0)) {
+            mark(sc, &slot->rules);
+            return;
+        }
+    }
 }
 
 static void mark_all(eqlite_scanner *sc)
@@ -1129,13 +1192,10 @@ static void gather(eqlite_scanner *sc, const eqlite_event *ev)
 {
     const eqlite_ruleset *rs = sc->rs;
     mark(sc, &rs->always);
-    for (uint32_t a = 0, end; a < rs->nactive; a = end) {
-        uint32_t field = rs->probes[rs->active[a]].field;
-        end = a + 1;
-        while (end < rs->nactive && rs->probes[rs->active[end]].field == field)
-            end++;
+    for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
+        uint32_t field = rs->groups[gi].field, a = rs->groups[gi].first, end = rs->groups[gi].end;
         if (field >= ev->nfields)
-            continue;
+            break; /* groups come by field id */
         const eqlite_value *v = &ev->fields[field];
         if (is_missing(v))
             continue;
