@@ -100,6 +100,7 @@ struct eqlite_ruleset {
     uint32_t *tags; /* per slot: 0 empty, else bits of its hash */
     uint32_t mask;
     rule_list always;  /* guard bits set on every event */
+    rule_list clocked; /* rules fed every event while they hold partials */
     uint32_t nguarded; /* rules reached through the index */
     uint64_t *required; /* per rule, GUARD_BITS bits: the guards that must all hold */
     uint32_t nwords;
@@ -159,6 +160,8 @@ static void free_index(eqlite_ruleset *rs)
     }
     eq_free(rs->alloc, rs->always.bits);
     rs->always.bits = NULL;
+    eq_free(rs->alloc, rs->clocked.items);
+    rs->clocked = (rule_list){NULL, 0, NULL};
     eq_free(rs->alloc, rs->tags);
     rs->tags = NULL;
     eq_free(rs->alloc, rs->probes);
@@ -625,9 +628,40 @@ static gnode solve(builder *b, const eqlite_program *prog, uint32_t pc, unsigned
     return r;
 }
 
-static uint64_t slot_hash(uint32_t probe, const char *s, uint32_t n)
+static inline uint64_t mix64(uint64_t a, uint64_t b)
 {
-    return eq_hash(s, n) ^ ((uint64_t)(probe + 1) * UINT64_C(0x9e3779b97f4a7c15));
+#ifdef __SIZEOF_INT128__
+    __extension__ unsigned __int128 r = (unsigned __int128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+    uint64_t x = (a ^ (a >> 31)) * b;
+    return x ^ (x >> 29);
+#endif
+}
+
+/* Values and slices are mostly short: up to 16 bytes hash in one multiply. */
+static inline uint64_t slot_hash(uint32_t probe, const char *s, uint32_t n)
+{
+    uint64_t a, b;
+    if (n > 16)
+        return eq_hash(s, n) ^ ((uint64_t)(probe + 1) * UINT64_C(0x9e3779b97f4a7c15));
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, s, 4);
+        memcpy(&y, s + n - 4, 4);
+        a = x;
+        b = y;
+    } else {
+        a = n ? (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
+                    (uint64_t)(unsigned char)s[n - 1] << 16
+              : 0;
+        b = 0;
+    }
+    return mix64(a ^ UINT64_C(0xe7037ed1a0b428db) ^ ((uint64_t)probe << 32),
+                 b ^ UINT64_C(0x8ebc6af09c88c6e3) ^ n);
 }
 
 /* The slot holding (probe, s, n), or the empty slot where it belongs. */
@@ -643,8 +677,9 @@ static guard_slot *find_slot(guard_slot *slots, uint32_t mask, uint64_t h, uint3
 /* A sequence whose results can come out on any event, when time passes:
  * with maxspan, an awaiting candidate (trailing missing clause) is emitted
  * once maxspan has gone by, and pipes hold results in first-event order
- * until older partials expire. It sees every event so that its results come
- * with the same event as from its own matcher. */
+ * until older partials expire. While it holds partials it sees every event,
+ * so that its results come with the same event as from its own matcher;
+ * with none, an event its guards reject changes nothing. */
 static bool clocked(const eqlite_program *prog)
 {
     return prog->kind == Q_SEQUENCE && prog->has_maxspan &&
@@ -685,8 +720,12 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
 {
     eqlite_ruleset *rs = b->rs;
     const eqlite_program *prog = rs->rules[k].program;
-    if (clocked(prog) || !prog->nterms)
+    if (!prog->nterms)
         return false;
+    if (clocked(prog) && !append(rs->alloc, &rs->clocked, k)) {
+        b->nomem = true;
+        return false;
+    }
     size_t cells = (size_t)prog->ncode * 8;
     b->memo = eq_malloc(rs->alloc, cells * sizeof *b->memo);
     b->atom_at = atom_at;
@@ -1268,9 +1307,16 @@ eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *ev, e
         eq_vm_reset(&sc->vm);
     sc->stats.events++;
     bool ordered = !rs->has_sequence || in_order(sc, ev);
-    gather(sc, ev);
-    /* rules whose guard bits are all set, in rule order */
     uint64_t *pending = sc->pending;
+    gather(sc, ev);
+    for (uint32_t i = 0; i < rs->clocked.n; i++) { /* time may settle what they hold */
+        uint32_t k = rs->clocked.items[i];
+        if (sc->streaming[k]->stats.pending) {
+            uint32_t w = k * GUARD_BITS / 64, sh = k * GUARD_BITS % 64;
+            pending[w] |= rs->required[w] & (UINT64_C(0xf) << sh);
+        }
+    }
+    /* rules whose guard bits are all set, in rule order */
     const uint64_t *required = rs->required;
     const uint64_t low = UINT64_C(0x1111111111111111); /* bit 0 of each rule */
     for (uint32_t w = 0; w < sc->nwords; w++) {
