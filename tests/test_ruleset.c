@@ -392,7 +392,7 @@ static int collect_rule(void *user, const eqlite_rule_info *rule, const eqlite_r
 Test(ruleset, guard_index_agrees_with_single_rule_matchers)
 {
     static const char *const rules[] = {
-        "process where process.name : \"\xc3\xa9" "cole.exe\"",                                      /* folded, non-ASCII */
+        "process where process.name : \"\303\251cole.exe\"",                                      /* folded, non-ASCII */
         "process where process.name in (\"cmd.exe\", \"CMD.exe\") and host.os.type == \"windows\"", /* exact set */
         "any where process.name : (\"bash\", \"Sh\") or host.os.type == \"macos\"",                /* disjunction */
         "process where event.type != null and process.name != \"x\"",                             /* presence */
@@ -404,7 +404,7 @@ Test(ruleset, guard_index_agrees_with_single_rule_matchers)
         "sequence with maxspan=5ms [process where process.name == \"bash\"] ![network where event.type == \"end\"]",
     };
     enum { NR = sizeof rules / sizeof *rules };
-    static const char *const names[] = {"cmd.exe", "CMD.EXE", "\xc3\x89" "COLE.EXE", "\xc3\xa9" "cole.exe", "bash", "SH",
+    static const char *const names[] = {"cmd.exe", "CMD.EXE", "\303\211COLE.EXE", "\303\251cole.exe", "bash", "SH",
                                         NULL};
     static const char *const cats[] = {"process", "network", NULL};
     static const char *const oses[] = {"windows", "linux", "macos", NULL};
@@ -601,13 +601,13 @@ Test(ruleset, glob_prefilter_keeps_wildcard_semantics)
 {
     static const char *const globs[] = {
         "?:\\windows\\system32\\*", "?:\\Windows\\*.exe", "??x*", "?", "??", "a?c", "*.exe", "ab*cd", "?*",
-        "*?", "?\xc3\xa9*z", "\xc3\xa9?", "c:*?", "?:\\program.exe",
+        "*?", "?\303\251*z", "\303\251?", "c:*?", "?:\\program.exe",
     };
     static const char *const subjects[] = {
         "C:\\Windows\\System32\\cmd.exe", "c:\\windows\\system32\\", "D:\\Windows\\x.exe", "c:\\windows",
-        "", "a", "ab", "abc", "a\xc3\xa9" "c", "\xc3\xa9", "\xc3\xa9\xc3\xa9", "\xc3\xa9:\\windows\\system32\\x",
-        "xx", "\xc3\xa9" "xa", "ab\xc3\xa9" "cd", "abcd", "x.EXE", "\xe2\x82\xac\xc3\xa9z", "c:\\program.exe",
-        "\xc3\x89:\\PROGRAM.EXE", "c:", "c:x",
+        "", "a", "ab", "abc", "a\303\251c", "\303\251", "\303\251\303\251", "\303\251:\\windows\\system32\\x",
+        "xx", "\303\251xa", "ab\303\251cd", "abcd", "x.EXE", "\342\202\254\303\251z", "c:\\program.exe",
+        "\303\211:\\PROGRAM.EXE", "c:", "c:x",
     };
     eq_arena arena;
     eq_arena_init(&arena, eq_default_allocator());
