@@ -30,7 +30,9 @@
  *
  * Plain event queries (no pipes) run straight on one VM state shared by the
  * scanner; the others keep their own matcher. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <time.h>
 #include <string.h>
 
 #include "program.h"
@@ -121,6 +123,8 @@ struct eqlite_scanner {
     char *tb_buf;
     size_t tb_cap;
     eqlite_scanner_stats stats;
+    uint64_t *prof_ns, *prof_runs; /* eq_scanner_profile */
+    uint64_t *live; /* bit 1 of a sequence's guard bits: it holds partials */
 };
 
 /* ---- building ---- */
@@ -735,7 +739,15 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
     }
     memset(b->memo, 0, cells * sizeof *b->memo);
     bool guarded = true;
-    gnode all = EMPTY_NODE;
+    /* A sequence without partials changes only on an event that can start
+     * one: its first positive position, or a leading missing one (a later
+     * position, a middle or trailing missing one and `until` act on
+     * partials). So `start` guards bit 0, and the union of all filters
+     * guards bit 1, which stands in for bit 0 while the rule holds partials
+     * (the scanner's `live` bits). */
+    bool sequence = prog->kind == Q_SEQUENCE;
+    gnode all = EMPTY_NODE, start = EMPTY_NODE;
+    bool in_start = sequence;
     for (uint32_t t = 0; t <= prog->nterms && guarded; t++) {
         uint32_t pc;
         if (t < prog->nterms)
@@ -749,10 +761,16 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
             guarded = false;
         else
             all = guard_union(b, all, g);
+        if (in_start && guarded)
+            start = guard_union(b, start, g);
+        if (t < prog->nterms && !prog->terms[t].missing)
+            in_start = false;
     }
     if (guarded && !b->nomem) {
-        list_guard(b, all, k * GUARD_BITS);
+        list_guard(b, sequence ? start : all, k * GUARD_BITS);
         rs->required[k * GUARD_BITS / 64] |= UINT64_C(1) << (k * GUARD_BITS % 64);
+        if (sequence)
+            list_guard(b, all, k * GUARD_BITS + 1);
     }
     bool single = prog->nterms == 1 && !prog->has_until;
     for (uint32_t gi = 1; guarded && single && gi < GUARD_BITS && !b->nomem; gi++) {
@@ -1025,6 +1043,7 @@ void eqlite_scanner_free(eqlite_scanner *sc)
         return;
     free_streaming(sc);
     eq_free(sc->alloc, sc->pending);
+    eq_free(sc->alloc, sc->live);
     eq_free(sc->alloc, sc->fold.buf);
     eq_free(sc->alloc, sc->tb_buf);
     eq_vm_release(&sc->vm);
@@ -1038,8 +1057,10 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
     sc->nwords = rs->nwords;
     sc->streaming = eq_malloc(sc->alloc, bytes);
     sc->pending = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
-    if (!sc->streaming || !sc->pending)
+    sc->live = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->live);
+    if (!sc->streaming || !sc->pending || !sc->live)
         return EQLITE_ENOMEM;
+    memset(sc->live, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->live);
     memset(sc->streaming, 0, bytes);
     memset(sc->pending, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     for (uint32_t k = 0; k < rs->nrules; k++) {
@@ -1112,7 +1133,39 @@ static void run_plain(scan *s, const rule *r)
     }
 }
 
+static void run_rule_now(scan *s, uint32_t k);
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void run_rule(scan *s, uint32_t k)
+{
+    eqlite_scanner *sc = s->sc;
+    if (sc->prof_ns) {
+        uint64_t t0 = now_ns();
+        run_rule_now(s, k);
+        sc->prof_ns[k] += now_ns() - t0;
+        sc->prof_runs[k]++;
+        return;
+    }
+    run_rule_now(s, k);
+}
+
+/* Per-rule profile, for bench/bench_ruleset.c (not in the public API):
+ * while set, each rule run adds its nanoseconds to ns[rule] and one to
+ * runs[rule] (arrays of eqlite_ruleset_count() items; NULL stops). */
+void eq_scanner_profile(eqlite_scanner *sc, uint64_t *ns, uint64_t *runs);
+void eq_scanner_profile(eqlite_scanner *sc, uint64_t *ns, uint64_t *runs)
+{
+    sc->prof_ns = ns && runs ? ns : NULL;
+    sc->prof_runs = runs;
+}
+
+static void run_rule_now(scan *s, uint32_t k)
 {
     eqlite_scanner *sc = s->sc;
     const rule *r = &sc->rs->rules[k];
@@ -1124,6 +1177,13 @@ static void run_rule(scan *s, uint32_t k)
         return;
     }
     eqlite_status st = eqlite_feed(sc->streaming[k], s->ev, forward, s);
+    if (r->sequence) {
+        uint64_t bit = UINT64_C(2) << (k * GUARD_BITS % 64);
+        if (sc->streaming[k]->stats.pending)
+            sc->live[k * GUARD_BITS / 64] |= bit;
+        else
+            sc->live[k * GUARD_BITS / 64] &= ~bit;
+    }
     if (st != EQLITE_OK) {
         sc->stats.errors++;
         if (s->error == EQLITE_OK)
@@ -1323,6 +1383,7 @@ eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *ev, e
         uint64_t bits = pending[w];
         if (!bits)
             continue;
+        bits |= (bits & sc->live[w]) >> 1; /* sequences with partials: any filter's guard */
         pending[w] = 0;
         uint64_t miss = required[w] & ~bits;
         /* a rule is ready when its nibble misses nothing and was hit */
