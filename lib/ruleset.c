@@ -778,7 +778,7 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
             b->banned[b->pool[all.first + i]] = true;
         memset(b->memo, 0, cells * sizeof *b->memo);
         all = solve(b, prog, prog->terms[0].filter_pc, ACC_ALL, 0);
-        if (isinf(all.cost) || !all.n || all.cost > 0.4)
+        if (isinf(all.cost) || !all.n) /* any further guard only narrows (its lookups are made anyway) */
             break;
         uint32_t id = k * GUARD_BITS + gi;
         list_guard(b, all, id);
