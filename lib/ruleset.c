@@ -57,6 +57,7 @@ typedef struct rule_list {
 
 enum { PROBE_EXACT, PROBE_FOLD, PROBE_PRESENT };
 enum { WHOLE, PREFIX, SUFFIX };
+#define BLOOM_MASK 131071u /* a 16 KiB filter */
 #define GUARD_BITS 4 /* guards per rule, all required (16 rules a word) */
 #define MAX_SKIP 4    /* leading '?' a prefix key may skip */
 
@@ -100,6 +101,7 @@ struct eqlite_ruleset {
     uint32_t ngroups;
     guard_slot *slots;
     uint32_t *tags; /* per slot: 0 empty, else bits of its hash */
+    uint64_t *bloom; /* BLOOM_MASK + 1 bits: two per indexed value */
     uint32_t mask;
     rule_list always;  /* guard bits set on every event */
     rule_list clocked; /* rules fed every event while they hold partials */
@@ -168,6 +170,8 @@ static void free_index(eqlite_ruleset *rs)
     rs->clocked = (rule_list){NULL, 0, NULL};
     eq_free(rs->alloc, rs->tags);
     rs->tags = NULL;
+    eq_free(rs->alloc, rs->bloom);
+    rs->bloom = NULL;
     eq_free(rs->alloc, rs->probes);
     eq_free(rs->alloc, rs->active);
     eq_free(rs->alloc, rs->groups);
@@ -945,8 +949,19 @@ static eqlite_status build_index(eqlite_ruleset *rs)
     rs->tags = eq_malloc(rs->alloc, (rs->mask + 1) * sizeof *rs->tags);
     if (!rs->tags)
         goto done;
-    for (uint32_t k = 0; k <= rs->mask; k++)
-        rs->tags[k] = rs->slots[k].s ? ((uint32_t)(rs->slots[k].hash >> 32) | 1) : 0;
+    rs->bloom = eq_malloc(rs->alloc, (BLOOM_MASK + 1) / 8);
+    if (!rs->bloom)
+        goto done;
+    memset(rs->bloom, 0, (BLOOM_MASK + 1) / 8);
+    for (uint32_t k = 0; k <= rs->mask; k++) {
+        uint64_t h = rs->slots[k].hash;
+        rs->tags[k] = rs->slots[k].s ? ((uint32_t)(h >> 32) | 1) : 0;
+        if (!rs->slots[k].s)
+            continue;
+        uint32_t b1 = (uint32_t)(h >> 18) & BLOOM_MASK, b2 = (uint32_t)(h >> 41) & BLOOM_MASK;
+        rs->bloom[b1 >> 6] |= UINT64_C(1) << (b1 & 63);
+        rs->bloom[b2 >> 6] |= UINT64_C(1) << (b2 & 63);
+    }
     /* 4. the probes an event reads */
     rs->active = eq_malloc(rs->alloc, (rs->nprobes ? rs->nprobes : 1) * sizeof *rs->active);
     if (!rs->active)
@@ -1232,6 +1247,9 @@ static void mark_slice(eqlite_scanner *sc, uint32_t pi, const probe *p, const ch
     }
     /* the tags (4 bytes a slot) stay in cache; most values are not there */
     uint64_t h = slot_hash(pi, s, n);
+    uint32_t b1 = (uint32_t)(h >> 18) & BLOOM_MASK, b2 = (uint32_t)(h >> 41) & BLOOM_MASK;
+    if (!((rs->bloom[b1 >> 6] >> (b1 & 63)) & (rs->bloom[b2 >> 6] >> (b2 & 63)) & 1))
+        return; /* most values: two bits of a small filter say no */
     uint32_t tag = (uint32_t)(h >> 32) | 1;
     for (uint32_t i = (uint32_t)h & rs->mask; rs->tags[i]; i = (i + 1) & rs->mask) {
         if (rs->tags[i] != tag)
