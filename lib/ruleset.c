@@ -1,32 +1,39 @@
 /* ruleset.c: many rules evaluated together. An event runs only the rules
- * that can match it, found through a guard index built from the rules' own
- * bytecode:
+ * that can match it, found through a guard index read from the rules' own
+ * bytecode (no codegen support needed):
  *
- *  - A filter's code begins with its top-level and-chain: each conjunct is
- *    followed by `JNT end`, where `end` is a RET, so every fused field test
- *    in that straight-line prefix (`F_STR_EQ field "v"; JNT end`) is a
- *    necessary condition of the filter. A disjunction of fused tests
- *    (`t1; JT L; t2; JT L; t3; L: JNT end`) is one too: the union of its
- *    tests.
- *  - Usable tests ("atoms"): field == "v" (bytes), field : "v" (folded),
- *    field in / : sets of exact values (bytes or folded), field != null.
- *    Each term (an event query's filter; every position and the `until` of
- *    a sequence or sample) takes its most selective guard: the fewest
- *    values relative to how many distinct values the corpus tests that
- *    field for (event.category or host.os.type loses to process.name).
- *  - The rule is listed under every atom of the chosen guard of each of its
- *    terms; a rule with a term that has no guard runs on every event.
- *  - Per event, each indexed (field, case mode) is read once: scalars and
- *    array elements are folded once for the caseless table and looked up;
- *    the rules found are marked in a bitmap and run in rule order.
+ *  - Atoms: a fused field test is true only if the field (any element)
+ *    reads as one of a few keys: field == "v" (bytes), field : "v" (folded),
+ *    an in / : / like set of exact values, prefixes (after leading '?'s),
+ *    suffixes and globs (their head or tail literal, a slice of a few fixed
+ *    lengths); any other fused test but F_IS_NULL: the field is present.
+ *  - Guards: a set of atoms one of which holds on every path of a filter's
+ *    code to a true return, found by a walk of the code (forward jumps,
+ *    three-valued acc) that keeps, at each test, the cheaper of the test
+ *    and the guard after it, and unions the guards of both branches. The
+ *    cost of a key is its share of the values the corpus tests the field
+ *    for, so event.category or host.os.type lose to process.name.
+ *  - An event query takes up to GUARD_BITS guards (each found with the
+ *    atoms of the previous ones set aside) and runs only when all hold.
+ *    A sequence runs when an event can start it (first positive or leading
+ *    missing position) or, while it holds partials, when an event can match
+ *    any of its filters or `until`; a sample, when any filter can. A rule
+ *    without a guard runs on every event.
+ *  - Per event, each indexed field is read once, each value folded once;
+ *    slices are looked up behind a small two-bit filter; the guard bits of
+ *    the rules found are set in a bitmap, and the rules whose bits are all
+ *    set run in rule order.
  *
  * The index is conservative: a rule runs whenever it could match, and runs
- * its full program, which re-checks everything. A sequence or sample is fed
- * only events that can satisfy one of its filters; an event no filter can
- * take changes nothing a later result depends on (partials are checked
- * against maxspan when they advance, and expiry by a later event's
- * timestamp drops the same partials). Event order is still checked on every
- * event when the set holds a sequence.
+ * its full program, which re-checks everything (tests/test_ruleset.c
+ * compares the whole corpus with each rule's own matcher). An event a
+ * sequence is not fed changes nothing a later result depends on: partials
+ * are checked against maxspan when they advance, expiry by a later event's
+ * timestamp drops the same partials, and without partials only a starting
+ * event changes state. A sequence whose results can come out when time
+ * passes (trailing missing clause or pipes, with maxspan) sees every event
+ * while it holds partials. Event order is checked on every event when the
+ * set holds a sequence.
  *
  * Plain event queries (no pipes) run straight on one VM state shared by the
  * scanner; the others keep their own matcher. */
