@@ -636,3 +636,22 @@ Test(ruleset, glob_prefilter_keeps_wildcard_semantics)
     eq_free(scratch.alloc, scratch.buf);
     eq_arena_free(&arena);
 }
+
+/* The index feeds a sequence only some events, but event order is still
+ * checked on every event, as when every sequence saw every event. */
+Test(ruleset, out_of_order_event_is_reported_even_if_no_sequence_takes_it)
+{
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    add(&f, "sequence [process where process.name == \"a\"] [network where true]", "seq");
+    start(&f);
+    eqlite_value fields[NFIELDS] = {str("file"), {0}, {0}, {0}};
+    eqlite_event ev = {fields, NFIELDS, 10, {0}, NULL};
+    cr_assert_eq(eqlite_ruleset_match(f.sc, &ev, NULL, NULL), EQLITE_OK);
+    ev.timestamp = 5;
+    cr_assert_eq(eqlite_ruleset_match(f.sc, &ev, NULL, NULL), EQLITE_EORDER);
+    cr_assert_eq(rules_run(&f), 0); /* the sequence never ran */
+    ev.timestamp = 10;
+    cr_assert_eq(eqlite_ruleset_match(f.sc, &ev, NULL, NULL), EQLITE_OK);
+    teardown_fixture(&f);
+}
