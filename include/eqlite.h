@@ -238,10 +238,11 @@ EQLITE_API void eqlite_matcher_stats(const eqlite_matcher *matcher, eqlite_stats
  *
  * Many rules compiled against one schema and evaluated together, the YARA
  * split: an immutable ruleset (shareable read-only between threads once
- * finished) and a light per-thread scanner. Rules are indexed by the event
- * category of their query: an event runs only the rules of its category
- * (looked up once per event in a hash table) plus the rules that can match
- * any event (`any where`, sequences, samples).
+ * finished) and a light per-thread scanner. Rules are indexed by guards
+ * read from their compiled code: field values every match needs (the event
+ * category, `process.name : (...)` sets, wildcard head/tail literals, field
+ * presence), so an event runs only the rules whose guards it meets;
+ * sequences are fed only events one of their stages can take.
  *
  *   eqlite_ruleset_new(schema, &rs);
  *   eqlite_ruleset_add(rs, src, len, "name", "id", &diag);   (each rule)
@@ -261,7 +262,7 @@ typedef struct eqlite_rule_info {
     const char *name;              /* "" when none was given */
     const char *id;                /* "" when none was given */
     const eqlite_program *program;
-    const char *category;          /* indexed category; NULL: runs on every event */
+    const char *category;          /* category of an event query; NULL for any / sequences / samples */
 } eqlite_rule_info;
 
 /* Return 0 to continue, non-zero to stop evaluating the current event. */
@@ -276,7 +277,7 @@ EQLITE_API void eqlite_ruleset_free(eqlite_ruleset *rs);
  * NULL) says why. EQLITE_EMISUSE after eqlite_ruleset_finish. */
 EQLITE_API eqlite_status eqlite_ruleset_add(eqlite_ruleset *rs, const char *src, size_t len, const char *name,
                                             const char *id, eqlite_diag *diag);
-/* Builds the category index; afterwards the ruleset is immutable. */
+/* Builds the guard index; afterwards the ruleset is immutable. */
 EQLITE_API eqlite_status eqlite_ruleset_finish(eqlite_ruleset *rs);
 EQLITE_API size_t eqlite_ruleset_count(const eqlite_ruleset *rs);
 EQLITE_API eqlite_status eqlite_ruleset_rule(const eqlite_ruleset *rs, size_t index, eqlite_rule_info *out);
@@ -287,7 +288,7 @@ EQLITE_API eqlite_status eqlite_scanner_new(const eqlite_ruleset *rs, const eqli
                                             eqlite_scanner **out);
 EQLITE_API void eqlite_scanner_free(eqlite_scanner *sc);
 /* Runs the rules that can match `event`; matches come back through `cb`
- * (may be NULL), in rule order within each category value. Events in
+ * (may be NULL), in rule order. Events in
  * (timestamp, tiebreaker) order. Every rule runs even if one fails; the
  * first failure's status is returned. Event queries allocate nothing. */
 EQLITE_API eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *event,
