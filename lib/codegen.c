@@ -258,19 +258,14 @@ static const uint8_t flipped[] = {CMP_EQ, CMP_NE, CMP_GT, CMP_GE, CMP_LT, CMP_LE
 static bool date_const(gen *g, const eq_node *at, eqlite_value *v)
 {
     int64_t ns;
-    if (v->kind == EQLITE_STRING) {
-        if (!eq_parse_date(v->u.s, v->len, &ns)) {
-            eq_error(g->p, EQLITE_ETYPE, at->off, at->len, "cannot parse [%.*s] as a date", (int)v->len, v->u.s);
-            return false;
-        }
-    } else if (v->kind == EQLITE_INT) {
-        ns = v->u.i * 1000000;
-    } else if (v->kind == EQLITE_DOUBLE) {
-        ns = (int64_t)(v->u.d * 1e6);
-    } else {
+    if (v->kind != EQLITE_STRING && v->kind != EQLITE_INT && v->kind != EQLITE_DOUBLE)
         return true;
+    if (!eq_value_date_ns(v, &ns)) {
+        eq_error(g->p, EQLITE_ETYPE, at->off, at->len, "cannot parse [%.*s] as a date", (int)v->len, v->u.s);
+        return false;
     }
     v->kind = EQLITE_INT;
+    v->len = 0;
     v->u.i = ns;
     return true;
 }

@@ -1267,3 +1267,13 @@ uint64_t eq_hash_fold(const char *s, size_t n)
     }
     return hash_finish(&st);
 }
+
+bool eq_value_date_ns(const eqlite_value *v, int64_t *ns_out)
+{
+    switch (v->kind) {
+    case EQLITE_STRING: return eq_parse_date(v->u.s, v->len, ns_out);
+    case EQLITE_INT: *ns_out = v->u.i * 1000000; return true;
+    case EQLITE_DOUBLE: *ns_out = (int64_t)(v->u.d * 1e6); return true;
+    default: return false;
+    }
+}

@@ -265,23 +265,12 @@ static inline int order_result(int c, unsigned op)
     }
 }
 
-/* A date-typed value as nanoseconds: ISO text or epoch milliseconds. */
+/* A date-typed value as an INT of nanoseconds. */
 static bool as_date(const eqlite_value *v, eqlite_value *out)
 {
-    int64_t ns;
-    if (v->kind == EQLITE_STRING) {
-        if (!eq_parse_date(v->u.s, v->len, &ns))
-            return false;
-    } else if (v->kind == EQLITE_INT) {
-        ns = v->u.i * 1000000;
-    } else if (v->kind == EQLITE_DOUBLE) {
-        ns = (int64_t)(v->u.d * 1e6);
-    } else {
-        return false;
-    }
     out->kind = EQLITE_INT;
-    out->u.i = ns;
-    return true;
+    out->len = 0;
+    return eq_value_date_ns(v, &out->u.i);
 }
 
 static inline int compare_one(const eqlite_value *e, const eqlite_value *k, unsigned op, bool dates)
