@@ -189,13 +189,12 @@ static __attribute__((noinline)) int str_eq_fold_slow(const eqlite_value *e, con
  * lowered a word at a time and compared; an ASCII subject of another length
  * cannot match, and the first differing ASCII byte decides that; non-ASCII
  * subjects take the full fold. */
-static inline int str_eq_fold(const eqlite_value *e, const eqlite_value *k)
+/* The quick decisions of a caseless compare against a folded constant:
+ * same-length ASCII words lower-cased a word at a time, or a differing ASCII
+ * first byte. T/F, or -1 when only the full fold can tell. */
+static inline int fold_quick(const char *s, size_t n, const char *t, size_t tn)
 {
-    if (e->kind != EQLITE_STRING)
-        return F;
-    size_t n = e->len;
-    if (n == k->len && n >= 4 && n <= 16) {
-        const char *s = e->u.s, *t = k->u.s;
+    if (n == tn && n >= 4 && n <= 16) {
         if (n >= 8) {
             uint64_t x, y, u, v;
             memcpy(&x, s, 8);
@@ -215,12 +214,20 @@ static inline int str_eq_fold(const eqlite_value *e, const eqlite_value *k)
                 return ((ascii_lower32(x) ^ y) | (ascii_lower32(u) ^ v)) == 0 ? T : F;
             }
         }
-    } else if (n && k->len) { /* the usual mismatch: an ASCII first byte that differs */
-        unsigned c = (unsigned char)e->u.s[0];
-        if (c < 0x80 && (c - 'A' < 26u ? c + 32 : c) != (unsigned char)k->u.s[0])
+    } else if (n && tn) { /* the usual mismatch: an ASCII first byte that differs */
+        unsigned c = (unsigned char)s[0];
+        if (c < 0x80 && (c - 'A' < 26u ? c + 32 : c) != (unsigned char)t[0])
             return F;
     }
-    return str_eq_fold_slow(e, k);
+    return -1;
+}
+
+static inline int str_eq_fold(const eqlite_value *e, const eqlite_value *k)
+{
+    if (e->kind != EQLITE_STRING)
+        return F;
+    int r = fold_quick(e->u.s, e->len, k->u.s, k->len);
+    return r >= 0 ? r : str_eq_fold_slow(e, k);
 }
 
 /* Any element of v (scalar or array) equals k: T, else F if some element is
@@ -818,33 +825,7 @@ static inline int guard_fast(const eq_instr *ip, const eqlite_value *consts, con
             return F;
         return n <= 16 ? (bytes_equal(e->u.s, k->u.s, n) ? T : F) : -1;
     }
-    const char *s = e->u.s, *t = k->u.s;
-    if (e->len == n && n >= 4 && n <= 16) {
-        if (n >= 8) {
-            uint64_t x, y, u, v;
-            memcpy(&x, s, 8);
-            memcpy(&u, s + n - 8, 8);
-            if (((x | u) & 0x8080808080808080ULL) == 0) {
-                memcpy(&y, t, 8);
-                memcpy(&v, t + n - 8, 8);
-                return ((ascii_lower64(x) ^ y) | (ascii_lower64(u) ^ v)) == 0 ? T : F;
-            }
-        } else {
-            uint32_t x, y, u, v;
-            memcpy(&x, s, 4);
-            memcpy(&u, s + n - 4, 4);
-            if (((x | u) & 0x80808080u) == 0) {
-                memcpy(&y, t, 4);
-                memcpy(&v, t + n - 4, 4);
-                return ((ascii_lower32(x) ^ y) | (ascii_lower32(u) ^ v)) == 0 ? T : F;
-            }
-        }
-    } else if (e->len && n) { /* an ASCII first byte that differs: its fold differs */
-        unsigned c = (unsigned char)s[0];
-        if (c < 0x80 && (c - 'A' < 26u ? c + 32 : c) != (unsigned char)t[0])
-            return F;
-    }
-    return -1;
+    return fold_quick(e->u.s, e->len, k->u.s, n);
 }
 
 /* eqlite_match past the guards it could decide inline: the remaining
