@@ -172,7 +172,7 @@ constants(L) ::= constants(L0) COMMA constant(C). { L = L0; ast_list_append(p, &
 
 primary(E) ::= constant(C). { E = C; }
 primary(E) ::= field(F). { E = F; }
-primary(E) ::= LPAREN(L) expr(A) RPAREN(R). { E = ast_paren(p, &L, A, &R); }
+primary(E) ::= LPAREN expr(A) RPAREN. { E = ast_paren(A); }
 primary(E) ::= IDENT(N) LPAREN args(A) RPAREN(R). { E = ast_call(p, &N, false, &A, &R); }
 primary(E) ::= TILDE_IDENT(N) LPAREN args(A) RPAREN(R). { E = ast_call(p, &N, true, &A, &R); }
 

@@ -266,14 +266,11 @@ eq_node *ast_call(eq_parse *p, const eq_token *name, bool tilde, eq_list *args,
     return n;
 }
 
-eq_node *ast_paren(eq_parse *p, const eq_token *lp, eq_node *x, const eq_token *rp)
+/* Parentheses only keep a nested and/or chain from being flattened. */
+eq_node *ast_paren(eq_node *x)
 {
-    (void)p;
-    if (!x)
-        return NULL;
-    x->flags |= NF_PAREN;
-    (void)lp;
-    (void)rp;
+    if (x)
+        x->flags |= NF_PAREN;
     return x;
 }
 

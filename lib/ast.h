@@ -158,7 +158,7 @@ eq_node *ast_predicate(eq_parse *p, eq_pred_op op, bool negated, eq_node *lhs, e
                        bool paren_list, const eq_token *end);
 eq_node *ast_call(eq_parse *p, const eq_token *name, bool tilde, eq_list *args,
                   const eq_token *rparen);
-eq_node *ast_paren(eq_parse *p, const eq_token *lp, eq_node *x, const eq_token *rp);
+eq_node *ast_paren(eq_node *x);
 eq_list ast_list_new(eq_parse *p, eq_node *first);
 eq_list ast_list_empty(void);
 void ast_list_append(eq_parse *p, eq_list *list, eq_node *x);

@@ -171,12 +171,10 @@ bool eq_maybe_unmapped(const eq_node *n)
     return n->kind == N_FIELD && (n->flags & NF_OPTIONAL) && n->type == VT_ANY && n->field_id >= 0;
 }
 
-#define maybe_unmapped eq_maybe_unmapped
-
 static bool check_compare(sema *s, eq_node *n)
 {
     eq_node *a = n->kids[0], *b = n->kids[1];
-    if (!eq_is_constant(a) && !eq_is_constant(b) && !(maybe_unmapped(a) && maybe_unmapped(b))) {
+    if (!eq_is_constant(a) && !eq_is_constant(b) && !(eq_maybe_unmapped(a) && eq_maybe_unmapped(b))) {
         const eq_node *off = first_field(b);
         return fail(s, EQLITE_ETYPE, n,
                     "Comparisons against fields are not (currently) supported; offender [%.*s] in [%s]",
