@@ -316,7 +316,69 @@ public:
     Node &operator[](uint32_t i) { return nodes_[i]; }
     const Node &operator[](uint32_t i) const { return nodes_[i]; }
 
+    // The walk's flat copy of the trie, built once every field is inserted
+    // (the segment pointers refer to the nodes' strings, which stop moving).
+    void compile() {
+        fnodes_.assign(nodes_.size(), FastNode{});
+        fedges_.clear();
+        for (size_t i = 0; i < nodes_.size(); i++) {
+            FastNode &f = fnodes_[i];
+            f.first = static_cast<uint32_t>(fedges_.size());
+            f.count = static_cast<uint32_t>(nodes_[i].kids.size());
+            f.slot = nodes_[i].slot;
+            for (const Edge &e : nodes_[i].kids) {
+                FastEdge fe{};
+                size_t n = e.segment.size(), head = n < 8 ? n : 8;
+                std::memcpy(&fe.head, e.segment.data(), head);
+                fe.mask = head == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * head)) - 1;
+                fe.seg = e.segment.data();
+                fe.len = n;
+                fe.child = e.child;
+                fedges_.push_back(fe);
+            }
+        }
+    }
+
+    bool has_kids(uint32_t node) const { return fnodes_[node].count != 0; }
+    int32_t slot_of(uint32_t node) const { return fnodes_[node].slot; }
+
+    // descend() for a key in simdjson's string buffer, which has at least
+    // SIMDJSON_PADDING readable bytes after any string: each edge is tested
+    // with one masked 8-byte load (length, then the first bytes).
+    uint32_t descend_padded(uint32_t node, const char *p, size_t rest) const {
+        for (;;) {
+            const FastNode &fn = fnodes_[node];
+            if (fn.count == 0) return kNoNode;
+            uint64_t word;
+            std::memcpy(&word, p, 8);
+            const FastEdge *e = fedges_.data() + fn.first, *stop = e + fn.count;
+            for (; e != stop; ++e) {
+                size_t n = e->len;
+                if (n > rest || (n < rest && p[n] != '.')) continue;
+                if ((word & e->mask) != e->head) continue;
+                if (n <= 8 || same_bytes(e->seg + 8, p + 8, n - 8)) break;
+            }
+            if (e == stop) return kNoNode;
+            size_t n = e->len;
+            if (n == rest) return e->child;
+            node = e->child;
+            p += n + 1;
+            rest -= n + 1;
+        }
+    }
+
 private:
+    struct FastEdge {
+        uint64_t head, mask; // the first (up to) 8 bytes of the segment
+        const char *seg;
+        size_t len;
+        uint32_t child;
+    };
+    struct FastNode {
+        uint32_t first = 0, count = 0;
+        int32_t slot = kNoSlot;
+    };
+
     uint32_t child_or_new(uint32_t node, std::string_view seg) {
         uint32_t found = child(node, seg.data(), seg.size());
         if (found != kNoNode) return found;
@@ -327,6 +389,8 @@ private:
     }
 
     std::vector<Node> nodes_;
+    std::vector<FastNode> fnodes_;
+    std::vector<FastEdge> fedges_;
 };
 
 // One field's value while a record is walked. Arrays collect into `list`,
@@ -1172,36 +1236,78 @@ Cut cut_record(eq_ndjson *r, Record *rec) {
 
 // ---- filling the event ------------------------------------------------------
 
-bool scalar_value(const element &e, eqlite_value *out) {
-    *out = eqlite_value{};
-    switch (e.type()) {
-    case element_type::STRING: {
-        std::string_view s = e.get_string().value_unsafe();
-        out->kind = EQLITE_STRING;
-        out->len = static_cast<uint32_t>(s.size());
-        out->u.s = s.data();
-        return true;
+// The walk reads simdjson's DOM tape directly (the layout of simdjson's
+// doc/tape.md, unchanged since 0.3): one 64-bit word per value, the type in
+// the top byte; '{' and '[' hold the index just past their closing word in the
+// low 32 bits; strings hold an offset into the string buffer, where a 32-bit
+// length precedes the bytes; 'l', 'u' and 'd' are followed by a word holding
+// the number; 't', 'f' and 'n' stand alone. This skips the DOM iterators'
+// per-step bookkeeping; an unread subtree is stepped over in one jump.
+struct Tape {
+    const uint64_t *w;
+    const uint8_t *strings;
+};
+
+constexpr uint64_t kTapePayload = 0x00FFFFFFFFFFFFFFull;
+
+inline char tape_type(uint64_t word) { return static_cast<char>(word >> 56); }
+
+// The index after the value at i.
+inline size_t tape_next(const Tape &t, size_t i) {
+    uint64_t word = t.w[i];
+    switch (tape_type(word)) {
+    case '{':
+    case '[': return static_cast<uint32_t>(word);
+    case 'l':
+    case 'u':
+    case 'd': return i + 2;
+    default: return i + 1;
     }
-    case element_type::INT64:
+}
+
+inline const char *tape_string(const Tape &t, uint64_t word, uint32_t *len) {
+    const uint8_t *p = t.strings + (word & kTapePayload);
+    std::memcpy(len, p, sizeof *len);
+    return reinterpret_cast<const char *>(p + sizeof *len);
+}
+
+// A scalar at tape index i (not '{' or '[').
+inline void tape_scalar(const Tape &t, size_t i, eqlite_value *out) {
+    *out = eqlite_value{};
+    uint64_t word = t.w[i];
+    switch (tape_type(word)) {
+    case '"': {
+        uint32_t len;
+        out->u.s = tape_string(t, word, &len);
+        out->kind = EQLITE_STRING;
+        out->len = len;
+        return;
+    }
+    case 'l': {
+        int64_t v;
+        std::memcpy(&v, &t.w[i + 1], sizeof v);
         out->kind = EQLITE_INT;
-        out->u.i = e.get_int64().value_unsafe();
-        return true;
-    case element_type::UINT64: // only above INT64_MAX
+        out->u.i = v;
+        return;
+    }
+    case 'u': // only above INT64_MAX
         out->kind = EQLITE_DOUBLE;
-        out->u.d = static_cast<double>(e.get_uint64().value_unsafe());
-        return true;
-    case element_type::DOUBLE:
+        out->u.d = static_cast<double>(t.w[i + 1]);
+        return;
+    case 'd': {
+        double d;
+        std::memcpy(&d, &t.w[i + 1], sizeof d);
         out->kind = EQLITE_DOUBLE;
-        out->u.d = e.get_double().value_unsafe();
-        return true;
-    case element_type::BOOL:
+        out->u.d = d;
+        return;
+    }
+    case 't':
+    case 'f':
         out->kind = EQLITE_BOOL;
-        out->u.b = e.get_bool().value_unsafe() ? 1 : 0;
-        return true;
-    case element_type::NULL_VALUE:
-        return true;
-    default:
-        return false;
+        out->u.b = tape_type(word) == 't' ? 1 : 0;
+        return;
+    default: // 'n'
+        return;
     }
 }
 
@@ -1239,56 +1345,66 @@ bool wrong_type(eq_ndjson *r, uint32_t node) {
     return false;
 }
 
-bool visit(eq_ndjson *r, const element &v, uint32_t node, uint64_t epoch);
+bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, uint64_t epoch);
 
-bool walk_object(eq_ndjson *r, simdjson::dom::object obj, uint32_t node, uint64_t epoch) {
-    for (auto field : obj) {
-        uint32_t target = r->proj.descend(node, field.key);
-        if (target != kNoNode && !visit(r, field.value, target, epoch)) return false;
+// The object at tape index i, whose trie node has children.
+bool walk_object(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, uint64_t epoch) {
+    size_t end = static_cast<uint32_t>(t.w[i]) - 1; // the '}'
+    const Projection &proj = r->proj;
+    for (i++; i < end;) {
+        uint32_t klen;
+        const char *key = tape_string(t, t.w[i], &klen);
+        i++;
+        size_t next = tape_next(t, i);
+        uint32_t target = proj.descend_padded(node, key, klen);
+        if (target != kNoNode && !visit(r, t, i, target, epoch)) return false;
+        i = next;
     }
     return true;
 }
 
-bool visit_array(eq_ndjson *r, simdjson::dom::array arr, uint32_t node, uint64_t epoch) {
-    int32_t slot = r->proj[node].slot;
+bool visit_array(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, uint64_t epoch) {
+    int32_t slot = r->proj.slot_of(node);
     // Scalars go straight to the field's list; nested containers may touch it
     // too, but only by appending with the same epoch, so the reference stays good
     // (the Slot itself never moves: `slots` is sized once).
     std::vector<eqlite_value> *list = slot != kNoSlot ? &list_of(r, slot, epoch).list : nullptr;
-    for (element e : arr) {
-        element_type t = e.type();
-        if (t == element_type::ARRAY) {
-            if (!visit_array(r, e.get_array().value_unsafe(), node, epoch)) return false;
-        } else if (t == element_type::OBJECT) {
-            if (r->proj[node].kids.empty()) return wrong_type(r, node);
-            if (!walk_object(r, e.get_object().value_unsafe(), node, epoch)) return false;
-        } else if (list && t != element_type::NULL_VALUE) {
+    size_t end = static_cast<uint32_t>(t.w[i]) - 1; // the ']'
+    for (i++; i < end; i = tape_next(t, i)) {
+        char type = tape_type(t.w[i]);
+        if (type == '[') {
+            if (!visit_array(r, t, i, node, epoch)) return false;
+        } else if (type == '{') {
+            if (!r->proj.has_kids(node)) return wrong_type(r, node);
+            if (!walk_object(r, t, i, node, epoch)) return false;
+        } else if (list && type != 'n') {
             eqlite_value value;
-            scalar_value(e, &value);
+            tape_scalar(t, i, &value);
             list->push_back(value);
         }
     }
     return true;
 }
 
-bool visit(eq_ndjson *r, const element &v, uint32_t node, uint64_t epoch) {
-    const Node &n = r->proj[node];
-    switch (v.type()) {
-    case element_type::OBJECT:
-        if (n.kids.empty()) return wrong_type(r, node);
-        return walk_object(r, v.get_object().value_unsafe(), node, epoch);
-    case element_type::ARRAY:
-        return visit_array(r, v.get_array().value_unsafe(), node, epoch ? epoch : ++r->epoch);
-    default:
-        if (n.slot == kNoSlot) return true; // a value where only children are read
+bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, uint64_t epoch) {
+    switch (tape_type(t.w[i])) {
+    case '{':
+        if (!r->proj.has_kids(node)) return wrong_type(r, node);
+        return walk_object(r, t, i, node, epoch);
+    case '[':
+        return visit_array(r, t, i, node, epoch ? epoch : ++r->epoch);
+    default: {
+        int32_t slot = r->proj.slot_of(node);
+        if (slot == kNoSlot) return true; // a value where only children are read
         eqlite_value value;
-        scalar_value(v, &value);
+        tape_scalar(t, i, &value);
         if (epoch == 0) {
-            set_scalar(r, n.slot, value);
+            set_scalar(r, slot, value);
         } else if (value.kind != EQLITE_NULL) {
-            list_of(r, n.slot, epoch).list.push_back(value);
+            list_of(r, slot, epoch).list.push_back(value);
         }
         return true;
+    }
     }
 }
 
@@ -1498,8 +1614,10 @@ bool event_timestamp(eq_ndjson *r, int64_t *ns) {
     return timestamp_from(r, v, ns);
 }
 
-bool fill_event(eq_ndjson *r, simdjson::dom::object root, eqlite_event *ev) {
-    if (!walk_object(r, root, 0, 0)) return false;
+bool fill_event(eq_ndjson *r, eqlite_event *ev) {
+    // parse_record() checked that the root (tape index 1) is an object.
+    const Tape t{r->parser.doc.tape.get(), r->parser.doc.string_buf.get()};
+    if (r->proj.has_kids(0) && !walk_object(r, t, 1, 0, 0)) return false;
     finish_lists(r);
     int64_t ts = 0;
     if (r->ts_slot != kNoSlot && !event_timestamp(r, &ts)) return false;
@@ -1611,7 +1729,7 @@ int read_next(eq_ndjson *r, eqlite_event *ev, eq_ndjson_record *out) {
     int st = next_nonblank(r, &rec, out);
     if (st != EQ_NDJSON_EVENT) return st;
     simdjson::dom::object root;
-    if (!parse_record(r, rec, &root) || !fill_event(r, root, ev)) return report_bad(r, rec, out);
+    if (!parse_record(r, rec, &root) || !fill_event(r, ev)) return report_bad(r, rec, out);
     single_line_text(r, &rec);
     fill_record_info(r, rec, "", out);
     r->events++;
@@ -1682,6 +1800,7 @@ bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
     r->block = opt->block_size ? opt->block_size : EQ_NDJSON_DEFAULT_BLOCK;
     r->block = std::max<size_t>(std::min(r->block, r->max_line + 2), 64);
     if (opt->display_name) r->name = opt->display_name;
+    r->proj.compile();
     return true;
 }
 
@@ -1835,6 +1954,31 @@ bool parse_iso8601(const char *p, const char *end, int64_t *ns) {
     return combine_ns(seconds, fraction, ns);
 }
 
+// The common shape "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes) in one pass: 0 when
+// parsed, -1 when malformed, 1 when it is not this shape (the general parser
+// decides). The same checks as parse_iso8601.
+int parse_iso_millis_z(const char *s, int64_t *ns) {
+    if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
+        s[16] != ':' || (s[19] != '.' && s[19] != ',') || (s[23] != 'Z' && s[23] != 'z'))
+        return 1;
+    static constexpr unsigned char kDigitAt[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22};
+    unsigned d[sizeof kDigitAt];
+    unsigned bad = 0;
+    for (size_t k = 0; k < sizeof kDigitAt; k++) {
+        d[k] = static_cast<unsigned>(s[kDigitAt[k]] - '0');
+        bad |= d[k] > 9;
+    }
+    if (bad) return 1;
+    int y = static_cast<int>(d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]);
+    int mo = static_cast<int>(d[4] * 10 + d[5]), day = static_cast<int>(d[6] * 10 + d[7]);
+    int h = static_cast<int>(d[8] * 10 + d[9]), mi = static_cast<int>(d[10] * 10 + d[11]);
+    int sec = static_cast<int>(d[12] * 10 + d[13]);
+    int64_t ms = d[14] * 100 + d[15] * 10 + d[16];
+    if (mo < 1 || mo > 12 || day < 1 || day > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59) return -1;
+    int64_t seconds = days_from_civil(y, mo, day) * 86400 + h * 3600 + mi * 60 + sec;
+    return combine_ns(seconds, ms * 1000000, ns) ? 0 : -1;
+}
+
 // "[-]digits[.digits]" milliseconds since the epoch.
 bool parse_epoch_millis(const char *p, const char *end, int64_t *ns) {
     bool negative = p < end && *p == '-';
@@ -1957,6 +2101,10 @@ int eq_ndjson_parse_only(eq_ndjson *r, uint64_t *valid, uint64_t *bad) {
 
 int eq_ndjson_parse_timestamp(const char *s, size_t len, int64_t *ns) {
     if (!s || !ns || len == 0) return -1;
+    if (len == 24) {
+        int fast = parse_iso_millis_z(s, ns);
+        if (fast <= 0) return fast;
+    }
     const char *end = s + len;
     bool ok = looks_like_epoch(s, end) ? parse_epoch_millis(s, end, ns) : parse_iso8601(s, end, ns);
     return ok ? 0 : -1;
