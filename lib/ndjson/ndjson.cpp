@@ -1252,17 +1252,21 @@ constexpr uint64_t kTapePayload = 0x00FFFFFFFFFFFFFFull;
 
 inline char tape_type(uint64_t word) { return static_cast<char>(word >> 56); }
 
+// Tape words taken by a value of each type; 0 for '{' and '[', whose word
+// holds the index after their end.
+constexpr std::array<uint8_t, 256> kTapeStep = [] {
+    std::array<uint8_t, 256> step{};
+    for (auto &v : step) v = 1;
+    step['{'] = step['['] = 0;
+    step['l'] = step['u'] = step['d'] = 2;
+    return step;
+}();
+
 // The index after the value at i.
 inline size_t tape_next(const Tape &t, size_t i) {
     uint64_t word = t.w[i];
-    switch (tape_type(word)) {
-    case '{':
-    case '[': return static_cast<uint32_t>(word);
-    case 'l':
-    case 'u':
-    case 'd': return i + 2;
-    default: return i + 1;
-    }
+    size_t step = kTapeStep[static_cast<uint8_t>(word >> 56)];
+    return step ? i + step : static_cast<uint32_t>(word);
 }
 
 inline const char *tape_string(const Tape &t, uint64_t word, uint32_t *len) {
