@@ -353,9 +353,10 @@ public:
             std::memcpy(&word, p, 8);
             const FastEdge *e = fedges_.data() + fn.first, *stop = e + fn.count;
             for (; e != stop; ++e) {
+                // The bytes first: they turn away almost every other key.
+                if ((word & e->mask) != e->head) continue;
                 size_t n = e->len;
                 if (n > rest || (n < rest && p[n] != '.')) continue;
-                if ((word & e->mask) != e->head) continue;
                 if (n <= 8 || same_bytes(e->seg + 8, p + 8, n - 8)) break;
             }
             if (e == stop) return kNoNode;
@@ -1962,22 +1963,34 @@ bool parse_iso8601(const char *p, const char *end, int64_t *ns) {
 // parsed, -1 when malformed, 1 when it is not this shape (the general parser
 // decides). The same checks as parse_iso8601.
 int parse_iso_millis_z(const char *s, int64_t *ns) {
-    if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' ||
-        s[16] != ':' || (s[19] != '.' && s[19] != ',') || (s[23] != 'Z' && s[23] != 'z'))
-        return 1;
-    static constexpr unsigned char kDigitAt[] = {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22};
-    unsigned d[sizeof kDigitAt];
-    unsigned bad = 0;
-    for (size_t k = 0; k < sizeof kDigitAt; k++) {
-        d[k] = static_cast<unsigned>(s[kDigitAt[k]] - '0');
-        bad |= d[k] > 9;
-    }
-    if (bad) return 1;
-    int y = static_cast<int>(d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]);
-    int mo = static_cast<int>(d[4] * 10 + d[5]), day = static_cast<int>(d[6] * 10 + d[7]);
-    int h = static_cast<int>(d[8] * 10 + d[9]), mi = static_cast<int>(d[10] * 10 + d[11]);
-    int sec = static_cast<int>(d[12] * 10 + d[13]);
-    int64_t ms = d[14] * 100 + d[15] * 10 + d[16];
+    // Three little-endian words: "YYYY-MM-", "DDTHH:MM", ":SS.mmmZ". The
+    // separators must be exactly these ('t', ' ', ',' and 'z' take the
+    // general parser); the other bytes must be digits.
+    constexpr uint64_t kDigitsA = 0x00FFFF00FFFFFFFFull;        // bytes 0-3, 5, 6
+    constexpr uint64_t kDigitsB = 0xFFFF00FFFF00FFFFull;        // bytes 0, 1, 3, 4, 6, 7
+    constexpr uint64_t kDigitsC = 0x00FFFFFF00FFFF00ull;        // bytes 1, 2, 4, 5, 6
+    constexpr uint64_t kSepA = 0x2D00002D00000000ull;          // '-' at 4 and 7
+    constexpr uint64_t kSepB = 0x00003A0000540000ull;          // 'T' at 2, ':' at 5
+    constexpr uint64_t kSepC = 0x5A0000002E00003Aull;          // ':' at 0, '.' at 3, 'Z' at 7
+    constexpr uint64_t kZeros = 0x3030303030303030ull, kHigh = 0xF0F0F0F0F0F0F0F0ull;
+    constexpr uint64_t kSix = 0x0606060606060606ull, kTen = 0x1010101010101010ull;
+    uint64_t a, b, c;
+    std::memcpy(&a, s, 8);
+    std::memcpy(&b, s + 8, 8);
+    std::memcpy(&c, s + 16, 8);
+    if ((a & ~kDigitsA) != kSepA || (b & ~kDigitsB) != kSepB || (c & ~kDigitsC) != kSepC) return 1;
+    a = (a ^ kZeros) & kDigitsA; // digit values where digits belong
+    b = (b ^ kZeros) & kDigitsB;
+    c = (c ^ kZeros) & kDigitsC;
+    // Each digit byte is now 0-9 exactly when its high nibble is clear and
+    // adding 6 does not carry into bit 4 (no carry crosses bytes then).
+    if (((a | b | c) & kHigh) || (((a + kSix) | (b + kSix) | (c + kSix)) & kTen)) return 1;
+    auto at = [](uint64_t w, int k) { return static_cast<int>((w >> (8 * k)) & 0xFF); };
+    int y = at(a, 0) * 1000 + at(a, 1) * 100 + at(a, 2) * 10 + at(a, 3);
+    int mo = at(a, 5) * 10 + at(a, 6), day = at(b, 0) * 10 + at(b, 1);
+    int h = at(b, 3) * 10 + at(b, 4), mi = at(b, 6) * 10 + at(b, 7);
+    int sec = at(c, 1) * 10 + at(c, 2);
+    int64_t ms = at(c, 4) * 100 + at(c, 5) * 10 + at(c, 6);
     if (mo < 1 || mo > 12 || day < 1 || day > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59) return -1;
     int64_t seconds = days_from_civil(y, mo, day) * 86400 + h * 3600 + mi * 60 + sec;
     return combine_ns(seconds, ms * 1000000, ns) ? 0 : -1;
