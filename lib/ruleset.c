@@ -44,6 +44,7 @@
 
 #include "program.h"
 #include "schema.h"
+#include "seq_internal.h"
 #include "value.h"
 
 typedef struct rule {
@@ -126,11 +127,7 @@ struct eqlite_scanner {
     uint32_t nwords;
     eq_scratch fold;            /* folded subjects */
     /* event order, checked for the sequences the index may not feed */
-    bool have_last;
-    int64_t last_ts;
-    eqlite_value last_tb;
-    char *tb_buf;
-    size_t tb_cap;
+    eq_order order;
     eqlite_scanner_stats stats;
     uint64_t *prof_ns, *prof_runs; /* eq_scanner_profile */
     uint64_t *live; /* bit 1 of a sequence's guard bits: it holds partials */
@@ -1067,7 +1064,7 @@ void eqlite_scanner_free(eqlite_scanner *sc)
     eq_free(sc->alloc, sc->pending);
     eq_free(sc->alloc, sc->live);
     eq_free(sc->alloc, sc->fold.buf);
-    eq_free(sc->alloc, sc->tb_buf);
+    eq_order_release(&sc->order, sc->alloc);
     eq_vm_release(&sc->vm);
     eq_free(sc->alloc, sc);
 }
@@ -1336,50 +1333,11 @@ static void gather(eqlite_scanner *sc, const eqlite_event *ev)
     }
 }
 
-static int compare_tiebreakers(const eqlite_value *a, const eqlite_value *b)
-{
-    int cmp = 0;
-    if (a->kind == EQLITE_NULL || b->kind == EQLITE_NULL)
-        return 0;
-    if (a->kind == EQLITE_STRING && b->kind == EQLITE_STRING) {
-        size_t n = a->len < b->len ? a->len : b->len;
-        cmp = n ? memcmp(a->u.s, b->u.s, n) : 0;
-        return cmp ? cmp : (a->len > b->len) - (a->len < b->len);
-    }
-    return eq_value_compare(a, b, &cmp) ? cmp : 0;
-}
-
 /* The sequences' order rule, for every event (the index feeds each
  * sequence only some): false if ev sorts before the previous event. */
 static bool in_order(eqlite_scanner *sc, const eqlite_event *ev)
 {
-    if (sc->have_last) {
-        int c = ev->timestamp < sc->last_ts   ? -1
-                : ev->timestamp > sc->last_ts ? 1
-                                              : compare_tiebreakers(&ev->tiebreaker, &sc->last_tb);
-        if (c < 0)
-            return false;
-    }
-    sc->have_last = true;
-    sc->last_ts = ev->timestamp;
-    sc->last_tb = ev->tiebreaker;
-    if (ev->tiebreaker.kind == EQLITE_STRING) {
-        if (sc->tb_cap < ev->tiebreaker.len + 1) {
-            char *b = eq_realloc(sc->alloc, sc->tb_buf, ev->tiebreaker.len + 1);
-            if (!b) {
-                sc->last_tb.kind = EQLITE_NULL;
-                return true;
-            }
-            sc->tb_buf = b;
-            sc->tb_cap = ev->tiebreaker.len + 1;
-        }
-        if (ev->tiebreaker.len)
-            memcpy(sc->tb_buf, ev->tiebreaker.u.s, ev->tiebreaker.len);
-        sc->last_tb.u.s = sc->tb_buf;
-    } else if (ev->tiebreaker.kind == EQLITE_ARRAY) {
-        sc->last_tb.kind = EQLITE_NULL;
-    }
-    return true;
+    return eq_order_accept(&sc->order, sc->alloc, ev);
 }
 
 eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *ev, eqlite_rule_callback cb, void *user)

@@ -15,6 +15,20 @@
 /* Cartesian expansion of multi-valued keys stops here (the rest is dropped). */
 #define EQ_MAX_KEY_COMBOS 1024
 
+/* ---- event order: (timestamp, tiebreaker) must not go backwards ---- */
+
+typedef struct eq_order {
+    bool have_last;
+    int64_t last_ts;
+    eqlite_value last_tb; /* a string tiebreaker points into tb_buf */
+    char *tb_buf;
+    size_t tb_cap;
+} eq_order;
+
+/* False if ev sorts before the last accepted event; otherwise remembers ev. */
+bool eq_order_accept(eq_order *o, const eqlite_allocator *alloc, const eqlite_event *ev);
+void eq_order_release(eq_order *o, const eqlite_allocator *alloc);
+
 /* ---- held events: matcher-owned copies of the fields a program reads ---- */
 
 typedef struct eq_held {

@@ -67,11 +67,7 @@ typedef struct seq_engine {
     eq_keyset ks;
     /* ordering */
     uint64_t serial;
-    bool have_last;
-    int64_t last_ts;
-    eqlite_value last_tb;
-    char *tb_buf;
-    size_t tb_cap;
+    eq_order order;
     /* the current event's shared copy, made on first need */
     const eqlite_event *cur;
     eq_held *cur_held;
@@ -427,51 +423,13 @@ static eqlite_status expire(eqlite_matcher *m, seq_state *st, int64_t now)
     return EQLITE_OK;
 }
 
-static int compare_tiebreakers(const eqlite_value *a, const eqlite_value *b)
-{
-    int cmp = 0;
-    if (a->kind == EQLITE_NULL || b->kind == EQLITE_NULL)
-        return 0;
-    if (a->kind == EQLITE_STRING && b->kind == EQLITE_STRING) {
-        size_t n = a->len < b->len ? a->len : b->len;
-        cmp = n ? memcmp(a->u.s, b->u.s, n) : 0;
-        return cmp ? cmp : (a->len > b->len) - (a->len < b->len);
-    }
-    return eq_value_compare(a, b, &cmp) ? cmp : 0;
-}
-
 /* Refuses an event that sorts before the previous one; remembers this one. */
 static eqlite_status check_order(eqlite_matcher *m, seq_engine *e, const eqlite_event *ev)
 {
-    if (e->have_last) {
-        int c = ev->timestamp < e->last_ts   ? -1
-                : ev->timestamp > e->last_ts ? 1
-                                             : compare_tiebreakers(&ev->tiebreaker, &e->last_tb);
-        if (c < 0) {
-            m->stats.out_of_order++;
-            return EQLITE_EORDER;
-        }
-    }
-    e->have_last = true;
-    e->last_ts = ev->timestamp;
-    e->last_tb = ev->tiebreaker;
-    if (ev->tiebreaker.kind == EQLITE_STRING) {
-        if (e->tb_cap < ev->tiebreaker.len + 1) {
-            char *b = eq_realloc(m->alloc, e->tb_buf, ev->tiebreaker.len + 1);
-            if (!b) {
-                e->last_tb.kind = EQLITE_NULL;
-                return EQLITE_OK;
-            }
-            e->tb_buf = b;
-            e->tb_cap = ev->tiebreaker.len + 1;
-        }
-        if (ev->tiebreaker.len)
-            memcpy(e->tb_buf, ev->tiebreaker.u.s, ev->tiebreaker.len);
-        e->last_tb.u.s = e->tb_buf;
-    } else if (ev->tiebreaker.kind == EQLITE_ARRAY) {
-        e->last_tb.kind = EQLITE_NULL;
-    }
-    return EQLITE_OK;
+    if (eq_order_accept(&e->order, m->alloc, ev))
+        return EQLITE_OK;
+    m->stats.out_of_order++;
+    return EQLITE_EORDER;
 }
 
 static eqlite_status run_term(eqlite_matcher *m, seq_state *st, uint32_t pos, bool *dropped)
@@ -580,7 +538,7 @@ static void engine_free(eqlite_matcher *m, seq_engine *e)
     eq_keytab_free(m, &e->keys);
     eq_keyset_free(m, &e->ks);
     eq_free(m->alloc, e->prev_pos);
-    eq_free(m->alloc, e->tb_buf);
+    eq_order_release(&e->order, m->alloc);
     eq_free(m->alloc, e);
 }
 
