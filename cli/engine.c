@@ -279,12 +279,19 @@ static int on_rule_result(void *user, const eqlite_rule_info *rule, const eqlite
     return emit(r, rule->index, res);
 }
 
-static int engine_error(eng_runner *r, eqlite_status st)
+/* A rule that cannot be evaluated stops the run (exit 2), as Elasticsearch
+ * fails the search, rather than go on with a silent "no match". */
+static int engine_error(eng_runner *r, eqlite_status st, const eq_ndjson_record *rec)
 {
-    if (r->one)
-        fprintf(stderr, "eqlite: rule %s: %s\n", r->e->rules[0].id, eqlite_strerror(st));
+    const char *why = st == EQLITE_ELIMIT ? " (a regex too costly for this value, or a state limit)" : "";
+    if (rec)
+        fprintf(stderr, "%s:%llu: ", rec->file, (unsigned long long)rec->line);
     else
-        fprintf(stderr, "eqlite: %s\n", eqlite_strerror(st));
+        fprintf(stderr, "eqlite: ");
+    if (r->one)
+        fprintf(stderr, "rule %s: cannot evaluate: %s%s\n", r->e->rules[0].id, eqlite_strerror(st), why);
+    else
+        fprintf(stderr, "cannot evaluate the rules: %s%s\n", eqlite_strerror(st), why);
     return 2;
 }
 
@@ -297,7 +304,7 @@ int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_recor
         r->e->totals.out_of_order++;
         eng_report_bad(r->e, rec->file, rec->line, "event out of (timestamp, tiebreaker) order");
     } else if (st != EQLITE_OK) {
-        return engine_error(r, st);
+        return engine_error(r, st, rec);
     }
     return 0;
 }
@@ -307,7 +314,7 @@ int eng_runner_flush(eng_runner *r)
     if (r->stopped)
         return 0;
     eqlite_status st = r->one ? eqlite_flush(r->one, on_result, r) : eqlite_ruleset_flush(r->sc, on_rule_result, r);
-    return st == EQLITE_OK ? 0 : engine_error(r, st);
+    return st == EQLITE_OK ? 0 : engine_error(r, st, NULL);
 }
 
 void eng_runner_set_out(eng_runner *r, outbuf *out) { r->out = out; }

@@ -136,12 +136,17 @@ eqlite_status eqlite_eval_constant(const char *src, size_t len, eqlite_value *ou
         st = p.diag->code ? p.diag->code : EQLITE_ENOMEM;
     if (st == EQLITE_OK) {
         eqlite_matcher m;
-        eq_vm_init(&m, prog, alloc);
+        bool ready = eq_vm_init(&m, prog, alloc);
         static const eqlite_event empty;
         uint32_t nv = 0;
-        eq_vm_run_values(&m, pc, &empty, &nv);
+        if (ready)
+            eq_vm_run_values(&m, pc, &empty, &nv);
+        else
+            st = EQLITE_ENOMEM;
+        if (st == EQLITE_OK && m.scratch.error)
+            st = eq_scratch_take_error(&m.scratch);
         *out = nv ? m.stack[0] : (eqlite_value){0};
-        if (out->kind == EQLITE_STRING) {
+        if (st == EQLITE_OK && out->kind == EQLITE_STRING) {
             if (!buf || cap <= out->len) {
                 st = EQLITE_ELIMIT;
                 memset(out, 0, sizeof *out);
@@ -168,10 +173,10 @@ eqlite_status eqlite_matcher_new(const eqlite_program *prog, const eqlite_limits
     eqlite_matcher *m = eq_malloc(prog->alloc, sizeof *m);
     if (!m)
         return EQLITE_ENOMEM;
-    eq_vm_init(m, prog, prog->alloc);
+    bool ready = eq_vm_init(m, prog, prog->alloc);
     if (limits)
         m->limits = *limits;
-    if (!m->scratch.regex || eq_seq_init(m) != EQLITE_OK) {
+    if (!ready || eq_seq_init(m) != EQLITE_OK) {
         eq_vm_release(m);
         eq_free(prog->alloc, m);
         return EQLITE_ENOMEM;
@@ -195,14 +200,18 @@ eqlite_status eqlite_feed(eqlite_matcher *m, const eqlite_event *ev, eqlite_call
 {
     if (!m || !ev)
         return EQLITE_EMISUSE;
-    return eq_seq_feed(m, ev, cb, user);
+    eqlite_status st = eq_seq_feed(m, ev, cb, user);
+    eqlite_status undecided = eq_scratch_take_error(&m->scratch);
+    return st != EQLITE_OK ? st : undecided;
 }
 
 eqlite_status eqlite_flush(eqlite_matcher *m, eqlite_callback cb, void *user)
 {
     if (!m)
         return EQLITE_EMISUSE;
-    return eq_seq_flush(m, cb, user);
+    eqlite_status st = eq_seq_flush(m, cb, user);
+    eqlite_status undecided = eq_scratch_take_error(&m->scratch);
+    return st != EQLITE_OK ? st : undecided;
 }
 
 void eqlite_matcher_stats(const eqlite_matcher *m, eqlite_stats *out)

@@ -21,6 +21,7 @@ typedef struct gen {
     int depth;
     bool folding;
     eqlite_matcher *folder;
+    const eq_node *at; /* node being compiled: where a stack-limit error points */
 } gen;
 
 static const int op_effect[OP__COUNT] = {
@@ -67,8 +68,12 @@ static uint32_t emit(gen *g, eq_opcode op, unsigned x, unsigned y, uint32_t a, u
     if (op == OP_CALL)
         effect = 1 - (int)y;
     g->depth += effect;
-    if (g->depth > (int)pr->max_stack)
+    if (g->depth > (int)pr->max_stack) {
         pr->max_stack = (uint32_t)g->depth;
+        if (pr->max_stack == EQ_STACK_LIMIT + 1)
+            eq_error(g->p, EQLITE_ELIMIT, g->at ? g->at->off : 0, g->at ? g->at->len : 0,
+                     "expression needs more than %d value stack slots", EQ_STACK_LIMIT);
+    }
     return pr->ncode++;
 }
 
@@ -125,6 +130,19 @@ static bool is_literal(const eq_node *n)
            n->kind == N_STRING || (n->kind == N_FIELD && n->field_id == EQ_FIELD_NULL);
 }
 
+/* A constant whose evaluation could not be decided (memory, a regex limit)
+ * fails the compile rather than fold to a wrong value. */
+static bool folding_failed(gen *g, const eq_node *n)
+{
+    eqlite_status st = eq_scratch_take_error(&g->folder->scratch);
+    if (st == EQLITE_OK)
+        return false;
+    if (st == EQLITE_ENOMEM)
+        return !oom(g, n);
+    eq_error(g->p, st, n->off, n->len, "regex too complex to evaluate");
+    return true;
+}
+
 /* Folds a constant subtree to a value by running it. */
 static bool fold_value(gen *g, eq_node *n, eqlite_value *out)
 {
@@ -143,10 +161,14 @@ static bool fold_value(gen *g, eq_node *n, eqlite_value *out)
     emit(g, OP_RET_VALUE, 0, 0, 0, 0);
     if (g->p->failed)
         return false;
+    if (!eq_vm_reserve(g->folder, g->prog->max_stack))
+        return oom(g, n);
     uint32_t nv = 0;
     static const eqlite_event empty;
     eq_vm_reset(g->folder);
     eq_vm_run_values(g->folder, mark, &empty, &nv);
+    if (folding_failed(g, n))
+        return false;
     *out = nv ? g->folder->stack[0] : (eqlite_value){0};
     g->prog->ncode = mark;
     g->depth = depth;
@@ -178,6 +200,7 @@ static int field_operand(gen *g, const eq_node *f, uint32_t *out)
 
 static bool compile_value(gen *g, eq_node *n)
 {
+    g->at = n;
     if (!g->folding && eq_is_constant(n) && !is_literal(n))
         return emit_folded(g, n);
     switch ((eq_node_kind)n->kind) {
@@ -499,6 +522,7 @@ static bool compile_chain(gen *g, eq_node *n, bool lax)
 
 static bool compile_bool(gen *g, eq_node *n, bool lax)
 {
+    g->at = n;
     if (!g->folding && eq_is_constant(n)) {
         uint32_t mark = g->prog->ncode;
         int depth = g->depth;
@@ -508,9 +532,15 @@ static bool compile_bool(gen *g, eq_node *n, bool lax)
         if (!ok)
             return false;
         emit(g, OP_RET, 0, 0, 0, 0);
+        if (g->p->failed)
+            return false;
+        if (!eq_vm_reserve(g->folder, g->prog->max_stack))
+            return oom(g, n);
         static const eqlite_event empty;
         eq_vm_reset(g->folder);
         int acc = eq_vm_run(g->folder, mark, &empty);
+        if (folding_failed(g, n))
+            return false;
         g->prog->ncode = mark;
         g->depth = depth;
         emit(g, OP_SET_ACC, (unsigned)acc, 0, 0, 0);
@@ -587,8 +617,8 @@ static bool compile_keys(gen *g, eq_query *q, eq_term *t, eq_prog_term *pt)
     if (!pt->key_optional)
         return oom(g, NULL);
     g->depth = 0;
-    if (pt->nkeys > EQ_MAX_STACK - 4) {
-        eq_error(g->p, EQLITE_ELIMIT, t->off, t->len, "more than %d join keys", EQ_MAX_STACK - 4);
+    if (pt->nkeys > EQ_MAX_KEYS) {
+        eq_error(g->p, EQLITE_ELIMIT, t->off, t->len, "more than %d join keys", EQ_MAX_KEYS);
         return false;
     }
     for (uint32_t k = 0; k < pt->nkeys; k++) {
@@ -615,11 +645,19 @@ static bool begin(gen *g, eq_parse *p, eqlite_program *prog)
     g->folder = eq_arena_alloc(&prog->arena, sizeof *g->folder);
     if (!g->folder)
         return oom(g, NULL);
-    eq_vm_init(g->folder, prog, prog->alloc);
+    if (!eq_vm_init(g->folder, prog, prog->alloc)) {
+        eq_vm_release(g->folder);
+        g->folder = NULL;
+        return oom(g, NULL);
+    }
     return true;
 }
 
-static void end(gen *g) { eq_vm_release(g->folder); }
+static void end(gen *g)
+{
+    if (g->folder)
+        eq_vm_release(g->folder);
+}
 
 bool eq_codegen(eq_parse *p, eqlite_program *prog)
 {

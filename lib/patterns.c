@@ -156,8 +156,10 @@ char *eq_scratch_reserve(eq_scratch *sc, size_t n)
         while (cap < n)
             cap *= 2;
         char *b = eq_realloc(sc->alloc, sc->buf, cap);
-        if (!b)
+        if (!b) {
+            sc->error = EQLITE_ENOMEM;
             return NULL;
+        }
         sc->buf = b;
         sc->cap = cap;
     }
@@ -228,9 +230,13 @@ bool eq_patterns_match(const eq_patterns *p, const char *s, size_t n, eq_scratch
 {
     if (n < p->min_len)
         return false;
-    for (uint32_t k = 0; k < p->nregex; k++)
-        if (eq_regex_match(p->regexes[k], s, n, scratch->regex))
+    for (uint32_t k = 0; k < p->nregex; k++) {
+        int rc = eq_regex_match(p->regexes[k], s, n, scratch->regex);
+        if (rc == 1)
             return true;
+        if (rc < 0 && scratch->error == EQLITE_OK)
+            scratch->error = EQLITE_ELIMIT;
+    }
     if (!p->caseless)
         return literal_match(p, s, n);
     if (eq_is_ascii(s, n)) {

@@ -39,13 +39,24 @@ typedef struct eq_patterns {
     bool only_literals;
 } eq_patterns;
 
-/* Scratch for folding subjects; owned by a matcher, reused across events. */
+/* Scratch for folding subjects; owned by a matcher, reused across events.
+ * error is sticky: a test that could not be decided (memory, a regex limit)
+ * answers "false" to the VM, and the API call that ran it then returns the
+ * error instead of a silent "no match" (eq_scratch_take_error). */
 typedef struct eq_scratch {
     char *buf;
     size_t cap;
     const eqlite_allocator *alloc;
     eq_regex_scratch *regex;
+    eqlite_status error;
 } eq_scratch;
+
+static inline eqlite_status eq_scratch_take_error(eq_scratch *sc)
+{
+    eqlite_status st = sc->error;
+    sc->error = EQLITE_OK;
+    return st;
+}
 
 eq_patterns *eq_patterns_new(eq_arena *a, bool caseless);
 bool eq_patterns_add_exact(eq_arena *a, eq_patterns *p, const char *s, size_t n);

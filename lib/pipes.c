@@ -231,8 +231,8 @@ eq_keys_status eq_keyset_build(eqlite_matcher *m, const eq_prog_term *term,
     eq_vm_run_values(m, term->keys_pc, ev, &nv);
     if (nv < nk)
         return EQ_KEYS_NULL;
-    const eqlite_value *choice[EQ_MAX_STACK][MAX_CHOICES];
-    size_t nchoice[EQ_MAX_STACK];
+    const eqlite_value *choice[EQ_MAX_KEYS][MAX_CHOICES];
+    size_t nchoice[EQ_MAX_KEYS];
     size_t combos = 1;
     for (uint32_t k = 0; k < nk; k++) {
         nchoice[k] = key_choices(&m->stack[k], choice[k], MAX_CHOICES);
@@ -253,7 +253,7 @@ eq_keys_status eq_keyset_build(eqlite_matcher *m, const eq_prog_term *term,
         ks->offs = o;
         ks->capoffs = combos + 1;
     }
-    size_t idx[EQ_MAX_STACK] = {0};
+    size_t idx[EQ_MAX_KEYS] = {0};
     ks->offs[0] = 0;
     for (size_t c = 0; c < combos; c++) {
         size_t need = 0;
@@ -523,7 +523,7 @@ eq_out *eq_out_new(eqlite_matcher *m, bool ordered)
     memset(o, 0, sizeof *o);
     o->ordered = ordered;
     size_t n = prog->npipes + (m->limits.size ? 1 : 0);
-    o->maxkeys = EQ_MAX_STACK;
+    o->maxkeys = EQ_MAX_KEYS;
     o->stages = eq_malloc(m->alloc, (n + 1) * sizeof *o->stages);
     o->evs = eq_malloc(m->alloc, (prog->nterms + 1) * sizeof *o->evs);
     o->keys = eq_malloc(m->alloc, o->maxkeys * sizeof *o->keys);

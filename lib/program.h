@@ -19,7 +19,11 @@ typedef struct eq_instr {
 } eq_instr;
 
 #define EQ_TS_FIELD UINT32_MAX /* F_CMP / LOAD_FIELD operand for the event timestamp */
-#define EQ_MAX_STACK 64
+/* The value stack is sized per program from codegen's max_stack; a rule that
+ * needs more than EQ_STACK_LIMIT slots (deep arithmetic, huge argument lists)
+ * is rejected with EQLITE_ELIMIT at the expression that crosses it. */
+#define EQ_STACK_LIMIT 1024
+#define EQ_MAX_KEYS 60 /* join keys per position (by clause + per-term keys) */
 
 typedef struct eq_cidr_set {
     eq_cidr *items;
@@ -77,7 +81,8 @@ struct eqlite_matcher {
     const eqlite_allocator *alloc;
     eqlite_limits limits;
     eqlite_stats stats;
-    eqlite_value stack[EQ_MAX_STACK];
+    eqlite_value *stack; /* stack_cap slots, at least program->max_stack */
+    uint32_t stack_cap;
     eq_scratch scratch;  /* folding subjects */
     eq_chunk *chunks;    /* strings made while evaluating one event */
     eq_chunk *chunk_cur;
@@ -90,7 +95,10 @@ int eq_vm_run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev);
  * until the next eq_vm_reset). Keys code leaves n values in m->stack[0..n). */
 int eq_vm_run_values(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev, uint32_t *nvalues);
 void eq_vm_reset(eqlite_matcher *m); /* frees per-event strings (keeps the memory) */
-void eq_vm_init(eqlite_matcher *m, const eqlite_program *prog, const eqlite_allocator *alloc);
+/* false when the stack or regex scratch cannot be allocated (release anyway). */
+bool eq_vm_init(eqlite_matcher *m, const eqlite_program *prog, const eqlite_allocator *alloc);
+/* Grows the value stack to at least slots (programs run on a shared VM). */
+bool eq_vm_reserve(eqlite_matcher *m, uint32_t slots);
 void eq_vm_release(eqlite_matcher *m);
 /* A string the VM builds (concat, substring results); NULL on allocation failure. */
 char *eq_vm_alloc_string(eqlite_matcher *m, size_t n);

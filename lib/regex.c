@@ -25,7 +25,9 @@
  * Matching is whole-value (PCRE2_ANCHORED | PCRE2_ENDANCHORED), `.` matches
  * any code point including newline (PCRE2_DOTALL), subjects that are not
  * valid UTF-8 do not match. When backtracking exceeds the match limit, the
- * DFA matcher (no backtracking) decides instead, like Lucene's automaton. */
+ * DFA matcher (no backtracking) decides instead, like Lucene's automaton,
+ * within a cost budget; past it, or past its workspace limit, the match is
+ * an error (EQLITE_ELIMIT from the API call), never a silent "no match". */
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include "regex.h"
@@ -46,16 +48,28 @@
 #define JIT_STACK_START (32 * 1024)
 #define JIT_STACK_MAX (512 * 1024)
 #define PARENS_NEST_LIMIT 1000
+#define DFA_WORKSPACE_START 4096
+#define DFA_WORKSPACE_MAX (4u << 20) /* 16 MiB: past it a match is an error, never "no match" */
+/* PCRE2's DFA matcher costs about (subject bytes) x (active states)^2, ~2 ns a
+ * unit here; past this budget (~1 s) the match is an error (ELIMIT) instead
+ * of minutes of work. Typical rule regexes (~16 states) stay exact up to
+ * about 1 MB values; Lucene itself never indexes a term over 32766 bytes. */
+#define DFA_WORK_LIMIT 500000000ull
+#define DFA_BYTES_PER_STATE 12 /* compiled pattern bytes per NFA state, measured */
 
 struct eq_regex {
-    pcre2_code *code; /* read-only after compile: shared between threads */
+    pcre2_code *code;     /* read-only after compile: shared between threads */
+    uint64_t dfa_states;  /* estimated NFA states, for the fallback's cost bound */
 };
 
-/* Per-thread matching state: match data, limits and a JIT stack. */
+/* Per-thread matching state: match data, limits, a JIT stack and the DFA
+ * matcher's workspace (grown on demand up to DFA_WORKSPACE_MAX ints). */
 struct eq_regex_scratch {
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit_stack;
+    int *workspace;
+    size_t workspace_cap;
 };
 
 /* ---- Output buffer ---------------------------------------------------------- */
@@ -901,6 +915,9 @@ eq_regex *eq_regex_compile(const char *pat, size_t n, bool caseless, char *err, 
         return NULL;
     }
     re->code = code;
+    size_t size = 0;
+    pcre2_pattern_info(code, PCRE2_INFO_SIZE, &size);
+    re->dfa_states = size / DFA_BYTES_PER_STATE + 1;
     pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* the interpreter remains if JIT fails */
     return re;
 }
@@ -940,8 +957,11 @@ void eq_regex_scratch_free(eq_regex_scratch *scratch)
     pcre2_match_data_free(scratch->md);
     pcre2_match_context_free(scratch->mctx);
     pcre2_jit_stack_free(scratch->jit_stack);
+    free(scratch->workspace);
     free(scratch);
 }
+
+static bool is_utf_error(int rc) { return rc <= PCRE2_ERROR_UTF8_ERR1 && rc >= PCRE2_ERROR_UTF8_ERR21; }
 
 static bool over_budget(int rc)
 {
@@ -949,33 +969,58 @@ static bool over_budget(int rc)
            rc == PCRE2_ERROR_HEAPLIMIT || rc == PCRE2_ERROR_JIT_STACKLIMIT;
 }
 
-/* The DFA matcher explores all paths at once: no exponential backtracking. */
-static bool dfa_match(const eq_regex *re, PCRE2_SPTR s, size_t n, eq_regex_scratch *scratch)
+/* The DFA matcher explores all paths at once: no exponential backtracking.
+ * PCRE2 10.42's DFA matcher ignores PCRE2_ENDANCHORED, so a whole-value match
+ * is decided here: matches start at 0 and the longest comes first, so the
+ * value matches exactly when the longest match ends at n. */
+static int dfa_match(const eq_regex *re, PCRE2_SPTR s, size_t n, eq_regex_scratch *scratch)
 {
-    int workspace[4096];
-    int rc = pcre2_dfa_match(re->code, s, n, 0, 0, scratch->md, scratch->mctx, workspace,
-                             sizeof workspace / sizeof workspace[0]);
-    return rc >= 0;
+    for (;;) {
+        if (!scratch->workspace) {
+            scratch->workspace = malloc(DFA_WORKSPACE_START * sizeof(int));
+            if (!scratch->workspace)
+                return -1;
+            scratch->workspace_cap = DFA_WORKSPACE_START;
+        }
+        int rc = pcre2_dfa_match(re->code, s, n, 0, 0, scratch->md, scratch->mctx,
+                                 scratch->workspace, scratch->workspace_cap);
+        if (rc >= 0)
+            return pcre2_get_ovector_pointer(scratch->md)[1] == n;
+        if (rc == PCRE2_ERROR_NOMATCH || is_utf_error(rc))
+            return 0;
+        if (rc != PCRE2_ERROR_DFA_WSSIZE || scratch->workspace_cap >= DFA_WORKSPACE_MAX)
+            return -1;
+        int *grown = realloc(scratch->workspace, scratch->workspace_cap * 2 * sizeof(int));
+        if (!grown)
+            return -1;
+        scratch->workspace = grown;
+        scratch->workspace_cap *= 2;
+    }
 }
 
 /* JIT first; past the JIT stack the interpreter (heap frames); past the
- * backtracking budget the DFA matcher. */
-static bool match_with(const eq_regex *re, PCRE2_SPTR s, size_t n, eq_regex_scratch *scratch)
+ * backtracking budget the DFA matcher. 1 match, 0 no match, -1 the matcher
+ * could not decide (a limit or memory), which is never reported as 0. */
+static int match_with(const eq_regex *re, PCRE2_SPTR s, size_t n, eq_regex_scratch *scratch)
 {
     int rc = pcre2_match(re->code, s, n, 0, 0, scratch->md, scratch->mctx);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
         rc = pcre2_match(re->code, s, n, 0, PCRE2_NO_JIT, scratch->md, scratch->mctx);
     if (rc >= 0)
-        return true;
-    if (over_budget(rc))
-        return dfa_match(re, s, n, scratch);
-    return false; /* no match, or a subject that is not valid UTF-8 */
+        return 1;
+    if (rc == PCRE2_ERROR_NOMATCH || is_utf_error(rc))
+        return 0; /* a subject that is not valid UTF-8 never matches */
+    if (!over_budget(rc))
+        return -1;
+    if (re->dfa_states * re->dfa_states > DFA_WORK_LIMIT / ((uint64_t)n + 1))
+        return -1; /* the fallback would take unbounded time */
+    return dfa_match(re, s, n, scratch);
 }
 
-bool eq_regex_match(const eq_regex *re, const char *s, size_t n, eq_regex_scratch *scratch)
+int eq_regex_match(const eq_regex *re, const char *s, size_t n, eq_regex_scratch *scratch)
 {
     if (!re)
-        return false;
+        return -1;
     PCRE2_SPTR subject = (PCRE2_SPTR)(s ? s : "");
     if (!s)
         n = 0;
@@ -983,8 +1028,8 @@ bool eq_regex_match(const eq_regex *re, const char *s, size_t n, eq_regex_scratc
         return match_with(re, subject, n, scratch);
     eq_regex_scratch *temp = eq_regex_scratch_new();
     if (!temp)
-        return false;
-    bool matched = match_with(re, subject, n, temp);
+        return -1;
+    int matched = match_with(re, subject, n, temp);
     eq_regex_scratch_free(temp);
     return matched;
 }

@@ -20,6 +20,8 @@ eq_regex *eq_regex_compile(const char *pat, size_t n, bool caseless, char *err, 
 void eq_regex_free(eq_regex *re);
 eq_regex_scratch *eq_regex_scratch_new(void);
 void eq_regex_scratch_free(eq_regex_scratch *scratch);
-bool eq_regex_match(const eq_regex *re, const char *s, size_t n, eq_regex_scratch *scratch);
+/* 1 the whole value matches, 0 it does not, -1 the matcher could not decide
+ * (out of memory or past the DFA workspace limit): an error, never "no match". */
+int eq_regex_match(const eq_regex *re, const char *s, size_t n, eq_regex_scratch *scratch);
 
 #endif

@@ -1104,8 +1104,10 @@ eqlite_status eqlite_scanner_new(const eqlite_ruleset *rs, const eqlite_limits *
     sc->rs = rs;
     sc->alloc = rs->alloc;
     sc->fold.alloc = rs->alloc;
-    eq_vm_init(&sc->vm, rs->nrules ? rs->rules[0].program : NULL, rs->alloc);
-    eqlite_status st = sc->vm.scratch.regex ? make_streaming(sc, limits) : EQLITE_ENOMEM;
+    bool ready = eq_vm_init(&sc->vm, rs->nrules ? rs->rules[0].program : NULL, rs->alloc);
+    for (size_t k = 0; ready && k < rs->nrules; k++) /* one VM runs every rule */
+        ready = eq_vm_reserve(&sc->vm, rs->rules[k].program->max_stack);
+    eqlite_status st = ready ? make_streaming(sc, limits) : EQLITE_ENOMEM;
     if (st != EQLITE_OK) {
         eqlite_scanner_free(sc);
         return st;
@@ -1388,6 +1390,10 @@ eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *ev, e
             break;
         }
     }
+    if (s.error == EQLITE_OK && sc->vm.scratch.error) /* a test that could not be decided */
+        s.error = eq_scratch_take_error(&sc->vm.scratch);
+    if (s.error == EQLITE_OK && sc->fold.error)
+        s.error = eq_scratch_take_error(&sc->fold);
     if (!ordered && s.error == EQLITE_OK)
         s.error = EQLITE_EORDER;
     return s.error;

@@ -20,13 +20,29 @@ struct eq_chunk {
 
 static const eqlite_value null_value;
 
-void eq_vm_init(eqlite_matcher *m, const eqlite_program *prog, const eqlite_allocator *alloc)
+bool eq_vm_init(eqlite_matcher *m, const eqlite_program *prog, const eqlite_allocator *alloc)
 {
     memset(m, 0, sizeof *m);
     m->program = prog;
     m->alloc = alloc;
     m->scratch.alloc = alloc;
     m->scratch.regex = eq_regex_scratch_new();
+    return eq_vm_reserve(m, prog ? prog->max_stack : 0) && m->scratch.regex;
+}
+
+bool eq_vm_reserve(eqlite_matcher *m, uint32_t slots)
+{
+    if (slots == 0)
+        slots = 1;
+    if (slots <= m->stack_cap)
+        return true;
+    /* Exactly the slots asked for: AddressSanitizer then checks codegen's count. */
+    eqlite_value *s = eq_realloc(m->alloc, m->stack, slots * sizeof *s);
+    if (!s)
+        return false;
+    m->stack = s;
+    m->stack_cap = slots;
+    return true;
 }
 
 void eq_vm_release(eqlite_matcher *m)
@@ -42,6 +58,9 @@ void eq_vm_release(eqlite_matcher *m)
     m->scratch.buf = NULL;
     eq_regex_scratch_free(m->scratch.regex);
     m->scratch.regex = NULL;
+    eq_free(m->alloc, m->stack);
+    m->stack = NULL;
+    m->stack_cap = 0;
 }
 
 void eq_vm_reset(eqlite_matcher *m)
@@ -63,8 +82,10 @@ char *eq_vm_alloc_string(eqlite_matcher *m, size_t n)
     }
     size_t cap = n + 1 > 4096 ? n + 1 : 4096;
     eq_chunk *c = eq_malloc(m->alloc, sizeof *c + cap);
-    if (!c)
+    if (!c) {
+        m->scratch.error = EQLITE_ENOMEM; /* the caller's null is not an answer */
         return NULL;
+    }
     c->cap = cap;
     c->used = n + 1;
     c->next = NULL;
@@ -836,6 +857,10 @@ static __attribute__((noinline)) eqlite_status match_rest(eqlite_matcher *m, con
     if (m->chunks) /* strings made by an earlier event; none for most rules */
         eq_vm_reset(m);
     int hit = run_guarded(m, (uint32_t)(ip - m->program->code), ev) == T;
+    if (m->scratch.error) {
+        *matched = 0;
+        return eq_scratch_take_error(&m->scratch);
+    }
     *matched = hit;
     m->stats.matches += (uint64_t)hit;
     return EQLITE_OK;

@@ -24,10 +24,11 @@ static bool matches_n(const char *pat, bool caseless, const char *s, size_t n)
     eq_regex *re = compile(pat, caseless);
     eq_regex_scratch *scratch = eq_regex_scratch_new();
     cr_assert_not_null(scratch);
-    bool m = eq_regex_match(re, s, n, scratch);
+    int m = eq_regex_match(re, s, n, scratch);
+    cr_assert_neq(m, -1, "pattern \"%s\": the matcher could not decide", pat);
     eq_regex_scratch_free(scratch);
     eq_regex_free(re);
-    return m;
+    return m == 1;
 }
 
 static bool matches(const char *pat, const char *s) { return matches_n(pat, false, s, strlen(s)); }
@@ -503,6 +504,28 @@ Test(regex, catastrophic_backtracking_is_bounded)
     cr_assert_lt(secs, 5.0, "took %.2fs", secs);
 }
 
+Test(regex, fallback_matcher_decides_the_whole_value)
+{
+    /* 400 a's overflow the backtracking budget of (.*a){3}; the DFA matcher
+     * then decides, and a value that does not end in 'a' must not match. */
+    static char text[402];
+    memset(text, 'a', 400);
+    cr_assert(matches_n("(.*a){3}", false, text, 400));
+    text[400] = 'b';
+    cr_assert_not(matches_n("(.*a){3}", false, text, 401));
+    cr_assert_not(matches_n("(.*a){3}", true, text, 401));
+}
+
+Test(regex, fallback_matcher_grows_its_workspace)
+{
+    static char text[300];
+    memset(text, 'a', sizeof text);
+    cr_assert(matches_n("(.*a){130}", false, text, sizeof text));
+    cr_assert(matches_n("(.*a){140}", false, text, sizeof text));
+    cr_assert(matches_n("(.*a){300}", false, text, sizeof text));
+    cr_assert_not(matches_n("(.*a){301}", false, text, sizeof text));
+}
+
 Test(regex, nesting_is_limited)
 {
     char pat[1024];
@@ -541,8 +564,8 @@ Test(regex, long_runs_of_stacked_operators_compile)
 Test(regex, matching_without_scratch_allocates_its_own)
 {
     eq_regex *re = compile("a.c", false);
-    cr_assert(eq_regex_match(re, "abc", 3, NULL));
-    cr_assert_not(eq_regex_match(re, "abd", 3, NULL));
+    cr_assert_eq(eq_regex_match(re, "abc", 3, NULL), 1);
+    cr_assert_eq(eq_regex_match(re, "abd", 3, NULL), 0);
     eq_regex_free(re);
 }
 
@@ -550,9 +573,9 @@ Test(regex, one_program_serves_many_subjects)
 {
     eq_regex *re = compile(".*\\\\(cmd|powershell)\\.exe", true);
     eq_regex_scratch *scratch = eq_regex_scratch_new();
-    cr_assert(eq_regex_match(re, S_ARG("C:\\Windows\\System32\\CMD.EXE"), scratch));
-    cr_assert(eq_regex_match(re, S_ARG("c:\\powershell.exe"), scratch));
-    cr_assert_not(eq_regex_match(re, S_ARG("c:\\pwsh.exe"), scratch));
+    cr_assert_eq(eq_regex_match(re, S_ARG("C:\\Windows\\System32\\CMD.EXE"), scratch), 1);
+    cr_assert_eq(eq_regex_match(re, S_ARG("c:\\powershell.exe"), scratch), 1);
+    cr_assert_eq(eq_regex_match(re, S_ARG("c:\\pwsh.exe"), scratch), 0);
     eq_regex_scratch_free(scratch);
     eq_regex_free(re);
 }

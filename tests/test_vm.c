@@ -1,5 +1,6 @@
 /* VM: event-query semantics over events built as C structs. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,4 +228,77 @@ Test(vm, leading_string_guards_agree_with_the_interpreter)
     cr_assert_eq(match_one("process where missing == \"x\"", &ev), 0);
     cr_assert_eq(match_one("process where not missing == \"x\"", &ev), 0);
     cr_assert_eq(match_one("process where not a : \"x\"", &ev), 1);
+}
+
+/* "f + (f + (... + 1))" nested `levels` deep: every level keeps one value on the stack. */
+static char *nested_sum(int levels)
+{
+    char *rule = malloc((size_t)levels * 8 + 64), *p = rule;
+    p += sprintf(p, "process where ");
+    for (int k = 0; k < levels; k++)
+        p += sprintf(p, "f + (");
+    p += sprintf(p, "1");
+    for (int k = 0; k < levels; k++)
+        *p++ = ')';
+    sprintf(p, " == 1");
+    return rule;
+}
+
+Test(vm, arithmetic_at_the_nesting_limit_fits_the_stack)
+{
+    tev_int(&ev, "f", 0);
+    char *rule = nested_sum(254); /* the deepest the expression limit (256) admits */
+    cr_assert_eq(match_one(rule, &ev), 1);
+    free(rule);
+    rule = nested_sum(255);
+    cr_assert_eq(match_one(rule, &ev), -1);
+    free(rule);
+    rule = nested_sum(80);
+    cr_assert_eq(match_one(rule, &ev), 1);
+    tev_int(&ev, "f", 1);
+    cr_assert_eq(match_one(rule, &ev), 0);
+    free(rule);
+}
+
+Test(vm, too_many_stack_slots_is_a_limit_error_with_position)
+{
+    size_t n = 1100;
+    char *rule = malloc(n * 4 + 64), *p = rule;
+    p += sprintf(p, "process where concat(");
+    for (size_t k = 0; k < n; k++)
+        p += sprintf(p, k ? ",f" : "f");
+    sprintf(p, ") == \"x\"");
+    eqlite_diag diag;
+    cr_assert_eq(compile_status(rule, &diag), EQLITE_ELIMIT);
+    cr_assert_str_eq(diag.message, "expression needs more than 1024 value stack slots");
+    cr_assert_eq(diag.line, 1);
+    cr_assert_eq(diag.column, 22 + 2 * 1024, "column %u", diag.column); /* argument 1025 */
+    free(rule);
+}
+
+Test(vm, undecidable_regex_is_an_error_not_a_miss)
+{
+    /* 3 MB of 'a': (.*a){20} overflows backtracking, and the fallback
+     * matcher's cost bound; the answer is ELIMIT, never "no match". */
+    size_t n = 3u << 20;
+    char *big = malloc(n + 1);
+    memset(big, 'a', n);
+    big[n] = '\0';
+    tev_str(&ev, "v", big);
+    eqlite_schema_set_grow(schema, 1);
+    const char *rule = "process where v regex \"(.*a){20}\"";
+    eqlite_program *prog;
+    eqlite_diag d;
+    cr_assert_eq(eqlite_compile(schema, rule, strlen(rule), &prog, &d), EQLITE_OK);
+    eqlite_matcher *m;
+    cr_assert_eq(eqlite_matcher_new(prog, NULL, &m), EQLITE_OK);
+    int hit = -1;
+    cr_assert_eq(eqlite_match(m, &ev.ev, &hit), EQLITE_ELIMIT);
+    cr_assert_eq(hit, 0);
+    tev_str(&ev, "v", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+    cr_assert_eq(eqlite_match(m, &ev.ev, &hit), EQLITE_OK, "the error does not stick to later events");
+    cr_assert_eq(hit, 1);
+    eqlite_matcher_free(m);
+    eqlite_program_free(prog);
+    free(big);
 }
