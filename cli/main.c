@@ -213,14 +213,19 @@ static int cmd_explain(int argc, char **argv)
         eqlite_schema_free(schema);
         return 1;
     }
-    size_t need = eqlite_program_explain(prog, NULL, 0) + 1;
+    size_t need = 0;
+    eqlite_program_explain(prog, NULL, 0, &need);
     char *buf = malloc(need);
-    eqlite_program_explain(prog, buf, need);
-    fputs(buf, stdout);
+    if (buf) {
+        eqlite_program_explain(prog, buf, need, NULL);
+        fputs(buf, stdout);
+    } else {
+        fprintf(stderr, "eqlite explain: out of memory\n");
+    }
     free(buf);
     eqlite_program_free(prog);
     eqlite_schema_free(schema);
-    return 0;
+    return buf ? 0 : 2;
 }
 
 int main(int argc, char **argv)

@@ -167,10 +167,18 @@ EQLITE_API eqlite_status eqlite_compile(eqlite_schema *schema, const char *src, 
 EQLITE_API void eqlite_program_free(eqlite_program *program);
 /* Field ids the program reads (for projection), count in *n. */
 EQLITE_API const uint32_t *eqlite_program_fields(const eqlite_program *program, size_t *n);
-/* Human-readable disassembly; returns the length needed (buf NUL-terminated). */
-EQLITE_API size_t eqlite_program_explain(const eqlite_program *program, char *buf, size_t cap);
-/* Kind of query: 0 event query, 1 sequence, 2 sample. */
-EQLITE_API int eqlite_program_kind(const eqlite_program *program);
+/* Human-readable disassembly into buf (NUL-terminated when cap > 0); *needed
+ * (may be NULL) gets the size including the NUL. EQLITE_ELIMIT when cap is
+ * too small; (NULL, 0) asks for the size only. */
+EQLITE_API eqlite_status eqlite_program_explain(const eqlite_program *program, char *buf,
+                                                size_t cap, size_t *needed);
+typedef enum eqlite_query_kind {
+    EQLITE_QUERY_INVALID = -1, /* a NULL program */
+    EQLITE_QUERY_EVENT = 0,
+    EQLITE_QUERY_SEQUENCE = 1,
+    EQLITE_QUERY_SAMPLE = 2
+} eqlite_query_kind;
+EQLITE_API eqlite_query_kind eqlite_program_kind(const eqlite_program *program);
 
 /* Prints a rule in the canonical layout (`eqlite fmt`); *needed gets the
  * buffer size required. Parses only: no schema, no verification. */

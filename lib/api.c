@@ -104,22 +104,25 @@ const uint32_t *eqlite_program_fields(const eqlite_program *prog, size_t *n)
     return prog ? prog->fields : NULL;
 }
 
-size_t eqlite_program_explain(const eqlite_program *prog, char *buf, size_t cap)
+eqlite_status eqlite_program_explain(const eqlite_program *prog, char *buf, size_t cap, size_t *needed)
 {
-    if (!prog) {
-        if (buf && cap)
-            buf[0] = 0;
-        return 0;
-    }
-    return eq_disassemble(prog, buf, cap);
+    if (!prog || (!buf && cap))
+        return EQLITE_EMISUSE;
+    size_t len = eq_disassemble(prog, buf, cap);
+    if (needed)
+        *needed = len + 1;
+    return len < cap ? EQLITE_OK : EQLITE_ELIMIT;
 }
 
-int eqlite_program_kind(const eqlite_program *prog) { return prog ? prog->kind : -1; }
+eqlite_query_kind eqlite_program_kind(const eqlite_program *prog)
+{
+    return prog ? (eqlite_query_kind)prog->kind : EQLITE_QUERY_INVALID;
+}
 
 eqlite_status eqlite_eval_constant(const char *src, size_t len, eqlite_value *out, char *buf, size_t cap,
                                    eqlite_diag *diag)
 {
-    if (!out)
+    if (!out || (!src && len) || (!buf && cap))
         return EQLITE_EMISUSE;
     memset(out, 0, sizeof *out);
     const eqlite_allocator *alloc = eq_default_allocator();
@@ -198,7 +201,7 @@ void eqlite_matcher_free(eqlite_matcher *m)
 
 eqlite_status eqlite_feed(eqlite_matcher *m, const eqlite_event *ev, eqlite_callback cb, void *user)
 {
-    if (!m || !ev)
+    if (!m || !eq_event_usable(ev))
         return EQLITE_EMISUSE;
     eqlite_status st = eq_seq_feed(m, ev, cb, user);
     eqlite_status undecided = eq_scratch_take_error(&m->scratch);

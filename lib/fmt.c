@@ -287,6 +287,8 @@ static void print_query(printer *pr, const eq_query *q)
 
 eqlite_status eqlite_format(const char *src, size_t len, char *buf, size_t cap, size_t *needed, eqlite_diag *diag)
 {
+    if ((!src && len) || (!buf && cap))
+        return EQLITE_EMISUSE;
     eq_arena arena;
     eq_arena_init(&arena, NULL);
     eq_parse p;
@@ -308,6 +310,8 @@ eqlite_status eqlite_format(const char *src, size_t len, char *buf, size_t cap, 
 
 eqlite_status eqlite_parse_equal(const char *a, size_t alen, const char *b, size_t blen, int *equal)
 {
+    if ((!a && alen) || (!b && blen) || !equal)
+        return EQLITE_EMISUSE;
     eq_arena arena;
     eq_arena_init(&arena, NULL);
     eq_parse pa, pb;

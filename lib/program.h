@@ -89,6 +89,9 @@ struct eqlite_matcher {
     void *seq;           /* sequence / sample / pipe state (sequence.c) */
 };
 
+/* An event the VM can read: fields may be NULL only when there are none. */
+static inline bool eq_event_usable(const eqlite_event *ev) { return ev && (ev->fields || !ev->nfields); }
+
 /* Runs the code at pc over ev; returns acc (0 false, 1 true, 2 null). */
 int eq_vm_run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev);
 /* Runs value code at pc; *out gets the single value it leaves (strings live

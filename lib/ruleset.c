@@ -1344,7 +1344,7 @@ static bool in_order(eqlite_scanner *sc, const eqlite_event *ev)
 
 eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *ev, eqlite_rule_callback cb, void *user)
 {
-    if (!sc || !ev)
+    if (!sc || !eq_event_usable(ev))
         return EQLITE_EMISUSE;
     const eqlite_ruleset *rs = sc->rs;
     scan s = {sc, ev, cb, user, {0}, false, EQLITE_OK};

@@ -120,7 +120,7 @@ eqlite_status eqlite_schema_add(eqlite_schema *s, const char *name, size_t len, 
 eqlite_status eqlite_schema_add_alias(eqlite_schema *s, const char *name, size_t len,
                                       const char *target, size_t tlen)
 {
-    if (!s || !target)
+    if (!s || !target || !name)
         return EQLITE_EMISUSE;
     int32_t t = eq_schema_find(s, target, tlen);
     if (t < 0)
@@ -158,7 +158,7 @@ void eqlite_schema_set_grow(eqlite_schema *s, int grow)
 
 static eqlite_status set_name(eqlite_schema *s, char **slot, const char *name, size_t len)
 {
-    if (!s)
+    if (!s || (!name && len)) /* (NULL, 0) clears the role */
         return EQLITE_EMISUSE;
     char *copy = NULL;
     if (name && len) {

@@ -870,7 +870,7 @@ static __attribute__((noinline)) eqlite_status match_rest(eqlite_matcher *m, con
  * leading guards; that path is a leaf: no frame, no call. */
 eqlite_status eqlite_match(eqlite_matcher *m, const eqlite_event *ev, int *matched)
 {
-    if (!m || !ev || !matched)
+    if (!m || !eq_event_usable(ev) || !matched)
         return EQLITE_EMISUSE;
     const eqlite_program *prog = m->program;
     if (prog->kind != Q_EVENT)

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     eqlite_diag diag;
     if (eqlite_compile(schema, (const char *)data, size, &prog, &diag) == EQLITE_OK) {
         char buf[256];
-        eqlite_program_explain(prog, buf, sizeof buf);
+        eqlite_program_explain(prog, buf, sizeof buf, NULL);
         eqlite_matcher *m;
         if (eqlite_matcher_new(prog, NULL, &m) == EQLITE_OK) {
             eqlite_value fields[3] = {{EQLITE_STRING, 7, {.s = "process"}}, {EQLITE_STRING, 7, {.s = "cmd.exe"}},

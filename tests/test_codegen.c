@@ -13,7 +13,7 @@ static const char *explain(const char *rule)
     eqlite_program *p;
     eqlite_diag d;
     cr_assert_eq(eqlite_compile(s, rule, strlen(rule), &p, &d), EQLITE_OK, "%s", d.message);
-    eqlite_program_explain(p, out, sizeof out);
+    eqlite_program_explain(p, out, sizeof out, NULL);
     eqlite_program_free(p);
     eqlite_schema_free(s);
     return out;

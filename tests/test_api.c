@@ -1,0 +1,167 @@
+/* Public API contract: every pointer argument may be NULL (or a buffer may be
+ * too small) without a crash; misuse is EQLITE_EMISUSE, frees are no-ops. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "eqlite.h"
+
+static eqlite_schema *schema;
+static eqlite_program *event_rule;
+static eqlite_program *sequence_rule;
+
+static void setup(void)
+{
+    eqlite_diag d;
+    cr_assert_eq(eqlite_schema_new(NULL, &schema), EQLITE_OK);
+    eqlite_schema_set_grow(schema, 1);
+    const char *ev = "process where process.name == \"cmd.exe\"";
+    const char *seq = "sequence by host.id [process where true] [network where true]";
+    cr_assert_eq(eqlite_compile(schema, ev, strlen(ev), &event_rule, &d), EQLITE_OK);
+    cr_assert_eq(eqlite_compile(schema, seq, strlen(seq), &sequence_rule, &d), EQLITE_OK);
+}
+
+static void teardown(void)
+{
+    eqlite_program_free(event_rule);
+    eqlite_program_free(sequence_rule);
+    eqlite_schema_free(schema);
+}
+
+TestSuite(api, .init = setup, .fini = teardown);
+
+Test(api, frees_accept_null)
+{
+    eqlite_schema_free(NULL);
+    eqlite_program_free(NULL);
+    eqlite_matcher_free(NULL);
+    eqlite_ruleset_free(NULL);
+    eqlite_scanner_free(NULL);
+}
+
+Test(api, schema_calls_reject_null)
+{
+    uint32_t id;
+    cr_assert_eq(eqlite_schema_new(NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_add(NULL, "a", 1, EQLITE_T_KEYWORD, &id), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_add(schema, NULL, 1, EQLITE_T_KEYWORD, &id), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_add_alias(schema, NULL, 1, "a", 1), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_add_alias(schema, "b", 1, NULL, 1), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_load_mapping(NULL, "{}", 2, NULL, 0), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_load_mapping(schema, NULL, 2, NULL, 0), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_set_category_field(schema, NULL, 3), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_set_timestamp_field(schema, NULL, 3), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_set_tiebreaker_field(schema, NULL, 3), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_lookup(NULL, "a", 1, &id), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_lookup(schema, NULL, 1, &id), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_field_count(NULL), 0);
+    cr_assert_null(eqlite_schema_field_name(NULL, 0, NULL));
+    eqlite_schema_set_grow(NULL, 1);
+}
+
+Test(api, compile_and_text_calls_reject_null)
+{
+    eqlite_program *p;
+    eqlite_diag d;
+    char buf[64];
+    size_t need;
+    int equal;
+    eqlite_value v;
+    cr_assert_eq(eqlite_compile(schema, NULL, 5, &p, &d), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_compile(schema, "any where true", 14, NULL, &d), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_format(NULL, 5, buf, sizeof buf, &need, &d), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_format("any where true", 14, NULL, 64, &need, &d), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_format("any where true", 14, NULL, 0, &need, &d), EQLITE_ELIMIT,
+                 "a size query (NULL, 0) is allowed");
+    cr_assert_gt(need, 14);
+    cr_assert_eq(eqlite_parse_equal("a", 1, "a", 1, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_parse_equal(NULL, 1, "a", 1, &equal), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_parse_equal("any where true", 14, NULL, 1, &equal), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_eval_constant(NULL, 3, &v, buf, sizeof buf, &d), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_eval_constant("1", 1, NULL, buf, sizeof buf, &d), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_diag_format(NULL, "x", 1, buf, sizeof buf), 0);
+    cr_assert_gt(eqlite_diag_format(&d, "x", 1, NULL, 64), 0, "no buffer: the length needed, nothing written");
+}
+
+Test(api, program_calls_reject_null)
+{
+    char buf[64];
+    size_t n = 7, need = 0;
+    cr_assert_null(eqlite_program_fields(NULL, &n));
+    cr_assert_eq(n, 0);
+    cr_assert_not_null(eqlite_program_fields(event_rule, NULL) ? event_rule : event_rule);
+    cr_assert_eq(eqlite_program_explain(NULL, buf, sizeof buf, &need), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_program_explain(event_rule, NULL, 64, &need), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_program_explain(event_rule, NULL, 0, &need), EQLITE_ELIMIT);
+    cr_assert_gt(need, 1, "a size query gives the length needed");
+    cr_assert_eq(eqlite_program_explain(event_rule, buf, sizeof buf, NULL), EQLITE_ELIMIT);
+    cr_assert_eq(buf[sizeof buf - 1], '\0', "a short buffer is NUL-terminated");
+    cr_assert_eq(eqlite_program_kind(NULL), EQLITE_QUERY_INVALID);
+    cr_assert_eq(eqlite_program_kind(event_rule), EQLITE_QUERY_EVENT);
+    cr_assert_eq(eqlite_program_kind(sequence_rule), EQLITE_QUERY_SEQUENCE);
+}
+
+Test(api, matcher_calls_reject_null_and_bad_events)
+{
+    eqlite_matcher *m;
+    int hit;
+    cr_assert_eq(eqlite_matcher_new(NULL, NULL, &m), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_matcher_new(event_rule, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_matcher_new(event_rule, NULL, &m), EQLITE_OK);
+    eqlite_event bad = {NULL, 5, 0, {0}, NULL}; /* five fields promised, none given */
+    cr_assert_eq(eqlite_match(m, &bad, &hit), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_feed(m, &bad, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_match(NULL, &bad, &hit), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_match(m, NULL, &hit), EQLITE_EMISUSE);
+    eqlite_event empty = {NULL, 0, 0, {0}, NULL};
+    cr_assert_eq(eqlite_match(m, &empty, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_match(m, &empty, &hit), EQLITE_OK);
+    cr_assert_eq(hit, 0);
+    cr_assert_eq(eqlite_flush(NULL, NULL, NULL), EQLITE_EMISUSE);
+    eqlite_stats st;
+    eqlite_matcher_stats(NULL, &st);
+    eqlite_matcher_stats(m, NULL);
+    eqlite_matcher_free(m);
+    cr_assert_eq(eqlite_matcher_new(sequence_rule, NULL, &m), EQLITE_OK);
+    cr_assert_eq(eqlite_feed(m, &bad, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_match(m, &empty, &hit), EQLITE_EMISUSE, "a sequence is fed, not matched");
+    eqlite_matcher_free(m);
+}
+
+Test(api, ruleset_calls_reject_null)
+{
+    eqlite_ruleset *rs;
+    eqlite_scanner *sc;
+    eqlite_diag d;
+    eqlite_rule_info info;
+    cr_assert_eq(eqlite_ruleset_new(schema, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_ruleset_new(NULL, &rs), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_ruleset_new(schema, &rs), EQLITE_OK);
+    cr_assert_eq(eqlite_ruleset_add(NULL, "any where true", 14, NULL, NULL, &d), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_ruleset_add(rs, NULL, 14, NULL, NULL, &d), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_new(rs, NULL, &sc), EQLITE_EMISUSE, "not finished yet");
+    cr_assert_eq(eqlite_ruleset_add(rs, "any where true", 14, NULL, NULL, NULL), EQLITE_OK);
+    cr_assert_eq(eqlite_ruleset_finish(NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_ruleset_finish(rs), EQLITE_OK);
+    cr_assert_eq(eqlite_ruleset_count(NULL), 0);
+    cr_assert_eq(eqlite_ruleset_rule(NULL, 0, &info), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_ruleset_rule(rs, 0, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_ruleset_rule(rs, 1, &info), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_new(NULL, NULL, &sc), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_new(rs, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_new(rs, NULL, &sc), EQLITE_OK);
+    eqlite_event bad = {NULL, 5, 0, {0}, NULL};
+    cr_assert_eq(eqlite_ruleset_match(sc, &bad, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_ruleset_match(sc, NULL, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_ruleset_match(NULL, &bad, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_ruleset_flush(NULL, NULL, NULL), EQLITE_EMISUSE);
+    eqlite_scanner_stats_get(NULL, NULL);
+    eqlite_scanner_free(sc);
+    eqlite_ruleset_free(rs);
+}
+
+Test(api, status_texts_cover_every_status)
+{
+    for (int st = EQLITE_OK; st <= EQLITE_EMISUSE + 4; st++)
+        cr_assert_not_null(eqlite_strerror((eqlite_status)st));
+    cr_assert_not_null(eqlite_version());
+}
