@@ -70,7 +70,7 @@ static void put(printer *pr, const char *s, size_t n)
             s++, n--;
     if (n == 0)
         return;
-    if (pr->pending_space && *s != ' ')
+    if (pr->pending_space && *s != ' ' && *s != ')' && *s != ']')
         put_raw(pr, " ", 1);
     pr->pending_space = false;
     put_raw(pr, s, n);
@@ -123,6 +123,90 @@ static void flush_comments(printer *pr, uint32_t off)
 {
     while (pr->next_comment < pr->ncomments && pr->comments[pr->next_comment].off < off)
         put_comment(pr, &pr->comments[pr->next_comment++]);
+}
+
+/* The operand n's text ends with, when its span ends where n's does (a
+ * list's or call's span already takes in its `)`). */
+static const eq_node *last_operand(const eq_node *n)
+{
+    switch ((eq_node_kind)n->kind) {
+    case N_OR:
+    case N_AND:
+    case N_CMP:
+    case N_ARITH:
+    case N_NOT:
+    case N_NEG: return n->kids[n->nkids - 1];
+    case N_PRED: return (n->flags & NF_LIST) ? NULL : n->kids[n->nkids - 1];
+    default: return NULL;
+    }
+}
+
+/* The operand n's text starts with, when its span starts where n's does. */
+static const eq_node *first_operand(const eq_node *n)
+{
+    switch ((eq_node_kind)n->kind) {
+    case N_OR:
+    case N_AND:
+    case N_CMP:
+    case N_ARITH:
+    case N_PRED: return n->kids[0];
+    default: return NULL;
+    }
+}
+
+/* Where the `(` opening the parentheses n was written in is, so comments
+ * after it stay inside the group; n->off when it is not found. As for the
+ * `)`, the `(` of parenthesised operands starting n come in between. */
+static uint32_t opening_paren_offset(const printer *pr, const eq_node *n)
+{
+    unsigned openers = 0;
+    for (const eq_node *x = n; x; x = first_operand(x))
+        openers += (x->flags & NF_PAREN) != 0;
+    size_t k = n->off;
+    uint32_t c = pr->next_comment; /* comments before n not yet written: [next_comment, c) */
+    while (c < pr->ncomments && pr->comments[c].off < n->off)
+        c++;
+    while (k > 0 && openers) {
+        if (blank(pr->src[k - 1]) || pr->src[k - 1] == '\n') {
+            k--;
+        } else if (c > pr->next_comment && (size_t)pr->comments[c - 1].off + pr->comments[c - 1].len == k) {
+            k = pr->comments[--c].off;
+        } else if (pr->src[k - 1] == '(') {
+            k--;
+            openers--;
+        } else {
+            break;
+        }
+    }
+    return openers == 0 ? (uint32_t)k : n->off;
+}
+
+/* Writes the comments between the end of n and the `)` closing the
+ * parentheses it was written in, so they stay inside the group. Spans leave
+ * parentheses out, so the `)` of parenthesised operands ending with n come
+ * first. Only called when the printer writes that `)` too, so a second run
+ * finds them in the same place. */
+static void flush_comments_in_parens(printer *pr, const eq_node *n)
+{
+    unsigned closers = 0;
+    for (const eq_node *x = n; x; x = last_operand(x))
+        closers += (x->flags & NF_PAREN) != 0;
+    size_t k = (size_t)n->off + n->len;
+    uint32_t c = pr->next_comment;
+    while (k < pr->srclen && closers) {
+        if (blank(pr->src[k]) || pr->src[k] == '\n') {
+            k++;
+        } else if (c < pr->ncomments && pr->comments[c].off == k) {
+            k += pr->comments[c++].len;
+        } else if (pr->src[k] == ')') {
+            if (--closers)
+                k++;
+        } else {
+            break;
+        }
+    }
+    if (closers == 0)
+        flush_comments(pr, (uint32_t)k);
 }
 
 /* Offset of the first token: the comments before it head the output. */
@@ -274,11 +358,13 @@ static void print_list(printer *pr, eq_node *const *items, uint32_t count)
 
 static void print(printer *pr, const eq_node *n, int min)
 {
-    flush_comments(pr, n->off);
     int prec = precedence(n);
     bool paren = prec < min;
-    if (paren)
+    if (paren) {
+        flush_comments(pr, opening_paren_offset(pr, n));
         put(pr, "(", 1);
+    }
+    flush_comments(pr, n->off);
     switch ((eq_node_kind)n->kind) {
     case N_NULL: puts_(pr, "null"); break;
     case N_BOOL: puts_(pr, n->v.b ? "true" : "false"); break;
@@ -320,6 +406,7 @@ static void print(printer *pr, const eq_node *n, int min)
         if (n->flags & NF_LIST) {
             put(pr, "(", 1);
             print_list(pr, n->kids + 1, n->nkids - 1);
+            flush_comments(pr, n->off + n->len - 1); /* before the list's `)` */
             put(pr, ")", 1);
         } else {
             print(pr, n->kids[1], P_PRIMARY);
@@ -331,11 +418,14 @@ static void print(printer *pr, const eq_node *n, int min)
             put(pr, "~", 1);
         put(pr, "(", 1);
         print_list(pr, n->kids, n->nkids);
+        flush_comments(pr, n->off + n->len - 1); /* before the call's `)` */
         put(pr, ")", 1);
         break;
     }
-    if (paren)
+    if (paren) {
+        flush_comments_in_parens(pr, n);
         put(pr, ")", 1);
+    }
 }
 
 static void print_keys(printer *pr, const eq_list *keys)
@@ -363,6 +453,7 @@ static void print_term(printer *pr, const eq_term *t)
 {
     puts_(pr, t->missing ? "![" : "[");
     print_filter(pr, t);
+    flush_comments(pr, t->off + t->len - 1); /* before the `]` */
     put(pr, "]", 1);
     print_keys(pr, &t->keys);
     if (t->has_with) {

@@ -72,11 +72,20 @@ Test(fmt, trailing_comment_at_the_end_is_kept)
 Test(fmt, block_comment_stays_inline)
 {
     cr_assert_str_eq(fmt("process where a == /* the flag */ 1 and (/* or */ b or c)"),
-                     "process where a == /* the flag */ 1 and /* or */ (b or c)\n");
+                     "process where a == /* the flag */ 1 and (/* or */ b or c)\n");
     cr_assert_str_eq(fmt("process where /* a\n  multi-line\n  comment */ true"),
                      "process where /* a\n  multi-line\n  comment */ true\n");
     cr_assert_str_eq(fmt("process where /* outer /* nested */ still outer */ true"),
                      "process where /* outer /* nested */ still outer */ true\n");
+}
+
+Test(fmt, comments_inside_parentheses_stay_inside_the_group)
+{
+    cr_assert_str_eq(fmt("process where x and /* before */ (\n  // first\n  (a and b) or\n  // second\n  (c and d)\n  // last\n)"),
+                     "process where x and /* before */ (\n  // first\n  a and b or\n  // second\n  c and d\n  // last\n  )\n");
+    cr_assert_str_eq(fmt("process where (a or (b and c) /* inner */) and f(x /* arg */) and y in (1, 2 /* two */)"),
+                     "process where (a or b and c /* inner */) and f(x /* arg */) and y in (1, 2 /* two */)\n");
+    cr_assert_str_eq(fmt("sequence [a where x // why\n] [b where y]"), "sequence\n  [a where x // why\n    ]\n  [b where y]\n");
 }
 
 Test(fmt, line_comment_at_end_of_input_without_newline_is_kept)
