@@ -13,10 +13,14 @@
  *  - a // comment, or a block comment that ended its line, ends the line, so
  *    the following code goes on the next line (it can never be swallowed);
  *    other block comments stay inline;
+ *  - comments just inside brackets ( ) or [ ] that the output writes too stay
+ *    inside them (a // comment puts the closing bracket on a line of its
+ *    own);
  *  - comments before the first token head the output, those after the last
  *    end it; blank lines are not kept.
  * Where the canonical layout already breaks (sequence terms, until, pipes) a
- * comment before the break stays on the line above it. */
+ * comment before the break stays on the line above it. Runs of comments are
+ * written as they come, so their order never changes. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,11 +108,14 @@ static bool comment_ends_line(const printer *pr, const eq_comment *c)
 static void put_comment(printer *pr, const eq_comment *c)
 {
     const char *text = pr->src + c->off;
+    size_t len = c->len;
+    if (text[1] == '/' && text[len - 1] == '\r')
+        len--; /* a CRLF line end, not text: the output ends lines with \n */
     if (comment_starts_line(pr, c) && !pr->at_line_start)
         line_break(pr, pr->indent);
     else if (!pr->pending_break && !pr->at_line_start && pr->last != ' ' && pr->last != '(')
         put(pr, " ", 1);
-    put(pr, text, c->len);
+    put(pr, text, len);
     pr->trailing_spaces = 0; /* a // comment's own trailing blanks are its text */
     if (text[1] == '/' || comment_ends_line(pr, c)) {
         pr->pending_break = true;

@@ -102,6 +102,11 @@ Test(fmt, line_comment_never_swallows_the_code_after_it)
                      "sequence // k\n  by h // m\n  with maxspan=5m\n  [a where true]\n  [b where x] // y\n    by z\n| head 1\n");
 }
 
+Test(fmt, crlf_line_ends_do_not_stick_to_line_comments)
+{
+    cr_assert_str_eq(fmt("process where a == 1 // one\r\n and b == 2\r\n"), "process where a == 1 and // one\n  b == 2\n");
+}
+
 Test(fmt, comment_markers_inside_strings_are_not_comments)
 {
     cr_assert_str_eq(fmt("process where url == \"http://x/*y*/\" and p : \"\"\"C://*\"\"\""),
