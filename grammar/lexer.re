@@ -314,6 +314,30 @@ static bool skip_block_comment(eq_lexer *lx, const unsigned char *q)
     return false;
 }
 
+/* Records [from, lx->cur) for fmt when asked; the parser never sees it. */
+static bool note_comment(eq_lexer *lx, const unsigned char *from)
+{
+    eq_parse *p = lx->p;
+    if (!p->keep_comments)
+        return true;
+    if (p->ncomments == p->capcomments) {
+        uint32_t cap = p->capcomments ? p->capcomments * 2 : 8;
+        eq_comment *grown = eq_arena_alloc(p->arena, cap * sizeof *grown);
+        if (!grown) {
+            eq_error(p, EQLITE_ENOMEM, offset_of(lx, from), 2, "out of memory");
+            return false;
+        }
+        if (p->ncomments)
+            memcpy(grown, p->comments, p->ncomments * sizeof *grown);
+        p->comments = grown;
+        p->capcomments = cap;
+    }
+    p->comments[p->ncomments].off = offset_of(lx, from);
+    p->comments[p->ncomments].len = (uint32_t)(lx->cur - from);
+    p->ncomments++;
+    return true;
+}
+
 static int number_token(eq_lexer *lx, eq_token *t, bool decimal)
 {
     char buf[64];
@@ -370,8 +394,8 @@ int eq_lex_next(eq_lexer *lx, eq_token *t)
 
             [ \t\r]+ { continue; }
             "\n" { lx->line++; lx->line_start = lx->cur; continue; }
-            "//" [^\n\x00]* { continue; }
-            "/*" { if (!skip_block_comment(lx, tok)) return -1; continue; }
+            "//" [^\n\x00]* { if (!note_comment(lx, tok)) return -1; continue; }
+            "/*" { if (!skip_block_comment(lx, tok) || !note_comment(lx, tok)) return -1; continue; }
 
             "and" { TOKEN(TK_AND); }
             "any" { TOKEN(TK_ANY); }

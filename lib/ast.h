@@ -129,6 +129,12 @@ typedef struct eq_token {
     bool big; /* integer literal beyond int64 */
 } eq_token;
 
+/* A comment's byte span. The grammar never sees comments; fmt asks for them
+ * (keep_comments) and puts them back by position. */
+typedef struct eq_comment {
+    uint32_t off, len;
+} eq_comment;
+
 typedef struct eq_parse {
     eq_arena *arena;
     const char *src;
@@ -138,6 +144,9 @@ typedef struct eq_parse {
     eqlite_diag *diag;
     bool failed;
     bool expression_mode;
+    bool keep_comments;   /* set before eq_parse_text: the lexer records comments */
+    eq_comment *comments; /* in source order */
+    uint32_t ncomments, capcomments;
 } eq_parse;
 
 /* First error wins; later calls are ignored. */

@@ -1,6 +1,26 @@
 /* fmt.c: prints a parsed rule in one canonical layout. Parentheses come from
  * precedence, not from the source, so formatting is idempotent and the
- * output parses back to the same tree. */
+ * output parses back to the same tree.
+ *
+ * Comments: the lexer records their spans (keep_comments) and the printer,
+ * which emits nodes in source order, writes every comment that starts before
+ * the next node (or clause) it prints, so they keep their order and stay
+ * next to the code they were next to. Layout:
+ *  - a comment that began its own line in the source begins one here, at the
+ *    indent of the clause it sits in (continuation lines are indented two
+ *    more than the clause line);
+ *  - one that followed code on its line follows the same code here;
+ *  - a // comment, or a block comment that ended its line, ends the line, so
+ *    the following code goes on the next line (it can never be swallowed);
+ *    other block comments stay inline;
+ *  - comments just inside brackets ( ) or [ ] that the output writes too stay
+ *    inside them (a // comment puts the closing bracket on a line of its
+ *    own);
+ *  - comments before the first token head the output, those after the last
+ *    end it; blank lines are not kept.
+ * Where the canonical layout already breaks (sequence terms, until, pipes) a
+ * comment before the break stays on the line above it. Runs of comments are
+ * written as they come, so their order never changes. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +31,202 @@
 typedef struct printer {
     char *buf;
     size_t cap, len;
+    const char *src;
+    size_t srclen;
+    const eq_comment *comments;
+    uint32_t ncomments, next_comment;
+    size_t trailing_spaces; /* spaces ending the output, dropped before a line break */
+    char last;              /* last byte written */
+    bool at_line_start;
+    bool pending_space;     /* after an inline block comment, unless a space or break follows */
+    bool pending_break;     /* after a // comment: the next output starts a new line */
+    int break_indent;       /* indent of that pending line */
+    int indent;             /* indent of lines a comment breaks in the current clause */
 } printer;
 
-static void put(printer *pr, const char *s, size_t n)
+static void put_raw(printer *pr, const char *s, size_t n)
 {
     if (pr->len + n < pr->cap)
         memcpy(pr->buf + pr->len, s, n);
     pr->len += n;
+}
+
+static void line_break(printer *pr, int indent)
+{
+    pr->len -= pr->trailing_spaces;
+    put_raw(pr, "\n", 1);
+    for (int k = 0; k < indent; k++)
+        put_raw(pr, " ", 1);
+    pr->trailing_spaces = (size_t)indent;
+    pr->last = '\n';
+    pr->at_line_start = true;
+    pr->pending_space = pr->pending_break = false;
+}
+
+static void put(printer *pr, const char *s, size_t n)
+{
+    if (n == 0)
+        return;
+    if (pr->pending_break)
+        line_break(pr, pr->break_indent);
+    if (pr->at_line_start)
+        while (n && *s == ' ')
+            s++, n--;
+    if (n == 0)
+        return;
+    if (pr->pending_space && *s != ' ' && *s != ')' && *s != ']')
+        put_raw(pr, " ", 1);
+    pr->pending_space = false;
+    put_raw(pr, s, n);
+    size_t spaces = 0;
+    while (spaces < n && s[n - 1 - spaces] == ' ')
+        spaces++;
+    pr->trailing_spaces = spaces == n ? pr->trailing_spaces + n : spaces;
+    pr->last = s[n - 1];
+    pr->at_line_start = false;
+}
+
+static bool blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
+
+/* Whether only blanks separate the comment from a newline (or the start). */
+static bool comment_starts_line(const printer *pr, const eq_comment *c)
+{
+    size_t k = c->off;
+    while (k > 0 && blank(pr->src[k - 1]))
+        k--;
+    return k == 0 || pr->src[k - 1] == '\n';
+}
+
+static bool comment_ends_line(const printer *pr, const eq_comment *c)
+{
+    size_t k = (size_t)c->off + c->len;
+    while (k < pr->srclen && blank(pr->src[k]))
+        k++;
+    return k == pr->srclen || pr->src[k] == '\n';
+}
+
+static void put_comment(printer *pr, const eq_comment *c)
+{
+    const char *text = pr->src + c->off;
+    size_t len = c->len;
+    if (text[1] == '/' && text[len - 1] == '\r')
+        len--; /* a CRLF line end, not text: the output ends lines with \n */
+    if (comment_starts_line(pr, c) && !pr->at_line_start)
+        line_break(pr, pr->indent);
+    else if (!pr->pending_break && !pr->at_line_start && pr->last != ' ' && pr->last != '(')
+        put(pr, " ", 1);
+    put(pr, text, len);
+    pr->trailing_spaces = 0; /* a // comment's own trailing blanks are its text */
+    if (text[1] == '/' || comment_ends_line(pr, c)) {
+        pr->pending_break = true;
+        pr->break_indent = pr->indent;
+    } else {
+        pr->pending_space = true;
+    }
+}
+
+/* Writes the comments that start before source offset `off`. */
+static void flush_comments(printer *pr, uint32_t off)
+{
+    while (pr->next_comment < pr->ncomments && pr->comments[pr->next_comment].off < off)
+        put_comment(pr, &pr->comments[pr->next_comment++]);
+}
+
+/* The operand n's text ends with, when its span ends where n's does (a
+ * list's or call's span already takes in its `)`). */
+static const eq_node *last_operand(const eq_node *n)
+{
+    switch ((eq_node_kind)n->kind) {
+    case N_OR:
+    case N_AND:
+    case N_CMP:
+    case N_ARITH:
+    case N_NOT:
+    case N_NEG: return n->kids[n->nkids - 1];
+    case N_PRED: return (n->flags & NF_LIST) ? NULL : n->kids[n->nkids - 1];
+    default: return NULL;
+    }
+}
+
+/* The operand n's text starts with, when its span starts where n's does. */
+static const eq_node *first_operand(const eq_node *n)
+{
+    switch ((eq_node_kind)n->kind) {
+    case N_OR:
+    case N_AND:
+    case N_CMP:
+    case N_ARITH:
+    case N_PRED: return n->kids[0];
+    default: return NULL;
+    }
+}
+
+/* Where the `(` opening the parentheses n was written in is, so comments
+ * after it stay inside the group; n->off when it is not found. As for the
+ * `)`, the `(` of parenthesised operands starting n come in between. */
+static uint32_t opening_paren_offset(const printer *pr, const eq_node *n)
+{
+    unsigned openers = 0;
+    for (const eq_node *x = n; x; x = first_operand(x))
+        openers += (x->flags & NF_PAREN) != 0;
+    size_t k = n->off;
+    uint32_t c = pr->next_comment; /* comments before n not yet written: [next_comment, c) */
+    while (c < pr->ncomments && pr->comments[c].off < n->off)
+        c++;
+    while (k > 0 && openers) {
+        if (blank(pr->src[k - 1]) || pr->src[k - 1] == '\n') {
+            k--;
+        } else if (c > pr->next_comment && (size_t)pr->comments[c - 1].off + pr->comments[c - 1].len == k) {
+            k = pr->comments[--c].off;
+        } else if (pr->src[k - 1] == '(') {
+            k--;
+            openers--;
+        } else {
+            break;
+        }
+    }
+    return openers == 0 ? (uint32_t)k : n->off;
+}
+
+/* Writes the comments between the end of n and the `)` closing the
+ * parentheses it was written in, so they stay inside the group. Spans leave
+ * parentheses out, so the `)` of parenthesised operands ending with n come
+ * first. Only called when the printer writes that `)` too, so a second run
+ * finds them in the same place. */
+static void flush_comments_in_parens(printer *pr, const eq_node *n)
+{
+    unsigned closers = 0;
+    for (const eq_node *x = n; x; x = last_operand(x))
+        closers += (x->flags & NF_PAREN) != 0;
+    size_t k = (size_t)n->off + n->len;
+    uint32_t c = pr->next_comment;
+    while (k < pr->srclen && closers) {
+        if (blank(pr->src[k]) || pr->src[k] == '\n') {
+            k++;
+        } else if (c < pr->ncomments && pr->comments[c].off == k) {
+            k += pr->comments[c++].len;
+        } else if (pr->src[k] == ')') {
+            if (--closers)
+                k++;
+        } else {
+            break;
+        }
+    }
+    if (closers == 0)
+        flush_comments(pr, (uint32_t)k);
+}
+
+/* Offset of the first token: the comments before it head the output. */
+static uint32_t first_token_offset(const printer *pr)
+{
+    size_t k = 0;
+    for (uint32_t c = 0;; c++) {
+        while (k < pr->srclen && (blank(pr->src[k]) || pr->src[k] == '\n'))
+            k++;
+        if (c == pr->ncomments || pr->comments[c].off != k)
+            return (uint32_t)k;
+        k += pr->comments[c].len;
+    }
 }
 
 static void puts_(printer *pr, const char *s) { put(pr, s, strlen(s)); }
@@ -158,8 +367,11 @@ static void print(printer *pr, const eq_node *n, int min)
 {
     int prec = precedence(n);
     bool paren = prec < min;
-    if (paren)
+    if (paren) {
+        flush_comments(pr, opening_paren_offset(pr, n));
         put(pr, "(", 1);
+    }
+    flush_comments(pr, n->off);
     switch ((eq_node_kind)n->kind) {
     case N_NULL: puts_(pr, "null"); break;
     case N_BOOL: puts_(pr, n->v.b ? "true" : "false"); break;
@@ -201,6 +413,7 @@ static void print(printer *pr, const eq_node *n, int min)
         if (n->flags & NF_LIST) {
             put(pr, "(", 1);
             print_list(pr, n->kids + 1, n->nkids - 1);
+            flush_comments(pr, n->off + n->len - 1); /* before the list's `)` */
             put(pr, ")", 1);
         } else {
             print(pr, n->kids[1], P_PRIMARY);
@@ -212,16 +425,20 @@ static void print(printer *pr, const eq_node *n, int min)
             put(pr, "~", 1);
         put(pr, "(", 1);
         print_list(pr, n->kids, n->nkids);
+        flush_comments(pr, n->off + n->len - 1); /* before the call's `)` */
         put(pr, ")", 1);
         break;
     }
-    if (paren)
+    if (paren) {
+        flush_comments_in_parens(pr, n);
         put(pr, ")", 1);
+    }
 }
 
 static void print_keys(printer *pr, const eq_list *keys)
 {
     if (keys->n) {
+        flush_comments(pr, keys->items[0]->off);
         puts_(pr, " by ");
         print_list(pr, keys->items, keys->n);
     }
@@ -243,9 +460,11 @@ static void print_term(printer *pr, const eq_term *t)
 {
     puts_(pr, t->missing ? "![" : "[");
     print_filter(pr, t);
+    flush_comments(pr, t->off + t->len - 1); /* before the `]` */
     put(pr, "]", 1);
     print_keys(pr, &t->keys);
     if (t->has_with) {
+        flush_comments(pr, t->with_off);
         puts_(pr, " with ");
         put(pr, t->with_name, t->with_name_len);
         putf(pr, "=%lld", (long long)t->runs);
@@ -254,35 +473,69 @@ static void print_term(printer *pr, const eq_term *t)
 
 static void print_query(printer *pr, const eq_query *q)
 {
+    pr->indent = 0;
+    flush_comments(pr, first_token_offset(pr));
+    pr->indent = 2;
     if (q->kind == Q_EVENT) {
         print_filter(pr, q->terms[0]);
     } else {
         puts_(pr, q->kind == Q_SEQUENCE ? "sequence" : q->kind == Q_SAMPLE ? "sample" : "join");
         print_keys(pr, &q->keys);
         if (q->has_maxspan) {
+            flush_comments(pr, q->maxspan_off);
             puts_(pr, " with maxspan=");
             print(pr, q->maxspan, P_PRIMARY);
             if (q->maxspan_unit)
                 put(pr, q->maxspan_unit, q->maxspan_unit_len);
         }
         for (uint32_t k = 0; k < q->nterms; k++) {
-            puts_(pr, "\n  ");
+            pr->indent = 2;
+            flush_comments(pr, q->terms[k]->off);
+            line_break(pr, 2);
+            pr->indent = 4;
             print_term(pr, q->terms[k]);
         }
         if (q->until) {
-            puts_(pr, "\nuntil ");
+            pr->indent = 0;
+            flush_comments(pr, q->until->off);
+            line_break(pr, 0);
+            puts_(pr, "until ");
+            pr->indent = 2;
             print_term(pr, q->until);
         }
     }
     for (uint32_t k = 0; k < q->npipes; k++) {
-        puts_(pr, "\n| ");
+        pr->indent = 0;
+        flush_comments(pr, q->pipes[k].off);
+        line_break(pr, 0);
+        puts_(pr, "| ");
+        pr->indent = 2;
         put(pr, q->pipes[k].name, q->pipes[k].namelen);
         if (q->pipes[k].args.n) {
             put(pr, " ", 1);
             print_list(pr, q->pipes[k].args.items, q->pipes[k].args.n);
         }
     }
-    put(pr, "\n", 1);
+    pr->indent = 0;
+    flush_comments(pr, UINT32_MAX);
+    line_break(pr, 0);
+}
+
+/* eq_parse_only, with the lexer recording comments. */
+static eqlite_status parse_keeping_comments(eq_arena *arena, const char *src, size_t len, eq_parse *p,
+                                            eqlite_diag *diag)
+{
+    memset(p, 0, sizeof *p);
+    memset(diag, 0, sizeof *diag);
+    diag->line = diag->column = 1;
+    p->arena = arena;
+    p->src = src ? src : "";
+    p->len = src ? len : 0;
+    p->diag = diag;
+    p->keep_comments = true;
+    if (!eq_parse_text(p))
+        return diag->code ? diag->code : EQLITE_ESYNTAX;
+    return EQLITE_OK;
 }
 
 eqlite_status eqlite_format(const char *src, size_t len, char *buf, size_t cap, size_t *needed, eqlite_diag *diag)
@@ -293,9 +546,10 @@ eqlite_status eqlite_format(const char *src, size_t len, char *buf, size_t cap, 
     eq_arena_init(&arena, NULL);
     eq_parse p;
     eqlite_diag local;
-    eqlite_status st = eq_parse_only(&arena, src, len, false, &p, diag ? diag : &local);
+    eqlite_status st = parse_keeping_comments(&arena, src, len, &p, diag ? diag : &local);
     if (st == EQLITE_OK) {
-        printer pr = {buf, cap, 0};
+        printer pr = {.buf = buf, .cap = cap, .src = p.src, .srclen = p.len, .comments = p.comments,
+                      .ncomments = p.ncomments, .at_line_start = true};
         print_query(&pr, p.query);
         if (buf && cap)
             buf[pr.len < cap ? pr.len : cap - 1] = 0;

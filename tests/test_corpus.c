@@ -11,7 +11,57 @@
 
 typedef struct corpus_stats {
     size_t ok, failed;
+    size_t commented, comments_kept; /* rules with comments; of those, fmt kept all */
 } corpus_stats;
+
+/* The rule's comments, in order, each followed by a 0x01 byte. Scanned here,
+ * not by the lexer, so a comment the lexer fails to record still counts:
+ * strings, raw strings and `names` are skipped, block comments nest. */
+static char *comment_texts(const char *s, size_t n)
+{
+    char *out = malloc(n + 1), *o = out;
+    for (size_t k = 0; k < n; k++) {
+        size_t from = k;
+        if (s[k] == '"' && k + 2 < n && s[k + 1] == '"' && s[k + 2] == '"') {
+            const char *close = strstr(s + k + 3, "\"\"\"");
+            k = close ? (size_t)(close - s) + 2 : n;
+            for (int extra = 0; extra < 2 && k + 1 < n && s[k + 1] == '"'; extra++)
+                k++;
+        } else if (s[k] == '"') {
+            for (k++; k < n && s[k] != '"'; k++)
+                k += s[k] == '\\';
+        } else if (s[k] == '`') {
+            for (k++; k < n; k++) {
+                if (s[k] == '`' && k + 1 < n && s[k + 1] == '`')
+                    k++; /* a doubled backtick */
+                else if (s[k] == '`')
+                    break;
+            }
+        } else if (s[k] == '/' && k + 1 < n && s[k + 1] == '/') {
+            while (k + 1 < n && s[k + 1] != '\n')
+                k++;
+            memcpy(o, s + from, k + 1 - from);
+            o += k + 1 - from;
+            *o++ = 1;
+        } else if (s[k] == '/' && k + 1 < n && s[k + 1] == '*') {
+            for (int depth = 0; k + 1 < n; k++) {
+                if (s[k] == '/' && s[k + 1] == '*') {
+                    depth++;
+                    k++;
+                } else if (s[k] == '*' && s[k + 1] == '/') {
+                    k++;
+                    if (--depth == 0)
+                        break;
+                }
+            }
+            memcpy(o, s + from, k + 1 - from);
+            o += k + 1 - from;
+            *o++ = 1;
+        }
+    }
+    *o = 0;
+    return out;
+}
 
 static void check_rule(const char *query, size_t len, const char *name, corpus_stats *st)
 {
@@ -26,7 +76,8 @@ static void check_rule(const char *query, size_t len, const char *name, corpus_s
         st->failed++;
         cr_log_error("[%s] %u:%u: %s", name, d.line, d.column, d.message);
     }
-    /* fmt output parses back to the same tree, and fmt is idempotent */
+    /* fmt output parses back to the same tree, keeps every comment in order,
+     * and fmt is idempotent */
     size_t need = 0;
     eqlite_format(query, len, NULL, 0, &need, NULL);
     char *once = malloc(need + 1), *twice = malloc(need + 64);
@@ -34,6 +85,14 @@ static void check_rule(const char *query, size_t len, const char *name, corpus_s
     int equal = 0;
     cr_assert_eq(eqlite_parse_equal(query, len, once, strlen(once), &equal), EQLITE_OK, "[%s] fmt output does not parse:\n%s", name, once);
     cr_assert(equal, "[%s] fmt changed the tree:\n%s", name, once);
+    char *before = comment_texts(query, len), *after = comment_texts(once, strlen(once));
+    if (*before) {
+        st->commented++;
+        cr_expect_str_eq(after, before, "[%s] fmt lost or moved comments:\n%s", name, once);
+        st->comments_kept += strcmp(after, before) == 0;
+    }
+    free(before);
+    free(after);
     cr_assert_eq(eqlite_format(once, strlen(once), twice, need + 64, NULL, NULL), EQLITE_OK);
     cr_assert_str_eq(once, twice, "[%s] fmt is not idempotent", name);
     free(once);
@@ -47,7 +106,7 @@ static corpus_stats check_jsonl(const char *rel)
     size_t len;
     char *text = read_whole_file(shared_path(rel), &len);
     cr_assert(text, "cannot read %s", rel);
-    corpus_stats st = {0, 0};
+    corpus_stats st = {0};
     for (char *line = text; *line;) {
         char *nl = strchr(line, '\n');
         size_t n = nl ? (size_t)(nl - line) : strlen(line);
@@ -67,9 +126,12 @@ static corpus_stats check_jsonl(const char *rel)
 Test(corpus, every_detection_rule_compiles_and_round_trips)
 {
     corpus_stats st = check_jsonl("corpus/detection-rules-eql.jsonl");
-    cr_log_info("detection rules: %zu ok, %zu failed", st.ok, st.failed);
+    cr_log_info("detection rules: %zu ok, %zu failed; %zu have comments, fmt keeps them all in %zu",
+                st.ok, st.failed, st.commented, st.comments_kept);
     cr_assert_eq(st.ok, 1024);
     cr_assert_eq(st.failed, 0);
+    cr_assert_eq(st.commented, 232);
+    cr_assert_eq(st.comments_kept, st.commented);
 }
 
 Test(corpus, deprecated_and_hunting_rules_compile)
@@ -78,6 +140,7 @@ Test(corpus, deprecated_and_hunting_rules_compile)
     corpus_stats b = check_jsonl("corpus/detection-rules-eql-hunting.jsonl");
     cr_assert_eq(a.failed + b.failed, 0);
     cr_assert_eq(a.ok + b.ok, 70);
+    cr_assert_eq(a.comments_kept + b.comments_kept, a.commented + b.commented);
 }
 
 /* Statements of an ES .eql file: split at ';' outside strings and comments.
