@@ -354,7 +354,6 @@ static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd)
         if ((status = eng_runner_feed(r, &ev, &rec)) != 0 || eng_runner_stopped(r))
             break;
         if (e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd)) {
-            fprintf(stderr, "eqlite: cannot write results\n");
             status = 2;
             break;
         }

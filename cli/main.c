@@ -228,7 +228,21 @@ static int cmd_explain(int argc, char **argv)
     return buf ? 0 : 2;
 }
 
-int main(int argc, char **argv)
+/* Output goes through stdio for every command but query's result stream: a
+ * failed write (a full disk, /dev/full) is exit 2 with a message, never 0. */
+static int finish_output(int status)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return status;
+    fprintf(stderr, "eqlite: cannot write output: %s\n", strerror(errno ? errno : EIO));
+    return 2;
+}
+
+static int run_command(int argc, char **argv);
+
+int main(int argc, char **argv) { return finish_output(run_command(argc, argv)); }
+
+static int run_command(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);

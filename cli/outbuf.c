@@ -116,17 +116,23 @@ void ob_json_value(outbuf *ob, const eqlite_value *v)
 
 bool ob_write(outbuf *ob, int fd)
 {
+    if (ob->failed) { /* results were dropped: never a short output with exit 0 */
+        fprintf(stderr, "eqlite: out of memory while buffering results\n");
+        return false;
+    }
     size_t done = 0;
     while (done < ob->len) {
         ssize_t n = write(fd, ob->data + done, ob->len - done);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n <= 0) {
+            fprintf(stderr, "eqlite: cannot write results: %s\n", n < 0 ? strerror(errno) : "no progress");
             return false;
+        }
         done += (size_t)n;
     }
     ob->len = 0;
-    return !ob->failed;
+    return true;
 }
 
 bool ob_maybe_write(outbuf *ob, int fd) { return ob->len < OUTBUF_FLUSH_AT || ob_write(ob, fd); }

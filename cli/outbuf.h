@@ -24,7 +24,8 @@ void ob_char(outbuf *ob, char c);
 /* s as a JSON string literal (NULL writes null). */
 void ob_json_string(outbuf *ob, const char *s, size_t n);
 void ob_json_value(outbuf *ob, const eqlite_value *v);
-/* Writes everything to fd and empties the buffer; false on a write error. */
+/* Writes everything to fd and empties the buffer; false (with a message on
+ * stderr) on a write error or when appends were dropped for lack of memory. */
 bool ob_write(outbuf *ob, int fd);
 /* Writes when the buffer holds OUTBUF_FLUSH_AT bytes or more. */
 bool ob_maybe_write(outbuf *ob, int fd);

@@ -296,10 +296,8 @@ int cmd_query(int argc, char **argv)
             e.tick_user = &prog;
         }
         status = eng_run(&e, a.nfiles ? a.files : stdin_only, a.nfiles ? a.nfiles : 1, a.jobs);
-        if (!ob_write(&out, STDOUT_FILENO) && status == 0) {
-            fprintf(stderr, "eqlite query: cannot write results\n");
+        if (status != 2 && !ob_write(&out, STDOUT_FILENO))
             status = 2;
-        }
         if (prog.shown)
             fputs("\r\033[K", stderr);
         if (a.stats)

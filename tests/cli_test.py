@@ -212,6 +212,23 @@ tests:
     check("bench per rule for a rule set", r.returncode == 0 and "r-1" in r.stdout.decode()
           and "r-2" in r.stdout.decode(), repr(r))
 
+    write_errors(path)
+
+
+def write_errors(events):
+    """A full disk is exit 2 with a message for every command, never exit 0."""
+    if not os.path.exists("/dev/full"):
+        print("skip write errors: no /dev/full")
+        return
+    for args in (["fmt", RULE], ["check", RULE], ["eval", "1 + 1"], ["explain", "any where true"],
+                 ["query", "-f", RULE, events], ["query", "-j", "2", "-f", RULE, events],
+                 ["query", "--stats", "-r", RULE, events], ["version"]):
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run([BIN] + args, stdout=full, stderr=subprocess.PIPE)
+        err = r.stderr.decode()
+        check("write error: eqlite %s exits 2 with a message" % args[0],
+              r.returncode == 2 and "No space left on device" in err, repr((args, r.returncode, err)))
+
 
 if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as d:
