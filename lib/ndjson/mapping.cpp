@@ -93,6 +93,7 @@ public:
         simdjson::dom::parser parser;
         element root;
         simdjson::error_code code = parser.parse(json, len).get(root);
+        if (code == simdjson::MEMALLOC) return fail("out of memory", EQLITE_ENOMEM);
         if (code) return fail("mapping is not valid JSON: " + std::string(simdjson::error_message(code)));
         object top;
         if (root.get_object().get(top)) return fail("mapping is not a JSON object");
