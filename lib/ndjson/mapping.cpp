@@ -268,6 +268,7 @@ extern "C" eqlite_status eq_mapping_load(eqlite_schema *schema, const char *json
         return EQLITE_EMISUSE;
     }
     try {
+        simdjson::get_active_implementation(); // first use allocates; parse() is noexcept
         Loader loader(schema, on_format, user);
         eqlite_status st = loader.load(json ? json : "", len);
         if (st != EQLITE_OK) put_message(errbuf, errcap, loader.message());

@@ -26,6 +26,7 @@
 #include <cerrno>
 #include <cmath>
 #include <deque>
+#include <exception>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -1869,6 +1870,9 @@ eqlite_status open_reader(const eq_ndjson_options *opt, eq_ndjson **out, char *e
     put_error(err, errcap, "");
     eq_ndjson *r = nullptr;
     try {
+        // simdjson picks its kernel on first use, allocating, inside noexcept
+        // parser calls where bad_alloc would terminate: pick it here.
+        simdjson::get_active_implementation();
         r = new eq_ndjson();
         r->name = default_name;
         std::string msg;
@@ -2101,6 +2105,34 @@ eqlite_status eq_ndjson_open_memory(const void *data, size_t len, const eq_ndjso
 }
 
 void eq_ndjson_close(eq_ndjson *reader) { delete reader; }
+
+static const char *setup_prog = "eqlite";
+
+[[noreturn]] static void setup_ran_out_of_memory() {
+    // Only simdjson's setup runs under this handler: nothing else can end here.
+    char msg[256];
+    int n = std::snprintf(msg, sizeof msg, "%s: out of memory setting up the JSON parser\n", setup_prog);
+    if (n > 0 && write(STDERR_FILENO, msg, static_cast<size_t>(n)) < 0) {
+        // nothing more to say
+    }
+    _exit(2);
+}
+
+void eq_ndjson_setup_or_exit(const char *prog) {
+    if (prog) setup_prog = prog;
+    std::terminate_handler previous = std::set_terminate(setup_ran_out_of_memory);
+    try {
+        // A first parse builds every lazily made singleton (implementation
+        // list, the detector, the chosen kernel).
+        simdjson::dom::parser parser;
+        simdjson::dom::element doc;
+        static const char tiny[] = "{}";
+        if (parser.parse(tiny, 2).get(doc) == simdjson::MEMALLOC) setup_ran_out_of_memory();
+    } catch (const std::bad_alloc &) {
+        setup_ran_out_of_memory();
+    }
+    std::set_terminate(previous);
+}
 
 int eq_ndjson_next(eq_ndjson *r, eqlite_event *ev, eq_ndjson_record *record) {
     if (!r || !ev) return EQ_NDJSON_FATAL;

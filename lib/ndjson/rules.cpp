@@ -64,6 +64,7 @@ extern "C" int eq_rule_record_parse(const char *line, size_t len, eq_rule_record
 {
     std::memset(out, 0, sizeof *out);
     try {
+        simdjson::get_active_implementation(); // first use allocates; parse() is noexcept
         return parse_record(line, len, out, err, errcap);
     } catch (const std::bad_alloc &) { // no C++ exception crosses into C
         eq_rule_record_free(out);
@@ -106,6 +107,7 @@ static int record_kind(const char *line, size_t len, eq_rule_kind *out)
 extern "C" int eq_rule_record_kind(const char *line, size_t len, eq_rule_kind *out)
 {
     try {
+        simdjson::get_active_implementation(); // first use allocates; parse() is noexcept
         return record_kind(line, len, out);
     } catch (const std::bad_alloc &) { // no C++ exception crosses into C
         return -2;
