@@ -25,8 +25,10 @@ static void note_format(void *user, const char *field, const char *format)
         return;
     if (id >= e->nformats) {
         char **grown = realloc(e->formats, (id + 1) * sizeof *grown);
-        if (!grown)
+        if (!grown) {
+            e->out_of_memory = true; /* a lost format would convert dates wrongly */
             return;
+        }
         memset(grown + e->nformats, 0, (id + 1 - e->nformats) * sizeof *grown);
         e->formats = grown;
         e->nformats = id + 1;
@@ -40,8 +42,10 @@ static void note_format(void *user, const char *field, const char *format)
     }
     size_t len = (old ? strlen(old) + 2 : 0) + strlen(format) + 1;
     char *joined = malloc(len);
-    if (!joined)
+    if (!joined) {
+        e->out_of_memory = true;
         return;
+    }
     snprintf(joined, len, "%s%s%s", old ? old : "", old ? "||" : "", format);
     free(old);
     e->formats[id] = joined;
@@ -58,6 +62,8 @@ static int load_mapping(eng *e, const char *path)
     char err[256] = "";
     eqlite_status st = eq_mapping_load(e->schema, json, len, err, sizeof err, note_format, e);
     free(json);
+    if (st == EQLITE_OK && e->out_of_memory)
+        return eng_out_of_memory("loading a mapping");
     if (st != EQLITE_OK) {
         fprintf(stderr, "%s: bad mapping: %s\n", path, err[0] ? err : eqlite_strerror(st));
         return 2;
@@ -70,7 +76,7 @@ int eng_init(eng *e, const eng_options *opt)
     memset(e, 0, sizeof *e);
     e->opt = *opt;
     if (eqlite_schema_new(NULL, &e->schema) != EQLITE_OK)
-        return 2;
+        return eng_out_of_memory("creating the schema");
     /* Fields a mapping does not name are typed from their values, as
      * Elasticsearch's dynamic mapping would for fields in the data. */
     eqlite_schema_set_grow(e->schema, 1);
@@ -80,15 +86,31 @@ int eng_init(eng *e, const eng_options *opt)
     const char *cat = or_default(opt->category_field, "event.category");
     const char *ts = or_default(opt->timestamp_field, "@timestamp");
     uint32_t id;
+    eqlite_status st = EQLITE_OK;
     if (eqlite_schema_lookup(e->schema, cat, strlen(cat), &id) != EQLITE_OK)
-        eqlite_schema_add(e->schema, cat, strlen(cat), EQLITE_T_UNKNOWN, &id);
-    eqlite_schema_set_category_field(e->schema, cat, strlen(cat));
+        st = eqlite_schema_add(e->schema, cat, strlen(cat), EQLITE_T_UNKNOWN, &id);
+    if (st == EQLITE_OK)
+        st = eqlite_schema_set_category_field(e->schema, cat, strlen(cat));
     e->category_id = id;
-    if (*ts)
-        eqlite_schema_set_timestamp_field(e->schema, ts, strlen(ts));
-    if (opt->tiebreaker_field && *opt->tiebreaker_field)
-        eqlite_schema_set_tiebreaker_field(e->schema, opt->tiebreaker_field, strlen(opt->tiebreaker_field));
-    return eqlite_ruleset_new(e->schema, &e->rs) == EQLITE_OK ? 0 : 2;
+    if (st == EQLITE_OK && *ts)
+        st = eqlite_schema_set_timestamp_field(e->schema, ts, strlen(ts));
+    if (st == EQLITE_OK && opt->tiebreaker_field && *opt->tiebreaker_field)
+        st = eqlite_schema_set_tiebreaker_field(e->schema, opt->tiebreaker_field, strlen(opt->tiebreaker_field));
+    if (st == EQLITE_OK)
+        st = eqlite_ruleset_new(e->schema, &e->rs);
+    if (st == EQLITE_ENOMEM)
+        return eng_out_of_memory("setting up the schema");
+    if (st != EQLITE_OK) {
+        fprintf(stderr, "eqlite: %s\n", eqlite_strerror(st));
+        return 2;
+    }
+    return 0;
+}
+
+int eng_out_of_memory(const char *what)
+{
+    fprintf(stderr, "eqlite: out of memory %s\n", what);
+    return 2;
 }
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
@@ -119,6 +141,8 @@ static bool push_rule(eng *e, const eqlite_program *prog, const cli_rule *r, con
     out->prog = prog;
     out->id = strdup(r->id ? r->id : fallback);
     out->name = dup_or_null(r->name);
+    if (!out->id || (r->name && !out->name))
+        return false; /* eng_free frees what was copied */
     out->kind = eqlite_program_kind(prog);
     e->ordered |= out->kind != 0;
     e->has_pipes |= prog->npipes > 0;
@@ -147,7 +171,7 @@ int eng_add_rules(eng *e, const cli_rules *rules, const char *dir_or_file)
         eqlite_rule_info info;
         if (eqlite_ruleset_rule(e->rs, eqlite_ruleset_count(e->rs) - 1, &info) != EQLITE_OK ||
             !push_rule(e, info.program, r, origin))
-            return 2;
+            return eng_out_of_memory("loading the rules");
     }
     return status;
 }
@@ -155,12 +179,15 @@ int eng_add_rules(eng *e, const cli_rules *rules, const char *dir_or_file)
 /* The union of the field ids the rules read, as reader field names. */
 int eng_prepare(eng *e)
 {
-    if (eqlite_ruleset_finish(e->rs) != EQLITE_OK)
+    eqlite_status st = eqlite_ruleset_finish(e->rs);
+    if (st != EQLITE_OK) {
+        fprintf(stderr, "eqlite: indexing the rules: %s\n", eqlite_strerror(st));
         return 2;
+    }
     size_t nschema = eqlite_schema_field_count(e->schema);
     bool *used = calloc(nschema + 1, 1);
     if (!used)
-        return 2;
+        return eng_out_of_memory("preparing the projection");
     for (size_t k = 0; k < e->nrules; k++) {
         size_t n;
         const uint32_t *ids = eqlite_program_fields(e->rules[k].prog, &n);
@@ -181,7 +208,7 @@ int eng_prepare(eng *e)
         e->fields[e->nfields++] = (eq_ndjson_field){name, strlen(name), id};
     }
     free(used);
-    return e->fields && e->conv ? 0 : 2;
+    return e->fields && e->conv ? 0 : eng_out_of_memory("preparing the projection");
 }
 
 void eng_reader_options(const eng *e, eq_ndjson_options *o, const char *display_name)
@@ -398,7 +425,7 @@ int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
             continue;
         }
         if (!r && !(r = eng_runner_new(e, e->out)))
-            return 2;
+            return eng_out_of_memory("starting the matchers");
         status = stream_path(e, r, paths[k]);
         e->stopped = eng_runner_stopped(r);
     }
@@ -425,7 +452,7 @@ int eng_run_memory(eng *e, const char *data, size_t len, const char *display_nam
         return 2;
     }
     eng_runner *r = eng_runner_new(e, e->out);
-    int status = r ? stream_reader(e, r, rd) : 2;
+    int status = r ? stream_reader(e, r, rd) : eng_out_of_memory("starting the matchers");
     if (r && status == 0)
         status = eng_runner_flush(r);
     if (r)

@@ -87,6 +87,7 @@ typedef struct eng {
     void *tick_user;
     eng_totals totals;
     bool stopped;
+    bool out_of_memory; /* a mapping's date format could not be kept */
 } eng;
 
 /* Schema and mappings. Returns 0, or 2 when a mapping is unreadable or bad
@@ -126,5 +127,7 @@ int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *dis
 int eng_run_parallel(eng *e, const char *path, int jobs);
 bool eng_can_split(const char *path);
 void eng_report_bad(eng *e, const char *file, uint64_t line, const char *reason);
+/* Says on stderr that an allocation failed (`what` was being done); returns 2. */
+int eng_out_of_memory(const char *what);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "eqlite.h"
+#include "ndjson/ndjson.h"
 #include "rules_io.h"
 
 static void usage(FILE *f)
@@ -248,6 +249,7 @@ static int run_command(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    eq_ndjson_setup_or_exit("eqlite"); /* before any thread; see ndjson.h */
     const char *cmd = argv[1];
     if (!strcmp(cmd, "check"))
         return cmd_check(argc - 2, argv + 2);

@@ -179,7 +179,7 @@ static int sort_text(collection *c)
     }
     if (text.failed) {
         ob_free(&text);
-        return 2;
+        return eng_out_of_memory("sorting the events");
     }
     ob_free(&c->text);
     c->text = text;
@@ -193,15 +193,25 @@ static int feed_kept(eng *e, collection *c)
     eng_reader_options(e, &o, "<ordered>");
     eq_ndjson *rd;
     char err[512];
-    if (eq_ndjson_open_memory(c->text.data ? c->text.data : "", c->text.len, &o, &rd, err, sizeof err) != EQLITE_OK)
+    if (eq_ndjson_open_memory(c->text.data ? c->text.data : "", c->text.len, &o, &rd, err, sizeof err) != EQLITE_OK) {
+        fprintf(stderr, "eqlite: %s: %s\n", "<ordered>", err);
         return 2;
+    }
     eng_runner *r = eng_runner_new(e, e->out);
     eng_text *texts = calloc(c->n + 1, sizeof *texts); /* event.user must outlive the feed */
-    int status = r && texts ? 0 : 2;
+    int status = r && texts ? 0 : eng_out_of_memory("starting the matchers");
     eqlite_event ev;
     eq_ndjson_record rec;
     size_t n = 0;
-    while (status == 0 && n < c->n && eq_ndjson_next(rd, &ev, &rec) == EQ_NDJSON_EVENT) {
+    while (status == 0 && n < c->n) {
+        /* every kept event was read once already: anything but an event
+         * here (out of memory) must end the run, not shorten it */
+        int got = eq_ndjson_next(rd, &ev, &rec);
+        if (got != EQ_NDJSON_EVENT) {
+            fprintf(stderr, "eqlite: rereading kept events: %s\n", got == EQ_NDJSON_EOF ? "ended early" : rec.reason);
+            status = 2;
+            break;
+        }
         texts[n] = (eng_text){c->text.data + rec.offset, rec.len};
         ev.user = &texts[n++];
         e->totals.events++;
@@ -209,7 +219,7 @@ static int feed_kept(eng *e, collection *c)
         if (eng_runner_stopped(r))
             break;
         if (e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd))
-            status = 2;
+            status = 2; /* ob_write said why */
     }
     if (status == 0)
         status = eng_runner_flush(r);

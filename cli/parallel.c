@@ -46,6 +46,7 @@ typedef struct par {
     uint64_t counted_lines;
     size_t swept; /* input before this has been dropped after emission */
     bool stop;
+    bool no_runner; /* a worker could not start its matchers */
     slot slots[WINDOW];
 } par;
 
@@ -176,7 +177,7 @@ static void *worker(void *arg)
         pthread_cond_broadcast(&p->cv);
     }
     if (!r)
-        p->stop = true;
+        p->stop = p->no_runner = true;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     eng_runner_free(r);
@@ -208,10 +209,12 @@ static int emit(par *p, slot *s)
         k += sizeof line + strlen(reason) + 1;
     }
     s->errs.len = 0;
-    if (e->out && e->out_fd >= 0 && e->out->len && !ob_write(e->out, e->out_fd))
-        return 2;
-    if (s->out.len && !ob_write(&s->out, e->out_fd >= 0 ? e->out_fd : 1))
-        return 2;
+    /* a buffer whose growth failed may be empty: its results are lost */
+    if (s->out.failed || s->errs.failed || (e->out && e->out->failed))
+        return eng_out_of_memory("collecting results");
+    if ((e->out && e->out_fd >= 0 && e->out->len && !ob_write(e->out, e->out_fd)) ||
+        (s->out.len && !ob_write(&s->out, e->out_fd >= 0 ? e->out_fd : 1)))
+        return 2; /* ob_write said why */
     e->totals.events += s->events;
     e->totals.matches += s->matches;
     e->totals.bytes += s->end - s->start;
@@ -247,6 +250,8 @@ static int emit_all(par *p)
             break;
         pthread_cond_wait(&p->cv, &p->mu);
     }
+    if (status == 0 && p->no_runner)
+        status = eng_out_of_memory("starting the matchers");
     pthread_mutex_unlock(&p->mu);
     return status;
 }
@@ -275,7 +280,7 @@ static int map_file(const char *path, const char **data, size_t *size)
 static int run_inline(par *p)
 {
     eng_runner *r = eng_runner_new(p->e, NULL);
-    int status = r ? 0 : 2;
+    int status = r ? 0 : eng_out_of_memory("starting the matchers");
     slot *s;
     while (status == 0 && (s = take(p))) {
         run_chunk(p, r, s);
@@ -291,7 +296,7 @@ int eng_run_parallel(eng *e, const char *path, int jobs)
 {
     par *p = calloc(1, sizeof *p);
     if (!p)
-        return 2;
+        return eng_out_of_memory("starting the run");
     p->e = e;
     p->path = path;
     if (map_file(path, &p->data, &p->size) != 0) {
@@ -317,7 +322,7 @@ int eng_run_parallel(eng *e, const char *path, int jobs)
     int started = 0;
     while (threads && started < jobs && pthread_create(&threads[started], NULL, worker, p) == 0)
         started++;
-    int status = started ? emit_all(p) : 2;
+    int status = started ? emit_all(p) : eng_out_of_memory("starting the workers");
     pthread_mutex_lock(&p->mu);
     p->stop = true;
     pthread_cond_broadcast(&p->cv);

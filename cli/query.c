@@ -100,10 +100,14 @@ static int parse_args(int argc, char **argv, query_args *a)
                 goto bad;
             a->jobs = (int)n;
             break;
-        case O_MAPPING:
-            a->mappings = realloc(a->mappings, (a->nmappings + 1) * sizeof *a->mappings);
+        case O_MAPPING: {
+            const char **grown = realloc(a->mappings, (a->nmappings + 1) * sizeof *a->mappings);
+            if (!grown)
+                return eng_out_of_memory("reading the options");
+            a->mappings = grown;
             a->mappings[a->nmappings++] = optarg;
             break;
+        }
         case O_CAT: a->opt.category_field = optarg; break;
         case O_TS: a->opt.timestamp_field = optarg; break;
         case O_TB: a->opt.tiebreaker_field = optarg; break;
@@ -247,9 +251,14 @@ static int load_rules(eng *e, const query_args *a)
     int status = 0;
     if (a->query) {
         cli_rule r = {strdup(a->query), strlen(a->query), NULL, NULL, 1, 0, NULL};
-        rules.items = malloc(sizeof r);
-        rules.items[0] = r;
-        rules.n = rules.cap = 1;
+        rules.items = r.text ? malloc(sizeof r) : NULL;
+        if (rules.items) {
+            rules.items[0] = r;
+            rules.n = rules.cap = 1;
+        } else {
+            free(r.text);
+            status = eng_out_of_memory("reading the query");
+        }
     } else if (!cli_load_rules(origin, &rules, true)) {
         fprintf(stderr, "eqlite query: cannot read %s\n", origin);
         status = 2;

@@ -200,8 +200,13 @@ static bool load_jsonl(const char *path, const char *text, size_t len, cli_rules
             char err[128];
             eq_rule_kind kind;
             int parsed = eq_rule_record_parse(text + k, end - k, &rec, err, sizeof err);
-            if (parsed == 0 && eq_rule_record_kind(text + k, end - k, &kind) == 0 &&
-                (kind.export_summary || !kind.is_eql)) {
+            int kinded = parsed == 0 ? eq_rule_record_kind(text + k, end - k, &kind) : -1;
+            if (parsed == -2 || kinded == -2) { /* out of memory: not a bad record */
+                fprintf(stderr, "%s:%zu: out of memory\n", path, line);
+                eq_rule_record_free(&rec);
+                return false;
+            }
+            if (parsed == 0 && kinded == 0 && (kind.export_summary || !kind.is_eql)) {
                 if (kind.export_summary) {
                     out->summaries++;
                 } else {
@@ -250,27 +255,39 @@ static bool load_dir(const char *path, cli_rules *out, bool report_bad)
     char **names = NULL;
     size_t n = 0, cap = 0;
     struct dirent *e;
-    while ((e = readdir(d))) {
+    bool ok = true;
+    while (ok && (e = readdir(d))) {
         size_t l = strlen(e->d_name);
         if (l < 5 || strcmp(e->d_name + l - 4, ".eql") != 0)
             continue;
         if (n == cap) {
-            cap = cap ? cap * 2 : 32;
-            names = realloc(names, cap * sizeof *names);
+            size_t grown = cap ? cap * 2 : 32;
+            char **more = realloc(names, grown * sizeof *names);
+            ok = more != NULL;
+            if (!ok)
+                break;
+            names = more;
+            cap = grown;
         }
-        names[n++] = strdup(e->d_name);
+        ok = (names[n] = strdup(e->d_name)) != NULL;
+        n += ok;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
-    bool ok = true;
+    if (!ok)
+        fprintf(stderr, "%s: out of memory\n", path);
+    if (n)
+        qsort(names, n, sizeof *names, by_name);
     for (size_t k = 0; k < n; k++) {
         char full[4096];
         snprintf(full, sizeof full, "%s/%s", path, names[k]);
         size_t first = out->n;
         ok = ok && cli_load_rules(full, out, report_bad);
-        for (size_t j = first; ok && j < out->n; j++) /* ids and diagnostics name the file */
-            if (!out->items[j].file)
-                out->items[j].file = strdup(full);
+        for (size_t j = first; ok && j < out->n; j++) { /* ids and diagnostics name the file */
+            if (!out->items[j].file && !(out->items[j].file = strdup(full))) {
+                fprintf(stderr, "%s: out of memory\n", full);
+                ok = false;
+            }
+        }
         free(names[k]);
     }
     free(names);

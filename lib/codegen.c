@@ -360,6 +360,8 @@ static bool add_regex(gen *g, eq_patterns *pat, const eqlite_value *v, bool case
 {
     char err[256];
     eq_regex *re = eq_regex_compile(v->u.s, v->len, caseless, err, sizeof err);
+    if (!re && strcmp(err, EQ_REGEX_NOMEM) == 0)
+        return oom(g, at);
     if (!re) {
         eq_error(g->p, EQLITE_ETYPE, at->off, at->len, "invalid regular expression [%.*s]: %s", (int)v->len, v->u.s, err);
         return false;

@@ -266,7 +266,7 @@ static void add_item(translator *t, int32_t lo, int32_t hi, bool folds)
         class_item *p = realloc(t->items, cap * sizeof *p);
         if (!p) {
             t->out.oom = true;
-            fail(t, "out of memory");
+            fail(t, EQ_REGEX_NOMEM);
             return;
         }
         t->items = p;
@@ -828,7 +828,7 @@ static bool translate(translator *t)
             fail(t, "invalid Lucene regex: unbalanced ')' at offset %zu", t->pos);
     }
     if (t->out.oom)
-        fail(t, "out of memory");
+        fail(t, EQ_REGEX_NOMEM);
     return !t->failed;
 }
 
@@ -878,7 +878,7 @@ static pcre2_code *compile_translation(const out_buf *b, bool caseless, char *er
     pcre2_compile_context *cctx = pcre2_compile_context_create(NULL);
     if (!cctx) {
         if (err && errcap > 0)
-            snprintf(err, errcap, "out of memory");
+            snprintf(err, errcap, EQ_REGEX_NOMEM);
         return NULL;
     }
     pcre2_set_parens_nest_limit(cctx, PARENS_NEST_LIMIT);
@@ -891,7 +891,9 @@ static pcre2_code *compile_translation(const out_buf *b, bool caseless, char *er
     pcre2_code *code =
         pcre2_compile((PCRE2_SPTR)b->p, b->len, options, &code_err, &offset, cctx);
     pcre2_compile_context_free(cctx);
-    if (!code && err && errcap > 0) {
+    if (!code && err && errcap > 0 && code_err == PCRE2_ERROR_HEAP_FAILED) {
+        snprintf(err, errcap, EQ_REGEX_NOMEM);
+    } else if (!code && err && errcap > 0) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(code_err, msg, sizeof msg);
         snprintf(err, errcap, "regex too complex to compile: %s", (const char *)msg);
@@ -911,7 +913,7 @@ eq_regex *eq_regex_compile(const char *pat, size_t n, bool caseless, char *err, 
     if (!re) {
         pcre2_code_free(code);
         if (err && errcap > 0)
-            snprintf(err, errcap, "out of memory");
+            snprintf(err, errcap, EQ_REGEX_NOMEM);
         return NULL;
     }
     re->code = code;

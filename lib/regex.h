@@ -15,6 +15,9 @@ typedef struct eq_regex_scratch eq_regex_scratch; /* per-thread match data */
  * offset 3") into err. */
 size_t eq_regex_translate(const char *pat, size_t n, char *out, size_t cap, char *err,
                           size_t errcap);
+/* The exact message in err when an allocation failed (callers report
+ * EQLITE_ENOMEM rather than a bad pattern). */
+#define EQ_REGEX_NOMEM "out of memory"
 /* NULL on error (message in err). */
 eq_regex *eq_regex_compile(const char *pat, size_t n, bool caseless, char *err, size_t errcap);
 void eq_regex_free(eq_regex *re);

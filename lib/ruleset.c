@@ -844,17 +844,20 @@ static eqlite_status build_index(eqlite_ruleset *rs)
     while (size < nvalues * 2)
         size *= 2;
     rs->slots = eq_malloc(rs->alloc, size * sizeof *rs->slots);
+    if (!rs->slots)
+        goto done;
+    /* zeroed before anything can fail: free_slots walks every slot */
+    memset(rs->slots, 0, size * sizeof *rs->slots);
+    rs->mask = size - 1;
     b.stamp = eq_malloc(rs->alloc, (b.natoms ? b.natoms : 1) * sizeof *b.stamp);
     b.banned = eq_malloc(rs->alloc, (b.natoms ? b.natoms : 1) * sizeof *b.banned);
     rs->nwords = (rs->nrules * GUARD_BITS + 63) / 64;
     rs->required = eq_malloc(rs->alloc, (rs->nwords ? rs->nwords : 1) * sizeof *rs->required);
-    if (!rs->slots || !b.stamp || !b.banned || !rs->required)
+    if (!b.stamp || !b.banned || !rs->required)
         goto done;
     memset(b.banned, 0, (b.natoms ? b.natoms : 1) * sizeof *b.banned);
     memset(rs->required, 0, (rs->nwords ? rs->nwords : 1) * sizeof *rs->required);
-    memset(rs->slots, 0, size * sizeof *rs->slots);
     memset(b.stamp, 0, (b.natoms ? b.natoms : 1) * sizeof *b.stamp);
-    rs->mask = size - 1;
     for (uint32_t k = 0; k < b.natoms; k++) {
         const atom *a = &b.atoms[k];
         for (uint32_t v = 0; v < a->n; v++) {
@@ -1075,12 +1078,15 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
     size_t bytes = (rs->nrules ? rs->nrules : 1) * sizeof *sc->streaming;
     sc->nwords = rs->nwords;
     sc->streaming = eq_malloc(sc->alloc, bytes);
+    if (!sc->streaming)
+        return EQLITE_ENOMEM;
+    /* zeroed before anything can fail: free_streaming frees every entry */
+    memset(sc->streaming, 0, bytes);
     sc->pending = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     sc->live = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->live);
-    if (!sc->streaming || !sc->pending || !sc->live)
+    if (!sc->pending || !sc->live)
         return EQLITE_ENOMEM;
     memset(sc->live, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->live);
-    memset(sc->streaming, 0, bytes);
     memset(sc->pending, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     for (uint32_t k = 0; k < rs->nrules; k++) {
         if (!rs->rules[k].streaming)

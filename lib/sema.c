@@ -642,6 +642,10 @@ bool eq_check_regex(eq_parse *p, const eq_node *pattern, bool caseless)
     char err[256];
     (void)caseless;
     size_t need = eq_regex_translate(pattern->v.str.s, pattern->v.str.n, NULL, 0, err, sizeof err);
+    if (need == (size_t)-1 && strcmp(err, EQ_REGEX_NOMEM) == 0) {
+        eq_error(p, EQLITE_ENOMEM, pattern->off, pattern->len, "out of memory");
+        return false;
+    }
     if (need == (size_t)-1) {
         eq_error(p, EQLITE_ETYPE, pattern->off, pattern->len, "invalid regular expression %.*s: %s", (int)pattern->len,
                  p->src + pattern->off, err);

@@ -172,16 +172,60 @@ Test(vm, matching_does_not_allocate_per_event)
     eqlite_schema_free(s);
 }
 
-Test(vm, allocation_failure_is_reported_not_a_crash)
+/* An allocator hook that refuses call number `fail_at` (test_alloc_failure.c
+ * fails every libc and C++ allocation; this checks the public hook alone). */
+typedef struct failing_hook {
+    size_t calls, fail_at, live;
+} failing_hook;
+
+static void *failing_realloc(void *user, void *ptr, size_t size)
 {
+    failing_hook *h = user;
+    if (size == 0) {
+        h->live -= ptr != NULL;
+        free(ptr);
+        return NULL;
+    }
+    if (++h->calls == h->fail_at)
+        return NULL;
+    void *q = realloc(ptr, size);
+    h->live += q && !ptr;
+    return q;
+}
+
+static eqlite_status compile_and_feed(failing_hook *h)
+{
+    eqlite_allocator alloc = {failing_realloc, h};
+    static const char rule[] = "sequence by user [process where name : \"a*\"] [file where name regex~ \"b.*\"]";
     eqlite_schema *s;
-    eqlite_schema_new(NULL, &s);
+    eqlite_program *p = NULL;
+    eqlite_matcher *m = NULL;
+    eqlite_status st = eqlite_schema_new(&alloc, &s);
+    if (st != EQLITE_OK)
+        return st;
     eqlite_schema_set_grow(s, 1);
-    cr_assert_eq(eqlite_compile(NULL, "x", 1, NULL, NULL), EQLITE_EMISUSE);
-    eqlite_program_free(NULL);
-    eqlite_matcher_free(NULL);
-    eqlite_schema_free(NULL);
+    st = eqlite_compile(s, rule, strlen(rule), &p, NULL);
+    if (st == EQLITE_OK)
+        st = eqlite_matcher_new(p, NULL, &m);
+    eqlite_matcher_free(m);
+    eqlite_program_free(p);
     eqlite_schema_free(s);
+    return st;
+}
+
+Test(vm, a_failing_allocator_hook_gives_enomem_and_frees_everything)
+{
+    failing_hook h = {0};
+    cr_assert_eq(compile_and_feed(&h), EQLITE_OK);
+    cr_assert_eq(h.live, 0);
+    size_t total = h.calls;
+    cr_assert_gt(total, 0);
+    for (size_t n = 1; n <= total; n++) {
+        h = (failing_hook){0, n, 0};
+        eqlite_status st = compile_and_feed(&h);
+        cr_expect(st == EQLITE_ENOMEM || st == EQLITE_OK, "call %zu of %zu: %s", n, total, eqlite_strerror(st));
+        cr_expect_eq(h.live, 0, "call %zu of %zu failing leaks %zu blocks", n, total, h.live);
+    }
 }
 
 Test(vm, optional_unmapped_fields_compare_like_folded_nulls)

@@ -93,6 +93,7 @@ public:
         simdjson::dom::parser parser;
         element root;
         simdjson::error_code code = parser.parse(json, len).get(root);
+        if (code == simdjson::MEMALLOC) return fail("out of memory", EQLITE_ENOMEM);
         if (code) return fail("mapping is not valid JSON: " + std::string(simdjson::error_message(code)));
         object top;
         if (root.get_object().get(top)) return fail("mapping is not a JSON object");
@@ -267,6 +268,7 @@ extern "C" eqlite_status eq_mapping_load(eqlite_schema *schema, const char *json
         return EQLITE_EMISUSE;
     }
     try {
+        simdjson::get_active_implementation(); // first use allocates; parse() is noexcept
         Loader loader(schema, on_format, user);
         eqlite_status st = loader.load(json ? json : "", len);
         if (st != EQLITE_OK) put_message(errbuf, errcap, loader.message());

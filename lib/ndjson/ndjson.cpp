@@ -26,6 +26,7 @@
 #include <cerrno>
 #include <cmath>
 #include <deque>
+#include <exception>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -51,6 +52,8 @@ constexpr uint32_t kNoNode = UINT32_MAX;
 constexpr int32_t kNoSlot = -1;
 constexpr size_t kConvText = 40; // a number as keyword text
 constexpr size_t kGzipChunk = 256 * 1024;
+// The reason of a fatal error when an allocation failed (callers tell it apart).
+constexpr const char *kOutOfMemory = "out of memory";
 // The parser's buffers take about 13 bytes per input byte of its capacity.
 // It starts small, grows to the largest record, and after a record above
 // kParserShrinkAbove gives the memory back at the next ordinary record.
@@ -146,7 +149,11 @@ private:
 
     bool start_inflate() {
         std::memset(&zs_, 0, sizeof zs_);
-        if (inflateInit2(&zs_, 16 + MAX_WBITS) != Z_OK) return fail("cannot initialise zlib") >= 0;
+        zs_.zalloc = zlib_alloc; // zlib's memory comes from the same heap as ours
+        zs_.zfree = zlib_free;
+        int rc = inflateInit2(&zs_, 16 + MAX_WBITS);
+        if (rc == Z_MEM_ERROR) return fail(kOutOfMemory) >= 0;
+        if (rc != Z_OK) return fail("cannot initialise zlib") >= 0;
         zstream_ready_ = true;
         zs_.next_in = zin_.data();
         zs_.avail_in = static_cast<uInt>(zin_len_);
@@ -176,6 +183,9 @@ private:
             int rc = inflate(&zs_, Z_NO_FLUSH);
             if (rc == Z_STREAM_END) {
                 member_done_ = true;
+            } else if (rc == Z_MEM_ERROR) {
+                fail(kOutOfMemory); // not the data's fault: fatal, never a corrupt record
+                break;
             } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
                 fail(corrupt_message(rc));
                 break;
@@ -223,8 +233,11 @@ private:
                " bytes of text) before its end marker";
     }
 
-    std::string corrupt_message(int rc) const {
-        const char *why = zs_.msg ? zs_.msg : (rc == Z_MEM_ERROR ? "out of memory" : "corrupt data");
+    static voidpf zlib_alloc(voidpf, uInt n, uInt size) { return std::calloc(n, size); }
+    static void zlib_free(voidpf, voidpf p) { std::free(p); }
+
+    std::string corrupt_message(int) const {
+        const char *why = zs_.msg ? zs_.msg : "corrupt data";
         return std::string("corrupt gzip input at compressed byte ") + std::to_string(compressed_pos()) +
                ": " + why;
     }
@@ -1665,6 +1678,10 @@ bool parse_record(eq_ndjson *r, const Record &rec, simdjson::dom::object *root) 
     right_size_parser(r, rec.len);
     element doc;
     simdjson::error_code code = r->parser.parse(padded_text(r, rec), rec.len, false).get(doc);
+    if (code == simdjson::MEMALLOC) { // the record may be fine: stop rather than call it bad
+        r->fatal = kOutOfMemory;
+        return false;
+    }
     if (code) {
         r->reason = parse_error_reason(code);
         return false;
@@ -1734,7 +1751,8 @@ int read_next(eq_ndjson *r, eqlite_event *ev, eq_ndjson_record *out) {
     int st = next_nonblank(r, &rec, out);
     if (st != EQ_NDJSON_EVENT) return st;
     simdjson::dom::object root;
-    if (!parse_record(r, rec, &root) || !fill_event(r, ev)) return report_bad(r, rec, out);
+    if (!parse_record(r, rec, &root) || !fill_event(r, ev))
+        return r->fatal.empty() ? report_bad(r, rec, out) : report_fatal(r, out);
     single_line_text(r, &rec);
     fill_record_info(r, rec, "", out);
     r->events++;
@@ -1819,28 +1837,28 @@ void lend_memory(eq_ndjson *r) {
     r->in.count_lent(r->end);
 }
 
-bool start_reading(eq_ndjson *r, std::string *err) {
+eqlite_status start_reading(eq_ndjson *r, std::string *err) {
     if (!r->in.start()) {
-        *err = r->name + ": " + r->in.error();
-        return false;
+        *err = r->in.error() == kOutOfMemory ? r->in.error() : r->name + ": " + r->in.error();
+        return r->in.error() == kOutOfMemory ? EQLITE_ENOMEM : EQLITE_EINPUT;
     }
     if (r->in.plain_memory()) {
         lend_memory(r);
         if (r->parser.allocate(kParserStartCapacity, EQ_NDJSON_MAX_DEPTH)) {
-            *err = "out of memory";
-            return false;
+            *err = kOutOfMemory;
+            return EQLITE_ENOMEM;
         }
-        return true;
+        return EQLITE_OK;
     }
     // A small input of known size needs no full block (eqlite test reads many).
     uint64_t total = r->in.total_in();
     if (total && total < r->block && !r->in.gzip()) r->block = std::max<size_t>(static_cast<size_t>(total) + 2, 64);
     if (!reserve_buffer(r, r->block) ||
         r->parser.allocate(kParserStartCapacity, EQ_NDJSON_MAX_DEPTH)) {
-        *err = "out of memory";
-        return false;
+        *err = kOutOfMemory;
+        return EQLITE_ENOMEM;
     }
-    return true;
+    return EQLITE_OK;
 }
 
 // Shared tail of the open functions: configure, start, hand out or clean up.
@@ -1852,14 +1870,17 @@ eqlite_status open_reader(const eq_ndjson_options *opt, eq_ndjson **out, char *e
     put_error(err, errcap, "");
     eq_ndjson *r = nullptr;
     try {
+        // simdjson picks its kernel on first use, allocating, inside noexcept
+        // parser calls where bad_alloc would terminate: pick it here.
+        simdjson::get_active_implementation();
         r = new eq_ndjson();
         r->name = default_name;
         std::string msg;
         eqlite_status st = EQLITE_EMISUSE;
         if (!configure(r, opt, &msg)) {
             st = EQLITE_EMISUSE;
-        } else if ((st = setup(r, &msg)) == EQLITE_OK && !start_reading(r, &msg)) {
-            st = EQLITE_EINPUT;
+        } else if ((st = setup(r, &msg)) == EQLITE_OK) {
+            st = start_reading(r, &msg);
         }
         if (st != EQLITE_OK) {
             put_error(err, errcap, msg);
@@ -2085,6 +2106,34 @@ eqlite_status eq_ndjson_open_memory(const void *data, size_t len, const eq_ndjso
 
 void eq_ndjson_close(eq_ndjson *reader) { delete reader; }
 
+static const char *setup_prog = "eqlite";
+
+[[noreturn]] static void setup_ran_out_of_memory() {
+    // Only simdjson's setup runs under this handler: nothing else can end here.
+    char msg[256];
+    int n = std::snprintf(msg, sizeof msg, "%s: out of memory setting up the JSON parser\n", setup_prog);
+    if (n > 0 && write(STDERR_FILENO, msg, static_cast<size_t>(n)) < 0) {
+        // nothing more to say
+    }
+    _exit(2);
+}
+
+void eq_ndjson_setup_or_exit(const char *prog) {
+    if (prog) setup_prog = prog;
+    std::terminate_handler previous = std::set_terminate(setup_ran_out_of_memory);
+    try {
+        // A first parse builds every lazily made singleton (implementation
+        // list, the detector, the chosen kernel).
+        simdjson::dom::parser parser;
+        simdjson::dom::element doc;
+        static const char tiny[] = "{}";
+        if (parser.parse(tiny, 2).get(doc) == simdjson::MEMALLOC) setup_ran_out_of_memory();
+    } catch (const std::bad_alloc &) {
+        setup_ran_out_of_memory();
+    }
+    std::set_terminate(previous);
+}
+
 int eq_ndjson_next(eq_ndjson *r, eqlite_event *ev, eq_ndjson_record *record) {
     if (!r || !ev) return EQ_NDJSON_FATAL;
     try {
@@ -2104,6 +2153,7 @@ int eq_ndjson_parse_only(eq_ndjson *r, uint64_t *valid, uint64_t *bad) {
             simdjson::dom::object root;
             while ((st = next_nonblank(r, &rec, nullptr)) != EQ_NDJSON_EOF && st != EQ_NDJSON_FATAL) {
                 if (st == EQ_NDJSON_EVENT && parse_record(r, rec, &root)) ok++;
+                else if (!r->fatal.empty()) st = EQ_NDJSON_FATAL;
                 else failed++;
             }
         } catch (const std::bad_alloc &) {

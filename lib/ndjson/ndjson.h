@@ -156,6 +156,14 @@ enum {
     EQ_NDJSON_FATAL = -2 /* I/O or decompression error, out of memory; sticky */
 };
 
+/* Sets simdjson up for the process: its one-time choice of kernel allocates
+ * inside noexcept code, where a failed allocation calls std::terminate, so
+ * no caller could see it as an error. Call once at program start (before any
+ * thread): if that setup runs out of memory, this prints
+ * "PROG: out of memory setting up the JSON parser" on stderr and exits with
+ * status 2. Later opens never allocate for it. */
+void eq_ndjson_setup_or_exit(const char *prog);
+
 /* path "-" reads stdin. gzip is detected from the magic bytes. On failure
  * *out is NULL and err (if errcap > 0) holds a NUL-terminated message. */
 eqlite_status eq_ndjson_open_path(const char *path, const eq_ndjson_options *opt,

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string_view>
 
 static char *dup_view(std::string_view v)
@@ -18,22 +19,28 @@ static char *dup_view(std::string_view v)
     return s;
 }
 
-static char *member(simdjson::dom::object obj, const char *key, size_t *len)
+// false only when the member is there and copying it failed.
+static bool member(simdjson::dom::object obj, const char *key, char **out, size_t *len)
 {
     std::string_view v;
+    *out = nullptr;
     if (obj[key].get_string().get(v) != simdjson::SUCCESS)
-        return nullptr;
+        return true;
     if (len)
         *len = v.size();
-    return dup_view(v);
+    *out = dup_view(v);
+    return *out != nullptr;
 }
 
-extern "C" int eq_rule_record_parse(const char *line, size_t len, eq_rule_record *out, char *err, size_t errcap)
+static int parse_record(const char *line, size_t len, eq_rule_record *out, char *err, size_t errcap)
 {
-    std::memset(out, 0, sizeof *out);
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     auto error = parser.parse(line, len).get(doc);
+    if (error == simdjson::MEMALLOC) {
+        std::snprintf(err, errcap, "out of memory");
+        return -2;
+    }
     if (error) {
         std::snprintf(err, errcap, "%s", simdjson::error_message(error));
         return -1;
@@ -43,12 +50,27 @@ extern "C" int eq_rule_record_parse(const char *line, size_t len, eq_rule_record
         std::snprintf(err, errcap, "not a JSON object");
         return -1;
     }
-    out->query = member(obj, "query", &out->query_len);
-    out->name = member(obj, "name", nullptr);
-    out->id = member(obj, "rule_id", nullptr);
-    if (!out->id)
-        out->id = member(obj, "id", nullptr);
+    bool copied = member(obj, "query", &out->query, &out->query_len) && member(obj, "name", &out->name, nullptr) &&
+                  member(obj, "rule_id", &out->id, nullptr) && (out->id || member(obj, "id", &out->id, nullptr));
+    if (!copied) {
+        eq_rule_record_free(out);
+        std::snprintf(err, errcap, "out of memory");
+        return -2;
+    }
     return 0;
+}
+
+extern "C" int eq_rule_record_parse(const char *line, size_t len, eq_rule_record *out, char *err, size_t errcap)
+{
+    std::memset(out, 0, sizeof *out);
+    try {
+        simdjson::get_active_implementation(); // first use allocates; parse() is noexcept
+        return parse_record(line, len, out, err, errcap);
+    } catch (const std::bad_alloc &) { // no C++ exception crosses into C
+        eq_rule_record_free(out);
+        std::snprintf(err, errcap, "out of memory");
+        return -2;
+    }
 }
 
 static void copy_member(simdjson::dom::object obj, const char *key, char *out, size_t cap)
@@ -62,13 +84,16 @@ static void copy_member(simdjson::dom::object obj, const char *key, char *out, s
     out[n] = 0;
 }
 
-extern "C" int eq_rule_record_kind(const char *line, size_t len, eq_rule_kind *out)
+static int record_kind(const char *line, size_t len, eq_rule_kind *out)
 {
     std::memset(out, 0, sizeof *out);
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     simdjson::dom::object obj;
-    if (parser.parse(line, len).get(doc) != simdjson::SUCCESS || doc.get_object().get(obj) != simdjson::SUCCESS)
+    auto error = parser.parse(line, len).get(doc);
+    if (error == simdjson::MEMALLOC)
+        return -2;
+    if (error != simdjson::SUCCESS || doc.get_object().get(obj) != simdjson::SUCCESS)
         return -1;
     copy_member(obj, "type", out->type, sizeof out->type);
     copy_member(obj, "language", out->language, sizeof out->language);
@@ -77,6 +102,16 @@ extern "C" int eq_rule_record_kind(const char *line, size_t len, eq_rule_kind *o
     simdjson::dom::element e;
     out->export_summary = obj["query"].get(e) != simdjson::SUCCESS && obj["exported_count"].get(e) == simdjson::SUCCESS;
     return 0;
+}
+
+extern "C" int eq_rule_record_kind(const char *line, size_t len, eq_rule_kind *out)
+{
+    try {
+        simdjson::get_active_implementation(); // first use allocates; parse() is noexcept
+        return record_kind(line, len, out);
+    } catch (const std::bad_alloc &) { // no C++ exception crosses into C
+        return -2;
+    }
 }
 
 extern "C" void eq_rule_record_free(eq_rule_record *r)

@@ -27,10 +27,11 @@ typedef struct eq_rule_kind {
     int export_summary; /* an object with "exported_count" and no "query" */
 } eq_rule_kind;
 
-/* 0 on success, -1 if the line is not a JSON object. */
+/* 0 on success, -1 if the line is not a JSON object, -2 out of memory. */
 int eq_rule_record_kind(const char *line, size_t len, eq_rule_kind *out);
 
-/* 0 on success, -1 if the line is not a JSON object (reason in err). */
+/* 0 on success, -1 if the line is not a JSON object (reason in err), -2 out
+ * of memory (err "out of memory"; nothing to free). */
 int eq_rule_record_parse(const char *line, size_t len, eq_rule_record *out, char *err, size_t errcap);
 void eq_rule_record_free(eq_rule_record *r);
 
