@@ -232,11 +232,65 @@ void eng_reader_options(const eng *e, eq_ndjson_options *o, const char *display_
     o->display_name = display_name;
 }
 
+/* Whether text[0..n) ends with suffix. */
+static bool ends_with(const char *text, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return n >= k && !memcmp(text + n - k, suffix, k);
+}
+
+/* The kind a reason belongs to: its text with the offending value elided
+ * ("unparseable timestamp ... in field '@timestamp'" whatever the value was);
+ * the last slot gathers kinds past the table. */
+static eng_bad_kind *bad_kind(eng *e, const char *reason)
+{
+    char kind[sizeof e->bad_kinds[0].text];
+    size_t n = 0;
+    for (const char *p = reason; *p && n + 4 < sizeof kind;) {
+        const char *skip_to = NULL;
+        if (ends_with(kind, n, "convert "))
+            skip_to = strstr(p, " to ");
+        else if (ends_with(kind, n, "timestamp ") && (*p == '\'' || *p == '"'))
+            skip_to = strchr(p + 1, *p) ? strchr(p + 1, *p) + 1 : NULL;
+        if (skip_to) {
+            memcpy(kind + n, "...", 3);
+            n += 3;
+            p = skip_to;
+        } else {
+            kind[n++] = *p++;
+        }
+    }
+    kind[n] = '\0';
+    for (size_t k = 0; k < e->nbad_kinds; k++)
+        if (!strcmp(e->bad_kinds[k].text, kind))
+            return &e->bad_kinds[k];
+    if (e->nbad_kinds == ENG_BAD_KINDS)
+        return &e->bad_kinds[ENG_BAD_KINDS - 1];
+    eng_bad_kind *k = &e->bad_kinds[e->nbad_kinds++];
+    memcpy(k->text, kind, n + 1);
+    return k;
+}
+
 void eng_report_bad(eng *e, const char *file, uint64_t line, const char *reason)
 {
     e->totals.bad++;
-    if (!e->opt.quiet_bad)
+    if (e->opt.quiet_bad)
+        return;
+    if (++bad_kind(e, reason)->count <= ENG_BAD_SHOWN)
         fprintf(stderr, "%s:%llu: %s\n", file, (unsigned long long)line, reason);
+}
+
+void eng_report_bad_summary(eng *e)
+{
+    for (size_t k = 0; k < e->nbad_kinds; k++) {
+        const eng_bad_kind *b = &e->bad_kinds[k];
+        if (b->count > ENG_BAD_SHOWN)
+            fprintf(stderr, "eqlite: %llu more like \"%s\" not shown (%llu in all)\n",
+                    (unsigned long long)(b->count - ENG_BAD_SHOWN), b->text, (unsigned long long)b->count);
+        if (!strncmp(b->text, "missing timestamp field", 23))
+            fprintf(stderr, "eqlite: hint: %llu events lack the timestamp field; name the field that holds "
+                            "the event time with --timestamp-field FIELD\n", (unsigned long long)b->count);
+    }
 }
 
 /* ---- running the rules ------------------------------------------------- */

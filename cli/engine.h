@@ -62,8 +62,20 @@ typedef int (*eng_sink_fn)(void *user, outbuf *out, size_t rule, const eqlite_re
 /* Progress hook, called every few thousand events from the main thread. */
 typedef void (*eng_tick_fn)(void *user, const eng_totals *t);
 
+/* Bad-record messages are grouped by kind (the reason up to its first quote):
+ * the first ENG_BAD_SHOWN of a kind are printed, the rest counted and summed
+ * up once at the end, so one systematic problem is not thousands of lines. */
+#define ENG_BAD_SHOWN 5
+#define ENG_BAD_KINDS 32
+typedef struct eng_bad_kind {
+    char text[96];
+    uint64_t count;
+} eng_bad_kind;
+
 typedef struct eng {
     eng_options opt;
+    eng_bad_kind bad_kinds[ENG_BAD_KINDS];
+    size_t nbad_kinds;
     eqlite_schema *schema;
     /* Every rule is compiled into one ruleset (index = position in rules[]);
      * a run with several rules evaluates them through its category-indexed
@@ -89,6 +101,12 @@ typedef struct eng {
     bool stopped;
     bool out_of_memory; /* a mapping's date format could not be kept */
 } eng;
+
+/* Counts a bad record and prints "file:line: reason" while its kind is new. */
+void eng_report_bad(eng *e, const char *file, uint64_t line, const char *reason);
+/* One line per kind of bad record that was cut short, with a hint when it
+ * is the timestamp; call once at the end of a run. */
+void eng_report_bad_summary(eng *e);
 
 /* Schema and mappings. Returns 0, or 2 when a mapping is unreadable or bad
  * (message on stderr). */
@@ -126,7 +144,6 @@ int eng_run_ordered(eng *e, char *const *paths, size_t npaths);
 int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *display_name);
 int eng_run_parallel(eng *e, const char *path, int jobs);
 bool eng_can_split(const char *path);
-void eng_report_bad(eng *e, const char *file, uint64_t line, const char *reason);
 /* Says on stderr that an allocation failed (`what` was being done); returns 2. */
 int eng_out_of_memory(const char *what);
 

@@ -309,6 +309,13 @@ int cmd_query(int argc, char **argv)
             status = 2;
         if (prog.shown)
             fputs("\r\033[K", stderr);
+        eng_report_bad_summary(&e);
+        if (status == 0 && e.totals.events == 0 && e.totals.bad > 0) {
+            /* nothing was evaluated: "no match" would be a silent wrong answer */
+            fprintf(stderr, "eqlite query: no event could be read (%llu bad records)\n",
+                    (unsigned long long)e.totals.bad);
+            status = 2;
+        }
         if (a.stats)
             print_stats(&e.totals, now_seconds() - prog.start);
     }

@@ -213,6 +213,28 @@ tests:
           and "r-2" in r.stdout.decode(), repr(r))
 
     write_errors(path)
+    bad_record_flood(tmp)
+
+
+def bad_record_flood(tmp):
+    """Many bad records of one kind: the first few, then one count per kind and a hint."""
+    recs = [json.dumps({"time": i, "event": {"category": "process"}}) for i in range(40)]
+    recs += [json.dumps({"@timestamp": "bad%d" % i, "event": {"category": "process"}}) for i in range(7)]
+    recs.append(event(99, "2024-05-01T00:00:01Z"))
+    path = write(os.path.join(tmp, "nots.ndjson"), "\n".join(recs) + "\n")
+    r = run(["query", "process where true", path])
+    err = r.stderr.decode().splitlines()
+    check("bad records: the first 5 of a kind are shown, then a count per kind",
+          len(err) == 13 and err[5] == path + ":41: unparseable timestamp 'bad0' in field '@timestamp'"
+          and "eqlite: 35 more like \"missing timestamp field '@timestamp'\" not shown (40 in all)" in err
+          and "eqlite: 2 more like \"unparseable timestamp ... in field '@timestamp'\" not shown (7 in all)" in err,
+          repr(err))
+    check("bad records: a missing timestamp names --timestamp-field",
+          any("--timestamp-field" in line for line in err), repr(err))
+    check("bad records: the good event still runs", r.returncode == 0 and len(lines(r)) == 1, repr(r))
+    r = run(["query", "process where true", write(os.path.join(tmp, "allbad.ndjson"), "\n".join(recs[:40]))])
+    check("no readable event at all is exit 2, not an empty answer",
+          r.returncode == 2 and "no event could be read (40 bad records)" in r.stderr.decode(), repr(r))
 
 
 def write_errors(events):
