@@ -37,6 +37,10 @@ char *cli_read_file(const char *path, size_t *len)
     }
     if (f != stdin)
         fclose(f);
+    if (buf && n >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3)) { /* a UTF-8 byte order mark is not text */
+        memmove(buf, buf + 3, n - 3);
+        n -= 3;
+    }
     if (buf) {
         buf[n] = 0;
         *len = n;

@@ -393,6 +393,12 @@ int eq_lex_next(eq_lexer *lx, eq_token *t)
             $ { t->len = 0; return 0; }
 
             [ \t\r]+ { continue; }
+            "\xEF\xBB\xBF" { /* a byte order mark is whitespace only where a file starts */
+                if (t->off == 0)
+                    continue;
+                lex_error(lx, t->off, 3, "byte order mark (U+FEFF) inside the rule");
+                return -1;
+            }
             "\n" { lx->line++; lx->line_start = lx->cur; continue; }
             "//" [^\n\x00]* { if (!note_comment(lx, tok)) return -1; continue; }
             "/*" { if (!skip_block_comment(lx, tok) || !note_comment(lx, tok)) return -1; continue; }

@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.."
 # clang and its sanitizer runtimes for the ASan + UBSan pass
-EQLITE_EXTRA_PACKAGES="clang libclang-rt-14-dev" scripts/setup.sh build || { echo "0 passed, 1 failed"; exit 1; }
+EQLITE_EXTRA_PACKAGES="clang libclang-rt-14-dev" scripts/setup.sh build -Dwerror=true || { echo "0 passed, 1 failed"; exit 1; }
 passed=0; failed=0
 run_suite() { # $1 = build dir
     meson test -C "$1" --print-errorlogs --no-stdsplit >"$1/test-summary.txt" 2>&1
@@ -22,7 +22,7 @@ run_suite build
 if [ "${EQLITE_SKIP_SANITIZERS:-0}" != 1 ]; then
     echo "== AddressSanitizer + UndefinedBehaviorSanitizer build"
     if [ ! -d build-asan ]; then
-        CC=clang CXX=clang++ meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+        CC=clang CXX=clang++ meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true \
             --buildtype=debug >/dev/null
     fi
     if ninja -C build-asan >/dev/null; then

@@ -214,6 +214,10 @@ tests:
 
     write_errors(path)
     bad_record_flood(tmp)
+    bom = write(os.path.join(tmp, "bom.eql"), b"\xef\xbb\xbfprocess where process.name == \"cmd.exe\"\n", "wb")
+    r = run(["check", bom])
+    check("a rule file that starts with a UTF-8 byte order mark reads", r.returncode == 0, repr(r))
+    check("... and runs", len(lines(run(["query", "-f", bom, path]))) == 3)
 
 
 def bad_record_flood(tmp):

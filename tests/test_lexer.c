@@ -162,3 +162,11 @@ Test(lexer, bad_input_is_an_error_with_position)
     lex_error("x !: y", 6, "[!:]", 3);
     lex_error("x # y", 5, "token recognition error", 3);
 }
+
+Test(lexer, byte_order_mark_is_whitespace_only_at_the_start)
+{
+    eq_token t;
+    cr_assert_eq(lex_one("\xef\xbb\xbfprocess", &t), TK_IDENT);
+    cr_assert_eq(t.off, 3);
+    lex_error("a \xef\xbb\xbf", 5, "byte order mark", 3);
+}

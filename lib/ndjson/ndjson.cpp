@@ -229,7 +229,7 @@ private:
 
     std::string truncated_message() const {
         return "truncated gzip input: the compressed stream ends at byte " +
-               std::to_string(compressed_pos()) + " (after " + std::to_string(bytes_out_ + zs_.total_out) +
+               std::to_string(compressed_pos()) + " (after " + std::to_string(bytes_out_) +
                " bytes of text) before its end marker";
     }
 
