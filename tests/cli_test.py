@@ -231,9 +231,9 @@ def test_file_checks(tmp, ev2, ev1):
     def col(text, line, needle, nth=1):
         if isinstance(needle, int):  # a column given as such (past the last line)
             return needle
-        at = -1
+        at, row = -1, text.splitlines()[line - 1]
         for _ in range(nth):
-            at = text.splitlines()[line - 1].index(needle, at + 1)
+            at = row.index(needle, at + 1)
         return at + 1
 
     def rejects(name, text, line, needle, message, nth=1):
@@ -292,6 +292,16 @@ def test_file_checks(tmp, ev2, ev1):
           r is not None and r.returncode == 2 and err.startswith(yml + ":3:")
           and err.endswith(": aliases expand the file to more than 1000000 nodes") and len(err.splitlines()) == 1,
           repr(r and r.stderr[:300]))
+
+    text = (head + "  - name: big\n    events: [{'@timestamp': 1, a: &s '%s'}, {b: [%s]}]\n    expect: {count: 0}\n"
+            % ("x" * (1 << 20), ", ".join(["*s"] * 17)))
+    rejects("aliases that copy more than 16 MiB of text", text, 4, "*s", "aliases copy more than 16 MiB of text", nth=17)
+    text = head + "  - name: many nodes\n    events: [{a: [%s]}]\n    expect: {count: 0}\n" % ",".join(["0"] * 1000000)
+    rejects("more than 1,000,000 nodes", text, 4, "0", "more than 1000000 nodes in the file (aliases expanded)",
+            nth=999984)
+    text = head + "  - {name: t, events: %s, mapping: [%s], expect: {count: 2}}\n" % (
+        json.dumps(ev2), ", ".join("m%d.json" % k for k in range(17)))
+    rejects("more than 16 mapping files", text, 3, "m16.json", "mapping: more than 16 files")
 
     # integers are integers
     text = head + "  - name: nothing matches\n    events: []\n    expect: {count: many}\n"
