@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the libFuzzer targets for SECONDS each (default 60), seeded from the
 # rule corpus in ../shared (when present) and the examples.
-# Usage: scripts/fuzz.sh [SECONDS] [compile|ndjson|all]
+# Usage: scripts/fuzz.sh [SECONDS] [compile|ndjson|yaml_test|all]
+# yaml_test (the `eqlite test` loader) is seeded from tests/fuzz-seeds/yaml_test.
 set -eu
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
@@ -14,7 +15,7 @@ done
 if [ ! -d build-fuzz ]; then
     CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=true -Db_lundef=false --buildtype=debugoptimized >/dev/null
 fi
-ninja -C build-fuzz tests/fuzz_compile tests/fuzz_ndjson >/dev/null
+ninja -C build-fuzz tests/fuzz_compile tests/fuzz_ndjson tests/fuzz_yaml_test >/dev/null
 seeds=build-fuzz/seeds-compile
 mkdir -p "$seeds"
 cp examples/rules/*.eql "$seeds"/ 2>/dev/null || true
@@ -37,5 +38,7 @@ run() { # target seeds
 case "$WHICH" in
 compile) run compile "$seeds" ;;
 ndjson) mkdir -p build-fuzz/seeds-ndjson; run ndjson build-fuzz/seeds-ndjson ;;
-*) run compile "$seeds"; mkdir -p build-fuzz/seeds-ndjson; run ndjson build-fuzz/seeds-ndjson ;;
+yaml_test) run yaml_test tests/fuzz-seeds/yaml_test ;;
+*) run compile "$seeds"; mkdir -p build-fuzz/seeds-ndjson; run ndjson build-fuzz/seeds-ndjson
+   run yaml_test tests/fuzz-seeds/yaml_test ;;
 esac

@@ -15,8 +15,8 @@ RULE = os.path.join(SRC, "examples", "rules", "unusual-cmd-parent.eql")
 failures = []
 
 
-def run(args, stdin=b""):
-    return subprocess.run([BIN] + args, input=stdin, capture_output=True)
+def run(args, stdin=b"", timeout=None):
+    return subprocess.run([BIN] + args, input=stdin, capture_output=True, timeout=timeout)
 
 
 def check(name, cond, detail=""):
@@ -202,6 +202,7 @@ tests:
     check("eqlite test: one line per test and a summary, non-zero on failure",
           r.returncode == 1 and lines(r)[-1] == "1 passed, 1 failed" and len(lines(r)) == 3, repr(r))
     check("--junit writes a report", os.path.exists(junit) and "<failure" in open(junit).read())
+    test_file_checks(tmp, path, write(os.path.join(tmp, "ev1.ndjson"), good[0] + "\n"))
 
     # eqlite bench
     r = run(["bench", "--repeat", "1", "-f", RULE, big])
@@ -254,6 +255,175 @@ def write_errors(events):
         err = r.stderr.decode()
         check("write error: eqlite %s exits 2 with a message" % args[0],
               r.returncode == 2 and "No space left on device" in err, repr((args, r.returncode, err)))
+
+
+def test_file_checks(tmp, ev2, ev1):
+    """`eqlite test` rejects a malformed test file (exit 2, file:line:col: message on stderr, no test
+    run) instead of crashing, hanging, or reading it some other way; valid files still pass."""
+    head = "defaults: {rule: %s, id_field: event.id}\ntests:\n" % json.dumps(RULE)
+    counter = [0]
+
+    def test_file(text, timeout=60):
+        counter[0] += 1
+        yml = write(os.path.join(tmp, "case%d.yaml" % counter[0]), text)
+        try:
+            return yml, run(["test", yml], timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return yml, None
+
+    def col(text, line, needle, nth=1):
+        if isinstance(needle, int):  # a column given as such (past the last line)
+            return needle
+        at, row = -1, text.splitlines()[line - 1]
+        for _ in range(nth):
+            at = row.index(needle, at + 1)
+        return at + 1
+
+    def rejects(name, text, line, needle, message, nth=1):
+        yml, r = test_file(text)
+        want = "%s:%d:%d: %s" % (yml, line, col(text, line, needle, nth), message)
+        got = r and r.stderr.decode().strip()
+        check("eqlite test rejects " + name, r is not None and r.returncode == 2 and got == want
+              and lines(r) == ["0 passed, 0 failed"], "want %r, got %r" % (want, r))
+
+    def passes(name, text, summary):
+        yml, r = test_file(text)
+        check("eqlite test accepts " + name, r is not None and r.returncode == 0 and lines(r)[-1] == summary
+              and r.stderr == b"", repr(r))
+
+    # valid files still pass, aliases included
+    r = run(["test", os.path.join(SRC, "examples", "tests", "unusual-cmd-parent.yaml")])
+    check("eqlite test: the example file passes", r.returncode == 0 and lines(r)[-1] == "8 passed, 0 failed", repr(r))
+    passes("aliases that do not cycle, an explicit document", "---\n" + head +
+           "  - {name: a, events: &two %s, expect: &e {ids: [1, 3], count: 2}}\n"
+           "  - {name: b, events: *two, expect: *e, size: 5}\n"
+           "  - {name: c, events: [{'@timestamp': 1, k: &v [x, y], j: *v}], expect: {count: 0}}\n...\n"
+           % json.dumps(ev2), "3 passed, 0 failed")
+
+    # an alias cycle used to crash (SIGSEGV)
+    text = "defaults: {rule: %s}\ntests: &t [{name: x, events: *t, expect: {count: 0}}]\n" % json.dumps(RULE)
+    rejects("an alias cycle", text, 2, "*t", "alias *t refers to a node that contains it")
+
+    # depth: 200,000 levels used to recurse for minutes and crash; 1,024 levels is the limit
+    deep = "  - {name: deep, events: [" + "[" * 200000 + "]" * 200000 + "], expect: {count: 0}}\n"
+    prefix = len("  - {name: deep, events: ")
+    yml, r = test_file(head + deep, timeout=30)
+    want = "%s:3:%d: nesting deeper than 1024 levels" % (yml, prefix + 1021 + 1)
+    check("eqlite test rejects a 200,000-level event quickly", r is not None and r.returncode == 2
+          and r.stderr.decode().strip() == want, "want %r, got %r" % (want, r and r.stderr[:300]))
+
+    def nested(levels):  # an event whose innermost mapping sits at depth 5 + levels (root = 1)
+        inner = "1"
+        for _ in range(levels):
+            inner = "{a: %s}" % inner
+        return ("tests:\n  - query: 'any where true'\n    id_field: event.id\n"
+                "    events: [{'@timestamp': 1, event: {id: 7}, deep: %s}]\n    expect: {ids: [7]}\n" % inner)
+    passes("an event nested to the limit (1,024 levels in the file)", nested(1019), "1 passed, 0 failed")
+    rejects("an event nested one level past the limit", nested(1020), 4, "{a: 1}",
+            "nesting deeper than 1024 levels")
+    text = ("tests:\n  - query: 'any where true'\n    events: [{deep: &d " + "[" * 1019 + "]" * 1019 +
+            "}, {again: [*d]}]\n    expect: {count: 2}\n")
+    rejects("an alias that nests past the limit", text, 3, "*d", "alias *d nests deeper than 1024 levels")
+
+    # alias expansion ("billion laughs") used to run out of time and memory
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]"
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        laughs += ", %s: &%s [%s]" % (name, name, ", ".join(["*" + prev] * 10))
+    yml, r = test_file(head + "  - {name: laughs, events: [{%s}], expect: {count: 0}}\n" % laughs, timeout=30)
+    err = r and r.stderr.decode().strip()
+    check("eqlite test rejects aliases that expand past 1,000,000 nodes",
+          r is not None and r.returncode == 2 and err.startswith(yml + ":3:")
+          and err.endswith(": aliases expand the file to more than 1000000 nodes") and len(err.splitlines()) == 1,
+          repr(r and r.stderr[:300]))
+
+    text = (head + "  - name: big\n    events: [{'@timestamp': 1, a: &s '%s'}, {b: [%s]}]\n    expect: {count: 0}\n"
+            % ("x" * (1 << 20), ", ".join(["*s"] * 17)))
+    rejects("aliases that copy more than 16 MiB of text", text, 4, "*s", "aliases copy more than 16 MiB of text", nth=17)
+    text = head + "  - name: many nodes\n    events: [{a: [%s]}]\n    expect: {count: 0}\n" % ",".join(["0"] * 1000000)
+    rejects("more than 1,000,000 nodes", text, 4, "0", "more than 1000000 nodes in the file (aliases expanded)",
+            nth=999984)
+    text = head + "  - {name: t, events: %s, mapping: [%s], expect: {count: 2}}\n" % (
+        json.dumps(ev2), ", ".join("m%d.json" % k for k in range(17)))
+    rejects("more than 16 mapping files", text, 3, "m16.json", "mapping: more than 16 files")
+
+    # integers are integers
+    text = head + "  - name: nothing matches\n    events: []\n    expect: {count: many}\n"
+    rejects("count: many", text, 5, "many", "count: expected a non-negative integer, got many")
+    text = head + "  - {name: one match, events: %s, expect: {count: 1.9}}\n" % json.dumps(ev1)
+    rejects("count: 1.9", text, 3, "1.9", "count: expected a non-negative integer, got 1.9")
+    text = head + "  - {name: size, events: %s, size: \"1x\", expect: {count: 1}}\n" % json.dumps(ev2)
+    rejects("size: \"1x\"", text, 3, '"1x"', 'size: expected a non-negative integer, got "1x"')
+    text = head + "  - {name: n, events: %s, max_samples_per_key: -1, expect: {count: 1}}\n" % json.dumps(ev1)
+    rejects("max_samples_per_key: -1", text, 3, "-1", "max_samples_per_key: expected a non-negative integer, got -1")
+
+    # misspelled and unknown keys
+    text = ("defaults: {rule: %s, id_field: event.id, timestamp_feild: ''}\ntests:\n"
+            "  - {name: t, events: %s, expect: {count: 2}}\n" % (json.dumps(RULE), json.dumps(ev2)))
+    rejects("a misspelled key in defaults", text, 1, "timestamp_feild",
+            'unknown key "timestamp_feild" in defaults; did you mean "timestamp_field"?')
+    text = head + "  - {name: t, events: %s, expect: {ids: [1, 3], cuont: 5}}\n" % json.dumps(ev2)
+    rejects("a misspelled key in expect", text, 3, "cuont", 'unknown key "cuont" in expect; did you mean "count"?')
+    text = head + "  - {name: t, events: %s, expect: {count: 2}, colour: red}\n" % json.dumps(ev2)
+    rejects("an unknown key in a test", text, 3, "colour",
+            'unknown key "colour" in a test (known: name, rule, query, id_field, events, expect, mapping, '
+            'category_field, timestamp_field, tiebreaker_field, size, max_samples_per_key)')
+    text = head + "  - {name: t, events: %s, expect: {count: 2}}\nextra: 1\n" % json.dumps(ev2)
+    rejects("an unknown top-level key", text, 4, "extra", 'unknown key "extra" at the top (known: defaults, tests)')
+
+    # duplicate keys
+    text = head + "  - {name: t, events: %s, expect: {count: 2, count: 99}}\n" % json.dumps(ev2)
+    rejects("a duplicate key", text, 3, "count", 'duplicate key "count" (first at 3:%d)' % col(text, 3, "count"), nth=2)
+    text = head + "  - {name: t, events: [{'@timestamp': 1, a: 1, a: 2}], expect: {count: 0}}\n"
+    rejects("a duplicate key in an event", text, 3, "a:", 'duplicate key "a" (first at 3:%d)' % col(text, 3, "a:"),
+            nth=2)
+
+    # one document per file
+    text = (head + "  - {name: passes, events: %s, expect: {count: 2}}\n---\ntests:\n"
+            "  - {name: hidden, events: %s, expect: {count: 99}}\n" % (json.dumps(ev2), json.dumps(ev2)))
+    rejects("a second YAML document", text, 4, "---", "a second YAML document (a test file holds one)")
+
+    # every value has its type
+    text = head.replace("id_field: event.id", "id_field: [event.id]") + \
+        "  - {name: t, events: %s, expect: {ids: [1, 3]}}\n" % json.dumps(ev2)
+    rejects("id_field: a list", text, 1, "[event.id]", "id_field: expected a string, got a sequence")
+    text = head + "  - {name: {a: 1}, events: %s, expect: {count: 2}}\n" % json.dumps(ev2)
+    rejects("name: a mapping", text, 3, "{a: 1}", "name: expected a string, got a mapping")
+    text = head + "  - {name: 5, events: %s, expect: {count: 2}}\n" % json.dumps(ev2)
+    rejects("name: a number", text, 3, "5", "name: expected a string, got 5 (quote it to make it one)")
+    text = head + "  - {name: t, events: [%s, {a: 1}], expect: {count: 2}}\n" % json.dumps(ev2)
+    rejects("events mixing paths and events", text, 3, "{a: 1}",
+            "events: expected a path like the first item, got a mapping")
+    text = head + "  - {name: t, events: [{a: 1}, x.ndjson], expect: {count: 2}}\n"
+    rejects("events mixing events and paths", text, 3, "x.ndjson",
+            "events: expected an event (a mapping) like the first item, got x.ndjson")
+    text = head + "  - {name: t, events: %s, expect: {ids: [1, [3]]}}\n" % json.dumps(ev2)
+    rejects("ids mixing ids and lists", text, 3, "[3]", "ids: expected an id like the first item, got a sequence")
+    text = head + "  - {name: t, events: %s, mapping: 5, expect: {count: 2}}\n" % json.dumps(ev2)
+    rejects("mapping: a number", text, 3, "5,", "mapping: expected a path or a list of paths, got 5")
+    text = head + "  - 5\n"
+    rejects("a test that is not a mapping", text, 3, "5", "a test: expected a mapping, got 5")
+    text = head + "  - {name: t, events: %s}\n" % json.dumps(ev2)
+    rejects("a test without expect", text, 3, "{", "test \"t\" has no expect: (ids or count)")
+    text = head + "  - {name: t, events: %s, expect: {}}\n" % json.dumps(ev2)
+    rejects("an empty expect", text, 3, "{}", "expect: give ids or count")
+    text = head + "  - {name: t, query: 'any where true', events: %s, expect: {count: 3}}\n" % json.dumps(ev2)
+    passes("a test's query over the defaults' rule", text, "1 passed, 0 failed")
+    text = head + "  - {name: t, rule: x.eql, query: 'any where true', events: %s, expect: {count: 2}}\n" % json.dumps(ev2)
+    rejects("rule and query together", text, 3, "{", "give rule: or query:, not both")
+    text = "tests:\n  - {name: t, events: %s, expect: {count: 2}}\n" % json.dumps(ev2)
+    rejects("a test without a rule", text, 2, "{", "test \"t\" has no rule: or query:")
+    text = "tests:\n  - {name: t, query: 'any where true', events: %s, expect: {ids: [1]}}\n" % json.dumps(ev2)
+    rejects("ids without id_field", text, 2, "{", "test \"t\" has expect: ids but no id_field:")
+    rejects("an empty file", "", 1, 1, "no tests: list")
+    rejects("a YAML syntax error", head + "  - {name: t\n", 4, 1,
+            "did not find expected ',' or '}' (while parsing a flow mapping at 3:5)")
+
+    # a bad file does not stop the others
+    bad, _ = test_file("tests: [5]\n")
+    good, _ = test_file(head + "  - {name: t, events: %s, expect: {count: 2}}\n" % json.dumps(ev2))
+    r = run(["test", bad, good])
+    check("eqlite test: a bad file is reported, the next still runs (exit 2)",
+          r.returncode == 2 and lines(r) == ["ok   %s: t" % good, "1 passed, 0 failed"], repr(r))
 
 
 if __name__ == "__main__":
