@@ -1,26 +1,35 @@
 #!/bin/sh
-# Runs the libFuzzer targets for SECONDS each (default 60), seeded from the
-# rule corpus in ../shared (when present) and the examples.
-# Usage: scripts/fuzz.sh [SECONDS] [compile|ndjson|yaml_test|all]
-# yaml_test (the `eqlite test` loader) is seeded from tests/fuzz-seeds/yaml_test.
-set -eu
+# Builds the libFuzzer targets (clang, ASan + UBSan) and runs each for
+# SECONDS (default 60), seeded from tests/fuzz-seeds/TARGET and, for the rule
+# targets, from the rule corpus in ../shared when it is present.
+# Usage: scripts/fuzz.sh [SECONDS] [TARGET|all]
+# Targets: compile (rule text), run (a rule run over events), ruleset (rules
+# as one ruleset over events, sequences fed), mapping (mappings and the value
+# conversions they drive), ndjson (the event reader), yaml_test (the `eqlite
+# test` loader). Prints one "fuzz TARGET: ok|FAILED ..." line per target and
+# exits non-zero when any target found a crash, leak or timeout.
+set -u
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 WHICH=${2:-all}
-scripts/setup.sh build >/dev/null
+TARGETS="compile run ruleset mapping ndjson yaml_test"
+[ "$WHICH" = all ] || TARGETS=$WHICH
+scripts/setup.sh build >/dev/null || exit 2
 for p in clang-14 libclang-rt-14-dev; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || \
         { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null; }
 done
 if [ ! -d build-fuzz ]; then
-    CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=true -Db_lundef=false --buildtype=debugoptimized >/dev/null
+    CC=clang CXX=clang++ meson setup build-fuzz -Dfuzz=true -Db_lundef=false --buildtype=debugoptimized >/dev/null || exit 2
 fi
-ninja -C build-fuzz tests/fuzz_compile tests/fuzz_ndjson tests/fuzz_yaml_test >/dev/null
-seeds=build-fuzz/seeds-compile
-mkdir -p "$seeds"
-cp examples/rules/*.eql "$seeds"/ 2>/dev/null || true
-if [ -f ../shared/corpus/detection-rules-eql.jsonl ]; then
-    python3 - "$seeds" <<'PY'
+for t in $TARGETS; do
+    ninja -C build-fuzz "tests/fuzz_$t" >/dev/null || { echo "fuzz $t: FAILED to build"; exit 2; }
+done
+# Corpus rules (short ones) as extra seeds for the rule targets.
+extra=build-fuzz/seeds-corpus
+mkdir -p "$extra"
+if [ -f ../shared/corpus/detection-rules-eql.jsonl ] && [ -z "$(ls -A "$extra")" ]; then
+    python3 - "$extra" <<'PY'
 import json, sys, os
 out = sys.argv[1]
 for i, line in enumerate(open('../shared/corpus/detection-rules-eql.jsonl')):
@@ -29,16 +38,24 @@ for i, line in enumerate(open('../shared/corpus/detection-rules-eql.jsonl')):
         open(os.path.join(out, 'rule%04d.eql' % i), 'w').write(q)
 PY
 fi
-run() { # target seeds
-    mkdir -p "build-fuzz/corpus-$1"
-    echo "== fuzz_$1 for ${SECONDS_EACH}s"
-    "build-fuzz/tests/fuzz_$1" -max_total_time="$SECONDS_EACH" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 "build-fuzz/corpus-$1" "$2" 2>&1 | tail -n 12
-}
-case "$WHICH" in
-compile) run compile "$seeds" ;;
-ndjson) mkdir -p build-fuzz/seeds-ndjson; run ndjson build-fuzz/seeds-ndjson ;;
-yaml_test) run yaml_test tests/fuzz-seeds/yaml_test ;;
-*) run compile "$seeds"; mkdir -p build-fuzz/seeds-ndjson; run ndjson build-fuzz/seeds-ndjson
-   run yaml_test tests/fuzz-seeds/yaml_test ;;
-esac
+failed=0
+for t in $TARGETS; do
+    corpus="build-fuzz/corpus-$t"
+    mkdir -p "$corpus"
+    seeds="tests/fuzz-seeds/$t"
+    [ "$t" = compile ] && seeds="$seeds $extra"
+    log="build-fuzz/fuzz-$t.log"
+    # shellcheck disable=SC2086
+    "build-fuzz/tests/fuzz_$t" -max_total_time="$SECONDS_EACH" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="build-fuzz/crash-$t-" "$corpus" $seeds >"$log" 2>&1
+    rc=$?
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    if [ $rc -eq 0 ]; then
+        echo "fuzz $t: ok, ${runs:-?} runs in ${SECONDS_EACH}s"
+    else
+        echo "fuzz $t: FAILED (exit $rc, log $log):"
+        grep -E "ERROR|SUMMARY|Test unit written" "$log" | head -n 5
+        failed=$((failed + 1))
+    fi
+done
+[ $failed -eq 0 ]

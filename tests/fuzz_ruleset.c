@@ -1,0 +1,62 @@
+/* fuzz_ruleset.c: libFuzzer target for the many-rule path. The input is up
+ * to 8 rules separated by ';' lines, a blank line, then NDJSON events; the
+ * rules that compile form one ruleset (guard index, scanner, streaming
+ * sequences and samples), and every event is scanned, then the scanner is
+ * flushed. Out-of-order events (EQLITE_EORDER) and undecidable tests are
+ * statuses, never crashes. */
+#include "fuzz_support.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int on_rule(void *user, const eqlite_rule_info *rule, const eqlite_result *res)
+{
+    *(uint64_t *)user += rule->index;
+    return fuzz_on_result(user, res);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t rules_len, events_len;
+    const uint8_t *events;
+    fuzz_split(data, size, &rules_len, &events, &events_len);
+    eqlite_schema *schema;
+    if (eqlite_schema_new(NULL, &schema) != EQLITE_OK)
+        return 0;
+    eqlite_schema_set_grow(schema, 1);
+    eqlite_ruleset *rs;
+    if (eqlite_ruleset_new(schema, &rs) != EQLITE_OK) {
+        eqlite_schema_free(schema);
+        return 0;
+    }
+    const char *text = (const char *)data, *end = text + rules_len;
+    for (int n = 0; n < 8 && text < end; n++) {
+        const char *semi = memchr(text, ';', (size_t)(end - text));
+        const char *stop = semi ? semi : end;
+        eqlite_diag diag;
+        eqlite_ruleset_add(rs, text, (size_t)(stop - text), "r", NULL, &diag);
+        text = semi ? semi + 1 : end;
+    }
+    eqlite_limits limits = {0};
+    limits.max_partials = 32;
+    limits.max_samples_per_key = size % 5;
+    eqlite_scanner *sc = NULL;
+    eq_ndjson_field *fields = NULL;
+    eq_ndjson *r = NULL;
+    if (eqlite_ruleset_finish(rs) == EQLITE_OK && eqlite_scanner_new(rs, &limits, &sc) == EQLITE_OK)
+        r = fuzz_reader(schema, events, events_len, &fields);
+    uint64_t h = 0;
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    int k;
+    while (r && (k = eq_ndjson_next(r, &ev, &rec)) != EQ_NDJSON_EOF && k != EQ_NDJSON_FATAL)
+        if (k == EQ_NDJSON_EVENT)
+            eqlite_ruleset_match(sc, &ev, on_rule, &h);
+    if (sc)
+        eqlite_ruleset_flush(sc, on_rule, &h);
+    eq_ndjson_close(r);
+    free(fields);
+    eqlite_scanner_free(sc);
+    eqlite_ruleset_free(rs);
+    eqlite_schema_free(schema);
+    return h == 0xfeedfacecafe;
+}
