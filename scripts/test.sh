@@ -27,6 +27,13 @@ if [ "${EQLITE_SKIP_SANITIZERS:-0}" != 1 ]; then
     fi
     if ninja -C build-asan >/dev/null; then
         ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_suite build-asan
+        # Criterion reports a test that leaks, or trips UBSan after its
+        # assertions, as passing: the sanitizers' own reports decide.
+        if grep -qE "ERROR: (Leak|Address)Sanitizer|runtime error:" build-asan/meson-logs/testlog.txt; then
+            grep -E "ERROR: (Leak|Address)Sanitizer|runtime error:|^test:" build-asan/meson-logs/testlog.txt |
+                grep -B1 -E "Sanitizer|runtime error" | head -n 20
+            failed=$((failed + 1))
+        fi
     else
         failed=$((failed + 1))
     fi

@@ -29,7 +29,8 @@ static void lex_start(lexed *l, const char *src, size_t len)
 
 static int lex_one(const char *src, eq_token *t)
 {
-    static lexed l;
+    static lexed l; /* the token's text lives on until the next call */
+    eq_arena_free(&l.arena);
     lex_start(&l, src, strlen(src));
     return eq_lex_next(&l.lx, t);
 }
