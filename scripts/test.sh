@@ -38,5 +38,15 @@ if [ "${EQLITE_SKIP_SANITIZERS:-0}" != 1 ]; then
         failed=$((failed + 1))
     fi
 fi
+if [ "${EQLITE_SKIP_FUZZ:-0}" != 1 ]; then
+    echo "== fuzz smoke: every libFuzzer target from its seeds, ${EQLITE_FUZZ_SECONDS:-15} s each"
+    scripts/fuzz.sh "${EQLITE_FUZZ_SECONDS:-15}" all >fuzz-smoke.txt 2>&1
+    cat fuzz-smoke.txt
+    p=$(grep -c "^fuzz .*: ok" fuzz-smoke.txt)
+    f=$(grep -c "^fuzz .*: FAILED" fuzz-smoke.txt)
+    passed=$((passed + p))
+    failed=$((failed + f))
+    [ "$p" -gt 0 ] || failed=$((failed + 1))
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
