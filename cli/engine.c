@@ -78,7 +78,9 @@ int eng_init(eng *e, const eng_options *opt)
     if (eqlite_schema_new(NULL, &e->schema) != EQLITE_OK)
         return eng_out_of_memory("creating the schema");
     /* Fields a mapping does not name are typed from their values, as
-     * Elasticsearch's dynamic mapping would for fields in the data. */
+     * Elasticsearch's dynamic mapping would for fields in the data; a mapping
+     * with "dynamic": "strict" or false stops that, and an unmapped field in
+     * a rule is then "Unknown column [x], did you mean [y]?". */
     eqlite_schema_set_grow(e->schema, 1);
     for (size_t k = 0; k < opt->nmappings; k++)
         if (load_mapping(e, opt->mappings[k]))

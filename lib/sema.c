@@ -100,6 +100,81 @@ static eq_vtype type_of_mapping(eqlite_type t)
     }
 }
 
+/* Levenshtein distance of a[0..la) and b[0..lb); names past 255 bytes count
+ * as unlike anything (suggestions only). */
+static unsigned edit_distance(const char *a, size_t la, const char *b, size_t lb)
+{
+    unsigned row[256];
+    if (lb >= 256 || la >= 256)
+        return 9999;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned up = row[j];
+            unsigned best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* Lucene's LevenshteinDistance.getDistance: 1 - distance / longer length. */
+static double similarity(const char *a, size_t la, const char *b, size_t lb)
+{
+    size_t longer = la > lb ? la : lb;
+    return longer ? 1.0 - (double)edit_distance(a, la, b, lb) / (double)longer : 1.0;
+}
+
+/* "Unknown column [x]" with Elasticsearch's suggestions (ql
+ * UnresolvedAttribute.errorMessage over StringUtils.findSimilar): every known
+ * name at least 0.5 similar, most similar first (ties in schema order), as
+ * ", did you mean [a]?" or ", did you mean any of [a, b]?". */
+static bool unknown_column(sema *s, const eq_node *n, const char *name, uint32_t len)
+{
+    enum { MAX_SHOWN = 8 };
+    uint32_t best[MAX_SHOWN];
+    double score[MAX_SHOWN];
+    size_t nbest = 0, total = 0;
+    const eqlite_schema *sc = s->schema;
+    for (uint32_t k = 0; k < sc->nfields; k++) {
+        double sim = similarity(name, len, sc->fields[k].name, sc->fields[k].len);
+        if (sim < 0.5)
+            continue;
+        total++;
+        size_t at = nbest < MAX_SHOWN ? nbest++ : MAX_SHOWN;
+        while (at > 0 && score[at - 1] < sim) { /* stable: equal scores keep schema order */
+            if (at < MAX_SHOWN) {
+                best[at] = best[at - 1];
+                score[at] = score[at - 1];
+            }
+            at--;
+        }
+        if (at < MAX_SHOWN) {
+            best[at] = k;
+            score[at] = sim;
+        }
+    }
+    if (nbest == 0)
+        return fail(s, EQLITE_ETYPE, n, "Unknown column [%.*s]", (int)len, name);
+    char list[384];
+    size_t used = 0;
+    for (size_t k = 0; k < nbest && used < sizeof list; k++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", k ? ", " : "", sc->fields[best[k]].name);
+    if (total > nbest && used < sizeof list)
+        snprintf(list + used, sizeof list - used, ", ... %zu more", total - nbest);
+    if (nbest == 1)
+        return fail(s, EQLITE_ETYPE, n, "Unknown column [%.*s], did you mean [%s]?", (int)len, name, list);
+    return fail(s, EQLITE_ETYPE, n, "Unknown column [%.*s], did you mean any of [%s]?", (int)len, name, list);
+}
+
 static bool resolve_field(sema *s, eq_node *n)
 {
     const char *name = n->v.str.s;
@@ -126,7 +201,7 @@ static bool resolve_field(sema *s, eq_node *n)
             n->type = VT_NULL;
             return true;
         } else {
-            return fail(s, EQLITE_ETYPE, n, "Unknown column [%.*s]", (int)len, name);
+            return unknown_column(s, n, name, len);
         }
     }
     n->field_id = id;
@@ -216,31 +291,6 @@ static bool check_predicate(sema *s, eq_node *n)
     return true;
 }
 
-static unsigned edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned row[64];
-    if (lb >= 64)
-        return 99;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = (unsigned)j;
-    for (size_t i = 1; i <= la; i++) {
-        unsigned diag = row[0];
-        row[0] = (unsigned)i;
-        for (size_t j = 1; j <= lb; j++) {
-            unsigned up = row[j];
-            unsigned best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 static int find_function(const char *name, uint32_t n)
 {
     for (int k = 0; k < FN__COUNT; k++)
@@ -306,7 +356,7 @@ static bool check_call(sema *s, eq_node *n)
         double best_sim = 0;
         for (int k = 0; k < FN__COUNT; k++) {
             size_t la = strlen(lower), lb = strlen(eq_functions[k].name);
-            double sim = 1.0 - (double)edit_distance(lower, eq_functions[k].name) / (double)(la > lb ? la : lb);
+            double sim = similarity(lower, la, eq_functions[k].name, lb);
             if (sim > best_sim) {
                 best_sim = sim;
                 best = k;

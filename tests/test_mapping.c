@@ -321,3 +321,26 @@ Test(mapping, loads_every_conformance_mapping)
     cr_assert_eq(type_of("k1"), EQLITE_T_KEYWORD);
     cr_assert_eq(id_of("event.category"), id_of("event_type"));
 }
+
+/* A mapping with "dynamic": "strict" (or false) indexes nothing it lacks:
+ * Elasticsearch answers "Unknown column" for other names. */
+Test(mapping, strict_dynamic_mapping_makes_unmapped_fields_unknown)
+{
+    const char *kinds[] = {"\"strict\"", "false", "\"false\"", "true"};
+    for (int k = 0; k < 4; k++) {
+        char json[256];
+        snprintf(json, sizeof json, "{\"mappings\":{\"dynamic\":%s,\"properties\":{\"a\":{\"type\":\"keyword\"}}}}",
+                 kinds[k]);
+        eqlite_schema *s;
+        eqlite_schema_new(NULL, &s);
+        eqlite_schema_set_grow(s, 1);
+        cr_assert_eq(eqlite_schema_load_mapping(s, json, strlen(json), NULL, 0), EQLITE_OK);
+        eqlite_program *p = NULL;
+        eqlite_diag d;
+        const char *rule = "any where b == \"x\"";
+        eqlite_status want = k < 3 ? EQLITE_ETYPE : EQLITE_OK;
+        cr_assert_eq(eqlite_compile(s, rule, strlen(rule), &p, &d), want, "dynamic %s: %s", kinds[k], d.message);
+        eqlite_program_free(p);
+        eqlite_schema_free(s);
+    }
+}

@@ -142,3 +142,26 @@ Test(sema, lucene_regex_features_we_cannot_translate_are_errors)
 {
     rejected_with("any where a regex \"ab&cd\"", "invalid regular expression");
 }
+
+/* ql UnresolvedAttribute.errorMessage over StringUtils.findSimilar: every
+ * known name at least 0.5 similar (Lucene LevenshteinDistance), best first. */
+Test(sema, unknown_field_suggests_similar_names_as_elasticsearch_does)
+{
+    eqlite_schema *s;
+    eqlite_schema_new(NULL, &s);
+    const char *names[] = {"event.category", "process.name", "process.pid", "host.name"};
+    for (size_t k = 0; k < 4; k++)
+        eqlite_schema_add(s, names[k], strlen(names[k]), EQLITE_T_KEYWORD, NULL);
+    eqlite_program *p = NULL;
+    eqlite_diag d;
+    const char *one = "process where event.categry == \"x\"";
+    cr_assert_eq(eqlite_compile(s, one, strlen(one), &p, &d), EQLITE_ETYPE);
+    cr_assert_str_eq(d.message, "Unknown column [event.categry], did you mean [event.category]?");
+    const char *half = "process where host.nme == \"x\""; /* process.name is exactly 0.5 similar */
+    cr_assert_eq(eqlite_compile(s, half, strlen(half), &p, &d), EQLITE_ETYPE);
+    cr_assert_str_eq(d.message, "Unknown column [host.nme], did you mean any of [host.name, process.name]?");
+    const char *two = "process where process.nme == \"x\"";
+    cr_assert_eq(eqlite_compile(s, two, strlen(two), &p, &d), EQLITE_ETYPE);
+    cr_assert_str_eq(d.message, "Unknown column [process.nme], did you mean any of [process.name, process.pid]?");
+    eqlite_schema_free(s);
+}

@@ -150,7 +150,22 @@ private:
         return true;
     }
 
+    // "dynamic": "strict" or false at the root: Elasticsearch indexes no field
+    // the mapping lacks, so a rule naming one is "Unknown column" (the schema
+    // stops growing). With dynamic mapping, fields in the data are mapped as
+    // they come, so an unmapped name stays legal.
+    void note_dynamic(object m) {
+        element dynamic;
+        if (m["dynamic"].get(dynamic)) return;
+        std::string_view text;
+        bool flag = true;
+        if ((!dynamic.get_string().get(text) && (text == "strict" || text == "false")) ||
+            (!dynamic.get_bool().get(flag) && !flag))
+            eqlite_schema_set_grow(schema_, 0);
+    }
+
     eqlite_status load_mapping(object m) {
+        note_dynamic(m);
         element props;
         if (!m["properties"].get(props)) {
             eqlite_status st = load_properties(props, "");
