@@ -291,5 +291,8 @@ extern "C" eqlite_status eq_mapping_load(eqlite_schema *schema, const char *json
     } catch (const std::bad_alloc &) {
         put_message(errbuf, errcap, "out of memory");
         return EQLITE_ENOMEM;
+    } catch (const std::exception &e) { // no C++ exception crosses into C
+        put_message(errbuf, errcap, std::string("cannot read the mapping: ") + e.what());
+        return EQLITE_EINPUT;
     }
 }

@@ -1893,6 +1893,10 @@ eqlite_status open_reader(const eq_ndjson_options *opt, eq_ndjson **out, char *e
         delete r;
         put_error(err, errcap, "out of memory");
         return EQLITE_ENOMEM;
+    } catch (const std::exception &e) { // no C++ exception crosses into C
+        delete r;
+        put_error(err, errcap, e.what());
+        return EQLITE_EINPUT;
     }
 }
 
@@ -2141,6 +2145,9 @@ int eq_ndjson_next(eq_ndjson *r, eqlite_event *ev, eq_ndjson_record *record) {
     } catch (const std::bad_alloc &) {
         r->fatal = "out of memory";
         return report_fatal(r, record);
+    } catch (const std::exception &e) { // no C++ exception crosses into C
+        r->fatal = std::string("internal error: ") + e.what();
+        return report_fatal(r, record);
     }
 }
 
@@ -2158,6 +2165,9 @@ int eq_ndjson_parse_only(eq_ndjson *r, uint64_t *valid, uint64_t *bad) {
             }
         } catch (const std::bad_alloc &) {
             r->fatal = "out of memory";
+            st = EQ_NDJSON_FATAL;
+        } catch (const std::exception &e) { // no C++ exception crosses into C
+            r->fatal = std::string("internal error: ") + e.what();
             st = EQ_NDJSON_FATAL;
         }
     }

@@ -70,6 +70,10 @@ extern "C" int eq_rule_record_parse(const char *line, size_t len, eq_rule_record
         eq_rule_record_free(out);
         std::snprintf(err, errcap, "out of memory");
         return -2;
+    } catch (const std::exception &e) {
+        eq_rule_record_free(out);
+        std::snprintf(err, errcap, "cannot read the rule record: %s", e.what());
+        return -1;
     }
 }
 
@@ -111,6 +115,8 @@ extern "C" int eq_rule_record_kind(const char *line, size_t len, eq_rule_kind *o
         return record_kind(line, len, out);
     } catch (const std::bad_alloc &) { // no C++ exception crosses into C
         return -2;
+    } catch (const std::exception &) {
+        return -1;
     }
 }
 
