@@ -56,6 +56,7 @@ static void run_suite(const char *rel)
             cr_log_error("%s: verifier failure %s was accepted (%s)", rel, expr.c_str(), got.c_str());
     }
     cr_log_info("%s: %zu/%zu expressions, %zu/%zu verifier failures rejected", rel, pass, total, rejected, failures);
+    cr_expect_gt(total, 0u, "%s holds no expression to check", rel);
     cr_expect_eq(pass, total);
     cr_expect_eq(rejected, failures);
 }

@@ -521,6 +521,7 @@ static void run_suite(const char *suite, bool check_keys, bool only_sequences)
     free_dataset(&d);
     jfree(doc);
     free(text);
+    cr_expect_gt(total, 0, "%s: the suite holds no query to run", suite);
     cr_expect_eq(passed, total, "%s: %zu of %zu passed", suite, passed, total);
 }
 
