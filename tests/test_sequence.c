@@ -237,6 +237,122 @@ Test(until, completed_sequences_are_not_affected)
     finish(&r);
 }
 
+/* SequenceMatcher.match (x-pack/plugin/eql, execution/sequence): before a
+ * partial advances to event H, the nearest until U strictly before H rejects
+ * it when U is between the partial's last event L and H, L included. So an
+ * event that starts or extends a partial and is also an until event leaves
+ * a partial that can never advance, while an event that completes a sequence
+ * is not its own until (strictly before H). */
+Test(until, an_event_that_extends_a_partial_and_is_until_cancels_it)
+{
+    run r;
+    start(&r, "sequence by k [a where true] [b where true] [c where true] until [b where n == 9]",
+          NULL);
+    feed(&r, "a1", 1, "a", "x");
+    feed_full(&r, "b2", 2, "b", "x", NULL, 9);
+    feed(&r, "c3", 3, "c", "x");
+    flush(&r);
+    cr_expect_str_eq(r.out, "");
+    eqlite_stats s;
+    eqlite_matcher_stats(r.m, &s);
+    cr_expect_eq(s.pending, 0);
+    finish(&r);
+}
+
+Test(until, an_event_that_starts_a_partial_and_is_until_cancels_it)
+{
+    run r;
+    start(&r, "sequence by k [a where true] [b where true] until [a where n == 9]", NULL);
+    feed_full(&r, "a1", 1, "a", "x", NULL, 9);
+    feed(&r, "b2", 2, "b", "x");
+    feed(&r, "a3", 3, "a", "x");
+    feed(&r, "b4", 4, "b", "x");
+    flush(&r);
+    cr_expect_str_eq(r.out, "a3 b4");
+    finish(&r);
+}
+
+Test(until, an_event_that_completes_a_sequence_and_is_until_completes_it)
+{
+    run r;
+    start(&r, "sequence by k [a where true] [b where true] until [b where true]", NULL);
+    feed(&r, "a1", 1, "a", "x");
+    feed(&r, "b2", 2, "b", "x");
+    flush(&r);
+    cr_expect_str_eq(r.out, "a1 b2");
+    finish(&r);
+}
+
+Test(until, an_until_event_at_the_same_timestamp_before_the_step_cancels)
+{
+    run r;
+    start(&r, "sequence by k [a where true] [b where true] until [c where true]", NULL);
+    feed(&r, "a1", 1, "a", "x");
+    feed(&r, "c2", 2, "c", "x");
+    feed(&r, "b2", 2, "b", "x"); /* same timestamp, after the until in stream order */
+    flush(&r);
+    cr_expect_str_eq(r.out, "");
+    finish(&r);
+}
+
+Test(until, with_runs_the_repeated_event_that_is_until_cancels_both_partials)
+{
+    run r;
+    start(&r, "sequence by k [a where true] with runs=2 [b where true] until [a where n == 9]",
+          NULL);
+    feed(&r, "a1", 1, "a", "x");
+    feed_full(&r, "a2", 2, "a", "x", NULL, 9); /* extends a1 and starts its own */
+    feed(&r, "b3", 3, "b", "x");
+    feed(&r, "a4", 4, "a", "x");
+    feed(&r, "a5", 5, "a", "x");
+    feed(&r, "b6", 6, "b", "x");
+    flush(&r);
+    cr_expect_str_eq(r.out, "a4 a5 b6");
+    finish(&r);
+}
+
+Test(until, optional_null_keys_join_the_until_event_too)
+{
+    run r;
+    start(&r, "sequence by ?k2 [a where true] [b where true] until [a where n == 9]", NULL);
+    feed_full(&r, "a1", 1, "a", NULL, NULL, 9);
+    feed(&r, "b2", 2, "b", NULL);
+    feed_full(&r, "a3", 3, "a", NULL, "z", 9); /* another key: no effect on null */
+    feed(&r, "a4", 4, "a", NULL);
+    feed_full(&r, "a5", 5, "a", NULL, "z", 9);
+    feed(&r, "b6", 6, "b", NULL);
+    flush(&r);
+    cr_expect_str_eq(r.out, "a4 b6");
+    finish(&r);
+}
+
+Test(until, with_missing_events_the_until_check_is_on_positive_steps_only)
+{
+    run r;
+    /* a middle step that is also until: the candidate cannot reach c */
+    start(&r,
+          "sequence by k with maxspan=1s [a where true] [b where true] ![x where true] "
+          "[c where true] until [b where n == 9]",
+          NULL);
+    feed(&r, "a1", 1, "a", "x");
+    feed_full(&r, "b2", 2, "b", "x", NULL, 9);
+    feed(&r, "c3", 3, "c", "x");
+    flush(&r);
+    cr_expect_str_eq(r.out, "");
+    finish(&r);
+    /* the completing step that is also until: complete, then awaits the trailing clause */
+    start(&r,
+          "sequence by k with maxspan=1s [a where true] [b where true] ![x where true] "
+          "until [b where n == 9]",
+          NULL);
+    feed(&r, "a1", 1, "a", "x");
+    feed_full(&r, "b2", 2, "b", "x", NULL, 9);
+    feed(&r, "c3", 3, "c", "x");
+    flush(&r);
+    cr_expect_str_eq(r.out, "a1 b2 -");
+    finish(&r);
+}
+
 Test(runs, a_term_with_runs_repeats_itself)
 {
     run r;
