@@ -1272,8 +1272,15 @@ bool eq_value_date_ns(const eqlite_value *v, int64_t *ns_out)
 {
     switch (v->kind) {
     case EQLITE_STRING: return eq_parse_date(v->u.s, v->len, ns_out);
-    case EQLITE_INT: *ns_out = v->u.i * 1000000; return true;
-    case EQLITE_DOUBLE: *ns_out = (int64_t)(v->u.d * 1e6); return true;
+    /* epoch milliseconds; past the nanosecond range (year 2262) is no date */
+    case EQLITE_INT: return !__builtin_mul_overflow(v->u.i, (int64_t)1000000, ns_out);
+    case EQLITE_DOUBLE: {
+        double ns = v->u.d * 1e6;
+        if (!(ns >= -0x1p63 && ns < 0x1p63))
+            return false;
+        *ns_out = (int64_t)ns;
+        return true;
+    }
     default: return false;
     }
 }

@@ -979,3 +979,17 @@ Test(compare, mixed_kinds_are_not_comparable)
     cr_assert_not(eq_value_compare(&null, &null, &cmp));
     cr_assert_not(eq_value_compare(&null, &i, &cmp));
 }
+
+/* Epoch milliseconds compared as dates: beyond the nanosecond range is not a
+ * date (and must not wrap around to one). */
+Test(date, epoch_millis_outside_the_nanosecond_range_are_no_date)
+{
+    int64_t ns;
+    eqlite_value v = {EQLITE_INT, 0, {.i = 1504126052000}};
+    cr_assert(eq_value_date_ns(&v, &ns));
+    cr_assert_eq(ns, 1504126052000 * 1000000);
+    v.u.i = INT64_MAX / 1000; /* wraps to a negative number in 64 bits */
+    cr_assert_not(eq_value_date_ns(&v, &ns));
+    v = (eqlite_value){EQLITE_DOUBLE, 0, {.d = 1e300}};
+    cr_assert_not(eq_value_date_ns(&v, &ns));
+}
