@@ -131,7 +131,8 @@ static bool is_literal(const eq_node *n)
 }
 
 /* A constant whose evaluation could not be decided (memory, a regex limit)
- * fails the compile rather than fold to a wrong value. */
+ * fails the compile rather than fold to a wrong value; so does an arithmetic
+ * error, as Elasticsearch's ConstantFolding throws it for the query. */
 static bool folding_failed(gen *g, const eq_node *n)
 {
     eqlite_status st = eq_scratch_take_error(&g->folder->scratch);
@@ -139,8 +140,44 @@ static bool folding_failed(gen *g, const eq_node *n)
         return false;
     if (st == EQLITE_ENOMEM)
         return !oom(g, n);
-    eq_error(g->p, st, n->off, n->len, "regex too complex to evaluate");
+    if (st == EQLITE_EARITH)
+        eq_error(g->p, st, n->off, n->len, "[%.*s]: %s", (int)n->len, g->p->src + n->off,
+                 g->folder->scratch.why);
+    else
+        eq_error(g->p, st, n->off, n->len, "regex too complex to evaluate");
     return true;
+}
+
+/* True if Elasticsearch computes n as a Java int, not a long: an integer
+ * literal that fits 32 bits (EQL's ExpressionBuilder.visitIntegerLiteral
+ * narrows it), length() and indexOf() (Integer results), and arithmetic on two
+ * such operands (ql Arithmetics keeps int when neither side is a Long). Field
+ * values are read from doc values as longs. */
+static bool java_int(const eq_node *n)
+{
+    switch ((eq_node_kind)n->kind) {
+    case N_INT: return n->v.i >= INT32_MIN && n->v.i <= INT32_MAX;
+    case N_NEG: return java_int(n->kids[0]);
+    case N_ARITH: return java_int(n->kids[0]) && java_int(n->kids[1]);
+    case N_CALL:
+        switch ((eq_function)n->fn) {
+        case FN_LENGTH:
+        case FN_INDEXOF: return true;
+        case FN_ADD:
+        case FN_SUBTRACT:
+        case FN_MULTIPLY:
+        case FN_DIVIDE:
+        case FN_MODULO: return java_int(n->kids[0]) && java_int(n->kids[1]);
+        default: return false;
+        }
+    default: return false;
+    }
+}
+
+static bool is_arith_call(const eq_node *n)
+{
+    return n->fn == FN_ADD || n->fn == FN_SUBTRACT || n->fn == FN_MULTIPLY || n->fn == FN_DIVIDE ||
+           n->fn == FN_MODULO;
 }
 
 /* Folds a constant subtree to a value by running it. */
@@ -222,12 +259,12 @@ static bool compile_value(gen *g, eq_node *n)
     case N_ARITH:
         if (!compile_value(g, n->kids[0]) || !compile_value(g, n->kids[1]))
             return false;
-        emit(g, OP_ARITH, n->op, 0, 0, 0);
+        emit(g, OP_ARITH, n->op, java_int(n), 0, 0);
         break;
     case N_NEG:
         if (!compile_value(g, n->kids[0]))
             return false;
-        emit(g, OP_NEG, 0, 0, 0, 0);
+        emit(g, OP_NEG, 0, java_int(n), 0, 0);
         break;
     case N_CALL: {
         uint32_t aux = 0, argc = n->nkids;
@@ -254,6 +291,8 @@ static bool compile_value(gen *g, eq_node *n)
             }
             aux = pr->ncidrs++;
             argc = 1;
+        } else if (is_arith_call(n)) {
+            aux = java_int(n);
         }
         for (uint32_t k = 0; k < argc; k++)
             if (!compile_value(g, n->kids[k]))
