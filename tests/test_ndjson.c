@@ -665,30 +665,71 @@ Test(ndjson, lines_of_16_mib_are_accepted_by_default)
     free(json);
 }
 
-/* ---- duplicate keys ------------------------------------------------------------ */
+/* ---- the same field twice ------------------------------------------------------ */
 
-Test(ndjson, duplicate_keys_last_one_wins)
+static void expect_ints(const eqlite_value *v, const int64_t *want, uint32_t n)
+{
+    cr_assert_eq(v->kind, EQLITE_ARRAY, "kind %u", v->kind);
+    cr_assert_eq(v->len, n);
+    for (uint32_t i = 0; i < n; i++)
+        expect_int(&v->u.a[i], want[i]);
+}
+
+/* Elasticsearch's DocumentParser indexes every value a document gives a field:
+ * the dotted and the nested spelling of one field make it multi-valued (in
+ * source order here), a null adds nothing. */
+Test(ndjson, dotted_and_nested_spellings_of_a_field_are_all_kept)
 {
     eq_ndjson *r;
-    eqlite_event ev = read_one("{\"a\":1,\"a\":2,\"process\":{\"name\":\"x\"},\"process.name\":\"y\","
-                               "\"seq\":[1,2],\"seq\":3,\"event\":{\"type\":\"t\"},\"event.type\":[\"u\"]}",
+    eqlite_event ev = read_one("{\"process.name\":\"x\",\"process\":{\"name\":\"y\"},"
+                               "\"seq\":[1,2],\"x\":{\"a\":3},\"x.a\":[4],"
+                               "\"event\":{\"type\":\"t\"},\"event.type\":null,"
+                               "\"host\":{\"os.type\":null},\"host.os\":{\"type\":\"linux\"}}",
                                &r);
-    expect_int(&ev.fields[F_A], 2);
-    expect_str(&ev.fields[F_PNAME], "y");
-    expect_int(&ev.fields[F_SEQ], 3);
-    cr_assert_eq(ev.fields[F_ETYPE].kind, EQLITE_ARRAY);
-    cr_assert_eq(ev.fields[F_ETYPE].len, 1);
-    expect_str(&ev.fields[F_ETYPE].u.a[0], "u");
+    cr_assert_eq(ev.fields[F_PNAME].kind, EQLITE_ARRAY);
+    cr_assert_eq(ev.fields[F_PNAME].len, 2);
+    expect_str(&ev.fields[F_PNAME].u.a[0], "x");
+    expect_str(&ev.fields[F_PNAME].u.a[1], "y");
+    expect_ints(&ev.fields[F_SEQ], (const int64_t[]){1, 2}, 2);
+    expect_ints(&ev.fields[F_XA], (const int64_t[]){3, 4}, 2);
+    expect_str(&ev.fields[F_ETYPE], "t");
+    expect_str(&ev.fields[F_HOSTOS], "linux");
     eq_ndjson_close(r);
 }
 
-Test(ndjson, duplicate_arrays_of_objects_last_one_wins)
+Test(ndjson, spellings_inside_arrays_of_objects_add_up)
 {
     eq_ndjson *r;
-    eqlite_event ev = read_one("{\"x\":[{\"a\":1},{\"a\":2}],\"x\":[{\"a\":3}]}", &r);
-    cr_assert_eq(ev.fields[F_XA].kind, EQLITE_ARRAY);
-    cr_assert_eq(ev.fields[F_XA].len, 1);
-    expect_int(&ev.fields[F_XA].u.a[0], 3);
+    eqlite_event ev = read_one("{\"x\":[{\"a\":1},{\"a\":2}],\"x.a\":3}", &r);
+    expect_ints(&ev.fields[F_XA], (const int64_t[]){1, 2, 3}, 3);
+    eq_ndjson_close(r);
+    /* a later event starts afresh */
+    r = open_mem("{\"a\":1,\"x.a\":5,\"x\":{\"a\":6}}\n{\"x\":{\"a\":7}}\n");
+    eq_ndjson_record rec;
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_ints(&ev.fields[F_XA], (const int64_t[]){5, 6}, 2);
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_int(&ev.fields[F_XA], 7);
+    eq_ndjson_close(r);
+}
+
+/* A key twice in one object: Elasticsearch parses with Jackson's
+ * STRICT_DUPLICATE_DETECTION (elastic/elasticsearch#22073, 6.0 on) and
+ * rejects the document ("Duplicate field 'a'"), so it is never an event. */
+Test(ndjson, a_key_twice_in_one_object_is_a_bad_record)
+{
+    expect_contains(bad_reason("{\"a\":1,\"a\":2}"), "duplicate field 'a'");
+    expect_contains(bad_reason("{\"process\":{\"name\":\"x\",\"name\":\"y\"}}"), "duplicate field 'name'");
+    expect_contains(bad_reason("{\"process.name\":\"x\",\"process.name\":\"y\"}"),
+                    "duplicate field 'process.name'");
+    expect_contains(bad_reason("{\"x\":[{\"a\":1},{\"a\":2}],\"x\":[{\"a\":3}]}"), "duplicate field 'x'");
+    expect_contains(bad_reason("{\"x\":[{\"a\":1,\"a\":2}]}"), "duplicate field 'a'");
+    /* the same key in sibling objects is no duplicate */
+    eq_ndjson *r;
+    eqlite_event ev =
+        read_one("{\"x\":[{\"a\":1},{\"a\":2}],\"process\":{\"parent\":{\"name\":\"p\"},\"name\":\"n\"}}", &r);
+    expect_ints(&ev.fields[F_XA], (const int64_t[]){1, 2}, 2);
+    expect_str(&ev.fields[F_PNAME], "n");
     eq_ndjson_close(r);
 }
 

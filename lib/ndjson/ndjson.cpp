@@ -339,6 +339,7 @@ public:
         }
     }
 
+    size_t size() const { return nodes_.size(); }
     bool has_kids(uint32_t node) const { return fnodes_[node].count != 0; }
     int32_t slot_of(uint32_t node) const { return fnodes_[node].slot; }
 
@@ -394,11 +395,10 @@ private:
     std::vector<FastEdge> fedges_;
 };
 
-// One field's value while a record is walked. Arrays collect into `list`,
-// which keeps its capacity from event to event.
+// One field's value while a record is walked. Arrays, and a field met more
+// than once, collect into `list`, which keeps its capacity from event to event.
 struct Slot {
     uint64_t generation = 0; // the record that last touched it
-    uint64_t epoch = 0;      // the array walk that fills `list`
     bool is_list = false;
     std::vector<eqlite_value> list;
 };
@@ -910,7 +910,9 @@ struct eq_ndjson {
     std::vector<eqlite_value> values;   // nfields user slots + internal ones
     std::vector<Slot> slots;
     std::vector<uint32_t> touched;
-    uint64_t generation = 0, epoch = 0;
+    uint64_t generation = 0;
+    std::vector<uint64_t> node_seen; // per trie node: the object walk that last met its key
+    uint64_t object_walks = 0;
     std::vector<FieldConv> conv;        // per slot: conversion to the mapped type
     bool any_conv = false;
     std::deque<std::array<char, kConvText>> texts; // numbers converted to keyword text
@@ -1320,29 +1322,39 @@ Slot &touch(eq_ndjson *r, int32_t slot) {
     Slot &s = r->slots[static_cast<size_t>(slot)];
     if (s.generation != r->generation) {
         s.generation = r->generation;
-        s.epoch = 0;
         s.is_list = false;
         r->touched.push_back(static_cast<uint32_t>(slot));
     }
     return s;
 }
 
-void set_scalar(eq_ndjson *r, int32_t slot, const eqlite_value &v) {
+// The field as a list (an array reads as one even with a single element),
+// keeping a value it already had.
+Slot &list_of(eq_ndjson *r, int32_t slot) {
     Slot &s = touch(r, slot);
-    s.is_list = false;
-    s.epoch = 0;
-    r->values[static_cast<size_t>(slot)] = v;
-}
-
-// The first value of a new array walk replaces what the field had (last key wins).
-Slot &list_of(eq_ndjson *r, int32_t slot, uint64_t epoch) {
-    Slot &s = touch(r, slot);
-    if (!s.is_list || s.epoch != epoch) {
+    if (!s.is_list) {
         s.is_list = true;
-        s.epoch = epoch;
         s.list.clear();
+        const eqlite_value &had = r->values[static_cast<size_t>(slot)];
+        if (had.kind != EQLITE_NULL) s.list.push_back(had);
     }
     return s;
+}
+
+// Elasticsearch indexes every value a document gives a field, so the same
+// field spelled dotted and nested ({"a.b":1,"a":{"b":2}}) is multi-valued,
+// in source order; a null adds nothing.
+void add_value(eq_ndjson *r, int32_t slot, const eqlite_value &v, bool in_array) {
+    if (v.kind == EQLITE_NULL) {
+        touch(r, slot);
+        return;
+    }
+    eqlite_value &had = r->values[static_cast<size_t>(slot)];
+    Slot &s = touch(r, slot);
+    if (!in_array && !s.is_list && had.kind == EQLITE_NULL)
+        had = v;
+    else
+        list_of(r, slot).list.push_back(v);
 }
 
 bool wrong_type(eq_ndjson *r, uint32_t node) {
@@ -1350,38 +1362,48 @@ bool wrong_type(eq_ndjson *r, uint32_t node) {
     return false;
 }
 
-bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, uint64_t epoch);
+bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, bool in_array);
 
-// The object at tape index i, whose trie node has children.
-bool walk_object(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, uint64_t epoch) {
+// The object at tape index i, whose trie node has children. A key met twice
+// in one object fails the record: Elasticsearch parses with Jackson's
+// STRICT_DUPLICATE_DETECTION (elastic/elasticsearch#22073, 6.0 on) and rejects
+// the document ("Duplicate field"). Only keys on the projection are checked.
+bool walk_object(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, bool in_array) {
     size_t end = static_cast<uint32_t>(t.w[i]) - 1; // the '}'
     const Projection &proj = r->proj;
+    uint64_t walk = ++r->object_walks;
     for (i++; i < end;) {
         uint32_t klen;
         const char *key = tape_string(t, t.w[i], &klen);
         i++;
         size_t next = tape_next(t, i);
         uint32_t target = proj.descend_padded(node, key, klen);
-        if (target != kNoNode && !visit(r, t, i, target, epoch)) return false;
+        if (target != kNoNode) {
+            if (r->node_seen[target] == walk) {
+                r->reason = "duplicate field " + quoted_prefix(key, klen) + " (Elasticsearch rejects the document)";
+                return false;
+            }
+            r->node_seen[target] = walk;
+            if (!visit(r, t, i, target, in_array)) return false;
+        }
         i = next;
     }
     return true;
 }
 
-bool visit_array(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, uint64_t epoch) {
+bool visit_array(eq_ndjson *r, const Tape &t, size_t i, uint32_t node) {
     int32_t slot = r->proj.slot_of(node);
-    // Scalars go straight to the field's list; nested containers may touch it
-    // too, but only by appending with the same epoch, so the reference stays good
-    // (the Slot itself never moves: `slots` is sized once).
-    std::vector<eqlite_value> *list = slot != kNoSlot ? &list_of(r, slot, epoch).list : nullptr;
+    // Scalars go straight to the field's list; nested containers may append
+    // to it too (the Slot itself never moves: `slots` is sized once).
+    std::vector<eqlite_value> *list = slot != kNoSlot ? &list_of(r, slot).list : nullptr;
     size_t end = static_cast<uint32_t>(t.w[i]) - 1; // the ']'
     for (i++; i < end; i = tape_next(t, i)) {
         char type = tape_type(t.w[i]);
         if (type == '[') {
-            if (!visit_array(r, t, i, node, epoch)) return false;
+            if (!visit_array(r, t, i, node)) return false;
         } else if (type == '{') {
             if (!r->proj.has_kids(node)) return wrong_type(r, node);
-            if (!walk_object(r, t, i, node, epoch)) return false;
+            if (!walk_object(r, t, i, node, true)) return false;
         } else if (list && type != 'n') {
             eqlite_value value;
             tape_scalar(t, i, &value);
@@ -1391,23 +1413,19 @@ bool visit_array(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, uint64_t 
     return true;
 }
 
-bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, uint64_t epoch) {
+bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, bool in_array) {
     switch (tape_type(t.w[i])) {
     case '{':
         if (!r->proj.has_kids(node)) return wrong_type(r, node);
-        return walk_object(r, t, i, node, epoch);
+        return walk_object(r, t, i, node, in_array);
     case '[':
-        return visit_array(r, t, i, node, epoch ? epoch : ++r->epoch);
+        return visit_array(r, t, i, node);
     default: {
         int32_t slot = r->proj.slot_of(node);
         if (slot == kNoSlot) return true; // a value where only children are read
         eqlite_value value;
         tape_scalar(t, i, &value);
-        if (epoch == 0) {
-            set_scalar(r, slot, value);
-        } else if (value.kind != EQLITE_NULL) {
-            list_of(r, slot, epoch).list.push_back(value);
-        }
+        add_value(r, slot, value, in_array);
         return true;
     }
     }
@@ -1622,7 +1640,7 @@ bool event_timestamp(eq_ndjson *r, int64_t *ns) {
 bool fill_event(eq_ndjson *r, eqlite_event *ev) {
     // parse_record() checked that the root (tape index 1) is an object.
     const Tape t{r->parser.doc.tape.get(), r->parser.doc.string_buf.get()};
-    if (r->proj.has_kids(0) && !walk_object(r, t, 1, 0, 0)) return false;
+    if (r->proj.has_kids(0) && !walk_object(r, t, 1, 0, false)) return false;
     finish_lists(r);
     int64_t ts = 0;
     if (r->ts_slot != kNoSlot && !event_timestamp(r, &ts)) return false;
@@ -1806,6 +1824,7 @@ bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
     r->block = std::max<size_t>(std::min(r->block, r->max_line + 2), 64);
     if (opt->display_name) r->name = opt->display_name;
     r->proj.compile();
+    r->node_seen.assign(r->proj.size(), 0);
     return true;
 }
 

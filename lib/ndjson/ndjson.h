@@ -19,9 +19,11 @@
  *     arrays flatten to dotted names ({"x":[{"a":1},{"a":2}]} gives x.a = [1,2]);
  *   - an object (or an object inside an array) where a projected field wants
  *     a value makes the record bad;
- *   - duplicate keys: the last occurrence wins (also between a nested and a
- *     dotted spelling of the same field); only inside one array of objects
- *     are the values of the elements collected.
+ *   - a field given more than once (dotted and nested spellings,
+ *     {"a.b":1,"a":{"b":2}}) is multi-valued, in source order, as
+ *     Elasticsearch indexes every value; a key twice in one JSON object makes
+ *     the record bad, as Elasticsearch rejects the document (Jackson's
+ *     STRICT_DUPLICATE_DETECTION); only keys of projected fields are checked.
  *
  * Every record is fully validated by simdjson (the whole record, not only the
  * projected fields), so a malformed line is reported even when the broken part
