@@ -370,6 +370,8 @@ static bool compile_compare(gen *g, eq_node *n)
         op = flipped[op];
     }
     bool dates = a->type == VT_DATE;
+    /* F_CMP's y: as dates (1) or in the version field's order (2) */
+    unsigned mode = dates ? 1 : a->type == VT_VERSION ? 2 : 0;
     uint32_t id;
     if (a->kind == N_FIELD && eq_is_constant(b) && field_operand(g, a, &id)) {
         eqlite_value v;
@@ -385,7 +387,7 @@ static bool compile_compare(gen *g, eq_node *n)
         if (op == CMP_EQ && v.kind == EQLITE_STRING && id != EQ_TS_FIELD)
             emit(g, OP_F_STR_EQ, 0, 0, id, k);
         else
-            emit(g, OP_F_CMP, op, dates, id, k);
+            emit(g, OP_F_CMP, op, mode, id, k);
         return !g->p->failed;
     }
     if (!compile_value(g, a) || !compile_value(g, b))

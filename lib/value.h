@@ -77,6 +77,13 @@ bool eq_value_date_ns(const eqlite_value *v, int64_t *ns_out);
  * Returns false if the kinds are not comparable. */
 bool eq_value_compare(const eqlite_value *a, const eqlite_value *b, int *cmp_out);
 
+/* Elasticsearch's `version` field order (VersionEncoder, mapper-version):
+ * legal (relaxed semver) versions by numeric main parts, a pre-release before
+ * the release, numeric pre-release identifiers numerically and before
+ * alphanumeric ones, the build suffix as ASCII; illegal versions after all
+ * legal ones, as plain bytes. Returns <0, 0 or >0; false if out of memory. */
+bool eq_version_compare(const char *a, size_t an, const char *b, size_t bn, int *cmp_out);
+
 /* Hash of bytes (for the exact-value sets of `in` and `:` lists). */
 uint64_t eq_hash(const char *s, size_t n);
 /* Hash of the lower-cased form of s, equal to eq_hash(fold(s)). */

@@ -302,15 +302,25 @@ static bool as_date(const eqlite_value *v, eqlite_value *out)
     return eq_value_date_ns(v, &out->u.i);
 }
 
-static inline int compare_one(const eqlite_value *e, const eqlite_value *k, unsigned op, bool dates)
+/* How F_CMP compares a field with its constant (instruction's y). */
+enum { CMP_PLAIN = 0, CMP_DATES = 1, CMP_VERSIONS = 2 };
+
+static inline int compare_one(eqlite_matcher *m, const eqlite_value *e, const eqlite_value *k, unsigned op,
+                              unsigned mode)
 {
     eqlite_value d;
-    if (dates) {
+    int c;
+    if (mode == CMP_DATES) {
         if (!as_date(e, &d))
             return N;
         e = &d;
+    } else if (mode == CMP_VERSIONS && e->kind == EQLITE_STRING && k->kind == EQLITE_STRING) {
+        if (!eq_version_compare(e->u.s, e->len, k->u.s, k->len, &c)) {
+            m->scratch.error = EQLITE_ENOMEM;
+            return F;
+        }
+        return order_result(c, op);
     }
-    int c;
     if (!eq_value_compare(e, k, &c))
         return op == 0 ? F : N;
     return order_result(c, op);
@@ -722,7 +732,7 @@ static __attribute__((noinline)) int run(eqlite_matcher *m, uint32_t pc, const e
         else if (b->kind == EQLITE_NULL)
             acc = N;
         else
-            ANY_ELEMENT(a, compare_one(e_, b, op, false));
+            ANY_ELEMENT(a, compare_one(m, e_, b, op, CMP_PLAIN));
         vmbreak;
     }
     vmcase(IS_NULL)
@@ -802,11 +812,10 @@ static __attribute__((noinline)) int run(eqlite_matcher *m, uint32_t pc, const e
         unsigned op = ip->x;
         if (ip->a == EQ_TS_FIELD) {
             eqlite_value ts = int_value(ev->timestamp);
-            acc = compare_one(&ts, k, op, false);
+            acc = compare_one(m, &ts, k, op, CMP_PLAIN);
         } else {
             const eqlite_value *v = field_at(ev, ip->a);
-            bool dates = ip->y != 0;
-            ANY_ELEMENT(v, compare_one(e_, k, op, dates));
+            ANY_ELEMENT(v, compare_one(m, e_, k, op, ip->y));
         }
         vmbreak_test;
     }

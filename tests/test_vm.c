@@ -417,3 +417,32 @@ Test(vm, overflow_in_a_sequence_fails_the_feed)
     eqlite_matcher_free(m);
     eqlite_program_free(prog);
 }
+
+/* A `version`-typed field compares in the version field's order (range
+ * queries on Elasticsearch's version type, VersionEncoder), not as text. */
+Test(vm, version_fields_compare_in_semver_order)
+{
+    uint32_t id;
+    cr_assert_eq(eqlite_schema_add(schema, "agent.version", 13, EQLITE_T_VERSION, &id), EQLITE_OK);
+    cr_assert_lt(id, 64u);
+    ev.fields[id] = (eqlite_value){EQLITE_STRING, 6, {.s = "1.10.0"}};
+    int hit;
+    cr_assert_eq(match_status("process where agent.version > \"1.9.0\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1, "1.10.0 > 1.9.0 as versions");
+    cr_assert_eq(match_status("process where agent.version < \"1.10.0-rc.1\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 0, "a pre-release is lower than its release");
+    cr_assert_eq(match_status("process where agent.version >= \"1.10.0\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1);
+    cr_assert_eq(match_status("process where agent.version < \"1.10.0.1\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1);
+    cr_assert_eq(match_status("process where agent.version < \"abc\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1, "illegal versions sort after legal ones");
+    eqlite_value two[2] = {{EQLITE_STRING, 5, {.s = "2.0.0"}}, {EQLITE_STRING, 3, {.s = "0.9"}}};
+    ev.fields[id] = (eqlite_value){EQLITE_ARRAY, 2, {.a = two}};
+    cr_assert_eq(match_status("process where agent.version < \"0.10\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1, "any element");
+    /* a keyword field keeps text order */
+    tev_str(&ev, "kw", "1.10.0");
+    cr_assert_eq(match_status("process where kw > \"1.9.0\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 0);
+}
