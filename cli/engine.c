@@ -47,6 +47,32 @@ static void note_format(void *user, const char *field, const char *format)
     e->formats[id] = joined;
 }
 
+/* A field's ignore_above / null_value for the reader; with several mappings
+ * the first that gives a parameter keeps it. */
+static void note_param(void *user, const char *field, const char *param, const char *json)
+{
+    eng *e = user;
+    uint32_t id;
+    if (eqlite_schema_lookup(e->schema, field, strlen(field), &id) != EQLITE_OK)
+        return;
+    if (id >= e->nparams) {
+        eq_ndjson_conv *grown = realloc(e->params, (id + 1) * sizeof *grown);
+        if (!grown)
+            return;
+        memset(grown + e->nparams, 0, (id + 1 - e->nparams) * sizeof *grown);
+        e->params = grown;
+        e->nparams = id + 1;
+    }
+    eq_ndjson_conv *p = &e->params[id];
+    if (strcmp(param, "ignore_above") == 0) {
+        long long n = strtoll(json, NULL, 10);
+        if (!p->ignore_above && n > 0)
+            p->ignore_above = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+    } else if (!p->null_value) {
+        p->null_value = strdup(json);
+    }
+}
+
 static int load_mapping(eng *e, const char *path)
 {
     size_t len;
@@ -56,7 +82,7 @@ static int load_mapping(eng *e, const char *path)
         return 2;
     }
     char err[256] = "";
-    eqlite_status st = eq_mapping_load(e->schema, json, len, err, sizeof err, note_format, e);
+    eqlite_status st = eq_mapping_load_params(e->schema, json, len, err, sizeof err, note_format, note_param, e);
     free(json);
     if (st != EQLITE_OK) {
         fprintf(stderr, "%s: bad mapping: %s\n", path, err[0] ? err : eqlite_strerror(st));
@@ -177,7 +203,10 @@ int eng_prepare(eng *e)
             continue;
         /* Elasticsearch converts _source values to the mapped type at index
          * time; fields typed only by grow mode (no mapping) stay as read. */
-        e->conv[e->nfields] = (eq_ndjson_conv){(uint32_t)type, id < e->nformats ? e->formats[id] : NULL};
+        eq_ndjson_conv c = id < e->nparams ? e->params[id] : (eq_ndjson_conv){0};
+        c.type = (uint32_t)type;
+        c.format = id < e->nformats ? e->formats[id] : NULL;
+        e->conv[e->nfields] = c;
         e->fields[e->nfields++] = (eq_ndjson_field){name, strlen(name), id};
     }
     free(used);
@@ -449,6 +478,9 @@ void eng_free(eng *e)
     for (size_t k = 0; k < e->nformats; k++)
         free(e->formats[k]);
     free(e->formats);
+    for (size_t k = 0; k < e->nparams; k++)
+        free((char *)e->params[k].null_value);
+    free(e->params);
     eqlite_schema_free(e->schema);
     memset(e, 0, sizeof *e);
 }

@@ -1492,3 +1492,78 @@ Test(ndjson, reads_epoch_millisecond_strings_of_the_missing_events_data)
     cr_assert_eq(bad, 0);
     eq_ndjson_close(r);
 }
+
+/* ---- mapping parameters: ignore_above and null_value ----------------------- */
+
+/* A reader over `text` whose fields carry conversions (NULL: none). */
+static eq_ndjson *open_conv(const char *text, const eq_ndjson_conv *conv)
+{
+    eq_ndjson_options o = options_for(NULL);
+    o.conv = conv;
+    eq_ndjson *r = NULL;
+    char err[256];
+    cr_assert_eq(eq_ndjson_open_memory(text, strlen(text), &o, &r, err, sizeof err), EQLITE_OK, "%s", err);
+    return r;
+}
+
+/* KeywordFieldMapper: a string longer than ignore_above (in Java chars, UTF-16
+ * units) is not indexed, so queries do not see it; array elements each. */
+Test(ndjson, ignore_above_leaves_longer_keyword_values_unindexed)
+{
+    eq_ndjson_conv conv[NF] = {0};
+    conv[F_PNAME] = (eq_ndjson_conv){EQLITE_T_KEYWORD, NULL, 3, NULL};
+    conv[F_ETYPE] = (eq_ndjson_conv){EQLITE_T_KEYWORD, NULL, 3, NULL};
+    conv[F_PPNAME] = (eq_ndjson_conv){EQLITE_T_KEYWORD, NULL, 0, NULL};
+    eq_ndjson *r = open_conv("{\"process\":{\"name\":\"abcd\",\"parent\":{\"name\":\"abcd\"}},"
+                             "\"event\":{\"type\":[\"ab\",\"abcd\",\"abc\",1234]}}\n"
+                             "{\"process\":{\"name\":\"abc\"},\"event\":{\"type\":[\"long one\"]}}\n"
+                             /* U+1F600 is two Java chars: 2 + 2 > 3; e-acute is one */
+                             "{\"process\":{\"name\":\"ab\xf0\x9f\x98\x80\"},\"event\":{\"type\":\"\xc3\xa9\xc3\xa9\xc3\xa9\"}}\n",
+                             conv);
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_null(&ev.fields[F_PNAME]);
+    expect_str(&ev.fields[F_PPNAME], "abcd"); /* no ignore_above */
+    cr_assert_eq(ev.fields[F_ETYPE].kind, EQLITE_ARRAY);
+    cr_assert_eq(ev.fields[F_ETYPE].len, 2);
+    expect_str(&ev.fields[F_ETYPE].u.a[0], "ab");
+    expect_str(&ev.fields[F_ETYPE].u.a[1], "abc"); /* 1234 became text "1234": too long */
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_str(&ev.fields[F_PNAME], "abc");
+    expect_null(&ev.fields[F_ETYPE]);
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_null(&ev.fields[F_PNAME]);
+    expect_str(&ev.fields[F_ETYPE], "\xc3\xa9\xc3\xa9\xc3\xa9");
+    eq_ndjson_close(r);
+}
+
+/* null_value (mapping-params docs): an explicit null, also inside an array, is
+ * indexed as the null_value, converted with the field's type; a missing field
+ * and an empty array stay missing. */
+Test(ndjson, null_value_replaces_explicit_nulls)
+{
+    eq_ndjson_conv conv[NF] = {0};
+    conv[F_PNAME] = (eq_ndjson_conv){EQLITE_T_KEYWORD, NULL, 0, "\"NULL\""};
+    conv[F_SEQ] = (eq_ndjson_conv){EQLITE_T_LONG, NULL, 0, "-1"};
+    conv[F_ETYPE] = (eq_ndjson_conv){EQLITE_T_KEYWORD, NULL, 0, "\"none\""};
+    conv[F_A] = (eq_ndjson_conv){EQLITE_T_KEYWORD, NULL, 0, "\"N/A\""};
+    eq_ndjson *r = open_conv("{\"process\":{\"name\":null},\"seq\":null,\"event\":{\"type\":[\"x\",null]},\"a\":[]}\n"
+                             "{\"seq\":\"7\"}\n",
+                             conv);
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_str(&ev.fields[F_PNAME], "NULL");
+    expect_int(&ev.fields[F_SEQ], -1);
+    cr_assert_eq(ev.fields[F_ETYPE].kind, EQLITE_ARRAY);
+    cr_assert_eq(ev.fields[F_ETYPE].len, 2);
+    expect_str(&ev.fields[F_ETYPE].u.a[0], "x");
+    expect_str(&ev.fields[F_ETYPE].u.a[1], "none");
+    expect_null(&ev.fields[F_A]);
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_null(&ev.fields[F_PNAME]);
+    expect_int(&ev.fields[F_SEQ], 7);
+    expect_null(&ev.fields[F_ETYPE]);
+    eq_ndjson_close(r);
+}

@@ -400,6 +400,7 @@ private:
 struct Slot {
     uint64_t generation = 0; // the record that last touched it
     bool is_list = false;
+    bool saw_null = false; // an explicit JSON null (for null_value)
     std::vector<eqlite_value> list;
 };
 
@@ -437,11 +438,16 @@ const char *parse_error_reason(simdjson::error_code code) {
 enum class Conv : uint8_t { None, Integer, Floating, Boolean, Text, Date };
 
 struct FieldConv {
+    bool set = false; // by the first of the names (aliases) that share the slot
     Conv kind = Conv::None;
     const char *type_name = "";
     int64_t min = 0, max = 0; // Integer ranges
     std::string format;       // Date: "" = the default
     std::string name;         // for messages
+    uint32_t ignore_above = 0; // Text: longer strings (UTF-16 units) are not indexed
+    bool has_null_value = false;
+    eqlite_value null_value{}; // a string points into null_text
+    std::string null_text;
 };
 
 void conv_for_type(uint32_t type, FieldConv *c) {
@@ -915,6 +921,7 @@ struct eq_ndjson {
     uint64_t object_walks = 0;
     std::vector<FieldConv> conv;        // per slot: conversion to the mapped type
     bool any_conv = false;
+    bool any_null_value = false;
     std::deque<std::array<char, kConvText>> texts; // numbers converted to keyword text
     size_t ntexts = 0;
 
@@ -1323,6 +1330,7 @@ Slot &touch(eq_ndjson *r, int32_t slot) {
     if (s.generation != r->generation) {
         s.generation = r->generation;
         s.is_list = false;
+        s.saw_null = false;
         r->touched.push_back(static_cast<uint32_t>(slot));
     }
     return s;
@@ -1346,7 +1354,7 @@ Slot &list_of(eq_ndjson *r, int32_t slot) {
 // in source order; a null adds nothing.
 void add_value(eq_ndjson *r, int32_t slot, const eqlite_value &v, bool in_array) {
     if (v.kind == EQLITE_NULL) {
-        touch(r, slot);
+        touch(r, slot).saw_null = true;
         return;
     }
     eqlite_value &had = r->values[static_cast<size_t>(slot)];
@@ -1408,6 +1416,8 @@ bool visit_array(eq_ndjson *r, const Tape &t, size_t i, uint32_t node) {
             eqlite_value value;
             tape_scalar(t, i, &value);
             list->push_back(value);
+        } else if (list) {
+            r->slots[static_cast<size_t>(slot)].saw_null = true;
         }
     }
     return true;
@@ -1428,6 +1438,17 @@ bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, bool in_array) 
         add_value(r, slot, value, in_array);
         return true;
     }
+    }
+}
+
+// An explicit null is indexed as the mapping's null_value (FieldMapper
+// parsing: the null token is replaced before the value is indexed).
+void add_null_values(eq_ndjson *r) {
+    for (size_t k = 0, n = r->touched.size(); k < n; k++) {
+        uint32_t slot = r->touched[k];
+        const FieldConv &c = r->conv[slot];
+        if (r->slots[slot].saw_null && c.has_null_value)
+            add_value(r, static_cast<int32_t>(slot), c.null_value, r->slots[slot].is_list);
     }
 }
 
@@ -1572,6 +1593,37 @@ bool convert_one(eq_ndjson *r, const FieldConv &c, eqlite_value &v) {
     return true;
 }
 
+// Java's String.length(): UTF-16 units of valid UTF-8.
+size_t utf16_length(const char *s, size_t n) {
+    size_t units = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = static_cast<unsigned char>(s[i]);
+        units += (b & 0xC0) != 0x80;
+        units += b >= 0xF0; // a supplementary character is a surrogate pair
+    }
+    return units;
+}
+
+bool ignored_above(const FieldConv &c, const eqlite_value &v) {
+    return v.kind == EQLITE_STRING && v.len > c.ignore_above && utf16_length(v.u.s, v.len) > c.ignore_above;
+}
+
+// KeywordFieldMapper: a value longer than ignore_above is not indexed.
+void drop_ignored(eq_ndjson *r, const FieldConv &c, uint32_t slot) {
+    eqlite_value &v = r->values[slot];
+    if (v.kind != EQLITE_ARRAY) {
+        if (ignored_above(c, v)) v = eqlite_value{};
+        return;
+    }
+    std::vector<eqlite_value> &list = r->slots[slot].list;
+    size_t kept = 0;
+    for (const eqlite_value &e : list)
+        if (!ignored_above(c, e)) list[kept++] = e;
+    list.resize(kept);
+    v.len = static_cast<uint32_t>(kept);
+    if (kept == 0) v = eqlite_value{};
+}
+
 bool convert_fields(eq_ndjson *r) {
     for (uint32_t slot : r->touched) {
         const FieldConv &c = r->conv[slot];
@@ -1583,6 +1635,7 @@ bool convert_fields(eq_ndjson *r) {
         } else if (!convert_one(r, c, v)) {
             return false;
         }
+        if (c.ignore_above) drop_ignored(r, c, slot);
     }
     return true;
 }
@@ -1641,6 +1694,7 @@ bool fill_event(eq_ndjson *r, eqlite_event *ev) {
     // parse_record() checked that the root (tape index 1) is an object.
     const Tape t{r->parser.doc.tape.get(), r->parser.doc.string_buf.get()};
     if (r->proj.has_kids(0) && !walk_object(r, t, 1, 0, false)) return false;
+    if (r->any_null_value) add_null_values(r);
     finish_lists(r);
     int64_t ts = 0;
     if (r->ts_slot != kNoSlot && !event_timestamp(r, &ts)) return false;
@@ -1786,6 +1840,39 @@ int32_t role_slot(eq_ndjson *r, const char *name, size_t len, std::string *saved
     return node.slot;
 }
 
+// The mapping's null_value (JSON text) as the value the reader indexes for
+// an explicit null; it is converted with the field's type like a read value.
+bool set_null_value(FieldConv *c, const char *json, std::string *err) {
+    simdjson::dom::parser parser;
+    element e;
+    if (parser.parse(json, std::strlen(json)).get(e) || e.is_array() || e.is_object()) {
+        *err = "field '" + c->name + "': null_value is not a JSON scalar";
+        return false;
+    }
+    eqlite_value v{};
+    if (e.is_string()) {
+        std::string_view text = e.get_string().value_unsafe();
+        c->null_text.assign(text.data(), text.size());
+        v.kind = EQLITE_STRING;
+        v.len = static_cast<uint32_t>(c->null_text.size());
+        v.u.s = c->null_text.data();
+    } else if (e.is_int64()) {
+        v.kind = EQLITE_INT;
+        v.u.i = e.get_int64().value_unsafe();
+    } else if (e.is_number()) {
+        v.kind = EQLITE_DOUBLE;
+        v.u.d = e.get_double().value_unsafe();
+    } else if (e.is_bool()) {
+        v.kind = EQLITE_BOOL;
+        v.u.b = e.get_bool().value_unsafe();
+    } else {
+        return true; // null_value: null is no null_value
+    }
+    c->null_value = v;
+    c->has_null_value = true;
+    return true;
+}
+
 bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
     eq_ndjson_options none{};
     if (!opt) opt = &none;
@@ -1812,12 +1899,15 @@ bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
         const eq_ndjson_field &f = opt->fields[i];
         const eq_ndjson_conv &fc = opt->conv[i];
         FieldConv &c = r->conv[f.id];
-        if (fc.type == EQLITE_T_UNKNOWN || c.kind != Conv::None) continue; // aliases: the first type
+        if (fc.type == EQLITE_T_UNKNOWN || c.set) continue; // aliases: the first type
+        c.set = true;
         conv_for_type(fc.type, &c);
-        if (c.kind == Conv::None) continue;
-        r->any_conv = true;
         c.name.assign(f.name ? f.name : "", f.len);
         if (c.kind == Conv::Date && fc.format) c.format = fc.format;
+        if (c.kind == Conv::Text) c.ignore_above = fc.ignore_above;
+        if (fc.null_value && !set_null_value(&c, fc.null_value, err)) return false;
+        r->any_conv |= c.kind != Conv::None || c.has_null_value;
+        r->any_null_value |= c.has_null_value;
     }
     r->max_line = opt->max_line ? std::min(opt->max_line, EQ_NDJSON_MAX_MAX_LINE) : EQ_NDJSON_DEFAULT_MAX_LINE;
     r->block = opt->block_size ? opt->block_size : EQ_NDJSON_DEFAULT_BLOCK;

@@ -101,6 +101,13 @@ typedef struct eq_ndjson_field {
 typedef struct eq_ndjson_conv {
     uint32_t type;      /* eqlite_type to convert to; 0 = none */
     const char *format; /* date format (type date); NULL = the default; copied */
+    /* keyword-like types: a string longer than this many UTF-16 units is not
+     * indexed (KeywordFieldMapper), so it reads as absent; 0 = no limit */
+    uint32_t ignore_above;
+    /* the mapping's null_value as JSON text (copied), or NULL: an explicit
+     * JSON null (also inside an array) is indexed as this value, converted
+     * like any other; an absent field or an empty array stays absent */
+    const char *null_value;
 } eq_ndjson_conv;
 
 typedef struct eq_ndjson_options {
