@@ -332,6 +332,58 @@ static bool date_const(gen *g, const eq_node *at, eqlite_value *v)
     return true;
 }
 
+static bool not_an_ip(gen *g, const eq_node *at, const eqlite_value *v)
+{
+    eq_error(g->p, EQLITE_ETYPE, at->off, at->len, "'%.*s' is not an IP string literal.", (int)v->len, v->u.s);
+    return false;
+}
+
+/* `ip_field == "a"` and `ip_field in ("a", "b/8")`: Elasticsearch's term(s)
+ * query on an ip field parses each value as an address, or as a CIDR block
+ * when it has a '/' (IpFieldMapper.termQuery), and a value that is neither
+ * fails the query. So this is cidrMatch over the values. *handled is false
+ * when a value is not a string (left to the general code). */
+static bool compile_ip_terms(gen *g, eq_node *field, eq_node *const *values, uint32_t n, bool *handled)
+{
+    eqlite_program *pr = g->prog;
+    *handled = false;
+    eqlite_value *folded = eq_arena_alloc(&pr->arena, n * sizeof *folded);
+    if (!folded)
+        return oom(g, field);
+    uint32_t strings = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        if (!fold_value(g, values[k], &folded[k]))
+            return false;
+        if (folded[k].kind == EQLITE_STRING)
+            strings++;
+        else if (folded[k].kind != EQLITE_NULL)
+            return true;
+    }
+    if (strings == 0)
+        return true;
+    if (!grow(&pr->arena, (void **)&pr->cidrs, &pr->capcidrs, pr->ncidrs, sizeof *pr->cidrs))
+        return oom(g, field);
+    eq_cidr_set *set = &pr->cidrs[pr->ncidrs];
+    set->items = eq_arena_alloc(&pr->arena, strings * sizeof *set->items);
+    set->n = 0;
+    if (!set->items)
+        return oom(g, field);
+    for (uint32_t k = 0; k < n; k++) {
+        if (folded[k].kind != EQLITE_STRING)
+            continue; /* null matches nothing */
+        if (!eq_cidr_parse(folded[k].u.s, folded[k].len, &set->items[set->n]))
+            return not_an_ip(g, values[k], &folded[k]);
+        set->n++;
+    }
+    uint32_t aux = pr->ncidrs++;
+    *handled = true;
+    if (!compile_value(g, field))
+        return false;
+    emit(g, OP_CALL, FN_CIDRMATCH, 1, 0, aux);
+    emit(g, OP_TRUTH, 0, 0, 0, 0);
+    return !g->p->failed;
+}
+
 static bool compile_compare(gen *g, eq_node *n)
 {
     eq_node *a = n->kids[0], *b = n->kids[1];
@@ -370,8 +422,13 @@ static bool compile_compare(gen *g, eq_node *n)
         op = flipped[op];
     }
     bool dates = a->type == VT_DATE;
-    /* F_CMP's y: as dates (1) or in the version field's order (2) */
-    unsigned mode = dates ? 1 : a->type == VT_VERSION ? 2 : 0;
+    /* F_CMP's y: as dates (1), in the version field's order (2), as addresses (3) */
+    unsigned mode = dates ? 1 : a->type == VT_VERSION ? 2 : a->type == VT_IP ? 3 : 0;
+    if (a->type == VT_IP && a->kind == N_FIELD && eq_is_constant(b) && op == CMP_EQ) {
+        bool handled;
+        if (!compile_ip_terms(g, a, &b, 1, &handled) || handled)
+            return !g->p->failed;
+    }
     uint32_t id;
     if (a->kind == N_FIELD && eq_is_constant(b) && field_operand(g, a, &id)) {
         eqlite_value v;
@@ -383,6 +440,9 @@ static bool compile_compare(gen *g, eq_node *n)
         }
         if (dates && !date_const(g, b, &v))
             return false;
+        uint8_t addr[16];
+        if (mode == 3 && v.kind == EQLITE_STRING && !eq_ip_parse(v.u.s, v.len, addr))
+            return not_an_ip(g, b, &v);
         uint32_t k = add_const(g, v);
         if (op == CMP_EQ && v.kind == EQLITE_STRING && id != EQ_TS_FIELD)
             emit(g, OP_F_STR_EQ, 0, 0, id, k);
@@ -423,6 +483,11 @@ static bool compile_predicate(gen *g, eq_node *n)
     for (uint32_t k = 1; k < n->nkids; k++)
         if (n->kids[k]->type != VT_STRING && n->kids[k]->type != VT_NULL)
             all_strings = false;
+    if (n->op == PR_IN && lhs->type == VT_IP && lhs->kind == N_FIELD) {
+        bool handled;
+        if (!compile_ip_terms(g, lhs, n->kids + 1, n->nkids - 1, &handled) || handled)
+            return !g->p->failed;
+    }
     uint32_t id = 0;
     bool on_field = lhs->kind == N_FIELD && field_operand(g, lhs, &id) && id != EQ_TS_FIELD;
     if ((n->op == PR_IN || n->op == PR_IN_I || n->op == PR_SEQ) && !all_strings) {

@@ -334,6 +334,36 @@ bool eq_cidr_contains(const eq_cidr *cidr, const uint8_t ip[16])
     return (cidr->addr[full] & mask) == (ip[full] & mask);
 }
 
+size_t eq_ip_format(const uint8_t ip[16], char out[40])
+{
+    if (is_v4_mapped(ip))
+        return (size_t)snprintf(out, 40, "%u.%u.%u.%u", ip[12], ip[13], ip[14], ip[15]);
+    unsigned groups[8];
+    for (int i = 0; i < 8; i++)
+        groups[i] = (unsigned)ip[2 * i] << 8 | ip[2 * i + 1];
+    int best = -1, best_len = 1; /* runs of two or more, the first longest */
+    for (int i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && groups[j] == 0)
+            j++;
+        if (j - i > best_len) {
+            best = i;
+            best_len = j - i;
+        }
+        i = j > i ? j : i + 1;
+    }
+    size_t n = 0;
+    for (int i = 0; i < 8; i++) {
+        if (i == best) {
+            n += (size_t)snprintf(out + n, 40 - n, "::");
+            i += best_len - 1;
+            continue;
+        }
+        n += (size_t)snprintf(out + n, 40 - n, "%s%x", n && out[n - 1] != ':' ? ":" : "", groups[i]);
+    }
+    return n;
+}
+
 /* ---- Number formatting ----------------------------------------------------- */
 
 /* Shortest decimal digits that read back as d (d > 0, finite): digits

@@ -34,6 +34,11 @@ typedef struct eq_cidr {
 bool eq_cidr_parse(const char *s, size_t n, eq_cidr *out);
 bool eq_ip_parse(const char *s, size_t n, uint8_t out[16]);
 bool eq_cidr_contains(const eq_cidr *cidr, const uint8_t ip[16]);
+/* An address as Elasticsearch renders an ip value (InetAddresses.toAddrString
+ * of the decoded point): IPv4 (also v4-mapped) dotted, IPv6 lower-case with the
+ * first longest run of two or more zero groups as "::". Returns the length
+ * (at most 39) and NUL-terminates out. */
+size_t eq_ip_format(const uint8_t ip[16], char out[40]);
 
 /* ---- Numbers to text, Java style (string(), concat()) ------------------- */
 /* Double.toString semantics: "1.0", "2.1828", "1.0E21", "NaN", "Infinity".

@@ -303,7 +303,7 @@ static bool as_date(const eqlite_value *v, eqlite_value *out)
 }
 
 /* How F_CMP compares a field with its constant (instruction's y). */
-enum { CMP_PLAIN = 0, CMP_DATES = 1, CMP_VERSIONS = 2 };
+enum { CMP_PLAIN = 0, CMP_DATES = 1, CMP_VERSIONS = 2, CMP_IPS = 3 };
 
 static inline int compare_one(eqlite_matcher *m, const eqlite_value *e, const eqlite_value *k, unsigned op,
                               unsigned mode)
@@ -320,6 +320,12 @@ static inline int compare_one(eqlite_matcher *m, const eqlite_value *e, const eq
             return F;
         }
         return order_result(c, op);
+    } else if (mode == CMP_IPS && e->kind == EQLITE_STRING && k->kind == EQLITE_STRING) {
+        /* InetAddressPoint order: 16 bytes, IPv4 as ::ffff:a.b.c.d */
+        uint8_t ea[16], ka[16];
+        if (!eq_ip_parse(e->u.s, e->len, ea) || !eq_ip_parse(k->u.s, k->len, ka))
+            return N;
+        return order_result(memcmp(ea, ka, 16), op);
     }
     if (!eq_value_compare(e, k, &c))
         return op == 0 ? F : N;

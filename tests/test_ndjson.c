@@ -1567,3 +1567,28 @@ Test(ndjson, null_value_replaces_explicit_nulls)
     expect_null(&ev.fields[F_ETYPE]);
     eq_ndjson_close(r);
 }
+
+/* IpFieldMapper parses the value (InetAddresses.forString; anything else
+ * fails the document) and the fields API returns it as toAddrString renders
+ * it, so an ip field reads in that one spelling. */
+Test(ndjson, ip_values_are_parsed_and_read_in_elasticsearch_spelling)
+{
+    eq_ndjson_conv conv[NF] = {0};
+    conv[F_A] = (eq_ndjson_conv){EQLITE_T_IP, NULL, 0, NULL};
+    eq_ndjson *r = open_conv("{\"a\":\"::FFFF:10.0.0.1\"}\n{\"a\":[\"0:0:0:0:0:0:0:1\",\"1.2.3.4\"]}\n"
+                             "{\"a\":\"10.0.0.256\"}\n{\"a\":1234}\n",
+                             conv);
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_str(&ev.fields[F_A], "10.0.0.1");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    cr_assert_eq(ev.fields[F_A].kind, EQLITE_ARRAY);
+    expect_str(&ev.fields[F_A].u.a[0], "::1");
+    expect_str(&ev.fields[F_A].u.a[1], "1.2.3.4");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
+    expect_contains(rec.reason, "cannot convert \"10.0.0.256\" to ip");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
+    expect_contains(rec.reason, "cannot convert 1234 to ip");
+    eq_ndjson_close(r);
+}

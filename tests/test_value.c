@@ -1073,3 +1073,29 @@ Test(version, legal_and_illegal_as_semver_validation)
     cr_expect_lt(vcmp(big, "2"), 0);
     cr_expect_gt(vcmp(big, "1.9"), 0);
 }
+
+/* ---- ip rendering: InetAddresses.toAddrString of the decoded point (an
+ * IPv4-mapped address decodes to IPv4; RFC 5952 compression) ---- */
+
+static const char *ip_text(const char *in)
+{
+    static char out[40];
+    uint8_t ip[16];
+    cr_assert(eq_ip_parse(in, strlen(in), ip), "%s", in);
+    cr_assert_eq(eq_ip_format(ip, out), strlen(out));
+    return out;
+}
+
+Test(ip, renders_as_elasticsearch_returns_ip_values)
+{
+    cr_expect_str_eq(ip_text("10.1.2.3"), "10.1.2.3");
+    cr_expect_str_eq(ip_text("::ffff:10.1.2.3"), "10.1.2.3");
+    cr_expect_str_eq(ip_text("0:0:0:0:0:0:0:1"), "::1");
+    cr_expect_str_eq(ip_text("::"), "::");
+    cr_expect_str_eq(ip_text("1::"), "1::");
+    cr_expect_str_eq(ip_text("2001:DB8:0:0:1:0:0:1"), "2001:db8::1:0:0:1"); /* the first longest run */
+    cr_expect_str_eq(ip_text("2001:db8:0:0:1:0:0:0"), "2001:db8:0:0:1::");
+    cr_expect_str_eq(ip_text("2001:db8:0:1:1:1:1:1"), "2001:db8:0:1:1:1:1:1"); /* one zero group stays */
+    cr_expect_str_eq(ip_text("fe80:0000:0000:0000:0202:b3ff:fe1e:8329"), "fe80::202:b3ff:fe1e:8329");
+    cr_expect_str_eq(ip_text("::10.0.0.1"), "::a00:1"); /* IPv4-compatible is IPv6 */
+}

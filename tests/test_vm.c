@@ -446,3 +446,45 @@ Test(vm, version_fields_compare_in_semver_order)
     cr_assert_eq(match_status("process where kw > \"1.9.0\"", &hit), EQLITE_OK);
     cr_assert_eq(hit, 0);
 }
+
+/* An `ip`-typed field: == and in are Elasticsearch's term(s) queries on the
+ * ip type (IpFieldMapper.termQuery: the value is parsed as an address, or a
+ * CIDR block when it has a '/'); <, > compare addresses (InetAddressPoint). */
+Test(vm, ip_fields_compare_as_addresses)
+{
+    uint32_t id;
+    cr_assert_eq(eqlite_schema_add(schema, "source.ip", 9, EQLITE_T_IP, &id), EQLITE_OK);
+    cr_assert_lt(id, 64u);
+    ev.fields[id] = (eqlite_value){EQLITE_STRING, 8, {.s = "10.0.0.5"}};
+    static const struct {
+        const char *rule;
+        int hit;
+    } cases[] = {
+        {"process where source.ip == \"10.0.0.5\"", 1},
+        {"process where source.ip == \"::ffff:10.0.0.5\"", 1},
+        {"process where source.ip == \"10.0.0.0/8\"", 1},
+        {"process where source.ip == \"10.0.1.0/24\"", 0},
+        {"process where source.ip != \"10.0.0.5\"", 0},
+        {"process where source.ip in (\"1.1.1.1\", \"10.0.0.0/29\")", 1},
+        {"process where source.ip in (\"1.1.1.1\", null)", 0},
+        {"process where source.ip > \"9.255.255.255\"", 1},
+        {"process where source.ip < \"10.0.0.10\"", 1}, /* as text "10.0.0.5" > "10.0.0.10" */
+        {"process where source.ip >= \"::1\"", 1},       /* IPv4 sorts as ::ffff:a.b.c.d */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int hit;
+        cr_assert_eq(match_status(cases[i].rule, &hit), EQLITE_OK, "%s", cases[i].rule);
+        cr_expect_eq(hit, cases[i].hit, "%s", cases[i].rule);
+    }
+    ev.fields[id] = (eqlite_value){EQLITE_STRING, 15, {.s = "0:0:0:0:0:0:0:1"}};
+    int hit;
+    cr_assert_eq(match_status("process where source.ip == \"::1\"", &hit), EQLITE_OK);
+    cr_expect_eq(hit, 1);
+    eqlite_diag d;
+    cr_assert_eq(eqlite_compile(schema, "process where source.ip == \"abc\"", 32, &(eqlite_program *){NULL}, &d),
+                 EQLITE_ETYPE);
+    cr_expect_str_eq(d.message, "'abc' is not an IP string literal.");
+    cr_assert_eq(eqlite_compile(schema, "process where source.ip < \"10.0.0.0/8\"", 38, &(eqlite_program *){NULL}, &d),
+                 EQLITE_ETYPE);
+    cr_expect_str_eq(d.message, "'10.0.0.0/8' is not an IP string literal.");
+}

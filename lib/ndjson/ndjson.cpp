@@ -435,7 +435,7 @@ const char *parse_error_reason(simdjson::error_code code) {
 
 // ---- Elasticsearch's index-time conversion to the mapped type ----------------
 
-enum class Conv : uint8_t { None, Integer, Floating, Boolean, Text, Date };
+enum class Conv : uint8_t { None, Integer, Floating, Boolean, Text, Date, Ip };
 
 struct FieldConv {
     bool set = false; // by the first of the names (aliases) that share the slot
@@ -472,6 +472,7 @@ void conv_for_type(uint32_t type, FieldConv *c) {
         {EQLITE_T_CONSTANT_KEYWORD, Conv::Text, "constant_keyword", 0, 0},
         {EQLITE_T_TEXT, Conv::Text, "text", 0, 0},
         {EQLITE_T_DATE, Conv::Date, "date", 0, 0},
+        {EQLITE_T_IP, Conv::Ip, "ip", 0, 0},
     };
     for (const Row &row : rows)
         if (row.type == type) {
@@ -1586,6 +1587,17 @@ bool convert_one(eq_ndjson *r, const FieldConv &c, eqlite_value &v) {
         v = eqlite_value{};
         v.kind = EQLITE_INT;
         v.u.i = ms;
+        return true;
+    }
+    case Conv::Ip: { // IpFieldMapper: InetAddresses.forString, kept as ES renders it
+        uint8_t ip[16];
+        if (v.kind != EQLITE_STRING || !eq_ip_parse(v.u.s, v.len, ip)) return cannot_convert(r, c, v);
+        char *buf = conv_text(r);
+        size_t len = eq_ip_format(ip, buf);
+        v = eqlite_value{};
+        v.kind = EQLITE_STRING;
+        v.len = static_cast<uint32_t>(len);
+        v.u.s = buf;
         return true;
     }
     case Conv::None: return true;

@@ -93,7 +93,10 @@ typedef struct eq_ndjson_field {
  *       milliseconds. When the date field is also the timestamp field, the
  *       event timestamp is taken from the text at full precision when it is
  *       ISO-8601, else from the converted value.
- * Other types (ip, version, date_nanos, ...) are left as read. A value that
+ *   ip: a string parsed as an address (IPv4, IPv6, v4-mapped), read in the
+ *       spelling Elasticsearch returns ("::ffff:10.0.0.1" is "10.0.0.1",
+ *       IPv6 compressed lower-case); anything else makes the record bad.
+ * Other types (version, date_nanos, ...) are left as read. A value that
  * cannot be converted (a boolean for a long, "abc" for a date) makes the
  * record bad, as Elasticsearch rejects the document:
  *   field [x]: cannot convert "abc" to long
