@@ -213,6 +213,41 @@ int eng_prepare(eng *e)
     return e->fields && e->conv ? 0 : 2;
 }
 
+/* The schema id of join key k (the k-th value the first positive term's
+ * key code pushes), or UINT32_MAX when it is not a field. */
+static uint32_t key_field(const eqlite_program *prog, size_t k)
+{
+    const eq_prog_term *t = prog->terms;
+    while (t < prog->terms + prog->nterms - 1 && t->missing)
+        t++;
+    size_t seen = 0;
+    for (uint32_t pc = t->keys_pc; pc < prog->ncode && prog->code[pc].op != OP_RET; pc++) {
+        uint8_t op = prog->code[pc].op;
+        if (op == OP_LOAD_FIELD || op == OP_LOAD_TS || op == OP_LOAD_CONST) {
+            if (seen++ == k)
+                return op == OP_LOAD_FIELD ? prog->code[pc].a : UINT32_MAX;
+        }
+    }
+    return UINT32_MAX;
+}
+
+/* Sequence and sample keys come from the fields API, which renders a date
+ * field with (the first of) its mapping's formats. */
+void eng_write_key(const eng *e, size_t rule, size_t k, const eqlite_value *v, outbuf *out)
+{
+    uint32_t id = key_field(e->rules[rule].prog, k);
+    eqlite_type type = EQLITE_T_UNKNOWN;
+    if (id != UINT32_MAX && v->kind == EQLITE_INT)
+        eqlite_schema_field_name(e->schema, id, &type);
+    char text[256];
+    if (type == EQLITE_T_DATE &&
+        eq_ndjson_format_date(v->u.i, id < e->nformats ? e->formats[id] : NULL, text, sizeof text)) {
+        ob_json_string(out, text, strlen(text));
+        return;
+    }
+    ob_json_value(out, v);
+}
+
 void eng_reader_options(const eng *e, eq_ndjson_options *o, const char *display_name)
 {
     memset(o, 0, sizeof *o);

@@ -102,8 +102,8 @@ static const char *bad_reason(const char *json)
 static void expect_str(const eqlite_value *v, const char *s)
 {
     cr_assert_eq(v->kind, EQLITE_STRING, "kind %u, expected a string", v->kind);
-    cr_assert_eq(v->len, strlen(s));
-    cr_assert(memcmp(v->u.s, s, v->len) == 0, "got '%.*s', expected '%s'", (int)v->len, v->u.s, s);
+    cr_assert(v->len == strlen(s) && memcmp(v->u.s, s, v->len) == 0, "got '%.*s', expected '%s'", (int)v->len,
+              v->u.s, s);
 }
 
 static void expect_int(const eqlite_value *v, int64_t i)
@@ -1590,5 +1590,66 @@ Test(ndjson, ip_values_are_parsed_and_read_in_elasticsearch_spelling)
     expect_contains(rec.reason, "cannot convert \"10.0.0.256\" to ip");
     cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
     expect_contains(rec.reason, "cannot convert 1234 to ip");
+    eq_ndjson_close(r);
+}
+
+/* Dates as Elasticsearch renders them (DateFormatter.format with the first
+ * format of the list; the default strict_date_optional_time printer always
+ * writes milliseconds and a zero offset as Z). */
+static const char *date_text(int64_t ms, const char *format)
+{
+    static char buf[128];
+    if (!eq_ndjson_format_date(ms, format, buf, sizeof buf))
+        return "(none)";
+    return buf;
+}
+
+Test(ndjson, dates_render_with_the_mapping_format)
+{
+    const int64_t dec17 = 1671235200000; /* 2022-12-17T00:00:00Z, a Saturday */
+    cr_expect_str_eq(date_text(0, NULL), "1970-01-01T00:00:00.000Z");
+    cr_expect_str_eq(date_text(dec17 + 123, ""), "2022-12-17T00:00:00.123Z");
+    cr_expect_str_eq(date_text(-1, "strict_date_optional_time||epoch_millis"), "1969-12-31T23:59:59.999Z");
+    cr_expect_str_eq(date_text(dec17, "epoch_millis||dd-MM-yyyy"), "1671235200000");
+    cr_expect_str_eq(date_text(dec17, "epoch_second"), "1671235200");
+    cr_expect_str_eq(date_text(dec17 + 120, "epoch_second"), "1671235200.12");
+    cr_expect_str_eq(date_text(dec17, "dd-MM-yyyy||epoch_millis"), "17-12-2022");
+    cr_expect_str_eq(date_text(dec17 + 45296789, "yyyy/MM/dd HH:mm:ss.SS"), "2022/12/17 12:34:56.78");
+    cr_expect_str_eq(date_text(dec17, "basic_date"), "20221217");
+    cr_expect_str_eq(date_text(dec17, "EEE, MMM d, yy h:mm a 'at' XXX"), "Sat, Dec 17, 22 12:00 AM at Z");
+    cr_expect_str_eq(date_text(dec17, "date_time_no_millis"), "2022-12-17T00:00:00Z");
+    cr_expect_str_eq(date_text(dec17, "week_date"), "(none)"); /* not rendered: the caller keeps the number */
+    char small[8];
+    cr_expect_eq(eq_ndjson_format_date(dec17, NULL, small, sizeof small), 0);
+}
+
+/* date_nanos (DateFieldMapper, nanosecond resolution): values are parsed
+ * with the mapping's format and read as the strict_date_optional_time_nanos
+ * printer writes them (3 to 9 fraction digits, UTC); dates before 1970 are
+ * refused, as Elasticsearch refuses the document. */
+Test(ndjson, date_nanos_values_keep_nanoseconds_and_read_as_iso)
+{
+    eq_ndjson_conv conv[NF] = {0};
+    conv[F_A] = (eq_ndjson_conv){EQLITE_T_DATE_NANOS, NULL, 0, NULL};
+    conv[F_SEQ] = (eq_ndjson_conv){EQLITE_T_DATE_NANOS, "dd-MM-yyyy||epoch_millis", 0, NULL};
+    eq_ndjson *r = open_conv("{\"a\":\"2022-12-17T00:00:00.123456789Z\",\"seq\":\"17-12-2022\"}\n"
+                             "{\"a\":\"2022-12-17T01:00:00.5+01:00\",\"seq\":1671235200000}\n"
+                             "{\"a\":[1671235200000,\"1671235200000.000001\"]}\n"
+                             "{\"a\":\"1969-12-31T23:59:59Z\"}\n",
+                             conv);
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_str(&ev.fields[F_A], "2022-12-17T00:00:00.123456789Z");
+    expect_str(&ev.fields[F_SEQ], "2022-12-17T00:00:00.000Z");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_str(&ev.fields[F_A], "2022-12-17T00:00:00.500Z");
+    expect_str(&ev.fields[F_SEQ], "2022-12-17T00:00:00.000Z");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    cr_assert_eq(ev.fields[F_A].kind, EQLITE_ARRAY);
+    expect_str(&ev.fields[F_A].u.a[0], "2022-12-17T00:00:00.000Z");
+    expect_str(&ev.fields[F_A].u.a[1], "2022-12-17T00:00:00.000000001Z");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
+    expect_contains(rec.reason, "to date_nanos");
     eq_ndjson_close(r);
 }

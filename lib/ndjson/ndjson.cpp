@@ -435,7 +435,7 @@ const char *parse_error_reason(simdjson::error_code code) {
 
 // ---- Elasticsearch's index-time conversion to the mapped type ----------------
 
-enum class Conv : uint8_t { None, Integer, Floating, Boolean, Text, Date, Ip };
+enum class Conv : uint8_t { None, Integer, Floating, Boolean, Text, Date, DateNanos, Ip };
 
 struct FieldConv {
     bool set = false; // by the first of the names (aliases) that share the slot
@@ -472,6 +472,7 @@ void conv_for_type(uint32_t type, FieldConv *c) {
         {EQLITE_T_CONSTANT_KEYWORD, Conv::Text, "constant_keyword", 0, 0},
         {EQLITE_T_TEXT, Conv::Text, "text", 0, 0},
         {EQLITE_T_DATE, Conv::Date, "date", 0, 0},
+        {EQLITE_T_DATE_NANOS, Conv::DateNanos, "date_nanos", 0, 0},
         {EQLITE_T_IP, Conv::Ip, "ip", 0, 0},
     };
     for (const Row &row : rows)
@@ -882,6 +883,122 @@ bool parse_date_format(const char *s, size_t n, std::string_view format, int64_t
         if (bar == std::string_view::npos) return false;
         format.remove_prefix(bar + 2);
     }
+}
+
+// ---- rendering dates: the printer of a format (DateFormatter.format) --------
+
+void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const int64_t doe = z - era * 146097;
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const int64_t mp = (5 * doy + 2) / 153;
+    *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+    *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+// Java pattern letters over a UTC instant; false on a letter not rendered.
+bool format_with_pattern(int64_t ms, std::string_view pat, std::string *out) {
+    static const char *const months[] = {"January", "February", "March", "April", "May", "June", "July",
+                                         "August", "September", "October", "November", "December"};
+    static const char *const days[] = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
+    int64_t day = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    int64_t in_day = ms - day * 86400000;
+    int64_t year;
+    int month, dom;
+    civil_from_days(day, &year, &month, &dom);
+    int hour = static_cast<int>(in_day / 3600000), minute = static_cast<int>(in_day / 60000 % 60);
+    int second = static_cast<int>(in_day / 1000 % 60), milli = static_cast<int>(in_day % 1000);
+    int weekday = static_cast<int>(((day % 7) + 7 + 3) % 7); // 1970-01-01 was a Thursday
+    char num[32];
+    auto padded = [&](int64_t v, size_t width) {
+        std::snprintf(num, sizeof num, "%0*lld", static_cast<int>(width), static_cast<long long>(v));
+        out->append(num);
+    };
+    for (size_t i = 0; i < pat.size();) {
+        char c = pat[i];
+        if (c == '\'') {
+            size_t close = pat.find('\'', i + 1);
+            if (close == std::string_view::npos) return false;
+            if (close == i + 1) out->push_back('\''); // '' is a quote
+            else out->append(pat.substr(i + 1, close - i - 1));
+            i = close + 1;
+            continue;
+        }
+        if (!is_pattern_letter(c)) {
+            out->push_back(c);
+            i++;
+            continue;
+        }
+        size_t n = 1;
+        while (i + n < pat.size() && pat[i + n] == c) n++;
+        i += n;
+        switch (c) {
+        case 'y':
+        case 'u':
+            if (n == 2) padded(((year % 100) + 100) % 100, 2);
+            else padded(year, n);
+            break;
+        case 'M':
+            if (n >= 4) out->append(months[month - 1]);
+            else if (n == 3) out->append(months[month - 1], 3);
+            else padded(month, n);
+            break;
+        case 'd': padded(dom, n); break;
+        case 'H': padded(hour, n); break;
+        case 'h': padded(hour % 12 == 0 ? 12 : hour % 12, n); break;
+        case 'm': padded(minute, n); break;
+        case 's': padded(second, n); break;
+        case 'S': { // fraction of second, truncated to n digits
+            std::snprintf(num, sizeof num, "%03d000000", milli);
+            out->append(num, std::min<size_t>(n, 9));
+            break;
+        }
+        case 'a': out->append(hour < 12 ? "AM" : "PM"); break;
+        case 'E': out->append(n >= 4 ? std::string(days[weekday]) : std::string(days[weekday], 3)); break;
+        case 'X': out->push_back('Z'); break;                       // zero offset prints Z
+        case 'Z': out->append(n == 5 ? "Z" : n == 4 ? "GMT" : "+0000"); break;
+        case 'x': out->append(n == 1 ? "+00" : n == 2 || n == 4 ? "+0000" : "+00:00"); break;
+        default: return false;
+        }
+    }
+    return true;
+}
+
+bool format_one(int64_t ms, std::string_view f, std::string *out) {
+    while (!f.empty() && f.front() == ' ') f.remove_prefix(1);
+    while (!f.empty() && f.back() == ' ') f.remove_suffix(1);
+    char num[32];
+    if (f == "epoch_millis") {
+        std::snprintf(num, sizeof num, "%lld", static_cast<long long>(ms));
+        out->append(num);
+        return true;
+    }
+    if (f == "epoch_second") {
+        long long sec = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+        int frac = static_cast<int>(ms - sec * 1000);
+        if (frac) std::snprintf(num, sizeof num, "%lld.%03d", sec, frac);
+        else std::snprintf(num, sizeof num, "%lld", sec);
+        std::string text = num;
+        while (frac && text.back() == '0') text.pop_back();
+        out->append(text);
+        return true;
+    }
+    std::string_view name = f;
+    if (name.substr(0, 7) == "strict_") name.remove_prefix(7);
+    // ISO printers: milliseconds always, a zero offset as Z
+    if (f.empty() || name == "date_optional_time" || name == "date_optional_time_nanos" || name == "date_time" ||
+        name == "iso8601")
+        return format_with_pattern(ms, "yyyy-MM-dd'T'HH:mm:ss.SSSX", out);
+    if (name == "date_time_no_millis") return format_with_pattern(ms, "yyyy-MM-dd'T'HH:mm:ssX", out);
+    for (const NamedFormat &nf : kNamed)
+        if (name == nf.name) return nf.pattern && format_with_pattern(ms, nf.pattern, out);
+    if (name.find('_') != std::string_view::npos &&
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string_view::npos)
+        return false; // another named format: not rendered here
+    return format_with_pattern(ms, f, out);
 }
 
 } // namespace
@@ -1507,6 +1624,48 @@ char *conv_text(eq_ndjson *r) {
     return r->texts[r->ntexts++].data();
 }
 
+// A date_nanos value as nanoseconds: ISO text keeps all nine fraction
+// digits; a custom pattern and epoch_millis give milliseconds (a fraction of
+// epoch millis is kept to the nanosecond). Elasticsearch refuses dates before
+// 1970 and after 2262 in this resolution.
+bool date_nanos_of(const FieldConv &c, const eqlite_value &v, int64_t *ns) {
+    int64_t ms;
+    if (v.kind == EQLITE_INT) {
+        if (__builtin_mul_overflow(v.u.i, int64_t{1000000}, ns)) return false;
+    } else if (v.kind == EQLITE_DOUBLE) {
+        double d = v.u.d * 1e6;
+        if (!(d >= 0 && d < 9.2e18)) return false;
+        *ns = static_cast<int64_t>(d);
+    } else if (v.kind != EQLITE_STRING) {
+        return false;
+    } else {
+        std::string_view f = c.format;
+        bool iso = f.empty() || f.find("date_optional_time") != f.npos || f.find("date_time") != f.npos ||
+                   f.find("iso8601") != f.npos || f.find("epoch_millis") != f.npos;
+        if (!(iso && eq_ndjson_parse_timestamp(v.u.s, v.len, ns) == 0)) {
+            if (!parse_date_format(v.u.s, v.len, f, &ms) || __builtin_mul_overflow(ms, int64_t{1000000}, ns))
+                return false;
+        }
+    }
+    return *ns >= 0;
+}
+
+// strict_date_optional_time_nanos' printer: 3 to 9 fraction digits, Z.
+size_t format_nanos(int64_t ns, char *out) {
+    int64_t day = ns / 86400000000000LL, in_day = ns % 86400000000000LL;
+    int64_t year;
+    int month, dom;
+    civil_from_days(day, &year, &month, &dom);
+    int64_t sec = in_day / 1000000000, frac = in_day % 1000000000;
+    int n = std::snprintf(out, kConvText, "%04lld-%02d-%02dT%02lld:%02lld:%02lld.%09lld", static_cast<long long>(year),
+                          month, dom, static_cast<long long>(sec / 3600), static_cast<long long>(sec / 60 % 60),
+                          static_cast<long long>(sec % 60), static_cast<long long>(frac));
+    while (n > 23 && out[n - 1] == '0') n--; // keep at least .SSS (23 = "yyyy-MM-ddTHH:mm:ss.SSS")
+    out[n++] = 'Z';
+    out[n] = '\0';
+    return static_cast<size_t>(n);
+}
+
 bool convert_one(eq_ndjson *r, const FieldConv &c, eqlite_value &v) {
     if (v.kind == EQLITE_NULL) return true;
     NumberText num;
@@ -1587,6 +1746,17 @@ bool convert_one(eq_ndjson *r, const FieldConv &c, eqlite_value &v) {
         v = eqlite_value{};
         v.kind = EQLITE_INT;
         v.u.i = ms;
+        return true;
+    }
+    case Conv::DateNanos: { // DateFieldMapper in nanosecond resolution
+        int64_t ns;
+        if (!date_nanos_of(c, v, &ns)) return cannot_convert(r, c, v);
+        char *buf = conv_text(r);
+        size_t len = format_nanos(ns, buf);
+        v = eqlite_value{};
+        v.kind = EQLITE_STRING;
+        v.len = static_cast<uint32_t>(len);
+        v.u.s = buf;
         return true;
     }
     case Conv::Ip: { // IpFieldMapper: InetAddresses.forString, kept as ES renders it
@@ -1915,7 +2085,7 @@ bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
         c.set = true;
         conv_for_type(fc.type, &c);
         c.name.assign(f.name ? f.name : "", f.len);
-        if (c.kind == Conv::Date && fc.format) c.format = fc.format;
+        if ((c.kind == Conv::Date || c.kind == Conv::DateNanos) && fc.format) c.format = fc.format;
         if (c.kind == Conv::Text) c.ignore_above = fc.ignore_above;
         if (fc.null_value && !set_null_value(&c, fc.null_value, err)) return false;
         r->any_conv |= c.kind != Conv::None || c.has_null_value;
@@ -2269,5 +2439,18 @@ extern "C" int eq_ndjson_parse_date_format(const char *s, size_t len, const char
         return parse_date_format(s ? s : "", s ? len : 0, format ? format : "", ms) ? 0 : -1;
     } catch (...) {
         return -1;
+    }
+}
+
+extern "C" size_t eq_ndjson_format_date(int64_t ms, const char *format, char *buf, size_t cap) {
+    try {
+        std::string_view f = format ? format : "";
+        std::string out;
+        if (!format_one(ms, f.substr(0, f.find("||")), &out) || out.size() >= cap) return 0;
+        std::memcpy(buf, out.data(), out.size());
+        buf[out.size()] = '\0';
+        return out.size();
+    } catch (...) {
+        return 0;
     }
 }

@@ -96,7 +96,10 @@ typedef struct eq_ndjson_field {
  *   ip: a string parsed as an address (IPv4, IPv6, v4-mapped), read in the
  *       spelling Elasticsearch returns ("::ffff:10.0.0.1" is "10.0.0.1",
  *       IPv6 compressed lower-case); anything else makes the record bad.
- * Other types (version, date_nanos, ...) are left as read. A value that
+ *   date_nanos: like date but to nanoseconds (ISO text keeps nine fraction
+ *       digits), read as ISO text "2022-12-17T00:00:00.123456789Z" (3 to 9
+ *       fraction digits, as Elasticsearch prints it); before 1970 is bad.
+ * Other types (version, ...) are left as read. A value that
  * cannot be converted (a boolean for a long, "abc" for a date) makes the
  * record bad, as Elasticsearch rejects the document:
  *   field [x]: cannot convert "abc" to long
@@ -203,6 +206,13 @@ int eq_ndjson_parse_timestamp(const char *s, size_t len, int64_t *ns);
  * or "" = the default) -> epoch milliseconds. 0 on success, -1 if no format of
  * the list parses it. */
 int eq_ndjson_parse_date_format(const char *s, size_t len, const char *format, int64_t *ms);
+
+/* Epoch milliseconds as Elasticsearch renders a date field's value (the
+ * fields API, join keys): through the first format of `format` (NULL or "" =
+ * the default, strict_date_optional_time: 2022-12-17T00:00:00.000Z), in UTC.
+ * Returns the length written (NUL-terminated), or 0 if the format has a part
+ * this does not render or cap is too small. */
+size_t eq_ndjson_format_date(int64_t ms, const char *format, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }
