@@ -24,11 +24,11 @@ typedef struct run {
     int results;
 } run;
 
-enum { F_CAT, F_K, F_K2, F_N, F_TAGS, F_STAGE, F_COUNT };
-static const char *const field_names[F_COUNT] = {"cat", "k", "k2", "n", "tags", "stage"};
-static const eqlite_type field_types[F_COUNT] = {EQLITE_T_KEYWORD, EQLITE_T_KEYWORD,
-                                                 EQLITE_T_KEYWORD, EQLITE_T_LONG,
-                                                 EQLITE_T_KEYWORD, EQLITE_T_LONG};
+enum { F_CAT, F_K, F_K2, F_N, F_TAGS, F_STAGE, F_VER, F_ADDR, F_COUNT };
+static const char *const field_names[F_COUNT] = {"cat", "k", "k2", "n", "tags", "stage", "ver", "addr"};
+static const eqlite_type field_types[F_COUNT] = {
+    EQLITE_T_KEYWORD, EQLITE_T_KEYWORD, EQLITE_T_KEYWORD, EQLITE_T_LONG,
+    EQLITE_T_KEYWORD, EQLITE_T_LONG,    EQLITE_T_VERSION, EQLITE_T_IP};
 
 static void start(run *r, const char *rule, const eqlite_limits *limits)
 {
@@ -596,6 +596,43 @@ Test(samples, groups_events_by_key_in_any_order)
     feed(&r, "a3", 3, "a", "x");
     flush(&r);
     cr_expect_str_eq(r.out, "a3 b1");
+    finish(&r);
+}
+
+/* Elasticsearch returns samples in the order of its composite aggregation
+ * over the join keys, i.e. each key field's doc-value order: a version by
+ * VersionEncoder's bytes, an ip by its address (16 bytes), not as text. */
+static void feed_typed(run *r, const char *name, long long ms, const char *cat, int field, const char *v)
+{
+    eqlite_value f[F_COUNT] = {0};
+    f[F_CAT] = str(cat);
+    f[field] = str(v);
+    eqlite_event ev = {f, F_COUNT, ms * MS, {0}, (void *)name};
+    cr_assert_eq(eqlite_feed(r->m, &ev, render, r), EQLITE_OK);
+}
+
+Test(samples, keys_of_version_and_ip_fields_order_as_their_types)
+{
+    run r;
+    start(&r, "sample by ver [a where true] [b where true]", NULL);
+    feed_typed(&r, "a1", 1, "a", F_VER, "1.10.0");
+    feed_typed(&r, "b2", 2, "b", F_VER, "1.10.0");
+    feed_typed(&r, "a3", 3, "a", F_VER, "1.9.0");
+    feed_typed(&r, "b4", 4, "b", F_VER, "1.9.0");
+    feed_typed(&r, "a5", 5, "a", F_VER, "1.9.0-rc.1");
+    feed_typed(&r, "b6", 6, "b", F_VER, "1.9.0-rc.1");
+    flush(&r);
+    cr_expect_str_eq(r.out, "a5 b6 | a3 b4 | a1 b2");
+    finish(&r);
+    start(&r, "sample by addr [a where true] [b where true]", NULL);
+    feed_typed(&r, "a1", 1, "a", F_ADDR, "10.0.0.10");
+    feed_typed(&r, "b2", 2, "b", F_ADDR, "10.0.0.10");
+    feed_typed(&r, "a3", 3, "a", F_ADDR, "10.0.0.9");
+    feed_typed(&r, "b4", 4, "b", F_ADDR, "10.0.0.9");
+    feed_typed(&r, "a5", 5, "a", F_ADDR, "::1"); /* IPv6 ::1 sorts before ::ffff:10.0.0.9 */
+    feed_typed(&r, "b6", 6, "b", F_ADDR, "::1");
+    flush(&r);
+    cr_expect_str_eq(r.out, "a5 b6 | a3 b4 | a1 b2");
     finish(&r);
 }
 
