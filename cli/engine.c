@@ -51,6 +51,32 @@ static void note_format(void *user, const char *field, const char *format)
     e->formats[id] = joined;
 }
 
+/* A field's ignore_above / null_value for the reader; with several mappings
+ * the first that gives a parameter keeps it. */
+static void note_param(void *user, const char *field, const char *param, const char *json)
+{
+    eng *e = user;
+    uint32_t id;
+    if (eqlite_schema_lookup(e->schema, field, strlen(field), &id) != EQLITE_OK)
+        return;
+    if (id >= e->nparams) {
+        eq_ndjson_conv *grown = realloc(e->params, (id + 1) * sizeof *grown);
+        if (!grown)
+            return;
+        memset(grown + e->nparams, 0, (id + 1 - e->nparams) * sizeof *grown);
+        e->params = grown;
+        e->nparams = id + 1;
+    }
+    eq_ndjson_conv *p = &e->params[id];
+    if (strcmp(param, "ignore_above") == 0) {
+        long long n = strtoll(json, NULL, 10);
+        if (!p->ignore_above && n > 0)
+            p->ignore_above = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+    } else if (!p->null_value) {
+        p->null_value = strdup(json);
+    }
+}
+
 static int load_mapping(eng *e, const char *path)
 {
     size_t len;
@@ -60,7 +86,7 @@ static int load_mapping(eng *e, const char *path)
         return 2;
     }
     char err[256] = "";
-    eqlite_status st = eq_mapping_load(e->schema, json, len, err, sizeof err, note_format, e);
+    eqlite_status st = eq_mapping_load_params(e->schema, json, len, err, sizeof err, note_format, note_param, e);
     free(json);
     if (st == EQLITE_OK && e->out_of_memory)
         return eng_out_of_memory("loading a mapping");
@@ -206,11 +232,49 @@ int eng_prepare(eng *e)
             continue;
         /* Elasticsearch converts _source values to the mapped type at index
          * time; fields typed only by grow mode (no mapping) stay as read. */
-        e->conv[e->nfields] = (eq_ndjson_conv){(uint32_t)type, id < e->nformats ? e->formats[id] : NULL};
+        eq_ndjson_conv c = id < e->nparams ? e->params[id] : (eq_ndjson_conv){0};
+        c.type = (uint32_t)type;
+        c.format = id < e->nformats ? e->formats[id] : NULL;
+        e->conv[e->nfields] = c;
         e->fields[e->nfields++] = (eq_ndjson_field){name, strlen(name), id};
     }
     free(used);
     return e->fields && e->conv ? 0 : eng_out_of_memory("preparing the projection");
+}
+
+/* The schema id of join key k (the k-th value the first positive term's
+ * key code pushes), or UINT32_MAX when it is not a field. */
+static uint32_t key_field(const eqlite_program *prog, size_t k)
+{
+    const eq_prog_term *t = prog->terms;
+    while (t < prog->terms + prog->nterms - 1 && t->missing)
+        t++;
+    size_t seen = 0;
+    for (uint32_t pc = t->keys_pc; pc < prog->ncode && prog->code[pc].op != OP_RET; pc++) {
+        uint8_t op = prog->code[pc].op;
+        if (op == OP_LOAD_FIELD || op == OP_LOAD_TS || op == OP_LOAD_CONST) {
+            if (seen++ == k)
+                return op == OP_LOAD_FIELD ? prog->code[pc].a : UINT32_MAX;
+        }
+    }
+    return UINT32_MAX;
+}
+
+/* Sequence and sample keys come from the fields API, which renders a date
+ * field with (the first of) its mapping's formats. */
+void eng_write_key(const eng *e, size_t rule, size_t k, const eqlite_value *v, outbuf *out)
+{
+    uint32_t id = key_field(e->rules[rule].prog, k);
+    eqlite_type type = EQLITE_T_UNKNOWN;
+    if (id != UINT32_MAX && v->kind == EQLITE_INT)
+        eqlite_schema_field_name(e->schema, id, &type);
+    char text[256];
+    if (type == EQLITE_T_DATE &&
+        eq_ndjson_format_date(v->u.i, id < e->nformats ? e->formats[id] : NULL, text, sizeof text)) {
+        ob_json_string(out, text, strlen(text));
+        return;
+    }
+    ob_json_value(out, v);
 }
 
 void eng_reader_options(const eng *e, eq_ndjson_options *o, const char *display_name)
@@ -531,6 +595,9 @@ void eng_free(eng *e)
     for (size_t k = 0; k < e->nformats; k++)
         free(e->formats[k]);
     free(e->formats);
+    for (size_t k = 0; k < e->nparams; k++)
+        free((char *)e->params[k].null_value);
+    free(e->params);
     eqlite_schema_free(e->schema);
     memset(e, 0, sizeof *e);
 }

@@ -88,6 +88,8 @@ typedef struct eng {
     size_t nfields;
     char **formats;          /* per schema id: the mappings' date formats joined by "||" (or NULL) */
     size_t nformats;
+    eq_ndjson_conv *params;  /* per schema id: ignore_above and null_value of the first mapping giving them */
+    size_t nparams;
     bool ordered;   /* some rule is a sequence or a sample, or has a tail pipe */
     bool has_pipes; /* some rule has head/tail (parallel runs would cut per chunk) */
     uint32_t category_id; /* schema id of the category field */
@@ -126,6 +128,9 @@ int eng_run(eng *e, char *const *paths, size_t npaths, int jobs);
 /* Runs over an NDJSON buffer in memory (unit tests). */
 int eng_run_memory(eng *e, const char *data, size_t len, const char *display_name);
 void eng_free(eng *e);
+/* Join key k of a result of rule `rule`, as Elasticsearch returns it: a
+ * date key in its mapping's format, other values as JSON. */
+void eng_write_key(const eng *e, size_t rule, size_t k, const eqlite_value *v, outbuf *out);
 
 /* Internal to the engine files: the per-thread state that runs every rule
  * (a ruleset scanner, or one matcher for a single rule). */

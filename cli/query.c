@@ -188,7 +188,7 @@ static int write_result(void *user, outbuf *out, size_t rule, const eqlite_resul
         for (size_t k = 0; k < r->nkeys; k++) {
             if (k)
                 ob_char(out, ',');
-            ob_json_value(out, &r->keys[k]);
+            eng_write_key(q->e, rule, k, &r->keys[k], out);
         }
         ob_str(out, "],\"events\":[");
         for (size_t k = 0; k < r->nevents; k++) {

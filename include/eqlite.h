@@ -36,7 +36,8 @@ typedef enum eqlite_status {
     EQLITE_EORDER,    /* an event arrived out of (timestamp, tiebreaker) order */
     EQLITE_EMISUSE,   /* invalid argument or call sequence */
     EQLITE_ENOTFOUND, /* a name is not in the schema */
-    EQLITE_EINPUT     /* malformed input data (a mapping, an event) */
+    EQLITE_EINPUT,    /* malformed input data (a mapping, an event) */
+    EQLITE_EARITH     /* integer overflow or integral division by zero: Elasticsearch fails the query */
 } eqlite_status;
 
 EQLITE_API const char *eqlite_strerror(eqlite_status status);

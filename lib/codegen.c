@@ -131,7 +131,8 @@ static bool is_literal(const eq_node *n)
 }
 
 /* A constant whose evaluation could not be decided (memory, a regex limit)
- * fails the compile rather than fold to a wrong value. */
+ * fails the compile rather than fold to a wrong value; so does an arithmetic
+ * error, as Elasticsearch's ConstantFolding throws it for the query. */
 static bool folding_failed(gen *g, const eq_node *n)
 {
     eqlite_status st = eq_scratch_take_error(&g->folder->scratch);
@@ -139,8 +140,44 @@ static bool folding_failed(gen *g, const eq_node *n)
         return false;
     if (st == EQLITE_ENOMEM)
         return !oom(g, n);
-    eq_error(g->p, st, n->off, n->len, "regex too complex to evaluate");
+    if (st == EQLITE_EARITH)
+        eq_error(g->p, st, n->off, n->len, "[%.*s]: %s", (int)n->len, g->p->src + n->off,
+                 g->folder->scratch.why);
+    else
+        eq_error(g->p, st, n->off, n->len, "regex too complex to evaluate");
     return true;
+}
+
+/* True if Elasticsearch computes n as a Java int, not a long: an integer
+ * literal that fits 32 bits (EQL's ExpressionBuilder.visitIntegerLiteral
+ * narrows it), length() and indexOf() (Integer results), and arithmetic on two
+ * such operands (ql Arithmetics keeps int when neither side is a Long). Field
+ * values are read from doc values as longs. */
+static bool java_int(const eq_node *n)
+{
+    switch ((eq_node_kind)n->kind) {
+    case N_INT: return n->v.i >= INT32_MIN && n->v.i <= INT32_MAX;
+    case N_NEG: return java_int(n->kids[0]);
+    case N_ARITH: return java_int(n->kids[0]) && java_int(n->kids[1]);
+    case N_CALL:
+        switch ((eq_function)n->fn) {
+        case FN_LENGTH:
+        case FN_INDEXOF: return true;
+        case FN_ADD:
+        case FN_SUBTRACT:
+        case FN_MULTIPLY:
+        case FN_DIVIDE:
+        case FN_MODULO: return java_int(n->kids[0]) && java_int(n->kids[1]);
+        default: return false;
+        }
+    default: return false;
+    }
+}
+
+static bool is_arith_call(const eq_node *n)
+{
+    return n->fn == FN_ADD || n->fn == FN_SUBTRACT || n->fn == FN_MULTIPLY || n->fn == FN_DIVIDE ||
+           n->fn == FN_MODULO;
 }
 
 /* Folds a constant subtree to a value by running it. */
@@ -222,12 +259,12 @@ static bool compile_value(gen *g, eq_node *n)
     case N_ARITH:
         if (!compile_value(g, n->kids[0]) || !compile_value(g, n->kids[1]))
             return false;
-        emit(g, OP_ARITH, n->op, 0, 0, 0);
+        emit(g, OP_ARITH, n->op, java_int(n), 0, 0);
         break;
     case N_NEG:
         if (!compile_value(g, n->kids[0]))
             return false;
-        emit(g, OP_NEG, 0, 0, 0, 0);
+        emit(g, OP_NEG, 0, java_int(n), 0, 0);
         break;
     case N_CALL: {
         uint32_t aux = 0, argc = n->nkids;
@@ -254,6 +291,8 @@ static bool compile_value(gen *g, eq_node *n)
             }
             aux = pr->ncidrs++;
             argc = 1;
+        } else if (is_arith_call(n)) {
+            aux = java_int(n);
         }
         for (uint32_t k = 0; k < argc; k++)
             if (!compile_value(g, n->kids[k]))
@@ -291,6 +330,58 @@ static bool date_const(gen *g, const eq_node *at, eqlite_value *v)
     v->len = 0;
     v->u.i = ns;
     return true;
+}
+
+static bool not_an_ip(gen *g, const eq_node *at, const eqlite_value *v)
+{
+    eq_error(g->p, EQLITE_ETYPE, at->off, at->len, "'%.*s' is not an IP string literal.", (int)v->len, v->u.s);
+    return false;
+}
+
+/* `ip_field == "a"` and `ip_field in ("a", "b/8")`: Elasticsearch's term(s)
+ * query on an ip field parses each value as an address, or as a CIDR block
+ * when it has a '/' (IpFieldMapper.termQuery), and a value that is neither
+ * fails the query. So this is cidrMatch over the values. *handled is false
+ * when a value is not a string (left to the general code). */
+static bool compile_ip_terms(gen *g, eq_node *field, eq_node *const *values, uint32_t n, bool *handled)
+{
+    eqlite_program *pr = g->prog;
+    *handled = false;
+    eqlite_value *folded = eq_arena_alloc(&pr->arena, n * sizeof *folded);
+    if (!folded)
+        return oom(g, field);
+    uint32_t strings = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        if (!fold_value(g, values[k], &folded[k]))
+            return false;
+        if (folded[k].kind == EQLITE_STRING)
+            strings++;
+        else if (folded[k].kind != EQLITE_NULL)
+            return true;
+    }
+    if (strings == 0)
+        return true;
+    if (!grow(&pr->arena, (void **)&pr->cidrs, &pr->capcidrs, pr->ncidrs, sizeof *pr->cidrs))
+        return oom(g, field);
+    eq_cidr_set *set = &pr->cidrs[pr->ncidrs];
+    set->items = eq_arena_alloc(&pr->arena, strings * sizeof *set->items);
+    set->n = 0;
+    if (!set->items)
+        return oom(g, field);
+    for (uint32_t k = 0; k < n; k++) {
+        if (folded[k].kind != EQLITE_STRING)
+            continue; /* null matches nothing */
+        if (!eq_cidr_parse(folded[k].u.s, folded[k].len, &set->items[set->n]))
+            return not_an_ip(g, values[k], &folded[k]);
+        set->n++;
+    }
+    uint32_t aux = pr->ncidrs++;
+    *handled = true;
+    if (!compile_value(g, field))
+        return false;
+    emit(g, OP_CALL, FN_CIDRMATCH, 1, 0, aux);
+    emit(g, OP_TRUTH, 0, 0, 0, 0);
+    return !g->p->failed;
 }
 
 static bool compile_compare(gen *g, eq_node *n)
@@ -331,6 +422,13 @@ static bool compile_compare(gen *g, eq_node *n)
         op = flipped[op];
     }
     bool dates = a->type == VT_DATE;
+    /* F_CMP's y: as dates (1), in the version field's order (2), as addresses (3) */
+    unsigned mode = dates ? 1 : a->type == VT_VERSION ? 2 : a->type == VT_IP ? 3 : 0;
+    if (a->type == VT_IP && a->kind == N_FIELD && eq_is_constant(b) && op == CMP_EQ) {
+        bool handled;
+        if (!compile_ip_terms(g, a, &b, 1, &handled) || handled)
+            return !g->p->failed;
+    }
     uint32_t id;
     if (a->kind == N_FIELD && eq_is_constant(b) && field_operand(g, a, &id)) {
         eqlite_value v;
@@ -342,11 +440,14 @@ static bool compile_compare(gen *g, eq_node *n)
         }
         if (dates && !date_const(g, b, &v))
             return false;
+        uint8_t addr[16];
+        if (mode == 3 && v.kind == EQLITE_STRING && !eq_ip_parse(v.u.s, v.len, addr))
+            return not_an_ip(g, b, &v);
         uint32_t k = add_const(g, v);
         if (op == CMP_EQ && v.kind == EQLITE_STRING && id != EQ_TS_FIELD)
             emit(g, OP_F_STR_EQ, 0, 0, id, k);
         else
-            emit(g, OP_F_CMP, op, dates, id, k);
+            emit(g, OP_F_CMP, op, mode, id, k);
         return !g->p->failed;
     }
     if (!compile_value(g, a) || !compile_value(g, b))
@@ -384,6 +485,11 @@ static bool compile_predicate(gen *g, eq_node *n)
     for (uint32_t k = 1; k < n->nkids; k++)
         if (n->kids[k]->type != VT_STRING && n->kids[k]->type != VT_NULL)
             all_strings = false;
+    if (n->op == PR_IN && lhs->type == VT_IP && lhs->kind == N_FIELD) {
+        bool handled;
+        if (!compile_ip_terms(g, lhs, n->kids + 1, n->nkids - 1, &handled) || handled)
+            return !g->p->failed;
+    }
     uint32_t id = 0;
     bool on_field = lhs->kind == N_FIELD && field_operand(g, lhs, &id) && id != EQ_TS_FIELD;
     if ((n->op == PR_IN || n->op == PR_IN_I || n->op == PR_SEQ) && !all_strings) {

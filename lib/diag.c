@@ -8,6 +8,7 @@
 static const char *const status_text[] = {
     "ok", "syntax error", "verification error", "out of memory", "limit reached",
     "event out of order", "misuse", "not found", "malformed input",
+    "arithmetic error (integer overflow or division by zero)",
 };
 
 const char *eqlite_strerror(eqlite_status status)

@@ -40,7 +40,8 @@ typedef struct eq_patterns {
 } eq_patterns;
 
 /* Scratch for folding subjects; owned by a matcher, reused across events.
- * error is sticky: a test that could not be decided (memory, a regex limit)
+ * error is sticky: a test that could not be decided (memory, a regex limit,
+ * an arithmetic error where Elasticsearch fails the query)
  * answers "false" to the VM, and the API call that ran it then returns the
  * error instead of a silent "no match" (eq_scratch_take_error). */
 typedef struct eq_scratch {
@@ -49,6 +50,7 @@ typedef struct eq_scratch {
     const eqlite_allocator *alloc;
     eq_regex_scratch *regex;
     eqlite_status error;
+    const char *why; /* EQLITE_EARITH: Java's exception message ("long overflow") */
 } eq_scratch;
 
 static inline eqlite_status eq_scratch_take_error(eq_scratch *sc)

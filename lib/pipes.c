@@ -359,16 +359,67 @@ static int compare_key_values(const eqlite_value *a, const eqlite_value *b)
 
 int eq_key_compare(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
+    return eq_key_compare_typed(a, alen, b, blen, NULL, 0);
+}
+
+/* Elasticsearch orders a sample's keys as its composite aggregation does:
+ * by each field's doc values, i.e. a version by its encoded bytes
+ * (VersionEncoder) and an ip by its 16-byte address, not as text. */
+static int compare_typed(const eqlite_value *a, const eqlite_value *b, uint8_t mode)
+{
+    if (a->kind == EQLITE_STRING && b->kind == EQLITE_STRING) {
+        int c;
+        uint8_t ia[16], ib[16];
+        if (mode == EQ_KEY_VERSION && eq_version_compare(a->u.s, a->len, b->u.s, b->len, &c))
+            return c;
+        if (mode == EQ_KEY_IP && eq_ip_parse(a->u.s, a->len, ia) && eq_ip_parse(b->u.s, b->len, ib))
+            return memcmp(ia, ib, 16);
+    }
+    return compare_key_values(a, b);
+}
+
+int eq_key_compare_typed(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, const uint8_t *modes,
+                         size_t nmodes)
+{
     const uint8_t *pa = a, *ea = a + alen, *pb = b, *eb = b + blen;
-    while (pa < ea && pb < eb) {
+    for (size_t i = 0; pa < ea && pb < eb; i++) {
         eqlite_value va, vb;
         pa = key_get(pa, &va);
         pb = key_get(pb, &vb);
-        int c = compare_key_values(&va, &vb);
+        int c = i < nmodes ? compare_typed(&va, &vb, modes[i]) : compare_key_values(&va, &vb);
         if (c)
             return c;
     }
     return (pa < ea) - (pb < eb);
+}
+
+uint8_t *eq_key_modes(const eqlite_program *prog, const eqlite_allocator *alloc)
+{
+    const eq_prog_term *t = prog->terms;
+    while (t < prog->terms + prog->nterms - 1 && t->missing)
+        t++;
+    if (!t->nkeys)
+        return NULL;
+    uint8_t *modes = eq_malloc(alloc, t->nkeys);
+    if (!modes)
+        return NULL;
+    bool any = false;
+    uint32_t k = 0;
+    for (uint32_t pc = t->keys_pc; pc < prog->ncode && prog->code[pc].op != OP_RET && k < t->nkeys; pc++) {
+        const eq_instr *in = &prog->code[pc];
+        if (in->op != OP_LOAD_FIELD && in->op != OP_LOAD_TS && in->op != OP_LOAD_CONST)
+            continue;
+        eqlite_type type = EQLITE_T_UNKNOWN;
+        if (in->op == OP_LOAD_FIELD)
+            eqlite_schema_field_name(prog->schema, in->a, &type);
+        modes[k] = type == EQLITE_T_VERSION ? EQ_KEY_VERSION : type == EQLITE_T_IP ? EQ_KEY_IP : EQ_KEY_PLAIN;
+        any |= modes[k++] != EQ_KEY_PLAIN;
+    }
+    if (!any) {
+        eq_free(alloc, modes);
+        return NULL;
+    }
+    return modes;
 }
 
 uint64_t eq_key_hash(const uint8_t *key, size_t len)

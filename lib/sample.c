@@ -152,10 +152,14 @@ eqlite_status eq_sample_feed(eqlite_matcher *m, eq_sample *s, const eqlite_event
     return st;
 }
 
+/* qsort has no context argument: the flush that sorts sets the key modes */
+static _Thread_local const uint8_t *sort_modes;
+static _Thread_local size_t sort_nmodes;
+
 static int compare_keys(const void *a, const void *b)
 {
     const smp_key *x = *(smp_key *const *)a, *y = *(smp_key *const *)b;
-    return eq_key_compare(x->hdr.key, x->hdr.len, y->hdr.key, y->hdr.len);
+    return eq_key_compare_typed(x->hdr.key, x->hdr.len, y->hdr.key, y->hdr.len, sort_modes, sort_nmodes);
 }
 
 static bool distinct_events(eq_held *const *pick, uint32_t n)
@@ -213,7 +217,12 @@ eqlite_status eq_sample_flush(eqlite_matcher *m, eq_sample *s, eq_out *o)
         size_t i = 0;
         for (smp_key *k = s->oldest; k; k = k->next)
             all[i++] = k;
+        uint8_t *modes = eq_key_modes(s->prog, m->alloc);
+        sort_modes = modes;
+        sort_nmodes = modes ? s->prog->terms[0].nkeys : 0;
         qsort(all, n, sizeof *all, compare_keys);
+        sort_modes = NULL;
+        eq_free(m->alloc, modes);
         uint64_t order = 0;
         for (i = 0; i < n && st == EQLITE_OK && !eq_out_done(o); i++)
             st = key_samples(m, s, all[i], o, &order, pick, idx);

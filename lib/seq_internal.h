@@ -74,6 +74,14 @@ static inline const uint8_t *eq_keyset_get(const eq_keyset *ks, size_t c, size_t
 size_t eq_key_decode(const uint8_t *key, size_t len, eqlite_value *out, size_t cap);
 /* Orders decoded key tuples: null first, then bool, numbers, strings. */
 int eq_key_compare(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+/* The same with key i of a field type that orders its own way (modes[i],
+ * nmodes entries): EQ_KEY_VERSION, EQ_KEY_IP, else EQ_KEY_PLAIN. */
+enum { EQ_KEY_PLAIN = 0, EQ_KEY_VERSION, EQ_KEY_IP };
+int eq_key_compare_typed(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen, const uint8_t *modes,
+                         size_t nmodes);
+/* Per join key of prog (its first positive term): the EQ_KEY_* order of the
+ * key's field type. NULL when every key is plain (or out of memory). */
+uint8_t *eq_key_modes(const eqlite_program *prog, const eqlite_allocator *alloc);
 uint64_t eq_key_hash(const uint8_t *key, size_t len);
 
 /* Hash table of entries that start with eq_keyhdr (open addressing). */

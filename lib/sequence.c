@@ -9,7 +9,12 @@
  *    next positive one, replacing whatever waited there;
  *  - maxspan is inclusive (last.ts - first.ts <= maxspan); partials are kept
  *    on a list in start order, so expiry and "evict the oldest" are O(1);
- *  - `until` drops the key's partials that existed before the until event;
+ *  - `until` as SequenceMatcher.match: a partial whose last event L has
+ *    L <= U (ordinal order, U itself included) can never advance, so an until
+ *    event U drops every pending partial of its key, also one that U itself
+ *    created or extended; U can still complete a sequence (ES looks for the
+ *    nearest until strictly before the completing event), and candidates
+ *    awaiting trailing missing events are complete, so untouched;
  *  - missing events: a middle clause marks the partial waiting before it as
  *    violated (it still advances and replaces, as in ES, and is discarded on
  *    completion); a leading clause leaves a per-key marker that a new
@@ -394,9 +399,8 @@ static void on_until(eqlite_matcher *m, seq_engine *e, const uint8_t *key, size_
         return;
     k->refs++;
     for (uint32_t pos = 0; pos < e->prog->nterms; pos++) {
-        seq_partial *p = k->at[pos];
-        if (p && p->last_serial < e->serial)
-            partial_free(m, e, p);
+        if (k->at[pos])
+            partial_free(m, e, k->at[pos]);
     }
     key_unref(m, e, k);
 }

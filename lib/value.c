@@ -334,6 +334,36 @@ bool eq_cidr_contains(const eq_cidr *cidr, const uint8_t ip[16])
     return (cidr->addr[full] & mask) == (ip[full] & mask);
 }
 
+size_t eq_ip_format(const uint8_t ip[16], char out[40])
+{
+    if (is_v4_mapped(ip))
+        return (size_t)snprintf(out, 40, "%u.%u.%u.%u", ip[12], ip[13], ip[14], ip[15]);
+    unsigned groups[8];
+    for (int i = 0; i < 8; i++)
+        groups[i] = (unsigned)ip[2 * i] << 8 | ip[2 * i + 1];
+    int best = -1, best_len = 1; /* runs of two or more, the first longest */
+    for (int i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && groups[j] == 0)
+            j++;
+        if (j - i > best_len) {
+            best = i;
+            best_len = j - i;
+        }
+        i = j > i ? j : i + 1;
+    }
+    size_t n = 0;
+    for (int i = 0; i < 8; i++) {
+        if (i == best) {
+            n += (size_t)snprintf(out + n, 40 - n, "::");
+            i += best_len - 1;
+            continue;
+        }
+        n += (size_t)snprintf(out + n, 40 - n, "%s%x", n && out[n - 1] != ':' ? ":" : "", groups[i]);
+    }
+    return n;
+}
+
 /* ---- Number formatting ----------------------------------------------------- */
 
 /* Shortest decimal digits that read back as d (d > 0, finite): digits
@@ -1272,8 +1302,172 @@ bool eq_value_date_ns(const eqlite_value *v, int64_t *ns_out)
 {
     switch (v->kind) {
     case EQLITE_STRING: return eq_parse_date(v->u.s, v->len, ns_out);
-    case EQLITE_INT: *ns_out = v->u.i * 1000000; return true;
-    case EQLITE_DOUBLE: *ns_out = (int64_t)(v->u.d * 1e6); return true;
+    /* epoch milliseconds; past the nanosecond range (year 2262) is no date */
+    case EQLITE_INT: return !__builtin_mul_overflow(v->u.i, (int64_t)1000000, ns_out);
+    case EQLITE_DOUBLE: {
+        double ns = v->u.d * 1e6;
+        if (!(ns >= -0x1p63 && ns < 0x1p63))
+            return false;
+        *ns_out = (int64_t)ns;
+        return true;
+    }
     default: return false;
     }
+}
+
+/* ---- version ordering: Elasticsearch's VersionEncoder -------------------- */
+
+#define VERSION_MAX_IDENTIFIERS 32 /* VersionEncoder.MAX_LEGAL_VERSION_IDENTIFIERS */
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_ident_char(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-';
+}
+
+/* Identifiers split on '.' in [s, e), each checked by `ok`, at most 32. */
+static bool dotted_parts_ok(const char *s, const char *e, bool (*ok)(const char *, const char *))
+{
+    int count = 0;
+    for (;;) {
+        const char *dot = memchr(s, '.', (size_t)(e - s));
+        const char *end = dot ? dot : e;
+        if (++count > VERSION_MAX_IDENTIFIERS || !ok(s, end))
+            return false;
+        if (!dot)
+            return true;
+        s = dot + 1;
+    }
+}
+
+/* 0|[1-9]\d*, at most 127 digits (ES refuses a longer group with an
+ * exception; here the version is treated as illegal) */
+static bool numeric_ident(const char *s, const char *e)
+{
+    if (s == e || (*s == '0' && e - s > 1) || e - s >= 128)
+        return false;
+    for (; s < e; s++)
+        if (!is_digit(*s))
+            return false;
+    return true;
+}
+
+/* 0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]* */
+static bool prerelease_ident(const char *s, const char *e)
+{
+    if (numeric_ident(s, e))
+        return true;
+    bool letter = false;
+    for (const char *p = s; p < e; p++) {
+        if (!is_ident_char(*p))
+            return false;
+        letter |= !is_digit(*p);
+    }
+    return letter;
+}
+
+/* [0-9a-zA-Z-]+ */
+static bool build_ident(const char *s, const char *e)
+{
+    if (s == e)
+        return false;
+    for (; s < e; s++)
+        if (!is_ident_char(*s))
+            return false;
+    return true;
+}
+
+/* A digit run as VersionEncoder.prefixDigitGroupsWithLength writes it: a
+ * marker, the length with the top bit set, the digits. */
+static size_t put_digit_run(const char *s, size_t len, unsigned char *out)
+{
+    out[0] = 0x01;
+    out[1] = (unsigned char)(len | 0x80);
+    memcpy(out + 2, s, len);
+    return len + 2;
+}
+
+/* The encoded bytes of a version into out (room for 3 * n + 2 bytes). */
+static size_t version_encode(const char *s, size_t n, unsigned char *out)
+{
+    const char *end = s + n;
+    /* VersionParts.extractSuffix: the first separator, unless it starts the text */
+    const char *plus = n ? memchr(s, '+', n) : NULL;
+    if (plus == s)
+        plus = NULL;
+    const char *main_end = plus ? plus : end;
+    const char *pre = main_end > s ? memchr(s, '-', (size_t)(main_end - s)) : NULL;
+    if (pre == s)
+        pre = NULL;
+    const char *pre_end = main_end;
+    if (pre)
+        main_end = pre;
+    bool legal = dotted_parts_ok(s, main_end, numeric_ident) &&
+                 (!pre || (pre_end - pre > 1 && dotted_parts_ok(pre + 1, pre_end, prerelease_ident))) &&
+                 (!plus || (end - plus > 1 && dotted_parts_ok(plus + 1, end, build_ident)));
+    if (!legal) {
+        if (n == 0) { /* sorts after every legal version */
+            out[0] = 0x03;
+            return 1;
+        }
+        memcpy(out, s, n);
+        return n;
+    }
+    size_t len = 0;
+    for (const char *p = s; p < main_end;) {
+        if (is_digit(*p)) {
+            const char *q = p;
+            while (q < main_end && is_digit(*q))
+                q++;
+            len += put_digit_run(p, (size_t)(q - p), out + len);
+            p = q;
+        } else {
+            out[len++] = (unsigned char)*p++;
+        }
+    }
+    if (pre) {
+        out[len++] = 0x02; /* a pre-release sorts before the release */
+        out[len++] = '-';
+        for (const char *p = pre + 1; p < pre_end;) {
+            const char *dot = memchr(p, '.', (size_t)(pre_end - p));
+            const char *e = dot ? dot : pre_end;
+            bool numeric = true;
+            for (const char *q = p; q < e; q++)
+                numeric &= is_digit(*q);
+            if (numeric) {
+                len += put_digit_run(p, (size_t)(e - p), out + len);
+            } else {
+                memcpy(out + len, p, (size_t)(e - p));
+                len += (size_t)(e - p);
+            }
+            if (dot)
+                out[len++] = '.';
+            p = dot ? dot + 1 : pre_end;
+        }
+    } else {
+        out[len++] = 0x03;
+    }
+    if (plus) {
+        memcpy(out + len, plus, (size_t)(end - plus));
+        len += (size_t)(end - plus);
+    }
+    return len;
+}
+
+bool eq_version_compare(const char *a, size_t an, const char *b, size_t bn, int *cmp_out)
+{
+    unsigned char sa[3 * 128 + 2], sb[3 * 128 + 2];
+    unsigned char *ea = an <= 128 ? sa : malloc(3 * an + 2);
+    unsigned char *eb = bn <= 128 ? sb : malloc(3 * bn + 2);
+    bool ok = ea && eb;
+    if (ok) {
+        size_t la = version_encode(a, an, ea), lb = version_encode(b, bn, eb);
+        int c = memcmp(ea, eb, la < lb ? la : lb); /* BytesRef order: unsigned bytes, then length */
+        *cmp_out = c ? c : (la > lb) - (la < lb);
+    }
+    if (ea != sa)
+        free(ea);
+    if (eb != sb)
+        free(eb);
+    return ok;
 }

@@ -34,6 +34,11 @@ typedef struct eq_cidr {
 bool eq_cidr_parse(const char *s, size_t n, eq_cidr *out);
 bool eq_ip_parse(const char *s, size_t n, uint8_t out[16]);
 bool eq_cidr_contains(const eq_cidr *cidr, const uint8_t ip[16]);
+/* An address as Elasticsearch renders an ip value (InetAddresses.toAddrString
+ * of the decoded point): IPv4 (also v4-mapped) dotted, IPv6 lower-case with the
+ * first longest run of two or more zero groups as "::". Returns the length
+ * (at most 39) and NUL-terminates out. */
+size_t eq_ip_format(const uint8_t ip[16], char out[40]);
 
 /* ---- Numbers to text, Java style (string(), concat()) ------------------- */
 /* Double.toString semantics: "1.0", "2.1828", "1.0E21", "NaN", "Infinity".
@@ -76,6 +81,13 @@ bool eq_value_date_ns(const eqlite_value *v, int64_t *ns_out);
  * strings bytewise as Java orders BMP text, bools false<true).
  * Returns false if the kinds are not comparable. */
 bool eq_value_compare(const eqlite_value *a, const eqlite_value *b, int *cmp_out);
+
+/* Elasticsearch's `version` field order (VersionEncoder, mapper-version):
+ * legal (relaxed semver) versions by numeric main parts, a pre-release before
+ * the release, numeric pre-release identifiers numerically and before
+ * alphanumeric ones, the build suffix as ASCII; illegal versions after all
+ * legal ones, as plain bytes. Returns <0, 0 or >0; false if out of memory. */
+bool eq_version_compare(const char *a, size_t an, const char *b, size_t bn, int *cmp_out);
 
 /* Hash of bytes (for the exact-value sets of `in` and `:` lists). */
 uint64_t eq_hash(const char *s, size_t n);

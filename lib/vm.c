@@ -3,6 +3,7 @@
  * operands. Dispatch is generated from the opcode list (computed goto on
  * GCC/clang, a switch elsewhere). Nothing here allocates per event once the
  * matcher's string chunks have grown to the rule's needs. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -301,15 +302,31 @@ static bool as_date(const eqlite_value *v, eqlite_value *out)
     return eq_value_date_ns(v, &out->u.i);
 }
 
-static inline int compare_one(const eqlite_value *e, const eqlite_value *k, unsigned op, bool dates)
+/* How F_CMP compares a field with its constant (instruction's y). */
+enum { CMP_PLAIN = 0, CMP_DATES = 1, CMP_VERSIONS = 2, CMP_IPS = 3 };
+
+static inline int compare_one(eqlite_matcher *m, const eqlite_value *e, const eqlite_value *k, unsigned op,
+                              unsigned mode)
 {
     eqlite_value d;
-    if (dates) {
+    int c;
+    if (mode == CMP_DATES) {
         if (!as_date(e, &d))
             return N;
         e = &d;
+    } else if (mode == CMP_VERSIONS && e->kind == EQLITE_STRING && k->kind == EQLITE_STRING) {
+        if (!eq_version_compare(e->u.s, e->len, k->u.s, k->len, &c)) {
+            m->scratch.error = EQLITE_ENOMEM;
+            return F;
+        }
+        return order_result(c, op);
+    } else if (mode == CMP_IPS && e->kind == EQLITE_STRING && k->kind == EQLITE_STRING) {
+        /* InetAddressPoint order: 16 bytes, IPv4 as ::ffff:a.b.c.d */
+        uint8_t ea[16], ka[16];
+        if (!eq_ip_parse(e->u.s, e->len, ea) || !eq_ip_parse(k->u.s, k->len, ka))
+            return N;
+        return order_result(memcmp(ea, ka, 16), op);
     }
-    int c;
     if (!eq_value_compare(e, k, &c))
         return op == 0 ? F : N;
     return order_result(c, op);
@@ -334,7 +351,22 @@ static int in_list(const eqlite_value *e, const eqlite_value *list, unsigned n, 
 
 /* ---- arithmetic with Java semantics ---- */
 
-static eqlite_value arith(const eqlite_value *a, const eqlite_value *b, unsigned op)
+/* Elasticsearch's ql Arithmetics: integral operands use Math.addExact,
+ * subtractExact, multiplyExact and negateExact (in int when both operands are
+ * Java ints, e.g. literals that fit 32 bits, else in long), and integral / or %
+ * by zero throws; each ArithmeticException fails the query. Here the value is
+ * null and the scratch error makes the API call return EQLITE_EARITH. */
+static eqlite_value arith_error(eq_scratch *sc, const char *why)
+{
+    if (sc->error == EQLITE_OK) {
+        sc->error = EQLITE_EARITH;
+        sc->why = why;
+    }
+    return (eqlite_value){0};
+}
+
+static eqlite_value arith(eq_scratch *sc, const eqlite_value *a, const eqlite_value *b, unsigned op,
+                          bool java_int)
 {
     eqlite_value r = {0};
     a = scalar(a);
@@ -343,23 +375,27 @@ static eqlite_value arith(const eqlite_value *a, const eqlite_value *b, unsigned
     if ((!ai && a->kind != EQLITE_DOUBLE) || (!bi && b->kind != EQLITE_DOUBLE))
         return r;
     if (ai && bi) {
-        uint64_t x = (uint64_t)a->u.i, y = (uint64_t)b->u.i;
+        int64_t x = a->u.i, y = b->u.i, z = 0;
+        bool over = false;
         r.kind = EQLITE_INT;
         switch (op) {
-        case 0: r.u.i = (int64_t)(x + y); break;
-        case 1: r.u.i = (int64_t)(x - y); break;
-        case 2: r.u.i = (int64_t)(x * y); break;
-        case 3:
-        case 4:
-            if (b->u.i == 0)
-                return (eqlite_value){0};
-            if (a->u.i == INT64_MIN && b->u.i == -1)
-                r.u.i = op == 3 ? INT64_MIN : 0;
+        case 0: over = __builtin_add_overflow(x, y, &z); break;
+        case 1: over = __builtin_sub_overflow(x, y, &z); break;
+        case 2: over = __builtin_mul_overflow(x, y, &z); break;
+        default:
+            if (y == 0)
+                return arith_error(sc, "/ by zero");
+            if (y == -1) /* Java: MIN / -1 is MIN (of int or long), MIN % -1 is 0 */
+                z = op == 4 ? 0 : x == (java_int ? INT32_MIN : INT64_MIN) ? x : -x;
             else
-                r.u.i = op == 3 ? a->u.i / b->u.i : a->u.i % b->u.i; /* C truncates like Java */
+                z = op == 3 ? x / y : x % y; /* C truncates like Java */
             break;
-        default: break;
         }
+        if (java_int && !over && op <= 2)
+            over = z < INT32_MIN || z > INT32_MAX;
+        if (over)
+            return arith_error(sc, java_int ? "integer overflow" : "long overflow");
+        r.u.i = z;
         return r;
     }
     double x = ai ? (double)a->u.i : a->u.d, y = bi ? (double)b->u.i : b->u.d;
@@ -372,6 +408,24 @@ static eqlite_value arith(const eqlite_value *a, const eqlite_value *b, unsigned
     default: r.u.d = fmod(x, y); break;
     }
     return r;
+}
+
+/* Arithmetics.negate: negateExact for integral values; for doubles it
+ * refuses Double.MIN_VALUE (the smallest positive double, as written). */
+static eqlite_value negate(eq_scratch *sc, const eqlite_value *v, bool java_int)
+{
+    v = scalar(v);
+    if (v->kind == EQLITE_INT) {
+        if (v->u.i == (java_int ? INT32_MIN : INT64_MIN))
+            return arith_error(sc, java_int ? "integer overflow" : "long overflow");
+        return (eqlite_value){EQLITE_INT, 0, {.i = -v->u.i}};
+    }
+    if (v->kind == EQLITE_DOUBLE) {
+        if (v->u.d == DBL_TRUE_MIN)
+            return arith_error(sc, "double overflow");
+        return (eqlite_value){EQLITE_DOUBLE, 0, {.d = -v->u.d}};
+    }
+    return (eqlite_value){0};
 }
 
 /* ---- functions ---- */
@@ -422,11 +476,12 @@ static eqlite_value call(eqlite_matcher *m, unsigned fnx, eqlite_value *args, un
     for (unsigned k = 0; k < argc && k < 4; k++)
         a[k] = scalar(&args[k]);
     switch ((eq_function)fn) {
-    case FN_ADD: return arith(a[0], a[1], 0);
-    case FN_SUBTRACT: return arith(a[0], a[1], 1);
-    case FN_MULTIPLY: return arith(a[0], a[1], 2);
-    case FN_DIVIDE: return arith(a[0], a[1], 3);
-    case FN_MODULO: return arith(a[0], a[1], 4);
+    /* aux: both operands are Java ints (codegen's java_int) */
+    case FN_ADD: return arith(&m->scratch, a[0], a[1], 0, aux);
+    case FN_SUBTRACT: return arith(&m->scratch, a[0], a[1], 1, aux);
+    case FN_MULTIPLY: return arith(&m->scratch, a[0], a[1], 2, aux);
+    case FN_DIVIDE: return arith(&m->scratch, a[0], a[1], 3, aux);
+    case FN_MODULO: return arith(&m->scratch, a[0], a[1], 4, aux);
     case FN_BETWEEN: {
         if (!is_str(a[0]) || !is_str(a[1]) || !is_str(a[2]))
             return null;
@@ -683,7 +738,7 @@ static __attribute__((noinline)) int run(eqlite_matcher *m, uint32_t pc, const e
         else if (b->kind == EQLITE_NULL)
             acc = N;
         else
-            ANY_ELEMENT(a, compare_one(e_, b, op, false));
+            ANY_ELEMENT(a, compare_one(m, e_, b, op, CMP_PLAIN));
         vmbreak;
     }
     vmcase(IS_NULL)
@@ -712,18 +767,12 @@ static __attribute__((noinline)) int run(eqlite_matcher *m, uint32_t pc, const e
     vmcase(ARITH)
     {
         sp--;
-        sp[-1] = arith(&sp[-1], &sp[0], ip->x);
+        sp[-1] = arith(&m->scratch, &sp[-1], &sp[0], ip->x, ip->y);
         vmbreak;
     }
     vmcase(NEG)
     {
-        const eqlite_value *v = scalar(&sp[-1]);
-        if (v->kind == EQLITE_INT)
-            sp[-1] = int_value((int64_t)(0 - (uint64_t)v->u.i));
-        else if (v->kind == EQLITE_DOUBLE)
-            sp[-1] = (eqlite_value){EQLITE_DOUBLE, 0, {.d = -v->u.d}};
-        else
-            sp[-1] = null_value;
+        sp[-1] = negate(&m->scratch, &sp[-1], ip->y);
         vmbreak;
     }
     vmcase(CALL)
@@ -769,11 +818,10 @@ static __attribute__((noinline)) int run(eqlite_matcher *m, uint32_t pc, const e
         unsigned op = ip->x;
         if (ip->a == EQ_TS_FIELD) {
             eqlite_value ts = int_value(ev->timestamp);
-            acc = compare_one(&ts, k, op, false);
+            acc = compare_one(m, &ts, k, op, CMP_PLAIN);
         } else {
             const eqlite_value *v = field_at(ev, ip->a);
-            bool dates = ip->y != 0;
-            ANY_ELEMENT(v, compare_one(e_, k, op, dates));
+            ANY_ELEMENT(v, compare_one(m, e_, k, op, ip->y));
         }
         vmbreak_test;
     }

@@ -146,7 +146,8 @@ def main(tmp):
     mapping = write(os.path.join(tmp, "conv-mapping.json"), json.dumps({"mappings": {"properties": {
         "n": {"type": "long"}, "small": {"type": "byte"}, "d": {"type": "double"}, "b": {"type": "boolean"},
         "k": {"type": "keyword"}, "day": {"type": "date", "format": "dd-MM-yyyy||epoch_millis"},
-        "t": {"type": "date"}, "event": {"properties": {"category": {"type": "keyword"}}}}}}))
+        "t": {"type": "date"}, "event": {"properties": {"category": {"type": "keyword"}}},
+        "kw": {"type": "keyword", "ignore_above": 3, "null_value": "NUL"}}}}))
     conv_events = [
         {"i": 1, "event": {"category": "x"}, "n": "5", "d": "2.5", "b": "true", "k": 5, "day": "17-12-2022", "t": "2022-12-17T00:00:00Z"},
         {"i": 2, "event": {"category": "x"}, "n": 5.0, "d": 3, "b": False, "k": True, "day": 1671235200000, "t": 1671235200000},
@@ -155,7 +156,10 @@ def main(tmp):
         {"i": 5, "event": {"category": "x"}, "b": "yes"},
         {"i": 6, "event": {"category": "x"}, "day": "2022-12-17"},
         {"i": 7, "event": {"category": "x"}, "small": 300},
-        {"i": 8, "event": {"category": "x"}, "n": 5.7, "small": "-3"}]
+        {"i": 8, "event": {"category": "x"}, "n": 5.7, "small": "-3"},
+        {"i": 9, "event": {"category": "x"}, "kw": "long value"},
+        {"i": 10, "event": {"category": "x"}, "kw": None},
+        {"i": 11, "event": {"category": "x"}, "kw": "ab"}]
     conv_path = write(os.path.join(tmp, "conv.ndjson"), "".join(json.dumps(e) + "\n" for e in conv_events))
 
     def conv_ids(query):
@@ -179,12 +183,21 @@ def main(tmp):
     check("date field with a custom format compares as a date",
           conv_ids('x where day == "2022-12-17T00:00:00Z"')[0] == [1, 2]
           and conv_ids('x where day > "2022-12-17T12:00:00Z"')[0] == [3])
+    check("keyword ignore_above: a longer value is not indexed; null_value stands for an explicit null",
+          conv_ids('x where kw : "*"')[0] == [10, 11] and conv_ids('x where kw == "NUL"')[0] == [10]
+          and conv_ids('x where i > 8 and kw == null')[0] == [9])
     check("date field: ISO text and epoch millis are the same date", conv_ids('x where t == "2022-12-17"')[0] == [1, 2])
     r = run(["query", "--mapping", mapping, "--timestamp-field", "day", "sample by t [x where i == 1] [x where i == 2]",
              conv_path])
     out = [json.loads(l) for l in lines(r)]
+    # join keys as Elasticsearch returns them (fields API): a date in its mapping's (first) format
     check("date join keys agree across spellings (ISO vs epoch millis), custom-format timestamp field",
-          len(out) == 1 and out[0]["join_keys"] == [1671235200000], repr(r))
+          len(out) == 1 and out[0]["join_keys"] == ["2022-12-17T00:00:00.000Z"], repr(r))
+    r = run(["query", "--mapping", mapping, "--timestamp-field", "t", "sample by day [x where i == 1] [x where i == 2]",
+             conv_path])
+    out = [json.loads(l) for l in lines(r)]
+    check("a date join key is rendered with its mapping's first format",
+          len(out) == 1 and out[0]["join_keys"] == ["17-12-2022"], repr(r))
 
     # eqlite test
     yml = write(os.path.join(tmp, "t.yaml"), """

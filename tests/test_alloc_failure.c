@@ -417,8 +417,9 @@ static eqlite_status read_events(int source)
         {"destination.port", 16, 3}, {"when", 4, 4}, {"user.name", 9, 5},
     };
     static const eq_ndjson_conv conv[] = {
-        {EQLITE_T_KEYWORD, NULL}, {EQLITE_T_KEYWORD, NULL}, {EQLITE_T_UNKNOWN, NULL},
-        {EQLITE_T_LONG, NULL},    {EQLITE_T_DATE, "dd-MM-yyyy||epoch_millis"}, {EQLITE_T_KEYWORD, NULL},
+        {EQLITE_T_KEYWORD, NULL, 0, NULL}, {EQLITE_T_KEYWORD, NULL, 0, NULL}, {EQLITE_T_UNKNOWN, NULL, 0, NULL},
+        {EQLITE_T_LONG, NULL, 0, NULL},    {EQLITE_T_DATE, "dd-MM-yyyy||epoch_millis", 0, NULL},
+        {EQLITE_T_KEYWORD, NULL, 0, "\"none\""},
     };
     eq_ndjson_options opt = {0};
     opt.fields = fields;

@@ -344,3 +344,29 @@ Test(mapping, strict_dynamic_mapping_makes_unmapped_fields_unknown)
         eqlite_schema_free(s);
     }
 }
+
+/* ---- index-time parameters the NDJSON reader applies ---------------------- */
+
+#include "ndjson/mapping.h"
+
+static void note_param(void *user, const char *field, const char *param, const char *json)
+{
+    char *out = user;
+    size_t n = strlen(out);
+    snprintf(out + n, 1024 - n, "%s%s %s=%s", n ? "; " : "", field, param, json);
+}
+
+/* ignore_above and null_value (mapping-params docs; ECS sets ignore_above:
+ * 1024 on keyword fields), for multi-fields too, as JSON text. */
+Test(mapping, ignore_above_and_null_value_reach_the_reader)
+{
+    const char *json = "{\"properties\":{\"process\":{\"properties\":{\"name\":{\"type\":\"keyword\","
+                       "\"ignore_above\":1024,\"fields\":{\"caseless\":{\"type\":\"keyword\",\"ignore_above\":10,"
+                       "\"null_value\":\"none\"}}},\"pid\":{\"type\":\"long\",\"null_value\":-1},"
+                       "\"exit_code\":{\"type\":\"long\",\"null_value\":null}}}}}";
+    char seen[1024] = "";
+    cr_assert_eq(eq_mapping_load_params(schema, json, strlen(json), err, sizeof err, NULL, note_param, seen),
+                 EQLITE_OK, "%s", err);
+    cr_assert_str_eq(seen, "process.name ignore_above=1024; process.name.caseless ignore_above=10; "
+                           "process.name.caseless null_value=\"none\"; process.pid null_value=-1");
+}

@@ -102,8 +102,8 @@ static const char *bad_reason(const char *json)
 static void expect_str(const eqlite_value *v, const char *s)
 {
     cr_assert_eq(v->kind, EQLITE_STRING, "kind %u, expected a string", v->kind);
-    cr_assert_eq(v->len, strlen(s));
-    cr_assert(memcmp(v->u.s, s, v->len) == 0, "got '%.*s', expected '%s'", (int)v->len, v->u.s, s);
+    cr_assert(v->len == strlen(s) && memcmp(v->u.s, s, v->len) == 0, "got '%.*s', expected '%s'", (int)v->len,
+              v->u.s, s);
 }
 
 static void expect_int(const eqlite_value *v, int64_t i)
@@ -665,30 +665,71 @@ Test(ndjson, lines_of_16_mib_are_accepted_by_default)
     free(json);
 }
 
-/* ---- duplicate keys ------------------------------------------------------------ */
+/* ---- the same field twice ------------------------------------------------------ */
 
-Test(ndjson, duplicate_keys_last_one_wins)
+static void expect_ints(const eqlite_value *v, const int64_t *want, uint32_t n)
+{
+    cr_assert_eq(v->kind, EQLITE_ARRAY, "kind %u", v->kind);
+    cr_assert_eq(v->len, n);
+    for (uint32_t i = 0; i < n; i++)
+        expect_int(&v->u.a[i], want[i]);
+}
+
+/* Elasticsearch's DocumentParser indexes every value a document gives a field:
+ * the dotted and the nested spelling of one field make it multi-valued (in
+ * source order here), a null adds nothing. */
+Test(ndjson, dotted_and_nested_spellings_of_a_field_are_all_kept)
 {
     eq_ndjson *r;
-    eqlite_event ev = read_one("{\"a\":1,\"a\":2,\"process\":{\"name\":\"x\"},\"process.name\":\"y\","
-                               "\"seq\":[1,2],\"seq\":3,\"event\":{\"type\":\"t\"},\"event.type\":[\"u\"]}",
+    eqlite_event ev = read_one("{\"process.name\":\"x\",\"process\":{\"name\":\"y\"},"
+                               "\"seq\":[1,2],\"x\":{\"a\":3},\"x.a\":[4],"
+                               "\"event\":{\"type\":\"t\"},\"event.type\":null,"
+                               "\"host\":{\"os.type\":null},\"host.os\":{\"type\":\"linux\"}}",
                                &r);
-    expect_int(&ev.fields[F_A], 2);
-    expect_str(&ev.fields[F_PNAME], "y");
-    expect_int(&ev.fields[F_SEQ], 3);
-    cr_assert_eq(ev.fields[F_ETYPE].kind, EQLITE_ARRAY);
-    cr_assert_eq(ev.fields[F_ETYPE].len, 1);
-    expect_str(&ev.fields[F_ETYPE].u.a[0], "u");
+    cr_assert_eq(ev.fields[F_PNAME].kind, EQLITE_ARRAY);
+    cr_assert_eq(ev.fields[F_PNAME].len, 2);
+    expect_str(&ev.fields[F_PNAME].u.a[0], "x");
+    expect_str(&ev.fields[F_PNAME].u.a[1], "y");
+    expect_ints(&ev.fields[F_SEQ], (const int64_t[]){1, 2}, 2);
+    expect_ints(&ev.fields[F_XA], (const int64_t[]){3, 4}, 2);
+    expect_str(&ev.fields[F_ETYPE], "t");
+    expect_str(&ev.fields[F_HOSTOS], "linux");
     eq_ndjson_close(r);
 }
 
-Test(ndjson, duplicate_arrays_of_objects_last_one_wins)
+Test(ndjson, spellings_inside_arrays_of_objects_add_up)
 {
     eq_ndjson *r;
-    eqlite_event ev = read_one("{\"x\":[{\"a\":1},{\"a\":2}],\"x\":[{\"a\":3}]}", &r);
-    cr_assert_eq(ev.fields[F_XA].kind, EQLITE_ARRAY);
-    cr_assert_eq(ev.fields[F_XA].len, 1);
-    expect_int(&ev.fields[F_XA].u.a[0], 3);
+    eqlite_event ev = read_one("{\"x\":[{\"a\":1},{\"a\":2}],\"x.a\":3}", &r);
+    expect_ints(&ev.fields[F_XA], (const int64_t[]){1, 2, 3}, 3);
+    eq_ndjson_close(r);
+    /* a later event starts afresh */
+    r = open_mem("{\"a\":1,\"x.a\":5,\"x\":{\"a\":6}}\n{\"x\":{\"a\":7}}\n");
+    eq_ndjson_record rec;
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_ints(&ev.fields[F_XA], (const int64_t[]){5, 6}, 2);
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_int(&ev.fields[F_XA], 7);
+    eq_ndjson_close(r);
+}
+
+/* A key twice in one object: Elasticsearch parses with Jackson's
+ * STRICT_DUPLICATE_DETECTION (elastic/elasticsearch#22073, 6.0 on) and
+ * rejects the document ("Duplicate field 'a'"), so it is never an event. */
+Test(ndjson, a_key_twice_in_one_object_is_a_bad_record)
+{
+    expect_contains(bad_reason("{\"a\":1,\"a\":2}"), "duplicate field 'a'");
+    expect_contains(bad_reason("{\"process\":{\"name\":\"x\",\"name\":\"y\"}}"), "duplicate field 'name'");
+    expect_contains(bad_reason("{\"process.name\":\"x\",\"process.name\":\"y\"}"),
+                    "duplicate field 'process.name'");
+    expect_contains(bad_reason("{\"x\":[{\"a\":1},{\"a\":2}],\"x\":[{\"a\":3}]}"), "duplicate field 'x'");
+    expect_contains(bad_reason("{\"x\":[{\"a\":1,\"a\":2}]}"), "duplicate field 'a'");
+    /* the same key in sibling objects is no duplicate */
+    eq_ndjson *r;
+    eqlite_event ev =
+        read_one("{\"x\":[{\"a\":1},{\"a\":2}],\"process\":{\"parent\":{\"name\":\"p\"},\"name\":\"n\"}}", &r);
+    expect_ints(&ev.fields[F_XA], (const int64_t[]){1, 2}, 2);
+    expect_str(&ev.fields[F_PNAME], "n");
     eq_ndjson_close(r);
 }
 
@@ -1450,5 +1491,166 @@ Test(ndjson, reads_epoch_millisecond_strings_of_the_missing_events_data)
     bad += more_bad;
     cr_assert_eq(events, 48);
     cr_assert_eq(bad, 0);
+    eq_ndjson_close(r);
+}
+
+/* ---- mapping parameters: ignore_above and null_value ----------------------- */
+
+/* A reader over `text` whose fields carry conversions (NULL: none). */
+static eq_ndjson *open_conv(const char *text, const eq_ndjson_conv *conv)
+{
+    eq_ndjson_options o = options_for(NULL);
+    o.conv = conv;
+    eq_ndjson *r = NULL;
+    char err[256];
+    cr_assert_eq(eq_ndjson_open_memory(text, strlen(text), &o, &r, err, sizeof err), EQLITE_OK, "%s", err);
+    return r;
+}
+
+/* KeywordFieldMapper: a string longer than ignore_above (in Java chars, UTF-16
+ * units) is not indexed, so queries do not see it; array elements each. */
+Test(ndjson, ignore_above_leaves_longer_keyword_values_unindexed)
+{
+    eq_ndjson_conv conv[NF] = {0};
+    conv[F_PNAME] = (eq_ndjson_conv){EQLITE_T_KEYWORD, NULL, 3, NULL};
+    conv[F_ETYPE] = (eq_ndjson_conv){EQLITE_T_KEYWORD, NULL, 3, NULL};
+    conv[F_PPNAME] = (eq_ndjson_conv){EQLITE_T_KEYWORD, NULL, 0, NULL};
+    eq_ndjson *r = open_conv("{\"process\":{\"name\":\"abcd\",\"parent\":{\"name\":\"abcd\"}},"
+                             "\"event\":{\"type\":[\"ab\",\"abcd\",\"abc\",1234]}}\n"
+                             "{\"process\":{\"name\":\"abc\"},\"event\":{\"type\":[\"long one\"]}}\n"
+                             /* U+1F600 is two Java chars: 2 + 2 > 3; e-acute is one */
+                             "{\"process\":{\"name\":\"ab\xf0\x9f\x98\x80\"},\"event\":{\"type\":\"\xc3\xa9\xc3\xa9\xc3\xa9\"}}\n",
+                             conv);
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_null(&ev.fields[F_PNAME]);
+    expect_str(&ev.fields[F_PPNAME], "abcd"); /* no ignore_above */
+    cr_assert_eq(ev.fields[F_ETYPE].kind, EQLITE_ARRAY);
+    cr_assert_eq(ev.fields[F_ETYPE].len, 2);
+    expect_str(&ev.fields[F_ETYPE].u.a[0], "ab");
+    expect_str(&ev.fields[F_ETYPE].u.a[1], "abc"); /* 1234 became text "1234": too long */
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_str(&ev.fields[F_PNAME], "abc");
+    expect_null(&ev.fields[F_ETYPE]);
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_null(&ev.fields[F_PNAME]);
+    expect_str(&ev.fields[F_ETYPE], "\xc3\xa9\xc3\xa9\xc3\xa9");
+    eq_ndjson_close(r);
+}
+
+/* null_value (mapping-params docs): an explicit null, also inside an array, is
+ * indexed as the null_value, converted with the field's type; a missing field
+ * and an empty array stay missing. */
+Test(ndjson, null_value_replaces_explicit_nulls)
+{
+    eq_ndjson_conv conv[NF] = {0};
+    conv[F_PNAME] = (eq_ndjson_conv){EQLITE_T_KEYWORD, NULL, 0, "\"NULL\""};
+    conv[F_SEQ] = (eq_ndjson_conv){EQLITE_T_LONG, NULL, 0, "-1"};
+    conv[F_ETYPE] = (eq_ndjson_conv){EQLITE_T_KEYWORD, NULL, 0, "\"none\""};
+    conv[F_A] = (eq_ndjson_conv){EQLITE_T_KEYWORD, NULL, 0, "\"N/A\""};
+    eq_ndjson *r = open_conv("{\"process\":{\"name\":null},\"seq\":null,\"event\":{\"type\":[\"x\",null]},\"a\":[]}\n"
+                             "{\"seq\":\"7\"}\n",
+                             conv);
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_str(&ev.fields[F_PNAME], "NULL");
+    expect_int(&ev.fields[F_SEQ], -1);
+    cr_assert_eq(ev.fields[F_ETYPE].kind, EQLITE_ARRAY);
+    cr_assert_eq(ev.fields[F_ETYPE].len, 2);
+    expect_str(&ev.fields[F_ETYPE].u.a[0], "x");
+    expect_str(&ev.fields[F_ETYPE].u.a[1], "none");
+    expect_null(&ev.fields[F_A]);
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_null(&ev.fields[F_PNAME]);
+    expect_int(&ev.fields[F_SEQ], 7);
+    expect_null(&ev.fields[F_ETYPE]);
+    eq_ndjson_close(r);
+}
+
+/* IpFieldMapper parses the value (InetAddresses.forString; anything else
+ * fails the document) and the fields API returns it as toAddrString renders
+ * it, so an ip field reads in that one spelling. */
+Test(ndjson, ip_values_are_parsed_and_read_in_elasticsearch_spelling)
+{
+    eq_ndjson_conv conv[NF] = {0};
+    conv[F_A] = (eq_ndjson_conv){EQLITE_T_IP, NULL, 0, NULL};
+    eq_ndjson *r = open_conv("{\"a\":\"::FFFF:10.0.0.1\"}\n{\"a\":[\"0:0:0:0:0:0:0:1\",\"1.2.3.4\"]}\n"
+                             "{\"a\":\"10.0.0.256\"}\n{\"a\":1234}\n",
+                             conv);
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_str(&ev.fields[F_A], "10.0.0.1");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    cr_assert_eq(ev.fields[F_A].kind, EQLITE_ARRAY);
+    expect_str(&ev.fields[F_A].u.a[0], "::1");
+    expect_str(&ev.fields[F_A].u.a[1], "1.2.3.4");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
+    expect_contains(rec.reason, "cannot convert \"10.0.0.256\" to ip");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
+    expect_contains(rec.reason, "cannot convert 1234 to ip");
+    eq_ndjson_close(r);
+}
+
+/* Dates as Elasticsearch renders them (DateFormatter.format with the first
+ * format of the list; the default strict_date_optional_time printer always
+ * writes milliseconds and a zero offset as Z). */
+static const char *date_text(int64_t ms, const char *format)
+{
+    static char buf[128];
+    if (!eq_ndjson_format_date(ms, format, buf, sizeof buf))
+        return "(none)";
+    return buf;
+}
+
+Test(ndjson, dates_render_with_the_mapping_format)
+{
+    const int64_t dec17 = 1671235200000; /* 2022-12-17T00:00:00Z, a Saturday */
+    cr_expect_str_eq(date_text(0, NULL), "1970-01-01T00:00:00.000Z");
+    cr_expect_str_eq(date_text(dec17 + 123, ""), "2022-12-17T00:00:00.123Z");
+    cr_expect_str_eq(date_text(-1, "strict_date_optional_time||epoch_millis"), "1969-12-31T23:59:59.999Z");
+    cr_expect_str_eq(date_text(dec17, "epoch_millis||dd-MM-yyyy"), "1671235200000");
+    cr_expect_str_eq(date_text(dec17, "epoch_second"), "1671235200");
+    cr_expect_str_eq(date_text(dec17 + 120, "epoch_second"), "1671235200.12");
+    cr_expect_str_eq(date_text(dec17, "dd-MM-yyyy||epoch_millis"), "17-12-2022");
+    cr_expect_str_eq(date_text(dec17 + 45296789, "yyyy/MM/dd HH:mm:ss.SS"), "2022/12/17 12:34:56.78");
+    cr_expect_str_eq(date_text(dec17, "basic_date"), "20221217");
+    cr_expect_str_eq(date_text(dec17, "EEE, MMM d, yy h:mm a 'at' XXX"), "Sat, Dec 17, 22 12:00 AM at Z");
+    cr_expect_str_eq(date_text(dec17, "date_time_no_millis"), "2022-12-17T00:00:00Z");
+    cr_expect_str_eq(date_text(dec17, "week_date"), "(none)"); /* not rendered: the caller keeps the number */
+    char small[8];
+    cr_expect_eq(eq_ndjson_format_date(dec17, NULL, small, sizeof small), 0);
+}
+
+/* date_nanos (DateFieldMapper, nanosecond resolution): values are parsed
+ * with the mapping's format and read as the strict_date_optional_time_nanos
+ * printer writes them (3 to 9 fraction digits, UTC); dates before 1970 are
+ * refused, as Elasticsearch refuses the document. */
+Test(ndjson, date_nanos_values_keep_nanoseconds_and_read_as_iso)
+{
+    eq_ndjson_conv conv[NF] = {0};
+    conv[F_A] = (eq_ndjson_conv){EQLITE_T_DATE_NANOS, NULL, 0, NULL};
+    conv[F_SEQ] = (eq_ndjson_conv){EQLITE_T_DATE_NANOS, "dd-MM-yyyy||epoch_millis", 0, NULL};
+    eq_ndjson *r = open_conv("{\"a\":\"2022-12-17T00:00:00.123456789Z\",\"seq\":\"17-12-2022\"}\n"
+                             "{\"a\":\"2022-12-17T01:00:00.5+01:00\",\"seq\":1671235200000}\n"
+                             "{\"a\":[1671235200000,\"1671235200000.000001\"]}\n"
+                             "{\"a\":\"1969-12-31T23:59:59Z\"}\n",
+                             conv);
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_str(&ev.fields[F_A], "2022-12-17T00:00:00.123456789Z");
+    expect_str(&ev.fields[F_SEQ], "2022-12-17T00:00:00.000Z");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_str(&ev.fields[F_A], "2022-12-17T00:00:00.500Z");
+    expect_str(&ev.fields[F_SEQ], "2022-12-17T00:00:00.000Z");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    cr_assert_eq(ev.fields[F_A].kind, EQLITE_ARRAY);
+    expect_str(&ev.fields[F_A].u.a[0], "2022-12-17T00:00:00.000Z");
+    expect_str(&ev.fields[F_A].u.a[1], "2022-12-17T00:00:00.000000001Z");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
+    expect_contains(rec.reason, "to date_nanos");
     eq_ndjson_close(r);
 }

@@ -24,11 +24,11 @@ typedef struct run {
     int results;
 } run;
 
-enum { F_CAT, F_K, F_K2, F_N, F_TAGS, F_STAGE, F_COUNT };
-static const char *const field_names[F_COUNT] = {"cat", "k", "k2", "n", "tags", "stage"};
-static const eqlite_type field_types[F_COUNT] = {EQLITE_T_KEYWORD, EQLITE_T_KEYWORD,
-                                                 EQLITE_T_KEYWORD, EQLITE_T_LONG,
-                                                 EQLITE_T_KEYWORD, EQLITE_T_LONG};
+enum { F_CAT, F_K, F_K2, F_N, F_TAGS, F_STAGE, F_VER, F_ADDR, F_COUNT };
+static const char *const field_names[F_COUNT] = {"cat", "k", "k2", "n", "tags", "stage", "ver", "addr"};
+static const eqlite_type field_types[F_COUNT] = {
+    EQLITE_T_KEYWORD, EQLITE_T_KEYWORD, EQLITE_T_KEYWORD, EQLITE_T_LONG,
+    EQLITE_T_KEYWORD, EQLITE_T_LONG,    EQLITE_T_VERSION, EQLITE_T_IP};
 
 static void start(run *r, const char *rule, const eqlite_limits *limits)
 {
@@ -234,6 +234,122 @@ Test(until, completed_sequences_are_not_affected)
     feed(&r, "c3", 3, "c", "x");
     flush(&r);
     cr_expect_str_eq(r.out, "a1 b2");
+    finish(&r);
+}
+
+/* SequenceMatcher.match (x-pack/plugin/eql, execution/sequence): before a
+ * partial advances to event H, the nearest until U strictly before H rejects
+ * it when U is between the partial's last event L and H, L included. So an
+ * event that starts or extends a partial and is also an until event leaves
+ * a partial that can never advance, while an event that completes a sequence
+ * is not its own until (strictly before H). */
+Test(until, an_event_that_extends_a_partial_and_is_until_cancels_it)
+{
+    run r;
+    start(&r, "sequence by k [a where true] [b where true] [c where true] until [b where n == 9]",
+          NULL);
+    feed(&r, "a1", 1, "a", "x");
+    feed_full(&r, "b2", 2, "b", "x", NULL, 9);
+    feed(&r, "c3", 3, "c", "x");
+    flush(&r);
+    cr_expect_str_eq(r.out, "");
+    eqlite_stats s;
+    eqlite_matcher_stats(r.m, &s);
+    cr_expect_eq(s.pending, 0);
+    finish(&r);
+}
+
+Test(until, an_event_that_starts_a_partial_and_is_until_cancels_it)
+{
+    run r;
+    start(&r, "sequence by k [a where true] [b where true] until [a where n == 9]", NULL);
+    feed_full(&r, "a1", 1, "a", "x", NULL, 9);
+    feed(&r, "b2", 2, "b", "x");
+    feed(&r, "a3", 3, "a", "x");
+    feed(&r, "b4", 4, "b", "x");
+    flush(&r);
+    cr_expect_str_eq(r.out, "a3 b4");
+    finish(&r);
+}
+
+Test(until, an_event_that_completes_a_sequence_and_is_until_completes_it)
+{
+    run r;
+    start(&r, "sequence by k [a where true] [b where true] until [b where true]", NULL);
+    feed(&r, "a1", 1, "a", "x");
+    feed(&r, "b2", 2, "b", "x");
+    flush(&r);
+    cr_expect_str_eq(r.out, "a1 b2");
+    finish(&r);
+}
+
+Test(until, an_until_event_at_the_same_timestamp_before_the_step_cancels)
+{
+    run r;
+    start(&r, "sequence by k [a where true] [b where true] until [c where true]", NULL);
+    feed(&r, "a1", 1, "a", "x");
+    feed(&r, "c2", 2, "c", "x");
+    feed(&r, "b2", 2, "b", "x"); /* same timestamp, after the until in stream order */
+    flush(&r);
+    cr_expect_str_eq(r.out, "");
+    finish(&r);
+}
+
+Test(until, with_runs_the_repeated_event_that_is_until_cancels_both_partials)
+{
+    run r;
+    start(&r, "sequence by k [a where true] with runs=2 [b where true] until [a where n == 9]",
+          NULL);
+    feed(&r, "a1", 1, "a", "x");
+    feed_full(&r, "a2", 2, "a", "x", NULL, 9); /* extends a1 and starts its own */
+    feed(&r, "b3", 3, "b", "x");
+    feed(&r, "a4", 4, "a", "x");
+    feed(&r, "a5", 5, "a", "x");
+    feed(&r, "b6", 6, "b", "x");
+    flush(&r);
+    cr_expect_str_eq(r.out, "a4 a5 b6");
+    finish(&r);
+}
+
+Test(until, optional_null_keys_join_the_until_event_too)
+{
+    run r;
+    start(&r, "sequence by ?k2 [a where true] [b where true] until [a where n == 9]", NULL);
+    feed_full(&r, "a1", 1, "a", NULL, NULL, 9);
+    feed(&r, "b2", 2, "b", NULL);
+    feed_full(&r, "a3", 3, "a", NULL, "z", 9); /* another key: no effect on null */
+    feed(&r, "a4", 4, "a", NULL);
+    feed_full(&r, "a5", 5, "a", NULL, "z", 9);
+    feed(&r, "b6", 6, "b", NULL);
+    flush(&r);
+    cr_expect_str_eq(r.out, "a4 b6");
+    finish(&r);
+}
+
+Test(until, with_missing_events_the_until_check_is_on_positive_steps_only)
+{
+    run r;
+    /* a middle step that is also until: the candidate cannot reach c */
+    start(&r,
+          "sequence by k with maxspan=1s [a where true] [b where true] ![x where true] "
+          "[c where true] until [b where n == 9]",
+          NULL);
+    feed(&r, "a1", 1, "a", "x");
+    feed_full(&r, "b2", 2, "b", "x", NULL, 9);
+    feed(&r, "c3", 3, "c", "x");
+    flush(&r);
+    cr_expect_str_eq(r.out, "");
+    finish(&r);
+    /* the completing step that is also until: complete, then awaits the trailing clause */
+    start(&r,
+          "sequence by k with maxspan=1s [a where true] [b where true] ![x where true] "
+          "until [b where n == 9]",
+          NULL);
+    feed(&r, "a1", 1, "a", "x");
+    feed_full(&r, "b2", 2, "b", "x", NULL, 9);
+    feed(&r, "c3", 3, "c", "x");
+    flush(&r);
+    cr_expect_str_eq(r.out, "a1 b2 -");
     finish(&r);
 }
 
@@ -480,6 +596,43 @@ Test(samples, groups_events_by_key_in_any_order)
     feed(&r, "a3", 3, "a", "x");
     flush(&r);
     cr_expect_str_eq(r.out, "a3 b1");
+    finish(&r);
+}
+
+/* Elasticsearch returns samples in the order of its composite aggregation
+ * over the join keys, i.e. each key field's doc-value order: a version by
+ * VersionEncoder's bytes, an ip by its address (16 bytes), not as text. */
+static void feed_typed(run *r, const char *name, long long ms, const char *cat, int field, const char *v)
+{
+    eqlite_value f[F_COUNT] = {0};
+    f[F_CAT] = str(cat);
+    f[field] = str(v);
+    eqlite_event ev = {f, F_COUNT, ms * MS, {0}, (void *)name};
+    cr_assert_eq(eqlite_feed(r->m, &ev, render, r), EQLITE_OK);
+}
+
+Test(samples, keys_of_version_and_ip_fields_order_as_their_types)
+{
+    run r;
+    start(&r, "sample by ver [a where true] [b where true]", NULL);
+    feed_typed(&r, "a1", 1, "a", F_VER, "1.10.0");
+    feed_typed(&r, "b2", 2, "b", F_VER, "1.10.0");
+    feed_typed(&r, "a3", 3, "a", F_VER, "1.9.0");
+    feed_typed(&r, "b4", 4, "b", F_VER, "1.9.0");
+    feed_typed(&r, "a5", 5, "a", F_VER, "1.9.0-rc.1");
+    feed_typed(&r, "b6", 6, "b", F_VER, "1.9.0-rc.1");
+    flush(&r);
+    cr_expect_str_eq(r.out, "a5 b6 | a3 b4 | a1 b2");
+    finish(&r);
+    start(&r, "sample by addr [a where true] [b where true]", NULL);
+    feed_typed(&r, "a1", 1, "a", F_ADDR, "10.0.0.10");
+    feed_typed(&r, "b2", 2, "b", F_ADDR, "10.0.0.10");
+    feed_typed(&r, "a3", 3, "a", F_ADDR, "10.0.0.9");
+    feed_typed(&r, "b4", 4, "b", F_ADDR, "10.0.0.9");
+    feed_typed(&r, "a5", 5, "a", F_ADDR, "::1"); /* IPv6 ::1 sorts before ::ffff:10.0.0.9 */
+    feed_typed(&r, "b6", 6, "b", F_ADDR, "::1");
+    flush(&r);
+    cr_expect_str_eq(r.out, "a5 b6 | a3 b4 | a1 b2");
     finish(&r);
 }
 

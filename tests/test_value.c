@@ -979,3 +979,123 @@ Test(compare, mixed_kinds_are_not_comparable)
     cr_assert_not(eq_value_compare(&null, &null, &cmp));
     cr_assert_not(eq_value_compare(&null, &i, &cmp));
 }
+
+/* Epoch milliseconds compared as dates: beyond the nanosecond range is not a
+ * date (and must not wrap around to one). */
+Test(date, epoch_millis_outside_the_nanosecond_range_are_no_date)
+{
+    int64_t ns;
+    eqlite_value v = {EQLITE_INT, 0, {.i = 1504126052000}};
+    cr_assert(eq_value_date_ns(&v, &ns));
+    cr_assert_eq(ns, 1504126052000 * 1000000);
+    v.u.i = INT64_MAX / 1000; /* wraps to a negative number in 64 bits */
+    cr_assert_not(eq_value_date_ns(&v, &ns));
+    v = (eqlite_value){EQLITE_DOUBLE, 0, {.d = 1e300}};
+    cr_assert_not(eq_value_date_ns(&v, &ns));
+}
+
+/* ---- version field order: Elasticsearch's VersionEncoder and its tests
+ * (x-pack/plugin/mapper-version, VersionEncoderTests) ---- */
+
+static int vcmp(const char *a, const char *b)
+{
+    int c;
+    cr_assert(eq_version_compare(a, strlen(a), b, strlen(b), &c));
+    return c;
+}
+
+Test(version, orders_as_the_version_encoder)
+{
+    static const char *const ascending[] = {
+        "1", "1.0", "1.0.0", "1.0.0.0.0.0.0.0.0.1", "2.0", "2.0.0", "2.1.0", "2.1.1", "2.1.1.0", "11.0.0",
+    };
+    for (size_t i = 0; i + 1 < sizeof ascending / sizeof *ascending; i++)
+        cr_expect_lt(vcmp(ascending[i], ascending[i + 1]), 0, "%s < %s", ascending[i], ascending[i + 1]);
+    static const char *const pairs[][2] = {
+        {"1.0.0-a", "1.0.0-b"},
+        {"1.0.0-1.0.0", "1.0.0-2.0"},
+        {"1.0.0-alpha", "1.0.0-alpha.1"},
+        {"1.0.0-alpha.1", "1.0.0-alpha.beta"},
+        {"1.0.0-alpha.beta", "1.0.0-beta"},
+        {"1.0.0-beta", "1.0.0-beta.2"},
+        {"1.0.0-beta.2", "1.0.0-beta.11"},
+        {"1.0.0-beta11", "1.0.0-beta2"}, /* alphanumeric identifiers are ASCII */
+        {"1.0.0-beta.11", "1.0.0-rc.1"},
+        {"1.0.0-rc.1", "1.0.0"},
+        {"1.0.0", "2.0.0-pre127"},
+        {"2.0.0-pre127", "2.0.0-pre128"},
+        {"2.0.0-pre128", "2.0.0-pre128-somethingelse"},
+        {"2.0.0-pre20201231z110026", "2.0.0-pre227"},
+        {"99999.99999.99999", "1.invalid"}, /* illegal versions sort after legal ones */
+        {"", "a"},
+        {"1.2.3", "1.2.3+build"}, /* the build suffix takes part, as ASCII */
+        {"1.2.3+a", "1.2.3+b"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+        cr_expect_lt(vcmp(pairs[i][0], pairs[i][1]), 0, "%s < %s", pairs[i][0], pairs[i][1]);
+        cr_expect_gt(vcmp(pairs[i][1], pairs[i][0]), 0, "%s > %s", pairs[i][1], pairs[i][0]);
+    }
+    cr_expect_eq(vcmp("1.10.0", "1.10.0"), 0);
+    cr_expect_lt(vcmp("1.9.0", "1.10.0"), 0);
+}
+
+/* A legal version encodes to a leading 0x01, an illegal one to its own bytes:
+ * so legality shows against "\x02" (testSemVerValidation's lists). */
+Test(version, legal_and_illegal_as_semver_validation)
+{
+    static const char *const legal[] = {
+        "0.0.4", "1.2.3", "10.20.30", "1.1.2-prerelease+meta", "1.1.2+meta", "1.1.2+meta-valid", "1.0.0-alpha",
+        "1.0.0-alpha.beta.1", "1.0.0-alpha0.valid", "1.0.0-alpha.0valid",
+        "1.0.0-alpha-a.b-c-somethinglong+build.1-aef.1-its-okay", "2.0.0-rc.1+build.123", "10.2.3-DEV-SNAPSHOT",
+        "1.2.3-SNAPSHOT-123", "2.0.0+build.1848", "1.0.0-alpha+beta", "1.2.3----RC-SNAPSHOT.12.9.1--.12+788",
+        "1.2.3----R-S.12.9.1--.12+meta", "1.0.0+0.build.1-rc.10000aaa-kk-0.1", "999999999.999999999.999999999",
+        "1.0.0-0A.is.legal", "1.2-SNAPSHOT", "1.2-RC-SNAPSHOT", "1", "1.2.3.4",
+    };
+    static const char *const illegal[] = {
+        "", "1.2.3-0123", "1.2.3-0123.0123", "1.1.2+.123", "+invalid", "-invalid", "-invalid+invalid",
+        "-invalid.01", "alpha", "alpha.beta.1", "alpha+beta", "alpha_beta", "alpha.", "1.0.0-alpha_beta",
+        "-alpha.", "1.0.0-alpha..", "1.0.0-alpha..1", "01.1.1", "1.01.1", "1.1.01", "1.2.3.DEV",
+        "1.2.31.2.3----RC-SNAPSHOT.12.09.1--..12+788", "-1.0.3-gamma+b7718", "+justmeta", "9.8.7+meta+meta",
+        "9.8.7-whatever+meta+meta", "12.el2", "12.el2-1.0-rc5", "6.n\xc3\xbcll.7",
+        "1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17.18.19.20.21.22.23.24.25.26.27.28.29.30.31.32.33",
+    };
+    for (size_t i = 0; i < sizeof legal / sizeof *legal; i++)
+        cr_expect_lt(vcmp(legal[i], "\x02"), 0, "legal: %s", legal[i]);
+    for (size_t i = 0; i < sizeof illegal / sizeof *illegal; i++)
+        cr_expect_gt(vcmp(illegal[i], "\x02"), 0, "illegal: %s", illegal[i]);
+    /* long versions take the allocating path */
+    char big[600];
+    memset(big, 0, sizeof big);
+    strcpy(big, "1.");
+    memset(big + 2, '9', 120);
+    strcat(big, "-");
+    memset(big + strlen(big), 'a', 300);
+    cr_expect_lt(vcmp(big, "2"), 0);
+    cr_expect_gt(vcmp(big, "1.9"), 0);
+}
+
+/* ---- ip rendering: InetAddresses.toAddrString of the decoded point (an
+ * IPv4-mapped address decodes to IPv4; RFC 5952 compression) ---- */
+
+static const char *ip_text(const char *in)
+{
+    static char out[40];
+    uint8_t ip[16];
+    cr_assert(eq_ip_parse(in, strlen(in), ip), "%s", in);
+    cr_assert_eq(eq_ip_format(ip, out), strlen(out));
+    return out;
+}
+
+Test(ip, renders_as_elasticsearch_returns_ip_values)
+{
+    cr_expect_str_eq(ip_text("10.1.2.3"), "10.1.2.3");
+    cr_expect_str_eq(ip_text("::ffff:10.1.2.3"), "10.1.2.3");
+    cr_expect_str_eq(ip_text("0:0:0:0:0:0:0:1"), "::1");
+    cr_expect_str_eq(ip_text("::"), "::");
+    cr_expect_str_eq(ip_text("1::"), "1::");
+    cr_expect_str_eq(ip_text("2001:DB8:0:0:1:0:0:1"), "2001:db8::1:0:0:1"); /* the first longest run */
+    cr_expect_str_eq(ip_text("2001:db8:0:0:1:0:0:0"), "2001:db8:0:0:1::");
+    cr_expect_str_eq(ip_text("2001:db8:0:1:1:1:1:1"), "2001:db8:0:1:1:1:1:1"); /* one zero group stays */
+    cr_expect_str_eq(ip_text("fe80:0000:0000:0000:0202:b3ff:fe1e:8329"), "fe80::202:b3ff:fe1e:8329");
+    cr_expect_str_eq(ip_text("::10.0.0.1"), "::a00:1"); /* IPv4-compatible is IPv6 */
+}

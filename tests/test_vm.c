@@ -346,3 +346,189 @@ Test(vm, undecidable_regex_is_an_error_not_a_miss)
     eqlite_program_free(prog);
     free(big);
 }
+
+/* ---- arithmetic errors: Elasticsearch's ql Arithmetics (Math.addExact,
+ * subtractExact, multiplyExact, negateExact; integral / and % by zero throw
+ * "/ by zero"), int when both operands are Java ints (EQL's
+ * ExpressionBuilder.visitIntegerLiteral narrows literals that fit 32 bits;
+ * LengthFunctionProcessor returns an int), long otherwise. ---- */
+
+static void expect_fold_error(const char *rule, const char *message, const char *span)
+{
+    eqlite_diag d;
+    cr_assert_eq(compile_status(rule, &d), EQLITE_EARITH, "%s", rule);
+    cr_expect_str_eq(d.message, message, "%s", rule);
+    cr_expect_eq(d.length, strlen(span), "%s", rule);
+    cr_expect_eq(strncmp(rule + d.offset, span, strlen(span)), 0, "%s: at %s", rule, rule + d.offset);
+}
+
+Test(vm, integer_overflow_in_a_constant_is_a_compile_error_with_position)
+{
+    expect_fold_error("process where f == 2147483647 + 1", "[2147483647 + 1]: integer overflow",
+                      "2147483647 + 1");
+    expect_fold_error("process where f == multiply(65536, 65536)",
+                      "[multiply(65536, 65536)]: integer overflow", "multiply(65536, 65536)");
+    expect_fold_error("process where f == 9223372036854775807 + 1",
+                      "[9223372036854775807 + 1]: long overflow", "9223372036854775807 + 1");
+    expect_fold_error("process where f == -9223372036854775807 - 2",
+                      "[-9223372036854775807 - 2]: long overflow", "-9223372036854775807 - 2");
+    expect_fold_error("process where f == 4294967296 * 2147483648",
+                      "[4294967296 * 2147483648]: long overflow", "4294967296 * 2147483648");
+    expect_fold_error("process where f == -subtract(-9223372036854775807, 1)",
+                      "[-subtract(-9223372036854775807, 1)]: long overflow",
+                      "-subtract(-9223372036854775807, 1)");
+    /* an int literal next to a long one is computed in long */
+    eqlite_diag d;
+    cr_assert_eq(compile_status("process where f == 2147483648 + 2147483647", &d), EQLITE_OK);
+    cr_assert_str_eq(eval_json("2147483648 + 2147483647"), "4294967295");
+    cr_assert_str_eq(eval_json("-2147483648 / -1"), "2147483648"); /* -(long literal) */
+    cr_assert_str_eq(eval_json("-9223372036854775807 - 1"), "-9223372036854775808");
+}
+
+Test(vm, integral_division_by_zero_is_a_compile_error_doubles_are_not)
+{
+    expect_fold_error("process where f == 5 / 0", "[5 / 0]: / by zero", "5 / 0");
+    expect_fold_error("process where f == 5 % 0", "[5 % 0]: / by zero", "5 % 0");
+    expect_fold_error("process where f == divide(9223372036854775807, 0)",
+                      "[divide(9223372036854775807, 0)]: / by zero", "divide(9223372036854775807, 0)");
+    cr_assert_str_eq(eval_json("5.0 / 0"), "inf");
+    /* Java: MIN / -1 is MIN and MIN % -1 is 0, without an exception */
+    cr_assert_str_eq(eval_json("(-9223372036854775807 - 1) / -1"), "-9223372036854775808");
+    cr_assert_str_eq(eval_json("(-9223372036854775807 - 1) % -1"), "0");
+    cr_assert_str_eq(eval_json("(-2147483647 - 1) / -1"), "-2147483648"); /* int */
+}
+
+static eqlite_status match_status(const char *rule, int *hit)
+{
+    eqlite_schema_set_grow(schema, 1);
+    eqlite_program *prog;
+    eqlite_diag d;
+    cr_assert_eq(eqlite_compile(schema, rule, strlen(rule), &prog, &d), EQLITE_OK, "%s: %s", rule,
+                 d.message);
+    eqlite_matcher *m;
+    cr_assert_eq(eqlite_matcher_new(prog, NULL, &m), EQLITE_OK);
+    *hit = -1;
+    eqlite_status st = eqlite_match(m, &ev.ev, hit);
+    eqlite_matcher_free(m);
+    eqlite_program_free(prog);
+    return st;
+}
+
+Test(vm, overflow_at_run_time_fails_the_call_with_earith)
+{
+    int hit;
+    tev_int(&ev, "n", INT64_MAX);
+    cr_assert_eq(match_status("process where n + 1 > 0", &hit), EQLITE_EARITH);
+    cr_assert_eq(hit, 0);
+    cr_assert_eq(match_status("process where n * -2 < 0", &hit), EQLITE_EARITH);
+    cr_assert_eq(match_status("process where n - 1 > 0", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1);
+    tev_int(&ev, "n", INT64_MIN);
+    cr_assert_eq(match_status("process where -n > 0", &hit), EQLITE_EARITH);
+    cr_assert_eq(match_status("process where n / -1 < 0", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1);
+    tev_int(&ev, "n", 0);
+    cr_assert_eq(match_status("process where 10 / n == 1", &hit), EQLITE_EARITH);
+    cr_assert_eq(match_status("process where 10 % n == 1", &hit), EQLITE_EARITH);
+    cr_assert_eq(match_status("process where 10.0 / n > 1", &hit), EQLITE_OK); /* Infinity */
+    cr_assert_eq(hit, 1);
+    /* field values are longs: past 32 bits is fine */
+    tev_int(&ev, "n", INT32_MAX);
+    cr_assert_eq(match_status("process where n + 1 == 2147483648", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1);
+    /* length() is an int: int * int overflows at 32 bits */
+    tev_str(&ev, "s", "abc");
+    cr_assert_eq(match_status("process where length(s) * 1000000000 > 0", &hit), EQLITE_EARITH);
+    cr_assert_eq(match_status("process where length(s) * 100000000 > 0", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1);
+}
+
+Test(vm, overflow_in_a_sequence_fails_the_feed)
+{
+    eqlite_schema_set_grow(schema, 1);
+    eqlite_schema_set_category_field(schema, "event.category", 14);
+    const char *rule = "sequence [process where n + 1 > 0] [process where true]";
+    eqlite_program *prog;
+    eqlite_diag d;
+    cr_assert_eq(eqlite_compile(schema, rule, strlen(rule), &prog, &d), EQLITE_OK, "%s", d.message);
+    eqlite_matcher *m;
+    cr_assert_eq(eqlite_matcher_new(prog, NULL, &m), EQLITE_OK);
+    tev_int(&ev, "n", INT64_MAX);
+    cr_assert_eq(eqlite_feed(m, &ev.ev, NULL, NULL), EQLITE_EARITH);
+    tev_int(&ev, "n", 1);
+    ev.ev.timestamp = 1;
+    cr_assert_eq(eqlite_feed(m, &ev.ev, NULL, NULL), EQLITE_OK, "the error does not stick");
+    eqlite_matcher_free(m);
+    eqlite_program_free(prog);
+}
+
+/* A `version`-typed field compares in the version field's order (range
+ * queries on Elasticsearch's version type, VersionEncoder), not as text. */
+Test(vm, version_fields_compare_in_semver_order)
+{
+    uint32_t id;
+    cr_assert_eq(eqlite_schema_add(schema, "agent.version", 13, EQLITE_T_VERSION, &id), EQLITE_OK);
+    cr_assert_lt(id, 64u);
+    ev.fields[id] = (eqlite_value){EQLITE_STRING, 6, {.s = "1.10.0"}};
+    int hit;
+    cr_assert_eq(match_status("process where agent.version > \"1.9.0\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1, "1.10.0 > 1.9.0 as versions");
+    cr_assert_eq(match_status("process where agent.version < \"1.10.0-rc.1\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 0, "a pre-release is lower than its release");
+    cr_assert_eq(match_status("process where agent.version >= \"1.10.0\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1);
+    cr_assert_eq(match_status("process where agent.version < \"1.10.0.1\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1);
+    cr_assert_eq(match_status("process where agent.version < \"abc\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1, "illegal versions sort after legal ones");
+    eqlite_value two[2] = {{EQLITE_STRING, 5, {.s = "2.0.0"}}, {EQLITE_STRING, 3, {.s = "0.9"}}};
+    ev.fields[id] = (eqlite_value){EQLITE_ARRAY, 2, {.a = two}};
+    cr_assert_eq(match_status("process where agent.version < \"0.10\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 1, "any element");
+    /* a keyword field keeps text order */
+    tev_str(&ev, "kw", "1.10.0");
+    cr_assert_eq(match_status("process where kw > \"1.9.0\"", &hit), EQLITE_OK);
+    cr_assert_eq(hit, 0);
+}
+
+/* An `ip`-typed field: == and in are Elasticsearch's term(s) queries on the
+ * ip type (IpFieldMapper.termQuery: the value is parsed as an address, or a
+ * CIDR block when it has a '/'); <, > compare addresses (InetAddressPoint). */
+Test(vm, ip_fields_compare_as_addresses)
+{
+    uint32_t id;
+    cr_assert_eq(eqlite_schema_add(schema, "source.ip", 9, EQLITE_T_IP, &id), EQLITE_OK);
+    cr_assert_lt(id, 64u);
+    ev.fields[id] = (eqlite_value){EQLITE_STRING, 8, {.s = "10.0.0.5"}};
+    static const struct {
+        const char *rule;
+        int hit;
+    } cases[] = {
+        {"process where source.ip == \"10.0.0.5\"", 1},
+        {"process where source.ip == \"::ffff:10.0.0.5\"", 1},
+        {"process where source.ip == \"10.0.0.0/8\"", 1},
+        {"process where source.ip == \"10.0.1.0/24\"", 0},
+        {"process where source.ip != \"10.0.0.5\"", 0},
+        {"process where source.ip in (\"1.1.1.1\", \"10.0.0.0/29\")", 1},
+        {"process where source.ip in (\"1.1.1.1\", null)", 0},
+        {"process where source.ip > \"9.255.255.255\"", 1},
+        {"process where source.ip < \"10.0.0.10\"", 1}, /* as text "10.0.0.5" > "10.0.0.10" */
+        {"process where source.ip >= \"::1\"", 1},       /* IPv4 sorts as ::ffff:a.b.c.d */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int hit;
+        cr_assert_eq(match_status(cases[i].rule, &hit), EQLITE_OK, "%s", cases[i].rule);
+        cr_expect_eq(hit, cases[i].hit, "%s", cases[i].rule);
+    }
+    ev.fields[id] = (eqlite_value){EQLITE_STRING, 15, {.s = "0:0:0:0:0:0:0:1"}};
+    int hit;
+    cr_assert_eq(match_status("process where source.ip == \"::1\"", &hit), EQLITE_OK);
+    cr_expect_eq(hit, 1);
+    eqlite_diag d;
+    cr_assert_eq(eqlite_compile(schema, "process where source.ip == \"abc\"", 32, &(eqlite_program *){NULL}, &d),
+                 EQLITE_ETYPE);
+    cr_expect_str_eq(d.message, "'abc' is not an IP string literal.");
+    cr_assert_eq(eqlite_compile(schema, "process where source.ip < \"10.0.0.0/8\"", 38, &(eqlite_program *){NULL}, &d),
+                 EQLITE_ETYPE);
+    cr_expect_str_eq(d.message, "'10.0.0.0/8' is not an IP string literal.");
+}

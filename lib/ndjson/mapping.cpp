@@ -86,8 +86,8 @@ struct Alias {
 
 class Loader {
 public:
-    Loader(eqlite_schema *schema, eq_mapping_format_fn on_format, void *user)
-        : schema_(schema), on_format_(on_format), user_(user) {}
+    Loader(eqlite_schema *schema, eq_mapping_format_fn on_format, eq_mapping_param_fn on_param, void *user)
+        : schema_(schema), on_format_(on_format), on_param_(on_param), user_(user) {}
 
     eqlite_status load(const char *json, size_t len) {
         simdjson::dom::parser parser;
@@ -206,6 +206,10 @@ private:
         if ((type == EQLITE_T_DATE || type == EQLITE_T_DATE_NANOS) && on_format_ &&
             !def["format"].get_string().get(format))
             on_format_(user_, name.c_str(), std::string(format).c_str());
+        // index-time parameters of the reader (see eq_ndjson_conv)
+        for (const char *param : {"ignore_above", "null_value"})
+            if (on_param_ && !def[param].get(e) && !e.is_null())
+                on_param_(user_, name.c_str(), param, simdjson::minify(e).c_str());
         if (!def["properties"].get(e) && (st = load_properties(e, name)) != EQLITE_OK) return st;
         if (!def["fields"].get(e)) return load_multi_fields(name, e);
         return EQLITE_OK;
@@ -256,6 +260,7 @@ private:
 
     eqlite_schema *schema_;
     eq_mapping_format_fn on_format_;
+    eq_mapping_param_fn on_param_;
     void *user_;
     std::vector<Alias> aliases_;
     std::string message_;
@@ -277,6 +282,12 @@ extern "C" EQLITE_API eqlite_status eqlite_schema_load_mapping(eqlite_schema *sc
 
 extern "C" eqlite_status eq_mapping_load(eqlite_schema *schema, const char *json, size_t len, char *errbuf,
                                          size_t errcap, eq_mapping_format_fn on_format, void *user) {
+    return eq_mapping_load_params(schema, json, len, errbuf, errcap, on_format, nullptr, user);
+}
+
+extern "C" eqlite_status eq_mapping_load_params(eqlite_schema *schema, const char *json, size_t len, char *errbuf,
+                                                size_t errcap, eq_mapping_format_fn on_format,
+                                                eq_mapping_param_fn on_param, void *user) {
     put_message(errbuf, errcap, "");
     if (!schema || (!json && len)) {
         put_message(errbuf, errcap, "invalid argument");
@@ -284,7 +295,7 @@ extern "C" eqlite_status eq_mapping_load(eqlite_schema *schema, const char *json
     }
     try {
         simdjson::get_active_implementation(); // first use allocates; parse() is noexcept
-        Loader loader(schema, on_format, user);
+        Loader loader(schema, on_format, on_param, user);
         eqlite_status st = loader.load(json ? json : "", len);
         if (st != EQLITE_OK) put_message(errbuf, errcap, loader.message());
         return st;

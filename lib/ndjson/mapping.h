@@ -18,9 +18,19 @@ extern "C" {
  * NUL-terminated, valid during the call. */
 typedef void (*eq_mapping_format_fn)(void *user, const char *field, const char *format);
 
-/* eqlite_schema_load_mapping() plus the formats; `on_format` may be NULL. */
+/* Called for each field (multi-fields included) whose definition has an
+ * index-time parameter the reader applies: `param` is "ignore_above" or
+ * "null_value", `json` its value as JSON text (NUL-terminated, valid during
+ * the call). */
+typedef void (*eq_mapping_param_fn)(void *user, const char *field, const char *param, const char *json);
+
+/* eqlite_schema_load_mapping() plus the formats and parameters; the
+ * callbacks may be NULL. */
 eqlite_status eq_mapping_load(eqlite_schema *schema, const char *json, size_t len, char *errbuf, size_t errcap,
                               eq_mapping_format_fn on_format, void *user);
+eqlite_status eq_mapping_load_params(eqlite_schema *schema, const char *json, size_t len, char *errbuf,
+                                     size_t errcap, eq_mapping_format_fn on_format, eq_mapping_param_fn on_param,
+                                     void *user);
 
 #ifdef __cplusplus
 }

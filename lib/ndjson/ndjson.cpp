@@ -352,6 +352,7 @@ public:
         }
     }
 
+    size_t size() const { return nodes_.size(); }
     bool has_kids(uint32_t node) const { return fnodes_[node].count != 0; }
     int32_t slot_of(uint32_t node) const { return fnodes_[node].slot; }
 
@@ -407,12 +408,12 @@ private:
     std::vector<FastEdge> fedges_;
 };
 
-// One field's value while a record is walked. Arrays collect into `list`,
-// which keeps its capacity from event to event.
+// One field's value while a record is walked. Arrays, and a field met more
+// than once, collect into `list`, which keeps its capacity from event to event.
 struct Slot {
     uint64_t generation = 0; // the record that last touched it
-    uint64_t epoch = 0;      // the array walk that fills `list`
     bool is_list = false;
+    bool saw_null = false; // an explicit JSON null (for null_value)
     std::vector<eqlite_value> list;
 };
 
@@ -447,14 +448,19 @@ const char *parse_error_reason(simdjson::error_code code) {
 
 // ---- Elasticsearch's index-time conversion to the mapped type ----------------
 
-enum class Conv : uint8_t { None, Integer, Floating, Boolean, Text, Date };
+enum class Conv : uint8_t { None, Integer, Floating, Boolean, Text, Date, DateNanos, Ip };
 
 struct FieldConv {
+    bool set = false; // by the first of the names (aliases) that share the slot
     Conv kind = Conv::None;
     const char *type_name = "";
     int64_t min = 0, max = 0; // Integer ranges
     std::string format;       // Date: "" = the default
     std::string name;         // for messages
+    uint32_t ignore_above = 0; // Text: longer strings (UTF-16 units) are not indexed
+    bool has_null_value = false;
+    eqlite_value null_value{}; // a string points into null_text
+    std::string null_text;
 };
 
 void conv_for_type(uint32_t type, FieldConv *c) {
@@ -479,6 +485,8 @@ void conv_for_type(uint32_t type, FieldConv *c) {
         {EQLITE_T_CONSTANT_KEYWORD, Conv::Text, "constant_keyword", 0, 0},
         {EQLITE_T_TEXT, Conv::Text, "text", 0, 0},
         {EQLITE_T_DATE, Conv::Date, "date", 0, 0},
+        {EQLITE_T_DATE_NANOS, Conv::DateNanos, "date_nanos", 0, 0},
+        {EQLITE_T_IP, Conv::Ip, "ip", 0, 0},
     };
     for (const Row &row : rows)
         if (row.type == type) {
@@ -890,6 +898,122 @@ bool parse_date_format(const char *s, size_t n, std::string_view format, int64_t
     }
 }
 
+// ---- rendering dates: the printer of a format (DateFormatter.format) --------
+
+void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
+    z += 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const int64_t doe = z - era * 146097;
+    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const int64_t mp = (5 * doy + 2) / 153;
+    *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+    *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+// Java pattern letters over a UTC instant; false on a letter not rendered.
+bool format_with_pattern(int64_t ms, std::string_view pat, std::string *out) {
+    static const char *const months[] = {"January", "February", "March", "April", "May", "June", "July",
+                                         "August", "September", "October", "November", "December"};
+    static const char *const days[] = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
+    int64_t day = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    int64_t in_day = ms - day * 86400000;
+    int64_t year;
+    int month, dom;
+    civil_from_days(day, &year, &month, &dom);
+    int hour = static_cast<int>(in_day / 3600000), minute = static_cast<int>(in_day / 60000 % 60);
+    int second = static_cast<int>(in_day / 1000 % 60), milli = static_cast<int>(in_day % 1000);
+    int weekday = static_cast<int>(((day % 7) + 7 + 3) % 7); // 1970-01-01 was a Thursday
+    char num[32];
+    auto padded = [&](int64_t v, size_t width) {
+        std::snprintf(num, sizeof num, "%0*lld", static_cast<int>(width), static_cast<long long>(v));
+        out->append(num);
+    };
+    for (size_t i = 0; i < pat.size();) {
+        char c = pat[i];
+        if (c == '\'') {
+            size_t close = pat.find('\'', i + 1);
+            if (close == std::string_view::npos) return false;
+            if (close == i + 1) out->push_back('\''); // '' is a quote
+            else out->append(pat.substr(i + 1, close - i - 1));
+            i = close + 1;
+            continue;
+        }
+        if (!is_pattern_letter(c)) {
+            out->push_back(c);
+            i++;
+            continue;
+        }
+        size_t n = 1;
+        while (i + n < pat.size() && pat[i + n] == c) n++;
+        i += n;
+        switch (c) {
+        case 'y':
+        case 'u':
+            if (n == 2) padded(((year % 100) + 100) % 100, 2);
+            else padded(year, n);
+            break;
+        case 'M':
+            if (n >= 4) out->append(months[month - 1]);
+            else if (n == 3) out->append(months[month - 1], 3);
+            else padded(month, n);
+            break;
+        case 'd': padded(dom, n); break;
+        case 'H': padded(hour, n); break;
+        case 'h': padded(hour % 12 == 0 ? 12 : hour % 12, n); break;
+        case 'm': padded(minute, n); break;
+        case 's': padded(second, n); break;
+        case 'S': { // fraction of second, truncated to n digits
+            std::snprintf(num, sizeof num, "%03d000000", milli);
+            out->append(num, std::min<size_t>(n, 9));
+            break;
+        }
+        case 'a': out->append(hour < 12 ? "AM" : "PM"); break;
+        case 'E': out->append(n >= 4 ? std::string(days[weekday]) : std::string(days[weekday], 3)); break;
+        case 'X': out->push_back('Z'); break;                       // zero offset prints Z
+        case 'Z': out->append(n == 5 ? "Z" : n == 4 ? "GMT" : "+0000"); break;
+        case 'x': out->append(n == 1 ? "+00" : n == 2 || n == 4 ? "+0000" : "+00:00"); break;
+        default: return false;
+        }
+    }
+    return true;
+}
+
+bool format_one(int64_t ms, std::string_view f, std::string *out) {
+    while (!f.empty() && f.front() == ' ') f.remove_prefix(1);
+    while (!f.empty() && f.back() == ' ') f.remove_suffix(1);
+    char num[32];
+    if (f == "epoch_millis") {
+        std::snprintf(num, sizeof num, "%lld", static_cast<long long>(ms));
+        out->append(num);
+        return true;
+    }
+    if (f == "epoch_second") {
+        long long sec = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+        int frac = static_cast<int>(ms - sec * 1000);
+        if (frac) std::snprintf(num, sizeof num, "%lld.%03d", sec, frac);
+        else std::snprintf(num, sizeof num, "%lld", sec);
+        std::string text = num;
+        while (frac && text.back() == '0') text.pop_back();
+        out->append(text);
+        return true;
+    }
+    std::string_view name = f;
+    if (name.substr(0, 7) == "strict_") name.remove_prefix(7);
+    // ISO printers: milliseconds always, a zero offset as Z
+    if (f.empty() || name == "date_optional_time" || name == "date_optional_time_nanos" || name == "date_time" ||
+        name == "iso8601")
+        return format_with_pattern(ms, "yyyy-MM-dd'T'HH:mm:ss.SSSX", out);
+    if (name == "date_time_no_millis") return format_with_pattern(ms, "yyyy-MM-dd'T'HH:mm:ssX", out);
+    for (const NamedFormat &nf : kNamed)
+        if (name == nf.name) return nf.pattern && format_with_pattern(ms, nf.pattern, out);
+    if (name.find('_') != std::string_view::npos &&
+        name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string_view::npos)
+        return false; // another named format: not rendered here
+    return format_with_pattern(ms, f, out);
+}
+
 } // namespace
 
 // ---------------------------------------------------------------------------
@@ -923,9 +1047,12 @@ struct eq_ndjson {
     std::vector<eqlite_value> values;   // nfields user slots + internal ones
     std::vector<Slot> slots;
     std::vector<uint32_t> touched;
-    uint64_t generation = 0, epoch = 0;
+    uint64_t generation = 0;
+    std::vector<uint64_t> node_seen; // per trie node: the object walk that last met its key
+    uint64_t object_walks = 0;
     std::vector<FieldConv> conv;        // per slot: conversion to the mapped type
     bool any_conv = false;
+    bool any_null_value = false;
     std::deque<std::array<char, kConvText>> texts; // numbers converted to keyword text
     size_t ntexts = 0;
 
@@ -1333,29 +1460,40 @@ Slot &touch(eq_ndjson *r, int32_t slot) {
     Slot &s = r->slots[static_cast<size_t>(slot)];
     if (s.generation != r->generation) {
         s.generation = r->generation;
-        s.epoch = 0;
         s.is_list = false;
+        s.saw_null = false;
         r->touched.push_back(static_cast<uint32_t>(slot));
     }
     return s;
 }
 
-void set_scalar(eq_ndjson *r, int32_t slot, const eqlite_value &v) {
+// The field as a list (an array reads as one even with a single element),
+// keeping a value it already had.
+Slot &list_of(eq_ndjson *r, int32_t slot) {
     Slot &s = touch(r, slot);
-    s.is_list = false;
-    s.epoch = 0;
-    r->values[static_cast<size_t>(slot)] = v;
-}
-
-// The first value of a new array walk replaces what the field had (last key wins).
-Slot &list_of(eq_ndjson *r, int32_t slot, uint64_t epoch) {
-    Slot &s = touch(r, slot);
-    if (!s.is_list || s.epoch != epoch) {
+    if (!s.is_list) {
         s.is_list = true;
-        s.epoch = epoch;
         s.list.clear();
+        const eqlite_value &had = r->values[static_cast<size_t>(slot)];
+        if (had.kind != EQLITE_NULL) s.list.push_back(had);
     }
     return s;
+}
+
+// Elasticsearch indexes every value a document gives a field, so the same
+// field spelled dotted and nested ({"a.b":1,"a":{"b":2}}) is multi-valued,
+// in source order; a null adds nothing.
+void add_value(eq_ndjson *r, int32_t slot, const eqlite_value &v, bool in_array) {
+    if (v.kind == EQLITE_NULL) {
+        touch(r, slot).saw_null = true;
+        return;
+    }
+    eqlite_value &had = r->values[static_cast<size_t>(slot)];
+    Slot &s = touch(r, slot);
+    if (!in_array && !s.is_list && had.kind == EQLITE_NULL)
+        had = v;
+    else
+        list_of(r, slot).list.push_back(v);
 }
 
 bool wrong_type(eq_ndjson *r, uint32_t node) {
@@ -1363,66 +1501,85 @@ bool wrong_type(eq_ndjson *r, uint32_t node) {
     return false;
 }
 
-bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, uint64_t epoch);
+bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, bool in_array);
 
-// The object at tape index i, whose trie node has children.
-bool walk_object(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, uint64_t epoch) {
+// The object at tape index i, whose trie node has children. A key met twice
+// in one object fails the record: Elasticsearch parses with Jackson's
+// STRICT_DUPLICATE_DETECTION (elastic/elasticsearch#22073, 6.0 on) and rejects
+// the document ("Duplicate field"). Only keys on the projection are checked.
+bool walk_object(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, bool in_array) {
     size_t end = static_cast<uint32_t>(t.w[i]) - 1; // the '}'
     const Projection &proj = r->proj;
+    uint64_t walk = ++r->object_walks;
     for (i++; i < end;) {
         uint32_t klen;
         const char *key = tape_string(t, t.w[i], &klen);
         i++;
         size_t next = tape_next(t, i);
         uint32_t target = proj.descend_padded(node, key, klen);
-        if (target != kNoNode && !visit(r, t, i, target, epoch)) return false;
+        if (target != kNoNode) {
+            if (r->node_seen[target] == walk) {
+                r->reason = "duplicate field " + quoted_prefix(key, klen) + " (Elasticsearch rejects the document)";
+                return false;
+            }
+            r->node_seen[target] = walk;
+            if (!visit(r, t, i, target, in_array)) return false;
+        }
         i = next;
     }
     return true;
 }
 
-bool visit_array(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, uint64_t epoch) {
+bool visit_array(eq_ndjson *r, const Tape &t, size_t i, uint32_t node) {
     int32_t slot = r->proj.slot_of(node);
-    // Scalars go straight to the field's list; nested containers may touch it
-    // too, but only by appending with the same epoch, so the reference stays good
-    // (the Slot itself never moves: `slots` is sized once).
-    std::vector<eqlite_value> *list = slot != kNoSlot ? &list_of(r, slot, epoch).list : nullptr;
+    // Scalars go straight to the field's list; nested containers may append
+    // to it too (the Slot itself never moves: `slots` is sized once).
+    std::vector<eqlite_value> *list = slot != kNoSlot ? &list_of(r, slot).list : nullptr;
     size_t end = static_cast<uint32_t>(t.w[i]) - 1; // the ']'
     for (i++; i < end; i = tape_next(t, i)) {
         char type = tape_type(t.w[i]);
         if (type == '[') {
-            if (!visit_array(r, t, i, node, epoch)) return false;
+            if (!visit_array(r, t, i, node)) return false;
         } else if (type == '{') {
             if (!r->proj.has_kids(node)) return wrong_type(r, node);
-            if (!walk_object(r, t, i, node, epoch)) return false;
+            if (!walk_object(r, t, i, node, true)) return false;
         } else if (list && type != 'n') {
             eqlite_value value;
             tape_scalar(t, i, &value);
             list->push_back(value);
+        } else if (list) {
+            r->slots[static_cast<size_t>(slot)].saw_null = true;
         }
     }
     return true;
 }
 
-bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, uint64_t epoch) {
+bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, bool in_array) {
     switch (tape_type(t.w[i])) {
     case '{':
         if (!r->proj.has_kids(node)) return wrong_type(r, node);
-        return walk_object(r, t, i, node, epoch);
+        return walk_object(r, t, i, node, in_array);
     case '[':
-        return visit_array(r, t, i, node, epoch ? epoch : ++r->epoch);
+        return visit_array(r, t, i, node);
     default: {
         int32_t slot = r->proj.slot_of(node);
         if (slot == kNoSlot) return true; // a value where only children are read
         eqlite_value value;
         tape_scalar(t, i, &value);
-        if (epoch == 0) {
-            set_scalar(r, slot, value);
-        } else if (value.kind != EQLITE_NULL) {
-            list_of(r, slot, epoch).list.push_back(value);
-        }
+        add_value(r, slot, value, in_array);
         return true;
     }
+    }
+}
+
+// An explicit null is indexed as the mapping's null_value (FieldMapper
+// parsing: the null token is replaced before the value is indexed).
+void add_null_values(eq_ndjson *r) {
+    for (size_t k = 0, n = r->touched.size(); k < n; k++) {
+        uint32_t slot = r->touched[k];
+        const FieldConv &c = r->conv[slot];
+        if (r->slots[slot].saw_null && c.has_null_value)
+            add_value(r, static_cast<int32_t>(slot), c.null_value, r->slots[slot].is_list);
     }
 }
 
@@ -1478,6 +1635,48 @@ bool cannot_convert(eq_ndjson *r, const FieldConv &c, const eqlite_value &v) {
 char *conv_text(eq_ndjson *r) {
     if (r->ntexts == r->texts.size()) r->texts.emplace_back();
     return r->texts[r->ntexts++].data();
+}
+
+// A date_nanos value as nanoseconds: ISO text keeps all nine fraction
+// digits; a custom pattern and epoch_millis give milliseconds (a fraction of
+// epoch millis is kept to the nanosecond). Elasticsearch refuses dates before
+// 1970 and after 2262 in this resolution.
+bool date_nanos_of(const FieldConv &c, const eqlite_value &v, int64_t *ns) {
+    int64_t ms;
+    if (v.kind == EQLITE_INT) {
+        if (__builtin_mul_overflow(v.u.i, int64_t{1000000}, ns)) return false;
+    } else if (v.kind == EQLITE_DOUBLE) {
+        double d = v.u.d * 1e6;
+        if (!(d >= 0 && d < 9.2e18)) return false;
+        *ns = static_cast<int64_t>(d);
+    } else if (v.kind != EQLITE_STRING) {
+        return false;
+    } else {
+        std::string_view f = c.format;
+        bool iso = f.empty() || f.find("date_optional_time") != f.npos || f.find("date_time") != f.npos ||
+                   f.find("iso8601") != f.npos || f.find("epoch_millis") != f.npos;
+        if (!(iso && eq_ndjson_parse_timestamp(v.u.s, v.len, ns) == 0)) {
+            if (!parse_date_format(v.u.s, v.len, f, &ms) || __builtin_mul_overflow(ms, int64_t{1000000}, ns))
+                return false;
+        }
+    }
+    return *ns >= 0;
+}
+
+// strict_date_optional_time_nanos' printer: 3 to 9 fraction digits, Z.
+size_t format_nanos(int64_t ns, char *out) {
+    int64_t day = ns / 86400000000000LL, in_day = ns % 86400000000000LL;
+    int64_t year;
+    int month, dom;
+    civil_from_days(day, &year, &month, &dom);
+    int64_t sec = in_day / 1000000000, frac = in_day % 1000000000;
+    int n = std::snprintf(out, kConvText, "%04lld-%02d-%02dT%02lld:%02lld:%02lld.%09lld", static_cast<long long>(year),
+                          month, dom, static_cast<long long>(sec / 3600), static_cast<long long>(sec / 60 % 60),
+                          static_cast<long long>(sec % 60), static_cast<long long>(frac));
+    while (n > 23 && out[n - 1] == '0') n--; // keep at least .SSS (23 = "yyyy-MM-ddTHH:mm:ss.SSS")
+    out[n++] = 'Z';
+    out[n] = '\0';
+    return static_cast<size_t>(n);
 }
 
 bool convert_one(eq_ndjson *r, const FieldConv &c, eqlite_value &v) {
@@ -1562,9 +1761,62 @@ bool convert_one(eq_ndjson *r, const FieldConv &c, eqlite_value &v) {
         v.u.i = ms;
         return true;
     }
+    case Conv::DateNanos: { // DateFieldMapper in nanosecond resolution
+        int64_t ns;
+        if (!date_nanos_of(c, v, &ns)) return cannot_convert(r, c, v);
+        char *buf = conv_text(r);
+        size_t len = format_nanos(ns, buf);
+        v = eqlite_value{};
+        v.kind = EQLITE_STRING;
+        v.len = static_cast<uint32_t>(len);
+        v.u.s = buf;
+        return true;
+    }
+    case Conv::Ip: { // IpFieldMapper: InetAddresses.forString, kept as ES renders it
+        uint8_t ip[16];
+        if (v.kind != EQLITE_STRING || !eq_ip_parse(v.u.s, v.len, ip)) return cannot_convert(r, c, v);
+        char *buf = conv_text(r);
+        size_t len = eq_ip_format(ip, buf);
+        v = eqlite_value{};
+        v.kind = EQLITE_STRING;
+        v.len = static_cast<uint32_t>(len);
+        v.u.s = buf;
+        return true;
+    }
     case Conv::None: return true;
     }
     return true;
+}
+
+// Java's String.length(): UTF-16 units of valid UTF-8.
+size_t utf16_length(const char *s, size_t n) {
+    size_t units = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b = static_cast<unsigned char>(s[i]);
+        units += (b & 0xC0) != 0x80;
+        units += b >= 0xF0; // a supplementary character is a surrogate pair
+    }
+    return units;
+}
+
+bool ignored_above(const FieldConv &c, const eqlite_value &v) {
+    return v.kind == EQLITE_STRING && v.len > c.ignore_above && utf16_length(v.u.s, v.len) > c.ignore_above;
+}
+
+// KeywordFieldMapper: a value longer than ignore_above is not indexed.
+void drop_ignored(eq_ndjson *r, const FieldConv &c, uint32_t slot) {
+    eqlite_value &v = r->values[slot];
+    if (v.kind != EQLITE_ARRAY) {
+        if (ignored_above(c, v)) v = eqlite_value{};
+        return;
+    }
+    std::vector<eqlite_value> &list = r->slots[slot].list;
+    size_t kept = 0;
+    for (const eqlite_value &e : list)
+        if (!ignored_above(c, e)) list[kept++] = e;
+    list.resize(kept);
+    v.len = static_cast<uint32_t>(kept);
+    if (kept == 0) v = eqlite_value{};
 }
 
 bool convert_fields(eq_ndjson *r) {
@@ -1578,6 +1830,7 @@ bool convert_fields(eq_ndjson *r) {
         } else if (!convert_one(r, c, v)) {
             return false;
         }
+        if (c.ignore_above) drop_ignored(r, c, slot);
     }
     return true;
 }
@@ -1635,7 +1888,8 @@ bool event_timestamp(eq_ndjson *r, int64_t *ns) {
 bool fill_event(eq_ndjson *r, eqlite_event *ev) {
     // parse_record() checked that the root (tape index 1) is an object.
     const Tape t{r->parser.doc.tape.get(), r->parser.doc.string_buf.get()};
-    if (r->proj.has_kids(0) && !walk_object(r, t, 1, 0, 0)) return false;
+    if (r->proj.has_kids(0) && !walk_object(r, t, 1, 0, false)) return false;
+    if (r->any_null_value) add_null_values(r);
     finish_lists(r);
     int64_t ts = 0;
     if (r->ts_slot != kNoSlot && !event_timestamp(r, &ts)) return false;
@@ -1786,6 +2040,41 @@ int32_t role_slot(eq_ndjson *r, const char *name, size_t len, std::string *saved
     return node.slot;
 }
 
+// The mapping's null_value (JSON text) as the value the reader indexes for
+// an explicit null; it is converted with the field's type like a read value.
+bool set_null_value(FieldConv *c, const char *json, std::string *err) {
+    simdjson::dom::parser parser;
+    element e;
+    simdjson::error_code code = parser.parse(json, std::strlen(json)).get(e);
+    if (code == simdjson::MEMALLOC) throw std::bad_alloc(); // the open reports ENOMEM, not a bad value
+    if (code || e.is_array() || e.is_object()) {
+        *err = "field '" + c->name + "': null_value is not a JSON scalar";
+        return false;
+    }
+    eqlite_value v{};
+    if (e.is_string()) {
+        std::string_view text = e.get_string().value_unsafe();
+        c->null_text.assign(text.data(), text.size());
+        v.kind = EQLITE_STRING;
+        v.len = static_cast<uint32_t>(c->null_text.size());
+        v.u.s = c->null_text.data();
+    } else if (e.is_int64()) {
+        v.kind = EQLITE_INT;
+        v.u.i = e.get_int64().value_unsafe();
+    } else if (e.is_number()) {
+        v.kind = EQLITE_DOUBLE;
+        v.u.d = e.get_double().value_unsafe();
+    } else if (e.is_bool()) {
+        v.kind = EQLITE_BOOL;
+        v.u.b = e.get_bool().value_unsafe();
+    } else {
+        return true; // null_value: null is no null_value
+    }
+    c->null_value = v;
+    c->has_null_value = true;
+    return true;
+}
+
 bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
     eq_ndjson_options none{};
     if (!opt) opt = &none;
@@ -1812,18 +2101,22 @@ bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
         const eq_ndjson_field &f = opt->fields[i];
         const eq_ndjson_conv &fc = opt->conv[i];
         FieldConv &c = r->conv[f.id];
-        if (fc.type == EQLITE_T_UNKNOWN || c.kind != Conv::None) continue; // aliases: the first type
+        if (fc.type == EQLITE_T_UNKNOWN || c.set) continue; // aliases: the first type
+        c.set = true;
         conv_for_type(fc.type, &c);
-        if (c.kind == Conv::None) continue;
-        r->any_conv = true;
         c.name.assign(f.name ? f.name : "", f.len);
-        if (c.kind == Conv::Date && fc.format) c.format = fc.format;
+        if ((c.kind == Conv::Date || c.kind == Conv::DateNanos) && fc.format) c.format = fc.format;
+        if (c.kind == Conv::Text) c.ignore_above = fc.ignore_above;
+        if (fc.null_value && !set_null_value(&c, fc.null_value, err)) return false;
+        r->any_conv |= c.kind != Conv::None || c.has_null_value;
+        r->any_null_value |= c.has_null_value;
     }
     r->max_line = opt->max_line ? std::min(opt->max_line, EQ_NDJSON_MAX_MAX_LINE) : EQ_NDJSON_DEFAULT_MAX_LINE;
     r->block = opt->block_size ? opt->block_size : EQ_NDJSON_DEFAULT_BLOCK;
     r->block = std::max<size_t>(std::min(r->block, r->max_line + 2), 64);
     if (opt->display_name) r->name = opt->display_name;
     r->proj.compile();
+    r->node_seen.assign(r->proj.size(), 0);
     return true;
 }
 
@@ -2208,5 +2501,18 @@ extern "C" int eq_ndjson_parse_date_format(const char *s, size_t len, const char
         return parse_date_format(s ? s : "", s ? len : 0, format ? format : "", ms) ? 0 : -1;
     } catch (...) {
         return -1;
+    }
+}
+
+extern "C" size_t eq_ndjson_format_date(int64_t ms, const char *format, char *buf, size_t cap) {
+    try {
+        std::string_view f = format ? format : "";
+        std::string out;
+        if (!format_one(ms, f.substr(0, f.find("||")), &out) || out.size() >= cap) return 0;
+        std::memcpy(buf, out.data(), out.size());
+        buf[out.size()] = '\0';
+        return out.size();
+    } catch (...) {
+        return 0;
     }
 }

@@ -19,9 +19,11 @@
  *     arrays flatten to dotted names ({"x":[{"a":1},{"a":2}]} gives x.a = [1,2]);
  *   - an object (or an object inside an array) where a projected field wants
  *     a value makes the record bad;
- *   - duplicate keys: the last occurrence wins (also between a nested and a
- *     dotted spelling of the same field); only inside one array of objects
- *     are the values of the elements collected.
+ *   - a field given more than once (dotted and nested spellings,
+ *     {"a.b":1,"a":{"b":2}}) is multi-valued, in source order, as
+ *     Elasticsearch indexes every value; a key twice in one JSON object makes
+ *     the record bad, as Elasticsearch rejects the document (Jackson's
+ *     STRICT_DUPLICATE_DETECTION); only keys of projected fields are checked.
  *
  * Every record is fully validated by simdjson (the whole record, not only the
  * projected fields), so a malformed line is reported even when the broken part
@@ -91,7 +93,13 @@ typedef struct eq_ndjson_field {
  *       milliseconds. When the date field is also the timestamp field, the
  *       event timestamp is taken from the text at full precision when it is
  *       ISO-8601, else from the converted value.
- * Other types (ip, version, date_nanos, ...) are left as read. A value that
+ *   ip: a string parsed as an address (IPv4, IPv6, v4-mapped), read in the
+ *       spelling Elasticsearch returns ("::ffff:10.0.0.1" is "10.0.0.1",
+ *       IPv6 compressed lower-case); anything else makes the record bad.
+ *   date_nanos: like date but to nanoseconds (ISO text keeps nine fraction
+ *       digits), read as ISO text "2022-12-17T00:00:00.123456789Z" (3 to 9
+ *       fraction digits, as Elasticsearch prints it); before 1970 is bad.
+ * Other types (version, ...) are left as read. A value that
  * cannot be converted (a boolean for a long, "abc" for a date) makes the
  * record bad, as Elasticsearch rejects the document:
  *   field [x]: cannot convert "abc" to long
@@ -99,6 +107,13 @@ typedef struct eq_ndjson_field {
 typedef struct eq_ndjson_conv {
     uint32_t type;      /* eqlite_type to convert to; 0 = none */
     const char *format; /* date format (type date); NULL = the default; copied */
+    /* keyword-like types: a string longer than this many UTF-16 units is not
+     * indexed (KeywordFieldMapper), so it reads as absent; 0 = no limit */
+    uint32_t ignore_above;
+    /* the mapping's null_value as JSON text (copied), or NULL: an explicit
+     * JSON null (also inside an array) is indexed as this value, converted
+     * like any other; an absent field or an empty array stays absent */
+    const char *null_value;
 } eq_ndjson_conv;
 
 typedef struct eq_ndjson_options {
@@ -199,6 +214,13 @@ int eq_ndjson_parse_timestamp(const char *s, size_t len, int64_t *ns);
  * or "" = the default) -> epoch milliseconds. 0 on success, -1 if no format of
  * the list parses it. */
 int eq_ndjson_parse_date_format(const char *s, size_t len, const char *format, int64_t *ms);
+
+/* Epoch milliseconds as Elasticsearch renders a date field's value (the
+ * fields API, join keys): through the first format of `format` (NULL or "" =
+ * the default, strict_date_optional_time: 2022-12-17T00:00:00.000Z), in UTC.
+ * Returns the length written (NUL-terminated), or 0 if the format has a part
+ * this does not render or cap is too small. */
+size_t eq_ndjson_format_date(int64_t ms, const char *format, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }
