@@ -89,7 +89,7 @@ static int cmd_check(int argc, char **argv)
                 ok++;
             } else {
                 failed++;
-                report(files[f], r, &d);
+                report(r->file ? r->file : files[f], r, &d);
             }
             eqlite_program_free(prog);
             eqlite_schema_free(schema);
@@ -121,7 +121,7 @@ static int cmd_fmt(int argc, char **argv)
             eqlite_diag d;
             eqlite_status st = eqlite_format(r->text, r->len, NULL, 0, &need, &d);
             if (st != EQLITE_OK && st != EQLITE_ELIMIT) {
-                report(files[f], r, &d);
+                report(r->file ? r->file : files[f], r, &d);
                 status = 1;
                 continue;
             }
