@@ -38,7 +38,7 @@ void cli_print_diag(const char *where, const eqlite_diag *d, const char *src, si
 
 /* Position of a rule's diagnostic in its file: rules in .eql files start at
  * rule->line, so shift the line (column stays right for lines after the first). */
-static void report(const char *path, const cli_rule *r, const eqlite_diag *d)
+void cli_report_rule(const char *path, const cli_rule *r, const eqlite_diag *d)
 {
     char where[4096];
     if (r->record)
@@ -89,7 +89,7 @@ static int cmd_check(int argc, char **argv)
                 ok++;
             } else {
                 failed++;
-                report(r->file ? r->file : files[f], r, &d);
+                cli_report_rule(r->file ? r->file : files[f], r, &d);
             }
             eqlite_program_free(prog);
             eqlite_schema_free(schema);
@@ -99,43 +99,6 @@ static int cmd_check(int argc, char **argv)
     printf("%zu ok, %zu failed\n", ok, failed);
     if (failed)
         status = 1;
-    return status;
-}
-
-static int cmd_fmt(int argc, char **argv)
-{
-    const char *stdin_only[] = {"-"};
-    char **files = argc > 0 ? argv : (char **)stdin_only;
-    int nfiles = argc > 0 ? argc : 1;
-    int status = 0;
-    for (int f = 0; f < nfiles; f++) {
-        cli_rules rules = {0};
-        if (!cli_load_rules(files[f], &rules, true)) {
-            fprintf(stderr, "eqlite fmt: cannot read %s: %s\n", files[f], strerror(errno));
-            cli_rules_free(&rules);
-            return 2;
-        }
-        for (size_t k = 0; k < rules.n; k++) {
-            cli_rule *r = &rules.items[k];
-            size_t need = 0;
-            eqlite_diag d;
-            eqlite_status st = eqlite_format(r->text, r->len, NULL, 0, &need, &d);
-            if (st != EQLITE_OK && st != EQLITE_ELIMIT) {
-                report(r->file ? r->file : files[f], r, &d);
-                status = 1;
-                continue;
-            }
-            char *buf = malloc(need);
-            if (!buf)
-                return 2;
-            eqlite_format(r->text, r->len, buf, need, NULL, NULL);
-            fputs(buf, stdout);
-            if (rules.n > 1)
-                fputs(";\n", stdout);
-            free(buf);
-        }
-        cli_rules_free(&rules);
-    }
     return status;
 }
 
@@ -254,7 +217,7 @@ static int run_command(int argc, char **argv)
     if (!strcmp(cmd, "check"))
         return cmd_check(argc - 2, argv + 2);
     if (!strcmp(cmd, "fmt"))
-        return cmd_fmt(argc - 2, argv + 2);
+        return cmd_fmt(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval"))
         return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "query"))

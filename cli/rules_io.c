@@ -111,6 +111,7 @@ static bool only_comments(const char *s, size_t n)
 /* Splits .eql text at ';' outside strings, backquotes and comments. */
 static bool split_eql(const char *text, size_t len, cli_rules *out)
 {
+    size_t first = out->n, last_start = 0, last_end = 0;
     size_t start = 0, line = 1, start_line = 1;
     size_t k = 0;
     while (k <= len) {
@@ -139,6 +140,19 @@ static bool split_eql(const char *text, size_t len, cli_rules *out)
                 cli_rule r = {dup_range(text + start, k - start), k - start, NULL, NULL, start_line, 0, NULL};
                 if (!r.text || !push(out, r))
                     return false;
+                last_start = start;
+                last_end = k;
+            } else if (k >= len && out->n > first && last_end + 1 == start && !blank(text + start, k - start)) {
+                /* Comments after the last rule's ';' end that rule, the ';' read as a
+                 * space (offsets stay): fmt writes them back instead of dropping them. */
+                cli_rule *last = &out->items[out->n - 1];
+                char *whole = dup_range(text + last_start, len - last_start);
+                if (!whole)
+                    return false;
+                whole[start - 1 - last_start] = ' ';
+                free(last->text);
+                last->text = whole;
+                last->len = len - last_start;
             }
             start = k + 1;
             start_line = line;

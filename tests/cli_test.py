@@ -216,6 +216,7 @@ tests:
     write_errors(path)
     bad_record_flood(tmp)
     rule_formats(tmp, path)
+    fmt_files(tmp)
     bom = write(os.path.join(tmp, "bom.eql"), b"\xef\xbb\xbfprocess where process.name == \"cmd.exe\"\n", "wb")
     r = run(["check", bom])
     check("a rule file that starts with a UTF-8 byte order mark reads", r.returncode == 0, repr(r))
@@ -337,6 +338,52 @@ def rule_formats(tmp, events):
     one, other = run(["fmt", as_toml]), run(["fmt", corpus])
     check("... with the same query text as the JSON Lines", one.returncode == 0 and one.stdout == other.stdout,
           "%d vs %d bytes" % (len(one.stdout), len(other.stdout)))
+
+
+def fmt_files(tmp):
+    """fmt breaks long rules (one condition, one list item per line), -w rewrites .eql files in place,
+    --check lists the files that would change and exits 1."""
+    r = run(["fmt", RULE])
+    out = r.stdout.decode()
+    check("fmt breaks the reference rule: one condition and one list item per line, none past 100 columns",
+          r.returncode == 0 and max(len(l) for l in out.splitlines()) <= 100 and "  process.parent.name : (\n"
+          "    \"lsass.exe\",\n    \"csrss.exe\",\n" in out and "\n  ) and\n  not (\n" in out, out)
+    d = os.path.join(tmp, "fmt")
+    os.mkdir(d)
+    rule = write(os.path.join(d, "ref.eql"), open(RULE).read())
+    os.chmod(rule, 0o640)
+    r = run(["fmt", "--check", rule])
+    check("fmt --check: exit 1 and the name of a file that is not formatted",
+          r.returncode == 1 and lines(r) == [rule] and r.stderr == b"", repr(r))
+    r = run(["fmt", "-w", rule])
+    check("fmt -w rewrites the file with fmt's output, keeps its mode, leaves no temporary file",
+          r.returncode == 0 and r.stdout == b"" and open(rule).read() == out
+          and os.stat(rule).st_mode & 0o777 == 0o640 and os.listdir(d) == ["ref.eql"], repr(r))
+    inode = os.stat(rule).st_ino
+    r = run(["fmt", "--check", rule])
+    check("fmt --check: exit 0 and silent on a formatted file", r.returncode == 0 and r.stdout == b"", repr(r))
+    check("fmt -w leaves a formatted file alone", run(["fmt", "-w", rule]).returncode == 0
+          and os.stat(rule).st_ino == inode)
+
+    many = write(os.path.join(d, "many.eql"), "// first\nprocess where a==1;\n// second\nprocess where b==2; // end\n")
+    r = run(["fmt", "-w", many])
+    text = open(many).read()
+    check("fmt -w on many rules keeps every rule and comment (those after the last ';' too)",
+          r.returncode == 0 and text == "// first\nprocess where a == 1\n;\n// second\nprocess where b == 2 // end\n;\n"
+          and lines(run(["check", many])) == ["2 ok, 0 failed"], repr((r, text)))
+    check("fmt --check after -w is clean", run(["fmt", "--check", many, rule]).returncode == 0)
+
+    toml = write(os.path.join(d, "rule.toml"), "[rule]\ntype = \"eql\"\nquery = '''\nprocess where a==1\n'''\n")
+    r = run(["fmt", "--check", toml])
+    check("fmt --check compares a TOML rule's query", r.returncode == 1 and lines(r) == [toml], repr(r))
+    r = run(["fmt", "-w", toml])
+    check("fmt -w refuses a TOML file (exit 2) and leaves it as it was",
+          r.returncode == 2 and b".eql files only" in r.stderr and "a==1" in open(toml).read(), repr(r))
+    bad = write(os.path.join(d, "bad.eql"), "process where")
+    r = run(["fmt", "--check", bad])
+    check("fmt --check on an invalid rule: exit 1 with the diagnostic", r.returncode == 1 and
+          r.stdout == b"" and (bad + ":1:") in r.stderr.decode(), repr(r))
+    check("fmt -w and --check together is a usage error", run(["fmt", "-w", "--check", rule]).returncode == 2)
 
 
 def bad_record_flood(tmp):
