@@ -1,11 +1,11 @@
 /* fmt.c: `eqlite fmt`: rules in the canonical layout (lib/fmt.c), printed,
  * rewritten in place (-w) or checked for CI (--check).
  *
- * A file's canonical text is its rules, formatted, each followed by ";" on a
- * line of its own when the file holds more than one (so the output splits
- * back into the same rules). -w rewrites only .eql files: a TOML or JSON
- * rule file holds more than the query. --check compares every format: a
- * .eql file as a whole, the others rule by rule. */
+ * A .eql file's canonical text is its rules, formatted, each followed by ";"
+ * on a line of its own when the file holds more than one (so the output
+ * splits back into the same rules). In a TOML file only the queries change,
+ * and only when each is a ''' string (its text is its bytes). JSON rule files
+ * are checked, never rewritten: their queries are escaped strings. */
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +30,8 @@ static void fmt_usage(FILE *f)
                "per line once a rule is longer than 100 columns; comments are kept.\n"
                "Reads .eql files (rules separated by ';'), detection-rules TOML and JSON Lines\n"
                "rule files, directories of those, or stdin (no FILE or -).\n"
-               "  -w, --write   rewrite .eql files in place (atomically) instead of printing\n"
+               "  -w, --write   rewrite .eql files, and the queries of TOML files, in place\n"
+               "                (atomically) instead of printing\n"
                "  --check       print nothing but the names of files that are not formatted;\n"
                "                exit 1 if there is one (for CI)\n"
                "  -h, --help    this help\n"
@@ -127,54 +128,116 @@ static bool write_atomically(const char *path, const char *data, size_t len)
     return ok;
 }
 
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n > m && !strcmp(s + n - m, suffix);
+}
+
+/* Where a TOML query's text sits in its file, when it is a literal
+ * multi-line string ('''), the only kind whose text is its bytes: the
+ * offset of its first line, which follows a line ending with the quotes. */
+static bool literal_query_offset(const char *file, size_t len, const cli_rule *r, size_t *off)
+{
+    size_t at = 0;
+    for (size_t line = 1; line < r->line && at < len; line++) {
+        const char *nl = memchr(file + at, '\n', len - at);
+        if (!nl)
+            return false;
+        at = (size_t)(nl - file) + 1;
+    }
+    size_t q = at ? at - 1 : 0; /* the newline before the text */
+    while (q > 0 && (file[q - 1] == ' ' || file[q - 1] == '\t' || file[q - 1] == '\r'))
+        q--;
+    if (q < 3 || memcmp(file + q - 3, "'''", 3) != 0 || at + r->len > len || memcmp(file + at, r->text, r->len) != 0)
+        return false;
+    *off = at;
+    return true;
+}
+
+/* The TOML file with each query replaced by its formatted text; false when
+ * a query is not a literal multi-line string (or its new text would end one). */
+static bool splice_toml(const char *file, size_t len, const cli_rule *items, size_t n, const text *formatted,
+                        const size_t *starts, text *out)
+{
+    size_t done = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t off, flen = starts[k + 1] - starts[k];
+        const char *f = formatted->s + starts[k];
+        if (!literal_query_offset(file, len, &items[k], &off) || off < done)
+            return false;
+        for (size_t j = 0; j + 3 <= flen; j++)
+            if (!memcmp(f + j, "'''", 3))
+                return false;
+        append(out, file + done, off - done);
+        append(out, f, flen);
+        done = off + items[k].len;
+    }
+    append(out, file + done, len - done);
+    return true;
+}
+
 /* One file's rules, items[0..n): 0 formatted (or done), 1 invalid rule or
  * not formatted under --check, 2 unreadable or unwritable. */
 static int fmt_file(const char *path, const cli_rule *items, size_t n, enum fmt_mode mode, bool separate)
 {
-    text out = {0};
+    text out = {0}, whole = {0};
     int status = 0;
     bool changed = false;
+    size_t *starts = calloc(n + 1, sizeof *starts); /* each rule's formatted text in out */
+    if (!starts) {
+        fprintf(stderr, "eqlite fmt: out of memory formatting %s\n", path);
+        return 2;
+    }
+    bool eql = is_eql_file(path), toml = has_suffix(path, ".toml");
+    separate &= eql || mode == FMT_PRINT; /* a TOML or JSON file keeps its queries apart itself */
     for (size_t k = 0; k < n && status != 2; k++) {
-        size_t before = out.len;
+        starts[k] = out.len;
         int st = format_rule(path, &items[k], &out);
         status = st > status ? st : status;
-        if (st == 0 && !is_eql_file(path) && mode == FMT_CHECK)
-            changed |= out.len - before != items[k].len || memcmp(out.s + before, items[k].text, items[k].len) != 0;
+        changed |= st == 0 && (out.len - starts[k] != items[k].len ||
+                               memcmp(out.s + starts[k], items[k].text, items[k].len) != 0);
+        starts[k + 1] = out.len;
         if (separate)
             append(&out, ";\n", 2);
     }
-    if (out.failed || status == 2) {
-        fprintf(stderr, "eqlite fmt: out of memory formatting %s\n", path);
-        free(out.s);
-        return 2;
-    }
-    if (mode == FMT_PRINT) {
-        if (out.len)
-            fwrite(out.s, 1, out.len, stdout);
-    } else if (status == 0 && is_eql_file(path)) {
-        size_t len;
-        char *was = cli_read_file(path, &len);
-        if (!was) {
+    char *was = NULL;
+    size_t len = 0;
+    if (status == 0 && !out.failed && mode != FMT_PRINT && (eql || (toml && changed))) {
+        if (!(was = cli_read_file(path, &len))) {
             fprintf(stderr, "eqlite fmt: cannot read %s: %s\n", path, strerror(errno));
             status = 2;
-        } else {
+        } else if (eql) {
             changed = len != out.len || memcmp(was, out.s ? out.s : "", len) != 0;
-            free(was);
+            append(&whole, out.s ? out.s : "", out.len);
+        } else if (!splice_toml(was, len, items, n, &out, starts, &whole) && mode == FMT_WRITE) {
+            fprintf(stderr, "eqlite fmt: cannot rewrite %s: a query is not a ''' string\n", path);
+            status = 2;
         }
-        if (status == 0 && changed && mode == FMT_WRITE && !write_atomically(path, out.s ? out.s : "", out.len)) {
+    }
+    if (out.failed || whole.failed || status == 2) {
+        if (status != 2)
+            fprintf(stderr, "eqlite fmt: out of memory formatting %s\n", path);
+        status = 2;
+    } else if (mode == FMT_PRINT) {
+        if (out.len)
+            fwrite(out.s, 1, out.len, stdout);
+    } else if (status == 0 && changed && mode == FMT_WRITE) {
+        if (!eql && !toml) {
+            fprintf(stderr, "eqlite fmt: -w rewrites .eql and TOML files, not %s\n", path);
+            status = 2;
+        } else if (!write_atomically(path, whole.s ? whole.s : "", whole.len)) {
             fprintf(stderr, "eqlite fmt: cannot rewrite %s: %s\n", path, strerror(errno));
             status = 2;
         }
-    } else if (status == 0 && mode == FMT_WRITE) {
-        fprintf(stderr, "eqlite fmt: -w rewrites .eql files only, not %s (its query sits among other fields)\n",
-                path);
-        status = 2;
-    }
-    if (status == 0 && changed && mode == FMT_CHECK) {
+    } else if (status == 0 && changed && mode == FMT_CHECK) {
         printf("%s\n", path);
         status = 1;
     }
+    free(was);
+    free(whole.s);
     free(out.s);
+    free(starts);
     return status;
 }
 

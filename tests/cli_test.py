@@ -374,12 +374,29 @@ def fmt_files(tmp):
           and lines(run(["check", many])) == ["2 ok, 0 failed"], repr((r, text)))
     check("fmt --check after -w is clean", run(["fmt", "--check", many, rule]).returncode == 0)
 
-    toml = write(os.path.join(d, "rule.toml"), "[rule]\ntype = \"eql\"\nquery = '''\nprocess where a==1\n'''\n")
+    toml = write(os.path.join(d, "rule.toml"), "[rule]\ntype = \"eql\"\nquery = '''\nprocess where a==1\n'''\n"
+                 "\n[[rule.threat]]\nid = \"T1\"\n")
     r = run(["fmt", "--check", toml])
     check("fmt --check compares a TOML rule's query", r.returncode == 1 and lines(r) == [toml], repr(r))
     r = run(["fmt", "-w", toml])
-    check("fmt -w refuses a TOML file (exit 2) and leaves it as it was",
-          r.returncode == 2 and b".eql files only" in r.stderr and "a==1" in open(toml).read(), repr(r))
+    check("fmt -w rewrites a TOML rule's ''' query and nothing else",
+          r.returncode == 0 and open(toml).read() == "[rule]\ntype = \"eql\"\nquery = '''\nprocess where a == 1\n'''\n"
+          "\n[[rule.threat]]\nid = \"T1\"\n" and run(["fmt", "--check", toml]).returncode == 0, repr(r))
+    hunt = write(os.path.join(d, "hunt.toml"), HUNT_TOML.replace("process.parent.name ==\n", "true\n"))
+    r = run(["fmt", "-w", hunt])
+    text = open(hunt).read()
+    check("fmt -w rewrites every query of a hunting file",
+          r.returncode == 0 and "'''\nprocess where process.name == \"cmd.exe\" and true\n'''" in text
+          and text.count("'''") == 4 and lines(run(["check", hunt])) == ["2 ok, 0 failed"], repr((r, text)))
+    basic = write(os.path.join(d, "basic.toml"), "[rule]\ntype = \"eql\"\nquery = \"process where a==1\"\n")
+    r = run(["fmt", "-w", basic])
+    check("fmt -w refuses a TOML query in a basic string (exit 2) and leaves the file as it was",
+          r.returncode == 2 and b"not a ''' string" in r.stderr and "a==1" in open(basic).read(), repr(r))
+    jsonl = write(os.path.join(d, "rules.jsonl"), json.dumps({"id": "x", "query": "process where a==1"}) + "\n")
+    r = run(["fmt", "-w", jsonl])
+    check("fmt -w refuses JSON Lines (exit 2)", r.returncode == 2 and "a==1" in open(jsonl).read(), repr(r))
+    r = run(["fmt", "--check", jsonl])
+    check("fmt --check compares JSON Lines query by query", r.returncode == 1 and lines(r) == [jsonl], repr(r))
     bad = write(os.path.join(d, "bad.eql"), "process where")
     r = run(["fmt", "--check", bad])
     check("fmt --check on an invalid rule: exit 1 with the diagnostic", r.returncode == 1 and
