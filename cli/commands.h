@@ -8,6 +8,9 @@
 
 /* "where:line:col: message", the source line and a caret, to stderr. */
 void cli_print_diag(const char *where, const eqlite_diag *d, const char *src, size_t len);
+/* A rule's diagnostic at its place in the file it came from. */
+struct cli_rule;
+void cli_report_rule(const char *path, const struct cli_rule *r, const eqlite_diag *d);
 /* A value as JSON. */
 void cli_print_value(FILE *f, const eqlite_value *v);
 
@@ -15,5 +18,6 @@ void cli_print_value(FILE *f, const eqlite_value *v);
 int cmd_query(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_fmt(int argc, char **argv);
 
 #endif

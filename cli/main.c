@@ -16,13 +16,69 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: eqlite COMMAND [ARGS]\n"
             "  query [OPTIONS] QUERY [FILE...]   run one query over NDJSON events; print results\n"
-            "  check [FILE...]                   parse + verify rules; file:line:col: message\n"
+            "  check [FILE|DIR...]               parse + verify rules; file:line:col: message\n"
             "  eval EXPR                         fold a constant expression; print its JSON value\n"
             "  test FILE...                      rule unit tests (YAML); ends with \"N passed, N failed\"\n"
-            "  fmt [FILE...]                     print rules in the canonical layout\n"
+            "  fmt [-w | --check] [FILE|DIR...]  print (or rewrite, or check) rules in the canonical layout\n"
             "  explain QUERY                     print the compiled bytecode\n"
             "  bench ...                         throughput of rules over events\n"
-            "  version                           print the version\n");
+            "  version                           print the version\n"
+            "eqlite COMMAND --help shows a command's options; man eqlite has them all.\n");
+}
+
+static void check_usage(FILE *f)
+{
+    fprintf(f, "usage: eqlite check [FILE|DIR...]\n"
+               "Parses and verifies rules as Elasticsearch does; prints each error as\n"
+               "file:line:col: message with the source line and a caret, then \"N ok, N failed\".\n"
+               "Reads .eql files (rules separated by ';'), detection-rules TOML rule and hunting\n"
+               "files, JSON Lines with \"query\" (detection-rules, hunting and Kibana exports),\n"
+               "directories of those (recursively), or stdin (no FILE or -). Rules of other\n"
+               "languages and files of no rule format are skipped, counted on one stderr line.\n"
+               "  -h, --help    this help\n"
+               "Exit: 0 all valid, 1 a rule is invalid (or a record holds no rule), 2 unreadable.\n");
+}
+
+static void eval_usage(FILE *f)
+{
+    fprintf(f, "usage: eqlite eval [--] EXPR\n"
+               "Folds a constant expression (no fields) and prints its value as JSON:\n"
+               "  eqlite eval 'concat(\"a\", 1 + 2)'   ->   \"a3\"\n"
+               "  -h, --help    this help\n"
+               "Exit: 0 printed, 1 invalid expression (file:line:col diagnostic), 2 usage.\n");
+}
+
+static void explain_usage(FILE *f)
+{
+    fprintf(f, "usage: eqlite explain [--] QUERY\n"
+               "Compiles a query (fields typed from the query alone) and prints its bytecode:\n"
+               "one instruction a line, the constant pool and the fields it reads.\n"
+               "  -h, --help    this help\n"
+               "Exit: 0 printed, 1 invalid query, 2 usage.\n");
+}
+
+static bool is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }
+
+/* Options of the commands that take only --help: the index of the first
+ * operand; -1 after printing the help; -2 after an unknown option. An
+ * operand that starts with '-' (eval -1) follows "--" or stands alone. */
+static int operands(int argc, char **argv, const char *cmd, void (*help)(FILE *), bool dash_operands)
+{
+    int k = 0;
+    for (; k < argc && argv[k][0] == '-' && argv[k][1]; k++) {
+        if (!strcmp(argv[k], "--"))
+            return k + 1;
+        if (is_help(argv[k])) {
+            help(stdout);
+            return -1;
+        }
+        if (dash_operands)
+            break;
+        fprintf(stderr, "eqlite %s: unknown option %s\n", cmd, argv[k]);
+        help(stderr);
+        return -2;
+    }
+    return k;
 }
 
 void cli_print_diag(const char *where, const eqlite_diag *d, const char *src, size_t len)
@@ -38,7 +94,7 @@ void cli_print_diag(const char *where, const eqlite_diag *d, const char *src, si
 
 /* Position of a rule's diagnostic in its file: rules in .eql files start at
  * rule->line, so shift the line (column stays right for lines after the first). */
-static void report(const char *path, const cli_rule *r, const eqlite_diag *d)
+void cli_report_rule(const char *path, const cli_rule *r, const eqlite_diag *d)
 {
     char where[4096];
     if (r->record)
@@ -64,6 +120,11 @@ static void report(const char *path, const cli_rule *r, const eqlite_diag *d)
 
 static int cmd_check(int argc, char **argv)
 {
+    int first = operands(argc, argv, "check", check_usage, false);
+    if (first < 0)
+        return first == -1 ? 0 : 2;
+    argc -= first;
+    argv += first;
     size_t ok = 0, failed = 0;
     int status = 0;
     const char *stdin_only[] = {"-"};
@@ -89,7 +150,7 @@ static int cmd_check(int argc, char **argv)
                 ok++;
             } else {
                 failed++;
-                report(files[f], r, &d);
+                cli_report_rule(r->file ? r->file : files[f], r, &d);
             }
             eqlite_program_free(prog);
             eqlite_schema_free(schema);
@@ -99,43 +160,6 @@ static int cmd_check(int argc, char **argv)
     printf("%zu ok, %zu failed\n", ok, failed);
     if (failed)
         status = 1;
-    return status;
-}
-
-static int cmd_fmt(int argc, char **argv)
-{
-    const char *stdin_only[] = {"-"};
-    char **files = argc > 0 ? argv : (char **)stdin_only;
-    int nfiles = argc > 0 ? argc : 1;
-    int status = 0;
-    for (int f = 0; f < nfiles; f++) {
-        cli_rules rules = {0};
-        if (!cli_load_rules(files[f], &rules, true)) {
-            fprintf(stderr, "eqlite fmt: cannot read %s: %s\n", files[f], strerror(errno));
-            cli_rules_free(&rules);
-            return 2;
-        }
-        for (size_t k = 0; k < rules.n; k++) {
-            cli_rule *r = &rules.items[k];
-            size_t need = 0;
-            eqlite_diag d;
-            eqlite_status st = eqlite_format(r->text, r->len, NULL, 0, &need, &d);
-            if (st != EQLITE_OK && st != EQLITE_ELIMIT) {
-                report(files[f], r, &d);
-                status = 1;
-                continue;
-            }
-            char *buf = malloc(need);
-            if (!buf)
-                return 2;
-            eqlite_format(r->text, r->len, buf, need, NULL, NULL);
-            fputs(buf, stdout);
-            if (rules.n > 1)
-                fputs(";\n", stdout);
-            free(buf);
-        }
-        cli_rules_free(&rules);
-    }
     return status;
 }
 
@@ -177,8 +201,13 @@ void cli_print_value(FILE *f, const eqlite_value *v)
 
 static int cmd_eval(int argc, char **argv)
 {
+    int first = operands(argc, argv, "eval", eval_usage, true);
+    if (first < 0)
+        return first == -1 ? 0 : 2;
+    argc -= first;
+    argv += first;
     if (argc != 1) {
-        fprintf(stderr, "usage: eqlite eval EXPR\n");
+        eval_usage(stderr);
         return 2;
     }
     size_t cap = strlen(argv[0]) * 4 + 4096;
@@ -199,8 +228,13 @@ static int cmd_eval(int argc, char **argv)
 
 static int cmd_explain(int argc, char **argv)
 {
+    int first = operands(argc, argv, "explain", explain_usage, true);
+    if (first < 0)
+        return first == -1 ? 0 : 2;
+    argc -= first;
+    argv += first;
     if (argc != 1) {
-        fprintf(stderr, "usage: eqlite explain QUERY\n");
+        explain_usage(stderr);
         return 2;
     }
     eqlite_schema *schema;
@@ -254,7 +288,7 @@ static int run_command(int argc, char **argv)
     if (!strcmp(cmd, "check"))
         return cmd_check(argc - 2, argv + 2);
     if (!strcmp(cmd, "fmt"))
-        return cmd_fmt(argc - 2, argv + 2);
+        return cmd_fmt(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval"))
         return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "query"))
@@ -266,8 +300,16 @@ static int run_command(int argc, char **argv)
     if (!strcmp(cmd, "explain"))
         return cmd_explain(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        if (argc > 2 && is_help(argv[2])) {
+            printf("usage: eqlite version\nPrints the version of the command and library.\n");
+            return 0;
+        }
         printf("eqlite %s\n", eqlite_version());
         return 0;
+    }
+    if (!strcmp(cmd, "help") && argc > 2) { /* eqlite help COMMAND = eqlite COMMAND --help */
+        char *again[] = {argv[0], argv[2], "--help", NULL};
+        return strcmp(argv[2], "help") ? run_command(3, again) : (usage(stdout), 0);
     }
     if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);

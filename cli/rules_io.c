@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "ndjson/rules.h"
+#include "ndjson/rules_toml.h"
 #include "rules_io.h"
 
 char *cli_read_file(const char *path, size_t *len)
@@ -110,6 +111,7 @@ static bool only_comments(const char *s, size_t n)
 /* Splits .eql text at ';' outside strings, backquotes and comments. */
 static bool split_eql(const char *text, size_t len, cli_rules *out)
 {
+    size_t first = out->n, last_start = 0, last_end = 0;
     size_t start = 0, line = 1, start_line = 1;
     size_t k = 0;
     while (k <= len) {
@@ -138,6 +140,19 @@ static bool split_eql(const char *text, size_t len, cli_rules *out)
                 cli_rule r = {dup_range(text + start, k - start), k - start, NULL, NULL, start_line, 0, NULL};
                 if (!r.text || !push(out, r))
                     return false;
+                last_start = start;
+                last_end = k;
+            } else if (k >= len && out->n > first && last_end + 1 == start && !blank(text + start, k - start)) {
+                /* Comments after the last rule's ';' end that rule, the ';' read as a
+                 * space (offsets stay): fmt writes them back instead of dropping them. */
+                cli_rule *last = &out->items[out->n - 1];
+                char *whole = dup_range(text + last_start, len - last_start);
+                if (!whole)
+                    return false;
+                whole[start - 1 - last_start] = ' ';
+                free(last->text);
+                last->text = whole;
+                last->len = len - last_start;
             }
             start = k + 1;
             start_line = line;
@@ -147,53 +162,85 @@ static bool split_eql(const char *text, size_t len, cli_rules *out)
     return true;
 }
 
-/* What a Kibana export held besides EQL rules: counts by type/language. */
-typedef struct skipped_kinds {
-    char names[8][64];
-    size_t counts[8], n, other;
-} skipped_kinds;
-
-static void note_skipped(skipped_kinds *s, const eq_rule_kind *kind)
+static void tally(cli_tally *t, const char *name)
 {
-    char name[64];
-    snprintf(name, sizeof name, "%s%s%s", kind->type, kind->type[0] && kind->language[0] ? "/" : "",
-             kind->language);
-    for (size_t k = 0; k < s->n; k++)
-        if (!strcmp(s->names[k], name)) {
-            s->counts[k]++;
+    t->total++;
+    for (size_t k = 0; k < t->n; k++)
+        if (!strcmp(t->names[k], name)) {
+            t->counts[k]++;
             return;
         }
-    if (s->n == 8) {
-        s->other++;
+    if (t->n == 8) {
+        t->other++;
         return;
     }
-    memcpy(s->names[s->n], name, sizeof name);
-    s->counts[s->n++] = 1;
+    snprintf(t->names[t->n], sizeof t->names[0], "%s", name);
+    t->counts[t->n++] = 1;
 }
 
-/* One line for everything skipped: not an error (a rule export mixes kinds). */
-static void report_skipped(const char *path, const skipped_kinds *s, size_t skipped, size_t summaries)
+static void note_not_eql(cli_skips *s, const eq_rule_kind *kind)
 {
-    if (!skipped && !summaries)
+    char name[72];
+    snprintf(name, sizeof name, "%s%s%s", kind->type, kind->type[0] && kind->language[0] ? "/" : "",
+             kind->language);
+    tally(&s->not_eql, name);
+}
+
+static void print_tally(const cli_tally *t)
+{
+    fputs(" (", stderr);
+    for (size_t k = 0; k < t->n; k++)
+        fprintf(stderr, "%s%s %zu", k ? ", " : "", t->names[k], t->counts[k]);
+    if (t->other)
+        fprintf(stderr, ", other %zu", t->other);
+    fputc(')', stderr);
+}
+
+/* One line for everything skipped, with the reasons: not an error (a rule
+ * export mixes kinds, a rule repository holds other files). */
+static void report_skipped(const char *path, const cli_skips *s)
+{
+    size_t parts = (s->not_eql.total > 0) + (s->no_rule_files > 0) + (s->other_files.total > 0) +
+                   (s->symlinked_dirs > 0) + (s->summaries > 0);
+    size_t shown = 0;
+    if (!parts)
         return;
     fprintf(stderr, "%s: skipped", path);
-    if (skipped) {
-        fprintf(stderr, " %zu rule%s that %s not EQL (", skipped, skipped == 1 ? "" : "s", skipped == 1 ? "is" : "are");
-        for (size_t k = 0; k < s->n; k++)
-            fprintf(stderr, "%s%s %zu", k ? ", " : "", s->names[k], s->counts[k]);
-        if (s->other)
-            fprintf(stderr, ", other %zu", s->other);
-        fprintf(stderr, ")");
+#define NEXT_PART() fputs(shown++ == 0 ? " " : shown == parts ? " and " : ", ", stderr)
+    if (s->not_eql.total) {
+        NEXT_PART();
+        size_t n = s->not_eql.total;
+        fprintf(stderr, "%zu rule%s that %s not EQL", n, n == 1 ? "" : "s", n == 1 ? "is" : "are");
+        print_tally(&s->not_eql);
     }
-    if (summaries)
-        fprintf(stderr, "%s the export summary line", skipped ? " and" : "");
-    fprintf(stderr, "\n");
+    if (s->no_rule_files) {
+        NEXT_PART();
+        fprintf(stderr, "%zu TOML file%s with no [rule] or [hunt]", s->no_rule_files, s->no_rule_files == 1 ? "" : "s");
+    }
+    if (s->other_files.total) {
+        NEXT_PART();
+        size_t n = s->other_files.total;
+        fprintf(stderr, "%zu file%s in no rule format", n, n == 1 ? "" : "s");
+        print_tally(&s->other_files);
+    }
+    if (s->symlinked_dirs) {
+        NEXT_PART();
+        fprintf(stderr, "%zu symlinked director%s (not followed)", s->symlinked_dirs,
+                s->symlinked_dirs == 1 ? "y" : "ies");
+    }
+    if (s->summaries) {
+        NEXT_PART();
+        if (s->summaries == 1)
+            fputs("the export summary line", stderr);
+        else
+            fprintf(stderr, "%zu export summary lines", s->summaries);
+    }
+#undef NEXT_PART
+    fputc('\n', stderr);
 }
 
 static bool load_jsonl(const char *path, const char *text, size_t len, cli_rules *out, bool report_bad)
 {
-    skipped_kinds kinds = {0};
-    size_t skipped = out->skipped, summaries = out->summaries;
     size_t line = 0, k = 0;
     while (k < len) {
         const char *nl = memchr(text + k, '\n', len - k);
@@ -211,12 +258,10 @@ static bool load_jsonl(const char *path, const char *text, size_t len, cli_rules
                 return false;
             }
             if (parsed == 0 && kinded == 0 && (kind.export_summary || !kind.is_eql)) {
-                if (kind.export_summary) {
-                    out->summaries++;
-                } else {
-                    out->skipped++;
-                    note_skipped(&kinds, &kind);
-                }
+                if (kind.export_summary)
+                    out->skips.summaries++;
+                else
+                    note_not_eql(&out->skips, &kind);
                 eq_rule_record_free(&rec);
             } else if (parsed != 0 || !rec.query) {
                 if (report_bad)
@@ -233,83 +278,204 @@ static bool load_jsonl(const char *path, const char *text, size_t len, cli_rules
         }
         k = end + 1;
     }
-    if (report_bad)
-        report_skipped(path, &kinds, out->skipped - skipped, out->summaries - summaries);
     return true;
 }
 
-static bool looks_like_json(const char *path, const char *text, size_t len)
+/* A detection-rules rule file gives one query, a hunting file a list. */
+static bool load_toml(const char *path, const char *text, size_t len, cli_rules *out, bool report_bad)
 {
-    const char *dot = strrchr(path, '.');
-    if (dot && (!strcmp(dot, ".jsonl") || !strcmp(dot, ".ndjson") || !strcmp(dot, ".json")))
+    eq_toml_file file;
+    char err[512];
+    int st = eq_toml_file_parse(path, text, len, &file, err, sizeof err);
+    if (st == -2) {
+        fprintf(stderr, "%s: out of memory\n", path);
+        return false;
+    }
+    if (st != 0) {
+        if (report_bad)
+            fprintf(stderr, "%s: %s\n", path, err);
+        out->bad_records++;
         return true;
+    }
+    if (file.no_rule)
+        out->skips.no_rule_files++;
+    else if (!file.kind.is_eql)
+        note_not_eql(&out->skips, &file.kind);
+    bool ok = true;
+    for (size_t k = 0; k < file.n; k++) {
+        eq_toml_query *q = &file.queries[k];
+        cli_rule r = {q->query, q->query_len, q->name, q->id, q->line, 0, NULL};
+        if (ok && push(out, r)) {
+            q->query = q->name = q->id = NULL; /* the rule owns them now */
+        } else if (ok) {
+            fprintf(stderr, "%s: out of memory\n", path);
+            ok = false;
+        }
+    }
+    eq_toml_file_free(&file);
+    return ok;
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n > m && !strcmp(s + n - m, suffix);
+}
+
+static bool json_name(const char *path)
+{
+    return has_suffix(path, ".jsonl") || has_suffix(path, ".ndjson") || has_suffix(path, ".json");
+}
+
+static const char *first_text(const char *text, size_t len)
+{
     size_t k = 0;
     while (k < len && (text[k] == ' ' || text[k] == '\n' || text[k] == '\r' || text[k] == '\t'))
         k++;
-    return k < len && text[k] == '{';
+    return text + k;
+}
+
+/* stdin and unknown names: a rule never starts with '{', '#' or '[name]'. */
+static bool looks_like_json(const char *text, size_t len) { return *first_text(text, len) == '{'; }
+
+static bool looks_like_toml(const char *text, size_t len)
+{
+    const char *t = first_text(text, len);
+    if (*t == '#')
+        return true;
+    if (*t != '[')
+        return false;
+    t += 1 + (t[1] == '[');
+    while (*t == ' ' || *t == '\t')
+        t++;
+    return (*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || *t == '_' || *t == '"' || *t == '\'';
+}
+
+static bool rule_file_name(const char *name)
+{
+    return has_suffix(name, ".eql") || has_suffix(name, ".toml") || json_name(name);
 }
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static bool load_dir(const char *path, cli_rules *out, bool report_bad)
+/* depth > 0: inside a directory given by the user, so a failure names the
+ * entry itself (the caller names only the directory). */
+static bool load_path(const char *path, cli_rules *out, bool report_bad, int depth);
+
+static bool cannot_read(const char *path, int depth)
+{
+    if (depth > 0)
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+    return false;
+}
+
+/* The directory's entries in name order; hidden ones (.git, editor files) left out. */
+static char **sorted_entries(const char *path, size_t *count, bool *ok)
 {
     DIR *d = opendir(path);
-    if (!d)
-        return false;
     char **names = NULL;
     size_t n = 0, cap = 0;
+    *ok = d != NULL;
     struct dirent *e;
-    bool ok = true;
-    while (ok && (e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l < 5 || strcmp(e->d_name + l - 4, ".eql") != 0)
+    while (*ok && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
             continue;
         if (n == cap) {
             size_t grown = cap ? cap * 2 : 32;
             char **more = realloc(names, grown * sizeof *names);
-            ok = more != NULL;
-            if (!ok)
+            *ok = more != NULL;
+            if (!more)
                 break;
             names = more;
             cap = grown;
         }
-        ok = (names[n] = strdup(e->d_name)) != NULL;
-        n += ok;
+        *ok = (names[n] = strdup(e->d_name)) != NULL;
+        n += *ok;
     }
-    closedir(d);
-    if (!ok)
-        fprintf(stderr, "%s: out of memory\n", path);
+    if (d)
+        closedir(d);
     if (n)
         qsort(names, n, sizeof *names, by_name);
+    *count = n;
+    return names;
+}
+
+static bool load_dir_entry(const char *full, const char *name, cli_rules *out, bool report_bad, int depth)
+{
+    struct stat st;
+    if (lstat(full, &st) != 0)
+        return cannot_read(full, depth);
+    if (S_ISLNK(st.st_mode)) {
+        if (stat(full, &st) != 0)
+            return cannot_read(full, depth);
+        if (S_ISDIR(st.st_mode)) {
+            out->skips.symlinked_dirs++;
+            return true;
+        }
+    }
+    if (S_ISDIR(st.st_mode))
+        return load_path(full, out, report_bad, depth);
+    if (!S_ISREG(st.st_mode) || !rule_file_name(name)) {
+        const char *dot = strrchr(name, '.');
+        tally(&out->skips.other_files, dot && dot != name ? dot : "no extension");
+        return true;
+    }
+    size_t first = out->n;
+    if (!load_path(full, out, report_bad, depth))
+        return false;
+    for (size_t j = first; j < out->n; j++) /* ids and diagnostics name the file */
+        if (!out->items[j].file && !(out->items[j].file = strdup(full)))
+            return cannot_read(full, depth);
+    return true;
+}
+
+/* A rule repository is a tree: every known format in it, in name order. */
+static bool load_dir(const char *path, cli_rules *out, bool report_bad, int depth)
+{
+    size_t n = 0;
+    bool ok;
+    char **names = sorted_entries(path, &n, &ok);
+    if (!ok)
+        cannot_read(path, depth);
     for (size_t k = 0; k < n; k++) {
         char full[4096];
-        snprintf(full, sizeof full, "%s/%s", path, names[k]);
-        size_t first = out->n;
-        ok = ok && cli_load_rules(full, out, report_bad);
-        for (size_t j = first; ok && j < out->n; j++) { /* ids and diagnostics name the file */
-            if (!out->items[j].file && !(out->items[j].file = strdup(full))) {
-                fprintf(stderr, "%s: out of memory\n", full);
-                ok = false;
-            }
+        if (ok && snprintf(full, sizeof full, "%s/%s", path, names[k]) >= (int)sizeof full) {
+            errno = ENAMETOOLONG;
+            ok = cannot_read(full, depth + 1);
         }
+        ok = ok && load_dir_entry(full, names[k], out, report_bad, depth + 1);
         free(names[k]);
     }
     free(names);
     return ok;
 }
 
-bool cli_load_rules(const char *path, cli_rules *out, bool report_bad)
+static bool load_path(const char *path, cli_rules *out, bool report_bad, int depth)
 {
     struct stat st;
     if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return load_dir(path, out, report_bad);
+        return load_dir(path, out, report_bad, depth);
     size_t len;
     char *text = cli_read_file(path, &len);
     if (!text)
-        return false;
-    bool ok = looks_like_json(path, text, len) ? load_jsonl(path, text, len, out, report_bad)
-                                                : split_eql(text, len, out);
+        return cannot_read(path, depth);
+    bool ok;
+    if (has_suffix(path, ".toml") || (!has_suffix(path, ".eql") && !json_name(path) && looks_like_toml(text, len)))
+        ok = load_toml(path, text, len, out, report_bad);
+    else if (json_name(path) || (!has_suffix(path, ".eql") && looks_like_json(text, len)))
+        ok = load_jsonl(path, text, len, out, report_bad);
+    else
+        ok = split_eql(text, len, out);
     free(text);
+    return ok;
+}
+
+bool cli_load_rules(const char *path, cli_rules *out, bool report_bad)
+{
+    memset(&out->skips, 0, sizeof out->skips);
+    bool ok = load_path(path, out, report_bad, 0);
+    if (ok && report_bad)
+        report_skipped(path, &out->skips);
     return ok;
 }
 

@@ -327,6 +327,22 @@ static bool write_junit(const char *path, totals *tt)
     return fclose(f) == 0;
 }
 
+static void test_usage(FILE *f)
+{
+    fprintf(f, "usage: eqlite test [--junit FILE] FILE...\n"
+               "Runs rule unit tests written in YAML: a rule, events, and the hits expected.\n"
+               "  defaults: {rule: rules/x.eql, id_field: event.id}\n"
+               "  tests:\n"
+               "    - name: cmd.exe spawned by lsass is flagged\n"
+               "      events: [{\"@timestamp\": 1, \"event\": {\"id\": 1}, ...}]   # or an NDJSON path\n"
+               "      expect: {ids: [1], count: 1}\n"
+               "Every key, limit and check: the TEST FILES section of man eqlite.\n"
+               "  --junit FILE  also write a JUnit XML report\n"
+               "  -h, --help    this help\n"
+               "Prints one line per test, then \"N passed, N failed\". Exit: 0 all passed,\n"
+               "1 a test failed, 2 a file unreadable or malformed (file:line:col: message).\n");
+}
+
 int cmd_test(int argc, char **argv)
 {
     const char *junit = NULL;
@@ -336,7 +352,7 @@ int cmd_test(int argc, char **argv)
         if (!strcmp(argv[k], "--junit") && k + 1 < argc) {
             junit = argv[++k];
         } else if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) {
-            printf("usage: eqlite test [--junit FILE] FILE...\n");
+            test_usage(stdout);
             return 0;
         } else {
             nfiles++;
@@ -345,7 +361,7 @@ int cmd_test(int argc, char **argv)
         }
     }
     if (!nfiles) {
-        fprintf(stderr, "usage: eqlite test [--junit FILE] FILE...\n");
+        test_usage(stderr);
         return 2;
     }
     printf("%zu passed, %zu failed\n", tt.passed, tt.failed);

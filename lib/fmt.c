@@ -41,19 +41,28 @@ typedef struct printer {
     bool pending_space;     /* after an inline block comment, unless a space or break follows */
     bool pending_break;     /* after a // comment: the next output starts a new line */
     int break_indent;       /* indent of that pending line */
-    int indent;             /* indent of lines a comment breaks in the current clause */
+    int indent;             /* indent of the lines the current clause breaks onto */
+    size_t column;          /* of the next byte written */
+    size_t width;           /* lines longer than this break where the layout can; 0: never */
+    size_t tail;            /* bytes that follow the node being printed on its line (" and", "]") */
 } printer;
+
+/* Rules longer than this break: one condition per line, one list item per line. */
+enum { LINE_WIDTH = 100 };
 
 static void put_raw(printer *pr, const char *s, size_t n)
 {
     if (pr->len + n < pr->cap)
         memcpy(pr->buf + pr->len, s, n);
     pr->len += n;
+    for (size_t k = 0; k < n; k++)
+        pr->column = s[k] == '\n' ? 0 : pr->column + 1;
 }
 
 static void line_break(printer *pr, int indent)
 {
     pr->len -= pr->trailing_spaces;
+    pr->column -= pr->trailing_spaces;
     put_raw(pr, "\n", 1);
     for (int k = 0; k < indent; k++)
         put_raw(pr, " ", 1);
@@ -363,14 +372,105 @@ static void print_list(printer *pr, eq_node *const *items, uint32_t count)
     }
 }
 
+/* ---- breaking long lines ------------------------------------------------
+ * A node breaks only when it does not fit on the rest of its line (comments
+ * aside), so the layout depends on the tree and the columns alone and a
+ * second run makes the same choices. What breaks:
+ *  - an and/or chain: one operand per line at the clause indent, the
+ *    operator ending the line; in parentheses the group opens a block:
+ *    "(" ends the line, the operands go two deeper, ")" has a line of its own;
+ *  - a parenthesised list (in, :, like, ...) or a call's arguments: one
+ *    item per line, two deeper, and the `)` on a line of its own;
+ *  - nothing else (a long string stays whole). */
+
+/* Width of n printed on one line, comments left out. */
+static size_t flat_width(const printer *pr, const eq_node *n, int min)
+{
+    printer flat = {.src = pr->src, .srclen = pr->srclen};
+    print(&flat, n, min);
+    return flat.len;
+}
+
+static bool breaks(const printer *pr, const eq_node *n, int min)
+{
+    bool breakable = n->kind == N_AND || n->kind == N_OR || (n->kind == N_PRED && (n->flags & NF_LIST)) ||
+                     (n->kind == N_CALL && n->nkids > 1);
+    if (!pr->width || !breakable)
+        return false;
+    size_t column = pr->pending_break ? (size_t)pr->break_indent : pr->column + pr->pending_space;
+    return column + flat_width(pr, n, min) + pr->tail > pr->width;
+}
+
+/* Where the text of n starts, its opening parenthesis included. */
+static uint32_t start_offset(const printer *pr, const eq_node *n, int min)
+{
+    return precedence(n) < min ? opening_paren_offset(pr, n) : n->off;
+}
+
+/* The comments before the next item stay on this line when they followed
+ * code here (a trailing // comment), then the item starts a new line. */
+static void break_before(printer *pr, const eq_node *next, int min, int indent)
+{
+    pr->indent = indent;
+    flush_comments(pr, start_offset(pr, next, min));
+    line_break(pr, indent);
+}
+
+static void print_broken_chain(printer *pr, const eq_node *n, int prec, size_t tail)
+{
+    int indent = pr->indent;
+    const char *op = n->kind == N_OR ? " or" : " and";
+    for (uint32_t k = 0; k < n->nkids; k++) {
+        if (k) {
+            puts_(pr, op);
+            break_before(pr, n->kids[k], prec + 1, indent);
+        }
+        const eq_node *kid = n->kids[k];
+        bool nested_chain = (kid->kind == N_AND || kid->kind == N_OR) && precedence(kid) > prec;
+        pr->tail = k + 1 < n->nkids ? strlen(op) : tail;
+        pr->indent = nested_chain ? indent + 2 : indent; /* "a or b and\n c": c belongs to the and */
+        print(pr, kid, prec + 1);
+        pr->indent = indent;
+    }
+}
+
+/* The items of a list or a call's arguments; n's span ends with the `)`. */
+static void print_broken_list(printer *pr, const eq_node *n, eq_node *const *items, uint32_t count)
+{
+    int indent = pr->indent;
+    put(pr, "(", 1);
+    for (uint32_t k = 0; k < count; k++) {
+        if (k)
+            put(pr, ",", 1);
+        break_before(pr, items[k], P_OR, indent + 2);
+        pr->tail = 1;
+        print(pr, items[k], P_OR);
+    }
+    pr->indent = indent + 2;
+    flush_comments(pr, n->off + n->len - 1); /* before the list's `)` */
+    pr->indent = indent;
+    line_break(pr, indent);
+    put(pr, ")", 1);
+}
+
 static void print(printer *pr, const eq_node *n, int min)
 {
     int prec = precedence(n);
     bool paren = prec < min;
+    size_t outer_tail = pr->tail, tail = pr->tail;
+    int indent = pr->indent;
+    flush_comments(pr, paren ? opening_paren_offset(pr, n) : n->off);
+    bool broken = breaks(pr, n, min);
     if (paren) {
-        flush_comments(pr, opening_paren_offset(pr, n));
         put(pr, "(", 1);
+        if (broken && n->kind != N_PRED) { /* a block: ( ... ) */
+            pr->indent = indent + 2;
+            flush_comments(pr, n->off);
+            line_break(pr, indent + 2);
+        }
+        tail = 1; /* the `)` */
     }
+    pr->tail = tail;
     flush_comments(pr, n->off);
     switch ((eq_node_kind)n->kind) {
     case N_NULL: puts_(pr, "null"); break;
@@ -381,6 +481,10 @@ static void print(printer *pr, const eq_node *n, int min)
     case N_FIELD: put_field(pr, n); break;
     case N_OR:
     case N_AND:
+        if (broken) {
+            print_broken_chain(pr, n, prec, tail);
+            break;
+        }
         for (uint32_t k = 0; k < n->nkids; k++) {
             if (k)
                 puts_(pr, n->kind == N_OR ? " or " : " and ");
@@ -410,7 +514,9 @@ static void print(printer *pr, const eq_node *n, int min)
         if (n->flags & NF_NEGATED)
             puts_(pr, " not");
         puts_(pr, pred_text[n->op]);
-        if (n->flags & NF_LIST) {
+        if (broken) {
+            print_broken_list(pr, n, n->kids + 1, n->nkids - 1);
+        } else if (n->flags & NF_LIST) {
             put(pr, "(", 1);
             print_list(pr, n->kids + 1, n->nkids - 1);
             flush_comments(pr, n->off + n->len - 1); /* before the list's `)` */
@@ -423,6 +529,10 @@ static void print(printer *pr, const eq_node *n, int min)
         put(pr, n->v.str.s, n->v.str.n);
         if (n->flags & NF_TILDE)
             put(pr, "~", 1);
+        if (broken) {
+            print_broken_list(pr, n, n->kids, n->nkids);
+            break;
+        }
         put(pr, "(", 1);
         print_list(pr, n->kids, n->nkids);
         flush_comments(pr, n->off + n->len - 1); /* before the call's `)` */
@@ -431,8 +541,14 @@ static void print(printer *pr, const eq_node *n, int min)
     }
     if (paren) {
         flush_comments_in_parens(pr, n);
+        if (broken && n->kind != N_PRED) {
+            pr->indent = indent;
+            line_break(pr, indent);
+        }
         put(pr, ")", 1);
     }
+    pr->indent = indent;
+    pr->tail = outer_tail;
 }
 
 static void print_keys(printer *pr, const eq_list *keys)
@@ -459,7 +575,9 @@ static void print_filter(printer *pr, const eq_term *t)
 static void print_term(printer *pr, const eq_term *t)
 {
     puts_(pr, t->missing ? "![" : "[");
+    pr->tail = 1; /* the `]` */
     print_filter(pr, t);
+    pr->tail = 0;
     flush_comments(pr, t->off + t->len - 1); /* before the `]` */
     put(pr, "]", 1);
     print_keys(pr, &t->keys);
@@ -549,7 +667,7 @@ eqlite_status eqlite_format(const char *src, size_t len, char *buf, size_t cap, 
     eqlite_status st = parse_keeping_comments(&arena, src, len, &p, diag ? diag : &local);
     if (st == EQLITE_OK) {
         printer pr = {.buf = buf, .cap = cap, .src = p.src, .srclen = p.len, .comments = p.comments,
-                      .ncomments = p.ncomments, .at_line_start = true};
+                      .ncomments = p.ncomments, .at_line_start = true, .width = LINE_WIDTH};
         print_query(&pr, p.query);
         if (buf && cap)
             buf[pr.len < cap ? pr.len : cap - 1] = 0;

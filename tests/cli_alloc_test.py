@@ -93,6 +93,8 @@ def main(tmp):
         f.write(open(RULE).read())
     with open(os.path.join(rule_dir, "b.eql"), "w") as f:
         f.write("process where process.name : \"cmd.exe\"\n")
+    with open(os.path.join(rule_dir, "c.toml"), "w") as f:  # the TOML reader (toml11) under failing malloc
+        f.write("[rule]\nrule_id = \"c\"\ntype = \"eql\"\nquery = '''\nnetwork where destination.port == 443\n'''\n")
     wrong = 0
     wrong += every_failure_point("event rule", ["query", "-f", RULE, path], tmp)
     wrong += every_failure_point("event rule, two jobs", ["query", "-j", "2", "-f", RULE, path], tmp)

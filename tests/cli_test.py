@@ -228,10 +228,230 @@ tests:
 
     write_errors(path)
     bad_record_flood(tmp)
+    rule_formats(tmp, path)
+    fmt_files(tmp)
+    help_and_docs()
     bom = write(os.path.join(tmp, "bom.eql"), b"\xef\xbb\xbfprocess where process.name == \"cmd.exe\"\n", "wb")
     r = run(["check", bom])
     check("a rule file that starts with a UTF-8 byte order mark reads", r.returncode == 0, repr(r))
     check("... and runs", len(lines(run(["query", "-f", bom, path]))) == 3)
+
+
+SHARED = os.environ.get("EQLITE_SHARED_DIR", os.path.join(SRC, "..", "shared"))
+HUNT_TOML = """[hunt]
+author = "Elastic"
+name = "Two queries"
+uuid = "h-1"
+language = ["EQL"]
+query = [
+'''
+process where process.parent.name == "lsass.exe"
+''',
+'''
+process where
+  process.name == "cmd.exe" and
+  process.parent.name ==
+'''
+]
+"""
+
+
+def rule_formats(tmp, events):
+    """detection-rules TOML rules and hunting files, hunting JSON Lines, and -r over a tree of every format,
+    with what was skipped in one stderr line."""
+    toml = os.path.join(SHARED, "corpus", "unusual-cmd-parent.toml")
+    if os.path.exists(toml):
+        r = run(["check", toml])
+        check("check reads a detection-rules TOML rule", r.returncode == 0 and lines(r) == ["1 ok, 0 failed"]
+              and r.stderr == b"", repr(r))
+        r = run(["query", "-r", toml, events])
+        out = [json.loads(l) for l in lines(r)]
+        check("query -r runs a TOML rule under its rule_id and name",
+              r.returncode == 0 and [(o["rule_id"], o["rule_name"], o["event"]["event"]["id"]) for o in out] ==
+              [("3b47900d-e793-49e8-968f-c90dc3526aa1", "Unusual Parent Process for cmd.exe", 1),
+               ("3b47900d-e793-49e8-968f-c90dc3526aa1", "Unusual Parent Process for cmd.exe", 3)], repr(r))
+        check("query -f reads a TOML rule", lines(run(["query", "-f", toml, events])) ==
+              lines(run(["query", "-f", RULE, events])))
+        check("check reads TOML from stdin", run(["check"], stdin=open(toml, "rb").read()).returncode == 0)
+    else:
+        print("skip TOML reference rule: %s absent" % toml)
+
+    hunt = write(os.path.join(tmp, "hunt.toml"), HUNT_TOML)
+    r = run(["check", hunt])
+    err = r.stderr.decode()
+    check("a hunting TOML file: each EQL query read; an error at its line in the file",
+          r.returncode == 1 and lines(r) == ["1 ok, 1 failed"] and err.startswith(hunt + ":14:1:"), repr(r))
+    fixed = write(os.path.join(tmp, "hunt-ok.toml"), HUNT_TOML.replace("process.parent.name ==\n", "true\n"))
+    r = run(["query", "-r", fixed, events])
+    ids = [(json.loads(l)["rule_id"], json.loads(l)["event"]["event"]["id"]) for l in lines(r)]
+    check("a hunting file's queries run as uuid#index (as detection-rules exports them)",
+          r.returncode == 0 and ids == [("h-1#0", 1), ("h-1#1", 1), ("h-1#1", 2), ("h-1#0", 3), ("h-1#1", 3)],
+          repr(r))
+    bad = write(os.path.join(tmp, "bad.toml"), "[rule]\ntype = \"eql\"\nquery = '''\nany where true\n")
+    r = run(["check", bad])
+    check("invalid TOML is a bad rule file: file: line N: reason, exit 1",
+          r.returncode == 1 and r.stderr.decode().startswith(bad + ": line 3: invalid TOML: "), repr(r))
+
+    hunting = os.path.join(SHARED, "corpus", "detection-rules-eql-hunting.jsonl")
+    if os.path.exists(hunting):
+        r = run(["check", hunting])
+        check("hunting JSON Lines (type hunt, language [\"EQL\"]) are read, not skipped",
+              r.returncode == 0 and lines(r) == ["13 ok, 0 failed"] and r.stderr == b"", repr(r))
+    mixed = write(os.path.join(tmp, "hunts.jsonl"), "\n".join(json.dumps(o) for o in [
+        {"id": "a#0", "query": "process where true", "type": "hunt", "language": ["EQL"]},
+        {"id": "b#0", "query": "from logs-*", "type": "hunt", "language": ["ES|QL"]},
+        {"id": "c#0", "query": "select 1", "type": "hunt", "language": ["SQL"]}]) + "\n")
+    r = run(["check", mixed])
+    check("hunting JSON Lines in other languages are skipped with their language",
+          lines(r) == ["1 ok, 0 failed"] and r.stderr.decode() ==
+          mixed + ": skipped 2 rules that are not EQL (hunt/ES|QL 1, hunt/SQL 1)\n", repr(r))
+
+    # a rule repository: every format, nested, in name order; the rest counted in one line
+    tree = os.path.join(tmp, "tree")
+    os.makedirs(os.path.join(tree, "windows", "deep"))
+    os.makedirs(os.path.join(tree, ".git"))
+    write(os.path.join(tree, ".git", "x.eql"), "not a rule")
+    write(os.path.join(tree, "a.eql"), 'process where process.name == "cmd.exe"')
+    write(os.path.join(tree, "README.md"), "rules\n")
+    write(os.path.join(tree, "pyproject.toml"), "[tool.x]\ny = 1\n")
+    write(os.path.join(tree, "windows", "b.toml"),
+          '[rule]\nname = "B"\nrule_id = "b"\ntype = "eql"\nlanguage = "eql"\nquery = \'\'\'\nany where true\n\'\'\'\n')
+    write(os.path.join(tree, "windows", "kql.toml"), '[rule]\ntype = "query"\nlanguage = "kuery"\nquery = "a:b"\n')
+    write(os.path.join(tree, "windows", "deep", "c.jsonl"), json.dumps({"id": "c", "query": "process where true"}) + "\n")
+    write(os.path.join(tree, "windows", "deep", "hunt.toml"), HUNT_TOML.replace("process.parent.name ==\n", "true\n"))
+    write(os.path.join(tree, "windows", "deep", "notes.txt"), "x\n")
+    os.symlink("..", os.path.join(tree, "windows", "deep", "up"))
+    r = run(["query", "-r", tree, events])
+    ids = sorted(set(json.loads(l)["rule_id"] for l in lines(r)))
+    check("-r DIR recurses over .eql, .toml (rules and hunts) and .jsonl",
+          r.returncode == 0 and ids == sorted([os.path.join(tree, "a.eql") + ":1", "b", "c", "h-1#0", "h-1#1"]),
+          repr(ids))
+    check("-r DIR: everything skipped in one line with the reasons",
+          r.stderr.decode() == tree + ": skipped 1 rule that is not EQL (query/kuery 1), 1 TOML file with no "
+          "[rule] or [hunt], 2 files in no rule format (.md 1, .txt 1) and 1 symlinked directory (not followed)\n",
+          repr(r.stderr))
+    r = run(["check", tree])
+    check("check DIR reads the same tree", r.returncode == 0 and lines(r) == ["5 ok, 0 failed"], repr(r))
+
+    # the whole corpus as detection-rules TOML files: every rule read, text unchanged
+    corpus = os.path.join(SHARED, "corpus", "detection-rules-eql.jsonl")
+    if not os.path.exists(corpus):
+        print("skip corpus as TOML: %s absent" % corpus)
+        return
+    as_toml = os.path.join(tmp, "corpus-toml")
+    os.mkdir(as_toml)
+    rules = [json.loads(l) for l in open(corpus)]
+    for k, rule in enumerate(rules):
+        write(os.path.join(as_toml, "r%04d.toml" % k),
+              "[metadata]\nmaturity = \"production\"\n\n[rule]\nname = %s\nrule_id = %s\ntype = \"eql\"\n"
+              "language = \"eql\"\nquery = '''\n%s'''\n" % (json.dumps(rule["name"]), json.dumps(rule["id"]),
+                                                         rule["query"]))
+    r = run(["check", as_toml])
+    check("the 1,024 corpus rules as TOML files all read and verify",
+          r.returncode == 0 and lines(r) == ["%d ok, 0 failed" % len(rules)], repr(r)[:300])
+    one, other = run(["fmt", as_toml]), run(["fmt", corpus])
+    check("... with the same query text as the JSON Lines", one.returncode == 0 and one.stdout == other.stdout,
+          "%d vs %d bytes" % (len(one.stdout), len(other.stdout)))
+
+
+def fmt_files(tmp):
+    """fmt breaks long rules (one condition, one list item per line), -w rewrites .eql files in place,
+    --check lists the files that would change and exits 1."""
+    r = run(["fmt", RULE])
+    out = r.stdout.decode()
+    check("fmt breaks the reference rule: one condition and one list item per line, none past 100 columns",
+          r.returncode == 0 and max(len(l) for l in out.splitlines()) <= 100 and "  process.parent.name : (\n"
+          "    \"lsass.exe\",\n    \"csrss.exe\",\n" in out and "\n  ) and\n  not (\n" in out, out)
+    d = os.path.join(tmp, "fmt")
+    os.mkdir(d)
+    rule = write(os.path.join(d, "ref.eql"), open(RULE).read())
+    os.chmod(rule, 0o640)
+    r = run(["fmt", "--check", rule])
+    check("fmt --check: exit 1 and the name of a file that is not formatted",
+          r.returncode == 1 and lines(r) == [rule] and r.stderr == b"", repr(r))
+    r = run(["fmt", "-w", rule])
+    check("fmt -w rewrites the file with fmt's output, keeps its mode, leaves no temporary file",
+          r.returncode == 0 and r.stdout == b"" and open(rule).read() == out
+          and os.stat(rule).st_mode & 0o777 == 0o640 and os.listdir(d) == ["ref.eql"], repr(r))
+    inode = os.stat(rule).st_ino
+    r = run(["fmt", "--check", rule])
+    check("fmt --check: exit 0 and silent on a formatted file", r.returncode == 0 and r.stdout == b"", repr(r))
+    check("fmt -w leaves a formatted file alone", run(["fmt", "-w", rule]).returncode == 0
+          and os.stat(rule).st_ino == inode)
+
+    many = write(os.path.join(d, "many.eql"), "// first\nprocess where a==1;\n// second\nprocess where b==2; // end\n")
+    r = run(["fmt", "-w", many])
+    text = open(many).read()
+    check("fmt -w on many rules keeps every rule and comment (those after the last ';' too)",
+          r.returncode == 0 and text == "// first\nprocess where a == 1\n;\n// second\nprocess where b == 2 // end\n;\n"
+          and lines(run(["check", many])) == ["2 ok, 0 failed"], repr((r, text)))
+    check("fmt --check after -w is clean", run(["fmt", "--check", many, rule]).returncode == 0)
+
+    toml = write(os.path.join(d, "rule.toml"), "[rule]\ntype = \"eql\"\nquery = '''\nprocess where a==1\n'''\n"
+                 "\n[[rule.threat]]\nid = \"T1\"\n")
+    r = run(["fmt", "--check", toml])
+    check("fmt --check compares a TOML rule's query", r.returncode == 1 and lines(r) == [toml], repr(r))
+    r = run(["fmt", "-w", toml])
+    check("fmt -w rewrites a TOML rule's ''' query and nothing else",
+          r.returncode == 0 and open(toml).read() == "[rule]\ntype = \"eql\"\nquery = '''\nprocess where a == 1\n'''\n"
+          "\n[[rule.threat]]\nid = \"T1\"\n" and run(["fmt", "--check", toml]).returncode == 0, repr(r))
+    hunt = write(os.path.join(d, "hunt.toml"), HUNT_TOML.replace("process.parent.name ==\n", "true\n"))
+    r = run(["fmt", "-w", hunt])
+    text = open(hunt).read()
+    check("fmt -w rewrites every query of a hunting file",
+          r.returncode == 0 and "'''\nprocess where process.name == \"cmd.exe\" and true\n'''" in text
+          and text.count("'''") == 4 and lines(run(["check", hunt])) == ["2 ok, 0 failed"], repr((r, text)))
+    basic = write(os.path.join(d, "basic.toml"), "[rule]\ntype = \"eql\"\nquery = \"process where a==1\"\n")
+    r = run(["fmt", "-w", basic])
+    check("fmt -w refuses a TOML query in a basic string (exit 2) and leaves the file as it was",
+          r.returncode == 2 and b"not a ''' string" in r.stderr and "a==1" in open(basic).read(), repr(r))
+    jsonl = write(os.path.join(d, "rules.jsonl"), json.dumps({"id": "x", "query": "process where a==1"}) + "\n")
+    r = run(["fmt", "-w", jsonl])
+    check("fmt -w refuses JSON Lines (exit 2)", r.returncode == 2 and "a==1" in open(jsonl).read(), repr(r))
+    r = run(["fmt", "--check", jsonl])
+    check("fmt --check compares JSON Lines query by query", r.returncode == 1 and lines(r) == [jsonl], repr(r))
+    bad = write(os.path.join(d, "bad.eql"), "process where")
+    r = run(["fmt", "--check", bad])
+    check("fmt --check on an invalid rule: exit 1 with the diagnostic", r.returncode == 1 and
+          r.stdout == b"" and (bad + ":1:") in r.stderr.decode(), repr(r))
+    check("fmt -w and --check together is a usage error", run(["fmt", "-w", "--check", rule]).returncode == 2)
+
+
+def help_and_docs():
+    """--help on every command (exit 0, usage on stdout), the man page with its test-file section,
+    bash completion."""
+    for cmd in ["query", "check", "fmt", "eval", "explain", "test", "bench", "version"]:
+        for flag in ["--help", "-h"]:
+            r = run([cmd, flag])
+            out = r.stdout.decode()
+            check("eqlite %s %s: usage on stdout, exit 0" % (cmd, flag),
+                  r.returncode == 0 and out.startswith("usage: eqlite " + cmd) and r.stderr == b"", repr(r))
+    r = run(["help", "fmt"])
+    check("eqlite help fmt = eqlite fmt --help", r.returncode == 0 and r.stdout == run(["fmt", "--help"]).stdout)
+    r = run(["check", "--frobnicate"])
+    check("an unknown option is a usage error, not a file name",
+          r.returncode == 2 and b"unknown option --frobnicate" in r.stderr, repr(r))
+    check("eval still takes a negative number", lines(run(["eval", "-1"])) == ["-1"])
+
+    man = os.environ.get("EQLITE_MAN")
+    if man:
+        text = open(man).read()
+        check("the man page is troff with the commands, rule files and the test file format",
+              text.startswith(".\\\" Generated by scdoc") and '.SH TEST FILES' in text and '.SH RULE FILES' in text
+              and "expect" in text and "fmt" in text, text[:200])
+    else:
+        print("skip man page: scdoc absent")
+    completion = os.path.join(SRC, "cli", "completion.bash")
+    script = ("shopt -s extglob; source %s; COMP_WORDS=(eqlite %s); COMP_CWORD=%d; _eqlite; "
+              "printf '%%s\\n' \"${COMPREPLY[@]}\"")
+
+    def complete(*words):
+        r = subprocess.run(["bash", "-c", script % (completion, " ".join(words), len(words))],
+                           capture_output=True)
+        return r.stdout.decode().split()
+    check("bash completion: commands", complete("f") == ["fmt"] and "query" in complete(""))
+    check("bash completion: a command's options", complete("fmt", "--c") == ["--check"]
+          and complete("query", "--st") == ["--stats", "--strict"])
 
 
 def bad_record_flood(tmp):

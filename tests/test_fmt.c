@@ -121,3 +121,88 @@ Test(fmt, a_too_small_buffer_reports_the_size_with_comments)
     cr_assert_eq(eqlite_format(rule, strlen(rule), small, sizeof small, &need, NULL), EQLITE_ELIMIT);
     cr_assert_eq(need, strlen("process where true // c\n") + 1);
 }
+
+/* Layout past LINE_WIDTH (100): one condition per line, one list item per line. */
+
+Test(fmt, a_rule_that_fits_stays_on_one_line)
+{
+    const char *rule = "process where process.name : (\"cmd.exe\", \"powershell.exe\") and process.parent.name == \"x\"";
+    cr_assert_str_eq(fmt(rule), "process where process.name : (\"cmd.exe\", \"powershell.exe\") and process.parent.name == \"x\"\n");
+}
+
+Test(fmt, a_long_chain_puts_one_condition_per_line)
+{
+    cr_assert_str_eq(fmt("process where host.os.type == \"windows\" and event.type == \"start\" and process.name : \"cmd.exe\" "
+                         "and process.parent.name != \"explorer.exe\""),
+                     "process where host.os.type == \"windows\" and\n"
+                     "  event.type == \"start\" and\n"
+                     "  process.name : \"cmd.exe\" and\n"
+                     "  process.parent.name != \"explorer.exe\"\n");
+}
+
+Test(fmt, a_long_list_puts_one_item_per_line)
+{
+    cr_assert_str_eq(fmt("process where process.parent.name : (\"lsass.exe\", \"csrss.exe\", \"epad.exe\", \"regsvr32.exe\", "
+                         "\"dllhost.exe\", \"LogonUI.exe\", \"wermgr.exe\")"),
+                     "process where process.parent.name : (\n"
+                     "    \"lsass.exe\",\n    \"csrss.exe\",\n    \"epad.exe\",\n    \"regsvr32.exe\",\n"
+                     "    \"dllhost.exe\",\n    \"LogonUI.exe\",\n    \"wermgr.exe\"\n"
+                     "  )\n");
+}
+
+Test(fmt, a_long_group_in_parentheses_opens_a_block)
+{
+    cr_assert_str_eq(fmt("process where process.name : \"cmd.exe\" and not (process.parent.name : \"dllhost.exe\" and "
+                         "process.parent.args : \"/Processid:{CA8C87C1-929D-45BA-94DB-EF8E6CB346AD}\")"),
+                     "process where process.name : \"cmd.exe\" and\n"
+                     "  not (\n"
+                     "    process.parent.name : \"dllhost.exe\" and\n"
+                     "    process.parent.args : \"/Processid:{CA8C87C1-929D-45BA-94DB-EF8E6CB346AD}\"\n"
+                     "  )\n");
+}
+
+Test(fmt, an_and_inside_a_broken_or_goes_two_deeper)
+{
+    cr_assert_str_eq(fmt("file where file.path : \"C:\\\\Windows\\\\System32\\\\drivers\\\\etc\\\\hosts\" or "
+                         "file.extension == \"exe\" and file.path : \"C:\\\\Users\\\\*\\\\AppData\\\\Local\\\\Temp\\\\*\\\\*.tmp\" and "
+                         "process.name : \"winword.exe\""),
+                     "file where file.path : \"C:\\\\Windows\\\\System32\\\\drivers\\\\etc\\\\hosts\" or\n"
+                     "  file.extension == \"exe\" and\n"
+                     "    file.path : \"C:\\\\Users\\\\*\\\\AppData\\\\Local\\\\Temp\\\\*\\\\*.tmp\" and\n"
+                     "    process.name : \"winword.exe\"\n");
+}
+
+Test(fmt, sequence_terms_break_inside_their_brackets)
+{
+    cr_assert_str_eq(fmt("sequence by host.id with maxspan=1m [process where event.type == \"start\" and "
+                         "process.name : \"git\" and process.args == \"clone\" and process.args like~ \"http*\"] "
+                         "by process.entity_id [network where true]"),
+                     "sequence by host.id with maxspan=1m\n"
+                     "  [process where event.type == \"start\" and\n"
+                     "    process.name : \"git\" and\n"
+                     "    process.args == \"clone\" and\n"
+                     "    process.args like~ \"http*\"] by process.entity_id\n"
+                     "  [network where true]\n");
+}
+
+Test(fmt, long_call_arguments_go_one_per_line)
+{
+    cr_assert_str_eq(fmt("network where not cidrmatch(destination.ip, \"10.0.0.0/8\", \"127.0.0.0/8\", \"169.254.0.0/16\", "
+                         "\"172.16.0.0/12\", \"192.168.0.0/16\")"),
+                     "network where not cidrmatch(\n"
+                     "    destination.ip,\n    \"10.0.0.0/8\",\n    \"127.0.0.0/8\",\n    \"169.254.0.0/16\",\n"
+                     "    \"172.16.0.0/12\",\n    \"192.168.0.0/16\"\n"
+                     "  )\n");
+}
+
+Test(fmt, comments_keep_their_place_in_a_broken_rule)
+{
+    cr_assert_str_eq(fmt("process where host.os.type == \"windows\" and // only Windows\n event.type == \"start\" and "
+                         "process.name : (\"a.exe\", /* b */ \"b.exe\", \"c-with-a-long-name.exe\", \"d-with-a-long-name.exe\", \"e-with-a-long-name.exe\")"),
+                     "process where host.os.type == \"windows\" and // only Windows\n"
+                     "  event.type == \"start\" and\n"
+                     "  process.name : (\n"
+                     "    \"a.exe\", /* b */\n    \"b.exe\",\n    \"c-with-a-long-name.exe\",\n    \"d-with-a-long-name.exe\",\n"
+                     "    \"e-with-a-long-name.exe\"\n"
+                     "  )\n");
+}

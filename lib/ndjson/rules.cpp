@@ -8,6 +8,7 @@
 #include <cstring>
 #include <new>
 #include <string_view>
+#include <strings.h>
 
 static char *dup_view(std::string_view v)
 {
@@ -88,6 +89,32 @@ static void copy_member(simdjson::dom::object obj, const char *key, char *out, s
     out[n] = 0;
 }
 
+// "language" is a string in rule exports and a list in hunting records
+// (["EQL"]); the list is joined with "+". True when every entry is eql.
+static bool copy_languages(simdjson::dom::object obj, char *out, size_t cap)
+{
+    simdjson::dom::array list;
+    std::string_view v;
+    size_t n = 0;
+    bool all_eql = true;
+    out[0] = 0;
+    if (obj["language"].get_string().get(v) == simdjson::SUCCESS) {
+        copy_member(obj, "language", out, cap);
+        return strncasecmp(out, "eql", 4) == 0;
+    }
+    if (obj["language"].get_array().get(list) != simdjson::SUCCESS)
+        return true;
+    for (simdjson::dom::element item : list) {
+        if (item.get_string().get(v) != simdjson::SUCCESS)
+            v = "?";
+        all_eql = all_eql && v.size() == 3 && strncasecmp(v.data(), "eql", 3) == 0;
+        for (size_t k = n ? 0 : 1; k <= v.size() && n + 1 < cap; k++) // a "+" before every entry but the first
+            out[n++] = k == 0 ? '+' : v[k - 1];
+    }
+    out[n] = 0;
+    return all_eql;
+}
+
 static int record_kind(const char *line, size_t len, eq_rule_kind *out)
 {
     std::memset(out, 0, sizeof *out);
@@ -100,9 +127,10 @@ static int record_kind(const char *line, size_t len, eq_rule_kind *out)
     if (error != simdjson::SUCCESS || doc.get_object().get(obj) != simdjson::SUCCESS)
         return -1;
     copy_member(obj, "type", out->type, sizeof out->type);
-    copy_member(obj, "language", out->language, sizeof out->language);
-    out->is_eql = (!out->type[0] || std::strcmp(out->type, "eql") == 0) &&
-                  (!out->language[0] || std::strcmp(out->language, "eql") == 0);
+    bool all_eql = copy_languages(obj, out->language, sizeof out->language);
+    bool hunt = std::strcmp(out->type, "hunt") == 0; // a hunting query names its language: EQL, ES|QL, SQL
+    out->is_eql = hunt ? out->language[0] && all_eql
+                       : (!out->type[0] || std::strcmp(out->type, "eql") == 0) && (!out->language[0] || all_eql);
     simdjson::dom::element e;
     out->export_summary = obj["query"].get(e) != simdjson::SUCCESS && obj["exported_count"].get(e) == simdjson::SUCCESS;
     return 0;

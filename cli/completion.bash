@@ -1,0 +1,52 @@
+# Bash completion for eqlite (installed as bash-completion/completions/eqlite).
+_eqlite()
+{
+    local cur prev cmd
+    cur=${COMP_WORDS[COMP_CWORD]}
+    prev=${COMP_WORDS[COMP_CWORD-1]}
+    cmd=${COMP_WORDS[1]}
+    local commands="query check fmt test eval explain bench version help"
+
+    if [[ $COMP_CWORD -eq 1 ]]; then
+        COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
+        return
+    fi
+    case $cmd in
+    help)
+        [[ $COMP_CWORD -eq 2 ]] && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        return ;;
+    query | bench)
+        case $prev in
+        -f | --file | -r | --rules | --mapping)
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
+        --category-field | --timestamp-field | --tiebreaker-field | --size | --max-samples-per-key | \
+            -j | --jobs | --repeat | --generate | --seed)
+            return ;; # a value: nothing to offer
+        esac ;;
+    test)
+        if [[ $prev == --junit ]]; then
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+        fi ;;
+    esac
+    if [[ $cur == -* ]]; then
+        local opts
+        case $cmd in
+        query) opts="-f --file -r --rules --mapping --category-field --timestamp-field --tiebreaker-field
+                     --size --max-samples-per-key -j --jobs --stats --strict --help" ;;
+        bench) opts="-f --file -r --rules --mapping --category-field --timestamp-field --tiebreaker-field
+                     --repeat --per-rule --generate --seed --help" ;;
+        fmt) opts="-w --write --check --help" ;;
+        test) opts="--junit --help" ;;
+        *) opts="--help" ;;
+        esac
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+        return
+    fi
+    case $cmd in
+    check | fmt | query | bench) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    test) COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur")) ;;
+    esac
+}
+complete -o filenames -F _eqlite eqlite
