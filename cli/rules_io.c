@@ -174,7 +174,9 @@ static void tally(cli_tally *t, const char *name)
         t->other++;
         return;
     }
-    snprintf(t->names[t->n], sizeof t->names[0], "%s", name);
+    size_t len = strnlen(name, sizeof t->names[0] - 1); /* a longer type name is cut */
+    memcpy(t->names[t->n], name, len);
+    t->names[t->n][len] = '\0';
     t->counts[t->n++] = 1;
 }
 
