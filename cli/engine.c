@@ -59,6 +59,19 @@ static void note_param(void *user, const char *field, const char *param, const c
     uint32_t id;
     if (eqlite_schema_lookup(e->schema, field, strlen(field), &id) != EQLITE_OK)
         return;
+    if (strcmp(param, "multi_field_of") == 0) { /* read from the parent's path */
+        if (id >= e->nsources) {
+            char **grown = realloc(e->sources, (id + 1) * sizeof *grown);
+            if (!grown)
+                return;
+            memset(grown + e->nsources, 0, (id + 1 - e->nsources) * sizeof *grown);
+            e->sources = grown;
+            e->nsources = id + 1;
+        }
+        if (!e->sources[id])
+            e->sources[id] = strdup(json);
+        return;
+    }
     if (id >= e->nparams) {
         eq_ndjson_conv *grown = realloc(e->params, (id + 1) * sizeof *grown);
         if (!grown)
@@ -236,6 +249,8 @@ int eng_prepare(eng *e)
         c.type = (uint32_t)type;
         c.format = id < e->nformats ? e->formats[id] : NULL;
         e->conv[e->nfields] = c;
+        if (id < e->nsources && e->sources[id])
+            name = e->sources[id];
         e->fields[e->nfields++] = (eq_ndjson_field){name, strlen(name), id};
     }
     free(used);
@@ -598,6 +613,9 @@ void eng_free(eng *e)
     for (size_t k = 0; k < e->nparams; k++)
         free((char *)e->params[k].null_value);
     free(e->params);
+    for (size_t k = 0; k < e->nsources; k++)
+        free(e->sources[k]);
+    free(e->sources);
     eqlite_schema_free(e->schema);
     memset(e, 0, sizeof *e);
 }

@@ -90,6 +90,8 @@ typedef struct eng {
     size_t nformats;
     eq_ndjson_conv *params;  /* per schema id: ignore_above and null_value of the first mapping giving them */
     size_t nparams;
+    char **sources;          /* per schema id: a multi-field's parent (the path it is read from), or NULL */
+    size_t nsources;
     bool ordered;   /* some rule is a sequence or a sample, or has a tail pipe */
     bool has_pipes; /* some rule has head/tail (parallel runs would cut per chunk) */
     uint32_t category_id; /* schema id of the category field */

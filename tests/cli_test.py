@@ -190,6 +190,28 @@ def main(tmp):
     r = run(["query", "--mapping", mapping, "--timestamp-field", "day", "sample by t [x where i == 1] [x where i == 2]",
              conv_path])
     out = [json.loads(l) for l in lines(r)]
+    # field types together: a version multi-field under a keyword with ignore_above, an alias to an ip
+    typed_mapping = write(os.path.join(tmp, "typed-mapping.json"), json.dumps({"mappings": {"properties": {
+        "event": {"properties": {"category": {"type": "keyword"}}},
+        "agent": {"properties": {"version": {"type": "keyword", "ignore_above": 5,
+                                             "fields": {"semver": {"type": "version"}}}}},
+        "source": {"properties": {"ip": {"type": "ip"}, "address": {"type": "alias", "path": "source.ip"}}}}}}))
+    typed_path = write(os.path.join(tmp, "typed.ndjson"), "".join(json.dumps(e) + "\n" for e in [
+        {"i": 1, "event": {"category": "x"}, "agent": {"version": "1.10.0"}, "source": {"ip": "::ffff:10.0.0.5"}},
+        {"i": 2, "event": {"category": "x"}, "agent": {"version": "1.9.0"}, "source": {"ip": "192.168.0.1"}}]))
+
+    def typed_ids(query):
+        r = run(["query", "--mapping", typed_mapping, "--timestamp-field", "", query, typed_path])
+        return [json.loads(l)["i"] for l in lines(r)]
+
+    check("a version multi-field reads its parent's value and compares as versions",
+          typed_ids('x where agent.version.semver > "1.9.0"') == [1])
+    check("ignore_above hides the parent's long value, not the multi-field's",
+          typed_ids('x where agent.version == "1.10.0"') == [] and typed_ids('x where agent.version == "1.9.0"') == [2])
+    check("an alias of an ip field takes CIDR blocks and any spelling",
+          typed_ids('x where source.address == "10.0.0.0/8"') == [1]
+          and typed_ids('x where source.address in ("::ffff:192.168.0.1")') == [2])
+
     # join keys as Elasticsearch returns them (fields API): a date in its mapping's (first) format
     check("date join keys agree across spellings (ISO vs epoch millis), custom-format timestamp field",
           len(out) == 1 and out[0]["join_keys"] == ["2022-12-17T00:00:00.000Z"], repr(r))

@@ -357,7 +357,8 @@ static void note_param(void *user, const char *field, const char *param, const c
 }
 
 /* ignore_above and null_value (mapping-params docs; ECS sets ignore_above:
- * 1024 on keyword fields), for multi-fields too, as JSON text. */
+ * 1024 on keyword fields), for multi-fields too, as JSON text; a multi-field
+ * indexes its parent's value (multi-fields docs), so its parent is named. */
 Test(mapping, ignore_above_and_null_value_reach_the_reader)
 {
     const char *json = "{\"properties\":{\"process\":{\"properties\":{\"name\":{\"type\":\"keyword\","
@@ -367,6 +368,7 @@ Test(mapping, ignore_above_and_null_value_reach_the_reader)
     char seen[1024] = "";
     cr_assert_eq(eq_mapping_load_params(schema, json, strlen(json), err, sizeof err, NULL, note_param, seen),
                  EQLITE_OK, "%s", err);
-    cr_assert_str_eq(seen, "process.name ignore_above=1024; process.name.caseless ignore_above=10; "
-                           "process.name.caseless null_value=\"none\"; process.pid null_value=-1");
+    cr_assert_str_eq(seen, "process.name ignore_above=1024; process.name.caseless multi_field_of=process.name; "
+                           "process.name.caseless ignore_above=10; process.name.caseless null_value=\"none\"; "
+                           "process.pid null_value=-1");
 }

@@ -273,20 +273,6 @@ Test(ndjson, two_names_may_share_an_id)
     eq_ndjson_close(r);
 }
 
-Test(ndjson, one_name_with_two_ids_is_a_misuse)
-{
-    eq_ndjson_field f[2] = {{"a", 1, 0}, {"a", 1, 1}};
-    eq_ndjson_options o;
-    memset(&o, 0, sizeof o);
-    o.fields = f;
-    o.nfields = 2;
-    eq_ndjson *r = (eq_ndjson *)1;
-    char err[128];
-    cr_assert_eq(eq_ndjson_open_memory("{}", 2, &o, &r, err, sizeof err), EQLITE_EMISUSE);
-    cr_assert_null(r);
-    expect_contains(err, "'a'");
-}
-
 Test(ndjson, a_value_where_only_children_are_read_is_ignored)
 {
     eq_ndjson *r;
@@ -1652,5 +1638,39 @@ Test(ndjson, date_nanos_values_keep_nanoseconds_and_read_as_iso)
     expect_str(&ev.fields[F_A].u.a[1], "2022-12-17T00:00:00.000000001Z");
     cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
     expect_contains(rec.reason, "to date_nanos");
+    eq_ndjson_close(r);
+}
+
+/* A multi-field indexes its parent's value with its own type (mapping
+ * multi-fields docs): the same path listed for a second id reads the same
+ * values into it, each converted with its own mapping. */
+Test(ndjson, a_path_listed_for_two_ids_fills_both)
+{
+    eq_ndjson_field fields[] = {{"a", 1, F_A}, {"a", 1, F_XA}, {"seq", 3, F_SEQ}};
+    eq_ndjson_conv conv[] = {{EQLITE_T_KEYWORD, NULL, 0, NULL}, {EQLITE_T_IP, NULL, 0, NULL},
+                             {EQLITE_T_KEYWORD, NULL, 2, NULL}};
+    eq_ndjson_options o;
+    memset(&o, 0, sizeof o);
+    o.fields = fields;
+    o.nfields = 3;
+    o.conv = conv;
+    const char *text = "{\"a\":\"::FFFF:10.0.0.1\",\"seq\":5}\n{\"a\":[\"::1\",null]}\n{\"seq\":1}\n";
+    eq_ndjson *r = NULL;
+    char err[256];
+    cr_assert_eq(eq_ndjson_open_memory(text, strlen(text), &o, &r, err, sizeof err), EQLITE_OK, "%s", err);
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_str(&ev.fields[F_A], "::FFFF:10.0.0.1"); /* keyword: as written */
+    expect_str(&ev.fields[F_XA], "10.0.0.1");       /* ip: as Elasticsearch reads it */
+    expect_str(&ev.fields[F_SEQ], "5");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    cr_assert_eq(ev.fields[F_A].kind, EQLITE_ARRAY);
+    cr_assert_eq(ev.fields[F_XA].kind, EQLITE_ARRAY);
+    cr_assert_eq(ev.fields[F_XA].len, 1);
+    expect_str(&ev.fields[F_XA].u.a[0], "::1");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_null(&ev.fields[F_A]);
+    expect_null(&ev.fields[F_XA]);
     eq_ndjson_close(r);
 }

@@ -655,3 +655,24 @@ Test(ruleset, out_of_order_event_is_reported_even_if_no_sequence_takes_it)
     cr_assert_eq(eqlite_ruleset_match(f.sc, &ev, NULL, NULL), EQLITE_OK);
     teardown_fixture(&f);
 }
+
+/* An arithmetic error fails the call as Elasticsearch fails the query (ql
+ * Arithmetics: length() is an int, so int * int overflows past 2^31), and
+ * does not stick to the next event. */
+Test(ruleset, integer_overflow_fails_the_call_with_earith)
+{
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    add(&f, "process where length(process.name) * 1000000000 > 0", "ovf");
+    add(&f, "process where process.name == \"abc\"", "plain");
+    start(&f);
+    eqlite_value fields[NFIELDS] = {str("process"), {0}, str("abc"), {0}};
+    eqlite_event ev = {fields, NFIELDS, 1, {0}, NULL};
+    cr_assert_eq(eqlite_ruleset_match(f.sc, &ev, NULL, NULL), EQLITE_EARITH);
+    fields[NAME] = str("a");
+    ev.timestamp = 2;
+    hits h = {0};
+    cr_assert_eq(eqlite_ruleset_match(f.sc, &ev, collect, &h), EQLITE_OK);
+    cr_assert_str_eq(h.names, "ovf");
+    teardown_fixture(&f);
+}

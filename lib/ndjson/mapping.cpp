@@ -191,7 +191,7 @@ private:
         return EQLITE_OK;
     }
 
-    eqlite_status load_field(const std::string &name, element value) {
+    eqlite_status load_field(const std::string &name, element value, const std::string *parent = nullptr) {
         object def;
         if (value.get_object().get(def)) return fail("field '" + name + "': definition is not an object");
         std::string_view type_name = "object"; // a field without "type" is an object
@@ -202,6 +202,8 @@ private:
         eqlite_type type = type_named(type_name);
         eqlite_status st = add(name, type);
         if (st != EQLITE_OK) return st;
+        // a multi-field indexes its parent's value: the reader reads the parent's path
+        if (parent && on_param_) on_param_(user_, name.c_str(), "multi_field_of", parent->c_str());
         std::string_view format;
         if ((type == EQLITE_T_DATE || type == EQLITE_T_DATE_NANOS) && on_format_ &&
             !def["format"].get_string().get(format))
@@ -220,7 +222,7 @@ private:
         object subs;
         if (value.get_object().get(subs)) return fail("field '" + name + "': \"fields\" is not an object");
         for (auto sub : subs) {
-            eqlite_status st = load_field(name + "." + std::string(sub.key), sub.value);
+            eqlite_status st = load_field(name + "." + std::string(sub.key), sub.value, &name);
             if (st != EQLITE_OK) return st;
         }
         return EQLITE_OK;

@@ -20,8 +20,9 @@ typedef void (*eq_mapping_format_fn)(void *user, const char *field, const char *
 
 /* Called for each field (multi-fields included) whose definition has an
  * index-time parameter the reader applies: `param` is "ignore_above" or
- * "null_value", `json` its value as JSON text (NUL-terminated, valid during
- * the call). */
+ * "null_value", `json` its value as JSON text; and for each multi-field with
+ * `param` "multi_field_of" and `json` the parent field's name (plain text).
+ * Strings are NUL-terminated, valid during the call. */
 typedef void (*eq_mapping_param_fn)(void *user, const char *field, const char *param, const char *json);
 
 /* eqlite_schema_load_mapping() plus the formats and parameters; the

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cmath>
@@ -1049,6 +1050,9 @@ struct eq_ndjson {
     std::vector<uint32_t> touched;
     uint64_t generation = 0;
     std::vector<uint64_t> node_seen; // per trie node: the object walk that last met its key
+    // (source id, id): a further id reading the same path (a multi-field gets
+    // its parent's values, converted with its own type)
+    std::vector<std::pair<uint32_t, uint32_t>> mirrors;
     uint64_t object_walks = 0;
     std::vector<FieldConv> conv;        // per slot: conversion to the mapped type
     bool any_conv = false;
@@ -1572,6 +1576,19 @@ bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, bool in_array) 
     }
 }
 
+// Each further id of a path gets the values read for it, before conversion.
+void copy_mirrors(eq_ndjson *r) {
+    for (const auto &m : r->mirrors) {
+        const Slot &from = r->slots[m.first];
+        if (from.generation != r->generation) continue;
+        Slot &to = touch(r, static_cast<int32_t>(m.second));
+        to.saw_null = from.saw_null;
+        to.is_list = from.is_list;
+        if (from.is_list) to.list.assign(from.list.begin(), from.list.end());
+        r->values[m.second] = r->values[m.first];
+    }
+}
+
 // An explicit null is indexed as the mapping's null_value (FieldMapper
 // parsing: the null token is replaced before the value is indexed).
 void add_null_values(eq_ndjson *r) {
@@ -1889,6 +1906,7 @@ bool fill_event(eq_ndjson *r, eqlite_event *ev) {
     // parse_record() checked that the root (tape index 1) is an object.
     const Tape t{r->parser.doc.tape.get(), r->parser.doc.string_buf.get()};
     if (r->proj.has_kids(0) && !walk_object(r, t, 1, 0, false)) return false;
+    copy_mirrors(r);
     if (r->any_null_value) add_null_values(r);
     finish_lists(r);
     int64_t ts = 0;
@@ -2022,10 +2040,11 @@ bool add_field(eq_ndjson *r, std::string_view name, uint32_t id, std::string *er
     }
     Node &node = r->proj[r->proj.insert(name)];
     if (node.slot != kNoSlot && node.slot != static_cast<int32_t>(id)) {
-        *err = "field '" + std::string(name) + "' is listed twice with different ids";
-        return false;
+        auto pair = std::make_pair(static_cast<uint32_t>(node.slot), id);
+        if (std::find(r->mirrors.begin(), r->mirrors.end(), pair) == r->mirrors.end()) r->mirrors.push_back(pair);
+    } else {
+        node.slot = static_cast<int32_t>(id);
     }
-    node.slot = static_cast<int32_t>(id);
     r->nfields = std::max(r->nfields, static_cast<size_t>(id) + 1);
     return true;
 }

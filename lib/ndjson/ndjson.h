@@ -117,7 +117,9 @@ typedef struct eq_ndjson_conv {
 } eq_ndjson_conv;
 
 typedef struct eq_ndjson_options {
-    const eq_ndjson_field *fields; /* may repeat an id (aliases), not a name */
+    /* may repeat an id (aliases); a name listed again with another id gives
+     * that id the same values (a multi-field reads its parent's path) */
+    const eq_ndjson_field *fields;
     size_t nfields;
     const eq_ndjson_conv *conv; /* NULL, or nfields entries: the mapped types */
     /* Timestamp field (ISO-8601 string, epoch-millisecond number or digit
