@@ -9,7 +9,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct formats {
-    char *by_field[64]; /* the last format the mapping gave each of the first 64 fields */
+    char *by_field[64];   /* the last format the mapping gave each of the first 64 fields */
+    char *null_value[64]; /* their null_value (JSON text) */
+    uint32_t ignore_above[64];
     const eqlite_schema *schema;
 } formats;
 
@@ -23,6 +25,20 @@ static void on_format(void *user, const char *field, const char *format)
     f->by_field[id] = strdup(format);
 }
 
+static void on_param(void *user, const char *field, const char *param, const char *json)
+{
+    formats *f = user;
+    uint32_t id;
+    if (eqlite_schema_lookup(f->schema, field, strlen(field), &id) != EQLITE_OK || id >= 64)
+        return;
+    if (!strcmp(param, "null_value")) {
+        free(f->null_value[id]);
+        f->null_value[id] = strdup(json);
+    } else if (!strcmp(param, "ignore_above")) {
+        f->ignore_above[id] = (uint32_t)strtoul(json, NULL, 10);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t mapping_len, events_len;
@@ -31,10 +47,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     eqlite_schema *schema;
     if (eqlite_schema_new(NULL, &schema) != EQLITE_OK)
         return 0;
-    formats f = {{0}, schema};
+    formats f = {{0}, {0}, {0}, schema};
     char err[256];
     uint64_t h = 0;
-    if (eq_mapping_load(schema, (const char *)data, mapping_len, err, sizeof err, on_format, &f) == EQLITE_OK) {
+    if (eq_mapping_load_params(schema, (const char *)data, mapping_len, err, sizeof err, on_format, on_param, &f) ==
+        EQLITE_OK) {
         size_t n = eqlite_schema_field_count(schema);
         eq_ndjson_field *fields = calloc(n + 1, sizeof *fields);
         eq_ndjson_conv *conv = calloc(n + 1, sizeof *conv);
@@ -42,7 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             eqlite_type type;
             const char *name = eqlite_schema_field_name(schema, id, &type);
             fields[id] = (eq_ndjson_field){name, strlen(name), id};
-            conv[id] = (eq_ndjson_conv){(uint32_t)type, id < 64 ? f.by_field[id] : NULL};
+            conv[id] = (eq_ndjson_conv){(uint32_t)type, id < 64 ? f.by_field[id] : NULL,
+                                        id < 64 ? f.ignore_above[id] : 0, id < 64 ? f.null_value[id] : NULL};
         }
         eq_ndjson_options o;
         memset(&o, 0, sizeof o);
@@ -66,8 +84,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(fields);
         free(conv);
     }
-    for (int k = 0; k < 64; k++)
+    for (int k = 0; k < 64; k++) {
         free(f.by_field[k]);
+        free(f.null_value[k]);
+    }
     eqlite_schema_free(schema);
     return h == 0xfeedfacecafe;
 }
