@@ -195,7 +195,7 @@ static bool fold_value(gen *g, eq_node *n, eqlite_value *out)
     g->folding = was;
     if (!ok)
         return false;
-    emit(g, OP_RET_VALUE, 0, 0, 0, 0);
+    emit(g, OP_RET, 0, 0, 0, 0);
     if (g->p->failed)
         return false;
     if (!eq_vm_reserve(g->folder, g->prog->max_stack))
@@ -820,7 +820,7 @@ bool eq_codegen_expression(eq_parse *p, eqlite_program *prog, uint32_t *pc)
     *pc = prog->ncode;
     bool ok = compile_value(&g, p->expr);
     if (ok)
-        emit(&g, OP_RET_VALUE, 0, 0, 0, 0);
+        emit(&g, OP_RET, 0, 0, 0, 0);
     end(&g);
     return ok && !p->failed;
 }
@@ -883,6 +883,9 @@ static void field_name(const eqlite_program *prog, uint32_t id, char *o, size_t 
     snprintf(o, room, "%s", name ? name : "?");
 }
 
+static const char *const cmp_spelling[] = {"==", "!=", "<", "<=", ">", ">="}; /* eq_cmp_op */
+static const char *const arith_spelling[] = {"+", "-", "*", "/", "%"};         /* eq_arith_op */
+
 size_t eq_disassemble(const eqlite_program *prog, char *buf, size_t cap)
 {
     outbuf ob = {buf, cap, 0};
@@ -907,7 +910,11 @@ size_t eq_disassemble(const eqlite_program *prog, char *buf, size_t cap)
                 break;
             }
             case 'L': out(&ob, " ->%u", in->a); break;
-            case 'x': out(&ob, " x=%u", in->x); break;
+            case 'v': out(&ob, " %s", in->x == 1 ? "true" : in->x == 0 ? "false" : "null"); break;
+            case 'c': out(&ob, " %s", in->x < 6 ? cmp_spelling[in->x] : "?"); break;
+            case 'a': out(&ob, " %s", in->x < 5 ? arith_spelling[in->x] : "?"); break;
+            case 'i': out(&ob, "%s", in->x ? " caseless" : ""); break;
+            case 'g': out(&ob, "%s", in->x ? " guard" : ""); break;
             case 'n': out(&ob, " n=%u", in->y); break;
             case 'C': out(&ob, " %s%s/%u", eq_functions[in->x & 0x7F].spelling, (in->x & 0x80) ? "~" : "", in->y); break;
             default: break;

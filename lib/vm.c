@@ -285,12 +285,12 @@ static inline int any_str_eq(const eqlite_value *v, const eqlite_value *k, bool 
 static inline int order_result(int c, unsigned op)
 {
     switch (op) {
-    case 0: return c == 0 ? T : F; /* == */
-    case 1: return c != 0 ? T : F; /* != */
-    case 2: return c < 0 ? T : F;
-    case 3: return c <= 0 ? T : F;
-    case 4: return c > 0 ? T : F;
-    default: return c >= 0 ? T : F;
+    case CMP_EQ: return c == 0 ? T : F;
+    case CMP_NE: return c != 0 ? T : F;
+    case CMP_LT: return c < 0 ? T : F;
+    case CMP_LE: return c <= 0 ? T : F;
+    case CMP_GT: return c > 0 ? T : F;
+    default: return c >= 0 ? T : F; /* CMP_GE */
     }
 }
 
@@ -379,19 +379,19 @@ static eqlite_value arith(eq_scratch *sc, const eqlite_value *a, const eqlite_va
         bool over = false;
         r.kind = EQLITE_INT;
         switch (op) {
-        case 0: over = __builtin_add_overflow(x, y, &z); break;
-        case 1: over = __builtin_sub_overflow(x, y, &z); break;
-        case 2: over = __builtin_mul_overflow(x, y, &z); break;
-        default:
+        case AR_ADD: over = __builtin_add_overflow(x, y, &z); break;
+        case AR_SUB: over = __builtin_sub_overflow(x, y, &z); break;
+        case AR_MUL: over = __builtin_mul_overflow(x, y, &z); break;
+        default: /* AR_DIV, AR_MOD */
             if (y == 0)
                 return arith_error(sc, "/ by zero");
             if (y == -1) /* Java: MIN / -1 is MIN (of int or long), MIN % -1 is 0 */
-                z = op == 4 ? 0 : x == (java_int ? INT32_MIN : INT64_MIN) ? x : -x;
+                z = op == AR_MOD ? 0 : x == (java_int ? INT32_MIN : INT64_MIN) ? x : -x;
             else
-                z = op == 3 ? x / y : x % y; /* C truncates like Java */
+                z = op == AR_DIV ? x / y : x % y; /* C truncates like Java */
             break;
         }
-        if (java_int && !over && op <= 2)
+        if (java_int && !over && op <= AR_MUL)
             over = z < INT32_MIN || z > INT32_MAX;
         if (over)
             return arith_error(sc, java_int ? "integer overflow" : "long overflow");
@@ -401,11 +401,11 @@ static eqlite_value arith(eq_scratch *sc, const eqlite_value *a, const eqlite_va
     double x = ai ? (double)a->u.i : a->u.d, y = bi ? (double)b->u.i : b->u.d;
     r.kind = EQLITE_DOUBLE;
     switch (op) {
-    case 0: r.u.d = x + y; break;
-    case 1: r.u.d = x - y; break;
-    case 2: r.u.d = x * y; break;
-    case 3: r.u.d = x / y; break;
-    default: r.u.d = fmod(x, y); break;
+    case AR_ADD: r.u.d = x + y; break;
+    case AR_SUB: r.u.d = x - y; break;
+    case AR_MUL: r.u.d = x * y; break;
+    case AR_DIV: r.u.d = x / y; break;
+    default: r.u.d = fmod(x, y); break; /* AR_MOD */
     }
     return r;
 }
@@ -583,7 +583,8 @@ static eqlite_value call(eqlite_matcher *m, unsigned fnx, eqlite_value *args, un
 
 /* ---- the interpreter ---- */
 
-#if defined(__GNUC__)
+#if defined(__GNUC__) /* labels as values: a GNU extension, for this function only */
+#pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpedantic"
 #define EQ_COMPUTED_GOTO 1
 #endif
@@ -640,12 +641,6 @@ static __attribute__((noinline)) int run(eqlite_matcher *m, uint32_t pc, const e
         switch ((eq_opcode)ip->op) {
 #endif
     vmcase(RET)
-    {
-        if (nvalues)
-            *nvalues = (uint32_t)(sp - m->stack);
-        return acc;
-    }
-    vmcase(RET_VALUE)
     {
         if (nvalues)
             *nvalues = (uint32_t)(sp - m->stack);
@@ -843,6 +838,9 @@ static __attribute__((noinline)) int run(eqlite_matcher *m, uint32_t pc, const e
         }
 #endif
 }
+#ifdef EQ_COMPUTED_GOTO
+#pragma GCC diagnostic pop
+#endif
 
 /* The leading conjuncts of most rules are string equality tests, each
  * followed by JNT to a RET (the category test, then `field == "literal"` /

@@ -23,9 +23,9 @@ Test(codegen, event_query_tests_the_category_first_and_fuses_field_tests)
 {
     cr_assert_str_eq(explain("process where process.name : \"CMD.exe\" and pid == 4"),
                      "; term 0: filter @0 keys @6 (0)\n"
-                     "   0  F_STR_EQ    event.category \"process\"\n"
+                     "   0  F_STR_EQ    event.category \"process\" guard\n"
                      "   1  JNT         ->5\n"
-                     "   2  F_CMP       pid 4 x=0\n"
+                     "   2  F_CMP       pid == 4\n"
                      "   3  JNT         ->5\n"
                      "   4  F_STR_EQ_I  process.name \"cmd.exe\"\n"
                      "   5  RET        \n"
@@ -36,12 +36,12 @@ Test(codegen, constants_fold_at_compile_time)
 {
     cr_assert_str_eq(explain("any where x == 1 + 2 * 3"),
                      "; term 0: filter @0 keys @2 (0)\n"
-                     "   0  F_CMP       x 7 x=0\n"
+                     "   0  F_CMP       x == 7\n"
                      "   1  RET        \n"
                      "   2  RET        \n");
     cr_assert_str_eq(explain("any where concat(\"a\", \"b\") == \"ab\""),
                      "; term 0: filter @0 keys @2 (0)\n"
-                     "   0  SET_ACC     x=1\n"
+                     "   0  SET_ACC     true\n"
                      "   1  RET        \n"
                      "   2  RET        \n");
 }
