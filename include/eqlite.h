@@ -185,9 +185,6 @@ EQLITE_API eqlite_query_kind eqlite_program_kind(const eqlite_program *program);
  * buffer size required. Parses only: no schema, no verification. */
 EQLITE_API eqlite_status eqlite_format(const char *src, size_t len, char *buf, size_t cap,
                                        size_t *needed, eqlite_diag *diag);
-/* Whether two rules parse to the same syntax tree (fmt round-trip checks). */
-EQLITE_API eqlite_status eqlite_parse_equal(const char *a, size_t alen, const char *b,
-                                            size_t blen, int *equal);
 
 /* Folds a constant expression (`eqlite eval`). Strings in *out point into
  * `buf` (NUL-terminated). */

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "ast.h"
+#include "fmt.h"
 
 typedef struct printer {
     char *buf;
@@ -680,7 +681,7 @@ eqlite_status eqlite_format(const char *src, size_t len, char *buf, size_t cap, 
     return st;
 }
 
-eqlite_status eqlite_parse_equal(const char *a, size_t alen, const char *b, size_t blen, int *equal)
+eqlite_status eq_parse_equal(const char *a, size_t alen, const char *b, size_t blen, int *equal)
 {
     if ((!a && alen) || (!b && blen) || !equal)
         return EQLITE_EMISUSE;

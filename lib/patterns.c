@@ -143,12 +143,6 @@ bool eq_patterns_finish(eq_arena *a, eq_patterns *p)
     return true;
 }
 
-unsigned eq_patterns_cost(const eq_patterns *p)
-{
-    return 3 + (p->exact.n ? 2 : 0) + p->prefix.n + p->suffix.n + 2 * p->contains.n + 4 * p->globs.n +
-           20 * p->nregex;
-}
-
 char *eq_scratch_reserve(eq_scratch *sc, size_t n)
 {
     if (n > sc->cap) {

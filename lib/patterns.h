@@ -66,8 +66,6 @@ bool eq_patterns_add_wildcard(eq_arena *a, eq_patterns *p, const char *s, size_t
 bool eq_patterns_add_regex(eq_arena *a, eq_patterns *p, eq_regex *re);
 bool eq_patterns_finish(eq_arena *a, eq_patterns *p);
 bool eq_patterns_match(const eq_patterns *p, const char *s, size_t n, eq_scratch *scratch);
-/* Cost estimate for ordering conjunctions. */
-unsigned eq_patterns_cost(const eq_patterns *p);
 
 /* Returns a buffer of at least n bytes (grows; steady state allocates nothing). */
 char *eq_scratch_reserve(eq_scratch *sc, size_t n);

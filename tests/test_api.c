@@ -64,7 +64,6 @@ Test(api, compile_and_text_calls_reject_null)
     eqlite_diag d;
     char buf[64];
     size_t need;
-    int equal;
     eqlite_value v;
     cr_assert_eq(eqlite_compile(schema, NULL, 5, &p, &d), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_compile(schema, "any where true", 14, NULL, &d), EQLITE_EMISUSE);
@@ -73,9 +72,6 @@ Test(api, compile_and_text_calls_reject_null)
     cr_assert_eq(eqlite_format("any where true", 14, NULL, 0, &need, &d), EQLITE_ELIMIT,
                  "a size query (NULL, 0) is allowed");
     cr_assert_gt(need, 14);
-    cr_assert_eq(eqlite_parse_equal("a", 1, "a", 1, NULL), EQLITE_EMISUSE);
-    cr_assert_eq(eqlite_parse_equal(NULL, 1, "a", 1, &equal), EQLITE_EMISUSE);
-    cr_assert_eq(eqlite_parse_equal("any where true", 14, NULL, 1, &equal), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_eval_constant(NULL, 3, &v, buf, sizeof buf, &d), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_eval_constant("1", 1, NULL, buf, sizeof buf, &d), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_diag_format(NULL, "x", 1, buf, sizeof buf), 0);

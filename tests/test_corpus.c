@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ndjson/rules.h"
+#include "fmt.h"
 #include "support.h"
 
 typedef struct corpus_stats {
@@ -83,7 +84,7 @@ static void check_rule(const char *query, size_t len, const char *name, corpus_s
     char *once = malloc(need + 1), *twice = malloc(need + 64);
     cr_assert_eq(eqlite_format(query, len, once, need + 1, NULL, &d), EQLITE_OK, "[%s] fmt: %s", name, d.message);
     int equal = 0;
-    cr_assert_eq(eqlite_parse_equal(query, len, once, strlen(once), &equal), EQLITE_OK, "[%s] fmt output does not parse:\n%s", name, once);
+    cr_assert_eq(eq_parse_equal(query, len, once, strlen(once), &equal), EQLITE_OK, "[%s] fmt output does not parse:\n%s", name, once);
     cr_assert(equal, "[%s] fmt changed the tree:\n%s", name, once);
     char *before = comment_texts(query, len), *after = comment_texts(once, strlen(once));
     if (*before) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "eqlite.h"
+#include "fmt.h"
 
 /* Formats rule, checks the round trip and idempotence, returns the output. */
 static const char *fmt(const char *rule)
@@ -16,7 +17,7 @@ static const char *fmt(const char *rule)
     cr_assert_eq(eqlite_format(rule, strlen(rule), once, sizeof once, NULL, &d), EQLITE_OK, "[%s]: %s", rule,
                  d.message);
     int equal = 0;
-    cr_assert_eq(eqlite_parse_equal(rule, strlen(rule), once, strlen(once), &equal), EQLITE_OK,
+    cr_assert_eq(eq_parse_equal(rule, strlen(rule), once, strlen(once), &equal), EQLITE_OK,
                  "output does not parse:\n%s", once);
     cr_assert(equal, "fmt changed the tree:\n%s", once);
     cr_assert_eq(eqlite_format(once, strlen(once), twice, sizeof twice, NULL, &d), EQLITE_OK);
