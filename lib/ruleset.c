@@ -1422,6 +1422,27 @@ eqlite_status eqlite_ruleset_flush(eqlite_scanner *sc, eqlite_rule_callback cb, 
     return s.error;
 }
 
+eqlite_status eqlite_scanner_set_event_hooks(eqlite_scanner *sc, const eqlite_event_hooks *hooks)
+{
+    if (!sc)
+        return EQLITE_EMISUSE;
+    for (size_t k = 0; k < sc->rs->nrules; k++)
+        if (sc->streaming[k])
+            eqlite_matcher_set_event_hooks(sc->streaming[k], hooks);
+    return EQLITE_OK;
+}
+
+eqlite_status eqlite_scanner_rule_stats(const eqlite_scanner *sc, size_t index, eqlite_stats *out)
+{
+    if (!sc || !out || index >= sc->rs->nrules)
+        return EQLITE_EMISUSE;
+    if (sc->streaming[index])
+        eqlite_matcher_stats(sc->streaming[index], out);
+    else
+        memset(out, 0, sizeof *out);
+    return EQLITE_OK;
+}
+
 void eqlite_scanner_stats_get(const eqlite_scanner *sc, eqlite_scanner_stats *out)
 {
     if (!out)
