@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "ndjson/mapping.h"
@@ -251,6 +253,30 @@ struct eng_runner {
     bool stopped;
 };
 
+/* A sequence, sample or tail keeps an event past its feed, and the result
+ * prints the event's text later: the kept copy gets its own copy of the text
+ * (the reader's buffer moves on), freed with the last copy. */
+static void *retain_text(void *ctx, const eqlite_event *ev)
+{
+    (void)ctx;
+    const eng_text *t = ev->user;
+    size_t len = t ? t->len : 0;
+    eng_text *copy = malloc(sizeof *copy + len + 1);
+    if (!copy)
+        return NULL;
+    char *text = (char *)(copy + 1);
+    if (len)
+        memcpy(text, t->text, len);
+    *copy = (eng_text){text, len};
+    return copy;
+}
+
+static void release_text(void *ctx, void *user)
+{
+    (void)ctx;
+    free(user);
+}
+
 eng_runner *eng_runner_new(eng *e, outbuf *out)
 {
     eng_runner *r = calloc(1, sizeof *r);
@@ -269,6 +295,11 @@ eng_runner *eng_runner_new(eng *e, outbuf *out)
         eng_runner_free(r);
         return NULL;
     }
+    eqlite_event_hooks hooks = {retain_text, release_text, NULL};
+    if (r->one)
+        eqlite_matcher_set_event_hooks(r->one, &hooks);
+    else
+        eqlite_scanner_set_event_hooks(r->sc, &hooks);
     return r;
 }
 
@@ -327,9 +358,8 @@ int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_recor
     if (r->stopped)
         return 0;
     eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r) : eqlite_ruleset_match(r->sc, ev, on_rule_result, r);
-    if (st == EQLITE_EORDER) {
-        r->e->totals.out_of_order++;
-        eng_report_bad(r->e, rec->file, rec->line, "event out of (timestamp, tiebreaker) order");
+    if (st == EQLITE_EORDER) { /* event queries took it; sequences and samples could not */
+        eng_note_late(r->e, rec, ENG_LATE_OUT_OF_ORDER);
     } else if (st != EQLITE_OK) {
         return engine_error(r, st, rec);
     }
@@ -351,7 +381,16 @@ uint64_t eng_runner_matches(const eng_runner *r) { return r->matches; }
 
 /* ---- streaming --------------------------------------------------------- */
 
-static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd)
+/* A live stream (a pipe or terminal on stdin) prints each result once the
+ * input has nothing more to read right now, rather than when 256 KiB of
+ * output have gathered: an alert must not wait for the next events. */
+static bool input_idle(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 0;
+}
+
+static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd)
 {
     eqlite_event ev;
     eq_ndjson_record rec;
@@ -384,6 +423,11 @@ static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd)
             status = 2;
             break;
         }
+        if (live_fd >= 0 && e->out && e->out->len && e->out_fd >= 0 && input_idle(live_fd) &&
+            !ob_write(e->out, e->out_fd)) {
+            status = 2;
+            break;
+        }
         if ((e->totals.events & 0x7fff) == 0 && e->tick) {
             eq_ndjson_stats_get(rd, &st);
             e->totals.bytes = bytes_before + st.bytes_out;
@@ -406,15 +450,83 @@ static int stream_path(eng *e, eng_runner *r, const char *path)
         fprintf(stderr, "eqlite: cannot read %s: %s\n", path, err);
         return 2;
     }
-    int status = stream_reader(e, r, rd);
+    struct stat sb;
+    bool live = strcmp(path, "-") == 0 && fstat(STDIN_FILENO, &sb) == 0 && !S_ISREG(sb.st_mode);
+    int status = stream_reader(e, r, rd, live ? STDIN_FILENO : -1);
     eq_ndjson_close(rd);
+    return status;
+}
+
+void eng_note_late(eng *e, const eq_ndjson_record *rec, eng_late_reason why)
+{
+    eng_late *l = &e->late[why];
+    if (l->count++ == 0 && rec)
+        snprintf(l->first, sizeof l->first, "%s:%llu", rec->file, (unsigned long long)rec->line);
+    e->totals.out_of_order++;
+}
+
+void eng_report_late(const eng *e)
+{
+    static const char *const what[ENG_LATE_REASONS] = {
+        "out of (timestamp, tiebreaker) order",
+    };
+    for (int k = 0; k < ENG_LATE_REASONS; k++) {
+        const eng_late *l = &e->late[k];
+        if (l->count)
+            fprintf(stderr,
+                    "%s: %llu event%s %s (the first here): event queries saw %s, sequences and samples did "
+                    "not\n",
+                    l->first, (unsigned long long)l->count, l->count == 1 ? "" : "s", what[k],
+                    l->count == 1 ? "it" : "them");
+    }
+}
+
+/* Inputs that cannot be mapped and cut at line ends (stdin, .gz, arrays). */
+static bool any_stream(char *const *paths, size_t npaths)
+{
+    for (size_t k = 0; k < npaths; k++)
+        if (!eng_can_split(paths[k]))
+            return true;
+    return false;
+}
+
+/* Every input through one runner, in one pass: what sequences need when the
+ * input is in order (or is a stream, which is never sorted). */
+static int stream_all(eng *e, char *const *paths, size_t npaths)
+{
+    eng_runner *r = eng_runner_new(e, e->out);
+    if (!r)
+        return eng_out_of_memory("starting the matchers");
+    int status = 0;
+    for (size_t k = 0; k < npaths && status == 0 && !eng_runner_stopped(r); k++)
+        status = stream_path(e, r, paths[k]);
+    e->stopped = eng_runner_stopped(r);
+    if (status == 0)
+        status = eng_runner_flush(r);
+    e->totals.matches += eng_runner_matches(r);
+    eng_runner_free(r);
+    return status;
+}
+
+static int run_ordered(eng *e, char *const *paths, size_t npaths)
+{
+    bool in_order = true;
+    bool streams = any_stream(paths, npaths);
+    int status = 0;
+    if (!streams && (status = eng_files_in_order(e, paths, npaths, &in_order)) != 0)
+        return status;
+    if (in_order || streams)
+        status = stream_all(e, paths, npaths);
+    else
+        status = eng_run_ordered(e, paths, npaths);
+    eng_report_late(e);
     return status;
 }
 
 int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
 {
     if (e->ordered)
-        return eng_run_ordered(e, paths, npaths);
+        return run_ordered(e, paths, npaths);
     eng_runner *r = NULL;
     int status = 0;
     for (size_t k = 0; k < npaths && status == 0 && !e->stopped; k++) {
@@ -440,9 +552,12 @@ int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
 
 int eng_run_memory(eng *e, const char *data, size_t len, const char *display_name)
 {
-    if (e->ordered) {
+    bool in_order = true;
+    int checked = e->ordered ? eng_memory_in_order(e, data, len, &in_order) : 0;
+    if (checked)
+        return checked;
+    if (!in_order)
         return eng_run_ordered_memory(e, data, len, display_name);
-    }
     eq_ndjson_options o;
     eng_reader_options(e, &o, display_name);
     eq_ndjson *rd;
@@ -452,13 +567,14 @@ int eng_run_memory(eng *e, const char *data, size_t len, const char *display_nam
         return 2;
     }
     eng_runner *r = eng_runner_new(e, e->out);
-    int status = r ? stream_reader(e, r, rd) : eng_out_of_memory("starting the matchers");
+    int status = r ? stream_reader(e, r, rd, -1) : eng_out_of_memory("starting the matchers");
     if (r && status == 0)
         status = eng_runner_flush(r);
     if (r)
         e->totals.matches += eng_runner_matches(r);
     eng_runner_free(r);
     eq_ndjson_close(rd);
+    eng_report_late(e);
     return status;
 }
 

@@ -62,6 +62,14 @@ typedef int (*eng_sink_fn)(void *user, outbuf *out, size_t rule, const eqlite_re
 /* Progress hook, called every few thousand events from the main thread. */
 typedef void (*eng_tick_fn)(void *user, const eng_totals *t);
 
+/* Events that sequences and samples could not take, counted per reason and
+ * reported once at the end with the first one's place. */
+typedef enum eng_late_reason { ENG_LATE_OUT_OF_ORDER, ENG_LATE_REASONS } eng_late_reason;
+typedef struct eng_late {
+    uint64_t count;
+    char first[512]; /* file:line of the first */
+} eng_late;
+
 typedef struct eng {
     eng_options opt;
     eqlite_schema *schema;
@@ -86,6 +94,7 @@ typedef struct eng {
     eng_tick_fn tick;
     void *tick_user;
     eng_totals totals;
+    eng_late late[ENG_LATE_REASONS];
     bool stopped;
     bool out_of_memory; /* a mapping's date format could not be kept */
 } eng;
@@ -122,6 +131,14 @@ bool eng_runner_stopped(const eng_runner *r);
 uint64_t eng_runner_matches(const eng_runner *r);
 void eng_runner_free(eng_runner *r);
 
+/* Counts an event sequences and samples could not take (rec may be NULL). */
+void eng_note_late(eng *e, const eq_ndjson_record *rec, eng_late_reason why);
+/* One stderr line per reason that happened. */
+void eng_report_late(const eng *e);
+/* Whether plain files, read one after the other, are in (timestamp,
+ * tiebreaker) order (order_check.c). 0, or 2 when a file is unreadable. */
+int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order);
+int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order);
 int eng_run_ordered(eng *e, char *const *paths, size_t npaths);
 int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *display_name);
 int eng_run_parallel(eng *e, const char *path, int jobs);
