@@ -481,13 +481,20 @@ void eng_report_late(const eng *e)
     }
 }
 
-/* Inputs that cannot be mapped and cut at line ends (stdin, .gz, arrays). */
-static bool any_stream(char *const *paths, size_t npaths)
+static bool any_stdin(char *const *paths, size_t npaths)
+{
+    for (size_t k = 0; k < npaths; k++)
+        if (strcmp(paths[k], "-") == 0)
+            return true;
+    return false;
+}
+
+static bool all_plain(char *const *paths, size_t npaths)
 {
     for (size_t k = 0; k < npaths; k++)
         if (!eng_can_split(paths[k]))
-            return true;
-    return false;
+            return false;
+    return true;
 }
 
 /* Every input through one runner, in one pass: what sequences need when the
@@ -510,12 +517,14 @@ static int stream_all(eng *e, char *const *paths, size_t npaths)
 
 static int run_ordered(eng *e, char *const *paths, size_t npaths)
 {
-    bool in_order = true;
-    bool streams = any_stream(paths, npaths);
+    /* Stdin is never sorted (its events come once); plain files are checked
+     * cheaply and streamed when in order; .gz files and JSON arrays cannot be
+     * checked without reading them, so the sort's first pass does it. */
+    bool stream = any_stdin(paths, npaths), in_order = false;
     int status = 0;
-    if (!streams && (status = eng_files_in_order(e, paths, npaths, &in_order)) != 0)
+    if (!stream && all_plain(paths, npaths) && (status = eng_files_in_order(e, paths, npaths, &in_order)) != 0)
         return status;
-    if (in_order || streams)
+    if (stream || in_order)
         status = stream_all(e, paths, npaths);
     else
         status = eng_run_ordered(e, paths, npaths);

@@ -9,12 +9,16 @@
  *     results are written in input order; pages are dropped once written;
  *   - streaming (event queries over stdin, .gz, JSON arrays, or with pipes):
  *     one reader, one pass, memory flat in the input size;
- *   - ordered (any rule is a sequence or sample, or has `| tail`): every input is read once
- *     into memory (the events' text, NDJSON), sorted by (timestamp,
- *     tiebreaker, input position) unless already in order, then fed. Memory:
- *     the decompressed text of the accepted events (twice at the peak when a
- *     sort is needed) plus about 64 bytes per event. Stdin is never sorted:
- *     an event older than the one before it is reported and skipped. */
+ *   - ordered (any rule is a sequence or sample, or has `| tail`): one
+ *     runner sees every input in (timestamp, tiebreaker) order.
+ *     Plain files are checked first (order_check.c) and, when in order (the
+ *     usual case), streamed in one pass; otherwise, and for .gz files and
+ *     JSON arrays, sorted by an index of 24 bytes an event (sort_index.c).
+ *     Stdin is never sorted: an event older than the one before it still
+ *     reaches event queries, is lost to sequences and samples, and is counted
+ *     in one note at the end. Memory: what sequences and samples hold (each
+ *     kept event with a copy of its text) plus constant, plus the index when
+ *     sorting. */
 #ifndef EQ_CLI_ENGINE_H
 #define EQ_CLI_ENGINE_H
 
@@ -36,6 +40,7 @@ typedef struct eng_options {
     eqlite_limits limits;
     bool strict;     /* first bad record is fatal */
     bool quiet_bad;  /* count bad records without printing them */
+    size_t memory_limit; /* bytes of sort index held in memory before runs spill to disk; 0 = 256 MiB */
 } eng_options;
 
 typedef struct eng_rule {

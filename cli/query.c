@@ -57,6 +57,9 @@ static void query_usage(FILE *f)
                "      --max-samples-per-key N\n"
                "  -j, --jobs N                 worker threads for event queries over plain NDJSON\n"
                "                               files (default 1; stdin, .gz and JSON arrays use one)\n"
+               "      --memory-limit SIZE      sort index kept in memory when a file must be sorted for\n"
+               "                               sequences (default 256M; past it, sorted runs go to\n"
+               "                               TMPDIR); K, M, G suffixes\n"
                "      --stats                  totals on stderr at the end\n"
                "      --strict                 the first bad input line is fatal\n"
                "Output: an event query prints each matching event's original JSON; a sequence or\n"
@@ -76,10 +79,32 @@ static bool parse_count(const char *s, size_t *out)
     return true;
 }
 
+/* "N", "NK", "NM", "NG" (powers of 1024). */
+static bool parse_size(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || s[0] == '-' || end == s)
+        return false;
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift)
+        end++;
+    if (*end || v > (SIZE_MAX >> shift))
+        return false;
+    *out = (size_t)v << shift;
+    return true;
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, query_args *a)
 {
-    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT };
+    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_MEMORY };
     static const struct option longs[] = {
         {"file", required_argument, 0, 'f'},       {"rules", required_argument, 0, 'r'},
         {"jobs", required_argument, 0, 'j'},       {"mapping", required_argument, 0, O_MAPPING},
@@ -87,6 +112,7 @@ static int parse_args(int argc, char **argv, query_args *a)
         {"tiebreaker-field", required_argument, 0, O_TB}, {"size", required_argument, 0, O_SIZE},
         {"max-samples-per-key", required_argument, 0, O_MSPK}, {"stats", no_argument, 0, O_STATS},
         {"strict", no_argument, 0, O_STRICT},     {"help", no_argument, 0, 'h'},
+        {"memory-limit", required_argument, 0, O_MEMORY},
         {0, 0, 0, 0}};
     a->jobs = 1;
     optind = 1;
@@ -118,6 +144,10 @@ static int parse_args(int argc, char **argv, query_args *a)
             break;
         case O_MSPK:
             if (!parse_count(optarg, &a->opt.limits.max_samples_per_key))
+                goto bad;
+            break;
+        case O_MEMORY:
+            if (!parse_size(optarg, &a->opt.memory_limit) || a->opt.memory_limit == 0)
                 goto bad;
             break;
         case O_STATS: a->stats = true; break;

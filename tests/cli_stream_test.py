@@ -2,6 +2,7 @@
 """`eqlite query` runs that need event order (sequences, samples, tail): one
 pass over input in order, results as they complete, memory that does not grow
 with the input, out-of-order events on streams, unsorted files."""
+import gzip
 import json
 import os
 import select
@@ -104,6 +105,60 @@ def main(tmp):
         rss_mb = int(r.stderr.decode().split()[-1]) / 1e3
         check("a sequence over an %.0f MB sorted file stays small (%.1f MB peak)" % (size_mb, rss_mb),
               r.returncode == 0 and rss_mb < size_mb / 4, r.stderr.decode())
+
+    # unsorted files: an index over the file, sorted (spilled to disk past --memory-limit), never the text
+    n = 3000
+    stamps = [(i * 7919) % n for i in range(n)]
+    evs = [(t, {"@timestamp": 1714521600000 + t, "event": {"id": 1 + t % 3, "category": ["process"]},
+                "k": "k%d" % (t % 37)}) for t in stamps]
+    shuffled = "".join(json.dumps(e, separators=(",", ":")) + "\n" for _, e in evs)
+    in_order = "".join(json.dumps(e, separators=(",", ":")) + "\n" for _, e in sorted(evs, key=lambda x: x[0]))
+    up = write(os.path.join(tmp, "shuffled.ndjson"), shuffled)
+    op = write(os.path.join(tmp, "ordered.ndjson"), in_order)
+    seq3 = ("sequence by k [process where event.id == 1] [process where event.id == 2] "
+            "[process where event.id == 3]")
+    want = run(["query", seq3, op])
+    got = run(["query", seq3, up])
+    spilled = run(["query", "--memory-limit", "1K", seq3, up])
+    check("an unsorted file gives the sorted file's results", got.stdout == want.stdout and
+          len(lines(want)) > 50 and not got.stderr, "%d vs %d" % (len(lines(got)), len(lines(want))))
+    check("sort runs spilled to disk give the same results", spilled.stdout == want.stdout,
+          "%d vs %d %r" % (len(lines(spilled)), len(lines(want)), spilled.stderr))
+    check("--memory-limit takes a size", run(["query", "--memory-limit", "lots", seq3, up]).returncode == 2)
+    gzp = os.path.join(tmp, "shuffled.ndjson.gz")
+    with gzip.open(gzp, "wb") as f:
+        f.write(shuffled.encode())
+    r = run(["query", seq3, gzp])
+    check("an unsorted .gz file is sorted too", r.stdout == want.stdout, "%d lines %r" % (len(lines(r)), r.stderr))
+    arr = write(os.path.join(tmp, "shuffled.json"), "[" + ",\n".join(shuffled.splitlines()) + "]")
+    r = run(["query", seq3, arr])
+    check("an unsorted JSON array is sorted too", r.stdout == want.stdout, "%d lines %r" % (len(lines(r)), r.stderr))
+    # two files each in order, the second older: sorted together
+    half = in_order.splitlines(True)
+    first, second = write(os.path.join(tmp, "late.ndjson"), "".join(half[n // 2:])), \
+        write(os.path.join(tmp, "early.ndjson"), "".join(half[:n // 2]))
+    r = run(["query", seq3, first, second])
+    check("files sort together", r.stdout == want.stdout, "%d lines %r" % (len(lines(r)), r.stderr[:200]))
+    # a tiebreaker orders events of the same timestamp
+    tb_events = [{"@timestamp": 1714521600000, "event": {"id": 2 - (t % 2), "category": ["process"]}, "k": "t",
+                  "seq": 10 - t} for t in range(10)]
+    tbp = write(os.path.join(tmp, "tb.ndjson"), "".join(json.dumps(e) + "\n" for e in tb_events))
+    r = run(["query", "--tiebreaker-field", "seq", SEQ, tbp])
+    out = [[e["seq"] for e in json.loads(l)["events"]] for l in lines(r)]
+    check("the tiebreaker orders a sort", out == [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]], repr(r))
+
+    # memory of a sort: the index, not the events
+    shuffled_big = os.path.join(tmp, "big_shuffled.ndjson")
+    with open(shuffled_big, "w") as out:
+        for i in range(40000):
+            out.write(json.dumps({"@timestamp": 1714521600000 + (i * 7919) % 40000,
+                                  "event": {"id": 3, "category": ["process"]}, "k": "k%d" % (i % 50), "pad": pad},
+                                 separators=(",", ":")) + "\n")
+    if os.path.exists("/usr/bin/time"):
+        r = subprocess.run(["/usr/bin/time", "-f", "%M", BIN, "query", SEQ, shuffled_big], capture_output=True)
+        rss_mb = int(r.stderr.decode().split()[-1]) / 1e3
+        check("sorting an %.0f MB file keeps its index, not its text (%.1f MB peak)" % (size_mb, rss_mb),
+              r.returncode == 0 and rss_mb < size_mb / 4, r.stderr.decode()[-300:])
 
 
 if __name__ == "__main__":
