@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "ndjson/mapping.h"
 #include "program.h" /* npipes: head/tail change what a parallel run may do */
+#include "reorder.h"
 
 static const char *or_default(const char *s, const char *def) { return s ? s : def; }
 
@@ -359,7 +360,7 @@ int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_recor
         return 0;
     eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r) : eqlite_ruleset_match(r->sc, ev, on_rule_result, r);
     if (st == EQLITE_EORDER) { /* event queries took it; sequences and samples could not */
-        eng_note_late(r->e, rec, ENG_LATE_OUT_OF_ORDER);
+        eng_note_late(r->e, rec, r->e->opt.reorder_window > 0 ? ENG_LATE_BEYOND_WINDOW : ENG_LATE_OUT_OF_ORDER);
     } else if (st != EQLITE_OK) {
         return engine_error(r, st, rec);
     }
@@ -390,8 +391,23 @@ static bool input_idle(int fd)
     return poll(&p, 1, 0) == 0;
 }
 
-static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd)
+/* Feeds what the reorder window lets go (everything when draining). */
+static int feed_ready(eng_runner *r, reorder *rb, bool draining, const char *file)
 {
+    eqlite_event ev;
+    eng_text *text;
+    uint64_t line;
+    int status = 0;
+    while (status == 0 && !eng_runner_stopped(r) && reorder_pop(rb, draining, &ev, &text, &line)) {
+        eq_ndjson_record rec = {text->text, text->len, line, 0, file, ""};
+        status = eng_runner_feed(r, &ev, &rec);
+    }
+    return status == 0 && rb->failed ? eng_out_of_memory("reordering events") : status;
+}
+
+static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd, reorder *rb)
+{
+    const char *file = "";
     eqlite_event ev;
     eq_ndjson_record rec;
     eq_ndjson_stats st;
@@ -414,10 +430,20 @@ static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd)
             }
             continue;
         }
-        eng_text text = {rec.text, rec.len};
-        ev.user = &text;
         e->totals.events++;
-        if ((status = eng_runner_feed(r, &ev, &rec)) != 0 || eng_runner_stopped(r))
+        file = rec.file; /* the reader's name: valid while it is open */
+        if (rb) {
+            if (!reorder_push(rb, &ev, &rec)) {
+                status = eng_out_of_memory("reordering events");
+                break;
+            }
+            status = feed_ready(r, rb, false, rec.file);
+        } else {
+            eng_text text = {rec.text, rec.len};
+            ev.user = &text;
+            status = eng_runner_feed(r, &ev, &rec);
+        }
+        if (status != 0 || eng_runner_stopped(r))
             break;
         if (e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd)) {
             status = 2;
@@ -434,6 +460,9 @@ static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd)
             e->totals.matches = eng_runner_matches(r);
             e->tick(e->tick_user, &e->totals);
         }
+    }
+    if (rb && status == 0) {
+        status = feed_ready(r, rb, true, file);
     }
     eq_ndjson_stats_get(rd, &st);
     e->totals.bytes = bytes_before + st.bytes_out;
@@ -452,7 +481,15 @@ static int stream_path(eng *e, eng_runner *r, const char *path)
     }
     struct stat sb;
     bool live = strcmp(path, "-") == 0 && fstat(STDIN_FILENO, &sb) == 0 && !S_ISREG(sb.st_mode);
-    int status = stream_reader(e, r, rd, live ? STDIN_FILENO : -1);
+    reorder rb;
+    bool window = e->opt.reorder_window > 0 && strcmp(path, "-") == 0;
+    if (window)
+        reorder_init(&rb, e->opt.reorder_window);
+    int status = stream_reader(e, r, rd, live ? STDIN_FILENO : -1, window ? &rb : NULL);
+    if (window) {
+        e->reorder_peak = rb.peak > e->reorder_peak ? rb.peak : e->reorder_peak;
+        reorder_free(&rb);
+    }
     eq_ndjson_close(rd);
     return status;
 }
@@ -469,6 +506,7 @@ void eng_report_late(const eng *e)
 {
     static const char *const what[ENG_LATE_REASONS] = {
         "out of (timestamp, tiebreaker) order",
+        "later than --reorder-window",
     };
     for (int k = 0; k < ENG_LATE_REASONS; k++) {
         const eng_late *l = &e->late[k];
@@ -576,7 +614,7 @@ int eng_run_memory(eng *e, const char *data, size_t len, const char *display_nam
         return 2;
     }
     eng_runner *r = eng_runner_new(e, e->out);
-    int status = r ? stream_reader(e, r, rd, -1) : eng_out_of_memory("starting the matchers");
+    int status = r ? stream_reader(e, r, rd, -1, NULL) : eng_out_of_memory("starting the matchers");
     if (r && status == 0)
         status = eng_runner_flush(r);
     if (r)

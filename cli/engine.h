@@ -40,6 +40,7 @@ typedef struct eng_options {
     eqlite_limits limits;
     bool strict;     /* first bad record is fatal */
     bool quiet_bad;  /* count bad records without printing them */
+    int64_t reorder_window; /* ns: stdin events wait this long for older ones (0 = none) */
     size_t memory_limit; /* bytes of sort index held in memory before runs spill to disk; 0 = 256 MiB */
 } eng_options;
 
@@ -69,7 +70,7 @@ typedef void (*eng_tick_fn)(void *user, const eng_totals *t);
 
 /* Events that sequences and samples could not take, counted per reason and
  * reported once at the end with the first one's place. */
-typedef enum eng_late_reason { ENG_LATE_OUT_OF_ORDER, ENG_LATE_REASONS } eng_late_reason;
+typedef enum eng_late_reason { ENG_LATE_OUT_OF_ORDER, ENG_LATE_BEYOND_WINDOW, ENG_LATE_REASONS } eng_late_reason;
 typedef struct eng_late {
     uint64_t count;
     char first[512]; /* file:line of the first */
@@ -100,6 +101,7 @@ typedef struct eng {
     void *tick_user;
     eng_totals totals;
     eng_late late[ENG_LATE_REASONS];
+    size_t reorder_peak; /* most events waiting in the reorder window at once */
     bool stopped;
     bool out_of_memory; /* a mapping's date format could not be kept */
 } eng;

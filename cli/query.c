@@ -60,6 +60,9 @@ static void query_usage(FILE *f)
                "      --memory-limit SIZE      sort index kept in memory when a file must be sorted for\n"
                "                               sequences (default 256M; past it, sorted runs go to\n"
                "                               TMPDIR); K, M, G suffixes\n"
+               "      --reorder-window DURATION  stdin events wait up to DURATION (500ms, 10s, 2m, 1h)\n"
+               "                               for older ones, so sequences see them in order; later\n"
+               "                               ones still reach event queries and are counted\n"
                "      --stats                  totals on stderr at the end\n"
                "      --strict                 the first bad input line is fatal\n"
                "Output: an event query prints each matching event's original JSON; a sequence or\n"
@@ -101,10 +104,25 @@ static bool parse_size(const char *s, size_t *out)
     return true;
 }
 
+/* "500ms", "10s", "2m", "1h", "1d" -> nanoseconds. */
+static bool parse_duration(const char *s, int64_t *ns)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || s[0] == '-' || end == s)
+        return false;
+    static const struct { const char *unit; int64_t ns; } units[] = {
+        {"ms", 1000000LL}, {"s", 1000000000LL}, {"m", 60000000000LL}, {"h", 3600000000000LL}, {"d", 86400000000000LL}};
+    for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
+        if (strcmp(end, units[k].unit) == 0)
+            return v <= (unsigned long long)(INT64_MAX / units[k].ns) && (*ns = (int64_t)v * units[k].ns, true);
+    return false;
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, query_args *a)
 {
-    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_MEMORY };
+    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_MEMORY, O_WINDOW };
     static const struct option longs[] = {
         {"file", required_argument, 0, 'f'},       {"rules", required_argument, 0, 'r'},
         {"jobs", required_argument, 0, 'j'},       {"mapping", required_argument, 0, O_MAPPING},
@@ -112,7 +130,7 @@ static int parse_args(int argc, char **argv, query_args *a)
         {"tiebreaker-field", required_argument, 0, O_TB}, {"size", required_argument, 0, O_SIZE},
         {"max-samples-per-key", required_argument, 0, O_MSPK}, {"stats", no_argument, 0, O_STATS},
         {"strict", no_argument, 0, O_STRICT},     {"help", no_argument, 0, 'h'},
-        {"memory-limit", required_argument, 0, O_MEMORY},
+        {"memory-limit", required_argument, 0, O_MEMORY}, {"reorder-window", required_argument, 0, O_WINDOW},
         {0, 0, 0, 0}};
     a->jobs = 1;
     optind = 1;
@@ -148,6 +166,10 @@ static int parse_args(int argc, char **argv, query_args *a)
             break;
         case O_MEMORY:
             if (!parse_size(optarg, &a->opt.memory_limit) || a->opt.memory_limit == 0)
+                goto bad;
+            break;
+        case O_WINDOW:
+            if (!parse_duration(optarg, &a->opt.reorder_window))
                 goto bad;
             break;
         case O_STATS: a->stats = true; break;

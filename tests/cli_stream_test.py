@@ -64,6 +64,25 @@ def main(tmp):
     check("late events are one note with a count", r.returncode == 0 and len(err) == 1 and
           err[0].startswith("<stdin>:2: 3 events out of") and "sequences and samples did not" in err[0], repr(err))
 
+    # --reorder-window: events up to that late are put in order for sequences; later ones are counted
+    win = "".join(event(i, "2024-05-01T00:00:%02dZ" % t, k=k) + "\n"
+                  for i, t, k in [(2, 5, "a"), (1, 1, "a"), (1, 30, "b"), (2, 2, "b"), (2, 31, "b")])
+    r = run(["query", "-r", rules, "--reorder-window", "10s"], stdin=win.encode())
+    out = [json.loads(l) for l in lines(r)]
+    seqs = [o["join_keys"] for o in out if o["rule_id"] == "seq"]
+    err = r.stderr.decode().splitlines()
+    check("--reorder-window puts late events in order for sequences", seqs == [["a"], ["b"]], repr(out))
+    check("--reorder-window: event queries still see every event",
+          sum(o["rule_id"] == "ev" for o in out) == 5, repr(out))
+    check("--reorder-window: an event later than the window is one note", len(err) == 1 and
+          err[0].startswith("<stdin>:4: 1 event later than --reorder-window"), repr(err))
+    r = run(["query", "-r", rules], stdin=win.encode())
+    seqs = [json.loads(l)["join_keys"] for l in lines(r) if json.loads(l)["rule_id"] == "seq"]
+    check("without a window the same stream loses the first sequence", seqs == [["b"]], repr(seqs))
+    check("--reorder-window takes a duration with a unit",
+          run(["query", "--reorder-window", "10", SEQ]).returncode == 2 and
+          run(["query", "--reorder-window", "-1s", SEQ]).returncode == 2)
+
     # a live stream: a sequence result is printed while the input is still open
     p = subprocess.Popen([BIN, "query", SEQ], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
