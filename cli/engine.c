@@ -375,6 +375,36 @@ int eng_runner_flush(eng_runner *r)
     return st == EQLITE_OK ? 0 : engine_error(r, st, NULL);
 }
 
+void eng_runner_collect_state(eng_runner *r)
+{
+    eng *e = r->e;
+    if (!e->state && !(e->state = calloc(e->nrules ? e->nrules : 1, sizeof *e->state)))
+        return; /* only --stats and the end note read it */
+    for (size_t k = 0; k < e->nrules; k++) {
+        eqlite_stats st;
+        if (r->one)
+            eqlite_matcher_stats(r->one, &st);
+        else if (eqlite_scanner_rule_stats(r->sc, k, &st) != EQLITE_OK)
+            continue;
+        e->state[k].pending += st.pending;
+        e->state[k].evicted += st.evicted;
+        e->state[k].expired += st.expired;
+        e->state[k].dropped += st.dropped;
+        e->state[k].out_of_order += st.out_of_order;
+    }
+}
+
+void eng_report_lost_state(const eng *e)
+{
+    for (size_t k = 0; e->state && k < e->nrules; k++)
+        if (e->state[k].evicted)
+            fprintf(stderr,
+                    "eqlite: rule %s lost state: %llu partial%s or key%s evicted at the limit (--max-partials, "
+                    "--max-keys); some of its results may be missing\n",
+                    e->rules[k].id, (unsigned long long)e->state[k].evicted, e->state[k].evicted == 1 ? "" : "s",
+                    e->state[k].evicted == 1 ? "" : "s");
+}
+
 void eng_runner_set_out(eng_runner *r, outbuf *out) { r->out = out; }
 
 bool eng_runner_stopped(const eng_runner *r) { return r->stopped; }
@@ -549,6 +579,7 @@ static int stream_all(eng *e, char *const *paths, size_t npaths)
     if (status == 0)
         status = eng_runner_flush(r);
     e->totals.matches += eng_runner_matches(r);
+    eng_runner_collect_state(r);
     eng_runner_free(r);
     return status;
 }
@@ -592,6 +623,7 @@ int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
         if (status == 0)
             status = eng_runner_flush(r);
         e->totals.matches += eng_runner_matches(r);
+        eng_runner_collect_state(r);
     }
     eng_runner_free(r);
     return status;
@@ -617,8 +649,10 @@ int eng_run_memory(eng *e, const char *data, size_t len, const char *display_nam
     int status = r ? stream_reader(e, r, rd, -1, NULL) : eng_out_of_memory("starting the matchers");
     if (r && status == 0)
         status = eng_runner_flush(r);
-    if (r)
+    if (r) {
         e->totals.matches += eng_runner_matches(r);
+        eng_runner_collect_state(r);
+    }
     eng_runner_free(r);
     eq_ndjson_close(rd);
     eng_report_late(e);
@@ -638,6 +672,7 @@ void eng_free(eng *e)
     for (size_t k = 0; k < e->nformats; k++)
         free(e->formats[k]);
     free(e->formats);
+    free(e->state);
     eqlite_schema_free(e->schema);
     memset(e, 0, sizeof *e);
 }

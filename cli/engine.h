@@ -101,6 +101,7 @@ typedef struct eng {
     void *tick_user;
     eng_totals totals;
     eng_late late[ENG_LATE_REASONS];
+    eqlite_stats *state; /* per rule: sequence / sample state at the end (NULL until a run ends) */
     size_t reorder_peak; /* most events waiting in the reorder window at once */
     bool stopped;
     bool out_of_memory; /* a mapping's date format could not be kept */
@@ -137,6 +138,10 @@ int eng_runner_flush(eng_runner *r);
 bool eng_runner_stopped(const eng_runner *r);
 uint64_t eng_runner_matches(const eng_runner *r);
 void eng_runner_free(eng_runner *r);
+/* Adds the runner's per-rule state counters to e->state (main thread only). */
+void eng_runner_collect_state(eng_runner *r);
+/* One stderr line for each rule that lost partials at a state limit. */
+void eng_report_lost_state(const eng *e);
 
 /* Counts an event sequences and samples could not take (rec may be NULL). */
 void eng_note_late(eng *e, const eq_ndjson_record *rec, eng_late_reason why);

@@ -55,6 +55,10 @@ static void query_usage(FILE *f)
                "      --tiebreaker-field NAME\n"
                "      --size N                 at most N results\n"
                "      --max-samples-per-key N\n"
+               "      --max-partials N         pending sequence partials per rule (default 1048576);\n"
+               "                               past it the oldest is evicted and the rule says so\n"
+               "      --max-keys N             join keys held per sequence or sample rule (default\n"
+               "                               1048576); the oldest is evicted\n"
                "  -j, --jobs N                 worker threads for event queries over plain NDJSON\n"
                "                               files (default 1; stdin, .gz and JSON arrays use one)\n"
                "      --memory-limit SIZE      sort index kept in memory when a file must be sorted for\n"
@@ -122,7 +126,7 @@ static bool parse_duration(const char *s, int64_t *ns)
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, query_args *a)
 {
-    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_MEMORY, O_WINDOW };
+    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_MEMORY, O_WINDOW, O_MAXP, O_MAXK };
     static const struct option longs[] = {
         {"file", required_argument, 0, 'f'},       {"rules", required_argument, 0, 'r'},
         {"jobs", required_argument, 0, 'j'},       {"mapping", required_argument, 0, O_MAPPING},
@@ -131,6 +135,7 @@ static int parse_args(int argc, char **argv, query_args *a)
         {"max-samples-per-key", required_argument, 0, O_MSPK}, {"stats", no_argument, 0, O_STATS},
         {"strict", no_argument, 0, O_STRICT},     {"help", no_argument, 0, 'h'},
         {"memory-limit", required_argument, 0, O_MEMORY}, {"reorder-window", required_argument, 0, O_WINDOW},
+        {"max-partials", required_argument, 0, O_MAXP}, {"max-keys", required_argument, 0, O_MAXK},
         {0, 0, 0, 0}};
     a->jobs = 1;
     optind = 1;
@@ -166,6 +171,14 @@ static int parse_args(int argc, char **argv, query_args *a)
             break;
         case O_MEMORY:
             if (!parse_size(optarg, &a->opt.memory_limit) || a->opt.memory_limit == 0)
+                goto bad;
+            break;
+        case O_MAXP:
+            if (!parse_count(optarg, &a->opt.limits.max_partials) || !a->opt.limits.max_partials)
+                goto bad;
+            break;
+        case O_MAXK:
+            if (!parse_count(optarg, &a->opt.limits.max_keys) || !a->opt.limits.max_keys)
                 goto bad;
             break;
         case O_WINDOW:
@@ -283,6 +296,30 @@ static void show_progress(void *user, const eng_totals *t)
             (unsigned long long)t->matches, (unsigned long long)t->bad);
 }
 
+/* Sequence and sample state: totals, and with -r each rule that held any. */
+static void print_state(const eng *e, bool per_rule)
+{
+    if (!e->state)
+        return;
+    eqlite_stats sum = {0};
+    for (size_t k = 0; k < e->nrules; k++) {
+        const eqlite_stats *s = &e->state[k];
+        sum.pending += s->pending;
+        sum.evicted += s->evicted;
+        sum.expired += s->expired;
+        sum.out_of_order += s->out_of_order;
+        if (per_rule && e->rules[k].kind != 0 && (s->pending || s->evicted || s->expired || s->out_of_order))
+            fprintf(stderr, "rule %s: partials held %llu, evicted at a limit %llu, expired by maxspan %llu, "
+                            "dropped late %llu\n",
+                    e->rules[k].id, (unsigned long long)s->pending, (unsigned long long)s->evicted,
+                    (unsigned long long)s->expired, (unsigned long long)s->out_of_order);
+    }
+    fprintf(stderr, "sequence state: partials held %llu, evicted at a limit %llu, expired by maxspan %llu, "
+                    "dropped late %llu\n",
+            (unsigned long long)sum.pending, (unsigned long long)sum.evicted, (unsigned long long)sum.expired,
+            (unsigned long long)sum.out_of_order);
+}
+
 static void print_stats(const eng_totals *t, double elapsed)
 {
     double secs = elapsed > 0 ? elapsed : 1e-9;
@@ -361,8 +398,12 @@ int cmd_query(int argc, char **argv)
             status = 2;
         if (prog.shown)
             fputs("\r\033[K", stderr);
-        if (a.stats)
+        eng_report_lost_state(&e);
+        if (a.stats) {
             print_stats(&e.totals, now_seconds() - prog.start);
+            if (e.ordered)
+                print_state(&e, a.rule_set != NULL);
+        }
     }
     ob_free(&out);
     eng_free(&e);

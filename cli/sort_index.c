@@ -448,6 +448,7 @@ static int feed_sorted(sorter *s)
     if (status == 0)
         status = eng_runner_flush(r);
     e->totals.matches += eng_runner_matches(r);
+    eng_runner_collect_state(r);
     eng_runner_free(r);
     return status;
 }

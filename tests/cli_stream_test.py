@@ -83,6 +83,20 @@ def main(tmp):
           run(["query", "--reorder-window", "10", SEQ]).returncode == 2 and
           run(["query", "--reorder-window", "-1s", SEQ]).returncode == 2)
 
+    # visible limits: a rule that lost partials at a limit says so once; --stats shows the state
+    keys = "".join(event(1, 1714521600000 + t, k="k%d" % t) + "\n" for t in range(5)) + \
+        event(2, 1714521600009, k="k0") + "\n" + event(2, 1714521600010, k="k4") + "\n"
+    r = run(["query", "--max-partials", "2", SEQ], stdin=keys.encode())
+    err = r.stderr.decode().splitlines()
+    check("a rule that lost state says so once at the end", len(lines(r)) == 1 and len(err) == 1 and
+          "lost state: 3 partials or keys evicted" in err[0], repr(err))
+    r = run(["query", "--stats", "-r", rules, "--max-partials", "2"], stdin=keys.encode())
+    err = r.stderr.decode()
+    check("--stats with -r shows each rule's state and the totals",
+          "rule seq: partials held 1, evicted at a limit 3, expired by maxspan 0, dropped late 0" in err and
+          "sequence state: partials held 1, evicted at a limit 3" in err, err)
+    check("--max-partials takes a positive count", run(["query", "--max-partials", "0", SEQ]).returncode == 2)
+
     # a live stream: a sequence result is printed while the input is still open
     p = subprocess.Popen([BIN, "query", SEQ], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
