@@ -534,6 +534,8 @@ void eng_note_late(eng *e, const eq_ndjson_record *rec, eng_late_reason why)
 
 void eng_report_late(const eng *e)
 {
+    if (e->hush)
+        return;
     static const char *const what[ENG_LATE_REASONS] = {
         "out of (timestamp, tiebreaker) order",
         "later than --reorder-window",

@@ -103,6 +103,7 @@ typedef struct eng {
     eng_late late[ENG_LATE_REASONS];
     eqlite_stats *state; /* per rule: sequence / sample state at the end (NULL until a run ends) */
     size_t reorder_peak; /* most events waiting in the reorder window at once */
+    bool hush; /* no end-of-run notes (bench repeats) */
     bool stopped;
     bool out_of_memory; /* a mapping's date format could not be kept */
 } eng;

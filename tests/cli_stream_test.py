@@ -172,6 +172,10 @@ def main(tmp):
         write(os.path.join(tmp, "early.ndjson"), "".join(half[:n // 2]))
     r = run(["query", seq3, first, second])
     check("files sort together", r.stdout == want.stdout, "%d lines %r" % (len(lines(r)), r.stderr[:200]))
+    r = run(["bench", "--repeat", "1", seq3, up])
+    got = [l for l in lines(r) if "(read+project+match)" in l]
+    check("eqlite bench counts what eqlite query prints on an unsorted file",
+          len(got) == 1 and (" %d matches" % len(lines(want))) in got[0], repr(r.stdout[-400:]))
     # a tiebreaker orders events of the same timestamp
     tb_events = [{"@timestamp": 1714521600000, "event": {"id": 2 - (t % 2), "category": ["process"]}, "k": "t",
                   "seq": 10 - t} for t in range(10)]
