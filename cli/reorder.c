@@ -4,112 +4,26 @@
  * later than that still goes (event queries see every event), and the
  * engine's order check makes it one that sequences and samples lose.
  *
- * A waiting event is one allocation: its set fields as (id, value) pairs
- * (events have few of the many projected fields), arrays and strings, the
- * tiebreaker and the event's text. Memory is what arrives within one window. */
+ * A waiting event is an event_copy (its set fields and text) and its
+ * arrival. Memory is what arrives within one window. */
 #define _DEFAULT_SOURCE
 #include "reorder.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "event_copy.h"
+
 struct waiting {
-    int64_t ts;
     uint64_t arrival;
-    uint64_t line;
-    eqlite_value tb;
-    uint32_t nset;
-    uint32_t *ids;
-    eqlite_value *vals;
-    eng_text text;
+    event_copy *ev;
 };
-
-static size_t value_bytes(const eqlite_value *v)
-{
-    if (v->kind == EQLITE_STRING)
-        return v->len;
-    if (v->kind != EQLITE_ARRAY)
-        return 0;
-    size_t n = (size_t)v->len * sizeof(eqlite_value);
-    for (uint32_t i = 0; i < v->len; i++)
-        if (v->u.a[i].kind == EQLITE_STRING)
-            n += v->u.a[i].len;
-    return n;
-}
-
-typedef struct cursor {
-    eqlite_value *elems;
-    char *bytes;
-} cursor;
-
-static eqlite_value copy_scalar(const eqlite_value *v, cursor *c)
-{
-    eqlite_value out = *v;
-    if (v->kind == EQLITE_STRING) {
-        if (v->len)
-            memcpy(c->bytes, v->u.s, v->len);
-        out.u.s = c->bytes;
-        c->bytes += v->len;
-    }
-    return out;
-}
-
-static eqlite_value copy_value(const eqlite_value *v, cursor *c)
-{
-    if (v->kind != EQLITE_ARRAY)
-        return copy_scalar(v, c);
-    eqlite_value out = *v, *elems = c->elems;
-    c->elems += v->len;
-    for (uint32_t i = 0; i < v->len; i++)
-        elems[i] = copy_scalar(&v->u.a[i], c);
-    out.u.a = elems;
-    return out;
-}
-
-static size_t array_len(const eqlite_value *v) { return v->kind == EQLITE_ARRAY ? v->len : 0; }
-
-static waiting *copy_event(const eqlite_event *ev, const eq_ndjson_record *rec, uint64_t arrival)
-{
-    uint32_t nset = 0;
-    size_t nelems = array_len(&ev->tiebreaker), bytes = value_bytes(&ev->tiebreaker) + rec->len;
-    for (size_t i = 0; i < ev->nfields; i++) {
-        if (ev->fields[i].kind == EQLITE_NULL)
-            continue;
-        nset++;
-        nelems += array_len(&ev->fields[i]);
-        bytes += value_bytes(&ev->fields[i]);
-    }
-    size_t head = sizeof(waiting) + (size_t)nset * sizeof(eqlite_value) + nelems * sizeof(eqlite_value);
-    size_t ids = (size_t)nset * sizeof(uint32_t);
-    waiting *w = malloc(head + ids + bytes + 1);
-    if (!w)
-        return NULL;
-    w->ts = ev->timestamp;
-    w->arrival = arrival;
-    w->line = rec->line;
-    w->nset = nset;
-    w->vals = (eqlite_value *)(w + 1);
-    cursor c = {w->vals + nset, NULL};
-    w->ids = (uint32_t *)(c.elems + nelems);
-    c.bytes = (char *)(w->ids + nset);
-    uint32_t k = 0;
-    for (size_t i = 0; i < ev->nfields; i++) {
-        if (ev->fields[i].kind == EQLITE_NULL)
-            continue;
-        w->ids[k] = (uint32_t)i;
-        w->vals[k++] = copy_value(&ev->fields[i], &c);
-    }
-    w->tb = copy_value(&ev->tiebreaker, &c);
-    if (rec->len)
-        memcpy(c.bytes, rec->text, rec->len);
-    w->text = (eng_text){c.bytes, rec->len};
-    return w;
-}
 
 /* The order sequences need (numbers with numbers, strings with strings),
  * then arrival. */
-static int compare(const waiting *a, const waiting *b)
+static int compare(const waiting *wa, const waiting *wb)
 {
+    const event_copy *a = wa->ev, *b = wb->ev;
     if (a->ts != b->ts)
         return a->ts < b->ts ? -1 : 1;
     const eqlite_value *x = &a->tb, *y = &b->tb;
@@ -123,7 +37,7 @@ static int compare(const waiting *a, const waiting *b)
         if (x->kind == EQLITE_INT && y->kind == EQLITE_INT ? x->u.i != y->u.i : dx != dy)
             return (x->kind == EQLITE_INT && y->kind == EQLITE_INT ? x->u.i < y->u.i : dx < dy) ? -1 : 1;
     }
-    return a->arrival < b->arrival ? -1 : 1;
+    return wa->arrival < wb->arrival ? -1 : 1;
 }
 
 static void sift_up(reorder *r, size_t i)
@@ -172,9 +86,12 @@ bool reorder_push(reorder *r, const eqlite_event *ev, const eq_ndjson_record *re
         r->heap = heap;
         r->cap = cap;
     }
-    waiting *w = copy_event(ev, rec, r->arrivals++);
-    if (!w)
+    waiting *w = malloc(sizeof *w);
+    if (!w || !(w->ev = event_copy_make(ev, rec, NULL, 0))) {
+        free(w);
         return false;
+    }
+    w->arrival = r->arrivals++;
     if (!r->have_newest || ev->timestamp > r->newest)
         r->newest = ev->timestamp;
     r->have_newest = true;
@@ -185,60 +102,41 @@ bool reorder_push(reorder *r, const eqlite_event *ev, const eq_ndjson_record *re
     return true;
 }
 
+static void drop(waiting *w)
+{
+    if (w)
+        free(w->ev);
+    free(w);
+}
+
 bool reorder_pop(reorder *r, bool draining, eqlite_event *ev, eng_text **text, uint64_t *line)
 {
-    free(r->out); /* the event handed out last time */
+    drop(r->out); /* the event handed out last time */
     r->out = NULL;
     if (r->n == 0)
         return false;
     waiting *top = r->heap[0];
     int64_t bound; /* ready once newest - window has reached it */
-    if (!draining && (__builtin_sub_overflow(r->newest, r->window, &bound) || top->ts > bound))
+    if (!draining && (__builtin_sub_overflow(r->newest, r->window, &bound) || top->ev->ts > bound))
         return false;
     r->heap[0] = r->heap[--r->n];
     sift_down(r, 0);
     r->out = top;
-    /* a dense field array for the engine, rebuilt in a reusable buffer */
-    size_t nf = top->nset ? top->ids[top->nset - 1] + 1 : 0;
-    if (nf > r->nfields) {
-        eqlite_value *f = realloc(r->fields, nf * sizeof *f);
-        if (!f) {
-            r->failed = true;
-            return false;
-        }
-        memset(f + r->nfields, 0, (nf - r->nfields) * sizeof *f);
-        r->fields = f;
-        r->nfields = nf;
+    if (!event_view_fill(&r->view, top->ev, ev)) {
+        r->failed = true;
+        return false;
     }
-    for (size_t i = 0; i < r->used; i++) /* what the previous event set */
-        r->fields[r->set_ids[i]] = (eqlite_value){0};
-    if (top->nset > r->set_cap) {
-        uint32_t *ids = realloc(r->set_ids, top->nset * sizeof *ids);
-        if (!ids) {
-            r->failed = true;
-            return false;
-        }
-        r->set_ids = ids;
-        r->set_cap = top->nset;
-    }
-    for (uint32_t i = 0; i < top->nset; i++) {
-        r->fields[top->ids[i]] = top->vals[i];
-        r->set_ids[i] = top->ids[i];
-    }
-    r->used = top->nset;
-    *ev = (eqlite_event){r->fields, nf, top->ts, top->tb, &top->text};
-    *text = &top->text;
-    *line = top->line;
+    *text = &top->ev->text;
+    *line = top->ev->line;
     return true;
 }
 
 void reorder_free(reorder *r)
 {
     for (size_t i = 0; i < r->n; i++)
-        free(r->heap[i]);
+        drop(r->heap[i]);
     free(r->heap);
-    free(r->out);
-    free(r->fields);
-    free(r->set_ids);
+    drop(r->out);
+    event_view_free(&r->view);
     memset(r, 0, sizeof *r);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "event_copy.h"
 
 typedef struct waiting waiting;
 
@@ -17,10 +18,7 @@ typedef struct reorder {
     size_t n, cap, peak;
     uint64_t arrivals;
     waiting *out; /* the event handed out last, freed at the next pop */
-    eqlite_value *fields; /* the dense fields of `out` */
-    size_t nfields;
-    uint32_t *set_ids; /* which of them are set */
-    size_t used, set_cap;
+    event_view view; /* the dense fields of `out` */
     bool failed; /* out of memory in reorder_pop */
 } reorder;
 
