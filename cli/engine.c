@@ -142,11 +142,18 @@ static bool push_rule(eng *e, const eqlite_program *prog, const cli_rule *r, con
     char fallback[4200];
     snprintf(fallback, sizeof fallback, "%s:%zu", origin, r->line);
     out->prog = prog;
+    out->text = NULL; /* eng_free frees what was copied, whatever failed */
     out->id = strdup(r->id ? r->id : fallback);
     out->name = dup_or_null(r->name);
     if (!out->id || (r->name && !out->name))
         return false; /* eng_free frees what was copied */
     out->kind = eqlite_program_kind(prog);
+    out->plain = out->kind == 0 && prog->npipes == 0;
+    out->len = r->len;
+    if (!(out->text = malloc(r->len + 1)))
+        return false;
+    memcpy(out->text, r->text, r->len);
+    out->text[r->len] = 0;
     e->ordered |= out->kind != 0;
     e->has_pipes |= prog->npipes > 0;
     for (uint32_t k = 0; k < prog->npipes; k++) /* tail results name events long gone: keep the text */
@@ -249,10 +256,60 @@ struct eng_runner {
     eqlite_scanner *sc;   /* several rules */
     eqlite_matcher *one;  /* a single rule */
     uint64_t *emitted;    /* per rule: results so far (--size for event queries of a ruleset) */
+    const size_t *to_rule; /* a side of the -j split: its rule indexes in e->rules */
     outbuf *out;
+    outbuf *tags;         /* eng_tag per result, or NULL */
+    uint32_t event;       /* the event the tags name */
     uint64_t matches;
     bool stopped;
 };
+
+int eng_split(eng *e)
+{
+    if (e->sides[0].rs)
+        return 0;
+    size_t nschema = eqlite_schema_field_count(e->schema);
+    e->ordered_fields = calloc(nschema + 1, sizeof *e->ordered_fields);
+    e->nordered_fields = nschema;
+    for (int side = 0; side < 2; side++) {
+        eng_side *sd = &e->sides[side];
+        if (!e->ordered_fields || !(sd->to_rule = calloc(e->nrules + 1, sizeof *sd->to_rule)) ||
+            eqlite_ruleset_new(e->schema, &sd->rs) != EQLITE_OK)
+            return eng_out_of_memory("splitting the rules");
+        for (size_t k = 0; k < e->nrules; k++) {
+            const eng_rule *r = &e->rules[k];
+            if (r->plain != (side == 0))
+                continue;
+            /* compiled already once into e->rs: only memory can fail here */
+            eqlite_status st = eqlite_ruleset_add(sd->rs, r->text, r->len, r->name, r->id, NULL);
+            if (st != EQLITE_OK) {
+                fprintf(stderr, "eqlite: splitting the rules: %s\n", eqlite_strerror(st));
+                return 2;
+            }
+            sd->to_rule[sd->n++] = k;
+            if (side == 1) {
+                size_t n;
+                const uint32_t *ids = eqlite_program_fields(r->prog, &n);
+                for (size_t j = 0; j < n; j++)
+                    if (ids[j] < nschema)
+                        e->ordered_fields[ids[j]] = true;
+            }
+        }
+        eqlite_status st = eqlite_ruleset_finish(sd->rs);
+        if (st != EQLITE_OK) {
+            fprintf(stderr, "eqlite: splitting the rules: %s\n", eqlite_strerror(st));
+            return 2;
+        }
+    }
+    /* the timestamp and tiebreaker come with every copy; nothing else is needed */
+    return 0;
+}
+
+void eng_runner_set_tags(eng_runner *r, outbuf *tags, uint32_t event)
+{
+    r->tags = tags;
+    r->event = event;
+}
 
 /* A sequence, sample or tail keeps an event past its feed, and the result
  * prints the event's text later: the kept copy gets its own copy of the text
@@ -278,7 +335,9 @@ static void release_text(void *ctx, void *user)
     free(user);
 }
 
-eng_runner *eng_runner_new(eng *e, outbuf *out)
+eng_runner *eng_runner_new(eng *e, outbuf *out) { return eng_runner_new_subset(e, out, ENG_ALL); }
+
+eng_runner *eng_runner_new_subset(eng *e, outbuf *out, eng_subset which)
 {
     eng_runner *r = calloc(1, sizeof *r);
     if (!r)
@@ -286,7 +345,12 @@ eng_runner *eng_runner_new(eng *e, outbuf *out)
     r->e = e;
     r->out = out;
     bool ok;
-    if (e->nrules == 1) {
+    if (which != ENG_ALL) {
+        const eng_side *sd = &e->sides[which - 1];
+        r->to_rule = sd->to_rule;
+        ok = eqlite_scanner_new(sd->rs, &e->opt.limits, &r->sc) == EQLITE_OK &&
+             (r->emitted = calloc(e->nrules + 1, sizeof *r->emitted)) != NULL;
+    } else if (e->nrules == 1) {
         ok = eqlite_matcher_new(e->rules[0].prog, &e->opt.limits, &r->one) == EQLITE_OK;
     } else {
         ok = eqlite_scanner_new(e->rs, &e->opt.limits, &r->sc) == EQLITE_OK &&
@@ -321,6 +385,10 @@ static int emit(eng_runner *r, size_t rule, const eqlite_result *res)
         r->stopped = true;
         return 1;
     }
+    if (r->tags) {
+        eng_tag t = {r->event, (uint32_t)rule, r->out ? r->out->len : 0};
+        ob_bytes(r->tags, &t, sizeof t);
+    }
     return 0;
 }
 
@@ -332,10 +400,10 @@ static int on_rule_result(void *user, const eqlite_rule_info *rule, const eqlite
 {
     eng_runner *r = user;
     const eng *e = r->e;
-    if (e->opt.limits.size && e->rules[rule->index].kind == 0 && !e->rules[rule->index].prog->npipes &&
-        r->emitted[rule->index]++ >= e->opt.limits.size)
+    size_t k = r->to_rule ? r->to_rule[rule->index] : rule->index;
+    if (e->opt.limits.size && e->rules[k].kind == 0 && !e->rules[k].prog->npipes && r->emitted[k]++ >= e->opt.limits.size)
         return 0;
-    return emit(r, rule->index, res);
+    return emit(r, k, res);
 }
 
 /* A rule that cannot be evaluated stops the run (exit 2), as Elasticsearch
@@ -385,12 +453,13 @@ void eng_runner_collect_state(eng_runner *r)
         if (r->one)
             eqlite_matcher_stats(r->one, &st);
         else if (eqlite_scanner_rule_stats(r->sc, k, &st) != EQLITE_OK)
-            continue;
-        e->state[k].pending += st.pending;
-        e->state[k].evicted += st.evicted;
-        e->state[k].expired += st.expired;
-        e->state[k].dropped += st.dropped;
-        e->state[k].out_of_order += st.out_of_order;
+            break; /* a side of the split has fewer rules */
+        size_t g = r->to_rule ? r->to_rule[k] : k;
+        e->state[g].pending += st.pending;
+        e->state[g].evicted += st.evicted;
+        e->state[g].expired += st.expired;
+        e->state[g].dropped += st.dropped;
+        e->state[g].out_of_order += st.out_of_order;
     }
 }
 
@@ -586,7 +655,29 @@ static int stream_all(eng *e, char *const *paths, size_t npaths)
     return status;
 }
 
-static int run_ordered(eng *e, char *const *paths, size_t npaths)
+/* -j N over plain files in order: chunks in parallel for the plain rules,
+ * one runner in this thread for the ordered ones, across every file. */
+static int parallel_all(eng *e, char *const *paths, size_t npaths, int jobs)
+{
+    int status = eng_split(e);
+    eng_runner *ordered = status ? NULL : eng_runner_new_subset(e, e->out, ENG_ORDERED);
+    if (status == 0 && !ordered)
+        status = eng_out_of_memory("starting the matchers");
+    for (size_t k = 0; k < npaths && status == 0 && !e->stopped; k++)
+        status = eng_run_parallel(e, paths[k], jobs, ordered);
+    if (ordered) {
+        eng_runner_set_tags(ordered, NULL, 0);
+        eng_runner_set_out(ordered, e->out);
+        if (status == 0)
+            status = eng_runner_flush(ordered);
+        e->totals.matches += eng_runner_matches(ordered);
+        eng_runner_collect_state(ordered);
+    }
+    eng_runner_free(ordered);
+    return status;
+}
+
+static int run_ordered(eng *e, char *const *paths, size_t npaths, int jobs)
 {
     /* Stdin is never sorted (its events come once); plain files are checked
      * cheaply and streamed when in order; .gz files and JSON arrays cannot be
@@ -595,7 +686,9 @@ static int run_ordered(eng *e, char *const *paths, size_t npaths)
     int status = 0;
     if (!stream && all_plain(paths, npaths) && (status = eng_files_in_order(e, paths, npaths, &in_order)) != 0)
         return status;
-    if (stream || in_order)
+    if (in_order && !stream && jobs > 1 && e->opt.limits.size == 0)
+        status = parallel_all(e, paths, npaths, jobs);
+    else if (stream || in_order)
         status = stream_all(e, paths, npaths);
     else
         status = eng_run_ordered(e, paths, npaths);
@@ -606,14 +699,14 @@ static int run_ordered(eng *e, char *const *paths, size_t npaths)
 int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
 {
     if (e->ordered)
-        return run_ordered(e, paths, npaths);
+        return run_ordered(e, paths, npaths, jobs);
     eng_runner *r = NULL;
     int status = 0;
     for (size_t k = 0; k < npaths && status == 0 && !e->stopped; k++) {
         /* Plain files are mapped and read in chunks (no read(2) copy), in
          * parallel with -j; only where no result depends on other chunks. */
         if (!e->has_pipes && e->opt.limits.size == 0 && eng_can_split(paths[k])) {
-            status = eng_run_parallel(e, paths[k], jobs);
+            status = eng_run_parallel(e, paths[k], jobs, NULL);
             continue;
         }
         if (!r && !(r = eng_runner_new(e, e->out)))
@@ -666,7 +759,13 @@ void eng_free(eng *e)
     for (size_t k = 0; k < e->nrules; k++) {
         free(e->rules[k].id);
         free(e->rules[k].name);
+        free(e->rules[k].text);
     }
+    for (int k = 0; k < 2; k++) {
+        eqlite_ruleset_free(e->sides[k].rs);
+        free(e->sides[k].to_rule);
+    }
+    free(e->ordered_fields);
     free(e->rules);
     eqlite_ruleset_free(e->rs);
     free(e->fields);

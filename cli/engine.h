@@ -49,7 +49,30 @@ typedef struct eng_rule {
     char *id;   /* rule id, or "file:line" when the rule has none */
     char *name; /* NULL when the rule has none */
     int kind;   /* 0 event query, 1 sequence, 2 sample */
+    char *text; /* the rule's source, for the -j split (eng_split) */
+    size_t len;
+    bool plain; /* an event query without pipes: any chunk can run it alone */
 } eng_rule;
+
+/* Which rules a runner runs: all, or one side of the -j split. */
+typedef enum eng_subset { ENG_ALL, ENG_PLAIN, ENG_ORDERED } eng_subset;
+
+/* The -j split of an ordered run: plain event queries run in the chunk
+ * workers, the rest (sequences, samples, piped rules) in one thread that sees
+ * every event in order. Rule indexes of each side map back to e->rules. */
+typedef struct eng_side {
+    eqlite_ruleset *rs;
+    size_t *to_rule;
+    size_t n;
+} eng_side;
+
+/* A result's place, for merging the two sides back into -j 1 order: the
+ * event (within a chunk), the rule, and where its text ends in the output. */
+typedef struct eng_tag {
+    uint32_t event;
+    uint32_t rule;
+    uint64_t end;
+} eng_tag;
 
 /* Carried in eqlite_event.user: the event's original JSON text. */
 typedef struct eng_text {
@@ -101,6 +124,9 @@ typedef struct eng {
     void *tick_user;
     eng_totals totals;
     eng_late late[ENG_LATE_REASONS];
+    eng_side sides[2];   /* ENG_PLAIN - 1, ENG_ORDERED - 1: built by eng_split */
+    bool *ordered_fields; /* per schema id: read by an ordered rule (what workers copy) */
+    size_t nordered_fields;
     eqlite_stats *state; /* per rule: sequence / sample state at the end (NULL until a run ends) */
     size_t reorder_peak; /* most events waiting in the reorder window at once */
     bool hush; /* no end-of-run notes (bench repeats) */
@@ -131,6 +157,12 @@ void eng_free(eng *e);
  * (a ruleset scanner, or one matcher for a single rule). */
 typedef struct eng_runner eng_runner;
 eng_runner *eng_runner_new(eng *e, outbuf *out);
+/* Builds the two sides of the -j split (once). 0, or 2 (message said). */
+int eng_split(eng *e);
+/* A runner over one side of the split (after eng_split). */
+eng_runner *eng_runner_new_subset(eng *e, outbuf *out, eng_subset which);
+/* Results are also tagged into `tags` (eng_tag records), as event `event`. */
+void eng_runner_set_tags(eng_runner *r, outbuf *tags, uint32_t event);
 void eng_runner_set_out(eng_runner *r, outbuf *out);
 /* Feeds one event to every matcher. 0, or 2 on an engine error. An
  * out-of-order event is reported (file:line) and counted, not fatal. */
@@ -154,7 +186,10 @@ int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order
 int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order);
 int eng_run_ordered(eng *e, char *const *paths, size_t npaths);
 int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *display_name);
-int eng_run_parallel(eng *e, const char *path, int jobs);
+/* `ordered` (a runner over ENG_ORDERED, or NULL when every rule is plain):
+ * workers run the plain rules and hand copies of the events to this thread,
+ * which feeds `ordered` in input order and merges the results. */
+int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered);
 bool eng_can_split(const char *path);
 void eng_report_bad(eng *e, const char *file, uint64_t line, const char *reason);
 /* Says on stderr that an allocation failed (`what` was being done); returns 2. */

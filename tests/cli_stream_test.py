@@ -124,6 +124,28 @@ def main(tmp):
     check("an unsorted file is sorted (timestamp not the first key)", len(lines(r)) == 19 and not r.stderr,
           "%d lines %r" % (len(lines(r)), r.stderr))
 
+    # -j 2 with sequences: event queries in the chunk workers, the rest in order; the same bytes as -j 1
+    mixed = write(os.path.join(tmp, "mixed.jsonl"), "\n".join(json.dumps(r) for r in [
+        {"id": "any-2", "query": "process where event.id == 2"},
+        {"id": "seq", "query": "sequence by k with maxspan=5s [process where event.id == 1] [process where event.id == 2]"},
+        {"id": "ev-3", "query": "process where event.id == 3"},
+        {"id": "tail", "query": "process where event.id == 3 | tail 2"},
+        {"id": "seq-open", "query": "sequence by k [process where event.id == 3] [process where event.id == 1]"},
+        {"id": "all", "query": "process where true"},  # after the sequences: the merge must interleave
+    ]) + "\n")
+    chunks = os.path.join(tmp, "chunks.ndjson")
+    with open(chunks, "w") as out:
+        for i in range(30000):
+            out.write(json.dumps({"@timestamp": 1714521600000 + i * 100, "event": {"id": 1 + (i * 7) % 3,
+                                  "category": ["process"]}, "k": "k%d" % (i % 13), "pad": "p" * 400},
+                                 separators=(",", ":")) + "\n")
+    one, two = run(["query", "-r", mixed, "-j", "1", chunks]), run(["query", "-r", mixed, "-j", "2", chunks])
+    ids = [json.loads(l)["rule_id"] for l in lines(one)]
+    check("-j 2 with sequences prints the bytes of -j 1 (file over several chunks)",
+          one.stdout == two.stdout and one.returncode == two.returncode == 0 and not two.stderr and
+          ids.count("seq") > 100 and ids.count("tail") == 2 and ids.count("seq-open") > 100,
+          "%d vs %d lines, %r" % (len(lines(one)), len(lines(two)), two.stderr[:300]))
+
     # memory: a sequence over a file in order does not keep the events
     big = os.path.join(tmp, "big.ndjson")
     pad = "x" * 2000
