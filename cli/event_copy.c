@@ -54,10 +54,11 @@ static bool kept(const eqlite_event *ev, size_t i, const bool *keep, size_t nkee
     return ev->fields[i].kind != EQLITE_NULL && (!keep || (i < nkeep && keep[i]));
 }
 
-event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec, const bool *keep, size_t nkeep)
+event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec, const bool *keep, size_t nkeep,
+                            bool borrow_text)
 {
     uint32_t nset = 0;
-    size_t nelems = array_len(&ev->tiebreaker), bytes = value_bytes(&ev->tiebreaker) + rec->len;
+    size_t nelems = array_len(&ev->tiebreaker), bytes = value_bytes(&ev->tiebreaker) + (borrow_text ? 0 : rec->len);
     for (size_t i = 0; i < ev->nfields; i++) {
         if (!kept(ev, i, keep, nkeep))
             continue;
@@ -85,6 +86,10 @@ event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec,
         w->vals[k++] = copy_value(&ev->fields[i], &c);
     }
     w->tb = copy_value(&ev->tiebreaker, &c);
+    if (borrow_text) {
+        w->text = (eng_text){rec->text, rec->len};
+        return w;
+    }
     if (rec->len)
         memcpy(c.bytes, rec->text, rec->len);
     w->text = (eng_text){c.bytes, rec->len};

@@ -21,8 +21,10 @@ typedef struct event_copy {
 } event_copy;
 
 /* Copies the fields set in ev whose keep[id] is true (keep NULL: all) and
- * the record's text; NULL when out of memory. Free with free(). */
-event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec, const bool *keep, size_t nkeep);
+ * the record's text, or only points at the text when it outlives the copy
+ * (`borrow_text`: a mapped file); NULL when out of memory. Free with free(). */
+event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec, const bool *keep, size_t nkeep,
+                            bool borrow_text);
 
 /* Dense fields for the engine, rebuilt per event in reusable buffers. */
 typedef struct event_view {

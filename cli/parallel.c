@@ -153,7 +153,9 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
                 s->evs = evs;
                 s->evcap = cap;
             }
-            event_copy *c = event_copy_make(&ev, &rec, p->e->ordered_fields, p->e->nordered_fields);
+            /* the text stays in the mapping until the run ends (a dropped page
+             * faults back in), and a kept event copies it (retain_text) */
+            event_copy *c = event_copy_make(&ev, &rec, p->e->ordered_fields, p->e->nordered_fields, true);
             if (!c) {
                 s->status = eng_out_of_memory("handing events to the ordered rules");
                 break;

@@ -87,7 +87,7 @@ bool reorder_push(reorder *r, const eqlite_event *ev, const eq_ndjson_record *re
         r->cap = cap;
     }
     waiting *w = malloc(sizeof *w);
-    if (!w || !(w->ev = event_copy_make(ev, rec, NULL, 0))) {
+    if (!w || !(w->ev = event_copy_make(ev, rec, NULL, 0, false))) {
         free(w);
         return false;
     }
