@@ -269,13 +269,19 @@ int eng_split(eng *e)
     if (e->sides[0].rs)
         return 0;
     size_t nschema = eqlite_schema_field_count(e->schema);
+    bool *read = calloc(nschema + 1, sizeof *read);
     e->ordered_fields = calloc(nschema + 1, sizeof *e->ordered_fields);
-    e->nordered_fields = nschema;
+    if (!read || !e->ordered_fields) {
+        free(read);
+        return eng_out_of_memory("splitting the rules");
+    }
     for (int side = 0; side < 2; side++) {
         eng_side *sd = &e->sides[side];
-        if (!e->ordered_fields || !(sd->to_rule = calloc(e->nrules + 1, sizeof *sd->to_rule)) ||
-            eqlite_ruleset_new(e->schema, &sd->rs) != EQLITE_OK)
+        if (!(sd->to_rule = calloc(e->nrules + 1, sizeof *sd->to_rule)) ||
+            eqlite_ruleset_new(e->schema, &sd->rs) != EQLITE_OK) {
+            free(read);
             return eng_out_of_memory("splitting the rules");
+        }
         for (size_t k = 0; k < e->nrules; k++) {
             const eng_rule *r = &e->rules[k];
             if (r->plain != (side == 0))
@@ -283,6 +289,7 @@ int eng_split(eng *e)
             /* compiled already once into e->rs: only memory can fail here */
             eqlite_status st = eqlite_ruleset_add(sd->rs, r->text, r->len, r->name, r->id, NULL);
             if (st != EQLITE_OK) {
+                free(read);
                 fprintf(stderr, "eqlite: splitting the rules: %s\n", eqlite_strerror(st));
                 return 2;
             }
@@ -292,16 +299,21 @@ int eng_split(eng *e)
                 const uint32_t *ids = eqlite_program_fields(r->prog, &n);
                 for (size_t j = 0; j < n; j++)
                     if (ids[j] < nschema)
-                        e->ordered_fields[ids[j]] = true;
+                        read[ids[j]] = true;
             }
         }
         eqlite_status st = eqlite_ruleset_finish(sd->rs);
         if (st != EQLITE_OK) {
+            free(read);
             fprintf(stderr, "eqlite: splitting the rules: %s\n", eqlite_strerror(st));
             return 2;
         }
     }
     /* the timestamp and tiebreaker come with every copy; nothing else is needed */
+    for (uint32_t id = 0; id < nschema; id++)
+        if (read[id])
+            e->ordered_fields[e->nordered_fields++] = id;
+    free(read);
     return 0;
 }
 

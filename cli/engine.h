@@ -125,7 +125,7 @@ typedef struct eng {
     eng_totals totals;
     eng_late late[ENG_LATE_REASONS];
     eng_side sides[2];   /* ENG_PLAIN - 1, ENG_ORDERED - 1: built by eng_split */
-    bool *ordered_fields; /* per schema id: read by an ordered rule (what workers copy) */
+    uint32_t *ordered_fields; /* ascending schema ids the ordered rules read (what workers copy) */
     size_t nordered_fields;
     eqlite_stats *state; /* per rule: sequence / sample state at the end (NULL until a run ends) */
     size_t reorder_peak; /* most events waiting in the reorder window at once */

@@ -49,18 +49,24 @@ static eqlite_value copy_value(const eqlite_value *v, cursor *c)
 
 static size_t array_len(const eqlite_value *v) { return v->kind == EQLITE_ARRAY ? v->len : 0; }
 
-static bool kept(const eqlite_event *ev, size_t i, const bool *keep, size_t nkeep)
+/* The j-th field id to look at: only[j], or j itself; nfields when past the end. */
+static size_t field_at(const eqlite_event *ev, const uint32_t *only, size_t j)
 {
-    return ev->fields[i].kind != EQLITE_NULL && (!keep || (i < nkeep && keep[i]));
+    size_t i = only ? only[j] : j;
+    return i < ev->nfields ? i : ev->nfields;
 }
 
-event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec, const bool *keep, size_t nkeep,
+event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec, const uint32_t *only, size_t nonly,
                             bool borrow_text)
 {
     uint32_t nset = 0;
     size_t nelems = array_len(&ev->tiebreaker), bytes = value_bytes(&ev->tiebreaker) + (borrow_text ? 0 : rec->len);
-    for (size_t i = 0; i < ev->nfields; i++) {
-        if (!kept(ev, i, keep, nkeep))
+    size_t n = only ? nonly : ev->nfields;
+    for (size_t j = 0; j < n; j++) {
+        size_t i = field_at(ev, only, j);
+        if (i == ev->nfields)
+            break; /* ids ascend */
+        if (ev->fields[i].kind == EQLITE_NULL)
             continue;
         nset++;
         nelems += array_len(&ev->fields[i]);
@@ -79,8 +85,11 @@ event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec,
     w->ids = (uint32_t *)(c.elems + nelems);
     c.bytes = (char *)(w->ids + nset);
     uint32_t k = 0;
-    for (size_t i = 0; i < ev->nfields; i++) {
-        if (!kept(ev, i, keep, nkeep))
+    for (size_t j = 0; j < n; j++) {
+        size_t i = field_at(ev, only, j);
+        if (i == ev->nfields)
+            break;
+        if (ev->fields[i].kind == EQLITE_NULL)
             continue;
         w->ids[k] = (uint32_t)i;
         w->vals[k++] = copy_value(&ev->fields[i], &c);
