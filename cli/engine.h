@@ -183,7 +183,10 @@ void eng_report_late(const eng *e);
 /* Whether plain files, read one after the other, are in (timestamp,
  * tiebreaker) order (order_check.c). 0, or 2 when a file is unreadable. */
 int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order);
+/* The same for an NDJSON buffer (the reader decides). */
 int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order);
+/* Sorted runs (sort_index.c): every input through an index sorted on
+ * (timestamp, tiebreaker), then fed in that order by one runner. */
 int eng_run_ordered(eng *e, char *const *paths, size_t npaths);
 int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *display_name);
 /* `ordered` (a runner over ENG_ORDERED, or NULL when every rule is plain):

@@ -8,8 +8,9 @@
  *     {"rule_id":"...","rule_name":"..."|null,"event":EVENT}
  *     {"rule_id":"...","rule_name":"..."|null,"join_keys":[...],"events":[...]}
  *   rule_id is the rule's id (JSON "rule_id" or "id"), or "FILE:LINE" for
- *   rules from .eql files. Results come in input order; for one event, rules
- *   in rule-file order (an event of several categories: category by category).
+ *   rules from .eql files. Results come in input order (sorted order when a
+ *   file had to be sorted, event-time order under --reorder-window); for one
+ *   event, rules in rule-file order.
  *   A rule set runs as one ruleset (include/eqlite.h "Rulesets"): an event
  *   meets only the rules of its category and those that can match any event.
  * Exit: 0 ran, 1 invalid query or rule, 2 usage or unreadable input. */
@@ -59,8 +60,9 @@ static void query_usage(FILE *f)
                "                               past it the oldest is evicted and the rule says so\n"
                "      --max-keys N             join keys held per sequence or sample rule (default\n"
                "                               1048576); the oldest is evicted\n"
-               "  -j, --jobs N                 worker threads for event queries over plain NDJSON\n"
-               "                               files (default 1; stdin, .gz and JSON arrays use one)\n"
+               "  -j, --jobs N                 worker threads over plain NDJSON files (default 1;\n"
+               "                               stdin, .gz, JSON arrays and files that must be sorted\n"
+               "                               use one); output is that of -j 1\n"
                "      --memory-limit SIZE      sort index kept in memory when a file must be sorted for\n"
                "                               sequences (default 256M; past it, sorted runs go to\n"
                "                               TMPDIR); K, M, G suffixes\n"
