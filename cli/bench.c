@@ -167,48 +167,39 @@ static int count_rule_result(void *user, outbuf *out, size_t rule, const eqlite_
     return 0;
 }
 
-/* What `eqlite query` runs for these rules (a ruleset scanner for several),
- * read by one reader; results counted per rule. */
-static int scan_pass(eng *e, const char *path, pass *p)
+/* Forgets what an earlier pass noted; notes are printed by the first pass only. */
+static void reset_run(eng *e, bool first)
 {
-    eq_ndjson_options o;
-    eng_reader_options(e, &o, NULL);
-    eq_ndjson *rd;
-    char err[512];
-    if (eq_ndjson_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK) {
-        fprintf(stderr, "eqlite bench: cannot read %s: %s\n", path, err);
-        return 2;
-    }
+    e->totals = (eng_totals){0};
+    memset(e->late, 0, sizeof e->late);
+    free(e->state);
+    e->state = NULL;
+    e->stopped = false;
+    e->hush = !first;
+}
+
+/* What `eqlite query -j 1` runs for these rules (the same path: streamed
+ * when in order, sorted when not), results counted per rule, not written. */
+static int scan_pass(eng *e, const char *path, pass *p, bool first)
+{
+    char *paths[] = {(char *)path};
+    reset_run(e, first);
     e->sink = count_rule_result;
     e->sink_user = p;
-    eng_runner *r = eng_runner_new(e, NULL);
-    if (!r) {
-        eq_ndjson_close(rd);
-        return 2;
-    }
-    eqlite_event ev;
-    eq_ndjson_record rec;
     double t0 = now_seconds();
-    for (int k; (k = eq_ndjson_next(rd, &ev, &rec)) != EQ_NDJSON_EOF && k != EQ_NDJSON_FATAL;)
-        if (k == EQ_NDJSON_EVENT) {
-            p->events++;
-            eng_runner_feed(r, &ev, &rec);
-        }
-    eng_runner_flush(r);
+    int status = eng_run(e, paths, 1, 1);
     p->secs = now_seconds() - t0;
-    p->matches = eng_runner_matches(r);
-    eng_runner_free(r);
     e->sink = NULL;
     e->sink_user = NULL;
-    eq_ndjson_stats st;
-    eq_ndjson_stats_get(rd, &st);
-    p->bytes = st.bytes_out;
-    eq_ndjson_close(rd);
-    return 0;
+    p->events = e->totals.events;
+    p->bytes = e->totals.bytes;
+    p->matches = e->totals.matches;
+    return status;
 }
 
 /* One matcher per rule, each feed clocked: per-rule costs (slower than the
- * scanner, which skips the rules of other categories). */
+ * scanner, which skips the rules of other categories). Reads the file in
+ * its order: the caller runs it only on a file in order. */
 static int file_pass(eng *e, const char *path, pass *p)
 {
     eq_ndjson_options o;
@@ -311,7 +302,7 @@ static void reset_pass(pass *p, size_t nrules)
 static int command_pass(eng *e, const char *path, int jobs, pass *p)
 {
     char *paths[] = {(char *)path};
-    e->totals = (eng_totals){0};
+    reset_run(e, false);
     double t0 = now_seconds();
     int status = eng_run(e, paths, 1, jobs);
     p->secs = now_seconds() - t0;
@@ -343,7 +334,7 @@ static int run_file(eng *e, const bench_args *a)
         if (r == 0 || floor_cur.secs < floor_best.secs)
             floor_best = floor_cur;
         reset_pass(&cur, e->nrules);
-        status = status ? status : scan_pass(e, a->file, &cur);
+        status = status ? status : scan_pass(e, a->file, &cur, r == 0);
         if (r == 0 || cur.secs < best.secs) {
             double *rs = best.rule_secs;
             uint64_t *rm = best.rule_matches;
@@ -362,7 +353,13 @@ static int run_file(eng *e, const bench_args *a)
         print_line(e->nrules > 1 ? "ruleset (read+project+match)" : "query (read+project+match)", &best);
         printf("  %llu matches  %.2fx floor\n", (unsigned long long)best.matches,
                best.secs / (floor_best.secs > 0 ? floor_best.secs : 1e-9));
-        if (e->nrules > 1 && (a->per_rule || e->nrules <= 64)) {
+        bool in_order = false;
+        char *paths[] = {(char *)a->file};
+        if (e->nrules > 1 && (a->per_rule || e->nrules <= 64) && e->ordered && eng_can_split(a->file) &&
+            eng_files_in_order(e, paths, 1, &in_order) == 0 && !in_order) {
+            printf("(no per-rule pass: the file is not in order, and one matcher per rule reads it as it is)\n");
+            print_matches(e, &best);
+        } else if (e->nrules > 1 && (a->per_rule || e->nrules <= 64)) {
             pass clocked = {0};
             clocked.rule_secs = calloc(e->nrules, sizeof(double));
             clocked.rule_matches = calloc(e->nrules, sizeof(uint64_t));

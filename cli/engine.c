@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "ndjson/mapping.h"
 #include "program.h" /* npipes: head/tail change what a parallel run may do */
+#include "reorder.h"
 
 static const char *or_default(const char *s, const char *def) { return s ? s : def; }
 
@@ -180,11 +183,18 @@ static bool push_rule(eng *e, const eqlite_program *prog, const cli_rule *r, con
     char fallback[4200];
     snprintf(fallback, sizeof fallback, "%s:%zu", origin, r->line);
     out->prog = prog;
+    out->text = NULL; /* eng_free frees what was copied, whatever failed */
     out->id = strdup(r->id ? r->id : fallback);
     out->name = dup_or_null(r->name);
     if (!out->id || (r->name && !out->name))
         return false; /* eng_free frees what was copied */
     out->kind = eqlite_program_kind(prog);
+    out->plain = out->kind == 0 && prog->npipes == 0;
+    out->len = r->len;
+    if (!(out->text = malloc(r->len + 1)))
+        return false;
+    memcpy(out->text, r->text, r->len);
+    out->text[r->len] = 0;
     e->ordered |= out->kind != 0;
     e->has_pipes |= prog->npipes > 0;
     for (uint32_t k = 0; k < prog->npipes; k++) /* tail results name events long gone: keep the text */
@@ -381,12 +391,100 @@ struct eng_runner {
     eqlite_scanner *sc;   /* several rules */
     eqlite_matcher *one;  /* a single rule */
     uint64_t *emitted;    /* per rule: results so far (--size for event queries of a ruleset) */
+    const size_t *to_rule; /* a side of the -j split: its rule indexes in e->rules */
     outbuf *out;
+    outbuf *tags;         /* eng_tag per result, or NULL */
+    uint32_t event;       /* the event the tags name */
     uint64_t matches;
     bool stopped;
 };
 
-eng_runner *eng_runner_new(eng *e, outbuf *out)
+int eng_split(eng *e)
+{
+    if (e->sides[0].rs)
+        return 0;
+    size_t nschema = eqlite_schema_field_count(e->schema);
+    bool *read = calloc(nschema + 1, sizeof *read);
+    e->ordered_fields = calloc(nschema + 1, sizeof *e->ordered_fields);
+    if (!read || !e->ordered_fields) {
+        free(read);
+        return eng_out_of_memory("splitting the rules");
+    }
+    for (int side = 0; side < 2; side++) {
+        eng_side *sd = &e->sides[side];
+        if (!(sd->to_rule = calloc(e->nrules + 1, sizeof *sd->to_rule)) ||
+            eqlite_ruleset_new(e->schema, &sd->rs) != EQLITE_OK) {
+            free(read);
+            return eng_out_of_memory("splitting the rules");
+        }
+        for (size_t k = 0; k < e->nrules; k++) {
+            const eng_rule *r = &e->rules[k];
+            if (r->plain != (side == 0))
+                continue;
+            /* compiled already once into e->rs: only memory can fail here */
+            eqlite_status st = eqlite_ruleset_add(sd->rs, r->text, r->len, r->name, r->id, NULL);
+            if (st != EQLITE_OK) {
+                free(read);
+                fprintf(stderr, "eqlite: splitting the rules: %s\n", eqlite_strerror(st));
+                return 2;
+            }
+            sd->to_rule[sd->n++] = k;
+            if (side == 1) {
+                size_t n;
+                const uint32_t *ids = eqlite_program_fields(r->prog, &n);
+                for (size_t j = 0; j < n; j++)
+                    if (ids[j] < nschema)
+                        read[ids[j]] = true;
+            }
+        }
+        eqlite_status st = eqlite_ruleset_finish(sd->rs);
+        if (st != EQLITE_OK) {
+            free(read);
+            fprintf(stderr, "eqlite: splitting the rules: %s\n", eqlite_strerror(st));
+            return 2;
+        }
+    }
+    /* the timestamp and tiebreaker come with every copy; nothing else is needed */
+    for (uint32_t id = 0; id < nschema; id++)
+        if (read[id])
+            e->ordered_fields[e->nordered_fields++] = id;
+    free(read);
+    return 0;
+}
+
+void eng_runner_set_tags(eng_runner *r, outbuf *tags, uint32_t event)
+{
+    r->tags = tags;
+    r->event = event;
+}
+
+/* A sequence, sample or tail keeps an event past its feed, and the result
+ * prints the event's text later: the kept copy gets its own copy of the text
+ * (the reader's buffer moves on), freed with the last copy. */
+static void *retain_text(void *ctx, const eqlite_event *ev)
+{
+    (void)ctx;
+    const eng_text *t = ev->user;
+    size_t len = t ? t->len : 0;
+    eng_text *copy = malloc(sizeof *copy + len + 1);
+    if (!copy)
+        return NULL;
+    char *text = (char *)(copy + 1);
+    if (len)
+        memcpy(text, t->text, len);
+    *copy = (eng_text){text, len};
+    return copy;
+}
+
+static void release_text(void *ctx, void *user)
+{
+    (void)ctx;
+    free(user);
+}
+
+eng_runner *eng_runner_new(eng *e, outbuf *out) { return eng_runner_new_subset(e, out, ENG_ALL); }
+
+eng_runner *eng_runner_new_subset(eng *e, outbuf *out, eng_subset which)
 {
     eng_runner *r = calloc(1, sizeof *r);
     if (!r)
@@ -394,7 +492,12 @@ eng_runner *eng_runner_new(eng *e, outbuf *out)
     r->e = e;
     r->out = out;
     bool ok;
-    if (e->nrules == 1) {
+    if (which != ENG_ALL) {
+        const eng_side *sd = &e->sides[which - 1];
+        r->to_rule = sd->to_rule;
+        ok = eqlite_scanner_new(sd->rs, &e->opt.limits, &r->sc) == EQLITE_OK &&
+             (r->emitted = calloc(e->nrules + 1, sizeof *r->emitted)) != NULL;
+    } else if (e->nrules == 1) {
         ok = eqlite_matcher_new(e->rules[0].prog, &e->opt.limits, &r->one) == EQLITE_OK;
     } else {
         ok = eqlite_scanner_new(e->rs, &e->opt.limits, &r->sc) == EQLITE_OK &&
@@ -404,6 +507,11 @@ eng_runner *eng_runner_new(eng *e, outbuf *out)
         eng_runner_free(r);
         return NULL;
     }
+    eqlite_event_hooks hooks = {retain_text, release_text, NULL};
+    if (r->one)
+        eqlite_matcher_set_event_hooks(r->one, &hooks);
+    else
+        eqlite_scanner_set_event_hooks(r->sc, &hooks);
     return r;
 }
 
@@ -424,6 +532,10 @@ static int emit(eng_runner *r, size_t rule, const eqlite_result *res)
         r->stopped = true;
         return 1;
     }
+    if (r->tags) {
+        eng_tag t = {r->event, (uint32_t)rule, r->out ? r->out->len : 0};
+        ob_bytes(r->tags, &t, sizeof t);
+    }
     return 0;
 }
 
@@ -435,10 +547,10 @@ static int on_rule_result(void *user, const eqlite_rule_info *rule, const eqlite
 {
     eng_runner *r = user;
     const eng *e = r->e;
-    if (e->opt.limits.size && e->rules[rule->index].kind == 0 && !e->rules[rule->index].prog->npipes &&
-        r->emitted[rule->index]++ >= e->opt.limits.size)
+    size_t k = r->to_rule ? r->to_rule[rule->index] : rule->index;
+    if (e->opt.limits.size && e->rules[k].kind == 0 && !e->rules[k].prog->npipes && r->emitted[k]++ >= e->opt.limits.size)
         return 0;
-    return emit(r, rule->index, res);
+    return emit(r, k, res);
 }
 
 /* A rule that cannot be evaluated stops the run (exit 2), as Elasticsearch
@@ -462,9 +574,8 @@ int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_recor
     if (r->stopped)
         return 0;
     eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r) : eqlite_ruleset_match(r->sc, ev, on_rule_result, r);
-    if (st == EQLITE_EORDER) {
-        r->e->totals.out_of_order++;
-        eng_report_bad(r->e, rec->file, rec->line, "event out of (timestamp, tiebreaker) order");
+    if (st == EQLITE_EORDER) { /* event queries took it; sequences and samples could not */
+        eng_note_late(r->e, rec, r->e->opt.reorder_window > 0 ? ENG_LATE_BEYOND_WINDOW : ENG_LATE_OUT_OF_ORDER);
     } else if (st != EQLITE_OK) {
         return engine_error(r, st, rec);
     }
@@ -479,6 +590,37 @@ int eng_runner_flush(eng_runner *r)
     return st == EQLITE_OK ? 0 : engine_error(r, st, NULL);
 }
 
+void eng_runner_collect_state(eng_runner *r)
+{
+    eng *e = r->e;
+    if (!e->state && !(e->state = calloc(e->nrules ? e->nrules : 1, sizeof *e->state)))
+        return; /* only --stats and the end note read it */
+    for (size_t k = 0; k < e->nrules; k++) {
+        eqlite_stats st;
+        if (r->one)
+            eqlite_matcher_stats(r->one, &st);
+        else if (eqlite_scanner_rule_stats(r->sc, k, &st) != EQLITE_OK)
+            break; /* a side of the split has fewer rules */
+        size_t g = r->to_rule ? r->to_rule[k] : k;
+        e->state[g].pending += st.pending;
+        e->state[g].evicted += st.evicted;
+        e->state[g].expired += st.expired;
+        e->state[g].dropped += st.dropped;
+        e->state[g].out_of_order += st.out_of_order;
+    }
+}
+
+void eng_report_lost_state(const eng *e)
+{
+    for (size_t k = 0; e->state && k < e->nrules; k++)
+        if (e->state[k].evicted)
+            fprintf(stderr,
+                    "eqlite: rule %s lost state: %llu partial%s or key%s evicted at the limit (--max-partials, "
+                    "--max-keys); some of its results may be missing\n",
+                    e->rules[k].id, (unsigned long long)e->state[k].evicted, e->state[k].evicted == 1 ? "" : "s",
+                    e->state[k].evicted == 1 ? "" : "s");
+}
+
 void eng_runner_set_out(eng_runner *r, outbuf *out) { r->out = out; }
 
 bool eng_runner_stopped(const eng_runner *r) { return r->stopped; }
@@ -486,8 +628,32 @@ uint64_t eng_runner_matches(const eng_runner *r) { return r->matches; }
 
 /* ---- streaming --------------------------------------------------------- */
 
-static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd)
+/* A live stream (a pipe or terminal on stdin) prints each result once the
+ * input has nothing more to read right now, rather than when 256 KiB of
+ * output have gathered: an alert must not wait for the next events. */
+static bool input_idle(int fd)
 {
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 0;
+}
+
+/* Feeds what the reorder window lets go (everything when draining). */
+static int feed_ready(eng_runner *r, reorder *rb, bool draining, const char *file)
+{
+    eqlite_event ev;
+    eng_text *text;
+    uint64_t line;
+    int status = 0;
+    while (status == 0 && !eng_runner_stopped(r) && reorder_pop(rb, draining, &ev, &text, &line)) {
+        eq_ndjson_record rec = {text->text, text->len, line, 0, file, ""};
+        status = eng_runner_feed(r, &ev, &rec);
+    }
+    return status == 0 && rb->failed ? eng_out_of_memory("reordering events") : status;
+}
+
+static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd, reorder *rb)
+{
+    const char *file = "";
     eqlite_event ev;
     eq_ndjson_record rec;
     eq_ndjson_stats st;
@@ -510,12 +676,27 @@ static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd)
             }
             continue;
         }
-        eng_text text = {rec.text, rec.len};
-        ev.user = &text;
         e->totals.events++;
-        if ((status = eng_runner_feed(r, &ev, &rec)) != 0 || eng_runner_stopped(r))
+        file = rec.file; /* the reader's name: valid while it is open */
+        if (rb) {
+            if (!reorder_push(rb, &ev, &rec)) {
+                status = eng_out_of_memory("reordering events");
+                break;
+            }
+            status = feed_ready(r, rb, false, rec.file);
+        } else {
+            eng_text text = {rec.text, rec.len};
+            ev.user = &text;
+            status = eng_runner_feed(r, &ev, &rec);
+        }
+        if (status != 0 || eng_runner_stopped(r))
             break;
         if (e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd)) {
+            status = 2;
+            break;
+        }
+        if (live_fd >= 0 && e->out && e->out->len && e->out_fd >= 0 && input_idle(live_fd) &&
+            !ob_write(e->out, e->out_fd)) {
             status = 2;
             break;
         }
@@ -525,6 +706,9 @@ static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd)
             e->totals.matches = eng_runner_matches(r);
             e->tick(e->tick_user, &e->totals);
         }
+    }
+    if (rb && status == 0) {
+        status = feed_ready(r, rb, true, file);
     }
     eq_ndjson_stats_get(rd, &st);
     e->totals.bytes = bytes_before + st.bytes_out;
@@ -541,22 +725,135 @@ static int stream_path(eng *e, eng_runner *r, const char *path)
         fprintf(stderr, "eqlite: cannot read %s: %s\n", path, err);
         return 2;
     }
-    int status = stream_reader(e, r, rd);
+    struct stat sb;
+    bool live = strcmp(path, "-") == 0 && fstat(STDIN_FILENO, &sb) == 0 && !S_ISREG(sb.st_mode);
+    reorder rb;
+    bool window = e->opt.reorder_window > 0 && strcmp(path, "-") == 0;
+    if (window)
+        reorder_init(&rb, e->opt.reorder_window);
+    int status = stream_reader(e, r, rd, live ? STDIN_FILENO : -1, window ? &rb : NULL);
+    if (window) {
+        e->reorder_peak = rb.peak > e->reorder_peak ? rb.peak : e->reorder_peak;
+        reorder_free(&rb);
+    }
     eq_ndjson_close(rd);
+    return status;
+}
+
+void eng_note_late(eng *e, const eq_ndjson_record *rec, eng_late_reason why)
+{
+    eng_late *l = &e->late[why];
+    if (l->count++ == 0 && rec)
+        snprintf(l->first, sizeof l->first, "%s:%llu", rec->file, (unsigned long long)rec->line);
+    e->totals.out_of_order++;
+}
+
+void eng_report_late(const eng *e)
+{
+    if (e->hush)
+        return;
+    static const char *const what[ENG_LATE_REASONS] = {
+        "out of (timestamp, tiebreaker) order",
+        "later than --reorder-window",
+    };
+    for (int k = 0; k < ENG_LATE_REASONS; k++) {
+        const eng_late *l = &e->late[k];
+        if (l->count)
+            fprintf(stderr,
+                    "%s: %llu event%s %s (the first here): event queries saw %s, sequences and samples did "
+                    "not\n",
+                    l->first, (unsigned long long)l->count, l->count == 1 ? "" : "s", what[k],
+                    l->count == 1 ? "it" : "them");
+    }
+}
+
+static bool any_stdin(char *const *paths, size_t npaths)
+{
+    for (size_t k = 0; k < npaths; k++)
+        if (strcmp(paths[k], "-") == 0)
+            return true;
+    return false;
+}
+
+static bool all_plain(char *const *paths, size_t npaths)
+{
+    for (size_t k = 0; k < npaths; k++)
+        if (!eng_can_split(paths[k]))
+            return false;
+    return true;
+}
+
+/* Every input through one runner, in one pass: what sequences need when the
+ * input is in order (or is a stream, which is never sorted). */
+static int stream_all(eng *e, char *const *paths, size_t npaths)
+{
+    eng_runner *r = eng_runner_new(e, e->out);
+    if (!r)
+        return eng_out_of_memory("starting the matchers");
+    int status = 0;
+    for (size_t k = 0; k < npaths && status == 0 && !eng_runner_stopped(r); k++)
+        status = stream_path(e, r, paths[k]);
+    e->stopped = eng_runner_stopped(r);
+    if (status == 0)
+        status = eng_runner_flush(r);
+    e->totals.matches += eng_runner_matches(r);
+    eng_runner_collect_state(r);
+    eng_runner_free(r);
+    return status;
+}
+
+/* -j N over plain files in order: chunks in parallel for the plain rules,
+ * one runner in this thread for the ordered ones, across every file. */
+static int parallel_all(eng *e, char *const *paths, size_t npaths, int jobs)
+{
+    int status = eng_split(e);
+    eng_runner *ordered = status ? NULL : eng_runner_new_subset(e, e->out, ENG_ORDERED);
+    if (status == 0 && !ordered)
+        status = eng_out_of_memory("starting the matchers");
+    for (size_t k = 0; k < npaths && status == 0 && !e->stopped; k++)
+        status = eng_run_parallel(e, paths[k], jobs, ordered);
+    if (ordered) {
+        eng_runner_set_tags(ordered, NULL, 0);
+        eng_runner_set_out(ordered, e->out);
+        if (status == 0)
+            status = eng_runner_flush(ordered);
+        e->totals.matches += eng_runner_matches(ordered);
+        eng_runner_collect_state(ordered);
+    }
+    eng_runner_free(ordered);
+    return status;
+}
+
+static int run_ordered(eng *e, char *const *paths, size_t npaths, int jobs)
+{
+    /* Stdin is never sorted (its events come once); plain files are checked
+     * cheaply and streamed when in order; .gz files and JSON arrays cannot be
+     * checked without reading them, so the sort's first pass does it. */
+    bool stream = any_stdin(paths, npaths), in_order = false;
+    int status = 0;
+    if (!stream && all_plain(paths, npaths) && (status = eng_files_in_order(e, paths, npaths, &in_order)) != 0)
+        return status;
+    if (in_order && !stream && jobs > 1 && e->opt.limits.size == 0)
+        status = parallel_all(e, paths, npaths, jobs);
+    else if (stream || in_order)
+        status = stream_all(e, paths, npaths);
+    else
+        status = eng_run_ordered(e, paths, npaths);
+    eng_report_late(e);
     return status;
 }
 
 int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
 {
     if (e->ordered)
-        return eng_run_ordered(e, paths, npaths);
+        return run_ordered(e, paths, npaths, jobs);
     eng_runner *r = NULL;
     int status = 0;
     for (size_t k = 0; k < npaths && status == 0 && !e->stopped; k++) {
         /* Plain files are mapped and read in chunks (no read(2) copy), in
          * parallel with -j; only where no result depends on other chunks. */
         if (!e->has_pipes && e->opt.limits.size == 0 && eng_can_split(paths[k])) {
-            status = eng_run_parallel(e, paths[k], jobs);
+            status = eng_run_parallel(e, paths[k], jobs, NULL);
             continue;
         }
         if (!r && !(r = eng_runner_new(e, e->out)))
@@ -568,6 +865,7 @@ int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
         if (status == 0)
             status = eng_runner_flush(r);
         e->totals.matches += eng_runner_matches(r);
+        eng_runner_collect_state(r);
     }
     eng_runner_free(r);
     return status;
@@ -575,9 +873,12 @@ int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
 
 int eng_run_memory(eng *e, const char *data, size_t len, const char *display_name)
 {
-    if (e->ordered) {
+    bool in_order = true;
+    int checked = e->ordered ? eng_memory_in_order(e, data, len, &in_order) : 0;
+    if (checked)
+        return checked;
+    if (!in_order)
         return eng_run_ordered_memory(e, data, len, display_name);
-    }
     eq_ndjson_options o;
     eng_reader_options(e, &o, display_name);
     eq_ndjson *rd;
@@ -587,13 +888,16 @@ int eng_run_memory(eng *e, const char *data, size_t len, const char *display_nam
         return 2;
     }
     eng_runner *r = eng_runner_new(e, e->out);
-    int status = r ? stream_reader(e, r, rd) : eng_out_of_memory("starting the matchers");
+    int status = r ? stream_reader(e, r, rd, -1, NULL) : eng_out_of_memory("starting the matchers");
     if (r && status == 0)
         status = eng_runner_flush(r);
-    if (r)
+    if (r) {
         e->totals.matches += eng_runner_matches(r);
+        eng_runner_collect_state(r);
+    }
     eng_runner_free(r);
     eq_ndjson_close(rd);
+    eng_report_late(e);
     return status;
 }
 
@@ -602,7 +906,13 @@ void eng_free(eng *e)
     for (size_t k = 0; k < e->nrules; k++) {
         free(e->rules[k].id);
         free(e->rules[k].name);
+        free(e->rules[k].text);
     }
+    for (int k = 0; k < 2; k++) {
+        eqlite_ruleset_free(e->sides[k].rs);
+        free(e->sides[k].to_rule);
+    }
+    free(e->ordered_fields);
     free(e->rules);
     eqlite_ruleset_free(e->rs);
     free(e->fields);
@@ -616,6 +926,7 @@ void eng_free(eng *e)
     for (size_t k = 0; k < e->nsources; k++)
         free(e->sources[k]);
     free(e->sources);
+    free(e->state);
     eqlite_schema_free(e->schema);
     memset(e, 0, sizeof *e);
 }

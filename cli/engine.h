@@ -9,12 +9,16 @@
  *     results are written in input order; pages are dropped once written;
  *   - streaming (event queries over stdin, .gz, JSON arrays, or with pipes):
  *     one reader, one pass, memory flat in the input size;
- *   - ordered (any rule is a sequence or sample, or has `| tail`): every input is read once
- *     into memory (the events' text, NDJSON), sorted by (timestamp,
- *     tiebreaker, input position) unless already in order, then fed. Memory:
- *     the decompressed text of the accepted events (twice at the peak when a
- *     sort is needed) plus about 64 bytes per event. Stdin is never sorted:
- *     an event older than the one before it is reported and skipped. */
+ *   - ordered (any rule is a sequence or sample, or has `| tail`): one
+ *     runner sees every input in (timestamp, tiebreaker) order.
+ *     Plain files are checked first (order_check.c) and, when in order (the
+ *     usual case), streamed in one pass; otherwise, and for .gz files and
+ *     JSON arrays, sorted by an index of 24 bytes an event (sort_index.c).
+ *     Stdin is never sorted: an event older than the one before it still
+ *     reaches event queries, is lost to sequences and samples, and is counted
+ *     in one note at the end. Memory: what sequences and samples hold (each
+ *     kept event with a copy of its text) plus constant, plus the index when
+ *     sorting. */
 #ifndef EQ_CLI_ENGINE_H
 #define EQ_CLI_ENGINE_H
 
@@ -36,6 +40,8 @@ typedef struct eng_options {
     eqlite_limits limits;
     bool strict;     /* first bad record is fatal */
     bool quiet_bad;  /* count bad records without printing them */
+    int64_t reorder_window; /* ns: stdin events wait this long for older ones (0 = none) */
+    size_t memory_limit; /* bytes of sort index held in memory before runs spill to disk; 0 = 256 MiB */
 } eng_options;
 
 typedef struct eng_rule {
@@ -43,7 +49,30 @@ typedef struct eng_rule {
     char *id;   /* rule id, or "file:line" when the rule has none */
     char *name; /* NULL when the rule has none */
     int kind;   /* 0 event query, 1 sequence, 2 sample */
+    char *text; /* the rule's source, for the -j split (eng_split) */
+    size_t len;
+    bool plain; /* an event query without pipes: any chunk can run it alone */
 } eng_rule;
+
+/* Which rules a runner runs: all, or one side of the -j split. */
+typedef enum eng_subset { ENG_ALL, ENG_PLAIN, ENG_ORDERED } eng_subset;
+
+/* The -j split of an ordered run: plain event queries run in the chunk
+ * workers, the rest (sequences, samples, piped rules) in one thread that sees
+ * every event in order. Rule indexes of each side map back to e->rules. */
+typedef struct eng_side {
+    eqlite_ruleset *rs;
+    size_t *to_rule;
+    size_t n;
+} eng_side;
+
+/* A result's place, for merging the two sides back into -j 1 order: the
+ * event (within a chunk), the rule, and where its text ends in the output. */
+typedef struct eng_tag {
+    uint32_t event;
+    uint32_t rule;
+    uint64_t end;
+} eng_tag;
 
 /* Carried in eqlite_event.user: the event's original JSON text. */
 typedef struct eng_text {
@@ -71,6 +100,13 @@ typedef struct eng_bad_kind {
     char text[96];
     uint64_t count;
 } eng_bad_kind;
+/* Events that sequences and samples could not take, counted per reason and
+ * reported once at the end with the first one's place. */
+typedef enum eng_late_reason { ENG_LATE_OUT_OF_ORDER, ENG_LATE_BEYOND_WINDOW, ENG_LATE_REASONS } eng_late_reason;
+typedef struct eng_late {
+    uint64_t count;
+    char first[512]; /* file:line of the first */
+} eng_late;
 
 typedef struct eng {
     eng_options opt;
@@ -102,6 +138,13 @@ typedef struct eng {
     eng_tick_fn tick;
     void *tick_user;
     eng_totals totals;
+    eng_late late[ENG_LATE_REASONS];
+    eng_side sides[2];   /* ENG_PLAIN - 1, ENG_ORDERED - 1: built by eng_split */
+    uint32_t *ordered_fields; /* ascending schema ids the ordered rules read (what workers copy) */
+    size_t nordered_fields;
+    eqlite_stats *state; /* per rule: sequence / sample state at the end (NULL until a run ends) */
+    size_t reorder_peak; /* most events waiting in the reorder window at once */
+    bool hush; /* no end-of-run notes (bench repeats) */
     bool stopped;
     bool out_of_memory; /* a mapping's date format could not be kept */
 } eng;
@@ -138,6 +181,12 @@ void eng_write_key(const eng *e, size_t rule, size_t k, const eqlite_value *v, o
  * (a ruleset scanner, or one matcher for a single rule). */
 typedef struct eng_runner eng_runner;
 eng_runner *eng_runner_new(eng *e, outbuf *out);
+/* Builds the two sides of the -j split (once). 0, or 2 (message said). */
+int eng_split(eng *e);
+/* A runner over one side of the split (after eng_split). */
+eng_runner *eng_runner_new_subset(eng *e, outbuf *out, eng_subset which);
+/* Results are also tagged into `tags` (eng_tag records), as event `event`. */
+void eng_runner_set_tags(eng_runner *r, outbuf *tags, uint32_t event);
 void eng_runner_set_out(eng_runner *r, outbuf *out);
 /* Feeds one event to every matcher. 0, or 2 on an engine error. An
  * out-of-order event is reported (file:line) and counted, not fatal. */
@@ -146,10 +195,28 @@ int eng_runner_flush(eng_runner *r);
 bool eng_runner_stopped(const eng_runner *r);
 uint64_t eng_runner_matches(const eng_runner *r);
 void eng_runner_free(eng_runner *r);
+/* Adds the runner's per-rule state counters to e->state (main thread only). */
+void eng_runner_collect_state(eng_runner *r);
+/* One stderr line for each rule that lost partials at a state limit. */
+void eng_report_lost_state(const eng *e);
 
+/* Counts an event sequences and samples could not take (rec may be NULL). */
+void eng_note_late(eng *e, const eq_ndjson_record *rec, eng_late_reason why);
+/* One stderr line per reason that happened. */
+void eng_report_late(const eng *e);
+/* Whether plain files, read one after the other, are in (timestamp,
+ * tiebreaker) order (order_check.c). 0, or 2 when a file is unreadable. */
+int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order);
+/* The same for an NDJSON buffer (the reader decides). */
+int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order);
+/* Sorted runs (sort_index.c): every input through an index sorted on
+ * (timestamp, tiebreaker), then fed in that order by one runner. */
 int eng_run_ordered(eng *e, char *const *paths, size_t npaths);
 int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *display_name);
-int eng_run_parallel(eng *e, const char *path, int jobs);
+/* `ordered` (a runner over ENG_ORDERED, or NULL when every rule is plain):
+ * workers run the plain rules and hand copies of the events to this thread,
+ * which feeds `ordered` in input order and merges the results. */
+int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered);
 bool eng_can_split(const char *path);
 /* Says on stderr that an allocation failed (`what` was being done); returns 2. */
 int eng_out_of_memory(const char *what);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "event_copy.h"
 
 #define CHUNK_BYTES ((size_t)4 << 20)
 #define WINDOW 6
@@ -30,6 +31,9 @@ typedef struct slot {
     outbuf errs; /* bad records: uint64 line (relative), reason, NUL */
     uint64_t events, bad, matches;
     int status;
+    outbuf tags;       /* eng_tag per result in out (split runs) */
+    event_copy **evs;  /* split runs: every event of the chunk, for the ordered rules */
+    size_t nevs, evcap;
 } slot;
 
 typedef struct par {
@@ -47,6 +51,9 @@ typedef struct par {
     size_t swept; /* input before this has been dropped after emission */
     bool stop;
     bool no_runner; /* a worker could not start its matchers */
+    eng_runner *ordered; /* split runs: the ordered rules, fed here in order */
+    event_view view;
+    outbuf seq_out, seq_tags; /* the ordered rules' results for one event */
     slot slots[WINDOW];
 } par;
 
@@ -135,6 +142,27 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
         eng_text text = {rec.text, rec.len};
         ev.user = &text;
         s->events++;
+        if (p->ordered) {
+            if (s->nevs == s->evcap) {
+                size_t cap = s->evcap ? s->evcap * 2 : 4096;
+                event_copy **evs = realloc(s->evs, cap * sizeof *evs);
+                if (!evs) {
+                    s->status = eng_out_of_memory("handing events to the ordered rules");
+                    break;
+                }
+                s->evs = evs;
+                s->evcap = cap;
+            }
+            /* the text stays in the mapping until the run ends (a dropped page
+             * faults back in), and a kept event copies it (retain_text) */
+            event_copy *c = event_copy_make(&ev, &rec, p->e->ordered_fields, p->e->nordered_fields, true);
+            if (!c) {
+                s->status = eng_out_of_memory("handing events to the ordered rules");
+                break;
+            }
+            eng_runner_set_tags(r, &s->tags, (uint32_t)s->nevs);
+            s->evs[s->nevs++] = c;
+        }
         if ((s->status = eng_runner_feed(r, &ev, &rec)) != 0)
             break;
     }
@@ -167,7 +195,7 @@ static slot *take(par *p)
 static void *worker(void *arg)
 {
     par *p = arg;
-    eng_runner *r = eng_runner_new(p->e, NULL);
+    eng_runner *r = p->ordered ? eng_runner_new_subset(p->e, NULL, ENG_PLAIN) : eng_runner_new(p->e, NULL);
     pthread_mutex_lock(&p->mu);
     for (slot *s; r && (s = take(p));) {
         pthread_mutex_unlock(&p->mu);
@@ -196,6 +224,63 @@ static uint64_t line_base(par *p, const slot *s)
     return p->counted_lines;
 }
 
+static void free_events(slot *s)
+{
+    for (size_t k = 0; k < s->nevs; k++)
+        free(s->evs[k]);
+    s->nevs = 0;
+}
+
+/* Copies results [*at, up to the tags' ends) of one side whose tag says
+ * `rule` comes first. */
+static void copy_result(outbuf *to, const outbuf *from, uint64_t *start, uint64_t end)
+{
+    if (to && end > *start)
+        ob_bytes(to, from->data + *start, (size_t)(end - *start));
+    *start = end;
+}
+
+/* Split runs: each event of the chunk through the ordered rules, in order,
+ * and both sides' results for it merged by rule index, as -j 1 orders them. */
+static int merge_chunk(par *p, slot *s)
+{
+    eng *e = p->e;
+    const eng_tag *ptags = (const eng_tag *)s->tags.data;
+    size_t nptags = s->tags.len / sizeof *ptags, pi = 0;
+    uint64_t pstart = 0;
+    int status = 0;
+    for (size_t k = 0; k < s->nevs && status == 0; k++) {
+        eqlite_event ev;
+        if (!event_view_fill(&p->view, s->evs[k], &ev)) {
+            status = eng_out_of_memory("feeding the ordered rules");
+            break;
+        }
+        eq_ndjson_record rec = {s->evs[k]->text.text, s->evs[k]->text.len, 0, 0, p->path, ""};
+        p->seq_out.len = p->seq_tags.len = 0;
+        eng_runner_set_out(p->ordered, &p->seq_out);
+        eng_runner_set_tags(p->ordered, &p->seq_tags, (uint32_t)k);
+        if (!eng_runner_stopped(p->ordered))
+            status = eng_runner_feed(p->ordered, &ev, &rec);
+        const eng_tag *stags = (const eng_tag *)p->seq_tags.data;
+        size_t nstags = p->seq_tags.len / sizeof *stags, si = 0;
+        uint64_t sstart = 0;
+        while ((pi < nptags && ptags[pi].event == k) || si < nstags) {
+            bool plain = pi < nptags && ptags[pi].event == k && (si == nstags || ptags[pi].rule < stags[si].rule);
+            if (plain)
+                copy_result(e->out, &s->out, &pstart, ptags[pi++].end);
+            else
+                copy_result(e->out, &p->seq_out, &sstart, stags[si++].end);
+        }
+        if (status == 0 && e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd))
+            status = 2;
+    }
+    free_events(s);
+    s->out.len = s->tags.len = 0;
+    if (status == 0 && p->seq_out.failed)
+        status = eng_out_of_memory("collecting results");
+    return status;
+}
+
 /* Writes a finished chunk; returns non-zero to stop. */
 static int emit(par *p, slot *s)
 {
@@ -210,8 +295,13 @@ static int emit(par *p, slot *s)
     }
     s->errs.len = 0;
     /* a buffer whose growth failed may be empty: its results are lost */
-    if (s->out.failed || s->errs.failed || (e->out && e->out->failed))
+    if (s->out.failed || s->errs.failed || s->tags.failed || (e->out && e->out->failed))
         return eng_out_of_memory("collecting results");
+    if (p->ordered && s->status == 0) {
+        int st = merge_chunk(p, s);
+        if (st)
+            return st;
+    }
     if ((e->out && e->out_fd >= 0 && e->out->len && !ob_write(e->out, e->out_fd)) ||
         (s->out.len && !ob_write(&s->out, e->out_fd >= 0 ? e->out_fd : 1)))
         return 2; /* ob_write said why */
@@ -292,13 +382,28 @@ static int run_inline(par *p)
     return status;
 }
 
-int eng_run_parallel(eng *e, const char *path, int jobs)
+static void free_slots(par *p)
+{
+    for (int k = 0; k < WINDOW; k++) {
+        ob_free(&p->slots[k].out);
+        ob_free(&p->slots[k].errs);
+        ob_free(&p->slots[k].tags);
+        free_events(&p->slots[k]);
+        free(p->slots[k].evs);
+    }
+    ob_free(&p->seq_out);
+    ob_free(&p->seq_tags);
+    event_view_free(&p->view);
+}
+
+int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
 {
     par *p = calloc(1, sizeof *p);
     if (!p)
         return eng_out_of_memory("starting the run");
     p->e = e;
     p->path = path;
+    p->ordered = ordered;
     if (map_file(path, &p->data, &p->size) != 0) {
         fprintf(stderr, "eqlite: cannot read %s\n", path);
         free(p);
@@ -311,10 +416,7 @@ int eng_run_parallel(eng *e, const char *path, int jobs)
         munmap((void *)p->data, p->size);
         pthread_mutex_destroy(&p->mu);
         pthread_cond_destroy(&p->cv);
-        for (int k = 0; k < WINDOW; k++) {
-            ob_free(&p->slots[k].out);
-            ob_free(&p->slots[k].errs);
-        }
+        free_slots(p);
         free(p);
         return status;
     }
@@ -330,10 +432,8 @@ int eng_run_parallel(eng *e, const char *path, int jobs)
     for (int k = 0; k < started; k++)
         pthread_join(threads[k], NULL);
     free(threads);
-    for (int k = 0; k < WINDOW; k++) {
-        ob_free(&p->slots[k].out);
-        ob_free(&p->slots[k].errs);
-    }
+    e->stopped |= ordered && eng_runner_stopped(ordered);
+    free_slots(p);
     if (p->data)
         munmap((void *)p->data, p->size);
     pthread_mutex_destroy(&p->mu);

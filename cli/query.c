@@ -8,8 +8,9 @@
  *     {"rule_id":"...","rule_name":"..."|null,"event":EVENT}
  *     {"rule_id":"...","rule_name":"..."|null,"join_keys":[...],"events":[...]}
  *   rule_id is the rule's id (JSON "rule_id" or "id"), or "FILE:LINE" for
- *   rules from .eql files. Results come in input order; for one event, rules
- *   in rule-file order (an event of several categories: category by category).
+ *   rules from .eql files. Results come in input order (sorted order when a
+ *   file had to be sorted, event-time order under --reorder-window); for one
+ *   event, rules in rule-file order.
  *   A rule set runs as one ruleset (include/eqlite.h "Rulesets"): an event
  *   meets only the rules of its category and those that can match any event.
  * Exit: 0 ran, 1 invalid query or rule, 2 usage or unreadable input. */
@@ -55,8 +56,19 @@ static void query_usage(FILE *f)
                "      --tiebreaker-field NAME\n"
                "      --size N                 at most N results\n"
                "      --max-samples-per-key N\n"
-               "  -j, --jobs N                 worker threads for event queries over plain NDJSON\n"
-               "                               files (default 1; stdin, .gz and JSON arrays use one)\n"
+               "      --max-partials N         pending sequence partials per rule (default 1048576);\n"
+               "                               past it the oldest is evicted and the rule says so\n"
+               "      --max-keys N             join keys held per sequence or sample rule (default\n"
+               "                               1048576); the oldest is evicted\n"
+               "  -j, --jobs N                 worker threads over plain NDJSON files (default 1;\n"
+               "                               stdin, .gz, JSON arrays and files that must be sorted\n"
+               "                               use one); output is that of -j 1\n"
+               "      --memory-limit SIZE      sort index kept in memory when a file must be sorted for\n"
+               "                               sequences (default 256M; past it, sorted runs go to\n"
+               "                               TMPDIR); K, M, G suffixes\n"
+               "      --reorder-window DURATION  stdin events wait up to DURATION (500ms, 10s, 2m, 1h)\n"
+               "                               for older ones, so sequences see them in order; later\n"
+               "                               ones still reach event queries and are counted\n"
                "      --stats                  totals on stderr at the end\n"
                "      --strict                 the first bad input line is fatal\n"
                "Output: an event query prints each matching event's original JSON; a sequence or\n"
@@ -76,10 +88,47 @@ static bool parse_count(const char *s, size_t *out)
     return true;
 }
 
+/* "N", "NK", "NM", "NG" (powers of 1024). */
+static bool parse_size(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || s[0] == '-' || end == s)
+        return false;
+    unsigned shift = 0;
+    if (*end == 'K' || *end == 'k')
+        shift = 10;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30;
+    if (shift)
+        end++;
+    if (*end || v > (SIZE_MAX >> shift))
+        return false;
+    *out = (size_t)v << shift;
+    return true;
+}
+
+/* "500ms", "10s", "2m", "1h", "1d" -> nanoseconds. */
+static bool parse_duration(const char *s, int64_t *ns)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || s[0] == '-' || end == s)
+        return false;
+    static const struct { const char *unit; int64_t ns; } units[] = {
+        {"ms", 1000000LL}, {"s", 1000000000LL}, {"m", 60000000000LL}, {"h", 3600000000000LL}, {"d", 86400000000000LL}};
+    for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
+        if (strcmp(end, units[k].unit) == 0)
+            return v <= (unsigned long long)(INT64_MAX / units[k].ns) && (*ns = (int64_t)v * units[k].ns, true);
+    return false;
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, query_args *a)
 {
-    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT };
+    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_MEMORY, O_WINDOW, O_MAXP, O_MAXK };
     static const struct option longs[] = {
         {"file", required_argument, 0, 'f'},       {"rules", required_argument, 0, 'r'},
         {"jobs", required_argument, 0, 'j'},       {"mapping", required_argument, 0, O_MAPPING},
@@ -87,6 +136,8 @@ static int parse_args(int argc, char **argv, query_args *a)
         {"tiebreaker-field", required_argument, 0, O_TB}, {"size", required_argument, 0, O_SIZE},
         {"max-samples-per-key", required_argument, 0, O_MSPK}, {"stats", no_argument, 0, O_STATS},
         {"strict", no_argument, 0, O_STRICT},     {"help", no_argument, 0, 'h'},
+        {"memory-limit", required_argument, 0, O_MEMORY}, {"reorder-window", required_argument, 0, O_WINDOW},
+        {"max-partials", required_argument, 0, O_MAXP}, {"max-keys", required_argument, 0, O_MAXK},
         {0, 0, 0, 0}};
     a->jobs = 1;
     optind = 1;
@@ -118,6 +169,22 @@ static int parse_args(int argc, char **argv, query_args *a)
             break;
         case O_MSPK:
             if (!parse_count(optarg, &a->opt.limits.max_samples_per_key))
+                goto bad;
+            break;
+        case O_MEMORY:
+            if (!parse_size(optarg, &a->opt.memory_limit) || a->opt.memory_limit == 0)
+                goto bad;
+            break;
+        case O_MAXP:
+            if (!parse_count(optarg, &a->opt.limits.max_partials) || !a->opt.limits.max_partials)
+                goto bad;
+            break;
+        case O_MAXK:
+            if (!parse_count(optarg, &a->opt.limits.max_keys) || !a->opt.limits.max_keys)
+                goto bad;
+            break;
+        case O_WINDOW:
+            if (!parse_duration(optarg, &a->opt.reorder_window))
                 goto bad;
             break;
         case O_STATS: a->stats = true; break;
@@ -231,6 +298,30 @@ static void show_progress(void *user, const eng_totals *t)
             (unsigned long long)t->matches, (unsigned long long)t->bad);
 }
 
+/* Sequence and sample state: totals, and with -r each rule that held any. */
+static void print_state(const eng *e, bool per_rule)
+{
+    if (!e->state)
+        return;
+    eqlite_stats sum = {0};
+    for (size_t k = 0; k < e->nrules; k++) {
+        const eqlite_stats *s = &e->state[k];
+        sum.pending += s->pending;
+        sum.evicted += s->evicted;
+        sum.expired += s->expired;
+        sum.out_of_order += s->out_of_order;
+        if (per_rule && e->rules[k].kind != 0 && (s->pending || s->evicted || s->expired || s->out_of_order))
+            fprintf(stderr, "rule %s: partials held %llu, evicted at a limit %llu, expired by maxspan %llu, "
+                            "dropped late %llu\n",
+                    e->rules[k].id, (unsigned long long)s->pending, (unsigned long long)s->evicted,
+                    (unsigned long long)s->expired, (unsigned long long)s->out_of_order);
+    }
+    fprintf(stderr, "sequence state: partials held %llu, evicted at a limit %llu, expired by maxspan %llu, "
+                    "dropped late %llu\n",
+            (unsigned long long)sum.pending, (unsigned long long)sum.evicted, (unsigned long long)sum.expired,
+            (unsigned long long)sum.out_of_order);
+}
+
 static void print_stats(const eng_totals *t, double elapsed)
 {
     double secs = elapsed > 0 ? elapsed : 1e-9;
@@ -316,8 +407,12 @@ int cmd_query(int argc, char **argv)
                     (unsigned long long)e.totals.bad);
             status = 2;
         }
-        if (a.stats)
+        eng_report_lost_state(&e);
+        if (a.stats) {
             print_stats(&e.totals, now_seconds() - prog.start);
+            if (e.ordered)
+                print_state(&e, a.rule_set != NULL);
+        }
     }
     ob_free(&out);
     eng_free(&e);

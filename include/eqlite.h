@@ -239,6 +239,21 @@ typedef struct eqlite_stats {
 } eqlite_stats;
 EQLITE_API void eqlite_matcher_stats(const eqlite_matcher *matcher, eqlite_stats *out);
 
+/* Held events. A sequence, sample or `tail` keeps copies of the fields it
+ * reads past the feed call, with `user` copied as is; a caller whose `user`
+ * points at data that dies with the feed (the event's text in a read buffer)
+ * sets these hooks. `retain` runs as the engine keeps an event: its return
+ * becomes the kept copy's `user` (NULL = out of memory: the feed fails with
+ * EQLITE_ENOMEM); `release` runs with that value when the last copy goes.
+ * Both run inside feed, flush and free calls, on the caller's thread. */
+typedef struct eqlite_event_hooks {
+    void *(*retain)(void *ctx, const eqlite_event *event);
+    void (*release)(void *ctx, void *user);
+    void *ctx;
+} eqlite_event_hooks;
+/* Set before the first feed; NULL clears. */
+EQLITE_API eqlite_status eqlite_matcher_set_event_hooks(eqlite_matcher *matcher, const eqlite_event_hooks *hooks);
+
 /* ======================================================================
  * Rulesets
  *
@@ -309,6 +324,13 @@ typedef struct eqlite_scanner_stats {
     uint64_t errors;    /* rule evaluations that returned an error status */
 } eqlite_scanner_stats;
 EQLITE_API void eqlite_scanner_stats_get(const eqlite_scanner *sc, eqlite_scanner_stats *out);
+/* Every sequence, sample and piped rule of the scanner gets `hooks` (see
+ * eqlite_matcher_set_event_hooks). Set before the first match. */
+EQLITE_API eqlite_status eqlite_scanner_set_event_hooks(eqlite_scanner *sc, const eqlite_event_hooks *hooks);
+/* State of rule `index` (sequence, sample or piped rule: partials held,
+ * evicted, expired, late events); a plain event query reads all zero except
+ * what the scanner does not track. EQLITE_EMISUSE for an index out of range. */
+EQLITE_API eqlite_status eqlite_scanner_rule_stats(const eqlite_scanner *sc, size_t index, eqlite_stats *out);
 
 /* ====================================================================== */
 

@@ -217,6 +217,17 @@ eqlite_status eqlite_flush(eqlite_matcher *m, eqlite_callback cb, void *user)
     return st != EQLITE_OK ? st : undecided;
 }
 
+eqlite_status eqlite_matcher_set_event_hooks(eqlite_matcher *m, const eqlite_event_hooks *hooks)
+{
+    if (!m)
+        return EQLITE_EMISUSE;
+    if (hooks)
+        m->hooks = *hooks;
+    else
+        memset(&m->hooks, 0, sizeof m->hooks);
+    return EQLITE_OK;
+}
+
 void eqlite_matcher_stats(const eqlite_matcher *m, eqlite_stats *out)
 {
     if (!out)

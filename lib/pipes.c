@@ -98,13 +98,20 @@ eq_held *eq_held_copy(eqlite_matcher *m, const eqlite_event *ev)
     h->ev.tiebreaker = copy_value(&ev->tiebreaker, &c);
     h->ev.fields = fields;
     h->ev.nfields = nf;
+    if (m->hooks.retain && !(h->ev.user = m->hooks.retain(m->hooks.ctx, ev))) {
+        eq_free(m->alloc, h);
+        return NULL;
+    }
     return h;
 }
 
 void eq_held_release(eqlite_matcher *m, eq_held *h)
 {
-    if (h && --h->refs == 0)
-        eq_free(m->alloc, h);
+    if (!h || --h->refs)
+        return;
+    if (m->hooks.release)
+        m->hooks.release(m->hooks.ctx, h->ev.user);
+    eq_free(m->alloc, h);
 }
 
 /* ---- key serialization ------------------------------------------------------

@@ -105,6 +105,7 @@ struct eqlite_ruleset {
     uint32_t nactive;
     struct probe_group {
         uint32_t field, first, end; /* active[first..end) read this field */
+        uint32_t present;           /* active[present..end) are its PROBE_PRESENT probes (modes sort last) */
     } *groups;
     uint32_t ngroups;
     guard_slot *slots;
@@ -994,7 +995,13 @@ static eqlite_status build_index(eqlite_ruleset *rs)
         if (rs->ngroups && rs->groups[rs->ngroups - 1].field == field)
             rs->groups[rs->ngroups - 1].end = a + 1;
         else
-            rs->groups[rs->ngroups++] = (struct probe_group){field, a, a + 1};
+            rs->groups[rs->ngroups++] = (struct probe_group){field, a, a + 1, 0};
+    }
+    for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
+        struct probe_group *g = &rs->groups[gi];
+        g->present = g->first;
+        while (g->present < g->end && rs->probes[rs->active[g->present]].mode != PROBE_PRESENT)
+            g->present++;
     }
     st = EQLITE_OK;
 done:
@@ -1322,15 +1329,14 @@ static void gather(eqlite_scanner *sc, const eqlite_event *ev)
     const eqlite_ruleset *rs = sc->rs;
     mark(sc, &rs->always);
     for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
-        uint32_t field = rs->groups[gi].field, a = rs->groups[gi].first, end = rs->groups[gi].end;
+        uint32_t field = rs->groups[gi].field, a = rs->groups[gi].first, end = rs->groups[gi].present;
         if (field >= ev->nfields)
             break; /* groups come by field id */
         const eqlite_value *v = &ev->fields[field];
         if (is_missing(v))
             continue;
-        for (uint32_t q = a; q < end; q++)
-            if (rs->probes[rs->active[q]].mode == PROBE_PRESENT)
-                mark(sc, &rs->probes[rs->active[q]].present);
+        for (uint32_t q = end; q < rs->groups[gi].end; q++) /* value probes come first, presence last */
+            mark(sc, &rs->probes[rs->active[q]].present);
         if (v->kind == EQLITE_STRING) {
             mark_element(sc, a, end, v->u.s, v->len);
         } else if (v->kind == EQLITE_ARRAY) {
@@ -1420,6 +1426,27 @@ eqlite_status eqlite_ruleset_flush(eqlite_scanner *sc, eqlite_rule_callback cb, 
             s.error = st;
     }
     return s.error;
+}
+
+eqlite_status eqlite_scanner_set_event_hooks(eqlite_scanner *sc, const eqlite_event_hooks *hooks)
+{
+    if (!sc)
+        return EQLITE_EMISUSE;
+    for (size_t k = 0; k < sc->rs->nrules; k++)
+        if (sc->streaming[k])
+            eqlite_matcher_set_event_hooks(sc->streaming[k], hooks);
+    return EQLITE_OK;
+}
+
+eqlite_status eqlite_scanner_rule_stats(const eqlite_scanner *sc, size_t index, eqlite_stats *out)
+{
+    if (!sc || !out || index >= sc->rs->nrules)
+        return EQLITE_EMISUSE;
+    if (sc->streaming[index])
+        eqlite_matcher_stats(sc->streaming[index], out);
+    else
+        memset(out, 0, sizeof *out);
+    return EQLITE_OK;
 }
 
 void eqlite_scanner_stats_get(const eqlite_scanner *sc, eqlite_scanner_stats *out)

@@ -55,9 +55,11 @@ static void key_free(eqlite_matcher *m, eq_sample *s, smp_key *k)
         k->next->prev = k->prev;
     else
         s->newest = k->prev;
-    for (uint32_t f = 0; f < s->prog->nterms; f++)
+    for (uint32_t f = 0; f < s->prog->nterms; f++) {
         for (uint32_t i = 0; i < k->count[f]; i++)
             eq_held_release(m, k->cands[f * s->cap + i]);
+        m->stats.pending -= k->count[f]; /* candidates held: an evicted key's go with it */
+    }
     eq_free(m->alloc, k);
 }
 

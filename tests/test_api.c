@@ -116,6 +116,8 @@ Test(api, matcher_calls_reject_null_and_bad_events)
     eqlite_stats st;
     eqlite_matcher_stats(NULL, &st);
     eqlite_matcher_stats(m, NULL);
+    cr_assert_eq(eqlite_matcher_set_event_hooks(NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_matcher_set_event_hooks(m, NULL), EQLITE_OK);
     eqlite_matcher_free(m);
     cr_assert_eq(eqlite_matcher_new(sequence_rule, NULL, &m), EQLITE_OK);
     cr_assert_eq(eqlite_feed(m, &bad, NULL, NULL), EQLITE_EMISUSE);
@@ -151,6 +153,13 @@ Test(api, ruleset_calls_reject_null)
     cr_assert_eq(eqlite_ruleset_match(NULL, &bad, NULL, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_ruleset_flush(NULL, NULL, NULL), EQLITE_EMISUSE);
     eqlite_scanner_stats_get(NULL, NULL);
+    cr_assert_eq(eqlite_scanner_set_event_hooks(NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_set_event_hooks(sc, NULL), EQLITE_OK);
+    eqlite_stats rst;
+    cr_assert_eq(eqlite_scanner_rule_stats(NULL, 0, &rst), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_rule_stats(sc, 0, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_rule_stats(sc, 1, &rst), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_rule_stats(sc, 0, &rst), EQLITE_OK);
     eqlite_scanner_free(sc);
     eqlite_ruleset_free(rs);
 }

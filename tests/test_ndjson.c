@@ -1674,3 +1674,38 @@ Test(ndjson, a_path_listed_for_two_ids_fills_both)
     expect_null(&ev.fields[F_XA]);
     eq_ndjson_close(r);
 }
+
+/* eq_ndjson_seek: records of a memory buffer read back in any order (the
+ * command's sort index), with the line numbers the caller gives. */
+Test(ndjson, seek_rereads_a_record_of_a_memory_buffer_at_its_offset)
+{
+    const char *text = "{\"a\":\"one\"}\n\n{\"a\":\"two\"}\r\n{\"a\":\"three\"}";
+    eq_ndjson *r = open_mem(text);
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    uint64_t offs[3];
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(eq_ndjson_next(r, &ev, &rec), EQ_NDJSON_EVENT);
+        offs[i] = rec.offset;
+    }
+    cr_assert_eq(eq_ndjson_next(r, &ev, &rec), EQ_NDJSON_EOF);
+    cr_assert_eq(eq_ndjson_seek(r, offs[2], 4), 0);
+    cr_assert_eq(eq_ndjson_next(r, &ev, &rec), EQ_NDJSON_EVENT);
+    expect_str(&ev.fields[F_A], "three");
+    cr_expect_eq(rec.line, 4);
+    cr_assert_eq(eq_ndjson_seek(r, offs[1], 3), 0);
+    cr_assert_eq(eq_ndjson_next(r, &ev, &rec), EQ_NDJSON_EVENT);
+    expect_str(&ev.fields[F_A], "two");
+    cr_expect_eq(rec.len, strlen("{\"a\":\"two\"}"), "the \\r is not part of the record");
+    cr_assert_eq(eq_ndjson_next(r, &ev, &rec), EQ_NDJSON_EVENT, "reading goes on from there");
+    expect_str(&ev.fields[F_A], "three");
+    cr_expect_eq(eq_ndjson_seek(r, strlen(text) + 1, 1), -1, "past the end");
+    eq_ndjson_close(r);
+    reader_cfg file = {NULL, NULL, 0, 0, 1};
+    r = open_mem_cfg(text, strlen(text), &file);
+    cr_expect_eq(eq_ndjson_seek(r, 0, 1), -1, "a file is read in blocks, not in place");
+    eq_ndjson_close(r);
+    r = open_mem("[{\"a\":\"x\"}]");
+    cr_expect_eq(eq_ndjson_seek(r, 1, 1), -1, "an array is not lines");
+    eq_ndjson_close(r);
+}

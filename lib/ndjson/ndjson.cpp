@@ -2499,6 +2499,16 @@ int eq_ndjson_parse_timestamp(const char *s, size_t len, int64_t *ns) {
     return ok ? 0 : -1;
 }
 
+int eq_ndjson_seek(eq_ndjson *r, uint64_t offset, uint64_t line) {
+    if (!r || !r->lent || !r->fatal.empty() || offset > r->end) return -1;
+    if (r->mode == Mode::Undecided && !decide_mode(r)) return -1;
+    if (r->mode != Mode::Lines) return -1;
+    r->pos = r->scan = static_cast<size_t>(offset);
+    r->lines = line ? line - 1 : 0;
+    r->skipping_long = false;
+    return 0;
+}
+
 void eq_ndjson_stats_get(const eq_ndjson *r, eq_ndjson_stats *out) {
     if (!out) return;
     *out = eq_ndjson_stats{};

@@ -205,6 +205,13 @@ int eq_ndjson_parse_only(eq_ndjson *reader, uint64_t *valid, uint64_t *bad);
 
 void eq_ndjson_stats_get(const eq_ndjson *reader, eq_ndjson_stats *out);
 
+/* Plain NDJSON in memory only: the next eq_ndjson_next() reads the record
+ * that starts at byte `offset` of the buffer (an offset a record of this
+ * buffer reported), numbering it `line`. Lets a caller read records in an
+ * order of its own (a sort index) without a reader per record. Returns 0, or
+ * -1 (nothing changed) for other input or an offset past the end. */
+int eq_ndjson_seek(eq_ndjson *reader, uint64_t offset, uint64_t line);
+
 /* Timestamp text -> nanoseconds since the epoch (UTC). Accepts ISO-8601
  * "YYYY-MM-DD[(T|t| )HH[:MM[:SS[(.|,)fraction of 1-9 digits]]]][Z|+HH:MM|+HHMM|+HH]"
  * (or '-' offsets; no zone = UTC) and epoch milliseconds "[-]digits[.1-6 digits]".

@@ -1,0 +1,143 @@
+/* event_copy.c: compact copies of events, and their dense view. */
+#include "event_copy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+
+static size_t value_bytes(const eqlite_value *v)
+{
+    if (v->kind == EQLITE_STRING)
+        return v->len;
+    if (v->kind != EQLITE_ARRAY)
+        return 0;
+    size_t n = (size_t)v->len * sizeof(eqlite_value);
+    for (uint32_t i = 0; i < v->len; i++)
+        if (v->u.a[i].kind == EQLITE_STRING)
+            n += v->u.a[i].len;
+    return n;
+}
+
+typedef struct cursor {
+    eqlite_value *elems;
+    char *bytes;
+} cursor;
+
+static eqlite_value copy_scalar(const eqlite_value *v, cursor *c)
+{
+    eqlite_value out = *v;
+    if (v->kind == EQLITE_STRING) {
+        if (v->len)
+            memcpy(c->bytes, v->u.s, v->len);
+        out.u.s = c->bytes;
+        c->bytes += v->len;
+    }
+    return out;
+}
+
+static eqlite_value copy_value(const eqlite_value *v, cursor *c)
+{
+    if (v->kind != EQLITE_ARRAY)
+        return copy_scalar(v, c);
+    eqlite_value out = *v, *elems = c->elems;
+    c->elems += v->len;
+    for (uint32_t i = 0; i < v->len; i++)
+        elems[i] = copy_scalar(&v->u.a[i], c);
+    out.u.a = elems;
+    return out;
+}
+
+static size_t array_len(const eqlite_value *v) { return v->kind == EQLITE_ARRAY ? v->len : 0; }
+
+/* The j-th field id to look at: only[j], or j itself; nfields when past the end. */
+static size_t field_at(const eqlite_event *ev, const uint32_t *only, size_t j)
+{
+    size_t i = only ? only[j] : j;
+    return i < ev->nfields ? i : ev->nfields;
+}
+
+event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec, const uint32_t *only, size_t nonly,
+                            bool borrow_text)
+{
+    uint32_t nset = 0;
+    size_t nelems = array_len(&ev->tiebreaker), bytes = value_bytes(&ev->tiebreaker) + (borrow_text ? 0 : rec->len);
+    size_t n = only ? nonly : ev->nfields;
+    for (size_t j = 0; j < n; j++) {
+        size_t i = field_at(ev, only, j);
+        if (i == ev->nfields)
+            break; /* ids ascend */
+        if (ev->fields[i].kind == EQLITE_NULL)
+            continue;
+        nset++;
+        nelems += array_len(&ev->fields[i]);
+        bytes += value_bytes(&ev->fields[i]);
+    }
+    size_t head = sizeof(event_copy) + (size_t)nset * sizeof(eqlite_value) + nelems * sizeof(eqlite_value);
+    size_t ids = (size_t)nset * sizeof(uint32_t);
+    event_copy *w = malloc(head + ids + bytes + 1);
+    if (!w)
+        return NULL;
+    w->ts = ev->timestamp;
+    w->line = rec->line;
+    w->nset = nset;
+    w->vals = (eqlite_value *)(w + 1);
+    cursor c = {w->vals + nset, NULL};
+    w->ids = (uint32_t *)(c.elems + nelems);
+    c.bytes = (char *)(w->ids + nset);
+    uint32_t k = 0;
+    for (size_t j = 0; j < n; j++) {
+        size_t i = field_at(ev, only, j);
+        if (i == ev->nfields)
+            break;
+        if (ev->fields[i].kind == EQLITE_NULL)
+            continue;
+        w->ids[k] = (uint32_t)i;
+        w->vals[k++] = copy_value(&ev->fields[i], &c);
+    }
+    w->tb = copy_value(&ev->tiebreaker, &c);
+    if (borrow_text) {
+        w->text = (eng_text){rec->text, rec->len};
+        return w;
+    }
+    if (rec->len)
+        memcpy(c.bytes, rec->text, rec->len);
+    w->text = (eng_text){c.bytes, rec->len};
+    return w;
+}
+
+bool event_view_fill(event_view *v, const event_copy *c, eqlite_event *ev)
+{
+    size_t nf = c->nset ? c->ids[c->nset - 1] + 1 : 0;
+    if (nf > v->nfields) {
+        eqlite_value *f = realloc(v->fields, nf * sizeof *f);
+        if (!f)
+            return false;
+        memset(f + v->nfields, 0, (nf - v->nfields) * sizeof *f);
+        v->fields = f;
+        v->nfields = nf;
+    }
+    for (size_t i = 0; i < v->used; i++) /* what the previous event set */
+        v->fields[v->set_ids[i]] = (eqlite_value){0};
+    v->used = 0;
+    if (c->nset > v->set_cap) {
+        uint32_t *ids = realloc(v->set_ids, c->nset * sizeof *ids);
+        if (!ids)
+            return false;
+        v->set_ids = ids;
+        v->set_cap = c->nset;
+    }
+    for (uint32_t i = 0; i < c->nset; i++) {
+        v->fields[c->ids[i]] = c->vals[i];
+        v->set_ids[i] = c->ids[i];
+    }
+    v->used = c->nset;
+    *ev = (eqlite_event){v->fields, nf, c->ts, c->tb, (void *)&c->text};
+    return true;
+}
+
+void event_view_free(event_view *v)
+{
+    free(v->fields);
+    free(v->set_ids);
+    memset(v, 0, sizeof *v);
+}

@@ -1,0 +1,184 @@
+/* order_check.c: is a plain NDJSON file already in (timestamp, tiebreaker)
+ * order? Decided before a run that needs order, so that a sorted file (the
+ * usual case) streams in one pass and only an unsorted one is indexed.
+ *
+ * The fast check reads only line starts: a line that begins
+ * {"@timestamp":"ISO-8601 text"} and names the timestamp field nowhere else
+ * has that timestamp, whatever the rest holds (a bad line among good ones
+ * cannot hide disorder: a sequence in order stays in order without it). A
+ * line of any other shape, a tiebreaker field or a date format hands the
+ * whole file to the reader, which projects only the timestamp and
+ * tiebreaker. */
+#define _GNU_SOURCE /* memmem */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "arena.h"
+#include "seq_internal.h" /* eq_order: the engine's own order rule */
+
+/* The memmem scans stay inside the mapping: the needle is short, and the
+ * line ends where the file does. */
+typedef enum { FAST_IN_ORDER, FAST_OUT_OF_ORDER, FAST_UNDECIDED } fast_verdict;
+
+static fast_verdict fast_check(const char *p, size_t n, const char *ts, size_t tslen, int64_t *last, bool *have)
+{
+    char head[300];
+    if (tslen + 6 > sizeof head)
+        return FAST_UNDECIDED;
+    size_t hlen = (size_t)snprintf(head, sizeof head, "{\"%s\":\"", ts);
+    const char *quoted = head + 1; /* "@timestamp" with its quotes */
+    size_t qlen = tslen + 2;
+    const char *end = p + n, *dropped = p;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    while (p < end) {
+        if ((size_t)(p - dropped) >= ((size_t)16 << 20)) { /* read once: resident memory stays flat */
+            const char *upto = dropped + (size_t)(p - dropped) / page * page;
+            madvise((void *)dropped, (size_t)(upto - dropped), MADV_DONTNEED);
+            dropped = upto;
+        }
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        const char *s = p;
+        while (s < le && (*s == ' ' || *s == '\t' || *s == '\r'))
+            s++;
+        if (s < le) {
+            if ((size_t)(le - s) < hlen || memcmp(s, head, hlen) != 0)
+                return FAST_UNDECIDED;
+            const char *v = s + hlen, *q = v;
+            while (q < le && *q != '"' && *q != '\\')
+                q++;
+            int64_t t;
+            if (q >= le || *q != '"' || eq_ndjson_parse_timestamp(v, (size_t)(q - v), &t) != 0 ||
+                memmem(q, (size_t)(le - q), quoted, qlen))
+                return FAST_UNDECIDED; /* escapes, a second spelling, or not a timestamp */
+            if (*have && t < *last)
+                return FAST_OUT_OF_ORDER;
+            *last = t;
+            *have = true;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return FAST_IN_ORDER;
+}
+
+static void order_options(const eng *e, eq_ndjson_options *o)
+{
+    eng_reader_options(e, o, NULL);
+    o->fields = NULL; /* only the timestamp and tiebreaker */
+    o->conv = NULL;
+    o->nfields = 0;
+}
+
+/* The reader's view: only events count; bad records are left to the run. */
+static int reader_check(eq_ndjson *rd, eq_order *st, bool *in_order)
+{
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    int k, status = 0;
+    while ((k = eq_ndjson_next(rd, &ev, &rec)) != EQ_NDJSON_EOF) {
+        if (k == EQ_NDJSON_FATAL) {
+            fprintf(stderr, "%s: %s\n", rec.file, rec.reason);
+            status = 2;
+            break;
+        }
+        if (k == EQ_NDJSON_EVENT && !eq_order_accept(st, eq_default_allocator(), &ev)) {
+            *in_order = false;
+            break;
+        }
+    }
+    eq_ndjson_close(rd);
+    return status;
+}
+
+static int path_check(const eng *e, const char *path, eq_order *st, bool *in_order)
+{
+    eq_ndjson_options o;
+    order_options(e, &o);
+    eq_ndjson *rd;
+    char err[512];
+    if (eq_ndjson_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK) {
+        fprintf(stderr, "eqlite: cannot read %s: %s\n", path, err);
+        return 2;
+    }
+    return reader_check(rd, st, in_order);
+}
+
+int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order)
+{
+    *in_order = true;
+    eq_ndjson_options o;
+    order_options(e, &o);
+    eq_ndjson *rd;
+    char err[512];
+    if (eq_ndjson_open_memory(data, len, &o, &rd, err, sizeof err) != EQLITE_OK) {
+        fprintf(stderr, "eqlite: %s\n", err);
+        return 2;
+    }
+    eq_order st = {0};
+    int status = reader_check(rd, &st, in_order);
+    eq_order_release(&st, eq_default_allocator());
+    return status;
+}
+
+int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order)
+{
+    *in_order = true;
+    const char *ts = e->opt.timestamp_field ? e->opt.timestamp_field : "@timestamp";
+    bool fast_ok = *ts && !(e->opt.tiebreaker_field && *e->opt.tiebreaker_field);
+    uint32_t id;
+    if (fast_ok && eqlite_schema_lookup(e->schema, ts, strlen(ts), &id) == EQLITE_OK && id < e->nformats &&
+        e->formats[id])
+        fast_ok = false; /* a mapped date format: the reader decides */
+    if (!*ts)
+        return 0; /* every event at 0: any order is order */
+    int64_t last = 0;
+    bool have = false;
+    eq_order st = {0};
+    int status = 0;
+    for (size_t k = 0; k < npaths && *in_order && status == 0; k++) {
+        fast_verdict v = FAST_UNDECIDED;
+        if (fast_ok) {
+            int fd = open(paths[k], O_RDONLY);
+            struct stat sb;
+            if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size > 0) {
+                void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+                if (map != MAP_FAILED) {
+                    madvise(map, (size_t)sb.st_size, MADV_SEQUENTIAL);
+                    int64_t before = last;
+                    bool had = have;
+                    v = fast_check(map, (size_t)sb.st_size, ts, strlen(ts), &last, &have);
+                    if (v == FAST_UNDECIDED) { /* the reader redoes this file */
+                        last = before;
+                        have = had;
+                    }
+                    munmap(map, (size_t)sb.st_size);
+                }
+            } else if (fd >= 0 && sb.st_size == 0) {
+                v = FAST_IN_ORDER;
+            }
+            if (fd >= 0)
+                close(fd);
+        }
+        if (v == FAST_OUT_OF_ORDER) {
+            *in_order = false;
+        } else if (v == FAST_UNDECIDED) {
+            if (have) { /* carry what the fast check saw into the reader's check */
+                eqlite_event prev = {NULL, 0, last, {0}, NULL};
+                eq_order_accept(&st, eq_default_allocator(), &prev);
+            }
+            fast_ok = false; /* one file needed the reader: the rest do too, keys carry over */
+            status = path_check(e, paths[k], &st, in_order);
+        } else if (have) {
+            eqlite_event prev = {NULL, 0, last, {0}, NULL};
+            eq_order_accept(&st, eq_default_allocator(), &prev);
+        }
+    }
+    eq_order_release(&st, eq_default_allocator());
+    return status;
+}

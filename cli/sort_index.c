@@ -1,0 +1,536 @@
+/* sort_index.c: runs that need (timestamp, tiebreaker) order over files that
+ * are not in it. The events are never kept in memory: pass 1 reads each file
+ * once (projecting only the timestamp and tiebreaker) into an index of
+ * 24-byte entries (timestamp, tiebreaker key or line, file and byte offset);
+ * the index is sorted, in memory up to --memory-limit and past it in sorted
+ * runs on disk merged at the end; pass 2 reads the events back one by one in
+ * index order (pread, so only the event being fed is resident) and feeds
+ * them.
+ *
+ * A plain NDJSON file is read back where it is. A .gz file or JSON array
+ * cannot be read at an offset, so pass 1 writes its records, one line each,
+ * to an unlinked temporary file (TMPDIR, else /tmp) that pass 2 reads instead.
+ *
+ * Tiebreakers are ordered by a 62-bit key: null first, then numbers (as
+ * doubles, the two lowest bits dropped), then strings (by their first 7
+ * bytes); values equal in the key keep input order. */
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+#define DEFAULT_MEMORY_LIMIT ((size_t)256 << 20)
+#define OFFSET_BITS 48 /* byte offset in a source; the bits above are the source */
+#define MAX_SOURCES ((size_t)1 << (64 - OFFSET_BITS))
+#define TICK_EVENTS 65536
+#define RUN_BUFFER 4096 /* entries read at a time from each run when merging */
+
+typedef struct sort_entry {
+    int64_t ts;
+    uint64_t tb; /* tiebreaker key, or the line number when there is no tiebreaker */
+    uint64_t pos; /* source << OFFSET_BITS | byte offset */
+} sort_entry;
+
+typedef struct source {
+    const char *name;
+    const char *mem; /* memory input (eng_run_ordered_memory), read in place */
+    size_t memlen;
+    int fd;          /* the file, or the record copy of a .gz file or array; -1 for memory */
+    bool copy;       /* fd is a temporary copy */
+    uint64_t copy_len;
+    eq_ndjson *reader; /* pass 2: reads line_buf */
+} source;
+
+typedef struct sorter {
+    eng *e;
+    bool has_tb;
+    source *src;
+    size_t nsrc;
+    sort_entry *items; /* the run being filled */
+    size_t n, cap;
+    FILE **runs; /* sorted runs on disk */
+    size_t nruns;
+    bool sorted; /* every entry so far came in order: no sort needed */
+    sort_entry last;
+    char *line_buf; /* pass 2: one event's line, then '\n' and padding */
+    size_t line_cap;
+    size_t guess; /* bytes read at first for one event: twice the average line */
+} sorter;
+
+/* ---- keys ---------------------------------------------------------------- */
+
+static uint64_t tiebreaker_key(const eqlite_value *v)
+{
+    if (v->kind == EQLITE_INT || v->kind == EQLITE_DOUBLE || v->kind == EQLITE_BOOL) {
+        double d = v->kind == EQLITE_DOUBLE ? v->u.d : v->kind == EQLITE_INT ? (double)v->u.i : v->u.b;
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        bits = bits >> 63 ? ~bits : bits | UINT64_C(1) << 63; /* order-preserving */
+        return UINT64_C(1) << 62 | bits >> 2;
+    }
+    if (v->kind == EQLITE_STRING) {
+        uint64_t k = 0;
+        for (uint32_t i = 0; i < 7; i++)
+            k = k << 8 | (i < v->len ? (unsigned char)v->u.s[i] : 0);
+        return UINT64_C(2) << 62 | k << 6;
+    }
+    return 0; /* null (and arrays, which the engine does not order by) */
+}
+
+/* (timestamp, tiebreaker key, input position); positions are unique, so
+ * no two entries compare equal and the sort needs no stability. */
+static inline int cmp_entries(const sorter *s, const sort_entry *a, const sort_entry *b)
+{
+    if (a->ts != b->ts)
+        return a->ts < b->ts ? -1 : 1;
+    if (s->has_tb && a->tb != b->tb)
+        return a->tb < b->tb ? -1 : 1;
+    return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+/* In place (glibc's qsort takes a copy of the array: twice the index at
+ * the peak): quicksort, median of three, insertion sort for short ranges,
+ * recursion on the smaller side only. */
+static void sort_range(const sorter *s, sort_entry *a, size_t n)
+{
+    while (n > 16) {
+        sort_entry *lo = a, *mid = a + n / 2, *hi = a + n - 1, t;
+        if (cmp_entries(s, mid, lo) < 0)
+            t = *mid, *mid = *lo, *lo = t;
+        if (cmp_entries(s, hi, mid) < 0) {
+            t = *hi, *hi = *mid, *mid = t;
+            if (cmp_entries(s, mid, lo) < 0)
+                t = *mid, *mid = *lo, *lo = t;
+        }
+        sort_entry pivot = *mid;
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (cmp_entries(s, &a[i], &pivot) < 0)
+                i++;
+            while (cmp_entries(s, &pivot, &a[j]) < 0)
+                j--;
+            if (i >= j)
+                break;
+            t = a[i], a[i] = a[j], a[j] = t;
+            i++;
+            j--;
+        }
+        size_t left = j + 1; /* [0, j] <= pivot <= [j + 1, n) */
+        if (left < n - left) {
+            sort_range(s, a, left);
+            a += left;
+            n -= left;
+        } else {
+            sort_range(s, a + left, n - left);
+            n = left;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        sort_entry v = a[i];
+        size_t j = i;
+        for (; j > 0 && cmp_entries(s, &v, &a[j - 1]) < 0; j--)
+            a[j] = a[j - 1];
+        a[j] = v;
+    }
+}
+
+/* ---- temporary files ------------------------------------------------------- */
+
+static int temp_fd(void)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/eqlite-sort-XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    if (fd >= 0)
+        unlink(path); /* gone when closed, whatever happens */
+    else
+        fprintf(stderr, "eqlite: cannot create a temporary file in %s: %s\n", dir && *dir ? dir : "/tmp",
+                strerror(errno));
+    return fd;
+}
+
+static bool write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        c += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* ---- pass 1: the index ----------------------------------------------------- */
+
+static int spill(sorter *s)
+{
+    sort_range(s, s->items, s->n);
+    int fd = temp_fd();
+    FILE *f = fd >= 0 ? fdopen(fd, "w+b") : NULL;
+    FILE **runs = f ? realloc(s->runs, (s->nruns + 1) * sizeof *runs) : NULL;
+    if (!runs || fwrite(s->items, sizeof *s->items, s->n, f) != s->n || fflush(f) != 0) {
+        if (f)
+            fclose(f);
+        else if (fd >= 0)
+            close(fd);
+        fprintf(stderr, "eqlite: cannot write a sort run: %s\n", runs ? strerror(errno) : "out of memory");
+        return 2;
+    }
+    rewind(f);
+    s->runs = runs;
+    s->runs[s->nruns++] = f;
+    s->n = 0;
+    return 0;
+}
+
+static int add_entry(sorter *s, const sort_entry *en)
+{
+    if (s->n + s->nruns && cmp_entries(s, &s->last, en) > 0)
+        s->sorted = false;
+    s->last = *en;
+    if (s->n == s->cap) {
+        size_t limit = s->e->opt.memory_limit ? s->e->opt.memory_limit : DEFAULT_MEMORY_LIMIT;
+        size_t most = limit / sizeof *s->items;
+        if (most < 1024)
+            most = 1024;
+        if (s->cap >= most) {
+            int st = spill(s);
+            if (st)
+                return st;
+        } else {
+            size_t cap = s->cap ? s->cap * 2 : 4096;
+            if (cap > most)
+                cap = most;
+            sort_entry *items = realloc(s->items, cap * sizeof *items);
+            if (!items)
+                return eng_out_of_memory("indexing the events for sorting");
+            s->items = items;
+            s->cap = cap;
+        }
+    }
+    s->items[s->n++] = *en;
+    return 0;
+}
+
+/* Plain NDJSON is read back where it is; anything else is copied, one
+ * record a line, into a temporary file. */
+static int index_source(sorter *s, size_t k, const char *path)
+{
+    eng *e = s->e;
+    source *src = &s->src[k];
+    eq_ndjson_options o;
+    eng_reader_options(e, &o, src->name);
+    o.fields = NULL; /* only the timestamp and tiebreaker */
+    o.conv = NULL;
+    o.nfields = 0;
+    eq_ndjson *rd;
+    char err[512];
+    eqlite_status st = src->mem ? eq_ndjson_open_memory(src->mem, src->memlen, &o, &rd, err, sizeof err)
+                                : eq_ndjson_open_path(path, &o, &rd, err, sizeof err);
+    if (st != EQLITE_OK) {
+        fprintf(stderr, "eqlite: cannot read %s: %s\n", src->name, err);
+        return 2;
+    }
+    if (src->copy && (src->fd = temp_fd()) < 0) {
+        eq_ndjson_close(rd);
+        return 2;
+    }
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    int status = 0;
+    for (int got; status == 0 && (got = eq_ndjson_next(rd, &ev, &rec)) != EQ_NDJSON_EOF;) {
+        if (got == EQ_NDJSON_FATAL) {
+            fprintf(stderr, "%s: %s\n", rec.file, rec.reason);
+            status = 2;
+            break;
+        }
+        if (got == EQ_NDJSON_BAD) {
+            eng_report_bad(e, rec.file, rec.line, rec.reason);
+            status = e->opt.strict ? 2 : 0;
+            continue;
+        }
+        uint64_t offset = rec.offset;
+        if (src->copy) {
+            offset = src->copy_len;
+            if (!write_all(src->fd, rec.text, rec.len) || !write_all(src->fd, "\n", 1)) {
+                fprintf(stderr, "eqlite: cannot write a temporary copy of %s: %s\n", src->name, strerror(errno));
+                status = 2;
+                break;
+            }
+            src->copy_len += rec.len + 1;
+        }
+        if (offset >> OFFSET_BITS) {
+            fprintf(stderr, "%s: too large to sort (over 256 TiB)\n", src->name);
+            status = 2;
+            break;
+        }
+        sort_entry en = {ev.timestamp, s->has_tb ? tiebreaker_key(&ev.tiebreaker) : rec.line,
+                         (uint64_t)k << OFFSET_BITS | offset};
+        status = add_entry(s, &en);
+    }
+    eq_ndjson_stats rs;
+    eq_ndjson_stats_get(rd, &rs);
+    e->totals.bytes += rs.bytes_out;
+    eq_ndjson_close(rd);
+    return status;
+}
+
+/* ---- pass 2: the events in index order ----------------------------------- */
+
+typedef struct run_reader {
+    FILE *f;
+    sort_entry buf[RUN_BUFFER];
+    size_t at, n;
+} run_reader;
+
+static bool run_next(run_reader *r, sort_entry *out)
+{
+    if (r->at == r->n) {
+        r->n = fread(r->buf, sizeof *r->buf, RUN_BUFFER, r->f);
+        r->at = 0;
+        if (r->n == 0)
+            return false;
+    }
+    *out = r->buf[r->at++];
+    return true;
+}
+
+/* The line at `offset` into line_buf, '\n' after it: one pread of the
+ * usual size, more only for a longer line. */
+static int read_line(sorter *s, source *src, uint64_t offset, size_t *len)
+{
+    size_t have = 0, want = s->guess;
+    for (;;) {
+        if (want > s->line_cap - 1)
+            want = s->line_cap - 1;
+        ssize_t got;
+        if (src->mem) {
+            size_t left = offset + have < src->memlen ? src->memlen - (size_t)offset - have : 0;
+            got = (ssize_t)(want - have < left ? want - have : left);
+            memcpy(s->line_buf + have, src->mem + offset + have, (size_t)got);
+        } else {
+            got = pread(src->fd, s->line_buf + have, want - have, (off_t)(offset + have));
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got < 0)
+                return -1;
+        }
+        char *nl = memchr(s->line_buf + have, '\n', (size_t)got);
+        have += (size_t)got;
+        if (nl || got == 0 || have == s->line_cap - 1) {
+            *len = nl ? (size_t)(nl - s->line_buf) : have;
+            s->line_buf[*len] = '\n';
+            return 0;
+        }
+        want = have * 2;
+    }
+}
+
+static int feed_entry(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *fed)
+{
+    eng *e = s->e;
+    source *src = &s->src[en->pos >> OFFSET_BITS];
+    uint64_t offset = en->pos & ((UINT64_C(1) << OFFSET_BITS) - 1);
+    size_t len;
+    if (read_line(s, src, offset, &len) != 0 || eq_ndjson_seek(src->reader, 0, s->has_tb ? 0 : en->tb) != 0) {
+        fprintf(stderr, "eqlite: %s: cannot reread the event at byte %llu: %s\n", src->name,
+                (unsigned long long)offset, strerror(errno));
+        return 2;
+    }
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    int got = eq_ndjson_next(src->reader, &ev, &rec);
+    if (got == EQ_NDJSON_BAD) { /* a value the mapping cannot convert: pass 1 did not look */
+        eng_report_bad(e, rec.file, rec.line, rec.reason);
+        return e->opt.strict ? 2 : 0;
+    }
+    if (got != EQ_NDJSON_EVENT) {
+        fprintf(stderr, "eqlite: %s: rereading an event: %s\n", src->name,
+                got == EQ_NDJSON_EOF ? "ended early" : rec.reason);
+        return 2;
+    }
+    eng_text text = {rec.text, rec.len};
+    ev.user = &text;
+    e->totals.events++;
+    int status = eng_runner_feed(r, &ev, &rec);
+    if (status == 0 && e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd))
+        status = 2;
+    if (++*fed % TICK_EVENTS == 0 && e->tick) {
+        e->totals.matches = eng_runner_matches(r);
+        e->tick(e->tick_user, &e->totals);
+    }
+    return status;
+}
+
+static int feed_sorted(sorter *s)
+{
+    eng *e = s->e;
+    /* one line buffer, read by one reader per source (each names its file) */
+    s->line_cap = EQ_NDJSON_DEFAULT_MAX_LINE + 2;
+    /* + simdjson's padding; mapped rather than malloc'ed so that only the
+     * pages lines reach become resident (whatever malloc debugging does) */
+    void *buf = mmap(NULL, s->line_cap + 64, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED)
+        return eng_out_of_memory("sorting the events");
+    s->line_buf = buf;
+    memcpy(s->line_buf, "{}\n", 3); /* what the readers see when they open: NDJSON, not gzip */
+    uint64_t events = s->n + s->nruns; /* a guess only needs an order of magnitude */
+    uint64_t bytes = e->totals.bytes;
+    s->guess = events ? (size_t)(bytes / events) * 2 + 64 : 4096;
+    if (s->guess < 512)
+        s->guess = 512;
+    for (size_t k = 0; k < s->nsrc; k++) {
+        eq_ndjson_options o;
+        eng_reader_options(e, &o, s->src[k].name);
+        char err[512];
+        if (eq_ndjson_open_memory(s->line_buf, s->line_cap, &o, &s->src[k].reader, err, sizeof err) != EQLITE_OK) {
+            fprintf(stderr, "eqlite: %s: %s\n", s->src[k].name, err);
+            return 2;
+        }
+    }
+    eng_runner *r = eng_runner_new(e, e->out);
+    if (!r)
+        return eng_out_of_memory("starting the matchers");
+    int status = 0;
+    uint64_t fed = 0;
+    if (s->nruns == 0) {
+        if (!s->sorted)
+            sort_range(s, s->items, s->n);
+        for (size_t i = 0; i < s->n && status == 0 && !eng_runner_stopped(r); i++)
+            status = feed_entry(s, r, &s->items[i], &fed);
+    } else {
+        status = s->n ? spill(s) : 0; /* the last run joins the others */
+        free(s->items); /* the merge needs only the run buffers */
+        s->items = NULL;
+        s->cap = 0;
+        run_reader *rr = status ? NULL : calloc(s->nruns, sizeof *rr);
+        sort_entry *head = rr ? calloc(s->nruns, sizeof *head) : NULL;
+        bool *live = head ? calloc(s->nruns, sizeof *live) : NULL;
+        if (status == 0 && !live)
+            status = eng_out_of_memory("merging the sort runs");
+        for (size_t k = 0; status == 0 && k < s->nruns; k++) {
+            rr[k].f = s->runs[k];
+            live[k] = run_next(&rr[k], &head[k]);
+        }
+        /* runs are few (the index / --memory-limit): a linear pick is enough */
+        while (status == 0 && !eng_runner_stopped(r)) {
+            size_t best = SIZE_MAX;
+            for (size_t k = 0; k < s->nruns; k++)
+                if (live[k] && (best == SIZE_MAX || cmp_entries(s, &head[k], &head[best]) < 0))
+                    best = k;
+            if (best == SIZE_MAX)
+                break;
+            status = feed_entry(s, r, &head[best], &fed);
+            live[best] = run_next(&rr[best], &head[best]);
+        }
+        for (size_t k = 0; status == 0 && k < s->nruns; k++)
+            if (ferror(s->runs[k])) {
+                fprintf(stderr, "eqlite: cannot read a sort run back\n");
+                status = 2;
+            }
+        free(rr);
+        free(head);
+        free(live);
+    }
+    e->stopped = eng_runner_stopped(r);
+    if (status == 0)
+        status = eng_runner_flush(r);
+    e->totals.matches += eng_runner_matches(r);
+    eng_runner_collect_state(r);
+    eng_runner_free(r);
+    return status;
+}
+
+/* ---- the run ---------------------------------------------------------------- */
+
+static void sorter_free(sorter *s)
+{
+    for (size_t k = 0; k < s->nsrc; k++) {
+        eq_ndjson_close(s->src[k].reader);
+        if (s->src[k].fd >= 0)
+            close(s->src[k].fd);
+    }
+    for (size_t k = 0; k < s->nruns; k++)
+        fclose(s->runs[k]);
+    free(s->runs);
+    free(s->src);
+    free(s->items);
+    if (s->line_buf)
+        munmap(s->line_buf, s->line_cap + 64);
+}
+
+static int sorter_init(sorter *s, eng *e, size_t nsrc)
+{
+    memset(s, 0, sizeof *s);
+    s->e = e;
+    s->has_tb = e->opt.tiebreaker_field && *e->opt.tiebreaker_field;
+    s->sorted = true;
+    if (nsrc > MAX_SOURCES) {
+        fprintf(stderr, "eqlite: at most %zu inputs can be sorted together\n", MAX_SOURCES);
+        return 2;
+    }
+    s->src = calloc(nsrc ? nsrc : 1, sizeof *s->src);
+    if (!s->src)
+        return eng_out_of_memory("sorting the events");
+    s->nsrc = nsrc;
+    for (size_t k = 0; k < nsrc; k++)
+        s->src[k].fd = -1;
+    return 0;
+}
+
+int eng_run_ordered(eng *e, char *const *paths, size_t npaths)
+{
+    sorter s;
+    int status = sorter_init(&s, e, npaths);
+    for (size_t k = 0; k < npaths && status == 0; k++) {
+        source *src = &s.src[k];
+        src->name = paths[k];
+        src->copy = !eng_can_split(paths[k]);
+        if (!src->copy && (src->fd = open(paths[k], O_RDONLY | O_CLOEXEC)) < 0) {
+            fprintf(stderr, "eqlite: cannot read %s: %s\n", paths[k], strerror(errno));
+            status = 2;
+        }
+        if (status == 0)
+            status = index_source(&s, k, paths[k]);
+    }
+    if (status == 0)
+        status = feed_sorted(&s);
+    sorter_free(&s);
+    return status;
+}
+
+int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *display_name)
+{
+    sorter s;
+    int status = sorter_init(&s, e, 1);
+    if (status == 0) {
+        /* lines of objects are read back in place; a .gz or array buffer is
+         * copied to a temporary file */
+        size_t k = 0;
+        while (k < len && (data[k] == ' ' || data[k] == '\t' || data[k] == '\r' || data[k] == '\n'))
+            k++;
+        s.src[0].name = display_name;
+        s.src[0].mem = data;
+        s.src[0].memlen = len;
+        s.src[0].copy = !(k < len && data[k] == '{');
+        status = index_source(&s, 0, NULL);
+        if (s.src[0].copy)
+            s.src[0].mem = NULL; /* pass 2 reads the copy */
+        if (status == 0)
+            status = feed_sorted(&s);
+    }
+    sorter_free(&s);
+    return status;
+}

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""`eqlite query` runs that need event order (sequences, samples, tail): one
+pass over input in order, results as they complete, memory that does not grow
+with the input, out-of-order events on streams, unsorted files."""
+import gzip
+import json
+import os
+import select
+import subprocess
+import sys
+import tempfile
+
+BIN = os.environ.get("EQLITE_BIN", "eqlite")
+failures = []
+
+
+def run(args, stdin=b""):
+    return subprocess.run([BIN] + args, input=stdin, capture_output=True)
+
+
+def check(name, cond, detail=""):
+    print("%s %s%s" % ("ok  " if cond else "FAIL", name, "" if cond else ": " + detail))
+    if not cond:
+        failures.append(name)
+
+
+def event(i, ts, k="a", cat="process"):
+    return json.dumps({"@timestamp": ts, "event": {"id": i, "category": [cat]}, "k": k},
+                      separators=(",", ":"))
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def lines(r):
+    return r.stdout.decode().splitlines()
+
+
+SEQ = "sequence by k [process where event.id == 1] [process where event.id == 2]"
+
+
+def main(tmp):
+    rules = write(os.path.join(tmp, "rules.jsonl"),
+                  json.dumps({"id": "ev", "query": "process where true"}) + "\n" +
+                  json.dumps({"id": "seq", "query": SEQ}) + "\n")
+    two = event(2, "2024-05-01T00:00:02Z") + "\n" + event(1, "2024-05-01T00:00:01Z") + "\n"
+
+    # the issue's minimal case: the file gives the event rule both events, so must stdin
+    path = write(os.path.join(tmp, "two.ndjson"), two)
+    f = [json.loads(l)["rule_id"] for l in lines(run(["query", "-r", rules, path]))]
+    r = run(["query", "-r", rules], stdin=two.encode())
+    s = [json.loads(l)["rule_id"] for l in lines(r)]
+    check("out-of-order stdin: event queries see every event", s.count("ev") == 2 and f.count("ev") == 2,
+          "file %r stdin %r" % (f, s))
+    check("out-of-order stdin: the sequence does not guess", "seq" not in s, repr(s))
+
+    # late events: one note per reason, with the count and the first place
+    many = "".join(event(9, "2024-05-01T00:00:%02dZ" % t) + "\n" for t in (10, 1, 2, 3))
+    r = run(["query", SEQ], stdin=many.encode())
+    err = r.stderr.decode().splitlines()
+    check("late events are one note with a count", r.returncode == 0 and len(err) == 1 and
+          err[0].startswith("<stdin>:2: 3 events out of") and "sequences and samples did not" in err[0], repr(err))
+
+    # --reorder-window: events up to that late are put in order for sequences; later ones are counted
+    win = "".join(event(i, "2024-05-01T00:00:%02dZ" % t, k=k) + "\n"
+                  for i, t, k in [(2, 5, "a"), (1, 1, "a"), (1, 30, "b"), (2, 2, "b"), (2, 31, "b")])
+    r = run(["query", "-r", rules, "--reorder-window", "10s"], stdin=win.encode())
+    out = [json.loads(l) for l in lines(r)]
+    seqs = [o["join_keys"] for o in out if o["rule_id"] == "seq"]
+    err = r.stderr.decode().splitlines()
+    check("--reorder-window puts late events in order for sequences", seqs == [["a"], ["b"]], repr(out))
+    check("--reorder-window: event queries still see every event",
+          sum(o["rule_id"] == "ev" for o in out) == 5, repr(out))
+    check("--reorder-window: an event later than the window is one note", len(err) == 1 and
+          err[0].startswith("<stdin>:4: 1 event later than --reorder-window"), repr(err))
+    r = run(["query", "-r", rules], stdin=win.encode())
+    seqs = [json.loads(l)["join_keys"] for l in lines(r) if json.loads(l)["rule_id"] == "seq"]
+    check("without a window the same stream loses the first sequence", seqs == [["b"]], repr(seqs))
+    check("--reorder-window takes a duration with a unit",
+          run(["query", "--reorder-window", "10", SEQ]).returncode == 2 and
+          run(["query", "--reorder-window", "-1s", SEQ]).returncode == 2)
+
+    # visible limits: a rule that lost partials at a limit says so once; --stats shows the state
+    keys = "".join(event(1, 1714521600000 + t, k="k%d" % t) + "\n" for t in range(5)) + \
+        event(2, 1714521600009, k="k0") + "\n" + event(2, 1714521600010, k="k4") + "\n"
+    r = run(["query", "--max-partials", "2", SEQ], stdin=keys.encode())
+    err = r.stderr.decode().splitlines()
+    check("a rule that lost state says so once at the end", len(lines(r)) == 1 and len(err) == 1 and
+          "lost state: 3 partials or keys evicted" in err[0], repr(err))
+    r = run(["query", "--stats", "-r", rules, "--max-partials", "2"], stdin=keys.encode())
+    err = r.stderr.decode()
+    check("--stats with -r shows each rule's state and the totals",
+          "rule seq: partials held 1, evicted at a limit 3, expired by maxspan 0, dropped late 0" in err and
+          "sequence state: partials held 1, evicted at a limit 3" in err, err)
+    check("--max-partials takes a positive count", run(["query", "--max-partials", "0", SEQ]).returncode == 2)
+
+    # a live stream: a sequence result is printed while the input is still open
+    p = subprocess.Popen([BIN, "query", SEQ], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdin.write((event(1, "2024-05-01T00:00:01Z") + "\n" + event(2, "2024-05-01T00:00:02Z") + "\n").encode())
+    p.stdin.flush()
+    ready, _, _ = select.select([p.stdout], [], [], 10)
+    got = p.stdout.readline() if ready else b""
+    p.stdin.close()
+    p.wait(timeout=30)
+    check("a live stream prints a result before its input ends",
+          bool(ready) and json.loads(got)["join_keys"] == ["a"], repr(got))
+
+    # a sorted file streams; its results equal those of the same events on stdin
+    sorted_text = "".join(event(1 + (t % 2), "2024-05-01T00:00:%02dZ" % t, k="k%d" % (t // 4)) + "\n"
+                          for t in range(40))
+    sp = write(os.path.join(tmp, "sorted.ndjson"), sorted_text)
+    a, b = run(["query", "-r", rules, sp]), run(["query", "-r", rules], stdin=sorted_text.encode())
+    check("a sorted file and stdin agree", a.stdout == b.stdout and len(lines(a)) == 60 and not a.stderr,
+          "%d vs %d %r" % (len(lines(a)), len(lines(b)), a.stderr))
+    # a file whose order the line-start check cannot see (timestamp not first) goes through the reader
+    late_ts = "".join(json.dumps({"event": {"id": 1 + (t % 2), "category": ["process"]}, "k": "x",
+                                  "@timestamp": "2024-05-01T00:00:%02dZ" % (39 - t)}) + "\n" for t in range(40))
+    lp = write(os.path.join(tmp, "reversed.ndjson"), late_ts)
+    r = run(["query", SEQ, lp])
+    check("an unsorted file is sorted (timestamp not the first key)", len(lines(r)) == 19 and not r.stderr,
+          "%d lines %r" % (len(lines(r)), r.stderr))
+
+    # -j 2 with sequences: event queries in the chunk workers, the rest in order; the same bytes as -j 1
+    mixed = write(os.path.join(tmp, "mixed.jsonl"), "\n".join(json.dumps(r) for r in [
+        {"id": "any-2", "query": "process where event.id == 2"},
+        {"id": "seq", "query": "sequence by k with maxspan=5s [process where event.id == 1] [process where event.id == 2]"},
+        {"id": "ev-3", "query": "process where event.id == 3"},
+        {"id": "tail", "query": "process where event.id == 3 | tail 2"},
+        {"id": "seq-open", "query": "sequence by k [process where event.id == 3] [process where event.id == 1]"},
+        {"id": "all", "query": "process where true"},  # after the sequences: the merge must interleave
+    ]) + "\n")
+    chunks = os.path.join(tmp, "chunks.ndjson")
+    with open(chunks, "w") as out:
+        for i in range(30000):
+            out.write(json.dumps({"@timestamp": 1714521600000 + i * 100, "event": {"id": 1 + (i * 7) % 3,
+                                  "category": ["process"]}, "k": "k%d" % (i % 13), "pad": "p" * 400},
+                                 separators=(",", ":")) + "\n")
+    one, two = run(["query", "-r", mixed, "-j", "1", chunks]), run(["query", "-r", mixed, "-j", "2", chunks])
+    ids = [json.loads(l)["rule_id"] for l in lines(one)]
+    check("-j 2 with sequences prints the bytes of -j 1 (file over several chunks)",
+          one.stdout == two.stdout and one.returncode == two.returncode == 0 and not two.stderr and
+          ids.count("seq") > 100 and ids.count("tail") == 2 and ids.count("seq-open") > 100,
+          "%d vs %d lines, %r" % (len(lines(one)), len(lines(two)), two.stderr[:300]))
+
+    # memory: a sequence over a file in order does not keep the events
+    big = os.path.join(tmp, "big.ndjson")
+    pad = "x" * 2000
+    with open(big, "w") as out:
+        for i in range(40000):
+            out.write(json.dumps({"@timestamp": 1714521600000 + i, "event": {"id": 3, "category": ["process"]},
+                                  "k": "k%d" % (i % 50), "pad": pad}, separators=(",", ":")) + "\n")
+    size_mb = os.path.getsize(big) / 1e6
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", BIN, "query", SEQ, big], capture_output=True) \
+        if os.path.exists("/usr/bin/time") else None
+    if r is not None:
+        rss_mb = int(r.stderr.decode().split()[-1]) / 1e3
+        check("a sequence over an %.0f MB sorted file stays small (%.1f MB peak)" % (size_mb, rss_mb),
+              r.returncode == 0 and rss_mb < size_mb / 4, r.stderr.decode())
+
+    # unsorted files: an index over the file, sorted (spilled to disk past --memory-limit), never the text
+    n = 3000
+    stamps = [(i * 7919) % n for i in range(n)]
+    evs = [(t, {"@timestamp": 1714521600000 + t, "event": {"id": 1 + t % 3, "category": ["process"]},
+                "k": "k%d" % (t % 37)}) for t in stamps]
+    shuffled = "".join(json.dumps(e, separators=(",", ":")) + "\n" for _, e in evs)
+    in_order = "".join(json.dumps(e, separators=(",", ":")) + "\n" for _, e in sorted(evs, key=lambda x: x[0]))
+    up = write(os.path.join(tmp, "shuffled.ndjson"), shuffled)
+    op = write(os.path.join(tmp, "ordered.ndjson"), in_order)
+    seq3 = ("sequence by k [process where event.id == 1] [process where event.id == 2] "
+            "[process where event.id == 3]")
+    want = run(["query", seq3, op])
+    got = run(["query", seq3, up])
+    spilled = run(["query", "--memory-limit", "1K", seq3, up])
+    check("an unsorted file gives the sorted file's results", got.stdout == want.stdout and
+          len(lines(want)) > 50 and not got.stderr, "%d vs %d" % (len(lines(got)), len(lines(want))))
+    check("sort runs spilled to disk give the same results", spilled.stdout == want.stdout,
+          "%d vs %d %r" % (len(lines(spilled)), len(lines(want)), spilled.stderr))
+    check("--memory-limit takes a size", run(["query", "--memory-limit", "lots", seq3, up]).returncode == 2)
+    gzp = os.path.join(tmp, "shuffled.ndjson.gz")
+    with gzip.open(gzp, "wb") as f:
+        f.write(shuffled.encode())
+    r = run(["query", seq3, gzp])
+    check("an unsorted .gz file is sorted too", r.stdout == want.stdout, "%d lines %r" % (len(lines(r)), r.stderr))
+    arr = write(os.path.join(tmp, "shuffled.json"), "[" + ",\n".join(shuffled.splitlines()) + "]")
+    r = run(["query", seq3, arr])
+    check("an unsorted JSON array is sorted too", r.stdout == want.stdout, "%d lines %r" % (len(lines(r)), r.stderr))
+    # two files each in order, the second older: sorted together
+    half = in_order.splitlines(True)
+    first, second = write(os.path.join(tmp, "late.ndjson"), "".join(half[n // 2:])), \
+        write(os.path.join(tmp, "early.ndjson"), "".join(half[:n // 2]))
+    r = run(["query", seq3, first, second])
+    check("files sort together", r.stdout == want.stdout, "%d lines %r" % (len(lines(r)), r.stderr[:200]))
+    r = run(["bench", "--repeat", "1", seq3, up])
+    got = [l for l in lines(r) if "(read+project+match)" in l]
+    check("eqlite bench counts what eqlite query prints on an unsorted file",
+          len(got) == 1 and (" %d matches" % len(lines(want))) in got[0], repr(r.stdout[-400:]))
+    # a tiebreaker orders events of the same timestamp
+    tb_events = [{"@timestamp": 1714521600000, "event": {"id": 2 - (t % 2), "category": ["process"]}, "k": "t",
+                  "seq": 10 - t} for t in range(10)]
+    tbp = write(os.path.join(tmp, "tb.ndjson"), "".join(json.dumps(e) + "\n" for e in tb_events))
+    r = run(["query", "--tiebreaker-field", "seq", SEQ, tbp])
+    out = [[e["seq"] for e in json.loads(l)["events"]] for l in lines(r)]
+    check("the tiebreaker orders a sort", out == [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]], repr(r))
+
+    # memory of a sort: the index, not the events
+    shuffled_big = os.path.join(tmp, "big_shuffled.ndjson")
+    with open(shuffled_big, "w") as out:
+        for i in range(40000):
+            out.write(json.dumps({"@timestamp": 1714521600000 + (i * 7919) % 40000,
+                                  "event": {"id": 3, "category": ["process"]}, "k": "k%d" % (i % 50), "pad": pad},
+                                 separators=(",", ":")) + "\n")
+    if os.path.exists("/usr/bin/time"):
+        r = subprocess.run(["/usr/bin/time", "-f", "%M", BIN, "query", SEQ, shuffled_big], capture_output=True)
+        rss_mb = int(r.stderr.decode().split()[-1]) / 1e3
+        check("sorting an %.0f MB file keeps its index, not its text (%.1f MB peak)" % (size_mb, rss_mb),
+              r.returncode == 0 and rss_mb < size_mb / 4, r.stderr.decode()[-300:])
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as tmp:
+        main(tmp)
+    print("%d failed" % len(failures))
+    sys.exit(1 if failures else 0)
