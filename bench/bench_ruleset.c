@@ -13,6 +13,7 @@
 
 #include "bench_util.h"
 #include "gen_events.h"
+#include "ruleset.h"
 
 #define COST_SAMPLE 100000
 
@@ -78,7 +79,6 @@ static int scan_pass(const eqlite_ruleset *rs, const eqlite_event *evs, size_t n
 }
 
 /* Internal (lib/ruleset.c): per-rule time and runs while a scanner runs. */
-void eq_scanner_profile(eqlite_scanner *sc, uint64_t *ns, uint64_t *runs);
 
 typedef struct rule_cost {
     size_t index;

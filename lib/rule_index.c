@@ -1,0 +1,749 @@
+/* rule_index.c: the guard index of a ruleset, read from the rules' own
+ * bytecode (atoms, guards, probes, slots and the bitmaps the scanner reads);
+ * the design is described at the top of ruleset.c. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <time.h>
+#include <string.h>
+
+#include "ruleset.h"
+
+static void free_slots(eqlite_ruleset *rs)
+{
+    for (uint32_t k = 0; rs->slots && k <= rs->mask; k++) {
+        eq_free(rs->alloc, rs->slots[k].rules.items);
+        eq_free(rs->alloc, rs->slots[k].rules.bits);
+    }
+    eq_free(rs->alloc, rs->slots);
+    rs->slots = NULL;
+}
+
+void eq_rule_index_free(eqlite_ruleset *rs)
+{
+    free_slots(rs);
+    for (uint32_t k = 0; k < rs->nprobes; k++) {
+        eq_free(rs->alloc, rs->probes[k].present.items);
+        eq_free(rs->alloc, rs->probes[k].present.bits);
+    }
+    eq_free(rs->alloc, rs->always.bits);
+    rs->always.bits = NULL;
+    eq_free(rs->alloc, rs->clocked.items);
+    rs->clocked = (rule_list){NULL, 0, NULL};
+    eq_free(rs->alloc, rs->tags);
+    rs->tags = NULL;
+    eq_free(rs->alloc, rs->bloom);
+    rs->bloom = NULL;
+    eq_free(rs->alloc, rs->probes);
+    eq_free(rs->alloc, rs->active);
+    eq_free(rs->alloc, rs->groups);
+    rs->groups = NULL;
+    rs->ngroups = 0;
+    eq_free(rs->alloc, rs->always.items);
+    eq_free(rs->alloc, rs->required);
+    rs->required = NULL;
+    rs->slots = NULL;
+    rs->probes = NULL;
+    rs->active = NULL;
+    rs->always.items = NULL;
+    rs->nprobes = rs->capprobes = rs->nactive = 0;
+    rs->always.n = 0;
+    eq_arena_free(&rs->arena);
+    eq_arena_init(&rs->arena, rs->alloc);
+}
+
+/* ---- guards read from the bytecode ---- */
+
+/* One indexed value: the test can be true only if the probe reads it. */
+typedef struct key {
+    uint32_t probe;
+    const char *s;
+    uint32_t n;
+} key;
+
+/* One usable test: one of its keys holds (PROBE_PRESENT keys: the field has
+ * a value). */
+typedef struct atom {
+    key *keys;
+    uint32_t n;
+    double cost;
+} atom;
+
+/* The guard of one point of a filter's code: a set of atoms, at least one
+ * of which holds on every path from that point to a true return. */
+typedef struct gnode {
+    double cost; /* INFINITY: some path can return true past no usable test */
+    uint32_t first, n; /* range of the builder's pool */
+    uint8_t state;     /* 0 unsolved, 1 in progress, 2 solved */
+} gnode;
+
+typedef struct builder {
+    eqlite_ruleset *rs;
+    eq_arena tmp; /* key arrays */
+    atom *atoms;
+    uint32_t natoms, capatoms;
+    uint32_t *atom_at; /* per instruction of the current program: atom + 1, 0 none */
+    uint32_t *pool;    /* atom lists of the solved nodes */
+    uint32_t npool, cappool;
+    gnode *memo;       /* per (instruction, acc set) */
+    uint32_t *stamp;   /* per atom: dedupes unions */
+    bool *banned;      /* per atom: taken by an earlier guard of the rule */
+    uint32_t gen;
+    bool nomem;
+} builder;
+
+enum { ACC_T = 1, ACC_F = 2, ACC_N = 4, ACC_ALL = 7 };
+
+static bool is_fused_test(uint8_t op)
+{
+    return op == OP_F_IS_NULL || op == OP_F_NOT_NULL || op == OP_F_STR_EQ || op == OP_F_STR_EQ_I ||
+           op == OP_F_MATCH || op == OP_F_CMP || op == OP_F_IN;
+}
+
+static uint32_t probe_for(builder *b, uint32_t field, uint32_t mode, uint32_t affix, uint32_t off, uint32_t len)
+{
+    eqlite_ruleset *rs = b->rs;
+    for (uint32_t k = 0; k < rs->nprobes; k++) {
+        const probe *p = &rs->probes[k];
+        if (p->field == field && p->mode == mode && p->affix == affix && p->off == off && p->len == len)
+            return k;
+    }
+    if (rs->nprobes == rs->capprobes) {
+        uint32_t cap = rs->capprobes ? rs->capprobes * 2 : 16;
+        probe *p = eq_realloc(rs->alloc, rs->probes, cap * sizeof *p);
+        if (!p) {
+            b->nomem = true;
+            return UINT32_MAX;
+        }
+        rs->probes = p;
+        rs->capprobes = cap;
+    }
+    rs->probes[rs->nprobes] = (probe){field, (uint8_t)mode, (uint8_t)affix, (uint8_t)off, (uint8_t)len, 0, false, {NULL, 0, NULL}};
+    return rs->nprobes++;
+}
+
+static bool key_at(builder *b, key *out, uint32_t field, uint32_t mode, uint32_t affix, uint32_t off, uint32_t len,
+                   const char *s, uint32_t n)
+{
+    out->probe = probe_for(b, field, mode, affix, off, len);
+    out->s = s;
+    out->n = n;
+    return out->probe != UINT32_MAX;
+}
+
+static bool is_wild(char c) { return c == '*' || c == '?'; }
+
+/* Slice lengths come in a few sizes so that an event reads few slices. */
+static uint32_t prefix_len(uint32_t n) { return n >= 24 ? 24 : n >= 12 ? 12 : n >= 6 ? 6 : n >= 3 ? 3 : 0; }
+static uint32_t suffix_len(uint32_t n) { return n >= 12 ? 12 : n >= 8 ? 8 : n >= 5 ? 5 : n >= 3 ? 3 : 0; }
+
+/* The key of a wildcard pattern (folded like the set): its trailing
+ * literal, or the literal after its leading '?'s; false if neither is long
+ * enough to be worth a key. */
+static bool pattern_key(builder *b, key *out, uint32_t field, uint32_t mode, const char *k, uint32_t kn)
+{
+    uint32_t off = 0, lead = 0, trail = 0;
+    while (off < kn && k[off] == '?')
+        off++;
+    while (off + lead < kn && !is_wild(k[off + lead]))
+        lead++;
+    while (trail < kn && !is_wild(k[kn - 1 - trail]))
+        trail++;
+    if (off + lead == kn) /* no '*' after the '?'s: a fixed-length pattern */
+        trail = lead;
+    if (trail >= 3 && (trail >= lead || trail >= 8)) {
+        uint32_t l = suffix_len(trail);
+        return key_at(b, out, field, mode, SUFFIX, 0, l, k + kn - l, l);
+    }
+    if (lead >= 3 && off <= MAX_SKIP) {
+        uint32_t l = prefix_len(lead);
+        return key_at(b, out, field, mode, PREFIX, off, l, k + off, l);
+    }
+    return false;
+}
+
+/* The keys of a pattern set without regexes or "*x*" patterns. */
+static bool set_keys(builder *b, const eq_patterns *p, uint32_t field, atom *out)
+{
+    if (p->nregex || p->contains.n)
+        return false;
+    uint32_t n = p->exact.n + p->prefix.n + p->suffix.n + p->globs.n;
+    uint32_t mode = p->caseless ? PROBE_FOLD : PROBE_EXACT;
+    out->keys = eq_arena_alloc(&b->tmp, (n ? n : 1) * sizeof *out->keys);
+    if (!out->keys) {
+        b->nomem = true;
+        return false;
+    }
+    for (uint32_t i = 0; i < p->exact.n; i++)
+        if (!key_at(b, &out->keys[out->n++], field, mode, WHOLE, 0, 0, p->exact.items[i].s, p->exact.items[i].n))
+            return false;
+    for (uint32_t i = 0; i < p->prefix.n; i++) {
+        eq_str e = p->prefix.items[i];
+        uint32_t l = prefix_len(e.n);
+        if (l < 3 || !key_at(b, &out->keys[out->n++], field, mode, PREFIX, 0, l, e.s, l))
+            return false;
+    }
+    for (uint32_t i = 0; i < p->suffix.n; i++) {
+        eq_str e = p->suffix.items[i];
+        uint32_t l = suffix_len(e.n);
+        if (l < 3 || !key_at(b, &out->keys[out->n++], field, mode, SUFFIX, 0, l, e.s + e.n - l, l))
+            return false;
+    }
+    for (uint32_t i = 0; i < p->globs.n; i++)
+        if (!pattern_key(b, &out->keys[out->n++], field, mode, p->globs.items[i].s, p->globs.items[i].n))
+            return false;
+    return n > 0;
+}
+
+/* The keys of a fused test: the test can be true only when the field (any
+ * element) reads as one of them. */
+static bool values_atom(builder *b, const eqlite_program *prog, const eq_instr *in, atom *out)
+{
+    switch (in->op) {
+    case OP_F_STR_EQ:
+    case OP_F_STR_EQ_I: {
+        const eqlite_value *k = &prog->consts[in->b];
+        if (k->kind != EQLITE_STRING)
+            return false;
+        bool fold = in->op == OP_F_STR_EQ_I;
+        out->keys = eq_arena_alloc(&b->tmp, sizeof *out->keys);
+        if (!out->keys) {
+            b->nomem = true;
+            return false;
+        }
+        out->n = 1;
+        if (!fold)
+            return key_at(b, out->keys, in->a, PROBE_EXACT, WHOLE, 0, 0, k->u.s, k->len);
+        /* the VM compares folded forms: index fold(constant) */
+        size_t need = eq_fold(k->u.s, k->len, NULL, 0);
+        char *s = eq_arena_alloc(&b->rs->arena, need + 1);
+        if (!s) {
+            b->nomem = true;
+            return false;
+        }
+        eq_fold(k->u.s, k->len, s, need);
+        return key_at(b, out->keys, in->a, PROBE_FOLD, WHOLE, 0, 0, s, (uint32_t)need);
+    }
+    case OP_F_MATCH:
+        /* caseless sets hold folded literals and match fold(subject) */
+        return set_keys(b, prog->patterns[in->b], in->a, out);
+    default:
+        return false;
+    }
+}
+
+/* The atom a fused test makes, if it is usable: one of its keys, or (any
+ * test but F_IS_NULL) the field's presence. */
+static bool test_atom(builder *b, const eqlite_program *prog, const eq_instr *in, atom *out)
+{
+    memset(out, 0, sizeof *out);
+    if (in->a == EQ_TS_FIELD || in->op == OP_F_IS_NULL)
+        return false;
+    if (values_atom(b, prog, in, out))
+        return true;
+    if (b->nomem)
+        return false;
+    /* every other fused test is true only for an element that is there */
+    out->keys = eq_arena_alloc(&b->tmp, sizeof *out->keys);
+    if (!out->keys) {
+        b->nomem = true;
+        return false;
+    }
+    out->n = 1;
+    return key_at(b, out->keys, in->a, PROBE_PRESENT, WHOLE, 0, 0, NULL, 0);
+}
+
+
+
+/* Records the atoms of a program's usable tests in b->atom_at. */
+static void program_atoms(builder *b, const eqlite_program *prog)
+{
+    for (uint32_t pc = 0; pc < prog->ncode && !b->nomem; pc++) {
+        atom a;
+        b->atom_at[pc] = 0;
+        if (!is_fused_test(prog->code[pc].op) || !test_atom(b, prog, &prog->code[pc], &a))
+            continue;
+        if (b->natoms == b->capatoms) {
+            uint32_t cap = b->capatoms ? b->capatoms * 2 : 256;
+            atom *g = eq_realloc(b->rs->alloc, b->atoms, cap * sizeof *g);
+            if (!g) {
+                b->nomem = true;
+                return;
+            }
+            b->atoms = g;
+            b->capatoms = cap;
+        }
+        b->atoms[b->natoms++] = a;
+        b->atom_at[pc] = b->natoms;
+    }
+}
+
+static bool pool_push(builder *b, uint32_t v)
+{
+    if (b->npool == b->cappool) {
+        uint32_t cap = b->cappool ? b->cappool * 2 : 1024;
+        uint32_t *g = eq_realloc(b->rs->alloc, b->pool, cap * sizeof *g);
+        if (!g) {
+            b->nomem = true;
+            return false;
+        }
+        b->pool = g;
+        b->cappool = cap;
+    }
+    b->pool[b->npool++] = v;
+    return true;
+}
+
+static const gnode INF_NODE = {INFINITY, 0, 0, 2};
+static const gnode EMPTY_NODE = {0, 0, 0, 2};
+
+/* Either guard (both are needed: paths through either). */
+static gnode guard_union(builder *b, gnode x, gnode y)
+{
+    if (isinf(x.cost) || isinf(y.cost))
+        return INF_NODE;
+    if (!y.n)
+        return x;
+    if (!x.n)
+        return y;
+    gnode r = {0, b->npool, 0, 2};
+    if (++b->gen == 0) {
+        memset(b->stamp, 0, b->natoms * sizeof *b->stamp);
+        b->gen = 1;
+    }
+    for (int side = 0; side < 2; side++) {
+        const gnode *g = side ? &y : &x;
+        for (uint32_t i = 0; i < g->n; i++) {
+            uint32_t a = b->pool[g->first + i];
+            if (b->stamp[a] == b->gen)
+                continue;
+            b->stamp[a] = b->gen;
+            if (!pool_push(b, a))
+                return INF_NODE;
+            r.cost += b->atoms[a].cost;
+        }
+    }
+    r.n = b->npool - r.first;
+    return r;
+}
+
+/* The guard from instruction pc on, entered with acc in the set `acc`.
+ * Jumps go forward (codegen emits no loops); anything unexpected makes the
+ * point unguardable, which only costs speed. */
+static gnode solve(builder *b, const eqlite_program *prog, uint32_t pc, unsigned acc, unsigned depth)
+{
+    if (!acc)
+        return EMPTY_NODE; /* no path */
+    if (pc >= prog->ncode || depth > 100000 || b->nomem)
+        return INF_NODE;
+    gnode *memo = &b->memo[pc * 8 + acc];
+    if (memo->state == 2)
+        return *memo;
+    if (memo->state == 1)
+        return INF_NODE;
+    memo->state = 1;
+    const eq_instr *in = &prog->code[pc];
+    gnode r;
+    switch ((eq_opcode)in->op) {
+    case OP_RET:
+        r = (acc & ACC_T) ? INF_NODE : EMPTY_NODE;
+        break;
+    case OP_JUMP:
+        r = in->a > pc ? solve(b, prog, in->a, acc, depth + 1) : INF_NODE;
+        break;
+    case OP_JF:
+    case OP_JNT:
+    case OP_JT: {
+        unsigned taken = in->op == OP_JF ? ACC_F : in->op == OP_JNT ? (ACC_F | ACC_N) : ACC_T;
+        if (in->a <= pc) {
+            r = INF_NODE;
+            break;
+        }
+        gnode x = solve(b, prog, in->a, acc & taken, depth + 1);
+        gnode y = solve(b, prog, pc + 1, acc & ~taken & ACC_ALL, depth + 1);
+        r = guard_union(b, x, y);
+        break;
+    }
+    case OP_SET_ACC:
+        r = solve(b, prog, pc + 1, in->x == 1 ? ACC_T : in->x == 0 ? ACC_F : ACC_N, depth + 1);
+        break;
+    case OP_NOT:
+        r = solve(b, prog, pc + 1, ((acc & ACC_T) ? ACC_F : 0) | ((acc & ACC_F) ? ACC_T : 0) | (acc & ACC_N),
+                  depth + 1);
+        break;
+    /* the stack, not acc */
+    case OP_PUSH_ACC:
+    case OP_LOAD_FIELD:
+    case OP_LOAD_TS:
+    case OP_LOAD_CONST:
+    case OP_ARITH:
+    case OP_NEG:
+    case OP_CALL:
+        r = solve(b, prog, pc + 1, acc, depth + 1);
+        break;
+    /* acc from the stack: anything */
+    case OP_AND3:
+    case OP_OR3:
+    case OP_TRUTH:
+    case OP_CMP:
+    case OP_IS_NULL:
+    case OP_NOT_NULL:
+    case OP_IN:
+    case OP_MATCH:
+        r = solve(b, prog, pc + 1, ACC_ALL, depth + 1);
+        break;
+    case OP_F_IS_NULL:
+    case OP_F_NOT_NULL:
+    case OP_F_STR_EQ:
+    case OP_F_STR_EQ_I:
+    case OP_F_MATCH:
+    case OP_F_CMP:
+    case OP_F_IN: {
+        gnode t = solve(b, prog, pc + 1, ACC_T, depth + 1);
+        gnode f = solve(b, prog, pc + 1, ACC_F | ACC_N, depth + 1);
+        uint32_t a = b->atom_at[pc];
+        if (a && !b->banned[a - 1] && b->atoms[a - 1].cost < t.cost) { /* this test instead of the guard after it */
+            t = (gnode){b->atoms[a - 1].cost, b->npool, 1, 2};
+            if (!pool_push(b, a - 1))
+                t = INF_NODE;
+        }
+        r = guard_union(b, t, f);
+        break;
+    }
+    default: /* an opcode this reader does not know */
+        r = INF_NODE;
+        break;
+    }
+    b->memo[pc * 8 + acc] = r;
+    b->memo[pc * 8 + acc].state = 2;
+    return r;
+}
+
+/* A sequence whose results can come out on any event, when time passes:
+ * with maxspan, an awaiting candidate (trailing missing clause) is emitted
+ * once maxspan has gone by, and pipes hold results in first-event order
+ * until older partials expire. While it holds partials it sees every event,
+ * so that its results come with the same event as from its own matcher;
+ * with none, an event its guards reject changes nothing. */
+bool eq_rule_is_clocked(const eqlite_program *prog)
+{
+    return prog->kind == Q_SEQUENCE && prog->has_maxspan &&
+           (prog->npipes > 0 || (prog->nterms && prog->terms[prog->nterms - 1].missing));
+}
+
+/* Lists rule k under the guard of each of its filters (every position and
+ * `until`); false if some filter has none (the rule runs on every event). */
+/* Lists guard bit `id` under every key of guard g. */
+static void list_guard(builder *b, gnode g, uint32_t id)
+{
+    eqlite_ruleset *rs = b->rs;
+    for (uint32_t i = 0; i < g.n && !b->nomem; i++) {
+        const atom *a = &b->atoms[b->pool[g.first + i]];
+        for (uint32_t v = 0; v < a->n; v++) {
+            const key *e = &a->keys[v];
+            probe *p = &rs->probes[e->probe];
+            p->used = true;
+            if (p->mode == PROBE_PRESENT || (p->affix == PREFIX && p->off)) {
+                if (!eq_rule_list_append(rs->alloc, &p->present, id))
+                    b->nomem = true;
+                if (p->mode == PROBE_PRESENT)
+                    continue;
+            }
+            guard_slot *slot = find_slot(rs->slots, rs->mask, slot_hash(e->probe, e->s, e->n), e->probe, e->s, e->n);
+            if (!eq_rule_list_append(rs->alloc, &slot->rules, id))
+                b->nomem = true;
+        }
+    }
+}
+
+/* Lists rule k under the guards of its filters; false if some filter has
+ * none (the rule then runs on every event). A sequence or sample takes the
+ * union of its filters' cheapest guards (guard bit 0). An event query takes
+ * up to GUARD_BITS guards, each a necessary condition found with the atoms
+ * of the guards before it set aside: it runs only when all of them hold. */
+static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
+{
+    eqlite_ruleset *rs = b->rs;
+    const eqlite_program *prog = rs->rules[k].program;
+    if (!prog->nterms)
+        return false;
+    if (eq_rule_is_clocked(prog) && !eq_rule_list_append(rs->alloc, &rs->clocked, k)) {
+        b->nomem = true;
+        return false;
+    }
+    size_t cells = (size_t)prog->ncode * 8;
+    b->memo = eq_malloc(rs->alloc, cells * sizeof *b->memo);
+    b->atom_at = atom_at;
+    if (!b->memo) {
+        b->nomem = true;
+        return false;
+    }
+    memset(b->memo, 0, cells * sizeof *b->memo);
+    bool guarded = true;
+    /* A sequence without partials changes only on an event that can start
+     * one: its first positive position, or a leading missing one (a later
+     * position, a middle or trailing missing one and `until` act on
+     * partials). So `start` guards bit 0, and the union of all filters
+     * guards bit 1, which stands in for bit 0 while the rule holds partials
+     * (the scanner's `live` bits). */
+    bool sequence = prog->kind == Q_SEQUENCE;
+    gnode all = EMPTY_NODE, start = EMPTY_NODE;
+    bool in_start = sequence;
+    for (uint32_t t = 0; t <= prog->nterms && guarded; t++) {
+        uint32_t pc;
+        if (t < prog->nterms)
+            pc = prog->terms[t].filter_pc;
+        else if (prog->has_until)
+            pc = prog->until.filter_pc;
+        else
+            break;
+        gnode g = solve(b, prog, pc, ACC_ALL, 0);
+        if (isinf(g.cost) || !g.n) /* no guard, or no path to true: run it anyway */
+            guarded = false;
+        else
+            all = guard_union(b, all, g);
+        if (in_start && guarded)
+            start = guard_union(b, start, g);
+        if (t < prog->nterms && !prog->terms[t].missing)
+            in_start = false;
+    }
+    if (guarded && !b->nomem) {
+        list_guard(b, sequence ? start : all, k * GUARD_BITS);
+        rs->required[k * GUARD_BITS / 64] |= UINT64_C(1) << (k * GUARD_BITS % 64);
+        if (sequence)
+            list_guard(b, all, k * GUARD_BITS + 1);
+    }
+    bool single = prog->nterms == 1 && !prog->has_until;
+    for (uint32_t gi = 1; guarded && single && gi < GUARD_BITS && !b->nomem; gi++) {
+        for (uint32_t i = 0; i < all.n; i++)
+            b->banned[b->pool[all.first + i]] = true;
+        memset(b->memo, 0, cells * sizeof *b->memo);
+        all = solve(b, prog, prog->terms[0].filter_pc, ACC_ALL, 0);
+        if (isinf(all.cost) || !all.n) /* any further guard only narrows (its lookups are made anyway) */
+            break;
+        uint32_t id = k * GUARD_BITS + gi;
+        list_guard(b, all, id);
+        rs->required[id / 64] |= UINT64_C(1) << (id % 64);
+    }
+    for (uint32_t pc = 0; pc < prog->ncode; pc++)
+        if (atom_at[pc])
+            b->banned[atom_at[pc] - 1] = false;
+    eq_free(rs->alloc, b->memo);
+    b->memo = NULL;
+    b->atom_at = NULL;
+    b->npool = 0;
+    return guarded;
+}
+
+static bool to_bits(eqlite_ruleset *rs, rule_list *l)
+{
+    if (l->n < 2 * rs->nwords)
+        return true;
+    l->bits = eq_malloc(rs->alloc, rs->nwords * sizeof *l->bits);
+    if (!l->bits)
+        return false;
+    memset(l->bits, 0, rs->nwords * sizeof *l->bits);
+    for (uint32_t i = 0; i < l->n; i++)
+        l->bits[l->items[i] >> 6] |= UINT64_C(1) << (l->items[i] & 63);
+    return true;
+}
+
+eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
+{
+    builder b = {0};
+    b.rs = rs;
+    eq_arena_init(&b.tmp, rs->alloc);
+    eqlite_status st = EQLITE_ENOMEM;
+    uint32_t **maps = eq_malloc(rs->alloc, (rs->nrules ? rs->nrules : 1) * sizeof *maps);
+    if (!maps)
+        return EQLITE_ENOMEM;
+    memset(maps, 0, (rs->nrules ? rs->nrules : 1) * sizeof *maps);
+    /* 1. the atoms of every program */
+    for (uint32_t k = 0; k < rs->nrules && !b.nomem; k++) {
+        const eqlite_program *prog = rs->rules[k].program;
+        b.atom_at = maps[k] = eq_malloc(rs->alloc, (prog->ncode ? prog->ncode : 1) * sizeof *b.atom_at);
+        if (!b.atom_at)
+            goto done;
+        program_atoms(&b, prog);
+    }
+    b.atom_at = NULL;
+    if (b.nomem)
+        goto done;
+    /* 2. the value table, counting distinct values per probe */
+    size_t nvalues = 0;
+    for (uint32_t k = 0; k < b.natoms; k++)
+        nvalues += b.atoms[k].n;
+    uint32_t size = 16;
+    while (size < nvalues * 2)
+        size *= 2;
+    rs->slots = eq_malloc(rs->alloc, size * sizeof *rs->slots);
+    if (!rs->slots)
+        goto done;
+    /* zeroed before anything can fail: free_slots walks every slot */
+    memset(rs->slots, 0, size * sizeof *rs->slots);
+    rs->mask = size - 1;
+    b.stamp = eq_malloc(rs->alloc, (b.natoms ? b.natoms : 1) * sizeof *b.stamp);
+    b.banned = eq_malloc(rs->alloc, (b.natoms ? b.natoms : 1) * sizeof *b.banned);
+    rs->nwords = (rs->nrules * GUARD_BITS + 63) / 64;
+    rs->required = eq_malloc(rs->alloc, (rs->nwords ? rs->nwords : 1) * sizeof *rs->required);
+    if (!b.stamp || !b.banned || !rs->required)
+        goto done;
+    memset(b.banned, 0, (b.natoms ? b.natoms : 1) * sizeof *b.banned);
+    memset(rs->required, 0, (rs->nwords ? rs->nwords : 1) * sizeof *rs->required);
+    memset(b.stamp, 0, (b.natoms ? b.natoms : 1) * sizeof *b.stamp);
+    for (uint32_t k = 0; k < b.natoms; k++) {
+        const atom *a = &b.atoms[k];
+        for (uint32_t v = 0; v < a->n; v++) {
+            const key *e = &a->keys[v];
+            if (rs->probes[e->probe].mode == PROBE_PRESENT)
+                continue;
+            uint64_t h = slot_hash(e->probe, e->s, e->n);
+            guard_slot *slot = find_slot(rs->slots, rs->mask, h, e->probe, e->s, e->n);
+            if (!slot->s) {
+                *slot = (guard_slot){h, e->s ? e->s : "", e->n, e->probe, {NULL, 0, NULL}};
+                rs->probes[e->probe].ndistinct++;
+            }
+        }
+    }
+    /* selectivity, from the corpus itself: a value covers its share of the
+     * values the rules test the field for (either case mode; smoothed, as
+     * events carry values no rule names); presence costs more for a field
+     * that many tests read (process.name, user.name: on most events) */
+    uint32_t np = rs->nprobes ? rs->nprobes : 1;
+    uint32_t *distinct = eq_malloc(rs->alloc, 3 * np * sizeof *distinct);
+    if (!distinct)
+        goto done;
+    uint32_t *raw = distinct + np, *refs = raw + np, max_refs = 1;
+    memset(raw, 0, np * sizeof *raw);
+    for (uint32_t k = 0; k < b.natoms; k++)
+        raw[b.atoms[k].keys[0].probe]++;
+    for (uint32_t q = 0; q < rs->nprobes; q++) {
+        distinct[q] = refs[q] = 0;
+        for (uint32_t r = 0; r < rs->nprobes; r++) {
+            if (rs->probes[r].field == rs->probes[q].field) {
+                distinct[q] += rs->probes[r].ndistinct;
+                refs[q] += raw[r];
+            }
+        }
+        max_refs = max_refs > refs[q] ? max_refs : refs[q];
+    }
+    for (uint32_t k = 0; k < b.natoms; k++) {
+        atom *a = &b.atoms[k];
+        a->cost = 0;
+        for (uint32_t v = 0; v < a->n; v++) {
+            uint32_t q = a->keys[v].probe;
+            const probe *p = &rs->probes[q];
+            double c = p->mode == PROBE_PRESENT ? 0.3 + 0.4 * (double)refs[q] / (double)max_refs
+                                                : 1.0 / (double)(distinct[q] + 4);
+            /* a slice is shared by many values: paths share their leading
+             * directories, names their extension */
+            if (p->affix == SUFFIX)
+                c = p->len >= 8 ? 4 * c : p->len >= 5 ? 0.1 : 0.3;
+            else if (p->affix == PREFIX)
+                c = p->len >= 12 ? 0.03 : 0.25;
+            a->cost += c;
+        }
+    }
+    eq_free(rs->alloc, distinct);
+    /* 3. each rule under the guards of its filters */
+    for (uint32_t k = 0; k < rs->nrules && !b.nomem; k++) {
+        if (guard_rule(&b, k, maps[k])) {
+            rs->nguarded++;
+        } else if (!b.nomem) {
+            if (!eq_rule_list_append(rs->alloc, &rs->always, k * GUARD_BITS))
+                b.nomem = true;
+            rs->required[k * GUARD_BITS / 64] |= UINT64_C(1) << (k * GUARD_BITS % 64);
+        }
+    }
+    if (b.nomem)
+        goto done;
+    /* long lists become bitmaps: one pass of ORs instead of scattered bits */
+    for (uint32_t k = 0; k <= rs->mask && !b.nomem; k++)
+        b.nomem = !to_bits(rs, &rs->slots[k].rules);
+    for (uint32_t k = 0; k < rs->nprobes && !b.nomem; k++)
+        b.nomem = !to_bits(rs, &rs->probes[k].present);
+    if (b.nomem || !to_bits(rs, &rs->always))
+        goto done;
+    /* keep only the values some guard uses: a small table stays in cache */
+    uint32_t used = 0;
+    for (uint32_t k = 0; k <= rs->mask; k++)
+        used += rs->slots[k].rules.n > 0;
+    uint32_t small = 16;
+    while (small < used * 2)
+        small *= 2;
+    guard_slot *kept = eq_malloc(rs->alloc, small * sizeof *kept);
+    if (!kept)
+        goto done;
+    memset(kept, 0, small * sizeof *kept);
+    for (uint32_t k = 0; k <= rs->mask; k++) {
+        guard_slot *old = &rs->slots[k];
+        if (!old->rules.n)
+            continue;
+        guard_slot *slot = find_slot(kept, small - 1, old->hash, old->probe, old->s, old->n);
+        *slot = *old;
+        old->rules = (rule_list){NULL, 0, NULL};
+    }
+    free_slots(rs);
+    rs->slots = kept;
+    rs->mask = small - 1;
+    rs->tags = eq_malloc(rs->alloc, (rs->mask + 1) * sizeof *rs->tags);
+    if (!rs->tags)
+        goto done;
+    rs->bloom = eq_malloc(rs->alloc, (BLOOM_MASK + 1) / 8);
+    if (!rs->bloom)
+        goto done;
+    memset(rs->bloom, 0, (BLOOM_MASK + 1) / 8);
+    for (uint32_t k = 0; k <= rs->mask; k++) {
+        uint64_t h = rs->slots[k].hash;
+        rs->tags[k] = rs->slots[k].s ? ((uint32_t)(h >> 32) | 1) : 0;
+        if (!rs->slots[k].s)
+            continue;
+        uint32_t b1 = (uint32_t)(h >> 18) & BLOOM_MASK, b2 = (uint32_t)(h >> 41) & BLOOM_MASK;
+        rs->bloom[b1 >> 6] |= UINT64_C(1) << (b1 & 63);
+        rs->bloom[b2 >> 6] |= UINT64_C(1) << (b2 & 63);
+    }
+    /* 4. the probes an event reads */
+    rs->active = eq_malloc(rs->alloc, (rs->nprobes ? rs->nprobes : 1) * sizeof *rs->active);
+    if (!rs->active)
+        goto done;
+    for (uint32_t k = 0; k < rs->nprobes; k++) {
+        if (!rs->probes[k].used)
+            continue;
+        /* grouped by field, so an event reads (and folds) each field once */
+        uint32_t i = rs->nactive++;
+        while (i > 0 && (rs->probes[rs->active[i - 1]].field > rs->probes[k].field ||
+                         (rs->probes[rs->active[i - 1]].field == rs->probes[k].field &&
+                          rs->probes[rs->active[i - 1]].mode > rs->probes[k].mode))) {
+            rs->active[i] = rs->active[i - 1];
+            i--;
+        }
+        rs->active[i] = k;
+    }
+    rs->groups = eq_malloc(rs->alloc, (rs->nactive ? rs->nactive : 1) * sizeof *rs->groups);
+    if (!rs->groups)
+        goto done;
+    for (uint32_t a = 0; a < rs->nactive; a++) {
+        uint32_t field = rs->probes[rs->active[a]].field;
+        if (rs->ngroups && rs->groups[rs->ngroups - 1].field == field)
+            rs->groups[rs->ngroups - 1].end = a + 1;
+        else
+            rs->groups[rs->ngroups++] = (struct probe_group){field, a, a + 1, 0};
+    }
+    for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
+        struct probe_group *g = &rs->groups[gi];
+        g->present = g->first;
+        while (g->present < g->end && rs->probes[rs->active[g->present]].mode != PROBE_PRESENT)
+            g->present++;
+    }
+    st = EQLITE_OK;
+done:
+    for (uint32_t k = 0; k < rs->nrules; k++)
+        eq_free(rs->alloc, maps[k]);
+    eq_free(rs->alloc, maps);
+    eq_free(rs->alloc, b.atoms);
+    eq_free(rs->alloc, b.pool);
+    eq_free(rs->alloc, b.stamp);
+    eq_free(rs->alloc, b.banned);
+    eq_free(rs->alloc, b.memo);
+    eq_arena_free(&b.tmp);
+    return st;
+}

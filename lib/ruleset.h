@@ -1,0 +1,163 @@
+/* ruleset.h: what ruleset.c (building rules), rule_index.c (the guard index
+ * read from the rules' bytecode) and scanner.c (matching events) share: the
+ * ruleset and scanner structures, and the hashing the index and the scanner
+ * must agree on. The design is described at the top of ruleset.c. */
+#ifndef EQ_RULESET_H
+#define EQ_RULESET_H
+
+#include <string.h>
+
+#include "program.h"
+#include "schema.h"
+#include "seq_internal.h"
+#include "value.h"
+
+typedef struct rule {
+    eqlite_program *program;
+    char *name, *id;
+    const char *category; /* the program's, NUL-terminated; NULL: any */
+    bool streaming;       /* sequence, sample or pipes: fed through its own matcher */
+    bool sequence;
+    uint32_t filter_pc;   /* an event query's filter */
+    const eq_instr *entry; /* its first instruction (prefetched) */
+} rule;
+
+typedef struct rule_list {
+    uint32_t *items;
+    uint32_t n;
+    uint64_t *bits; /* long lists: the same as a bitmap, OR'ed in whole */
+} rule_list;
+
+enum { PROBE_EXACT, PROBE_FOLD, PROBE_PRESENT };
+enum { WHOLE, PREFIX, SUFFIX };
+#define BLOOM_MASK 131071u /* a 16 KiB filter */
+#define GUARD_BITS 4 /* guards per rule, all required (16 rules a word) */
+#define MAX_SKIP 4    /* leading '?' a prefix key may skip */
+
+/* One (field, mode, slice) the index reads per event: the whole value, or
+ * `len` bytes at `off` (PREFIX), or the last `len` bytes (SUFFIX). */
+typedef struct probe {
+    uint32_t field;
+    uint8_t mode, affix, off, len;
+    uint32_t ndistinct; /* distinct values the rules test (selectivity) */
+    bool used;          /* some term's chosen guard reads it */
+    rule_list present;  /* PROBE_PRESENT: rules run when the field has a value;
+                           PREFIX after '?': rules run when those characters are
+                           not single bytes */
+} probe;
+
+/* One indexed value of one probe and the rules listed under it (ascending). */
+typedef struct guard_slot {
+    uint64_t hash;
+    const char *s; /* NULL: empty slot */
+    uint32_t n;
+    uint32_t probe;
+    rule_list rules;
+} guard_slot;
+
+struct eqlite_ruleset {
+    const eqlite_allocator *alloc;
+    eqlite_schema *schema;
+    rule *rules;
+    uint32_t nrules, cap;
+    bool finished;
+    bool has_sequence;
+    int64_t category_field; /* schema id, -1 if the schema has none */
+    eq_arena arena;         /* folded keys */
+    probe *probes;
+    uint32_t nprobes, capprobes;
+    uint32_t *active; /* probes read per event */
+    uint32_t nactive;
+    struct probe_group {
+        uint32_t field, first, end; /* active[first..end) read this field */
+        uint32_t present;           /* active[present..end) are its PROBE_PRESENT probes (modes sort last) */
+    } *groups;
+    uint32_t ngroups;
+    guard_slot *slots;
+    uint32_t *tags; /* per slot: 0 empty, else bits of its hash */
+    uint64_t *bloom; /* BLOOM_MASK + 1 bits: two per indexed value */
+    uint32_t mask;
+    rule_list always;  /* guard bits set on every event */
+    rule_list clocked; /* rules fed every event while they hold partials */
+    uint32_t nguarded; /* rules reached through the index */
+    uint64_t *required; /* per rule, GUARD_BITS bits: the guards that must all hold */
+    uint32_t nwords;
+};
+
+struct eqlite_scanner {
+    const eqlite_ruleset *rs;
+    const eqlite_allocator *alloc;
+    eqlite_matcher vm;          /* shared by the plain event queries */
+    eqlite_matcher **streaming; /* per rule; NULL for plain event queries */
+    uint64_t *pending;          /* per rule: a bit, set while the event gathers its rules */
+    uint32_t nwords;
+    eq_scratch fold;            /* folded subjects */
+    /* event order, checked for the sequences the index may not feed */
+    eq_order order;
+    eqlite_scanner_stats stats;
+    uint64_t *prof_ns, *prof_runs; /* eq_scanner_profile */
+    uint64_t *live; /* bit 1 of a sequence's guard bits: it holds partials */
+};
+
+static inline uint64_t mix64(uint64_t a, uint64_t b)
+{
+#ifdef __SIZEOF_INT128__
+    __extension__ unsigned __int128 r = (unsigned __int128)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else
+    uint64_t x = (a ^ (a >> 31)) * b;
+    return x ^ (x >> 29);
+#endif
+}
+
+/* Values and slices are mostly short: up to 16 bytes hash in one multiply. */
+static inline uint64_t slot_hash(uint32_t probe, const char *s, uint32_t n)
+{
+    uint64_t a, b;
+    if (n > 16)
+        return eq_hash(s, n) ^ ((uint64_t)(probe + 1) * UINT64_C(0x9e3779b97f4a7c15));
+    if (n >= 8) {
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, s, 4);
+        memcpy(&y, s + n - 4, 4);
+        a = x;
+        b = y;
+    } else {
+        a = n ? (uint64_t)(unsigned char)s[0] | (uint64_t)(unsigned char)s[n / 2] << 8 |
+                    (uint64_t)(unsigned char)s[n - 1] << 16
+              : 0;
+        b = 0;
+    }
+    return mix64(a ^ UINT64_C(0xe7037ed1a0b428db) ^ ((uint64_t)probe << 32),
+                 b ^ UINT64_C(0x8ebc6af09c88c6e3) ^ n);
+}
+
+/* The slot holding (probe, s, n), or the empty slot where it belongs. */
+static inline guard_slot *find_slot(guard_slot *slots, uint32_t mask, uint64_t h, uint32_t probe, const char *s, uint32_t n)
+{
+    uint32_t i = (uint32_t)h & mask;
+    while (slots[i].s && !(slots[i].hash == h && slots[i].probe == probe && slots[i].n == n &&
+                           (n == 0 || memcmp(slots[i].s, s, n) == 0)))
+        i = (i + 1) & mask;
+    return &slots[i];
+}
+
+/* ruleset.c: what eqlite_ruleset_rule reports of rule k. */
+void eq_rule_info(const eqlite_ruleset *rs, uint32_t k, eqlite_rule_info *out);
+
+/* rule_index.c: builds the guard index of a ruleset being finished, and frees it. */
+eqlite_status eq_rule_index_build(eqlite_ruleset *rs);
+void eq_rule_index_free(eqlite_ruleset *rs);
+bool eq_rule_list_append(const eqlite_allocator *alloc, rule_list *l, uint32_t value);
+/* Whether a sequence's results can come out when time passes (fed every
+ * event while it holds partials). */
+bool eq_rule_is_clocked(const eqlite_program *prog);
+
+/* scanner.c: per rule, time spent and runs, for bench_ruleset's profile
+ * (ns and runs have a slot per rule; both NULL turns the profile off). */
+void eq_scanner_profile(eqlite_scanner *sc, uint64_t *ns, uint64_t *runs);
+
+#endif
