@@ -279,6 +279,20 @@ def rule_formats(tmp, events):
     check("invalid TOML is a bad rule file: file: line N: reason, exit 1",
           r.returncode == 1 and r.stderr.decode().startswith(bad + ": line 3: invalid TOML: "), repr(r))
 
+    # toml11 recurses per level: a hostile file used to overflow the stack (SIGSEGV)
+    for name, text in [("arrays", "a = " + "[" * 100000 + "]" * 100000), ("inline tables", "a = " + "{b = " * 100000
+                       + "1" + "}" * 100000), ("a dotted key", ".".join(["k"] * 100000) + " = 1"),
+                       ("a table header", "[" + ".".join(["k"] * 100000) + "]")]:
+        deep = write(os.path.join(tmp, "deep.toml"), text + "\n")
+        r = run(["check", deep], timeout=60)
+        check("TOML nested past 128 levels (%s) is an error, not a crash" % name, r.returncode == 1 and
+              r.stderr.decode() == deep + ": line 1: invalid TOML: nested deeper than 128 levels "
+              "(arrays, tables, dotted keys)\n", repr(r)[:300])
+    deep = write(os.path.join(tmp, "deep.toml"), "a = " + "[" * 128 + "]" * 128 + "\n" + HUNT_TOML.replace(
+        "process.parent.name ==\n", "true\n"))
+    r = run(["check", deep])
+    check("TOML nested 128 levels reads", r.returncode == 0 and lines(r) == ["2 ok, 0 failed"], repr(r))
+
     hunting = os.path.join(SHARED, "corpus", "detection-rules-eql-hunting.jsonl")
     if os.path.exists(hunting):
         r = run(["check", hunting])
