@@ -191,6 +191,43 @@ size_t too_deep_line(const char *text, size_t len)
     return 0;
 }
 
+// toml11 3.7 reads past its buffer when it reports invalid UTF-8 in a '''
+// string (found by fuzz_rules); TOML is UTF-8, so the text is checked first.
+// The line of the first invalid sequence (overlong, surrogate, past
+// U+10FFFF, cut short), or 0.
+size_t invalid_utf8_line(const char *text, size_t len)
+{
+    const unsigned char *s = reinterpret_cast<const unsigned char *>(text);
+    size_t line = 1;
+    for (size_t k = 0; k < len;) {
+        unsigned char c = s[k];
+        if (c < 0x80) {
+            line += c == '\n';
+            k++;
+            continue;
+        }
+        size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (n == 0 || k + n > len)
+            return line;
+        unsigned char lo = 0x80, hi = 0xBF; // the second byte's range excludes overlongs, surrogates, > U+10FFFF
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+        else if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+        if (s[k + 1] < lo || s[k + 1] > hi)
+            return line;
+        for (size_t j = 2; j < n; j++)
+            if ((s[k + j] & 0xC0) != 0x80)
+                return line;
+        k += n;
+    }
+    return 0;
+}
+
 // toml11 says "[error] toml::parse_key_value_pair: missing value ..." and
 // then draws the source; keep the reason of the first line.
 std::string short_reason(const char *what)
@@ -225,6 +262,10 @@ int parse_file(const char *path, const char *text, size_t len, eq_toml_file *out
     if (size_t line = too_deep_line(text, len)) {
         std::snprintf(err, errcap, "line %zu: invalid TOML: nested deeper than %u levels (arrays, tables, dotted keys)",
                       line, max_nesting);
+        return -1;
+    }
+    if (size_t line = invalid_utf8_line(text, len)) {
+        std::snprintf(err, errcap, "line %zu: invalid TOML: not UTF-8", line);
         return -1;
     }
     std::istringstream in(std::string(text, len));
