@@ -1,4 +1,6 @@
-/* test.c: `eqlite test FILE...` — rule unit tests written in YAML.
+/* test.c: `eqlite test FILE...` — rule unit tests written in YAML. The
+ * format, for users: the TEST FILES section of doc/eqlite.1.scd (keep the two
+ * in step).
  *
  *   defaults:                  # optional; every key below may appear here
  *     rule: ../rules/x.eql     # a rule file (relative to the YAML file), or

@@ -5,14 +5,14 @@
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET|all]
 # Targets: compile (rule text), run (a rule run over events), ruleset (rules
 # as one ruleset over events, sequences fed), mapping (mappings and the value
-# conversions they drive), ndjson (the event reader), yaml_test (the `eqlite
-# test` loader). Prints one "fuzz TARGET: ok|FAILED ..." line per target and
+# conversions they drive), ndjson (the event reader), rules (the TOML and
+# JSON rule-file readers), yaml_test (the `eqlite test` loader). Prints one "fuzz TARGET: ok|FAILED ..." line per target and
 # exits non-zero when any target found a crash, leak or timeout.
 set -u
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 WHICH=${2:-all}
-TARGETS="compile run ruleset mapping ndjson yaml_test"
+TARGETS="compile run ruleset mapping ndjson rules yaml_test"
 [ "$WHICH" = all ] || TARGETS=$WHICH
 scripts/setup.sh build >/dev/null || exit 2
 for p in clang-14 libclang-rt-14-dev; do

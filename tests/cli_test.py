@@ -314,6 +314,31 @@ def rule_formats(tmp, events):
     check("invalid TOML is a bad rule file: file: line N: reason, exit 1",
           r.returncode == 1 and r.stderr.decode().startswith(bad + ": line 3: invalid TOML: "), repr(r))
 
+    # toml11 recurses per level: a hostile file used to overflow the stack (SIGSEGV)
+    for name, text in [("arrays", "a = " + "[" * 100000 + "]" * 100000), ("inline tables", "a = " + "{b = " * 100000
+                       + "1" + "}" * 100000), ("a dotted key", ".".join(["k"] * 100000) + " = 1"),
+                       ("a table header", "[" + ".".join(["k"] * 100000) + "]")]:
+        deep = write(os.path.join(tmp, "deep.toml"), text + "\n")
+        r = run(["check", deep], timeout=60)
+        check("TOML nested past 128 levels (%s) is an error, not a crash" % name, r.returncode == 1 and
+              r.stderr.decode() == deep + ": line 1: invalid TOML: nested deeper than 128 levels "
+              "(arrays, tables, dotted keys)\n", repr(r)[:300])
+    # toml11 read past its buffer reporting bad UTF-8 in a ''' string (found by fuzz_rules)
+    for name, raw in [("in a ''' string", b"[rule]\ntype = \"eql\"\nquery = '''\nany where x == \"\xe9\"\n'''\n"),
+                      ("cut short", b"[rule]\nname = \"\xe2\x82\"\n"), ("a surrogate", b"[rule]\nname = \"\xed\xa0\x80\"\n")]:
+        bad = write(os.path.join(tmp, "utf8.toml"), raw, "wb")
+        r = run(["check", bad])
+        check("TOML that is not UTF-8 (%s) is an error with its line" % name, r.returncode == 1 and
+              r.stderr.decode().startswith(bad + ": line ") and r.stderr.decode().endswith(": invalid TOML: not UTF-8\n"),
+              repr(r))
+    good = write(os.path.join(tmp, "utf8.toml"), ("[rule]\nname = \"café 😀\"\ntype = \"eql\"\n"
+                 "query = '''\nany where x == \"€\"\n'''\n").encode("utf-8"), "wb")
+    check("TOML in UTF-8 reads", run(["check", good]).returncode == 0)
+    deep = write(os.path.join(tmp, "deep.toml"), "a = " + "[" * 128 + "]" * 128 + "\n" + HUNT_TOML.replace(
+        "process.parent.name ==\n", "true\n"))
+    r = run(["check", deep])
+    check("TOML nested 128 levels reads", r.returncode == 0 and lines(r) == ["2 ok, 0 failed"], repr(r))
+
     hunting = os.path.join(SHARED, "corpus", "detection-rules-eql-hunting.jsonl")
     if os.path.exists(hunting):
         r = run(["check", hunting])

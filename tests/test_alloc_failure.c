@@ -18,6 +18,7 @@
 #include "fault_alloc.h"
 #include "ndjson/ndjson.h"
 #include "ndjson/rules.h"
+#include "ndjson/rules_toml.h"
 
 /* ---- the transcript a scenario writes: compared with the clean run's ---- */
 
@@ -497,6 +498,35 @@ static eqlite_status read_rule_record(void)
     return EQLITE_OK;
 }
 
+static const char RULE_TOML[] = "[metadata]\nmaturity = \"production\"\n\n[rule]\nname = \"Unusual Parent\"\n"
+                                "rule_id = \"3b47900d\"\ntype = \"eql\"\nlanguage = \"eql\"\nindex = [\"logs-*\"]\n"
+                                "query = '''\nprocess where process.name : \"cmd.exe\"\n'''\n\n"
+                                "[[rule.threat]]\nframework = \"MITRE ATT&CK\"\n";
+static const char HUNT_TOML[] = "[hunt]\nname = \"Two\"\nuuid = \"h-1\"\nlanguage = [\"EQL\"]\n"
+                                "query = ['''\nprocess where true\n''', '''\nfile where true\n''']\n";
+
+static eqlite_status read_toml_text(const char *text, size_t len)
+{
+    eq_toml_file file;
+    char err[256];
+    int got = eq_toml_file_parse("rule.toml", text, len, &file, err, sizeof err);
+    if (got != 0) {
+        say("%s\n", err);
+        return got == -2 && strcmp(err, "out of memory") == 0 ? EQLITE_ENOMEM : EQLITE_EINPUT;
+    }
+    for (size_t k = 0; k < file.n; k++)
+        say("%s/%s line %zu: %.*s", file.queries[k].id, file.queries[k].name, file.queries[k].line,
+            (int)file.queries[k].query_len, file.queries[k].query);
+    eq_toml_file_free(&file);
+    return EQLITE_OK;
+}
+
+static eqlite_status read_toml_files(void)
+{
+    eqlite_status st = read_toml_text(RULE_TOML, sizeof RULE_TOML - 1);
+    return st == EQLITE_OK ? read_toml_text(HUNT_TOML, sizeof HUNT_TOML - 1) : st;
+}
+
 /* ---- tests ---- */
 
 static void setup(void)
@@ -546,4 +576,9 @@ Test(alloc_failure, reading_an_ndjson_file_reports_enomem_or_gives_every_record)
 Test(alloc_failure, reading_a_rule_record_reports_enomem_or_gives_every_member)
 {
     every_failure_point("rule record", read_rule_record);
+}
+
+Test(alloc_failure, reading_toml_rule_files_reports_enomem_or_gives_every_query)
+{
+    every_failure_point("toml rules", read_toml_files);
 }

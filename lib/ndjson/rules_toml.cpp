@@ -144,6 +144,90 @@ char *dup_string(const std::string &s, bool empty_is_null)
     return d;
 }
 
+// toml11 parses nested arrays, inline tables and dotted keys by recursion:
+// a hostile file ("a = [[[[...") would overflow the stack. Rule files nest
+// two or three levels; this many is refused before toml11 sees the text.
+constexpr unsigned max_nesting = 128;
+
+// The first line where brackets and braces nest deeper than max_nesting, or
+// a line holds more dots outside strings (dotted keys); 0 when none does.
+size_t too_deep_line(const char *text, size_t len)
+{
+    unsigned depth = 0, dots = 0;
+    size_t line = 1;
+    for (size_t k = 0; k < len; k++) {
+        char c = text[k];
+        if (c == '\n') {
+            line++;
+            dots = 0;
+        } else if (c == '#') {
+            while (k + 1 < len && text[k + 1] != '\n')
+                k++;
+        } else if (c == '"' || c == '\'') {
+            bool triple = k + 2 < len && text[k + 1] == c && text[k + 2] == c;
+            k += triple ? 3 : 1;
+            for (; k < len; k++) {
+                if (text[k] == '\\' && c == '"') {
+                    k++;
+                    line += k < len && text[k] == '\n';
+                } else if (text[k] == '\n') {
+                    line++;
+                    if (!triple)
+                        break; // an unterminated string: toml11 reports it
+                } else if (text[k] == c && (!triple || (k + 2 < len && text[k + 1] == c && text[k + 2] == c))) {
+                    k += triple ? 2 : 0;
+                    break;
+                }
+            }
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_nesting)
+                return line;
+        } else if (c == ']' || c == '}') {
+            depth -= depth > 0;
+        } else if (c == '.' && ++dots > max_nesting) {
+            return line;
+        }
+    }
+    return 0;
+}
+
+// toml11 3.7 reads past its buffer when it reports invalid UTF-8 in a '''
+// string (found by fuzz_rules); TOML is UTF-8, so the text is checked first.
+// The line of the first invalid sequence (overlong, surrogate, past
+// U+10FFFF, cut short), or 0.
+size_t invalid_utf8_line(const char *text, size_t len)
+{
+    const unsigned char *s = reinterpret_cast<const unsigned char *>(text);
+    size_t line = 1;
+    for (size_t k = 0; k < len;) {
+        unsigned char c = s[k];
+        if (c < 0x80) {
+            line += c == '\n';
+            k++;
+            continue;
+        }
+        size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (n == 0 || k + n > len)
+            return line;
+        unsigned char lo = 0x80, hi = 0xBF; // the second byte's range excludes overlongs, surrogates, > U+10FFFF
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+        else if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+        if (s[k + 1] < lo || s[k + 1] > hi)
+            return line;
+        for (size_t j = 2; j < n; j++)
+            if ((s[k + j] & 0xC0) != 0x80)
+                return line;
+        k += n;
+    }
+    return 0;
+}
+
 // toml11 says "[error] toml::parse_key_value_pair: missing value ..." and
 // then draws the source; keep the reason of the first line.
 std::string short_reason(const char *what)
@@ -175,6 +259,15 @@ bool read_doc(const toml::value &doc, eq_toml_file *out, std::vector<parsed_quer
 
 int parse_file(const char *path, const char *text, size_t len, eq_toml_file *out, char *err, size_t errcap)
 {
+    if (size_t line = too_deep_line(text, len)) {
+        std::snprintf(err, errcap, "line %zu: invalid TOML: nested deeper than %u levels (arrays, tables, dotted keys)",
+                      line, max_nesting);
+        return -1;
+    }
+    if (size_t line = invalid_utf8_line(text, len)) {
+        std::snprintf(err, errcap, "line %zu: invalid TOML: not UTF-8", line);
+        return -1;
+    }
     std::istringstream in(std::string(text, len));
     std::vector<parsed_query> queries;
     try { // toml::value's default constructor allocates and is noexcept: never make an empty one
