@@ -49,7 +49,7 @@ static eqlite_ruleset *build(eqlite_schema *schema, const corpus_rule *rules, si
 typedef struct pass_result {
     double seconds;
     uint64_t matches;
-    eqlite_scanner_stats stats;
+    eqlite_scanner_counts stats;
     eqlite_status first_error;
 } pass_result;
 
@@ -63,17 +63,17 @@ static int scan_pass(const eqlite_ruleset *rs, const eqlite_event *evs, size_t n
     eqlite_status first = EQLITE_OK;
     double t0 = now_seconds();
     for (size_t i = 0; i < n; i++) {
-        eqlite_status st = eqlite_ruleset_match(sc, &evs[i], count_match, &matches);
+        eqlite_status st = eqlite_scanner_match(sc, &evs[i], count_match, &matches);
         if (st != EQLITE_OK && first == EQLITE_OK)
             first = st;
     }
-    eqlite_status st = eqlite_ruleset_flush(sc, count_match, &matches);
+    eqlite_status st = eqlite_scanner_flush(sc, count_match, &matches);
     if (st != EQLITE_OK && first == EQLITE_OK)
         first = st;
     out->seconds = now_seconds() - t0;
     out->matches = matches;
     out->first_error = first;
-    eqlite_scanner_stats_get(sc, &out->stats);
+    eqlite_scanner_stats(sc, &out->stats);
     eqlite_scanner_free(sc);
     return 1;
 }
@@ -117,8 +117,8 @@ static void rule_costs(const eqlite_ruleset *rs, const corpus_rule *rules, size_
     eq_scanner_profile(sc, ns, runs);
     double t0 = now_seconds();
     for (size_t i = 0; i < n; i++)
-        eqlite_ruleset_match(sc, &evs[i], count_rule_match, matches);
-    eqlite_ruleset_flush(sc, count_rule_match, matches);
+        eqlite_scanner_match(sc, &evs[i], count_rule_match, matches);
+    eqlite_scanner_flush(sc, count_rule_match, matches);
     double pass_ns = (now_seconds() - t0) * 1e9;
     eqlite_scanner_free(sc);
     double total = 0, streaming = 0;

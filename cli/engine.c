@@ -573,7 +573,7 @@ int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_recor
 {
     if (r->stopped)
         return 0;
-    eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r) : eqlite_ruleset_match(r->sc, ev, on_rule_result, r);
+    eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r) : eqlite_scanner_match(r->sc, ev, on_rule_result, r);
     if (st == EQLITE_EORDER) { /* event queries took it; sequences and samples could not */
         eng_note_late(r->e, rec, r->e->opt.reorder_window > 0 ? ENG_LATE_BEYOND_WINDOW : ENG_LATE_OUT_OF_ORDER);
     } else if (st != EQLITE_OK) {
@@ -586,7 +586,7 @@ int eng_runner_flush(eng_runner *r)
 {
     if (r->stopped)
         return 0;
-    eqlite_status st = r->one ? eqlite_flush(r->one, on_result, r) : eqlite_ruleset_flush(r->sc, on_rule_result, r);
+    eqlite_status st = r->one ? eqlite_flush(r->one, on_result, r) : eqlite_scanner_flush(r->sc, on_rule_result, r);
     return st == EQLITE_OK ? 0 : engine_error(r, st, NULL);
 }
 

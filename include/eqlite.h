@@ -269,8 +269,8 @@ EQLITE_API eqlite_status eqlite_matcher_set_event_hooks(eqlite_matcher *matcher,
  *   eqlite_ruleset_add(rs, src, len, "name", "id", &diag);   (each rule)
  *   eqlite_ruleset_finish(rs);                  (builds the index; freezes)
  *   eqlite_scanner_new(rs, NULL, &sc);          (one per thread)
- *   eqlite_ruleset_match(sc, &event, on_match, user);  (each event, in order)
- *   eqlite_ruleset_flush(sc, on_match, user);          (end of stream)
+ *   eqlite_scanner_match(sc, &event, on_match, user);  (each event, in order)
+ *   eqlite_scanner_flush(sc, on_match, user);          (end of stream)
  * ====================================================================== */
 
 typedef struct eqlite_ruleset eqlite_ruleset;
@@ -312,18 +312,18 @@ EQLITE_API void eqlite_scanner_free(eqlite_scanner *sc);
  * (may be NULL), in rule order. Events in
  * (timestamp, tiebreaker) order. Every rule runs even if one fails; the
  * first failure's status is returned. Event queries allocate nothing. */
-EQLITE_API eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *event,
+EQLITE_API eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *event,
                                               eqlite_rule_callback cb, void *user);
 /* End of stream: settles sequences, samples and `tail` pipes. */
-EQLITE_API eqlite_status eqlite_ruleset_flush(eqlite_scanner *sc, eqlite_rule_callback cb, void *user);
+EQLITE_API eqlite_status eqlite_scanner_flush(eqlite_scanner *sc, eqlite_rule_callback cb, void *user);
 
-typedef struct eqlite_scanner_stats {
+typedef struct eqlite_scanner_counts {
     uint64_t events;
     uint64_t rules_run; /* rule evaluations: the index keeps this low */
     uint64_t matches;
     uint64_t errors;    /* rule evaluations that returned an error status */
-} eqlite_scanner_stats;
-EQLITE_API void eqlite_scanner_stats_get(const eqlite_scanner *sc, eqlite_scanner_stats *out);
+} eqlite_scanner_counts;
+EQLITE_API void eqlite_scanner_stats(const eqlite_scanner *sc, eqlite_scanner_counts *out);
 /* Every sequence, sample and piped rule of the scanner gets `hooks` (see
  * eqlite_matcher_set_event_hooks). Set before the first match. */
 EQLITE_API eqlite_status eqlite_scanner_set_event_hooks(eqlite_scanner *sc, const eqlite_event_hooks *hooks);

@@ -94,7 +94,7 @@ struct eqlite_scanner {
     eq_scratch fold;            /* folded subjects */
     /* event order, checked for the sequences the index may not feed */
     eq_order order;
-    eqlite_scanner_stats stats;
+    eqlite_scanner_counts stats;
     uint64_t *prof_ns, *prof_runs; /* eq_scanner_profile */
     uint64_t *live; /* bit 1 of a sequence's guard bits: it holds partials */
 };

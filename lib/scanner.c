@@ -305,7 +305,7 @@ static bool in_order(eqlite_scanner *sc, const eqlite_event *ev)
     return eq_order_accept(&sc->order, sc->alloc, ev);
 }
 
-eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *ev, eqlite_rule_callback cb, void *user)
+eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, eqlite_rule_callback cb, void *user)
 {
     if (!sc || !eq_event_usable(ev))
         return EQLITE_EMISUSE;
@@ -362,7 +362,7 @@ eqlite_status eqlite_ruleset_match(eqlite_scanner *sc, const eqlite_event *ev, e
     return s.error;
 }
 
-eqlite_status eqlite_ruleset_flush(eqlite_scanner *sc, eqlite_rule_callback cb, void *user)
+eqlite_status eqlite_scanner_flush(eqlite_scanner *sc, eqlite_rule_callback cb, void *user)
 {
     if (!sc)
         return EQLITE_EMISUSE;
@@ -400,7 +400,7 @@ eqlite_status eqlite_scanner_rule_stats(const eqlite_scanner *sc, size_t index, 
     return EQLITE_OK;
 }
 
-void eqlite_scanner_stats_get(const eqlite_scanner *sc, eqlite_scanner_stats *out)
+void eqlite_scanner_stats(const eqlite_scanner *sc, eqlite_scanner_counts *out)
 {
     if (!out)
         return;

@@ -50,9 +50,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int k;
     while (r && (k = eq_ndjson_next(r, &ev, &rec)) != EQ_NDJSON_EOF && k != EQ_NDJSON_FATAL)
         if (k == EQ_NDJSON_EVENT)
-            eqlite_ruleset_match(sc, &ev, on_rule, &h);
+            eqlite_scanner_match(sc, &ev, on_rule, &h);
     if (sc)
-        eqlite_ruleset_flush(sc, on_rule, &h);
+        eqlite_scanner_flush(sc, on_rule, &h);
     eq_ndjson_close(r);
     free(fields);
     eqlite_scanner_free(sc);

@@ -281,12 +281,12 @@ static eqlite_status ruleset_scan(void)
     if (st == EQLITE_OK)
         st = eqlite_scanner_new(rs, NULL, &sc);
     for (size_t k = 0; k < NEVENTS && st == EQLITE_OK; k++)
-        st = eqlite_ruleset_match(sc, &events[k], on_rule_match, NULL);
+        st = eqlite_scanner_match(sc, &events[k], on_rule_match, NULL);
     if (st == EQLITE_OK)
-        st = eqlite_ruleset_flush(sc, on_rule_match, NULL);
+        st = eqlite_scanner_flush(sc, on_rule_match, NULL);
     if (st == EQLITE_OK) {
-        eqlite_scanner_stats stats;
-        eqlite_scanner_stats_get(sc, &stats);
+        eqlite_scanner_counts stats;
+        eqlite_scanner_stats(sc, &stats);
         say("events %llu matches %llu errors %llu\n", (unsigned long long)stats.events,
             (unsigned long long)stats.matches, (unsigned long long)stats.errors);
     }

@@ -148,11 +148,11 @@ Test(api, ruleset_calls_reject_null)
     cr_assert_eq(eqlite_scanner_new(rs, NULL, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_scanner_new(rs, NULL, &sc), EQLITE_OK);
     eqlite_event bad = {NULL, 5, 0, {0}, NULL};
-    cr_assert_eq(eqlite_ruleset_match(sc, &bad, NULL, NULL), EQLITE_EMISUSE);
-    cr_assert_eq(eqlite_ruleset_match(sc, NULL, NULL, NULL), EQLITE_EMISUSE);
-    cr_assert_eq(eqlite_ruleset_match(NULL, &bad, NULL, NULL), EQLITE_EMISUSE);
-    cr_assert_eq(eqlite_ruleset_flush(NULL, NULL, NULL), EQLITE_EMISUSE);
-    eqlite_scanner_stats_get(NULL, NULL);
+    cr_assert_eq(eqlite_scanner_match(sc, &bad, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_match(sc, NULL, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_match(NULL, &bad, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_flush(NULL, NULL, NULL), EQLITE_EMISUSE);
+    eqlite_scanner_stats(NULL, NULL);
     cr_assert_eq(eqlite_scanner_set_event_hooks(NULL, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_scanner_set_event_hooks(sc, NULL), EQLITE_OK);
     eqlite_stats rst;

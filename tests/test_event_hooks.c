@@ -145,7 +145,7 @@ Test(hooks, every_streaming_rule_of_a_scanner_gets_them)
         f[cat] = (eqlite_value){EQLITE_STRING, 1, {.s = cats[i]}};
         f[k] = (eqlite_value){EQLITE_STRING, 1, {.s = "x"}};
         eqlite_event ev = {f, 8, (i + 1) * MS, {0}, (void *)names[i]};
-        cr_assert_eq(eqlite_ruleset_match(sc, &ev, NULL, NULL), EQLITE_OK);
+        cr_assert_eq(eqlite_scanner_match(sc, &ev, NULL, NULL), EQLITE_OK);
     }
     cr_expect_eq(h.retained, 4); /* a1 and b2, once for the sequence and once for the sample */
     eqlite_stats st;

@@ -79,14 +79,14 @@ static const char *run(fixture *f, const eqlite_value *fields, hits *h)
     eqlite_event ev = {fields, NFIELDS, 0, {0}, NULL};
     memset(h->names, 0, sizeof h->names);
     h->count = 0;
-    cr_assert_eq(eqlite_ruleset_match(f->sc, &ev, collect, h), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_match(f->sc, &ev, collect, h), EQLITE_OK);
     return h->names;
 }
 
 static uint64_t rules_run(const fixture *f)
 {
-    eqlite_scanner_stats st;
-    eqlite_scanner_stats_get(f->sc, &st);
+    eqlite_scanner_counts st;
+    eqlite_scanner_stats(f->sc, &st);
     return st.rules_run;
 }
 
@@ -237,7 +237,7 @@ Test(ruleset, misuse_is_reported)
     start(&f);
     const char *rule = "any where true";
     cr_assert_eq(eqlite_ruleset_add(f.rs, rule, strlen(rule), "late", NULL, NULL), EQLITE_EMISUSE);
-    cr_assert_eq(eqlite_ruleset_match(f.sc, NULL, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_match(f.sc, NULL, NULL, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_ruleset_new(NULL, NULL), EQLITE_EMISUSE);
     eqlite_ruleset_free(NULL);
     eqlite_scanner_free(NULL);
@@ -445,7 +445,7 @@ Test(ruleset, guard_index_agrees_with_single_rule_matchers)
                         }
                         char got[4096] = "";
                         single all = {got, sizeof got, NULL};
-                        cr_assert_eq(eqlite_ruleset_match(f.sc, &ev, collect_rule, &all), EQLITE_OK);
+                        cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect_rule, &all), EQLITE_OK);
                         cr_assert_str_eq(got, expected, "event %lld: got [%s] expected [%s]", (long long)ev.timestamp, got, expected);
                         total += strlen(expected) > 0;
                     }
@@ -456,7 +456,7 @@ Test(ruleset, guard_index_agrees_with_single_rule_matchers)
         cr_assert_eq(eqlite_flush(ms[k], collect_single, &one), EQLITE_OK);
     }
     single all = {got_flush, sizeof got_flush, NULL};
-    cr_assert_eq(eqlite_ruleset_flush(f.sc, collect_rule, &all), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_flush(f.sc, collect_rule, &all), EQLITE_OK);
     cr_assert_str_eq(got_flush, expected_flush);
     for (int k = 0; k < NR; k++) {
         eqlite_matcher_free(ms[k]);
@@ -570,10 +570,10 @@ Test(ruleset, corpus_index_finds_every_match_of_the_single_rule_matchers, .timeo
     eqlite_scanner *sc;
     cr_assert_eq(eqlite_scanner_new(rs, NULL, &sc), EQLITE_OK);
     for (size_t i = 0; i < n; i++)
-        cr_assert_eq(eqlite_ruleset_match(sc, &evs[i], fp_ruleset, &together), EQLITE_OK);
-    cr_assert_eq(eqlite_ruleset_flush(sc, fp_ruleset, &together), EQLITE_OK);
-    eqlite_scanner_stats st;
-    eqlite_scanner_stats_get(sc, &st);
+        cr_assert_eq(eqlite_scanner_match(sc, &evs[i], fp_ruleset, &together), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_flush(sc, fp_ruleset, &together), EQLITE_OK);
+    eqlite_scanner_counts st;
+    eqlite_scanner_stats(sc, &st);
     cr_assert_gt(single.n, 1000, "the corpus matches %zu times: too few to prove anything", single.n);
     cr_assert_lt(st.rules_run, (uint64_t)n * nrules / 4, "the index runs %llu rules", (unsigned long long)st.rules_run);
     qsort(single.v, single.n, sizeof *single.v, by_value);
@@ -647,12 +647,12 @@ Test(ruleset, out_of_order_event_is_reported_even_if_no_sequence_takes_it)
     start(&f);
     eqlite_value fields[NFIELDS] = {str("file"), {0}, {0}, {0}};
     eqlite_event ev = {fields, NFIELDS, 10, {0}, NULL};
-    cr_assert_eq(eqlite_ruleset_match(f.sc, &ev, NULL, NULL), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_match(f.sc, &ev, NULL, NULL), EQLITE_OK);
     ev.timestamp = 5;
-    cr_assert_eq(eqlite_ruleset_match(f.sc, &ev, NULL, NULL), EQLITE_EORDER);
+    cr_assert_eq(eqlite_scanner_match(f.sc, &ev, NULL, NULL), EQLITE_EORDER);
     cr_assert_eq(rules_run(&f), 0); /* the sequence never ran */
     ev.timestamp = 10;
-    cr_assert_eq(eqlite_ruleset_match(f.sc, &ev, NULL, NULL), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_match(f.sc, &ev, NULL, NULL), EQLITE_OK);
     teardown_fixture(&f);
 }
 
@@ -668,11 +668,11 @@ Test(ruleset, integer_overflow_fails_the_call_with_earith)
     start(&f);
     eqlite_value fields[NFIELDS] = {str("process"), {0}, str("abc"), {0}};
     eqlite_event ev = {fields, NFIELDS, 1, {0}, NULL};
-    cr_assert_eq(eqlite_ruleset_match(f.sc, &ev, NULL, NULL), EQLITE_EARITH);
+    cr_assert_eq(eqlite_scanner_match(f.sc, &ev, NULL, NULL), EQLITE_EARITH);
     fields[NAME] = str("a");
     ev.timestamp = 2;
     hits h = {0};
-    cr_assert_eq(eqlite_ruleset_match(f.sc, &ev, collect, &h), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect, &h), EQLITE_OK);
     cr_assert_str_eq(h.names, "ovf");
     teardown_fixture(&f);
 }
