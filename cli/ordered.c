@@ -193,6 +193,7 @@ static int feed_kept(eng *e, collection *c)
     eng_reader_options(e, &o, "<ordered>");
     eq_ndjson *rd;
     char err[512];
+    o.profiles = NULL; /* the text kept is already each record's ECS document */
     if (eq_ndjson_open_memory(c->text.data ? c->text.data : "", c->text.len, &o, &rd, err, sizeof err) != EQLITE_OK) {
         fprintf(stderr, "eqlite: %s: %s\n", "<ordered>", err);
         return 2;

@@ -31,6 +31,8 @@ typedef struct query_args {
     const char *rule_set;  /* -r */
     const char **mappings;
     size_t nmappings;
+    const char **profiles;
+    size_t nprofiles;
     eng_options opt;
     int jobs;
     bool stats;
@@ -57,6 +59,11 @@ static void query_usage(FILE *f)
                "      --max-samples-per-key N\n"
                "  -j, --jobs N                 worker threads for event queries over plain NDJSON\n"
                "                               files (default 1; stdin, .gz and JSON arrays use one)\n"
+               "      --source NAME            raw records to ECS: auto (default: each record's\n"
+               "                               shape picks its profile; ECS passes as it is),\n"
+               "                               none, windows, m365-defender,\n"
+               "                               sentinelone-cloud-funnel, ecs, or a --profile's\n"
+               "      --profile FILE           add source profiles (repeatable)\n"
                "      --stats                  totals on stderr at the end\n"
                "      --strict                 the first bad input line is fatal\n"
                "Output: an event query prints each matching event's original JSON; a sequence or\n"
@@ -79,7 +86,7 @@ static bool parse_count(const char *s, size_t *out)
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, query_args *a)
 {
-    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT };
+    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_SOURCE, O_PROFILE };
     static const struct option longs[] = {
         {"file", required_argument, 0, 'f'},       {"rules", required_argument, 0, 'r'},
         {"jobs", required_argument, 0, 'j'},       {"mapping", required_argument, 0, O_MAPPING},
@@ -87,6 +94,7 @@ static int parse_args(int argc, char **argv, query_args *a)
         {"tiebreaker-field", required_argument, 0, O_TB}, {"size", required_argument, 0, O_SIZE},
         {"max-samples-per-key", required_argument, 0, O_MSPK}, {"stats", no_argument, 0, O_STATS},
         {"strict", no_argument, 0, O_STRICT},     {"help", no_argument, 0, 'h'},
+        {"source", required_argument, 0, O_SOURCE}, {"profile", required_argument, 0, O_PROFILE},
         {0, 0, 0, 0}};
     a->jobs = 1;
     optind = 1;
@@ -121,6 +129,17 @@ static int parse_args(int argc, char **argv, query_args *a)
                 goto bad;
             break;
         case O_STATS: a->stats = true; break;
+        case O_SOURCE: a->opt.source = optarg; break;
+        case O_PROFILE: {
+            const char **grown = realloc(a->profiles, (a->nprofiles + 1) * sizeof *a->profiles);
+            if (!grown)
+                return eng_out_of_memory("reading the options");
+            a->profiles = grown;
+            a->profiles[a->nprofiles++] = optarg;
+            a->opt.profile_files = a->profiles;
+            a->opt.nprofile_files = a->nprofiles;
+            break;
+        }
         case O_STRICT: a->opt.strict = true; break;
         case 'h': query_usage(stdout); return 0;
         default: query_usage(stderr); return 2;
@@ -283,6 +302,7 @@ int cmd_query(int argc, char **argv)
     int status = parse_args(argc, argv, &a);
     if (status >= 0) {
         free(a.mappings);
+        free(a.profiles);
         return status;
     }
     eng e;
@@ -309,11 +329,14 @@ int cmd_query(int argc, char **argv)
             status = 2;
         if (prog.shown)
             fputs("\r\033[K", stderr);
-        if (a.stats)
+        if (a.stats) {
             print_stats(&e.totals, now_seconds() - prog.start);
+            eng_print_sources(&e, stderr);
+        }
     }
     ob_free(&out);
     eng_free(&e);
     free(a.mappings);
+    free(a.profiles);
     return status;
 }

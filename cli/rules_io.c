@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "ndjson/rules.h"
+#include "io/rules.h"
 #include "rules_io.h"
 
 char *cli_read_file(const char *path, size_t *len)

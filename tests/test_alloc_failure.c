@@ -15,9 +15,10 @@
 #include <zlib.h>
 
 #include "eqlite.h"
+#include "eqlite_io.h"
 #include "fault_alloc.h"
-#include "ndjson/ndjson.h"
-#include "ndjson/rules.h"
+#include "io/ndjson.h"
+#include "io/rules.h"
 
 /* ---- the transcript a scenario writes: compared with the clean run's ---- */
 

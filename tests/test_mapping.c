@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "eqlite.h"
+#include "eqlite_io.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
