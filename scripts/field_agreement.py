@@ -104,6 +104,16 @@ def convert(eqlite, path, records):
     return [json.loads(l) for l in out.stdout.splitlines()], out.stderr.strip()
 
 
+# Expected files that contradict each other, so no converter can agree with
+# both: (label, doc, field) -> why. Printed, and not counted as failures.
+KNOWN_CONFLICTS = {
+    ("windows (sysmon-12 winlogbeat JSON)", 1, "event.action"):
+        "beats' sysmon-12 golden (pipeline @2e3a07e) replaces winlogbeat's action with the pipeline's own "
+        "('Process creation'); the sysmon-9.01 golden (@0e74f72) keeps it ('Process Create (rule: "
+        "ProcessCreate)'), which is what corpus rules match ('Process Create*'): eqlite keeps it",
+}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--eqlite", default=os.path.join(HERE, "..", "build", "cli", "eqlite"))
@@ -135,9 +145,11 @@ def main():
                 if norm(f, gf.get(f)) == norm(f, xf[f]):
                     agreed += 1
                 else:
-                    process_failures += is_start
-                    lines.append("  doc %d%s %s: got %s, expected %s" % (i + 1, " (process start)" if is_start else "", f,
-                                 json.dumps(gf.get(f))[:90], json.dumps(xf[f])[:90]))
+                    known = KNOWN_CONFLICTS.get((label, i + 1, f))
+                    process_failures += is_start and not known
+                    lines.append("  doc %d%s %s: got %s, expected %s%s" % (i + 1, " (process start)" if is_start else "", f,
+                                 json.dumps(gf.get(f))[:90], json.dumps(xf[f])[:90],
+                                 "\n    known conflict: " + known if known else ""))
         total_agreed += agreed
         total += count
         print("%-40s %4d/%-4d %5.1f%%   [%s]" % (label, agreed, count, 100.0 * agreed / max(count, 1), stats))
