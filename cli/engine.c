@@ -118,6 +118,9 @@ int eng_init(eng *e, const eng_options *opt)
     eqlite_schema_set_grow(e->schema, 1);
     if (load_profiles(e))
         return 2;
+    /* ECS types first: a mapping overrides them. */
+    if (!opt->no_ecs && eqlite_schema_load_ecs(e->schema) != EQLITE_OK)
+        return eng_out_of_memory("loading the ECS field types");
     for (size_t k = 0; k < opt->nmappings; k++)
         if (load_mapping(e, opt->mappings[k]))
             return 2;

@@ -39,6 +39,7 @@ typedef struct eng_options {
     const char *source;
     const char *const *profile_files;
     size_t nprofile_files;
+    bool no_ecs;     /* no built-in ECS field types (only mappings and values) */
     bool strict;     /* first bad record is fatal */
     bool quiet_bad;  /* count bad records without printing them */
 } eng_options;

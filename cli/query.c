@@ -51,7 +51,9 @@ static void query_usage(FILE *f)
                "  -f, --file RULEFILE          read the query from a file\n"
                "  -r, --rules RULES            many rules: .eql file, directory of .eql files,\n"
                "                               JSON Lines with query/name/id, Kibana export\n"
-               "      --mapping FILE           Elasticsearch index mapping (repeatable, merged)\n"
+               "      --mapping FILE           Elasticsearch index mapping (repeatable, merged;\n"
+               "                               adds to and overrides the built-in ECS types)\n"
+               "      --no-ecs                 no built-in ECS field types\n"
                "      --category-field NAME    default event.category\n"
                "      --timestamp-field NAME   default @timestamp ('' = events have none)\n"
                "      --tiebreaker-field NAME\n"
@@ -86,7 +88,7 @@ static bool parse_count(const char *s, size_t *out)
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, query_args *a)
 {
-    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_SOURCE, O_PROFILE };
+    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_SOURCE, O_PROFILE, O_NO_ECS };
     static const struct option longs[] = {
         {"file", required_argument, 0, 'f'},       {"rules", required_argument, 0, 'r'},
         {"jobs", required_argument, 0, 'j'},       {"mapping", required_argument, 0, O_MAPPING},
@@ -95,6 +97,7 @@ static int parse_args(int argc, char **argv, query_args *a)
         {"max-samples-per-key", required_argument, 0, O_MSPK}, {"stats", no_argument, 0, O_STATS},
         {"strict", no_argument, 0, O_STRICT},     {"help", no_argument, 0, 'h'},
         {"source", required_argument, 0, O_SOURCE}, {"profile", required_argument, 0, O_PROFILE},
+        {"no-ecs", no_argument, 0, O_NO_ECS},
         {0, 0, 0, 0}};
     a->jobs = 1;
     optind = 1;
@@ -130,6 +133,7 @@ static int parse_args(int argc, char **argv, query_args *a)
             break;
         case O_STATS: a->stats = true; break;
         case O_SOURCE: a->opt.source = optarg; break;
+        case O_NO_ECS: a->opt.no_ecs = true; break;
         case O_PROFILE: {
             const char **grown = realloc(a->profiles, (a->nprofiles + 1) * sizeof *a->profiles);
             if (!grown)

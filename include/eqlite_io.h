@@ -28,6 +28,11 @@ extern "C" {
 EQLITE_API eqlite_status eqlite_schema_load_mapping(eqlite_schema *schema, const char *json,
                                                     size_t len, char *errbuf, size_t errcap);
 
+/* The Elastic Common Schema: adds every ECS field (ECS 9.x, generated from
+ * ECS's fields.csv) with its type, keeping the type of fields already in the
+ * schema. Load it before a mapping to have the mapping override it. */
+EQLITE_API eqlite_status eqlite_schema_load_ecs(eqlite_schema *schema);
+
 /* ---- Sources ------------------------------------------------------------
  * A set of source profiles: the built-in ones (the .profile files in share/eqlite/sources:
  * windows, m365-defender, sentinelone-cloud-funnel, ecs) plus any added. */
