@@ -209,6 +209,10 @@ Test(sources, profile_errors_name_file_and_line) {
         cr_expect_eq(eqlite_sources_add(s, b[0], std::strlen(b[0]), "bad.profile", err, sizeof err), EQLITE_EINPUT);
         cr_expect_str_eq(err, b[1]);
     }
+    // a NUL byte is part of a word (found by fuzz_profiles: the line once looped forever)
+    static const char nul[] = "profile p\nw\0hen a exists\n";
+    cr_expect_eq(eqlite_sources_add(s, nul, sizeof nul - 1, "bad.profile", err, sizeof err), EQLITE_EINPUT);
+    cr_expect_eq(std::strncmp(err, "bad.profile:2: unknown operation 'w", 35), 0, "%s", err);
     eqlite_sources_free(s);
 }
 

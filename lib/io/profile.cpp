@@ -106,6 +106,10 @@ struct ParseError {
     std::string msg;
 };
 
+bool is_separator(char c) {
+    return c == ' ' || c == '\t' || c == ',' || c == '[' || c == ']' || c == '#' || c == '\r' || c == '"';
+}
+
 // Splits a line into words: "quoted strings" (with \" and \\), [ and ] as
 // their own words, commas and blanks separate, # starts a comment.
 std::vector<Token> tokenize(std::string_view line) {
@@ -126,7 +130,8 @@ std::vector<Token> tokenize(std::string_view line) {
             if (i >= line.size()) throw ParseError{"unterminated string"};
             i++;
         } else {
-            while (i < line.size() && !std::strchr(" \t,[]#\r\"", line[i])) t.text += line[i++];
+            // (not strchr: it would take a NUL byte for its own terminator and stop on it)
+            while (i < line.size() && !is_separator(line[i])) t.text += line[i++];
         }
         out.push_back(std::move(t));
     }
@@ -436,6 +441,12 @@ extern "C" eqlite_status eq_profiles_new(eq_profiles **out, char *err, size_t er
     }
 }
 
+extern "C" eqlite_status eq_profiles_new_empty(eq_profiles **out) {
+    if (!out) return EQLITE_EMISUSE;
+    *out = new (std::nothrow) eq_profiles();
+    return *out ? EQLITE_OK : EQLITE_ENOMEM;
+}
+
 extern "C" void eq_profiles_free(eq_profiles *p) { delete p; }
 
 extern "C" eqlite_status eq_profiles_add(eq_profiles *p, const char *text, size_t len, const char *origin, char *err,
@@ -516,12 +527,25 @@ void flatten(ConvertScratch *s, object obj, std::string &prefix) {
     }
 }
 
+constexpr size_t kObject = SIZE_MAX; // index value of a path with fields under it
+
+// Indexes a leaf path, and each of its dotted prefixes as an object (so that
+// copying an absent object costs one lookup, not a scan).
+void index_path(ConvertScratch *s, size_t i) {
+    std::string_view path = s->flat[i].first;
+    s->index[path] = i; // the last duplicate wins
+    for (size_t dot = path.rfind('.'); dot != std::string_view::npos && dot > 0; dot = path.rfind('.', dot - 1)) {
+        auto ins = s->index.emplace(path.substr(0, dot), kObject);
+        if (!ins.second) break; // its own prefixes are there already
+    }
+}
+
 void build_input(ConvertScratch *s, object root) {
     s->nflat = 0;
     s->index.clear();
     std::string prefix;
     flatten(s, root, prefix);
-    for (size_t i = 0; i < s->nflat; i++) s->index[s->flat[i].first] = i; // the last duplicate wins
+    for (size_t i = 0; i < s->nflat; i++) index_path(s, i);
 }
 
 // Looks a dotted path up in a DOM object without flattening it (detection):
@@ -583,7 +607,7 @@ struct Run {
 
     bool in_get(std::string_view path, element *e) {
         auto it = s->index.find(path);
-        if (it == s->index.end()) return false;
+        if (it == s->index.end() || it->second == kObject) return false;
         *e = s->flat[it->second].second;
         return true;
     }
@@ -682,8 +706,12 @@ struct Run {
             element e;
             // an object: every leaf under it
             std::string prefix = op.src.path + ".";
-            bool leaf = in_get(op.src.path, &e);
-            if (!leaf) {
+            auto it = s->index.find(op.src.path);
+            if (it == s->index.end()) return;
+            bool leaf = it->second != kObject;
+            if (leaf) {
+                e = s->flat[it->second].second;
+            } else {
                 for (size_t i = 0; i < s->nflat; i++) {
                     const std::string &path = s->flat[i].first;
                     if (path.compare(0, prefix.size(), prefix) != 0) continue;
@@ -775,10 +803,11 @@ struct Run {
         std::string_view text(e);
         object obj;
         if (parser.parse(text.data(), text.size(), true).get(obj)) return; // not an object: left as text
-        size_t from = s->nflat;
         std::string prefix = path;
         flatten(s, obj, prefix);
-        for (size_t i = from; i < s->nflat; i++) s->index[s->flat[i].first] = i;
+        // flat may have moved (its strings with it): index it all again
+        s->index.clear();
+        for (size_t i = 0; i < s->nflat; i++) index_path(s, i);
     }
 
     void append(const Op &op) {

@@ -24,6 +24,8 @@ typedef struct eq_profiles eq_profiles;
 /* The built-in profiles (windows, m365-defender, sentinelone-cloud-funnel,
  * ecs). err gets a message on failure. */
 eqlite_status eq_profiles_new(eq_profiles **out, char *err, size_t errcap);
+/* A set with no profiles (a caller's own only). */
+eqlite_status eq_profiles_new_empty(eq_profiles **out);
 void eq_profiles_free(eq_profiles *p);
 /* Adds the profiles in a profile file (text, len); a profile with the name
  * of one already there replaces it. `origin` names the file in messages
