@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ndjson/rules.h"
+#include "io/rules.h"
 
 double now_seconds(void)
 {

@@ -2,9 +2,12 @@
 #ifndef EQ_CLI_COMMANDS_H
 #define EQ_CLI_COMMANDS_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "eqlite.h"
+#include "eqlite_io.h"
 
 /* "where:line:col: message", the source line and a caret, to stderr. */
 void cli_print_diag(const char *where, const eqlite_diag *d, const char *src, size_t len);
@@ -19,5 +22,12 @@ int cmd_query(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_fmt(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+
+/* Source profiles (convert.c): adds a profile file to `sources` (0, or 2
+ * with a message); prints "sources: NAME N ..." for the non-zero counts
+ * (counts has one slot per profile, then one for unknown shapes). */
+int cli_load_profiles(eqlite_sources *sources, const char *path);
+void cli_print_source_counts(FILE *f, const eqlite_sources *sources, const uint64_t *counts);
 
 #endif

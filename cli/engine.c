@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "ndjson/mapping.h"
+#include "io/mapping.h"
 #include "program.h" /* npipes: head/tail change what a parallel run may do */
 #include "reorder.h"
 
@@ -113,6 +113,42 @@ static int load_mapping(eng *e, const char *path)
     return 0;
 }
 
+/* The source profiles: the built-in ones, --profile files, --source. */
+static int load_profiles(eng *e)
+{
+    const char *source = or_default(e->opt.source, "auto");
+    e->source = EQ_NDJSON_SOURCE_AUTO;
+    if (!strcmp(source, "none"))
+        return 0;
+    char err[512];
+    if (eq_profiles_new(&e->profiles, err, sizeof err) != EQLITE_OK) {
+        fprintf(stderr, "eqlite: %s\n", err);
+        return 2;
+    }
+    for (size_t k = 0; k < e->opt.nprofile_files; k++) {
+        size_t len;
+        char *text = cli_read_file(e->opt.profile_files[k], &len);
+        if (!text) {
+            fprintf(stderr, "eqlite: cannot read profile %s: %s\n", e->opt.profile_files[k], strerror(errno));
+            return 2;
+        }
+        eqlite_status st = eq_profiles_add(e->profiles, text, len, e->opt.profile_files[k], err, sizeof err);
+        free(text);
+        if (st != EQLITE_OK) {
+            fprintf(stderr, "eqlite: %s\n", err);
+            return 2;
+        }
+    }
+    if (strcmp(source, "auto") != 0 && (e->source = eq_profiles_find(e->profiles, source, strlen(source))) < 0) {
+        fprintf(stderr, "eqlite: unknown source '%s' (known:", source);
+        for (size_t k = 0; k < eq_profiles_count(e->profiles); k++)
+            fprintf(stderr, " %s", eq_profiles_name(e->profiles, k));
+        fprintf(stderr, ", auto, none)\n");
+        return 2;
+    }
+    return 0;
+}
+
 int eng_init(eng *e, const eng_options *opt)
 {
     memset(e, 0, sizeof *e);
@@ -124,9 +160,16 @@ int eng_init(eng *e, const eng_options *opt)
      * with "dynamic": "strict" or false stops that, and an unmapped field in
      * a rule is then "Unknown column [x], did you mean [y]?". */
     eqlite_schema_set_grow(e->schema, 1);
+    if (load_profiles(e))
+        return 2;
+    /* Mappings first, then the ECS types for the fields they leave out (the
+     * schema keeps a field's first type or alias, so a mapping overrides
+     * ECS). A strict mapping is the whole index: no ECS fields are added. */
     for (size_t k = 0; k < opt->nmappings; k++)
         if (load_mapping(e, opt->mappings[k]))
             return 2;
+    if (!opt->no_ecs && eqlite_schema_grows(e->schema) && eqlite_schema_load_ecs(e->schema) != EQLITE_OK)
+        return eng_out_of_memory("loading the ECS field types");
     const char *cat = or_default(opt->category_field, "event.category");
     const char *ts = or_default(opt->timestamp_field, "@timestamp");
     uint32_t id;
@@ -302,6 +345,20 @@ void eng_write_key(const eng *e, size_t rule, size_t k, const eqlite_value *v, o
     ob_json_value(out, v);
 }
 
+void eng_print_sources(const eng *e, FILE *f)
+{
+    if (!e->profiles)
+        return;
+    uint64_t counts[64] = {0};
+    size_t n = eq_profiles_counts(e->profiles, counts, 64);
+    fprintf(f, "sources:");
+    for (size_t k = 0; k < n && k < 64; k++)
+        if (counts[k] || k + 1 == n)
+            fprintf(f, " %s %llu", k + 1 < n ? eq_profiles_name(e->profiles, k) : "unknown-shape",
+                    (unsigned long long)counts[k]);
+    fputc('\n', f);
+}
+
 void eng_reader_options(const eng *e, eq_ndjson_options *o, const char *display_name)
 {
     memset(o, 0, sizeof *o);
@@ -321,6 +378,8 @@ void eng_reader_options(const eng *e, eq_ndjson_options *o, const char *display_
         o->tiebreaker_len = strlen(e->opt.tiebreaker_field);
     }
     o->display_name = display_name;
+    o->profiles = e->profiles;
+    o->source = e->source;
 }
 
 /* Whether text[0..n) ends with suffix. */
@@ -365,10 +424,12 @@ static eng_bad_kind *bad_kind(eng *e, const char *reason)
 void eng_report_bad(eng *e, const char *file, uint64_t line, const char *reason)
 {
     e->totals.bad++;
-    if (e->opt.quiet_bad)
+    if (e->opt.quiet_bad || ++bad_kind(e, reason)->count > ENG_BAD_SHOWN)
         return;
-    if (++bad_kind(e, reason)->count <= ENG_BAD_SHOWN)
+    if (line) /* EVTX records name their record number in the reason */
         fprintf(stderr, "%s:%llu: %s\n", file, (unsigned long long)line, reason);
+    else
+        fprintf(stderr, "%s: %s\n", file, reason);
 }
 
 void eng_report_bad_summary(eng *e)
@@ -917,6 +978,7 @@ void eng_free(eng *e)
     eqlite_ruleset_free(e->rs);
     free(e->fields);
     free(e->conv);
+    eq_profiles_free(e->profiles);
     for (size_t k = 0; k < e->nformats; k++)
         free(e->formats[k]);
     free(e->formats);

@@ -27,7 +27,7 @@
 #include <stdio.h> /* rules_io.h needs FILE */
 
 #include "eqlite.h"
-#include "ndjson/ndjson.h"
+#include "io/ndjson.h"
 #include "outbuf.h"
 #include "rules_io.h"
 
@@ -38,6 +38,12 @@ typedef struct eng_options {
     const char *timestamp_field;  /* NULL: @timestamp; "": none (every event at 0) */
     const char *tiebreaker_field; /* NULL: none */
     eqlite_limits limits;
+    /* Raw records -> ECS: "auto" (NULL; each record's shape picks its source
+     * profile), "none", or a profile name; extra profile files to load. */
+    const char *source;
+    const char *const *profile_files;
+    size_t nprofile_files;
+    bool no_ecs;     /* no built-in ECS field types (only mappings and values) */
     bool strict;     /* first bad record is fatal */
     bool quiet_bad;  /* count bad records without printing them */
     int64_t reorder_window; /* ns: stdin events wait this long for older ones (0 = none) */
@@ -131,6 +137,8 @@ typedef struct eng {
     bool ordered;   /* some rule is a sequence or a sample, or has a tail pipe */
     bool has_pipes; /* some rule has head/tail (parallel runs would cut per chunk) */
     uint32_t category_id; /* schema id of the category field */
+    eq_profiles *profiles; /* NULL with --source none */
+    int source;            /* EQ_NDJSON_SOURCE_AUTO or a profile index */
     eng_sink_fn sink;
     void *sink_user;
     outbuf *out; /* where results go in the main thread (may be NULL) */
@@ -218,6 +226,8 @@ int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *dis
  * which feeds `ordered` in input order and merges the results. */
 int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered);
 bool eng_can_split(const char *path);
+/* "sources: NAME N ... unknown-shape N" (the records each profile took) to f. */
+void eng_print_sources(const eng *e, FILE *f);
 /* Says on stderr that an allocation failed (`what` was being done); returns 2. */
 int eng_out_of_memory(const char *what);
 

@@ -8,7 +8,7 @@
 
 #include "commands.h"
 #include "eqlite.h"
-#include "ndjson/ndjson.h"
+#include "io/ndjson.h"
 #include "rules_io.h"
 
 static void usage(FILE *f)
@@ -22,6 +22,7 @@ static void usage(FILE *f)
             "  fmt [-w | --check] [FILE|DIR...]  print (or rewrite, or check) rules in the canonical layout\n"
             "  explain QUERY                     print the compiled bytecode\n"
             "  bench ...                         throughput of rules over events\n"
+            "  convert [--source NAME] [FILE...] print each record's ECS document (NDJSON)\n"
             "  version                           print the version\n"
             "eqlite COMMAND --help shows a command's options; man eqlite has them all.\n");
 }
@@ -225,6 +226,8 @@ static int run_command(int argc, char **argv)
         return cmd_test(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench"))
         return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "convert"))
+        return cmd_convert(argc - 1, argv + 1);
     if (!strcmp(cmd, "explain"))
         return cmd_explain(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

@@ -32,6 +32,8 @@ typedef struct query_args {
     const char *rule_set;  /* -r */
     const char **mappings;
     size_t nmappings;
+    const char **profiles;
+    size_t nprofiles;
     eng_options opt;
     int jobs;
     bool stats;
@@ -50,7 +52,9 @@ static void query_usage(FILE *f)
                "  -f, --file RULEFILE          read the query from a file\n"
                "  -r, --rules RULES            many rules: .eql, detection-rules TOML (rules, hunts),\n"
                "                               JSON Lines, Kibana export, or a directory tree of them\n"
-               "      --mapping FILE           Elasticsearch index mapping (repeatable, merged)\n"
+               "      --mapping FILE           Elasticsearch index mapping (repeatable, merged;\n"
+               "                               adds to and overrides the built-in ECS types)\n"
+               "      --no-ecs                 no built-in ECS field types\n"
                "      --category-field NAME    default event.category\n"
                "      --timestamp-field NAME   default @timestamp ('' = events have none)\n"
                "      --tiebreaker-field NAME\n"
@@ -69,6 +73,11 @@ static void query_usage(FILE *f)
                "      --reorder-window DURATION  stdin events wait up to DURATION (500ms, 10s, 2m, 1h)\n"
                "                               for older ones, so sequences see them in order; later\n"
                "                               ones still reach event queries and are counted\n"
+               "      --source NAME            raw records to ECS: auto (default: each record's\n"
+               "                               shape picks its profile; ECS passes as it is),\n"
+               "                               none, windows, m365-defender,\n"
+               "                               sentinelone-cloud-funnel, ecs, or a --profile's\n"
+               "      --profile FILE           add source profiles (repeatable)\n"
                "      --stats                  totals on stderr at the end\n"
                "      --strict                 the first bad input line is fatal\n"
                "Output: an event query prints each matching event's original JSON; a sequence or\n"
@@ -128,7 +137,8 @@ static bool parse_duration(const char *s, int64_t *ns)
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, query_args *a)
 {
-    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_MEMORY, O_WINDOW, O_MAXP, O_MAXK };
+    enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_MEMORY, O_WINDOW, O_MAXP, O_MAXK,
+           O_SOURCE, O_PROFILE, O_NO_ECS };
     static const struct option longs[] = {
         {"file", required_argument, 0, 'f'},       {"rules", required_argument, 0, 'r'},
         {"jobs", required_argument, 0, 'j'},       {"mapping", required_argument, 0, O_MAPPING},
@@ -138,6 +148,8 @@ static int parse_args(int argc, char **argv, query_args *a)
         {"strict", no_argument, 0, O_STRICT},     {"help", no_argument, 0, 'h'},
         {"memory-limit", required_argument, 0, O_MEMORY}, {"reorder-window", required_argument, 0, O_WINDOW},
         {"max-partials", required_argument, 0, O_MAXP}, {"max-keys", required_argument, 0, O_MAXK},
+        {"source", required_argument, 0, O_SOURCE}, {"profile", required_argument, 0, O_PROFILE},
+        {"no-ecs", no_argument, 0, O_NO_ECS},
         {0, 0, 0, 0}};
     a->jobs = 1;
     optind = 1;
@@ -188,6 +200,18 @@ static int parse_args(int argc, char **argv, query_args *a)
                 goto bad;
             break;
         case O_STATS: a->stats = true; break;
+        case O_SOURCE: a->opt.source = optarg; break;
+        case O_NO_ECS: a->opt.no_ecs = true; break;
+        case O_PROFILE: {
+            const char **grown = realloc(a->profiles, (a->nprofiles + 1) * sizeof *a->profiles);
+            if (!grown)
+                return eng_out_of_memory("reading the options");
+            a->profiles = grown;
+            a->profiles[a->nprofiles++] = optarg;
+            a->opt.profile_files = a->profiles;
+            a->opt.nprofile_files = a->nprofiles;
+            break;
+        }
         case O_STRICT: a->opt.strict = true; break;
         case 'h': query_usage(stdout); return 0;
         default: query_usage(stderr); return 2;
@@ -374,6 +398,7 @@ int cmd_query(int argc, char **argv)
     int status = parse_args(argc, argv, &a);
     if (status >= 0) {
         free(a.mappings);
+        free(a.profiles);
         return status;
     }
     eng e;
@@ -410,6 +435,7 @@ int cmd_query(int argc, char **argv)
         eng_report_lost_state(&e);
         if (a.stats) {
             print_stats(&e.totals, now_seconds() - prog.start);
+            eng_print_sources(&e, stderr);
             if (e.ordered)
                 print_state(&e, a.rule_set != NULL);
         }
@@ -417,5 +443,6 @@ int cmd_query(int argc, char **argv)
     ob_free(&out);
     eng_free(&e);
     free(a.mappings);
+    free(a.profiles);
     return status;
 }

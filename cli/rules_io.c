@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "ndjson/rules.h"
-#include "ndjson/rules_toml.h"
+#include "io/rules.h"
+#include "io/rules_toml.h"
 #include "rules_io.h"
 
 char *cli_read_file(const char *path, size_t *len)

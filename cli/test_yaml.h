@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ndjson/ndjson.h"
+#include "io/ndjson.h"
 
 /* Nesting of mappings and sequences in the file, aliases expanded: the NDJSON
  * reader's limit, which inline events reach anyway. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "eqlite.h"
+#include "eqlite_io.h"
 
 /* What `GET logs-endpoint/_mapping` returns, trimmed to a few ECS fields. */
 static const char MAPPING[] =

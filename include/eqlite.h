@@ -120,13 +120,12 @@ EQLITE_API eqlite_status eqlite_schema_add(eqlite_schema *schema, const char *na
 /* `name` resolves to the same id as `target` (which must exist). */
 EQLITE_API eqlite_status eqlite_schema_add_alias(eqlite_schema *schema, const char *name,
                                                  size_t len, const char *target, size_t tlen);
-/* Loads an Elasticsearch index mapping ({"mappings":{"properties":...}} or a
- * bare {"properties":...}); nested objects become dotted names; `fields`
- * sub-fields of text fields become name.sub. Merges with what is there. */
-EQLITE_API eqlite_status eqlite_schema_load_mapping(eqlite_schema *schema, const char *json,
-                                                    size_t len, char *errbuf, size_t errcap);
+/* Index mappings (JSON) are loaded by the intake library: see
+ * eqlite_schema_load_mapping() in eqlite_io.h. */
 /* Grow mode: compiling a rule that names an unknown field adds it. */
 EQLITE_API void eqlite_schema_set_grow(eqlite_schema *schema, int grow);
+/* 1 in grow mode, 0 not (a mapping with "dynamic": "strict" or false turns it off). */
+EQLITE_API int eqlite_schema_grows(const eqlite_schema *schema);
 /* Field names with a special role (defaults: event.category, @timestamp). */
 EQLITE_API eqlite_status eqlite_schema_set_category_field(eqlite_schema *schema, const char *name,
                                                           size_t len);

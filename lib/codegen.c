@@ -440,6 +440,13 @@ static bool compile_compare(gen *g, eq_node *n)
         }
         if (dates && !date_const(g, b, &v))
             return false;
+        char text[32];
+        if (a->type == VT_STRING && (v.kind == EQLITE_INT || v.kind == EQLITE_DOUBLE)) {
+            /* a keyword field against a number: Elasticsearch's term and range
+             * queries on keyword take the number's text (1 -> "1") */
+            size_t n = v.kind == EQLITE_INT ? eq_format_int(v.u.i, text) : eq_format_double(v.u.d, text);
+            v = (eqlite_value){EQLITE_STRING, (uint32_t)n, {.s = text}};
+        }
         uint8_t addr[16];
         if (mode == 3 && v.kind == EQLITE_STRING && !eq_ip_parse(v.u.s, v.len, addr))
             return not_an_ip(g, b, &v);

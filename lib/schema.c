@@ -156,6 +156,8 @@ void eqlite_schema_set_grow(eqlite_schema *s, int grow)
         s->grow = grow != 0;
 }
 
+int eqlite_schema_grows(const eqlite_schema *s) { return s && s->grow; }
+
 static eqlite_status set_name(eqlite_schema *s, char **slot, const char *name, size_t len)
 {
     if (!s || (!name && len)) /* (NULL, 0) clears the role */

@@ -69,9 +69,7 @@ bool eq_str_contains(const char *s, size_t n, const char *p, size_t pn, bool cas
 bool eq_str_to_number(const char *s, size_t n, int base, eqlite_value *out);
 
 /* ---- Dates ---------------------------------------------------------------- */
-/* ISO-8601 ("2017-08-30T20:47:32Z", fraction, offset, date only) or an
- * epoch-millisecond integer string -> nanoseconds since the epoch. */
-bool eq_parse_date(const char *s, size_t n, int64_t *ns_out);
+#include "date.h" /* eq_parse_date */
 /* A date-typed value as nanoseconds: ISO text, or epoch milliseconds as a
  * number (what dates are on the wire and in mappings). */
 bool eq_value_date_ns(const eqlite_value *v, int64_t *ns_out);

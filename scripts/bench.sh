@@ -15,5 +15,6 @@ echo "== sequences (1M, 10M events)";      $B/bench/bench_sequence --events 1000
                                            $B/bench/bench_sequence --events "$N" --mode compare
 EV=$B/bench-events.ndjson
 [ -f "$EV" ] || python3 ../shared/tools/gen_events.py --n "$N" --seed 1 --out "$EV"
+echo "== intake: EVTX and vendor JSON beside their floors"; $B/bench/bench_sources --shared ../shared
 echo "== eqlite query over NDJSON (beside the simdjson parse floor, -j 1 and -j 2)"
 $B/cli/eqlite bench --repeat 3 -f examples/rules/unusual-cmd-parent.eql "$EV"

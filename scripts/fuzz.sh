@@ -6,13 +6,15 @@
 # Targets: compile (rule text), run (a rule run over events), ruleset (rules
 # as one ruleset over events, sequences fed), mapping (mappings and the value
 # conversions they drive), ndjson (the event reader), rules (the TOML and
-# JSON rule-file readers), yaml_test (the `eqlite test` loader). Prints one "fuzz TARGET: ok|FAILED ..." line per target and
+# JSON rule-file readers), yaml_test (the `eqlite test` loader), evtx (the
+# EVTX reader; libevtx 20181227 leaks on corrupt records inside libfwevt, so
+# this target runs without leak detection) and profiles (source profiles). Prints one "fuzz TARGET: ok|FAILED ..." line per target and
 # exits non-zero when any target found a crash, leak or timeout.
 set -u
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 WHICH=${2:-all}
-TARGETS="compile run ruleset mapping ndjson rules yaml_test"
+TARGETS="compile run ruleset mapping ndjson rules yaml_test evtx profiles"
 [ "$WHICH" = all ] || TARGETS=$WHICH
 scripts/setup.sh build >/dev/null || exit 2
 for p in clang-14 libclang-rt-14-dev; do
@@ -38,16 +40,25 @@ for i, line in enumerate(open('../shared/corpus/detection-rules-eql.jsonl')):
         open(os.path.join(out, 'rule%04d.eql' % i), 'w').write(q)
 PY
 fi
+# EVTX seeds: small sample files from ../shared too; profiles: the shipped ones.
+mkdir -p build-fuzz/seeds-evtx build-fuzz/seeds-profiles
+[ -d ../shared/sources ] && find ../shared/sources -name '*.evtx' -size -200k -exec cp {} build-fuzz/seeds-evtx/ \;
+cp lib/io/sources/*.profile build-fuzz/seeds-profiles/
 failed=0
 for t in $TARGETS; do
     corpus="build-fuzz/corpus-$t"
     mkdir -p "$corpus"
     seeds="tests/fuzz-seeds/$t"
+    max_len=8192
+    leaks=1
     [ "$t" = compile ] && seeds="$seeds $extra"
+    [ "$t" = evtx ] && { seeds="$seeds build-fuzz/seeds-evtx"; max_len=135168; leaks=0; }
+    [ "$t" = profiles ] && seeds="$seeds build-fuzz/seeds-profiles"
     log="build-fuzz/fuzz-$t.log"
     # shellcheck disable=SC2086
-    "build-fuzz/tests/fuzz_$t" -max_total_time="$SECONDS_EACH" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="build-fuzz/crash-$t-" "$corpus" $seeds >"$log" 2>&1
+    ASAN_OPTIONS=detect_leaks=$leaks "build-fuzz/tests/fuzz_$t" -max_total_time="$SECONDS_EACH" -max_len=$max_len \
+        -timeout=10 -rss_limit_mb=2048 -detect_leaks=$leaks -print_final_stats=1 \
+        -artifact_prefix="build-fuzz/crash-$t-" "$corpus" $seeds >"$log" 2>&1
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     if [ $rc -eq 0 ]; then

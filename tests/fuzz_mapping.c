@@ -4,7 +4,7 @@
  * with each field converted to its mapped type (dates in the mapping's
  * formats), as `eqlite query --mapping` does. */
 #include "fuzz_support.h"
-#include "ndjson/mapping.h"
+#include "io/mapping.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -19,7 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "ndjson/ndjson.h"
+#include "io/ndjson.h"
 
 static const char *const names[] = {"a", "a.b", "a.b.c", "x.a", "process.name", "event.type", "", "a..b"};
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "eqlite.h"
-#include "ndjson/ndjson.h"
+#include "io/ndjson.h"
 
 /* Splits data at the first "\n\n" line pair: head (a rule, a mapping) and
  * tail (NDJSON events). No separator: everything is head. */

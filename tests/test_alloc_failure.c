@@ -15,10 +15,11 @@
 #include <zlib.h>
 
 #include "eqlite.h"
+#include "eqlite_io.h"
 #include "fault_alloc.h"
-#include "ndjson/ndjson.h"
-#include "ndjson/rules.h"
-#include "ndjson/rules_toml.h"
+#include "io/ndjson.h"
+#include "io/rules.h"
+#include "io/rules_toml.h"
 
 /* ---- the transcript a scenario writes: compared with the clean run's ---- */
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "eqlite.h"
+#include "eqlite_io.h"
 
 static eqlite_schema *schema;
 static eqlite_program *event_rule;

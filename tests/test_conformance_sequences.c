@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "eqlite.h"
-#include "ndjson/ndjson.h"
+#include "eqlite_io.h"
+#include "io/ndjson.h"
 #include "support.h"
 
 /* ---- a minimal JSON reader for the suite files ------------------------- */

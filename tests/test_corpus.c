@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ndjson/rules.h"
+#include "io/rules.h"
 #include "fmt.h"
 #include "support.h"
 

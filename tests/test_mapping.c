@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "eqlite.h"
+#include "eqlite_io.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -347,7 +348,7 @@ Test(mapping, strict_dynamic_mapping_makes_unmapped_fields_unknown)
 
 /* ---- index-time parameters the NDJSON reader applies ---------------------- */
 
-#include "ndjson/mapping.h"
+#include "io/mapping.h"
 
 static void note_param(void *user, const char *field, const char *param, const char *json)
 {

@@ -8,7 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "ndjson/ndjson.h"
+#include "io/ndjson.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 

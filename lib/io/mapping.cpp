@@ -33,7 +33,7 @@
 #include <simdjson.h>
 
 #include "eqlite.h"
-#include "ndjson/mapping.h"
+#include "io/mapping.h"
 
 namespace {
 

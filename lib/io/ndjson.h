@@ -52,6 +52,7 @@
 #include <stdint.h>
 
 #include "eqlite.h"
+#include "io/profile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -138,7 +139,17 @@ typedef struct eq_ndjson_options {
     /* Name reported in eq_ndjson_record.file; NULL = the path, "<stdin>" or
      * "<memory>". Copied. */
     const char *display_name;
+    /* Source profiles (profile.h): each raw record is converted to the ECS
+     * document its profile makes, and that document is what the fields are
+     * read from and what eq_ndjson_record.text holds. NULL = records are
+     * read as they are. Borrowed: must outlive the reader. */
+    const eq_profiles *profiles;
+    /* With profiles: EQ_NDJSON_SOURCE_AUTO (each record's shape picks its
+     * profile; ECS and unknown shapes pass unchanged) or a profile index. */
+    int source;
 } eq_ndjson_options;
+
+#define EQ_NDJSON_SOURCE_AUTO (-1)
 
 typedef struct eq_ndjson eq_ndjson;
 
@@ -164,6 +175,7 @@ typedef struct eq_ndjson_stats {
     uint64_t bad;          /* bad records */
     int gzip;              /* 1 if the input is gzip-compressed */
     int json_array;        /* 1 if the input is a JSON array rather than NDJSON */
+    int evtx;              /* 1 if the input is an EVTX file (records come from libevtx) */
 } eq_ndjson_stats;
 
 enum {
@@ -211,6 +223,12 @@ void eq_ndjson_stats_get(const eq_ndjson *reader, eq_ndjson_stats *out);
  * order of its own (a sort index) without a reader per record. Returns 0, or
  * -1 (nothing changed) for other input or an offset past the end. */
 int eq_ndjson_seek(eq_ndjson *reader, uint64_t offset, uint64_t line);
+/* With profiles: the index of the profile that took the last record read
+ * (-1: none, no known shape); and how many records each profile took so far,
+ * into counts[0..n) (the last slot: records of no known shape). Returns the
+ * number of slots (profiles + 1). */
+int eq_ndjson_last_source(const eq_ndjson *reader);
+size_t eq_ndjson_source_counts(const eq_ndjson *reader, uint64_t *counts, size_t n);
 
 /* Timestamp text -> nanoseconds since the epoch (UTC). Accepts ISO-8601
  * "YYYY-MM-DD[(T|t| )HH[:MM[:SS[(.|,)fraction of 1-9 digits]]]][Z|+HH:MM|+HHMM|+HH]"

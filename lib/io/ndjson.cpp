@@ -15,7 +15,9 @@
 // literal, a lone surrogate or 10,000 levels of nesting in an unread field
 // would pass unnoticed.
 
-#include "ndjson/ndjson.h"
+#include "io/ndjson.h"
+#include "io/evtx.h"
+#include "io/profile.h"
 
 #include <fcntl.h>
 #include <strings.h>
@@ -27,6 +29,7 @@
 #include <cerrno>
 #include <cmath>
 #include <deque>
+#include <memory>
 #include <exception>
 #include <cstdio>
 #include <cstdlib>
@@ -40,7 +43,8 @@
 #include <zlib.h>
 
 extern "C" {
-#include "value.h" // eq_parse_date: the VM's reading of default-format dates
+#include "date.h"  // eq_parse_date: the VM's reading of default-format dates
+#include "value.h" // eq_ip_parse / eq_ip_format (ip.c), eq_version_compare
 }
 
 namespace {
@@ -99,7 +103,7 @@ public:
             return !gzip_ || start_inflate();
         }
         zin_.resize(kGzipChunk);
-        while (zin_len_ < 2) {
+        while (zin_len_ < 8) { // gzip magic (2 bytes), EVTX signature (8)
             long n = read_raw(zin_.data() + zin_len_, zin_.size() - zin_len_);
             if (n < 0) return false;
             if (n == 0) break;
@@ -109,6 +113,17 @@ public:
         if (gzip_) return start_inflate();
         return true;
     }
+
+    // EVTX is read by libevtx, not as text: is that what the input starts with?
+    bool evtx() const {
+        if (mem_) return eqio::is_evtx_signature(mem_, mem_len_);
+        return !gzip_ && eqio::is_evtx_signature(zin_.data(), zin_len_);
+    }
+    const unsigned char *memory() const { return mem_; }
+    size_t memory_len() const { return mem_len_; }
+    int fd() const { return fd_; }
+    const unsigned char *peeked() const { return zin_.data(); }
+    size_t peeked_len() const { return zin_len_; }
 
     // Fills dst with up to cap bytes of JSON text: >0 bytes, 0 at the end, -1 on error.
     long read(char *dst, size_t cap) {
@@ -1061,12 +1076,23 @@ struct eq_ndjson {
     size_t ntexts = 0;
 
     simdjson::dom::parser parser;
+    std::string path;                      // the file's path, when opened by path
+    std::unique_ptr<eqio::EvtxFile> evtx;  // EVTX input: records come from libevtx
+    std::string evtx_json;                 // the current EVTX record as JSON (+ padding)
+    // Source profiles: raw records -> ECS (profiles == NULL: records as they are).
+    const eq_profiles *profiles = nullptr;
+    int source = EQ_NDJSON_SOURCE_AUTO;
+    std::vector<uint64_t> source_counts;  // per profile, then "no known shape"
+    int last_source = -1;
+    eqio::ConvertScratch *scratch = nullptr;
+    std::string converted;                 // the current record's ECS JSON (+ padding)
     std::string reason; // formatted reasons
     std::string fatal;
     uint64_t records = 0, events = 0, bad = 0;
 
     ~eq_ndjson() {
         if (!lent) std::free(buf);
+        eqio::scratch_free(scratch);
     }
 };
 
@@ -1374,7 +1400,30 @@ bool decide_mode(eq_ndjson *r) {
     }
 }
 
+// The next EVTX record, rendered as winlogbeat's JSON. A record libevtx
+// cannot read is a bad record ("record N: why"); the next one is still read.
+Cut cut_evtx(eq_ndjson *r, Record *rec) {
+    uint64_t number = 0;
+    std::string why;
+    switch (r->evtx->next(&r->evtx_json, &number, &why)) {
+    case eqio::EvtxFile::Eof: return Cut::Eof;
+    case eqio::EvtxFile::Bad:
+        rec->line = 0; // the reason names the record
+        r->reason = "record " + std::to_string(number) + ": " + why;
+        return Cut::Bad;
+    case eqio::EvtxFile::Record: break;
+    }
+    size_t n = r->evtx_json.size();
+    r->evtx_json.append(kPadding, '\0'); // simdjson reads past the end
+    rec->text = r->evtx_json.data();
+    rec->len = n;
+    rec->line = number;
+    rec->offset = 0;
+    return Cut::Record;
+}
+
 Cut cut_record(eq_ndjson *r, Record *rec) {
+    if (r->evtx) return cut_evtx(r, rec);
     if (r->mode == Mode::Undecided && !decide_mode(r)) return Cut::Fatal;
     return r->mode == Mode::Array ? cut_element(r, rec) : cut_line(r, rec);
 }
@@ -1939,7 +1988,9 @@ void right_size_parser(eq_ndjson *r, size_t len) {
 // simdjson reads up to SIMDJSON_PADDING bytes past a record. Our own buffer
 // always has them; a lent buffer has them except near its end.
 const char *padded_text(eq_ndjson *r, const Record &rec) {
-    if (!r->lent || static_cast<size_t>(rec.text - r->buf) + rec.len + kPadding <= r->end) return rec.text;
+    if (!r->lent || rec.text == r->evtx_json.data() || rec.text == r->converted.data() ||
+        static_cast<size_t>(rec.text - r->buf) + rec.len + kPadding <= r->end)
+        return rec.text;
     r->padded.assign(rec.len + kPadding, '\0');
     std::memcpy(r->padded.data(), rec.text, rec.len);
     return r->padded.data();
@@ -1963,6 +2014,26 @@ bool parse_record(eq_ndjson *r, const Record &rec, simdjson::dom::object *root) 
         return false;
     }
     return true;
+}
+
+// Runs the record's source profile (detected, or the one forced): a raw
+// record becomes its ECS document, which is parsed in its place and is the
+// record's text from then on. ECS records pass as they are.
+bool convert_source(eq_ndjson *r, Record *rec, simdjson::dom::object *root) {
+    r->last_source = -1;
+    if (!r->profiles) return true;
+    int idx = r->source >= 0 ? r->source : eqio::profiles_detect(r->profiles, *root);
+    r->last_source = idx;
+    r->source_counts[idx < 0 ? r->source_counts.size() - 1 : static_cast<size_t>(idx)]++;
+    eqio::profiles_note(r->profiles, idx);
+    if (idx < 0 || eqio::profile_passthrough(r->profiles, idx)) return true;
+    if (!r->scratch) r->scratch = eqio::scratch_new();
+    if (!eqio::profile_convert(r->profiles, idx, *root, r->scratch, &r->converted, &r->reason)) return false;
+    size_t n = r->converted.size();
+    r->converted.append(kPadding, '\0');
+    rec->text = r->converted.data();
+    rec->len = n;
+    return parse_record(r, *rec, root);
 }
 
 // A pretty-printed array element spans lines; callers print records as one
@@ -2023,9 +2094,9 @@ int read_next(eq_ndjson *r, eqlite_event *ev, eq_ndjson_record *out) {
     int st = next_nonblank(r, &rec, out);
     if (st != EQ_NDJSON_EVENT) return st;
     simdjson::dom::object root;
-    if (!parse_record(r, rec, &root) || !fill_event(r, ev))
+    if (!parse_record(r, rec, &root) || !convert_source(r, &rec, &root) || !fill_event(r, ev))
         return r->fatal.empty() ? report_bad(r, rec, out) : report_fatal(r, out);
-    single_line_text(r, &rec);
+    if (rec.text != r->converted.data()) single_line_text(r, &rec);
     fill_record_info(r, rec, "", out);
     r->events++;
     return EQ_NDJSON_EVENT;
@@ -2134,6 +2205,15 @@ bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
     r->block = opt->block_size ? opt->block_size : EQ_NDJSON_DEFAULT_BLOCK;
     r->block = std::max<size_t>(std::min(r->block, r->max_line + 2), 64);
     if (opt->display_name) r->name = opt->display_name;
+    r->profiles = opt->profiles;
+    r->source = opt->source;
+    if (r->profiles) {
+        if (r->source >= static_cast<int>(eq_profiles_count(r->profiles)) || r->source < EQ_NDJSON_SOURCE_AUTO) {
+            *err = "no such source profile";
+            return false;
+        }
+        r->source_counts.assign(eq_profiles_count(r->profiles) + 1, 0);
+    }
     r->proj.compile();
     r->node_seen.assign(r->proj.size(), 0);
     return true;
@@ -2153,6 +2233,20 @@ eqlite_status start_reading(eq_ndjson *r, std::string *err) {
     if (!r->in.start()) {
         *err = r->in.error() == kOutOfMemory ? r->in.error() : r->name + ": " + r->in.error();
         return r->in.error() == kOutOfMemory ? EQLITE_ENOMEM : EQLITE_EINPUT;
+    }
+    if (r->in.evtx()) { // recognised by its signature, whatever the name
+        r->evtx = std::make_unique<eqio::EvtxFile>();
+        std::string why;
+        bool ok = r->in.memory() ? r->evtx->open_memory(r->in.memory(), r->in.memory_len(), &why)
+                  : !r->path.empty() ? r->evtx->open_path(r->path.c_str(), &why)
+                  : r->evtx->open_fd_copy(r->in.fd(), r->in.peeked(), r->in.peeked_len(), &why);
+        if (!ok) {
+            *err = r->name + ": " + why;
+            return EQLITE_EINPUT;
+        }
+        r->in.set_total(r->evtx->size());
+        return r->parser.allocate(kParserStartCapacity, EQ_NDJSON_MAX_DEPTH) ? (*err = kOutOfMemory, EQLITE_ENOMEM)
+                                                                             : EQLITE_OK;
     }
     if (r->in.plain_memory()) {
         lend_memory(r);
@@ -2394,6 +2488,7 @@ eqlite_status eq_ndjson_open_path(const char *path, const eq_ndjson_options *opt
                                return EQLITE_EINPUT;
                            }
                            r->in.use_fd(fd, true);
+                           r->path = path;
                            struct stat st;
                            if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
                                r->in.set_total(static_cast<uint64_t>(st.st_size));
@@ -2421,6 +2516,14 @@ eqlite_status eq_ndjson_open_memory(const void *data, size_t len, const eq_ndjso
 }
 
 void eq_ndjson_close(eq_ndjson *reader) { delete reader; }
+
+int eq_ndjson_last_source(const eq_ndjson *r) { return r ? r->last_source : -1; }
+
+size_t eq_ndjson_source_counts(const eq_ndjson *r, uint64_t *counts, size_t n) {
+    if (!r) return 0;
+    for (size_t i = 0; i < n && i < r->source_counts.size(); i++) counts[i] = r->source_counts[i];
+    return r->source_counts.size();
+}
 
 static const char *setup_prog = "eqlite";
 
@@ -2521,6 +2624,7 @@ void eq_ndjson_stats_get(const eq_ndjson *r, eq_ndjson_stats *out) {
     out->bad = r->bad;
     out->gzip = r->in.gzip() ? 1 : 0;
     out->json_array = r->mode == Mode::Array ? 1 : 0;
+    out->evtx = r->evtx ? 1 : 0;
 }
 
 } // extern "C"

@@ -1,0 +1,488 @@
+// evtx.cpp: EVTX records through libevtx, as winlogbeat-shaped JSON (evtx.h).
+//
+// libevtx renders each record as XML (the same text `evtxexport -f xml`
+// prints: elements one per line, &amp; &lt; &gt; escaped in text); the
+// System part and the EventData/UserData values are taken from it.
+#include "io/evtx.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include <libevtx.h>
+
+namespace eqio {
+
+namespace {
+
+std::string libevtx_message(libevtx_error_t *error) {
+    char buf[512] = "";
+    if (error) {
+        libevtx_error_sprint(error, buf, sizeof buf);
+        libevtx_error_free(&error);
+    }
+    // libevtx gives a backtrace of lines; the last is the innermost cause.
+    std::string msg(buf);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == '.')) msg.pop_back();
+    size_t nl = msg.rfind('\n');
+    if (nl != std::string::npos) msg.erase(0, nl + 1);
+    return msg.empty() ? "unreadable record" : msg;
+}
+
+void json_string(std::string *out, std::string_view s) {
+    out->push_back('"');
+    for (char ch : s) {
+        unsigned char c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out->push_back('\\');
+            out->push_back(ch);
+        } else if (c < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            *out += buf;
+        } else {
+            out->push_back(ch);
+        }
+    }
+    out->push_back('"');
+}
+
+// Appends the UTF-8 of code point cp (invalid ones as U+FFFD).
+void put_utf8(std::string *out, uint32_t cp) {
+    if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
+    if (cp < 0x80) out->push_back(static_cast<char>(cp));
+    else if (cp < 0x800) {
+        out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+        out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+        out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+        out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+        out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+        out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+}
+
+// XML text -> its characters (the five named entities and &#...;); line
+// ends become \n as an XML parser makes them (winlogbeat's does).
+std::string unescape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); i++) {
+        if (s[i] == '\r') {
+            out.push_back('\n');
+            if (i + 1 < s.size() && s[i + 1] == '\n') i++;
+            continue;
+        }
+        if (s[i] != '&') {
+            out.push_back(s[i]);
+            continue;
+        }
+        size_t semi = s.find(';', i);
+        if (semi == std::string_view::npos || semi - i > 10) {
+            out.push_back('&');
+            continue;
+        }
+        std::string_view ent = s.substr(i + 1, semi - i - 1);
+        if (ent == "amp") out.push_back('&');
+        else if (ent == "lt") out.push_back('<');
+        else if (ent == "gt") out.push_back('>');
+        else if (ent == "quot") out.push_back('"');
+        else if (ent == "apos") out.push_back('\'');
+        else if (!ent.empty() && ent[0] == '#') {
+            bool hex = ent.size() > 1 && (ent[1] == 'x' || ent[1] == 'X');
+            uint32_t cp = 0;
+            for (char c : ent.substr(hex ? 2 : 1)) {
+                int d = c >= '0' && c <= '9' ? c - '0' : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+                      : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+                if (d < 0 || cp > 0x10FFFF) { cp = 0xFFFD; break; }
+                cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(d);
+            }
+            put_utf8(&out, cp);
+        } else {
+            out.push_back('&');
+            continue;
+        }
+        i = semi;
+    }
+    return out;
+}
+
+// A tiny reader of the XML libevtx renders: tags, attributes, text.
+struct Xml {
+    std::string_view s;
+    size_t at = 0;
+
+    // The next start or end tag; name without '<', '/', attributes in attrs.
+    struct Tag {
+        std::string_view name, attrs;
+        bool end = false, empty = false;
+        size_t after = 0; // position after '>'
+    };
+
+    bool next_tag(Tag *t) {
+        for (;;) {
+            size_t lt = s.find('<', at);
+            if (lt == std::string_view::npos) return false;
+            size_t gt = s.find('>', lt);
+            if (gt == std::string_view::npos) return false;
+            std::string_view in = s.substr(lt + 1, gt - lt - 1);
+            at = gt + 1;
+            if (in.empty() || in[0] == '?' || in[0] == '!') continue;
+            t->end = in[0] == '/';
+            if (t->end) in.remove_prefix(1);
+            t->empty = !in.empty() && in.back() == '/';
+            if (t->empty) in.remove_suffix(1);
+            size_t sp = in.find_first_of(" \t\r\n");
+            t->name = in.substr(0, sp);
+            t->attrs = sp == std::string_view::npos ? std::string_view() : in.substr(sp);
+            t->after = at;
+            return true;
+        }
+    }
+
+    // The text up to the matching end tag </name> (values hold no elements).
+    std::string_view text_until(std::string_view name) {
+        std::string close = "</" + std::string(name) + ">";
+        size_t end = s.find(close, at);
+        if (end == std::string_view::npos) return {};
+        std::string_view text = s.substr(at, end - at);
+        at = end + close.size();
+        return text;
+    }
+};
+
+bool attr(std::string_view attrs, std::string_view name, std::string *out) {
+    for (size_t at = 0;;) {
+        size_t hit = attrs.find(name, at);
+        if (hit == std::string_view::npos) return false;
+        size_t eq = hit + name.size();
+        bool starts = hit == 0 || attrs[hit - 1] == ' ' || attrs[hit - 1] == '\t' || attrs[hit - 1] == '\n';
+        if (starts && eq + 1 < attrs.size() && attrs[eq] == '=' && (attrs[eq + 1] == '"' || attrs[eq + 1] == '\'')) {
+            char q = attrs[eq + 1];
+            size_t close = attrs.find(q, eq + 2);
+            if (close == std::string_view::npos) return false;
+            *out = unescape(attrs.substr(eq + 2, close - eq - 2));
+            return true;
+        }
+        at = hit + 1;
+    }
+}
+
+bool all_digits(const std::string &s) {
+    if (s.empty() || s.size() > 18) return false;
+    for (char c : s) if (c < '0' || c > '9') return false;
+    return true;
+}
+
+struct JsonObject {
+    std::string *out;
+    bool first = true;
+    void key(std::string_view k) {
+        if (!first) out->push_back(',');
+        first = false;
+        json_string(out, k);
+        out->push_back(':');
+    }
+    void str(std::string_view k, std::string_view v) { key(k); json_string(out, v); }
+    void num(std::string_view k, const std::string &v) {
+        key(k);
+        if (all_digits(v)) *out += v;
+        else json_string(out, v);
+    }
+};
+
+const char *level_name(const std::string &level) {
+    static const char *const names[] = {"information", "critical", "error", "warning", "information", "verbose"};
+    if (level.size() == 1 && level[0] >= '0' && level[0] <= '5') return names[level[0] - '0'];
+    return nullptr;
+}
+
+} // namespace
+
+bool is_evtx_signature(const void *data, size_t len) {
+    return len >= 8 && std::memcmp(data, "ElfFile\0", 8) == 0;
+}
+
+bool evtx_xml_to_json(const std::string &xml_text, std::string *json, std::string *reason) {
+    Xml x{xml_text};
+    Xml::Tag t;
+    std::string provider, guid, event_id, version, level, opcode, time, record_id, pid, tid, channel, computer, sid;
+    std::vector<std::pair<std::string, std::string>> data, user_data;
+    bool have_system = false;
+    enum { Outside, System, EventData, UserData } part = Outside;
+    int unnamed = 0;
+    while (x.next_tag(&t)) {
+        if (t.end) {
+            if (t.name == "System" || t.name == "EventData" || t.name == "UserData") part = Outside;
+            continue;
+        }
+        if (t.name == "System") { part = System; have_system = true; continue; }
+        if (t.name == "EventData") { part = t.empty ? Outside : EventData; continue; }
+        if (t.name == "UserData") { part = t.empty ? Outside : UserData; continue; }
+        if (part == Outside) continue; // <Event>, <RenderingInfo>, ...: look inside
+        if (part == UserData && !t.empty && x.s.find('<', x.at) < x.s.find("</" + std::string(t.name) + ">", x.at))
+            continue; // a wrapper element of UserData: its children are the values
+        std::string_view text = t.empty ? std::string_view() : x.text_until(t.name);
+        if (part == System) {
+            if (t.name == "Provider") {
+                attr(t.attrs, "Name", &provider);
+                attr(t.attrs, "Guid", &guid);
+            } else if (t.name == "EventID") event_id = unescape(text);
+            else if (t.name == "Version") version = unescape(text);
+            else if (t.name == "Level") level = unescape(text);
+            else if (t.name == "Opcode") opcode = unescape(text);
+            else if (t.name == "TimeCreated") attr(t.attrs, "SystemTime", &time);
+            else if (t.name == "EventRecordID") record_id = unescape(text);
+            else if (t.name == "Execution") {
+                attr(t.attrs, "ProcessID", &pid);
+                attr(t.attrs, "ThreadID", &tid);
+            } else if (t.name == "Channel") channel = unescape(text);
+            else if (t.name == "Computer") computer = unescape(text);
+            else if (t.name == "Security") attr(t.attrs, "UserID", &sid);
+        } else if (part == EventData && t.name == "Data") {
+            std::string name;
+            // winlogbeat names unnamed values param1, param2, ...
+            if (!attr(t.attrs, "Name", &name) || name.empty()) name = "param" + std::to_string(++unnamed);
+            data.emplace_back(std::move(name), unescape(text));
+        } else if (part == UserData) {
+            // <UserData><Wrapper xmlns=...><Name>value</Name>...</Wrapper></UserData>
+            user_data.emplace_back(std::string(t.name), unescape(text));
+        }
+    }
+    if (!have_system) {
+        *reason = "no <System> element in the rendered event";
+        return false;
+    }
+    json->clear();
+    json->push_back('{');
+    JsonObject root{json};
+    if (!time.empty()) root.str("@timestamp", time);
+    root.key("event");
+    json->push_back('{');
+    JsonObject ev{json};
+    if (!event_id.empty()) ev.str("code", event_id);
+    ev.str("kind", "event");
+    if (!provider.empty()) ev.str("provider", provider);
+    json->push_back('}');
+    if (!computer.empty()) {
+        root.key("host");
+        *json += "{\"name\":";
+        json_string(json, computer);
+        json->push_back('}');
+    }
+    if (const char *ln = level_name(level)) {
+        root.key("log");
+        *json += "{\"level\":";
+        json_string(json, ln);
+        json->push_back('}');
+    }
+    root.key("winlog");
+    json->push_back('{');
+    JsonObject w{json};
+    w.str("api", "evtx"); // winlogbeat says "wineventlog": this record was read from a file
+    if (!channel.empty()) w.str("channel", channel);
+    if (!computer.empty()) w.str("computer_name", computer);
+    if (!data.empty()) {
+        w.key("event_data");
+        json->push_back('{');
+        JsonObject d{json};
+        for (auto &kv : data) d.str(kv.first, kv.second);
+        json->push_back('}');
+    }
+    if (!user_data.empty()) {
+        w.key("user_data");
+        json->push_back('{');
+        JsonObject d{json};
+        for (auto &kv : user_data) d.str(kv.first, kv.second);
+        json->push_back('}');
+    }
+    if (!event_id.empty()) w.str("event_id", event_id);
+    if (opcode == "0") w.str("opcode", "Info");
+    if (!pid.empty() || !tid.empty()) {
+        w.key("process");
+        json->push_back('{');
+        JsonObject p{json};
+        if (!pid.empty()) p.num("pid", pid);
+        if (!tid.empty()) {
+            p.key("thread");
+            *json += "{\"id\":";
+            if (all_digits(tid)) *json += tid;
+            else json_string(json, tid);
+            json->push_back('}');
+        }
+        json->push_back('}');
+    }
+    if (!guid.empty()) w.str("provider_guid", guid);
+    if (!provider.empty()) w.str("provider_name", provider);
+    if (!record_id.empty()) w.num("record_id", record_id);
+    if (!sid.empty()) {
+        w.key("user");
+        *json += "{\"identifier\":";
+        json_string(json, sid);
+        json->push_back('}');
+    }
+    if (!version.empty()) w.num("version", version);
+    json->push_back('}');
+    json->push_back('}');
+    return true;
+}
+
+EvtxFile::~EvtxFile() {
+    if (file_) {
+        libevtx_file_t *f = static_cast<libevtx_file_t *>(file_);
+        libevtx_file_close(f, nullptr);
+        libevtx_file_free(&f, nullptr);
+    }
+    if (memfd_ >= 0) close(memfd_);
+}
+
+bool EvtxFile::open_libevtx(const char *path, std::string *err) {
+    libevtx_error_t *error = nullptr;
+    libevtx_file_t *f = nullptr;
+    if (libevtx_file_initialize(&f, &error) != 1) {
+        *err = libevtx_message(error);
+        return false;
+    }
+    file_ = f;
+    if (libevtx_file_open(f, path, LIBEVTX_OPEN_READ, &error) != 1) {
+        *err = "not a readable EVTX file: " + libevtx_message(error);
+        libevtx_file_free(&f, nullptr);
+        file_ = nullptr;
+        return false;
+    }
+    if (libevtx_file_get_number_of_records(f, &records_, &error) != 1) {
+        *err = "cannot count the records: " + libevtx_message(error);
+        return false;
+    }
+    return true;
+}
+
+// An EVTX file is a 4 KiB header and 64 KiB chunks; libevtx drops a chunk
+// that the file cuts short, records and all. Zeros up to the chunk's end give
+// the records before the cut back (those after it become bad records).
+static uint64_t whole_chunks(uint64_t size) {
+    const uint64_t header = 4096, chunk = 65536;
+    if (size <= header) return size;
+    return header + (size - header + chunk - 1) / chunk * chunk;
+}
+
+bool EvtxFile::open_path(const char *path, std::string *err) {
+    struct stat st;
+    if (stat(path, &st) == 0) size_ = static_cast<uint64_t>(st.st_size);
+    if (whole_chunks(size_) == size_) return open_libevtx(path, err);
+    int src = open(path, O_RDONLY | O_CLOEXEC);
+    if (src < 0) {
+        *err = std::string("cannot open: ") + std::strerror(errno);
+        return false;
+    }
+    bool ok = open_fd_copy(src, nullptr, 0, err);
+    close(src);
+    return ok;
+}
+
+bool EvtxFile::open_copy(std::string *err) {
+    if (ftruncate(memfd_, static_cast<off_t>(whole_chunks(size_))) != 0) {
+        *err = std::string("cannot hold the EVTX data: ") + std::strerror(errno);
+        return false;
+    }
+    std::string path = "/proc/self/fd/" + std::to_string(memfd_);
+    return open_libevtx(path.c_str(), err);
+}
+
+bool EvtxFile::open_anonymous(std::string *err, int *fd) {
+    *fd = memfd_create("eqlite-evtx", MFD_CLOEXEC);
+    if (*fd < 0) {
+        *err = std::string("cannot hold the EVTX data: ") + std::strerror(errno);
+        return false;
+    }
+    memfd_ = *fd;
+    return true;
+}
+
+static bool write_all(int fd, const void *data, size_t len) {
+    const char *p = static_cast<const char *>(data);
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        p += n;
+        len -= static_cast<size_t>(n);
+    }
+    return true;
+}
+
+bool EvtxFile::open_memory(const void *data, size_t len, std::string *err) {
+    int fd;
+    if (!open_anonymous(err, &fd)) return false;
+    if (!write_all(fd, data, len)) {
+        *err = std::string("cannot hold the EVTX data: ") + std::strerror(errno);
+        return false;
+    }
+    size_ = len;
+    return open_copy(err);
+}
+
+bool EvtxFile::open_fd_copy(int src, const void *head, size_t head_len, std::string *err) {
+    int fd;
+    if (!open_anonymous(err, &fd)) return false;
+    if (head_len && !write_all(fd, head, head_len)) {
+        *err = std::string("cannot hold the EVTX data: ") + std::strerror(errno);
+        return false;
+    }
+    size_ = head_len;
+    std::vector<char> buf(1 << 16);
+    for (;;) {
+        ssize_t n = read(src, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            *err = std::string("read error: ") + std::strerror(errno);
+            return false;
+        }
+        if (n == 0) break;
+        if (!write_all(fd, buf.data(), static_cast<size_t>(n))) {
+            *err = std::string("cannot hold the EVTX data: ") + std::strerror(errno);
+            return false;
+        }
+        size_ += static_cast<uint64_t>(n);
+    }
+    return open_copy(err);
+}
+
+EvtxFile::Next EvtxFile::next(std::string *json, uint64_t *number, std::string *reason) {
+    if (!file_ || index_ >= records_) return Eof;
+    int i = index_++;
+    *number = static_cast<uint64_t>(i) + 1;
+    libevtx_file_t *f = static_cast<libevtx_file_t *>(file_);
+    libevtx_error_t *error = nullptr;
+    libevtx_record_t *rec = nullptr;
+    if (libevtx_file_get_record_by_index(f, i, &rec, &error) != 1) {
+        *reason = libevtx_message(error);
+        return Bad;
+    }
+    size_t size = 0;
+    bool ok = libevtx_record_get_utf8_xml_string_size(rec, &size, &error) == 1 && size > 0;
+    if (ok) {
+        xml_.resize(size);
+        ok = libevtx_record_get_utf8_xml_string(rec, reinterpret_cast<uint8_t *>(&xml_[0]), size, &error) == 1;
+        if (ok) xml_.resize(std::strlen(xml_.c_str()));
+    }
+    libevtx_record_free(&rec, nullptr);
+    if (!ok) {
+        *reason = libevtx_message(error);
+        return Bad;
+    }
+    return evtx_xml_to_json(xml_, json, reason) ? Record : Bad;
+}
+
+} // namespace eqio

@@ -1,0 +1,76 @@
+/* profile.h: source profiles — declarative files that turn one vendor's raw
+ * records into the ECS fields Elastic's own integration produces from them
+ * (the .profile files of lib/io/sources; the format is described in
+ * lib/io/sources/README.md).
+ *
+ * A profile set holds the built-in profiles plus any the caller adds. For
+ * each record, detection picks the first profile (in the order added) whose
+ * `detect` lines all hold; a profile with `passthrough` hands the record on
+ * unchanged (ECS as-is). */
+#ifndef EQ_PROFILE_H
+#define EQ_PROFILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eqlite.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct eq_profiles eq_profiles;
+
+/* The built-in profiles (windows, m365-defender, sentinelone-cloud-funnel,
+ * ecs). err gets a message on failure. */
+eqlite_status eq_profiles_new(eq_profiles **out, char *err, size_t errcap);
+/* A set with no profiles (a caller's own only). */
+eqlite_status eq_profiles_new_empty(eq_profiles **out);
+void eq_profiles_free(eq_profiles *p);
+/* Adds the profiles in a profile file (text, len); a profile with the name
+ * of one already there replaces it. `origin` names the file in messages
+ * ("origin:line: reason"). */
+eqlite_status eq_profiles_add(eq_profiles *p, const char *text, size_t len, const char *origin, char *err,
+                              size_t errcap);
+size_t eq_profiles_count(const eq_profiles *p);
+/* NUL-terminated name of profile i; NULL when out of range. */
+const char *eq_profiles_name(const eq_profiles *p, size_t i);
+/* Index of the profile named `name`, or -1. */
+int eq_profiles_find(const eq_profiles *p, const char *name, size_t len);
+/* How many records each profile took, summed over every reader (and thread)
+ * that used this set: counts[0..n), the last slot for records of no known
+ * shape. Returns the number of slots (profiles + 1). */
+size_t eq_profiles_counts(const eq_profiles *p, uint64_t *counts, size_t n);
+
+#ifdef __cplusplus
+}
+
+#include <simdjson.h>
+
+#include <string>
+
+namespace eqio {
+
+/* Which profile takes this record: its index, or -1 (no known shape). */
+int profiles_detect(const eq_profiles *p, simdjson::dom::object root);
+bool profile_passthrough(const eq_profiles *p, int index);
+/* Counts a record for profile `index` (-1: no known shape); thread-safe. */
+void profiles_note(const eq_profiles *p, int index);
+
+/* Per-reader scratch for conversions (kept between records to reuse memory). */
+struct ConvertScratch;
+ConvertScratch *scratch_new();
+void scratch_free(ConvertScratch *s);
+
+/* Converts root through profile `index` into one line of ECS JSON in *out.
+ * false with *reason when the record cannot be converted. */
+bool profile_convert(const eq_profiles *p, int index, simdjson::dom::object root, ConvertScratch *s,
+                     std::string *out, std::string *reason);
+
+/* Windows' CommandLineToArgvW: the exact argument split Windows applies to a
+ * command line (exposed for tests). */
+void command_line_to_argv(std::string_view cmd, std::vector<std::string> *args);
+
+} // namespace eqio
+#endif
+#endif

@@ -1,0 +1,284 @@
+// Source profiles and the EVTX reader: Windows' command-line split, the
+// profile language, per-record detection, and the reference rule firing on
+// a process creation from each of the four sources through the public API.
+#include <criterion/criterion.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "eqlite.h"
+#include "eqlite_io.h"
+#include "io/profile.h"
+
+namespace {
+
+std::vector<std::string> argv_of(const char *cmd) {
+    std::vector<std::string> args;
+    eqio::command_line_to_argv(cmd, &args);
+    return args;
+}
+
+void expect_args(const char *cmd, std::vector<std::string> want) {
+    std::vector<std::string> got = argv_of(cmd);
+    std::string g, w;
+    for (auto &a : got) g += "<" + a + ">";
+    for (auto &a : want) w += "<" + a + ">";
+    cr_expect_eq(got, want, "%s: got %s, want %s", cmd, g.c_str(), w.c_str());
+}
+
+const char *kRule =
+    "process where host.os.type == \"windows\" and event.type == \"start\" and process.name : \"cmd.exe\" and\n"
+    "  process.parent.name : (\"lsass.exe\", \"regsvr32.exe\", \"dllhost.exe\", \"WerFault.exe\", \"taskhostw.exe\") and\n"
+    "  not (process.parent.name : \"dllhost.exe\" and\n"
+    "       process.parent.args : \"/Processid:{CA8C87C1-929D-45BA-94DB-EF8E6CB346AD}\")";
+
+// The reference rule over one buffer read with source `source`: how many
+// events match, and which profile took the last record.
+size_t rule_hits(const std::string &data, const char *source, std::string *taken = nullptr) {
+    eqlite_schema *schema = nullptr;
+    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
+    eqlite_schema_set_grow(schema, 1);
+    eqlite_program *prog = nullptr;
+    eqlite_diag diag;
+    cr_assert_eq(eqlite_compile(schema, kRule, std::strlen(kRule), &prog, &diag), EQLITE_OK);
+    eqlite_matcher *m = nullptr;
+    cr_assert_eq(eqlite_matcher_new(prog, nullptr, &m), EQLITE_OK);
+    eqlite_reader_options o{};
+    o.schema = schema;
+    o.source = source;
+    eqlite_reader *rd = nullptr;
+    char err[256];
+    cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, err, sizeof err), EQLITE_OK, "%s", err);
+    size_t hits = 0;
+    eqlite_event ev;
+    eqlite_record rec;
+    for (int k; (k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
+        // unconverted vendor records may lack @timestamp: bad, and no match
+        if (k == EQLITE_READ_BAD && source && !std::strcmp(source, "none")) continue;
+        cr_assert_eq(k, EQLITE_READ_EVENT, "%s: %s", rec.file, rec.reason);
+        if (taken) *taken = rec.source;
+        int matched = 0;
+        cr_assert_eq(eqlite_match(m, &ev, &matched), EQLITE_OK);
+        hits += matched != 0;
+    }
+    eqlite_reader_close(rd);
+    eqlite_matcher_free(m);
+    eqlite_program_free(prog);
+    eqlite_schema_free(schema);
+    return hits;
+}
+
+const char *kSysmon =
+    R"({"@timestamp":"2020-10-27T20:00:14.324Z","winlog":{"channel":"Microsoft-Windows-Sysmon/Operational",)"
+    R"("event_id":"1","provider_name":"Microsoft-Windows-Sysmon","event_data":{"UtcTime":"2020-10-27 20:00:14.320",)"
+    R"("Image":"C:\\Windows\\System32\\cmd.exe","CommandLine":"cmd.exe /c whoami","User":"VAGRANT\\vagrant",)"
+    R"("ParentImage":"C:\\Windows\\System32\\lsass.exe","ParentCommandLine":"C:\\Windows\\system32\\lsass.exe"}}})";
+const char *kDefender =
+    R"({"category":"AdvancedHunting-DeviceProcessEvents","properties":{"ActionType":"ProcessCreated",)"
+    R"("Timestamp":"2022-11-09T17:59:52.6266600Z","FileName":"cmd.exe","FolderPath":"C:\\Windows\\System32\\cmd.exe",)"
+    R"("ProcessCommandLine":"cmd.exe /c calc","InitiatingProcessFileName":"regsvr32.exe",)"
+    R"("InitiatingProcessFolderPath":"c:\\windows\\system32\\regsvr32.exe","InitiatingProcessCommandLine":"regsvr32.exe /s x.dll"}})";
+const char *kSentinelOne =
+    R"({"event.time":1664811149470,"meta.event.name":"PROCESSCREATION","event.category":"process",)"
+    R"("event.type":"Process Creation","endpoint.os":"windows","src.process.uid":"A","src.process.name":"WerFault.exe",)"
+    R"("src.process.cmdline":"WerFault.exe -u","tgt.process.uid":"B","tgt.process.name":"cmd.exe","tgt.process.cmdline":"cmd"})";
+const char *kDefend =
+    R"({"@timestamp":"2023-01-11T13:18:22.587Z","event":{"category":["process"],"type":["start"],"kind":"event"},)"
+    R"("host":{"os":{"type":"windows"}},"process":{"name":"cmd.exe","parent":{"name":"taskhostw.exe"}}})";
+
+std::string read_file(const std::string &path) {
+    std::ifstream f(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+} // namespace
+
+Test(sources, command_line_split_is_windows_own) {
+    expect_args("cmd.exe /c whoami", {"cmd.exe", "/c", "whoami"});
+    expect_args("\"C:\\Program Files\\x.exe\" -a  b", {"C:\\Program Files\\x.exe", "-a", "b"});
+    expect_args("\"C:\\Windows\\system32\\notepad.exe\" ", {"C:\\Windows\\system32\\notepad.exe"});
+    // the program name takes no escapes: a backslash before a quote stays
+    expect_args("C:\\dir\\\"x y\" z", {"C:\\dir\\\"x", "y z"});
+    expect_args("a \"b c\" d", {"a", "b c", "d"});
+    expect_args("a \\\\\\\"b", {"a", "\\\"b"});     // 3 backslashes + quote: one backslash, a quote
+    expect_args("a \\\\\"b c\" d", {"a", "\\b c", "d"}); // 2 backslashes + quote: one backslash, quoting
+    expect_args("a b\\c\\\\ d", {"a", "b\\c\\\\", "d"}); // backslashes not before a quote stay
+    // inside quotes, "" is a literal quote and ends the quoting (shell32, as Wine copies it)
+    expect_args("a \"b\"\"c\" d", {"a", "b\"c d"});
+    expect_args("a \"\" b", {"a", "", "b"});
+    expect_args("x.exe\t-k\tsvc", {"x.exe", "-k", "svc"});
+}
+
+Test(sources, reference_rule_fires_on_each_source) {
+    std::string taken;
+    cr_expect_eq(rule_hits(kSysmon, nullptr, &taken), 1u);
+    cr_expect_str_eq(taken.c_str(), "windows");
+    cr_expect_eq(rule_hits(kDefender, nullptr, &taken), 1u);
+    cr_expect_str_eq(taken.c_str(), "m365-defender");
+    cr_expect_eq(rule_hits(kSentinelOne, nullptr, &taken), 1u);
+    cr_expect_str_eq(taken.c_str(), "sentinelone-cloud-funnel");
+    cr_expect_eq(rule_hits(kDefend, nullptr, &taken), 1u);
+    cr_expect_str_eq(taken.c_str(), "ecs");
+}
+
+Test(sources, raw_records_do_not_match_without_conversion) {
+    cr_expect_eq(rule_hits(kSysmon, "none"), 0u);
+    cr_expect_eq(rule_hits(kDefender, "none"), 0u);
+    cr_expect_eq(rule_hits(kSentinelOne, "none"), 0u);
+    cr_expect_eq(rule_hits(kDefend, "none"), 1u);
+}
+
+Test(sources, a_forced_source_applies_to_every_record) {
+    std::string taken;
+    cr_expect_eq(rule_hits(kSysmon, "windows", &taken), 1u);
+    cr_expect_str_eq(taken.c_str(), "windows");
+    // the ECS profile passes a raw record through: nothing to match
+    cr_expect_eq(rule_hits(kSysmon, "ecs", &taken), 0u);
+}
+
+Test(sources, sentinelone_flat_event_category_is_not_ecs) {
+    // {"event.category":"process"} would pass for ECS; meta.event.name says otherwise
+    std::string taken;
+    rule_hits(kSentinelOne, nullptr, &taken);
+    cr_expect_str_eq(taken.c_str(), "sentinelone-cloud-funnel");
+}
+
+Test(sources, unknown_shapes_are_counted_and_pass) {
+    eqlite_schema *schema = nullptr;
+    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
+    eqlite_reader_options o{};
+    o.schema = schema;
+    o.timestamp_field = "";
+    eqlite_sources *sources = nullptr;
+    cr_assert_eq(eqlite_sources_new(&sources, nullptr, 0), EQLITE_OK);
+    o.sources = sources;
+    std::string data = std::string("{\"x\":1}\n") + kSysmon + "\n" + kDefend + "\n";
+    eqlite_reader *rd = nullptr;
+    cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, nullptr, 0), EQLITE_OK);
+    eqlite_event ev;
+    eqlite_record rec;
+    while (eqlite_reader_next(rd, &ev, &rec) == EQLITE_READ_EVENT) {
+    }
+    size_t n = eqlite_sources_count(sources);
+    uint64_t windows = 0, ecs = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!std::strcmp(eqlite_sources_name(sources, i), "windows")) windows = eqlite_reader_source_count(rd, i);
+        if (!std::strcmp(eqlite_sources_name(sources, i), "ecs")) ecs = eqlite_reader_source_count(rd, i);
+    }
+    cr_expect_eq(windows, 1u);
+    cr_expect_eq(ecs, 1u);
+    cr_expect_eq(eqlite_reader_source_count(rd, n), 1u, "the {\"x\":1} record has no known shape");
+    eqlite_reader_close(rd);
+    eqlite_sources_free(sources);
+    eqlite_schema_free(schema);
+}
+
+Test(sources, user_profiles_add_and_replace) {
+    eqlite_sources *s = nullptr;
+    cr_assert_eq(eqlite_sources_new(&s, nullptr, 0), EQLITE_OK);
+    size_t builtin = eqlite_sources_count(s);
+    const char *mine = "profile acme\ndetect acme.kind == proc\nset event.category [process]\ncopy acme.exe process.name\n";
+    char err[256];
+    cr_assert_eq(eqlite_sources_add(s, mine, std::strlen(mine), "acme.profile", err, sizeof err), EQLITE_OK, "%s", err);
+    cr_expect_eq(eqlite_sources_count(s), builtin + 1);
+    // the ECS passthrough stays the last resort, after the user's profile
+    cr_expect_str_eq(eqlite_sources_name(s, builtin), "ecs");
+    cr_assert_eq(eqlite_sources_add(s, mine, std::strlen(mine), "again", err, sizeof err), EQLITE_OK);
+    cr_expect_eq(eqlite_sources_count(s), builtin + 1, "same name replaces");
+    eqlite_sources_free(s);
+    eqlite_sources_free(nullptr);
+}
+
+Test(sources, profile_errors_name_file_and_line) {
+    eqlite_sources *s = nullptr;
+    cr_assert_eq(eqlite_sources_new(&s, nullptr, 0), EQLITE_OK);
+    char err[256];
+    const char *bad[][2] = {
+        {"profile p\nfrobnicate a b\n", "bad.profile:2: unknown operation 'frobnicate'"},
+        {"copy a b\n", "bad.profile:1: expected 'profile NAME' first"},
+        {"profile p\nwhen a == b\ncopy a b\n", "bad.profile:4: 'when' without 'end'"},
+        {"profile p\nlookup a nope\n", "bad.profile:2: no table 'nope' (tables come before their use)"},
+        {"profile p\nset a \"open\n", "bad.profile:2: unterminated string"},
+    };
+    for (auto &b : bad) {
+        cr_expect_eq(eqlite_sources_add(s, b[0], std::strlen(b[0]), "bad.profile", err, sizeof err), EQLITE_EINPUT);
+        cr_expect_str_eq(err, b[1]);
+    }
+    // a NUL byte is part of a word (found by fuzz_profiles: the line once looped forever)
+    static const char nul[] = "profile p\nw\0hen a exists\n";
+    cr_expect_eq(eqlite_sources_add(s, nul, sizeof nul - 1, "bad.profile", err, sizeof err), EQLITE_EINPUT);
+    cr_expect_eq(std::strncmp(err, "bad.profile:2: unknown operation 'w", 35), 0, "%s", err);
+    eqlite_sources_free(s);
+}
+
+Test(sources, evtx_from_memory_and_corrupt_bytes) {
+    const char *shared = std::getenv("EQLITE_SHARED_DIR");
+    std::string path = std::string(shared ? shared : "../shared") +
+                       "/sources/beats/x-pack/winlogbeat/module/sysmon/test/testdata/sysmon-9.01.evtx";
+    std::string evtx = read_file(path);
+    if (evtx.empty()) cr_skip_test("%s is absent", path.c_str());
+    eqlite_schema *schema = nullptr;
+    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
+    uint32_t id;
+    cr_assert_eq(eqlite_schema_add(schema, "process.name", 12, EQLITE_T_KEYWORD, &id), EQLITE_OK);
+    eqlite_reader_options o{};
+    o.schema = schema;
+    for (int corrupt = 0; corrupt < 2; corrupt++) {
+        std::string data = evtx;
+        if (corrupt) // smash the middle of the sixth record
+            for (size_t at = 0, seen = 0; at + 4 < data.size(); at++)
+                if (!std::memcmp(&data[at], "**\0\0", 4) && ++seen == 6) {
+                    std::memset(&data[at + 30], 0xff, 30);
+                    break;
+                }
+        eqlite_reader *rd = nullptr;
+        char err[256];
+        cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, err, sizeof err), EQLITE_OK, "%s", err);
+        eqlite_event ev;
+        eqlite_record rec;
+        int events = 0, bad = 0, sysmon_exe = 0;
+        for (int k; (k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
+            cr_assert_neq(k, EQLITE_READ_FATAL, "%s", rec.reason);
+            if (k == EQLITE_READ_BAD) {
+                bad++;
+                cr_expect_eq(std::strncmp(rec.reason, "record 6: ", 10), 0, "%s", rec.reason);
+                continue;
+            }
+            events++;
+            cr_expect_str_eq(rec.source, "windows");
+            const eqlite_value &v = ev.fields[id];
+            if (v.kind == EQLITE_STRING && std::string(v.u.s, v.len) == "Sysmon.exe") sysmon_exe++;
+        }
+        cr_expect_eq(events, corrupt ? 31 : 32);
+        cr_expect_eq(bad, corrupt ? 1 : 0);
+        cr_expect_geq(sysmon_exe, 1, "process.name comes from the Image of Sysmon records");
+        eqlite_reader_close(rd);
+    }
+    eqlite_schema_free(schema);
+}
+
+Test(sources, null_arguments_are_misuse) {
+    eqlite_reader *rd = nullptr;
+    eqlite_reader_options o{};
+    cr_expect_eq(eqlite_reader_open_memory("", 0, nullptr, &rd, nullptr, 0), EQLITE_EMISUSE);
+    cr_expect_eq(eqlite_reader_open_memory("", 0, &o, &rd, nullptr, 0), EQLITE_EMISUSE, "no schema");
+    cr_expect_eq(eqlite_reader_open_path(nullptr, &o, &rd, nullptr, 0), EQLITE_EMISUSE);
+    cr_expect_eq(eqlite_sources_new(nullptr, nullptr, 0), EQLITE_EMISUSE);
+    cr_expect_eq(eqlite_sources_add(nullptr, "", 0, nullptr, nullptr, 0), EQLITE_EMISUSE);
+    eqlite_event ev;
+    cr_expect_eq(eqlite_reader_next(nullptr, &ev, nullptr), EQLITE_READ_FATAL);
+    eqlite_reader_close(nullptr);
+    eqlite_schema *schema = nullptr;
+    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
+    o.schema = schema;
+    o.source = "no-such-source";
+    char err[128];
+    cr_expect_eq(eqlite_reader_open_memory("", 0, &o, &rd, err, sizeof err), EQLITE_ENOTFOUND);
+    cr_expect_str_eq(err, "unknown source 'no-such-source'");
+    eqlite_schema_free(schema);
+}
