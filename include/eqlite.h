@@ -241,6 +241,17 @@ typedef struct eqlite_stats {
 } eqlite_stats;
 EQLITE_API void eqlite_matcher_stats(const eqlite_matcher *matcher, eqlite_stats *out);
 
+/* Hold hook: sequences, samples and `tail` keep copies of events that a later
+ * result may still name. hook(hook_user, event->user, 1) is called when the
+ * matcher starts keeping a copy of an event, hook(hook_user, event->user, 0)
+ * when it lets that copy go (also while the matcher is freed). Once every
+ * copy of an event is let go, no later result names it: a caller that holds
+ * the event's source (a queued message) can release or acknowledge it then.
+ * Set it before the first event; NULL turns it off. */
+typedef void (*eqlite_hold_fn)(void *hook_user, void *event_user, int held);
+EQLITE_API eqlite_status eqlite_matcher_set_hold_hook(eqlite_matcher *matcher, eqlite_hold_fn hook,
+                                                      void *hook_user);
+
 /* ======================================================================
  * Rulesets
  *
@@ -311,6 +322,9 @@ typedef struct eqlite_scanner_stats {
     uint64_t errors;    /* rule evaluations that returned an error status */
 } eqlite_scanner_stats;
 EQLITE_API void eqlite_scanner_stats_get(const eqlite_scanner *sc, eqlite_scanner_stats *out);
+/* The hold hook (see eqlite_matcher_set_hold_hook) for every rule of the
+ * scanner; plain event queries never hold an event. */
+EQLITE_API eqlite_status eqlite_scanner_set_hold_hook(eqlite_scanner *sc, eqlite_hold_fn hook, void *hook_user);
 
 /* ====================================================================== */
 

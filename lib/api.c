@@ -197,6 +197,15 @@ void eqlite_matcher_free(eqlite_matcher *m)
     eq_free(m->alloc, m);
 }
 
+eqlite_status eqlite_matcher_set_hold_hook(eqlite_matcher *m, eqlite_hold_fn hook, void *hook_user)
+{
+    if (!m)
+        return EQLITE_EMISUSE;
+    m->hold = hook;
+    m->hold_user = hook_user;
+    return EQLITE_OK;
+}
+
 /* eqlite_match is in vm.c, with the interpreter inlined into it. */
 
 eqlite_status eqlite_feed(eqlite_matcher *m, const eqlite_event *ev, eqlite_callback cb, void *user)

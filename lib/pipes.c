@@ -98,13 +98,18 @@ eq_held *eq_held_copy(eqlite_matcher *m, const eqlite_event *ev)
     h->ev.tiebreaker = copy_value(&ev->tiebreaker, &c);
     h->ev.fields = fields;
     h->ev.nfields = nf;
+    if (m->hold)
+        m->hold(m->hold_user, h->ev.user, 1);
     return h;
 }
 
 void eq_held_release(eqlite_matcher *m, eq_held *h)
 {
-    if (h && --h->refs == 0)
+    if (h && --h->refs == 0) {
+        if (m->hold)
+            m->hold(m->hold_user, h->ev.user, 0);
         eq_free(m->alloc, h);
+    }
 }
 
 /* ---- key serialization ------------------------------------------------------

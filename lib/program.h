@@ -87,6 +87,8 @@ struct eqlite_matcher {
     eq_chunk *chunks;    /* strings made while evaluating one event */
     eq_chunk *chunk_cur;
     void *seq;           /* sequence / sample / pipe state (sequence.c) */
+    eqlite_hold_fn hold; /* told when a held event copy starts and ends */
+    void *hold_user;
 };
 
 /* An event the VM can read: fields may be NULL only when there are none. */

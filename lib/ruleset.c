@@ -1422,6 +1422,16 @@ eqlite_status eqlite_ruleset_flush(eqlite_scanner *sc, eqlite_rule_callback cb, 
     return s.error;
 }
 
+eqlite_status eqlite_scanner_set_hold_hook(eqlite_scanner *sc, eqlite_hold_fn hook, void *hook_user)
+{
+    if (!sc)
+        return EQLITE_EMISUSE;
+    for (uint32_t k = 0; k < sc->rs->nrules; k++)
+        if (sc->streaming[k])
+            eqlite_matcher_set_hold_hook(sc->streaming[k], hook, hook_user);
+    return EQLITE_OK;
+}
+
 void eqlite_scanner_stats_get(const eqlite_scanner *sc, eqlite_scanner_stats *out)
 {
     if (!out)

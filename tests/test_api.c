@@ -120,6 +120,8 @@ Test(api, matcher_calls_reject_null_and_bad_events)
     eqlite_stats st;
     eqlite_matcher_stats(NULL, &st);
     eqlite_matcher_stats(m, NULL);
+    cr_assert_eq(eqlite_matcher_set_hold_hook(NULL, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_matcher_set_hold_hook(m, NULL, NULL), EQLITE_OK);
     eqlite_matcher_free(m);
     cr_assert_eq(eqlite_matcher_new(sequence_rule, NULL, &m), EQLITE_OK);
     cr_assert_eq(eqlite_feed(m, &bad, NULL, NULL), EQLITE_EMISUSE);
@@ -155,6 +157,8 @@ Test(api, ruleset_calls_reject_null)
     cr_assert_eq(eqlite_ruleset_match(NULL, &bad, NULL, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_ruleset_flush(NULL, NULL, NULL), EQLITE_EMISUSE);
     eqlite_scanner_stats_get(NULL, NULL);
+    cr_assert_eq(eqlite_scanner_set_hold_hook(NULL, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_set_hold_hook(sc, NULL, NULL), EQLITE_OK);
     eqlite_scanner_free(sc);
     eqlite_ruleset_free(rs);
 }

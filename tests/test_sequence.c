@@ -628,3 +628,72 @@ Test(series_spec, all_25_scenarios)
     cr_expect_eq(total, 25);
     cr_expect_eq(passed, total);
 }
+
+/* ---- hold hook: which events the engine may still name in a later result -- */
+
+typedef struct holds {
+    int count[10]; /* per event "0".."9": held copies now */
+    int calls;
+} holds;
+
+static void count_holds(void *user, void *event_user, int held)
+{
+    holds *h = user;
+    int k = ((const char *)event_user)[0] - '0';
+    h->count[k] += held ? 1 : -1;
+    h->calls++;
+    cr_assert_geq(h->count[k], 0, "event %d let go more often than kept", k);
+}
+
+Test(hold_hook, held_while_a_partial_names_the_event_and_let_go_after)
+{
+    run r;
+    holds h = {0};
+    start(&r, "sequence by k [a where true] [b where true] until [c where true]", NULL);
+    cr_assert_eq(eqlite_matcher_set_hold_hook(r.m, count_holds, &h), EQLITE_OK);
+    feed(&r, "1", 1, "a", "x");
+    feed(&r, "2", 2, "a", "y");
+    feed(&r, "3", 3, "z", "x"); /* no stage takes it */
+    cr_expect_gt(h.count[1], 0, "a partial holds 1");
+    cr_expect_gt(h.count[2], 0, "a partial holds 2");
+    cr_expect_eq(h.count[3], 0);
+    feed(&r, "4", 4, "b", "x");
+    cr_expect_str_eq(r.out, "1 4");
+    cr_expect_eq(h.count[1], 0, "the sequence completed: 1 is no longer needed");
+    cr_expect_eq(h.count[4], 0);
+    cr_expect_gt(h.count[2], 0);
+    feed(&r, "5", 5, "c", "y"); /* until drops y's partial */
+    cr_expect_eq(h.count[2], 0, "until dropped the partial that held 2");
+    feed(&r, "6", 6, "a", "x");
+    cr_expect_gt(h.count[6], 0);
+    eqlite_matcher_free(r.m);
+    r.m = NULL;
+    cr_expect_eq(h.count[6], 0, "freeing the matcher lets go of everything");
+    cr_expect_gt(h.calls, 0);
+    finish(&r);
+}
+
+Test(hold_hook, a_scanner_forwards_the_hook_to_its_sequences)
+{
+    run r;
+    holds h = {0};
+    start(&r, "a where true", NULL);
+    eqlite_ruleset *rs;
+    eqlite_scanner *sc;
+    cr_assert_eq(eqlite_ruleset_new(r.schema, &rs), EQLITE_OK);
+    const char *rules[] = {"a where true", "sequence by k [a where true] [b where true]"};
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(eqlite_ruleset_add(rs, rules[i], strlen(rules[i]), NULL, NULL, NULL), EQLITE_OK);
+    cr_assert_eq(eqlite_ruleset_finish(rs), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_new(rs, NULL, &sc), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_set_hold_hook(NULL, count_holds, &h), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_set_hold_hook(sc, count_holds, &h), EQLITE_OK);
+    eqlite_value f[F_COUNT] = {str("a"), str("x")};
+    eqlite_event ev = {f, F_COUNT, 1 * MS, {0}, (void *)"1"};
+    cr_assert_eq(eqlite_ruleset_match(sc, &ev, NULL, NULL), EQLITE_OK);
+    cr_expect_eq(h.count[1], 1, "the sequence keeps one copy; the event query none");
+    eqlite_scanner_free(sc);
+    cr_expect_eq(h.count[1], 0);
+    eqlite_ruleset_free(rs);
+    finish(&r);
+}
