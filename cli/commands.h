@@ -15,5 +15,9 @@ void cli_print_value(FILE *f, const eqlite_value *v);
 int cmd_query(int argc, char **argv);
 int cmd_test(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+/* Detection across machines over NATS JetStream (publish.c, worker.c, alerts.c). */
+int cmd_publish(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
 
 #endif

@@ -22,6 +22,9 @@ static void usage(FILE *f)
             "  fmt [FILE...]                     print rules in the canonical layout\n"
             "  explain QUERY                     print the compiled bytecode\n"
             "  bench ...                         throughput of rules over events\n"
+            "  publish --stream NAME FILE...     events into a NATS JetStream stream, by partition\n"
+            "  worker --stream NAME -r RULES     run rules over a stream; alerts to JetStream\n"
+            "  alerts --stream NAME              print the alerts a stream holds\n"
             "  version                           print the version\n");
 }
 
@@ -263,6 +266,12 @@ static int run_command(int argc, char **argv)
         return cmd_test(argc - 1, argv + 1);
     if (!strcmp(cmd, "bench"))
         return cmd_bench(argc - 1, argv + 1);
+    if (!strcmp(cmd, "publish"))
+        return cmd_publish(argc - 1, argv + 1);
+    if (!strcmp(cmd, "worker"))
+        return cmd_worker(argc - 1, argv + 1);
+    if (!strcmp(cmd, "alerts"))
+        return cmd_alerts(argc - 1, argv + 1);
     if (!strcmp(cmd, "explain"))
         return cmd_explain(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
