@@ -29,5 +29,9 @@ int cmd_convert(int argc, char **argv);
  * (counts has one slot per profile, then one for unknown shapes). */
 int cli_load_profiles(eqlite_sources *sources, const char *path);
 void cli_print_source_counts(FILE *f, const eqlite_sources *sources, const uint64_t *counts);
+/* Detection across machines over NATS JetStream (publish.c, worker.c, alerts.c). */
+int cmd_publish(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
 
 #endif

@@ -22,6 +22,9 @@ static void usage(FILE *f)
             "  fmt [-w | --check] [FILE|DIR...]  print (or rewrite, or check) rules in the canonical layout\n"
             "  explain QUERY                     print the compiled bytecode\n"
             "  bench ...                         throughput of rules over events\n"
+            "  publish --stream NAME FILE...     events into a NATS JetStream stream, by partition\n"
+            "  worker --stream NAME -r RULES     run rules over a stream; alerts to JetStream\n"
+            "  alerts --stream NAME              print the alerts a stream holds\n"
             "  convert [--source NAME] [FILE...] print each record's ECS document (NDJSON)\n"
             "  version                           print the version\n"
             "eqlite COMMAND --help shows a command's options; man eqlite has them all.\n");
@@ -228,6 +231,12 @@ static int run_command(int argc, char **argv)
         return cmd_bench(argc - 1, argv + 1);
     if (!strcmp(cmd, "convert"))
         return cmd_convert(argc - 1, argv + 1);
+    if (!strcmp(cmd, "publish"))
+        return cmd_publish(argc - 1, argv + 1);
+    if (!strcmp(cmd, "worker"))
+        return cmd_worker(argc - 1, argv + 1);
+    if (!strcmp(cmd, "alerts"))
+        return cmd_alerts(argc - 1, argv + 1);
     if (!strcmp(cmd, "explain"))
         return cmd_explain(argc - 2, argv + 2);
     if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
