@@ -855,10 +855,17 @@ static int stream_all(eng *e, char *const *paths, size_t npaths)
     for (size_t k = 0; k < npaths && status == 0 && !eng_runner_stopped(r); k++)
         status = stream_path(e, r, paths[k]);
     e->stopped = eng_runner_stopped(r);
-    if (status == 0)
-        status = eng_runner_flush(r);
-    e->totals.matches += eng_runner_matches(r);
-    eng_runner_collect_state(r);
+    return eng_runner_finish(e, r, status);
+}
+
+int eng_runner_finish(eng *e, eng_runner *r, int status)
+{
+    if (r) {
+        if (status == 0)
+            status = eng_runner_flush(r);
+        e->totals.matches += eng_runner_matches(r);
+        eng_runner_collect_state(r);
+    }
     eng_runner_free(r);
     return status;
 }
@@ -876,13 +883,8 @@ static int parallel_all(eng *e, char *const *paths, size_t npaths, int jobs)
     if (ordered) {
         eng_runner_set_tags(ordered, NULL, 0);
         eng_runner_set_out(ordered, e->out);
-        if (status == 0)
-            status = eng_runner_flush(ordered);
-        e->totals.matches += eng_runner_matches(ordered);
-        eng_runner_collect_state(ordered);
     }
-    eng_runner_free(ordered);
-    return status;
+    return eng_runner_finish(e, ordered, status);
 }
 
 static int run_ordered(eng *e, char *const *paths, size_t npaths, int jobs)
@@ -922,14 +924,7 @@ int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
         status = stream_path(e, r, paths[k]);
         e->stopped = eng_runner_stopped(r);
     }
-    if (r) {
-        if (status == 0)
-            status = eng_runner_flush(r);
-        e->totals.matches += eng_runner_matches(r);
-        eng_runner_collect_state(r);
-    }
-    eng_runner_free(r);
-    return status;
+    return eng_runner_finish(e, r, status);
 }
 
 int eng_run_memory(eng *e, const char *data, size_t len, const char *display_name)
@@ -950,13 +945,7 @@ int eng_run_memory(eng *e, const char *data, size_t len, const char *display_nam
     }
     eng_runner *r = eng_runner_new(e, e->out);
     int status = r ? stream_reader(e, r, rd, -1, NULL) : eng_out_of_memory("starting the matchers");
-    if (r && status == 0)
-        status = eng_runner_flush(r);
-    if (r) {
-        e->totals.matches += eng_runner_matches(r);
-        eng_runner_collect_state(r);
-    }
-    eng_runner_free(r);
+    status = eng_runner_finish(e, r, status);
     eq_ndjson_close(rd);
     eng_report_late(e);
     return status;

@@ -203,6 +203,9 @@ int eng_runner_flush(eng_runner *r);
 bool eng_runner_stopped(const eng_runner *r);
 uint64_t eng_runner_matches(const eng_runner *r);
 void eng_runner_free(eng_runner *r);
+/* End of a run: flushes r when status is 0, adds its matches and state to e,
+ * frees it (r may be NULL); returns the run's status. */
+int eng_runner_finish(eng *e, eng_runner *r, int status);
 /* Adds the runner's per-rule state counters to e->state (main thread only). */
 void eng_runner_collect_state(eng_runner *r);
 /* One stderr line for each rule that lost partials at a state limit. */

@@ -445,12 +445,7 @@ static int feed_sorted(sorter *s)
         free(live);
     }
     e->stopped = eng_runner_stopped(r);
-    if (status == 0)
-        status = eng_runner_flush(r);
-    e->totals.matches += eng_runner_matches(r);
-    eng_runner_collect_state(r);
-    eng_runner_free(r);
-    return status;
+    return eng_runner_finish(e, r, status);
 }
 
 /* ---- the run ---------------------------------------------------------------- */
