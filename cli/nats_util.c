@@ -47,7 +47,10 @@ natsConnection *nu_connect(const char *urls, const char *name)
 
 int nu_fail(const char *what, natsStatus s, jsErrCode jerr)
 {
-    const char *last = nats_GetLastError(NULL);
+    natsStatus last_status = NATS_OK;
+    const char *last = nats_GetLastError(&last_status);
+    if (last_status != s) /* the thread's last error is older: not this one's cause */
+        last = NULL;
     if (jerr)
         fprintf(stderr, "eqlite: %s: %s (JetStream error %d)%s%s\n", what, natsStatus_GetText(s), (int)jerr,
                 last ? ": " : "", last ? last : "");
@@ -300,12 +303,12 @@ natsStatus nu_pub_add(nu_pub *p, jsCtx *js, const char *subject, const char *id,
     p->len += ls + li + len;
     p->buf[p->len++] = '\0';
     natsStatus s = send_one(p, js, p->n - 1);
-    if (s == NATS_OK && p->n >= NU_PUB_BATCH && !nu_pub_flush(p, js, 60, NULL, NULL))
+    if (s == NATS_OK && p->n >= NU_PUB_BATCH && !nu_pub_flush(p, js, 60))
         s = p->last_error ? p->last_error : NATS_TIMEOUT;
     return s;
 }
 
-bool nu_pub_flush(nu_pub *p, jsCtx *js, double give_up, void (*idle)(void *), void *user)
+bool nu_pub_flush(nu_pub *p, jsCtx *js, double give_up)
 {
     size_t want = p->n;
     double since = nu_now();
@@ -325,11 +328,6 @@ bool nu_pub_flush(nu_pub *p, jsCtx *js, double give_up, void (*idle)(void *), vo
             if (p->acked + p->failed != seen) {
                 seen = p->acked + p->failed;
                 since = nu_now();
-            }
-            if (idle) {
-                pthread_mutex_unlock(&p->lock);
-                idle(user);
-                pthread_mutex_lock(&p->lock);
             }
         }
         bool all_stored = p->acked >= want && p->failed == 0;

@@ -100,8 +100,8 @@ void nu_pub_options(nu_pub *p, jsOptions *jo);
  * NATS_OK or the error. */
 natsStatus nu_pub_add(nu_pub *p, jsCtx *js, const char *subject, const char *id, const void *data, size_t len);
 /* Until JetStream has stored every message of the batch: sends it again
- * after a failure; calls idle(user) about every 200 ms. False after
- * `give_up` seconds without an acknowledgement. */
-bool nu_pub_flush(nu_pub *p, jsCtx *js, double give_up, void (*idle)(void *), void *user);
+ * after a failure. False after `give_up` seconds without an
+ * acknowledgement. */
+bool nu_pub_flush(nu_pub *p, jsCtx *js, double give_up);
 
 #endif

@@ -245,7 +245,7 @@ int cmd_publish(int argc, char **argv)
             status = (fprintf(stderr, "eqlite publish: out of memory\n"), 2);
         for (size_t k = 0; k < a.nfiles && status == 0; k++)
             status = publish_file(&r, a.files[k]);
-        if (status == 0 && !nu_pub_flush(&pub, js, 60, NULL, NULL)) {
+        if (status == 0 && !nu_pub_flush(&pub, js, 60)) {
             fprintf(stderr, "eqlite publish: the last events were not all stored (%s)\n",
                     natsStatus_GetText(pub.last_error));
             status = 2;
