@@ -4,12 +4,12 @@
  * Each record is published as its JSON text (the bytes `eqlite query` would
  * print for it) with a message id from the record itself (text hash and byte
  * offset), so JetStream drops a record that a re-run publishes again within
- * the stream's duplicate window. Publishes are asynchronous, in batches; a
- * batch with a failed publish (a server died, a leader moved) is sent again
- * whole with the same ids (nats_util.h), and the command ends only when
+ * the stream's duplicate window. Publishes are asynchronous, in batches;
+ * what a failure (a server died, a leader moved) kept from being stored is
+ * sent again with the same ids (nats_pub.h). The command ends only when
  * every record is stored or it gives up (exit 2): 60 s without an
- * acknowledgement. Records sent again can land after later records of the
- * same batch: workers count such events as out of order and skip them. */
+ * acknowledgement. A record sent again can land after later records of its
+ * partition: workers count such events as out of order and skip them. */
 #define _DEFAULT_SOURCE
 #include <getopt.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "nats_util.h"
+#include "nats_pub.h"
 #include "io/ndjson.h"
 
 typedef struct pub_args {

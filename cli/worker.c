@@ -37,7 +37,7 @@
 
 #include "alert_json.h"
 #include "commands.h"
-#include "nats_util.h"
+#include "nats_pub.h"
 #include "worker_leases.h"
 #include "worker_rules.h"
 

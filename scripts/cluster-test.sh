@@ -108,8 +108,8 @@ i=0
 while :; do # until most of the first half's alerts are stored
     n=$("$EQLITE" alerts --nats "$URLS" --stream EV 2>/dev/null | wc -l)
     [ "$n" -ge "$want" ] && break
-    i=$((i + 1)); [ $i -lt 600 ] || { say "workers made no progress ($n alerts)"; tail -n 5 "$TMP"/worker*.log; exit 1; }
-    sleep 0.1
+    i=$((i + 1)); [ $i -lt 240 ] || { say "workers made no progress ($n alerts)"; tail -n 5 "$TMP"/worker*.log; exit 1; }
+    sleep 0.25 # each look reads the whole alert stream
 done
 if [ "$KILL" != 0 ]; then
     victim=$(echo $WPIDS | cut -d' ' -f1)
