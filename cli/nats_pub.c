@@ -1,4 +1,4 @@
-/* nats_pub.c: asynchronous publishing with acknowledgements (nats_pub.h). */
+/* nats_pub.c: asynchronous, ordered publishing with acknowledgements (nats_pub.h). */
 #define _DEFAULT_SOURCE
 #include "nats_pub.h"
 
@@ -22,6 +22,12 @@ void nu_pub_free(nu_pub *p)
     free(p->msgs);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->changed);
+}
+
+void nu_pub_order(nu_pub *p, uint64_t stream_last)
+{
+    p->ordered = true;
+    p->stream_last = stream_last;
 }
 
 static const char *msg_id(const nu_pub *p, size_t k)
@@ -79,6 +85,8 @@ static void on_pub_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, 
         int k = id ? find(p, id) : -1;
         if (k >= 0)
             p->msgs[k].stored = true;
+        if (pa->Sequence > p->stream_last)
+            p->stream_last = pa->Sequence;
     } else {
         p->failed++;
         p->last_error = pae ? pae->Err : NATS_ERR;
@@ -109,8 +117,13 @@ static natsStatus send_one(nu_pub *p, jsCtx *js, size_t k)
     if (s == NATS_OK)
         s = natsMsgHeader_Set(msg, "Nats-Msg-Id", id);
     pthread_mutex_lock(&p->lock);
-    p->round_count++;
+    uint64_t position = ++p->round_count, base = p->round_base;
     pthread_mutex_unlock(&p->lock);
+    if (s == NATS_OK && p->ordered && position > 1) { /* the round's first has all before it stored */
+        char seq[24];
+        snprintf(seq, sizeof seq, "%llu", (unsigned long long)(base + position - 1));
+        s = natsMsgHeader_Set(msg, "Nats-Expected-Last-Sequence", seq);
+    }
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MaxWait = 5000; /* an ack that never comes is a failure: the message goes again */
@@ -149,6 +162,7 @@ natsStatus nu_pub_add(nu_pub *p, jsCtx *js, const char *subject, const char *id,
     if (p->n == 0) { /* a new batch: its first round */
         pthread_mutex_lock(&p->lock);
         memset(p->slots, 0, sizeof p->slots);
+        p->round_base = p->stream_last;
         p->round_count = 0;
         pthread_mutex_unlock(&p->lock);
     }
@@ -196,6 +210,7 @@ bool nu_pub_flush(nu_pub *p, jsCtx *js, double give_up)
         for (size_t k = 0; k < p->n; k++)
             left += !p->msgs[k].stored;
         p->acked = p->failed = 0;
+        p->round_base = p->stream_last; /* the next round's chain starts here */
         p->round_count = 0;
         pthread_mutex_unlock(&p->lock);
         if (left == 0)
