@@ -845,6 +845,9 @@ static void ack_round(worker *w)
 
 static int run(worker *w)
 {
+    /* workers started together see each other before the first claims,
+     * rather than one taking every partition and handing most back */
+    nu_sleep_ms((int)(w->a.lease_ttl * 1000 / 6));
     tick(w);
     while (!g_stop && w->status == 0) {
         wl_alive(&w->keeper);

@@ -136,6 +136,7 @@ int wl_open(wl_keeper *k, const char *urls, const char *stream, int replicas, co
     }
     if (s != NATS_OK)
         return nu_fail("the lease bucket", s, 0);
+    keep_round(k); /* present before the first look at who is alive */
     if (pthread_create(&k->thread, NULL, keeper_main, k) != 0) {
         fprintf(stderr, "eqlite worker: cannot start the lease thread\n");
         return 2;
