@@ -78,13 +78,14 @@ static void on_pub_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, 
     pthread_mutex_lock(&p->lock);
     if (pa) {
         p->acked++;
-        if (pa->Duplicate)
-            p->duplicates++;
-        else
-            p->stored_new++;
         int k = id ? find(p, id) : -1;
-        if (k >= 0)
+        if (k >= 0 && !p->msgs[k].stored) { /* counted once, by its first success */
             p->msgs[k].stored = true;
+            if (pa->Duplicate)
+                p->duplicates++;
+            else
+                p->stored_new++;
+        }
         if (pa->Sequence > p->stream_last)
             p->stream_last = pa->Sequence;
     } else {
@@ -156,15 +157,17 @@ static bool reserve(void **ptr, size_t *cap, size_t need, size_t size)
 natsStatus nu_pub_add(nu_pub *p, jsCtx *js, const char *subject, const char *id, const void *data, size_t len)
 {
     size_t ls = strlen(subject) + 1, li = strlen(id) + 1;
+    /* the ack thread reads buf and msgs (matching ids): they move only under the lock */
+    pthread_mutex_lock(&p->lock);
     if (!reserve((void **)&p->buf, &p->cap, p->len + ls + li + len + 1, 1) ||
-        !reserve((void **)&p->msgs, &p->capmsgs, p->n + 1, sizeof *p->msgs))
+        !reserve((void **)&p->msgs, &p->capmsgs, p->n + 1, sizeof *p->msgs)) {
+        pthread_mutex_unlock(&p->lock);
         return NATS_NO_MEMORY;
+    }
     if (p->n == 0) { /* a new batch: its first round */
-        pthread_mutex_lock(&p->lock);
         memset(p->slots, 0, sizeof p->slots);
         p->round_base = p->stream_last;
         p->round_count = 0;
-        pthread_mutex_unlock(&p->lock);
     }
     nu_pub_msg *m = &p->msgs[p->n];
     memset(m, 0, sizeof *m);
@@ -174,7 +177,6 @@ natsStatus nu_pub_add(nu_pub *p, jsCtx *js, const char *subject, const char *id,
     memcpy(p->buf + p->len + ls + li, data, len);
     p->len += ls + li + len;
     p->buf[p->len++] = '\0';
-    pthread_mutex_lock(&p->lock);
     p->n++;
     remember(p, p->n - 1);
     pthread_mutex_unlock(&p->lock);
@@ -232,6 +234,8 @@ bool nu_pub_flush(nu_pub *p, jsCtx *js, double give_up)
             break;
         }
     }
+    pthread_mutex_lock(&p->lock);
     p->n = p->len = 0;
+    pthread_mutex_unlock(&p->lock);
     return ok;
 }

@@ -108,8 +108,8 @@ def main():
         lines = open(events).read().splitlines(True)
         open(half[0], "w").writelines(lines[:6000])
         open(half[1], "w").writelines(lines[6000:])
-        check(run("publish", "--nats", url, "--stream", "B", "--partitions", "4", "--partition-by", "host.name",
-                  half[0]).returncode == 0, "publish the first half")
+        p1 = run("publish", "--nats", url, "--stream", "B", "--partitions", "4", "--partition-by", "host.name", half[0])
+        check(p1.returncode == 0, "publish the first half: " + (p1.stdout + p1.stderr).strip()[-300:])
         args = ["worker", "--nats", url, "--stream", "B", "-r", rules, "--alerts", "alerts.b", "--exit-idle", "4",
                 "--lease-ttl", "2"]
         victim = subprocess.Popen([EQLITE, *args], stderr=subprocess.PIPE, text=True)
@@ -121,7 +121,8 @@ def main():
         victim.wait()
         heir = subprocess.Popen([EQLITE, *args], stderr=subprocess.PIPE, text=True)
         workers.append(heir)
-        check(run("publish", "--nats", url, "--stream", "B", half[1]).returncode == 0, "publish the second half")
+        p2 = run("publish", "--nats", url, "--stream", "B", half[1])
+        check(p2.returncode == 0, "publish the second half: " + (p2.stdout + p2.stderr).strip()[-300:])
         _, err = heir.communicate(timeout=180)
         check(heir.returncode == 0, "the second worker finishes")
         check("owns p.0 from stream sequence" in err, "it takes the partitions over")
