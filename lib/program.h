@@ -87,7 +87,7 @@ struct eqlite_matcher {
     eq_chunk *chunks;    /* strings made while evaluating one event */
     eq_chunk *chunk_cur;
     void *seq;           /* sequence / sample / pipe state (sequence.c) */
-    eqlite_event_hooks hooks; /* held events' user data (pipes.c) */
+    eqlite_event_hooks hooks; /* held events' user data (held.c) */
 };
 
 /* An event the VM can read: fields may be NULL only when there are none. */

@@ -1,6 +1,7 @@
 /* seq_internal.h: pieces shared by the streaming engines (sequence.c,
- * sample.c) and the output side (pipes.c): held event copies, join-key
- * tuples and their hash table, result records and the pipe chain. */
+ * sample.c): the input order rule (event_order.c), held event copies
+ * (held.c), join-key tuples (keys.c) and their hash table (keytab.c), and
+ * the output side: result records and the pipe chain (pipes.c). */
 #ifndef EQ_SEQ_INTERNAL_H
 #define EQ_SEQ_INTERNAL_H
 

@@ -1,4 +1,4 @@
-/* test_value.c: value primitives (lib/value.c) against Elasticsearch/Java
+/* test_value.c: value primitives (lib/value.h) against Elasticsearch/Java
  * semantics: case folding, wildcards, CIDR, number formatting and parsing,
  * string functions (EQL.md §9), dates, ordering and hashing. */
 #include <criterion/criterion.h>
