@@ -85,7 +85,7 @@ typedef struct worker {
     int nparts;
     char id[64];
     nu_pub pub;
-    outbuf json;
+    eq_strbuf json;
     double last_tick, last_activity, first_event, last_round;
     double t_engine, t_nats; /* seconds reading + matching, and waiting on fetches, alert and event acks */
     bool all_owned; /* every partition has an owner, this worker all it wants (--exit-idle) */
@@ -937,7 +937,7 @@ int cmd_worker(int argc, char **argv)
         free(w.parts[k].batch);
     }
     free(w.parts);
-    ob_free(&w.json);
+    eq_strbuf_free(&w.json);
     wr_free(&w.rules);
     kvStore_Destroy(w.kv);
     jsCtx_Destroy(w.js);

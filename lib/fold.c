@@ -31,10 +31,9 @@ size_t eq_fold(const char *s, size_t n, char *out, size_t cap)
             i++;
             continue;
         }
-        int32_t cp;
-        i += fold_next(s + i, n - i, &cp);
         char enc[4];
-        size_t len = utf8_encode(cp, enc);
+        size_t len;
+        i += fold_encode(s + i, n - i, enc, &len);
         for (size_t k = 0; k < len; k++, need++)
             if (need < cap)
                 out[need] = enc[k];

@@ -102,10 +102,9 @@ uint64_t eq_hash_fold(const char *s, size_t n)
             i++;
             continue;
         }
-        int32_t cp;
-        i += fold_next(s + i, n - i, &cp);
         char enc[4];
-        size_t len = utf8_encode(cp, enc);
+        size_t len;
+        i += fold_encode(s + i, n - i, enc, &len);
         for (size_t k = 0; k < len; k++)
             hash_byte(&st, (unsigned char)enc[k]);
     }

@@ -1,53 +1,51 @@
 /* held.c: held events. A pending partial (or a buffered result) outlives
  * the feed call, so it keeps a copy of the fields the program reads, made in
- * one allocation and shared by reference count. */
+ * one allocation and shared by reference count. The deep copy of one value
+ * is public (eqlite_value_copy): the command keeps events the same way. */
 #include <string.h>
 
 #include "seq_internal.h"
 
+/* ---- deep copies of values (public: eqlite.h) ---------------------------- */
 
-static size_t value_extra_size(const eqlite_value *v)
+void eqlite_value_copy_size(const eqlite_value *value, size_t *nelems, size_t *nbytes)
 {
-    if (v->kind == EQLITE_STRING)
-        return v->len;
-    if (v->kind != EQLITE_ARRAY)
-        return 0;
-    size_t n = (size_t)v->len * sizeof(eqlite_value);
-    for (uint32_t i = 0; i < v->len; i++)
-        if (v->u.a[i].kind == EQLITE_STRING)
-            n += v->u.a[i].len;
-    return n;
+    if (value->kind == EQLITE_STRING)
+        *nbytes += value->len;
+    if (value->kind != EQLITE_ARRAY)
+        return;
+    *nelems += value->len;
+    for (uint32_t i = 0; i < value->len; i++)
+        if (value->u.a[i].kind == EQLITE_STRING)
+            *nbytes += value->u.a[i].len;
 }
 
-typedef struct copy_cursor {
-    eqlite_value *values; /* array elements go here */
-    char *bytes;          /* string bytes go here */
-} copy_cursor;
-
-static eqlite_value copy_scalar(const eqlite_value *v, copy_cursor *c)
+static eqlite_value copy_scalar(const eqlite_value *v, char **bytes)
 {
     eqlite_value out = *v;
     if (v->kind == EQLITE_STRING) {
         if (v->len)
-            memcpy(c->bytes, v->u.s, v->len);
-        out.u.s = c->bytes;
-        c->bytes += v->len;
+            memcpy(*bytes, v->u.s, v->len);
+        out.u.s = *bytes;
+        *bytes += v->len;
     }
     return out;
 }
 
-static eqlite_value copy_value(const eqlite_value *v, copy_cursor *c)
+eqlite_value eqlite_value_copy(const eqlite_value *value, eqlite_value **elems, char **bytes)
 {
-    if (v->kind != EQLITE_ARRAY)
-        return copy_scalar(v, c);
-    eqlite_value out = *v;
-    eqlite_value *elems = c->values;
-    c->values += v->len;
-    for (uint32_t i = 0; i < v->len; i++)
-        elems[i] = copy_scalar(&v->u.a[i], c);
-    out.u.a = elems;
+    if (value->kind != EQLITE_ARRAY)
+        return copy_scalar(value, bytes);
+    eqlite_value out = *value;
+    eqlite_value *copied = *elems;
+    *elems += value->len;
+    for (uint32_t i = 0; i < value->len; i++)
+        copied[i] = copy_scalar(&value->u.a[i], bytes);
+    out.u.a = copied;
     return out;
 }
+
+/* ---- held events ---------------------------------------------------------- */
 
 /* Highest field id the program reads, + 1, capped by what the event has. */
 static size_t held_field_count(const eqlite_program *prog, const eqlite_event *ev)
@@ -63,12 +61,13 @@ eq_held *eq_held_copy(eqlite_matcher *m, const eqlite_event *ev)
 {
     const eqlite_program *prog = m->program;
     size_t nf = held_field_count(prog, ev);
-    size_t extra = value_extra_size(&ev->tiebreaker);
+    size_t nelems = 0, nbytes = 0;
+    eqlite_value_copy_size(&ev->tiebreaker, &nelems, &nbytes);
     for (uint32_t i = 0; i < prog->nfields; i++)
         if (prog->fields[i] < nf)
-            extra += value_extra_size(&ev->fields[prog->fields[i]]);
+            eqlite_value_copy_size(&ev->fields[prog->fields[i]], &nelems, &nbytes);
     size_t head = sizeof(eq_held) + nf * sizeof(eqlite_value);
-    eq_held *h = eq_malloc(m->alloc, head + extra);
+    eq_held *h = eq_malloc(m->alloc, head + nelems * sizeof(eqlite_value) + nbytes);
     if (!h)
         return NULL;
     h->refs = 1;
@@ -76,19 +75,14 @@ eq_held *eq_held_copy(eqlite_matcher *m, const eqlite_event *ev)
     eqlite_value *fields = (eqlite_value *)(h + 1);
     memset(fields, 0, nf * sizeof(eqlite_value));
     /* arrays first (aligned), then string bytes */
-    size_t nelems = 0;
-    for (uint32_t i = 0; i < prog->nfields; i++)
-        if (prog->fields[i] < nf && ev->fields[prog->fields[i]].kind == EQLITE_ARRAY)
-            nelems += ev->fields[prog->fields[i]].len;
-    if (ev->tiebreaker.kind == EQLITE_ARRAY)
-        nelems += ev->tiebreaker.len;
-    copy_cursor c = {fields + nf, (char *)(fields + nf + nelems)};
+    eqlite_value *elems = fields + nf;
+    char *bytes = (char *)(elems + nelems);
     for (uint32_t i = 0; i < prog->nfields; i++) {
         uint32_t id = prog->fields[i];
         if (id < nf && fields[id].kind == EQLITE_NULL)
-            fields[id] = copy_value(&ev->fields[id], &c);
+            fields[id] = eqlite_value_copy(&ev->fields[id], &elems, &bytes);
     }
-    h->ev.tiebreaker = copy_value(&ev->tiebreaker, &c);
+    h->ev.tiebreaker = eqlite_value_copy(&ev->tiebreaker, &elems, &bytes);
     h->ev.fields = fields;
     h->ev.nfields = nf;
     if (m->hooks.retain && !(h->ev.user = m->hooks.retain(m->hooks.ctx, ev))) {

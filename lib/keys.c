@@ -174,6 +174,15 @@ eq_keys_status eq_keyset_build(eqlite_matcher *m, const eq_prog_term *term,
     return EQ_KEYS_OK;
 }
 
+eqlite_status eq_keyset_collect(eqlite_matcher *m, const eq_prog_term *term, const eqlite_event *ev, eq_keyset *ks,
+                                bool *dropped)
+{
+    eq_keys_status st = eq_keyset_build(m, term, ev, ks);
+    if (st == EQ_KEYS_NULL)
+        *dropped = true; /* and no tuples: ncombos is 0 */
+    return st == EQ_KEYS_NOMEM ? EQLITE_ENOMEM : EQLITE_OK;
+}
+
 void eq_keyset_free(eqlite_matcher *m, eq_keyset *ks)
 {
     eq_free(m->alloc, ks->bytes);

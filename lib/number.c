@@ -134,13 +134,18 @@ static int digit_value(char c)
     return 99;
 }
 
+/* An optional '+' or '-' at s: its length (0 or 1); *neg for '-'. */
+static size_t sign_prefix(const char *s, size_t n, bool *neg)
+{
+    *neg = n > 0 && s[0] == '-';
+    return n > 0 && (s[0] == '+' || s[0] == '-');
+}
+
 /* Integer.parseInt(s, radix) widened to int64: sign, then digits only. */
 static bool parse_radix(const char *s, size_t n, int base, eqlite_value *out)
 {
-    size_t i = 0;
-    bool neg = false;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        neg = s[i++] == '-';
+    bool neg;
+    size_t i = sign_prefix(s, n, &neg);
     if (i == n)
         return false;
     uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
@@ -186,10 +191,8 @@ static void add_digit(decimal_parts *d, char c, bool fractional)
 
 static bool parse_exponent(const char *s, size_t n, int64_t *exp)
 {
-    size_t i = 0;
-    bool neg = false;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        neg = s[i++] == '-';
+    bool neg;
+    size_t i = sign_prefix(s, n, &neg);
     if (i == n)
         return false;
     int64_t v = 0;
@@ -207,9 +210,7 @@ static bool split_decimal(const char *s, size_t n, decimal_parts *d)
 {
     memset(d, 0, sizeof *d);
     d->all_zero = true;
-    size_t i = 0;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        d->neg = s[i++] == '-';
+    size_t i = sign_prefix(s, n, &d->neg);
     bool any = false, frac = false;
     for (; i < n; i++) {
         char c = s[i];

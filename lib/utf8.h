@@ -80,6 +80,16 @@ static inline size_t fold_next(const char *s, size_t n, int32_t *cp)
     return len;
 }
 
+/* The folded form of the character at s (n > 0), UTF-8 encoded into enc:
+ * returns the bytes of s consumed, *len the bytes of enc. */
+static inline size_t fold_encode(const char *s, size_t n, char enc[4], size_t *len)
+{
+    int32_t cp;
+    size_t used = fold_next(s, n, &cp);
+    *len = utf8_encode(cp, enc);
+    return used;
+}
+
 #define ASCII_HIGH_BITS UINT64_C(0x8080808080808080)
 #define BYTES_OF(x) (UINT64_C(0x0101010101010101) * (uint64_t)(x))
 
