@@ -189,19 +189,26 @@ static void add_digit(decimal_parts *d, char c, bool fractional)
     }
 }
 
+bool eq_parse_digits(const char *s, size_t n, int64_t cap, int64_t *out)
+{
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        if (v < cap)
+            v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
 static bool parse_exponent(const char *s, size_t n, int64_t *exp)
 {
     bool neg;
     size_t i = sign_prefix(s, n, &neg);
-    if (i == n)
+    int64_t v;
+    if (i == n || !eq_parse_digits(s + i, n - i, 100000, &v)) /* past 1e100000 every double is 0 or inf */
         return false;
-    int64_t v = 0;
-    for (; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        if (v < 100000)
-            v = v * 10 + (s[i] - '0');
-    }
     *exp = neg ? -v : v;
     return true;
 }

@@ -42,6 +42,7 @@
 #include <utf8proc.h>
 
 #include "strbuf.h"
+#include "value.h" /* eq_parse_digits */
 
 #define MAX_GROUP_DEPTH 200
 #define MAX_REPEAT 65535        /* PCRE2's largest {n,m} */
@@ -535,16 +536,9 @@ static void emit_interval(translator *t, int64_t min, int64_t max, int digits)
 static bool parse_bound(const char *s, size_t n, int64_t *out)
 {
     size_t i = (n > 0 && s[0] == '+') ? 1 : 0;
-    if (i == n)
+    int64_t v;
+    if (i == n || !eq_parse_digits(s + i, n - i, (int64_t)INT32_MAX + 1, &v) || v > INT32_MAX)
         return false;
-    int64_t v = 0;
-    for (; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-        if (v > INT32_MAX)
-            return false;
-    }
     *out = v;
     return true;
 }

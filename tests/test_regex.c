@@ -407,6 +407,9 @@ Test(regex, malformed_intervals_are_rejected)
     cr_assert_not_null(compile_error("<1-2-3>"));
     cr_assert_not_null(compile_error("<a-b>"));
     cr_assert_not_null(compile_error("<1-99999999999>"));
+    cr_assert_not_null(compile_error("<0-2147483648>"), "a bound past Integer.MAX_VALUE");
+    cr_assert_not_null(compile_error("<0-21474836470>"));
+    cr_assert_null(compile_error("<0-2147483647>"), "Integer.MAX_VALUE itself");
 }
 
 Test(regex, intersection_is_rejected_clearly)
