@@ -262,11 +262,11 @@ typedef struct eqlite_diag {
 /**
  * @brief Renders a diagnostic: "line:col: message", the source line and a caret/tilde underline.
  * @param diag  what a compile, format or eval call reported.
- * @param src   the rule text that call was given, @p len bytes.
+ * @param src   the rule text that call was given, @p len bytes (NULL: the first line only).
  * @param len   bytes of src.
  * @param buf   receives the text, NUL-terminated when @p cap > 0 (truncated if short).
  * @param cap   bytes of buf (0: only measure).
- * @return the length the whole text needs, without the NUL. Thread-safe.
+ * @return a buffer size that holds the whole text with its NUL. Thread-safe.
  */
 EQLITE_API size_t eqlite_diag_format(const eqlite_diag *diag, const char *src, size_t len,
                                      char *buf, size_t cap);
