@@ -6,42 +6,42 @@
 
 #include "nats_util.h"
 
-static void write_event(outbuf *out, const eqlite_event *ev)
+static void write_event(eq_strbuf *out, const eqlite_event *ev)
 {
     if (!ev) {
-        ob_str(out, "{\"missing\":true}");
+        eq_strbuf_str(out, "{\"missing\":true}");
         return;
     }
     const alert_source *src = ev->user;
-    ob_bytes(out, src->text.text, src->text.len);
+    eq_strbuf_bytes(out, src->text.text, src->text.len);
 }
 
-void alert_json(outbuf *out, const eng_rule *rule, const eqlite_result *r)
+void alert_json(eq_strbuf *out, const eng_rule *rule, const eqlite_result *r)
 {
     bool single = rule->kind == 0 && r->nevents == 1;
-    ob_str(out, "{\"rule_id\":");
+    eq_strbuf_str(out, "{\"rule_id\":");
     ob_json_string(out, rule->id, strlen(rule->id));
-    ob_str(out, ",\"rule_name\":");
+    eq_strbuf_str(out, ",\"rule_name\":");
     ob_json_string(out, rule->name, rule->name ? strlen(rule->name) : 0);
     if (single) {
-        ob_str(out, ",\"event\":");
+        eq_strbuf_str(out, ",\"event\":");
         write_event(out, r->events[0]);
-        ob_char(out, '}');
+        eq_strbuf_char(out, '}');
         return;
     }
-    ob_str(out, ",\"join_keys\":[");
+    eq_strbuf_str(out, ",\"join_keys\":[");
     for (size_t k = 0; k < r->nkeys; k++) {
         if (k)
-            ob_char(out, ',');
+            eq_strbuf_char(out, ',');
         ob_json_value(out, &r->keys[k]);
     }
-    ob_str(out, "],\"events\":[");
+    eq_strbuf_str(out, "],\"events\":[");
     for (size_t k = 0; k < r->nevents; k++) {
         if (k)
-            ob_char(out, ',');
+            eq_strbuf_char(out, ',');
         write_event(out, r->events[k]);
     }
-    ob_str(out, "]}");
+    eq_strbuf_str(out, "]}");
 }
 
 void alert_id(const eng_rule *rule, const eqlite_result *r, char out[33])

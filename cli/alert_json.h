@@ -18,7 +18,7 @@ typedef struct alert_source {
 
 /* {"rule_id":...,"rule_name":...,"event":EVENT} or
  * {"rule_id":...,"rule_name":...,"join_keys":[...],"events":[...]}, no newline. */
-void alert_json(outbuf *out, const eng_rule *rule, const eqlite_result *r);
+void alert_json(eq_strbuf *out, const eng_rule *rule, const eqlite_result *r);
 
 /* 32 hex digits from the rule id and the ids of the events in order ("-"
  * for a missing position): a replayed event stream gives the same ids. */

@@ -13,9 +13,7 @@
 
 #include "commands.h"
 #include "engine.h"
-#ifdef EQ_HAVE_GEN_EVENTS
 #include "bench/gen_events.h"
-#endif
 
 typedef struct bench_args {
     const char *query, *rule_file, *rule_set, *file;
@@ -159,7 +157,7 @@ static void free_matchers(eng *e, eqlite_matcher **m, pass *p)
     free(m);
 }
 
-static int count_rule_result(void *user, outbuf *out, size_t rule, const eqlite_result *r)
+static int count_rule_result(void *user, eq_strbuf *out, size_t rule, const eqlite_result *r)
 {
     (void)out;
     (void)r;
@@ -247,7 +245,6 @@ static int floor_pass(eng *e, const char *path, pass *p)
     return 0;
 }
 
-#ifdef EQ_HAVE_GEN_EVENTS
 static int generated_pass(eng *e, const eqlite_event *events, size_t n, pass *p)
 {
     eqlite_matcher **m = new_matchers(e);
@@ -259,7 +256,6 @@ static int generated_pass(eng *e, const eqlite_event *events, size_t n, pass *p)
     p->events = n;
     return 0;
 }
-#endif
 
 /* ---- report ------------------------------------------------------------- */
 
@@ -387,7 +383,6 @@ static int run_file(eng *e, const bench_args *a)
 
 static int run_generated(eng *e, const bench_args *a)
 {
-#ifdef EQ_HAVE_GEN_EVENTS
     gen_events *g;
     if (gen_events_make(e->schema, a->generate, a->seed, &g) != EQLITE_OK)
         return 2;
@@ -412,12 +407,6 @@ static int run_generated(eng *e, const bench_args *a)
     free(p.rule_matches);
     gen_events_free(g);
     return 0;
-#else
-    (void)e;
-    (void)a;
-    fprintf(stderr, "eqlite bench: --generate needs bench/gen_events.c in the build\n");
-    return 2;
-#endif
 }
 
 int cmd_bench(int argc, char **argv)
@@ -432,13 +421,11 @@ int cmd_bench(int argc, char **argv)
     status = eng_init(&e, &a.opt);
     if (status == 0)
         status = load_bench_rules(&e, &a);
-#ifdef EQ_HAVE_GEN_EVENTS
     if (status == 0 && a.generate) { /* the generator's fields must be known before projection */
         gen_events *g;
         if (gen_events_make(e.schema, 0, a.seed, &g) == EQLITE_OK)
             gen_events_free(g);
     }
-#endif
     if (status == 0)
         status = eng_prepare(&e);
     if (status == 0)

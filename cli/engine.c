@@ -330,7 +330,7 @@ static uint32_t key_field(const eqlite_program *prog, size_t k)
 
 /* Sequence and sample keys come from the fields API, which renders a date
  * field with (the first of) its mapping's formats. */
-void eng_write_key(const eng *e, size_t rule, size_t k, const eqlite_value *v, outbuf *out)
+void eng_write_key(const eng *e, size_t rule, size_t k, const eqlite_value *v, eq_strbuf *out)
 {
     uint32_t id = key_field(e->rules[rule].prog, k);
     eqlite_type type = EQLITE_T_UNKNOWN;
@@ -453,8 +453,8 @@ struct eng_runner {
     eqlite_matcher *one;  /* a single rule */
     uint64_t *emitted;    /* per rule: results so far (--size for event queries of a ruleset) */
     const size_t *to_rule; /* a side of the -j split: its rule indexes in e->rules */
-    outbuf *out;
-    outbuf *tags;         /* eng_tag per result, or NULL */
+    eq_strbuf *out;
+    eq_strbuf *tags;         /* eng_tag per result, or NULL */
     uint32_t event;       /* the event the tags name */
     uint64_t matches;
     bool stopped;
@@ -513,7 +513,7 @@ int eng_split(eng *e)
     return 0;
 }
 
-void eng_runner_set_tags(eng_runner *r, outbuf *tags, uint32_t event)
+void eng_runner_set_tags(eng_runner *r, eq_strbuf *tags, uint32_t event)
 {
     r->tags = tags;
     r->event = event;
@@ -543,9 +543,9 @@ static void release_text(void *ctx, void *user)
     free(user);
 }
 
-eng_runner *eng_runner_new(eng *e, outbuf *out) { return eng_runner_new_subset(e, out, ENG_ALL); }
+eng_runner *eng_runner_new(eng *e, eq_strbuf *out) { return eng_runner_new_subset(e, out, ENG_ALL); }
 
-eng_runner *eng_runner_new_subset(eng *e, outbuf *out, eng_subset which)
+eng_runner *eng_runner_new_subset(eng *e, eq_strbuf *out, eng_subset which)
 {
     eng_runner *r = calloc(1, sizeof *r);
     if (!r)
@@ -595,7 +595,7 @@ static int emit(eng_runner *r, size_t rule, const eqlite_result *res)
     }
     if (r->tags) {
         eng_tag t = {r->event, (uint32_t)rule, r->out ? r->out->len : 0};
-        ob_bytes(r->tags, &t, sizeof t);
+        eq_strbuf_bytes(r->tags, &t, sizeof t);
     }
     return 0;
 }
@@ -682,7 +682,7 @@ void eng_report_lost_state(const eng *e)
                     e->state[k].evicted == 1 ? "" : "s");
 }
 
-void eng_runner_set_out(eng_runner *r, outbuf *out) { r->out = out; }
+void eng_runner_set_out(eng_runner *r, eq_strbuf *out) { r->out = out; }
 
 bool eng_runner_stopped(const eng_runner *r) { return r->stopped; }
 uint64_t eng_runner_matches(const eng_runner *r) { return r->matches; }

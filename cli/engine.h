@@ -93,7 +93,7 @@ typedef struct eng_totals {
 /* One result of rule `rule`, to be written (if at all) into `out`; return
  * non-zero to stop the run. Parallel runs call it from worker threads, each
  * with its own `out`. */
-typedef int (*eng_sink_fn)(void *user, outbuf *out, size_t rule, const eqlite_result *r);
+typedef int (*eng_sink_fn)(void *user, eq_strbuf *out, size_t rule, const eqlite_result *r);
 /* Progress hook, called every few thousand events from the main thread. */
 typedef void (*eng_tick_fn)(void *user, const eng_totals *t);
 
@@ -141,7 +141,7 @@ typedef struct eng {
     int source;            /* EQ_NDJSON_SOURCE_AUTO or a profile index */
     eng_sink_fn sink;
     void *sink_user;
-    outbuf *out; /* where results go in the main thread (may be NULL) */
+    eq_strbuf *out; /* where results go in the main thread (may be NULL) */
     int out_fd;  /* out is written here in large blocks; -1 = never */
     eng_tick_fn tick;
     void *tick_user;
@@ -183,19 +183,19 @@ int eng_run_memory(eng *e, const char *data, size_t len, const char *display_nam
 void eng_free(eng *e);
 /* Join key k of a result of rule `rule`, as Elasticsearch returns it: a
  * date key in its mapping's format, other values as JSON. */
-void eng_write_key(const eng *e, size_t rule, size_t k, const eqlite_value *v, outbuf *out);
+void eng_write_key(const eng *e, size_t rule, size_t k, const eqlite_value *v, eq_strbuf *out);
 
 /* Internal to the engine files: the per-thread state that runs every rule
  * (a ruleset scanner, or one matcher for a single rule). */
 typedef struct eng_runner eng_runner;
-eng_runner *eng_runner_new(eng *e, outbuf *out);
+eng_runner *eng_runner_new(eng *e, eq_strbuf *out);
 /* Builds the two sides of the -j split (once). 0, or 2 (message said). */
 int eng_split(eng *e);
 /* A runner over one side of the split (after eng_split). */
-eng_runner *eng_runner_new_subset(eng *e, outbuf *out, eng_subset which);
+eng_runner *eng_runner_new_subset(eng *e, eq_strbuf *out, eng_subset which);
 /* Results are also tagged into `tags` (eng_tag records), as event `event`. */
-void eng_runner_set_tags(eng_runner *r, outbuf *tags, uint32_t event);
-void eng_runner_set_out(eng_runner *r, outbuf *out);
+void eng_runner_set_tags(eng_runner *r, eq_strbuf *tags, uint32_t event);
+void eng_runner_set_out(eng_runner *r, eq_strbuf *out);
 /* Feeds one event to every matcher. 0, or 2 on an engine error. An
  * out-of-order event is reported (file:line) and counted, not fatal. */
 int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_record *rec);

@@ -4,51 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-static size_t value_bytes(const eqlite_value *v)
-{
-    if (v->kind == EQLITE_STRING)
-        return v->len;
-    if (v->kind != EQLITE_ARRAY)
-        return 0;
-    size_t n = (size_t)v->len * sizeof(eqlite_value);
-    for (uint32_t i = 0; i < v->len; i++)
-        if (v->u.a[i].kind == EQLITE_STRING)
-            n += v->u.a[i].len;
-    return n;
-}
-
-typedef struct cursor {
-    eqlite_value *elems;
-    char *bytes;
-} cursor;
-
-static eqlite_value copy_scalar(const eqlite_value *v, cursor *c)
-{
-    eqlite_value out = *v;
-    if (v->kind == EQLITE_STRING) {
-        if (v->len)
-            memcpy(c->bytes, v->u.s, v->len);
-        out.u.s = c->bytes;
-        c->bytes += v->len;
-    }
-    return out;
-}
-
-static eqlite_value copy_value(const eqlite_value *v, cursor *c)
-{
-    if (v->kind != EQLITE_ARRAY)
-        return copy_scalar(v, c);
-    eqlite_value out = *v, *elems = c->elems;
-    c->elems += v->len;
-    for (uint32_t i = 0; i < v->len; i++)
-        elems[i] = copy_scalar(&v->u.a[i], c);
-    out.u.a = elems;
-    return out;
-}
-
-static size_t array_len(const eqlite_value *v) { return v->kind == EQLITE_ARRAY ? v->len : 0; }
-
 /* The j-th field id to look at: only[j], or j itself; nfields when past the end. */
 static size_t field_at(const eqlite_event *ev, const uint32_t *only, size_t j)
 {
@@ -60,7 +15,8 @@ event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec,
                             bool borrow_text)
 {
     uint32_t nset = 0;
-    size_t nelems = array_len(&ev->tiebreaker), bytes = value_bytes(&ev->tiebreaker) + (borrow_text ? 0 : rec->len);
+    size_t nelems = 0, bytes = borrow_text ? 0 : rec->len;
+    eqlite_value_copy_size(&ev->tiebreaker, &nelems, &bytes);
     size_t n = only ? nonly : ev->nfields;
     for (size_t j = 0; j < n; j++) {
         size_t i = field_at(ev, only, j);
@@ -69,8 +25,7 @@ event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec,
         if (ev->fields[i].kind == EQLITE_NULL)
             continue;
         nset++;
-        nelems += array_len(&ev->fields[i]);
-        bytes += value_bytes(&ev->fields[i]);
+        eqlite_value_copy_size(&ev->fields[i], &nelems, &bytes);
     }
     size_t head = sizeof(event_copy) + (size_t)nset * sizeof(eqlite_value) + nelems * sizeof(eqlite_value);
     size_t ids = (size_t)nset * sizeof(uint32_t);
@@ -81,9 +36,9 @@ event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec,
     w->line = rec->line;
     w->nset = nset;
     w->vals = (eqlite_value *)(w + 1);
-    cursor c = {w->vals + nset, NULL};
-    w->ids = (uint32_t *)(c.elems + nelems);
-    c.bytes = (char *)(w->ids + nset);
+    eqlite_value *elems = w->vals + nset;
+    w->ids = (uint32_t *)(elems + nelems);
+    char *room = (char *)(w->ids + nset); /* string bytes, then the text */
     uint32_t k = 0;
     for (size_t j = 0; j < n; j++) {
         size_t i = field_at(ev, only, j);
@@ -92,16 +47,16 @@ event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec,
         if (ev->fields[i].kind == EQLITE_NULL)
             continue;
         w->ids[k] = (uint32_t)i;
-        w->vals[k++] = copy_value(&ev->fields[i], &c);
+        w->vals[k++] = eqlite_value_copy(&ev->fields[i], &elems, &room);
     }
-    w->tb = copy_value(&ev->tiebreaker, &c);
+    w->tb = eqlite_value_copy(&ev->tiebreaker, &elems, &room);
     if (borrow_text) {
         w->text = (eng_text){rec->text, rec->len};
         return w;
     }
     if (rec->len)
-        memcpy(c.bytes, rec->text, rec->len);
-    w->text = (eng_text){c.bytes, rec->len};
+        memcpy(room, rec->text, rec->len);
+    w->text = (eng_text){room, rec->len};
     return w;
 }
 

@@ -1,4 +1,4 @@
-/* outbuf.c: growable output buffer with JSON helpers. */
+/* outbuf.c: JSON writers and descriptor output for the command's buffers. */
 #include "outbuf.h"
 
 #include <errno.h>
@@ -8,75 +8,37 @@
 #include <string.h>
 #include <unistd.h>
 
-void ob_free(outbuf *ob)
-{
-    free(ob->data);
-    ob->data = NULL;
-    ob->len = ob->cap = 0;
-}
-
-static bool reserve(outbuf *ob, size_t n)
-{
-    if (ob->failed)
-        return false;
-    if (ob->len + n <= ob->cap)
-        return true;
-    size_t cap = ob->cap ? ob->cap : 4096;
-    while (cap < ob->len + n)
-        cap *= 2;
-    char *d = realloc(ob->data, cap);
-    if (!d) {
-        ob->failed = true;
-        return false;
-    }
-    ob->data = d;
-    ob->cap = cap;
-    return true;
-}
-
-void ob_bytes(outbuf *ob, const void *p, size_t n)
-{
-    if (n && reserve(ob, n)) {
-        memcpy(ob->data + ob->len, p, n);
-        ob->len += n;
-    }
-}
-
-void ob_str(outbuf *ob, const char *s) { ob_bytes(ob, s, strlen(s)); }
-
-void ob_char(outbuf *ob, char c) { ob_bytes(ob, &c, 1); }
-
-void ob_json_string(outbuf *ob, const char *s, size_t n)
+void ob_json_string(eq_strbuf *ob, const char *s, size_t n)
 {
     if (!s) {
-        ob_str(ob, "null");
+        eq_strbuf_str(ob, "null");
         return;
     }
     static const char hex[] = "0123456789abcdef";
-    ob_char(ob, '"');
+    eq_strbuf_char(ob, '"');
     size_t run = 0; /* bytes copied as they are, written in one go */
     for (size_t k = 0; k < n; k++) {
         unsigned char c = (unsigned char)s[k];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        ob_bytes(ob, s + run, k - run);
+        eq_strbuf_bytes(ob, s + run, k - run);
         run = k + 1;
         char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
         if (c == '"' || c == '\\' || c == '\n' || c == '\t' || c == '\r') {
             esc[1] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : (char)c;
-            ob_bytes(ob, esc, 2);
+            eq_strbuf_bytes(ob, esc, 2);
         } else {
-            ob_bytes(ob, esc, 6);
+            eq_strbuf_bytes(ob, esc, 6);
         }
     }
-    ob_bytes(ob, s + run, n - run);
-    ob_char(ob, '"');
+    eq_strbuf_bytes(ob, s + run, n - run);
+    eq_strbuf_char(ob, '"');
 }
 
-static void json_double(outbuf *ob, double d)
+static void json_double(eq_strbuf *ob, double d)
 {
     if (!isfinite(d)) {
-        ob_str(ob, "null");
+        eq_strbuf_str(ob, "null");
         return;
     }
     char tmp[40];
@@ -87,34 +49,34 @@ static void json_double(outbuf *ob, double d)
     }
     if (!strpbrk(tmp, ".eni"))
         strcat(tmp, ".0");
-    ob_str(ob, tmp);
+    eq_strbuf_str(ob, tmp);
 }
 
-void ob_json_value(outbuf *ob, const eqlite_value *v)
+void ob_json_value(eq_strbuf *ob, const eqlite_value *v)
 {
     char tmp[32];
     switch (v->kind) {
-    case EQLITE_BOOL: ob_str(ob, v->u.b ? "true" : "false"); break;
+    case EQLITE_BOOL: eq_strbuf_str(ob, v->u.b ? "true" : "false"); break;
     case EQLITE_INT:
         snprintf(tmp, sizeof tmp, "%lld", (long long)v->u.i);
-        ob_str(ob, tmp);
+        eq_strbuf_str(ob, tmp);
         break;
     case EQLITE_DOUBLE: json_double(ob, v->u.d); break;
     case EQLITE_STRING: ob_json_string(ob, v->u.s, v->len); break;
     case EQLITE_ARRAY:
-        ob_char(ob, '[');
+        eq_strbuf_char(ob, '[');
         for (uint32_t k = 0; k < v->len; k++) {
             if (k)
-                ob_char(ob, ',');
+                eq_strbuf_char(ob, ',');
             ob_json_value(ob, &v->u.a[k]);
         }
-        ob_char(ob, ']');
+        eq_strbuf_char(ob, ']');
         break;
-    default: ob_str(ob, "null");
+    default: eq_strbuf_str(ob, "null");
     }
 }
 
-bool ob_write(outbuf *ob, int fd)
+bool ob_write(eq_strbuf *ob, int fd)
 {
     if (ob->failed) { /* results were dropped: never a short output with exit 0 */
         fprintf(stderr, "eqlite: out of memory while buffering results\n");
@@ -135,4 +97,4 @@ bool ob_write(outbuf *ob, int fd)
     return true;
 }
 
-bool ob_maybe_write(outbuf *ob, int fd) { return ob->len < OUTBUF_FLUSH_AT || ob_write(ob, fd); }
+bool ob_maybe_write(eq_strbuf *ob, int fd) { return ob->len < OUTBUF_FLUSH_AT || ob_write(ob, fd); }

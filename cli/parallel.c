@@ -27,11 +27,11 @@ typedef struct slot {
     int state;
     uint64_t index;
     size_t start, end;
-    outbuf out;  /* results */
-    outbuf errs; /* bad records: uint64 line (relative), reason, NUL */
+    eq_strbuf out;  /* results */
+    eq_strbuf errs; /* bad records: uint64 line (relative), reason, NUL */
     uint64_t events, bad, matches;
     int status;
-    outbuf tags;       /* eng_tag per result in out (split runs) */
+    eq_strbuf tags;       /* eng_tag per result in out (split runs) */
     event_copy **evs;  /* split runs: every event of the chunk, for the ordered rules */
     size_t nevs, evcap;
 } slot;
@@ -53,7 +53,7 @@ typedef struct par {
     bool no_runner; /* a worker could not start its matchers */
     eng_runner *ordered; /* split runs: the ordered rules, fed here in order */
     event_view view;
-    outbuf seq_out, seq_tags; /* the ordered rules' results for one event */
+    eq_strbuf seq_out, seq_tags; /* the ordered rules' results for one event */
     slot slots[WINDOW];
 } par;
 
@@ -78,8 +78,8 @@ bool eng_can_split(const char *path)
 static void note_bad(slot *s, uint64_t line, const char *reason)
 {
     s->bad++;
-    ob_bytes(&s->errs, &line, sizeof line);
-    ob_bytes(&s->errs, reason, strlen(reason) + 1);
+    eq_strbuf_bytes(&s->errs, &line, sizeof line);
+    eq_strbuf_bytes(&s->errs, reason, strlen(reason) + 1);
 }
 
 static uint64_t count_lines(const char *p, size_t n)
@@ -233,10 +233,10 @@ static void free_events(slot *s)
 
 /* Copies results [*at, up to the tags' ends) of one side whose tag says
  * `rule` comes first. */
-static void copy_result(outbuf *to, const outbuf *from, uint64_t *start, uint64_t end)
+static void copy_result(eq_strbuf *to, const eq_strbuf *from, uint64_t *start, uint64_t end)
 {
     if (to && end > *start)
-        ob_bytes(to, from->data + *start, (size_t)(end - *start));
+        eq_strbuf_bytes(to, from->data + *start, (size_t)(end - *start));
     *start = end;
 }
 
@@ -385,14 +385,14 @@ static int run_inline(par *p)
 static void free_slots(par *p)
 {
     for (int k = 0; k < WINDOW; k++) {
-        ob_free(&p->slots[k].out);
-        ob_free(&p->slots[k].errs);
-        ob_free(&p->slots[k].tags);
+        eq_strbuf_free(&p->slots[k].out);
+        eq_strbuf_free(&p->slots[k].errs);
+        eq_strbuf_free(&p->slots[k].tags);
         free_events(&p->slots[k]);
         free(p->slots[k].evs);
     }
-    ob_free(&p->seq_out);
-    ob_free(&p->seq_tags);
+    eq_strbuf_free(&p->seq_out);
+    eq_strbuf_free(&p->seq_tags);
     event_view_free(&p->view);
 }
 

@@ -246,17 +246,17 @@ typedef struct query_out {
     bool discard; /* --size 0 */
 } query_out;
 
-static void write_event(outbuf *out, const eqlite_event *ev)
+static void write_event(eq_strbuf *out, const eqlite_event *ev)
 {
     if (!ev) {
-        ob_str(out, "{\"missing\":true}");
+        eq_strbuf_str(out, "{\"missing\":true}");
         return;
     }
     const eng_text *t = ev->user;
-    ob_bytes(out, t->text, t->len);
+    eq_strbuf_bytes(out, t->text, t->len);
 }
 
-static int write_result(void *user, outbuf *out, size_t rule, const eqlite_result *r)
+static int write_result(void *user, eq_strbuf *out, size_t rule, const eqlite_result *r)
 {
     query_out *q = user;
     if (q->discard)
@@ -264,34 +264,34 @@ static int write_result(void *user, outbuf *out, size_t rule, const eqlite_resul
     const eng_rule *er = &q->e->rules[rule];
     bool single = er->kind == 0 && r->nevents == 1;
     if (q->wrap) {
-        ob_str(out, "{\"rule_id\":");
+        eq_strbuf_str(out, "{\"rule_id\":");
         ob_json_string(out, er->id, strlen(er->id));
-        ob_str(out, ",\"rule_name\":");
+        eq_strbuf_str(out, ",\"rule_name\":");
         ob_json_string(out, er->name, er->name ? strlen(er->name) : 0);
-        ob_str(out, single ? ",\"event\":" : ",");
+        eq_strbuf_str(out, single ? ",\"event\":" : ",");
     } else if (!single) {
-        ob_char(out, '{');
+        eq_strbuf_char(out, '{');
     }
     if (single) {
         write_event(out, r->events[0]);
     } else {
-        ob_str(out, "\"join_keys\":[");
+        eq_strbuf_str(out, "\"join_keys\":[");
         for (size_t k = 0; k < r->nkeys; k++) {
             if (k)
-                ob_char(out, ',');
+                eq_strbuf_char(out, ',');
             eng_write_key(q->e, rule, k, &r->keys[k], out);
         }
-        ob_str(out, "],\"events\":[");
+        eq_strbuf_str(out, "],\"events\":[");
         for (size_t k = 0; k < r->nevents; k++) {
             if (k)
-                ob_char(out, ',');
+                eq_strbuf_char(out, ',');
             write_event(out, r->events[k]);
         }
-        ob_str(out, "]}");
+        eq_strbuf_str(out, "]}");
     }
     if (q->wrap && single)
-        ob_char(out, '}');
-    ob_char(out, '\n');
+        eq_strbuf_char(out, '}');
+    eq_strbuf_char(out, '\n');
     return 0;
 }
 
@@ -402,7 +402,7 @@ int cmd_query(int argc, char **argv)
         return status;
     }
     eng e;
-    outbuf out = {0};
+    eq_strbuf out = {0};
     query_out qo = {&e, a.rule_set != NULL, a.size_zero};
     progress prog = {now_seconds(), 0, false};
     status = eng_init(&e, &a.opt);
@@ -440,7 +440,7 @@ int cmd_query(int argc, char **argv)
                 print_state(&e, a.rule_set != NULL);
         }
     }
-    ob_free(&out);
+    eq_strbuf_free(&out);
     eng_free(&e);
     free(a.mappings);
     free(a.profiles);

@@ -62,7 +62,7 @@ static void resolve(const char *dir, const char *rel, char *out, size_t cap)
 
 typedef struct result_ids {
     const char *id_field;
-    outbuf got;   /* ids of result events, comma-separated (JSON-ish text) */
+    eq_strbuf got;   /* ids of result events, comma-separated (JSON-ish text) */
     size_t nids;
     uint64_t results;
     bool discard; /* size: 0 returns no results (Elasticsearch) */
@@ -72,9 +72,9 @@ typedef struct result_ids {
 static void append_id(result_ids *ri, const eqlite_event *ev)
 {
     if (ri->nids++)
-        ob_char(&ri->got, ',');
+        eq_strbuf_char(&ri->got, ',');
     if (!ev) {
-        ob_str(&ri->got, "-1");
+        eq_strbuf_str(&ri->got, "-1");
         return;
     }
     const eng_text *t = ev->user;
@@ -86,17 +86,17 @@ static void append_id(result_ids *ri, const eqlite_event *ev)
         if (eq_ndjson_next(rd, &idev, NULL) == EQ_NDJSON_EVENT && idev.nfields > 0) {
             const eqlite_value *v = &idev.fields[0];
             if (v->kind == EQLITE_STRING)
-                ob_bytes(&ri->got, v->u.s, v->len);
+                eq_strbuf_bytes(&ri->got, v->u.s, v->len);
             else
                 ob_json_value(&ri->got, v);
         } else {
-            ob_str(&ri->got, "?");
+            eq_strbuf_str(&ri->got, "?");
         }
         eq_ndjson_close(rd);
     }
 }
 
-static int collect_ids(void *user, outbuf *out, size_t rule, const eqlite_result *r)
+static int collect_ids(void *user, eq_strbuf *out, size_t rule, const eqlite_result *r)
 {
     (void)out;
     (void)rule;
@@ -223,7 +223,7 @@ static bool run_case(test_case *t)
             snprintf(t->msg, sizeof t->msg, "the run failed (see above)");
     }
     bool ok = status == 0 && check_expect(spec->expect, &ri, t->msg, sizeof t->msg);
-    ob_free(&ri.got);
+    eq_strbuf_free(&ri.got);
     eng_free(&e);
     return ok;
 }
@@ -232,38 +232,38 @@ static bool run_case(test_case *t)
 
 typedef struct totals {
     size_t passed, failed;
-    outbuf junit;
+    eq_strbuf junit;
 } totals;
 
-static void xml_text(outbuf *o, const char *s)
+static void xml_text(eq_strbuf *o, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '<': ob_str(o, "&lt;"); break;
-        case '>': ob_str(o, "&gt;"); break;
-        case '&': ob_str(o, "&amp;"); break;
-        case '"': ob_str(o, "&quot;"); break;
-        default: ob_char(o, *s);
+        case '<': eq_strbuf_str(o, "&lt;"); break;
+        case '>': eq_strbuf_str(o, "&gt;"); break;
+        case '&': eq_strbuf_str(o, "&amp;"); break;
+        case '"': eq_strbuf_str(o, "&quot;"); break;
+        default: eq_strbuf_char(o, *s);
         }
     }
 }
 
 static void junit_case(totals *tt, const char *file, const test_case *t, bool ok)
 {
-    ob_str(&tt->junit, "    <testcase classname=\"");
+    eq_strbuf_str(&tt->junit, "    <testcase classname=\"");
     xml_text(&tt->junit, file);
-    ob_str(&tt->junit, "\" name=\"");
+    eq_strbuf_str(&tt->junit, "\" name=\"");
     xml_text(&tt->junit, t->spec->name);
     char tmp[64];
     snprintf(tmp, sizeof tmp, "\" time=\"%.6f\"", t->secs);
-    ob_str(&tt->junit, tmp);
+    eq_strbuf_str(&tt->junit, tmp);
     if (ok) {
-        ob_str(&tt->junit, "/>\n");
+        eq_strbuf_str(&tt->junit, "/>\n");
         return;
     }
-    ob_str(&tt->junit, "><failure message=\"");
+    eq_strbuf_str(&tt->junit, "><failure message=\"");
     xml_text(&tt->junit, t->msg);
-    ob_str(&tt->junit, "\"/></testcase>\n");
+    eq_strbuf_str(&tt->junit, "\"/></testcase>\n");
 }
 
 static double now_seconds(void)
@@ -371,6 +371,6 @@ int cmd_test(int argc, char **argv)
         fprintf(stderr, "eqlite test: cannot write %s\n", junit);
         status = 2;
     }
-    ob_free(&tt.junit);
+    eq_strbuf_free(&tt.junit);
     return status ? status : tt.failed ? 1 : 0;
 }

@@ -553,28 +553,28 @@ static int key_index(loader *ld, const ynode *key, const char *const *names, siz
 }
 
 /* A YAML node as JSON text. Depth is bounded by the loader (YT_MAX_DEPTH). */
-static void to_json(const ynode *n, outbuf *out)
+static void to_json(const ynode *n, eq_strbuf *out)
 {
     if (n->kind == YN_SCALAR) {
         switch (kind_of(n)) {
-        case SK_NULL: ob_str(out, "null"); break;
+        case SK_NULL: eq_strbuf_str(out, "null"); break;
         case SK_BOOL:
-        case SK_NUMBER: ob_bytes(out, n->text, n->len); break;
+        case SK_NUMBER: eq_strbuf_bytes(out, n->text, n->len); break;
         case SK_STRING: ob_json_string(out, n->text, n->len); break;
         }
         return;
     }
     bool map = n->kind == YN_MAPPING;
-    ob_char(out, map ? '{' : '[');
+    eq_strbuf_char(out, map ? '{' : '[');
     for (size_t k = 0; k < n->n; k++) {
         if (k)
-            ob_char(out, map && k % 2 ? ':' : ',');
+            eq_strbuf_char(out, map && k % 2 ? ':' : ',');
         if (map && k % 2 == 0)
             ob_json_string(out, n->items[k]->text, n->items[k]->len); /* keys are scalars (check_keys) */
         else
             to_json(n->items[k], out);
     }
-    ob_char(out, map ? '}' : ']');
+    eq_strbuf_char(out, map ? '}' : ']');
 }
 
 static const yt_events *read_events(loader *ld, const ynode *val)
@@ -617,18 +617,18 @@ static const yt_events *read_events(loader *ld, const ynode *val)
         wrong_type(ld, "events", first, "a path or an event (a mapping)");
         return NULL;
     }
-    outbuf text = {0};
+    eq_strbuf text = {0};
     for (size_t k = 0; k < val->n; k++) {
         if (val->items[k]->kind != YN_MAPPING) {
             wrong_type(ld, "events", val->items[k], "an event (a mapping) like the first item");
-            ob_free(&text);
+            eq_strbuf_free(&text);
             return NULL;
         }
         to_json(val->items[k], &text);
-        ob_char(&text, '\n');
+        eq_strbuf_char(&text, '\n');
     }
     if (text.failed) {
-        ob_free(&text);
+        eq_strbuf_free(&text);
         fail(ld, val->line, val->col, "out of memory");
         return NULL;
     }
@@ -640,21 +640,21 @@ static const yt_events *read_events(loader *ld, const ynode *val)
 /* One list of ids as the text results are compared with. */
 static bool read_id_list(loader *ld, const ynode *list, yt_ids *out)
 {
-    outbuf text = {0};
+    eq_strbuf text = {0};
     for (size_t k = 0; k < list->n; k++) {
         const ynode *id = list->items[k];
         if (id->kind != YN_SCALAR) {
             wrong_type(ld, "ids", id, "an id like the first item");
-            ob_free(&text);
+            eq_strbuf_free(&text);
             return false;
         }
         if (k)
-            ob_char(&text, ',');
-        ob_bytes(&text, id->text, id->len);
+            eq_strbuf_char(&text, ',');
+        eq_strbuf_bytes(&text, id->text, id->len);
     }
-    ob_char(&text, 0);
+    eq_strbuf_char(&text, 0);
     if (text.failed || !keep(ld, text.data)) {
-        ob_free(&text);
+        eq_strbuf_free(&text);
         fail(ld, list->line, list->col, "out of memory");
         return false;
     }

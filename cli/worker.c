@@ -89,7 +89,7 @@ typedef struct worker {
     int nparts, replicas;
     char id[64];
     nu_pub pub;
-    outbuf json;
+    eq_strbuf json;
     double last_tick, last_activity, first_event, last_round;
     double t_engine, t_nats; /* seconds reading + matching, and waiting on fetches, alert and event acks */
     bool all_owned; /* every partition has an owner, this worker all it wants (--exit-idle) */
@@ -942,7 +942,7 @@ int cmd_worker(int argc, char **argv)
     free(w.parts);
     wl_close(&w.keeper); /* after the hand-overs: leases are renewed until then */
     free(w.leases);
-    ob_free(&w.json);
+    eq_strbuf_free(&w.json);
     wr_free(&w.rules);
     jsCtx_Destroy(w.js);
     natsConnection_Destroy(w.nc);

@@ -1,5 +1,7 @@
-/*
- * eqlite_io: the intake side of eqlite (libeqlite-io). Readers turn files and
+/**
+ * @file eqlite_io.h
+ * @brief eqlite_io: the intake side of eqlite (libeqlite-io).
+ * Readers turn files and
  * buffers — NDJSON, a JSON array, either gzip-compressed, or Windows EVTX
  * event logs — into eqlite_events for a schema; source profiles turn each
  * vendor's raw records (Sysmon / Windows event logs, Microsoft Defender XDR,
@@ -7,7 +9,9 @@
  * produce, so that Elastic's detection rules run on them unchanged.
  *
  * Same conventions as eqlite.h: opaque handles, a status from every call,
- * pointer + length inputs, destructors that accept NULL, no printing.
+ * pointer + length inputs, destructors that accept NULL, no printing; the
+ * same ownership, lifetime and thread-safety rules. Errors are described in
+ * the caller's `errbuf` (`errcap` bytes, NUL-terminated when errcap > 0).
  */
 #ifndef EQLITE_IO_H
 #define EQLITE_IO_H
@@ -28,79 +32,152 @@ extern "C" {
 EQLITE_API eqlite_status eqlite_schema_load_mapping(eqlite_schema *schema, const char *json,
                                                     size_t len, char *errbuf, size_t errcap);
 
-/* The Elastic Common Schema: adds every ECS field (ECS 9.x, generated from
- * ECS's fields.csv) with its type, keeping the type of fields already in the
- * schema. Load it before a mapping to have the mapping override it. */
+/**
+ * @brief Adds every field of the Elastic Common Schema (ECS 9.x, from ECS's fields.csv) with its type.
+ *
+ * Fields already in the schema keep their type: load ECS before a mapping
+ * to have the mapping override it.
+ * @param schema  the schema (not used by another thread meanwhile).
+ * @return EQLITE_OK, EQLITE_ENOMEM, EQLITE_EMISUSE.
+ */
 EQLITE_API eqlite_status eqlite_schema_load_ecs(eqlite_schema *schema);
 
 /* ---- Sources ------------------------------------------------------------
  * A set of source profiles: the built-in ones (the .profile files in share/eqlite/sources:
  * windows, m365-defender, sentinelone-cloud-funnel, ecs) plus any added. */
+/** Source profiles: changed by eqlite_sources_add(), read by readers; any
+ *  number of readers (on any threads) may share a set nothing changes. */
 typedef struct eqlite_sources eqlite_sources;
 
+/**
+ * @brief Makes a set holding the built-in profiles.
+ * @param out     receives the set, the caller's (eqlite_sources_free()).
+ * @param errbuf  receives an error message (may be NULL).
+ * @param errcap  bytes of errbuf.
+ * @return EQLITE_OK, EQLITE_ENOMEM, EQLITE_EMISUSE.
+ */
 EQLITE_API eqlite_status eqlite_sources_new(eqlite_sources **out, char *errbuf, size_t errcap);
+/**
+ * @brief Frees a set; readers that borrow it must be closed first.
+ * @param sources  the set (NULL is fine).
+ */
 EQLITE_API void eqlite_sources_free(eqlite_sources *sources);
-/* Adds the profiles of a profile file; one with the name of a profile already
- * there replaces it. `origin` (may be NULL) names the text in messages. */
+/**
+ * @brief Adds the profiles of a profile file; one named like a profile already there replaces it.
+ * @param sources  the set (not read by a reader meanwhile).
+ * @param text     the profile file's text, @p len bytes (not kept).
+ * @param len      bytes of text.
+ * @param origin   names the text in messages, such as its path (may be NULL).
+ * @param errbuf   receives an error message with line and column (may be NULL).
+ * @param errcap   bytes of errbuf.
+ * @return EQLITE_OK, EQLITE_EINPUT (the text is not a valid profile file; the
+ *         set is unchanged), EQLITE_ENOMEM, EQLITE_EMISUSE.
+ */
 EQLITE_API eqlite_status eqlite_sources_add(eqlite_sources *sources, const char *text, size_t len,
                                             const char *origin, char *errbuf, size_t errcap);
+/**
+ * @brief How many profiles the set holds.
+ * @param sources  the set (read only).
+ * @return the count.
+ */
 EQLITE_API size_t eqlite_sources_count(const eqlite_sources *sources);
-/* NUL-terminated name of profile i (NULL when out of range). */
+/**
+ * @brief The name of profile @p i.
+ * @param sources  the set (read only).
+ * @param i        from 0.
+ * @return the NUL-terminated name, owned by the set and valid until it changes; NULL when out of range.
+ */
 EQLITE_API const char *eqlite_sources_name(const eqlite_sources *sources, size_t i);
 
 /* ---- Readers -------------------------------------------------------------- */
+/** Turns a file or buffer into events, one record at a time; one thread at a time. */
 typedef struct eqlite_reader eqlite_reader;
 
+/** How a reader reads. */
 typedef struct eqlite_reader_options {
-    /* The fields to extract: every field of the schema, at its id, converted
-     * to its type (a keyword field holding a JSON number reads as its text,
-     * as Elasticsearch indexes it). Required; borrowed for the reader's life. */
+    /** The fields to extract: every field of the schema, at its id, converted
+     *  to its type (a keyword field holding a JSON number reads as its text,
+     *  as Elasticsearch indexes it). Required; borrowed for the reader's life. */
     const eqlite_schema *schema;
-    /* NUL-terminated names; NULL = "@timestamp" / none. "" = no timestamp. */
+    /** NUL-terminated name; NULL = "@timestamp", "" = no timestamp. */
     const char *timestamp_field;
+    /** NUL-terminated name; NULL or "" = none. */
     const char *tiebreaker_field;
-    /* Profiles to convert raw records with; NULL = the built-in ones.
-     * Borrowed for the reader's life. */
+    /** Profiles to convert raw records with; NULL = the built-in ones.
+     *  Borrowed for the reader's life. */
     const eqlite_sources *sources;
-    /* NULL or "auto": each record's shape picks its profile (ECS documents
-     * and unknown shapes pass unchanged); "none": no conversion; or the
-     * name of a profile, forced on every record. */
+    /** NULL or "auto": each record's shape picks its profile (ECS documents
+     *  and unknown shapes pass unchanged); "none": no conversion; or the
+     *  name of a profile, forced on every record. */
     const char *source;
-    /* Name used in eqlite_record.file; NULL = the path or "<memory>". */
+    /** Name used in eqlite_record.file; NULL = the path or "<memory>". */
     const char *display_name;
 } eqlite_reader_options;
 
-/* What eqlite_reader_next() last read; valid until the next call. */
+/** What eqlite_reader_next() last read; valid until the next call. */
 typedef struct eqlite_record {
-    const char *text;   /* the record's JSON: for a converted record, its ECS document */
-    size_t len;
-    const char *file;   /* display name */
-    uint64_t number;    /* 1-based line (JSON) or record number (EVTX); 0 if unknown */
-    const char *source; /* the profile that took it ("" = none) */
-    const char *reason; /* why the record is bad / the fatal error; "" otherwise */
+    const char *text;   /**< the record's JSON: for a converted record, its ECS document */
+    size_t len;         /**< bytes of text */
+    const char *file;   /**< display name */
+    uint64_t number;    /**< 1-based line (JSON) or record number (EVTX); 0 if unknown */
+    const char *source; /**< the profile that took it ("" = none) */
+    const char *reason; /**< why the record is bad / the fatal error; "" otherwise */
 } eqlite_record;
 
+/** What eqlite_reader_next() returns. */
 enum {
-    EQLITE_READ_EVENT = 1, /* *event and *record are filled */
-    EQLITE_READ_EOF = 0,
-    EQLITE_READ_BAD = -1,  /* a bad record (record->reason); reading goes on */
-    EQLITE_READ_FATAL = -2 /* I/O or decompression error, out of memory */
+    EQLITE_READ_EVENT = 1, /**< *event and *record are filled */
+    EQLITE_READ_EOF = 0,   /**< no more records */
+    EQLITE_READ_BAD = -1,  /**< a bad record (record->reason); reading goes on */
+    EQLITE_READ_FATAL = -2 /**< I/O or decompression error, out of memory */
 };
 
-/* A file ("-" = stdin), recognised by content: EVTX by its signature, gzip by
- * its magic bytes, a JSON array by its first byte, else NDJSON. */
+/**
+ * @brief Opens a file, recognised by content: EVTX by its signature, gzip by
+ *        its magic bytes, a JSON array by its first byte, else NDJSON.
+ * @param path    NUL-terminated; "-" reads standard input.
+ * @param opt     how to read (copied; what it points to is borrowed for the reader's life).
+ * @param out     receives the reader, the caller's (eqlite_reader_close()).
+ * @param errbuf  receives an error message (may be NULL).
+ * @param errcap  bytes of errbuf.
+ * @return EQLITE_OK, EQLITE_EINPUT (cannot open or recognise it), EQLITE_ENOMEM, EQLITE_EMISUSE.
+ */
 EQLITE_API eqlite_status eqlite_reader_open_path(const char *path, const eqlite_reader_options *opt,
                                                  eqlite_reader **out, char *errbuf, size_t errcap);
-/* A buffer (borrowed: it must outlive the reader), recognised the same way. */
+/**
+ * @brief Opens a buffer, recognised as eqlite_reader_open_path() recognises a file.
+ * @param data    the bytes, borrowed: they must outlive the reader.
+ * @param len     bytes of data.
+ * @param opt     how to read (copied; what it points to is borrowed for the reader's life).
+ * @param out     receives the reader, the caller's (eqlite_reader_close()).
+ * @param errbuf  receives an error message (may be NULL).
+ * @param errcap  bytes of errbuf.
+ * @return EQLITE_OK, EQLITE_EINPUT, EQLITE_ENOMEM, EQLITE_EMISUSE.
+ */
 EQLITE_API eqlite_status eqlite_reader_open_memory(const void *data, size_t len,
                                                    const eqlite_reader_options *opt, eqlite_reader **out,
                                                    char *errbuf, size_t errcap);
-/* Returns EQLITE_READ_EVENT, _EOF, _BAD or _FATAL. The event's values point
- * into the reader and stay valid until the next call. `record` may be NULL. */
+/**
+ * @brief Reads the next record.
+ * @param reader  the reader.
+ * @param event   receives the event; its values point into the reader and
+ *                stay valid until the next call.
+ * @param record  receives what was read (may be NULL); valid until the next call.
+ * @return EQLITE_READ_EVENT, EQLITE_READ_EOF, EQLITE_READ_BAD or EQLITE_READ_FATAL.
+ */
 EQLITE_API int eqlite_reader_next(eqlite_reader *reader, eqlite_event *event, eqlite_record *record);
-/* How many records profile i took so far (i == eqlite_sources_count: records
- * of no known shape). */
+/**
+ * @brief How many records profile @p i took so far.
+ * @param reader  the reader (read only).
+ * @param i       a profile index of the reader's sources; eqlite_sources_count()
+ *                counts the records of no known shape.
+ * @return the count.
+ */
 EQLITE_API uint64_t eqlite_reader_source_count(const eqlite_reader *reader, size_t i);
+/**
+ * @brief Closes a reader: its events and records are gone with it.
+ * @param reader  the reader (NULL is fine).
+ */
 EQLITE_API void eqlite_reader_close(eqlite_reader *reader);
 
 #ifdef __cplusplus

@@ -4,7 +4,6 @@
  * emitted. Field-against-constant tests become fused instructions; constant
  * subtrees are folded by running the VM on them once, so folding and
  * evaluation are one implementation. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "regex.h"
 #include "schema.h"
 #include "sema.h"
+#include "strbuf.h"
 
 typedef struct gen {
     eq_parse *p;
@@ -183,18 +183,15 @@ static bool is_arith_call(const eq_node *n)
            n->fn == FN_MODULO;
 }
 
-/* Folds a constant subtree to a value by running it. */
-static bool fold_value(gen *g, eq_node *n, eqlite_value *out)
+/* Folds constant subtree n by compiling it into scratch code and running
+ * that in the folder: as a value (*out) or as a condition (*acc). */
+static bool fold_constant(gen *g, eq_node *n, bool as_condition, eqlite_value *out, int *acc)
 {
-    if (is_literal(n)) {
-        *out = literal_value(n);
-        return true;
-    }
     uint32_t mark = g->prog->ncode;
     int depth = g->depth;
     bool was = g->folding;
     g->folding = true;
-    bool ok = compile_value(g, n);
+    bool ok = as_condition ? compile_bool(g, n, false) : compile_value(g, n);
     g->folding = was;
     if (!ok)
         return false;
@@ -206,13 +203,27 @@ static bool fold_value(gen *g, eq_node *n, eqlite_value *out)
     uint32_t nv = 0;
     static const eqlite_event empty;
     eq_vm_reset(g->folder);
-    eq_vm_run_values(g->folder, mark, &empty, &nv);
+    if (as_condition)
+        *acc = eq_vm_run(g->folder, mark, &empty);
+    else
+        eq_vm_run_values(g->folder, mark, &empty, &nv);
     if (folding_failed(g, n))
         return false;
-    *out = nv ? g->folder->stack[0] : (eqlite_value){0};
+    if (!as_condition)
+        *out = nv ? g->folder->stack[0] : (eqlite_value){0};
     g->prog->ncode = mark;
     g->depth = depth;
     return true;
+}
+
+/* Folds a constant subtree to a value by running it. */
+static bool fold_value(gen *g, eq_node *n, eqlite_value *out)
+{
+    if (is_literal(n)) {
+        *out = literal_value(n);
+        return true;
+    }
+    return fold_constant(g, n, false, out, NULL);
 }
 
 static bool emit_folded(gen *g, eq_node *n)
@@ -669,25 +680,9 @@ static bool compile_bool(gen *g, eq_node *n, bool lax)
 {
     g->at = n;
     if (!g->folding && eq_is_constant(n)) {
-        uint32_t mark = g->prog->ncode;
-        int depth = g->depth;
-        g->folding = true;
-        bool ok = compile_bool(g, n, false);
-        g->folding = false;
-        if (!ok)
+        int acc;
+        if (!fold_constant(g, n, true, NULL, &acc))
             return false;
-        emit(g, OP_RET, 0, 0, 0, 0);
-        if (g->p->failed)
-            return false;
-        if (!eq_vm_reserve(g->folder, g->prog))
-            return oom(g, n);
-        static const eqlite_event empty;
-        eq_vm_reset(g->folder);
-        int acc = eq_vm_run(g->folder, mark, &empty);
-        if (folding_failed(g, n))
-            return false;
-        g->prog->ncode = mark;
-        g->depth = depth;
         emit(g, OP_SET_ACC, (unsigned)acc, 0, 0, 0);
         return !g->p->failed;
     }
@@ -898,28 +893,6 @@ static int show_value(char *o, size_t room, const eqlite_value *v)
     }
 }
 
-typedef struct outbuf {
-    char *buf;
-    size_t cap, len;
-} outbuf;
-
-static void out(outbuf *ob, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out(outbuf *ob, const char *fmt, ...)
-{
-    char tmp[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof tmp)
-        n = sizeof tmp - 1;
-    if (ob->len + (size_t)n < ob->cap)
-        memcpy(ob->buf + ob->len, tmp, (size_t)n + 1);
-    ob->len += (size_t)n;
-}
-
 static void field_name(const eqlite_program *prog, uint32_t id, char *o, size_t room)
 {
     if (id == EQ_TS_FIELD) {
@@ -935,41 +908,42 @@ static const char *const arith_spelling[] = {"+", "-", "*", "/", "%"};         /
 
 size_t eq_disassemble(const eqlite_program *prog, char *buf, size_t cap)
 {
-    outbuf ob = {buf, cap, 0};
-    if (buf && cap)
-        buf[0] = 0;
+    eq_strbuf ob = eq_strbuf_bounded(buf, cap);
     for (uint32_t t = 0; t < prog->nterms; t++)
-        out(&ob, "; term %u: filter @%u keys @%u (%u)%s\n", t, prog->terms[t].filter_pc, prog->terms[t].keys_pc,
-            prog->terms[t].nkeys, prog->terms[t].missing ? " missing" : "");
+        eq_strbuf_printf(&ob, "; term %u: filter @%u keys @%u (%u)%s\n", t, prog->terms[t].filter_pc,
+                         prog->terms[t].keys_pc, prog->terms[t].nkeys, prog->terms[t].missing ? " missing" : "");
     for (uint32_t pc = 0; pc < prog->ncode; pc++) {
         const eq_instr *in = &prog->code[pc];
-        out(&ob, "%4u  %-11s", pc, eq_opcode_names[in->op]);
+        eq_strbuf_printf(&ob, "%4u  %-11s", pc, eq_opcode_names[in->op]);
         char name[128], val[96];
         for (const char *f = op_formats[in->op]; *f; f++) {
             switch (*f) {
-            case 'F': field_name(prog, in->a, name, sizeof name); out(&ob, " %s", name); break;
-            case 'K': show_value(val, sizeof val, &prog->consts[in->b]); out(&ob, " %s", val); break;
+            case 'F': field_name(prog, in->a, name, sizeof name); eq_strbuf_printf(&ob, " %s", name); break;
+            case 'K': show_value(val, sizeof val, &prog->consts[in->b]); eq_strbuf_printf(&ob, " %s", val); break;
             case 'P': {
                 const eq_patterns *p = prog->patterns[in->b];
-                out(&ob, " patterns#%u(%s exact=%u prefix=%u suffix=%u contains=%u glob=%u regex=%u)", in->b,
-                    p->caseless ? "caseless" : "case", p->exact.n, p->prefix.n, p->suffix.n, p->contains.n, p->globs.n,
-                    p->nregex);
+                eq_strbuf_printf(&ob, " patterns#%u(%s exact=%u prefix=%u suffix=%u contains=%u glob=%u regex=%u)",
+                                 in->b, p->caseless ? "caseless" : "case", p->exact.n, p->prefix.n, p->suffix.n,
+                                 p->contains.n, p->globs.n, p->nregex);
                 break;
             }
-            case 'L': out(&ob, " ->%u", in->a); break;
-            case 'v': out(&ob, " %s", in->x == 1 ? "true" : in->x == 0 ? "false" : "null"); break;
-            case 'c': out(&ob, " %s", in->x < 6 ? cmp_spelling[in->x] : "?"); break;
-            case 'a': out(&ob, " %s", in->x < 5 ? arith_spelling[in->x] : "?"); break;
-            case 'i': out(&ob, "%s", in->x ? " caseless" : ""); break;
-            case 'g': out(&ob, "%s", in->x ? " guard" : ""); break;
-            case 'n': out(&ob, " n=%u", in->y); break;
-            case 's': out(&ob, " slot=%u", in->b); break;
-            case 'S': out(&ob, " slots=%u", in->y); break;
-            case 'C': out(&ob, " %s%s/%u", eq_functions[in->x & 0x7F].spelling, (in->x & 0x80) ? "~" : "", in->y); break;
+            case 'L': eq_strbuf_printf(&ob, " ->%u", in->a); break;
+            case 'v': eq_strbuf_printf(&ob, " %s", in->x == 1 ? "true" : in->x == 0 ? "false" : "null"); break;
+            case 'c': eq_strbuf_printf(&ob, " %s", in->x < 6 ? cmp_spelling[in->x] : "?"); break;
+            case 'a': eq_strbuf_printf(&ob, " %s", in->x < 5 ? arith_spelling[in->x] : "?"); break;
+            case 'i': eq_strbuf_printf(&ob, "%s", in->x ? " caseless" : ""); break;
+            case 'g': eq_strbuf_printf(&ob, "%s", in->x ? " guard" : ""); break;
+            case 'n': eq_strbuf_printf(&ob, " n=%u", in->y); break;
+            case 's': eq_strbuf_printf(&ob, " slot=%u", in->b); break;
+            case 'S': eq_strbuf_printf(&ob, " slots=%u", in->y); break;
+            case 'C':
+                eq_strbuf_printf(&ob, " %s%s/%u", eq_functions[in->x & 0x7F].spelling, (in->x & 0x80) ? "~" : "",
+                                 in->y);
+                break;
             default: break;
             }
         }
-        out(&ob, "\n");
+        eq_strbuf_printf(&ob, "\n");
     }
     return ob.len;
 }

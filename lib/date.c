@@ -205,3 +205,19 @@ bool eq_parse_date(const char *s, size_t n, int64_t *ns_out)
     return parse_epoch_millis(s, n, ns_out);
 }
 
+bool eq_value_date_ns(const eqlite_value *v, int64_t *ns_out)
+{
+    switch (v->kind) {
+    case EQLITE_STRING: return eq_parse_date(v->u.s, v->len, ns_out);
+    /* epoch milliseconds; past the nanosecond range (year 2262) is no date */
+    case EQLITE_INT: return !__builtin_mul_overflow(v->u.i, (int64_t)1000000, ns_out);
+    case EQLITE_DOUBLE: {
+        double ns = v->u.d * 1e6;
+        if (!(ns >= -0x1p63 && ns < 0x1p63))
+            return false;
+        *ns_out = (int64_t)ns;
+        return true;
+    }
+    default: return false;
+    }
+}

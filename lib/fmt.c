@@ -28,10 +28,10 @@
 
 #include "ast.h"
 #include "fmt.h"
+#include "strbuf.h"
 
 typedef struct printer {
-    char *buf;
-    size_t cap, len;
+    eq_strbuf out;          /* the caller's buffer, or none when only measuring */
     const char *src;
     size_t srclen;
     const eq_comment *comments;
@@ -53,16 +53,14 @@ enum { LINE_WIDTH = 100 };
 
 static void put_raw(printer *pr, const char *s, size_t n)
 {
-    if (pr->len + n < pr->cap)
-        memcpy(pr->buf + pr->len, s, n);
-    pr->len += n;
+    eq_strbuf_bytes(&pr->out, s, n);
     for (size_t k = 0; k < n; k++)
         pr->column = s[k] == '\n' ? 0 : pr->column + 1;
 }
 
 static void line_break(printer *pr, int indent)
 {
-    pr->len -= pr->trailing_spaces;
+    pr->out.len -= pr->trailing_spaces;
     pr->column -= pr->trailing_spaces;
     put_raw(pr, "\n", 1);
     for (int k = 0; k < indent; k++)
@@ -387,9 +385,9 @@ static void print_list(printer *pr, eq_node *const *items, uint32_t count)
 /* Width of n printed on one line, comments left out. */
 static size_t flat_width(const printer *pr, const eq_node *n, int min)
 {
-    printer flat = {.src = pr->src, .srclen = pr->srclen};
+    printer flat = {.out = eq_strbuf_bounded(NULL, 0), .src = pr->src, .srclen = pr->srclen};
     print(&flat, n, min);
-    return flat.len;
+    return flat.out.len;
 }
 
 static bool breaks(const printer *pr, const eq_node *n, int min)
@@ -667,14 +665,14 @@ eqlite_status eqlite_format(const char *src, size_t len, char *buf, size_t cap, 
     eqlite_diag local;
     eqlite_status st = parse_keeping_comments(&arena, src, len, &p, diag ? diag : &local);
     if (st == EQLITE_OK) {
-        printer pr = {.buf = buf, .cap = cap, .src = p.src, .srclen = p.len, .comments = p.comments,
+        printer pr = {.out = eq_strbuf_bounded(buf, cap), .src = p.src, .srclen = p.len, .comments = p.comments,
                       .ncomments = p.ncomments, .at_line_start = true, .width = LINE_WIDTH};
         print_query(&pr, p.query);
-        if (buf && cap)
-            buf[pr.len < cap ? pr.len : cap - 1] = 0;
+        if (buf && cap) /* a line break may have taken back trailing spaces */
+            buf[pr.out.len < cap ? pr.out.len : cap - 1] = 0;
         if (needed)
-            *needed = pr.len + 1;
-        if (pr.len >= cap)
+            *needed = pr.out.len + 1;
+        if (pr.out.len >= cap)
             st = EQLITE_ELIMIT;
     }
     eq_arena_free(&arena);

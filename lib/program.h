@@ -98,7 +98,7 @@ struct eqlite_matcher {
         uint32_t cap, choices;
         int acc;
     } elem;
-    eqlite_event_hooks hooks; /* held events' user data (pipes.c) */
+    eqlite_event_hooks hooks; /* held events' user data (held.c) */
 };
 
 /* An event the VM can read: fields may be NULL only when there are none. */

@@ -41,6 +41,9 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "strbuf.h"
+#include "value.h" /* eq_parse_digits */
+
 #define MAX_GROUP_DEPTH 200
 #define MAX_REPEAT 65535        /* PCRE2's largest {n,m} */
 #define MAX_INTERVAL_DIGITS 64
@@ -72,55 +75,17 @@ struct eq_regex_scratch {
     size_t workspace_cap;
 };
 
-/* ---- Output buffer ---------------------------------------------------------- */
-
-typedef struct out_buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} out_buf;
-
-static bool out_reserve(out_buf *b, size_t extra)
-{
-    if (b->oom)
-        return false;
-    if (b->len + extra + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + extra + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) {
-        b->oom = true;
-        return false;
-    }
-    b->p = p;
-    b->cap = cap;
-    return true;
-}
-
-static void out_bytes(out_buf *b, const char *s, size_t n)
-{
-    if (!out_reserve(b, n))
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void out_str(out_buf *b, const char *s) { out_bytes(b, s, strlen(s)); }
-
-static void out_char(out_buf *b, char c) { out_bytes(b, &c, 1); }
+/* ---- Output (strbuf.h) ----------------------------------------------------- */
 
 /* Wraps everything written since `start` in a non-capturing group. */
-static void out_wrap(out_buf *b, size_t start)
+static void out_wrap(eq_strbuf *b, size_t start)
 {
-    if (!out_reserve(b, 4))
+    if (!eq_strbuf_reserve(b, 4))
         return;
-    memmove(b->p + start + 3, b->p + start, b->len - start);
-    memcpy(b->p + start, "(?:", 3);
+    memmove(b->data + start + 3, b->data + start, b->len - start);
+    memcpy(b->data + start, "(?:", 3);
     b->len += 3;
-    out_char(b, ')');
+    eq_strbuf_char(b, ')');
 }
 
 /* ---- Translator state ----------------------------------------------------- */
@@ -137,7 +102,7 @@ typedef struct translator {
     size_t n, pos;
     bool caseless;
     int depth;
-    out_buf out;
+    eq_strbuf out;
     class_item *items;
     size_t nitems, items_cap;
     char *err;
@@ -222,22 +187,22 @@ static bool is_invisible(int32_t cp)
 static void emit_cp(translator *t, int32_t cp)
 {
     if (is_ascii_alnum(cp) || cp == '_' || cp == ' ') {
-        out_char(&t->out, (char)cp);
+        eq_strbuf_char(&t->out, (char)cp);
     } else if (cp > 0x20 && cp < 0x7f) {
-        out_char(&t->out, '\\');
-        out_char(&t->out, (char)cp);
+        eq_strbuf_char(&t->out, '\\');
+        eq_strbuf_char(&t->out, (char)cp);
     } else if (cp < 0x80) {
         char buf[16];
         snprintf(buf, sizeof buf, "\\x{%x}", (unsigned)cp);
-        out_str(&t->out, buf);
+        eq_strbuf_str(&t->out, buf);
     } else if (is_invisible(cp)) {
         char buf[16];
         snprintf(buf, sizeof buf, "\\x{%x}", (unsigned)cp);
-        out_str(&t->out, buf);
+        eq_strbuf_str(&t->out, buf);
     } else {
         utf8proc_uint8_t enc[4];
         utf8proc_ssize_t len = utf8proc_encode_char(cp, enc);
-        out_bytes(&t->out, (const char *)enc, (size_t)len);
+        eq_strbuf_bytes(&t->out, (const char *)enc, (size_t)len);
     }
 }
 
@@ -265,7 +230,7 @@ static void add_item(translator *t, int32_t lo, int32_t hi, bool folds)
         size_t cap = t->items_cap ? t->items_cap * 2 : 16;
         class_item *p = realloc(t->items, cap * sizeof *p);
         if (!p) {
-            t->out.oom = true;
+            t->out.failed = true;
             fail(t, EQ_REGEX_NOMEM);
             return;
         }
@@ -325,7 +290,7 @@ static void emit_items(translator *t, bool folds)
             continue;
         emit_cp(t, it->lo);
         if (it->hi != it->lo) {
-            out_char(&t->out, '-');
+            eq_strbuf_char(&t->out, '-');
             emit_cp(t, it->hi);
         }
     }
@@ -333,9 +298,9 @@ static void emit_items(translator *t, bool folds)
 
 static void emit_class_part(translator *t, bool negate, bool folds)
 {
-    out_str(&t->out, negate ? "[^" : "[");
+    eq_strbuf_str(&t->out, negate ? "[^" : "[");
     emit_items(t, folds);
-    out_char(&t->out, ']');
+    eq_strbuf_char(&t->out, ']');
 }
 
 /* Writes the collected items as one atom. Case-sensitive: a plain class.
@@ -347,10 +312,10 @@ static void emit_class(translator *t, bool negate)
         nfold += t->items[i].folds;
     size_t nrange = t->nitems - nfold;
     if (!t->caseless) {
-        out_str(&t->out, negate ? "[^" : "[");
+        eq_strbuf_str(&t->out, negate ? "[^" : "[");
         emit_items(t, true);
         emit_items(t, false);
-        out_char(&t->out, ']');
+        eq_strbuf_char(&t->out, ']');
         return;
     }
     if (nrange == 0) {
@@ -359,20 +324,20 @@ static void emit_class(translator *t, bool negate)
     }
     bool mixed = nfold > 0;
     if (mixed)
-        out_str(&t->out, "(?:");
+        eq_strbuf_str(&t->out, "(?:");
     if (mixed && !negate) {
         emit_class_part(t, false, true);
-        out_char(&t->out, '|');
+        eq_strbuf_char(&t->out, '|');
     } else if (mixed) {
-        out_str(&t->out, "(?!");
+        eq_strbuf_str(&t->out, "(?!");
         emit_class_part(t, false, true);
-        out_char(&t->out, ')');
+        eq_strbuf_char(&t->out, ')');
     }
-    out_str(&t->out, "(?-i:");
+    eq_strbuf_str(&t->out, "(?-i:");
     emit_class_part(t, negate, false);
-    out_char(&t->out, ')');
+    eq_strbuf_char(&t->out, ')');
     if (mixed)
-        out_char(&t->out, ')');
+        eq_strbuf_char(&t->out, ')');
 }
 
 /* One class member after a backslash: `\\`, a predefined class, an error for
@@ -454,21 +419,21 @@ static void emit_digit_run(translator *t, int count)
 {
     char buf[24];
     if (count == 1)
-        out_str(&t->out, "[0-9]");
+        eq_strbuf_str(&t->out, "[0-9]");
     else if (count > 1) {
         snprintf(buf, sizeof buf, "[0-9]{%d}", count);
-        out_str(&t->out, buf);
+        eq_strbuf_str(&t->out, buf);
     }
 }
 
 static void emit_digit_span(translator *t, char d1, char d2)
 {
     if (d1 == d2) {
-        out_char(&t->out, d1);
+        eq_strbuf_char(&t->out, d1);
     } else {
         char buf[8];
         snprintf(buf, sizeof buf, "[%c-%c]", d1, d2);
-        out_str(&t->out, buf);
+        eq_strbuf_str(&t->out, buf);
     }
 }
 
@@ -480,7 +445,7 @@ static void emit_fixed_range(translator *t, const char *lo, const char *hi, int 
     if (len == 0)
         return;
     if (lo[0] == hi[0]) {
-        out_char(&t->out, lo[0]);
+        eq_strbuf_char(&t->out, lo[0]);
         emit_fixed_range(t, lo + 1, hi + 1, len - 1);
         return;
     }
@@ -492,27 +457,27 @@ static void emit_fixed_range(translator *t, const char *lo, const char *hi, int 
     bool grouped = low_part + middle + high_part > 1;
     char bound[MAX_INTERVAL_DIGITS + 1];
     if (grouped)
-        out_str(&t->out, "(?:");
+        eq_strbuf_str(&t->out, "(?:");
     if (low_part) {
         memset(bound, '9', (size_t)len);
-        out_char(&t->out, lo[0]);
+        eq_strbuf_char(&t->out, lo[0]);
         emit_fixed_range(t, lo + 1, bound, len - 1);
     }
     if (middle) {
         if (low_part)
-            out_char(&t->out, '|');
+            eq_strbuf_char(&t->out, '|');
         emit_digit_span(t, d1, d2);
         emit_digit_run(t, len - 1);
     }
     if (high_part) {
         if (low_part || middle)
-            out_char(&t->out, '|');
+            eq_strbuf_char(&t->out, '|');
         memset(bound, '0', (size_t)len);
-        out_char(&t->out, hi[0]);
+        eq_strbuf_char(&t->out, hi[0]);
         emit_fixed_range(t, bound, hi + 1, len - 1);
     }
     if (grouped)
-        out_char(&t->out, ')');
+        eq_strbuf_char(&t->out, ')');
 }
 
 static int decimal_width(int64_t v)
@@ -548,39 +513,32 @@ static void emit_interval(translator *t, int64_t min, int64_t max, int digits)
     if (digits > 0) {
         format_padded(min, digits, lo);
         format_padded(max, digits, hi);
-        out_str(&t->out, "(?:");
+        eq_strbuf_str(&t->out, "(?:");
         emit_fixed_range(t, lo, hi, digits);
-        out_char(&t->out, ')');
+        eq_strbuf_char(&t->out, ')');
         return;
     }
     int wmin = decimal_width(min), wmax = decimal_width(max);
-    out_str(&t->out, "(?:0*(?:");
+    eq_strbuf_str(&t->out, "(?:0*(?:");
     for (int w = wmin; w <= wmax; w++) {
         int64_t from = w == wmin ? min : power_of_ten(w - 1);
         int64_t to = w == wmax ? max : power_of_ten(w) - 1;
         if (w > wmin)
-            out_char(&t->out, '|');
+            eq_strbuf_char(&t->out, '|');
         format_padded(from, w, lo);
         format_padded(to, w, hi);
         emit_fixed_range(t, lo, hi, w);
     }
-    out_str(&t->out, "))");
+    eq_strbuf_str(&t->out, "))");
 }
 
 /* Integer.parseInt of an interval bound: optional '+', ASCII digits. */
 static bool parse_bound(const char *s, size_t n, int64_t *out)
 {
     size_t i = (n > 0 && s[0] == '+') ? 1 : 0;
-    if (i == n)
+    int64_t v;
+    if (i == n || !eq_parse_digits(s + i, n - i, (int64_t)INT32_MAX + 1, &v) || v > INT32_MAX)
         return false;
-    int64_t v = 0;
-    for (; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-        if (v > INT32_MAX)
-            return false;
-    }
     *out = v;
     return true;
 }
@@ -639,7 +597,7 @@ static void parse_quoted(translator *t)
 static void parse_group(translator *t)
 {
     if (match(t, ')')) {
-        out_str(&t->out, "(?:)");
+        eq_strbuf_str(&t->out, "(?:)");
         return;
     }
     if (++t->depth > MAX_GROUP_DEPTH) {
@@ -647,7 +605,7 @@ static void parse_group(translator *t)
              MAX_GROUP_DEPTH, t->pos);
         return;
     }
-    out_str(&t->out, "(?:");
+    eq_strbuf_str(&t->out, "(?:");
     parse_union(t);
     t->depth--;
     if (t->failed)
@@ -656,17 +614,17 @@ static void parse_group(translator *t)
         fail(t, "invalid Lucene regex: expected ')' at offset %zu", t->pos);
         return;
     }
-    out_char(&t->out, ')');
+    eq_strbuf_char(&t->out, ')');
 }
 
 static void parse_simple(translator *t)
 {
     if (match(t, '.'))
-        out_char(&t->out, '.');
+        eq_strbuf_char(&t->out, '.');
     else if (match(t, '#'))
-        out_str(&t->out, "(?:(?!))"); /* the empty language */
+        eq_strbuf_str(&t->out, "(?:(?!))"); /* the empty language */
     else if (match(t, '@'))
-        out_str(&t->out, "(?:.*)");
+        eq_strbuf_str(&t->out, "(?:.*)");
     else if (match(t, '"'))
         parse_quoted(t);
     else if (match(t, '('))
@@ -747,7 +705,7 @@ static void parse_braces(translator *t)
         snprintf(buf, sizeof buf, "{%ld}", n);
     else
         snprintf(buf, sizeof buf, "{%ld,%ld}", n, m);
-    out_str(&t->out, buf);
+    eq_strbuf_str(&t->out, buf);
 }
 
 /* Lucene applies stacked operators in turn: (a?)+ is a*. A run of ? * +
@@ -765,7 +723,7 @@ static void parse_repeat(translator *t)
         char op = t->pat[t->pos++];
         if (op != '{' && last && last != '{') {
             last = combine_ops(last, op);
-            t->out.p[t->out.len - 1] = last;
+            t->out.data[t->out.len - 1] = last;
             continue;
         }
         if (last)
@@ -773,7 +731,7 @@ static void parse_repeat(translator *t)
         if (op == '{')
             parse_braces(t);
         else
-            out_char(&t->out, op);
+            eq_strbuf_char(&t->out, op);
         last = op;
     }
 }
@@ -796,7 +754,7 @@ static void parse_union(translator *t)
 {
     parse_intersection(t);
     while (!t->failed && match(t, '|')) {
-        out_char(&t->out, '|');
+        eq_strbuf_char(&t->out, '|');
         parse_intersection(t);
     }
 }
@@ -819,7 +777,7 @@ static bool validate_utf8(translator *t)
 /* Translates into t->out; false (message in t->err) on error. */
 static bool translate(translator *t)
 {
-    out_str(&t->out, "");
+    eq_strbuf_reserve(&t->out, 0); /* data is a string even for "" */
     if (!validate_utf8(t))
         return false;
     if (t->n > 0) {
@@ -827,7 +785,7 @@ static bool translate(translator *t)
         if (!t->failed && more(t))
             fail(t, "invalid Lucene regex: unbalanced ')' at offset %zu", t->pos);
     }
-    if (t->out.oom)
+    if (t->out.failed)
         fail(t, EQ_REGEX_NOMEM);
     return !t->failed;
 }
@@ -847,7 +805,7 @@ static void translator_init(translator *t, const char *pat, size_t n, bool casel
 
 static void translator_done(translator *t)
 {
-    free(t->out.p);
+    eq_strbuf_free(&t->out);
     free(t->items);
 }
 
@@ -863,7 +821,7 @@ size_t eq_regex_translate(const char *pat, size_t n, char *out, size_t cap, char
         len = t.out.len;
         if (cap > 0) {
             size_t copy = len < cap - 1 ? len : cap - 1;
-            memcpy(out, t.out.p, copy);
+            memcpy(out, t.out.data, copy);
             out[copy] = '\0';
         }
     }
@@ -873,7 +831,7 @@ size_t eq_regex_translate(const char *pat, size_t n, char *out, size_t cap, char
 
 /* ---- Compiling and matching ------------------------------------------------------ */
 
-static pcre2_code *compile_translation(const out_buf *b, bool caseless, char *err, size_t errcap)
+static pcre2_code *compile_translation(const eq_strbuf *b, bool caseless, char *err, size_t errcap)
 {
     pcre2_compile_context *cctx = pcre2_compile_context_create(NULL);
     if (!cctx) {
@@ -889,7 +847,7 @@ static pcre2_code *compile_translation(const out_buf *b, bool caseless, char *er
     int code_err;
     PCRE2_SIZE offset;
     pcre2_code *code =
-        pcre2_compile((PCRE2_SPTR)b->p, b->len, options, &code_err, &offset, cctx);
+        pcre2_compile((PCRE2_SPTR)b->data, b->len, options, &code_err, &offset, cctx);
     pcre2_compile_context_free(cctx);
     if (!code && err && errcap > 0 && code_err == PCRE2_ERROR_HEAP_FAILED) {
         snprintf(err, errcap, EQ_REGEX_NOMEM);

@@ -135,13 +135,7 @@ eqlite_status eq_sample_feed(eqlite_matcher *m, eq_sample *s, const eqlite_event
         const eq_prog_term *t = &s->prog->terms[f];
         if (eq_vm_run(m, t->filter_pc, ev) != 1)
             continue;
-        eq_keys_status ks = eq_keyset_build(m, t, ev, &s->ks);
-        if (ks == EQ_KEYS_NULL) {
-            dropped = true;
-            continue;
-        }
-        if (ks == EQ_KEYS_NOMEM)
-            return EQLITE_ENOMEM;
+        st = eq_keyset_collect(m, t, ev, &s->ks, &dropped);
         for (size_t c = 0; c < s->ks.ncombos && st == EQLITE_OK; c++) {
             size_t len;
             const uint8_t *key = eq_keyset_get(&s->ks, c, &len);

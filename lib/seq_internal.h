@@ -1,6 +1,7 @@
 /* seq_internal.h: pieces shared by the streaming engines (sequence.c,
- * sample.c) and the output side (pipes.c): held event copies, join-key
- * tuples and their hash table, result records and the pipe chain. */
+ * sample.c): the input order rule (event_order.c), held event copies
+ * (held.c), join-key tuples (keys.c) and their hash table (keytab.c), and
+ * the output side: result records and the pipe chain (pipes.c). */
 #ifndef EQ_SEQ_INTERNAL_H
 #define EQ_SEQ_INTERNAL_H
 
@@ -62,6 +63,10 @@ typedef enum { EQ_KEYS_OK, EQ_KEYS_NULL, EQ_KEYS_NOMEM } eq_keys_status;
  * non-optional key is null (or an array without a non-null element). */
 eq_keys_status eq_keyset_build(eqlite_matcher *m, const eq_prog_term *term,
                                const eqlite_event *ev, eq_keyset *ks);
+/* The same for a streaming engine: a null key drops the event (*dropped
+ * set, no tuples to run); EQLITE_ENOMEM when memory runs out. */
+eqlite_status eq_keyset_collect(eqlite_matcher *m, const eq_prog_term *term, const eqlite_event *ev, eq_keyset *ks,
+                                bool *dropped);
 void eq_keyset_free(eqlite_matcher *m, eq_keyset *ks);
 /* Combination c: its bytes (never NULL, also for zero keys) and length. */
 static inline const uint8_t *eq_keyset_get(const eq_keyset *ks, size_t c, size_t *len)

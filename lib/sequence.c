@@ -440,22 +440,13 @@ static eqlite_status run_term(eqlite_matcher *m, seq_state *st, uint32_t pos, bo
 {
     seq_engine *e = st->seq;
     const eq_prog_term *t = &e->prog->terms[pos];
-    eq_keys_status ks = eq_keyset_build(m, t, e->cur, &e->ks);
-    if (ks == EQ_KEYS_NULL) {
-        *dropped = true;
-        return EQLITE_OK;
-    }
-    if (ks == EQ_KEYS_NOMEM)
-        return EQLITE_ENOMEM;
-    for (size_t c = 0; c < e->ks.ncombos; c++) {
+    eqlite_status s = eq_keyset_collect(m, t, e->cur, &e->ks, dropped);
+    for (size_t c = 0; s == EQLITE_OK && c < e->ks.ncombos; c++) {
         size_t len;
         const uint8_t *key = eq_keyset_get(&e->ks, c, &len);
-        eqlite_status s = t->missing ? on_missing(m, st, pos, key, len)
-                                     : on_positive(m, st, pos, key, len);
-        if (s != EQLITE_OK)
-            return s;
+        s = t->missing ? on_missing(m, st, pos, key, len) : on_positive(m, st, pos, key, len);
     }
-    return EQLITE_OK;
+    return s;
 }
 
 static eqlite_status run_until(eqlite_matcher *m, seq_engine *e, bool *dropped)
@@ -463,19 +454,13 @@ static eqlite_status run_until(eqlite_matcher *m, seq_engine *e, bool *dropped)
     const eq_prog_term *t = &e->prog->until;
     if (eq_vm_run(m, t->filter_pc, e->cur) != 1)
         return EQLITE_OK;
-    eq_keys_status ks = eq_keyset_build(m, t, e->cur, &e->ks);
-    if (ks == EQ_KEYS_NULL) {
-        *dropped = true;
-        return EQLITE_OK;
-    }
-    if (ks == EQ_KEYS_NOMEM)
-        return EQLITE_ENOMEM;
-    for (size_t c = 0; c < e->ks.ncombos; c++) {
+    eqlite_status s = eq_keyset_collect(m, t, e->cur, &e->ks, dropped);
+    for (size_t c = 0; s == EQLITE_OK && c < e->ks.ncombos; c++) {
         size_t len;
         const uint8_t *key = eq_keyset_get(&e->ks, c, &len);
         on_until(m, e, key, len);
     }
-    return EQLITE_OK;
+    return s;
 }
 
 static eqlite_status sequence_feed(eqlite_matcher *m, seq_state *st, const eqlite_event *ev)

@@ -64,7 +64,10 @@ def main(tmp):
     check("unreadable input exits 2", run(["query", "any where true", os.path.join(tmp, "nope")]).returncode == 2)
     r = run(["query", "process where process.name ==", path])
     err = r.stderr.decode()
-    check("invalid query exits 1 with line:col and caret", r.returncode == 1 and ":1:" in err and "^" in err, err)
+    check("invalid query exits 1 with line:col and caret", r.returncode == 1 and err ==
+          "query:1:30: mismatched input '<EOF>': the rule ends too early\n"
+          "process where process.name ==\n"
+          "                             ^\n", err)
 
     # bad lines
     bad = write(os.path.join(tmp, "bad.ndjson"), good[0] + "\n{not json\n" + good[2] + "\n\"str\"\n")

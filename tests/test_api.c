@@ -1,6 +1,7 @@
 /* Public API contract: every pointer argument may be NULL (or a buffer may be
  * too small) without a crash; misuse is EQLITE_EMISUSE, frees are no-ops. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "eqlite.h"
@@ -92,6 +93,11 @@ Test(api, program_calls_reject_null)
     cr_assert_gt(need, 1, "a size query gives the length needed");
     cr_assert_eq(eqlite_program_explain(event_rule, buf, sizeof buf, NULL), EQLITE_ELIMIT);
     cr_assert_eq(buf[sizeof buf - 1], '\0', "a short buffer is NUL-terminated");
+    char *full = malloc(need);
+    cr_assert_eq(eqlite_program_explain(event_rule, full, need, NULL), EQLITE_OK);
+    cr_assert_eq(strlen(full) + 1, need);
+    cr_assert_eq(strncmp(buf, full, sizeof buf - 1), 0, "a short buffer holds the text's first cap - 1 bytes");
+    free(full);
     cr_assert_eq(eqlite_program_kind(NULL), EQLITE_QUERY_INVALID);
     cr_assert_eq(eqlite_program_kind(event_rule), EQLITE_QUERY_EVENT);
     cr_assert_eq(eqlite_program_kind(sequence_rule), EQLITE_QUERY_SEQUENCE);

@@ -175,3 +175,42 @@ Test(stats, an_evicted_sample_key_no_longer_counts_as_pending)
     cr_expect_eq(st.pending, 1);
     stop(&s);
 }
+
+/* eqlite_value_copy: what a caller uses to keep an event's values itself. */
+Test(event_hooks, value_copy_keeps_strings_and_arrays_past_their_source)
+{
+    char *name = strdup("cmd.exe"), *a = strdup("a"), *bc = strdup("bc");
+    eqlite_value elems[3] = {{EQLITE_STRING, 1, {.s = a}}, {EQLITE_INT, 0, {.i = 7}}, {EQLITE_STRING, 2, {.s = bc}}};
+    eqlite_value src[3] = {{EQLITE_STRING, 7, {.s = name}}, {EQLITE_ARRAY, 3, {.a = elems}}, {EQLITE_INT, 0, {.i = -5}}};
+    size_t nelems = 0, nbytes = 0;
+    for (int k = 0; k < 3; k++)
+        eqlite_value_copy_size(&src[k], &nelems, &nbytes);
+    cr_assert_eq(nelems, 3);
+    cr_assert_eq(nbytes, strlen("cmd.exe") + strlen("a") + strlen("bc"));
+    char *block = malloc(nelems * sizeof(eqlite_value) + nbytes);
+    eqlite_value *ecur = (eqlite_value *)block;
+    char *bcur = block + nelems * sizeof(eqlite_value);
+    eqlite_value kept[3];
+    for (int k = 0; k < 3; k++)
+        kept[k] = eqlite_value_copy(&src[k], &ecur, &bcur);
+    cr_assert_eq((char *)ecur, block + nelems * sizeof(eqlite_value), "the element cursor ends where the bytes begin");
+    cr_assert_eq(bcur, block + nelems * sizeof(eqlite_value) + nbytes, "the byte cursor ends at the block's end");
+    memset(name, 'X', 7); /* the source goes: the copy must not notice */
+    memset(elems, 0, sizeof elems);
+    free(name);
+    free(a);
+    free(bc);
+    cr_assert_eq(kept[0].kind, EQLITE_STRING);
+    cr_assert_eq(kept[0].len, 7);
+    cr_assert_eq(memcmp(kept[0].u.s, "cmd.exe", 7), 0);
+    cr_assert_eq(kept[1].kind, EQLITE_ARRAY);
+    cr_assert_eq(kept[1].len, 3);
+    cr_assert_eq(kept[1].u.a[0].len, 1);
+    cr_assert_eq(memcmp(kept[1].u.a[0].u.s, "a", 1), 0);
+    cr_assert_eq(kept[1].u.a[1].kind, EQLITE_INT);
+    cr_assert_eq(kept[1].u.a[1].u.i, 7);
+    cr_assert_eq(memcmp(kept[1].u.a[2].u.s, "bc", 2), 0);
+    cr_assert_eq(kept[2].kind, EQLITE_INT);
+    cr_assert_eq(kept[2].u.i, -5);
+    free(block);
+}

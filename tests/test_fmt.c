@@ -121,6 +121,7 @@ Test(fmt, a_too_small_buffer_reports_the_size_with_comments)
     char small[8];
     cr_assert_eq(eqlite_format(rule, strlen(rule), small, sizeof small, &need, NULL), EQLITE_ELIMIT);
     cr_assert_eq(need, strlen("process where true // c\n") + 1);
+    cr_assert_str_eq(small, "process", "a short buffer holds the text's first cap - 1 bytes");
 }
 
 /* Layout past LINE_WIDTH (100): one condition per line, one list item per line. */

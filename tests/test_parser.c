@@ -83,7 +83,7 @@ Test(parser, single_equals_is_an_error)
 {
     eqlite_diag d;
     cr_assert_neq(parse("any where a = 1", &d), EQLITE_OK);
-    cr_assert(strstr(d.message, "=="), "%s", d.message);
+    cr_assert_str_eq(d.message, "use [==] to compare, not [=]");
     cr_assert_eq(d.column, 13);
 }
 
@@ -97,7 +97,8 @@ Test(parser, keywords_are_not_field_names_unless_quoted)
     rejects("any where sequence > 10", 11);
     eqlite_diag d;
     parse("any where process.name == \"x\" and sequence > 10", &d);
-    cr_assert(strstr(d.message, "`sequence`"), "%s", d.message);
+    cr_assert_str_eq(d.message,
+                     "mismatched input 'sequence' (a keyword; a field with this name must be written `sequence`)");
     parses("any where `sequence` > 10");
 }
 
@@ -118,7 +119,7 @@ Test(parser, truncated_rule_points_at_the_end)
     eqlite_diag d;
     cr_assert_neq(parse("process where", &d), EQLITE_OK);
     cr_assert_eq(d.offset, 13);
-    cr_assert(strstr(d.message, "EOF"), "%s", d.message);
+    cr_assert_str_eq(d.message, "mismatched input '<EOF>': the rule ends too early");
 }
 
 Test(parser, deep_nesting_is_a_limit_error_not_a_crash)
@@ -135,7 +136,7 @@ Test(parser, deep_nesting_is_a_limit_error_not_a_crash)
     rule[k] = 0;
     eqlite_diag d;
     cr_assert_eq(parse(rule, &d), EQLITE_ELIMIT);
-    cr_assert(strstr(d.message, "nested"), "%s", d.message);
+    cr_assert_str_eq(d.message, "brackets nested deeper than 256");
     free(rule);
 }
 

@@ -220,7 +220,7 @@ Test(regex, unterminated_class_is_rejected)
 {
     const char *err = compile_error("[abc");
     cr_assert_not_null(err);
-    cr_assert(strstr(err, "]"), "%s", err);
+    cr_assert_str_eq(err, "invalid Lucene regex: expected ']' at offset 4");
 }
 
 /* ---- operators ----------------------------------------------------------------- */
@@ -306,7 +306,7 @@ Test(regex, unbalanced_parentheses_are_rejected)
     cr_assert_not_null(compile_error("(ab"));
     const char *err = compile_error("ab)");
     cr_assert_not_null(err);
-    cr_assert(strstr(err, "offset 2"), "%s", err);
+    cr_assert_str_eq(err, "invalid Lucene regex: unbalanced ')' at offset 2");
     cr_assert_not_null(compile_error("a|"));
 }
 
@@ -407,6 +407,9 @@ Test(regex, malformed_intervals_are_rejected)
     cr_assert_not_null(compile_error("<1-2-3>"));
     cr_assert_not_null(compile_error("<a-b>"));
     cr_assert_not_null(compile_error("<1-99999999999>"));
+    cr_assert_not_null(compile_error("<0-2147483648>"), "a bound past Integer.MAX_VALUE");
+    cr_assert_not_null(compile_error("<0-21474836470>"));
+    cr_assert_null(compile_error("<0-2147483647>"), "Integer.MAX_VALUE itself");
 }
 
 Test(regex, intersection_is_rejected_clearly)
@@ -479,7 +482,7 @@ Test(regex, invalid_utf8_pattern_is_rejected)
 {
     const char *err = compile_error("ab\xff");
     cr_assert_not_null(err);
-    cr_assert(strstr(err, "UTF-8"), "%s", err);
+    cr_assert_str_eq(err, "invalid Lucene regex: invalid UTF-8 at offset 2");
 }
 
 Test(regex, subject_with_nul_bytes)
@@ -546,7 +549,7 @@ Test(regex, nesting_is_limited)
     pat[k] = '\0';
     const char *err = compile_error(pat);
     cr_assert_not_null(err);
-    cr_assert(strstr(err, "nested"), "%s", err);
+    cr_assert_str_eq(err, "invalid Lucene regex: groups nested deeper than 200 at offset 201");
 }
 
 Test(regex, long_runs_of_stacked_operators_compile)

@@ -1,4 +1,4 @@
-/* test_value.c: value primitives (lib/value.c) against Elasticsearch/Java
+/* test_value.c: value primitives (lib/value.h) against Elasticsearch/Java
  * semantics: case folding, wildcards, CIDR, number formatting and parsing,
  * string functions (EQL.md §9), dates, ordering and hashing. */
 #include <criterion/criterion.h>
@@ -754,6 +754,16 @@ Test(number, decimal_format_special_symbols)
     cr_assert(isnan(v.u.d));
     assert_double(number("∞", 0), INFINITY);
     assert_double(number("-∞", 10), -INFINITY);
+}
+
+Test(number, exponents_past_the_double_range_saturate)
+{
+    assert_double(number("1e400", 0), INFINITY);
+    assert_double(number("1e99999999999999999999", 0), INFINITY);
+    assert_double(number("-2.5E100001", 0), -INFINITY);
+    assert_double(number("1e-400", 0), 0.0);
+    assert_double(number("123e-99999999999999999999", 0), 0.0);
+    assert_double(number("1e308", 0), 1e308);
 }
 
 Test(number, radix_integers_use_int64)
