@@ -98,6 +98,12 @@ EQLITE_API eqlite_status eqlite_reader_open_memory(const void *data, size_t len,
 /* Returns EQLITE_READ_EVENT, _EOF, _BAD or _FATAL. The event's values point
  * into the reader and stay valid until the next call. `record` may be NULL. */
 EQLITE_API int eqlite_reader_next(eqlite_reader *reader, eqlite_event *event, eqlite_record *record);
+/* The JSON text of the event last read (as eqlite_record.text). A converted
+ * record's ECS document is written only when asked for, here or by a non-NULL
+ * `record` above: read with record NULL and call this for the events you
+ * print, and records no one prints cost no text. Valid until the next read.
+ * EQLITE_EMISUSE when the last read gave no event. */
+EQLITE_API eqlite_status eqlite_reader_text(eqlite_reader *reader, const char **text, size_t *len);
 /* How many records profile i took so far (i == eqlite_sources_count: records
  * of no known shape). */
 EQLITE_API uint64_t eqlite_reader_source_count(const eqlite_reader *reader, size_t i);

@@ -282,3 +282,120 @@ Test(sources, null_arguments_are_misuse) {
     cr_expect_str_eq(err, "unknown source 'no-such-source'");
     eqlite_schema_free(schema);
 }
+
+namespace {
+
+bool same_value(const eqlite_value &a, const eqlite_value &b) {
+    if (a.kind != b.kind) return false;
+    switch (a.kind) {
+    case EQLITE_STRING: return a.len == b.len && std::memcmp(a.u.s, b.u.s, a.len) == 0;
+    case EQLITE_INT: return a.u.i == b.u.i;
+    case EQLITE_DOUBLE: return a.u.d == b.u.d;
+    case EQLITE_BOOL: return a.u.b == b.u.b;
+    case EQLITE_ARRAY:
+        if (a.len != b.len) return false;
+        for (uint32_t i = 0; i < a.len; i++)
+            if (!same_value(a.u.a[i], b.u.a[i])) return false;
+        return true;
+    default: return true;
+    }
+}
+
+// Reads `data` through its profiles into ECS-typed events (the record left
+// NULL, so each converted record's text is written only by
+// eqlite_reader_text), and checks each event against the one the plain ECS
+// path reads from that text. Returns the events compared.
+size_t expect_events_equal_their_text(const std::string &data, eqlite_sources *sources = nullptr) {
+    eqlite_schema *schema = nullptr;
+    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
+    cr_assert_eq(eqlite_schema_load_ecs(schema), EQLITE_OK);
+    uint32_t extra;
+    cr_assert_eq(eqlite_schema_add(schema, "acme.tag", 8, EQLITE_T_KEYWORD, &extra), EQLITE_OK);
+    cr_assert_eq(eqlite_schema_add(schema, "acme.tag.inner", 14, EQLITE_T_KEYWORD, &extra), EQLITE_OK);
+    eqlite_reader_options o{};
+    o.schema = schema;
+    o.timestamp_field = "";
+    o.sources = sources;
+    eqlite_reader *rd = nullptr;
+    cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, nullptr, 0), EQLITE_OK);
+    eqlite_reader_options plain = o;
+    plain.source = "none";
+    size_t compared = 0, bad = 0;
+    eqlite_event ev;
+    for (int k; (k = eqlite_reader_next(rd, &ev, nullptr)) != EQLITE_READ_EOF;) {
+        if (k != EQLITE_READ_EVENT) { // a bad record: its ECS text must be bad for the ECS path too
+            // (not always for the same field first: fields are converted in the order they are read)
+            cr_assert_eq(k, EQLITE_READ_BAD);
+            eqlite_record rec{}, again_rec{};
+            eqlite_reader *once = nullptr, *again = nullptr;
+            cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &once, nullptr, 0), EQLITE_OK);
+            for (size_t i = 0; i <= compared + bad; i++) eqlite_reader_next(once, &ev, &rec);
+            std::string doc(rec.text, rec.len);
+            cr_assert_eq(eqlite_reader_open_memory(doc.data(), doc.size(), &plain, &again, nullptr, 0), EQLITE_OK);
+            cr_expect_eq(eqlite_reader_next(again, &ev, &again_rec), EQLITE_READ_BAD, "%s", rec.reason);
+            eqlite_reader_close(again);
+            eqlite_reader_close(once);
+            bad++;
+            continue;
+        }
+        const char *text = nullptr;
+        size_t len = 0;
+        cr_assert_eq(eqlite_reader_text(rd, &text, &len), EQLITE_OK);
+        std::string doc(text, len);
+        eqlite_reader *again = nullptr;
+        cr_assert_eq(eqlite_reader_open_memory(doc.data(), doc.size(), &plain, &again, nullptr, 0), EQLITE_OK);
+        eqlite_event want;
+        eqlite_record rec;
+        cr_assert_eq(eqlite_reader_next(again, &want, &rec), EQLITE_READ_EVENT, "%s: %s", doc.c_str(), rec.reason);
+        size_t n = want.nfields > ev.nfields ? want.nfields : ev.nfields;
+        for (size_t i = 0; i < n; i++) {
+            eqlite_value none{};
+            const eqlite_value &a = i < ev.nfields ? ev.fields[i] : none, &b = i < want.nfields ? want.fields[i] : none;
+            cr_expect(same_value(a, b), "field %s differs from the ECS text's: %s", eqlite_schema_field_name(schema, (uint32_t)i, nullptr),
+                      doc.c_str());
+        }
+        eqlite_reader_close(again);
+        compared++;
+    }
+    const char *text;
+    size_t len;
+    cr_expect_eq(eqlite_reader_text(rd, &text, &len), EQLITE_EMISUSE, "no event after the end");
+    eqlite_reader_close(rd);
+    eqlite_schema_free(schema);
+    return compared;
+}
+
+std::string shared_file(const char *rel) {
+    const char *shared = std::getenv("EQLITE_SHARED_DIR");
+    return read_file(std::string(shared ? shared : "../shared") + "/sources/" + rel);
+}
+
+} // namespace
+
+Test(sources, converted_events_equal_the_events_of_their_ecs_text) {
+    std::string data = std::string(kSysmon) + "\n" + kDefender + "\n" + kSentinelOne + "\n" + kDefend + "\n";
+    cr_expect_eq(expect_events_equal_their_text(data), 4u);
+    const char *files[] = {
+        "integrations/packages/sentinel_one_cloud_funnel/data_stream/event/_dev/test/pipeline/test-process.log",
+        "integrations/packages/m365_defender/data_stream/event/_dev/test/pipeline/test-device.log.derived-28.log",
+    };
+    for (const char *f : files) {
+        std::string records = shared_file(f);
+        if (records.empty()) continue;
+        cr_expect_gt(expect_events_equal_their_text(records), 0u, "%s", f);
+    }
+}
+
+Test(sources, a_value_over_fields_under_it_wins_in_event_and_text) {
+    // acme.tag holds a value and acme.tag.inner would sit under it: a JSON
+    // document cannot hold both, so the outer value is kept, in the text and
+    // in the event alike; an object inside a list (raw JSON) is read from the text
+    eqlite_sources *s = nullptr;
+    cr_assert_eq(eqlite_sources_new(&s, nullptr, 0), EQLITE_OK);
+    const char *mine = "profile acme\ndetect acme.kind exists\nset acme.tag.inner deep\ncopy acme.kind acme.tag\n"
+                       "copy acme.list acme.raw\n";
+    cr_assert_eq(eqlite_sources_add(s, mine, std::strlen(mine), "acme.profile", nullptr, 0), EQLITE_OK);
+    std::string data = "{\"acme\":{\"kind\":\"proc\"}}\n{\"acme\":{\"list\":[{\"a\":1}],\"kind\":\"x\"}}\n";
+    cr_expect_eq(expect_events_equal_their_text(data, s), 2u);
+    eqlite_sources_free(s);
+}
