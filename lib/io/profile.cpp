@@ -124,8 +124,10 @@ struct WalkTrie {
 
 uint64_t head_mask(size_t len) { return len >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * len)) - 1; }
 
-size_t edge_hash(uint64_t head, size_t len, size_t size) {
-    return static_cast<size_t>(((head ^ len) * 0x9E3779B97F4A7C15ull) >> 40) & (size - 1);
+// By the segment's first 8 bytes only: a key's segment length is not known
+// before its edge is found when it is 8 or more.
+size_t edge_hash(uint64_t head, size_t size) {
+    return static_cast<size_t>((head * 0x9E3779B97F4A7C15ull) >> 40) & (size - 1);
 }
 
 struct InNode {
@@ -540,7 +542,7 @@ void compile_profile(Profile &p) {
             while (wn.table_size < wn.count * 2) wn.table_size *= 2;
             w.table.resize(w.table.size() + wn.table_size, 0);
             for (uint32_t e = wn.first; e < wn.first + wn.count; e++) {
-                size_t h = edge_hash(w.edges[e].head, w.edges[e].len, wn.table_size);
+                size_t h = edge_hash(w.edges[e].head, wn.table_size);
                 while (w.table[wn.table + h]) h = (h + 1) & (wn.table_size - 1);
                 w.table[wn.table + h] = e + 1;
             }
@@ -738,34 +740,44 @@ void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, 
 // their end, so a segment's first bytes are one 8-byte load.
 uint32_t in_step(const Profile &p, uint32_t node, const char **at, const char *end) {
     const char *k = *at;
-    const char *dot = static_cast<const char *>(std::memchr(k, '.', static_cast<size_t>(end - k)));
-    size_t len = static_cast<size_t>((dot ? dot : end) - k);
+    size_t rest = static_cast<size_t>(end - k);
     uint64_t word;
     std::memcpy(&word, k, 8);
+    // A dot among the first 8 bytes (the lowest zero byte of word ^ "........")
+    // gives the segment's length; else it is 8 or more, found edge by edge.
+    uint64_t x = word ^ 0x2E2E2E2E2E2E2E2Eull;
+    uint64_t dots = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+    size_t len = dots ? static_cast<size_t>(__builtin_ctzll(dots)) / 8 : 8;
+    bool known = len < 8 || rest <= 8;
+    if (len > rest) len = rest;
     word &= head_mask(len);
     const WalkTrie &w = p.walk;
     const WalkNode &n = w.nodes[node];
     auto same = [&](uint32_t e) {
         const InEdge &edge = w.edges[e];
-        return edge.head == word && edge.len == len &&
-               (len <= 8 || std::memcmp(w.bytes.data() + edge.tail, k + 8, len - 8) == 0);
+        if (edge.head != word) return false;
+        if (known) return edge.len == len;
+        size_t elen = edge.len;
+        return elen >= 8 && elen <= rest && (elen == rest || k[elen] == '.') &&
+               std::memcmp(w.bytes.data() + edge.tail, k + 8, elen - 8) == 0;
     };
+    uint32_t hit = kNone;
     if (n.table_size == 0) {
-        for (uint32_t e = n.first; e < n.first + n.count; e++)
-            if (same(e)) {
-                *at = k + len;
-                return w.edges[e].child;
+        for (uint32_t e = n.first; e < n.first + n.count && hit == kNone; e++)
+            if (same(e)) hit = e;
+    } else {
+        for (size_t h = edge_hash(word, n.table_size);; h = (h + 1) & (n.table_size - 1)) {
+            uint32_t e = w.table[n.table + h];
+            if (e == 0) break;
+            if (same(e - 1)) {
+                hit = e - 1;
+                break;
             }
-        return kNone;
-    }
-    for (size_t h = edge_hash(word, len, n.table_size);; h = (h + 1) & (n.table_size - 1)) {
-        uint32_t e = w.table[n.table + h];
-        if (e == 0) return kNone;
-        if (same(e - 1)) {
-            *at = k + len;
-            return w.edges[e - 1].child;
         }
     }
+    if (hit == kNone) return kNone;
+    *at = k + w.edges[hit].len;
+    return w.edges[hit].child;
 }
 
 // A value at trie node `node` (kNone: off the trie, met only while collecting).
