@@ -399,3 +399,34 @@ Test(sources, a_value_over_fields_under_it_wins_in_event_and_text) {
     cr_expect_eq(expect_events_equal_their_text(data, s), 2u);
     eqlite_sources_free(s);
 }
+
+Test(sources, lists_of_objects_give_every_value) {
+    // as Defender's LoggedOnUsers: a list of objects, or the JSON text of one
+    eqlite_sources *s = nullptr;
+    cr_assert_eq(eqlite_sources_new(&s, nullptr, 0), EQLITE_OK);
+    const char *mine = "profile acme\ndetect acme.kind exists\njson acme.list\nappend related.user acme.list.UserName\n";
+    cr_assert_eq(eqlite_sources_add(s, mine, std::strlen(mine), "acme.profile", nullptr, 0), EQLITE_OK);
+    eqlite_schema *schema = nullptr;
+    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
+    eqlite_reader_options o{};
+    o.schema = schema;
+    o.timestamp_field = "";
+    o.sources = s;
+    std::string data = R"({"acme":{"kind":"x","list":[{"UserName":"u1"},{"UserName":"u2"},{"Other":1}]}})" "\n"
+                       R"({"acme":{"kind":"x","list":"[{\"UserName\":\"u3\"}, {\"UserName\":\"u3\"}]"}})" "\n"
+                       R"({"acme":{"kind":"x","list":{"UserName":"u4"}}})" "\n";
+    const char *want[] = {R"({"related":{"user":["u1","u2"]}})", R"({"related":{"user":["u3"]}})",
+                          R"({"related":{"user":["u4"]}})"};
+    eqlite_reader *rd = nullptr;
+    cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, nullptr, 0), EQLITE_OK);
+    eqlite_event ev;
+    eqlite_record rec;
+    for (const char *w : want) {
+        cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EVENT, "%s", rec.reason);
+        cr_expect_eq(std::string(rec.text, rec.len), std::string(w));
+    }
+    cr_expect_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EOF);
+    eqlite_reader_close(rd);
+    eqlite_schema_free(schema);
+    eqlite_sources_free(s);
+}

@@ -689,6 +689,10 @@ struct ConvertScratch {
     // input: an element per input path of the profile (set when in_stamp == gen)
     std::vector<element> in_val;
     std::vector<uint64_t> in_stamp;
+    // paths met inside a list of objects ([{"UserName":"a"},{"UserName":"b"}])
+    // hold every value: the first in in_val, the others here
+    std::vector<uint64_t> in_list_stamp;
+    std::vector<std::pair<uint32_t, element>> in_more;
     // leaves under collected paths, with their dotted paths
     std::vector<std::pair<std::string, element>> collected;
     size_t ncollected = 0;
@@ -731,7 +735,7 @@ void collect_leaf(ConvertScratch *s, std::string_view path, element e) {
     s->ncollected++;
 }
 
-void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting);
+void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list = false);
 
 // The kid of `node` whose segment starts the key at *at (ending at the key's
 // end or a dot); *at moves past it. The key is not split first: most kids
@@ -780,16 +784,33 @@ uint32_t in_step(const Profile &p, uint32_t node, const char **at, const char *e
     return w.edges[hit].child;
 }
 
+// The objects of a list at a trie node with paths under it: each is read
+// like an object there, its values adding up ({"a":[{"b":1},{"b":2}]} gives a.b
+// the values 1 and 2, as Elasticsearch indexes it).
+void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, uint32_t node) {
+    for (element x : list) {
+        if (x.type() == element_type::OBJECT) walk_input(p, s, object(x), node, false, true);
+        else if (x.type() == element_type::ARRAY) walk_list(p, s, simdjson::dom::array(x), node);
+    }
+}
+
 // A value at trie node `node` (kNone: off the trie, met only while collecting).
-void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, bool collecting) {
+void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, bool collecting, bool in_list) {
     if (v.type() == element_type::OBJECT) {
-        if (node != kNone || collecting) walk_input(p, s, object(v), node, collecting);
+        if (node != kNone || collecting) walk_input(p, s, object(v), node, collecting, in_list);
         return;
     }
+    if (node != kNone && v.type() == element_type::ARRAY && p.walk.nodes[node].count)
+        walk_list(p, s, simdjson::dom::array(v), node);
     if (node != kNone && p.walk.nodes[node].id >= 0) {
         size_t id = static_cast<size_t>(p.walk.nodes[node].id);
-        s->in_val[id] = v; // the last duplicate wins
-        s->in_stamp[id] = s->gen;
+        if (in_list && s->in_list_stamp[id] == s->gen) {
+            s->in_more.emplace_back(static_cast<uint32_t>(id), v);
+        } else {
+            s->in_val[id] = v; // out of lists, the last duplicate wins
+            s->in_stamp[id] = s->gen;
+            s->in_list_stamp[id] = in_list ? s->gen : 0;
+        }
     }
     if (collecting) collect_leaf(s, s->path, v);
 }
@@ -797,7 +818,7 @@ void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, 
 // The fields of an object at trie node `node`. Keys may hold several dotted
 // segments; a key off the trie is skipped unless a collected path covers it.
 // While collecting, s->path is the object's dotted path.
-void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting) {
+void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list) {
     for (auto field : obj) {
         std::string_view key(field.key.data(), field.key.size());
         uint32_t cur = node;
@@ -811,14 +832,14 @@ void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, 
         bool coll = collecting || passed ||
                     (cur != kNone && p.walk.nodes[cur].collect && field.value.type() == element_type::OBJECT);
         if (!coll) {
-            if (cur != kNone) visit_input(p, s, field.value, cur, false);
+            if (cur != kNone) visit_input(p, s, field.value, cur, false, in_list);
             continue;
         }
         size_t keep = s->path.size();
         if (!collecting) s->path = p.in_nodes[node].path;
         if (!s->path.empty()) s->path += '.';
         s->path.append(key);
-        visit_input(p, s, field.value, cur, true);
+        visit_input(p, s, field.value, cur, true, in_list);
         if (collecting) s->path.resize(keep);
         else s->path.clear();
     }
@@ -833,6 +854,8 @@ void start_record(const Profile &p, ConvertScratch *s, object root) {
     s->gen++;
     fit(s->in_val, p.in_node_of.size());
     fit(s->in_stamp, p.in_node_of.size());
+    fit(s->in_list_stamp, p.in_node_of.size());
+    s->in_more.clear();
     fit(s->vals, p.out_paths.size());
     fit(s->out_stamp, p.out_paths.size());
     s->touched.clear();
@@ -947,9 +970,26 @@ struct Run {
             return o && val_present(*o) ? o : nullptr;
         }
         element e;
-        if (!in_get(r.id, &e) || e.type() == element_type::NULL_VALUE) return nullptr;
+        if (!in_get(r.id, &e)) return nullptr;
+        if (s->in_list_stamp[r.id] == s->gen) return list_get(r.id, e);
+        if (e.type() == element_type::NULL_VALUE) return nullptr;
         val_into(e, &s->tmp);
         return val_present(s->tmp) ? &s->tmp : nullptr;
+    }
+
+    // A path met inside a list of objects: all its values, as a list.
+    const Val *list_get(uint32_t id, element first) {
+        s->tmp.array = true;
+        s->tmp.items.clear();
+        auto add = [&](element e) {
+            val_into(e, &s->held);
+            for (Scalar &x : s->held.items)
+                if (x.kind != Kind::Null) s->tmp.items.push_back(x);
+        };
+        add(first);
+        for (const auto &more : s->in_more)
+            if (more.first == id) add(more.second);
+        return s->tmp.items.empty() ? nullptr : &s->tmp;
     }
 
     // A single text value (strings as they are, numbers as written), or NULL.
@@ -1152,9 +1192,15 @@ struct Run {
         if (s->nparsers == s->parsers.size()) s->parsers.push_back(std::make_unique<simdjson::dom::parser>());
         simdjson::dom::parser &parser = *s->parsers[s->nparsers++];
         std::string_view text(e);
-        object obj;
-        if (parser.parse(text.data(), text.size(), true).get(obj)) return; // not an object: left as text
+        element doc;
+        if (parser.parse(text.data(), text.size(), true).get(doc)) return; // not JSON: left as text
         uint32_t node = p.in_node_of[src.id];
+        if (doc.type() == element_type::ARRAY) { // a list of objects
+            walk_list(p, s, simdjson::dom::array(doc), node);
+            return;
+        }
+        object obj;
+        if (doc.get_object().get(obj)) return; // a scalar: left as text
         bool collecting = p.in_nodes[node].under_collect;
         s->path = collecting ? src.path : std::string();
         walk_input(p, s, obj, node, collecting);
