@@ -430,3 +430,51 @@ Test(sources, lists_of_objects_give_every_value) {
     eqlite_schema_free(schema);
     eqlite_sources_free(s);
 }
+
+namespace {
+
+// The ECS text the windows profile makes of a Sysmon record with these event_data fields.
+std::string sysmon_ecs(const char *event_id, const char *event_data) {
+    std::string rec = std::string(R"({"@timestamp":"2020-10-27T20:00:14.324Z","winlog":{"channel":"Microsoft-Windows-Sysmon/Operational",)") +
+                      R"("event_id":")" + event_id + R"(","provider_name":"Microsoft-Windows-Sysmon","event_data":{)" + event_data + "}}}";
+    eqlite_schema *schema = nullptr;
+    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
+    eqlite_reader_options o{};
+    o.schema = schema;
+    eqlite_reader *rd = nullptr;
+    cr_assert_eq(eqlite_reader_open_memory(rec.data(), rec.size(), &o, &rd, nullptr, 0), EQLITE_OK);
+    eqlite_event ev;
+    eqlite_record r;
+    cr_assert_eq(eqlite_reader_next(rd, &ev, &r), EQLITE_READ_EVENT, "%s", r.reason);
+    std::string text(r.text, r.len);
+    eqlite_reader_close(rd);
+    eqlite_schema_free(schema);
+    return text;
+}
+
+void expect_has(const std::string &text, const char *part) {
+    cr_expect(text.find(part) != std::string::npos, "%s not in %s", part, text.c_str());
+}
+
+} // namespace
+
+Test(sources, sysmon_registry_values_as_elastic_reads_them) {
+    const char *key = R"("TargetObject":"HKLM\\SOFTWARE\\x\\v","Details":)";
+    expect_has(sysmon_ecs("13", (std::string(key) + R"x("DWORD (0x0000000f)")x").c_str()),
+               R"("data":{"strings":["15"],"type":"SZ_DWORD"})");
+    // (high << 8) + low: the script's own arithmetic
+    expect_has(sysmon_ecs("13", (std::string(key) + R"x("QWORD (0x00000001-0x00000002)")x").c_str()),
+               R"("data":{"strings":["258"],"type":"SZ_QWORD"})");
+    expect_has(sysmon_ecs("13", (std::string(key) + R"("Binary Data")").c_str()),
+               R"("data":{"strings":["Binary Data"],"type":"REG_BINARY"})");
+    expect_has(sysmon_ecs("13", (std::string(key) + R"x("DWORD (0x0f)")x").c_str()),
+               R"x("data":{"strings":["DWORD (0x0f)"],"type":"REG_SZ"})x");
+}
+
+Test(sources, sysmon_dns_query_results_split_as_elastic_splits_them) {
+    std::string text = sysmon_ecs("22", R"("QueryName":"f2.taboola.com","QueryResults":)"
+                                        R"("type:  5 f2.taboola.map.fastly.net;::ffff:151.101.66.2;[::ffff:10.0.0.1]:53;2a04:4e42::396;junk;")");
+    expect_has(text, R"("resolved_ip":["151.101.66.2","10.0.0.1","2a04:4e42::396"])");
+    expect_has(text, R"("hosts":["f2.taboola.map.fastly.net","f2.taboola.com"])");
+    expect_has(text, R"("ip":["151.101.66.2","10.0.0.1","2a04:4e42::396"])");
+}

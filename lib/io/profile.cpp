@@ -25,6 +25,9 @@
 #include <vector>
 
 #include "io/ndjson.h" // date formats
+extern "C" {
+#include "value.h" // eq_ip_parse (ip.c)
+}
 #include "io/sources_builtin.h"
 
 using simdjson::dom::element;
@@ -76,7 +79,7 @@ struct Table {
 
 enum class OpKind {
     Copy, Rename, Set, Int, Str, Lower, Basename, Dirname, Extension, Lookup, Time, Hashes, User, Args,
-    Append, Delete, Clean, Head, Tail, Words, Replace, Json, When
+    Append, Delete, Clean, Head, Tail, Words, Replace, Json, RegData, DnsResults, When
 };
 
 struct Op {
@@ -361,6 +364,7 @@ struct FileParser {
             {"args", OpKind::Args, 3, 3}, {"append", OpKind::Append, 3, 1000}, {"delete", OpKind::Delete, 2, 2},
             {"clean", OpKind::Clean, 3, 1000}, {"head", OpKind::Head, 4, 4}, {"tail", OpKind::Tail, 4, 4},
             {"words", OpKind::Words, 3, 3}, {"json", OpKind::Json, 2, 2}, {"replace", OpKind::Replace, 5, 5},
+            {"regdata", OpKind::RegData, 3, 3}, {"dnsresults", OpKind::DnsResults, 4, 4},
         };
         for (const auto &k : kOps) {
             if (w != k.name) continue;
@@ -392,6 +396,11 @@ struct FileParser {
                 for (size_t i = 3; i < t.size(); i++) op.words.push_back(t[i].text);
                 break;
             case OpKind::User: op.src = read_ref(t[1].text); op.words = {t[2].text, t[3].text}; break;
+            case OpKind::RegData: // regdata SRC PREFIX: PREFIX.strings, PREFIX.type
+                op.src = read_ref(t[1].text);
+                op.words = {t[2].text + ".strings", t[2].text + ".type"};
+                break;
+            case OpKind::DnsResults: op.src = read_ref(t[1].text); op.words = {t[2].text, t[3].text}; break;
             case OpKind::Head:
             case OpKind::Tail:
                 // head SRC SEP DST: the text before (tail: after) the first SEP
@@ -475,6 +484,8 @@ void compile_ops(Profile &p, std::vector<Op> &ops) {
         if (!op.src.path.empty()) compile_ref(p, op.src);
         switch (op.kind) {
         case OpKind::User:
+        case OpKind::RegData:
+        case OpKind::DnsResults:
             op.word_ids = {out_id(p, op.words[0]), out_id(p, op.words[1])};
             break;
         case OpKind::Args:
@@ -1223,6 +1234,104 @@ struct Run {
         }
     }
 
+    // Sysmon's registry Details as Elastic's sysmon pipeline reads them:
+    // "DWORD (0x0000000f)" is the number's decimal text, "QWORD (0xHHHHHHHH-0xLLLLLLLL)"
+    // (high << 8) + low as that script computes it, "Binary Data" binary, and any
+    // other text a string.
+    void registry_data(const Op &op) {
+        const std::string *t = text(op.src);
+        if (!t) return;
+        std::string_view d = *t;
+        auto hex8 = [](std::string_view h, long long *v) { // "0x" and 8 hex digits
+            if (h.size() != 10 || (h.substr(0, 2) != "0x" && h.substr(0, 2) != "0X")) return false;
+            *v = 0;
+            for (char c : h.substr(2)) {
+                int x = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                        : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+                if (x < 0) return false;
+                *v = *v * 16 + x;
+            }
+            return true;
+        };
+        auto caseless_prefix = [&](std::string_view word) {
+            if (d.size() < word.size()) return false;
+            for (size_t i = 0; i < word.size(); i++)
+                if (std::toupper(static_cast<unsigned char>(d[i])) != word[i]) return false;
+            return true;
+        };
+        std::string value(d), type = "REG_SZ";
+        long long high, low;
+        if (caseless_prefix("QWORD (") && d.size() == 29 && d[17] == '-' && d[28] == ')' &&
+            hex8(d.substr(7, 10), &high) && hex8(d.substr(18, 10), &low)) {
+            value = std::to_string((high << 8) + low);
+            type = "SZ_QWORD";
+        } else if (caseless_prefix("DWORD (") && d.size() == 18 && d[17] == ')' && hex8(d.substr(7, 10), &low)) {
+            value = std::to_string(low);
+            type = "SZ_DWORD";
+        } else if (d == "Binary Data") {
+            type = "REG_BINARY";
+        }
+        Val &v = slot(op.word_ids[0]);
+        v.array = true;
+        v.items.assign(1, Scalar{Kind::Str, value});
+        put_str(op.word_ids[1], type);
+    }
+
+    // Sysmon's DNS QueryResults ("type:  5 name;::ffff:1.2.3.4;...") as
+    // Elastic's sysmon pipeline splits it: the addresses (v4-mapped ones as
+    // IPv4, what is not an address dropped) into IPS, the names of typed
+    // records into HOSTS.
+    void dns_results(const Op &op) {
+        const std::string *t = text(op.src);
+        if (!t) return;
+        std::string_view all = *t;
+        Val ips, hosts;
+        ips.array = hosts.array = true;
+        for (size_t at = 0; at <= all.size();) {
+            size_t semi = all.find(';', at);
+            if (semi == std::string_view::npos) semi = all.size();
+            std::string_view answer = all.substr(at, semi - at);
+            at = semi + 1;
+            if (answer.empty()) continue;
+            if (answer.substr(0, 5) == "type:") {
+                std::vector<std::string_view> parts;
+                for (size_t i = 0; i < answer.size();) {
+                    while (i < answer.size() && std::isspace(static_cast<unsigned char>(answer[i]))) i++;
+                    size_t start = i;
+                    while (i < answer.size() && !std::isspace(static_cast<unsigned char>(answer[i]))) i++;
+                    if (i > start) parts.push_back(answer.substr(start, i - start));
+                }
+                if (parts.size() == 3) hosts.items.push_back({Kind::Str, std::string(parts[2])});
+                continue;
+            }
+            std::string_view ip = unmap_v4(answer);
+            uint8_t bytes[16];
+            if (eq_ip_parse(ip.data(), ip.size(), bytes)) ips.items.push_back({Kind::Str, std::string(ip)});
+        }
+        if (!ips.items.empty()) put(op.word_ids[0], ips);
+        if (!hosts.items.empty()) put(op.word_ids[1], hosts);
+    }
+
+    // "[::ffff:1.2.3.4]:53" or "::ffff:1.2.3.4" -> "1.2.3.4" (the pipeline's gsub).
+    static std::string_view unmap_v4(std::string_view a) {
+        std::string_view r = a;
+        if (!r.empty() && r[0] == '[') r.remove_prefix(1);
+        if (r.substr(0, 7) != "::ffff:") return a;
+        r.remove_prefix(7);
+        size_t n = 0, dots = 0;
+        while (n < r.size() && (std::isdigit(static_cast<unsigned char>(r[n])) || r[n] == '.')) dots += r[n++] == '.';
+        if (dots != 3 || n == 0) return a;
+        std::string_view rest = r.substr(n);
+        if (!rest.empty()) {
+            if (rest[0] != ']') return a;
+            rest.remove_prefix(1);
+            if (!rest.empty() && (rest[0] != ':' || rest.size() < 2 ||
+                                  rest.substr(1).find_first_not_of("0123456789") != std::string_view::npos))
+                return a;
+        }
+        return r.substr(0, n);
+    }
+
     // Splits into DST and DST_count.
     void put_list(const Op &op, std::vector<std::string> &parts) {
         Val &v = slot(op.dst_id);
@@ -1354,6 +1463,8 @@ struct Run {
                 break;
             }
             case OpKind::Json: parse_json(op.src); break;
+            case OpKind::RegData: registry_data(op); break;
+            case OpKind::DnsResults: dns_results(op); break;
             case OpKind::Append: append(op); break;
             case OpKind::Delete: remove_prefix(op.dst); break;
             case OpKind::Clean:
