@@ -24,9 +24,11 @@ extern "C" {
 /* Loads an Elasticsearch index mapping ({"mappings":{"properties":...}} or a
  * bare {"properties":...}) into a schema; nested objects become dotted
  * names; `fields` sub-fields of text fields become name.sub. Merges with what
- * is there. */
+ * is there. Errors go to `diag` (may be NULL) as compile's do: its message
+ * names the field; line and column are 0 (the JSON reader keeps no
+ * positions). */
 EQLITE_API eqlite_status eqlite_schema_load_mapping(eqlite_schema *schema, const char *json,
-                                                    size_t len, char *errbuf, size_t errcap);
+                                                    size_t len, eqlite_diag *diag);
 
 /* The Elastic Common Schema: adds every ECS field (ECS 9.x, generated from
  * ECS's fields.csv) with its type, keeping the type of fields already in the
