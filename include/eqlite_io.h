@@ -70,6 +70,10 @@ typedef struct eqlite_reader_options {
     const char *source;
     /* Name used in eqlite_record.file; NULL = the path or "<memory>". */
     const char *display_name;
+    /* Nonzero: a converted record's eqlite_record.text is NULL (len 0) and
+     * its ECS document is written only by eqlite_reader_text(), for the
+     * events you print; records no one prints then cost no text. */
+    int lazy_text;
 } eqlite_reader_options;
 
 /* What eqlite_reader_next() last read; valid until the next call. */
@@ -100,11 +104,10 @@ EQLITE_API eqlite_status eqlite_reader_open_memory(const void *data, size_t len,
 /* Returns EQLITE_READ_EVENT, _EOF, _BAD or _FATAL. The event's values point
  * into the reader and stay valid until the next call. `record` may be NULL. */
 EQLITE_API int eqlite_reader_next(eqlite_reader *reader, eqlite_event *event, eqlite_record *record);
-/* The JSON text of the event last read (as eqlite_record.text). A converted
- * record's ECS document is written only when asked for, here or by a non-NULL
- * `record` above: read with record NULL and call this for the events you
- * print, and records no one prints cost no text. Valid until the next read.
- * EQLITE_EMISUSE when the last read gave no event. */
+/* The JSON text of the event last read (as eqlite_record.text gives it). A
+ * converted record's ECS document is written when first asked for: by a
+ * record passed to eqlite_reader_next() (unless lazy_text), or here. Valid
+ * until the next read. EQLITE_EMISUSE when the last read gave no event. */
 EQLITE_API eqlite_status eqlite_reader_text(eqlite_reader *reader, const char **text, size_t *len);
 /* How many records profile i took so far (i == eqlite_sources_count: records
  * of no known shape). */

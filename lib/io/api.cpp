@@ -72,6 +72,7 @@ eqlite_status open_reader(const eqlite_reader_options *opt, eqlite_reader **out,
             o.tiebreaker_len = std::strlen(opt->tiebreaker_field);
         }
         o.display_name = opt->display_name;
+        o.lazy_text = opt->lazy_text;
         const char *source = opt->source ? opt->source : "auto";
         if (std::strcmp(source, "none") != 0) {
             if (opt->sources) {

@@ -1096,6 +1096,7 @@ struct eq_ndjson {
     eqio::ConvertScratch *scratch = nullptr;
     std::string converted;                 // the current record's ECS JSON (+ padding)
     bool text_pending = false;             // converted, and its ECS JSON not written yet
+    bool lazy_text = false;                // leave it unwritten until eq_ndjson_last_text()
     // Where each profile's own fields land in the projection (per profile,
     // per field; looked up on first use).
     std::vector<std::vector<DocSlot>> doc_slots;
@@ -2185,7 +2186,8 @@ int read_next(eq_ndjson *r, eqlite_event *ev, eq_ndjson_record *out) {
         return r->fatal.empty() ? report_bad(r, rec, out) : report_fatal(r, out);
     }
     if (r->text_pending) {
-        if (out) write_converted_text(r, &rec);
+        if (out && !r->lazy_text) write_converted_text(r, &rec);
+        else rec.text = nullptr, rec.len = 0;
     } else if (rec.text != r->converted.data()) {
         single_line_text(r, &rec);
     }
@@ -2301,6 +2303,7 @@ bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
     if (opt->display_name) r->name = opt->display_name;
     r->profiles = opt->profiles;
     r->source = opt->source;
+    r->lazy_text = opt->lazy_text != 0;
     if (r->profiles) {
         if (r->source >= static_cast<int>(eq_profiles_count(r->profiles)) || r->source < EQ_NDJSON_SOURCE_AUTO) {
             *err = "no such source profile";

@@ -147,6 +147,9 @@ typedef struct eq_ndjson_options {
     /* With profiles: EQ_NDJSON_SOURCE_AUTO (each record's shape picks its
      * profile; ECS and unknown shapes pass unchanged) or a profile index. */
     int source;
+    /* Nonzero: a converted event's record.text is NULL (len 0); its ECS
+     * document is written by eq_ndjson_last_text() when asked for. */
+    int lazy_text;
 } eq_ndjson_options;
 
 #define EQ_NDJSON_SOURCE_AUTO (-1)
