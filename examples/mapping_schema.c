@@ -115,11 +115,10 @@ int main(void)
     eqlite_program *prog = NULL;
     eqlite_matcher *m = NULL;
     eqlite_diag diag;
-    char err[256] = "";
     if (eqlite_schema_new(NULL, &schema) != EQLITE_OK)
         return 1;
-    if (eqlite_schema_load_mapping(schema, MAPPING, sizeof MAPPING - 1, err, sizeof err) != EQLITE_OK) {
-        printf("mapping rejected: %s\n", err);
+    if (eqlite_schema_load_mapping(schema, MAPPING, sizeof MAPPING - 1, &diag) != EQLITE_OK) {
+        printf("mapping rejected: %s\n", diag.message);
         return 1;
     }
     if (eqlite_compile(schema, RULE, sizeof RULE - 1, &prog, &diag) != EQLITE_OK) {

@@ -62,8 +62,10 @@ static int run(eqlite_reader *rd, eqlite_matcher *m, int print, const char **sou
         n++;
         if (matched) {
             hits++;
-            if (print)
-                printf("%.*s\n", (int)rec.len, rec.text);
+            const char *text; /* lazy_text: a converted record's ECS text is written only now */
+            size_t len;
+            if (print && eqlite_reader_text(rd, &text, &len) == EQLITE_OK)
+                printf("%.*s\n", (int)len, text);
         }
     }
     return hits;
@@ -83,7 +85,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "raw_sources: setup failed\n");
         return 1;
     }
-    eqlite_reader_options opt = {.schema = schema, .source = "auto"};
+    eqlite_reader_options opt = {.schema = schema, .source = "auto", .lazy_text = 1};
     eqlite_reader *rd = NULL;
     char err[256];
     int status = 0;

@@ -25,12 +25,22 @@
 extern "C" {
 #endif
 
-/* Loads an Elasticsearch index mapping ({"mappings":{"properties":...}} or a
- * bare {"properties":...}) into a schema; nested objects become dotted
- * names; `fields` sub-fields of text fields become name.sub. Merges with what
- * is there. */
+/**
+ * @brief Loads an Elasticsearch index mapping into a schema.
+ *
+ * Takes {"mappings":{"properties":...}} or a bare {"properties":...}; nested
+ * objects become dotted names; `fields` sub-fields become name.sub. Merges
+ * with what is there.
+ * @param schema  the schema (not used by another thread meanwhile).
+ * @param json    the mapping's JSON text (not NUL-terminated; borrowed for the call).
+ * @param len     bytes of json.
+ * @param diag    receives the error as compile's do (may be NULL): its message
+ *                names the field; line and column are 0 (the JSON reader keeps
+ *                no positions).
+ * @return EQLITE_OK, EQLITE_EINPUT (a malformed mapping), EQLITE_ENOMEM, EQLITE_EMISUSE.
+ */
 EQLITE_API eqlite_status eqlite_schema_load_mapping(eqlite_schema *schema, const char *json,
-                                                    size_t len, char *errbuf, size_t errcap);
+                                                    size_t len, eqlite_diag *diag);
 
 /**
  * @brief Adds every field of the Elastic Common Schema (ECS 9.x, from ECS's fields.csv) with its type.
@@ -112,6 +122,10 @@ typedef struct eqlite_reader_options {
     const char *source;
     /** Name used in eqlite_record.file; NULL = the path or "<memory>". */
     const char *display_name;
+    /** Nonzero: a converted record's eqlite_record.text is NULL (len 0) and
+     *  its ECS document is written only by eqlite_reader_text(), for the
+     *  events you print; records no one prints then cost no text. */
+    int lazy_text;
 } eqlite_reader_options;
 
 /** What eqlite_reader_next() last read; valid until the next call. */
@@ -166,6 +180,17 @@ EQLITE_API eqlite_status eqlite_reader_open_memory(const void *data, size_t len,
  * @return EQLITE_READ_EVENT, EQLITE_READ_EOF, EQLITE_READ_BAD or EQLITE_READ_FATAL.
  */
 EQLITE_API int eqlite_reader_next(eqlite_reader *reader, eqlite_event *event, eqlite_record *record);
+/**
+ * @brief The JSON text of the event last read, as eqlite_record.text gives it.
+ *
+ * A converted record's ECS document is written when first asked for: by a
+ * record passed to eqlite_reader_next() (unless lazy_text), or here.
+ * @param reader  the reader.
+ * @param text    receives the text, valid until the next read.
+ * @param len     receives its length in bytes.
+ * @return EQLITE_OK, EQLITE_ENOMEM, EQLITE_EMISUSE (the last read gave no event).
+ */
+EQLITE_API eqlite_status eqlite_reader_text(eqlite_reader *reader, const char **text, size_t *len);
 /**
  * @brief How many records profile @p i took so far.
  * @param reader  the reader (read only).

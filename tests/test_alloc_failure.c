@@ -356,8 +356,8 @@ static eqlite_status load_mapping(void)
     eqlite_status st = eqlite_schema_new(NULL, &s);
     if (st != EQLITE_OK)
         return st;
-    char err[256];
-    st = eqlite_schema_load_mapping(s, MAPPING, sizeof MAPPING - 1, err, sizeof err);
+    eqlite_diag diag;
+    st = eqlite_schema_load_mapping(s, MAPPING, sizeof MAPPING - 1, &diag);
     if (st == EQLITE_OK) {
         for (uint32_t k = 0; k < eqlite_schema_field_count(s); k++) {
             eqlite_type type;
@@ -367,7 +367,7 @@ static eqlite_status load_mapping(void)
         uint32_t id = 0;
         say("pname -> %d %u\n", (int)eqlite_schema_lookup(s, "pname", 5, &id), id);
     } else {
-        say("%s\n", err);
+        say("%s\n", diag.message);
     }
     eqlite_schema_free(s);
     return st;

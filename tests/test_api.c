@@ -48,8 +48,8 @@ Test(api, schema_calls_reject_null)
     cr_assert_eq(eqlite_schema_add(schema, NULL, 1, EQLITE_T_KEYWORD, &id), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_schema_add_alias(schema, NULL, 1, "a", 1), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_schema_add_alias(schema, "b", 1, NULL, 1), EQLITE_EMISUSE);
-    cr_assert_eq(eqlite_schema_load_mapping(NULL, "{}", 2, NULL, 0), EQLITE_EMISUSE);
-    cr_assert_eq(eqlite_schema_load_mapping(schema, NULL, 2, NULL, 0), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_load_mapping(NULL, "{}", 2, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_load_mapping(schema, NULL, 2, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_schema_set_category_field(schema, NULL, 3), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_schema_set_timestamp_field(schema, NULL, 3), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_schema_set_tiebreaker_field(schema, NULL, 3), EQLITE_EMISUSE);

@@ -191,9 +191,8 @@ static void add_mapping(eqlite_schema *schema, const char *rel)
     size_t len = 0;
     char *json = read_whole_file(shared_path(path), &len);
     cr_assert(json, "cannot read %s", path);
-    char err[256] = "";
-    cr_assert_eq(eqlite_schema_load_mapping(schema, json, len, err, sizeof err), EQLITE_OK,
-                 "%s: %s", rel, err);
+    eqlite_diag diag;
+    cr_assert_eq(eqlite_schema_load_mapping(schema, json, len, &diag), EQLITE_OK, "%s: %s", rel, diag.message);
     free(json);
 }
 

@@ -14,6 +14,7 @@
 
 static eqlite_schema *schema;
 static char err[512];
+static eqlite_diag diag;
 
 static void setup(void) { cr_assert_eq(eqlite_schema_new(NULL, &schema), EQLITE_OK); }
 static void teardown(void) { eqlite_schema_free(schema); }
@@ -23,7 +24,10 @@ TestSuite(mapping, .init = setup, .fini = teardown);
 static eqlite_status load(const char *json)
 {
     err[0] = 'x';
-    return eqlite_schema_load_mapping(schema, json, strlen(json), err, sizeof err);
+    eqlite_status st = eqlite_schema_load_mapping(schema, json, strlen(json), &diag);
+    snprintf(err, sizeof err, "%s", diag.message);
+    cr_assert_eq(diag.code, st, "the diag carries the status");
+    return st;
 }
 
 static void load_ok(const char *json)
@@ -93,8 +97,8 @@ static void load_shared_mapping(const char *rel)
 {
     size_t len;
     char *json = slurp(shared_file(rel), &len);
-    eqlite_status st = eqlite_schema_load_mapping(schema, json, len, err, sizeof err);
-    cr_assert_eq(st, EQLITE_OK, "%s: %s", rel, err);
+    eqlite_status st = eqlite_schema_load_mapping(schema, json, len, &diag);
+    cr_assert_eq(st, EQLITE_OK, "%s: %s", rel, diag.message);
     free(json);
 }
 
@@ -267,27 +271,31 @@ Test(mapping, malformed_mappings_are_input_errors_with_a_message)
     expect_error("{\"properties\":{\"a\":{\"properties\":{\"\":{\"type\":\"long\"}}}}}", "empty field name");
 }
 
-Test(mapping, message_is_truncated_to_the_buffer_and_nul_terminated)
+Test(mapping, errors_fill_the_diag_like_compile)
 {
-    char small[8];
-    memset(small, 'x', sizeof small);
-    cr_assert_eq(eqlite_schema_load_mapping(schema, "nope", 4, small, sizeof small), EQLITE_EINPUT);
-    cr_assert_eq(small[7], '\0');
-    cr_assert_eq(strlen(small), 7);
-    cr_assert_eq(eqlite_schema_load_mapping(schema, "nope", 4, NULL, 0), EQLITE_EINPUT);
+    memset(&diag, 'x', sizeof diag);
+    cr_assert_eq(eqlite_schema_load_mapping(schema, "nope", 4, &diag), EQLITE_EINPUT);
+    cr_assert_eq(diag.code, EQLITE_EINPUT);
+    cr_assert_eq(strncmp(diag.message, "mapping is not valid JSON", 25), 0, "%s", diag.message);
+    cr_assert_eq(diag.line, 0u, "no position: the message names the field");
+    cr_assert_eq(eqlite_schema_load_mapping(schema, "nope", 4, NULL), EQLITE_EINPUT, "diag may be NULL");
+    cr_assert_eq(eqlite_schema_load_mapping(schema, "{\"properties\":{}}", 17, &diag), EQLITE_OK);
+    cr_assert_eq(diag.code, EQLITE_OK);
+    cr_assert_str_eq(diag.message, "");
 }
 
 Test(mapping, input_is_pointer_and_length)
 {
     const char *json = "{\"properties\":{\"a\":{\"type\":\"long\"}}}GARBAGE";
-    cr_assert_eq(eqlite_schema_load_mapping(schema, json, strlen(json) - 7, err, sizeof err), EQLITE_OK, "%s", err);
+    cr_assert_eq(eqlite_schema_load_mapping(schema, json, strlen(json) - 7, &diag), EQLITE_OK, "%s", diag.message);
     cr_assert_eq(type_of("a"), EQLITE_T_LONG);
 }
 
 Test(mapping, invalid_arguments_are_misuse)
 {
-    cr_assert_eq(eqlite_schema_load_mapping(NULL, "{}", 2, err, sizeof err), EQLITE_EMISUSE);
-    cr_assert_eq(eqlite_schema_load_mapping(schema, NULL, 2, err, sizeof err), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_schema_load_mapping(NULL, "{}", 2, &diag), EQLITE_EMISUSE);
+    cr_assert_str_eq(diag.message, "invalid argument");
+    cr_assert_eq(eqlite_schema_load_mapping(schema, NULL, 2, &diag), EQLITE_EMISUSE);
 }
 
 /* ---- the conformance mappings (../shared) ---------------------------------------- */
@@ -335,7 +343,7 @@ Test(mapping, strict_dynamic_mapping_makes_unmapped_fields_unknown)
         eqlite_schema *s;
         eqlite_schema_new(NULL, &s);
         eqlite_schema_set_grow(s, 1);
-        cr_assert_eq(eqlite_schema_load_mapping(s, json, strlen(json), NULL, 0), EQLITE_OK);
+        cr_assert_eq(eqlite_schema_load_mapping(s, json, strlen(json), NULL), EQLITE_OK);
         eqlite_program *p = NULL;
         eqlite_diag d;
         const char *rule = "any where b == \"x\"";

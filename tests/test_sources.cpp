@@ -282,3 +282,206 @@ Test(sources, null_arguments_are_misuse) {
     cr_expect_str_eq(err, "unknown source 'no-such-source'");
     eqlite_schema_free(schema);
 }
+
+namespace {
+
+bool same_value(const eqlite_value &a, const eqlite_value &b) {
+    if (a.kind != b.kind) return false;
+    switch (a.kind) {
+    case EQLITE_STRING: return a.len == b.len && std::memcmp(a.u.s, b.u.s, a.len) == 0;
+    case EQLITE_INT: return a.u.i == b.u.i;
+    case EQLITE_DOUBLE: return a.u.d == b.u.d;
+    case EQLITE_BOOL: return a.u.b == b.u.b;
+    case EQLITE_ARRAY:
+        if (a.len != b.len) return false;
+        for (uint32_t i = 0; i < a.len; i++)
+            if (!same_value(a.u.a[i], b.u.a[i])) return false;
+        return true;
+    default: return true;
+    }
+}
+
+// Reads `data` through its profiles into ECS-typed events (lazy_text: each
+// converted record's text is written only by eqlite_reader_text), and checks
+// each event against the one the plain ECS path reads from that text.
+// Returns the events compared.
+// (A document with raw JSON values is written to be read: it has its text.)
+size_t expect_events_equal_their_text(const std::string &data, eqlite_sources *sources = nullptr,
+                                      bool raw_values = false) {
+    eqlite_schema *schema = nullptr;
+    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
+    cr_assert_eq(eqlite_schema_load_ecs(schema), EQLITE_OK);
+    uint32_t extra;
+    cr_assert_eq(eqlite_schema_add(schema, "acme.tag", 8, EQLITE_T_KEYWORD, &extra), EQLITE_OK);
+    cr_assert_eq(eqlite_schema_add(schema, "acme.tag.inner", 14, EQLITE_T_KEYWORD, &extra), EQLITE_OK);
+    eqlite_reader_options o{};
+    o.schema = schema;
+    o.timestamp_field = "";
+    o.sources = sources;
+    o.lazy_text = 1;
+    eqlite_reader *rd = nullptr;
+    cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, nullptr, 0), EQLITE_OK);
+    eqlite_reader_options plain = o;
+    plain.source = "none";
+    plain.lazy_text = 0;
+    size_t compared = 0, bad = 0;
+    eqlite_event ev;
+    eqlite_record lazy;
+    for (int k; (k = eqlite_reader_next(rd, &ev, compared % 2 ? &lazy : nullptr)) != EQLITE_READ_EOF;) {
+        if (k != EQLITE_READ_EVENT) { // a bad record: its ECS text must be bad for the ECS path too
+            // (not always for the same field first: fields are converted in the order they are read)
+            cr_assert_eq(k, EQLITE_READ_BAD);
+            eqlite_record rec{}, again_rec{};
+            eqlite_reader *once = nullptr, *again = nullptr;
+            cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &once, nullptr, 0), EQLITE_OK);
+            for (size_t i = 0; i <= compared + bad; i++) eqlite_reader_next(once, &ev, &rec);
+            std::string doc(rec.text, rec.len);
+            cr_assert_eq(eqlite_reader_open_memory(doc.data(), doc.size(), &plain, &again, nullptr, 0), EQLITE_OK);
+            cr_expect_eq(eqlite_reader_next(again, &ev, &again_rec), EQLITE_READ_BAD, "%s", rec.reason);
+            eqlite_reader_close(again);
+            eqlite_reader_close(once);
+            bad++;
+            continue;
+        }
+        if (compared % 2 && !raw_values && *lazy.source && std::strcmp(lazy.source, "ecs") != 0)
+            cr_expect_null(lazy.text, "lazy_text: no text for a converted record until asked for");
+        const char *text = nullptr;
+        size_t len = 0;
+        cr_assert_eq(eqlite_reader_text(rd, &text, &len), EQLITE_OK);
+        std::string doc(text, len);
+        eqlite_reader *again = nullptr;
+        cr_assert_eq(eqlite_reader_open_memory(doc.data(), doc.size(), &plain, &again, nullptr, 0), EQLITE_OK);
+        eqlite_event want;
+        eqlite_record rec;
+        cr_assert_eq(eqlite_reader_next(again, &want, &rec), EQLITE_READ_EVENT, "%s: %s", doc.c_str(), rec.reason);
+        size_t n = want.nfields > ev.nfields ? want.nfields : ev.nfields;
+        for (size_t i = 0; i < n; i++) {
+            eqlite_value none{};
+            const eqlite_value &a = i < ev.nfields ? ev.fields[i] : none, &b = i < want.nfields ? want.fields[i] : none;
+            cr_expect(same_value(a, b), "field %s differs from the ECS text's: %s", eqlite_schema_field_name(schema, (uint32_t)i, nullptr),
+                      doc.c_str());
+        }
+        eqlite_reader_close(again);
+        compared++;
+    }
+    const char *text;
+    size_t len;
+    cr_expect_eq(eqlite_reader_text(rd, &text, &len), EQLITE_EMISUSE, "no event after the end");
+    eqlite_reader_close(rd);
+    eqlite_schema_free(schema);
+    return compared;
+}
+
+std::string shared_file(const char *rel) {
+    const char *shared = std::getenv("EQLITE_SHARED_DIR");
+    return read_file(std::string(shared ? shared : "../shared") + "/sources/" + rel);
+}
+
+} // namespace
+
+Test(sources, converted_events_equal_the_events_of_their_ecs_text) {
+    std::string data = std::string(kSysmon) + "\n" + kDefender + "\n" + kSentinelOne + "\n" + kDefend + "\n";
+    cr_expect_eq(expect_events_equal_their_text(data), 4u);
+    const char *files[] = {
+        "integrations/packages/sentinel_one_cloud_funnel/data_stream/event/_dev/test/pipeline/test-process.log",
+        "integrations/packages/m365_defender/data_stream/event/_dev/test/pipeline/test-device.log.derived-28.log",
+    };
+    for (const char *f : files) {
+        std::string records = shared_file(f);
+        if (records.empty()) continue;
+        cr_expect_gt(expect_events_equal_their_text(records), 0u, "%s", f);
+    }
+}
+
+Test(sources, a_value_over_fields_under_it_wins_in_event_and_text) {
+    // acme.tag holds a value and acme.tag.inner would sit under it: a JSON
+    // document cannot hold both, so the outer value is kept, in the text and
+    // in the event alike; an object inside a list (raw JSON) is read from the text
+    eqlite_sources *s = nullptr;
+    cr_assert_eq(eqlite_sources_new(&s, nullptr, 0), EQLITE_OK);
+    const char *mine = "profile acme\ndetect acme.kind exists\nset acme.tag.inner deep\ncopy acme.kind acme.tag\n"
+                       "copy acme.list acme.raw\n";
+    cr_assert_eq(eqlite_sources_add(s, mine, std::strlen(mine), "acme.profile", nullptr, 0), EQLITE_OK);
+    std::string data = "{\"acme\":{\"kind\":\"proc\"}}\n{\"acme\":{\"list\":[{\"a\":1}],\"kind\":\"x\"}}\n";
+    cr_expect_eq(expect_events_equal_their_text(data, s, true), 2u);
+    eqlite_sources_free(s);
+}
+
+Test(sources, lists_of_objects_give_every_value) {
+    // as Defender's LoggedOnUsers: a list of objects, or the JSON text of one
+    eqlite_sources *s = nullptr;
+    cr_assert_eq(eqlite_sources_new(&s, nullptr, 0), EQLITE_OK);
+    const char *mine = "profile acme\ndetect acme.kind exists\njson acme.list\nappend related.user acme.list.UserName\n";
+    cr_assert_eq(eqlite_sources_add(s, mine, std::strlen(mine), "acme.profile", nullptr, 0), EQLITE_OK);
+    eqlite_schema *schema = nullptr;
+    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
+    eqlite_reader_options o{};
+    o.schema = schema;
+    o.timestamp_field = "";
+    o.sources = s;
+    std::string data = R"({"acme":{"kind":"x","list":[{"UserName":"u1"},{"UserName":"u2"},{"Other":1}]}})" "\n"
+                       R"({"acme":{"kind":"x","list":"[{\"UserName\":\"u3\"}, {\"UserName\":\"u3\"}]"}})" "\n"
+                       R"({"acme":{"kind":"x","list":{"UserName":"u4"}}})" "\n";
+    const char *want[] = {R"({"related":{"user":["u1","u2"]}})", R"({"related":{"user":["u3"]}})",
+                          R"({"related":{"user":["u4"]}})"};
+    eqlite_reader *rd = nullptr;
+    cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, nullptr, 0), EQLITE_OK);
+    eqlite_event ev;
+    eqlite_record rec;
+    for (const char *w : want) {
+        cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EVENT, "%s", rec.reason);
+        cr_expect_eq(std::string(rec.text, rec.len), std::string(w));
+    }
+    cr_expect_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EOF);
+    eqlite_reader_close(rd);
+    eqlite_schema_free(schema);
+    eqlite_sources_free(s);
+}
+
+namespace {
+
+// The ECS text the windows profile makes of a Sysmon record with these event_data fields.
+std::string sysmon_ecs(const char *event_id, const char *event_data) {
+    std::string rec = std::string(R"({"@timestamp":"2020-10-27T20:00:14.324Z","winlog":{"channel":"Microsoft-Windows-Sysmon/Operational",)") +
+                      R"("event_id":")" + event_id + R"(","provider_name":"Microsoft-Windows-Sysmon","event_data":{)" + event_data + "}}}";
+    eqlite_schema *schema = nullptr;
+    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
+    eqlite_reader_options o{};
+    o.schema = schema;
+    eqlite_reader *rd = nullptr;
+    cr_assert_eq(eqlite_reader_open_memory(rec.data(), rec.size(), &o, &rd, nullptr, 0), EQLITE_OK);
+    eqlite_event ev;
+    eqlite_record r;
+    cr_assert_eq(eqlite_reader_next(rd, &ev, &r), EQLITE_READ_EVENT, "%s", r.reason);
+    std::string text(r.text, r.len);
+    eqlite_reader_close(rd);
+    eqlite_schema_free(schema);
+    return text;
+}
+
+void expect_has(const std::string &text, const char *part) {
+    cr_expect(text.find(part) != std::string::npos, "%s not in %s", part, text.c_str());
+}
+
+} // namespace
+
+Test(sources, sysmon_registry_values_as_elastic_reads_them) {
+    const char *key = R"("TargetObject":"HKLM\\SOFTWARE\\x\\v","Details":)";
+    expect_has(sysmon_ecs("13", (std::string(key) + R"x("DWORD (0x0000000f)")x").c_str()),
+               R"("data":{"strings":["15"],"type":"SZ_DWORD"})");
+    // (high << 8) + low: the script's own arithmetic
+    expect_has(sysmon_ecs("13", (std::string(key) + R"x("QWORD (0x00000001-0x00000002)")x").c_str()),
+               R"("data":{"strings":["258"],"type":"SZ_QWORD"})");
+    expect_has(sysmon_ecs("13", (std::string(key) + R"("Binary Data")").c_str()),
+               R"("data":{"strings":["Binary Data"],"type":"REG_BINARY"})");
+    expect_has(sysmon_ecs("13", (std::string(key) + R"x("DWORD (0x0f)")x").c_str()),
+               R"x("data":{"strings":["DWORD (0x0f)"],"type":"REG_SZ"})x");
+}
+
+Test(sources, sysmon_dns_query_results_split_as_elastic_splits_them) {
+    std::string text = sysmon_ecs("22", R"("QueryName":"f2.taboola.com","QueryResults":)"
+                                        R"("type:  5 f2.taboola.map.fastly.net;::ffff:151.101.66.2;[::ffff:10.0.0.1]:53;2a04:4e42::396;junk;")");
+    expect_has(text, R"("resolved_ip":["151.101.66.2","10.0.0.1","2a04:4e42::396"])");
+    expect_has(text, R"("hosts":["f2.taboola.map.fastly.net","f2.taboola.com"])");
+    expect_has(text, R"("ip":["151.101.66.2","10.0.0.1","2a04:4e42::396"])");
+}

@@ -72,6 +72,7 @@ eqlite_status open_reader(const eqlite_reader_options *opt, eqlite_reader **out,
             o.tiebreaker_len = std::strlen(opt->tiebreaker_field);
         }
         o.display_name = opt->display_name;
+        o.lazy_text = opt->lazy_text;
         const char *source = opt->source ? opt->source : "auto";
         if (std::strcmp(source, "none") != 0) {
             if (opt->sources) {
@@ -161,7 +162,7 @@ EQLITE_API eqlite_status eqlite_reader_open_memory(const void *data, size_t len,
 EQLITE_API int eqlite_reader_next(eqlite_reader *r, eqlite_event *event, eqlite_record *record) {
     if (!r || !event) return EQLITE_READ_FATAL;
     eq_ndjson_record rec{};
-    int st = eq_ndjson_next(r->rd, event, &rec);
+    int st = eq_ndjson_next(r->rd, event, record ? &rec : nullptr);
     if (record) {
         record->text = rec.text;
         record->len = rec.len;
@@ -173,6 +174,14 @@ EQLITE_API int eqlite_reader_next(eqlite_reader *r, eqlite_event *event, eqlite_
         record->source = name ? name : "";
     }
     return st;
+}
+
+EQLITE_API eqlite_status eqlite_reader_text(eqlite_reader *r, const char **text, size_t *len) {
+    if (!r || !text || !len) return EQLITE_EMISUSE;
+    *text = nullptr;
+    *len = 0;
+    int st = eq_ndjson_last_text(r->rd, text, len);
+    return st == 0 ? EQLITE_OK : st == -1 ? EQLITE_EMISUSE : EQLITE_ENOMEM;
 }
 
 EQLITE_API uint64_t eqlite_reader_source_count(const eqlite_reader *r, size_t i) {

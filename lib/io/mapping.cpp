@@ -33,6 +33,7 @@
 #include <simdjson.h>
 
 #include "eqlite.h"
+#include "eqlite_io.h"
 #include "io/mapping.h"
 
 namespace {
@@ -278,8 +279,15 @@ void put_message(char *errbuf, size_t errcap, const std::string &msg) {
 } // namespace
 
 extern "C" EQLITE_API eqlite_status eqlite_schema_load_mapping(eqlite_schema *schema, const char *json,
-                                                               size_t len, char *errbuf, size_t errcap) {
-    return eq_mapping_load(schema, json, len, errbuf, errcap, nullptr, nullptr);
+                                                               size_t len, eqlite_diag *diag) {
+    char message[sizeof diag->message];
+    eqlite_status st = eq_mapping_load(schema, json, len, message, sizeof message, nullptr, nullptr);
+    if (diag) {
+        *diag = eqlite_diag{};
+        diag->code = st;
+        std::memcpy(diag->message, message, sizeof message);
+    }
+    return st;
 }
 
 extern "C" eqlite_status eq_mapping_load(eqlite_schema *schema, const char *json, size_t len, char *errbuf,

@@ -434,6 +434,15 @@ struct Slot {
 };
 
 // A record cut from the input, in place.
+// Where a field of a converted document lands: its slot (kNoSlot: not read),
+// or, as the walk would report, a field on its way that wants a value and no
+// object (err_node).
+struct DocSlot {
+    int32_t slot = kNoSlot;
+    uint32_t err_node = kNoNode;
+    bool resolved = false;
+};
+
 struct Record {
     const char *text = nullptr;
     size_t len = 0;
@@ -1086,6 +1095,13 @@ struct eq_ndjson {
     int last_source = -1;
     eqio::ConvertScratch *scratch = nullptr;
     std::string converted;                 // the current record's ECS JSON (+ padding)
+    bool text_pending = false;             // converted, and its ECS JSON not written yet
+    bool lazy_text = false;                // leave it unwritten until eq_ndjson_last_text()
+    // Where each profile's own fields land in the projection (per profile,
+    // per field; looked up on first use).
+    std::vector<std::vector<DocSlot>> doc_slots;
+    const char *last_text = nullptr; // the text of the record last read
+    size_t last_len = 0;
     std::string reason; // formatted reasons
     std::string fatal;
     uint64_t records = 0, events = 0, bad = 0;
@@ -1951,10 +1967,59 @@ bool event_timestamp(eq_ndjson *r, int64_t *ns) {
     return timestamp_from(r, v, ns);
 }
 
-bool fill_event(eq_ndjson *r, eqlite_event *ev) {
+// The projected fields of the parsed record.
+bool read_fields(eq_ndjson *r) {
     // parse_record() checked that the root (tape index 1) is an object.
     const Tape t{r->parser.doc.tape.get(), r->parser.doc.string_buf.get()};
-    if (r->proj.has_kids(0) && !walk_object(r, t, 1, 0, false)) return false;
+    return !r->proj.has_kids(0) || walk_object(r, t, 1, 0, false);
+}
+
+// A converted document's field path through the projection, as the walk of
+// its JSON text would go (nested objects, one segment each).
+DocSlot resolve_doc_path(const Projection &proj, std::string_view path) {
+    DocSlot d;
+    d.resolved = true;
+    uint32_t node = 0;
+    for (size_t at = 0;;) {
+        size_t dot = path.find('.', at);
+        std::string_view seg = path.substr(at, dot == std::string_view::npos ? std::string_view::npos : dot - at);
+        node = proj.child(node, seg.data(), seg.size());
+        if (node == kNoNode) return d;
+        if (dot == std::string_view::npos) break;
+        if (!proj.has_kids(node)) {
+            d.err_node = node;
+            return d;
+        }
+        at = dot + 1;
+    }
+    d.slot = proj.slot_of(node);
+    return d;
+}
+
+// profile_emit's sink: a field of the converted document into the event.
+bool take_doc_field(void *user, const eqio::DocField &f) {
+    eq_ndjson *r = static_cast<eq_ndjson *>(user);
+    DocSlot d;
+    if (f.id != UINT32_MAX) {
+        std::vector<DocSlot> &cache = r->doc_slots[static_cast<size_t>(r->last_source)];
+        if (f.id >= cache.size()) cache.resize(eqio::profile_field_count(r->profiles, r->last_source));
+        if (!cache[f.id].resolved) cache[f.id] = resolve_doc_path(r->proj, f.path);
+        d = cache[f.id];
+    } else {
+        d = resolve_doc_path(r->proj, f.path);
+    }
+    if (d.err_node != kNoNode) return wrong_type(r, d.err_node);
+    if (d.slot == kNoSlot) return true;
+    if (f.array) {
+        std::vector<eqlite_value> &list = list_of(r, d.slot).list;
+        list.insert(list.end(), f.values, f.values + f.n);
+    } else {
+        add_value(r, d.slot, f.values[0], false);
+    }
+    return true;
+}
+
+bool finish_event(eq_ndjson *r, eqlite_event *ev) {
     copy_mirrors(r);
     if (r->any_null_value) add_null_values(r);
     finish_lists(r);
@@ -2016,10 +2081,22 @@ bool parse_record(eq_ndjson *r, const Record &rec, simdjson::dom::object *root) 
     return true;
 }
 
+// The ECS text of a converted record, written when first asked for.
+void write_converted_text(eq_ndjson *r, Record *rec) {
+    if (!r->text_pending) return;
+    r->text_pending = false;
+    eqio::profile_text(r->scratch, &r->converted);
+    rec->text = r->converted.data();
+    rec->len = r->converted.size();
+}
+
 // Runs the record's source profile (detected, or the one forced): a raw
-// record becomes its ECS document, which is parsed in its place and is the
-// record's text from then on. ECS records pass as they are.
-bool convert_source(eq_ndjson *r, Record *rec, simdjson::dom::object *root) {
+// record becomes its ECS document, whose fields go straight into the event
+// (*fields_read); its text is written only when asked for. A document with
+// raw JSON values (objects inside arrays) is written and parsed instead.
+// ECS records pass as they are.
+bool convert_source(eq_ndjson *r, Record *rec, simdjson::dom::object *root, bool *fields_read) {
+    *fields_read = false;
     r->last_source = -1;
     if (!r->profiles) return true;
     int idx = r->source >= 0 ? r->source : eqio::profiles_detect(r->profiles, *root);
@@ -2028,11 +2105,17 @@ bool convert_source(eq_ndjson *r, Record *rec, simdjson::dom::object *root) {
     eqio::profiles_note(r->profiles, idx);
     if (idx < 0 || eqio::profile_passthrough(r->profiles, idx)) return true;
     if (!r->scratch) r->scratch = eqio::scratch_new();
-    if (!eqio::profile_convert(r->profiles, idx, *root, r->scratch, &r->converted, &r->reason)) return false;
-    size_t n = r->converted.size();
-    r->converted.append(kPadding, '\0');
+    if (!eqio::profile_convert(r->profiles, idx, *root, r->scratch, &r->reason)) return false;
+    r->text_pending = true;
+    switch (eqio::profile_emit(r->scratch, take_doc_field, r)) {
+    case eqio::Emit::Ok: *fields_read = true; return true;
+    case eqio::Emit::Failed: return false;
+    case eqio::Emit::Raw: break;
+    }
+    reset_event(r);
+    write_converted_text(r, rec);
+    r->converted.append(kPadding, '\0'); // simdjson reads past the end
     rec->text = r->converted.data();
-    rec->len = n;
     return parse_record(r, *rec, root);
 }
 
@@ -2089,14 +2172,27 @@ int next_nonblank(eq_ndjson *r, Record *rec, eq_ndjson_record *out) {
 
 int read_next(eq_ndjson *r, eqlite_event *ev, eq_ndjson_record *out) {
     if (!r->fatal.empty()) return report_fatal(r, out);
+    r->last_text = nullptr;
     reset_event(r);
     Record rec;
     int st = next_nonblank(r, &rec, out);
     if (st != EQ_NDJSON_EVENT) return st;
     simdjson::dom::object root;
-    if (!parse_record(r, rec, &root) || !convert_source(r, &rec, &root) || !fill_event(r, ev))
+    bool fields_read = false;
+    r->text_pending = false;
+    if (!parse_record(r, rec, &root) || !convert_source(r, &rec, &root, &fields_read) ||
+        (!fields_read && !read_fields(r)) || !finish_event(r, ev)) {
+        write_converted_text(r, &rec);
         return r->fatal.empty() ? report_bad(r, rec, out) : report_fatal(r, out);
-    if (rec.text != r->converted.data()) single_line_text(r, &rec);
+    }
+    if (r->text_pending) {
+        if (out && !r->lazy_text) write_converted_text(r, &rec);
+        else rec.text = nullptr, rec.len = 0;
+    } else if (rec.text != r->converted.data()) {
+        single_line_text(r, &rec);
+    }
+    r->last_text = rec.text;
+    r->last_len = rec.len;
     fill_record_info(r, rec, "", out);
     r->events++;
     return EQ_NDJSON_EVENT;
@@ -2207,12 +2303,14 @@ bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
     if (opt->display_name) r->name = opt->display_name;
     r->profiles = opt->profiles;
     r->source = opt->source;
+    r->lazy_text = opt->lazy_text != 0;
     if (r->profiles) {
         if (r->source >= static_cast<int>(eq_profiles_count(r->profiles)) || r->source < EQ_NDJSON_SOURCE_AUTO) {
             *err = "no such source profile";
             return false;
         }
         r->source_counts.assign(eq_profiles_count(r->profiles) + 1, 0);
+        r->doc_slots.assign(eq_profiles_count(r->profiles), {});
     }
     r->proj.compile();
     r->node_seen.assign(r->proj.size(), 0);
@@ -2518,6 +2616,25 @@ eqlite_status eq_ndjson_open_memory(const void *data, size_t len, const eq_ndjso
 void eq_ndjson_close(eq_ndjson *reader) { delete reader; }
 
 int eq_ndjson_last_source(const eq_ndjson *r) { return r ? r->last_source : -1; }
+
+int eq_ndjson_last_text(eq_ndjson *r, const char **text, size_t *len) {
+    if (!r || !text || !len) return -1;
+    if (r->text_pending) {
+        Record rec;
+        try {
+            write_converted_text(r, &rec);
+        } catch (const std::bad_alloc &) {
+            r->text_pending = true;
+            return -2;
+        }
+        r->last_text = rec.text;
+        r->last_len = rec.len;
+    }
+    if (!r->last_text) return -1;
+    *text = r->last_text;
+    *len = r->last_len;
+    return 0;
+}
 
 size_t eq_ndjson_source_counts(const eq_ndjson *r, uint64_t *counts, size_t n) {
     if (!r) return 0;

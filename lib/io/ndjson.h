@@ -147,6 +147,9 @@ typedef struct eq_ndjson_options {
     /* With profiles: EQ_NDJSON_SOURCE_AUTO (each record's shape picks its
      * profile; ECS and unknown shapes pass unchanged) or a profile index. */
     int source;
+    /* Nonzero: a converted event's record.text is NULL (len 0); its ECS
+     * document is written by eq_ndjson_last_text() when asked for. */
+    int lazy_text;
 } eq_ndjson_options;
 
 #define EQ_NDJSON_SOURCE_AUTO (-1)
@@ -228,6 +231,12 @@ int eq_ndjson_seek(eq_ndjson *reader, uint64_t offset, uint64_t line);
  * into counts[0..n) (the last slot: records of no known shape). Returns the
  * number of slots (profiles + 1). */
 int eq_ndjson_last_source(const eq_ndjson *reader);
+/* The text of the event last read, as eq_ndjson_record.text gives it. For a
+ * record converted by a profile the ECS document is written only when asked
+ * for: by a non-NULL record in eq_ndjson_next(), or by this call (read with a
+ * NULL record, print only the events you need). Valid until the next read.
+ * Returns 0, -1 when the last read gave no event, -2 when out of memory. */
+int eq_ndjson_last_text(eq_ndjson *reader, const char **text, size_t *len);
 size_t eq_ndjson_source_counts(const eq_ndjson *reader, uint64_t *counts, size_t n);
 
 /* Timestamp text -> nanoseconds since the epoch (UTC). Accepts ISO-8601

@@ -48,6 +48,8 @@ size_t eq_profiles_counts(const eq_profiles *p, uint64_t *counts, size_t n);
 #include <simdjson.h>
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace eqio {
 
@@ -62,10 +64,31 @@ struct ConvertScratch;
 ConvertScratch *scratch_new();
 void scratch_free(ConvertScratch *s);
 
-/* Converts root through profile `index` into one line of ECS JSON in *out.
- * false with *reason when the record cannot be converted. */
+/* Runs profile `index` over root: the record's ECS document is then held in
+ * the scratch (until its next use) for profile_emit and profile_text. false
+ * with *reason when the record cannot be converted. */
 bool profile_convert(const eq_profiles *p, int index, simdjson::dom::object root, ConvertScratch *s,
-                     std::string *out, std::string *reason);
+                     std::string *reason);
+/* The document of the last conversion as one line of JSON (nested objects,
+ * keys in order). */
+void profile_text(ConvertScratch *s, std::string *out);
+
+/* One field of the document, for reading it straight into an event. `id`
+ * numbers the profile's own fields (below profile_field_count(): the same path
+ * on every record, so a caller can keep what it looked up for it); UINT32_MAX
+ * for a field named at run time. Strings point into the scratch. */
+struct DocField {
+    uint32_t id;
+    std::string_view path;
+    const eqlite_value *values; /* numbers as the reader reads JSON: INT when they fit int64, else DOUBLE */
+    size_t n;
+    bool array;
+};
+/* false stops the emit (the sink failed the record). */
+using DocSink = bool (*)(void *user, const DocField &field);
+enum class Emit { Ok, Raw /* a value is raw JSON: read profile_text instead */, Failed };
+Emit profile_emit(ConvertScratch *s, DocSink sink, void *user);
+size_t profile_field_count(const eq_profiles *p, int index);
 
 /* Windows' CommandLineToArgvW: the exact argument split Windows applies to a
  * command line (exposed for tests). */

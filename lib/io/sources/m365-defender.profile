@@ -6,8 +6,10 @@ detect category prefix AdvancedHunting-Device
 detect properties exists
 
 set event.kind event
-# AdditionalFields comes as an object or as JSON text.
+# AdditionalFields comes as an object or as JSON text; LoggedOnUsers as a
+# list of {"UserName": ...} objects or as its JSON text.
 json properties.AdditionalFields
+json properties.LoggedOnUsers
 time properties.Timestamp @timestamp iso
 copy properties.DeviceId host.id
 copy properties.DeviceName host.name
@@ -211,6 +213,8 @@ copy properties.RegistryValueData registry.data.strings
 when $process.executable winpath or $process.parent.executable winpath or properties.OSPlatform contains Windows
   set host.os.type windows
 end
+# the users logged on first (Elastic's m365_defender.event.active_users)
+append related.user properties.LoggedOnUsers.UserName
 append related.user $user.name
 append related.user properties.InitiatingProcessAccountName
 append related.hash $process.hash.md5

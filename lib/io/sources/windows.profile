@@ -218,6 +218,8 @@ when winlog.provider_name == Microsoft-Windows-Sysmon
   copy winlog.event_data.DestinationHostname destination.domain
   int winlog.event_data.DestinationPort destination.port
   copy winlog.event_data.QueryName dns.question.name
+  # the answers: addresses to dns.resolved_ip, names of typed records to related.hosts
+  dnsresults winlog.event_data.QueryResults dns.resolved_ip related.hosts
   append related.hosts $dns.question.name
   when winlog.event_data.Initiated == true
     set network.direction egress
@@ -257,13 +259,15 @@ when winlog.provider_name == Microsoft-Windows-Sysmon
     end
     delete $_tmp
     basename winlog.event_data.TargetObject registry.value
-    append registry.data.strings winlog.event_data.Details
+    # DWORD / QWORD values as their numbers, with registry.data.type
+    regdata winlog.event_data.Details registry.data
   end
   # The acting user: DOMAIN\name.
   user winlog.event_data.User user.domain user.name
   append related.user $user.name
   append related.ip $source.ip
   append related.ip $destination.ip
+  append related.ip $dns.resolved_ip
   # What the pipeline took out of event_data (moved to ECS fields).
   delete $winlog.event_data.ProcessId
   delete $winlog.event_data.ProcessGuid
