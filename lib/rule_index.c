@@ -512,16 +512,20 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
         if (sequence)
             list_guard(b, all, k * GUARD_BITS + 1);
     }
+    /* More guards narrow one filter: an event query's, or the first term
+     * of a sequence that starts there (bits 2 and 3; bit 1 is the union) */
     bool single = prog->nterms == 1 && !prog->has_until;
-    for (uint32_t gi = 1; guarded && single && gi < GUARD_BITS && !b->nomem; gi++) {
-        for (uint32_t i = 0; i < all.n; i++)
-            b->banned[b->pool[all.first + i]] = true;
+    bool narrows = single || (sequence && !prog->terms[0].missing);
+    gnode last = sequence ? start : all;
+    for (uint32_t gi = sequence ? 2 : 1; guarded && narrows && gi < GUARD_BITS && !b->nomem; gi++) {
+        for (uint32_t i = 0; i < last.n; i++)
+            b->banned[b->pool[last.first + i]] = true;
         memset(b->memo, 0, cells * sizeof *b->memo);
-        all = solve(b, prog, prog->terms[0].filter_pc, ACC_ALL, 0);
-        if (isinf(all.cost) || !all.n) /* any further guard only narrows (its lookups are made anyway) */
+        last = solve(b, prog, prog->terms[0].filter_pc, ACC_ALL, 0);
+        if (isinf(last.cost) || !last.n) /* any further guard only narrows (its lookups are made anyway) */
             break;
         uint32_t id = k * GUARD_BITS + gi;
-        list_guard(b, all, id);
+        list_guard(b, last, id);
         rs->required[id / 64] |= UINT64_C(1) << (id % 64);
     }
     for (uint32_t pc = 0; pc < prog->ncode; pc++)

@@ -84,6 +84,22 @@ struct eqlite_ruleset {
     uint32_t nwords;
 };
 
+/* What the index marks for one string element of one indexed field: the
+ * rule lists of every probe of the field that the element hits. Values
+ * repeat (process names, paths, arguments), so the scanner keeps the last
+ * answers in a direct-mapped table keyed by (group, exact bytes) and marks
+ * a repeated element's lists with one lookup instead of a probe each. */
+#define MEMO_SLOTS 4096 /* a power of two */
+#define MEMO_LISTS 4    /* elements that hit more lists are not kept */
+#define MEMO_BYTES 80   /* nor longer ones */
+typedef struct memo_entry {
+    uint64_t hash; /* 0: empty */
+    uint32_t group;
+    uint8_t n, nlists;
+    const rule_list *lists[MEMO_LISTS];
+    char s[MEMO_BYTES];
+} memo_entry;
+
 struct eqlite_scanner {
     const eqlite_ruleset *rs;
     const eqlite_allocator *alloc;
@@ -97,6 +113,7 @@ struct eqlite_scanner {
     eqlite_scanner_counts stats;
     uint64_t *prof_ns, *prof_runs; /* eq_scanner_profile */
     uint64_t *live; /* bit 1 of a sequence's guard bits: it holds partials */
+    memo_entry *memo; /* MEMO_SLOTS entries */
 };
 
 static inline uint64_t mix64(uint64_t a, uint64_t b)

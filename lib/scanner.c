@@ -25,6 +25,7 @@ void eqlite_scanner_free(eqlite_scanner *sc)
     free_streaming(sc);
     eq_free(sc->alloc, sc->pending);
     eq_free(sc->alloc, sc->live);
+    eq_free(sc->alloc, sc->memo);
     eq_free(sc->alloc, sc->fold.buf);
     eq_order_release(&sc->order, sc->alloc);
     eq_vm_release(&sc->vm);
@@ -43,8 +44,10 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
     memset(sc->streaming, 0, bytes);
     sc->pending = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     sc->live = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->live);
-    if (!sc->pending || !sc->live)
+    sc->memo = eq_malloc(sc->alloc, MEMO_SLOTS * sizeof *sc->memo);
+    if (!sc->pending || !sc->live || !sc->memo)
         return EQLITE_ENOMEM;
+    memset(sc->memo, 0, MEMO_SLOTS * sizeof *sc->memo);
     memset(sc->live, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->live);
     memset(sc->pending, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     for (uint32_t k = 0; k < rs->nrules; k++) {
@@ -193,25 +196,21 @@ static inline bool is_missing(const eqlite_value *v)
     return v->kind == EQLITE_NULL || (v->kind == EQLITE_ARRAY && v->len == 0);
 }
 
-/* Marks the rules listed under a probe's slice of one value (folded already
- * for caseless probes). */
-static void mark_slice(eqlite_scanner *sc, uint32_t pi, const probe *p, const char *s, uint32_t n)
+/* The rules listed under a probe's slice of one value (folded already for
+ * caseless probes); NULL if none. */
+static const rule_list *slice_rules(const eqlite_ruleset *rs, uint32_t pi, const probe *p, const char *s, uint32_t n)
 {
-    const eqlite_ruleset *rs = sc->rs;
     if (p->affix == SUFFIX) {
         if (n < p->len)
-            return;
+            return NULL;
         s += n - p->len;
         n = p->len;
     } else if (p->affix == PREFIX) {
         if (n < (uint32_t)p->off + p->len)
-            return;
-        for (uint32_t i = 0; i < p->off; i++) {
-            if ((unsigned char)s[i] >= 0x80) { /* a '?' may take more than a byte */
-                mark(sc, &p->present);
-                return;
-            }
-        }
+            return NULL;
+        for (uint32_t i = 0; i < p->off; i++)
+            if ((unsigned char)s[i] >= 0x80) /* a '?' may take more than a byte */
+                return &p->present;
         s += p->off;
         n = p->len;
     }
@@ -219,17 +218,16 @@ static void mark_slice(eqlite_scanner *sc, uint32_t pi, const probe *p, const ch
     uint64_t h = slot_hash(pi, s, n);
     uint32_t b1 = (uint32_t)(h >> 18) & BLOOM_MASK, b2 = (uint32_t)(h >> 41) & BLOOM_MASK;
     if (!((rs->bloom[b1 >> 6] >> (b1 & 63)) & (rs->bloom[b2 >> 6] >> (b2 & 63)) & 1))
-        return; /* most values: two bits of a small filter say no */
+        return NULL; /* most values: two bits of a small filter say no */
     uint32_t tag = (uint32_t)(h >> 32) | 1;
     for (uint32_t i = (uint32_t)h & rs->mask; rs->tags[i]; i = (i + 1) & rs->mask) {
         if (rs->tags[i] != tag)
             continue;
         const guard_slot *slot = &rs->slots[i];
-        if (slot->hash == h && slot->probe == pi && slot->n == n && (n == 0 || memcmp(slot->s, s, n) == 0)) {
-            mark(sc, &slot->rules);
-            return;
-        }
+        if (slot->hash == h && slot->probe == pi && slot->n == n && (n == 0 || memcmp(slot->s, s, n) == 0))
+            return &slot->rules;
     }
+    return NULL;
 }
 
 static void mark_all(eqlite_scanner *sc)
@@ -237,8 +235,26 @@ static void mark_all(eqlite_scanner *sc)
     memcpy(sc->pending, sc->rs->required, sc->nwords * sizeof *sc->pending);
 }
 
+/* The lists one element marks, gathered for the memo. */
+typedef struct element_marks {
+    const rule_list *lists[MEMO_LISTS];
+    uint32_t n;
+    bool keep; /* false: too many lists, or marked everything */
+} element_marks;
+
+static void mark_noted(eqlite_scanner *sc, element_marks *m, const rule_list *l)
+{
+    if (!l || !l->n)
+        return;
+    mark(sc, l);
+    if (m->n < MEMO_LISTS)
+        m->lists[m->n++] = l;
+    else
+        m->keep = false;
+}
+
 /* The probes active[a..end) of one field over one string element. */
-static void mark_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const char *s, uint32_t n)
+static void probe_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const char *s, uint32_t n, element_marks *m)
 {
     const eqlite_ruleset *rs = sc->rs;
     char local[256];
@@ -248,7 +264,7 @@ static void mark_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const cha
         uint32_t pi = rs->active[a];
         const probe *p = &rs->probes[pi];
         if (p->mode == PROBE_EXACT) {
-            mark_slice(sc, pi, p, s, n);
+            mark_noted(sc, m, slice_rules(rs, pi, p, s, n));
             continue;
         }
         if (p->mode != PROBE_FOLD)
@@ -264,6 +280,7 @@ static void mark_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const cha
                 char *buf = eq_scratch_reserve(&sc->fold, need ? need : 1);
                 if (!buf) { /* cannot fold: run everything */
                     mark_all(sc);
+                    m->keep = false;
                     return;
                 }
                 eq_fold(s, n, buf, need);
@@ -271,8 +288,36 @@ static void mark_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const cha
                 nfolded = (uint32_t)need;
             }
         }
-        mark_slice(sc, pi, p, folded, nfolded);
+        mark_noted(sc, m, slice_rules(rs, pi, p, folded, nfolded));
     }
+}
+
+/* The probes of group gi over one string element, through the memo. */
+static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_t n)
+{
+    const struct probe_group *g = &sc->rs->groups[gi];
+    if (n > MEMO_BYTES) {
+        element_marks m = {{NULL}, 0, false};
+        probe_element(sc, g->first, g->present, s, n, &m);
+        return;
+    }
+    uint64_t h = slot_hash(UINT32_MAX - gi, s, n) | 1;
+    memo_entry *e = &sc->memo[(h >> 20) & (MEMO_SLOTS - 1)];
+    if (e->hash == h && e->group == gi && e->n == n && memcmp(e->s, s, n) == 0) {
+        for (uint32_t i = 0; i < e->nlists; i++)
+            mark(sc, e->lists[i]);
+        return;
+    }
+    element_marks m = {{NULL}, 0, true};
+    probe_element(sc, g->first, g->present, s, n, &m);
+    if (!m.keep)
+        return;
+    e->hash = h;
+    e->group = gi;
+    e->n = (uint8_t)n;
+    e->nlists = (uint8_t)m.n;
+    memcpy(e->lists, m.lists, m.n * sizeof *m.lists);
+    memcpy(e->s, s, n);
 }
 
 static void gather(eqlite_scanner *sc, const eqlite_event *ev)
@@ -288,12 +333,14 @@ static void gather(eqlite_scanner *sc, const eqlite_event *ev)
             continue;
         for (uint32_t q = end; q < rs->groups[gi].end; q++) /* value probes come first, presence last */
             mark(sc, &rs->probes[rs->active[q]].present);
+        if (a == end)
+            continue; /* presence only */
         if (v->kind == EQLITE_STRING) {
-            mark_element(sc, a, end, v->u.s, v->len);
+            mark_element(sc, gi, v->u.s, v->len);
         } else if (v->kind == EQLITE_ARRAY) {
             for (uint32_t i = 0; i < v->len; i++)
                 if (v->u.a[i].kind == EQLITE_STRING)
-                    mark_element(sc, a, end, v->u.a[i].u.s, v->u.a[i].len);
+                    mark_element(sc, gi, v->u.a[i].u.s, v->u.a[i].len);
         }
     }
 }
@@ -331,7 +378,10 @@ eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, e
         uint64_t bits = pending[w];
         if (!bits)
             continue;
-        bits |= (bits & sc->live[w]) >> 1; /* sequences with partials: any filter's guard */
+        /* sequences with partials: any filter's guard (bit 1) stands for
+         * the start's (bits 0, 2 and 3) */
+        uint64_t revived = (bits & sc->live[w]) >> 1;
+        bits |= revived | revived << 2 | revived << 3;
         pending[w] = 0;
         uint64_t miss = required[w] & ~bits;
         /* a rule is ready when its nibble misses nothing and was hit */
