@@ -91,18 +91,23 @@ typedef struct scan {
     const eqlite_event *ev;
     eqlite_rule_callback cb;
     void *user;
-    eqlite_rule_info info;
+    uint32_t rule;       /* the rule running */
+    eqlite_rule_info info; /* its labels, filled when it reports a result */
     bool stop;           /* the callback asked to stop this event */
     eqlite_status error; /* first failure */
 } scan;
 
-/* Forwards a streaming rule's results; the inner matcher is never told to
- * stop, since stopping is per event here, not for the rest of the stream. */
+/* Reports a rule's result (a streaming rule's, through its matcher: that
+ * matcher is never told to stop, since stopping is per event here, not for
+ * the rest of the stream). */
 static int forward(void *user, const eqlite_result *result)
 {
     scan *s = user;
     s->sc->stats.matches++;
-    if (s->cb && !s->stop && s->cb(s->user, &s->info, result) != 0)
+    if (!s->cb || s->stop)
+        return 0;
+    eq_rule_info(s->sc->rs, s->rule, &s->info);
+    if (s->cb(s->user, &s->info, result) != 0)
         s->stop = true;
     return 0;
 }
@@ -113,13 +118,9 @@ static void run_plain(scan *s, const rule *r)
     vm->program = r->program;
     if (eq_vm_run(vm, r->filter_pc, s->ev) != 1)
         return;
-    s->sc->stats.matches++;
-    if (s->cb) {
-        const eqlite_event *events[1] = {s->ev};
-        eqlite_result result = {r->program, 1, events, 0, NULL};
-        if (s->cb(s->user, &s->info, &result) != 0)
-            s->stop = true;
-    }
+    const eqlite_event *events[1] = {s->ev};
+    eqlite_result result = {r->program, 1, events, 0, NULL};
+    forward(s, &result);
 }
 
 static void run_rule_now(scan *s, uint32_t k);
@@ -158,8 +159,7 @@ static void run_rule_now(scan *s, uint32_t k)
     eqlite_scanner *sc = s->sc;
     const rule *r = &sc->rs->rules[k];
     sc->stats.rules_run++;
-    if (s->cb)
-        eq_rule_info(sc->rs, k, &s->info);
+    s->rule = k;
     if (!r->streaming) {
         run_plain(s, r);
         return;
@@ -357,7 +357,7 @@ eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, e
     if (!sc || !eq_event_usable(ev))
         return EQLITE_EMISUSE;
     const eqlite_ruleset *rs = sc->rs;
-    scan s = {sc, ev, cb, user, {0}, false, EQLITE_OK};
+    scan s = {sc, ev, cb, user, 0, {0}, false, EQLITE_OK};
     if (sc->vm.chunks) /* strings the previous event's rules made */
         eq_vm_reset(&sc->vm);
     sc->stats.events++;
@@ -416,12 +416,11 @@ eqlite_status eqlite_scanner_flush(eqlite_scanner *sc, eqlite_rule_callback cb, 
 {
     if (!sc)
         return EQLITE_EMISUSE;
-    scan s = {sc, NULL, cb, user, {0}, false, EQLITE_OK};
+    scan s = {sc, NULL, cb, user, 0, {0}, false, EQLITE_OK};
     for (uint32_t k = 0; k < sc->rs->nrules && !s.stop; k++) {
         if (!sc->streaming[k])
             continue;
-        if (cb)
-            eq_rule_info(sc->rs, k, &s.info);
+        s.rule = k;
         eqlite_status st = eqlite_flush(sc->streaming[k], forward, &s);
         if (st != EQLITE_OK && s.error == EQLITE_OK)
             s.error = st;
