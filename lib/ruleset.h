@@ -31,7 +31,7 @@ typedef struct rule_list {
 enum { PROBE_EXACT, PROBE_FOLD, PROBE_PRESENT };
 enum { WHOLE, PREFIX, SUFFIX };
 #define BLOOM_MASK 131071u /* a 16 KiB filter */
-#define GUARD_BITS 4 /* guards per rule, all required (16 rules a word) */
+#define GUARD_BITS 4 /* guards per rule, all required (bit 0 of every rule) */
 #define MAX_SKIP 4    /* leading '?' a prefix key may skip */
 
 /* One (field, mode, slice) the index reads per event: the whole value, or
@@ -81,8 +81,17 @@ struct eqlite_ruleset {
     rule_list clocked; /* rules fed every event while they hold partials */
     uint32_t nguarded; /* rules reached through the index */
     uint64_t *required; /* per rule, GUARD_BITS bits: the guards that must all hold */
-    uint32_t nwords;
+    uint32_t nwords;      /* GUARD_BITS planes of plane_words */
+    uint32_t plane_words; /* one bit per rule */
 };
+
+/* Guard bit g of rule k. The bitmaps hold GUARD_BITS planes of one bit per
+ * rule, so the rules whose required bits all hold come out of a few ANDs
+ * of whole words. */
+static inline uint32_t guard_bit(const eqlite_ruleset *rs, uint32_t k, uint32_t g)
+{
+    return g * rs->plane_words * 64 + k;
+}
 
 /* What the index marks for one string element of one indexed field: the
  * rule lists of every probe of the field that the element hits. Values
@@ -112,7 +121,7 @@ struct eqlite_scanner {
     eq_order order;
     eqlite_scanner_counts stats;
     uint64_t *prof_ns, *prof_runs; /* eq_scanner_profile */
-    uint64_t *live; /* bit 1 of a sequence's guard bits: it holds partials */
+    uint64_t *live; /* per rule (plane_words): a sequence holding partials */
     memo_entry *memo; /* MEMO_SLOTS entries */
 };
 

@@ -43,12 +43,12 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
     /* zeroed before anything can fail: free_streaming frees every entry */
     memset(sc->streaming, 0, bytes);
     sc->pending = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
-    sc->live = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->live);
+    sc->live = eq_malloc(sc->alloc, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
     sc->memo = eq_malloc(sc->alloc, MEMO_SLOTS * sizeof *sc->memo);
     if (!sc->pending || !sc->live || !sc->memo)
         return EQLITE_ENOMEM;
     memset(sc->memo, 0, MEMO_SLOTS * sizeof *sc->memo);
-    memset(sc->live, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->live);
+    memset(sc->live, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
     memset(sc->pending, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     for (uint32_t k = 0; k < rs->nrules; k++) {
         if (!rs->rules[k].streaming)
@@ -166,11 +166,11 @@ static void run_rule_now(scan *s, uint32_t k)
     }
     eqlite_status st = eqlite_feed(sc->streaming[k], s->ev, forward, s);
     if (r->sequence) {
-        uint64_t bit = UINT64_C(2) << (k * GUARD_BITS % 64);
+        uint64_t bit = UINT64_C(1) << (k % 64);
         if (sc->streaming[k]->stats.pending)
-            sc->live[k * GUARD_BITS / 64] |= bit;
+            sc->live[k / 64] |= bit;
         else
-            sc->live[k * GUARD_BITS / 64] &= ~bit;
+            sc->live[k / 64] &= ~bit;
     }
     if (st != EQLITE_OK) {
         sc->stats.errors++;
@@ -366,43 +366,36 @@ eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, e
     gather(sc, ev);
     for (uint32_t i = 0; i < rs->clocked.n; i++) { /* time may settle what they hold */
         uint32_t k = rs->clocked.items[i];
-        if (sc->streaming[k]->stats.pending) {
-            uint32_t w = k * GUARD_BITS / 64, sh = k * GUARD_BITS % 64;
-            pending[w] |= rs->required[w] & (UINT64_C(0xf) << sh);
-        }
+        if (sc->streaming[k]->stats.pending)
+            for (uint32_t g = 0; g < GUARD_BITS; g++) {
+                uint32_t id = guard_bit(rs, k, g);
+                pending[id / 64] |= rs->required[id / 64] & (UINT64_C(1) << (id % 64));
+            }
     }
-    /* rules whose guard bits are all set, in rule order */
+    /* rules whose required guard bits are all set, in rule order */
+    const uint32_t pw = rs->plane_words;
     const uint64_t *required = rs->required;
-    const uint64_t low = UINT64_C(0x1111111111111111); /* bit 0 of each rule */
-    for (uint32_t w = 0; w < sc->nwords; w++) {
-        uint64_t bits = pending[w];
-        if (!bits)
-            continue;
-        /* sequences with partials: any filter's guard (bit 1) stands for
-         * the start's (bits 0, 2 and 3) */
-        uint64_t revived = (bits & sc->live[w]) >> 1;
-        bits |= revived | revived << 2 | revived << 3;
-        pending[w] = 0;
-        uint64_t miss = required[w] & ~bits;
-        /* a rule is ready when its nibble misses nothing and was hit */
-        uint64_t hit = (bits | bits >> 1 | bits >> 2 | bits >> 3) & low;
-        uint64_t missing = (miss | miss >> 1 | miss >> 2 | miss >> 3) & low;
-        uint64_t ready = hit & ~missing;
+    for (uint32_t w = 0; w < pw && !s.stop; w++) {
+        uint64_t g0 = pending[w], g1 = pending[pw + w], g2 = pending[2 * pw + w], g3 = pending[3 * pw + w];
+        pending[w] = pending[pw + w] = pending[2 * pw + w] = pending[3 * pw + w] = 0;
+        /* sequences with partials: any filter's guard (plane 1) stands for
+         * the start's (planes 0, 2 and 3) */
+        uint64_t revived = g1 & sc->live[w];
+        uint64_t ready = (g0 | revived) & (g1 | ~required[pw + w]) & (g2 | revived | ~required[2 * pw + w]) &
+                         (g3 | revived | ~required[3 * pw + w]);
         while (ready && !s.stop) {
-            uint32_t k = w * (64 / GUARD_BITS) + (uint32_t)__builtin_ctzll(ready) / GUARD_BITS;
+            uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(ready);
             ready &= ready - 1;
             if (ready) { /* the next rule's program and code, while this one runs */
-                const rule *next = &rs->rules[w * (64 / GUARD_BITS) + (uint32_t)__builtin_ctzll(ready) / GUARD_BITS];
+                const rule *next = &rs->rules[w * 64 + (uint32_t)__builtin_ctzll(ready)];
                 __builtin_prefetch(next->program);
                 __builtin_prefetch(next->entry);
             }
             run_rule(&s, k);
         }
-        if (s.stop) { /* forget the rest of this event's rules */
-            memset(pending + w, 0, (sc->nwords - w) * sizeof *pending);
-            break;
-        }
     }
+    if (s.stop) /* forget the rest of this event's rules */
+        memset(pending, 0, sc->nwords * sizeof *pending);
     if (s.error == EQLITE_OK && sc->vm.scratch.error) /* a test that could not be decided */
         s.error = eq_scratch_take_error(&sc->vm.scratch);
     if (s.error == EQLITE_OK && sc->fold.error)
