@@ -211,6 +211,14 @@ def main(tmp):
     r = run(["query", "--tiebreaker-field", "seq", SEQ, tbp])
     out = [[e["seq"] for e in json.loads(l)["events"]] for l in lines(r)]
     check("the tiebreaker orders a sort", out == [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]], repr(r))
+    # string tiebreakers that share their first 8 bytes are compared whole
+    for e in tb_events:
+        e["seq"] = "evt-%06d" % e["seq"]
+    tbs = write(os.path.join(tmp, "tb_strings.ndjson"), "".join(json.dumps(e) + "\n" for e in tb_events))
+    r = run(["query", "--tiebreaker-field", "seq", SEQ, tbs])
+    out = [[e["seq"][-2:] for e in json.loads(l)["events"]] for l in lines(r)]
+    check("long string tiebreakers order a sort", out == [["01", "02"], ["03", "04"], ["05", "06"], ["07", "08"],
+                                                           ["09", "10"]] and not r.stderr, repr(r))
 
     # memory of a sort: the index, not the events
     shuffled_big = os.path.join(tmp, "big_shuffled.ndjson")
