@@ -73,6 +73,7 @@ typedef struct sorter {
     size_t guess; /* bytes read at first for one event: twice the average line */
     tied *group;  /* pass 2: consecutive entries whose (timestamp, key) tie */
     size_t ngroup, capgroup;
+    sort_entry feeding; /* pass 2: the entry being fed */
 } sorter;
 
 /* ---- keys ---------------------------------------------------------------- */
@@ -370,9 +371,35 @@ static int reread(sorter *s, const sort_entry *en, eqlite_event *ev, eq_ndjson_r
     return got;
 }
 
+/* The line of the event being fed, when entries hold tiebreaker keys
+ * instead: its line ends counted in the file up to it (only for a message). */
+static uint64_t line_in_file(void *ctx, const eq_ndjson_record *rec)
+{
+    const sorter *s = ctx;
+    const source *src = &s->src[s->feeding.pos >> OFFSET_BITS];
+    uint64_t offset = s->feeding.pos & ((UINT64_C(1) << OFFSET_BITS) - 1), lines = 1;
+    if (src->copy)
+        return rec->line; /* a .gz or array record copy: its line is not kept */
+    if (src->mem)
+        return lines + eng_count_lines(src->mem, (size_t)offset);
+    char buf[1 << 16];
+    for (uint64_t at = 0; at < offset;) {
+        size_t want = offset - at < sizeof buf ? (size_t)(offset - at) : sizeof buf;
+        ssize_t got = pread(src->fd, buf, want, (off_t)at);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return rec->line;
+        lines += eng_count_lines(buf, (size_t)got);
+        at += (uint64_t)got;
+    }
+    return lines;
+}
+
 static int feed_entry(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *fed)
 {
     eng *e = s->e;
+    s->feeding = *en;
     eqlite_event ev;
     eq_ndjson_record rec;
     int got = reread(s, en, &ev, &rec);
@@ -496,6 +523,8 @@ static int feed_sorted(sorter *s)
     eng_runner *r = eng_runner_new(e, e->out);
     if (!r)
         return eng_out_of_memory("starting the matchers");
+    if (s->has_tb)
+        eng_runner_set_lines(r, line_in_file, s);
     int status = 0;
     uint64_t fed = 0;
     if (s->nruns == 0) {
