@@ -98,7 +98,7 @@ static inline uint32_t guard_bit(const eqlite_ruleset *rs, uint32_t k, uint32_t 
  * repeat (process names, paths, arguments), so the scanner keeps the last
  * answers in a direct-mapped table keyed by (group, exact bytes) and marks
  * a repeated element's lists with one lookup instead of a probe each. */
-#define MEMO_SLOTS 4096 /* a power of two */
+#define MEMO_MAX_SLOTS 4096 /* slots: 16 per probe read, a power of two up to this */
 #define MEMO_LISTS 4    /* elements that hit more lists are not kept */
 #define MEMO_BYTES 80   /* nor longer ones */
 typedef struct memo_entry {
@@ -122,7 +122,8 @@ struct eqlite_scanner {
     eqlite_scanner_counts stats;
     uint64_t *prof_ns, *prof_runs; /* eq_scanner_profile */
     uint64_t *live; /* per rule (plane_words): a sequence holding partials */
-    memo_entry *memo; /* MEMO_SLOTS entries */
+    memo_entry *memo; /* memo_mask + 1 entries */
+    uint32_t memo_mask;
 };
 
 static inline uint64_t mix64(uint64_t a, uint64_t b)

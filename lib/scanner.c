@@ -44,10 +44,14 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
     memset(sc->streaming, 0, bytes);
     sc->pending = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     sc->live = eq_malloc(sc->alloc, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
-    sc->memo = eq_malloc(sc->alloc, MEMO_SLOTS * sizeof *sc->memo);
+    uint32_t slots = 16;
+    while (slots < MEMO_MAX_SLOTS && slots < 16 * rs->nactive)
+        slots *= 2;
+    sc->memo_mask = slots - 1;
+    sc->memo = eq_malloc(sc->alloc, slots * sizeof *sc->memo);
     if (!sc->pending || !sc->live || !sc->memo)
         return EQLITE_ENOMEM;
-    memset(sc->memo, 0, MEMO_SLOTS * sizeof *sc->memo);
+    memset(sc->memo, 0, slots * sizeof *sc->memo);
     memset(sc->live, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
     memset(sc->pending, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     for (uint32_t k = 0; k < rs->nrules; k++) {
@@ -302,7 +306,7 @@ static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_
         return;
     }
     uint64_t h = slot_hash(UINT32_MAX - gi, s, n) | 1;
-    memo_entry *e = &sc->memo[(h >> 20) & (MEMO_SLOTS - 1)];
+    memo_entry *e = &sc->memo[(h >> 20) & sc->memo_mask];
     if (e->hash == h && e->group == gi && e->n == n && memcmp(e->s, s, n) == 0) {
         for (uint32_t i = 0; i < e->nlists; i++)
             mark(sc, e->lists[i]);
