@@ -88,6 +88,7 @@ struct eqlite_matcher {
     eq_chunk *chunk_cur;
     void *seq;           /* sequence / sample / pipe state (sequence.c) */
     eqlite_event_hooks hooks; /* held events' user data (pipes.c) */
+    struct eq_held *spare_held; /* the last released held copy, its slots all null but the program's */
 };
 
 /* An event the VM can read: fields may be NULL only when there are none. */
