@@ -338,8 +338,8 @@ static bool not_an_ip(gen *g, const eq_node *at, const eqlite_value *v)
     return false;
 }
 
-/* `ip_field == "a"` and `ip_field in ("a", "b/8")`: Elasticsearch's term(s)
- * query on an ip field parses each value as an address, or as a CIDR block
+/* `ip_field == "a"` (`in` refuses strings on ip fields in sema, as ES's In
+ * does): Elasticsearch's term query on an ip field parses each value as an address, or as a CIDR block
  * when it has a '/' (IpFieldMapper.termQuery), and a value that is neither
  * fails the query. So this is cidrMatch over the values. *handled is false
  * when a value is not a string (left to the general code). */
@@ -382,6 +382,16 @@ static bool compile_ip_terms(gen *g, eq_node *field, eq_node *const *values, uin
     emit(g, OP_CALL, FN_CIDRMATCH, 1, 0, aux);
     emit(g, OP_TRUTH, 0, 0, 0, 0);
     return !g->p->failed;
+}
+
+/* A keyword operand against a number: Elasticsearch's term, terms and range
+ * queries on keyword take the number's text (1 -> "1"). `text` holds it. */
+static void number_as_keyword(const eq_node *operand, eqlite_value *v, char text[32])
+{
+    if (operand->type != VT_STRING || (v->kind != EQLITE_INT && v->kind != EQLITE_DOUBLE))
+        return;
+    size_t n = v->kind == EQLITE_INT ? eq_format_int(v->u.i, text) : eq_format_double(v->u.d, text);
+    *v = (eqlite_value){EQLITE_STRING, (uint32_t)n, {.s = text}};
 }
 
 static bool compile_compare(gen *g, eq_node *n)
@@ -441,12 +451,7 @@ static bool compile_compare(gen *g, eq_node *n)
         if (dates && !date_const(g, b, &v))
             return false;
         char text[32];
-        if (a->type == VT_STRING && (v.kind == EQLITE_INT || v.kind == EQLITE_DOUBLE)) {
-            /* a keyword field against a number: Elasticsearch's term and range
-             * queries on keyword take the number's text (1 -> "1") */
-            size_t n = v.kind == EQLITE_INT ? eq_format_int(v.u.i, text) : eq_format_double(v.u.d, text);
-            v = (eqlite_value){EQLITE_STRING, (uint32_t)n, {.s = text}};
-        }
+        number_as_keyword(a, &v, text);
         uint8_t addr[16];
         if (mode == 3 && v.kind == EQLITE_STRING && !eq_ip_parse(v.u.s, v.len, addr))
             return not_an_ip(g, b, &v);
@@ -492,11 +497,6 @@ static bool compile_predicate(gen *g, eq_node *n)
     for (uint32_t k = 1; k < n->nkids; k++)
         if (n->kids[k]->type != VT_STRING && n->kids[k]->type != VT_NULL)
             all_strings = false;
-    if (n->op == PR_IN && lhs->type == VT_IP && lhs->kind == N_FIELD) {
-        bool handled;
-        if (!compile_ip_terms(g, lhs, n->kids + 1, n->nkids - 1, &handled) || handled)
-            return !g->p->failed;
-    }
     uint32_t id = 0;
     bool on_field = lhs->kind == N_FIELD && field_operand(g, lhs, &id) && id != EQ_TS_FIELD;
     if ((n->op == PR_IN || n->op == PR_IN_I || n->op == PR_SEQ) && !all_strings) {
@@ -507,6 +507,8 @@ static bool compile_predicate(gen *g, eq_node *n)
                 return false;
             if (lhs->type == VT_DATE && !date_const(g, n->kids[k], &v))
                 return false;
+            char text[32];
+            number_as_keyword(lhs, &v, text); /* in~ (ES's `in` refuses the mix) */
             add_const(g, v);
             count++;
         }
