@@ -22,6 +22,9 @@ typedef struct gen {
     bool folding;
     eqlite_matcher *folder;
     const eq_node *at; /* node being compiled: where a stack-limit error points */
+    int in_condition;  /* inside a condition that may try element choices */
+    int under_function; /* inside function arguments or arithmetic */
+    uint32_t elem_slots; /* LOAD_ELEM slots the current condition uses */
 } gen;
 
 static const int op_effect[OP__COUNT] = {
@@ -198,7 +201,7 @@ static bool fold_value(gen *g, eq_node *n, eqlite_value *out)
     emit(g, OP_RET, 0, 0, 0, 0);
     if (g->p->failed)
         return false;
-    if (!eq_vm_reserve(g->folder, g->prog->max_stack))
+    if (!eq_vm_reserve(g->folder, g->prog))
         return oom(g, n);
     uint32_t nv = 0;
     static const eqlite_event empty;
@@ -235,6 +238,23 @@ static int field_operand(gen *g, const eq_node *f, uint32_t *out)
     return 1;
 }
 
+/* A field read under a function or arithmetic in a condition: one element
+ * slot, so that the condition tries each of its values (opcodes.h). */
+static bool load_element(gen *g, const eq_node *n, uint32_t id)
+{
+    emit(g, OP_LOAD_ELEM, 0, 0, id, g->elem_slots);
+    if (g->p->failed) /* the stack limit, met first by long argument lists */
+        return false;
+    if (g->elem_slots == EQ_ELEM_SLOTS) {
+        eq_error(g->p, EQLITE_ELIMIT, n->off, n->len,
+                 "a condition reads more than %d fields inside functions or arithmetic", EQ_ELEM_SLOTS);
+        return false;
+    }
+    if (++g->elem_slots > g->prog->max_elem_slots)
+        g->prog->max_elem_slots = g->elem_slots;
+    return true;
+}
+
 static bool compile_value(gen *g, eq_node *n)
 {
     g->at = n;
@@ -252,18 +272,24 @@ static bool compile_value(gen *g, eq_node *n)
             emit(g, OP_LOAD_CONST, 0, 0, 0, add_const(g, (eqlite_value){0}));
         else if (id == EQ_TS_FIELD)
             emit(g, OP_LOAD_TS, 0, 0, 0, 0);
+        else if (g->in_condition && g->under_function)
+            return load_element(g, n, id);
         else
             emit(g, OP_LOAD_FIELD, 0, 0, id, 0);
         break;
     }
     case N_ARITH:
+        g->under_function++;
         if (!compile_value(g, n->kids[0]) || !compile_value(g, n->kids[1]))
             return false;
+        g->under_function--;
         emit(g, OP_ARITH, n->op, java_int(n), 0, 0);
         break;
     case N_NEG:
+        g->under_function++;
         if (!compile_value(g, n->kids[0]))
             return false;
+        g->under_function--;
         emit(g, OP_NEG, 0, java_int(n), 0, 0);
         break;
     case N_CALL: {
@@ -294,9 +320,11 @@ static bool compile_value(gen *g, eq_node *n)
         } else if (is_arith_call(n)) {
             aux = java_int(n);
         }
+        g->under_function++;
         for (uint32_t k = 0; k < argc; k++)
             if (!compile_value(g, n->kids[k]))
                 return false;
+        g->under_function--;
         emit(g, OP_CALL, (unsigned)n->fn | ((n->flags & NF_TILDE) ? 0x80u : 0u), argc, 0, aux);
         break;
     }
@@ -651,7 +679,7 @@ static bool compile_bool(gen *g, eq_node *n, bool lax)
         emit(g, OP_RET, 0, 0, 0, 0);
         if (g->p->failed)
             return false;
-        if (!eq_vm_reserve(g->folder, g->prog->max_stack))
+        if (!eq_vm_reserve(g->folder, g->prog))
             return oom(g, n);
         static const eqlite_event empty;
         eq_vm_reset(g->folder);
@@ -662,6 +690,16 @@ static bool compile_bool(gen *g, eq_node *n, bool lax)
         g->depth = depth;
         emit(g, OP_SET_ACC, (unsigned)acc, 0, 0, 0);
         return !g->p->failed;
+    }
+    if (!g->in_condition && n->kind != N_AND && n->kind != N_OR && n->kind != N_NOT) {
+        uint32_t start = g->prog->ncode;
+        g->in_condition = 1;
+        g->elem_slots = 0;
+        bool ok = compile_bool(g, n, lax);
+        g->in_condition = 0;
+        if (ok && g->elem_slots)
+            emit(g, OP_NEXT_ELEM, 0, g->elem_slots, start, 0);
+        return ok && !g->p->failed;
     }
     switch ((eq_node_kind)n->kind) {
     case N_AND:
@@ -925,6 +963,8 @@ size_t eq_disassemble(const eqlite_program *prog, char *buf, size_t cap)
             case 'i': out(&ob, "%s", in->x ? " caseless" : ""); break;
             case 'g': out(&ob, "%s", in->x ? " guard" : ""); break;
             case 'n': out(&ob, " n=%u", in->y); break;
+            case 's': out(&ob, " slot=%u", in->b); break;
+            case 'S': out(&ob, " slots=%u", in->y); break;
             case 'C': out(&ob, " %s%s/%u", eq_functions[in->x & 0x7F].spelling, (in->x & 0x80) ? "~" : "", in->y); break;
             default: break;
             }
