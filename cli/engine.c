@@ -458,7 +458,23 @@ struct eng_runner {
     uint32_t event;       /* the event the tags name */
     uint64_t matches;
     bool stopped;
+    eng_line_of line_of; /* NULL: records carry their own lines */
+    void *line_ctx;
 };
+
+void eng_runner_set_lines(eng_runner *r, eng_line_of line_of, void *ctx)
+{
+    r->line_of = line_of;
+    r->line_ctx = ctx;
+}
+
+uint64_t eng_count_lines(const char *p, size_t n)
+{
+    uint64_t lines = 0;
+    for (const char *end = p + n; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+        lines++;
+    return lines;
+}
 
 int eng_split(eng *e)
 {
@@ -635,12 +651,21 @@ int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_recor
     if (r->stopped)
         return 0;
     eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r) : eqlite_scanner_match(r->sc, ev, on_rule_result, r);
-    if (st == EQLITE_EORDER) { /* event queries took it; sequences and samples could not */
-        eng_note_late(r->e, rec, r->e->opt.reorder_window > 0 ? ENG_LATE_BEYOND_WINDOW : ENG_LATE_OUT_OF_ORDER);
-    } else if (st != EQLITE_OK) {
-        return engine_error(r, st, rec);
+    if (st == EQLITE_OK)
+        return 0;
+    eng_late_reason why = r->e->opt.reorder_window > 0 ? ENG_LATE_BEYOND_WINDOW : ENG_LATE_OUT_OF_ORDER;
+    eq_ndjson_record where;
+    /* the place is counted when a message shows it: an error, a first note */
+    if (rec && r->line_of && (st != EQLITE_EORDER || r->e->late[why].count == 0)) {
+        where = *rec;
+        where.line = r->line_of(r->line_ctx, rec);
+        rec = &where;
     }
-    return 0;
+    if (st == EQLITE_EORDER) { /* event queries took it; sequences and samples could not */
+        eng_note_late(r->e, rec, why);
+        return 0;
+    }
+    return engine_error(r, st, rec);
 }
 
 int eng_runner_flush(eng_runner *r)

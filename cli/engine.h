@@ -199,6 +199,11 @@ void eng_runner_set_out(eng_runner *r, eq_strbuf *out);
 /* Feeds one event to every matcher. 0, or 2 on an engine error. An
  * out-of-order event is reported (file:line) and counted, not fatal. */
 int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_record *rec);
+/* Records whose line is not the one in their file (a chunk of -j, an event
+ * read back for a sort): line_of gives it, counted only for a message. */
+typedef uint64_t (*eng_line_of)(void *ctx, const eq_ndjson_record *rec);
+void eng_runner_set_lines(eng_runner *r, eng_line_of line_of, void *ctx);
+uint64_t eng_count_lines(const char *p, size_t n); /* line ends in p[0, n) */
 int eng_runner_flush(eng_runner *r);
 bool eng_runner_stopped(const eng_runner *r);
 uint64_t eng_runner_matches(const eng_runner *r);

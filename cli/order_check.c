@@ -9,7 +9,8 @@
  * line of any other shape, a tiebreaker field or a date format hands the
  * whole file to the reader, which projects only the timestamp and
  * tiebreaker. */
-#define _GNU_SOURCE /* memmem */
+#define _DEFAULT_SOURCE /* madvise */
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +23,21 @@
 #include "arena.h"
 #include "seq_internal.h" /* eq_order: the engine's own order rule */
 
-/* The memmem scans stay inside the mapping: the needle is short, and the
- * line ends where the file does. */
 typedef enum { FAST_IN_ORDER, FAST_OUT_OF_ORDER, FAST_UNDECIDED } fast_verdict;
+
+/* Whether the quoted field name occurs in [p, end): memchr for its byte at
+ * `anchor` (one that is rare in JSON text, such as the '@' of "@timestamp"),
+ * then a compare. Several times faster than memmem on every line, and the
+ * scans stay inside the mapping: the line ends where the file does. */
+static bool names_field(const char *p, const char *end, const char *quoted, size_t qlen, size_t anchor)
+{
+    for (const char *x = p + anchor; x < end && (x = memchr(x, quoted[anchor], (size_t)(end - x))) != NULL; x++) {
+        const char *at = x - anchor;
+        if ((size_t)(end - at) >= qlen && memcmp(at, quoted, qlen) == 0)
+            return true;
+    }
+    return false;
+}
 
 static fast_verdict fast_check(const char *p, size_t n, const char *ts, size_t tslen, int64_t *last, bool *have)
 {
@@ -33,7 +46,13 @@ static fast_verdict fast_check(const char *p, size_t n, const char *ts, size_t t
         return FAST_UNDECIDED;
     size_t hlen = (size_t)snprintf(head, sizeof head, "{\"%s\":\"", ts);
     const char *quoted = head + 1; /* "@timestamp" with its quotes */
-    size_t qlen = tslen + 2;
+    size_t qlen = tslen + 2, anchor = 1;
+    for (size_t i = 1; i + 1 < qlen; i++) {
+        if (!isalnum((unsigned char)quoted[i])) { /* letters are common, punctuation is not */
+            anchor = i;
+            break;
+        }
+    }
     const char *end = p + n, *dropped = p;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     while (p < end) {
@@ -55,7 +74,7 @@ static fast_verdict fast_check(const char *p, size_t n, const char *ts, size_t t
                 q++;
             int64_t t;
             if (q >= le || *q != '"' || eq_ndjson_parse_timestamp(v, (size_t)(q - v), &t) != 0 ||
-                memmem(q, (size_t)(le - q), quoted, qlen))
+                names_field(q, le, quoted, qlen, anchor))
                 return FAST_UNDECIDED; /* escapes, a second spelling, or not a timestamp */
             if (*have && t < *last)
                 return FAST_OUT_OF_ORDER;

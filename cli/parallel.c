@@ -26,6 +26,7 @@ enum { SLOT_FREE, SLOT_TAKEN, SLOT_DONE };
 typedef struct slot {
     int state;
     uint64_t index;
+    const char *data; /* the mapping: lines are counted from its start */
     size_t start, end;
     eq_strbuf out;  /* results */
     eq_strbuf errs; /* bad records: uint64 line (relative), reason, NUL */
@@ -82,16 +83,6 @@ static void note_bad(slot *s, uint64_t line, const char *reason)
     eq_strbuf_bytes(&s->errs, reason, strlen(reason) + 1);
 }
 
-static uint64_t count_lines(const char *p, size_t n)
-{
-    uint64_t lines = 0;
-    const char *end = p + n;
-    while ((p = memchr(p, '\n', (size_t)(end - p)))) {
-        lines++;
-        p++;
-    }
-    return lines;
-}
 
 /* Drops the mapped pages from the page holding `from` up to the one holding
  * `to` (exclusive): results are copies, so input already read need not stay
@@ -109,6 +100,14 @@ static void drop_pages(const par *p, size_t from, size_t to)
 
 #define DROP_STEP ((size_t)1 << 20)
 
+/* A chunk's record in the file: the lines before the chunk (counted only
+ * for a message) and its line in the chunk. */
+static uint64_t chunk_line(void *ctx, const eq_ndjson_record *rec)
+{
+    const slot *s = ctx;
+    return eng_count_lines(s->data, s->start) + rec->line;
+}
+
 static void run_chunk(par *p, eng_runner *r, slot *s)
 {
     eq_ndjson_options o;
@@ -122,6 +121,7 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
         return;
     }
     eng_runner_set_out(r, &s->out);
+    eng_runner_set_lines(r, chunk_line, s);
     uint64_t matches_before = eng_runner_matches(r);
     eqlite_event ev;
     eq_ndjson_record rec;
@@ -179,6 +179,7 @@ static slot *take(par *p)
             slot *s = &p->slots[p->next_index % WINDOW];
             s->state = SLOT_TAKEN;
             s->index = p->next_index++;
+            s->data = p->data;
             s->start = p->next_start;
             s->end = s->start + CHUNK_BYTES < p->size ? s->start + CHUNK_BYTES : p->size;
             const char *nl = s->end < p->size ? memchr(p->data + s->end, '\n', p->size - s->end) : NULL;
@@ -217,7 +218,7 @@ static uint64_t line_base(par *p, const slot *s)
 {
     while (p->counted_to < s->start) { /* step by step, dropping the pages read again */
         size_t n = s->start - p->counted_to < DROP_STEP ? s->start - p->counted_to : DROP_STEP;
-        p->counted_lines += count_lines(p->data + p->counted_to, n);
+        p->counted_lines += eng_count_lines(p->data + p->counted_to, n);
         drop_pages(p, p->counted_to, p->counted_to + n);
         p->counted_to += n;
     }
@@ -255,9 +256,10 @@ static int merge_chunk(par *p, slot *s)
             status = eng_out_of_memory("feeding the ordered rules");
             break;
         }
-        eq_ndjson_record rec = {s->evs[k]->text.text, s->evs[k]->text.len, 0, 0, p->path, ""};
+        eq_ndjson_record rec = {s->evs[k]->text.text, s->evs[k]->text.len, s->evs[k]->line, 0, p->path, ""};
         p->seq_out.len = p->seq_tags.len = 0;
         eng_runner_set_out(p->ordered, &p->seq_out);
+        eng_runner_set_lines(p->ordered, chunk_line, s);
         eng_runner_set_tags(p->ordered, &p->seq_tags, (uint32_t)k);
         if (!eng_runner_stopped(p->ordered))
             status = eng_runner_feed(p->ordered, &ev, &rec);

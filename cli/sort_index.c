@@ -13,7 +13,9 @@
  *
  * Tiebreakers are ordered by a 62-bit key: null first, then numbers (as
  * doubles, the two lowest bits dropped), then strings (by their first 7
- * bytes); values equal in the key keep input order. */
+ * bytes). Entries whose timestamps and keys tie are read back and ordered
+ * by their whole tiebreakers (the engine's order) before they are fed;
+ * equal ones keep input order. */
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "value.h" /* eq_value_compare: the engine's order of numbers */
 
 #define DEFAULT_MEMORY_LIMIT ((size_t)256 << 20)
 #define OFFSET_BITS 48 /* byte offset in a source; the bits above are the source */
@@ -48,6 +51,12 @@ typedef struct source {
     eq_ndjson *reader; /* pass 2: reads line_buf */
 } source;
 
+/* An entry of a tie group, with its whole tiebreaker (string bytes owned). */
+typedef struct tied {
+    sort_entry en;
+    eqlite_value tb;
+} tied;
+
 typedef struct sorter {
     eng *e;
     bool has_tb;
@@ -62,6 +71,9 @@ typedef struct sorter {
     char *line_buf; /* pass 2: one event's line, then '\n' and padding */
     size_t line_cap;
     size_t guess; /* bytes read at first for one event: twice the average line */
+    tied *group;  /* pass 2: consecutive entries whose (timestamp, key) tie */
+    size_t ngroup, capgroup;
+    sort_entry feeding; /* pass 2: the entry being fed */
 } sorter;
 
 /* ---- keys ---------------------------------------------------------------- */
@@ -338,28 +350,64 @@ static int read_line(sorter *s, source *src, uint64_t offset, size_t *len)
     }
 }
 
-static int feed_entry(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *fed)
+/* The event of an entry, read back: EQ_NDJSON_EVENT or _BAD, else -1
+ * (reported). */
+static int reread(sorter *s, const sort_entry *en, eqlite_event *ev, eq_ndjson_record *rec)
 {
-    eng *e = s->e;
     source *src = &s->src[en->pos >> OFFSET_BITS];
     uint64_t offset = en->pos & ((UINT64_C(1) << OFFSET_BITS) - 1);
     size_t len;
     if (read_line(s, src, offset, &len) != 0 || eq_ndjson_seek(src->reader, 0, s->has_tb ? 0 : en->tb) != 0) {
         fprintf(stderr, "eqlite: %s: cannot reread the event at byte %llu: %s\n", src->name,
                 (unsigned long long)offset, strerror(errno));
-        return 2;
+        return -1;
     }
+    int got = eq_ndjson_next(src->reader, ev, rec);
+    if (got != EQ_NDJSON_EVENT && got != EQ_NDJSON_BAD) {
+        fprintf(stderr, "eqlite: %s: rereading an event: %s\n", src->name,
+                got == EQ_NDJSON_EOF ? "ended early" : rec->reason);
+        return -1;
+    }
+    return got;
+}
+
+/* The line of the event being fed, when entries hold tiebreaker keys
+ * instead: its line ends counted in the file up to it (only for a message). */
+static uint64_t line_in_file(void *ctx, const eq_ndjson_record *rec)
+{
+    const sorter *s = ctx;
+    const source *src = &s->src[s->feeding.pos >> OFFSET_BITS];
+    uint64_t offset = s->feeding.pos & ((UINT64_C(1) << OFFSET_BITS) - 1), lines = 1;
+    if (src->copy)
+        return rec->line; /* a .gz or array record copy: its line is not kept */
+    if (src->mem)
+        return lines + eng_count_lines(src->mem, (size_t)offset);
+    char buf[1 << 16];
+    for (uint64_t at = 0; at < offset;) {
+        size_t want = offset - at < sizeof buf ? (size_t)(offset - at) : sizeof buf;
+        ssize_t got = pread(src->fd, buf, want, (off_t)at);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return rec->line;
+        lines += eng_count_lines(buf, (size_t)got);
+        at += (uint64_t)got;
+    }
+    return lines;
+}
+
+static int feed_entry(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *fed)
+{
+    eng *e = s->e;
+    s->feeding = *en;
     eqlite_event ev;
     eq_ndjson_record rec;
-    int got = eq_ndjson_next(src->reader, &ev, &rec);
+    int got = reread(s, en, &ev, &rec);
+    if (got < 0)
+        return 2;
     if (got == EQ_NDJSON_BAD) { /* a value the mapping cannot convert: pass 1 did not look */
         eng_report_bad(e, rec.file, rec.line, rec.reason);
         return e->opt.strict ? 2 : 0;
-    }
-    if (got != EQ_NDJSON_EVENT) {
-        fprintf(stderr, "eqlite: %s: rereading an event: %s\n", src->name,
-                got == EQ_NDJSON_EOF ? "ended early" : rec.reason);
-        return 2;
     }
     eng_text text = {rec.text, rec.len};
     ev.user = &text;
@@ -372,6 +420,78 @@ static int feed_entry(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *
         e->tick(e->tick_user, &e->totals);
     }
     return status;
+}
+
+/* The engine's order of two tiebreakers of one key kind (numbers, or
+ * strings compared bytewise), then input order. */
+static int by_whole_tiebreaker(const void *x, const void *y)
+{
+    const tied *a = x, *b = y;
+    int c = 0;
+    if (a->tb.kind == EQLITE_STRING && b->tb.kind == EQLITE_STRING) {
+        size_t n = a->tb.len < b->tb.len ? a->tb.len : b->tb.len;
+        c = n ? memcmp(a->tb.u.s, b->tb.u.s, n) : 0;
+        if (!c)
+            c = (a->tb.len > b->tb.len) - (a->tb.len < b->tb.len);
+    } else if (!eq_value_compare(&a->tb, &b->tb, &c)) {
+        c = 0; /* a record pass 2 cannot read: it is reported when fed */
+    }
+    return c ? c : (a->en.pos > b->en.pos) - (a->en.pos < b->en.pos);
+}
+
+/* Feeds a tie group in the order of its whole tiebreakers. */
+static int feed_group(sorter *s, eng_runner *r, uint64_t *fed)
+{
+    int status = 0;
+    for (size_t i = 0; i < s->ngroup && s->ngroup > 1 && status == 0; i++) {
+        eqlite_event ev;
+        eq_ndjson_record rec;
+        int got = reread(s, &s->group[i].en, &ev, &rec);
+        eqlite_value tb = got == EQ_NDJSON_EVENT ? ev.tiebreaker : (eqlite_value){0};
+        if (got < 0) {
+            status = 2;
+        } else if (tb.kind == EQLITE_STRING) { /* the reader's bytes last until its next record */
+            char *copy = malloc(tb.len ? tb.len : 1);
+            if (!copy)
+                status = eng_out_of_memory("ordering tied tiebreakers");
+            else if (tb.len)
+                memcpy(copy, tb.u.s, tb.len);
+            tb.u.s = copy;
+        }
+        s->group[i].tb = tb;
+    }
+    if (status == 0 && s->ngroup > 1)
+        qsort(s->group, s->ngroup, sizeof *s->group, by_whole_tiebreaker);
+    for (size_t i = 0; i < s->ngroup && status == 0 && !eng_runner_stopped(r); i++)
+        status = feed_entry(s, r, &s->group[i].en, fed);
+    for (size_t i = 0; i < s->ngroup; i++)
+        if (s->group[i].tb.kind == EQLITE_STRING)
+            free((char *)s->group[i].tb.u.s);
+    s->ngroup = 0;
+    return status;
+}
+
+/* Feeds entries in index order; those whose timestamp and key tie (a key
+ * that may stand for several values: numbers, strings) wait as a group. */
+static int feed_next(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *fed)
+{
+    if (s->ngroup && (en->ts != s->group[0].en.ts || en->tb != s->group[0].en.tb)) {
+        int status = feed_group(s, r, fed);
+        if (status)
+            return status;
+    }
+    if (!s->has_tb || en->tb >> 62 == 0) /* null tiebreakers tie with anything */
+        return feed_entry(s, r, en, fed);
+    if (s->ngroup == s->capgroup) {
+        size_t cap = s->capgroup ? s->capgroup * 2 : 16;
+        tied *g = realloc(s->group, cap * sizeof *g);
+        if (!g)
+            return eng_out_of_memory("ordering tied tiebreakers");
+        s->group = g;
+        s->capgroup = cap;
+    }
+    s->group[s->ngroup++] = (tied){*en, {0}};
+    return 0;
 }
 
 static int feed_sorted(sorter *s)
@@ -403,13 +523,15 @@ static int feed_sorted(sorter *s)
     eng_runner *r = eng_runner_new(e, e->out);
     if (!r)
         return eng_out_of_memory("starting the matchers");
+    if (s->has_tb)
+        eng_runner_set_lines(r, line_in_file, s);
     int status = 0;
     uint64_t fed = 0;
     if (s->nruns == 0) {
         if (!s->sorted)
             sort_range(s, s->items, s->n);
         for (size_t i = 0; i < s->n && status == 0 && !eng_runner_stopped(r); i++)
-            status = feed_entry(s, r, &s->items[i], &fed);
+            status = feed_next(s, r, &s->items[i], &fed);
     } else {
         status = s->n ? spill(s) : 0; /* the last run joins the others */
         free(s->items); /* the merge needs only the run buffers */
@@ -432,7 +554,7 @@ static int feed_sorted(sorter *s)
                     best = k;
             if (best == SIZE_MAX)
                 break;
-            status = feed_entry(s, r, &head[best], &fed);
+            status = feed_next(s, r, &head[best], &fed);
             live[best] = run_next(&rr[best], &head[best]);
         }
         for (size_t k = 0; status == 0 && k < s->nruns; k++)
@@ -444,6 +566,8 @@ static int feed_sorted(sorter *s)
         free(head);
         free(live);
     }
+    if (status == 0 && !eng_runner_stopped(r))
+        status = feed_group(s, r, &fed);
     e->stopped = eng_runner_stopped(r);
     return eng_runner_finish(e, r, status);
 }
@@ -462,6 +586,7 @@ static void sorter_free(sorter *s)
     free(s->runs);
     free(s->src);
     free(s->items);
+    free(s->group);
     if (s->line_buf)
         munmap(s->line_buf, s->line_cap + 64);
 }

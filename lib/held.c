@@ -67,13 +67,26 @@ eq_held *eq_held_copy(eqlite_matcher *m, const eqlite_event *ev)
         if (prog->fields[i] < nf)
             eqlite_value_copy_size(&ev->fields[prog->fields[i]], &nelems, &nbytes);
     size_t head = sizeof(eq_held) + nf * sizeof(eqlite_value);
-    eq_held *h = eq_malloc(m->alloc, head + nelems * sizeof(eqlite_value) + nbytes);
-    if (!h)
-        return NULL;
+    size_t size = head + nelems * sizeof(eqlite_value) + nbytes;
+    /* nf runs up to the program's highest field id (thousands of slots under
+     * ECS): a reused block resets only the program's slots */
+    eq_held *h = m->spare_held;
+    eqlite_value *fields;
+    if (h && h->size >= size && h->ev.nfields == nf) {
+        m->spare_held = NULL;
+        fields = (eqlite_value *)(h + 1);
+        for (uint32_t i = 0; i < prog->nfields; i++)
+            if (prog->fields[i] < nf)
+                fields[prog->fields[i]] = (eqlite_value){0};
+    } else {
+        if (!(h = eq_malloc(m->alloc, size)))
+            return NULL;
+        h->size = size;
+        fields = (eqlite_value *)(h + 1);
+        memset(fields, 0, nf * sizeof(eqlite_value));
+    }
     h->refs = 1;
     h->ev = *ev;
-    eqlite_value *fields = (eqlite_value *)(h + 1);
-    memset(fields, 0, nf * sizeof(eqlite_value));
     /* arrays first (aligned), then string bytes */
     eqlite_value *elems = fields + nf;
     char *bytes = (char *)(elems + nelems);
@@ -98,5 +111,9 @@ void eq_held_release(eqlite_matcher *m, eq_held *h)
         return;
     if (m->hooks.release)
         m->hooks.release(m->hooks.ctx, h->ev.user);
+    if (!m->spare_held) {
+        m->spare_held = h;
+        return;
+    }
     eq_free(m->alloc, h);
 }

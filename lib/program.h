@@ -99,6 +99,7 @@ struct eqlite_matcher {
         int acc;
     } elem;
     eqlite_event_hooks hooks; /* held events' user data (held.c) */
+    struct eq_held *spare_held; /* the last released held copy, its slots all null but the program's */
 };
 
 /* An event the VM can read: fields may be NULL only when there are none. */

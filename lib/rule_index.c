@@ -435,6 +435,11 @@ bool eq_rule_is_clocked(const eqlite_program *prog)
 
 /* Lists rule k under the guard of each of its filters (every position and
  * `until`); false if some filter has none (the rule runs on every event). */
+static void require(eqlite_ruleset *rs, uint32_t id)
+{
+    rs->required[id / 64] |= UINT64_C(1) << (id % 64);
+}
+
 /* Lists guard bit `id` under every key of guard g. */
 static void list_guard(builder *b, gnode g, uint32_t id)
 {
@@ -486,8 +491,8 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
      * one: its first positive position, or a leading missing one (a later
      * position, a middle or trailing missing one and `until` act on
      * partials). So `start` guards bit 0, and the union of all filters
-     * guards bit 1, which stands in for bit 0 while the rule holds partials
-     * (the scanner's `live` bits). */
+     * guards bit 1, which stands in for the start's bits while the rule
+     * holds partials (the scanner's `live` bits). */
     bool sequence = prog->kind == Q_SEQUENCE;
     gnode all = EMPTY_NODE, start = EMPTY_NODE;
     bool in_start = sequence;
@@ -510,22 +515,25 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
             in_start = false;
     }
     if (guarded && !b->nomem) {
-        list_guard(b, sequence ? start : all, k * GUARD_BITS);
-        rs->required[k * GUARD_BITS / 64] |= UINT64_C(1) << (k * GUARD_BITS % 64);
+        list_guard(b, sequence ? start : all, guard_bit(rs, k, 0));
+        require(rs, guard_bit(rs, k, 0));
         if (sequence)
-            list_guard(b, all, k * GUARD_BITS + 1);
+            list_guard(b, all, guard_bit(rs, k, 1));
     }
+    /* More guards narrow one filter: an event query's, or the first term
+     * of a sequence that starts there (bits 2 and 3; bit 1 is the union) */
     bool single = prog->nterms == 1 && !prog->has_until;
-    for (uint32_t gi = 1; guarded && single && gi < GUARD_BITS && !b->nomem; gi++) {
-        for (uint32_t i = 0; i < all.n; i++)
-            b->banned[b->pool[all.first + i]] = true;
+    bool narrows = single || (sequence && !prog->terms[0].missing);
+    gnode last = sequence ? start : all;
+    for (uint32_t gi = sequence ? 2 : 1; guarded && narrows && gi < GUARD_BITS && !b->nomem; gi++) {
+        for (uint32_t i = 0; i < last.n; i++)
+            b->banned[b->pool[last.first + i]] = true;
         memset(b->memo, 0, cells * sizeof *b->memo);
-        all = solve(b, prog, prog->terms[0].filter_pc, ACC_ALL, 0);
-        if (isinf(all.cost) || !all.n) /* any further guard only narrows (its lookups are made anyway) */
+        last = solve(b, prog, prog->terms[0].filter_pc, ACC_ALL, 0);
+        if (isinf(last.cost) || !last.n) /* any further guard only narrows (its lookups are made anyway) */
             break;
-        uint32_t id = k * GUARD_BITS + gi;
-        list_guard(b, all, id);
-        rs->required[id / 64] |= UINT64_C(1) << (id % 64);
+        list_guard(b, last, guard_bit(rs, k, gi));
+        require(rs, guard_bit(rs, k, gi));
     }
     for (uint32_t pc = 0; pc < prog->ncode; pc++)
         if (atom_at[pc])
@@ -586,7 +594,8 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
     rs->mask = size - 1;
     b.stamp = eq_malloc(rs->alloc, (b.natoms ? b.natoms : 1) * sizeof *b.stamp);
     b.banned = eq_malloc(rs->alloc, (b.natoms ? b.natoms : 1) * sizeof *b.banned);
-    rs->nwords = (rs->nrules * GUARD_BITS + 63) / 64;
+    rs->plane_words = (rs->nrules + 63) / 64;
+    rs->nwords = GUARD_BITS * rs->plane_words;
     rs->required = eq_malloc(rs->alloc, (rs->nwords ? rs->nwords : 1) * sizeof *rs->required);
     if (!b.stamp || !b.banned || !rs->required)
         goto done;
@@ -652,9 +661,9 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
         if (guard_rule(&b, k, maps[k])) {
             rs->nguarded++;
         } else if (!b.nomem) {
-            if (!eq_rule_list_append(rs->alloc, &rs->always, k * GUARD_BITS))
+            if (!eq_rule_list_append(rs->alloc, &rs->always, guard_bit(rs, k, 0)))
                 b.nomem = true;
-            rs->required[k * GUARD_BITS / 64] |= UINT64_C(1) << (k * GUARD_BITS % 64);
+            require(rs, guard_bit(rs, k, 0));
         }
     }
     if (b.nomem)

@@ -16,13 +16,16 @@
  *  - An event query takes up to GUARD_BITS guards (each found with the
  *    atoms of the previous ones set aside) and runs only when all hold.
  *    A sequence runs when an event can start it (first positive or leading
- *    missing position) or, while it holds partials, when an event can match
- *    any of its filters or `until`; a sample, when any filter can. A rule
- *    without a guard runs on every event.
+ *    missing position; one that starts at its first term takes up to three
+ *    guards of that filter) or, while it holds partials, when an event can
+ *    match any of its filters or `until`; a sample, when any filter can. A
+ *    rule without a guard runs on every event.
  *  - Per event, each indexed field is read once, each value folded once;
- *    slices are looked up behind a small two-bit filter; the guard bits of
- *    the rules found are set in a bitmap, and the rules whose bits are all
- *    set run in rule order.
+ *    slices are looked up behind a small two-bit filter, and what a (field,
+ *    value) marks is remembered in a small direct-mapped memo, since values
+ *    repeat. The guard bits of the rules found are set in GUARD_BITS planes
+ *    of one bit per rule, and the rules whose required bits all hold (a few
+ *    ANDs per 64 rules) run in rule order.
  *
  * The index is conservative: a rule runs whenever it could match, and runs
  * its full program, which re-checks everything (tests/test_ruleset.c

@@ -31,7 +31,7 @@ typedef struct rule_list {
 enum { PROBE_EXACT, PROBE_FOLD, PROBE_PRESENT };
 enum { WHOLE, PREFIX, SUFFIX };
 #define BLOOM_MASK 131071u /* a 16 KiB filter */
-#define GUARD_BITS 4 /* guards per rule, all required (16 rules a word) */
+#define GUARD_BITS 4 /* guards per rule, all required (bit 0 of every rule) */
 #define MAX_SKIP 4    /* leading '?' a prefix key may skip */
 
 /* One (field, mode, slice) the index reads per event: the whole value, or
@@ -81,8 +81,33 @@ struct eqlite_ruleset {
     rule_list clocked; /* rules fed every event while they hold partials */
     uint32_t nguarded; /* rules reached through the index */
     uint64_t *required; /* per rule, GUARD_BITS bits: the guards that must all hold */
-    uint32_t nwords;
+    uint32_t nwords;      /* GUARD_BITS planes of plane_words */
+    uint32_t plane_words; /* one bit per rule */
 };
+
+/* Guard bit g of rule k. The bitmaps hold GUARD_BITS planes of one bit per
+ * rule, so the rules whose required bits all hold come out of a few ANDs
+ * of whole words. */
+static inline uint32_t guard_bit(const eqlite_ruleset *rs, uint32_t k, uint32_t g)
+{
+    return g * rs->plane_words * 64 + k;
+}
+
+/* What the index marks for one string element of one indexed field: the
+ * rule lists of every probe of the field that the element hits. Values
+ * repeat (process names, paths, arguments), so the scanner keeps the last
+ * answers in a direct-mapped table keyed by (group, exact bytes) and marks
+ * a repeated element's lists with one lookup instead of a probe each. */
+#define MEMO_MAX_SLOTS 4096 /* slots: 16 per probe read, a power of two up to this */
+#define MEMO_LISTS 4    /* elements that hit more lists are not kept */
+#define MEMO_BYTES 80   /* nor longer ones */
+typedef struct memo_entry {
+    uint64_t hash; /* 0: empty */
+    uint32_t group;
+    uint8_t n, nlists;
+    const rule_list *lists[MEMO_LISTS];
+    char s[MEMO_BYTES];
+} memo_entry;
 
 struct eqlite_scanner {
     const eqlite_ruleset *rs;
@@ -96,7 +121,9 @@ struct eqlite_scanner {
     eq_order order;
     eqlite_scanner_counts stats;
     uint64_t *prof_ns, *prof_runs; /* eq_scanner_profile */
-    uint64_t *live; /* bit 1 of a sequence's guard bits: it holds partials */
+    uint64_t *live; /* per rule (plane_words): a sequence holding partials */
+    memo_entry *memo; /* memo_mask + 1 entries */
+    uint32_t memo_mask;
 };
 
 static inline uint64_t mix64(uint64_t a, uint64_t b)

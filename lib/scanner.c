@@ -25,6 +25,7 @@ void eqlite_scanner_free(eqlite_scanner *sc)
     free_streaming(sc);
     eq_free(sc->alloc, sc->pending);
     eq_free(sc->alloc, sc->live);
+    eq_free(sc->alloc, sc->memo);
     eq_free(sc->alloc, sc->fold.buf);
     eq_order_release(&sc->order, sc->alloc);
     eq_vm_release(&sc->vm);
@@ -42,10 +43,16 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
     /* zeroed before anything can fail: free_streaming frees every entry */
     memset(sc->streaming, 0, bytes);
     sc->pending = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
-    sc->live = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->live);
-    if (!sc->pending || !sc->live)
+    sc->live = eq_malloc(sc->alloc, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
+    uint32_t slots = 16;
+    while (slots < MEMO_MAX_SLOTS && slots < 16 * rs->nactive)
+        slots *= 2;
+    sc->memo_mask = slots - 1;
+    sc->memo = eq_malloc(sc->alloc, slots * sizeof *sc->memo);
+    if (!sc->pending || !sc->live || !sc->memo)
         return EQLITE_ENOMEM;
-    memset(sc->live, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->live);
+    memset(sc->memo, 0, slots * sizeof *sc->memo);
+    memset(sc->live, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
     memset(sc->pending, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     for (uint32_t k = 0; k < rs->nrules; k++) {
         if (!rs->rules[k].streaming)
@@ -88,18 +95,23 @@ typedef struct scan {
     const eqlite_event *ev;
     eqlite_rule_callback cb;
     void *user;
-    eqlite_rule_info info;
+    uint32_t rule;       /* the rule running */
+    eqlite_rule_info info; /* its labels, filled when it reports a result */
     bool stop;           /* the callback asked to stop this event */
     eqlite_status error; /* first failure */
 } scan;
 
-/* Forwards a streaming rule's results; the inner matcher is never told to
- * stop, since stopping is per event here, not for the rest of the stream. */
+/* Reports a rule's result (a streaming rule's, through its matcher: that
+ * matcher is never told to stop, since stopping is per event here, not for
+ * the rest of the stream). */
 static int forward(void *user, const eqlite_result *result)
 {
     scan *s = user;
     s->sc->stats.matches++;
-    if (s->cb && !s->stop && s->cb(s->user, &s->info, result) != 0)
+    if (!s->cb || s->stop)
+        return 0;
+    eq_rule_info(s->sc->rs, s->rule, &s->info);
+    if (s->cb(s->user, &s->info, result) != 0)
         s->stop = true;
     return 0;
 }
@@ -110,13 +122,9 @@ static void run_plain(scan *s, const rule *r)
     vm->program = r->program;
     if (eq_vm_run(vm, r->filter_pc, s->ev) != 1)
         return;
-    s->sc->stats.matches++;
-    if (s->cb) {
-        const eqlite_event *events[1] = {s->ev};
-        eqlite_result result = {r->program, 1, events, 0, NULL};
-        if (s->cb(s->user, &s->info, &result) != 0)
-            s->stop = true;
-    }
+    const eqlite_event *events[1] = {s->ev};
+    eqlite_result result = {r->program, 1, events, 0, NULL};
+    forward(s, &result);
 }
 
 static void run_rule_now(scan *s, uint32_t k);
@@ -155,19 +163,18 @@ static void run_rule_now(scan *s, uint32_t k)
     eqlite_scanner *sc = s->sc;
     const rule *r = &sc->rs->rules[k];
     sc->stats.rules_run++;
-    if (s->cb)
-        eq_rule_info(sc->rs, k, &s->info);
+    s->rule = k;
     if (!r->streaming) {
         run_plain(s, r);
         return;
     }
     eqlite_status st = eqlite_feed(sc->streaming[k], s->ev, forward, s);
     if (r->sequence) {
-        uint64_t bit = UINT64_C(2) << (k * GUARD_BITS % 64);
+        uint64_t bit = UINT64_C(1) << (k % 64);
         if (sc->streaming[k]->stats.pending)
-            sc->live[k * GUARD_BITS / 64] |= bit;
+            sc->live[k / 64] |= bit;
         else
-            sc->live[k * GUARD_BITS / 64] &= ~bit;
+            sc->live[k / 64] &= ~bit;
     }
     if (st != EQLITE_OK) {
         sc->stats.errors++;
@@ -193,25 +200,21 @@ static inline bool is_missing(const eqlite_value *v)
     return v->kind == EQLITE_NULL || (v->kind == EQLITE_ARRAY && v->len == 0);
 }
 
-/* Marks the rules listed under a probe's slice of one value (folded already
- * for caseless probes). */
-static void mark_slice(eqlite_scanner *sc, uint32_t pi, const probe *p, const char *s, uint32_t n)
+/* The rules listed under a probe's slice of one value (folded already for
+ * caseless probes); NULL if none. */
+static const rule_list *slice_rules(const eqlite_ruleset *rs, uint32_t pi, const probe *p, const char *s, uint32_t n)
 {
-    const eqlite_ruleset *rs = sc->rs;
     if (p->affix == SUFFIX) {
         if (n < p->len)
-            return;
+            return NULL;
         s += n - p->len;
         n = p->len;
     } else if (p->affix == PREFIX) {
         if (n < (uint32_t)p->off + p->len)
-            return;
-        for (uint32_t i = 0; i < p->off; i++) {
-            if ((unsigned char)s[i] >= 0x80) { /* a '?' may take more than a byte */
-                mark(sc, &p->present);
-                return;
-            }
-        }
+            return NULL;
+        for (uint32_t i = 0; i < p->off; i++)
+            if ((unsigned char)s[i] >= 0x80) /* a '?' may take more than a byte */
+                return &p->present;
         s += p->off;
         n = p->len;
     }
@@ -219,17 +222,16 @@ static void mark_slice(eqlite_scanner *sc, uint32_t pi, const probe *p, const ch
     uint64_t h = slot_hash(pi, s, n);
     uint32_t b1 = (uint32_t)(h >> 18) & BLOOM_MASK, b2 = (uint32_t)(h >> 41) & BLOOM_MASK;
     if (!((rs->bloom[b1 >> 6] >> (b1 & 63)) & (rs->bloom[b2 >> 6] >> (b2 & 63)) & 1))
-        return; /* most values: two bits of a small filter say no */
+        return NULL; /* most values: two bits of a small filter say no */
     uint32_t tag = (uint32_t)(h >> 32) | 1;
     for (uint32_t i = (uint32_t)h & rs->mask; rs->tags[i]; i = (i + 1) & rs->mask) {
         if (rs->tags[i] != tag)
             continue;
         const guard_slot *slot = &rs->slots[i];
-        if (slot->hash == h && slot->probe == pi && slot->n == n && (n == 0 || memcmp(slot->s, s, n) == 0)) {
-            mark(sc, &slot->rules);
-            return;
-        }
+        if (slot->hash == h && slot->probe == pi && slot->n == n && (n == 0 || memcmp(slot->s, s, n) == 0))
+            return &slot->rules;
     }
+    return NULL;
 }
 
 static void mark_all(eqlite_scanner *sc)
@@ -237,8 +239,26 @@ static void mark_all(eqlite_scanner *sc)
     memcpy(sc->pending, sc->rs->required, sc->nwords * sizeof *sc->pending);
 }
 
+/* The lists one element marks, gathered for the memo. */
+typedef struct element_marks {
+    const rule_list *lists[MEMO_LISTS];
+    uint32_t n;
+    bool keep; /* false: too many lists, or marked everything */
+} element_marks;
+
+static void mark_noted(eqlite_scanner *sc, element_marks *m, const rule_list *l)
+{
+    if (!l || !l->n)
+        return;
+    mark(sc, l);
+    if (m->n < MEMO_LISTS)
+        m->lists[m->n++] = l;
+    else
+        m->keep = false;
+}
+
 /* The probes active[a..end) of one field over one string element. */
-static void mark_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const char *s, uint32_t n)
+static void probe_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const char *s, uint32_t n, element_marks *m)
 {
     const eqlite_ruleset *rs = sc->rs;
     char local[256];
@@ -248,7 +268,7 @@ static void mark_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const cha
         uint32_t pi = rs->active[a];
         const probe *p = &rs->probes[pi];
         if (p->mode == PROBE_EXACT) {
-            mark_slice(sc, pi, p, s, n);
+            mark_noted(sc, m, slice_rules(rs, pi, p, s, n));
             continue;
         }
         if (p->mode != PROBE_FOLD)
@@ -264,6 +284,7 @@ static void mark_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const cha
                 char *buf = eq_scratch_reserve(&sc->fold, need ? need : 1);
                 if (!buf) { /* cannot fold: run everything */
                     mark_all(sc);
+                    m->keep = false;
                     return;
                 }
                 eq_fold(s, n, buf, need);
@@ -271,8 +292,36 @@ static void mark_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const cha
                 nfolded = (uint32_t)need;
             }
         }
-        mark_slice(sc, pi, p, folded, nfolded);
+        mark_noted(sc, m, slice_rules(rs, pi, p, folded, nfolded));
     }
+}
+
+/* The probes of group gi over one string element, through the memo. */
+static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_t n)
+{
+    const struct probe_group *g = &sc->rs->groups[gi];
+    if (n > MEMO_BYTES) {
+        element_marks m = {{NULL}, 0, false};
+        probe_element(sc, g->first, g->present, s, n, &m);
+        return;
+    }
+    uint64_t h = slot_hash(UINT32_MAX - gi, s, n) | 1;
+    memo_entry *e = &sc->memo[(h >> 20) & sc->memo_mask];
+    if (e->hash == h && e->group == gi && e->n == n && memcmp(e->s, s, n) == 0) {
+        for (uint32_t i = 0; i < e->nlists; i++)
+            mark(sc, e->lists[i]);
+        return;
+    }
+    element_marks m = {{NULL}, 0, true};
+    probe_element(sc, g->first, g->present, s, n, &m);
+    if (!m.keep)
+        return;
+    e->hash = h;
+    e->group = gi;
+    e->n = (uint8_t)n;
+    e->nlists = (uint8_t)m.n;
+    memcpy(e->lists, m.lists, m.n * sizeof *m.lists);
+    memcpy(e->s, s, n);
 }
 
 static void gather(eqlite_scanner *sc, const eqlite_event *ev)
@@ -288,12 +337,14 @@ static void gather(eqlite_scanner *sc, const eqlite_event *ev)
             continue;
         for (uint32_t q = end; q < rs->groups[gi].end; q++) /* value probes come first, presence last */
             mark(sc, &rs->probes[rs->active[q]].present);
+        if (a == end)
+            continue; /* presence only */
         if (v->kind == EQLITE_STRING) {
-            mark_element(sc, a, end, v->u.s, v->len);
+            mark_element(sc, gi, v->u.s, v->len);
         } else if (v->kind == EQLITE_ARRAY) {
             for (uint32_t i = 0; i < v->len; i++)
                 if (v->u.a[i].kind == EQLITE_STRING)
-                    mark_element(sc, a, end, v->u.a[i].u.s, v->u.a[i].len);
+                    mark_element(sc, gi, v->u.a[i].u.s, v->u.a[i].len);
         }
     }
 }
@@ -310,7 +361,7 @@ eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, e
     if (!sc || !eq_event_usable(ev))
         return EQLITE_EMISUSE;
     const eqlite_ruleset *rs = sc->rs;
-    scan s = {sc, ev, cb, user, {0}, false, EQLITE_OK};
+    scan s = {sc, ev, cb, user, 0, {0}, false, EQLITE_OK};
     if (sc->vm.chunks) /* strings the previous event's rules made */
         eq_vm_reset(&sc->vm);
     sc->stats.events++;
@@ -319,40 +370,36 @@ eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, e
     gather(sc, ev);
     for (uint32_t i = 0; i < rs->clocked.n; i++) { /* time may settle what they hold */
         uint32_t k = rs->clocked.items[i];
-        if (sc->streaming[k]->stats.pending) {
-            uint32_t w = k * GUARD_BITS / 64, sh = k * GUARD_BITS % 64;
-            pending[w] |= rs->required[w] & (UINT64_C(0xf) << sh);
-        }
+        if (sc->streaming[k]->stats.pending)
+            for (uint32_t g = 0; g < GUARD_BITS; g++) {
+                uint32_t id = guard_bit(rs, k, g);
+                pending[id / 64] |= rs->required[id / 64] & (UINT64_C(1) << (id % 64));
+            }
     }
-    /* rules whose guard bits are all set, in rule order */
+    /* rules whose required guard bits are all set, in rule order */
+    const uint32_t pw = rs->plane_words;
     const uint64_t *required = rs->required;
-    const uint64_t low = UINT64_C(0x1111111111111111); /* bit 0 of each rule */
-    for (uint32_t w = 0; w < sc->nwords; w++) {
-        uint64_t bits = pending[w];
-        if (!bits)
-            continue;
-        bits |= (bits & sc->live[w]) >> 1; /* sequences with partials: any filter's guard */
-        pending[w] = 0;
-        uint64_t miss = required[w] & ~bits;
-        /* a rule is ready when its nibble misses nothing and was hit */
-        uint64_t hit = (bits | bits >> 1 | bits >> 2 | bits >> 3) & low;
-        uint64_t missing = (miss | miss >> 1 | miss >> 2 | miss >> 3) & low;
-        uint64_t ready = hit & ~missing;
+    for (uint32_t w = 0; w < pw && !s.stop; w++) {
+        uint64_t g0 = pending[w], g1 = pending[pw + w], g2 = pending[2 * pw + w], g3 = pending[3 * pw + w];
+        pending[w] = pending[pw + w] = pending[2 * pw + w] = pending[3 * pw + w] = 0;
+        /* sequences with partials: any filter's guard (plane 1) stands for
+         * the start's (planes 0, 2 and 3) */
+        uint64_t revived = g1 & sc->live[w];
+        uint64_t ready = (g0 | revived) & (g1 | ~required[pw + w]) & (g2 | revived | ~required[2 * pw + w]) &
+                         (g3 | revived | ~required[3 * pw + w]);
         while (ready && !s.stop) {
-            uint32_t k = w * (64 / GUARD_BITS) + (uint32_t)__builtin_ctzll(ready) / GUARD_BITS;
+            uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(ready);
             ready &= ready - 1;
             if (ready) { /* the next rule's program and code, while this one runs */
-                const rule *next = &rs->rules[w * (64 / GUARD_BITS) + (uint32_t)__builtin_ctzll(ready) / GUARD_BITS];
+                const rule *next = &rs->rules[w * 64 + (uint32_t)__builtin_ctzll(ready)];
                 __builtin_prefetch(next->program);
                 __builtin_prefetch(next->entry);
             }
             run_rule(&s, k);
         }
-        if (s.stop) { /* forget the rest of this event's rules */
-            memset(pending + w, 0, (sc->nwords - w) * sizeof *pending);
-            break;
-        }
     }
+    if (s.stop) /* forget the rest of this event's rules */
+        memset(pending, 0, sc->nwords * sizeof *pending);
     if (s.error == EQLITE_OK && sc->vm.scratch.error) /* a test that could not be decided */
         s.error = eq_scratch_take_error(&sc->vm.scratch);
     if (s.error == EQLITE_OK && sc->fold.error)
@@ -366,12 +413,11 @@ eqlite_status eqlite_scanner_flush(eqlite_scanner *sc, eqlite_rule_callback cb, 
 {
     if (!sc)
         return EQLITE_EMISUSE;
-    scan s = {sc, NULL, cb, user, {0}, false, EQLITE_OK};
+    scan s = {sc, NULL, cb, user, 0, {0}, false, EQLITE_OK};
     for (uint32_t k = 0; k < sc->rs->nrules && !s.stop; k++) {
         if (!sc->streaming[k])
             continue;
-        if (cb)
-            eq_rule_info(sc->rs, k, &s.info);
+        s.rule = k;
         eqlite_status st = eqlite_flush(sc->streaming[k], forward, &s);
         if (st != EQLITE_OK && s.error == EQLITE_OK)
             s.error = st;

@@ -34,6 +34,7 @@ void eq_order_release(eq_order *o, const eqlite_allocator *alloc);
 
 typedef struct eq_held {
     uint32_t refs;
+    size_t size;     /* of the block: a released one is reused (eqlite_matcher.spare_held) */
     eqlite_event ev; /* fields, array elements and string bytes follow in one block */
 } eq_held;
 

@@ -604,6 +604,8 @@ void eq_seq_release(eqlite_matcher *m)
     eq_out_free(m, st->out);
     eq_free(m->alloc, st);
     m->seq = NULL;
+    eq_free(m->alloc, m->spare_held);
+    m->spare_held = NULL;
 }
 
 static eqlite_status event_query_feed(eqlite_matcher *m, seq_state *st, const eqlite_event *ev)

@@ -287,16 +287,36 @@ static __attribute__((noinline)) int any_str_eq_general(const eqlite_value *v, c
     return r;
 }
 
-/* The same, inline for a string or a one-element array of a string (a
- * lone element decides alone: the same answer as the element loop). */
-static inline int any_str_eq(const eqlite_value *v, const eqlite_value *k, bool fold)
+/* Decides the guard at ip (F_STR_EQ / F_STR_EQ_I) without calling
+ * anything, for the shapes events usually have: a string or a one-element
+ * array of a string, a constant of at most 16 bytes, an ASCII subject.
+ * Returns T/F/N as the instruction would, or -1 when it cannot tell cheaply. */
+static inline int guard_quick(const eq_instr *ip, const eqlite_value *consts, const eqlite_event *ev)
 {
-    const eqlite_value *e = v;
+    if (ip->a >= ev->nfields)
+        return -1;
+    const eqlite_value *e = &ev->fields[ip->a];
     if (e->kind == EQLITE_ARRAY && e->len == 1)
-        e = e->u.a;
-    if (e->kind == EQLITE_STRING)
-        return fold ? str_eq_fold(e, k) : str_eq(e, k);
-    return any_str_eq_general(v, k, fold);
+        e = e->u.a; /* a lone element decides alone */
+    if (e->kind != EQLITE_STRING)
+        return e->kind == EQLITE_NULL ? N : -1;
+    const eqlite_value *k = &consts[ip->b];
+    size_t n = k->len;
+    if (ip->op == OP_F_STR_EQ) {
+        if (e->len != n)
+            return F;
+        return n <= 16 ? (bytes_equal(e->u.s, k->u.s, n) ? T : F) : -1;
+    }
+    return fold_quick(e->u.s, e->len, k->u.s, n);
+}
+
+/* The one string-equality test (F_STR_EQ / F_STR_EQ_I at ip) of the
+ * interpreter, run_guarded and eqlite_match: the quick decision, else any
+ * element of the field against the constant. */
+static inline int guard_test(const eq_instr *ip, const eqlite_value *consts, const eqlite_event *ev)
+{
+    int r = guard_quick(ip, consts, ev);
+    return r >= 0 ? r : any_str_eq_general(field_at(ev, ip->a), &consts[ip->b], ip->op == OP_F_STR_EQ_I);
 }
 
 static inline int order_result(int c, unsigned op)
@@ -805,13 +825,9 @@ static __attribute__((noinline)) int run(eqlite_matcher *m, uint32_t pc, const e
         vmbreak_test;
     }
     vmcase(F_STR_EQ)
-    {
-        acc = any_str_eq(field_at(ev, ip->a), &consts[ip->b], false);
-        vmbreak_test;
-    }
     vmcase(F_STR_EQ_I)
     {
-        acc = any_str_eq(field_at(ev, ip->a), &consts[ip->b], true);
+        acc = guard_test(ip, consts, ev);
         vmbreak_test;
     }
     vmcase(F_MATCH)
@@ -911,15 +927,9 @@ static inline __attribute__((always_inline)) int run_guarded(eqlite_matcher *m, 
     const eqlite_program *prog = m->program;
     const eq_instr *ip = prog->code + pc;
     for (;; ip += 2) {
-        int acc;
-        if (ip->x == 0)
+        if (ip->x == 0 || (ip->op != OP_F_STR_EQ && ip->op != OP_F_STR_EQ_I))
             break;
-        if (ip->op == OP_F_STR_EQ)
-            acc = any_str_eq(field_at(ev, ip->a), &prog->consts[ip->b], false);
-        else if (ip->op == OP_F_STR_EQ_I)
-            acc = any_str_eq(field_at(ev, ip->a), &prog->consts[ip->b], true);
-        else
-            break;
+        int acc = guard_test(ip, prog->consts, ev);
         if (acc != T)
             return acc;
     }
@@ -927,29 +937,6 @@ static inline __attribute__((always_inline)) int run_guarded(eqlite_matcher *m, 
 }
 
 int eq_vm_run(eqlite_matcher *m, uint32_t pc, const eqlite_event *ev) { return run_guarded(m, pc, ev); }
-
-/* Decides the guard at ip (F_STR_EQ / F_STR_EQ_I) without calling
- * anything, for the shapes events usually have: a string or a one-element
- * array of a string, a constant of at most 16 bytes, an ASCII subject.
- * Returns T/F/N as the instruction would, or -1 when it cannot tell cheaply. */
-static inline int guard_fast(const eq_instr *ip, const eqlite_value *consts, const eqlite_event *ev)
-{
-    if (ip->a >= ev->nfields)
-        return -1;
-    const eqlite_value *e = &ev->fields[ip->a];
-    if (e->kind == EQLITE_ARRAY && e->len == 1)
-        e = e->u.a; /* a lone element decides alone */
-    if (e->kind != EQLITE_STRING)
-        return e->kind == EQLITE_NULL ? N : -1;
-    const eqlite_value *k = &consts[ip->b];
-    size_t n = k->len;
-    if (ip->op == OP_F_STR_EQ) {
-        if (e->len != n)
-            return F;
-        return n <= 16 ? (bytes_equal(e->u.s, k->u.s, n) ? T : F) : -1;
-    }
-    return fold_quick(e->u.s, e->len, k->u.s, n);
-}
 
 /* eqlite_match past the guards it could decide inline: the remaining
  * guards in general form, then the interpreter. */
@@ -980,7 +967,7 @@ eqlite_status eqlite_match(eqlite_matcher *m, const eqlite_event *ev, int *match
     m->stats.events++;
     const eq_instr *ip = prog->code + prog->terms[0].filter_pc;
     while (ip->x == 1 && (ip->op == OP_F_STR_EQ || ip->op == OP_F_STR_EQ_I)) {
-        int acc = guard_fast(ip, prog->consts, ev);
+        int acc = guard_quick(ip, prog->consts, ev);
         if (acc < 0)
             break;
         if (acc != T) {

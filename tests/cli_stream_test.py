@@ -211,6 +211,35 @@ def main(tmp):
     r = run(["query", "--tiebreaker-field", "seq", SEQ, tbp])
     out = [[e["seq"] for e in json.loads(l)["events"]] for l in lines(r)]
     check("the tiebreaker orders a sort", out == [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]], repr(r))
+    # string tiebreakers that share their first 8 bytes are compared whole
+    for e in tb_events:
+        e["seq"] = "evt-%06d" % e["seq"]
+    tbs = write(os.path.join(tmp, "tb_strings.ndjson"), "".join(json.dumps(e) + "\n" for e in tb_events))
+    r = run(["query", "--tiebreaker-field", "seq", SEQ, tbs])
+    out = [[e["seq"][-2:] for e in json.loads(l)["events"]] for l in lines(r)]
+    check("long string tiebreakers order a sort", out == [["01", "02"], ["03", "04"], ["05", "06"], ["07", "08"],
+                                                           ["09", "10"]] and not r.stderr, repr(r))
+
+    # an engine error names the event's line: in a later -j chunk (both sides of
+    # a split) and in a sort by tiebreaker
+    big = os.path.join(tmp, "overflow.ndjson")
+    with open(big, "w") as out:
+        for i in range(30000):
+            out.write(json.dumps({"@timestamp": 1714521600000 + i, "event": {"id": 1, "category": ["process"]},
+                                  "n": 2 ** 63 - 1 if i == 24999 else i, "k": "a", "pad": "x" * 200}) + "\n")
+    split = write(os.path.join(tmp, "split_rules.jsonl"),
+                  json.dumps({"id": "seq", "query": "sequence by k [process where n * 3 > 0] [process where false]"}) +
+                  "\n" + json.dumps({"id": "ev", "query": "process where true"}) + "\n")
+    for args in (["-j", "2", "process where n * 2 > 0"], ["-j", "2", "-r", split]):
+        r = run(["query"] + args + [big])
+        check("-j 2 %s: an engine error names the event's line" % args[2],
+              r.returncode == 2 and (big + ":25000: ").encode() in r.stderr, repr(r.stderr[-300:]))
+    lines_tb = [{"@timestamp": 1714521600000 + 20 - i, "event": {"id": 1, "category": ["process"]},
+                 "n": 2 ** 63 - 1 if i == 13 else i, "k": "a", "seq": i} for i in range(20)]
+    ovf = write(os.path.join(tmp, "overflow_tb.ndjson"), "".join(json.dumps(e) + "\n" for e in lines_tb))
+    r = run(["query", "--tiebreaker-field", "seq", "sequence by k [process where n * 2 > 0] [process where false]", ovf])
+    check("a sort by tiebreaker: an engine error names the event's line",
+          r.returncode == 2 and (ovf + ":14: ").encode() in r.stderr, repr(r.stderr[-300:]))
 
     # memory of a sort: the index, not the events
     shuffled_big = os.path.join(tmp, "big_shuffled.ndjson")

@@ -402,6 +402,11 @@ Test(ruleset, guard_index_agrees_with_single_rule_matchers)
         "process where process.name : \"cmd.exe\" and event.type in (\"start\", \"end\") | head 3",
         "sequence [process where process.name : \"cmd.exe\"] [network where host.os.type == \"linux\"]",
         "sequence with maxspan=5ms [process where process.name == \"bash\"] ![network where event.type == \"end\"]",
+        /* three start guards; the second term's events meet none of them */
+        "sequence [process where process.name : \"cmd.exe\" and host.os.type == \"windows\" and event.type == \"start\"]"
+        " [process where process.name == \"bash\" and host.os.type == \"linux\"]",
+        "sequence with maxspan=3ms [network where host.os.type == \"macos\" and event.type == \"end\"]"
+        " ![process where process.name : \"SH\" and event.type == \"start\"]",
     };
     enum { NR = sizeof rules / sizeof *rules };
     static const char *const names[] = {"cmd.exe", "CMD.EXE", "\303\211COLE.EXE", "\303\251cole.exe", "bash", "SH",

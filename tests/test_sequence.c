@@ -109,6 +109,41 @@ static eqlite_status feed(run *r, const char *name, long long ms, const char *ca
 
 static void flush(run *r) { cr_assert_eq(eqlite_flush(r->m, render, r), EQLITE_OK); }
 
+/* ---- held events ------------------------------------------------------------ */
+
+static int render_k2(void *user, const eqlite_result *res)
+{
+    run *r = user;
+    size_t len = strlen(r->out);
+    for (size_t i = 0; i < res->nevents; i++) {
+        const eqlite_value *v = &res->events[i]->fields[F_K2];
+        len += (size_t)snprintf(r->out + len, sizeof r->out - len, "%s=%.*s ", (const char *)res->events[i]->user,
+                                v->kind == EQLITE_STRING ? (int)v->len : 1, v->kind == EQLITE_STRING ? v->u.s : "-");
+    }
+    return 0;
+}
+
+/* Copies of released events are reused: each still shows only its own values. */
+Test(held_events, a_result_event_carries_only_its_own_values)
+{
+    run r;
+    start(&r, "sequence by k [a where k2 == null or k2 != \"zz\"] [b where true]", NULL);
+    const char *names[4] = {"A1", "B1", "A2", "B2"}, *cats[4] = {"a", "b", "a", "b"};
+    const char *keys[4] = {"x", "x", "y", "y"}, *k2s[4] = {"one", NULL, NULL, "two"};
+    for (int i = 0; i < 4; i++) {
+        char k2[8] = "";
+        eqlite_value f[F_COUNT] = {str(cats[i]), str(keys[i])};
+        if (k2s[i]) {
+            snprintf(k2, sizeof k2, "%s", k2s[i]);
+            f[F_K2] = str(k2);
+        }
+        eqlite_event ev = {f, F_COUNT, (i + 1) * MS, {0}, (void *)names[i]};
+        cr_assert_eq(eqlite_feed(r.m, &ev, render_k2, &r), EQLITE_OK);
+    }
+    cr_assert_str_eq(r.out, "A1=one B1=- A2=- B2=two ");
+    finish(&r);
+}
+
 /* ---- state machine -------------------------------------------------------- */
 
 Test(last_stage_first, an_event_never_advances_a_partial_it_created)
