@@ -1,12 +1,7 @@
 /* query.c: `eqlite query` — one query (or a rule set with -r) over NDJSON
- * events; one JSON line per result on stdout.
+ * events; by default one JSON line per result on stdout (the shapes and the
+ * other --format choices: result_out.h).
  *
- * Output shapes:
- *   event query:            the event's original JSON text
- *   sequence / sample:      {"join_keys":[...],"events":[EVENT|{"missing":true},...]}
- *   with -r (rule sets), each result is wrapped with the rule that produced it:
- *     {"rule_id":"...","rule_name":"..."|null,"event":EVENT}
- *     {"rule_id":"...","rule_name":"..."|null,"join_keys":[...],"events":[...]}
  *   rule_id is the rule's id (JSON "rule_id" or "id"), or "FILE:LINE" for
  *   rules from .eql files. Results come in input order (sorted order when a
  *   file had to be sorted, event-time order under --reorder-window); for one
@@ -25,6 +20,7 @@
 #include "commands.h"
 #include "engine.h"
 #include "outbuf.h"
+#include "result_out.h"
 
 typedef struct query_args {
     const char *query;
@@ -35,6 +31,8 @@ typedef struct query_args {
     const char **profiles;
     size_t nprofiles;
     eng_options opt;
+    ro_format format;
+    const char *fields; /* --fields */
     int jobs;
     bool stats;
     bool size_zero;
@@ -78,6 +76,12 @@ static void query_usage(FILE *f)
                "                               none, windows, m365-defender,\n"
                "                               sentinelone-cloud-funnel, ecs, or a --profile's\n"
                "      --profile FILE           add source profiles (repeatable)\n"
+               "      --format FORMAT          ndjson (default: one JSON line per result), json (one\n"
+               "                               array), csv (header line, a row per event of a\n"
+               "                               result), table (aligned columns)\n"
+               "      --fields a.b,c.d         print only these fields of each event (_source: the\n"
+               "                               whole event); csv and table default to the\n"
+               "                               timestamp, the category and _source\n"
                "      --stats                  totals on stderr at the end\n"
                "      --strict                 the first bad input line is fatal\n"
                "Output: an event query prints each matching event's original JSON; a sequence or\n"
@@ -138,7 +142,7 @@ static bool parse_duration(const char *s, int64_t *ns)
 static int parse_args(int argc, char **argv, query_args *a)
 {
     enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_MEMORY, O_WINDOW, O_MAXP, O_MAXK,
-           O_SOURCE, O_PROFILE, O_NO_ECS };
+           O_SOURCE, O_PROFILE, O_NO_ECS, O_FORMAT, O_FIELDS };
     static const struct option longs[] = {
         {"file", required_argument, 0, 'f'},       {"rules", required_argument, 0, 'r'},
         {"jobs", required_argument, 0, 'j'},       {"mapping", required_argument, 0, O_MAPPING},
@@ -150,6 +154,7 @@ static int parse_args(int argc, char **argv, query_args *a)
         {"max-partials", required_argument, 0, O_MAXP}, {"max-keys", required_argument, 0, O_MAXK},
         {"source", required_argument, 0, O_SOURCE}, {"profile", required_argument, 0, O_PROFILE},
         {"no-ecs", no_argument, 0, O_NO_ECS},
+        {"format", required_argument, 0, O_FORMAT}, {"fields", required_argument, 0, O_FIELDS},
         {0, 0, 0, 0}};
     a->jobs = 1;
     optind = 1;
@@ -200,6 +205,13 @@ static int parse_args(int argc, char **argv, query_args *a)
                 goto bad;
             break;
         case O_STATS: a->stats = true; break;
+        case O_FORMAT:
+            if (!ro_parse_format(optarg, &a->format)) {
+                fprintf(stderr, "eqlite query: --format: unknown format [%s] (ndjson, json, csv, table)\n", optarg);
+                return 2;
+            }
+            break;
+        case O_FIELDS: a->fields = optarg; break;
         case O_SOURCE: a->opt.source = optarg; break;
         case O_NO_ECS: a->opt.no_ecs = true; break;
         case O_PROFILE: {
@@ -236,63 +248,6 @@ static int parse_args(int argc, char **argv, query_args *a)
 bad:
     fprintf(stderr, "eqlite query: bad number [%s]\n", optarg);
     return 2;
-}
-
-/* ---- results ------------------------------------------------------------ */
-
-typedef struct query_out {
-    eng *e;
-    bool wrap;    /* -r: results carry the rule */
-    bool discard; /* --size 0 */
-} query_out;
-
-static void write_event(outbuf *out, const eqlite_event *ev)
-{
-    if (!ev) {
-        ob_str(out, "{\"missing\":true}");
-        return;
-    }
-    const eng_text *t = ev->user;
-    ob_bytes(out, t->text, t->len);
-}
-
-static int write_result(void *user, outbuf *out, size_t rule, const eqlite_result *r)
-{
-    query_out *q = user;
-    if (q->discard)
-        return 1;
-    const eng_rule *er = &q->e->rules[rule];
-    bool single = er->kind == 0 && r->nevents == 1;
-    if (q->wrap) {
-        ob_str(out, "{\"rule_id\":");
-        ob_json_string(out, er->id, strlen(er->id));
-        ob_str(out, ",\"rule_name\":");
-        ob_json_string(out, er->name, er->name ? strlen(er->name) : 0);
-        ob_str(out, single ? ",\"event\":" : ",");
-    } else if (!single) {
-        ob_char(out, '{');
-    }
-    if (single) {
-        write_event(out, r->events[0]);
-    } else {
-        ob_str(out, "\"join_keys\":[");
-        for (size_t k = 0; k < r->nkeys; k++) {
-            if (k)
-                ob_char(out, ',');
-            eng_write_key(q->e, rule, k, &r->keys[k], out);
-        }
-        ob_str(out, "],\"events\":[");
-        for (size_t k = 0; k < r->nevents; k++) {
-            if (k)
-                ob_char(out, ',');
-            write_event(out, r->events[k]);
-        }
-        ob_str(out, "]}");
-    }
-    if (q->wrap && single)
-        ob_char(out, '}');
-    ob_char(out, '\n');
-    return 0;
 }
 
 /* ---- progress and totals ----------------------------------------------- */
@@ -403,17 +358,25 @@ int cmd_query(int argc, char **argv)
     }
     eng e;
     outbuf out = {0};
-    query_out qo = {&e, a.rule_set != NULL, a.size_zero};
+    result_out ro = {0};
     progress prog = {now_seconds(), 0, false};
     status = eng_init(&e, &a.opt);
     if (status == 0)
         status = load_rules(&e, &a);
     if (status == 0)
         status = eng_prepare(&e);
+    if (status == 0)
+        status = ro_init(&ro, &e, a.format, a.rule_set != NULL, a.fields);
     if (status == 0) {
         char *stdin_only[] = {"-"};
-        e.sink = write_result;
-        e.sink_user = &qo;
+        /* json and table carry state from one result to the next: results
+         * come from one thread, in order */
+        if (a.format == RO_JSON || a.format == RO_TABLE)
+            a.jobs = 1;
+        ro.discard = a.size_zero;
+        ro_begin(&ro, &out);
+        e.sink = ro_write;
+        e.sink_user = &ro;
         e.out = &out;
         e.out_fd = STDOUT_FILENO;
         if (isatty(STDERR_FILENO)) {
@@ -421,6 +384,7 @@ int cmd_query(int argc, char **argv)
             e.tick_user = &prog;
         }
         status = eng_run(&e, a.nfiles ? a.files : stdin_only, a.nfiles ? a.nfiles : 1, a.jobs);
+        ro_end(&ro, &out);
         if (status != 2 && !ob_write(&out, STDOUT_FILENO))
             status = 2;
         if (prog.shown)
@@ -441,6 +405,7 @@ int cmd_query(int argc, char **argv)
         }
     }
     ob_free(&out);
+    ro_free(&ro);
     eng_free(&e);
     free(a.mappings);
     free(a.profiles);

@@ -254,6 +254,7 @@ tests:
     rule_formats(tmp, path)
     fmt_files(tmp)
     help_and_docs()
+    output_formats(tmp)
     bom = write(os.path.join(tmp, "bom.eql"), b"\xef\xbb\xbfprocess where process.name == \"cmd.exe\"\n", "wb")
     r = run(["check", bom])
     check("a rule file that starts with a UTF-8 byte order mark reads", r.returncode == 0, repr(r))
@@ -277,6 +278,91 @@ process where
 '''
 ]
 """
+
+
+def output_formats(tmp):
+    """--format ndjson|json|csv|table and --fields, on event queries, sequences and rule sets."""
+    evs = [{"@timestamp": "2024-05-01T00:00:01Z", "event": {"id": 1, "category": ["process"]},
+            "process": {"name": "cmd.exe", "args": ["a", "b,c"]}, "user": {"name": 'x"y'}, "host": {"name": "h"}},
+           {"@timestamp": "2024-05-01T00:00:02Z", "event": {"id": 2, "category": ["network"]},
+            "process": {"name": "cmd.exe"}, "host": {"name": "h"}, "msg": "line1\nline2"},
+           {"@timestamp": "2024-05-01T00:00:03Z", "event": {"id": 3, "category": ["process"]},
+            "process": {"name": "x" * 60}, "host.name": "h"}]
+    texts = [json.dumps(e, separators=(",", ":")) for e in evs]
+    path = write(os.path.join(tmp, "formats.ndjson"), "\n".join(texts) + "\n")
+    q = "any where process.name != null"
+    r = run(["query", "--no-ecs", q, path])
+    check("--format ndjson is the default", lines(r) == texts, repr(r))
+    r = run(["query", "--no-ecs", "--format", "ndjson", q, path])
+    check("--format ndjson prints the original text", lines(r) == texts, repr(r))
+    r = run(["query", "--no-ecs", "--format", "json", q, path])
+    check("--format json is one JSON array", r.returncode == 0 and json.loads(r.stdout) == evs, repr(r))
+    r = run(["query", "--no-ecs", "--format", "json", "any where false", path])
+    check("--format json with no result is []", r.stdout == b"[]\n", repr(r))
+    r = run(["query", "--no-ecs", "--format", "json", "--fields", "event.id,process.args,user.name,nope", q, path])
+    check("--fields projects json: flat names, lists kept, null when missing",
+          json.loads(r.stdout) == [{"event.id": 1, "process.args": ["a", "b,c"], "user.name": 'x"y', "nope": None},
+                                   {"event.id": 2, "process.args": None, "user.name": None, "nope": None},
+                                   {"event.id": 3, "process.args": None, "user.name": None, "nope": None}], repr(r))
+    r = run(["query", "--no-ecs", "--fields", "host.name,_source", q, path])
+    check("--fields on ndjson, dotted keys and _source",
+          lines(r) == ['{"host.name":"h","_source":%s}' % t for t in texts], repr(r))
+    r = run(["query", "--no-ecs", "--format", "csv", "--fields", "event.id,process.args,user.name,msg,nope", q, path])
+    check("--format csv --fields gives a header line and one row per hit (RFC 4180 quoting, empty when missing)",
+          r.stdout.decode() == 'event.id,process.args,user.name,msg,nope\n'
+                               '1,"[""a"",""b,c""]","x""y",,\n'
+                               '2,,,"line1\nline2",\n'
+                               '3,,,,\n', repr(r.stdout))
+    r = run(["query", "--no-ecs", "--format", "csv", "--fields", "process", q, path])
+    check("csv: a field whose value is an object is empty", lines(r) == ["process", "", "", ""], repr(r))
+    r = run(["query", "--no-ecs", "--format", "csv", "any where event.id == 2", path])
+    check("csv without --fields: timestamp, category (a list of one is its value), _source",
+          lines(r) == ["@timestamp,event.category,_source",
+                       '2024-05-01T00:00:02Z,network,"%s"' % texts[1].replace('"', '""')], repr(r))
+    r = run(["query", "--no-ecs", "--format", "table", "--fields", "event.id,process.name,user.name", q, path])
+    check("--format table: aligned columns, long cells cut with a marker, no trailing blanks",
+          lines(r) == ["event.id  process.name                                      user.name",
+                       "1         cmd.exe                                           x\"y",
+                       "2         cmd.exe",
+                       "3         " + "x" * 47 + "\u2026"], repr(r.stdout))
+    r = run(["query", "--no-ecs", "--format", "table", "--fields", "msg", q, path])
+    check("table: control characters print as spaces", lines(r) == ["msg", "", "line1 line2", ""], repr(r.stdout))
+    seq = "sequence by host.name [process where event.id == 1] [network where true] [process where true]"
+    r = run(["query", "--no-ecs", "--format", "csv", "--fields", "event.id", seq, path])
+    check("csv: a sequence is one row per event, numbered from 1, with its join keys",
+          lines(r) == ["position,join_keys,event.id", '1,"[""h""]",1', '2,"[""h""]",2', '3,"[""h""]",3'], repr(r))
+    rules = write(os.path.join(tmp, "formats.jsonl"), "\n".join([
+        json.dumps({"rule_id": "r-seq", "name": "Seq, quoted", "query": seq}),
+        json.dumps({"rule_id": "r-net", "query": "network where true"})]) + "\n")
+    r = run(["query", "--no-ecs", "-r", rules, "--format", "csv", "--fields", "event.id", path])
+    check("csv with -r: rule columns; an event query's row has position 1 and no join keys",
+          lines(r) == ["rule_id,rule_name,position,join_keys,event.id", "r-net,,1,,2",
+                       'r-seq,"Seq, quoted",1,"[""h""]",1', 'r-seq,"Seq, quoted",2,"[""h""]",2',
+                       'r-seq,"Seq, quoted",3,"[""h""]",3'], repr(r))
+    r = run(["query", "--no-ecs", "-r", rules, "--format", "json", "--fields", "event.id", path])
+    check("json with -r and --fields: results wrapped, events projected",
+          json.loads(r.stdout) == [{"rule_id": "r-net", "rule_name": None, "event": {"event.id": 2}},
+                                   {"rule_id": "r-seq", "rule_name": "Seq, quoted", "join_keys": ["h"],
+                                    "events": [{"event.id": 1}, {"event.id": 2}, {"event.id": 3}]}], repr(r))
+    r = run(["query", "--no-ecs", "-r", rules, "--format", "table", "--fields", "event.id", path])
+    check("table with -r", lines(r) == [
+        "rule_id  rule_name    position  join_keys  event.id",
+        "r-net                 1                    2",
+        "r-seq    Seq, quoted  1         [\"h\"]      1",
+        "r-seq    Seq, quoted  2         [\"h\"]      2",
+        "r-seq    Seq, quoted  3         [\"h\"]      3"], repr(r.stdout))
+    r = run(["query", "--format", "yaml", q, path])
+    check("an unknown --format is a usage error", r.returncode == 2 and b"unknown format [yaml]" in r.stderr, repr(r))
+    r = run(["query", "--fields", "a,,b", q, path])
+    check("an empty --fields name is a usage error", r.returncode == 2 and b"empty field name" in r.stderr, repr(r))
+    big = write(os.path.join(tmp, "formats-big.ndjson"),
+                "".join(event(i, 1714521600000 + i, parent="lsass.exe" if i % 3 else "x") + "\n" for i in range(60000)))
+    one = run(["query", "--no-ecs", "--format", "csv", "--fields", "event.id", "-f", RULE, big])
+    two = run(["query", "--no-ecs", "--format", "csv", "--fields", "event.id", "-j", "3", "-f", RULE, big])
+    js = run(["query", "--no-ecs", "--format", "json", "--fields", "event.id", "-j", "3", "-f", RULE, big])
+    check("csv with -j: the rows of -j 1", one.stdout == two.stdout and len(lines(one)) == 40001, repr(two.stderr))
+    check("json with -j: one array in input order",
+          [o["event.id"] for o in json.loads(js.stdout)] == [i for i in range(60000) if i % 3], repr(js.stderr))
 
 
 def rule_formats(tmp, events):

@@ -1,0 +1,142 @@
+/* text_table.c: aligned columns of text cells (text_table.h). */
+#include "text_table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool tt_init(text_table *t, size_t ncols, size_t max_width, size_t hold)
+{
+    memset(t, 0, sizeof *t);
+    t->ncols = ncols;
+    t->max_width = max_width < 2 ? 2 : max_width;
+    t->hold = hold ? hold : 1;
+    return ncols > 0;
+}
+
+static bool continuation(unsigned char c) { return (c & 0xc0) == 0x80; }
+
+/* Code points in s (a stray continuation byte counts as one, as a terminal
+ * shows a replacement for it). */
+static size_t text_width(const char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t k = 0; k < n; k++)
+        if (!continuation((unsigned char)s[k]) || k == 0)
+            w++;
+    return w;
+}
+
+/* One cell padded (or cut) to `width`; `last` is not padded. */
+static void write_cell(outbuf *out, const char *s, size_t n, size_t width, bool last)
+{
+    size_t w = text_width(s, n);
+    bool cut = w > width;
+    size_t keep = cut ? width - 1 : w, shown = 0, k = 0;
+    while (k < n) {
+        size_t start = k++;
+        while (k < n && continuation((unsigned char)s[k]))
+            k++;
+        if (shown == keep)
+            break;
+        shown++;
+        unsigned char c = (unsigned char)s[start];
+        if (c < 0x20 || c == 0x7f)
+            ob_char(out, ' ');
+        else
+            ob_bytes(out, s + start, k - start);
+    }
+    if (cut) {
+        ob_str(out, "\xe2\x80\xa6"); /* … */
+        shown++;
+    }
+    for (; !last && shown < width; shown++)
+        ob_char(out, ' ');
+}
+
+static void write_row(const text_table *t, outbuf *out, const char *const *cells, const size_t *lens)
+{
+    size_t last = t->ncols - 1;
+    while (last > 0 && (!cells[last] || !lens[last])) /* empty cells at the end: no blanks */
+        last--;
+    for (size_t k = 0; k <= last; k++) {
+        if (k)
+            ob_str(out, "  ");
+        write_cell(out, cells[k] ? cells[k] : "", cells[k] ? lens[k] : 0, t->widths[k], k == last);
+    }
+    ob_char(out, '\n');
+}
+
+/* Walks the held rows, calling `each` with each row's cells. */
+static void held_rows(const text_table *t, void (*each)(const text_table *, void *, const char *const *, const size_t *),
+                      void *ctx)
+{
+    const char **cells = calloc(t->ncols, sizeof *cells);
+    size_t *lens = calloc(t->ncols, sizeof *lens);
+    size_t at = 0;
+    for (size_t row = 0; cells && lens && row < t->nheld; row++) {
+        for (size_t k = 0; k < t->ncols; k++) {
+            memcpy(&lens[k], t->held.data + at, sizeof lens[k]);
+            cells[k] = t->held.data + at + sizeof lens[k];
+            at += sizeof lens[k] + lens[k];
+        }
+        each(t, ctx, cells, lens);
+    }
+    free(cells);
+    free(lens);
+}
+
+static void widen(const text_table *t, void *ctx, const char *const *cells, const size_t *lens)
+{
+    (void)ctx;
+    for (size_t k = 0; k < t->ncols; k++) {
+        size_t w = text_width(cells[k], lens[k]);
+        w = w > t->max_width ? t->max_width : w;
+        if (w > t->widths[k])
+            t->widths[k] = w;
+    }
+}
+
+static void print_held(const text_table *t, void *out, const char *const *cells, const size_t *lens)
+{
+    write_row(t, out, cells, lens);
+}
+
+void tt_flush(text_table *t, outbuf *out)
+{
+    if (t->failed)
+        return;
+    if (!t->widths) {
+        if (!(t->widths = calloc(t->ncols, sizeof *t->widths))) {
+            t->failed = out->failed = true; /* ob_write reports it */
+            return;
+        }
+        held_rows(t, widen, NULL);
+    }
+    held_rows(t, print_held, out);
+    ob_free(&t->held);
+    t->nheld = 0;
+}
+
+void tt_row(text_table *t, outbuf *out, const char *const *cells, const size_t *lens)
+{
+    if (t->widths) {
+        write_row(t, out, cells, lens);
+        return;
+    }
+    for (size_t k = 0; k < t->ncols; k++) {
+        size_t n = cells[k] ? lens[k] : 0;
+        ob_bytes(&t->held, &n, sizeof n);
+        ob_bytes(&t->held, cells[k], n);
+    }
+    if (t->held.failed)
+        t->failed = out->failed = true;
+    if (++t->nheld >= t->hold)
+        tt_flush(t, out);
+}
+
+void tt_free(text_table *t)
+{
+    ob_free(&t->held);
+    free(t->widths);
+    t->widths = NULL;
+}
