@@ -7,13 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "io/mapping.h"
 #include "program.h" /* npipes: head/tail change what a parallel run may do */
 #include "reorder.h"
+#include "ruleset.h" /* eq_scanner_profile: per-rule time for --stats */
 
 static const char *or_default(const char *s, const char *def) { return s ? s : def; }
 
@@ -458,7 +461,49 @@ struct eng_runner {
     uint32_t event;       /* the event the tags name */
     uint64_t matches;
     bool stopped;
+    /* with e->rule_counts: ns[nown] and runs[nown] by this runner's rule
+     * index (a side of the split has its own), then hits[e->nrules] */
+    uint64_t *prof;
+    size_t nown;
 };
+
+/* ---- per-rule counts (--stats) ------------------------------------------ */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool start_rule_counts(eng_runner *r, size_t nown)
+{
+    r->nown = nown;
+    if (!(r->prof = calloc(2 * nown + r->e->nrules, sizeof *r->prof)))
+        return false;
+    if (r->sc)
+        eq_scanner_profile(r->sc, r->prof, r->prof + nown);
+    return true;
+}
+
+/* Runners end on worker threads too: one lock for adding up. */
+static pthread_mutex_t rule_counts_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void add_rule_counts(const eng_runner *r)
+{
+    eng *e = r->e;
+    if (!r->prof)
+        return;
+    pthread_mutex_lock(&rule_counts_lock);
+    for (size_t k = 0; k < r->nown; k++) {
+        size_t g = r->to_rule ? r->to_rule[k] : k;
+        e->rule_counts[g].ns += r->prof[k];
+        e->rule_counts[g].runs += r->prof[r->nown + k];
+    }
+    for (size_t k = 0; k < e->nrules; k++)
+        e->rule_counts[k].hits += r->prof[2 * r->nown + k];
+    pthread_mutex_unlock(&rule_counts_lock);
+}
 
 int eng_split(eng *e)
 {
@@ -564,6 +609,8 @@ eng_runner *eng_runner_new_subset(eng *e, outbuf *out, eng_subset which)
         ok = eqlite_scanner_new(e->rs, &e->opt.limits, &r->sc) == EQLITE_OK &&
              (r->emitted = calloc(e->nrules + 1, sizeof *r->emitted)) != NULL;
     }
+    if (ok && e->rule_counts)
+        ok = start_rule_counts(r, which != ENG_ALL ? e->sides[which - 1].n : e->nrules);
     if (!ok) {
         eng_runner_free(r);
         return NULL;
@@ -580,15 +627,19 @@ void eng_runner_free(eng_runner *r)
 {
     if (!r)
         return;
+    add_rule_counts(r);
     eqlite_scanner_free(r->sc);
     eqlite_matcher_free(r->one);
     free(r->emitted);
+    free(r->prof);
     free(r);
 }
 
 static int emit(eng_runner *r, size_t rule, const eqlite_result *res)
 {
     r->matches++;
+    if (r->prof)
+        r->prof[2 * r->nown + rule]++;
     if (r->e->sink && r->e->sink(r->e->sink_user, r->out, rule, res)) {
         r->stopped = true;
         return 1;
@@ -634,7 +685,12 @@ int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_recor
 {
     if (r->stopped)
         return 0;
+    uint64_t t0 = r->prof && r->one ? now_ns() : 0; /* a scanner times its rules itself */
     eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r) : eqlite_scanner_match(r->sc, ev, on_rule_result, r);
+    if (t0) {
+        r->prof[0] += now_ns() - t0;
+        r->prof[1]++;
+    }
     if (st == EQLITE_EORDER) { /* event queries took it; sequences and samples could not */
         eng_note_late(r->e, rec, r->e->opt.reorder_window > 0 ? ENG_LATE_BEYOND_WINDOW : ENG_LATE_OUT_OF_ORDER);
     } else if (st != EQLITE_OK) {

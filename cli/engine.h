@@ -86,6 +86,11 @@ typedef struct eng_text {
     size_t len;
 } eng_text;
 
+/* Per rule, for --stats: results, events it ran on, nanoseconds it took. */
+typedef struct eng_rule_count {
+    uint64_t hits, runs, ns;
+} eng_rule_count;
+
 typedef struct eng_totals {
     uint64_t events, bytes, matches, bad, out_of_order;
 } eng_totals;
@@ -150,6 +155,9 @@ typedef struct eng {
     eng_side sides[2];   /* ENG_PLAIN - 1, ENG_ORDERED - 1: built by eng_split */
     uint32_t *ordered_fields; /* ascending schema ids the ordered rules read (what workers copy) */
     size_t nordered_fields;
+    /* per rule (e->nrules), set by the caller before a run to have runners
+     * count and time every rule (a cost per rule run); owned by the caller */
+    eng_rule_count *rule_counts;
     eqlite_stats *state; /* per rule: sequence / sample state at the end (NULL until a run ends) */
     size_t reorder_peak; /* most events waiting in the reorder window at once */
     bool hush; /* no end-of-run notes (bench repeats) */

@@ -20,7 +20,9 @@
 #include "commands.h"
 #include "engine.h"
 #include "outbuf.h"
+#include "program.h" /* npipes: piped rules hold state too */
 #include "result_out.h"
+#include "text_table.h"
 
 typedef struct query_args {
     const char *query;
@@ -82,7 +84,9 @@ static void query_usage(FILE *f)
                "      --fields a.b,c.d         print only these fields of each event (_source: the\n"
                "                               whole event); csv and table default to the\n"
                "                               timestamp, the category and _source\n"
-               "      --stats                  totals on stderr at the end\n"
+               "      --stats                  totals on stderr at the end, then a line per rule (most\n"
+               "                               hits first): hits, events it ran on, time, and the\n"
+               "                               state sequences and samples held\n"
                "      --strict                 the first bad input line is fatal\n"
                "Output: an event query prints each matching event's original JSON; a sequence or\n"
                "sample prints {\"join_keys\":[...],\"events\":[EVENT|{\"missing\":true},...]}; with -r\n"
@@ -277,28 +281,91 @@ static void show_progress(void *user, const eng_totals *t)
             (unsigned long long)t->matches, (unsigned long long)t->bad);
 }
 
-/* Sequence and sample state: totals, and with -r each rule that held any. */
-static void print_state(const eng *e, bool per_rule)
+/* Sequence and sample state, summed over the rules. */
+static void print_state(const eng *e)
 {
-    if (!e->state)
-        return;
     eqlite_stats sum = {0};
-    for (size_t k = 0; k < e->nrules; k++) {
+    for (size_t k = 0; e->state && k < e->nrules; k++) {
         const eqlite_stats *s = &e->state[k];
         sum.pending += s->pending;
         sum.evicted += s->evicted;
         sum.expired += s->expired;
         sum.out_of_order += s->out_of_order;
-        if (per_rule && e->rules[k].kind != 0 && (s->pending || s->evicted || s->expired || s->out_of_order))
-            fprintf(stderr, "rule %s: partials held %llu, evicted at a limit %llu, expired by maxspan %llu, "
-                            "dropped late %llu\n",
-                    e->rules[k].id, (unsigned long long)s->pending, (unsigned long long)s->evicted,
-                    (unsigned long long)s->expired, (unsigned long long)s->out_of_order);
     }
     fprintf(stderr, "sequence state: partials held %llu, evicted at a limit %llu, expired by maxspan %llu, "
                     "dropped late %llu\n",
             (unsigned long long)sum.pending, (unsigned long long)sum.evicted, (unsigned long long)sum.expired,
             (unsigned long long)sum.out_of_order);
+}
+
+typedef struct rule_line {
+    const eng_rule_count *count;
+    size_t index;
+} rule_line;
+
+static int by_hits(const void *pa, const void *pb)
+{
+    const rule_line *a = pa, *b = pb;
+    if (a->count->hits != b->count->hits)
+        return a->count->hits > b->count->hits ? -1 : 1;
+    if (a->count->ns != b->count->ns)
+        return a->count->ns > b->count->ns ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* One line per rule, most hits first (then most time): its id, name, hits,
+ * the events it ran on, its time; and with sequences or samples, the state
+ * each held at the end (partials held, evicted at a limit, expired by
+ * maxspan, events too late). */
+static void print_rule_summary(const eng *e, const eng_rule_count *counts)
+{
+    static const char *const head[] = {"rule", "name", "hits", "events", "time ms",
+                                       "partials held", "evicted", "expired", "late"};
+    static const bool right[] = {false, false, true, true, true, true, true, true, true};
+    bool state = false;
+    for (size_t k = 0; k < e->nrules; k++)
+        state |= e->rules[k].kind != 0 || e->rules[k].prog->npipes;
+    size_t ncols = state && e->state ? 9 : 5;
+    rule_line *order = calloc(e->nrules ? e->nrules : 1, sizeof *order);
+    text_table t;
+    outbuf out = {0};
+    if (!order || !tt_init(&t, ncols, 48, e->nrules + 1)) {
+        free(order);
+        eng_out_of_memory("printing the rule summary");
+        return;
+    }
+    t.right = right;
+    size_t lens[9];
+    for (size_t c = 0; c < ncols; c++)
+        lens[c] = strlen(head[c]);
+    tt_row(&t, &out, head, lens);
+    for (size_t k = 0; k < e->nrules; k++)
+        order[k] = (rule_line){&counts[k], k};
+    qsort(order, e->nrules, sizeof *order, by_hits);
+    for (size_t k = 0; k < e->nrules; k++) {
+        const eng_rule *r = &e->rules[order[k].index];
+        const eng_rule_count *c = order[k].count;
+        const eqlite_stats *st = e->state ? &e->state[order[k].index] : NULL;
+        char nums[7][32];
+        snprintf(nums[0], 32, "%llu", (unsigned long long)c->hits);
+        snprintf(nums[1], 32, "%llu", (unsigned long long)c->runs);
+        snprintf(nums[2], 32, "%.3f", (double)c->ns / 1e6);
+        snprintf(nums[3], 32, "%llu", st ? (unsigned long long)st->pending : 0ULL);
+        snprintf(nums[4], 32, "%llu", st ? (unsigned long long)st->evicted : 0ULL);
+        snprintf(nums[5], 32, "%llu", st ? (unsigned long long)st->expired : 0ULL);
+        snprintf(nums[6], 32, "%llu", st ? (unsigned long long)st->out_of_order : 0ULL);
+        const char *cells[9] = {r->id, r->name ? r->name : ""};
+        for (size_t c2 = 2; c2 < ncols; c2++)
+            cells[c2] = nums[c2 - 2];
+        for (size_t c2 = 0; c2 < ncols; c2++)
+            lens[c2] = strlen(cells[c2]);
+        tt_row(&t, &out, cells, lens);
+    }
+    tt_flush(&t, &out);
+    ob_write(&out, STDERR_FILENO);
+    ob_free(&out);
+    tt_free(&t);
+    free(order);
 }
 
 static void print_stats(const eng_totals *t, double elapsed)
@@ -359,6 +426,7 @@ int cmd_query(int argc, char **argv)
     eng e;
     outbuf out = {0};
     result_out ro = {0};
+    eng_rule_count *counts = NULL;
     progress prog = {now_seconds(), 0, false};
     status = eng_init(&e, &a.opt);
     if (status == 0)
@@ -367,6 +435,8 @@ int cmd_query(int argc, char **argv)
         status = eng_prepare(&e);
     if (status == 0)
         status = ro_init(&ro, &e, a.format, a.rule_set != NULL, a.fields);
+    if (status == 0 && a.stats && !(e.rule_counts = counts = calloc(e.nrules ? e.nrules : 1, sizeof *counts)))
+        status = eng_out_of_memory("counting per rule");
     if (status == 0) {
         char *stdin_only[] = {"-"};
         /* json and table carry state from one result to the next: results
@@ -401,11 +471,14 @@ int cmd_query(int argc, char **argv)
             print_stats(&e.totals, now_seconds() - prog.start);
             eng_print_sources(&e, stderr);
             if (e.ordered)
-                print_state(&e, a.rule_set != NULL);
+                print_state(&e);
+            fflush(stderr);
+            print_rule_summary(&e, counts);
         }
     }
     ob_free(&out);
     ro_free(&ro);
+    free(counts);
     eng_free(&e);
     free(a.mappings);
     free(a.profiles);

@@ -26,11 +26,13 @@ static size_t text_width(const char *s, size_t n)
     return w;
 }
 
-/* One cell padded (or cut) to `width`; `last` is not padded. */
-static void write_cell(outbuf *out, const char *s, size_t n, size_t width, bool last)
+/* One cell padded (or cut) to `width`; `last` is not padded at its right. */
+static void write_cell(outbuf *out, const char *s, size_t n, size_t width, bool last, bool right)
 {
     size_t w = text_width(s, n);
     bool cut = w > width;
+    for (size_t pad = w; right && pad < width; pad++)
+        ob_char(out, ' ');
     size_t keep = cut ? width - 1 : w, shown = 0, k = 0;
     while (k < n) {
         size_t start = k++;
@@ -49,7 +51,7 @@ static void write_cell(outbuf *out, const char *s, size_t n, size_t width, bool 
         ob_str(out, "\xe2\x80\xa6"); /* … */
         shown++;
     }
-    for (; !last && shown < width; shown++)
+    for (; !last && !right && shown < width; shown++)
         ob_char(out, ' ');
 }
 
@@ -61,7 +63,8 @@ static void write_row(const text_table *t, outbuf *out, const char *const *cells
     for (size_t k = 0; k <= last; k++) {
         if (k)
             ob_str(out, "  ");
-        write_cell(out, cells[k] ? cells[k] : "", cells[k] ? lens[k] : 0, t->widths[k], k == last);
+        write_cell(out, cells[k] ? cells[k] : "", cells[k] ? lens[k] : 0, t->widths[k], k == last,
+                   t->right && t->right[k]);
     }
     ob_char(out, '\n');
 }

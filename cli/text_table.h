@@ -3,7 +3,7 @@
  * Each column is as wide as its widest cell among the first `hold` rows (the
  * header is the first row), at most `max_width` code points; a longer cell is
  * cut and ends in "…". Columns are two spaces apart; no line ends in blanks.
- * Widths count UTF-8 code points; control characters print as spaces. Rows
+ * Columns marked in `right` are aligned right. Widths count UTF-8 code points; control characters print as spaces. Rows
  * after the first `hold` take the widths found, so memory stays bounded
  * whatever the number of rows. */
 #ifndef EQ_CLI_TEXT_TABLE_H
@@ -21,6 +21,7 @@ typedef struct text_table {
     outbuf held;      /* the rows held: per cell its length (size_t), then its bytes */
     size_t nheld;
     size_t *widths;   /* NULL until sized */
+    const bool *right; /* per column: aligned right (numbers); NULL = all left */
     bool failed;      /* out of memory */
 } text_table;
 

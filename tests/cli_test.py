@@ -5,6 +5,7 @@
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -355,6 +356,23 @@ def output_formats(tmp):
     check("an unknown --format is a usage error", r.returncode == 2 and b"unknown format [yaml]" in r.stderr, repr(r))
     r = run(["query", "--fields", "a,,b", q, path])
     check("an empty --fields name is a usage error", r.returncode == 2 and b"empty field name" in r.stderr, repr(r))
+    # --stats: a line per rule, most hits first, with the sequence state
+    rules = write(os.path.join(tmp, "stats.jsonl"), "\n".join([
+        json.dumps({"rule_id": "r-seq", "name": "Seq", "query": seq}),
+        json.dumps({"rule_id": "r-half", "name": "open half", "query":
+                    "sequence by host.name [process where event.id == 3] [network where true]"}),
+        json.dumps({"rule_id": "r-any", "name": "any", "query": "any where true"})]) + "\n")
+    r = run(["query", "--no-ecs", "--stats", "-r", rules, path])
+    err = [re.sub(r"\d+\.\d{3}", "T.TTT", l) for l in r.stderr.decode().splitlines()[-4:]]
+    check("--stats: one line per rule, most hits first, with events, time and sequence state", err == [
+        "rule    name       hits  events  time ms  partials held  evicted  expired  late",
+        "r-any   any           3       3    T.TTT              0        0        0     0",
+        "r-seq   Seq           1       3    T.TTT              0        0        0     0",
+        "r-half  open half     0       2    T.TTT              1        0        0     0"], repr(err))
+    r = run(["query", "--no-ecs", "--stats", "any where true", path])
+    err = [re.sub(r"\d+\.\d{3}", "T.TTT", l) for l in r.stderr.decode().splitlines()[-2:]]
+    check("--stats with one query: its line, without state columns", err == [
+        "rule     name  hits  events  time ms", "query:1           3       3    T.TTT"], repr(err))
     big = write(os.path.join(tmp, "formats-big.ndjson"),
                 "".join(event(i, 1714521600000 + i, parent="lsass.exe" if i % 3 else "x") + "\n" for i in range(60000)))
     one = run(["query", "--no-ecs", "--format", "csv", "--fields", "event.id", "-f", RULE, big])
