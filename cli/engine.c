@@ -834,6 +834,7 @@ static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd, reor
 
 static int stream_path(eng *e, eng_runner *r, const char *path)
 {
+    eng_progress_file(e, ENG_STEP_MATCH, path);
     eq_ndjson_options o;
     eng_reader_options(e, &o, NULL);
     eq_ndjson *rd;
@@ -964,6 +965,7 @@ static int run_ordered(eng *e, char *const *paths, size_t npaths, int jobs)
 
 int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
 {
+    e->place.nfiles = npaths;
     if (e->ordered)
         return run_ordered(e, paths, npaths, jobs);
     eng_runner *r = NULL;

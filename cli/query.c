@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "engine.h"
 #include "outbuf.h"
+#include "progress.h"
 #include "program.h" /* npipes: piped rules hold state too */
 #include "result_out.h"
 #include "text_table.h"
@@ -263,24 +264,6 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-typedef struct progress {
-    double start, last;
-    bool shown;
-} progress;
-
-static void show_progress(void *user, const eng_totals *t)
-{
-    progress *p = user;
-    double now = now_seconds();
-    if (now - p->last < 0.5 || now - p->start < 1.0) /* only on long runs, twice a second */
-        return;
-    p->last = now;
-    p->shown = true;
-    fprintf(stderr, "\r%.1f MB  %llu events  %.0f events/s  %llu matches  %llu bad\033[K",
-            (double)t->bytes / 1e6, (unsigned long long)t->events, (double)t->events / (now - p->start),
-            (unsigned long long)t->matches, (unsigned long long)t->bad);
-}
-
 /* Sequence and sample state, summed over the rules. */
 static void print_state(const eng *e)
 {
@@ -427,7 +410,8 @@ int cmd_query(int argc, char **argv)
     outbuf out = {0};
     result_out ro = {0};
     eng_rule_count *counts = NULL;
-    progress prog = {now_seconds(), 0, false};
+    progress prog;
+    double started = now_seconds();
     status = eng_init(&e, &a.opt);
     if (status == 0)
         status = load_rules(&e, &a);
@@ -449,16 +433,12 @@ int cmd_query(int argc, char **argv)
         e.sink_user = &ro;
         e.out = &out;
         e.out_fd = STDOUT_FILENO;
-        if (isatty(STDERR_FILENO)) {
-            e.tick = show_progress;
-            e.tick_user = &prog;
-        }
+        progress_start(&prog, &e);
         status = eng_run(&e, a.nfiles ? a.files : stdin_only, a.nfiles ? a.nfiles : 1, a.jobs);
         ro_end(&ro, &out);
         if (status != 2 && !ob_write(&out, STDOUT_FILENO))
             status = 2;
-        if (prog.shown)
-            fputs("\r\033[K", stderr);
+        progress_end(&prog);
         eng_report_bad_summary(&e);
         if (status == 0 && e.totals.events == 0 && e.totals.bad > 0) {
             /* nothing was evaluated: "no match" would be a silent wrong answer */
@@ -468,7 +448,7 @@ int cmd_query(int argc, char **argv)
         }
         eng_report_lost_state(&e);
         if (a.stats) {
-            print_stats(&e.totals, now_seconds() - prog.start);
+            print_stats(&e.totals, now_seconds() - started);
             eng_print_sources(&e, stderr);
             if (e.ordered)
                 print_state(&e);

@@ -5,6 +5,7 @@
 import gzip
 import json
 import os
+import pty
 import re
 import subprocess
 import sys
@@ -256,6 +257,7 @@ tests:
     fmt_files(tmp)
     help_and_docs()
     output_formats(tmp)
+    progress_line(tmp)
     bom = write(os.path.join(tmp, "bom.eql"), b"\xef\xbb\xbfprocess where process.name == \"cmd.exe\"\n", "wb")
     r = run(["check", bom])
     check("a rule file that starts with a UTF-8 byte order mark reads", r.returncode == 0, repr(r))
@@ -381,6 +383,52 @@ def output_formats(tmp):
     check("csv with -j: the rows of -j 1", one.stdout == two.stdout and len(lines(one)) == 40001, repr(two.stderr))
     check("json with -j: one array in input order",
           [o["event.id"] for o in json.loads(js.stdout)] == [i for i in range(60000) if i % 3], repr(js.stderr))
+
+
+def run_on_terminal(args):
+    """Runs with stderr on a pseudo-terminal; returns (what the terminal got, stdout, status)."""
+    master, slave = pty.openpty()
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.Popen([BIN] + args, stdout=out, stderr=slave, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                got = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not got:
+                break
+            seen += got
+        os.close(master)
+        p.wait(timeout=120)
+        out.seek(0)
+        return seen, out.read(), p.returncode
+
+
+def progress_line(tmp):
+    """A progress line on a terminal in every step (order check, sort, match), erased at the end."""
+    evs = [event(i, 1714521600000 + (i * 7919) % 3000, parent="lsass.exe") for i in range(3000)]
+    a = write(os.path.join(tmp, "progress-a.ndjson"), "\n".join(evs[:1500]) + "\n")
+    b = write(os.path.join(tmp, "progress-b.ndjson"), "\n".join(evs[1500:]) + "\n")
+    seq = "sequence [process where event.id == 1] [process where event.id == 2]"
+    seen, out, status = run_on_terminal(["query", "--no-ecs", seq, a, b])
+    plain = run(["query", "--no-ecs", seq, a, b])
+    text = seen.decode()
+    draws = text.split("\r")
+    check("progress: stdout is that of a run without a terminal", status == 0 and out == plain.stdout, repr(plain))
+    check("progress: each step drawn, in order, then erased",
+          draws[1:4] == ["file 1/2 %s: checking the order\x1b[K" % a,
+                         "file 1/2 %s: indexing for the sort: 0 events\x1b[K" % a,
+                         "sorting 3000 events\x1b[K"] and
+          re.fullmatch(r"0/3000 events \(0%\)  0 events/s  0\.\d MB  0 matches  0 bad\x1b\[K", draws[4]) is not None
+          and draws[-1] == "\x1b[K" and text.endswith("\r\x1b[K"), repr(text))
+    seen, out, status = run_on_terminal(["query", "--no-ecs", "--format", "csv", "process where true", a, b])
+    text = seen.decode()
+    check("progress: streaming names the file and is erased",
+          text.startswith("\rfile 1/2 %s: 0 events  0 events/s" % a) and text.endswith("\r\x1b[K"), repr(text))
+    r = run(["query", "--no-ecs", seq, a, b])
+    check("progress: nothing on a pipe", b"\r" not in r.stderr and r.stderr == b"", repr(r.stderr))
 
 
 def rule_formats(tmp, events):
