@@ -2,6 +2,7 @@
 #define _DEFAULT_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,13 +109,29 @@ static bool only_comments(const char *s, size_t n)
     return true;
 }
 
-/* Splits .eql text at ';' outside strings, backquotes and comments. */
+/* A copy of text[from, to) with each ';' at `semis` (absolute offsets, in
+ * that range) read as a space, so that offsets, hence diagnostics, stay. */
+static char *join_over_semicolons(const char *text, size_t from, size_t to, const size_t *semis, size_t nsemis)
+{
+    char *whole = dup_range(text + from, to - from);
+    for (size_t k = 0; whole && k < nsemis; k++)
+        whole[semis[k] - from] = ' ';
+    return whole;
+}
+
+/* Splits .eql text at ';' outside strings, backquotes and comments. A part
+ * holding only comments is not a rule: it joins the rule before it (or,
+ * first in the file, the rule after it), the ';' between them read as a
+ * space, so that fmt writes the comments back instead of dropping them. */
 static bool split_eql(const char *text, size_t len, cli_rules *out)
 {
     size_t first = out->n, last_start = 0, last_end = 0;
     size_t start = 0, line = 1, start_line = 1;
+    size_t lead = SIZE_MAX, lead_line = 1; /* comments before the first rule: where they start */
+    size_t *semis = NULL, nsemis = 0;      /* the ';' after those comments */
+    bool ok = true;
     size_t k = 0;
-    while (k <= len) {
+    while (ok && k <= len) {
         char c = k < len ? text[k] : ';';
         if (c == '\n') {
             line++;
@@ -136,30 +153,50 @@ static bool split_eql(const char *text, size_t len, cli_rules *out)
             k = end ? (size_t)(end - text) + 2 : len;
             continue;
         } else if (c == ';') {
-            if (!blank(text + start, k - start) && !only_comments(text + start, k - start)) {
-                cli_rule r = {dup_range(text + start, k - start), k - start, NULL, NULL, start_line, 0, NULL};
-                if (!r.text || !push(out, r))
-                    return false;
-                last_start = start;
+            bool comments = !blank(text + start, k - start) && only_comments(text + start, k - start);
+            if (!blank(text + start, k - start) && !comments) {
+                size_t from = lead != SIZE_MAX ? lead : start;
+                cli_rule r = {join_over_semicolons(text, from, k, semis, nsemis), k - from, NULL, NULL,
+                              lead != SIZE_MAX ? lead_line : start_line, 0, NULL};
+                ok = r.text && push(out, r);
+                if (!ok)
+                    free(r.text);
+                last_start = from;
                 last_end = k;
-            } else if (k >= len && out->n > first && last_end + 1 == start && !blank(text + start, k - start)) {
-                /* Comments after the last rule's ';' end that rule, the ';' read as a
-                 * space (offsets stay): fmt writes them back instead of dropping them. */
+                lead = SIZE_MAX;
+                nsemis = 0;
+            } else if (comments && out->n > first && last_end + 1 == start) {
+                size_t to = k < len ? k : len;
                 cli_rule *last = &out->items[out->n - 1];
-                char *whole = dup_range(text + last_start, len - last_start);
-                if (!whole)
-                    return false;
-                whole[start - 1 - last_start] = ' ';
-                free(last->text);
-                last->text = whole;
-                last->len = len - last_start;
+                char *whole = realloc(last->text, to - last_start + 1);
+                ok = whole != NULL;
+                if (ok) { /* the rule so far (its own ';' read as spaces too), ' ', the comments */
+                    whole[last->len] = ' ';
+                    memcpy(whole + last->len + 1, text + start, to - start);
+                    whole[to - last_start] = 0;
+                    last->text = whole;
+                    last->len = to - last_start;
+                    last_end = k;
+                }
+            } else if (comments && k < len) {
+                if (lead == SIZE_MAX) {
+                    lead = start;
+                    lead_line = start_line;
+                }
+                size_t *grown = realloc(semis, (nsemis + 1) * sizeof *semis);
+                ok = grown != NULL;
+                if (ok) {
+                    semis = grown;
+                    semis[nsemis++] = k;
+                }
             }
             start = k + 1;
             start_line = line;
         }
         k++;
     }
-    return true;
+    free(semis);
+    return ok;
 }
 
 static void tally(cli_tally *t, const char *name)

@@ -586,6 +586,19 @@ def fmt_files(tmp):
           r.returncode == 0 and text == "// first\nprocess where a == 1\n;\n// second\nprocess where b == 2 // end\n;\n"
           and lines(run(["check", many])) == ["2 ok, 0 failed"], repr((r, text)))
     check("fmt --check after -w is clean", run(["fmt", "--check", many, rule]).returncode == 0)
+    lone = write(os.path.join(d, "lone.eql"), "// header\n;\n/* two */;\nprocess where a==1;\n// disabled: b\n;\n"
+                 "process where b==2; // after\n;\nprocess where c==3;\n")
+    r = run(["fmt", "-w", lone])
+    text = open(lone).read()
+    check("fmt keeps a comment alone between two ';' (it joins the rule before, or the first rule)",
+          r.returncode == 0 and text == "// header\n/* two */\nprocess where a == 1\n// disabled: b\n;\n"
+          "process where b == 2 // after\n;\nprocess where c == 3\n;\n"
+          and lines(run(["check", lone])) == ["3 ok, 0 failed"], repr((r, text)))
+    r = run(["fmt", "--check", lone])
+    check("fmt is idempotent over lone comments", r.returncode == 0 and r.stdout == b"", repr(r))
+    bad = write(os.path.join(d, "lone-bad.eql"), "// c\n;\n// d\n;\nprocess where\n")
+    r = run(["check", bad])
+    check("a rule after lone comments is diagnosed at its own line", b"lone-bad.eql:6:1: mismatched input" in r.stderr, repr(r))
 
     toml = write(os.path.join(d, "rule.toml"), "[rule]\ntype = \"eql\"\nquery = '''\nprocess where a==1\n'''\n"
                  "\n[[rule.threat]]\nid = \"T1\"\n")
