@@ -1,12 +1,14 @@
 /* rules_io.c: rule files in, for check / fmt / query -r. */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/rules.h"
 #include "io/rules_toml.h"
@@ -549,4 +551,40 @@ void cli_json_string(FILE *f, const char *s, size_t n)
             fputc(c, f);
     }
     fputc('"', f);
+}
+
+/* Writes data to path through a temporary file in the same directory and a
+ * rename, so a reader (or a crash) never sees half a file. */
+bool cli_write_atomically(const char *path, const char *data, size_t len)
+{
+    char target[PATH_MAX];
+    if (!realpath(path, target)) /* a symlink keeps pointing at the rewritten file */
+        return false;
+    struct stat st;
+    if (stat(target, &st) != 0)
+        return false;
+    char tmp[PATH_MAX + 16];
+    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", target);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return false;
+    bool ok = fchmod(fd, st.st_mode & 07777) == 0;
+    for (size_t done = 0; ok && done < len;) {
+        ssize_t n = write(fd, data + done, len - done);
+        ok = n > 0 || (n < 0 && errno == EINTR);
+        done += n > 0 ? (size_t)n : 0;
+    }
+    ok = ok && fsync(fd) == 0;
+    int saved = errno;
+    ok = close(fd) == 0 && ok;
+    if (ok)
+        ok = rename(tmp, target) == 0;
+    else
+        errno = saved;
+    if (!ok) {
+        saved = errno;
+        unlink(tmp);
+        errno = saved;
+    }
+    return ok;
 }

@@ -258,6 +258,7 @@ tests:
     help_and_docs()
     output_formats(tmp)
     progress_line(tmp)
+    test_update(tmp)
     bom = write(os.path.join(tmp, "bom.eql"), b"\xef\xbb\xbfprocess where process.name == \"cmd.exe\"\n", "wb")
     r = run(["check", bom])
     check("a rule file that starts with a UTF-8 byte order mark reads", r.returncode == 0, repr(r))
@@ -383,6 +384,55 @@ def output_formats(tmp):
     check("csv with -j: the rows of -j 1", one.stdout == two.stdout and len(lines(one)) == 40001, repr(two.stderr))
     check("json with -j: one array in input order",
           [o["event.id"] for o in json.loads(js.stdout)] == [i for i in range(60000) if i % 3], repr(js.stderr))
+
+
+def test_update(tmp):
+    """eqlite test --update rewrites the expect: of tests whose run differs (or that have none) from the
+    run, keeping the rest of the file byte for byte, atomically."""
+    evs = [event(1, "2024-05-01T00:00:01Z"), event(2, "2024-05-01T00:00:02Z", parent="explorer.exe"),
+           event(3, "2024-05-01T00:00:03Z", cat="network")]
+    write(os.path.join(tmp, "upd.ndjson"), "\n".join(evs) + "\n")
+    before = ("# rule tests\n"
+              "defaults:\n  query: 'process where true'\n  id_field: event.id\n  events: upd.ndjson\n"
+              "tests:\n"
+              "  - name: wrong ids\n    expect: {ids: [9], count: 1}\n"
+              "  - name: right\n    expect: {ids: [1, 2]}\n"
+              "  - name: block style \u00e9\n    expect:\n      ids: [1]\n      count: 5\n    # kept\n"
+              "  - name: none given\n"
+              "  - {name: flow, query: 'network where true'}\n"
+              "  - name: only count\n    expect: {count: 0}\n    query: 'network where true'\n"
+              "  - name: sequence with a gap\n    expect: {ids: [[1]]}\n"
+              "    query: 'sequence with maxspan=1h [process where event.id == 1] ![process where event.id == 7]"
+              " [network where true]'\n"
+              "  - name: broken\n    query: 'process where'\n    expect: {count: 1}\n")
+    after = before.replace("{ids: [9], count: 1}", "{ids: [1, 2], count: 2}") \
+        .replace("ids: [1]\n      count: 5", "ids: [1, 2]\n      count: 2") \
+        .replace("  - name: none given\n", "  - expect: {ids: [1, 2], count: 2}\n    name: none given\n") \
+        .replace("{name: flow,", "{expect: {ids: [3], count: 1}, name: flow,") \
+        .replace("{count: 0}", "{count: 1}").replace("{ids: [[1]]}", "{ids: [1, -1, 3]}")
+    yml = write(os.path.join(tmp, "upd.yaml"), before)
+    os.chmod(yml, 0o640)
+    r = run(["test", "--update", yml])
+    check("test --update: failing and missing expects rewritten from the run, the rest byte for byte",
+          open(yml, encoding="utf-8").read() == after, repr(open(yml, encoding="utf-8").read()))
+    check("test --update: one line per test, a broken rule still fails (exit 1)",
+          r.returncode == 1 and lines(r)[:2] == ["updated %s: wrong ids: expected 1 results, got 2" % yml,
+                                                 "ok   %s: right" % yml]
+          and lines(r)[-1] == "1 passed, 1 failed, 6 updated", repr(r))
+    check("test --update keeps the file's mode and leaves no temporary file",
+          os.stat(yml).st_mode & 0o777 == 0o640 and not [f for f in os.listdir(tmp) if ".tmp-" in f])
+    inode = os.stat(yml).st_ino
+    r = run(["test", yml])
+    check("after --update every test that ran passes", lines(r)[-1] == "7 passed, 1 failed", repr(r))
+    r = run(["test", yml, "--update"])
+    check("a second --update changes nothing", open(yml, encoding="utf-8").read() == after
+          and os.stat(yml).st_ino == inode and lines(r)[-1] == "7 passed, 1 failed, 0 updated", repr(r))
+    alias = write(os.path.join(tmp, "upd-alias.yaml"), "defaults: {query: 'any where true', events: upd.ndjson}\n"
+                  "tests:\n  - {name: a, expect: &e {count: 9}}\n  - {name: b, expect: *e}\n")
+    r = run(["test", "--update", alias])
+    check("test --update refuses an expect: given by an alias",
+          r.returncode == 2 and r.stderr.decode().strip() == "%s:4:15: expect: an alias cannot be updated" % alias,
+          repr(r))
 
 
 def run_on_terminal(args):
