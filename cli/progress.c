@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands.h"
+
 #define REDRAW_SECONDS 0.25
 
 void eng_progress_file(eng *e, eng_step step, const char *path)
@@ -30,13 +32,6 @@ void eng_progress_step(eng *e, eng_step step, uint64_t total)
     e->place.total = total;
     if (e->tick)
         e->tick(e->tick_user, &e->totals);
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static size_t terminal_width(void)
@@ -97,7 +92,7 @@ static void tick(void *user, const eng_totals *t)
 {
     (void)t;
     progress *p = user;
-    double now = now_seconds();
+    double now = cli_now_seconds();
     bool new_step = (int)p->e->place.step != p->last_step;
     if (!new_step && now - p->last < REDRAW_SECONDS)
         return;
@@ -113,7 +108,7 @@ static void tick(void *user, const eng_totals *t)
 
 void progress_start(progress *p, eng *e)
 {
-    *p = (progress){e, now_seconds(), 0, 0, -1, 0, false};
+    *p = (progress){e, cli_now_seconds(), 0, 0, -1, 0, false};
     if (!isatty(STDERR_FILENO))
         return;
     e->tick = tick;

@@ -257,13 +257,6 @@ bad:
 
 /* ---- progress and totals ----------------------------------------------- */
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Sequence and sample state, summed over the rules. */
 static void print_state(const eng *e)
 {
@@ -411,7 +404,7 @@ int cmd_query(int argc, char **argv)
     result_out ro = {0};
     eng_rule_count *counts = NULL;
     progress prog;
-    double started = now_seconds();
+    double started = cli_now_seconds();
     status = eng_init(&e, &a.opt);
     if (status == 0)
         status = load_rules(&e, &a);
@@ -448,7 +441,7 @@ int cmd_query(int argc, char **argv)
         }
         eng_report_lost_state(&e);
         if (a.stats) {
-            print_stats(&e.totals, now_seconds() - started);
+            print_stats(&e.totals, cli_now_seconds() - started);
             eng_print_sources(&e, stderr);
             if (e.ordered)
                 print_state(&e);

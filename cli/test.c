@@ -284,13 +284,6 @@ static void junit_case(totals *tt, const char *file, const test_case *t, bool ok
     ob_str(&tt->junit, "\"/></testcase>\n");
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ---- --update ------------------------------------------------------------ */
 
 /* The expect: a test's run calls for: the keys its own expect: has (ids
@@ -376,9 +369,9 @@ static void run_tests(test_file *tf, const yt_file *f, totals *tt)
     const char *dir = dirname(tmp);
     for (size_t k = 0; k < f->ntests; k++) {
         test_case t = {&f->tests[k], dir, "", 0, false, {0}};
-        double t0 = now_seconds();
+        double t0 = cli_now_seconds();
         bool ok = run_case(&t);
-        t.secs = now_seconds() - t0;
+        t.secs = cli_now_seconds() - t0;
         if (ok) {
             tt->passed++;
             printf("ok   %s: %s\n", path, t.spec->name);
