@@ -37,35 +37,39 @@ typedef void (*field_fn)(void *ctx, size_t k, const eqlite_value *v, const eng_t
 
 /* A bad record (an object where a field wants a value) is read again field
  * by field, so that an object-valued field leaves only itself empty. */
-static void read_one(const eng_text *t, const eq_ndjson_field *f, size_t k, field_fn each, void *ctx)
+static bool read_one(const eng_text *t, const eq_ndjson_field *f, size_t k, field_fn each, void *ctx)
 {
     eq_ndjson_field one = {f->name, f->len, 0};
     eq_ndjson_options o = {.fields = &one, .nfields = 1, .display_name = "<result>"};
     eq_ndjson *rd;
     eqlite_event ev;
-    if (eq_ndjson_open_memory(t->text, t->len, &o, &rd, NULL, 0) != EQLITE_OK) {
-        each(ctx, k, NULL, NULL);
-        return;
-    }
-    bool got = eq_ndjson_next(rd, &ev, NULL) == EQ_NDJSON_EVENT && ev.nfields > 0 && ev.fields[0].kind != EQLITE_NULL;
-    each(ctx, k, got ? &ev.fields[0] : NULL, NULL);
+    if (eq_ndjson_open_memory(t->text, t->len, &o, &rd, NULL, 0) != EQLITE_OK)
+        return false; /* out of memory: never an empty cell that is not empty */
+    int read = eq_ndjson_next(rd, &ev, NULL);
+    bool got = read == EQ_NDJSON_EVENT && ev.nfields > 0 && ev.fields[0].kind != EQLITE_NULL;
+    if (read != EQ_NDJSON_FATAL) /* BAD: the field holds an object, which reads as missing */
+        each(ctx, k, got ? &ev.fields[0] : NULL, NULL);
     eq_ndjson_close(rd);
+    return read != EQ_NDJSON_FATAL;
 }
 
 /* Calls each() for every --fields entry in order; the fields are read from
- * the event's text in one pass (ids = column numbers). */
-static void project(const result_out *ro, const eqlite_event *ev, field_fn each, void *ctx)
+ * the event's text in one pass (ids = column numbers). False when out of
+ * memory (some fields were not read). */
+static bool project(const result_out *ro, const eqlite_event *ev, field_fn each, void *ctx)
 {
     const eng_text *t = ev ? ev->user : NULL;
     eq_ndjson *rd = NULL;
     eqlite_event got = {0};
-    bool whole = t && ro->nread;
+    bool whole = t && ro->nread, ok = true;
     if (whole) {
         eq_ndjson_options o = {.fields = ro->read, .nfields = ro->nread, .display_name = "<result>"};
-        whole = eq_ndjson_open_memory(t->text, t->len, &o, &rd, NULL, 0) == EQLITE_OK &&
-                eq_ndjson_next(rd, &got, NULL) == EQ_NDJSON_EVENT;
+        ok = eq_ndjson_open_memory(t->text, t->len, &o, &rd, NULL, 0) == EQLITE_OK;
+        int read = ok ? eq_ndjson_next(rd, &got, NULL) : EQ_NDJSON_FATAL;
+        ok = read != EQ_NDJSON_FATAL;
+        whole = read == EQ_NDJSON_EVENT;
     }
-    for (size_t k = 0; k < ro->nfields; k++) {
+    for (size_t k = 0; ok && k < ro->nfields; k++) {
         if (!t)
             each(ctx, k, NULL, NULL);
         else if (is_source(&ro->fields[k]))
@@ -73,9 +77,10 @@ static void project(const result_out *ro, const eqlite_event *ev, field_fn each,
         else if (whole)
             each(ctx, k, k < got.nfields && got.fields[k].kind != EQLITE_NULL ? &got.fields[k] : NULL, NULL);
         else
-            read_one(t, &ro->fields[k], k, each, ctx);
+            ok = read_one(t, &ro->fields[k], k, each, ctx);
     }
     eq_ndjson_close(rd);
+    return ok;
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -115,7 +120,8 @@ static void json_event(const result_out *ro, outbuf *out, const eqlite_event *ev
     }
     json_ctx c = {ro, out};
     ob_char(out, '{');
-    project(ro, ev, json_member, &c);
+    if (!project(ro, ev, json_member, &c))
+        out->failed = true; /* ob_write reports it */
     ob_char(out, '}');
 }
 
@@ -267,7 +273,8 @@ static int write_rows(result_out *ro, outbuf *out, size_t rule_index, const eqli
                 json_keys(&w.text, ro->e, rule_index, r);
             end_cell(&w);
         }
-        project(ro, r->events[k], value_cell, &w);
+        if (!project(ro, r->events[k], value_cell, &w))
+            out->failed = true;
         if (w.text.failed)
             out->failed = true;
         write_row(ro, out, &w);

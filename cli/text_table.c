@@ -93,7 +93,7 @@ static void widen(const text_table *t, void *ctx, const char *const *cells, cons
     (void)ctx;
     for (size_t k = 0; k < t->ncols; k++) {
         size_t w = text_width(cells[k], lens[k]);
-        w = w > t->max_width ? t->max_width : w;
+        w = w > t->max_width ? t->max_width : w < 1 ? 1 : w; /* 1: room for the cut marker */
         if (w > t->widths[k])
             t->widths[k] = w;
     }
