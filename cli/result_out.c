@@ -274,7 +274,9 @@ static int write_rows(result_out *ro, outbuf *out, size_t rule_index, const eqli
             end_cell(&w);
         }
         if (!project(ro, r->events[k], value_cell, &w))
-            out->failed = true;
+            out->failed = true; /* ob_write reports it */
+        while (w.n < ro->ncols) /* a row is whole even then */
+            end_cell(&w);
         if (w.text.failed)
             out->failed = true;
         write_row(ro, out, &w);
@@ -379,6 +381,8 @@ void ro_begin(result_out *ro, outbuf *out)
     }
     for (size_t k = 0; k < ro->nfields; k++)
         add_cell(&w, ro->fields[k].name, ro->fields[k].len);
+    if (w.text.failed)
+        out->failed = true; /* ob_write reports it */
     write_row(ro, out, &w);
     ob_free(&w.text);
     free(w.ends);

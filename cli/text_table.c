@@ -69,8 +69,8 @@ static void write_row(const text_table *t, outbuf *out, const char *const *cells
     ob_char(out, '\n');
 }
 
-/* Walks the held rows, calling `each` with each row's cells. */
-static void held_rows(const text_table *t, void (*each)(const text_table *, void *, const char *const *, const size_t *),
+/* Walks the held rows, calling `each` with each row's cells; false when out of memory. */
+static bool held_rows(const text_table *t, void (*each)(const text_table *, void *, const char *const *, const size_t *),
                       void *ctx)
 {
     const char **cells = calloc(t->ncols, sizeof *cells);
@@ -84,8 +84,10 @@ static void held_rows(const text_table *t, void (*each)(const text_table *, void
         }
         each(t, ctx, cells, lens);
     }
+    bool ok = cells && lens;
     free(cells);
     free(lens);
+    return ok;
 }
 
 static void widen(const text_table *t, void *ctx, const char *const *cells, const size_t *lens)
@@ -113,9 +115,13 @@ void tt_flush(text_table *t, outbuf *out)
             t->failed = out->failed = true; /* ob_write reports it */
             return;
         }
-        held_rows(t, widen, NULL);
+        if (!held_rows(t, widen, NULL)) {
+            t->failed = out->failed = true;
+            return;
+        }
     }
-    held_rows(t, print_held, out);
+    if (!held_rows(t, print_held, out))
+        t->failed = out->failed = true;
     ob_free(&t->held);
     t->nheld = 0;
 }
