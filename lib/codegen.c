@@ -22,6 +22,9 @@ typedef struct gen {
     bool folding;
     eqlite_matcher *folder;
     const eq_node *at; /* node being compiled: where a stack-limit error points */
+    int in_condition;  /* inside a condition that may try element choices */
+    int under_function; /* inside function arguments or arithmetic */
+    uint32_t elem_slots; /* LOAD_ELEM slots the current condition uses */
 } gen;
 
 static const int op_effect[OP__COUNT] = {
@@ -198,7 +201,7 @@ static bool fold_value(gen *g, eq_node *n, eqlite_value *out)
     emit(g, OP_RET, 0, 0, 0, 0);
     if (g->p->failed)
         return false;
-    if (!eq_vm_reserve(g->folder, g->prog->max_stack))
+    if (!eq_vm_reserve(g->folder, g->prog))
         return oom(g, n);
     uint32_t nv = 0;
     static const eqlite_event empty;
@@ -235,6 +238,23 @@ static int field_operand(gen *g, const eq_node *f, uint32_t *out)
     return 1;
 }
 
+/* A field read under a function or arithmetic in a condition: one element
+ * slot, so that the condition tries each of its values (opcodes.h). */
+static bool load_element(gen *g, const eq_node *n, uint32_t id)
+{
+    emit(g, OP_LOAD_ELEM, 0, 0, id, g->elem_slots);
+    if (g->p->failed) /* the stack limit, met first by long argument lists */
+        return false;
+    if (g->elem_slots == EQ_ELEM_SLOTS) {
+        eq_error(g->p, EQLITE_ELIMIT, n->off, n->len,
+                 "a condition reads more than %d fields inside functions or arithmetic", EQ_ELEM_SLOTS);
+        return false;
+    }
+    if (++g->elem_slots > g->prog->max_elem_slots)
+        g->prog->max_elem_slots = g->elem_slots;
+    return true;
+}
+
 static bool compile_value(gen *g, eq_node *n)
 {
     g->at = n;
@@ -252,18 +272,24 @@ static bool compile_value(gen *g, eq_node *n)
             emit(g, OP_LOAD_CONST, 0, 0, 0, add_const(g, (eqlite_value){0}));
         else if (id == EQ_TS_FIELD)
             emit(g, OP_LOAD_TS, 0, 0, 0, 0);
+        else if (g->in_condition && g->under_function)
+            return load_element(g, n, id);
         else
             emit(g, OP_LOAD_FIELD, 0, 0, id, 0);
         break;
     }
     case N_ARITH:
+        g->under_function++;
         if (!compile_value(g, n->kids[0]) || !compile_value(g, n->kids[1]))
             return false;
+        g->under_function--;
         emit(g, OP_ARITH, n->op, java_int(n), 0, 0);
         break;
     case N_NEG:
+        g->under_function++;
         if (!compile_value(g, n->kids[0]))
             return false;
+        g->under_function--;
         emit(g, OP_NEG, 0, java_int(n), 0, 0);
         break;
     case N_CALL: {
@@ -294,9 +320,11 @@ static bool compile_value(gen *g, eq_node *n)
         } else if (is_arith_call(n)) {
             aux = java_int(n);
         }
+        g->under_function++;
         for (uint32_t k = 0; k < argc; k++)
             if (!compile_value(g, n->kids[k]))
                 return false;
+        g->under_function--;
         emit(g, OP_CALL, (unsigned)n->fn | ((n->flags & NF_TILDE) ? 0x80u : 0u), argc, 0, aux);
         break;
     }
@@ -338,8 +366,8 @@ static bool not_an_ip(gen *g, const eq_node *at, const eqlite_value *v)
     return false;
 }
 
-/* `ip_field == "a"` and `ip_field in ("a", "b/8")`: Elasticsearch's term(s)
- * query on an ip field parses each value as an address, or as a CIDR block
+/* `ip_field == "a"` (`in` refuses strings on ip fields in sema, as ES's In
+ * does): Elasticsearch's term query on an ip field parses each value as an address, or as a CIDR block
  * when it has a '/' (IpFieldMapper.termQuery), and a value that is neither
  * fails the query. So this is cidrMatch over the values. *handled is false
  * when a value is not a string (left to the general code). */
@@ -382,6 +410,16 @@ static bool compile_ip_terms(gen *g, eq_node *field, eq_node *const *values, uin
     emit(g, OP_CALL, FN_CIDRMATCH, 1, 0, aux);
     emit(g, OP_TRUTH, 0, 0, 0, 0);
     return !g->p->failed;
+}
+
+/* A keyword operand against a number: Elasticsearch's term, terms and range
+ * queries on keyword take the number's text (1 -> "1"). `text` holds it. */
+static void number_as_keyword(const eq_node *operand, eqlite_value *v, char text[32])
+{
+    if (operand->type != VT_STRING || (v->kind != EQLITE_INT && v->kind != EQLITE_DOUBLE))
+        return;
+    size_t n = v->kind == EQLITE_INT ? eq_format_int(v->u.i, text) : eq_format_double(v->u.d, text);
+    *v = (eqlite_value){EQLITE_STRING, (uint32_t)n, {.s = text}};
 }
 
 static bool compile_compare(gen *g, eq_node *n)
@@ -441,12 +479,7 @@ static bool compile_compare(gen *g, eq_node *n)
         if (dates && !date_const(g, b, &v))
             return false;
         char text[32];
-        if (a->type == VT_STRING && (v.kind == EQLITE_INT || v.kind == EQLITE_DOUBLE)) {
-            /* a keyword field against a number: Elasticsearch's term and range
-             * queries on keyword take the number's text (1 -> "1") */
-            size_t n = v.kind == EQLITE_INT ? eq_format_int(v.u.i, text) : eq_format_double(v.u.d, text);
-            v = (eqlite_value){EQLITE_STRING, (uint32_t)n, {.s = text}};
-        }
+        number_as_keyword(a, &v, text);
         uint8_t addr[16];
         if (mode == 3 && v.kind == EQLITE_STRING && !eq_ip_parse(v.u.s, v.len, addr))
             return not_an_ip(g, b, &v);
@@ -492,11 +525,6 @@ static bool compile_predicate(gen *g, eq_node *n)
     for (uint32_t k = 1; k < n->nkids; k++)
         if (n->kids[k]->type != VT_STRING && n->kids[k]->type != VT_NULL)
             all_strings = false;
-    if (n->op == PR_IN && lhs->type == VT_IP && lhs->kind == N_FIELD) {
-        bool handled;
-        if (!compile_ip_terms(g, lhs, n->kids + 1, n->nkids - 1, &handled) || handled)
-            return !g->p->failed;
-    }
     uint32_t id = 0;
     bool on_field = lhs->kind == N_FIELD && field_operand(g, lhs, &id) && id != EQ_TS_FIELD;
     if ((n->op == PR_IN || n->op == PR_IN_I || n->op == PR_SEQ) && !all_strings) {
@@ -507,6 +535,8 @@ static bool compile_predicate(gen *g, eq_node *n)
                 return false;
             if (lhs->type == VT_DATE && !date_const(g, n->kids[k], &v))
                 return false;
+            char text[32];
+            number_as_keyword(lhs, &v, text); /* in~ (ES's `in` refuses the mix) */
             add_const(g, v);
             count++;
         }
@@ -649,7 +679,7 @@ static bool compile_bool(gen *g, eq_node *n, bool lax)
         emit(g, OP_RET, 0, 0, 0, 0);
         if (g->p->failed)
             return false;
-        if (!eq_vm_reserve(g->folder, g->prog->max_stack))
+        if (!eq_vm_reserve(g->folder, g->prog))
             return oom(g, n);
         static const eqlite_event empty;
         eq_vm_reset(g->folder);
@@ -660,6 +690,16 @@ static bool compile_bool(gen *g, eq_node *n, bool lax)
         g->depth = depth;
         emit(g, OP_SET_ACC, (unsigned)acc, 0, 0, 0);
         return !g->p->failed;
+    }
+    if (!g->in_condition && n->kind != N_AND && n->kind != N_OR && n->kind != N_NOT) {
+        uint32_t start = g->prog->ncode;
+        g->in_condition = 1;
+        g->elem_slots = 0;
+        bool ok = compile_bool(g, n, lax);
+        g->in_condition = 0;
+        if (ok && g->elem_slots)
+            emit(g, OP_NEXT_ELEM, 0, g->elem_slots, start, 0);
+        return ok && !g->p->failed;
     }
     switch ((eq_node_kind)n->kind) {
     case N_AND:
@@ -923,6 +963,8 @@ size_t eq_disassemble(const eqlite_program *prog, char *buf, size_t cap)
             case 'i': out(&ob, "%s", in->x ? " caseless" : ""); break;
             case 'g': out(&ob, "%s", in->x ? " guard" : ""); break;
             case 'n': out(&ob, " n=%u", in->y); break;
+            case 's': out(&ob, " slot=%u", in->b); break;
+            case 'S': out(&ob, " slots=%u", in->y); break;
             case 'C': out(&ob, " %s%s/%u", eq_functions[in->x & 0x7F].spelling, (in->x & 0x80) ? "~" : "", in->y); break;
             default: break;
             }

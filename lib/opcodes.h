@@ -11,6 +11,8 @@
  *   i  x = 1: caseless (in~)                                IN, F_IN
  *   g  x = 1: a guard (see below)                           F_STR_EQ, F_STR_EQ_I
  *   C  x = function id | 0x80 for the ~ form, y = argc      CALL
+ *   s  b = element slot                                     LOAD_ELEM
+ *   S  y = element slots the condition uses                 NEXT_ELEM
  * Other letters: F field a, K constant b, P pattern set b, L label a,
  * n y = count of constants. y also carries a mode where noted.
  * Stack effect is in values; acc is the tri-state register (0 F, 1 T, 2 null). */
@@ -46,7 +48,17 @@
     X(F_STR_EQ_I, "FKg", 0) /* acc = field a : "constant b" without wildcards (folded) */           \
     X(F_MATCH, "FP", 0)     /* acc = field a matches pattern set b (in, :, like, regex) */          \
     X(F_CMP, "FcK", 0)      /* acc = field a <x> constant b (y=1: as dates) */                      \
-    X(F_IN, "FKni", 0)      /* acc = field a equals any of y constants from b */
+    X(F_IN, "FKni", 0)      /* acc = field a equals any of y constants from b */                     \
+    X(LOAD_ELEM, "Fs", 1)   /* push the element of field a that slot b points at */                 \
+    X(NEXT_ELEM, "LS", 0)   /* acc = or of all element choices: next choice, jump to a */
+
+/* Multi-valued fields under functions and arithmetic. Elasticsearch runs a
+ * condition such as `length(process.args) > 3` as a script that tries every
+ * value of each field it reads (Scripts.multiValueDocValuesRewrite, each read
+ * its own variable): true when some choice is. Codegen gives each such field
+ * read a slot (LOAD_ELEM) and ends the condition with NEXT_ELEM, which keeps
+ * the three-valued or of the choices tried and steps the slots like an
+ * odometer until one is true or all were tried (EQ_ELEM_CHOICES at most). */
 
 /* Guards: codegen sets x = 1 on the leading F_STR_EQ / F_STR_EQ_I of a
  * filter that are each followed by a JNT whose target is a RET. The VM's

@@ -23,6 +23,11 @@ typedef struct eq_instr {
  * needs more than EQ_STACK_LIMIT slots (deep arithmetic, huge argument lists)
  * is rejected with EQLITE_ELIMIT at the expression that crosses it. */
 #define EQ_STACK_LIMIT 1024
+/* Field reads under functions or arithmetic in one condition (each is an
+ * element slot, see opcodes.h), and the element choices one condition may try
+ * on one event before the event is an EQLITE_ELIMIT error. */
+#define EQ_ELEM_SLOTS EQ_STACK_LIMIT
+#define EQ_ELEM_CHOICES (1u << 20)
 #define EQ_MAX_KEYS 60 /* join keys per position (by clause + per-term keys) */
 
 typedef struct eq_cidr_set {
@@ -62,6 +67,7 @@ struct eqlite_program {
     uint32_t *fields; /* field ids read, for projection */
     uint32_t nfields, capfields;
     uint32_t max_stack;
+    uint32_t max_elem_slots; /* LOAD_ELEM slots of the condition that uses most */
     eq_prog_term *terms; /* positions after runs expansion */
     uint32_t nterms;
     eq_prog_term until;
@@ -87,6 +93,11 @@ struct eqlite_matcher {
     eq_chunk *chunks;    /* strings made while evaluating one event */
     eq_chunk *chunk_cur;
     void *seq;           /* sequence / sample / pipe state (sequence.c) */
+    struct {             /* the condition trying element choices (NEXT_ELEM); zero between conditions */
+        uint32_t *at, *n; /* cap slots each, at least program->max_elem_slots */
+        uint32_t cap, choices;
+        int acc;
+    } elem;
     eqlite_event_hooks hooks; /* held events' user data (pipes.c) */
 };
 
@@ -102,7 +113,8 @@ void eq_vm_reset(eqlite_matcher *m); /* frees per-event strings (keeps the memor
 /* false when the stack or regex scratch cannot be allocated (release anyway). */
 bool eq_vm_init(eqlite_matcher *m, const eqlite_program *prog, const eqlite_allocator *alloc);
 /* Grows the value stack to at least slots (programs run on a shared VM). */
-bool eq_vm_reserve(eqlite_matcher *m, uint32_t slots);
+/* Sizes the stack and element slots for prog (a matcher may run several). */
+bool eq_vm_reserve(eqlite_matcher *m, const eqlite_program *prog);
 void eq_vm_release(eqlite_matcher *m);
 /* A string the VM builds (concat, substring results); NULL on allocation failure. */
 char *eq_vm_alloc_string(eqlite_matcher *m, size_t n);

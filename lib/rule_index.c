@@ -327,7 +327,8 @@ static gnode guard_union(builder *b, gnode x, gnode y)
 }
 
 /* The guard from instruction pc on, entered with acc in the set `acc`.
- * Jumps go forward (codegen emits no loops); anything unexpected makes the
+ * Jumps go forward (the one loop, NEXT_ELEM's, re-runs its condition, so
+ * it is read as falling through with any acc); anything unexpected makes the
  * point unguardable, which only costs speed. */
 static gnode solve(builder *b, const eqlite_program *prog, uint32_t pc, unsigned acc, unsigned depth)
 {
@@ -373,6 +374,7 @@ static gnode solve(builder *b, const eqlite_program *prog, uint32_t pc, unsigned
     /* the stack, not acc */
     case OP_PUSH_ACC:
     case OP_LOAD_FIELD:
+    case OP_LOAD_ELEM:
     case OP_LOAD_TS:
     case OP_LOAD_CONST:
     case OP_ARITH:
@@ -389,6 +391,7 @@ static gnode solve(builder *b, const eqlite_program *prog, uint32_t pc, unsigned
     case OP_NOT_NULL:
     case OP_IN:
     case OP_MATCH:
+    case OP_NEXT_ELEM:
         r = solve(b, prog, pc + 1, ACC_ALL, depth + 1);
         break;
     case OP_F_IS_NULL:

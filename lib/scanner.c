@@ -71,7 +71,7 @@ eqlite_status eqlite_scanner_new(const eqlite_ruleset *rs, const eqlite_limits *
     sc->fold.alloc = rs->alloc;
     bool ready = eq_vm_init(&sc->vm, rs->nrules ? rs->rules[0].program : NULL, rs->alloc);
     for (size_t k = 0; ready && k < rs->nrules; k++) /* one VM runs every rule */
-        ready = eq_vm_reserve(&sc->vm, rs->rules[k].program->max_stack);
+        ready = eq_vm_reserve(&sc->vm, rs->rules[k].program);
     eqlite_status st = ready ? make_streaming(sc, limits) : EQLITE_ENOMEM;
     if (st != EQLITE_OK) {
         eqlite_scanner_free(sc);

@@ -264,6 +264,45 @@ static bool check_compare(sema *s, eq_node *n)
     return true;
 }
 
+/* Elasticsearch's name for the type of an operand, as its type errors print it. */
+static const char *es_type_name(const sema *s, const eq_node *n)
+{
+    static const char *const mapped[] = {
+        [EQLITE_T_KEYWORD] = "keyword",   [EQLITE_T_WILDCARD] = "wildcard", [EQLITE_T_CONSTANT_KEYWORD] = "constant_keyword",
+        [EQLITE_T_TEXT] = "text",         [EQLITE_T_LONG] = "long",         [EQLITE_T_INTEGER] = "integer",
+        [EQLITE_T_SHORT] = "short",       [EQLITE_T_BYTE] = "byte",         [EQLITE_T_DOUBLE] = "double",
+        [EQLITE_T_FLOAT] = "float",       [EQLITE_T_HALF_FLOAT] = "half_float", [EQLITE_T_SCALED_FLOAT] = "scaled_float",
+        [EQLITE_T_BOOLEAN] = "boolean",   [EQLITE_T_IP] = "ip",             [EQLITE_T_DATE] = "datetime",
+        [EQLITE_T_DATE_NANOS] = "datetime", [EQLITE_T_VERSION] = "version",
+    };
+    if (n->kind == N_FIELD && n->field_id >= 0) {
+        eqlite_type t = s->schema->fields[n->field_id].type;
+        if ((size_t)t < sizeof mapped / sizeof *mapped && mapped[t])
+            return mapped[t];
+    }
+    if (n->kind == N_INT && (n->v.i < INT32_MIN || n->v.i > INT32_MAX))
+        return "long";
+    return type_name((eq_vtype)n->type);
+}
+
+/* ES's In accepts list values of the operand's own type, or both strings, or
+ * both numbers (QL DataTypes.areCompatible); `keyword in (1)` is an error there,
+ * not a silent miss. */
+static bool in_compatible(eq_vtype a, eq_vtype b)
+{
+    if (a == VT_ANY || b == VT_ANY || a == VT_NULL || b == VT_NULL || a == b)
+        return true;
+    bool sa = a == VT_STRING || a == VT_TEXT, sb = b == VT_STRING || b == VT_TEXT;
+    return (sa && sb) || (is_numeric(a) && is_numeric(b));
+}
+
+static const char *ordinal_number(uint32_t k, char buf[16])
+{
+    static const char *const suffix[] = {"th", "st", "nd", "rd", "th", "th", "th", "th", "th", "th"};
+    snprintf(buf, 16, "%u%s", k, k % 100 - 11 < 3 ? "th" : suffix[k % 10]);
+    return buf;
+}
+
 static bool check_predicate(sema *s, eq_node *n)
 {
     eq_node *lhs = n->kids[0];
@@ -280,6 +319,14 @@ static bool check_predicate(sema *s, eq_node *n)
                         ordinal(k), SRC(n), SRC(x), type_name((eq_vtype)x->type));
     }
     eq_vtype t = (eq_vtype)lhs->type;
+    if (n->op == PR_IN)
+        for (uint32_t k = 1; k < n->nkids; k++)
+            if (!in_compatible(t, (eq_vtype)n->kids[k]->type)) {
+                char nth[16];
+                return fail(s, EQLITE_ETYPE, n, "%s argument of [%.*s] must be [%s], found value [%.*s] type [%s]",
+                            ordinal_number(k, nth), SRC(n), es_type_name(s, lhs), SRC(n->kids[k]),
+                            es_type_name(s, n->kids[k]));
+            }
     if (n->op != PR_IN && n->op != PR_IN_I && n->op != PR_SEQ && (is_numeric(t) || t == VT_BOOL))
         return fail(s, EQLITE_ETYPE, lhs, "first argument of [%.*s] must be [string], found value [%.*s] type [%s]",
                     SRC(n), SRC(lhs), type_name(t));

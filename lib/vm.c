@@ -28,21 +28,34 @@ bool eq_vm_init(eqlite_matcher *m, const eqlite_program *prog, const eqlite_allo
     m->alloc = alloc;
     m->scratch.alloc = alloc;
     m->scratch.regex = eq_regex_scratch_new();
-    return eq_vm_reserve(m, prog ? prog->max_stack : 0) && m->scratch.regex;
+    return eq_vm_reserve(m, prog) && m->scratch.regex;
 }
 
-bool eq_vm_reserve(eqlite_matcher *m, uint32_t slots)
+bool eq_vm_reserve(eqlite_matcher *m, const eqlite_program *prog)
 {
-    if (slots == 0)
-        slots = 1;
-    if (slots <= m->stack_cap)
-        return true;
-    /* Exactly the slots asked for: AddressSanitizer then checks codegen's count. */
-    eqlite_value *s = eq_realloc(m->alloc, m->stack, slots * sizeof *s);
-    if (!s)
-        return false;
-    m->stack = s;
-    m->stack_cap = slots;
+    uint32_t slots = prog && prog->max_stack ? prog->max_stack : 1;
+    if (slots > m->stack_cap) {
+        /* Exactly the slots asked for: AddressSanitizer then checks codegen's count. */
+        eqlite_value *s = eq_realloc(m->alloc, m->stack, slots * sizeof *s);
+        if (!s)
+            return false;
+        m->stack = s;
+        m->stack_cap = slots;
+    }
+    uint32_t elems = prog ? prog->max_elem_slots : 0;
+    if (elems > m->elem.cap) {
+        uint32_t *at = eq_realloc(m->alloc, m->elem.at, elems * sizeof *at);
+        if (!at)
+            return false;
+        m->elem.at = at;
+        uint32_t *n = eq_realloc(m->alloc, m->elem.n, elems * sizeof *n);
+        if (!n)
+            return false;
+        m->elem.n = n;
+        memset(at + m->elem.cap, 0, (elems - m->elem.cap) * sizeof *at);
+        memset(n + m->elem.cap, 0, (elems - m->elem.cap) * sizeof *n);
+        m->elem.cap = elems;
+    }
     return true;
 }
 
@@ -60,8 +73,12 @@ void eq_vm_release(eqlite_matcher *m)
     eq_regex_scratch_free(m->scratch.regex);
     m->scratch.regex = NULL;
     eq_free(m->alloc, m->stack);
+    eq_free(m->alloc, m->elem.at);
+    eq_free(m->alloc, m->elem.n);
     m->stack = NULL;
     m->stack_cap = 0;
+    m->elem.at = m->elem.n = NULL;
+    m->elem.cap = 0;
 }
 
 void eq_vm_reset(eqlite_matcher *m)
@@ -832,6 +849,45 @@ static __attribute__((noinline)) int run(eqlite_matcher *m, uint32_t pc, const e
         }
         ANY_ELEMENT(v, in_list(e_, consts + ip->b, ip->y, ip->x));
         vmbreak_test;
+    }
+    vmcase(LOAD_ELEM)
+    {
+        const eqlite_value *v = field_at(ev, ip->a);
+        uint32_t k = ip->b;
+        if (v->kind != EQLITE_ARRAY) {
+            m->elem.n[k] = 1;
+            *sp++ = *v;
+        } else {
+            m->elem.n[k] = v->len;
+            *sp++ = v->len ? v->u.a[m->elem.at[k] < v->len ? m->elem.at[k] : 0] : null_value;
+        }
+        vmbreak;
+    }
+    vmcase(NEXT_ELEM)
+    {
+        int any = (acc == T || m->elem.acc == T) ? T : (acc == N || m->elem.acc == N) ? N : F;
+        uint32_t k = 0, slots = ip->y;
+        if (any != T)
+            for (; k < slots; k++) {
+                if (++m->elem.at[k] < m->elem.n[k])
+                    break;
+                m->elem.at[k] = 0;
+            }
+        if (any != T && k < slots) {
+            if (++m->elem.choices < EQ_ELEM_CHOICES) {
+                m->elem.acc = any;
+                vmjump(ip->a);
+            }
+            if (!m->scratch.error)
+                m->scratch.error = EQLITE_ELIMIT; /* undecided: not an answer */
+            any = N;
+        }
+        for (k = 0; k < slots; k++)
+            m->elem.at[k] = m->elem.n[k] = 0;
+        m->elem.choices = 0;
+        m->elem.acc = F;
+        acc = any;
+        vmbreak;
     }
 #ifndef EQ_COMPUTED_GOTO
         default: return N;

@@ -213,7 +213,10 @@ def main(tmp):
           typed_ids('x where agent.version == "1.10.0"') == [] and typed_ids('x where agent.version == "1.9.0"') == [2])
     check("an alias of an ip field takes CIDR blocks and any spelling",
           typed_ids('x where source.address == "10.0.0.0/8"') == [1]
-          and typed_ids('x where source.address in ("::ffff:192.168.0.1")') == [2])
+          and typed_ids('x where source.address == "::ffff:192.168.0.1"') == [2])
+    r = run(["query", "--mapping", typed_mapping, "--timestamp-field", "", 'x where source.ip in ("10.0.0.5")', typed_path])
+    check("an ip field in a list of strings is Elasticsearch's type error, not a silent miss",
+          r.returncode == 1 and 'must be [ip], found value ["10.0.0.5"] type [keyword]' in r.stderr.decode(), repr(r))
 
     # join keys as Elasticsearch returns them (fields API): a date in its mapping's (first) format
     check("date join keys agree across spellings (ISO vs epoch millis), custom-format timestamp field",

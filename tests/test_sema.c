@@ -165,3 +165,34 @@ Test(sema, unknown_field_suggests_similar_names_as_elasticsearch_does)
     cr_assert_str_eq(d.message, "Unknown column [process.nme], did you mean any of [process.name, process.pid]?");
     eqlite_schema_free(s);
 }
+
+/* QL's In: list values must have the operand's type, or both be strings, or
+ * both numbers (VerifierTests.testMixedSet); == stays lenient (testQueryOk). */
+Test(sema, in_list_of_another_type_is_an_error_as_in_elasticsearch)
+{
+    eqlite_schema *s;
+    eqlite_schema_new(NULL, &s);
+    eqlite_schema_add(s, "event.category", 14, EQLITE_T_KEYWORD, NULL);
+    eqlite_schema_add(s, "long_field", 10, EQLITE_T_LONG, NULL);
+    eqlite_schema_add(s, "event.code", 10, EQLITE_T_KEYWORD, NULL);
+    eqlite_schema_add(s, "source.ip", 9, EQLITE_T_IP, NULL);
+    eqlite_program *p = NULL;
+    eqlite_diag d;
+    const char *mixed = "foo where long_field in (1, \"string\")";
+    cr_assert_eq(eqlite_compile(s, mixed, strlen(mixed), &p, &d), EQLITE_ETYPE);
+    cr_assert_str_eq(d.message, "2nd argument of [long_field in (1, \"string\")] must be [long], found value [\"string\"] type [keyword]");
+    cr_assert_eq(d.column, 11);
+    const char *numbers = "process where event.code in (4688, 1)";
+    cr_assert_eq(eqlite_compile(s, numbers, strlen(numbers), &p, &d), EQLITE_ETYPE);
+    cr_assert_str_eq(d.message, "1st argument of [event.code in (4688, 1)] must be [keyword], found value [4688] type [integer]");
+    const char *ip = "process where source.ip in (\"10.0.0.1\")";
+    cr_assert_eq(eqlite_compile(s, ip, strlen(ip), &p, &d), EQLITE_ETYPE);
+    cr_assert(strstr(d.message, "must be [ip], found value [\"10.0.0.1\"] type [keyword]"), "%s", d.message);
+    const char *ok[] = {"process where long_field in (1, 2.5, null)", "process where event.code in (\"4688\", null)",
+                        "process where event.code == 4688", "process where event.code in~ (4688, \"x\")"};
+    for (size_t k = 0; k < sizeof ok / sizeof *ok; k++) {
+        cr_assert_eq(eqlite_compile(s, ok[k], strlen(ok[k]), &p, &d), EQLITE_OK, "[%s]: %s", ok[k], d.message);
+        eqlite_program_free(p);
+    }
+    eqlite_schema_free(s);
+}
