@@ -63,11 +63,25 @@ int cmd_alerts(int argc, char **argv)
         jsSubOptions_Init(&so);
         so.Stream = astream;
         so.Ordered = true; /* the client re-creates it after a server failure, in order */
-        s = js_SubscribeSync(&sub, js, si->Config->Subjects[0], NULL, &so, &jerr);
+        for (int attempt = 0; attempt < 12; attempt++) { /* a consumer is slow to make while a server is down */
+            s = js_SubscribeSync(&sub, js, si->Config->Subjects[0], NULL, &so, &jerr);
+            if (s != NATS_TIMEOUT && s != NATS_NO_RESPONDERS)
+                break;
+            nu_sleep_ms(250);
+        }
+        int quiet = 0;
         for (uint64_t seen = 0; s == NATS_OK;) {
             natsMsg *m = NULL;
-            if ((s = natsSubscription_NextMsg(&m, sub, 10000)) != NATS_OK)
+            /* a consumer placed on a server that died is made again by the
+             * client after missed heartbeats: wait through that */
+            s = natsSubscription_NextMsg(&m, sub, 5000);
+            if (s == NATS_TIMEOUT && ++quiet < 12) {
+                s = NATS_OK;
+                continue;
+            }
+            if (s != NATS_OK)
                 break;
+            quiet = 0;
             fwrite(natsMsg_GetData(m), 1, (size_t)natsMsg_GetDataLength(m), stdout);
             putchar('\n');
             jsMsgMetaData *meta = NULL;

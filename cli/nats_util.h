@@ -12,7 +12,6 @@
 #define EQ_CLI_NATS_UTIL_H
 
 #include <nats/nats.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,39 +68,5 @@ void nu_hash_hex_final(const nu_hasher *h, char out[33]);
 
 double nu_now(void);
 void nu_sleep_ms(int ms);
-
-
-/* ---- asynchronous publishing with acknowledgements ---------------------
- * Messages are published asynchronously in batches whose text is kept
- * here until JetStream has stored every one of them. Every message carries
- * a Nats-Msg-Id, so when any acknowledgement of a batch fails (a server
- * died, a leader moved, an ack timed out; the library does not say which
- * message timed out) the whole batch is sent again in its order and
- * JetStream drops the ones it already has. */
-typedef struct nu_pub {
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    uint64_t acked, failed;   /* acknowledgements of the batch in flight */
-    uint64_t stored_new, duplicates, resent, sent; /* totals */
-    char *buf;                /* the batch: subject, id, body, each NUL-terminated */
-    size_t len, cap;
-    size_t *offs;             /* where each message of the batch starts */
-    size_t n, capoffs;
-    natsStatus last_error;
-} nu_pub;
-
-#define NU_PUB_BATCH 1024
-
-void nu_pub_init(nu_pub *p);
-void nu_pub_free(nu_pub *p);
-/* Fills the JetStream options that route acknowledgements to `p`. */
-void nu_pub_options(nu_pub *p, jsOptions *jo);
-/* Publishes one message; a full batch is waited for (nu_pub_flush).
- * NATS_OK or the error. */
-natsStatus nu_pub_add(nu_pub *p, jsCtx *js, const char *subject, const char *id, const void *data, size_t len);
-/* Until JetStream has stored every message of the batch: sends it again
- * after a failure; calls idle(user) about every 200 ms. False after
- * `give_up` seconds without an acknowledgement. */
-bool nu_pub_flush(nu_pub *p, jsCtx *js, double give_up, void (*idle)(void *), void *user);
 
 #endif

@@ -4,12 +4,12 @@
  * Each record is published as its JSON text (the bytes `eqlite query` would
  * print for it) with a message id from the record itself (text hash and byte
  * offset), so JetStream drops a record that a re-run publishes again within
- * the stream's duplicate window. Publishes are asynchronous, in batches; a
- * batch with a failed publish (a server died, a leader moved) is sent again
- * whole with the same ids (nats_util.h), and the command ends only when
- * every record is stored or it gives up (exit 2): 60 s without an
- * acknowledgement. Records sent again can land after later records of the
- * same batch: workers count such events as out of order and skip them. */
+ * the stream's duplicate window. Publishes are asynchronous, in batches;
+ * what a failure (a server died, a leader moved) kept from being stored is
+ * sent again with the same ids, and the stream keeps the records' order
+ * (nats_pub.h): a worker never sees a record after a later one because of
+ * a re-send. The command ends only when every record is stored or it gives
+ * up (exit 2): 60 s without an acknowledgement. */
 #define _DEFAULT_SOURCE
 #include <getopt.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "nats_util.h"
+#include "nats_pub.h"
 #include "io/ndjson.h"
 
 typedef struct pub_args {
@@ -100,14 +100,17 @@ bad:
     return 2;
 }
 
-/* Finds the stream or makes it; the layout a worker will read. */
-static int ensure_stream(jsCtx *js, const pub_args *a, nu_layout *layout)
+/* Finds the stream or makes it; the layout a worker will read, and the
+ * stream's last sequence. */
+static int ensure_stream(jsCtx *js, const pub_args *a, nu_layout *layout, uint64_t *last_seq)
 {
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;
+    *last_seq = 0;
     natsStatus s = nu_stream_info(js, a->stream, &si, &jerr);
     if (s == NATS_OK) {
         bool ours = nu_layout_parse(si->Config->Description, layout);
+        *last_seq = si->State.LastSeq;
         jsStreamInfo_Destroy(si);
         if (!ours) {
             fprintf(stderr, "eqlite publish: stream %s exists but was not made by eqlite publish\n", a->stream);
@@ -237,15 +240,17 @@ int cmd_publish(int argc, char **argv)
     natsStatus s = natsConnection_JetStream(&js, nc, &jo);
     pub_run r = {.js = js, .a = &a, .pub = &pub};
     double start = nu_now();
-    status = s == NATS_OK ? ensure_stream(js, &a, &r.layout) : nu_fail("JetStream", s, 0);
+    uint64_t last_seq = 0;
+    status = s == NATS_OK ? ensure_stream(js, &a, &r.layout, &last_seq) : nu_fail("JetStream", s, 0);
     if (status == 0) {
+        nu_pub_order(&pub, last_seq);
         r.fallback = !strcmp(r.layout.field, NU_DEFAULT_PARTITION_FIELD);
         r.last_ts = calloc((size_t)r.layout.partitions, sizeof *r.last_ts);
         if (!r.last_ts)
             status = (fprintf(stderr, "eqlite publish: out of memory\n"), 2);
         for (size_t k = 0; k < a.nfiles && status == 0; k++)
             status = publish_file(&r, a.files[k]);
-        if (status == 0 && !nu_pub_flush(&pub, js, 60, NULL, NULL)) {
+        if (status == 0 && !nu_pub_flush(&pub, js, 60)) {
             fprintf(stderr, "eqlite publish: the last events were not all stored (%s)\n",
                     natsStatus_GetText(pub.last_error));
             status = 2;

@@ -3,12 +3,8 @@
  * alert to JetStream with an id that makes a repeat a no-op.
  *
  * Ownership. A partition (and the partition-of-all, worker_rules.h) is
- * owned through a lease in the key-value bucket STREAM_leases: key p.K (or
- * p.all) holds the owner's id; the bucket's TTL ends the lease of a worker
- * that stops renewing (it died); a worker that gives a partition up writes
- * an empty value (compare-and-set on its revision, so it can never erase a
- * lease it has already lost). With --partitions auto, each worker keeps
- * w.ID alive in the same bucket and owns the partitions for which it wins
+ * owned through a lease (worker_leases.h), renewed by a thread of its own.
+ * With --partitions auto, each worker owns the partitions for which it wins
  * rendezvous hashing among the live workers: a worker that starts or stops
  * moves only its share.
  *
@@ -25,7 +21,11 @@
  *
  * A delivery out of line (a gap in the consumer sequence: a message the
  * server sent that never arrived, as when a server dies mid-fetch) restarts
- * the partition from its ack floor, like a takeover. */
+ * the partition from its ack floor, like a takeover. So does a partition
+ * that stays quiet while its consumer says it delivered more than arrived
+ * (the lost deliveries were the last ones: no later one shows the gap, and
+ * the server would send them again only after the ack wait), or whose
+ * consumer is gone (a worker that held the lease meanwhile deleted it). */
 #define _DEFAULT_SOURCE
 #include <getopt.h>
 #include <pthread.h>
@@ -37,7 +37,8 @@
 
 #include "alert_json.h"
 #include "commands.h"
-#include "nats_util.h"
+#include "nats_pub.h"
+#include "worker_leases.h"
 #include "worker_rules.h"
 
 typedef struct wk_args {
@@ -62,7 +63,7 @@ typedef struct wk_part {
     int index; /* 0..N-1; N = the partition-of-all */
     char key[32], subject[300], consumer[64];
     bool owned, wanted;
-    uint64_t lease_rev, claim_rev;
+    uint64_t claim_rev;
     natsSubscription *sub;
     eng *e;
     eqlite_scanner *sc;
@@ -72,27 +73,32 @@ typedef struct wk_part {
     int resets;
     double next_poll; /* an empty partition is asked again only after this */
     int empty_streak;
+    double next_check; /* when a quiet partition asks its consumer how far it got */
+    uint64_t suspect_cseq; /* the consumer said it delivered this far, more than arrived */
 } wk_part;
 
 typedef struct worker {
     wk_args a;
     natsConnection *nc;
     jsCtx *js;
-    kvStore *kv;
+    wl_keeper keeper;
+    wl_lease *leases; /* one per partition, same index */
     wr_rules rules;
     nu_layout layout;
     wk_part *parts;
-    int nparts;
+    int nparts, replicas;
     char id[64];
     nu_pub pub;
     outbuf json;
     double last_tick, last_activity, first_event, last_round;
     double t_engine, t_nats; /* seconds reading + matching, and waiting on fetches, alert and event acks */
     bool all_owned; /* every partition has an owner, this worker all it wants (--exit-idle) */
-    bool in_tick;
     uint64_t events, alerts, bad, out_of_order, takeovers, replayed, restarts;
     int status; /* 2 once something cannot go on */
 } worker;
+
+/* Seconds a partition stays quiet before it asks its consumer (check_quiet). */
+#define QUIET_CHECK 1.0
 
 static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
@@ -201,21 +207,13 @@ static int on_alert(void *user, const eqlite_rule_info *info, const eqlite_resul
     return 0;
 }
 
-static void tick(worker *w);
-
-static void tick_if_due(void *user)
-{
-    worker *w = user;
-    if (nu_now() - w->last_tick >= w->a.lease_ttl / 3)
-        tick(w);
-}
-
-/* Waits until JetStream has stored every alert published so far, renewing
- * leases meanwhile. False when some could not be stored (a minute without
- * progress): nothing is acknowledged after that, the events replay. */
+/* Waits until JetStream has stored every alert published so far (the
+ * lease thread renews meanwhile). False when some could not be stored (a
+ * minute without progress): nothing is acknowledged after that, the events
+ * replay. */
 static bool alerts_stored(worker *w)
 {
-    if (nu_pub_flush(&w->pub, w->js, 60, tick_if_due, w))
+    if (nu_pub_flush(&w->pub, w->js, 60))
         return true;
     if (w->status == 0)
         fprintf(stderr, "eqlite worker: alerts could not be stored (%s); their events stay unacknowledged\n",
@@ -290,38 +288,59 @@ static void drop(wk_part *p)
     p->owned = false;
 }
 
-/* The consumers of earlier owners of partition p: the newest one's floor
- * is where the replay starts; all of them are deleted. */
-static uint64_t take_over_floor(worker *w, wk_part *p, const char *prefix)
+static int newest_first(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)b, *(const char *const *)a);
+}
+
+/* The consumers of earlier owners of a partition (names start with
+ * `prefix`): the newest one that answers gives the floor the replay starts
+ * from; all of them are deleted. False, with nothing deleted, when the
+ * cluster does not answer: the claim is tried again later (a floor of 0
+ * would replay the whole partition). */
+static bool take_over_floor(worker *w, const char *prefix, uint64_t *floor)
 {
     jsConsumerNamesList *names = NULL;
     jsErrCode jerr = 0;
-    uint64_t floor = 0;
-    if (js_ConsumerNames(&names, w->js, w->a.stream, NULL, &jerr) != NATS_OK || !names)
-        return 0;
-    const char *newest = NULL;
+    *floor = 0;
+    natsStatus s = js_ConsumerNames(&names, w->js, w->a.stream, NULL, &jerr);
+    if (s == NATS_NOT_FOUND)
+        return true; /* no consumer at all yet */
+    if (s != NATS_OK || !names)
+        return false;
     size_t plen = strlen(prefix);
-    for (int k = 0; k < names->Count; k++)
-        if (!strncmp(names->List[k], prefix, plen) && (!newest || strcmp(names->List[k], newest) > 0))
-            newest = names->List[k];
-    if (newest) {
-        jsConsumerInfo *ci = NULL;
-        if (js_GetConsumerInfo(&ci, w->js, w->a.stream, newest, NULL, &jerr) == NATS_OK) {
-            unsigned long long start = 0;
-            if (ci->Config->Description)
-                sscanf(ci->Config->Description, "eqlite start=%llu", &start);
-            floor = ci->AckFloor.Stream;
-            if (start > 0 && start - 1 > floor) /* nothing acknowledged since it started */
-                floor = start - 1;
-            jsConsumerInfo_Destroy(ci);
-        }
+    int n = 0;
+    const char **mine = malloc(((size_t)names->Count + 1) * sizeof *mine);
+    if (!mine) {
+        jsConsumerNamesList_Destroy(names);
+        return false;
     }
     for (int k = 0; k < names->Count; k++)
         if (!strncmp(names->List[k], prefix, plen))
-            js_DeleteConsumer(w->js, w->a.stream, names->List[k], NULL, &jerr);
+            mine[n++] = names->List[k];
+    qsort(mine, (size_t)n, sizeof *mine, newest_first);
+    bool answered = n == 0;
+    for (int k = 0; k < n && !answered; k++) {
+        jsConsumerInfo *ci = NULL;
+        s = js_GetConsumerInfo(&ci, w->js, w->a.stream, mine[k], NULL, &jerr);
+        if (s == NATS_OK) {
+            unsigned long long start = 0;
+            if (ci->Config->Description)
+                sscanf(ci->Config->Description, "eqlite start=%llu", &start);
+            *floor = ci->AckFloor.Stream;
+            if (start > 0 && start - 1 > *floor) /* nothing acknowledged since it started */
+                *floor = start - 1;
+            answered = true;
+        } else if (s != NATS_NOT_FOUND) {
+            break;
+        }
+        jsConsumerInfo_Destroy(ci);
+    }
+    for (int k = 0; k < n && answered; k++)
+        js_DeleteConsumer(w->js, w->a.stream, mine[k], NULL, &jerr);
+    free(mine);
     jsConsumerNamesList_Destroy(names);
-    (void)p;
-    return floor;
+    return answered;
 }
 
 /* A new consumer from the ack floor and a fresh engine state. */
@@ -332,7 +351,9 @@ static bool start_consumer(worker *w, wk_part *p)
         snprintf(prefix, sizeof prefix, "p%d-", p->index);
     else
         snprintf(prefix, sizeof prefix, "pall-");
-    uint64_t floor = take_over_floor(w, p, prefix);
+    uint64_t floor = 0;
+    if (!take_over_floor(w, prefix, &floor))
+        return false;
     snprintf(p->consumer, sizeof p->consumer, "%s%012llu-%04d", prefix, (unsigned long long)p->claim_rev,
              p->resets % 10000);
     char description[64];
@@ -369,51 +390,44 @@ static bool start_consumer(worker *w, wk_part *p)
     if (eqlite_scanner_new(p->e->rs, &p->e->opt.limits, &p->sc) != EQLITE_OK ||
         eqlite_scanner_set_event_hooks(p->sc, &hold_hooks) != EQLITE_OK) {
         fprintf(stderr, "eqlite worker: out of memory starting the rules\n");
+        drop(p);
         return false;
     }
     p->last_seq = p->acked_seq = floor;
     p->last_cseq = 0;
     p->next_poll = 0;
     p->empty_streak = 0;
+    p->next_check = nu_now() + QUIET_CHECK;
+    p->suspect_cseq = 0;
     return true;
 }
 
-/* Replays partition p from its ack floor (a delivery went missing). */
+/* Replays partition p from its ack floor (a delivery went missing, or
+ * its consumer is gone), if the lease is still this worker's. */
 static void restart(worker *w, wk_part *p)
 {
     drop(p);
+    if (!wl_still_mine(&w->keeper, p->index)) {
+        fprintf(stderr, "eqlite worker %s: %s is no longer this worker's\n", w->id, p->key);
+        wl_give_up(&w->keeper, p->index);
+        return;
+    }
     p->resets++;
     w->restarts++;
     p->owned = start_consumer(w, p);
-}
-
-static bool lease_value_is(kvEntry *e, const char *id)
-{
-    const char *v = kvEntry_ValueString(e);
-    return v && !strcmp(v, id);
+    if (!p->owned)
+        wl_give_up(&w->keeper, p->index);
 }
 
 /* Claims a free lease (missing, expired, or given up with an empty value). */
 static bool claim(worker *w, wk_part *p)
 {
-    uint64_t rev = 0;
-    if (kvStore_CreateString(&rev, w->kv, p->key, w->id) != NATS_OK) {
-        kvEntry *e = NULL;
-        if (kvStore_Get(&e, w->kv, p->key) != NATS_OK)
-            return false;
-        const char *v = kvEntry_ValueString(e);
-        bool free_now = !v || !*v;
-        uint64_t last = kvEntry_Revision(e);
-        kvEntry_Destroy(e);
-        if (!free_now || kvStore_UpdateString(&rev, w->kv, p->key, w->id, last) != NATS_OK)
-            return false;
-    }
-    p->lease_rev = p->claim_rev = rev;
+    if (!wl_claim(&w->keeper, p->index, &p->claim_rev))
+        return false;
     p->resets = 0;
     p->owned = start_consumer(w, p);
     if (!p->owned) {
-        uint64_t r2;
-        kvStore_UpdateString(&r2, w->kv, p->key, "", p->lease_rev);
+        wl_give_up(&w->keeper, p->index);
         return false;
     }
     w->takeovers++;
@@ -432,8 +446,7 @@ static void release(worker *w, wk_part *p)
     if (!p->owned) /* lost while waiting */
         return;
     drop(p);
-    uint64_t rev;
-    kvStore_UpdateString(&rev, w->kv, p->key, "", p->lease_rev);
+    wl_give_up(&w->keeper, p->index);
     fprintf(stderr, "eqlite worker %s: hands %s over\n", w->id, p->key);
 }
 
@@ -462,73 +475,44 @@ static void decide(worker *w)
         }
         return;
     }
-    kvKeysList keys = {0};
-    if (kvStore_Keys(&keys, w->kv, NULL) != NATS_OK)
+    char **ids = NULL;
+    int count = 0;
+    if (!wl_live_workers(&w->keeper, &ids, &count))
         return; /* keep what we have until the bucket answers */
     for (int k = 0; k < w->nparts; k++) {
         wk_part *p = &w->parts[k];
         uint64_t best = rendezvous(w->id, p->key);
         p->wanted = true;
-        for (int j = 0; j < keys.Count && p->wanted; j++)
-            if (!strncmp(keys.Keys[j], "w.", 2) && strcmp(keys.Keys[j] + 2, w->id) &&
-                rendezvous(keys.Keys[j] + 2, p->key) > best)
+        for (int j = 0; j < count && p->wanted; j++)
+            if (strcmp(ids[j], w->id) && rendezvous(ids[j], p->key) > best)
                 p->wanted = false;
     }
-    kvKeysList_Destroy(&keys);
+    wl_ids_free(ids, count);
 }
 
-/* Renews the presence key and every lease held; drops a lease lost. */
-static void renew(worker *w)
+/* Lets go of the partitions whose leases the lease thread found lost. */
+static void drop_lost(worker *w)
 {
-    w->last_tick = nu_now();
-    char presence[80];
-    snprintf(presence, sizeof presence, "w.%s", w->id);
-    uint64_t rev;
-    kvStore_PutString(&rev, w->kv, presence, "1");
-    for (int k = 0; k < w->nparts; k++) {
-        wk_part *p = &w->parts[k];
-        if (!p->owned)
-            continue;
-        natsStatus us = kvStore_UpdateString(&rev, w->kv, p->key, w->id, p->lease_rev);
-        if (us == NATS_OK) {
-            p->lease_rev = rev;
-            continue;
+    for (int k; (k = wl_take_lost(&w->keeper)) >= 0;)
+        if (w->parts[k].owned) {
+            fprintf(stderr, "eqlite worker %s: stops work on %s\n", w->id, w->parts[k].key);
+            drop(&w->parts[k]);
         }
-        kvEntry *e = NULL; /* lost it (expired while this worker stalled) or the bucket did not answer */
-        natsStatus s = kvStore_Get(&e, w->kv, p->key);
-        /* still our id: an update that timed out here but was applied there */
-        bool mine = s == NATS_OK && lease_value_is(e, w->id);
-        bool unknown = s != NATS_OK && s != NATS_NOT_FOUND;
-        if (mine)
-            p->lease_rev = kvEntry_Revision(e);
-        kvEntry_Destroy(e);
-        if (!mine && !unknown) {
-            fprintf(stderr, "eqlite worker %s: lost %s (renewal: %s; lease %s)\n", w->id, p->key,
-                    natsStatus_GetText(us), s == NATS_NOT_FOUND ? "expired" : "held by another worker");
-            drop(p);
-        }
-    }
 }
 
-/* Renews, then claims and hands over partitions. A wait inside (a hand-over
- * waits for alerts to be stored) renews only. */
+/* Claims and hands over partitions. */
 static void tick(worker *w)
 {
-    if (w->in_tick) {
-        renew(w);
-        return;
-    }
-    w->in_tick = true;
-    renew(w);
+    w->last_tick = nu_now();
+    drop_lost(w);
     decide(w);
     for (int k = 0; k < w->nparts && !g_stop; k++) {
         wk_part *p = &w->parts[k];
+        wl_alive(&w->keeper);
         if (p->owned && !p->wanted && strcmp(w->a.partitions, "auto") == 0)
             release(w, p);
         else if (!p->owned && p->wanted)
             claim(w, p);
-        if (nu_now() - w->last_tick >= w->a.lease_ttl / 3) /* a claim takes several round trips */
-            renew(w);
     }
     bool all = true;
     for (int k = 0; k < w->nparts && all; k++) {
@@ -538,13 +522,9 @@ static void tick(worker *w)
             all = false;
             break;
         }
-        kvEntry *e = NULL;
-        all = kvStore_Get(&e, w->kv, w->parts[k].key) == NATS_OK && kvEntry_ValueString(e) &&
-              *kvEntry_ValueString(e);
-        kvEntry_Destroy(e);
+        all = wl_taken(&w->keeper, k);
     }
     w->all_owned = all;
-    w->in_tick = false;
 }
 
 /* ---- fetching and feeding --------------------------------------------- */
@@ -637,6 +617,38 @@ static int feed(worker *w, wk_part *p, wk_record **recs, int n)
     return status ? status : w->status;
 }
 
+/* Acknowledges what it can, then replays partition p from its ack floor. */
+static void replay(worker *w, wk_part *p, const char *why)
+{
+    fprintf(stderr, "eqlite worker %s: %s: %s; replaying from stream sequence %llu\n", w->id, p->key, why,
+            (unsigned long long)p->acked_seq + 1);
+    if (alerts_stored(w))
+        ack_floor(p);
+    restart(w, p);
+}
+
+/* Partition p got nothing for a while: does its consumer say it delivered
+ * more than arrived (twice, QUIET_CHECK apart: a fetch's answer may still
+ * be on its way), or is the consumer gone? */
+static void check_quiet(worker *w, wk_part *p)
+{
+    p->next_check = nu_now() + QUIET_CHECK;
+    jsConsumerInfo *ci = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetConsumerInfo(&ci, w->js, w->a.stream, p->consumer, NULL, &jerr);
+    uint64_t delivered = s == NATS_OK ? ci->Delivered.Consumer : 0;
+    jsConsumerInfo_Destroy(ci);
+    if (s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) {
+        replay(w, p, "its consumer is gone");
+    } else if (s != NATS_OK || delivered <= p->last_cseq) { /* no answer, or nothing missing */
+        p->suspect_cseq = 0;
+    } else if (p->suspect_cseq > p->last_cseq) {
+        replay(w, p, "the last deliveries went missing");
+    } else {
+        p->suspect_cseq = delivered;
+    }
+}
+
 /* One fetch from partition p; returns the number of new events fed. */
 static int pull(worker *w, wk_part *p)
 {
@@ -653,9 +665,12 @@ static int pull(worker *w, wk_part *p)
         /* nothing there (or a server is away): ask again later, sooner once busy */
         p->next_poll = nu_now() + 0.01 * (1 << (p->empty_streak < 5 ? p->empty_streak : 5));
         p->empty_streak++;
+        if (nu_now() >= p->next_check)
+            check_quiet(w, p);
         return 0;
     }
-    p->empty_streak = 0; /* nothing there (or a server is away: the next round asks again) */
+    p->empty_streak = 0;
+    p->next_check = nu_now() + QUIET_CHECK;
     int n = 0;
     bool gap = false;
     for (int k = 0; k < list.Count; k++) {
@@ -709,14 +724,8 @@ static int pull(worker *w, wk_part *p)
     w->t_engine += nu_now() - t0;
     if (fs != 0 && w->status == 0)
         w->status = 2;
-    if (gap && w->status == 0) {
-        fprintf(stderr, "eqlite worker %s: %s: a delivery went missing; replaying from stream sequence %llu\n",
-                w->id, p->key, (unsigned long long)p->acked_seq + 1);
-        if (alerts_stored(w) && p->owned) /* the wait renews leases: p may be gone */
-            ack_floor(p);
-        if (p->owned)
-            restart(w, p);
-    }
+    if (gap && w->status == 0)
+        replay(w, p, "a delivery went missing");
     return n;
 }
 
@@ -773,20 +782,8 @@ static int open_stream(worker *w)
     } else if (s != NATS_OK) {
         return nu_fail("alert stream info", s, jerr);
     }
-    char bucket[300];
-    snprintf(bucket, sizeof bucket, "%s_leases", w->a.stream);
-    kvConfig kc;
-    kvConfig_Init(&kc);
-    kc.Bucket = bucket;
-    kc.History = 1;
-    kc.TTL = (int64_t)(w->a.lease_ttl * 1e9); /* ns (as MaxAge) */
-    kc.Replicas = (int)replicas;
-    for (int attempt = 0; attempt < 40; attempt++) {
-        if ((s = js_KeyValue(&w->kv, w->js, bucket)) == NATS_OK || (s = js_CreateKeyValue(&w->kv, w->js, &kc)) == NATS_OK)
-            break;
-        nu_sleep_ms(250);
-    }
-    return s == NATS_OK ? 0 : nu_fail("the lease bucket", s, 0);
+    w->replicas = (int)replicas;
+    return 0;
 }
 
 static int make_parts(worker *w)
@@ -810,6 +807,10 @@ static int make_parts(worker *w)
         if (!(p->batch = calloc((size_t)w->a.batch, sizeof *p->batch)))
             return eng_out_of_memory("setting up the partitions");
     }
+    if (!(w->leases = calloc((size_t)w->nparts, sizeof *w->leases)))
+        return eng_out_of_memory("setting up the partitions");
+    for (int k = 0; k < w->nparts; k++)
+        snprintf(w->leases[k].key, sizeof w->leases[k].key, "%s", w->parts[k].key);
     return 0;
 }
 
@@ -844,16 +845,19 @@ static void ack_round(worker *w)
 
 static int run(worker *w)
 {
+    /* workers started together see each other before the first claims,
+     * rather than one taking every partition and handing most back */
+    nu_sleep_ms((int)(w->a.lease_ttl * 1000 / 6));
     tick(w);
     while (!g_stop && w->status == 0) {
+        wl_alive(&w->keeper);
         if (nu_now() - w->last_tick >= w->a.lease_ttl / 3)
             tick(w);
+        drop_lost(w);
         int got = 0;
-        for (int k = 0; k < w->nparts && w->status == 0; k++) {
+        for (int k = 0; k < w->nparts && w->status == 0; k++)
             if (w->parts[k].owned && nu_now() >= w->parts[k].next_poll)
                 got += pull(w, &w->parts[k]);
-            tick_if_due(w); /* a fetch can hang while a consumer elects its leader */
-        }
         if (got) {
             double t0 = nu_now();
             ack_round(w);
@@ -871,9 +875,6 @@ static int run(worker *w)
     for (int k = 0; k < w->nparts; k++)
         if (w->parts[k].owned)
             release(w, &w->parts[k]);
-    char presence[80];
-    snprintf(presence, sizeof presence, "w.%s", w->id);
-    kvStore_Delete(w->kv, presence);
     return w->status;
 }
 
@@ -919,6 +920,8 @@ int cmd_worker(int argc, char **argv)
                 w.layout.partitions, w.rules.cross_partition);
         status = make_parts(&w);
     }
+    if (status == 0)
+        status = wl_open(&w.keeper, w.a.urls, w.a.stream, w.replicas, w.id, w.a.lease_ttl, w.leases, w.nparts);
     double start = nu_now();
     w.last_activity = start;
     if (status == 0)
@@ -937,9 +940,10 @@ int cmd_worker(int argc, char **argv)
         free(w.parts[k].batch);
     }
     free(w.parts);
+    wl_close(&w.keeper); /* after the hand-overs: leases are renewed until then */
+    free(w.leases);
     ob_free(&w.json);
     wr_free(&w.rules);
-    kvStore_Destroy(w.kv);
     jsCtx_Destroy(w.js);
     natsConnection_Destroy(w.nc);
     nu_pub_free(&w.pub);

@@ -26,7 +26,7 @@ RULES=$SHARED/corpus/detection-rules-eql.jsonl
 python3 "$SHARED/tools/gen_events.py" --n "$EVENTS" --seed 1 --out "$TMP/events.ndjson"
 sleep 0.5
 echo "== eqlite query -r (one core, no NATS)"
-"$EQLITE" query -r "$RULES" --stats "$TMP/events.ndjson" 2>&1 >/dev/null | tail -n 1
+"$EQLITE" query -r "$RULES" --stats "$TMP/events.ndjson" 2>&1 >/dev/null | grep "^events "
 for n in 1 2; do
     echo "== $n worker(s), stream W$n (16 partitions by host.id, partition-of-all for cross-host sequences)"
     "$EQLITE" publish --nats "$URL" --stream "W$n" "$TMP/events.ndjson"

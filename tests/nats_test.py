@@ -7,7 +7,9 @@ Checks: a re-run of publish stores nothing twice; a worker's alerts are
 byte for byte those of `eqlite query -r`, sequences included (held events
 are acknowledged only once released); a worker killed with SIGKILL partway
 is replaced by another that replays from the ack floor, and the alert
-stream still holds every alert exactly once."""
+stream still holds every alert exactly once; a server SIGKILLed and
+restarted while publish runs leaves every event stored once, in the order
+of the file."""
 import collections
 import os
 import shutil
@@ -59,16 +61,21 @@ def main():
     tmp = tempfile.mkdtemp(prefix="eqlite-nats-")
     port = free_port()
     url = "nats://127.0.0.1:%d" % port
-    server = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", tmp],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    workers = []
-    try:
+
+    def start_server():
+        p = subprocess.Popen(["nats-server", "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", tmp],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(100):
             try:
                 socket.create_connection(("127.0.0.1", port), 0.2).close()
                 break
             except OSError:
                 time.sleep(0.1)
+        return p
+
+    server = start_server()
+    workers = []
+    try:
         events = os.path.join(tmp, "events.ndjson")
         subprocess.run([sys.executable, GEN, "--n", "12000", "--seed", "7", "--out", events], check=True)
         rules = os.path.join(tmp, "rules.jsonl")
@@ -101,8 +108,8 @@ def main():
         lines = open(events).read().splitlines(True)
         open(half[0], "w").writelines(lines[:6000])
         open(half[1], "w").writelines(lines[6000:])
-        check(run("publish", "--nats", url, "--stream", "B", "--partitions", "4", "--partition-by", "host.name",
-                  half[0]).returncode == 0, "publish the first half")
+        p1 = run("publish", "--nats", url, "--stream", "B", "--partitions", "4", "--partition-by", "host.name", half[0])
+        check(p1.returncode == 0, "publish the first half: " + (p1.stdout + p1.stderr).strip()[-300:])
         args = ["worker", "--nats", url, "--stream", "B", "-r", rules, "--alerts", "alerts.b", "--exit-idle", "4",
                 "--lease-ttl", "2"]
         victim = subprocess.Popen([EQLITE, *args], stderr=subprocess.PIPE, text=True)
@@ -114,7 +121,8 @@ def main():
         victim.wait()
         heir = subprocess.Popen([EQLITE, *args], stderr=subprocess.PIPE, text=True)
         workers.append(heir)
-        check(run("publish", "--nats", url, "--stream", "B", half[1]).returncode == 0, "publish the second half")
+        p2 = run("publish", "--nats", url, "--stream", "B", half[1])
+        check(p2.returncode == 0, "publish the second half: " + (p2.stdout + p2.stderr).strip()[-300:])
         _, err = heir.communicate(timeout=180)
         check(heir.returncode == 0, "the second worker finishes")
         check("owns p.0 from stream sequence" in err, "it takes the partitions over")
@@ -123,6 +131,28 @@ def main():
         dup = sum((got - want).values())
         check(lost == 0 and dup == 0, "after SIGKILL: alerts %d/%d, lost %d, duplicated %d"
               % (sum((want & got).values()), sum(want.values()), lost, dup))
+
+        # 4. the server dies while publish runs and comes back: what was lost
+        # in flight is sent again, and nothing lands ahead of an event before it
+        big = os.path.join(tmp, "big.ndjson")
+        subprocess.run([sys.executable, GEN, "--n", "60000", "--seed", "3", "--out", big], check=True)
+        pub = subprocess.Popen([EQLITE, "publish", "--nats", url, "--stream", "C", "--partitions", "8",
+                                "--partition-by", "host.name", big], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        workers.append(pub)
+        time.sleep(0.4)
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        time.sleep(0.3)
+        server = start_server()
+        out, err = pub.communicate(timeout=240)
+        check(pub.returncode == 0, "publish outlives a server restart: " + (out + err).strip()[-300:])
+        sent = [line.rstrip("\n") for line in open(big)]
+        stored = run("alerts", "--nats", url, "--alerts-stream", "C").stdout.splitlines()
+        resent = out.split(", ")[3] if out.count(", ") >= 3 else out.strip()
+        check(collections.Counter(stored) == collections.Counter(sent),
+              "every event stored once (%d of %d; %s)" % (len(stored), len(sent), resent))
+        check(stored == sent, "in the order of the file")
     finally:
         for p in workers:
             if p.poll() is None:
