@@ -689,7 +689,8 @@ def fmt_files(tmp):
 def help_and_docs():
     """--help on every command (exit 0, usage on stdout), the man page with its test-file section,
     bash completion."""
-    for cmd in ["query", "check", "fmt", "eval", "explain", "test", "bench", "version"]:
+    for cmd in ["query", "check", "fmt", "eval", "explain", "test", "bench", "version", "convert", "publish",
+                "worker", "alerts"]:
         for flag in ["--help", "-h"]:
             r = run([cmd, flag])
             out = r.stdout.decode()
