@@ -5,7 +5,7 @@ _eqlite()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
     cmd=${COMP_WORDS[1]}
-    local commands="query check fmt test eval explain bench version help"
+    local commands="query check fields fmt test eval explain bench convert publish worker alerts version help"
 
     if [[ $COMP_CWORD -eq 1 ]]; then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
@@ -27,6 +27,11 @@ _eqlite()
             -j | --jobs | --repeat | --generate | --seed)
             return ;; # a value: nothing to offer
         esac ;;
+    check | fields)
+        if [[ $prev == --mapping ]]; then
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+        fi ;;
     test)
         if [[ $prev == --junit ]]; then
             COMPREPLY=($(compgen -f -- "$cur"))
@@ -41,6 +46,8 @@ _eqlite()
         bench) opts="-f --file -r --rules --mapping --category-field --timestamp-field --tiebreaker-field
                      --repeat --per-rule --generate --seed --help" ;;
         fmt) opts="-w --write --check --help" ;;
+        check) opts="--mapping --help" ;;
+        fields) opts="--mapping --no-ecs --help" ;;
         test) opts="--junit --update --help" ;;
         *) opts="--help" ;;
         esac
@@ -48,7 +55,7 @@ _eqlite()
         return
     fi
     case $cmd in
-    check | fmt | query | bench) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    check | fields | fmt | query | bench | convert | publish) COMPREPLY=($(compgen -f -- "$cur")) ;;
     test) COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur")) ;;
     esac
 }

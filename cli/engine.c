@@ -248,12 +248,50 @@ static bool push_rule(eng *e, const eqlite_program *prog, const cli_rule *r, con
     return true;
 }
 
+/* With ECS or a mapping to compare with, a field that neither names is
+ * typed from the data, as dynamic mapping does; say so once per field, in
+ * Elasticsearch's words (compiling without growing gives its "Unknown column
+ * [x], did you mean [y]?"), as a warning: rules also read integration fields. */
+static int warn_unknown_fields(eng *e, const cli_rule *r, const char *origin)
+{
+    if (!eqlite_schema_grows(e->schema) || (e->opt.no_ecs && !e->opt.nmappings))
+        return 0;
+    static const char unknown[] = "Unknown column [";
+    int status = 0;
+    eqlite_schema_set_grow(e->schema, 0);
+    for (int tries = 0; tries < 1000; tries++) {
+        eqlite_program *prog = NULL;
+        eqlite_diag d;
+        eqlite_status st = eqlite_compile(e->schema, r->text, r->len, &prog, &d);
+        eqlite_program_free(prog);
+        if (st != EQLITE_ETYPE || strncmp(d.message, unknown, sizeof unknown - 1))
+            break; /* compiled, or an error the real compile reports */
+        const char *name = d.message + sizeof unknown - 1, *end = strchr(name, ']');
+        if (!end)
+            break;
+        if (++e->unknown_fields <= ENG_BAD_SHOWN) {
+            eqlite_diag w = d;
+            snprintf(w.message, sizeof w.message, "warning: %.400s (%s: typed from the data)", d.message,
+                     e->opt.nmappings ? "not in the mapping or ECS" : "not in ECS");
+            report_diag(origin, r, &w);
+        }
+        if (eqlite_schema_add(e->schema, name, (size_t)(end - name), EQLITE_T_UNKNOWN, NULL) != EQLITE_OK) {
+            status = eng_out_of_memory("loading the rules");
+            break;
+        }
+    }
+    eqlite_schema_set_grow(e->schema, 1);
+    return status;
+}
+
 int eng_add_rules(eng *e, const cli_rules *rules, const char *dir_or_file)
 {
     int status = 0;
     for (size_t k = 0; k < rules->n; k++) {
         const cli_rule *r = &rules->items[k];
         const char *origin = r->file ? r->file : dir_or_file;
+        if (warn_unknown_fields(e, r, origin))
+            return 2;
         eqlite_diag d;
         eqlite_status st = eqlite_ruleset_add(e->rs, r->text, r->len, r->name, r->id, &d);
         if (st == EQLITE_ENOMEM || st == EQLITE_EMISUSE) {
@@ -276,6 +314,9 @@ int eng_add_rules(eng *e, const cli_rules *rules, const char *dir_or_file)
 /* The union of the field ids the rules read, as reader field names. */
 int eng_prepare(eng *e)
 {
+    if (e->unknown_fields > ENG_BAD_SHOWN)
+        fprintf(stderr, "eqlite: warning: %zu more fields the rules read are not in %s (typed from the data)\n",
+                e->unknown_fields - ENG_BAD_SHOWN, e->opt.nmappings ? "the mapping or ECS" : "ECS");
     eqlite_status st = eqlite_ruleset_finish(e->rs);
     if (st != EQLITE_OK) {
         fprintf(stderr, "eqlite: indexing the rules: %s\n", eqlite_strerror(st));

@@ -132,6 +132,7 @@ typedef struct eng {
     eng_options opt;
     eng_bad_kind bad_kinds[ENG_BAD_KINDS];
     size_t nbad_kinds;
+    size_t unknown_fields; /* fields rules read that neither ECS nor a mapping names */
     eqlite_schema *schema;
     /* Every rule is compiled into one ruleset (index = position in rules[]);
      * a run with several rules evaluates them through its category-indexed

@@ -64,6 +64,7 @@ typedef struct result_ids {
     const char *id_field;
     eq_strbuf got;   /* ids of result events, comma-separated (JSON-ish text) */
     eq_strbuf yaml;  /* the same ids as a YAML flow list's items, for --update */
+    eq_strbuf texts; /* each result event's text, one per line, in the order of got */
     size_t nids;
     uint64_t results;
     bool discard; /* size: 0 returns no results (Elasticsearch) */
@@ -81,9 +82,12 @@ static void append_id(result_ids *ri, const eqlite_event *ev)
     if (!ev) {
         eq_strbuf_str(&ri->got, "-1");
         eq_strbuf_str(&ri->yaml, "-1");
+        eq_strbuf_str(&ri->texts, "(a missing event)\n");
         return;
     }
     const eng_text *t = ev->user;
+    eq_strbuf_bytes(&ri->texts, t->text, t->len);
+    eq_strbuf_char(&ri->texts, '\n');
     eq_ndjson_field f = {ri->id_field, strlen(ri->id_field), 0};
     eq_ndjson_options o = {.fields = &f, .nfields = 1, .display_name = "<result>"};
     eq_ndjson *rd;
@@ -123,6 +127,33 @@ static int collect_ids(void *user, eq_strbuf *out, size_t rule, const eqlite_res
 }
 
 /* Compares results with expect:; on failure writes why into msg. */
+/* Where two comma-separated id lists part, and that result event's text
+ * (as a second line of the message), so a failure shows what to look at. */
+static void first_difference(const char *want, const char *got, const result_ids *ri, char *msg, size_t cap)
+{
+    size_t k = 0; /* result index */
+    for (;;) {
+        size_t wl = strcspn(want, ","), gl = strcspn(got, ",");
+        if (!*got) {
+            if (*want && cap)
+                snprintf(msg, cap, "; expected id %.*s is missing", (int)wl, want);
+            return;
+        }
+        if (!*want || wl != gl || memcmp(want, got, wl)) {
+            const char *line = ri->texts.data ? ri->texts.data : "";
+            for (size_t j = 0; j < k && (line = strchr(line, '\n')); j++)
+                line++;
+            if (line && cap)
+                snprintf(msg, cap, "; result %zu (id %.*s%s%.*s) is\n  %.*s", k + 1, (int)gl, got,
+                         *want ? ", expected " : ", not expected", (int)wl, want, (int)strcspn(line, "\n"), line);
+            return;
+        }
+        want += wl + (want[wl] == ',');
+        got += gl + (got[gl] == ',');
+        k++;
+    }
+}
+
 static bool check_expect(const yt_expect *expect, result_ids *ri, char *msg, size_t cap)
 {
     if (expect->has_count && expect->count != ri->results) {
@@ -139,8 +170,9 @@ static bool check_expect(const yt_expect *expect, result_ids *ri, char *msg, siz
             return true;
         else
             want = &expect->ids[k];
-    snprintf(msg, cap, "expected ids %s[%s], got [%.*s]", expect->alternatives ? "(one of) " : "",
-             want ? want->text : "", (int)ri->got.len, got);
+    int n = snprintf(msg, cap, "expected ids %s[%s], got [%.*s]", expect->alternatives ? "(one of) " : "",
+                     want ? want->text : "", (int)ri->got.len, got);
+    first_difference(want ? want->text : "", got, ri, msg + n, n > 0 && (size_t)n < cap ? cap - (size_t)n : 0);
     return false;
 }
 
@@ -222,7 +254,7 @@ static bool run_case(test_case *t)
     opt.limits.max_samples_per_key = spec->max_samples_per_key;
     eng e;
     result_ids *ri = &t->ids;
-    *ri = (result_ids){spec->id_field, {0}, {0}, 0, 0, spec->has_size && spec->size == 0};
+    *ri = (result_ids){.id_field = spec->id_field, .discard = spec->has_size && spec->size == 0};
     int status = eng_init(&e, &opt);
     if (status)
         snprintf(t->msg, sizeof t->msg, "cannot load the mapping");
@@ -388,6 +420,7 @@ static void run_tests(test_file *tf, const yt_file *f, totals *tt)
         junit_case(tt, path, &t, ok || (tf->update && t.ran));
         eq_strbuf_free(&t.ids.got);
         eq_strbuf_free(&t.ids.yaml);
+        eq_strbuf_free(&t.ids.texts);
     }
 }
 

@@ -15,6 +15,10 @@ failures = []
 
 
 def run(args, stdin=b""):
+    # These events join on a field of their own (k); without ECS types it is
+    # not an "unknown field" warning (cli_test checks that warning).
+    if args and args[0] == "query":
+        args = ["query", "--no-ecs"] + args[1:]
     return subprocess.run([BIN] + args, input=stdin, capture_output=True)
 
 
@@ -99,7 +103,7 @@ def main(tmp):
     check("--max-partials takes a positive count", run(["query", "--max-partials", "0", SEQ]).returncode == 2)
 
     # a live stream: a sequence result is printed while the input is still open
-    p = subprocess.Popen([BIN, "query", SEQ], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    p = subprocess.Popen([BIN, "query", "--no-ecs", SEQ], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     p.stdin.write((event(1, "2024-05-01T00:00:01Z") + "\n" + event(2, "2024-05-01T00:00:02Z") + "\n").encode())
     p.stdin.flush()

@@ -265,10 +265,64 @@ tests:
     output_formats(tmp)
     progress_line(tmp)
     test_update(tmp)
+    field_checks(tmp, path)
+    test_failure_shows_the_first_difference(tmp)
     bom = write(os.path.join(tmp, "bom.eql"), b"\xef\xbb\xbfprocess where process.name == \"cmd.exe\"\n", "wb")
     r = run(["check", bom])
     check("a rule file that starts with a UTF-8 byte order mark reads", r.returncode == 0, repr(r))
     check("... and runs", len(lines(run(["query", "-f", bom, path]))) == 3)
+
+
+def test_failure_shows_the_first_difference(tmp):
+    yml = write(os.path.join(tmp, "differ.yaml"), """
+defaults: {query: 'process where process.parent.name == "lsass.exe"', id_field: event.id}
+tests:
+  - name: wrong id
+    events:
+      - {"@timestamp": "2024-01-01T00:00:00Z", "event": {"id": 1, "category": "process"}, "process": {"parent": {"name": "lsass.exe"}}}
+      - {"@timestamp": "2024-01-01T00:00:01Z", "event": {"id": 2, "category": "process"}, "process": {"parent": {"name": "x.exe"}}}
+    expect: {ids: [2]}
+  - name: one missing
+    events:
+      - {"@timestamp": "2024-01-01T00:00:00Z", "event": {"id": 1, "category": "process"}, "process": {"parent": {"name": "lsass.exe"}}}
+    expect: {ids: [1, 2]}
+""")
+    r = run(["test", yml])
+    check("a failing test shows expected and actual ids and the first differing event", lines(r) == [
+        "FAIL %s: wrong id: expected ids [2], got [1]; result 1 (id 1, expected 2) is" % yml,
+        '  {"@timestamp":"2024-01-01T00:00:00Z","event":{"id":1,"category":"process"},'
+        '"process":{"parent":{"name":"lsass.exe"}}}',
+        "FAIL %s: one missing: expected ids [1,2], got [1]; expected id 2 is missing" % yml,
+        "0 passed, 2 failed"], repr(r))
+
+
+def field_checks(tmp, events):
+    """Unknown fields: an error against a mapping in check (ES's verifier), a warning against ECS
+    in query (rules also read integration fields); `eqlite fields` lists what rules read."""
+    mapping = write(os.path.join(tmp, "fields-mapping.json"), json.dumps({"mappings": {"properties": {
+        "event": {"properties": {"category": {"type": "keyword"}}},
+        "process": {"properties": {"name": {"type": "keyword"}, "pid": {"type": "long"}}}}}}))
+    typo = write(os.path.join(tmp, "typo.eql"), 'process where process.nme == "x"\n')
+    r = run(["check", "--mapping", mapping, typo])
+    err = r.stderr.decode()
+    check("check --mapping: an unknown field is exit 1, named with ES's did-you-mean",
+          r.returncode == 1 and err.startswith(typo + ":1:15: Unknown column [process.nme], did you mean")
+          and "process.name" in err and lines(r) == ["0 ok, 1 failed"], repr(r))
+    r = run(["check", "--mapping", mapping], stdin=b'process where ?process.nme == null and process.pid > 1')
+    check("check --mapping: an optional unknown field is fine", r.returncode == 0 and lines(r) == ["1 ok, 0 failed"], repr(r))
+    r = run(["query", 'process where process.nme == "x"', events])
+    check("query with ECS only: an unknown field is a warning with ES's words, and the run goes on",
+          r.returncode == 0 and r.stderr.decode().startswith(
+              "query:1:15: warning: Unknown column [process.nme], did you mean any of [process.name")
+          and "(not in ECS: typed from the data)" in r.stderr.decode(), repr(r))
+    r = run(["query", "--no-ecs", 'process where process.nme == "x"', events])
+    check("... and nothing to compare with, nothing to say", r.returncode == 0 and r.stderr == b"", repr(r))
+    r = run(["fields", typo])
+    check("fields lists what rules read: name, type, rules (unknown: typed from the data)",
+          lines(r) == ["event.category\tkeyword\t1", "process.nme\tunknown\t1"], repr(r))
+    r = run(["fields", "--mapping", mapping, "--no-ecs"], stdin=b'process where process.pid == 4;\nprocess where process.pid > 1')
+    check("fields --mapping: types from the mapping, counted per rule",
+          lines(r) == ["event.category\tkeyword\t2", "process.pid\tlong\t2"], repr(r))
 
 
 SHARED = os.environ.get("EQLITE_SHARED_DIR", os.path.join(SRC, "..", "shared"))
@@ -690,7 +744,7 @@ def help_and_docs():
     """--help on every command (exit 0, usage on stdout), the man page with its test-file section,
     bash completion."""
     for cmd in ["query", "check", "fmt", "eval", "explain", "test", "bench", "version", "convert", "publish",
-                "worker", "alerts"]:
+                "worker", "alerts", "fields"]:
         for flag in ["--help", "-h"]:
             r = run([cmd, flag])
             out = r.stdout.decode()
@@ -719,7 +773,8 @@ def help_and_docs():
         r = subprocess.run(["bash", "-c", script % (completion, " ".join(words), len(words))],
                            capture_output=True)
         return r.stdout.decode().split()
-    check("bash completion: commands", complete("f") == ["fmt"] and "query" in complete(""))
+    check("bash completion: commands", complete("f") == ["fields", "fmt"] and "query" in complete(""))
+    check("bash completion: check --mapping", complete("check", "--m") == ["--mapping"])
     check("bash completion: a command's options", complete("fmt", "--c") == ["--check"]
           and complete("query", "--st") == ["--stats", "--strict"])
 
