@@ -14,7 +14,6 @@
 #include "io/mapping.h"
 #include "program.h" /* npipes: head/tail change what a parallel run may do */
 #include "reorder.h"
-#include "ruleset.h" /* eq_rule_is_clocked: which fields a -j worker hands on for time alone */
 
 static const char *or_default(const char *s, const char *def) { return s ? s : def; }
 
@@ -477,18 +476,14 @@ uint64_t eng_count_lines(const char *p, size_t n)
     return lines;
 }
 
-enum { READ_ORDERED = 1, READ_CLOCKED = 2 };
-
 int eng_split(eng *e)
 {
     if (e->sides[0].rs)
         return 0;
     size_t nschema = eqlite_schema_field_count(e->schema);
-    /* per schema id: READ_ORDERED, READ_CLOCKED */
-    unsigned char *read = calloc(nschema + 1, sizeof *read);
+    bool *read = calloc(nschema + 1, sizeof *read);
     e->ordered_fields = calloc(nschema + 1, sizeof *e->ordered_fields);
-    e->clocked_fields = calloc(nschema + 1, sizeof *e->clocked_fields);
-    if (!read || !e->ordered_fields || !e->clocked_fields) {
+    if (!read || !e->ordered_fields) {
         free(read);
         return eng_out_of_memory("splitting the rules");
     }
@@ -514,10 +509,9 @@ int eng_split(eng *e)
             if (side == 1) {
                 size_t n;
                 const uint32_t *ids = eqlite_program_fields(r->prog, &n);
-                unsigned char how = eq_rule_is_clocked(r->prog) ? READ_ORDERED | READ_CLOCKED : READ_ORDERED;
                 for (size_t j = 0; j < n; j++)
                     if (ids[j] < nschema)
-                        read[ids[j]] |= how;
+                        read[ids[j]] = true;
             }
         }
         eqlite_status st = eqlite_ruleset_finish(sd->rs);
@@ -528,12 +522,9 @@ int eng_split(eng *e)
         }
     }
     /* the timestamp and tiebreaker come with every copy; nothing else is needed */
-    for (uint32_t id = 0; id < nschema; id++) {
-        if (read[id] & READ_ORDERED)
+    for (uint32_t id = 0; id < nschema; id++)
+        if (read[id])
             e->ordered_fields[e->nordered_fields++] = id;
-        if (read[id] & READ_CLOCKED)
-            e->clocked_fields[e->nclocked_fields++] = id;
-    }
     free(read);
     return 0;
 }
@@ -997,7 +988,6 @@ void eng_free(eng *e)
         free(e->sides[k].to_rule);
     }
     free(e->ordered_fields);
-    free(e->clocked_fields);
     free(e->rules);
     eqlite_ruleset_free(e->rs);
     free(e->fields);

@@ -150,9 +150,6 @@ typedef struct eng {
     eng_side sides[2];   /* ENG_PLAIN - 1, ENG_ORDERED - 1: built by eng_split */
     uint32_t *ordered_fields; /* ascending schema ids the ordered rules read (what workers copy) */
     size_t nordered_fields;
-    uint32_t *clocked_fields; /* ascending schema ids the clocked sequences read (eq_rule_is_clocked): what
-                                 workers copy of an event no ordered rule's guards take */
-    size_t nclocked_fields;
     eqlite_stats *state; /* per rule: sequence / sample state at the end (NULL until a run ends) */
     size_t reorder_peak; /* most events waiting in the reorder window at once */
     bool hush; /* no end-of-run notes (bench repeats) */

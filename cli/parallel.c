@@ -17,7 +17,6 @@
 
 #include "engine.h"
 #include "event_copy.h"
-#include "ruleset.h" /* eq_scanner_could_run */
 
 #define CHUNK_BYTES ((size_t)4 << 20)
 #define WINDOW 6
@@ -109,23 +108,7 @@ static uint64_t chunk_line(void *ctx, const eq_ndjson_record *rec)
     return eng_count_lines(s->data, s->start) + rec->line;
 }
 
-/* What of an event the ordered rules need: every field they read when the
- * guards of one of their filters take it (`guard`: a scanner over them kept
- * for eq_scanner_could_run), else only what clocked sequences read (they
- * see every event while they hold partials); the timestamp and tiebreaker
- * always, for the order check. Which rules an event can run grows with its
- * fields, so the part copied runs exactly the rules the whole would. */
-static event_copy *copy_for_ordered(const eng *e, eqlite_scanner *guard, const eqlite_event *ev,
-                                    const eq_ndjson_record *rec)
-{
-    bool taken = eq_scanner_could_run(guard, ev);
-    /* the text stays in the mapping until the run ends (a dropped page
-     * faults back in), and a kept event copies it (retain_text) */
-    return taken ? event_copy_make(ev, rec, e->ordered_fields, e->nordered_fields, true)
-                 : event_copy_make(ev, rec, e->clocked_fields, e->nclocked_fields, true);
-}
-
-static void run_chunk(par *p, eng_runner *r, eqlite_scanner *guard, slot *s)
+static void run_chunk(par *p, eng_runner *r, slot *s)
 {
     eq_ndjson_options o;
     eng_reader_options(p->e, &o, p->path);
@@ -170,7 +153,9 @@ static void run_chunk(par *p, eng_runner *r, eqlite_scanner *guard, slot *s)
                 s->evs = evs;
                 s->evcap = cap;
             }
-            event_copy *c = copy_for_ordered(p->e, guard, &ev, &rec);
+            /* the text stays in the mapping until the run ends (a dropped page
+             * faults back in), and a kept event copies it (retain_text) */
+            event_copy *c = event_copy_make(&ev, &rec, p->e->ordered_fields, p->e->nordered_fields, true);
             if (!c) {
                 s->status = eng_out_of_memory("handing events to the ordered rules");
                 break;
@@ -212,15 +197,10 @@ static void *worker(void *arg)
 {
     par *p = arg;
     eng_runner *r = p->ordered ? eng_runner_new_subset(p->e, NULL, ENG_PLAIN) : eng_runner_new(p->e, NULL);
-    eqlite_scanner *guard = NULL;
-    if (r && p->ordered && eqlite_scanner_new(p->e->sides[ENG_ORDERED - 1].rs, NULL, &guard) != EQLITE_OK) {
-        eng_runner_free(r);
-        r = NULL;
-    }
     pthread_mutex_lock(&p->mu);
     for (slot *s; r && (s = take(p));) {
         pthread_mutex_unlock(&p->mu);
-        run_chunk(p, r, guard, s);
+        run_chunk(p, r, s);
         pthread_mutex_lock(&p->mu);
         s->state = SLOT_DONE;
         pthread_cond_broadcast(&p->cv);
@@ -229,7 +209,6 @@ static void *worker(void *arg)
         p->stop = p->no_runner = true;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    eqlite_scanner_free(guard);
     eng_runner_free(r);
     return NULL;
 }
@@ -396,7 +375,7 @@ static int run_inline(par *p)
     int status = r ? 0 : eng_out_of_memory("starting the matchers");
     slot *s;
     while (status == 0 && (s = take(p))) {
-        run_chunk(p, r, NULL, s);
+        run_chunk(p, r, s);
         status = emit(p, s);
         s->state = SLOT_FREE;
         p->emit_index++;

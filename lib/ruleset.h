@@ -122,7 +122,6 @@ struct eqlite_scanner {
     eqlite_scanner_counts stats;
     uint64_t *prof_ns, *prof_runs; /* eq_scanner_profile */
     uint64_t *live; /* per rule (plane_words): a sequence holding partials */
-    bool assume_live; /* eq_scanner_could_run's: never matches */
     memo_entry *memo; /* memo_mask + 1 entries */
     uint32_t memo_mask;
 };
@@ -187,11 +186,5 @@ bool eq_rule_is_clocked(const eqlite_program *prog);
 /* scanner.c: per rule, time spent and runs, for bench_ruleset's profile
  * (ns and runs have a slot per rule; both NULL turns the profile off). */
 void eq_scanner_profile(eqlite_scanner *sc, uint64_t *ns, uint64_t *runs);
-
-/* scanner.c: whether some rule of the scanner's could run on ev, whatever
- * partials its sequences hold (any filter's guard will do); rules fed for
- * time alone (clocked, holding partials) are not counted. A scanner asked
- * this is kept for it: eqlite_scanner_match refuses it (EQLITE_EMISUSE). */
-bool eq_scanner_could_run(eqlite_scanner *sc, const eqlite_event *ev);
 
 #endif

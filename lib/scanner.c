@@ -356,41 +356,9 @@ static bool in_order(eqlite_scanner *sc, const eqlite_event *ev)
     return eq_order_accept(&sc->order, sc->alloc, ev);
 }
 
-/* Word w of the rules whose required guard bits are all set, clearing
- * their marks. */
-static inline uint64_t take_ready(eqlite_scanner *sc, uint32_t w)
-{
-    const uint32_t pw = sc->rs->plane_words;
-    const uint64_t *required = sc->rs->required;
-    uint64_t *pending = sc->pending;
-    uint64_t g0 = pending[w], g1 = pending[pw + w], g2 = pending[2 * pw + w], g3 = pending[3 * pw + w];
-    pending[w] = pending[pw + w] = pending[2 * pw + w] = pending[3 * pw + w] = 0;
-    /* sequences with partials: any filter's guard (plane 1) stands for
-     * the start's (planes 0, 2 and 3) */
-    uint64_t revived = g1 & sc->live[w];
-    return (g0 | revived) & (g1 | ~required[pw + w]) & (g2 | revived | ~required[2 * pw + w]) &
-           (g3 | revived | ~required[3 * pw + w]);
-}
-
-bool eq_scanner_could_run(eqlite_scanner *sc, const eqlite_event *ev)
-{
-    const eqlite_ruleset *rs = sc->rs;
-    if (!sc->assume_live) { /* every sequence as if it held partials */
-        for (uint32_t k = 0; k < rs->nrules; k++)
-            if (rs->rules[k].sequence)
-                sc->live[k / 64] |= UINT64_C(1) << (k % 64);
-        sc->assume_live = true;
-    }
-    gather(sc, ev);
-    uint64_t any = 0;
-    for (uint32_t w = 0; w < rs->plane_words; w++)
-        any |= take_ready(sc, w);
-    return any != 0;
-}
-
 eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, eqlite_rule_callback cb, void *user)
 {
-    if (!sc || !eq_event_usable(ev) || sc->assume_live)
+    if (!sc || !eq_event_usable(ev))
         return EQLITE_EMISUSE;
     const eqlite_ruleset *rs = sc->rs;
     scan s = {sc, ev, cb, user, 0, {0}, false, EQLITE_OK};
@@ -409,8 +377,16 @@ eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, e
             }
     }
     /* rules whose required guard bits are all set, in rule order */
-    for (uint32_t w = 0; w < rs->plane_words && !s.stop; w++) {
-        uint64_t ready = take_ready(sc, w);
+    const uint32_t pw = rs->plane_words;
+    const uint64_t *required = rs->required;
+    for (uint32_t w = 0; w < pw && !s.stop; w++) {
+        uint64_t g0 = pending[w], g1 = pending[pw + w], g2 = pending[2 * pw + w], g3 = pending[3 * pw + w];
+        pending[w] = pending[pw + w] = pending[2 * pw + w] = pending[3 * pw + w] = 0;
+        /* sequences with partials: any filter's guard (plane 1) stands for
+         * the start's (planes 0, 2 and 3) */
+        uint64_t revived = g1 & sc->live[w];
+        uint64_t ready = (g0 | revived) & (g1 | ~required[pw + w]) & (g2 | revived | ~required[2 * pw + w]) &
+                         (g3 | revived | ~required[3 * pw + w]);
         while (ready && !s.stop) {
             uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(ready);
             ready &= ready - 1;
