@@ -20,7 +20,10 @@ _eqlite()
         -f | --file | -r | --rules | --mapping)
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
-        --category-field | --timestamp-field | --tiebreaker-field | --size | --max-samples-per-key | \
+        --format)
+            COMPREPLY=($(compgen -W "ndjson json csv table" -- "$cur"))
+            return ;;
+        --fields | --category-field | --timestamp-field | --tiebreaker-field | --size | --max-samples-per-key | \
             -j | --jobs | --repeat | --generate | --seed)
             return ;; # a value: nothing to offer
         esac ;;
@@ -34,11 +37,11 @@ _eqlite()
         local opts
         case $cmd in
         query) opts="-f --file -r --rules --mapping --category-field --timestamp-field --tiebreaker-field
-                     --size --max-samples-per-key -j --jobs --stats --strict --help" ;;
+                     --size --max-samples-per-key -j --jobs --format --fields --stats --strict --help" ;;
         bench) opts="-f --file -r --rules --mapping --category-field --timestamp-field --tiebreaker-field
                      --repeat --per-rule --generate --seed --help" ;;
         fmt) opts="-w --write --check --help" ;;
-        test) opts="--junit --help" ;;
+        test) opts="--junit --update --help" ;;
         *) opts="--help" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -7,13 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "io/mapping.h"
 #include "program.h" /* npipes: head/tail change what a parallel run may do */
 #include "reorder.h"
+#include "ruleset.h" /* eq_scanner_profile: per-rule time for --stats */
 
 static const char *or_default(const char *s, const char *def) { return s ? s : def; }
 
@@ -460,6 +463,10 @@ struct eng_runner {
     bool stopped;
     eng_line_of line_of; /* NULL: records carry their own lines */
     void *line_ctx;
+    /* with e->rule_counts: ns[nown] and runs[nown] by this runner's rule
+     * index (a side of the split has its own), then hits[e->nrules] */
+    uint64_t *prof;
+    size_t nown;
 };
 
 void eng_runner_set_lines(eng_runner *r, eng_line_of line_of, void *ctx)
@@ -474,6 +481,44 @@ uint64_t eng_count_lines(const char *p, size_t n)
     for (const char *end = p + n; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
         lines++;
     return lines;
+}
+
+/* ---- per-rule counts (--stats) ------------------------------------------ */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool start_rule_counts(eng_runner *r, size_t nown)
+{
+    r->nown = nown;
+    if (!(r->prof = calloc(2 * nown + r->e->nrules, sizeof *r->prof)))
+        return false;
+    if (r->sc)
+        eq_scanner_profile(r->sc, r->prof, r->prof + nown);
+    return true;
+}
+
+/* Runners end on worker threads too: one lock for adding up. */
+static pthread_mutex_t rule_counts_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void add_rule_counts(const eng_runner *r)
+{
+    eng *e = r->e;
+    if (!r->prof)
+        return;
+    pthread_mutex_lock(&rule_counts_lock);
+    for (size_t k = 0; k < r->nown; k++) {
+        size_t g = r->to_rule ? r->to_rule[k] : k;
+        e->rule_counts[g].ns += r->prof[k];
+        e->rule_counts[g].runs += r->prof[r->nown + k];
+    }
+    for (size_t k = 0; k < e->nrules; k++)
+        e->rule_counts[k].hits += r->prof[2 * r->nown + k];
+    pthread_mutex_unlock(&rule_counts_lock);
 }
 
 int eng_split(eng *e)
@@ -580,6 +625,8 @@ eng_runner *eng_runner_new_subset(eng *e, eq_strbuf *out, eng_subset which)
         ok = eqlite_scanner_new(e->rs, &e->opt.limits, &r->sc) == EQLITE_OK &&
              (r->emitted = calloc(e->nrules + 1, sizeof *r->emitted)) != NULL;
     }
+    if (ok && e->rule_counts)
+        ok = start_rule_counts(r, which != ENG_ALL ? e->sides[which - 1].n : e->nrules);
     if (!ok) {
         eng_runner_free(r);
         return NULL;
@@ -596,15 +643,19 @@ void eng_runner_free(eng_runner *r)
 {
     if (!r)
         return;
+    add_rule_counts(r);
     eqlite_scanner_free(r->sc);
     eqlite_matcher_free(r->one);
     free(r->emitted);
+    free(r->prof);
     free(r);
 }
 
 static int emit(eng_runner *r, size_t rule, const eqlite_result *res)
 {
     r->matches++;
+    if (r->prof)
+        r->prof[2 * r->nown + rule]++;
     if (r->e->sink && r->e->sink(r->e->sink_user, r->out, rule, res)) {
         r->stopped = true;
         return 1;
@@ -650,7 +701,12 @@ int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_recor
 {
     if (r->stopped)
         return 0;
+    uint64_t t0 = r->prof && r->one ? now_ns() : 0; /* a scanner times its rules itself */
     eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r) : eqlite_scanner_match(r->sc, ev, on_rule_result, r);
+    if (t0) {
+        r->prof[0] += now_ns() - t0;
+        r->prof[1]++;
+    }
     if (st == EQLITE_OK)
         return 0;
     eng_late_reason why = r->e->opt.reorder_window > 0 ? ENG_LATE_BEYOND_WINDOW : ENG_LATE_OUT_OF_ORDER;
@@ -803,6 +859,7 @@ static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd, reor
 
 static int stream_path(eng *e, eng_runner *r, const char *path)
 {
+    eng_progress_file(e, ENG_STEP_MATCH, path);
     eq_ndjson_options o;
     eng_reader_options(e, &o, NULL);
     eq_ndjson *rd;
@@ -933,6 +990,7 @@ static int run_ordered(eng *e, char *const *paths, size_t npaths, int jobs)
 
 int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
 {
+    e->place.nfiles = npaths;
     if (e->ordered)
         return run_ordered(e, paths, npaths, jobs);
     eng_runner *r = NULL;
