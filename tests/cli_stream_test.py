@@ -151,6 +151,31 @@ def main(tmp):
           ids.count("seq") > 100 and ids.count("tail") == 2 and ids.count("seq-open") > 100,
           "%d vs %d lines, %r" % (len(lines(one)), len(lines(two)), two.stderr[:300]))
 
+    # -j 2 hands the ordered side only what its guards can take, and time for clocked sequences: a trailing
+    # missing clause (and pipes) with maxspan completes on any later event, most of them ones no filter takes
+    clocked = write(os.path.join(tmp, "clocked.jsonl"), "\n".join(json.dumps(r) for r in [
+        {"id": "missing", "query": "sequence by k with maxspan=2s [process where event.id == 1] "
+                                   "![process where event.id == 2]"},
+        {"id": "piped", "query": "sequence by k with maxspan=10s [process where event.id == 1] "
+                                 "[process where event.id == 1] | head 40"},
+        {"id": "net", "query": "sequence by k [network where event.id == 7] [network where event.id == 7]"},
+        {"id": "all", "query": "any where true"},
+    ]) + "\n")
+    quiet = os.path.join(tmp, "quiet.ndjson")
+    with open(quiet, "w") as out:
+        for i in range(30000):  # ids 1 and 2 one event in 50; the rest no ordered rule's guard takes
+            eid = 1 if i % 50 == 0 else 2 if i % 50 == 7 and i % 200 else 3 + i % 4
+            out.write(json.dumps({"@timestamp": 1714521600000 + i * 100, "event": {"id": eid, "category": [
+                "process" if i % 3 else "network"]}, "k": "k%d" % (i % 5), "pad": "p" * 400},
+                separators=(",", ":")) + "\n")
+    one, two = run(["query", "-r", clocked, "-j", "1", quiet]), run(["query", "-r", clocked, "-j", "2", quiet])
+    ids = [json.loads(l)["rule_id"] for l in lines(one)]
+    check("-j 2 with clocked sequences over events no guard takes prints the bytes of -j 1",
+          one.stdout == two.stdout and one.returncode == two.returncode == 0 and not two.stderr and
+          ids.count("missing") > 50 and ids.count("piped") == 40 and ids.count("all") == 30000,
+          "%d vs %d lines, %r %r" % (len(lines(one)), len(lines(two)), two.stderr[:300],
+                                     {i: ids.count(i) for i in set(ids)}))
+
     # memory: a sequence over a file in order does not keep the events
     big = os.path.join(tmp, "big.ndjson")
     pad = "x" * 2000
