@@ -26,13 +26,6 @@ typedef struct bench_args {
     bool per_rule;
 } bench_args;
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void bench_usage(FILE *f)
 {
     fprintf(f, "usage: eqlite bench [OPTIONS] (QUERY | -f RULEFILE | -r RULES) FILE\n"
@@ -133,9 +126,9 @@ static void feed(eng *e, eqlite_matcher **m, const eqlite_event *ev, pass *p)
         return;
     }
     for (size_t k = 0; k < e->nrules; k++) {
-        double t0 = now_seconds();
+        double t0 = cli_now_seconds();
         eqlite_feed(m[k], ev, count_result, &p->rule_matches[k]);
-        p->rule_secs[k] += now_seconds() - t0;
+        p->rule_secs[k] += cli_now_seconds() - t0;
     }
 }
 
@@ -184,9 +177,9 @@ static int scan_pass(eng *e, const char *path, pass *p, bool first)
     reset_run(e, first);
     e->sink = count_rule_result;
     e->sink_user = p;
-    double t0 = now_seconds();
+    double t0 = cli_now_seconds();
     int status = eng_run(e, paths, 1, 1);
-    p->secs = now_seconds() - t0;
+    p->secs = cli_now_seconds() - t0;
     e->sink = NULL;
     e->sink_user = NULL;
     p->events = e->totals.events;
@@ -210,14 +203,14 @@ static int file_pass(eng *e, const char *path, pass *p)
     }
     eqlite_matcher **m = new_matchers(e);
     eqlite_event ev;
-    double t0 = now_seconds();
+    double t0 = cli_now_seconds();
     for (int k; (k = eq_ndjson_next(rd, &ev, NULL)) != EQ_NDJSON_EOF && k != EQ_NDJSON_FATAL;)
         if (k == EQ_NDJSON_EVENT) {
             p->events++;
             feed(e, m, &ev, p);
         }
     free_matchers(e, m, p);
-    p->secs = now_seconds() - t0;
+    p->secs = cli_now_seconds() - t0;
     eq_ndjson_stats st;
     eq_ndjson_stats_get(rd, &st);
     p->bytes = st.bytes_out;
@@ -234,9 +227,9 @@ static int floor_pass(eng *e, const char *path, pass *p)
     if (eq_ndjson_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK)
         return 2;
     uint64_t valid = 0, bad = 0;
-    double t0 = now_seconds();
+    double t0 = cli_now_seconds();
     eq_ndjson_parse_only(rd, &valid, &bad);
-    p->secs = now_seconds() - t0;
+    p->secs = cli_now_seconds() - t0;
     eq_ndjson_stats st;
     eq_ndjson_stats_get(rd, &st);
     p->bytes = st.bytes_out;
@@ -248,11 +241,11 @@ static int floor_pass(eng *e, const char *path, pass *p)
 static int generated_pass(eng *e, const eqlite_event *events, size_t n, pass *p)
 {
     eqlite_matcher **m = new_matchers(e);
-    double t0 = now_seconds();
+    double t0 = cli_now_seconds();
     for (size_t k = 0; k < n; k++)
         feed(e, m, &events[k], p);
     free_matchers(e, m, p);
-    p->secs = now_seconds() - t0;
+    p->secs = cli_now_seconds() - t0;
     p->events = n;
     return 0;
 }
@@ -299,9 +292,9 @@ static int command_pass(eng *e, const char *path, int jobs, pass *p)
 {
     char *paths[] = {(char *)path};
     reset_run(e, false);
-    double t0 = now_seconds();
+    double t0 = cli_now_seconds();
     int status = eng_run(e, paths, 1, jobs);
-    p->secs = now_seconds() - t0;
+    p->secs = cli_now_seconds() - t0;
     p->events = e->totals.events;
     p->bytes = e->totals.bytes;
     p->matches = e->totals.matches;

@@ -14,6 +14,10 @@ void cli_print_diag(const char *where, const eqlite_diag *d, const char *src, si
 /* A rule's diagnostic at its place in the file it came from. */
 struct cli_rule;
 void cli_report_rule(const char *path, const struct cli_rule *r, const eqlite_diag *d);
+/* Seconds on the monotonic clock, for durations. */
+double cli_now_seconds(void);
+/* A whole small file (profiles, mappings), malloc'd; NULL with a message. */
+char *cli_read_small_file(const char *path, size_t *len);
 /* A value as JSON. */
 void cli_print_value(FILE *f, const eqlite_value *v);
 

@@ -5,7 +5,7 @@ _eqlite()
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD-1]}
     cmd=${COMP_WORDS[1]}
-    local commands="query check fmt test eval explain bench version help"
+    local commands="query check fields fmt test eval explain bench convert publish worker alerts version help"
 
     if [[ $COMP_CWORD -eq 1 ]]; then
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
@@ -20,10 +20,18 @@ _eqlite()
         -f | --file | -r | --rules | --mapping)
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
-        --category-field | --timestamp-field | --tiebreaker-field | --size | --max-samples-per-key | \
+        --format)
+            COMPREPLY=($(compgen -W "ndjson json csv table" -- "$cur"))
+            return ;;
+        --fields | --category-field | --timestamp-field | --tiebreaker-field | --size | --max-samples-per-key | \
             -j | --jobs | --repeat | --generate | --seed)
             return ;; # a value: nothing to offer
         esac ;;
+    check | fields)
+        if [[ $prev == --mapping ]]; then
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+        fi ;;
     test)
         if [[ $prev == --junit ]]; then
             COMPREPLY=($(compgen -f -- "$cur"))
@@ -34,18 +42,20 @@ _eqlite()
         local opts
         case $cmd in
         query) opts="-f --file -r --rules --mapping --category-field --timestamp-field --tiebreaker-field
-                     --size --max-samples-per-key -j --jobs --stats --strict --help" ;;
+                     --size --max-samples-per-key -j --jobs --format --fields --stats --strict --help" ;;
         bench) opts="-f --file -r --rules --mapping --category-field --timestamp-field --tiebreaker-field
                      --repeat --per-rule --generate --seed --help" ;;
         fmt) opts="-w --write --check --help" ;;
-        test) opts="--junit --help" ;;
+        check) opts="--mapping --help" ;;
+        fields) opts="--mapping --no-ecs --help" ;;
+        test) opts="--junit --update --help" ;;
         *) opts="--help" ;;
         esac
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         return
     fi
     case $cmd in
-    check | fmt | query | bench) COMPREPLY=($(compgen -f -- "$cur")) ;;
+    check | fields | fmt | query | bench | convert | publish) COMPREPLY=($(compgen -f -- "$cur")) ;;
     test) COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur")) ;;
     esac
 }

@@ -9,9 +9,20 @@
 #include "eqlite.h"
 #include "eqlite_io.h"
 
+static void help(FILE *to)
+{
+    fprintf(to, "usage: eqlite convert [--source auto|NAME] [--profile FILE]... [--stats] [FILE...]\n"
+                "Prints the ECS document of every record as NDJSON, in input order, one line per record\n"
+                "(EVTX, vendor JSON through a source profile, ECS documents as they are).\n"
+                "  --source auto|NAME  pick each record's profile by its shape (default), or force one\n"
+                "  --profile FILE      load a source profile (repeatable)\n"
+                "  --stats             records per profile, on stderr\n"
+                "  -h, --help          this help\n");
+}
+
 static int usage(void)
 {
-    fprintf(stderr, "usage: eqlite convert [--source auto|NAME] [--profile FILE]... [--stats] [FILE...]\n");
+    help(stderr);
     return 2;
 }
 
@@ -93,8 +104,12 @@ int cmd_convert(int argc, char **argv)
         else if (!strcmp(argv[i], "--profile") && i + 1 < argc) {
             if ((rc = cli_load_profiles(sources, argv[++i])) != 0)
                 goto done;
-        } else if (!strcmp(argv[i], "--stats"))
+        } else if (!strcmp(argv[i], "--stats")) {
             stats = true;
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            help(stdout);
+            goto done;
+        }
         else if (!strcmp(argv[i], "--")) {
             i++;
             break;

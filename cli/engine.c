@@ -7,13 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "io/mapping.h"
 #include "program.h" /* npipes: head/tail change what a parallel run may do */
 #include "reorder.h"
+#include "ruleset.h" /* eq_scanner_profile: per-rule time for --stats */
 
 static const char *or_default(const char *s, const char *def) { return s ? s : def; }
 
@@ -245,12 +248,50 @@ static bool push_rule(eng *e, const eqlite_program *prog, const cli_rule *r, con
     return true;
 }
 
+/* With ECS or a mapping to compare with, a field that neither names is
+ * typed from the data, as dynamic mapping does; say so once per field, in
+ * Elasticsearch's words (compiling without growing gives its "Unknown column
+ * [x], did you mean [y]?"), as a warning: rules also read integration fields. */
+static int warn_unknown_fields(eng *e, const cli_rule *r, const char *origin)
+{
+    if (!eqlite_schema_grows(e->schema) || (e->opt.no_ecs && !e->opt.nmappings))
+        return 0;
+    static const char unknown[] = "Unknown column [";
+    int status = 0;
+    eqlite_schema_set_grow(e->schema, 0);
+    for (int tries = 0; tries < 1000; tries++) {
+        eqlite_program *prog = NULL;
+        eqlite_diag d;
+        eqlite_status st = eqlite_compile(e->schema, r->text, r->len, &prog, &d);
+        eqlite_program_free(prog);
+        if (st != EQLITE_ETYPE || strncmp(d.message, unknown, sizeof unknown - 1))
+            break; /* compiled, or an error the real compile reports */
+        const char *name = d.message + sizeof unknown - 1, *end = strchr(name, ']');
+        if (!end)
+            break;
+        if (++e->unknown_fields <= ENG_BAD_SHOWN) {
+            eqlite_diag w = d;
+            snprintf(w.message, sizeof w.message, "warning: %.400s (%s: typed from the data)", d.message,
+                     e->opt.nmappings ? "not in the mapping or ECS" : "not in ECS");
+            report_diag(origin, r, &w);
+        }
+        if (eqlite_schema_add(e->schema, name, (size_t)(end - name), EQLITE_T_UNKNOWN, NULL) != EQLITE_OK) {
+            status = eng_out_of_memory("loading the rules");
+            break;
+        }
+    }
+    eqlite_schema_set_grow(e->schema, 1);
+    return status;
+}
+
 int eng_add_rules(eng *e, const cli_rules *rules, const char *dir_or_file)
 {
     int status = 0;
     for (size_t k = 0; k < rules->n; k++) {
         const cli_rule *r = &rules->items[k];
         const char *origin = r->file ? r->file : dir_or_file;
+        if (warn_unknown_fields(e, r, origin))
+            return 2;
         eqlite_diag d;
         eqlite_status st = eqlite_ruleset_add(e->rs, r->text, r->len, r->name, r->id, &d);
         if (st == EQLITE_ENOMEM || st == EQLITE_EMISUSE) {
@@ -273,6 +314,9 @@ int eng_add_rules(eng *e, const cli_rules *rules, const char *dir_or_file)
 /* The union of the field ids the rules read, as reader field names. */
 int eng_prepare(eng *e)
 {
+    if (e->unknown_fields > ENG_BAD_SHOWN)
+        fprintf(stderr, "eqlite: warning: %zu more fields the rules read are not in %s (typed from the data)\n",
+                e->unknown_fields - ENG_BAD_SHOWN, e->opt.nmappings ? "the mapping or ECS" : "ECS");
     eqlite_status st = eqlite_ruleset_finish(e->rs);
     if (st != EQLITE_OK) {
         fprintf(stderr, "eqlite: indexing the rules: %s\n", eqlite_strerror(st));
@@ -460,6 +504,10 @@ struct eng_runner {
     bool stopped;
     eng_line_of line_of; /* NULL: records carry their own lines */
     void *line_ctx;
+    /* with e->rule_counts: ns[nown] and runs[nown] by this runner's rule
+     * index (a side of the split has its own), then hits[e->nrules] */
+    uint64_t *prof;
+    size_t nown;
 };
 
 void eng_runner_set_lines(eng_runner *r, eng_line_of line_of, void *ctx)
@@ -474,6 +522,44 @@ uint64_t eng_count_lines(const char *p, size_t n)
     for (const char *end = p + n; (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
         lines++;
     return lines;
+}
+
+/* ---- per-rule counts (--stats) ------------------------------------------ */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool start_rule_counts(eng_runner *r, size_t nown)
+{
+    r->nown = nown;
+    if (!(r->prof = calloc(2 * nown + r->e->nrules, sizeof *r->prof)))
+        return false;
+    if (r->sc)
+        eq_scanner_profile(r->sc, r->prof, r->prof + nown);
+    return true;
+}
+
+/* Runners end on worker threads too: one lock for adding up. */
+static pthread_mutex_t rule_counts_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void add_rule_counts(const eng_runner *r)
+{
+    eng *e = r->e;
+    if (!r->prof)
+        return;
+    pthread_mutex_lock(&rule_counts_lock);
+    for (size_t k = 0; k < r->nown; k++) {
+        size_t g = r->to_rule ? r->to_rule[k] : k;
+        e->rule_counts[g].ns += r->prof[k];
+        e->rule_counts[g].runs += r->prof[r->nown + k];
+    }
+    for (size_t k = 0; k < e->nrules; k++)
+        e->rule_counts[k].hits += r->prof[2 * r->nown + k];
+    pthread_mutex_unlock(&rule_counts_lock);
 }
 
 int eng_split(eng *e)
@@ -580,6 +666,8 @@ eng_runner *eng_runner_new_subset(eng *e, eq_strbuf *out, eng_subset which)
         ok = eqlite_scanner_new(e->rs, &e->opt.limits, &r->sc) == EQLITE_OK &&
              (r->emitted = calloc(e->nrules + 1, sizeof *r->emitted)) != NULL;
     }
+    if (ok && e->rule_counts)
+        ok = start_rule_counts(r, which != ENG_ALL ? e->sides[which - 1].n : e->nrules);
     if (!ok) {
         eng_runner_free(r);
         return NULL;
@@ -596,15 +684,19 @@ void eng_runner_free(eng_runner *r)
 {
     if (!r)
         return;
+    add_rule_counts(r);
     eqlite_scanner_free(r->sc);
     eqlite_matcher_free(r->one);
     free(r->emitted);
+    free(r->prof);
     free(r);
 }
 
 static int emit(eng_runner *r, size_t rule, const eqlite_result *res)
 {
     r->matches++;
+    if (r->prof)
+        r->prof[2 * r->nown + rule]++;
     if (r->e->sink && r->e->sink(r->e->sink_user, r->out, rule, res)) {
         r->stopped = true;
         return 1;
@@ -650,7 +742,12 @@ int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_recor
 {
     if (r->stopped)
         return 0;
+    uint64_t t0 = r->prof && r->one ? now_ns() : 0; /* a scanner times its rules itself */
     eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r) : eqlite_scanner_match(r->sc, ev, on_rule_result, r);
+    if (t0) {
+        r->prof[0] += now_ns() - t0;
+        r->prof[1]++;
+    }
     if (st == EQLITE_OK)
         return 0;
     eng_late_reason why = r->e->opt.reorder_window > 0 ? ENG_LATE_BEYOND_WINDOW : ENG_LATE_OUT_OF_ORDER;
@@ -803,6 +900,7 @@ static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd, reor
 
 static int stream_path(eng *e, eng_runner *r, const char *path)
 {
+    eng_progress_file(e, ENG_STEP_MATCH, path);
     eq_ndjson_options o;
     eng_reader_options(e, &o, NULL);
     eq_ndjson *rd;
@@ -933,6 +1031,7 @@ static int run_ordered(eng *e, char *const *paths, size_t npaths, int jobs)
 
 int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
 {
+    e->place.nfiles = npaths;
     if (e->ordered)
         return run_ordered(e, paths, npaths, jobs);
     eng_runner *r = NULL;

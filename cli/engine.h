@@ -86,6 +86,20 @@ typedef struct eng_text {
     size_t len;
 } eng_text;
 
+/* Per rule, for --stats: results, events it ran on, nanoseconds it took. */
+typedef struct eng_rule_count {
+    uint64_t hits, runs, ns;
+} eng_rule_count;
+
+/* What a run is doing, for the progress line (progress.h). */
+typedef enum eng_step { ENG_STEP_MATCH, ENG_STEP_CHECK_ORDER, ENG_STEP_INDEX, ENG_STEP_SORT } eng_step;
+typedef struct eng_place {
+    eng_step step;
+    const char *file;       /* the input being read, or NULL */
+    size_t file_no, nfiles; /* file_no counts from 1 within a step */
+    uint64_t total;         /* index, sort: events so far; match after a sort: events to feed */
+} eng_place;
+
 typedef struct eng_totals {
     uint64_t events, bytes, matches, bad, out_of_order;
 } eng_totals;
@@ -118,6 +132,7 @@ typedef struct eng {
     eng_options opt;
     eng_bad_kind bad_kinds[ENG_BAD_KINDS];
     size_t nbad_kinds;
+    size_t unknown_fields; /* fields rules read that neither ECS nor a mapping names */
     eqlite_schema *schema;
     /* Every rule is compiled into one ruleset (index = position in rules[]);
      * a run with several rules evaluates them through its category-indexed
@@ -145,11 +160,15 @@ typedef struct eng {
     int out_fd;  /* out is written here in large blocks; -1 = never */
     eng_tick_fn tick;
     void *tick_user;
+    eng_place place;
     eng_totals totals;
     eng_late late[ENG_LATE_REASONS];
     eng_side sides[2];   /* ENG_PLAIN - 1, ENG_ORDERED - 1: built by eng_split */
     uint32_t *ordered_fields; /* ascending schema ids the ordered rules read (what workers copy) */
     size_t nordered_fields;
+    /* per rule (e->nrules), set by the caller before a run to have runners
+     * count and time every rule (a cost per rule run); owned by the caller */
+    eng_rule_count *rule_counts;
     eqlite_stats *state; /* per rule: sequence / sample state at the end (NULL until a run ends) */
     size_t reorder_peak; /* most events waiting in the reorder window at once */
     bool hush; /* no end-of-run notes (bench repeats) */
@@ -236,6 +255,10 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered);
 bool eng_can_split(const char *path);
 /* "sources: NAME N ... unknown-shape N" (the records each profile took) to f. */
 void eng_print_sources(const eng *e, FILE *f);
+/* progress.c: the run starts reading `path` at `step` (counts the inputs of
+ * the step), or moves to a step over no one file; both call e->tick. */
+void eng_progress_file(eng *e, eng_step step, const char *path);
+void eng_progress_step(eng *e, eng_step step, uint64_t total);
 /* Says on stderr that an allocation failed (`what` was being done); returns 2. */
 int eng_out_of_memory(const char *what);
 

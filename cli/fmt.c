@@ -92,42 +92,6 @@ static bool is_eql_file(const char *path)
     return n > 4 && !strcmp(path + n - 4, ".eql");
 }
 
-/* Writes data to path through a temporary file in the same directory and a
- * rename, so a reader (or a crash) never sees half a file. */
-static bool write_atomically(const char *path, const char *data, size_t len)
-{
-    char target[PATH_MAX];
-    if (!realpath(path, target)) /* a symlink keeps pointing at the rewritten file */
-        return false;
-    struct stat st;
-    if (stat(target, &st) != 0)
-        return false;
-    char tmp[PATH_MAX + 16];
-    snprintf(tmp, sizeof tmp, "%s.fmt-XXXXXX", target);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return false;
-    bool ok = fchmod(fd, st.st_mode & 07777) == 0;
-    for (size_t done = 0; ok && done < len;) {
-        ssize_t n = write(fd, data + done, len - done);
-        ok = n > 0 || (n < 0 && errno == EINTR);
-        done += n > 0 ? (size_t)n : 0;
-    }
-    ok = ok && fsync(fd) == 0;
-    int saved = errno;
-    ok = close(fd) == 0 && ok;
-    if (ok)
-        ok = rename(tmp, target) == 0;
-    else
-        errno = saved;
-    if (!ok) {
-        saved = errno;
-        unlink(tmp);
-        errno = saved;
-    }
-    return ok;
-}
-
 static bool has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -226,7 +190,7 @@ static int fmt_file(const char *path, const cli_rule *items, size_t n, enum fmt_
         if (!eql && !toml) {
             fprintf(stderr, "eqlite fmt: -w rewrites .eql and TOML files, not %s\n", path);
             status = 2;
-        } else if (!write_atomically(path, whole.s ? whole.s : "", whole.len)) {
+        } else if (!cli_write_atomically(path, whole.s ? whole.s : "", whole.len)) {
             fprintf(stderr, "eqlite fmt: cannot rewrite %s: %s\n", path, strerror(errno));
             status = 2;
         }

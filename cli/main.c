@@ -26,20 +26,24 @@ static void usage(FILE *f)
             "  worker --stream NAME -r RULES     run rules over a stream; alerts to JetStream\n"
             "  alerts --stream NAME              print the alerts a stream holds\n"
             "  convert [--source NAME] [FILE...] print each record's ECS document (NDJSON)\n"
+            "  fields [FILE|DIR...]              list the fields rules read, with their types\n"
             "  version                           print the version\n"
             "eqlite COMMAND --help shows a command's options; man eqlite has them all.\n");
 }
 
 static void check_usage(FILE *f)
 {
-    fprintf(f, "usage: eqlite check [FILE|DIR...]\n"
+    fprintf(f, "usage: eqlite check [--mapping FILE]... [FILE|DIR...]\n"
                "Parses and verifies rules as Elasticsearch does; prints each error as\n"
                "file:line:col: message with the source line and a caret, then \"N ok, N failed\".\n"
                "Reads .eql files (rules separated by ';'), detection-rules TOML rule and hunting\n"
                "files, JSON Lines with \"query\" (detection-rules, hunting and Kibana exports),\n"
                "directories of those (recursively), or stdin (no FILE or -). Rules of other\n"
                "languages and files of no rule format are skipped, counted on one stderr line.\n"
-               "  -h, --help    this help\n"
+               "  --mapping FILE  check fields against an index mapping, as Elasticsearch's\n"
+               "                  verifier does: a field it lacks is \"Unknown column [x], did you\n"
+               "                  mean [y]?\" unless written ?x (repeatable; the mappings merge)\n"
+               "  -h, --help      this help\n"
                "Exit: 0 all valid, 1 a rule is invalid (or a record holds no rule), 2 unreadable.\n");
 }
 
@@ -85,8 +89,63 @@ static int operands(int argc, char **argv, const char *cmd, void (*help)(FILE *)
     return k;
 }
 
+/* The schema `check --mapping` verifies against: the mappings' fields only. */
+static eqlite_schema *check_schema(char **mappings, int n)
+{
+    eqlite_schema *schema = NULL;
+    if (eqlite_schema_new(NULL, &schema) != EQLITE_OK)
+        return NULL;
+    for (int k = 0; k < n; k++) {
+        size_t len;
+        char *json = cli_read_small_file(mappings[k], &len);
+        eqlite_diag d;
+        eqlite_status st = json ? eqlite_schema_load_mapping(schema, json, len, &d) : EQLITE_EINPUT;
+        free(json);
+        if (st != EQLITE_OK) {
+            if (json)
+                fprintf(stderr, "eqlite check: %s: %s\n", mappings[k], d.message);
+            eqlite_schema_free(schema);
+            return NULL;
+        }
+    }
+    uint32_t id;
+    if (n && eqlite_schema_lookup(schema, "event.category", 14, &id) != EQLITE_OK) /* as ES: the category must be mapped */
+        eqlite_schema_add(schema, "event.category", 14, EQLITE_T_KEYWORD, NULL);
+    eqlite_schema_set_grow(schema, n == 0);
+    return schema;
+}
+
+/* Takes `--mapping FILE` (and --no-ecs when no_ecs is given) out of argv
+ * before the operands; returns the new argc, or -1 after a message. */
+static int take_mappings(int argc, char **argv, const char *cmd, char **mappings, int *nmappings, bool *no_ecs)
+{
+    int kept = 0;
+    *nmappings = 0;
+    for (int k = 0; k < argc; k++) {
+        bool eq = !strncmp(argv[k], "--mapping=", 10);
+        if (no_ecs && !strcmp(argv[k], "--no-ecs")) {
+            *no_ecs = true;
+            continue;
+        }
+        if ((strcmp(argv[k], "--mapping") && !eq) || (!eq && k + 1 == argc)) {
+            argv[kept++] = argv[k];
+            continue;
+        }
+        if (*nmappings == 64) {
+            fprintf(stderr, "eqlite %s: more than 64 --mapping files\n", cmd);
+            return -1;
+        }
+        mappings[(*nmappings)++] = eq ? argv[k] + 10 : argv[++k];
+    }
+    return kept;
+}
+
 static int cmd_check(int argc, char **argv)
 {
+    char *mappings[64];
+    int nmappings;
+    if ((argc = take_mappings(argc, argv, "check", mappings, &nmappings, NULL)) < 0)
+        return 2;
     int first = operands(argc, argv, "check", check_usage, false);
     if (first < 0)
         return first == -1 ? 0 : 2;
@@ -107,12 +166,11 @@ static int cmd_check(int argc, char **argv)
         failed += rules.bad_records;
         for (size_t k = 0; k < rules.n; k++) {
             cli_rule *r = &rules.items[k];
-            eqlite_schema *schema = NULL;
             eqlite_program *prog = NULL;
             eqlite_diag d;
-            if (eqlite_schema_new(NULL, &schema) != EQLITE_OK)
+            eqlite_schema *schema = check_schema(mappings, nmappings);
+            if (!schema)
                 return 2;
-            eqlite_schema_set_grow(schema, 1);
             if (eqlite_compile(schema, r->text, r->len, &prog, &d) == EQLITE_OK) {
                 ok++;
             } else {
@@ -129,6 +187,113 @@ static int cmd_check(int argc, char **argv)
         status = 1;
     return status;
 }
+
+static void fields_usage(FILE *f)
+{
+    fprintf(f, "usage: eqlite fields [--mapping FILE]... [--no-ecs] [FILE|DIR...]\n"
+               "Lists the fields the rules read, sorted, one per line: name, type and how many\n"
+               "rules read it, tab-separated. The type comes from the mappings, then ECS;\n"
+               "\"unknown\" means neither names it (eqlite types it from the data). For pipeline\n"
+               "configuration, and to check a source profile's output against a rule set.\n"
+               "Reads rules as check does. Rules that do not compile are reported and skipped.\n"
+               "  --mapping FILE  an index mapping (repeatable; the mappings merge)\n"
+               "  --no-ecs        no built-in ECS field types\n"
+               "  -h, --help      this help\n"
+               "Exit: 0 listed, 1 a rule is invalid, 2 unreadable.\n");
+}
+
+typedef struct field_use {
+    const char *name;
+    const char *type;
+    size_t rules;
+} field_use;
+
+static int by_field_name(const void *a, const void *b)
+{
+    return strcmp(((const field_use *)a)->name, ((const field_use *)b)->name);
+}
+
+static int cmd_fields(int argc, char **argv)
+{
+    char *mappings[64];
+    int nmappings;
+    bool no_ecs = false;
+    if ((argc = take_mappings(argc, argv, "fields", mappings, &nmappings, &no_ecs)) < 0)
+        return 2;
+    int first = operands(argc, argv, "fields", fields_usage, false);
+    if (first < 0)
+        return first == -1 ? 0 : 2;
+    argc -= first;
+    argv += first;
+    eqlite_schema *schema = check_schema(mappings, nmappings);
+    if (!schema)
+        return 2;
+    eqlite_schema_set_grow(schema, 1); /* fields of neither: listed as unknown */
+    if (!no_ecs && eqlite_schema_load_ecs(schema) != EQLITE_OK) {
+        eqlite_schema_free(schema);
+        return 2;
+    }
+    size_t *uses = NULL, nuses = 0;
+    int status = 0;
+    const char *stdin_only[] = {"-"};
+    char **files = argc > 0 ? argv : (char **)stdin_only;
+    for (int f = 0; f < (argc > 0 ? argc : 1) && status != 2; f++) {
+        cli_rules rules = {0};
+        if (!cli_load_rules(files[f], &rules, true)) {
+            fprintf(stderr, "eqlite fields: cannot read %s: %s\n", files[f], strerror(errno));
+            status = 2;
+        }
+        for (size_t k = 0; status != 2 && k < rules.n; k++) {
+            cli_rule *r = &rules.items[k];
+            eqlite_program *prog = NULL;
+            eqlite_diag d;
+            if (eqlite_compile(schema, r->text, r->len, &prog, &d) != EQLITE_OK) {
+                cli_report_rule(r->file ? r->file : files[f], r, &d);
+                status = 1;
+                continue;
+            }
+            size_t n, count = eqlite_schema_field_count(schema);
+            const uint32_t *ids = eqlite_program_fields(prog, &n);
+            if (count > nuses) {
+                size_t *grown = realloc(uses, count * sizeof *uses);
+                if (!grown) {
+                    status = 2;
+                } else {
+                    memset(grown + nuses, 0, (count - nuses) * sizeof *grown);
+                    uses = grown;
+                    nuses = count;
+                }
+            }
+            for (size_t j = 0; status != 2 && j < n; j++)
+                if (ids[j] < nuses)
+                    uses[ids[j]]++;
+            eqlite_program_free(prog);
+        }
+        cli_rules_free(&rules);
+    }
+    field_use *list = status == 2 ? NULL : malloc((nuses + 1) * sizeof *list);
+    size_t nlist = 0;
+    for (size_t id = 0; list && id < nuses; id++) {
+        eqlite_type type;
+        const char *name = uses[id] ? eqlite_schema_field_name(schema, (uint32_t)id, &type) : NULL;
+        if (name)
+            list[nlist++] = (field_use){name, eqlite_type_name(type), uses[id]};
+    }
+    if (list) {
+        qsort(list, nlist, sizeof *list, by_field_name);
+        for (size_t k = 0; k < nlist; k++)
+            printf("%s\t%s\t%zu\n", list[k].name, list[k].type, list[k].rules);
+    } else if (status != 2) {
+        status = 2;
+    }
+    if (status == 2 && !list)
+        fprintf(stderr, "eqlite fields: out of memory\n");
+    free(list);
+    free(uses);
+    eqlite_schema_free(schema);
+    return status;
+}
+
 
 
 static int cmd_eval(int argc, char **argv)
@@ -221,6 +386,8 @@ static int run_command(int argc, char **argv)
         return cmd_check(argc - 2, argv + 2);
     if (!strcmp(cmd, "fmt"))
         return cmd_fmt(argc - 1, argv + 1);
+    if (!strcmp(cmd, "fields"))
+        return cmd_fields(argc - 2, argv + 2);
     if (!strcmp(cmd, "eval"))
         return cmd_eval(argc - 2, argv + 2);
     if (!strcmp(cmd, "query"))

@@ -161,6 +161,7 @@ int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order
     eq_order st = {0};
     int status = 0;
     for (size_t k = 0; k < npaths && *in_order && status == 0; k++) {
+        eng_progress_file(e, ENG_STEP_CHECK_ORDER, paths[k]);
         fast_verdict v = FAST_UNDECIDED;
         if (fast_ok) {
             int fd = open(paths[k], O_RDONLY);

@@ -406,6 +406,7 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
     p->e = e;
     p->path = path;
     p->ordered = ordered;
+    eng_progress_file(e, ENG_STEP_MATCH, path);
     if (map_file(path, &p->data, &p->size) != 0) {
         fprintf(stderr, "eqlite: cannot read %s\n", path);
         free(p);

@@ -1,12 +1,7 @@
 /* query.c: `eqlite query` — one query (or a rule set with -r) over NDJSON
- * events; one JSON line per result on stdout.
+ * events; by default one JSON line per result on stdout (the shapes and the
+ * other --format choices: result_out.h).
  *
- * Output shapes:
- *   event query:            the event's original JSON text
- *   sequence / sample:      {"join_keys":[...],"events":[EVENT|{"missing":true},...]}
- *   with -r (rule sets), each result is wrapped with the rule that produced it:
- *     {"rule_id":"...","rule_name":"..."|null,"event":EVENT}
- *     {"rule_id":"...","rule_name":"..."|null,"join_keys":[...],"events":[...]}
  *   rule_id is the rule's id (JSON "rule_id" or "id"), or "FILE:LINE" for
  *   rules from .eql files. Results come in input order (sorted order when a
  *   file had to be sorted, event-time order under --reorder-window); for one
@@ -25,6 +20,10 @@
 #include "commands.h"
 #include "engine.h"
 #include "outbuf.h"
+#include "progress.h"
+#include "program.h" /* npipes: piped rules hold state too */
+#include "result_out.h"
+#include "text_table.h"
 
 typedef struct query_args {
     const char *query;
@@ -35,6 +34,8 @@ typedef struct query_args {
     const char **profiles;
     size_t nprofiles;
     eng_options opt;
+    ro_format format;
+    const char *fields; /* --fields */
     int jobs;
     bool stats;
     bool size_zero;
@@ -78,7 +79,15 @@ static void query_usage(FILE *f)
                "                               none, windows, m365-defender,\n"
                "                               sentinelone-cloud-funnel, ecs, or a --profile's\n"
                "      --profile FILE           add source profiles (repeatable)\n"
-               "      --stats                  totals on stderr at the end\n"
+               "      --format FORMAT          ndjson (default: one JSON line per result), json (one\n"
+               "                               array), csv (header line, a row per event of a\n"
+               "                               result), table (aligned columns)\n"
+               "      --fields a.b,c.d         print only these fields of each event (_source: the\n"
+               "                               whole event); csv and table default to the\n"
+               "                               timestamp, the category and _source\n"
+               "      --stats                  totals on stderr at the end, then a line per rule (most\n"
+               "                               hits first): hits, events it ran on, time, and the\n"
+               "                               state sequences and samples held\n"
                "      --strict                 the first bad input line is fatal\n"
                "Output: an event query prints each matching event's original JSON; a sequence or\n"
                "sample prints {\"join_keys\":[...],\"events\":[EVENT|{\"missing\":true},...]}; with -r\n"
@@ -138,7 +147,7 @@ static bool parse_duration(const char *s, int64_t *ns)
 static int parse_args(int argc, char **argv, query_args *a)
 {
     enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_MEMORY, O_WINDOW, O_MAXP, O_MAXK,
-           O_SOURCE, O_PROFILE, O_NO_ECS };
+           O_SOURCE, O_PROFILE, O_NO_ECS, O_FORMAT, O_FIELDS };
     static const struct option longs[] = {
         {"file", required_argument, 0, 'f'},       {"rules", required_argument, 0, 'r'},
         {"jobs", required_argument, 0, 'j'},       {"mapping", required_argument, 0, O_MAPPING},
@@ -150,6 +159,7 @@ static int parse_args(int argc, char **argv, query_args *a)
         {"max-partials", required_argument, 0, O_MAXP}, {"max-keys", required_argument, 0, O_MAXK},
         {"source", required_argument, 0, O_SOURCE}, {"profile", required_argument, 0, O_PROFILE},
         {"no-ecs", no_argument, 0, O_NO_ECS},
+        {"format", required_argument, 0, O_FORMAT}, {"fields", required_argument, 0, O_FIELDS},
         {0, 0, 0, 0}};
     a->jobs = 1;
     optind = 1;
@@ -200,6 +210,13 @@ static int parse_args(int argc, char **argv, query_args *a)
                 goto bad;
             break;
         case O_STATS: a->stats = true; break;
+        case O_FORMAT:
+            if (!ro_parse_format(optarg, &a->format)) {
+                fprintf(stderr, "eqlite query: --format: unknown format [%s] (ndjson, json, csv, table)\n", optarg);
+                return 2;
+            }
+            break;
+        case O_FIELDS: a->fields = optarg; break;
         case O_SOURCE: a->opt.source = optarg; break;
         case O_NO_ECS: a->opt.no_ecs = true; break;
         case O_PROFILE: {
@@ -238,112 +255,93 @@ bad:
     return 2;
 }
 
-/* ---- results ------------------------------------------------------------ */
-
-typedef struct query_out {
-    eng *e;
-    bool wrap;    /* -r: results carry the rule */
-    bool discard; /* --size 0 */
-} query_out;
-
-static void write_event(eq_strbuf *out, const eqlite_event *ev)
-{
-    if (!ev) {
-        eq_strbuf_str(out, "{\"missing\":true}");
-        return;
-    }
-    const eng_text *t = ev->user;
-    eq_strbuf_bytes(out, t->text, t->len);
-}
-
-static int write_result(void *user, eq_strbuf *out, size_t rule, const eqlite_result *r)
-{
-    query_out *q = user;
-    if (q->discard)
-        return 1;
-    const eng_rule *er = &q->e->rules[rule];
-    bool single = er->kind == 0 && r->nevents == 1;
-    if (q->wrap) {
-        eq_strbuf_str(out, "{\"rule_id\":");
-        ob_json_string(out, er->id, strlen(er->id));
-        eq_strbuf_str(out, ",\"rule_name\":");
-        ob_json_string(out, er->name, er->name ? strlen(er->name) : 0);
-        eq_strbuf_str(out, single ? ",\"event\":" : ",");
-    } else if (!single) {
-        eq_strbuf_char(out, '{');
-    }
-    if (single) {
-        write_event(out, r->events[0]);
-    } else {
-        eq_strbuf_str(out, "\"join_keys\":[");
-        for (size_t k = 0; k < r->nkeys; k++) {
-            if (k)
-                eq_strbuf_char(out, ',');
-            eng_write_key(q->e, rule, k, &r->keys[k], out);
-        }
-        eq_strbuf_str(out, "],\"events\":[");
-        for (size_t k = 0; k < r->nevents; k++) {
-            if (k)
-                eq_strbuf_char(out, ',');
-            write_event(out, r->events[k]);
-        }
-        eq_strbuf_str(out, "]}");
-    }
-    if (q->wrap && single)
-        eq_strbuf_char(out, '}');
-    eq_strbuf_char(out, '\n');
-    return 0;
-}
-
 /* ---- progress and totals ----------------------------------------------- */
 
-static double now_seconds(void)
+/* Sequence and sample state, summed over the rules. */
+static void print_state(const eng *e)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-typedef struct progress {
-    double start, last;
-    bool shown;
-} progress;
-
-static void show_progress(void *user, const eng_totals *t)
-{
-    progress *p = user;
-    double now = now_seconds();
-    if (now - p->last < 0.5 || now - p->start < 1.0) /* only on long runs, twice a second */
-        return;
-    p->last = now;
-    p->shown = true;
-    fprintf(stderr, "\r%.1f MB  %llu events  %.0f events/s  %llu matches  %llu bad\033[K",
-            (double)t->bytes / 1e6, (unsigned long long)t->events, (double)t->events / (now - p->start),
-            (unsigned long long)t->matches, (unsigned long long)t->bad);
-}
-
-/* Sequence and sample state: totals, and with -r each rule that held any. */
-static void print_state(const eng *e, bool per_rule)
-{
-    if (!e->state)
-        return;
     eqlite_stats sum = {0};
-    for (size_t k = 0; k < e->nrules; k++) {
+    for (size_t k = 0; e->state && k < e->nrules; k++) {
         const eqlite_stats *s = &e->state[k];
         sum.pending += s->pending;
         sum.evicted += s->evicted;
         sum.expired += s->expired;
         sum.out_of_order += s->out_of_order;
-        if (per_rule && e->rules[k].kind != 0 && (s->pending || s->evicted || s->expired || s->out_of_order))
-            fprintf(stderr, "rule %s: partials held %llu, evicted at a limit %llu, expired by maxspan %llu, "
-                            "dropped late %llu\n",
-                    e->rules[k].id, (unsigned long long)s->pending, (unsigned long long)s->evicted,
-                    (unsigned long long)s->expired, (unsigned long long)s->out_of_order);
     }
     fprintf(stderr, "sequence state: partials held %llu, evicted at a limit %llu, expired by maxspan %llu, "
                     "dropped late %llu\n",
             (unsigned long long)sum.pending, (unsigned long long)sum.evicted, (unsigned long long)sum.expired,
             (unsigned long long)sum.out_of_order);
+}
+
+typedef struct rule_line {
+    const eng_rule_count *count;
+    size_t index;
+} rule_line;
+
+static int by_hits(const void *pa, const void *pb)
+{
+    const rule_line *a = pa, *b = pb;
+    if (a->count->hits != b->count->hits)
+        return a->count->hits > b->count->hits ? -1 : 1;
+    if (a->count->ns != b->count->ns)
+        return a->count->ns > b->count->ns ? -1 : 1;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* One line per rule, most hits first (then most time): its id, name, hits,
+ * the events it ran on, its time; and with sequences or samples, the state
+ * each held at the end (partials held, evicted at a limit, expired by
+ * maxspan, events too late). */
+static void print_rule_summary(const eng *e, const eng_rule_count *counts)
+{
+    static const char *const head[] = {"rule", "name", "hits", "events", "time ms",
+                                       "partials held", "evicted", "expired", "late"};
+    static const bool right[] = {false, false, true, true, true, true, true, true, true};
+    bool state = false;
+    for (size_t k = 0; k < e->nrules; k++)
+        state |= e->rules[k].kind != 0 || e->rules[k].prog->npipes;
+    size_t ncols = state && e->state ? 9 : 5;
+    rule_line *order = calloc(e->nrules ? e->nrules : 1, sizeof *order);
+    text_table t;
+    eq_strbuf out = {0};
+    if (!order || !tt_init(&t, ncols, 48, e->nrules + 1)) {
+        free(order);
+        eng_out_of_memory("printing the rule summary");
+        return;
+    }
+    t.right = right;
+    size_t lens[9];
+    for (size_t c = 0; c < ncols; c++)
+        lens[c] = strlen(head[c]);
+    tt_row(&t, &out, head, lens);
+    for (size_t k = 0; k < e->nrules; k++)
+        order[k] = (rule_line){&counts[k], k};
+    qsort(order, e->nrules, sizeof *order, by_hits);
+    for (size_t k = 0; k < e->nrules; k++) {
+        const eng_rule *r = &e->rules[order[k].index];
+        const eng_rule_count *c = order[k].count;
+        const eqlite_stats *st = e->state ? &e->state[order[k].index] : NULL;
+        char nums[7][32];
+        snprintf(nums[0], 32, "%llu", (unsigned long long)c->hits);
+        snprintf(nums[1], 32, "%llu", (unsigned long long)c->runs);
+        snprintf(nums[2], 32, "%.3f", (double)c->ns / 1e6);
+        snprintf(nums[3], 32, "%llu", st ? (unsigned long long)st->pending : 0ULL);
+        snprintf(nums[4], 32, "%llu", st ? (unsigned long long)st->evicted : 0ULL);
+        snprintf(nums[5], 32, "%llu", st ? (unsigned long long)st->expired : 0ULL);
+        snprintf(nums[6], 32, "%llu", st ? (unsigned long long)st->out_of_order : 0ULL);
+        const char *cells[9] = {r->id, r->name ? r->name : ""};
+        for (size_t c2 = 2; c2 < ncols; c2++)
+            cells[c2] = nums[c2 - 2];
+        for (size_t c2 = 0; c2 < ncols; c2++)
+            lens[c2] = strlen(cells[c2]);
+        tt_row(&t, &out, cells, lens);
+    }
+    tt_flush(&t, &out);
+    ob_write(&out, STDERR_FILENO);
+    eq_strbuf_free(&out);
+    tt_free(&t);
+    free(order);
 }
 
 static void print_stats(const eng_totals *t, double elapsed)
@@ -403,28 +401,37 @@ int cmd_query(int argc, char **argv)
     }
     eng e;
     eq_strbuf out = {0};
-    query_out qo = {&e, a.rule_set != NULL, a.size_zero};
-    progress prog = {now_seconds(), 0, false};
+    result_out ro = {0};
+    eng_rule_count *counts = NULL;
+    progress prog;
+    double started = cli_now_seconds();
     status = eng_init(&e, &a.opt);
     if (status == 0)
         status = load_rules(&e, &a);
     if (status == 0)
         status = eng_prepare(&e);
+    if (status == 0)
+        status = ro_init(&ro, &e, a.format, a.rule_set != NULL, a.fields);
+    if (status == 0 && a.stats && !(e.rule_counts = counts = calloc(e.nrules ? e.nrules : 1, sizeof *counts)))
+        status = eng_out_of_memory("counting per rule");
     if (status == 0) {
         char *stdin_only[] = {"-"};
-        e.sink = write_result;
-        e.sink_user = &qo;
+        /* json and table carry state from one result to the next: results
+         * come from one thread, in order */
+        if (a.format == RO_JSON || a.format == RO_TABLE)
+            a.jobs = 1;
+        ro.discard = a.size_zero;
+        ro_begin(&ro, &out);
+        e.sink = ro_write;
+        e.sink_user = &ro;
         e.out = &out;
         e.out_fd = STDOUT_FILENO;
-        if (isatty(STDERR_FILENO)) {
-            e.tick = show_progress;
-            e.tick_user = &prog;
-        }
+        progress_start(&prog, &e);
         status = eng_run(&e, a.nfiles ? a.files : stdin_only, a.nfiles ? a.nfiles : 1, a.jobs);
+        ro_end(&ro, &out);
         if (status != 2 && !ob_write(&out, STDOUT_FILENO))
             status = 2;
-        if (prog.shown)
-            fputs("\r\033[K", stderr);
+        progress_end(&prog);
         eng_report_bad_summary(&e);
         if (status == 0 && e.totals.events == 0 && e.totals.bad > 0) {
             /* nothing was evaluated: "no match" would be a silent wrong answer */
@@ -434,13 +441,17 @@ int cmd_query(int argc, char **argv)
         }
         eng_report_lost_state(&e);
         if (a.stats) {
-            print_stats(&e.totals, now_seconds() - prog.start);
+            print_stats(&e.totals, cli_now_seconds() - started);
             eng_print_sources(&e, stderr);
             if (e.ordered)
-                print_state(&e, a.rule_set != NULL);
+                print_state(&e);
+            fflush(stderr);
+            print_rule_summary(&e, counts);
         }
     }
     eq_strbuf_free(&out);
+    ro_free(&ro);
+    free(counts);
     eng_free(&e);
     free(a.mappings);
     free(a.profiles);

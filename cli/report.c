@@ -1,10 +1,12 @@
 /* report.c: what the command prints for every subcommand alike: rule
  * diagnostics (with the caret, at the rule's place in its file) and values
  * as JSON. Its own file so that engine.c and test.c need not call main.c. */
+#define _DEFAULT_SOURCE /* clock_gettime */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 #include "rules_io.h"
@@ -80,4 +82,11 @@ void cli_print_value(FILE *f, const eqlite_value *v)
         break;
     default: fputs("null", f);
     }
+}
+
+double cli_now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

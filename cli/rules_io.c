@@ -1,11 +1,14 @@
 /* rules_io.c: rule files in, for check / fmt / query -r. */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/rules.h"
 #include "io/rules_toml.h"
@@ -108,13 +111,29 @@ static bool only_comments(const char *s, size_t n)
     return true;
 }
 
-/* Splits .eql text at ';' outside strings, backquotes and comments. */
+/* A copy of text[from, to) with each ';' at `semis` (absolute offsets, in
+ * that range) read as a space, so that offsets, hence diagnostics, stay. */
+static char *join_over_semicolons(const char *text, size_t from, size_t to, const size_t *semis, size_t nsemis)
+{
+    char *whole = dup_range(text + from, to - from);
+    for (size_t k = 0; whole && k < nsemis; k++)
+        whole[semis[k] - from] = ' ';
+    return whole;
+}
+
+/* Splits .eql text at ';' outside strings, backquotes and comments. A part
+ * holding only comments is not a rule: it joins the rule before it (or,
+ * first in the file, the rule after it), the ';' between them read as a
+ * space, so that fmt writes the comments back instead of dropping them. */
 static bool split_eql(const char *text, size_t len, cli_rules *out)
 {
     size_t first = out->n, last_start = 0, last_end = 0;
     size_t start = 0, line = 1, start_line = 1;
+    size_t lead = SIZE_MAX, lead_line = 1; /* comments before the first rule: where they start */
+    size_t *semis = NULL, nsemis = 0;      /* the ';' after those comments */
+    bool ok = true;
     size_t k = 0;
-    while (k <= len) {
+    while (ok && k <= len) {
         char c = k < len ? text[k] : ';';
         if (c == '\n') {
             line++;
@@ -136,30 +155,50 @@ static bool split_eql(const char *text, size_t len, cli_rules *out)
             k = end ? (size_t)(end - text) + 2 : len;
             continue;
         } else if (c == ';') {
-            if (!blank(text + start, k - start) && !only_comments(text + start, k - start)) {
-                cli_rule r = {dup_range(text + start, k - start), k - start, NULL, NULL, start_line, 0, NULL};
-                if (!r.text || !push(out, r))
-                    return false;
-                last_start = start;
+            bool comments = !blank(text + start, k - start) && only_comments(text + start, k - start);
+            if (!blank(text + start, k - start) && !comments) {
+                size_t from = lead != SIZE_MAX ? lead : start;
+                cli_rule r = {join_over_semicolons(text, from, k, semis, nsemis), k - from, NULL, NULL,
+                              lead != SIZE_MAX ? lead_line : start_line, 0, NULL};
+                ok = r.text && push(out, r);
+                if (!ok)
+                    free(r.text);
+                last_start = from;
                 last_end = k;
-            } else if (k >= len && out->n > first && last_end + 1 == start && !blank(text + start, k - start)) {
-                /* Comments after the last rule's ';' end that rule, the ';' read as a
-                 * space (offsets stay): fmt writes them back instead of dropping them. */
+                lead = SIZE_MAX;
+                nsemis = 0;
+            } else if (comments && out->n > first && last_end + 1 == start) {
+                size_t to = k < len ? k : len;
                 cli_rule *last = &out->items[out->n - 1];
-                char *whole = dup_range(text + last_start, len - last_start);
-                if (!whole)
-                    return false;
-                whole[start - 1 - last_start] = ' ';
-                free(last->text);
-                last->text = whole;
-                last->len = len - last_start;
+                char *whole = realloc(last->text, to - last_start + 1);
+                ok = whole != NULL;
+                if (ok) { /* the rule so far (its own ';' read as spaces too), ' ', the comments */
+                    whole[last->len] = ' ';
+                    memcpy(whole + last->len + 1, text + start, to - start);
+                    whole[to - last_start] = 0;
+                    last->text = whole;
+                    last->len = to - last_start;
+                    last_end = k;
+                }
+            } else if (comments && k < len) {
+                if (lead == SIZE_MAX) {
+                    lead = start;
+                    lead_line = start_line;
+                }
+                size_t *grown = realloc(semis, (nsemis + 1) * sizeof *semis);
+                ok = grown != NULL;
+                if (ok) {
+                    semis = grown;
+                    semis[nsemis++] = k;
+                }
             }
             start = k + 1;
             start_line = line;
         }
         k++;
     }
-    return true;
+    free(semis);
+    return ok;
 }
 
 static void tally(cli_tally *t, const char *name)
@@ -512,4 +551,40 @@ void cli_json_string(FILE *f, const char *s, size_t n)
             fputc(c, f);
     }
     fputc('"', f);
+}
+
+/* Writes data to path through a temporary file in the same directory and a
+ * rename, so a reader (or a crash) never sees half a file. */
+bool cli_write_atomically(const char *path, const char *data, size_t len)
+{
+    char target[PATH_MAX];
+    if (!realpath(path, target)) /* a symlink keeps pointing at the rewritten file */
+        return false;
+    struct stat st;
+    if (stat(target, &st) != 0)
+        return false;
+    char tmp[PATH_MAX + 16];
+    snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", target);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return false;
+    bool ok = fchmod(fd, st.st_mode & 07777) == 0;
+    for (size_t done = 0; ok && done < len;) {
+        ssize_t n = write(fd, data + done, len - done);
+        ok = n > 0 || (n < 0 && errno == EINTR);
+        done += n > 0 ? (size_t)n : 0;
+    }
+    ok = ok && fsync(fd) == 0;
+    int saved = errno;
+    ok = close(fd) == 0 && ok;
+    if (ok)
+        ok = rename(tmp, target) == 0;
+    else
+        errno = saved;
+    if (!ok) {
+        saved = errno;
+        unlink(tmp);
+        errno = saved;
+    }
+    return ok;
 }

@@ -42,6 +42,9 @@ typedef struct cli_rules {
 
 /* Reads a whole file ("-" = stdin); NULL on error (errno set). */
 char *cli_read_file(const char *path, size_t *len);
+/* Writes data to path through a temporary file in the same directory and a
+ * rename, keeping the file's mode; false with errno set. */
+bool cli_write_atomically(const char *path, const char *data, size_t len);
 /* Loads rules from a file or a directory tree of rule files; false if
  * unreadable (errno set) or out of memory (reported). With report_bad, bad
  * records are reported one by one and what was skipped in one line. */

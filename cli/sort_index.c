@@ -259,6 +259,7 @@ static int index_source(sorter *s, size_t k, const char *path)
         eq_ndjson_close(rd);
         return 2;
     }
+    eng_progress_file(e, ENG_STEP_INDEX, src->name);
     eqlite_event ev;
     eq_ndjson_record rec;
     int status = 0;
@@ -291,6 +292,8 @@ static int index_source(sorter *s, size_t k, const char *path)
         sort_entry en = {ev.timestamp, s->has_tb ? tiebreaker_key(&ev.tiebreaker) : rec.line,
                          (uint64_t)k << OFFSET_BITS | offset};
         status = add_entry(s, &en);
+        if (++e->place.total % TICK_EVENTS == 0 && e->tick)
+            e->tick(e->tick_user, &e->totals);
     }
     eq_ndjson_stats rs;
     eq_ndjson_stats_get(rd, &rs);
@@ -528,12 +531,17 @@ static int feed_sorted(sorter *s)
     int status = 0;
     uint64_t fed = 0;
     if (s->nruns == 0) {
-        if (!s->sorted)
+        if (!s->sorted) {
+            eng_progress_step(e, ENG_STEP_SORT, s->n);
             sort_range(s, s->items, s->n);
+        }
+        eng_progress_step(e, ENG_STEP_MATCH, s->n);
         for (size_t i = 0; i < s->n && status == 0 && !eng_runner_stopped(r); i++)
             status = feed_next(s, r, &s->items[i], &fed);
     } else {
+        eng_progress_step(e, ENG_STEP_SORT, s->n);
         status = s->n ? spill(s) : 0; /* the last run joins the others */
+        eng_progress_step(e, ENG_STEP_MATCH, 0);
         free(s->items); /* the merge needs only the run buffers */
         s->items = NULL;
         s->cap = 0;

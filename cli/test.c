@@ -63,6 +63,8 @@ static void resolve(const char *dir, const char *rel, char *out, size_t cap)
 typedef struct result_ids {
     const char *id_field;
     eq_strbuf got;   /* ids of result events, comma-separated (JSON-ish text) */
+    eq_strbuf yaml;  /* the same ids as a YAML flow list's items, for --update */
+    eq_strbuf texts; /* each result event's text, one per line, in the order of got */
     size_t nids;
     uint64_t results;
     bool discard; /* size: 0 returns no results (Elasticsearch) */
@@ -71,13 +73,21 @@ typedef struct result_ids {
 /* The id of one result event, read back from its original text. */
 static void append_id(result_ids *ri, const eqlite_event *ev)
 {
-    if (ri->nids++)
+    if (ri->nids++) {
         eq_strbuf_char(&ri->got, ',');
+        eq_strbuf_str(&ri->yaml, ", ");
+    }
+    size_t from = ri->got.len;
+    bool text = false; /* a string: quoted in YAML, whatever it holds */
     if (!ev) {
         eq_strbuf_str(&ri->got, "-1");
+        eq_strbuf_str(&ri->yaml, "-1");
+        eq_strbuf_str(&ri->texts, "(a missing event)\n");
         return;
     }
     const eng_text *t = ev->user;
+    eq_strbuf_bytes(&ri->texts, t->text, t->len);
+    eq_strbuf_char(&ri->texts, '\n');
     eq_ndjson_field f = {ri->id_field, strlen(ri->id_field), 0};
     eq_ndjson_options o = {.fields = &f, .nfields = 1, .display_name = "<result>"};
     eq_ndjson *rd;
@@ -85,15 +95,22 @@ static void append_id(result_ids *ri, const eqlite_event *ev)
     if (eq_ndjson_open_memory(t->text, t->len, &o, &rd, NULL, 0) == EQLITE_OK) {
         if (eq_ndjson_next(rd, &idev, NULL) == EQ_NDJSON_EVENT && idev.nfields > 0) {
             const eqlite_value *v = &idev.fields[0];
+            text = v->kind == EQLITE_STRING || v->kind == EQLITE_ARRAY;
             if (v->kind == EQLITE_STRING)
                 eq_strbuf_bytes(&ri->got, v->u.s, v->len);
             else
                 ob_json_value(&ri->got, v);
         } else {
             eq_strbuf_str(&ri->got, "?");
+            text = true;
         }
         eq_ndjson_close(rd);
     }
+    /* a JSON string is a YAML double-quoted scalar with the same text */
+    if (text)
+        ob_json_string(&ri->yaml, ri->got.data + from, ri->got.len - from);
+    else
+        eq_strbuf_bytes(&ri->yaml, ri->got.data + from, ri->got.len - from);
 }
 
 static int collect_ids(void *user, eq_strbuf *out, size_t rule, const eqlite_result *r)
@@ -110,6 +127,33 @@ static int collect_ids(void *user, eq_strbuf *out, size_t rule, const eqlite_res
 }
 
 /* Compares results with expect:; on failure writes why into msg. */
+/* Where two comma-separated id lists part, and that result event's text
+ * (as a second line of the message), so a failure shows what to look at. */
+static void first_difference(const char *want, const char *got, const result_ids *ri, char *msg, size_t cap)
+{
+    size_t k = 0; /* result index */
+    for (;;) {
+        size_t wl = strcspn(want, ","), gl = strcspn(got, ",");
+        if (!*got) {
+            if (*want && cap)
+                snprintf(msg, cap, "; expected id %.*s is missing", (int)wl, want);
+            return;
+        }
+        if (!*want || wl != gl || memcmp(want, got, wl)) {
+            const char *line = ri->texts.data ? ri->texts.data : "";
+            for (size_t j = 0; j < k && (line = strchr(line, '\n')); j++)
+                line++;
+            if (line && cap)
+                snprintf(msg, cap, "; result %zu (id %.*s%s%.*s) is\n  %.*s", k + 1, (int)gl, got,
+                         *want ? ", expected " : ", not expected", (int)wl, want, (int)strcspn(line, "\n"), line);
+            return;
+        }
+        want += wl + (want[wl] == ',');
+        got += gl + (got[gl] == ',');
+        k++;
+    }
+}
+
 static bool check_expect(const yt_expect *expect, result_ids *ri, char *msg, size_t cap)
 {
     if (expect->has_count && expect->count != ri->results) {
@@ -126,8 +170,9 @@ static bool check_expect(const yt_expect *expect, result_ids *ri, char *msg, siz
             return true;
         else
             want = &expect->ids[k];
-    snprintf(msg, cap, "expected ids %s[%s], got [%.*s]", expect->alternatives ? "(one of) " : "",
-             want ? want->text : "", (int)ri->got.len, got);
+    int n = snprintf(msg, cap, "expected ids %s[%s], got [%.*s]", expect->alternatives ? "(one of) " : "",
+                     want ? want->text : "", (int)ri->got.len, got);
+    first_difference(want ? want->text : "", got, ri, msg + n, n > 0 && (size_t)n < cap ? cap - (size_t)n : 0);
     return false;
 }
 
@@ -136,6 +181,8 @@ typedef struct test_case {
     const char *dir; /* of the test file */
     char msg[2048];
     double secs;
+    bool ran;       /* the rule ran over the events: results are known */
+    result_ids ids; /* what it gave */
 } test_case;
 
 static int load_rule(test_case *t, eng *e)
@@ -206,7 +253,8 @@ static bool run_case(test_case *t)
     opt.limits.size = spec->size;
     opt.limits.max_samples_per_key = spec->max_samples_per_key;
     eng e;
-    result_ids ri = {spec->id_field, {0}, 0, 0, spec->has_size && spec->size == 0};
+    result_ids *ri = &t->ids;
+    *ri = (result_ids){.id_field = spec->id_field, .discard = spec->has_size && spec->size == 0};
     int status = eng_init(&e, &opt);
     if (status)
         snprintf(t->msg, sizeof t->msg, "cannot load the mapping");
@@ -216,14 +264,16 @@ static bool run_case(test_case *t)
         status = eng_prepare(&e);
     if (status == 0) {
         e.sink = collect_ids;
-        e.sink_user = &ri;
+        e.sink_user = ri;
         e.out_fd = -1;
         status = run_events(t, &e);
         if (status)
             snprintf(t->msg, sizeof t->msg, "the run failed (see above)");
     }
-    bool ok = status == 0 && check_expect(spec->expect, &ri, t->msg, sizeof t->msg);
-    eq_strbuf_free(&ri.got);
+    t->ran = status == 0 && !ri->got.failed && !ri->yaml.failed;
+    bool ok = status == 0 && spec->expect && check_expect(spec->expect, ri, t->msg, sizeof t->msg);
+    if (status == 0 && !spec->expect)
+        snprintf(t->msg, sizeof t->msg, "no expect:");
     eng_free(&e);
     return ok;
 }
@@ -231,7 +281,7 @@ static bool run_case(test_case *t)
 /* ---- files, totals, JUnit ------------------------------------------------ */
 
 typedef struct totals {
-    size_t passed, failed;
+    size_t passed, failed, updated;
     eq_strbuf junit;
 } totals;
 
@@ -266,36 +316,115 @@ static void junit_case(totals *tt, const char *file, const test_case *t, bool ok
     eq_strbuf_str(&tt->junit, "\"/></testcase>\n");
 }
 
-static double now_seconds(void)
+/* ---- --update ------------------------------------------------------------ */
+
+/* The expect: a test's run calls for: the keys its own expect: has (ids
+ * and/or count), or ids (with an id_field) and count when it has none. */
+static void expect_text(const test_case *t, eq_strbuf *o)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    const yt_place *pl = &t->spec->place;
+    const yt_expect *old = pl->own_expect ? t->spec->expect : NULL;
+    bool ids = t->spec->id_field && (!old || old->ids), count = !old || old->has_count;
+    char n[32];
+    snprintf(n, sizeof n, "%llu", (unsigned long long)t->ids.results);
+    if (pl->own_expect && pl->expect_block) { /* keys one a line, at the column of the old ones */
+        if (ids) {
+            eq_strbuf_str(o, "ids: [");
+            eq_strbuf_bytes(o, t->ids.yaml.data, t->ids.yaml.len);
+            eq_strbuf_char(o, ']');
+        }
+        if (ids && count) {
+            eq_strbuf_char(o, '\n');
+            for (unsigned c = 1; c < pl->expect_col; c++)
+                eq_strbuf_char(o, ' ');
+        }
+        if (count) {
+            eq_strbuf_str(o, "count: ");
+            eq_strbuf_str(o, n);
+        }
+        return;
+    }
+    eq_strbuf_char(o, '{');
+    if (ids) {
+        eq_strbuf_str(o, "ids: [");
+        eq_strbuf_bytes(o, t->ids.yaml.data, t->ids.yaml.len);
+        eq_strbuf_char(o, ']');
+    }
+    if (count) {
+        eq_strbuf_str(o, ids ? ", count: " : "count: ");
+        eq_strbuf_str(o, n);
+    }
+    eq_strbuf_char(o, '}');
 }
 
-static void run_tests(const char *path, const yt_file *f, totals *tt)
+/* Appends to `file` the text from *done up to where t's expect: goes, then
+ * the new expect:. */
+static void splice_expect(const char *text, size_t *done, const test_case *t, eq_strbuf *file)
 {
+    const yt_place *pl = &t->spec->place;
+    size_t at = pl->own_expect ? pl->expect_start : pl->insert_at;
+    eq_strbuf_bytes(file, text + *done, at - *done);
+    if (!pl->own_expect)
+        eq_strbuf_str(file, "expect: ");
+    expect_text(t, file);
+    if (pl->own_expect) {
+        *done = pl->expect_end;
+        return;
+    }
+    if (pl->insert_flow) {
+        eq_strbuf_str(file, ", ");
+    } else {
+        eq_strbuf_char(file, '\n');
+        for (unsigned c = 1; c < pl->insert_col; c++)
+            eq_strbuf_char(file, ' ');
+    }
+    *done = at;
+}
+
+/* ---- files ----------------------------------------------------------------- */
+
+typedef struct test_file {
+    const char *path;
+    const char *text; /* the file's bytes (for --update) */
+    size_t len;
+    bool update;
+    eq_strbuf rewritten; /* --update: the file with new expect: where tests failed */
+    size_t done;      /* bytes of text copied into rewritten */
+    size_t updated;
+} test_file;
+
+static void run_tests(test_file *tf, const yt_file *f, totals *tt)
+{
+    const char *path = tf->path;
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s", path);
     const char *dir = dirname(tmp);
     for (size_t k = 0; k < f->ntests; k++) {
-        test_case t = {&f->tests[k], dir, "", 0};
-        double t0 = now_seconds();
+        test_case t = {&f->tests[k], dir, "", 0, false, {0}};
+        double t0 = cli_now_seconds();
         bool ok = run_case(&t);
-        t.secs = now_seconds() - t0;
+        t.secs = cli_now_seconds() - t0;
         if (ok) {
             tt->passed++;
             printf("ok   %s: %s\n", path, t.spec->name);
+        } else if (tf->update && t.ran) {
+            tt->updated++;
+            tf->updated++;
+            printf("updated %s: %s: %s\n", path, t.spec->name, t.msg);
+            splice_expect(tf->text, &tf->done, &t, &tf->rewritten);
         } else {
             tt->failed++;
             printf("FAIL %s: %s: %s\n", path, t.spec->name, t.msg);
         }
         fflush(stdout);
-        junit_case(tt, path, &t, ok);
+        junit_case(tt, path, &t, ok || (tf->update && t.ran));
+        eq_strbuf_free(&t.ids.got);
+        eq_strbuf_free(&t.ids.yaml);
+        eq_strbuf_free(&t.ids.texts);
     }
 }
 
-static int run_file(const char *path, totals *tt)
+static int run_file(const char *path, bool update, totals *tt)
 {
     size_t len;
     char *text = cli_read_file(path, &len);
@@ -305,15 +434,28 @@ static int run_file(const char *path, totals *tt)
     }
     yt_file f;
     char err[1024];
-    bool loaded = yt_load(text, len, path, &f, err, sizeof err);
-    free(text);
+    bool loaded = update ? yt_load_for_update(text, len, path, &f, err, sizeof err)
+                         : yt_load(text, len, path, &f, err, sizeof err);
     if (!loaded) {
+        free(text);
         fprintf(stderr, "%s\n", err);
         return 2;
     }
-    run_tests(path, &f, tt);
+    test_file tf = {path, text, len, update, {0}, 0, 0};
+    run_tests(&tf, &f, tt);
     yt_free(&f);
-    return 0;
+    int status = 0;
+    if (tf.updated) { /* the rest of the file, then in place of the old one at once */
+        eq_strbuf_bytes(&tf.rewritten, text + tf.done, len - tf.done);
+        if (tf.rewritten.failed || !cli_write_atomically(path, tf.rewritten.data, tf.rewritten.len)) {
+            fprintf(stderr, "eqlite test: cannot rewrite %s: %s\n", path,
+                    tf.rewritten.failed ? "out of memory" : strerror(errno));
+            status = 2;
+        }
+    }
+    eq_strbuf_free(&tf.rewritten);
+    free(text);
+    return status;
 }
 
 static bool write_junit(const char *path, totals *tt)
@@ -331,7 +473,7 @@ static bool write_junit(const char *path, totals *tt)
 
 static void test_usage(FILE *f)
 {
-    fprintf(f, "usage: eqlite test [--junit FILE] FILE...\n"
+    fprintf(f, "usage: eqlite test [--junit FILE] [--update] FILE...\n"
                "Runs rule unit tests written in YAML: a rule, events, and the hits expected.\n"
                "  defaults: {rule: rules/x.eql, id_field: event.id}\n"
                "  tests:\n"
@@ -340,6 +482,8 @@ static void test_usage(FILE *f)
                "      expect: {ids: [1], count: 1}\n"
                "Every key, limit and check: the TEST FILES section of man eqlite.\n"
                "  --junit FILE  also write a JUnit XML report\n"
+               "  --update      where a test's expect: differs from its run (or is missing),\n"
+               "                rewrite it from the run (the file replaced atomically)\n"
                "  -h, --help    this help\n"
                "Prints one line per test, then \"N passed, N failed\". Exit: 0 all passed,\n"
                "1 a test failed, 2 a file unreadable or malformed (file:line:col: message).\n");
@@ -348,17 +492,21 @@ static void test_usage(FILE *f)
 int cmd_test(int argc, char **argv)
 {
     const char *junit = NULL;
+    bool update = false;
     totals tt = {0};
     int status = 0, nfiles = 0;
+    for (int k = 1; k < argc; k++) { /* options first, wherever they are */
+        if (!strcmp(argv[k], "--update"))
+            update = true;
+        else if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help"))
+            return test_usage(stdout), 0;
+    }
     for (int k = 1; k < argc; k++) {
         if (!strcmp(argv[k], "--junit") && k + 1 < argc) {
             junit = argv[++k];
-        } else if (!strcmp(argv[k], "-h") || !strcmp(argv[k], "--help")) {
-            test_usage(stdout);
-            return 0;
-        } else {
+        } else if (strcmp(argv[k], "--update") != 0) {
             nfiles++;
-            if (run_file(argv[k], &tt))
+            if (run_file(argv[k], update, &tt))
                 status = 2;
         }
     }
@@ -366,7 +514,10 @@ int cmd_test(int argc, char **argv)
         test_usage(stderr);
         return 2;
     }
-    printf("%zu passed, %zu failed\n", tt.passed, tt.failed);
+    if (update)
+        printf("%zu passed, %zu failed, %zu updated\n", tt.passed, tt.failed, tt.updated);
+    else
+        printf("%zu passed, %zu failed\n", tt.passed, tt.failed);
     if (junit && !write_junit(junit, &tt)) {
         fprintf(stderr, "eqlite test: cannot write %s\n", junit);
         status = 2;

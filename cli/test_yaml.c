@@ -28,6 +28,8 @@ typedef struct ynode {
     size_t len;
     struct ynode **items; /* sequence items; mapping: key, value, key, value, ... */
     size_t n, cap;
+    size_t start, end;     /* byte offsets in the file (an alias's are its anchor's) */
+    bool flow;             /* a flow collection ({...} or [...]) */
     unsigned height;       /* collections nested in it, itself included */
     uint64_t nodes, bytes; /* aliases expanded */
 } ynode;
@@ -59,7 +61,36 @@ typedef struct loader {
     size_t nanchors, anchors_cap;
     uint64_t nodes, alias_bytes;
     unsigned documents;
+    bool for_update;    /* tests may lack expect: (eqlite test --update fills it) */
+    size_t at_char, at_byte; /* libyaml counts characters: where the last offset was found */
 } loader;
+
+/* The byte offset of libyaml's character index (after a byte order mark,
+ * which libyaml skips uncounted); marks come mostly in order, so the walk
+ * goes on from the last one. */
+static size_t byte_at(loader *ld, size_t index)
+{
+    if (index < ld->at_char || (ld->at_char == 0 && ld->at_byte == 0)) {
+        ld->at_char = 0;
+        ld->at_byte = ld->len >= 3 && !memcmp(ld->buf, "\xef\xbb\xbf", 3) ? 3 : 0;
+    }
+    while (ld->at_char < index && ld->at_byte < ld->len) {
+        ld->at_byte++;
+        while (ld->at_byte < ld->len && ((unsigned char)ld->buf[ld->at_byte] & 0xc0) == 0x80)
+            ld->at_byte++;
+        ld->at_char++;
+    }
+    return ld->at_byte;
+}
+
+/* A block collection ends where its last item does (libyaml's end mark is
+ * at the next token, past blank lines and comments). */
+static void child_ends(loader *ld, size_t end)
+{
+    ynode *parent = ld->depth ? ld->stack[ld->depth - 1] : NULL;
+    if (parent && !parent->flow && end > parent->end)
+        parent->end = end;
+}
 
 static void fail(loader *ld, unsigned line, unsigned col, const char *fmt, ...)
 {
@@ -207,6 +238,7 @@ static ynode *new_node(loader *ld, ynode_kind kind, yaml_mark_t mark, const yaml
     n->kind = kind;
     n->line = (unsigned)mark.line + 1;
     n->col = (unsigned)mark.column + 1;
+    n->start = n->end = byte_at(ld, mark.index);
     if (anchor_name)
         anchor_set(ld, (const char *)anchor_name, n);
     attach(ld, n);
@@ -268,9 +300,12 @@ static void check_keys(loader *ld, const ynode *map)
     free(refs);
 }
 
-static void close_collection(loader *ld)
+static void close_collection(loader *ld, const yaml_event_t *ev)
 {
     ynode *n = ld->stack[--ld->depth];
+    if (n->flow)
+        n->end = byte_at(ld, ev->end_mark.index);
+    child_ends(ld, n->end);
     n->height = 1;
     n->nodes = 1;
     for (size_t k = 0; k < n->n; k++) {
@@ -302,6 +337,7 @@ static void on_alias(loader *ld, const yaml_event_t *ev)
         fail(ld, line, col, "aliases copy more than %d MiB of text", (int)(YT_MAX_ALIAS_BYTES >> 20));
     else
         attach(ld, target);
+    child_ends(ld, byte_at(ld, ev->end_mark.index));
 }
 
 static void on_event(loader *ld, const yaml_event_t *ev)
@@ -330,6 +366,8 @@ static void on_event(loader *ld, const yaml_event_t *ev)
         n->nodes = 1;
         n->bytes = n->len;
         n->complete = true;
+        n->end = byte_at(ld, ev->end_mark.index);
+        child_ends(ld, n->end);
         break;
     case YAML_SEQUENCE_START_EVENT:
     case YAML_MAPPING_START_EVENT:
@@ -340,12 +378,16 @@ static void on_event(loader *ld, const yaml_event_t *ev)
         n = new_node(ld, ev->type == YAML_SEQUENCE_START_EVENT ? YN_SEQUENCE : YN_MAPPING, ev->start_mark,
                      ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
                                                            : ev->data.mapping_start.anchor);
-        if (n)
+        if (n) {
+            n->flow = ev->type == YAML_SEQUENCE_START_EVENT
+                          ? ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE
+                          : ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
             ld->stack[ld->depth++] = n;
+        }
         break;
     case YAML_SEQUENCE_END_EVENT:
     case YAML_MAPPING_END_EVENT:
-        close_collection(ld);
+        close_collection(ld, ev);
         break;
     default:
         break;
@@ -757,6 +799,11 @@ static bool read_settings(loader *ld, const ynode *map, bool is_defaults, settin
     yt_test *t = &s->t;
     t->line = map->line;
     t->col = map->col;
+    if (map->n) { /* where --update adds an expect: before the first key */
+        t->place.insert_at = map->items[0]->start;
+        t->place.insert_col = map->items[0]->col;
+        t->place.insert_flow = map->flow;
+    }
     for (size_t k = 0; k + 1 < map->n; k += 2) {
         const ynode *v = map->items[k + 1];
         int key = key_index(ld, map->items[k], names, nnames, is_defaults ? "in defaults" : "in a test");
@@ -790,7 +837,18 @@ static bool read_settings(loader *ld, const ynode *map, bool is_defaults, settin
             break;
         case K_MAPPING: ok = read_mapping_paths(ld, v, t); break;
         case K_EVENTS: ok = (t->events = read_events(ld, v)) != NULL; break;
-        case K_EXPECT: ok = (t->expect = read_expect(ld, v)) != NULL; break;
+        case K_EXPECT:
+            ok = (t->expect = read_expect(ld, v)) != NULL;
+            if (ok && ld->for_update && v->start < map->items[k]->end) { /* an alias: its text is elsewhere */
+                fail(ld, map->items[k]->line, map->items[k]->col, "expect: an alias cannot be updated");
+                ok = false;
+            }
+            t->place.own_expect = true;
+            t->place.expect_start = v->start;
+            t->place.expect_end = v->end;
+            t->place.expect_col = v->col;
+            t->place.expect_block = v->kind == YN_MAPPING && !v->flow;
+            break;
         }
         if (!ok)
             return false;
@@ -835,8 +893,8 @@ static bool merge_defaults(loader *ld, settings *s, const settings *d, size_t in
     else
         snprintf(label, sizeof label, "test %zu", index + 1);
     const char *missing = !t->rule && !t->query ? "has no rule: or query:"
-                          : !t->expect          ? "has no expect: (ids or count)"
-                          : t->expect->ids && !t->id_field ? "has expect: ids but no id_field:"
+                          : !t->expect && !ld->for_update ? "has no expect: (ids or count)"
+                          : t->expect && t->expect->ids && !t->id_field ? "has expect: ids but no id_field:"
                                                            : NULL;
     if (missing) {
         fail(ld, t->line, t->col, "%s %s", label, missing);
@@ -899,9 +957,10 @@ static bool read_file_root(loader *ld, yt_file *out)
     return true;
 }
 
-bool yt_load(const char *buf, size_t len, const char *name, yt_file *out, char *err, size_t errcap)
+static bool load(const char *buf, size_t len, const char *name, bool for_update, yt_file *out, char *err,
+                 size_t errcap)
 {
-    loader ld = {.name = name, .buf = buf, .len = len, .err = err, .errcap = errcap};
+    loader ld = {.name = name, .buf = buf, .len = len, .err = err, .errcap = errcap, .for_update = for_update};
     *out = (yt_file){0};
     if (errcap)
         err[0] = 0;
@@ -921,6 +980,20 @@ bool yt_load(const char *buf, size_t len, const char *name, yt_file *out, char *
         return false;
     }
     return true;
+}
+
+bool yt_load(const char *buf, size_t len, const char *name, yt_file *out, char *err, size_t errcap)
+{
+    return load(buf, len, name, false, out, err, errcap);
+}
+
+bool yt_load_for_update(const char *buf, size_t len, const char *name, yt_file *out, char *err, size_t errcap)
+{
+    if (len >= 2 && ((buf[0] == '\xff' && buf[1] == '\xfe') || (buf[0] == '\xfe' && buf[1] == '\xff'))) {
+        snprintf(err, errcap, "%s:1:1: a UTF-16 file cannot be updated (UTF-8 only)", name);
+        return false;
+    }
+    return load(buf, len, name, true, out, err, errcap);
 }
 
 void yt_free(yt_file *f)

@@ -45,6 +45,17 @@ typedef struct yt_expect {
     bool alternatives; /* ids was a list of lists */
 } yt_expect;
 
+/* Where `eqlite test --update` writes a test's expect: (byte offsets). */
+typedef struct yt_place {
+    bool own_expect;                 /* the test has its own expect: (not the defaults') */
+    size_t expect_start, expect_end; /* its value's text */
+    unsigned expect_col;
+    bool expect_block;               /* a block mapping: keys one a line at expect_col */
+    size_t insert_at;                /* else: an expect: goes before the test's first key, */
+    unsigned insert_col;             /* which is at this column */
+    bool insert_flow;                /* in a {...} mapping */
+} yt_place;
+
 /* One test's keys, the defaults' filled in. NULL / false: absent. */
 typedef struct yt_test {
     const char *name; /* or "test N" */
@@ -57,7 +68,8 @@ typedef struct yt_test {
     const char *mappings[YT_MAX_MAPPINGS];
     size_t nmappings;
     const yt_events *events; /* NULL: no events */
-    const yt_expect *expect;
+    const yt_expect *expect; /* NULL only from yt_load_for_update */
+    yt_place place;
 } yt_test;
 
 typedef struct yt_file {
@@ -69,6 +81,9 @@ typedef struct yt_file {
 /* Loads `len` bytes of YAML; `name` prefixes messages. Returns true, or false
  * with "name:line:col: message" in err (and *out empty). */
 bool yt_load(const char *buf, size_t len, const char *name, yt_file *out, char *err, size_t errcap);
+/* The same for --update: a test may lack expect: (expect NULL), and an
+ * expect: given by an alias is an error (its text is not the test's). */
+bool yt_load_for_update(const char *buf, size_t len, const char *name, yt_file *out, char *err, size_t errcap);
 void yt_free(yt_file *f);
 
 #endif

@@ -247,6 +247,14 @@ EQLITE_API size_t eqlite_schema_field_count(const eqlite_schema *schema);
 EQLITE_API const char *eqlite_schema_field_name(const eqlite_schema *schema, uint32_t id,
                                                 eqlite_type *type_out);
 
+/**
+ * @brief Elasticsearch's mapping name of a field type ("keyword", "long", "date", ...).
+ * @param type  a type.
+ * @return a static NUL-terminated name; "unknown" for EQLITE_T_UNKNOWN (typed
+ *         from the data) or a value out of range.
+ */
+EQLITE_API const char *eqlite_type_name(eqlite_type type);
+
 /* ---- Compiling --------------------------------------------------------- */
 
 /** Why compiling failed: the first error only. */

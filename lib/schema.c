@@ -205,6 +205,20 @@ eqlite_status eqlite_schema_lookup(const eqlite_schema *s, const char *name, siz
 
 size_t eqlite_schema_field_count(const eqlite_schema *s) { return s ? s->nfields : 0; }
 
+const char *eqlite_type_name(eqlite_type type)
+{
+    static const char *const names[] = {
+        [EQLITE_T_UNKNOWN] = "unknown",       [EQLITE_T_KEYWORD] = "keyword",   [EQLITE_T_WILDCARD] = "wildcard",
+        [EQLITE_T_CONSTANT_KEYWORD] = "constant_keyword", [EQLITE_T_TEXT] = "text", [EQLITE_T_LONG] = "long",
+        [EQLITE_T_INTEGER] = "integer",       [EQLITE_T_SHORT] = "short",       [EQLITE_T_BYTE] = "byte",
+        [EQLITE_T_DOUBLE] = "double",         [EQLITE_T_FLOAT] = "float",       [EQLITE_T_HALF_FLOAT] = "half_float",
+        [EQLITE_T_SCALED_FLOAT] = "scaled_float", [EQLITE_T_BOOLEAN] = "boolean", [EQLITE_T_IP] = "ip",
+        [EQLITE_T_DATE] = "date",             [EQLITE_T_DATE_NANOS] = "date_nanos", [EQLITE_T_VERSION] = "version",
+        [EQLITE_T_OBJECT] = "object",
+    };
+    return (unsigned)type < sizeof names / sizeof *names && names[type] ? names[type] : "unknown";
+}
+
 const char *eqlite_schema_field_name(const eqlite_schema *s, uint32_t id, eqlite_type *type_out)
 {
     if (!s || id >= s->nfields)

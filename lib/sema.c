@@ -267,18 +267,12 @@ static bool check_compare(sema *s, eq_node *n)
 /* Elasticsearch's name for the type of an operand, as its type errors print it. */
 static const char *es_type_name(const sema *s, const eq_node *n)
 {
-    static const char *const mapped[] = {
-        [EQLITE_T_KEYWORD] = "keyword",   [EQLITE_T_WILDCARD] = "wildcard", [EQLITE_T_CONSTANT_KEYWORD] = "constant_keyword",
-        [EQLITE_T_TEXT] = "text",         [EQLITE_T_LONG] = "long",         [EQLITE_T_INTEGER] = "integer",
-        [EQLITE_T_SHORT] = "short",       [EQLITE_T_BYTE] = "byte",         [EQLITE_T_DOUBLE] = "double",
-        [EQLITE_T_FLOAT] = "float",       [EQLITE_T_HALF_FLOAT] = "half_float", [EQLITE_T_SCALED_FLOAT] = "scaled_float",
-        [EQLITE_T_BOOLEAN] = "boolean",   [EQLITE_T_IP] = "ip",             [EQLITE_T_DATE] = "datetime",
-        [EQLITE_T_DATE_NANOS] = "datetime", [EQLITE_T_VERSION] = "version",
-    };
     if (n->kind == N_FIELD && n->field_id >= 0) {
         eqlite_type t = s->schema->fields[n->field_id].type;
-        if ((size_t)t < sizeof mapped / sizeof *mapped && mapped[t])
-            return mapped[t];
+        if (t == EQLITE_T_DATE || t == EQLITE_T_DATE_NANOS)
+            return "datetime"; /* QL's name for its date type */
+        if (t != EQLITE_T_UNKNOWN && t != EQLITE_T_OBJECT)
+            return eqlite_type_name(t);
     }
     if (n->kind == N_INT && (n->v.i < INT32_MIN || n->v.i > INT32_MAX))
         return "long";

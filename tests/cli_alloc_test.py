@@ -99,8 +99,10 @@ def main(tmp):
     wrong += every_failure_point("event rule", ["query", "-f", RULE, path], tmp)
     wrong += every_failure_point("event rule, two jobs", ["query", "-j", "2", "-f", RULE, path], tmp)
     wrong += every_failure_point("sequence rule", ["query", seq, path], tmp)
-    wrong += every_failure_point("rule set", ["query", "-r", rules, path], tmp)
-    wrong += every_failure_point("rule directory", ["query", "-r", rule_dir, path], tmp)
+    wrong += every_failure_point("rule set, csv with fields and a line per rule",
+                                 ["query", "-r", rules, "--format", "csv", "--fields", "event.id,host.id", "--stats",
+                                  path], tmp)
+    wrong += every_failure_point("rule directory, table", ["query", "-r", rule_dir, "--format", "table", path], tmp)
     return 1 if wrong else 0
 
 

@@ -15,6 +15,10 @@ failures = []
 
 
 def run(args, stdin=b""):
+    # These events join on a field of their own (k); without ECS types it is
+    # not an "unknown field" warning (cli_test checks that warning).
+    if args and args[0] == "query":
+        args = ["query", "--no-ecs"] + args[1:]
     return subprocess.run([BIN] + args, input=stdin, capture_output=True)
 
 
@@ -92,13 +96,14 @@ def main(tmp):
           "lost state: 3 partials or keys evicted" in err[0], repr(err))
     r = run(["query", "--stats", "-r", rules, "--max-partials", "2"], stdin=keys.encode())
     err = r.stderr.decode()
+    seq_line = [l.split() for l in err.splitlines() if l.startswith("seq ")]
     check("--stats with -r shows each rule's state and the totals",
-          "rule seq: partials held 1, evicted at a limit 3, expired by maxspan 0, dropped late 0" in err and
+          len(seq_line) == 1 and seq_line[0][-4:] == ["1", "3", "0", "0"] and
           "sequence state: partials held 1, evicted at a limit 3" in err, err)
     check("--max-partials takes a positive count", run(["query", "--max-partials", "0", SEQ]).returncode == 2)
 
     # a live stream: a sequence result is printed while the input is still open
-    p = subprocess.Popen([BIN, "query", SEQ], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    p = subprocess.Popen([BIN, "query", "--no-ecs", SEQ], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     p.stdin.write((event(1, "2024-05-01T00:00:01Z") + "\n" + event(2, "2024-05-01T00:00:02Z") + "\n").encode())
     p.stdin.flush()

@@ -5,6 +5,8 @@
 import gzip
 import json
 import os
+import pty
+import re
 import subprocess
 import sys
 import tempfile
@@ -260,10 +262,67 @@ tests:
     rule_formats(tmp, path)
     fmt_files(tmp)
     help_and_docs()
+    output_formats(tmp)
+    progress_line(tmp)
+    test_update(tmp)
+    field_checks(tmp, path)
+    test_failure_shows_the_first_difference(tmp)
     bom = write(os.path.join(tmp, "bom.eql"), b"\xef\xbb\xbfprocess where process.name == \"cmd.exe\"\n", "wb")
     r = run(["check", bom])
     check("a rule file that starts with a UTF-8 byte order mark reads", r.returncode == 0, repr(r))
     check("... and runs", len(lines(run(["query", "-f", bom, path]))) == 3)
+
+
+def test_failure_shows_the_first_difference(tmp):
+    yml = write(os.path.join(tmp, "differ.yaml"), """
+defaults: {query: 'process where process.parent.name == "lsass.exe"', id_field: event.id}
+tests:
+  - name: wrong id
+    events:
+      - {"@timestamp": "2024-01-01T00:00:00Z", "event": {"id": 1, "category": "process"}, "process": {"parent": {"name": "lsass.exe"}}}
+      - {"@timestamp": "2024-01-01T00:00:01Z", "event": {"id": 2, "category": "process"}, "process": {"parent": {"name": "x.exe"}}}
+    expect: {ids: [2]}
+  - name: one missing
+    events:
+      - {"@timestamp": "2024-01-01T00:00:00Z", "event": {"id": 1, "category": "process"}, "process": {"parent": {"name": "lsass.exe"}}}
+    expect: {ids: [1, 2]}
+""")
+    r = run(["test", yml])
+    check("a failing test shows expected and actual ids and the first differing event", lines(r) == [
+        "FAIL %s: wrong id: expected ids [2], got [1]; result 1 (id 1, expected 2) is" % yml,
+        '  {"@timestamp":"2024-01-01T00:00:00Z","event":{"id":1,"category":"process"},'
+        '"process":{"parent":{"name":"lsass.exe"}}}',
+        "FAIL %s: one missing: expected ids [1,2], got [1]; expected id 2 is missing" % yml,
+        "0 passed, 2 failed"], repr(r))
+
+
+def field_checks(tmp, events):
+    """Unknown fields: an error against a mapping in check (ES's verifier), a warning against ECS
+    in query (rules also read integration fields); `eqlite fields` lists what rules read."""
+    mapping = write(os.path.join(tmp, "fields-mapping.json"), json.dumps({"mappings": {"properties": {
+        "event": {"properties": {"category": {"type": "keyword"}}},
+        "process": {"properties": {"name": {"type": "keyword"}, "pid": {"type": "long"}}}}}}))
+    typo = write(os.path.join(tmp, "typo.eql"), 'process where process.nme == "x"\n')
+    r = run(["check", "--mapping", mapping, typo])
+    err = r.stderr.decode()
+    check("check --mapping: an unknown field is exit 1, named with ES's did-you-mean",
+          r.returncode == 1 and err.startswith(typo + ":1:15: Unknown column [process.nme], did you mean")
+          and "process.name" in err and lines(r) == ["0 ok, 1 failed"], repr(r))
+    r = run(["check", "--mapping", mapping], stdin=b'process where ?process.nme == null and process.pid > 1')
+    check("check --mapping: an optional unknown field is fine", r.returncode == 0 and lines(r) == ["1 ok, 0 failed"], repr(r))
+    r = run(["query", 'process where process.nme == "x"', events])
+    check("query with ECS only: an unknown field is a warning with ES's words, and the run goes on",
+          r.returncode == 0 and r.stderr.decode().startswith(
+              "query:1:15: warning: Unknown column [process.nme], did you mean any of [process.name")
+          and "(not in ECS: typed from the data)" in r.stderr.decode(), repr(r))
+    r = run(["query", "--no-ecs", 'process where process.nme == "x"', events])
+    check("... and nothing to compare with, nothing to say", r.returncode == 0 and r.stderr == b"", repr(r))
+    r = run(["fields", typo])
+    check("fields lists what rules read: name, type, rules (unknown: typed from the data)",
+          lines(r) == ["event.category\tkeyword\t1", "process.nme\tunknown\t1"], repr(r))
+    r = run(["fields", "--mapping", mapping, "--no-ecs"], stdin=b'process where process.pid == 4;\nprocess where process.pid > 1')
+    check("fields --mapping: types from the mapping, counted per rule",
+          lines(r) == ["event.category\tkeyword\t2", "process.pid\tlong\t2"], repr(r))
 
 
 SHARED = os.environ.get("EQLITE_SHARED_DIR", os.path.join(SRC, "..", "shared"))
@@ -283,6 +342,203 @@ process where
 '''
 ]
 """
+
+
+def output_formats(tmp):
+    """--format ndjson|json|csv|table and --fields, on event queries, sequences and rule sets."""
+    evs = [{"@timestamp": "2024-05-01T00:00:01Z", "event": {"id": 1, "category": ["process"]},
+            "process": {"name": "cmd.exe", "args": ["a", "b,c"]}, "user": {"name": 'x"y'}, "host": {"name": "h"}},
+           {"@timestamp": "2024-05-01T00:00:02Z", "event": {"id": 2, "category": ["network"]},
+            "process": {"name": "cmd.exe"}, "host": {"name": "h"}, "msg": "line1\nline2"},
+           {"@timestamp": "2024-05-01T00:00:03Z", "event": {"id": 3, "category": ["process"]},
+            "process": {"name": "x" * 60}, "host.name": "h"}]
+    texts = [json.dumps(e, separators=(",", ":")) for e in evs]
+    path = write(os.path.join(tmp, "formats.ndjson"), "\n".join(texts) + "\n")
+    q = "any where process.name != null"
+    r = run(["query", "--no-ecs", q, path])
+    check("--format ndjson is the default", lines(r) == texts, repr(r))
+    r = run(["query", "--no-ecs", "--format", "ndjson", q, path])
+    check("--format ndjson prints the original text", lines(r) == texts, repr(r))
+    r = run(["query", "--no-ecs", "--format", "json", q, path])
+    check("--format json is one JSON array", r.returncode == 0 and json.loads(r.stdout) == evs, repr(r))
+    r = run(["query", "--no-ecs", "--format", "json", "any where false", path])
+    check("--format json with no result is []", r.stdout == b"[]\n", repr(r))
+    r = run(["query", "--no-ecs", "--format", "json", "--fields", "event.id,process.args,user.name,nope", q, path])
+    check("--fields projects json: flat names, lists kept, null when missing",
+          json.loads(r.stdout) == [{"event.id": 1, "process.args": ["a", "b,c"], "user.name": 'x"y', "nope": None},
+                                   {"event.id": 2, "process.args": None, "user.name": None, "nope": None},
+                                   {"event.id": 3, "process.args": None, "user.name": None, "nope": None}], repr(r))
+    r = run(["query", "--no-ecs", "--fields", "host.name,_source", q, path])
+    check("--fields on ndjson, dotted keys and _source",
+          lines(r) == ['{"host.name":"h","_source":%s}' % t for t in texts], repr(r))
+    r = run(["query", "--no-ecs", "--format", "csv", "--fields", "event.id,process.args,user.name,msg,nope", q, path])
+    check("--format csv --fields gives a header line and one row per hit (RFC 4180 quoting, empty when missing)",
+          r.stdout.decode() == 'event.id,process.args,user.name,msg,nope\n'
+                               '1,"[""a"",""b,c""]","x""y",,\n'
+                               '2,,,"line1\nline2",\n'
+                               '3,,,,\n', repr(r.stdout))
+    r = run(["query", "--no-ecs", "--format", "csv", "--fields", "process", q, path])
+    check("csv: a field whose value is an object is empty", lines(r) == ["process", "", "", ""], repr(r))
+    r = run(["query", "--no-ecs", "--format", "csv", "any where event.id == 2", path])
+    check("csv without --fields: timestamp, category (a list of one is its value), _source",
+          lines(r) == ["@timestamp,event.category,_source",
+                       '2024-05-01T00:00:02Z,network,"%s"' % texts[1].replace('"', '""')], repr(r))
+    r = run(["query", "--no-ecs", "--format", "table", "--fields", "event.id,process.name,user.name", q, path])
+    check("--format table: aligned columns, long cells cut with a marker, no trailing blanks",
+          lines(r) == ["event.id  process.name                                      user.name",
+                       "1         cmd.exe                                           x\"y",
+                       "2         cmd.exe",
+                       "3         " + "x" * 47 + "\u2026"], repr(r.stdout))
+    r = run(["query", "--no-ecs", "--format", "table", "--fields", "msg", q, path])
+    check("table: control characters print as spaces", lines(r) == ["msg", "", "line1 line2", ""], repr(r.stdout))
+    seq = "sequence by host.name [process where event.id == 1] [network where true] [process where true]"
+    r = run(["query", "--no-ecs", "--format", "csv", "--fields", "event.id", seq, path])
+    check("csv: a sequence is one row per event, numbered from 1, with its join keys",
+          lines(r) == ["position,join_keys,event.id", '1,"[""h""]",1', '2,"[""h""]",2', '3,"[""h""]",3'], repr(r))
+    rules = write(os.path.join(tmp, "formats.jsonl"), "\n".join([
+        json.dumps({"rule_id": "r-seq", "name": "Seq, quoted", "query": seq}),
+        json.dumps({"rule_id": "r-net", "query": "network where true"})]) + "\n")
+    r = run(["query", "--no-ecs", "-r", rules, "--format", "csv", "--fields", "event.id", path])
+    check("csv with -r: rule columns; an event query's row has position 1 and no join keys",
+          lines(r) == ["rule_id,rule_name,position,join_keys,event.id", "r-net,,1,,2",
+                       'r-seq,"Seq, quoted",1,"[""h""]",1', 'r-seq,"Seq, quoted",2,"[""h""]",2',
+                       'r-seq,"Seq, quoted",3,"[""h""]",3'], repr(r))
+    r = run(["query", "--no-ecs", "-r", rules, "--format", "json", "--fields", "event.id", path])
+    check("json with -r and --fields: results wrapped, events projected",
+          json.loads(r.stdout) == [{"rule_id": "r-net", "rule_name": None, "event": {"event.id": 2}},
+                                   {"rule_id": "r-seq", "rule_name": "Seq, quoted", "join_keys": ["h"],
+                                    "events": [{"event.id": 1}, {"event.id": 2}, {"event.id": 3}]}], repr(r))
+    r = run(["query", "--no-ecs", "-r", rules, "--format", "table", "--fields", "event.id", path])
+    check("table with -r", lines(r) == [
+        "rule_id  rule_name    position  join_keys  event.id",
+        "r-net                 1                    2",
+        "r-seq    Seq, quoted  1         [\"h\"]      1",
+        "r-seq    Seq, quoted  2         [\"h\"]      2",
+        "r-seq    Seq, quoted  3         [\"h\"]      3"], repr(r.stdout))
+    r = run(["query", "--format", "yaml", q, path])
+    check("an unknown --format is a usage error", r.returncode == 2 and b"unknown format [yaml]" in r.stderr, repr(r))
+    r = run(["query", "--fields", "a,,b", q, path])
+    check("an empty --fields name is a usage error", r.returncode == 2 and b"empty field name" in r.stderr, repr(r))
+    # --stats: a line per rule, most hits first, with the sequence state
+    rules = write(os.path.join(tmp, "stats.jsonl"), "\n".join([
+        json.dumps({"rule_id": "r-seq", "name": "Seq", "query": seq}),
+        json.dumps({"rule_id": "r-half", "name": "open half", "query":
+                    "sequence by host.name [process where event.id == 3] [network where true]"}),
+        json.dumps({"rule_id": "r-any", "name": "any", "query": "any where true"})]) + "\n")
+    r = run(["query", "--no-ecs", "--stats", "-r", rules, path])
+    err = [re.sub(r"\d+\.\d{3}", "T.TTT", l) for l in r.stderr.decode().splitlines()[-4:]]
+    check("--stats: one line per rule, most hits first, with events, time and sequence state", err == [
+        "rule    name       hits  events  time ms  partials held  evicted  expired  late",
+        "r-any   any           3       3    T.TTT              0        0        0     0",
+        "r-seq   Seq           1       3    T.TTT              0        0        0     0",
+        "r-half  open half     0       2    T.TTT              1        0        0     0"], repr(err))
+    r = run(["query", "--no-ecs", "--stats", "any where true", path])
+    err = [re.sub(r"\d+\.\d{3}", "T.TTT", l) for l in r.stderr.decode().splitlines()[-2:]]
+    check("--stats with one query: its line, without state columns", err == [
+        "rule     name  hits  events  time ms", "query:1           3       3    T.TTT"], repr(err))
+    big = write(os.path.join(tmp, "formats-big.ndjson"),
+                "".join(event(i, 1714521600000 + i, parent="lsass.exe" if i % 3 else "x") + "\n" for i in range(60000)))
+    one = run(["query", "--no-ecs", "--format", "csv", "--fields", "event.id", "-f", RULE, big])
+    two = run(["query", "--no-ecs", "--format", "csv", "--fields", "event.id", "-j", "3", "-f", RULE, big])
+    js = run(["query", "--no-ecs", "--format", "json", "--fields", "event.id", "-j", "3", "-f", RULE, big])
+    check("csv with -j: the rows of -j 1", one.stdout == two.stdout and len(lines(one)) == 40001, repr(two.stderr))
+    check("json with -j: one array in input order",
+          [o["event.id"] for o in json.loads(js.stdout)] == [i for i in range(60000) if i % 3], repr(js.stderr))
+
+
+def test_update(tmp):
+    """eqlite test --update rewrites the expect: of tests whose run differs (or that have none) from the
+    run, keeping the rest of the file byte for byte, atomically."""
+    evs = [event(1, "2024-05-01T00:00:01Z"), event(2, "2024-05-01T00:00:02Z", parent="explorer.exe"),
+           event(3, "2024-05-01T00:00:03Z", cat="network")]
+    write(os.path.join(tmp, "upd.ndjson"), "\n".join(evs) + "\n")
+    before = ("# rule tests\n"
+              "defaults:\n  query: 'process where true'\n  id_field: event.id\n  events: upd.ndjson\n"
+              "tests:\n"
+              "  - name: wrong ids\n    expect: {ids: [9], count: 1}\n"
+              "  - name: right\n    expect: {ids: [1, 2]}\n"
+              "  - name: block style \u00e9\n    expect:\n      ids: [1]\n      count: 5\n    # kept\n"
+              "  - name: none given\n"
+              "  - {name: flow, query: 'network where true'}\n"
+              "  - name: only count\n    expect: {count: 0}\n    query: 'network where true'\n"
+              "  - name: sequence with a gap\n    expect: {ids: [[1]]}\n"
+              "    query: 'sequence with maxspan=1h [process where event.id == 1] ![process where event.id == 7]"
+              " [network where true]'\n"
+              "  - name: broken\n    query: 'process where'\n    expect: {count: 1}\n")
+    after = before.replace("{ids: [9], count: 1}", "{ids: [1, 2], count: 2}") \
+        .replace("ids: [1]\n      count: 5", "ids: [1, 2]\n      count: 2") \
+        .replace("  - name: none given\n", "  - expect: {ids: [1, 2], count: 2}\n    name: none given\n") \
+        .replace("{name: flow,", "{expect: {ids: [3], count: 1}, name: flow,") \
+        .replace("{count: 0}", "{count: 1}").replace("{ids: [[1]]}", "{ids: [1, -1, 3]}")
+    yml = write(os.path.join(tmp, "upd.yaml"), before)
+    os.chmod(yml, 0o640)
+    r = run(["test", "--update", yml])
+    check("test --update: failing and missing expects rewritten from the run, the rest byte for byte",
+          open(yml, encoding="utf-8").read() == after, repr(open(yml, encoding="utf-8").read()))
+    check("test --update: one line per test, a broken rule still fails (exit 1)",
+          r.returncode == 1 and lines(r)[:2] == ["updated %s: wrong ids: expected 1 results, got 2" % yml,
+                                                 "ok   %s: right" % yml]
+          and lines(r)[-1] == "1 passed, 1 failed, 6 updated", repr(r))
+    check("test --update keeps the file's mode and leaves no temporary file",
+          os.stat(yml).st_mode & 0o777 == 0o640 and not [f for f in os.listdir(tmp) if ".tmp-" in f])
+    inode = os.stat(yml).st_ino
+    r = run(["test", yml])
+    check("after --update every test that ran passes", lines(r)[-1] == "7 passed, 1 failed", repr(r))
+    r = run(["test", yml, "--update"])
+    check("a second --update changes nothing", open(yml, encoding="utf-8").read() == after
+          and os.stat(yml).st_ino == inode and lines(r)[-1] == "7 passed, 1 failed, 0 updated", repr(r))
+    alias = write(os.path.join(tmp, "upd-alias.yaml"), "defaults: {query: 'any where true', events: upd.ndjson}\n"
+                  "tests:\n  - {name: a, expect: &e {count: 9}}\n  - {name: b, expect: *e}\n")
+    r = run(["test", "--update", alias])
+    check("test --update refuses an expect: given by an alias",
+          r.returncode == 2 and r.stderr.decode().strip() == "%s:4:15: expect: an alias cannot be updated" % alias,
+          repr(r))
+
+
+def run_on_terminal(args):
+    """Runs with stderr on a pseudo-terminal; returns (what the terminal got, stdout, status)."""
+    master, slave = pty.openpty()
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.Popen([BIN] + args, stdout=out, stderr=slave, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                got = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not got:
+                break
+            seen += got
+        os.close(master)
+        p.wait(timeout=120)
+        out.seek(0)
+        return seen, out.read(), p.returncode
+
+
+def progress_line(tmp):
+    """A progress line on a terminal in every step (order check, sort, match), erased at the end."""
+    evs = [event(i, 1714521600000 + (i * 7919) % 3000, parent="lsass.exe") for i in range(3000)]
+    a = write(os.path.join(tmp, "progress-a.ndjson"), "\n".join(evs[:1500]) + "\n")
+    b = write(os.path.join(tmp, "progress-b.ndjson"), "\n".join(evs[1500:]) + "\n")
+    seq = "sequence [process where event.id == 1] [process where event.id == 2]"
+    seen, out, status = run_on_terminal(["query", "--no-ecs", seq, a, b])
+    plain = run(["query", "--no-ecs", seq, a, b])
+    text = seen.decode()
+    draws = text.split("\r")
+    check("progress: stdout is that of a run without a terminal", status == 0 and out == plain.stdout, repr(plain))
+    check("progress: each step drawn, in order, then erased",
+          draws[1:4] == ["file 1/2 %s: checking the order\x1b[K" % a,
+                         "file 1/2 %s: indexing for the sort: 0 events\x1b[K" % a,
+                         "sorting 3000 events\x1b[K"] and
+          re.fullmatch(r"0/3000 events \(0%\)  0 events/s  0\.\d MB  0 matches  0 bad\x1b\[K", draws[4]) is not None
+          and draws[-1] == "\x1b[K" and text.endswith("\r\x1b[K"), repr(text))
+    seen, out, status = run_on_terminal(["query", "--no-ecs", "--format", "csv", "process where true", a, b])
+    text = seen.decode()
+    check("progress: streaming names the file and is erased",
+          text.startswith("\rfile 1/2 %s: 0 events  0 events/s" % a) and text.endswith("\r\x1b[K"), repr(text))
+    r = run(["query", "--no-ecs", seq, a, b])
+    check("progress: nothing on a pipe", b"\r" not in r.stderr and r.stderr == b"", repr(r.stderr))
 
 
 def rule_formats(tmp, events):
@@ -440,6 +696,19 @@ def fmt_files(tmp):
           r.returncode == 0 and text == "// first\nprocess where a == 1\n;\n// second\nprocess where b == 2 // end\n;\n"
           and lines(run(["check", many])) == ["2 ok, 0 failed"], repr((r, text)))
     check("fmt --check after -w is clean", run(["fmt", "--check", many, rule]).returncode == 0)
+    lone = write(os.path.join(d, "lone.eql"), "// header\n;\n/* two */;\nprocess where a==1;\n// disabled: b\n;\n"
+                 "process where b==2; // after\n;\nprocess where c==3;\n")
+    r = run(["fmt", "-w", lone])
+    text = open(lone).read()
+    check("fmt keeps a comment alone between two ';' (it joins the rule before, or the first rule)",
+          r.returncode == 0 and text == "// header\n/* two */\nprocess where a == 1\n// disabled: b\n;\n"
+          "process where b == 2 // after\n;\nprocess where c == 3\n;\n"
+          and lines(run(["check", lone])) == ["3 ok, 0 failed"], repr((r, text)))
+    r = run(["fmt", "--check", lone])
+    check("fmt is idempotent over lone comments", r.returncode == 0 and r.stdout == b"", repr(r))
+    bad = write(os.path.join(d, "lone-bad.eql"), "// c\n;\n// d\n;\nprocess where\n")
+    r = run(["check", bad])
+    check("a rule after lone comments is diagnosed at its own line", b"lone-bad.eql:6:1: mismatched input" in r.stderr, repr(r))
 
     toml = write(os.path.join(d, "rule.toml"), "[rule]\ntype = \"eql\"\nquery = '''\nprocess where a==1\n'''\n"
                  "\n[[rule.threat]]\nid = \"T1\"\n")
@@ -474,7 +743,8 @@ def fmt_files(tmp):
 def help_and_docs():
     """--help on every command (exit 0, usage on stdout), the man page with its test-file section,
     bash completion."""
-    for cmd in ["query", "check", "fmt", "eval", "explain", "test", "bench", "version"]:
+    for cmd in ["query", "check", "fmt", "eval", "explain", "test", "bench", "version", "convert", "publish",
+                "worker", "alerts", "fields"]:
         for flag in ["--help", "-h"]:
             r = run([cmd, flag])
             out = r.stdout.decode()
@@ -503,7 +773,8 @@ def help_and_docs():
         r = subprocess.run(["bash", "-c", script % (completion, " ".join(words), len(words))],
                            capture_output=True)
         return r.stdout.decode().split()
-    check("bash completion: commands", complete("f") == ["fmt"] and "query" in complete(""))
+    check("bash completion: commands", complete("f") == ["fields", "fmt"] and "query" in complete(""))
+    check("bash completion: check --mapping", complete("check", "--m") == ["--mapping"])
     check("bash completion: a command's options", complete("fmt", "--c") == ["--check"]
           and complete("query", "--st") == ["--stats", "--strict"])
 

@@ -2,7 +2,8 @@
  * (cli/test_yaml.c): YAML parsing, the checks, and inline events to JSON.
  *
  * Built by meson with -Dfuzz=true (clang); scripts/fuzz.sh 600 yaml_test runs
- * it seeded from tests/fuzz-seeds/yaml_test. Every accepted file is walked so
+ * it seeded from tests/fuzz-seeds/yaml_test. Both loaders (yt_load, and
+ * yt_load_for_update of `eqlite test --update`) run. Every accepted file is walked so
  * that the sanitizers see each string the loader hands out; a rejected one
  * must carry "name:line:col: " before its message. */
 #include <stddef.h>
@@ -14,10 +15,29 @@
 
 static size_t touch(const char *s) { return s ? strlen(s) : 0; }
 
+/* --update's loader: the places it would write are inside the file, in order. */
+static void load_for_update(const uint8_t *data, size_t size)
+{
+    yt_file f;
+    char err[1024];
+    if (!yt_load_for_update((const char *)data, size, "fuzz.yaml", &f, err, sizeof err)) {
+        if (strncmp(err, "fuzz.yaml:", 10) != 0)
+            abort();
+        return;
+    }
+    for (size_t k = 0; k < f.ntests; k++) {
+        const yt_place *pl = &f.tests[k].place;
+        if (pl->insert_at > size || pl->expect_end > size || pl->expect_start > pl->expect_end)
+            abort();
+    }
+    yt_free(&f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     yt_file f;
     char err[1024];
+    load_for_update(data, size);
     if (!yt_load((const char *)data, size, "fuzz.yaml", &f, err, sizeof err)) {
         if (strncmp(err, "fuzz.yaml:", 10) != 0 || !strstr(err, ": "))
             abort(); /* every error is positioned */
