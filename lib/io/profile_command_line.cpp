@@ -1,0 +1,71 @@
+// profile_command_line.cpp: the `args` operation's split of a command line.
+
+#include "io/profile_internal.h"
+
+namespace eqio {
+
+// CommandLineToArgvW as Windows (and Wine, which copies it) implements it:
+// the program name ends at the first blank outside quotes and takes no
+// escapes; after it, 2n backslashes before a quote give n and the quote
+// toggles quoting, 2n+1 give n and a literal quote, and inside quotes a
+// doubled quote is a literal one.
+void command_line_to_argv(std::string_view cmd, std::vector<std::string> *args) {
+    args->clear();
+    size_t i = 0, n = cmd.size();
+    std::string cur;
+    // program name
+    if (i < n && cmd[i] == '"') {
+        for (i++; i < n && cmd[i] != '"'; i++) cur += cmd[i];
+        if (i < n) i++;
+    } else {
+        for (; i < n && cmd[i] != ' ' && cmd[i] != '\t'; i++) cur += cmd[i];
+    }
+    args->push_back(cur);
+    cur.clear();
+    while (i < n && (cmd[i] == ' ' || cmd[i] == '\t')) i++;
+    if (i >= n) return;
+    int qcount = 0;
+    size_t bcount = 0;
+    bool in_arg = true;
+    while (i < n) {
+        char c = cmd[i];
+        if ((c == ' ' || c == '\t') && qcount == 0) {
+            args->push_back(cur);
+            cur.clear();
+            bcount = 0;
+            while (i < n && (cmd[i] == ' ' || cmd[i] == '\t')) i++;
+            in_arg = i < n;
+            continue;
+        }
+        if (c == '\\') {
+            cur += c;
+            bcount++;
+            i++;
+        } else if (c == '"') {
+            if ((bcount & 1) == 0) {
+                cur.resize(cur.size() - bcount / 2);
+                qcount++;
+            } else {
+                cur.resize(cur.size() - bcount / 2 - 1);
+                cur += '"';
+            }
+            i++;
+            bcount = 0;
+            while (i < n && cmd[i] == '"') {
+                if (++qcount == 3) {
+                    cur += '"';
+                    qcount = 0;
+                }
+                i++;
+            }
+            if (qcount == 2) qcount = 0;
+        } else {
+            cur += c;
+            bcount = 0;
+            i++;
+        }
+    }
+    if (in_arg) args->push_back(cur);
+}
+
+} // namespace eqio

@@ -1,0 +1,146 @@
+// profile_compile.cpp: compiles a parsed profile into its plan: a number per path.
+
+#include "io/profile_internal.h"
+
+namespace profile_internal {
+
+// ---- compiling a profile ------------------------------------------------------------
+// Every path a profile names gets a number once, so that running it on a
+// record indexes arrays instead of hashing strings.
+
+uint32_t in_kid(const Profile &p, uint32_t node, std::string_view seg) {
+    for (const auto &k : p.in_nodes[node].kids)
+        if (k.first == seg) return k.second;
+    return kNone;
+}
+
+uint32_t in_node(Profile &p, std::string_view path) {
+    uint32_t node = 0;
+    for (size_t at = 0;;) {
+        size_t dot = path.find('.', at);
+        std::string_view seg = path.substr(at, dot == std::string_view::npos ? std::string_view::npos : dot - at);
+        uint32_t kid = in_kid(p, node, seg);
+        if (kid == kNone) {
+            kid = static_cast<uint32_t>(p.in_nodes.size());
+            p.in_nodes.emplace_back();
+            p.in_nodes.back().path.assign(path.substr(0, dot == std::string_view::npos ? path.size() : dot));
+            p.in_nodes[node].kids.emplace_back(std::string(seg), kid);
+        }
+        node = kid;
+        if (dot == std::string_view::npos) return node;
+        at = dot + 1;
+    }
+}
+
+uint32_t in_id(Profile &p, std::string_view path) {
+    InNode &n = p.in_nodes[in_node(p, path)];
+    if (n.id < 0) {
+        n.id = static_cast<int32_t>(p.in_node_of.size());
+        p.in_node_of.push_back(static_cast<uint32_t>(&n - p.in_nodes.data()));
+    }
+    return static_cast<uint32_t>(n.id);
+}
+
+uint32_t out_id(Profile &p, const std::string &path) {
+    auto ins = p.out_ids.emplace(path, static_cast<uint32_t>(p.out_paths.size()));
+    if (ins.second) p.out_paths.push_back(path);
+    return ins.first->second;
+}
+
+void compile_ref(Profile &p, Ref &r) { r.id = r.out ? out_id(p, r.path) : in_id(p, r.path); }
+
+void compile_ops(Profile &p, std::vector<Op> &ops) {
+    for (Op &op : ops) {
+        for (auto &alt : op.when)
+            for (Cond &c : alt) compile_ref(p, c.ref);
+        if (!op.src.path.empty()) compile_ref(p, op.src);
+        switch (op.kind) {
+        case OpKind::User:
+        case OpKind::RegData:
+        case OpKind::DnsResults:
+            op.word_ids = {out_id(p, op.words[0]), out_id(p, op.words[1])};
+            break;
+        case OpKind::Args:
+        case OpKind::Words:
+            op.dst_id = out_id(p, op.dst);
+            op.count_id = out_id(p, op.dst + "_count");
+            break;
+        case OpKind::Time:
+            for (const std::string &w : op.words) op.format += (op.format.empty() ? "" : " ") + w;
+            op.dst_id = out_id(p, op.dst);
+            break;
+        case OpKind::Copy:
+            if (!op.src.out) p.in_nodes[p.in_node_of[op.src.id]].collect = true;
+            op.dst_id = out_id(p, op.dst);
+            break;
+        case OpKind::Lookup:
+        case OpKind::Hashes:
+        case OpKind::Json:
+        case OpKind::Delete:
+        case OpKind::Clean:
+        case OpKind::When:
+            break; // fields named by the table, made at run time, or prefixes
+        default:
+            op.dst_id = out_id(p, op.dst);
+            break;
+        }
+        compile_ops(p, op.then);
+        compile_ops(p, op.otherwise);
+    }
+}
+
+void mark_under_collect(Profile &p, uint32_t node, bool above) {
+    InNode &n = p.in_nodes[node];
+    n.under_collect = above || n.collect;
+    for (const auto &k : n.kids) mark_under_collect(p, k.second, p.in_nodes[node].under_collect);
+}
+
+void compile_profile(Profile &p) {
+    p.in_nodes.assign(1, InNode{});
+    for (Table &t : p.tables)
+        for (auto &row : t.rows)
+            for (Assign &a : row.second) a.id = out_id(p, a.field);
+    compile_ops(p, p.ops);
+    mark_under_collect(p, 0, false);
+    WalkTrie &w = p.walk;
+    for (const InNode &n : p.in_nodes) {
+        WalkNode wn;
+        wn.first = static_cast<uint32_t>(w.edges.size());
+        wn.count = static_cast<uint32_t>(n.kids.size());
+        wn.id = n.id;
+        wn.collect = n.collect;
+        for (const auto &kid : n.kids) {
+            InEdge e{};
+            size_t len = kid.first.size();
+            std::memcpy(&e.head, kid.first.data(), len < 8 ? len : 8);
+            e.len = static_cast<uint32_t>(len);
+            e.child = kid.second;
+            e.tail = static_cast<uint32_t>(w.bytes.size());
+            if (len > 8) w.bytes.append(kid.first, 8, std::string::npos);
+            w.edges.push_back(e);
+        }
+        if (wn.count > 4) {
+            wn.table = static_cast<uint32_t>(w.table.size());
+            wn.table_size = 8;
+            while (wn.table_size < wn.count * 2) wn.table_size *= 2;
+            w.table.resize(w.table.size() + wn.table_size, 0);
+            for (uint32_t e = wn.first; e < wn.first + wn.count; e++) {
+                size_t h = edge_hash(w.edges[e].head, wn.table_size);
+                while (w.table[wn.table + h]) h = (h + 1) & (wn.table_size - 1);
+                w.table[wn.table + h] = e + 1;
+            }
+        }
+        w.nodes.push_back(wn);
+    }
+    p.out_ancestors.assign(p.out_paths.size(), {});
+    for (size_t i = 0; i < p.out_paths.size(); i++) {
+        const std::string &path = p.out_paths[i];
+        for (size_t dot = path.find('.'); dot != std::string::npos; dot = path.find('.', dot + 1)) {
+            p.out_prefixes.insert(path.substr(0, dot));
+            auto it = p.out_ids.find(path.substr(0, dot));
+            if (it != p.out_ids.end()) p.out_ancestors[i].push_back(it->second);
+        }
+    }
+}
+
+} // namespace profile_internal

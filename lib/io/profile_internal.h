@@ -1,0 +1,235 @@
+// profile_internal.h: what the pieces of the profile code share (profile.cpp,
+// profile_parse.cpp, profile_compile.cpp, profile_walk.cpp, profile_run.cpp,
+// profile_write.cpp): the compiled profile, the scratch of a conversion and
+// the functions one piece calls in another. Not installed.
+#pragma once
+
+#include "io/profile.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "io/ndjson.h" // date formats
+extern "C" {
+#include "value.h" // eq_ip_parse (ip.c)
+}
+#include "io/sources_builtin.h"
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+namespace profile_internal {
+
+// ---- values ------------------------------------------------------------------
+
+enum class Kind { Str, Num, Bool, Null, Raw };
+
+struct Scalar {
+    Kind kind = Kind::Str;
+    std::string text; // string contents, number literal, "true"/"false", raw JSON
+};
+
+struct Val {
+    bool array = false;
+    std::vector<Scalar> items; // one item unless array
+};
+
+// ---- the language --------------------------------------------------------------
+
+enum class CondOp { Exists, Missing, Eq, Ne, In, Prefix, Contains, NotContains, WinPath };
+
+struct Ref {
+    std::string path;
+    bool out = false; // "$path": the output document
+    uint32_t id = 0;  // the profile's number for the path: an input path, or an output field
+};
+
+struct Cond {
+    Ref ref;
+    CondOp op = CondOp::Exists;
+    std::vector<std::string> values;
+};
+
+struct Assign {
+    std::string field;
+    Val value;
+    uint32_t id = 0; // output field
+};
+
+struct Table {
+    std::string name;
+    std::unordered_map<std::string, std::vector<Assign>> rows;
+};
+
+enum class OpKind {
+    Copy, Rename, Set, Int, Str, Lower, Basename, Dirname, Extension, Lookup, Time, Hashes, User, Args,
+    Append, Delete, Clean, Head, Tail, Words, Replace, Json, RegData, DnsResults, When
+};
+
+struct Op {
+    OpKind kind;
+    int line = 0;
+    Ref src;
+    std::string dst;
+    Val value;                       // set, append (constant)
+    std::vector<std::string> words;  // time format, clean values, user targets
+    size_t table = 0;                // lookup
+    std::vector<std::vector<Cond>> when; // alternatives (or) of conjunctions (and)
+    std::vector<Op> then, otherwise;
+    // compiled: output fields written (dst, its _count for args/words, user's two)
+    uint32_t dst_id = 0, count_id = 0;
+    std::vector<uint32_t> word_ids;
+    std::string format; // time: the words joined
+};
+
+constexpr uint32_t kNone = UINT32_MAX;
+
+// A trie over the input paths a profile reads, split at dots (a key may hold
+// several segments). `collect` marks a path copied as a whole (`copy winlog`):
+// every leaf under it is kept with its dotted path.
+struct InEdge {
+    uint64_t head;     // the segment's first (up to) 8 bytes
+    uint32_t len, child;
+    uint32_t tail;     // offset of the segment's bytes after 8 in WalkTrie::bytes
+};
+
+// The trie packed for the walk: nodes, edges and hash tables in flat arrays
+// (the walk meets every key of every record).
+struct WalkNode {
+    uint32_t first = 0, count = 0;      // edges [first, first + count)
+    uint32_t table = 0, table_size = 0; // many edges: slots in WalkTrie::table (edge + 1; 0 empty)
+    int32_t id = -1;
+    bool collect = false;
+};
+
+struct WalkTrie {
+    std::vector<WalkNode> nodes;
+    std::vector<InEdge> edges;
+    std::vector<uint32_t> table;
+    std::string bytes;
+};
+
+inline uint64_t head_mask(size_t len) { return len >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * len)) - 1; }
+
+// By the segment's first 8 bytes only: a key's segment length is not known
+// before its edge is found when it is 8 or more.
+inline size_t edge_hash(uint64_t head, size_t size) {
+    return static_cast<size_t>((head * 0x9E3779B97F4A7C15ull) >> 40) & (size - 1);
+}
+
+struct InNode {
+    std::vector<std::pair<std::string, uint32_t>> kids;
+    int32_t id = -1;           // the input path's number, or -1 (only a prefix)
+    bool collect = false;
+    bool under_collect = false; // this node or one above collects
+    std::string path;
+};
+
+struct Profile {
+    std::string name;
+    std::vector<std::vector<Cond>> detect; // every line must hold; a line holds when one of its conds does
+    bool passthrough = false;
+    std::vector<Table> tables;
+    std::vector<Op> ops;
+    // compiled once (compile_profile): the input paths read, the output fields written
+    std::vector<InNode> in_nodes;   // [0]: the record's root
+    std::vector<uint32_t> in_node_of; // input id -> its node
+    WalkTrie walk;
+    std::vector<std::string> out_paths;
+    std::unordered_map<std::string, uint32_t> out_ids;
+    std::vector<std::vector<uint32_t>> out_ancestors; // output fields whose path is a dotted prefix of this one
+    std::unordered_set<std::string> out_prefixes;     // the dotted prefixes of the output fields
+};
+} // namespace profile_internal
+
+using namespace profile_internal;
+
+struct eq_profiles {
+    std::vector<Profile> list;
+    // records taken per profile (+1: no known shape), by all readers
+    mutable std::unique_ptr<std::atomic<uint64_t>[]> counts;
+    size_t ncounts = 0;
+};
+
+namespace eqio {
+
+struct ConvertScratch {
+    const Profile *profile = nullptr; // what the last conversion ran
+    uint64_t gen = 0;                 // the record: stamps older than this are stale
+    // input: an element per input path of the profile (set when in_stamp == gen)
+    std::vector<element> in_val;
+    std::vector<uint64_t> in_stamp;
+    // paths met inside a list of objects ([{"UserName":"a"},{"UserName":"b"}])
+    // hold every value: the first in in_val, the others here
+    std::vector<uint64_t> in_list_stamp;
+    std::vector<std::pair<uint32_t, element>> in_more;
+    // leaves under collected paths, with their dotted paths
+    std::vector<std::pair<std::string, element>> collected;
+    size_t ncollected = 0;
+    std::string path; // the dotted path while collecting
+    // output document: a value per output field (the profile's, then this
+    // record's own, made at run time); present when stamped and not empty
+    std::vector<Val> vals;
+    std::vector<uint64_t> out_stamp;
+    std::vector<uint32_t> touched; // fields written, in order
+    const Profile *dyn_profile = nullptr; // whose fields dyn_paths names
+    std::vector<std::string> dyn_paths;
+    std::unordered_map<std::string, uint32_t> dyn_ids;
+    std::vector<bool> dyn_above_static; // the field is a dotted prefix of one of the profile's own
+    bool any_dyn_above = false;          // ... and one such was written for this record
+    Val tmp, held; // an input value read; a value kept across a write
+    std::string text;
+    std::vector<size_t> order;
+    std::vector<std::string> args;
+    std::vector<eqlite_value> items; // one field's values handed to emit
+    // `json` ops: text fields parsed as JSON, read like the record itself
+    std::vector<std::unique_ptr<simdjson::dom::parser>> parsers;
+    size_t nparsers = 0;
+};
+
+} // namespace eqio
+
+namespace profile_internal {
+
+using eqio::ConvertScratch;
+
+template <typename T> void fit(std::vector<T> &v, size_t n) {
+    if (v.size() < n) v.resize(n);
+}
+
+// profile_parse.cpp
+eqlite_status add_text(eq_profiles *p, std::string_view text, const char *origin, std::string *err);
+
+// profile_compile.cpp
+void compile_profile(Profile &p);
+
+// profile_walk.cpp: reading the record
+void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list = false);
+void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, uint32_t node);
+void start_record(const Profile &p, ConvertScratch *s, object root);
+bool dom_find(object obj, std::string_view path, element *out);
+
+// profile_run.cpp
+const std::string &path_of(const Profile &p, const ConvertScratch *s, uint32_t id);
+bool out_present(const ConvertScratch *s, uint32_t id);
+bool shadowed(const Profile &p, ConvertScratch *s, uint32_t id);
+
+// profile_write.cpp: writing the document
+void write_doc(const Profile &p, ConvertScratch *s, std::string *out);
+bool value_of(const Scalar &x, eqlite_value *v);
+
+} // namespace profile_internal

@@ -1,0 +1,704 @@
+// profile_run.cpp: runs a compiled profile's operations over a record.
+
+#include "io/profile_internal.h"
+
+namespace eqio {
+
+ConvertScratch *scratch_new() { return new ConvertScratch(); }
+void scratch_free(ConvertScratch *s) { delete s; }
+
+} // namespace eqio
+
+namespace profile_internal {
+
+void scalar_into(element e, Scalar *x) {
+    char num[32];
+    switch (e.type()) {
+    case element_type::STRING: {
+        std::string_view t(e);
+        x->kind = Kind::Str;
+        x->text.assign(t.data(), t.size());
+        return;
+    }
+    case element_type::INT64:
+        x->kind = Kind::Num;
+        x->text.assign(num, std::to_chars(num, num + sizeof num, int64_t(e)).ptr);
+        return;
+    case element_type::UINT64:
+        x->kind = Kind::Num;
+        x->text.assign(num, std::to_chars(num, num + sizeof num, uint64_t(e)).ptr);
+        return;
+    case element_type::DOUBLE: x->kind = Kind::Num; x->text = simdjson::minify(e); return;
+    case element_type::BOOL: x->kind = Kind::Bool; x->text = bool(e) ? "true" : "false"; return;
+    case element_type::NULL_VALUE: x->kind = Kind::Null; x->text = "null"; return;
+    default: x->kind = Kind::Raw; x->text = simdjson::minify(e); return;
+    }
+}
+
+// An input value into *v (reusing its storage); array nulls are dropped.
+void val_into(element e, Val *v) {
+    v->array = e.type() == element_type::ARRAY;
+    if (!v->array) {
+        v->items.resize(1);
+        scalar_into(e, &v->items[0]);
+        return;
+    }
+    size_t n = 0;
+    for (element x : simdjson::dom::array(e)) {
+        if (x.type() == element_type::NULL_VALUE) continue;
+        if (n == v->items.size()) v->items.emplace_back();
+        scalar_into(x, &v->items[n++]);
+    }
+    v->items.resize(n);
+}
+
+// Null and "" are absent, as Elastic's pipelines treat them (`!= null && != ""`).
+bool val_present(const Val &v) {
+    if (v.items.empty()) return false;
+    if (v.array) return true;
+    const Scalar &x = v.items[0];
+    return x.kind != Kind::Null && !(x.kind == Kind::Str && x.text.empty());
+}
+
+bool has_prefix(const std::string &path, const std::string &prefix) {
+    return path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 && path[prefix.size()] == '.';
+}
+
+const std::string &path_of(const Profile &p, const ConvertScratch *s, uint32_t id) {
+    return id < p.out_paths.size() ? p.out_paths[id] : s->dyn_paths[id - p.out_paths.size()];
+}
+
+bool out_present(const ConvertScratch *s, uint32_t id) {
+    return s->out_stamp[id] == s->gen && !s->vals[id].items.empty();
+}
+
+struct Run {
+    const Profile &p;
+    ConvertScratch *s;
+
+    // ---- reading ----
+    const Val *out_get(uint32_t id) { return out_present(s, id) ? &s->vals[id] : nullptr; }
+
+    bool in_get(uint32_t id, element *e) {
+        if (s->in_stamp[id] != s->gen) return false;
+        *e = s->in_val[id];
+        return true;
+    }
+
+    // The value of a reference, or NULL when absent (null counts as absent).
+    // An input value lives in s->tmp until the next read.
+    const Val *get(const Ref &r) {
+        if (r.out) {
+            const Val *o = out_get(r.id);
+            return o && val_present(*o) ? o : nullptr;
+        }
+        element e;
+        if (!in_get(r.id, &e)) return nullptr;
+        if (s->in_list_stamp[r.id] == s->gen) return list_get(r.id, e);
+        if (e.type() == element_type::NULL_VALUE) return nullptr;
+        val_into(e, &s->tmp);
+        return val_present(s->tmp) ? &s->tmp : nullptr;
+    }
+
+    // A path met inside a list of objects: all its values, as a list.
+    const Val *list_get(uint32_t id, element first) {
+        s->tmp.array = true;
+        s->tmp.items.clear();
+        auto add = [&](element e) {
+            val_into(e, &s->held);
+            for (Scalar &x : s->held.items)
+                if (x.kind != Kind::Null) s->tmp.items.push_back(x);
+        };
+        add(first);
+        for (const auto &more : s->in_more)
+            if (more.first == id) add(more.second);
+        return s->tmp.items.empty() ? nullptr : &s->tmp;
+    }
+
+    // A single text value (strings as they are, numbers as written), or NULL.
+    const std::string *text(const Ref &r) {
+        const Val *v = get(r);
+        if (!v || v->items.empty() || v->items[0].kind == Kind::Raw) return nullptr;
+        return &v->items[0].text;
+    }
+
+    // ---- writing ----
+    Val &slot(uint32_t id) {
+        if (s->out_stamp[id] != s->gen) {
+            s->out_stamp[id] = s->gen;
+            s->touched.push_back(id);
+            s->vals[id].items.clear();
+        }
+        return s->vals[id];
+    }
+
+    void put(uint32_t id, const Val &v) {
+        Val &to = slot(id);
+        if (&to != &v) to = v;
+    }
+
+    void put_str(uint32_t id, std::string_view text) {
+        Val &v = slot(id);
+        v.array = false;
+        v.items.resize(1);
+        v.items[0].kind = Kind::Str;
+        v.items[0].text.assign(text.data(), text.size());
+    }
+
+    void put_count(uint32_t id, size_t n) {
+        Val &v = slot(id);
+        v.array = false;
+        v.items.resize(1);
+        v.items[0].kind = Kind::Num;
+        v.items[0].text = std::to_string(n);
+    }
+
+    // A field named at run time (under a copied object, a hash name).
+    uint32_t id_of(const std::string &path) {
+        auto it = p.out_ids.find(path);
+        if (it != p.out_ids.end()) return it->second;
+        auto ins = s->dyn_ids.emplace(path, static_cast<uint32_t>(p.out_paths.size() + s->dyn_paths.size()));
+        if (ins.second) {
+            s->dyn_paths.push_back(path);
+            s->dyn_above_static.push_back(p.out_prefixes.count(path) != 0);
+            fit(s->vals, p.out_paths.size() + s->dyn_paths.size());
+            fit(s->out_stamp, p.out_paths.size() + s->dyn_paths.size());
+        }
+        s->any_dyn_above |= s->dyn_above_static[ins.first->second - p.out_paths.size()];
+        return ins.first->second;
+    }
+
+    void put_path(const std::string &path, const Val &v) { put(id_of(path), v); } // v must not be in s->vals
+
+    void remove(uint32_t id) {
+        if (s->out_stamp[id] == s->gen) s->vals[id].items.clear(); // an empty value is not written
+    }
+
+    void remove_prefix(const std::string &prefix) {
+        for (uint32_t id : s->touched)
+            if (path_of(p, s, id) == prefix || has_prefix(path_of(p, s, id), prefix)) remove(id);
+    }
+
+    // ---- conditions ----
+    bool holds(const Cond &c) {
+        const Val *v = get(c.ref);
+        switch (c.op) {
+        case CondOp::Exists: return v != nullptr;
+        case CondOp::Missing: return v == nullptr;
+        default: break;
+        }
+        if (!v) return c.op == CondOp::Ne || c.op == CondOp::NotContains;
+        auto any = [&](auto pred) {
+            for (const Scalar &x : v->items) if (x.kind != Kind::Raw && pred(x.text)) return true;
+            return false;
+        };
+        switch (c.op) {
+        case CondOp::Eq: return any([&](const std::string &t) { return t == c.values[0]; });
+        case CondOp::Ne: return !any([&](const std::string &t) { return t == c.values[0]; });
+        case CondOp::In:
+            return any([&](const std::string &t) { return std::find(c.values.begin(), c.values.end(), t) != c.values.end(); });
+        case CondOp::Prefix: return any([&](const std::string &t) { return t.compare(0, c.values[0].size(), c.values[0]) == 0; });
+        case CondOp::Contains: return any([&](const std::string &t) { return t.find(c.values[0]) != std::string::npos; });
+        case CondOp::NotContains:
+            return !any([&](const std::string &t) { return t.find(c.values[0]) != std::string::npos; });
+        case CondOp::WinPath:
+            return any([](const std::string &t) {
+                return (t.size() >= 3 && std::isalpha(static_cast<unsigned char>(t[0])) && t[1] == ':' &&
+                        (t[2] == '\\' || t[2] == '/')) || t.compare(0, 2, "\\\\") == 0;
+            });
+        default: return false;
+        }
+    }
+
+    bool holds_all(const std::vector<Cond> &cs) {
+        for (const Cond &c : cs) if (!holds(c)) return false;
+        return true;
+    }
+
+    // ---- operations ----
+    void copy(const Op &op) {
+        if (const Val *v = get(op.src)) {
+            put(op.dst_id, *v);
+            return;
+        }
+        if (!op.src.out) {
+            element e;
+            if (in_get(op.src.id, &e)) return; // a leaf, null
+            // an object: every leaf under it
+            for (size_t i = 0; i < s->ncollected; i++) {
+                const std::string &path = s->collected[i].first;
+                if (!has_prefix(path, op.src.path)) continue;
+                val_into(s->collected[i].second, &s->tmp);
+                if (val_present(s->tmp)) put_path(op.dst + path.substr(op.src.path.size()), s->tmp);
+            }
+            return;
+        }
+        for (size_t k = 0, n = s->touched.size(); k < n; k++) {
+            uint32_t id = s->touched[k];
+            if (!has_prefix(path_of(p, s, id), op.src.path) || !out_present(s, id)) continue;
+            std::string to = op.dst + path_of(p, s, id).substr(op.src.path.size());
+            s->held = s->vals[id]; // s->vals may grow under the write
+            put_path(to, s->held);
+        }
+    }
+
+    static std::string_view win_base(std::string_view path) {
+        size_t cut = path.find_last_of("\\/");
+        return cut == std::string_view::npos ? path : path.substr(cut + 1);
+    }
+
+    static std::string lower(std::string t) {
+        for (char &c : t) if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        return t;
+    }
+
+    void time(const Op &op) {
+        const std::string *t = text(op.src);
+        if (!t) return;
+        int64_t ms;
+        if (op.format == "iso") {
+            int64_t ns;
+            if (eq_ndjson_parse_timestamp(t->data(), t->size(), &ns) != 0) return;
+            ms = ns / 1000000 - (ns % 1000000 < 0);
+        } else if (eq_ndjson_parse_date_format(t->data(), t->size(), op.format.c_str(), &ms) != 0) {
+            return; // Elastic's date processors ignore failures here too
+        }
+        put_str(op.dst_id, iso_ms(ms));
+    }
+
+    static std::string iso_ms(int64_t ms) {
+        int64_t days = ms / 86400000 - (ms % 86400000 < 0);
+        int64_t rem = ms - days * 86400000;
+        // civil_from_days (H. Hinnant)
+        int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+        int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+        int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+        y += m <= 2;
+        if (y < 0 || y > 9999) { // rare: printf's widths
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", (long long)y,
+                          (long long)m, (long long)d, (long long)(rem / 3600000), (long long)(rem / 60000 % 60),
+                          (long long)(rem / 1000 % 60), (long long)(rem % 1000));
+            return buf;
+        }
+        char out[] = "0000-00-00T00:00:00.000Z";
+        auto digits = [&](size_t at, int64_t v, int width) {
+            for (int i = width - 1; i >= 0; i--, v /= 10) out[at + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
+        };
+        digits(0, y, 4), digits(5, m, 2), digits(8, d, 2), digits(11, rem / 3600000, 2);
+        digits(14, rem / 60000 % 60, 2), digits(17, rem / 1000 % 60, 2), digits(20, rem % 1000, 3);
+        return std::string(out, sizeof out - 1);
+    }
+
+    void hashes(const Op &op) {
+        const std::string *src = text(op.src);
+        if (!src) return;
+        std::string t = *src;
+        size_t at = 0;
+        while (at < t.size()) {
+            size_t comma = t.find(',', at);
+            if (comma == std::string::npos) comma = t.size();
+            std::string_view item(t.data() + at, comma - at);
+            size_t eq = item.find('=');
+            if (eq != std::string_view::npos && eq + 1 < item.size())
+                put_str(id_of(op.dst + "." + lower(std::string(item.substr(0, eq)))), lower(std::string(item.substr(eq + 1))));
+            at = comma + 1;
+        }
+    }
+
+    // A field holding JSON text as a string: its object's fields become
+    // readable under the field's path, as if the record had held the object.
+    void parse_json(const Ref &src) {
+        element e;
+        if (!in_get(src.id, &e) || e.type() != element_type::STRING) return;
+        if (s->nparsers == s->parsers.size()) s->parsers.push_back(std::make_unique<simdjson::dom::parser>());
+        simdjson::dom::parser &parser = *s->parsers[s->nparsers++];
+        std::string_view text(e);
+        element doc;
+        if (parser.parse(text.data(), text.size(), true).get(doc)) return; // not JSON: left as text
+        uint32_t node = p.in_node_of[src.id];
+        if (doc.type() == element_type::ARRAY) { // a list of objects
+            walk_list(p, s, simdjson::dom::array(doc), node);
+            return;
+        }
+        object obj;
+        if (doc.get_object().get(obj)) return; // a scalar: left as text
+        bool collecting = p.in_nodes[node].under_collect;
+        s->path = collecting ? src.path : std::string();
+        walk_input(p, s, obj, node, collecting);
+        s->path.clear();
+    }
+
+    void append(const Op &op) {
+        const Val *add = op.src.path.empty() ? &op.value : get(op.src);
+        if (!add) return;
+        if (add == &s->vals[op.dst_id]) add = &(s->held = *add);
+        bool had = out_present(s, op.dst_id);
+        Val &cur = slot(op.dst_id);
+        if (!had) cur.items.clear();
+        cur.array = true;
+        for (const Scalar &x : add->items) {
+            if (x.kind == Kind::Str && x.text.empty()) continue;
+            bool seen = false;
+            for (const Scalar &y : cur.items) seen = seen || (y.kind == x.kind && y.text == x.text);
+            if (!seen) cur.items.push_back(x);
+        }
+    }
+
+    // Sysmon's registry Details as Elastic's sysmon pipeline reads them:
+    // "DWORD (0x0000000f)" is the number's decimal text, "QWORD (0xHHHHHHHH-0xLLLLLLLL)"
+    // (high << 8) + low as that script computes it, "Binary Data" binary, and any
+    // other text a string.
+    void registry_data(const Op &op) {
+        const std::string *t = text(op.src);
+        if (!t) return;
+        std::string_view d = *t;
+        auto hex8 = [](std::string_view h, long long *v) { // "0x" and 8 hex digits
+            if (h.size() != 10 || (h.substr(0, 2) != "0x" && h.substr(0, 2) != "0X")) return false;
+            *v = 0;
+            for (char c : h.substr(2)) {
+                int x = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
+                        : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+                if (x < 0) return false;
+                *v = *v * 16 + x;
+            }
+            return true;
+        };
+        auto caseless_prefix = [&](std::string_view word) {
+            if (d.size() < word.size()) return false;
+            for (size_t i = 0; i < word.size(); i++)
+                if (std::toupper(static_cast<unsigned char>(d[i])) != word[i]) return false;
+            return true;
+        };
+        std::string value(d), type = "REG_SZ";
+        long long high, low;
+        if (caseless_prefix("QWORD (") && d.size() == 29 && d[17] == '-' && d[28] == ')' &&
+            hex8(d.substr(7, 10), &high) && hex8(d.substr(18, 10), &low)) {
+            value = std::to_string((high << 8) + low);
+            type = "SZ_QWORD";
+        } else if (caseless_prefix("DWORD (") && d.size() == 18 && d[17] == ')' && hex8(d.substr(7, 10), &low)) {
+            value = std::to_string(low);
+            type = "SZ_DWORD";
+        } else if (d == "Binary Data") {
+            type = "REG_BINARY";
+        }
+        Val &v = slot(op.word_ids[0]);
+        v.array = true;
+        v.items.assign(1, Scalar{Kind::Str, value});
+        put_str(op.word_ids[1], type);
+    }
+
+    // Sysmon's DNS QueryResults ("type:  5 name;::ffff:1.2.3.4;...") as
+    // Elastic's sysmon pipeline splits it: the addresses (v4-mapped ones as
+    // IPv4, what is not an address dropped) into IPS, the names of typed
+    // records into HOSTS.
+    void dns_results(const Op &op) {
+        const std::string *t = text(op.src);
+        if (!t) return;
+        std::string_view all = *t;
+        Val ips, hosts;
+        ips.array = hosts.array = true;
+        for (size_t at = 0; at <= all.size();) {
+            size_t semi = all.find(';', at);
+            if (semi == std::string_view::npos) semi = all.size();
+            std::string_view answer = all.substr(at, semi - at);
+            at = semi + 1;
+            if (answer.empty()) continue;
+            if (answer.substr(0, 5) == "type:") {
+                std::vector<std::string_view> parts;
+                for (size_t i = 0; i < answer.size();) {
+                    while (i < answer.size() && std::isspace(static_cast<unsigned char>(answer[i]))) i++;
+                    size_t start = i;
+                    while (i < answer.size() && !std::isspace(static_cast<unsigned char>(answer[i]))) i++;
+                    if (i > start) parts.push_back(answer.substr(start, i - start));
+                }
+                if (parts.size() == 3) hosts.items.push_back({Kind::Str, std::string(parts[2])});
+                continue;
+            }
+            std::string_view ip = unmap_v4(answer);
+            uint8_t bytes[16];
+            if (eq_ip_parse(ip.data(), ip.size(), bytes)) ips.items.push_back({Kind::Str, std::string(ip)});
+        }
+        if (!ips.items.empty()) put(op.word_ids[0], ips);
+        if (!hosts.items.empty()) put(op.word_ids[1], hosts);
+    }
+
+    // "[::ffff:1.2.3.4]:53" or "::ffff:1.2.3.4" -> "1.2.3.4" (the pipeline's gsub).
+    static std::string_view unmap_v4(std::string_view a) {
+        std::string_view r = a;
+        if (!r.empty() && r[0] == '[') r.remove_prefix(1);
+        if (r.substr(0, 7) != "::ffff:") return a;
+        r.remove_prefix(7);
+        size_t n = 0, dots = 0;
+        while (n < r.size() && (std::isdigit(static_cast<unsigned char>(r[n])) || r[n] == '.')) dots += r[n++] == '.';
+        if (dots != 3 || n == 0) return a;
+        std::string_view rest = r.substr(n);
+        if (!rest.empty()) {
+            if (rest[0] != ']') return a;
+            rest.remove_prefix(1);
+            if (!rest.empty() && (rest[0] != ':' || rest.size() < 2 ||
+                                  rest.substr(1).find_first_not_of("0123456789") != std::string_view::npos))
+                return a;
+        }
+        return r.substr(0, n);
+    }
+
+    // Splits into DST and DST_count.
+    void put_list(const Op &op, std::vector<std::string> &parts) {
+        Val &v = slot(op.dst_id);
+        v.array = true;
+        v.items.resize(parts.size());
+        for (size_t k = 0; k < parts.size(); k++) {
+            v.items[k].kind = Kind::Str;
+            v.items[k].text.swap(parts[k]);
+        }
+        put_count(op.count_id, parts.size());
+    }
+
+    void run(const std::vector<Op> &ops) {
+        for (const Op &op : ops) {
+            const std::string *t = nullptr;
+            switch (op.kind) {
+            case OpKind::Copy: copy(op); break;
+            case OpKind::Rename:
+                if (const Val *v = get(op.src)) {
+                    s->held = *v;
+                    if (op.src.out) remove(op.src.id);
+                    put(op.dst_id, s->held);
+                }
+                break;
+            case OpKind::Set: put(op.dst_id, op.value); break;
+            case OpKind::Int: {
+                if (!(t = text(op.src))) break;
+                char *end = nullptr;
+                errno = 0;
+                long long n = std::strtoll(t->c_str(), &end, t->compare(0, 2, "0x") == 0 ? 16 : 10);
+                if (t->empty() || *end || errno) break;
+                put_str(op.dst_id, std::to_string(n));
+                s->vals[op.dst_id].items[0].kind = Kind::Num;
+                break;
+            }
+            case OpKind::Str:
+            case OpKind::Lower: {
+                const Val *v = get(op.src);
+                if (!v) break;
+                put(op.dst_id, *v);
+                for (Scalar &x : s->vals[op.dst_id].items) {
+                    if (op.kind == OpKind::Str && (x.kind == Kind::Num || x.kind == Kind::Bool)) x.kind = Kind::Str;
+                    if (op.kind == OpKind::Lower && x.kind == Kind::Str)
+                        for (char &c : x.text) if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+                }
+                break;
+            }
+            case OpKind::Basename:
+                if ((t = text(op.src)) && !win_base(*t).empty()) put_str(op.dst_id, win_base(*t));
+                break;
+            case OpKind::Dirname:
+                if ((t = text(op.src))) {
+                    size_t cut = t->find_last_of("\\/");
+                    if (cut != std::string::npos && cut > 0) put_str(op.dst_id, std::string_view(*t).substr(0, cut));
+                }
+                break;
+            case OpKind::Extension:
+                if ((t = text(op.src))) {
+                    std::string_view base = win_base(*t);
+                    size_t dot = base.rfind('.');
+                    if (dot != std::string_view::npos && dot + 1 < base.size()) put_str(op.dst_id, base.substr(dot + 1));
+                }
+                break;
+            case OpKind::Lookup: {
+                if (!(t = text(op.src))) break;
+                const Table &tb = p.tables[op.table];
+                auto row = tb.rows.find(*t);
+                if (row == tb.rows.end()) break;
+                for (const Assign &a : row->second) put(a.id, a.value);
+                break;
+            }
+            case OpKind::Time: time(op); break;
+            case OpKind::Hashes: hashes(op); break;
+            case OpKind::User:
+                if ((t = text(op.src)) && !t->empty()) {
+                    std::string_view u = *t;
+                    size_t bs = u.find('\\');
+                    if (bs == std::string::npos) put_str(op.word_ids[1], u);
+                    else {
+                        if (bs > 0) put_str(op.word_ids[0], u.substr(0, bs));
+                        if (bs + 1 < u.size()) put_str(op.word_ids[1], u.substr(bs + 1));
+                    }
+                }
+                break;
+            case OpKind::Args:
+                if (!(t = text(op.src)) || t->empty()) break;
+                eqio::command_line_to_argv(*t, &s->args);
+                put_list(op, s->args);
+                break;
+            case OpKind::Head:
+            case OpKind::Tail:
+                if ((t = text(op.src))) {
+                    std::string_view v = *t;
+                    size_t cut = v.find(op.words[0]);
+                    if (cut == std::string::npos) {
+                        if (op.kind == OpKind::Head) put_str(op.dst_id, v);
+                    } else if (op.kind == OpKind::Head) {
+                        put_str(op.dst_id, v.substr(0, cut));
+                    } else if (cut + op.words[0].size() < v.size()) {
+                        put_str(op.dst_id, v.substr(cut + op.words[0].size()));
+                    }
+                }
+                break;
+            case OpKind::Replace:
+                if ((t = text(op.src))) {
+                    std::string &r = s->text;
+                    r.clear();
+                    for (size_t at = 0;;) {
+                        size_t hit = t->find(op.words[0], at);
+                        r.append(*t, at, hit == std::string::npos ? std::string::npos : hit - at);
+                        if (hit == std::string::npos) break;
+                        r += op.words[1];
+                        at = hit + op.words[0].size();
+                    }
+                    put_str(op.dst_id, r);
+                }
+                break;
+            case OpKind::Words: {
+                // blank-separated words, as Elastic's M365 and SentinelOne pipelines split command lines
+                if (!(t = text(op.src))) break;
+                s->args.clear();
+                for (size_t at = 0; at < t->size();) {
+                    size_t sp = t->find(' ', at);
+                    if (sp == std::string::npos) sp = t->size();
+                    if (sp > at) s->args.push_back(t->substr(at, sp - at));
+                    at = sp + 1;
+                }
+                if (!s->args.empty()) put_list(op, s->args);
+                break;
+            }
+            case OpKind::Json: parse_json(op.src); break;
+            case OpKind::RegData: registry_data(op); break;
+            case OpKind::DnsResults: dns_results(op); break;
+            case OpKind::Append: append(op); break;
+            case OpKind::Delete: remove_prefix(op.dst); break;
+            case OpKind::Clean:
+                for (uint32_t id : s->touched) {
+                    const Val &v = s->vals[id];
+                    if (!has_prefix(path_of(p, s, id), op.dst) || v.array || v.items.size() != 1) continue;
+                    if (std::find(op.words.begin(), op.words.end(), v.items[0].text) != op.words.end()) remove(id);
+                }
+                break;
+            case OpKind::When: {
+                bool any = false;
+                for (const auto &alt : op.when) if ((any = holds_all(alt))) break;
+                run(any ? op.then : op.otherwise);
+                break;
+            }
+            }
+        }
+    }
+};
+
+// A field written under another field that holds a value is dropped (a
+// JSON document cannot hold both): the outer value wins.
+bool shadowed(const Profile &p, ConvertScratch *s, uint32_t id) {
+    if (id < p.out_paths.size()) {
+        for (uint32_t a : p.out_ancestors[id])
+            if (out_present(s, a)) return true;
+        if (!s->any_dyn_above) return false;
+    }
+    const std::string &path = path_of(p, s, id);
+    for (size_t dot = path.find('.'); dot != std::string::npos; dot = path.find('.', dot + 1)) {
+        std::string above = path.substr(0, dot);
+        auto it = p.out_ids.find(above);
+        if (it != p.out_ids.end() && out_present(s, it->second)) return true;
+        auto dyn = s->dyn_ids.find(above);
+        if (dyn != s->dyn_ids.end() && out_present(s, dyn->second)) return true;
+    }
+    return false;
+}
+
+} // namespace profile_internal
+
+namespace eqio {
+
+int profiles_detect(const eq_profiles *p, object root) {
+    for (size_t i = 0; i < p->list.size(); i++) {
+        const Profile &pr = p->list[i];
+        if (pr.detect.empty()) continue; // forced only
+        bool all = true;
+        for (const auto &line : pr.detect) {
+            bool one = false;
+            for (const Cond &c : line) {
+                element e;
+                bool present = dom_find(root, c.ref.path, &e) && e.type() != element_type::NULL_VALUE;
+                switch (c.op) {
+                case CondOp::Exists: one = present; break;
+                case CondOp::Missing: one = !present; break;
+                default:
+                    if (present && e.type() == element_type::STRING) {
+                        std::string_view t(e);
+                        if (c.op == CondOp::Eq || c.op == CondOp::In)
+                            one = std::find(c.values.begin(), c.values.end(), t) != c.values.end();
+                        else if (c.op == CondOp::Ne) one = t != c.values[0];
+                        else if (c.op == CondOp::Prefix) one = t.substr(0, c.values[0].size()) == c.values[0];
+                        else if (c.op == CondOp::Contains) one = t.find(c.values[0]) != std::string_view::npos;
+                    }
+                    break;
+                }
+                if (one) break;
+            }
+            if (!one) { all = false; break; }
+        }
+        if (all) return static_cast<int>(i);
+    }
+    return -1;
+}
+
+void profiles_note(const eq_profiles *p, int index) {
+    size_t slot = index < 0 ? p->list.size() : static_cast<size_t>(index);
+    if (slot < p->ncounts) p->counts[slot].fetch_add(1, std::memory_order_relaxed);
+}
+
+bool profile_passthrough(const eq_profiles *p, int index) {
+    return index >= 0 && static_cast<size_t>(index) < p->list.size() && p->list[index].passthrough;
+}
+
+size_t profile_field_count(const eq_profiles *p, int index) {
+    return index >= 0 && static_cast<size_t>(index) < p->list.size() ? p->list[index].out_paths.size() : 0;
+}
+
+bool profile_convert(const eq_profiles *p, int index, object root, ConvertScratch *s, std::string *reason) {
+    if (index < 0 || static_cast<size_t>(index) >= p->list.size()) {
+        *reason = "no such source profile";
+        return false;
+    }
+    const Profile &pr = p->list[index];
+    start_record(pr, s, root);
+    Run run{pr, s};
+    run.run(pr.ops);
+    return true;
+}
+
+void profile_text(ConvertScratch *s, std::string *out) {
+    if (s->profile) write_doc(*s->profile, s, out);
+    else *out = "{}";
+}
+
+Emit profile_emit(ConvertScratch *s, DocSink sink, void *user) {
+    if (!s->profile) return Emit::Ok;
+    const Profile &p = *s->profile;
+    for (uint32_t id : s->touched) {
+        if (!out_present(s, id) || shadowed(p, s, id)) continue;
+        const Val &v = s->vals[id];
+        s->items.resize(v.items.size());
+        size_t n = 0;
+        for (const Scalar &x : v.items) {
+            if (!value_of(x, &s->items[n])) return Emit::Raw;
+            if (s->items[n].kind != EQLITE_NULL || !v.array) n++; // an array drops its nulls, as the reader does
+        }
+        DocField f{id < p.out_paths.size() ? id : UINT32_MAX, path_of(p, s, id), s->items.data(), n, v.array};
+        if (!sink(user, f)) return Emit::Failed;
+    }
+    return Emit::Ok;
+}
+
+} // namespace eqio

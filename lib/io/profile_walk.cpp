@@ -1,0 +1,167 @@
+// profile_walk.cpp: reads a raw record in one walk, keeping only the paths
+// its profile reads.
+
+#include "io/profile_internal.h"
+
+namespace profile_internal {
+
+// ---- reading the record: one walk, keeping only the paths the profile reads
+
+void collect_leaf(ConvertScratch *s, std::string_view path, element e) {
+    if (s->ncollected == s->collected.size()) s->collected.emplace_back();
+    s->collected[s->ncollected].first.assign(path.data(), path.size());
+    s->collected[s->ncollected].second = e;
+    s->ncollected++;
+}
+
+
+
+// The kid of `node` whose segment starts the key at *at (ending at the key's
+// end or a dot); *at moves past it. The key is not split first: most kids
+// are turned away by their first byte.
+// Keys live in simdjson's string buffer, readable SIMDJSON_PADDING bytes past
+// their end, so a segment's first bytes are one 8-byte load.
+uint32_t in_step(const Profile &p, uint32_t node, const char **at, const char *end) {
+    const char *k = *at;
+    size_t rest = static_cast<size_t>(end - k);
+    uint64_t word;
+    std::memcpy(&word, k, 8);
+    // A dot among the first 8 bytes (the lowest zero byte of word ^ "........")
+    // gives the segment's length; else it is 8 or more, found edge by edge.
+    uint64_t x = word ^ 0x2E2E2E2E2E2E2E2Eull;
+    uint64_t dots = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+    size_t len = dots ? static_cast<size_t>(__builtin_ctzll(dots)) / 8 : 8;
+    bool known = len < 8 || rest <= 8;
+    if (len > rest) len = rest;
+    word &= head_mask(len);
+    const WalkTrie &w = p.walk;
+    const WalkNode &n = w.nodes[node];
+    auto same = [&](uint32_t e) {
+        const InEdge &edge = w.edges[e];
+        if (edge.head != word) return false;
+        if (known) return edge.len == len;
+        size_t elen = edge.len;
+        return elen >= 8 && elen <= rest && (elen == rest || k[elen] == '.') &&
+               std::memcmp(w.bytes.data() + edge.tail, k + 8, elen - 8) == 0;
+    };
+    uint32_t hit = kNone;
+    if (n.table_size == 0) {
+        for (uint32_t e = n.first; e < n.first + n.count && hit == kNone; e++)
+            if (same(e)) hit = e;
+    } else {
+        for (size_t h = edge_hash(word, n.table_size);; h = (h + 1) & (n.table_size - 1)) {
+            uint32_t e = w.table[n.table + h];
+            if (e == 0) break;
+            if (same(e - 1)) {
+                hit = e - 1;
+                break;
+            }
+        }
+    }
+    if (hit == kNone) return kNone;
+    *at = k + w.edges[hit].len;
+    return w.edges[hit].child;
+}
+
+// The objects of a list at a trie node with paths under it: each is read
+// like an object there, its values adding up ({"a":[{"b":1},{"b":2}]} gives a.b
+// the values 1 and 2, as Elasticsearch indexes it).
+void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, uint32_t node) {
+    for (element x : list) {
+        if (x.type() == element_type::OBJECT) walk_input(p, s, object(x), node, false, true);
+        else if (x.type() == element_type::ARRAY) walk_list(p, s, simdjson::dom::array(x), node);
+    }
+}
+
+// A value at trie node `node` (kNone: off the trie, met only while collecting).
+void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, bool collecting, bool in_list) {
+    if (v.type() == element_type::OBJECT) {
+        if (node != kNone || collecting) walk_input(p, s, object(v), node, collecting, in_list);
+        return;
+    }
+    if (node != kNone && v.type() == element_type::ARRAY && p.walk.nodes[node].count)
+        walk_list(p, s, simdjson::dom::array(v), node);
+    if (node != kNone && p.walk.nodes[node].id >= 0) {
+        size_t id = static_cast<size_t>(p.walk.nodes[node].id);
+        if (in_list && s->in_list_stamp[id] == s->gen) {
+            s->in_more.emplace_back(static_cast<uint32_t>(id), v);
+        } else {
+            s->in_val[id] = v; // out of lists, the last duplicate wins
+            s->in_stamp[id] = s->gen;
+            s->in_list_stamp[id] = in_list ? s->gen : 0;
+        }
+    }
+    if (collecting) collect_leaf(s, s->path, v);
+}
+
+// The fields of an object at trie node `node`. Keys may hold several dotted
+// segments; a key off the trie is skipped unless a collected path covers it.
+// While collecting, s->path is the object's dotted path.
+void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list) {
+    for (auto field : obj) {
+        std::string_view key(field.key.data(), field.key.size());
+        uint32_t cur = node;
+        bool passed = false; // went through a collected path with segments left
+        for (const char *at = key.data(), *end = at + key.size(); cur != kNone;) {
+            cur = in_step(p, cur, &at, end);
+            if (cur == kNone || at == end) break;
+            passed |= p.walk.nodes[cur].collect;
+            at++; // the dot
+        }
+        bool coll = collecting || passed ||
+                    (cur != kNone && p.walk.nodes[cur].collect && field.value.type() == element_type::OBJECT);
+        if (!coll) {
+            if (cur != kNone) visit_input(p, s, field.value, cur, false, in_list);
+            continue;
+        }
+        size_t keep = s->path.size();
+        if (!collecting) s->path = p.in_nodes[node].path;
+        if (!s->path.empty()) s->path += '.';
+        s->path.append(key);
+        visit_input(p, s, field.value, cur, true, in_list);
+        if (collecting) s->path.resize(keep);
+        else s->path.clear();
+    }
+}
+
+
+void start_record(const Profile &p, ConvertScratch *s, object root) {
+    s->profile = &p;
+    s->gen++;
+    fit(s->in_val, p.in_node_of.size());
+    fit(s->in_stamp, p.in_node_of.size());
+    fit(s->in_list_stamp, p.in_node_of.size());
+    s->in_more.clear();
+    fit(s->vals, p.out_paths.size());
+    fit(s->out_stamp, p.out_paths.size());
+    s->touched.clear();
+    // Fields named at run time keep their numbers from record to record of a
+    // profile (they mostly repeat), up to a bound.
+    if (s->dyn_profile != &p || s->dyn_paths.size() > 4096) {
+        s->dyn_profile = &p;
+        s->dyn_paths.clear();
+        s->dyn_ids.clear();
+        s->dyn_above_static.clear();
+    }
+    s->any_dyn_above = false;
+    s->ncollected = 0;
+    s->nparsers = 0;
+    s->path.clear();
+    walk_input(p, s, root, 0, false);
+}
+
+// Looks a dotted path up in a DOM object without flattening it (detection):
+// each key is either the whole remaining path or one of its dotted prefixes.
+bool dom_find(object obj, std::string_view path, element *out) {
+    for (auto field : obj) {
+        std::string_view k(field.key.data(), field.key.size());
+        if (k.empty() || path.empty() || k[0] != path[0]) continue; // turns most keys away
+        if (k == path) { *out = field.value; return true; }
+        if (path.size() > k.size() && path[k.size()] == '.' && path.substr(0, k.size()) == k &&
+            field.value.type() == element_type::OBJECT && dom_find(object(field.value), path.substr(k.size() + 1), out))
+            return true;
+    }
+    return false;
+}
+
+} // namespace profile_internal
