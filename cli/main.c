@@ -257,6 +257,7 @@ static int cmd_fields(int argc, char **argv)
             if (count > nuses) {
                 size_t *grown = realloc(uses, count * sizeof *uses);
                 if (!grown) {
+                    fprintf(stderr, "eqlite fields: out of memory\n");
                     status = 2;
                 } else {
                     memset(grown + nuses, 0, (count - nuses) * sizeof *grown);
@@ -271,7 +272,11 @@ static int cmd_fields(int argc, char **argv)
         }
         cli_rules_free(&rules);
     }
-    field_use *list = status == 2 ? NULL : malloc((nuses + 1) * sizeof *list);
+    field_use *list = NULL;
+    if (status != 2 && !(list = malloc((nuses + 1) * sizeof *list))) {
+        fprintf(stderr, "eqlite fields: out of memory\n");
+        status = 2;
+    }
     size_t nlist = 0;
     for (size_t id = 0; list && id < nuses; id++) {
         eqlite_type type;
@@ -279,15 +284,10 @@ static int cmd_fields(int argc, char **argv)
         if (name)
             list[nlist++] = (field_use){name, eqlite_type_name(type), uses[id]};
     }
-    if (list) {
+    if (list)
         qsort(list, nlist, sizeof *list, by_field_name);
-        for (size_t k = 0; k < nlist; k++)
-            printf("%s\t%s\t%zu\n", list[k].name, list[k].type, list[k].rules);
-    } else if (status != 2) {
-        status = 2;
-    }
-    if (status == 2 && !list)
-        fprintf(stderr, "eqlite fields: out of memory\n");
+    for (size_t k = 0; k < nlist; k++)
+        printf("%s\t%s\t%zu\n", list[k].name, list[k].type, list[k].rules);
     free(list);
     free(uses);
     eqlite_schema_free(schema);
