@@ -393,14 +393,24 @@ void eng_print_sources(const eng *e, FILE *f)
 {
     if (!e->profiles)
         return;
-    uint64_t counts[64] = {0};
-    size_t n = eq_profiles_counts(e->profiles, counts, 64);
+    uint64_t counts[ENG_MAX_SOURCES] = {0};
+    size_t n = eq_profiles_counts(e->profiles, counts, ENG_MAX_SOURCES);
     fprintf(f, "sources:");
-    for (size_t k = 0; k < n && k < 64; k++)
-        if (counts[k] || k + 1 == n)
+    for (size_t k = 0; k < n && k < ENG_MAX_SOURCES; k++) {
+        uint64_t c = counts[k] - e->reread_sources[k];
+        if (c || k + 1 == n)
             fprintf(f, " %s %llu", k + 1 < n ? eq_profiles_name(e->profiles, k) : "unknown-shape",
-                    (unsigned long long)counts[k]);
+                    (unsigned long long)c);
+    }
     fputc('\n', f);
+}
+
+void eng_uncount_sources(eng *e, const eq_ndjson *rd)
+{
+    uint64_t counts[ENG_MAX_SOURCES] = {0};
+    size_t n = eq_ndjson_source_counts(rd, counts, ENG_MAX_SOURCES);
+    for (size_t k = 0; k < n && k < ENG_MAX_SOURCES; k++)
+        e->reread_sources[k] += counts[k];
 }
 
 void eng_reader_options(const eng *e, eq_ndjson_options *o, const char *display_name)

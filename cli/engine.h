@@ -128,6 +128,8 @@ typedef struct eng_late {
     char first[512]; /* file:line of the first */
 } eng_late;
 
+#define ENG_MAX_SOURCES 64 /* profiles the sources line names */
+
 typedef struct eng {
     eng_options opt;
     eng_bad_kind bad_kinds[ENG_BAD_KINDS];
@@ -153,6 +155,7 @@ typedef struct eng {
     bool has_pipes; /* some rule has head/tail (parallel runs would cut per chunk) */
     uint32_t category_id; /* schema id of the category field */
     eq_profiles *profiles; /* NULL with --source none */
+    uint64_t reread_sources[ENG_MAX_SOURCES]; /* per profile: records a run reads twice, counted once */
     int source;            /* EQ_NDJSON_SOURCE_AUTO or a profile index */
     eng_sink_fn sink;
     void *sink_user;
@@ -255,6 +258,9 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered);
 bool eng_can_split(const char *path);
 /* "sources: NAME N ... unknown-shape N" (the records each profile took) to f. */
 void eng_print_sources(const eng *e, FILE *f);
+/* The records rd read are read again by the run (an order check, a sort's
+ * index): the sources line counts them once. Call before closing rd. */
+void eng_uncount_sources(eng *e, const eq_ndjson *rd);
 /* progress.c: the run starts reading `path` at `step` (counts the inputs of
  * the step), or moves to a step over no one file; both call e->tick. */
 void eng_progress_file(eng *e, eng_step step, const char *path);

@@ -39,6 +39,28 @@ static bool names_field(const char *p, const char *end, const char *quoted, size
     return false;
 }
 
+/* How timestamp text b sorts against a, the one before it, without parsing
+ * b: when both are as long, end in 'Z' and lay out digits and separators
+ * alike, every field has the same width at the same place, so their bytes
+ * compare as the instants do. -1 earlier, 0 equal, 1 later; 2 when the
+ * layouts differ (then b is parsed). */
+static int compare_same_layout(const char *a, size_t alen, const char *b, size_t blen)
+{
+    if (alen != blen || alen == 0 || a[alen - 1] != 'Z' || b[blen - 1] != 'Z')
+        return 2;
+    size_t d = 0;
+    while (d < alen && a[d] == b[d])
+        d++;
+    if (d == alen)
+        return 0;
+    for (size_t j = d; j < alen; j++) {
+        bool digit = isdigit((unsigned char)a[j]) != 0;
+        if (digit != (isdigit((unsigned char)b[j]) != 0) || (!digit && a[j] != b[j]))
+            return 2;
+    }
+    return (unsigned char)a[d] < (unsigned char)b[d] ? 1 : -1;
+}
+
 static fast_verdict fast_check(const char *p, size_t n, const char *ts, size_t tslen, int64_t *last, bool *have)
 {
     char head[300];
@@ -54,6 +76,9 @@ static fast_verdict fast_check(const char *p, size_t n, const char *ts, size_t t
         }
     }
     const char *end = p + n, *dropped = p;
+    const char *prev = NULL; /* the previous line's timestamp text */
+    size_t prev_len = 0;
+    bool stale = false; /* *last is not yet prev's instant */
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     while (p < end) {
         if ((size_t)(p - dropped) >= ((size_t)16 << 20)) { /* read once: resident memory stays flat */
@@ -72,17 +97,34 @@ static fast_verdict fast_check(const char *p, size_t n, const char *ts, size_t t
             const char *v = s + hlen, *q = v;
             while (q < le && *q != '"' && *q != '\\')
                 q++;
-            int64_t t;
-            if (q >= le || *q != '"' || eq_ndjson_parse_timestamp(v, (size_t)(q - v), &t) != 0 ||
-                names_field(q, le, quoted, qlen, anchor))
-                return FAST_UNDECIDED; /* escapes, a second spelling, or not a timestamp */
-            if (*have && t < *last)
+            if (q >= le || *q != '"' || names_field(q, le, quoted, qlen, anchor))
+                return FAST_UNDECIDED; /* escapes or a second spelling */
+            /* a timestamp laid out as the one before compares by its bytes;
+             * *last, the instant, is parsed only when the layout changes
+             * and at the end */
+            size_t vlen = (size_t)(q - v);
+            int c = prev ? compare_same_layout(prev, prev_len, v, vlen) : 2;
+            if (c == 2) {
+                int64_t t;
+                if ((stale && eq_ndjson_parse_timestamp(prev, prev_len, last) != 0) ||
+                    eq_ndjson_parse_timestamp(v, vlen, &t) != 0)
+                    return FAST_UNDECIDED; /* not a timestamp: the reader reports it */
+                c = *have && t < *last ? -1 : 1;
+                *last = t;
+                *have = true;
+                stale = false;
+            } else {
+                stale = true;
+            }
+            if (c < 0)
                 return FAST_OUT_OF_ORDER;
-            *last = t;
-            *have = true;
+            prev = v;
+            prev_len = vlen;
         }
         p = nl ? nl + 1 : end;
     }
+    if (stale && eq_ndjson_parse_timestamp(prev, prev_len, last) != 0)
+        return FAST_UNDECIDED;
     return FAST_IN_ORDER;
 }
 
@@ -95,7 +137,7 @@ static void order_options(const eng *e, eq_ndjson_options *o)
 }
 
 /* The reader's view: only events count; bad records are left to the run. */
-static int reader_check(eq_ndjson *rd, eq_order *st, bool *in_order)
+static int reader_check(eng *e, eq_ndjson *rd, eq_order *st, bool *in_order)
 {
     eqlite_event ev;
     eq_ndjson_record rec;
@@ -111,11 +153,12 @@ static int reader_check(eq_ndjson *rd, eq_order *st, bool *in_order)
             break;
         }
     }
+    eng_uncount_sources(e, rd); /* the run reads them again */
     eq_ndjson_close(rd);
     return status;
 }
 
-static int path_check(const eng *e, const char *path, eq_order *st, bool *in_order)
+static int path_check(eng *e, const char *path, eq_order *st, bool *in_order)
 {
     eq_ndjson_options o;
     order_options(e, &o);
@@ -125,7 +168,7 @@ static int path_check(const eng *e, const char *path, eq_order *st, bool *in_ord
         fprintf(stderr, "eqlite: cannot read %s: %s\n", path, err);
         return 2;
     }
-    return reader_check(rd, st, in_order);
+    return reader_check(e, rd, st, in_order);
 }
 
 int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order)
@@ -140,7 +183,7 @@ int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order)
         return 2;
     }
     eq_order st = {0};
-    int status = reader_check(rd, &st, in_order);
+    int status = reader_check(e, rd, &st, in_order);
     eq_order_release(&st, eq_default_allocator());
     return status;
 }

@@ -48,6 +48,7 @@ typedef struct source {
     int fd;          /* the file, or the record copy of a .gz file or array; -1 for memory */
     bool copy;       /* fd is a temporary copy */
     uint64_t copy_len;
+    FILE *lines; /* a copy sorted by tiebreaker: record k's line in the original, at byte 8k */
     eq_ndjson *reader; /* pass 2: reads line_buf */
 } source;
 
@@ -169,6 +170,17 @@ static int temp_fd(void)
     return fd;
 }
 
+static FILE *temp_file(void)
+{
+    int fd = temp_fd();
+    FILE *f = fd >= 0 ? fdopen(fd, "w+b") : NULL;
+    if (!f && fd >= 0) {
+        fprintf(stderr, "eqlite: cannot open a temporary file: %s\n", strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
 static bool write_all(int fd, const void *p, size_t n)
 {
     const char *c = p;
@@ -189,14 +201,12 @@ static bool write_all(int fd, const void *p, size_t n)
 static int spill(sorter *s)
 {
     sort_range(s, s->items, s->n);
-    int fd = temp_fd();
-    FILE *f = fd >= 0 ? fdopen(fd, "w+b") : NULL;
-    FILE **runs = f ? realloc(s->runs, (s->nruns + 1) * sizeof *runs) : NULL;
+    FILE *f = temp_file();
+    if (!f)
+        return 2;
+    FILE **runs = realloc(s->runs, (s->nruns + 1) * sizeof *runs);
     if (!runs || fwrite(s->items, sizeof *s->items, s->n, f) != s->n || fflush(f) != 0) {
-        if (f)
-            fclose(f);
-        else if (fd >= 0)
-            close(fd);
+        fclose(f);
         fprintf(stderr, "eqlite: cannot write a sort run: %s\n", runs ? strerror(errno) : "out of memory");
         return 2;
     }
@@ -255,7 +265,7 @@ static int index_source(sorter *s, size_t k, const char *path)
         fprintf(stderr, "eqlite: cannot read %s: %s\n", src->name, err);
         return 2;
     }
-    if (src->copy && (src->fd = temp_fd()) < 0) {
+    if (src->copy && ((src->fd = temp_fd()) < 0 || (s->has_tb && !(src->lines = temp_file())))) {
         eq_ndjson_close(rd);
         return 2;
     }
@@ -277,7 +287,8 @@ static int index_source(sorter *s, size_t k, const char *path)
         uint64_t offset = rec.offset;
         if (src->copy) {
             offset = src->copy_len;
-            if (!write_all(src->fd, rec.text, rec.len) || !write_all(src->fd, "\n", 1)) {
+            if (!write_all(src->fd, rec.text, rec.len) || !write_all(src->fd, "\n", 1) ||
+                (src->lines && fwrite(&rec.line, sizeof rec.line, 1, src->lines) != 1)) {
                 fprintf(stderr, "eqlite: cannot write a temporary copy of %s: %s\n", src->name, strerror(errno));
                 status = 2;
                 break;
@@ -298,6 +309,12 @@ static int index_source(sorter *s, size_t k, const char *path)
     eq_ndjson_stats rs;
     eq_ndjson_stats_get(rd, &rs);
     e->totals.bytes += rs.bytes_out;
+    if (!src->copy) /* pass 2 reads these records again, as they are */
+        eng_uncount_sources(e, rd);
+    if (status == 0 && src->lines && fflush(src->lines) != 0) {
+        fprintf(stderr, "eqlite: cannot write a temporary copy of %s: %s\n", src->name, strerror(errno));
+        status = 2;
+    }
     eq_ndjson_close(rd);
     return status;
 }
@@ -353,8 +370,8 @@ static int read_line(sorter *s, source *src, uint64_t offset, size_t *len)
     }
 }
 
-/* The event of an entry, read back: EQ_NDJSON_EVENT or _BAD, else -1
- * (reported). */
+/* The event of an entry, read back: EQ_NDJSON_EVENT or _BAD, else
+ * EQ_NDJSON_FATAL (reported). */
 static int reread(sorter *s, const sort_entry *en, eqlite_event *ev, eq_ndjson_record *rec)
 {
     source *src = &s->src[en->pos >> OFFSET_BITS];
@@ -363,40 +380,48 @@ static int reread(sorter *s, const sort_entry *en, eqlite_event *ev, eq_ndjson_r
     if (read_line(s, src, offset, &len) != 0 || eq_ndjson_seek(src->reader, 0, s->has_tb ? 0 : en->tb) != 0) {
         fprintf(stderr, "eqlite: %s: cannot reread the event at byte %llu: %s\n", src->name,
                 (unsigned long long)offset, strerror(errno));
-        return -1;
+        return EQ_NDJSON_FATAL;
     }
     int got = eq_ndjson_next(src->reader, ev, rec);
     if (got != EQ_NDJSON_EVENT && got != EQ_NDJSON_BAD) {
         fprintf(stderr, "eqlite: %s: rereading an event: %s\n", src->name,
                 got == EQ_NDJSON_EOF ? "ended early" : rec->reason);
-        return -1;
+        return EQ_NDJSON_FATAL;
     }
     return got;
 }
 
 /* The line of the event being fed, when entries hold tiebreaker keys
- * instead: its line ends counted in the file up to it (only for a message). */
+ * instead: its line ends counted in the file up to it (only for a message).
+ * In a record copy that count is the record's index into the original
+ * lines kept beside it. */
 static uint64_t line_in_file(void *ctx, const eq_ndjson_record *rec)
 {
     const sorter *s = ctx;
     const source *src = &s->src[s->feeding.pos >> OFFSET_BITS];
     uint64_t offset = s->feeding.pos & ((UINT64_C(1) << OFFSET_BITS) - 1), lines = 1;
-    if (src->copy)
-        return rec->line; /* a .gz or array record copy: its line is not kept */
-    if (src->mem)
-        return lines + eng_count_lines(src->mem, (size_t)offset);
-    char buf[1 << 16];
-    for (uint64_t at = 0; at < offset;) {
-        size_t want = offset - at < sizeof buf ? (size_t)(offset - at) : sizeof buf;
-        ssize_t got = pread(src->fd, buf, want, (off_t)at);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return rec->line;
-        lines += eng_count_lines(buf, (size_t)got);
-        at += (uint64_t)got;
+    if (src->mem) {
+        lines += eng_count_lines(src->mem, (size_t)offset);
+    } else {
+        char buf[1 << 16];
+        for (uint64_t at = 0; at < offset;) {
+            size_t want = offset - at < sizeof buf ? (size_t)(offset - at) : sizeof buf;
+            ssize_t got = pread(src->fd, buf, want, (off_t)at);
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got <= 0)
+                return rec->line;
+            lines += eng_count_lines(buf, (size_t)got);
+            at += (uint64_t)got;
+        }
     }
-    return lines;
+    if (!src->copy)
+        return lines;
+    uint64_t original;
+    if (!src->lines || pread(fileno(src->lines), &original, sizeof original, (off_t)((lines - 1) * sizeof original)) !=
+                           (ssize_t)sizeof original)
+        return rec->line;
+    return original;
 }
 
 static int feed_entry(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *fed)
@@ -406,10 +431,10 @@ static int feed_entry(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *
     eqlite_event ev;
     eq_ndjson_record rec;
     int got = reread(s, en, &ev, &rec);
-    if (got < 0)
+    if (got == EQ_NDJSON_FATAL)
         return 2;
     if (got == EQ_NDJSON_BAD) { /* a value the mapping cannot convert: pass 1 did not look */
-        eng_report_bad(e, rec.file, rec.line, rec.reason);
+        eng_report_bad(e, rec.file, s->has_tb ? line_in_file(s, &rec) : rec.line, rec.reason);
         return e->opt.strict ? 2 : 0;
     }
     eng_text text = {rec.text, rec.len};
@@ -451,7 +476,7 @@ static int feed_group(sorter *s, eng_runner *r, uint64_t *fed)
         eq_ndjson_record rec;
         int got = reread(s, &s->group[i].en, &ev, &rec);
         eqlite_value tb = got == EQ_NDJSON_EVENT ? ev.tiebreaker : (eqlite_value){0};
-        if (got < 0) {
+        if (got == EQ_NDJSON_FATAL) {
             status = 2;
         } else if (tb.kind == EQLITE_STRING) { /* the reader's bytes last until its next record */
             char *copy = malloc(tb.len ? tb.len : 1);
@@ -585,9 +610,13 @@ static int feed_sorted(sorter *s)
 static void sorter_free(sorter *s)
 {
     for (size_t k = 0; k < s->nsrc; k++) {
+        if (s->src[k].copy) /* pass 1 saw the records as they came, pass 2 their ECS copies */
+            eng_uncount_sources(s->e, s->src[k].reader);
         eq_ndjson_close(s->src[k].reader);
         if (s->src[k].fd >= 0)
             close(s->src[k].fd);
+        if (s->src[k].lines)
+            fclose(s->src[k].lines);
     }
     for (size_t k = 0; k < s->nruns; k++)
         fclose(s->runs[k]);

@@ -47,6 +47,8 @@ eqlite_value eqlite_value_copy(const eqlite_value *value, eqlite_value **elems, 
 
 /* ---- held events ---------------------------------------------------------- */
 
+#define HELD_ROUNDING 1024 /* block sizes: string lengths vary from copy to copy */
+
 /* Highest field id the program reads, + 1, capped by what the event has. */
 static size_t held_field_count(const eqlite_program *prog, const eqlite_event *ev)
 {
@@ -69,16 +71,23 @@ eq_held *eq_held_copy(eqlite_matcher *m, const eqlite_event *ev)
     size_t head = sizeof(eq_held) + nf * sizeof(eqlite_value);
     size_t size = head + nelems * sizeof(eqlite_value) + nbytes;
     /* nf runs up to the program's highest field id (thousands of slots under
-     * ECS): a reused block resets only the program's slots */
-    eq_held *h = m->spare_held;
+     * ECS, tens of KB to clear): a reused block resets only the program's
+     * slots */
+    eq_held **link = &m->spare_held, *h = *link;
+    for (int looks = 1; h && !(h->size >= size && h->ev.nfields == nf); looks++) {
+        link = &h->next_spare;
+        h = looks < 4 ? *link : NULL; /* a few looks: a long string takes a new block */
+    }
     eqlite_value *fields;
-    if (h && h->size >= size && h->ev.nfields == nf) {
-        m->spare_held = NULL;
+    if (h) {
+        *link = h->next_spare;
+        m->nspare_held--;
         fields = (eqlite_value *)(h + 1);
         for (uint32_t i = 0; i < prog->nfields; i++)
             if (prog->fields[i] < nf)
                 fields[prog->fields[i]] = (eqlite_value){0};
     } else {
+        size = (size + HELD_ROUNDING - 1) / HELD_ROUNDING * HELD_ROUNDING; /* so later copies fit it too */
         if (!(h = eq_malloc(m->alloc, size)))
             return NULL;
         h->size = size;
@@ -102,6 +111,7 @@ eq_held *eq_held_copy(eqlite_matcher *m, const eqlite_event *ev)
         eq_free(m->alloc, h);
         return NULL;
     }
+    m->nheld++;
     return h;
 }
 
@@ -111,9 +121,32 @@ void eq_held_release(eqlite_matcher *m, eq_held *h)
         return;
     if (m->hooks.release)
         m->hooks.release(m->hooks.ctx, h->ev.user);
-    if (!m->spare_held) {
+    /* Spares: one per term (a completed sequence gives back that many at
+     * once), and up to a quarter of the copies alive (expiry gives back
+     * bursts), so that memory for spares stays a fraction of what is held. */
+    m->nheld--;
+    size_t most = m->nheld / 4 > m->program->nterms ? m->nheld / 4 : m->program->nterms;
+    if (m->nspare_held < most) {
+        h->next_spare = m->spare_held;
         m->spare_held = h;
+        m->nspare_held++;
         return;
     }
     eq_free(m->alloc, h);
+    if (m->nspare_held > most) { /* fewer copies alive now: one spare fewer too */
+        h = m->spare_held;
+        m->spare_held = h->next_spare;
+        m->nspare_held--;
+        eq_free(m->alloc, h);
+    }
+}
+
+void eq_held_free_spares(eqlite_matcher *m)
+{
+    while (m->spare_held) {
+        eq_held *h = m->spare_held;
+        m->spare_held = h->next_spare;
+        eq_free(m->alloc, h);
+    }
+    m->nspare_held = 0;
 }

@@ -99,7 +99,11 @@ struct eqlite_matcher {
         int acc;
     } elem;
     eqlite_event_hooks hooks; /* held events' user data (held.c) */
-    struct eq_held *spare_held; /* the last released held copy, its slots all null but the program's */
+    /* released held copies kept for reuse, their slots all null but the
+     * program's: a completion releases one per term at once (held.c) */
+    struct eq_held *spare_held;
+    uint32_t nspare_held;
+    size_t nheld; /* copies alive */
 };
 
 /* An event the VM can read: fields may be NULL only when there are none. */

@@ -35,10 +35,12 @@ void eq_order_release(eq_order *o, const eqlite_allocator *alloc);
 typedef struct eq_held {
     uint32_t refs;
     size_t size;     /* of the block: a released one is reused (eqlite_matcher.spare_held) */
+    struct eq_held *next_spare;
     eqlite_event ev; /* fields, array elements and string bytes follow in one block */
 } eq_held;
 
 eq_held *eq_held_copy(eqlite_matcher *m, const eqlite_event *ev);
+void eq_held_free_spares(eqlite_matcher *m);
 static inline eq_held *eq_held_ref(eq_held *h)
 {
     if (h)

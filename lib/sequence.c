@@ -604,8 +604,7 @@ void eq_seq_release(eqlite_matcher *m)
     eq_out_free(m, st->out);
     eq_free(m->alloc, st);
     m->seq = NULL;
-    eq_free(m->alloc, m->spare_held);
-    m->spare_held = NULL;
+    eq_held_free_spares(m);
 }
 
 static eqlite_status event_query_feed(eqlite_matcher *m, seq_state *st, const eqlite_event *ev)

@@ -129,6 +129,22 @@ def main(tmp):
     check("an unsorted file is sorted (timestamp not the first key)", len(lines(r)) == 19 and not r.stderr,
           "%d lines %r" % (len(lines(r)), r.stderr))
 
+    # the line-start check compares timestamps of one layout by their bytes: another layout is parsed
+    # (here ' ' sorts before 'T' while 10:00 comes after 09:00), and the last one read carries to the next file
+    def ts_event(i, ts, k="a"):
+        return '{"@timestamp":"%s","event":{"id":%d,"category":["process"]},"k":"%s"}\n' % (ts, i, k)
+    layouts = write(os.path.join(tmp, "layouts.ndjson"), ts_event(2, "2024-05-01 10:00Z") +
+                    ts_event(1, "2024-05-01T09:00Z"))
+    r = run(["query", SEQ, layouts])
+    check("timestamps of another layout are compared as times, not bytes",
+          len(lines(r)) == 1 and not r.stderr, "%r %r" % (lines(r), r.stderr))
+    first = write(os.path.join(tmp, "first.ndjson"), ts_event(1, "2024-05-01T00:00:10.000Z") +
+                  ts_event(3, "2024-05-01T00:00:11.000Z", k="z") + ts_event(3, "2024-05-01T00:00:20.000Z", k="z"))
+    second = write(os.path.join(tmp, "second.ndjson"), ts_event(2, "2024-05-01T00:00:15.000Z"))
+    r = run(["query", SEQ, first, second])
+    check("a file that starts before the last timestamp of the one before is sorted with it",
+          len(lines(r)) == 1 and not r.stderr, "%r %r" % (lines(r), r.stderr))
+
     # -j 2 with sequences: event queries in the chunk workers, the rest in order; the same bytes as -j 1
     mixed = write(os.path.join(tmp, "mixed.jsonl"), "\n".join(json.dumps(r) for r in [
         {"id": "any-2", "query": "process where event.id == 2"},
@@ -224,6 +240,13 @@ def main(tmp):
     arr = write(os.path.join(tmp, "shuffled.json"), "[" + ",\n".join(shuffled.splitlines()) + "]")
     r = run(["query", seq3, arr])
     check("an unsorted JSON array is sorted too", r.stdout == want.stdout, "%d lines %r" % (len(lines(r)), r.stderr))
+    # --stats counts each record once in the sources line, however many passes read it
+    for name, path in (("unsorted", up), ("sorted", op), (".gz", gzp), ("array", arr), ("reversed", lp)):
+        r = run(["query", "--stats", seq3, path])
+        src = [l.split()[1:] for l in r.stderr.decode().splitlines() if l.startswith("sources:")]
+        counts = [int(c) for c in src[0][1::2]] if src else []
+        check("--stats over a%s %s file: the sources line counts each record once" % ("n" * (name[0] in "ua."), name),
+              sum(counts) == (40 if path == lp else n), repr(src))
     # two files each in order, the second older: sorted together
     half = in_order.splitlines(True)
     first, second = write(os.path.join(tmp, "late.ndjson"), "".join(half[n // 2:])), \
@@ -270,6 +293,36 @@ def main(tmp):
     r = run(["query", "--tiebreaker-field", "seq", "sequence by k [process where n * 2 > 0] [process where false]", ovf])
     check("a sort by tiebreaker: an engine error names the event's line",
           r.returncode == 2 and (ovf + ":14: ").encode() in r.stderr, repr(r.stderr[-300:]))
+    # .gz files and JSON arrays are sorted from a record copy: messages still name the original lines
+    ovf_gz = os.path.join(tmp, "overflow_tb.ndjson.gz")
+    with gzip.open(ovf_gz, "wb") as f:
+        f.write("".join("\n" * (i == 3) + json.dumps(e) + "\n" for i, e in enumerate(lines_tb)).encode())
+    ovf_arr = write(os.path.join(tmp, "overflow_tb.json"), "[\n" + ",\n".join(json.dumps(e, indent=1) for e in lines_tb) +
+                    "\n]\n")
+    arr_line = 1 + "".join("[\n" + ",\n".join(json.dumps(e, indent=1) for e in lines_tb[:13]) + ",\n").count("\n")
+    for path, line in ((ovf_gz, 15), (ovf_arr, arr_line)):
+        r = run(["query", "--tiebreaker-field", "seq", "sequence by k [process where n * 2 > 0] [process where false]",
+                 path])
+        check("a sort by tiebreaker of %s: an engine error names the original line" % os.path.basename(path),
+              r.returncode == 2 and ("%s:%d: " % (path, line)).encode() in r.stderr, repr(r.stderr[-300:]))
+    # a value the mapping cannot convert is found when the sorted events are read back: it is reported
+    # with its line, and the run goes on as it does over the same events in order
+    conv = write(os.path.join(tmp, "conv_mapping.json"), json.dumps({"mappings": {"properties": {
+        "n": {"type": "long"}, "k": {"type": "keyword"}, "seq": {"type": "long"}}}}))
+    bad_n = [dict(e, n="abc" if e["seq"] == 6 else e["n"] % 1000) for e in lines_tb]
+    conv_seq = "sequence by k [process where n > 0] [process where n > 1]"
+    want = run(["query", "--mapping", conv, conv_seq],
+               stdin="".join(json.dumps(e) + "\n" for e in reversed(bad_n)).encode())
+    for name, text in (("ndjson", "".join(json.dumps(e) + "\n" for e in bad_n)),
+                       ("json", "[\n" + ",\n".join(json.dumps(e) for e in bad_n) + "\n]\n")):
+        path = write(os.path.join(tmp, "bad_tb." + name), text)
+        for tb in ([], ["--tiebreaker-field", "seq"]):
+            r = run(["query", "--mapping", conv] + tb + [conv_seq, path])
+            check("a sort%s (%s): a record that cannot be converted is reported with its line, the run goes on"
+                  % (" by tiebreaker" if tb else "", name),
+                  ('%s:%d: field [n]: cannot convert "abc" to long' % (path, 7 if name == "ndjson" else 8)).encode()
+                  in r.stderr and r.returncode == 0 and r.stdout == want.stdout and len(lines(want)) == 16,
+                  "rc %d, %d lines, %r" % (r.returncode, len(lines(r)), r.stderr[-300:]))
 
     # memory of a sort: the index, not the events
     shuffled_big = os.path.join(tmp, "big_shuffled.ndjson")

@@ -144,6 +144,43 @@ Test(held_events, a_result_event_carries_only_its_own_values)
     finish(&r);
 }
 
+/* Expiry gives back many copies at once; those kept for reuse still show
+ * only the values of the event each holds now. */
+Test(held_events, copies_given_back_in_a_burst_are_reused_with_their_own_values)
+{
+    run r;
+    start(&r, "sequence by k with maxspan=1s [a where k2 != \"zz\"] [b where true]", NULL);
+    char expect[8192] = "", names[3][40][8];
+    size_t len = 0;
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 40; i++) { /* 40 partials, all expired by the next round */
+            char key[8], k2[8], *name = names[round][i];
+            snprintf(key, sizeof key, "k%d", i);
+            snprintf(k2, sizeof k2, "v%d", round * 100 + i);
+            snprintf(name, sizeof names[0][0], "A%d", round * 100 + i);
+            eqlite_value f[F_COUNT] = {str("a"), str(key), str(k2)};
+            eqlite_event ev = {f, F_COUNT, (round * 10000 + i) * MS, {0}, name};
+            cr_assert_eq(eqlite_feed(r.m, &ev, render_k2, &r), EQLITE_OK);
+        }
+        /* the last 5 complete at once; the other 35 expire with the next round */
+        for (int i = 35; i < 40; i++) {
+            char key[8];
+            snprintf(key, sizeof key, "k%d", i);
+            eqlite_value f[F_COUNT] = {str("b"), str(key)};
+            eqlite_event ev = {f, F_COUNT, (round * 10000 + 100 + i) * MS, {0}, "B"};
+            cr_assert_eq(eqlite_feed(r.m, &ev, render_k2, &r), EQLITE_OK);
+            len += (size_t)snprintf(expect + len, sizeof expect - len, "A%d=v%d B=- ", round * 100 + i,
+                                    round * 100 + i);
+        }
+    }
+    cr_assert_str_eq(r.out, expect);
+    eqlite_stats st;
+    eqlite_matcher_stats(r.m, &st);
+    cr_assert_eq(st.expired + st.pending, 3 * 35, "expired %llu pending %llu", (unsigned long long)st.expired,
+                 (unsigned long long)st.pending);
+    finish(&r);
+}
+
 /* ---- state machine -------------------------------------------------------- */
 
 Test(last_stage_first, an_event_never_advances_a_partial_it_created)
