@@ -778,6 +778,19 @@ def help_and_docs():
     check("bash completion: a command's options", complete("fmt", "--c") == ["--check"]
           and complete("query", "--st") == ["--stats", "--strict"])
 
+    # Every option a command's --help names is in the man page and offered by
+    # completion after "--"; completion offers no option the command lacks.
+    if man:
+        text = open(man).read().replace("\\-", "-").replace("\\fB", "").replace("\\fR", "")
+    for cmd in ["query", "check", "fields", "fmt", "test", "bench", "convert", "publish", "worker", "alerts"]:
+        helped = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", run([cmd, "--help"]).stdout.decode())) - {"--help"}
+        offered = set(o for o in complete(cmd, "--") if o != "--help")
+        check("completion of %s offers every option of its --help, and no other" % cmd, helped == offered,
+              "missing %s, extra %s" % (sorted(helped - offered), sorted(offered - helped)))
+        if man:
+            undocumented = sorted(o for o in helped if not re.search(r"(?<![\w-])%s(?![\w-])" % o, text))
+            check("the man page documents every option of eqlite %s" % cmd, not undocumented, undocumented)
+
 
 def bad_record_flood(tmp):
     """Many bad records of one kind: the first few, then one count per kind and a hint."""
