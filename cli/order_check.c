@@ -4,19 +4,20 @@
  *
  * The fast check reads only line starts: a line that begins
  * {"@timestamp":"ISO-8601 text"} and names the timestamp field nowhere else
- * has that timestamp, whatever the rest holds (a bad line among good ones
- * cannot hide disorder: a sequence in order stays in order without it). A
+ * has that timestamp, whatever the rest holds, or is a bad record (a bad
+ * line among good ones cannot hide disorder: a sequence in order stays in
+ * order without it). A
  * line of any other shape, a tiebreaker field or a date format hands the
  * whole file to the reader, which projects only the timestamp and
  * tiebreaker. */
-#define _DEFAULT_SOURCE /* madvise */
+#define _DEFAULT_SOURCE /* posix_fadvise */
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,69 +69,138 @@ static int compare_same_layout(const char *a, size_t alen, const char *b, size_t
     return (unsigned char)a[d] < (unsigned char)b[d] ? 1 : -1;
 }
 
-static fast_verdict fast_check(const char *p, size_t n, const char *ts, size_t tslen, int64_t *last, bool *have)
+/* The fast check's state across lines (and files). */
+typedef struct line_check {
+    char head[300];      /* {"@timestamp":" */
+    size_t hlen;
+    const char *quoted;  /* "@timestamp" with its quotes, inside head */
+    size_t qlen, anchor; /* anchor: a byte of quoted rare in JSON text */
+    /* A dotted name has other spellings, which only a search of the line
+     * finds. An undotted one has none: the same key again in the object
+     * makes the record bad (Elasticsearch rejects duplicate fields, so
+     * does the reader), and a bad line cannot hide disorder. */
+    bool dotted;
+    const char *prev;    /* the previous line's timestamp text, in the buffer or in saved */
+    size_t prev_len;     /* 0: none kept (a longer text, which was parsed) */
+    char saved[64];      /* prev, when the buffer moves on */
+    bool stale;          /* *last is not yet prev's instant */
+    int64_t *last;
+    bool *have;
+} line_check;
+
+static bool line_check_init(line_check *c, const char *ts, int64_t *last, bool *have)
 {
-    char head[300];
-    if (tslen + 6 > sizeof head)
-        return FAST_UNDECIDED;
-    size_t hlen = (size_t)snprintf(head, sizeof head, "{\"%s\":\"", ts);
-    const char *quoted = head + 1; /* "@timestamp" with its quotes */
-    size_t qlen = tslen + 2, anchor = 1;
-    for (size_t i = 1; i + 1 < qlen; i++) {
-        if (!isalnum((unsigned char)quoted[i])) { /* letters are common, punctuation is not */
-            anchor = i;
+    memset(c, 0, sizeof *c);
+    size_t tslen = strlen(ts);
+    if (tslen + 6 > sizeof c->head)
+        return false;
+    c->hlen = (size_t)snprintf(c->head, sizeof c->head, "{\"%s\":\"", ts);
+    c->quoted = c->head + 1;
+    c->qlen = tslen + 2;
+    c->dotted = memchr(ts, '.', tslen) != NULL;
+    c->anchor = 1;
+    for (size_t i = 1; i + 1 < c->qlen; i++) {
+        if (!isalnum((unsigned char)c->quoted[i])) { /* letters are common, punctuation is not */
+            c->anchor = i;
             break;
         }
     }
-    const char *end = p + n, *dropped = p;
-    const char *prev = NULL; /* the previous line's timestamp text */
-    size_t prev_len = 0;
-    bool stale = false; /* *last is not yet prev's instant */
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    while (p < end) {
-        if ((size_t)(p - dropped) >= ((size_t)16 << 20)) { /* read once: resident memory stays flat */
-            const char *upto = dropped + (size_t)(p - dropped) / page * page;
-            madvise((void *)dropped, (size_t)(upto - dropped), MADV_DONTNEED);
-            dropped = upto;
-        }
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        const char *s = p;
-        while (s < le && (*s == ' ' || *s == '\t' || *s == '\r'))
-            s++;
-        if (s < le) {
-            if ((size_t)(le - s) < hlen || memcmp(s, head, hlen) != 0)
-                return FAST_UNDECIDED;
-            const char *v = s + hlen, *q = memchr(v, '"', (size_t)(le - v));
-            if (!q || memchr(v, '\\', (size_t)(q - v)) || names_field(q, le, quoted, qlen, anchor))
-                return FAST_UNDECIDED; /* escapes or a second spelling */
-            /* a timestamp laid out as the one before compares by its bytes;
-             * *last, the instant, is parsed only when the layout changes
-             * and at the end */
-            size_t vlen = (size_t)(q - v);
-            int c = prev ? compare_same_layout(prev, prev_len, v, vlen) : 2;
-            if (c == 2) {
-                int64_t t;
-                if ((stale && eq_ndjson_parse_timestamp(prev, prev_len, last) != 0) ||
-                    eq_ndjson_parse_timestamp(v, vlen, &t) != 0)
-                    return FAST_UNDECIDED; /* not a timestamp: the reader reports it */
-                c = *have && t < *last ? -1 : 1;
-                *last = t;
-                *have = true;
-                stale = false;
-            } else {
-                stale = true;
-            }
-            if (c < 0)
-                return FAST_OUT_OF_ORDER;
-            prev = v;
-            prev_len = vlen;
-        }
-        p = nl ? nl + 1 : end;
-    }
-    if (stale && eq_ndjson_parse_timestamp(prev, prev_len, last) != 0)
+    c->last = last;
+    c->have = have;
+    return true;
+}
+
+/* One line [s, le), without its newline: FAST_IN_ORDER goes on. */
+static fast_verdict check_line(line_check *c, const char *s, const char *le)
+{
+    while (s < le && (*s == ' ' || *s == '\t' || *s == '\r'))
+        s++;
+    if (s == le)
+        return FAST_IN_ORDER;
+    if ((size_t)(le - s) < c->hlen || memcmp(s, c->head, c->hlen) != 0)
         return FAST_UNDECIDED;
+    const char *v = s + c->hlen, *q = memchr(v, '"', (size_t)(le - v));
+    if (!q || memchr(v, '\\', (size_t)(q - v)) || (c->dotted && names_field(q, le, c->quoted, c->qlen, c->anchor)))
+        return FAST_UNDECIDED; /* escapes, or a second spelling ({"a.b":..} and {"a":{"b":..}}) */
+    /* a timestamp laid out as the one before compares by its bytes; the
+     * instant is parsed only when the layout changes and at the end */
+    size_t vlen = (size_t)(q - v);
+    int order = c->prev_len ? compare_same_layout(c->prev, c->prev_len, v, vlen) : 2;
+    if (order == 2) {
+        int64_t t;
+        if ((c->stale && eq_ndjson_parse_timestamp(c->prev, c->prev_len, c->last) != 0) ||
+            eq_ndjson_parse_timestamp(v, vlen, &t) != 0)
+            return FAST_UNDECIDED; /* not a timestamp: the reader reports it */
+        order = *c->have && t < *c->last ? -1 : 1;
+        *c->last = t;
+        *c->have = true;
+        c->stale = false;
+    } else {
+        c->stale = true; /* compared: as long as prev, so kept below */
+    }
+    if (order < 0)
+        return FAST_OUT_OF_ORDER;
+    c->prev = v;
+    c->prev_len = vlen <= sizeof c->saved ? vlen : 0;
     return FAST_IN_ORDER;
+}
+
+/* The buffer moves on: the previous timestamp's text to the side. */
+static void keep_prev(line_check *c)
+{
+    if (c->prev_len && c->prev != c->saved) {
+        memcpy(c->saved, c->prev, c->prev_len);
+        c->prev = c->saved;
+    }
+}
+
+/* The lines of fd, read as the reader reads (read(2) into a buffer that
+ * stays in cache; a mapping would pull each byte from memory twice, once
+ * here and once in the run). */
+static fast_verdict fast_check(int fd, line_check *c)
+{
+    size_t cap = (size_t)1 << 20, have = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        return FAST_UNDECIDED;
+    fast_verdict v = FAST_IN_ORDER;
+    for (;;) {
+        ssize_t got = read(fd, buf + have, cap - have);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            v = FAST_UNDECIDED; /* the run reports it */
+            break;
+        }
+        const char *p = buf, *end = buf + have + (size_t)got, *nl;
+        while (v == FAST_IN_ORDER && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+            v = check_line(c, p, nl);
+            p = nl + 1;
+        }
+        if (v != FAST_IN_ORDER || got == 0) {
+            if (v == FAST_IN_ORDER && p < end) /* the last line has no newline */
+                v = check_line(c, p, end);
+            break;
+        }
+        keep_prev(c);
+        have = (size_t)(end - p); /* a line begun: to the front, the buffer grows if it is full */
+        memmove(buf, p, have);
+        if (have == cap) {
+            char *grown = cap < ((size_t)64 << 20) ? realloc(buf, cap * 2) : NULL;
+            if (!grown) {
+                v = FAST_UNDECIDED;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+    }
+    keep_prev(c);
+    free(buf);
+    if (v == FAST_IN_ORDER && c->stale && eq_ndjson_parse_timestamp(c->prev, c->prev_len, c->last) != 0)
+        v = FAST_UNDECIDED;
+    c->stale = false;
+    return v;
 }
 
 static void order_options(const eng *e, eq_ndjson_options *o)
@@ -206,32 +276,28 @@ int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order
         return 0; /* every event at 0: any order is order */
     int64_t last = 0;
     bool have = false;
+    line_check lc;
+    if (fast_ok && !line_check_init(&lc, ts, &last, &have))
+        fast_ok = false;
     eq_order st = {0};
     int status = 0;
     for (size_t k = 0; k < npaths && *in_order && status == 0; k++) {
         eng_progress_file(e, ENG_STEP_CHECK_ORDER, paths[k]);
         fast_verdict v = FAST_UNDECIDED;
         if (fast_ok) {
-            int fd = open(paths[k], O_RDONLY);
-            struct stat sb;
-            if (fd >= 0 && fstat(fd, &sb) == 0 && sb.st_size > 0) {
-                void *map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-                if (map != MAP_FAILED) {
-                    madvise(map, (size_t)sb.st_size, MADV_SEQUENTIAL);
-                    int64_t before = last;
-                    bool had = have;
-                    v = fast_check(map, (size_t)sb.st_size, ts, strlen(ts), &last, &have);
-                    if (v == FAST_UNDECIDED) { /* the reader redoes this file */
-                        last = before;
-                        have = had;
-                    }
-                    munmap(map, (size_t)sb.st_size);
+            int fd = open(paths[k], O_RDONLY | O_CLOEXEC);
+            if (fd >= 0) {
+                posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+                int64_t before = last;
+                bool had = have;
+                v = fast_check(fd, &lc);
+                if (v == FAST_UNDECIDED) { /* the reader redoes this file */
+                    last = before;
+                    have = had;
+                    lc.prev_len = 0;
                 }
-            } else if (fd >= 0 && sb.st_size == 0) {
-                v = FAST_IN_ORDER;
-            }
-            if (fd >= 0)
                 close(fd);
+            }
         }
         if (v == FAST_OUT_OF_ORDER) {
             *in_order = false;

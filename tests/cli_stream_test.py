@@ -145,6 +145,27 @@ def main(tmp):
     check("a file that starts before the last timestamp of the one before is sorted with it",
           len(lines(r)) == 1 and not r.stderr, "%r %r" % (lines(r), r.stderr))
 
+    # the check reads the file in 1 MiB blocks: lines across a block's end, a line longer than a block,
+    # and one event out of order in the second block
+    def block_file(name, swap):
+        evs = [(i, "2024-05-01T00:%02d:%02d.%03dZ" % (i // 60000 % 60, i // 1000 % 60, i % 1000)) for i in range(9000)]
+        if swap:
+            evs[7005], evs[7006] = evs[7006], evs[7005]
+        path = os.path.join(tmp, name)
+        with open(path, "w") as out:
+            for n, (i, ts) in enumerate(evs):
+                pad = "x" * (1500000 if n == 4000 else 100)
+                out.write('{"@timestamp":"%s","event":{"id":%d,"category":["process"]},"k":"k%d","pad":"%s"}\n'
+                          % (ts, 1 + i % 2, i // 2, pad))
+        return path
+    blocks_seq = "sequence by k [process where event.id == 1] [process where event.id == 2]"
+    r = run(["query", blocks_seq, block_file("blocks.ndjson", False)])
+    check("a file in order over several read blocks streams", len(lines(r)) == 4500 and not r.stderr,
+          "%d %r" % (len(lines(r)), r.stderr[:300]))
+    r = run(["query", blocks_seq, block_file("blocks_swapped.ndjson", True)])
+    check("one event out of order in a later read block is found: the file is sorted",
+          len(lines(r)) == 4500 and not r.stderr, "%d %r" % (len(lines(r)), r.stderr[:300]))
+
     # -j 2 with sequences: event queries in the chunk workers, the rest in order; the same bytes as -j 1
     mixed = write(os.path.join(tmp, "mixed.jsonl"), "\n".join(json.dumps(r) for r in [
         {"id": "any-2", "query": "process where event.id == 2"},
