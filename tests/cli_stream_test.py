@@ -188,6 +188,42 @@ def main(tmp):
           ids.count("seq") > 100 and ids.count("tail") == 2 and ids.count("seq-open") > 100,
           "%d vs %d lines, %r" % (len(lines(one)), len(lines(two)), two.stderr[:300]))
 
+    # --stats: each rule's state is the same however the events come (-j 1, -j 2, a shuffled copy sorted,
+    # stdin); a sequence whose steps always come further apart than its maxspan expires every partial
+    # but those started within its last maxspan
+    with open(chunks) as f:
+        chunk_lines = f.read().splitlines(True)
+    stamps = [json.loads(l)["@timestamp"] for l in chunk_lines]
+    starts = [t for l, t in zip(chunk_lines, stamps) if json.loads(l)["event"]["id"] == 1]
+    held_short = sum(stamps[-1] - t <= 1000 for t in starts)
+    shuffled_chunks = write(os.path.join(tmp, "chunks_shuffled.ndjson"),
+                            "".join(chunk_lines[(i * 7919) % len(chunk_lines)] for i in range(len(chunk_lines))))
+    stat_rules = write(os.path.join(tmp, "stat_rules.jsonl"), open(mixed).read() + json.dumps(
+        {"id": "seq-short", "query": "sequence by k with maxspan=1s [process where event.id == 1] "
+                                     "[process where event.id == 3]"}) + "\n")
+
+    def rule_states(args, stdin=b""):
+        r = run(["query", "--stats", "--max-partials", "6", "-r", stat_rules] + args, stdin=stdin)
+        err = r.stderr.decode().splitlines()
+        head = [i for i, l in enumerate(err) if l.startswith("rule ")]
+        rows = [l.split() for l in err[head[0] + 1:]] if head else []
+        # id, hits, events, then (past the time) partials held, evicted, expired, late
+        return {row[0]: row[1:3] + row[4:] for row in rows}, err
+    states = [rule_states(a) for a in (["-j", "1", chunks], ["-j", "2", chunks], [shuffled_chunks])]
+    states.append(rule_states([], stdin="".join(chunk_lines).encode()))
+    check("--stats per-rule state agrees with -j 1, -j 2, a sorted copy and stdin",
+          all(st == states[0][0] for st, _ in states) and len(states[0][0]) == 7, repr([st for st, _ in states]))
+    short = states[0][0].get("seq-short", [])
+    check("--stats: a sequence whose steps come further apart than its maxspan expires its partials",
+          short == ["0", "30000", str(held_short), "0", str(len(starts) - held_short), "0"],
+          "%r, expected %d held" % (short, held_short))
+    late, err = rule_states([], stdin="".join(chunk_lines[(i * 7919) % len(chunk_lines)]
+                                              for i in range(len(chunk_lines))).encode())
+    noted = [int(l.split()[1]) for l in err if "out of (timestamp, tiebreaker) order" in l]
+    check("--stats on a shuffled stream: each sequence counts the late events the note counts",
+          len(noted) == 1 and all(late[r][-1] == str(noted[0]) for r in ("seq", "seq-open", "seq-short")) and
+          all(late[r][-1] == "0" for r in ("any-2", "all", "tail")), "%r %r" % (late, noted))
+
     # -j 2 hands the ordered side only what its guards can take, and time for clocked sequences: a trailing
     # missing clause (and pipes) with maxspan completes on any later event, most of them ones no filter takes
     clocked = write(os.path.join(tmp, "clocked.jsonl"), "\n".join(json.dumps(r) for r in [
