@@ -100,17 +100,20 @@ static eq_vtype type_of_mapping(eqlite_type t)
     }
 }
 
-/* Levenshtein distance of a[0..la) and b[0..lb); names past 255 bytes count
- * as unlike anything (suggestions only). */
-static unsigned edit_distance(const char *a, size_t la, const char *b, size_t lb)
+/* Levenshtein distance of a[0..la) and b[0..lb), or limit + 1 as soon as
+ * it must be more than limit (a row's least value never falls in later
+ * rows); names past 255 bytes count as unlike anything (suggestions only). */
+static unsigned edit_distance(const char *a, size_t la, const char *b, size_t lb, unsigned limit)
 {
     unsigned row[256];
     if (lb >= 256 || la >= 256)
         return 9999;
+    if ((la > lb ? la - lb : lb - la) > limit)
+        return limit + 1;
     for (size_t j = 0; j <= lb; j++)
         row[j] = (unsigned)j;
     for (size_t i = 1; i <= la; i++) {
-        unsigned diag = row[0];
+        unsigned diag = row[0], least = (unsigned)i;
         row[0] = (unsigned)i;
         for (size_t j = 1; j <= lb; j++) {
             unsigned up = row[j];
@@ -121,16 +124,22 @@ static unsigned edit_distance(const char *a, size_t la, const char *b, size_t lb
                 best = row[j - 1] + 1;
             row[j] = best;
             diag = up;
+            if (best < least)
+                least = best;
         }
+        if (least > limit)
+            return limit + 1;
     }
     return row[lb];
 }
 
-/* Lucene's LevenshteinDistance.getDistance: 1 - distance / longer length. */
+/* Lucene's LevenshteinDistance.getDistance: 1 - distance / longer length.
+ * Only names at least 0.5 similar are suggested, so a distance past half
+ * the longer length need not be exact (it scores below 0.5 either way). */
 static double similarity(const char *a, size_t la, const char *b, size_t lb)
 {
     size_t longer = la > lb ? la : lb;
-    return longer ? 1.0 - (double)edit_distance(a, la, b, lb) / (double)longer : 1.0;
+    return longer ? 1.0 - (double)edit_distance(a, la, b, lb, (unsigned)(longer / 2)) / (double)longer : 1.0;
 }
 
 /* "Unknown column [x]" with Elasticsearch's suggestions (ql
@@ -144,7 +153,7 @@ static bool unknown_column(sema *s, const eq_node *n, const char *name, uint32_t
     double score[MAX_SHOWN];
     size_t nbest = 0, total = 0;
     const eqlite_schema *sc = s->schema;
-    for (uint32_t k = 0; k < sc->nfields; k++) {
+    for (uint32_t k = 0; sc->suggest && k < sc->nfields; k++) {
         double sim = similarity(name, len, sc->fields[k].name, sc->fields[k].len);
         if (sim < 0.5)
             continue;

@@ -318,6 +318,17 @@ def field_checks(tmp, events):
           and "(not in ECS: typed from the data)" in r.stderr.decode(), repr(r))
     r = run(["query", "--no-ecs", 'process where process.nme == "x"', events])
     check("... and nothing to compare with, nothing to say", r.returncode == 0 and r.stderr == b"", repr(r))
+    # past the first five warnings, unknown fields are counted (once each; an optional one is no warning)
+    many = write(os.path.join(tmp, "many-unknown.eql"), "".join(
+        'process where process.nme%d == "x" and process.nam%d == "y" and ?process.opt%d == null;\n' % (i, i % 3, i)
+        for i in range(6)))
+    r = run(["query", "-r", many, events])
+    err = r.stderr.decode()
+    shown = [l for l in err.splitlines() if ": warning: Unknown column [" in l]
+    check("query -r: five unknown-field warnings with ES's did-you-mean, then one count of the rest",
+          r.returncode == 0 and len(shown) == 5 and all("did you mean" in l for l in shown) and
+          err.splitlines()[-1] == "eqlite: warning: 4 more fields the rules read are not in ECS (typed from the data)",
+          err)
     r = run(["fields", typo])
     check("fields lists what rules read: name, type, rules (unknown: typed from the data)",
           lines(r) == ["event.category\tkeyword\t1", "process.nme\tunknown\t1"], repr(r))
