@@ -286,7 +286,7 @@ static int warn_unknown_fields(eng *e, const cli_rule *r, const char *origin)
         eqlite_diag d;
         eqlite_status st = eqlite_compile(e->schema, r->text, r->len, &prog, &d);
         eqlite_program_free(prog);
-        if (st != EQLITE_ETYPE || strncmp(d.message, unknown, sizeof unknown - 1))
+        if (st != EQLITE_ENOTFOUND || strncmp(d.message, unknown, sizeof unknown - 1))
             break; /* compiled, or an error the real compile reports */
         const char *name = d.message + sizeof unknown - 1, *end = strchr(name, ']');
         if (!end)
