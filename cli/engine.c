@@ -977,8 +977,8 @@ void eng_report_late(const eng *e)
         const eng_late *l = &e->late[k];
         if (l->count)
             fprintf(stderr,
-                    "%s: %llu event%s %s (the first here): event queries saw %s, sequences and samples did "
-                    "not\n",
+                    "%s: %llu event%s %s (the first here): event queries and samples saw %s, sequences "
+                    "did not\n",
                     l->first, (unsigned long long)l->count, l->count == 1 ? "" : "s", what[k],
                     l->count == 1 ? "it" : "them");
     }

@@ -66,7 +66,15 @@ def main(tmp):
     r = run(["query", SEQ], stdin=many.encode())
     err = r.stderr.decode().splitlines()
     check("late events are one note with a count", r.returncode == 0 and len(err) == 1 and
-          err[0].startswith("<stdin>:2: 3 events out of") and "sequences and samples did not" in err[0], repr(err))
+          err[0].startswith("<stdin>:2: 3 events out of") and "samples saw them, sequences did not" in err[0], repr(err))
+    # a sample takes late events: the same groups as over the events in order
+    smp = "sample by k [process where event.id == 9] [process where event.id == 8]"
+    late_smp = "".join(event(i, "2024-05-01T00:00:%02dZ" % t, k=k) + "\n" for i, t, k in
+                       [(9, 10, "a"), (8, 1, "a"), (9, 2, "b"), (8, 11, "b")])
+    in_order_smp = "".join(sorted(late_smp.splitlines(True), key=lambda l: json.loads(l)["@timestamp"]))
+    r, want = run(["query", smp], stdin=late_smp.encode()), run(["query", smp], stdin=in_order_smp.encode())
+    check("a sample over late events on stdin finds the groups of the events in order",
+          len(lines(r)) == 2 and sorted(lines(r)) == sorted(lines(want)) and not r.stderr, "%r %r" % (r, want))
 
     # --reorder-window: events up to that late are put in order for sequences; later ones are counted
     win = "".join(event(i, "2024-05-01T00:00:%02dZ" % t, k=k) + "\n"
