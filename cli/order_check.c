@@ -3,13 +3,12 @@
  * usual case) streams in one pass and only an unsorted one is indexed.
  *
  * The fast check reads only line starts: a line that begins
- * {"@timestamp":"ISO-8601 text"} and names the timestamp field nowhere else
- * has that timestamp, whatever the rest holds, or is a bad record (a bad
- * line among good ones cannot hide disorder: a sequence in order stays in
- * order without it). A
- * line of any other shape, a tiebreaker field or a date format hands the
- * whole file to the reader, which projects only the timestamp and
- * tiebreaker. */
+ * {"@timestamp":"ISO-8601 text"} (and, for a dotted name, spells the field
+ * nowhere else) has that timestamp, whatever the rest holds, or is a bad
+ * record (a bad line among good ones cannot hide disorder: a sequence in
+ * order stays in order without it). A line of any other shape, a
+ * tiebreaker field or a date format hands the whole file to the reader,
+ * which projects only the timestamp and tiebreaker. */
 #define _DEFAULT_SOURCE /* posix_fadvise */
 #include <ctype.h>
 #include <errno.h>
@@ -41,13 +40,13 @@ static bool names_field(const char *p, const char *end, const char *quoted, size
     return false;
 }
 
+static bool is_digit(char c) { return (unsigned char)(c - '0') < 10; }
+
 /* How timestamp text b sorts against a, the one before it, without parsing
  * b: when both are as long, end in 'Z' and lay out digits and separators
  * alike, every field has the same width at the same place, so their bytes
  * compare as the instants do. -1 earlier, 0 equal, 1 later; 2 when the
  * layouts differ (then b is parsed). */
-static bool is_digit(char c) { return (unsigned char)(c - '0') < 10; }
-
 static int compare_same_layout(const char *a, size_t alen, const char *b, size_t blen)
 {
     if (alen != blen || alen == 0 || a[alen - 1] != 'Z' || b[blen - 1] != 'Z')
@@ -154,9 +153,9 @@ static void keep_prev(line_check *c)
     }
 }
 
-/* The lines of fd, read as the reader reads (read(2) into a buffer that
- * stays in cache; a mapping would pull each byte from memory twice, once
- * here and once in the run). */
+/* The lines of fd, read as the reader reads: read(2) into one buffer, so
+ * the scan finds the bytes in cache and memory stays one buffer however
+ * large the file (a mapping's pages had to be dropped as it went). */
 static fast_verdict fast_check(int fd, line_check *c)
 {
     size_t cap = (size_t)1 << 20, have = 0;
