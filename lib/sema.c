@@ -168,11 +168,18 @@ static unsigned name_distance(const name_pattern *p, const char *b, size_t lb)
     return score;
 }
 
-/* Lucene's LevenshteinDistance.getDistance: 1 - distance / longer length. */
+/* Lucene's LevenshteinDistance.getDistance, 1 - distance / longer length,
+ * where it is at least 0.5, the least any caller suggests; 0 below. The
+ * distance is at least the length gap, so most pairs need no distance. */
 static double similarity(const name_pattern *p, const char *b, size_t lb)
 {
-    size_t longer = p->n > lb ? p->n : lb;
-    return longer ? 1.0 - (double)name_distance(p, b, lb) / (double)longer : 1.0;
+    size_t longer = p->n > lb ? p->n : lb, gap = p->n > lb ? p->n - lb : lb - p->n;
+    if (!longer)
+        return 1.0;
+    if (2 * gap > longer)
+        return 0.0;
+    double sim = 1.0 - (double)name_distance(p, b, lb) / (double)longer;
+    return sim < 0.5 ? 0.0 : sim;
 }
 
 /* "Unknown column [x]" with Elasticsearch's suggestions (ql
