@@ -1,7 +1,7 @@
 /* scanner.c: matching events against a finished ruleset: the guard index
  * marks the rules an event can match, and only those run (plain event
  * queries on one shared VM, the others through their own matchers). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* memmem */
 #include <math.h>
 #include <time.h>
 #include <string.h>
@@ -257,6 +257,17 @@ static void mark_noted(eqlite_scanner *sc, element_marks *m, const rule_list *l)
         m->keep = false;
 }
 
+/* The lists of the needles of a CONTAINS probe found in s[0..n). */
+static void mark_needles(eqlite_scanner *sc, const probe *p, const char *s, uint32_t n, element_marks *m)
+{
+    const guard_slot *slots = sc->rs->slots;
+    for (uint32_t i = 0; i < p->nneedles; i++) {
+        const guard_slot *slot = &slots[p->needles[i]];
+        if (slot->n <= n && memmem(s, n, slot->s, slot->n))
+            mark_noted(sc, m, &slot->rules);
+    }
+}
+
 /* The probes active[a..end) of one field over one string element. */
 static void probe_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const char *s, uint32_t n, element_marks *m)
 {
@@ -268,7 +279,10 @@ static void probe_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const ch
         uint32_t pi = rs->active[a];
         const probe *p = &rs->probes[pi];
         if (p->mode == PROBE_EXACT) {
-            mark_noted(sc, m, slice_rules(rs, pi, p, s, n));
+            if (p->affix == CONTAINS)
+                mark_needles(sc, p, s, n, m);
+            else
+                mark_noted(sc, m, slice_rules(rs, pi, p, s, n));
             continue;
         }
         if (p->mode != PROBE_FOLD)
@@ -292,7 +306,10 @@ static void probe_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const ch
                 nfolded = (uint32_t)need;
             }
         }
-        mark_noted(sc, m, slice_rules(rs, pi, p, folded, nfolded));
+        if (p->affix == CONTAINS)
+            mark_needles(sc, p, folded, nfolded, m);
+        else
+            mark_noted(sc, m, slice_rules(rs, pi, p, folded, nfolded));
     }
 }
 

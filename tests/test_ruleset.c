@@ -470,6 +470,70 @@ Test(ruleset, guard_index_agrees_with_single_rule_matchers)
     teardown_fixture(&f);
 }
 
+/* "*x*" patterns are indexed by their literal, searched for anywhere in the
+ * value (folded for `:` and like~): a rule runs only on events holding it,
+ * and the index never drops a match of the rule's own matcher, wherever the
+ * literal falls, in any element, in any case, past the memo's 80 bytes and
+ * the 256 folded on the stack. */
+Test(ruleset, contains_pattern_runs_only_where_its_literal_is)
+{
+    static const char *const rules[] = {
+        "process where process.name : \"*cmd*\"",
+        "process where process.name like \"*Cmd*\" and host.os.type == \"windows\"",
+        "any where process.name : (\"*\303\251cole*\", \"bash\")",
+        "process where event.type == \"start\" and process.name like~ \"*X.E*\"",
+    };
+    enum { NR = sizeof rules / sizeof *rules };
+    static char long_name[400];
+    memset(long_name, 'a', sizeof long_name - 1);
+    memcpy(long_name + sizeof long_name - 5, "CmD!", 4);
+    static const char *const names[] = {"cmd", "xCMDx", "aCmd.exe", "Cm", "\303\211COLE.exe", "l'\303\251cole",
+                                        "bash", "x.exe", "\303\251x.EXE", long_name + 300, long_name, "zsh"};
+    enum { NN = sizeof names / sizeof *names };
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    eqlite_program *progs[NR];
+    eqlite_matcher *ms[NR];
+    for (int k = 0; k < NR; k++) {
+        add(&f, rules[k], rules[k]);
+        cr_assert_eq(eqlite_compile(f.schema, rules[k], strlen(rules[k]), &progs[k], NULL), EQLITE_OK, "%s", rules[k]);
+        cr_assert_eq(eqlite_matcher_new(progs[k], NULL, &ms[k]), EQLITE_OK);
+    }
+    start(&f);
+    int matched = 0;
+    for (int repeat = 0; repeat < 2; repeat++) /* the second time through the memo */
+        for (int n = 0; n < NN; n++)
+            for (int arr = 0; arr < 2; arr++) {
+                eqlite_value items[2] = {str("zsh"), str(names[n])};
+                eqlite_value fields[NFIELDS] = {str("process"), str("windows"), str(names[n]), str("start")};
+                if (arr)
+                    fields[NAME] = (eqlite_value){EQLITE_ARRAY, 2, {.a = items}};
+                eqlite_event ev = {fields, NFIELDS, 0, {0}, NULL};
+                char expected[512] = "";
+                for (int k = 0; k < NR; k++) {
+                    int hit = 0;
+                    cr_assert_eq(eqlite_match(ms[k], &ev, &hit), EQLITE_OK);
+                    if (hit)
+                        snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
+                                 expected[0] ? " " : "", rules[k]);
+                }
+                matched += expected[0] != 0;
+                hits h = {0};
+                cr_assert_str_eq(run(&f, fields, &h), expected, "%s", names[n]);
+            }
+    cr_assert_gt(matched, 20);
+    uint64_t before = rules_run(&f);
+    eqlite_value fields[NFIELDS] = {str("process"), str("windows"), str("zsh"), str("start")};
+    hits h = {0};
+    cr_assert_str_eq(run(&f, fields, &h), "");
+    cr_assert_eq(rules_run(&f), before, "no rule runs when no literal is in the value");
+    for (int k = 0; k < NR; k++) {
+        eqlite_matcher_free(ms[k]);
+        eqlite_program_free(progs[k]);
+    }
+    teardown_fixture(&f);
+}
+
 /* ---- the whole corpus over generated events ---- */
 
 typedef struct fingerprints {
