@@ -29,7 +29,7 @@ void eq_rule_index_free(eqlite_ruleset *rs)
     eq_free(rs->alloc, rs->always.bits);
     rs->always.bits = NULL;
     eq_free(rs->alloc, rs->clocked.items);
-    rs->clocked = (rule_list){NULL, 0, NULL};
+    rs->clocked = (rule_list){0};
     eq_free(rs->alloc, rs->tags);
     rs->tags = NULL;
     eq_free(rs->alloc, rs->bloom);
@@ -39,6 +39,9 @@ void eq_rule_index_free(eqlite_ruleset *rs)
     eq_free(rs->alloc, rs->groups);
     rs->groups = NULL;
     rs->ngroups = 0;
+    eq_free(rs->alloc, rs->group_of);
+    rs->group_of = NULL;
+    rs->ngroup_fields = 0;
     eq_free(rs->alloc, rs->always.items);
     eq_free(rs->alloc, rs->required);
     rs->required = NULL;
@@ -118,7 +121,7 @@ static uint32_t probe_for(builder *b, uint32_t field, uint32_t mode, uint32_t af
         rs->probes = p;
         rs->capprobes = cap;
     }
-    rs->probes[rs->nprobes] = (probe){field, (uint8_t)mode, (uint8_t)affix, (uint8_t)off, (uint8_t)len, 0, false, {NULL, 0, NULL}, NULL, 0};
+    rs->probes[rs->nprobes] = (probe){field, (uint8_t)mode, (uint8_t)affix, (uint8_t)off, (uint8_t)len, 0, false, {0}, NULL, 0};
     return rs->nprobes++;
 }
 
@@ -622,7 +625,7 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
             uint64_t h = slot_hash(e->probe, e->s, e->n);
             guard_slot *slot = find_slot(rs->slots, rs->mask, h, e->probe, e->s, e->n);
             if (!slot->s) {
-                *slot = (guard_slot){h, e->s ? e->s : "", e->n, e->probe, {NULL, 0, NULL}};
+                *slot = (guard_slot){h, e->s ? e->s : "", e->n, e->probe, {0}};
                 rs->probes[e->probe].ndistinct++;
             }
         }
@@ -705,7 +708,7 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
             continue;
         guard_slot *slot = find_slot(kept, small - 1, old->hash, old->probe, old->s, old->n);
         *slot = *old;
-        old->rules = (rule_list){NULL, 0, NULL};
+        old->rules = (rule_list){0};
     }
     free_slots(rs);
     rs->slots = kept;
@@ -770,6 +773,14 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
         while (g->present < g->end && rs->probes[rs->active[g->present]].mode != PROBE_PRESENT)
             g->present++;
     }
+    /* an event that lists its present fields reaches their groups directly */
+    rs->ngroup_fields = rs->ngroups ? rs->groups[rs->ngroups - 1].field + 1 : 0;
+    rs->group_of = eq_malloc(rs->alloc, (rs->ngroup_fields ? rs->ngroup_fields : 1) * sizeof *rs->group_of);
+    if (!rs->group_of)
+        goto done;
+    memset(rs->group_of, 0, (rs->ngroup_fields ? rs->ngroup_fields : 1) * sizeof *rs->group_of);
+    for (uint32_t gi = 0; gi < rs->ngroups; gi++)
+        rs->group_of[rs->groups[gi].field] = gi + 1;
     st = EQLITE_OK;
 done:
     for (uint32_t k = 0; k < rs->nrules; k++)

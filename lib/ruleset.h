@@ -76,6 +76,8 @@ struct eqlite_ruleset {
         uint32_t present;           /* active[present..end) are its PROBE_PRESENT probes (modes sort last) */
     } *groups;
     uint32_t ngroups;
+    uint32_t *group_of; /* per field id below ngroup_fields: its group + 1, 0 none */
+    uint32_t ngroup_fields;
     guard_slot *slots;
     uint32_t *tags; /* per slot: 0 empty, else bits of its hash */
     uint64_t *bloom; /* BLOOM_MASK + 1 bits: two per indexed value */

@@ -209,6 +209,36 @@ Test(ndjson, nested_objects_reach_dotted_field_names)
     eq_ndjson_close(r);
 }
 
+/* ev.present lists every field that holds a value (a scanner looks only at
+ * those), record after record of one reader: none is left out, and none
+ * of the previous record's fields is taken for present with its value. */
+Test(ndjson, present_lists_every_field_with_a_value)
+{
+    static const char json[] = "{\"process\":{\"name\":\"a\"},\"host.os.type\":\"linux\"}\n"
+                               "{\"process\":{\"parent\":{\"name\":[\"x\",\"y\"]},\"name\":null}}\n"
+                               "{\"other\":1}\n"
+                               "{\"process.name\":\"b\",\"process\":{\"name\":\"c\"}}\n";
+    static const int with_values[] = {2, 1, 0, 1};
+    eq_ndjson *r = open_mem(json);
+    for (int rec = 0; rec < 4; rec++) {
+        eqlite_event ev;
+        cr_assert_eq(next(r, &ev, NULL), EQ_NDJSON_EVENT);
+        cr_assert(ev.present || ev.npresent == 0);
+        int listed_with_value = 0;
+        for (size_t id = 0; id < ev.nfields; id++) {
+            bool listed = false;
+            for (size_t i = 0; i < ev.npresent; i++)
+                listed |= ev.present[i] == id;
+            if (ev.fields[id].kind != EQLITE_NULL) {
+                cr_assert(listed, "record %d: field %zu has a value but is not listed", rec + 1, id);
+                listed_with_value++;
+            }
+        }
+        cr_assert_eq(listed_with_value, with_values[rec], "record %d", rec + 1);
+    }
+    eq_ndjson_close(r);
+}
+
 Test(ndjson, dotted_keys_are_accepted)
 {
     eq_ndjson *r;
