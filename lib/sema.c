@@ -147,6 +147,11 @@ static void name_pattern_init(name_pattern *p, const char *s, size_t n)
 
 static unsigned name_distance(const name_pattern *p, const char *b, size_t lb)
 {
+    if (p->n > 64 && lb >= 1 && lb <= 64 && p->n < 256) { /* the distance is symmetric: b as the pattern */
+        name_pattern other;
+        name_pattern_init(&other, b, lb);
+        return name_distance(&other, p->s, p->n);
+    }
     if (p->n > 64 || p->n == 0 || lb >= 256)
         return edit_distance(p->s, p->n, b, lb);
     uint64_t vp = ~UINT64_C(0), vn = 0, last = UINT64_C(1) << (p->n - 1);
