@@ -287,6 +287,35 @@ Test(ndjson, fields_array_is_sized_to_the_largest_id_plus_one)
     eq_ndjson_close(r);
 }
 
+/* An object with many projected children (ECS's `process` has dozens) is
+ * looked up by the key's first byte: siblings sharing first bytes, one
+ * segment the prefix of another, dotted and nested spellings, and keys
+ * that are not projected all land where a plain scan of the children would. */
+Test(ndjson, wide_objects_reach_every_projected_child)
+{
+    static const char *const names[] = {"w.a", "w.ab", "w.abc", "w.b", "w.ba", "w.c", "w.d", "w.e", "w.f",
+                                        "w.g", "w.h", "w.\303\251", "w.x.y", "w.x.z", "w.A", "w._"};
+    enum { N = sizeof names / sizeof *names };
+    eq_ndjson_field f[N];
+    for (uint32_t k = 0; k < N; k++)
+        f[k] = (eq_ndjson_field){names[k], strlen(names[k]), k};
+    eq_ndjson_options o;
+    memset(&o, 0, sizeof o);
+    o.fields = f;
+    o.nfields = N;
+    const char *json = "{\"w\":{\"a\":0,\"abc\":2,\"ab\":1,\"abcd\":-1,\"ba\":4,\"b\":3,\"c\":5,\"d\":6,\"e\":7,"
+                       "\"f\":8,\"g\":9,\"h\":10,\"\303\251\":11,\"x.y\":12,\"x\":{\"z\":13},\"A\":14,\"_\":15,"
+                       "\"aa\":-1,\"\":-1,\"z\":-1},\"w.bb\":-1}";
+    eq_ndjson *r;
+    cr_assert_eq(eq_ndjson_open_memory(json, strlen(json), &o, &r, NULL, 0), EQLITE_OK);
+    eqlite_event ev;
+    cr_assert_eq(next(r, &ev, NULL), EQ_NDJSON_EVENT);
+    cr_assert_eq(ev.nfields, N);
+    for (uint32_t k = 0; k < N; k++)
+        expect_int(&ev.fields[k], k);
+    eq_ndjson_close(r);
+}
+
 Test(ndjson, two_names_may_share_an_id)
 {
     eq_ndjson_field f[2] = {{"event_type", 10, 0}, {"event.category", 14, 0}};
