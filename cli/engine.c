@@ -15,7 +15,6 @@
 #include "commands.h"
 #include "io/mapping.h"
 #include "program.h" /* npipes: head/tail change what a parallel run may do */
-#include "schema.h"  /* eq_schema_set_suggestions */
 #include "reorder.h"
 #include "ruleset.h" /* eq_scanner_profile: per-rule time for --stats */
 
@@ -279,9 +278,6 @@ static int warn_unknown_fields(eng *e, const cli_rule *r, const char *origin)
     int status = 0;
     eqlite_schema_set_grow(e->schema, 0);
     for (int tries = 0; tries < 1000; tries++) {
-        /* past the warnings shown, unknown fields are only counted: no edit
-         * distance to every known field (0.5 s of CPU for the corpus under ECS) */
-        eq_schema_set_suggestions(e->schema, e->unknown_fields < ENG_BAD_SHOWN);
         eqlite_program *prog = NULL;
         eqlite_diag d;
         eqlite_status st = eqlite_compile(e->schema, r->text, r->len, &prog, &d);
@@ -303,7 +299,6 @@ static int warn_unknown_fields(eng *e, const cli_rule *r, const char *origin)
         }
     }
     eqlite_schema_set_grow(e->schema, 1);
-    eq_schema_set_suggestions(e->schema, true);
     return status;
 }
 

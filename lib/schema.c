@@ -18,7 +18,6 @@ eqlite_status eqlite_schema_new(const eqlite_allocator *alloc, eqlite_schema **o
         return EQLITE_ENOMEM;
     memset(s, 0, sizeof *s);
     s->alloc = alloc;
-    s->suggest = true;
     if (eqlite_schema_set_category_field(s, "event.category", 14) != EQLITE_OK ||
         eqlite_schema_set_timestamp_field(s, "@timestamp", 10) != EQLITE_OK) {
         eqlite_schema_free(s);
@@ -158,8 +157,6 @@ void eqlite_schema_set_grow(eqlite_schema *s, int grow)
 }
 
 int eqlite_schema_grows(const eqlite_schema *s) { return s && s->grow; }
-
-void eq_schema_set_suggestions(eqlite_schema *s, bool on) { s->suggest = on; }
 
 static eqlite_status set_name(eqlite_schema *s, char **slot, const char *name, size_t len)
 {

@@ -22,14 +22,9 @@ struct eqlite_schema {
     uint32_t *slots; /* open addressing: id + 1, 0 = empty */
     uint32_t nslots;
     bool grow;
-    bool suggest; /* "Unknown column [x]" names similar fields, as ES does (on by default) */
     char *category_field, *timestamp_field, *tiebreaker_field;
 };
 
-/* Off: unknown columns are reported without "did you mean" (an edit
- * distance to every field; the command counts the unknown fields it does
- * not show). */
-void eq_schema_set_suggestions(eqlite_schema *s, bool on);
 /* Resolves aliases: returns the id of the real field or -1. */
 int32_t eq_schema_find(const eqlite_schema *s, const char *name, size_t len);
 /* True if a text field has a keyword sub-field (name.<sub> of keyword type). */
