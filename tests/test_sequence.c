@@ -159,7 +159,7 @@ Test(held_events, copies_given_back_in_a_burst_are_reused_with_their_own_values)
             snprintf(k2, sizeof k2, "v%d", round * 100 + i);
             snprintf(name, sizeof names[0][0], "A%d", round * 100 + i);
             eqlite_value f[F_COUNT] = {str("a"), str(key), str(k2)};
-            eqlite_event ev = {f, F_COUNT, (round * 10000 + i) * MS, {0}, name};
+            eqlite_event ev = {f, F_COUNT, (round * 10000 + i) * MS, {0}, name, NULL, 0};
             cr_assert_eq(eqlite_feed(r.m, &ev, render_k2, &r), EQLITE_OK);
         }
         /* the last 5 complete at once; the other 35 expire with the next round */
@@ -167,7 +167,7 @@ Test(held_events, copies_given_back_in_a_burst_are_reused_with_their_own_values)
             char key[8];
             snprintf(key, sizeof key, "k%d", i);
             eqlite_value f[F_COUNT] = {str("b"), str(key)};
-            eqlite_event ev = {f, F_COUNT, (round * 10000 + 100 + i) * MS, {0}, "B"};
+            eqlite_event ev = {f, F_COUNT, (round * 10000 + 100 + i) * MS, {0}, "B", NULL, 0};
             cr_assert_eq(eqlite_feed(r.m, &ev, render_k2, &r), EQLITE_OK);
             len += (size_t)snprintf(expect + len, sizeof expect - len, "A%d=v%d B=- ", round * 100 + i,
                                     round * 100 + i);
