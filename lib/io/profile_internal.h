@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <list>
 #include <memory>
 #include <new>
 #include <string>
@@ -38,9 +39,12 @@ namespace profile_internal {
 
 enum class Kind { Str, Num, Bool, Null, Raw };
 
+// Scalars hold views, not copies: into the record (simdjson's string
+// buffer), the profile's constants, or the conversion's TextArena; all live
+// until the next record.
 struct Scalar {
     Kind kind = Kind::Str;
-    std::string text; // string contents, number literal, "true"/"false", raw JSON
+    std::string_view text{"", 0}; // string contents, number literal, "true"/"false", raw JSON
 };
 
 struct Val {
@@ -140,7 +144,13 @@ struct InNode {
 };
 
 struct Profile {
+    Profile() = default;
+    Profile(Profile &&) = default;
+    Profile &operator=(Profile &&) = default;
+    Profile(const Profile &) = delete; // its Scalars view its own `constants`
+
     std::string name;
+    std::list<std::string> constants; // bytes of the constant Scalars (a list: they stay put when it moves)
     std::vector<std::vector<Cond>> detect; // every line must hold; a line holds when one of its conds does
     bool passthrough = false;
     std::vector<Table> tables;
@@ -167,6 +177,46 @@ struct eq_profiles {
 
 namespace eqio {
 
+// Text made while converting one record (numbers written out, lowercased
+// copies, joined dates): bytes that stay put until reset() at the next record.
+class TextArena {
+public:
+    char *alloc(size_t n) {
+        if (n > left_) grow(n);
+        char *at = at_;
+        at_ += n;
+        left_ -= n;
+        return at;
+    }
+    std::string_view keep(std::string_view t) {
+        if (t.empty()) return {"", 0};
+        char *at = alloc(t.size());
+        std::memcpy(at, t.data(), t.size());
+        return {at, t.size()};
+    }
+    // Keeps only the newest (largest) block, unless a huge record left it big.
+    void reset() {
+        if (chunks_.size() > 1) chunks_.erase(chunks_.begin(), chunks_.end() - 1), sizes_.erase(sizes_.begin(), sizes_.end() - 1);
+        if (!chunks_.empty() && sizes_.back() > kKeepAtMost) chunks_.clear(), sizes_.clear();
+        at_ = chunks_.empty() ? nullptr : chunks_.back().get();
+        left_ = chunks_.empty() ? 0 : sizes_.back();
+    }
+
+private:
+    static constexpr size_t kFirst = 16 * 1024, kKeepAtMost = 1024 * 1024;
+    void grow(size_t n) {
+        size_t size = std::max(n, sizes_.empty() ? kFirst : sizes_.back() * 2);
+        chunks_.push_back(std::make_unique<char[]>(size));
+        sizes_.push_back(size);
+        at_ = chunks_.back().get();
+        left_ = size;
+    }
+    std::vector<std::unique_ptr<char[]>> chunks_;
+    std::vector<size_t> sizes_;
+    char *at_ = nullptr;
+    size_t left_ = 0;
+};
+
 struct ConvertScratch {
     const Profile *profile = nullptr; // what the last conversion ran
     uint64_t gen = 0;                 // the record: stamps older than this are stale
@@ -192,9 +242,11 @@ struct ConvertScratch {
     std::vector<bool> dyn_above_static; // the field is a dotted prefix of one of the profile's own
     bool any_dyn_above = false;          // ... and one such was written for this record
     Val tmp, held; // an input value read; a value kept across a write
+    TextArena arena;
     std::string text;
     std::vector<size_t> order;
     std::vector<std::string> args;
+    std::vector<std::string_view> parts; // a list being written
     std::vector<eqlite_value> items; // one field's values handed to emit
     // `json` ops: text fields parsed as JSON, read like the record itself
     std::vector<std::unique_ptr<simdjson::dom::parser>> parsers;

@@ -146,6 +146,7 @@ void start_record(const Profile &p, ConvertScratch *s, object root) {
     s->any_dyn_above = false;
     s->ncollected = 0;
     s->nparsers = 0;
+    s->arena.reset();
     s->path.clear();
     walk_input(p, s, root, 0, false);
 }
