@@ -8,23 +8,24 @@ namespace profile_internal {
 // Every path a profile names gets a number once, so that running it on a
 // record indexes arrays instead of hashing strings.
 
-uint32_t in_kid(const Profile &p, uint32_t node, std::string_view seg) {
-    for (const auto &k : p.in_nodes[node].kids)
+uint32_t in_kid(const std::vector<InNode> &nodes, uint32_t node, std::string_view seg) {
+    for (const auto &k : nodes[node].kids)
         if (k.first == seg) return k.second;
     return kNone;
 }
 
-uint32_t in_node(Profile &p, std::string_view path) {
+// The node of a dotted path in a trie whose nodes[0] is the root, made as needed.
+uint32_t in_node(std::vector<InNode> &nodes, std::string_view path) {
     uint32_t node = 0;
     for (size_t at = 0;;) {
         size_t dot = path.find('.', at);
         std::string_view seg = path.substr(at, dot == std::string_view::npos ? std::string_view::npos : dot - at);
-        uint32_t kid = in_kid(p, node, seg);
+        uint32_t kid = in_kid(nodes, node, seg);
         if (kid == kNone) {
-            kid = static_cast<uint32_t>(p.in_nodes.size());
-            p.in_nodes.emplace_back();
-            p.in_nodes.back().path.assign(path.substr(0, dot == std::string_view::npos ? path.size() : dot));
-            p.in_nodes[node].kids.emplace_back(std::string(seg), kid);
+            kid = static_cast<uint32_t>(nodes.size());
+            nodes.emplace_back();
+            nodes.back().path.assign(path.substr(0, dot == std::string_view::npos ? path.size() : dot));
+            nodes[node].kids.emplace_back(std::string(seg), kid);
         }
         node = kid;
         if (dot == std::string_view::npos) return node;
@@ -33,7 +34,7 @@ uint32_t in_node(Profile &p, std::string_view path) {
 }
 
 uint32_t in_id(Profile &p, std::string_view path) {
-    InNode &n = p.in_nodes[in_node(p, path)];
+    InNode &n = p.in_nodes[in_node(p.in_nodes, path)];
     if (n.id < 0) {
         n.id = static_cast<int32_t>(p.in_node_of.size());
         p.in_node_of.push_back(static_cast<uint32_t>(&n - p.in_nodes.data()));
@@ -95,15 +96,11 @@ void mark_under_collect(Profile &p, uint32_t node, bool above) {
     for (const auto &k : n.kids) mark_under_collect(p, k.second, p.in_nodes[node].under_collect);
 }
 
-void compile_profile(Profile &p) {
-    p.in_nodes.assign(1, InNode{});
-    for (Table &t : p.tables)
-        for (auto &row : t.rows)
-            for (Assign &a : row.second) a.id = out_id(p, a.field);
-    compile_ops(p, p.ops);
-    mark_under_collect(p, 0, false);
-    WalkTrie &w = p.walk;
-    for (const InNode &n : p.in_nodes) {
+// The trie packed for the walk.
+void pack_walk(const std::vector<InNode> &nodes, WalkTrie *out) {
+    WalkTrie &w = *out;
+    w = WalkTrie{};
+    for (const InNode &n : nodes) {
         WalkNode wn;
         wn.first = static_cast<uint32_t>(w.edges.size());
         wn.count = static_cast<uint32_t>(n.kids.size());
@@ -132,6 +129,22 @@ void compile_profile(Profile &p) {
         }
         w.nodes.push_back(wn);
     }
+}
+
+uint64_t next_serial() {
+    static std::atomic<uint64_t> serials{0};
+    return ++serials;
+}
+
+void compile_profile(Profile &p) {
+    p.serial = next_serial();
+    p.in_nodes.assign(1, InNode{});
+    for (Table &t : p.tables)
+        for (auto &row : t.rows)
+            for (Assign &a : row.second) a.id = out_id(p, a.field);
+    compile_ops(p, p.ops);
+    mark_under_collect(p, 0, false);
+    pack_walk(p.in_nodes, &p.walk);
     p.out_ancestors.assign(p.out_paths.size(), {});
     for (size_t i = 0; i < p.out_paths.size(); i++) {
         const std::string &path = p.out_paths[i];
@@ -141,6 +154,20 @@ void compile_profile(Profile &p) {
             if (it != p.out_ids.end()) p.out_ancestors[i].push_back(it->second);
         }
     }
+}
+
+void compile_detection(eq_profiles *p) {
+    p->detect_nodes.assign(1, InNode{});
+    p->ndetect = 0;
+    for (Profile &pr : p->list)
+        for (auto &line : pr.detect)
+            for (Cond &c : line) {
+                InNode &n = p->detect_nodes[in_node(p->detect_nodes, c.ref.path)];
+                if (n.id < 0) n.id = static_cast<int32_t>(p->ndetect++);
+                c.ref.id = static_cast<uint32_t>(n.id);
+            }
+    pack_walk(p->detect_nodes, &p->detect_walk);
+    p->serial = next_serial();
 }
 
 } // namespace profile_internal

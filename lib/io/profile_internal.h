@@ -135,6 +135,52 @@ inline size_t edge_hash(uint64_t head, size_t size) {
     return static_cast<size_t>((head * 0x9E3779B97F4A7C15ull) >> 40) & (size - 1);
 }
 
+// Where a key leads from a trie node: the node (kNone: off the trie), and
+// whether it went through a collected path with segments left.
+struct KeyStep {
+    uint32_t node;
+    bool passed;
+};
+
+KeyStep resolve_key(const WalkTrie &w, uint32_t node, std::string_view key);
+
+// Key steps remembered by the key's place in its object, per trie node:
+// records of one source mostly repeat their keys in the same order, so a
+// key costs one comparison instead of a walk down the trie. Bounded: only
+// the first kKeys keys of an object, of at most kKeyLen bytes.
+class KeyMemo {
+public:
+    // Forgets everything when the trie is not the one remembered.
+    void use(const void *trie, uint64_t serial, size_t nodes) {
+        if (trie == trie_ && serial == serial_) return;
+        trie_ = trie;
+        serial_ = serial;
+        by_node_.assign(nodes, {});
+    }
+    KeyStep step(const WalkTrie &w, uint32_t node, size_t index, std::string_view key) {
+        if (index >= kKeys || key.size() > kKeyLen) return resolve_key(w, node, key);
+        std::vector<Entry> &seen = by_node_[node];
+        if (index < seen.size() && seen[index].set && seen[index].key == key) return seen[index].step;
+        KeyStep st = resolve_key(w, node, key);
+        if (index >= seen.size()) seen.resize(index + 1);
+        seen[index].key.assign(key.data(), key.size());
+        seen[index].step = st;
+        seen[index].set = true;
+        return st;
+    }
+
+private:
+    static constexpr size_t kKeys = 512, kKeyLen = 96;
+    struct Entry {
+        std::string key;
+        KeyStep step{kNone, false};
+        bool set = false;
+    };
+    const void *trie_ = nullptr;
+    uint64_t serial_ = 0;
+    std::vector<std::vector<Entry>> by_node_;
+};
+
 struct InNode {
     std::vector<std::pair<std::string, uint32_t>> kids;
     int32_t id = -1;           // the input path's number, or -1 (only a prefix)
@@ -151,6 +197,7 @@ struct Profile {
 
     std::string name;
     std::list<std::string> constants; // bytes of the constant Scalars (a list: they stay put when it moves)
+    uint64_t serial = 0; // new at each compile (KeyMemo's check)
     std::vector<std::vector<Cond>> detect; // every line must hold; a line holds when one of its conds does
     bool passthrough = false;
     std::vector<Table> tables;
@@ -170,6 +217,12 @@ using namespace profile_internal;
 
 struct eq_profiles {
     std::vector<Profile> list;
+    // every profile's detect paths in one trie (a detect Cond's ref.id
+    // numbers its path here), so detection reads the record in one walk
+    std::vector<InNode> detect_nodes;
+    WalkTrie detect_walk;
+    size_t ndetect = 0;
+    uint64_t serial = 0; // new at each change of the trie (KeyMemo's check)
     // records taken per profile (+1: no known shape), by all readers
     mutable std::unique_ptr<std::atomic<uint64_t>[]> counts;
     size_t ncounts = 0;
@@ -243,6 +296,8 @@ struct ConvertScratch {
     bool any_dyn_above = false;          // ... and one such was written for this record
     Val tmp, held; // an input value read; a value kept across a write
     TextArena arena;
+    std::vector<profile_internal::KeyMemo> memos; // per profile index
+    profile_internal::KeyMemo *memo = nullptr;    // the running profile's
     std::string text;
     std::vector<size_t> order;
     std::vector<std::string> args;
@@ -267,13 +322,15 @@ template <typename T> void fit(std::vector<T> &v, size_t n) {
 eqlite_status add_text(eq_profiles *p, std::string_view text, const char *origin, std::string *err);
 
 // profile_compile.cpp
+uint64_t next_serial();
 void compile_profile(Profile &p);
+void compile_detection(eq_profiles *p);
 
 // profile_walk.cpp: reading the record
+void detect_walk(const WalkTrie &w, KeyMemo &memo, object obj, uint32_t node, element *val, uint8_t *seen);
 void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list = false);
 void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, uint32_t node);
-void start_record(const Profile &p, ConvertScratch *s, object root);
-bool dom_find(object obj, std::string_view path, element *out);
+void start_record(const Profile &p, size_t index, ConvertScratch *s, object root);
 
 // profile_run.cpp
 const std::string &path_of(const Profile &p, const ConvertScratch *s, uint32_t id);

@@ -320,6 +320,7 @@ eqlite_status add_text(eq_profiles *p, std::string_view text, const char *origin
             p->list.insert(p->list.end() - 1, std::move(np)); // the passthrough (ECS) stays the last resort
         else p->list.push_back(std::move(np));
     }
+    compile_detection(p);
     return EQLITE_OK;
 }
 

@@ -629,6 +629,24 @@ bool shadowed(const Profile &p, ConvertScratch *s, uint32_t id) {
 namespace eqio {
 
 int profiles_detect(const eq_profiles *p, object root) {
+    // what every detect path holds, from one walk (on the stack for a few paths)
+    constexpr size_t kOnStack = 64;
+    element stack_val[kOnStack];
+    uint8_t stack_seen[kOnStack] = {};
+    std::vector<element> heap_val;
+    std::vector<uint8_t> heap_seen;
+    element *val = stack_val;
+    uint8_t *seen = stack_seen;
+    if (p->ndetect > kOnStack) {
+        heap_val.resize(p->ndetect);
+        heap_seen.assign(p->ndetect, 0);
+        val = heap_val.data();
+        seen = heap_seen.data();
+    }
+    // Detection has no scratch of its own: each thread keeps one memo.
+    thread_local KeyMemo memo;
+    memo.use(p, p->serial, p->detect_walk.nodes.size());
+    if (p->ndetect) detect_walk(p->detect_walk, memo, root, 0, val, seen);
     for (size_t i = 0; i < p->list.size(); i++) {
         const Profile &pr = p->list[i];
         if (pr.detect.empty()) continue; // forced only
@@ -636,8 +654,8 @@ int profiles_detect(const eq_profiles *p, object root) {
         for (const auto &line : pr.detect) {
             bool one = false;
             for (const Cond &c : line) {
-                element e;
-                bool present = dom_find(root, c.ref.path, &e) && e.type() != element_type::NULL_VALUE;
+                element e = val[c.ref.id];
+                bool present = seen[c.ref.id] && e.type() != element_type::NULL_VALUE;
                 switch (c.op) {
                 case CondOp::Exists: one = present; break;
                 case CondOp::Missing: one = !present; break;
@@ -680,7 +698,7 @@ bool profile_convert(const eq_profiles *p, int index, object root, ConvertScratc
         return false;
     }
     const Profile &pr = p->list[index];
-    start_record(pr, s, root);
+    start_record(pr, static_cast<size_t>(index), s, root);
     Run run{pr, s};
     run.run(pr.ops);
     return true;
