@@ -151,32 +151,45 @@ KeyStep resolve_key(const WalkTrie &w, uint32_t node, std::string_view key);
 class KeyMemo {
 public:
     // Forgets everything when the trie is not the one remembered.
-    void use(const void *trie, uint64_t serial, size_t nodes) {
-        if (trie == trie_ && serial == serial_) return;
-        trie_ = trie;
+    void use(uint64_t serial, size_t nodes) {
+        if (serial == serial_) return;
         serial_ = serial;
         by_node_.assign(nodes, {});
     }
+    // `key` lies in simdjson's string buffer (readable 8 bytes past its end).
     KeyStep step(const WalkTrie &w, uint32_t node, size_t index, std::string_view key) {
         if (index >= kKeys || key.size() > kKeyLen) return resolve_key(w, node, key);
         std::vector<Entry> &seen = by_node_[node];
-        if (index < seen.size() && seen[index].set && seen[index].key == key) return seen[index].step;
+        if (index < seen.size() && seen[index].same(key)) return seen[index].step;
         KeyStep st = resolve_key(w, node, key);
         if (index >= seen.size()) seen.resize(index + 1);
-        seen[index].key.assign(key.data(), key.size());
+        seen[index].keep(key);
         seen[index].step = st;
-        seen[index].set = true;
         return st;
     }
 
 private:
     static constexpr size_t kKeys = 512, kKeyLen = 96;
     struct Entry {
-        std::string key;
+        std::string padded; // the key, then 8 zero bytes (none: not set)
         KeyStep step{kNone, false};
-        bool set = false;
+        void keep(std::string_view key) {
+            padded.assign(key.data(), key.size());
+            padded.append(8, '\0');
+        }
+        // 8 bytes at a time: keys are short, and a memcmp call costs more.
+        bool same(std::string_view key) const {
+            size_t n = key.size();
+            if (padded.size() != n + 8) return false;
+            for (size_t i = 0; i < n; i += 8) {
+                uint64_t a, b;
+                std::memcpy(&a, key.data() + i, 8);
+                std::memcpy(&b, padded.data() + i, 8);
+                if ((a ^ b) & head_mask(n - i)) return false;
+            }
+            return true;
+        }
     };
-    const void *trie_ = nullptr;
     uint64_t serial_ = 0;
     std::vector<std::vector<Entry>> by_node_;
 };
@@ -187,6 +200,52 @@ struct InNode {
     bool collect = false;
     bool under_collect = false; // this node or one above collects
     std::string path;
+};
+
+// Whole keys to trie nodes: each node's path relative to every node above
+// it. Where nothing is collected, a key matters only when it names a node
+// whole, so one lookup settles it (detection).
+class PathIndex {
+public:
+    void build(const std::vector<InNode> &nodes);
+    // The node `key` names from `node`, or kNone. `key` lies in simdjson's
+    // string buffer (readable 8 bytes past its end).
+    uint32_t find(uint32_t node, std::string_view key) const {
+        if (slots_.empty()) return kNone;
+        for (size_t h = hash(node, key.data(), key.size()) & mask_;; h = (h + 1) & mask_) {
+            const Slot &s = slots_[h];
+            if (s.to == kNone) return kNone;
+            if (s.from == node && s.rel.size() == key.size() + 8 && same_padded(s.rel.data(), key.data(), key.size()))
+                return s.to;
+        }
+    }
+    int32_t id(uint32_t node) const { return ids_[node]; }
+    bool has_kids(uint32_t node) const { return kids_[node]; }
+
+private:
+    struct Slot {
+        uint32_t from = kNone, to = kNone; // to: kNone for an empty slot
+        std::string rel;                   // the relative path, then 8 zero bytes
+    };
+    static uint64_t load8(const char *p) {
+        uint64_t v;
+        std::memcpy(&v, p, 8);
+        return v;
+    }
+    static size_t hash(uint32_t from, const char *p, size_t n) {
+        uint64_t head = load8(p) & head_mask(n), tail = n > 8 ? load8(p + n - 8) : 0;
+        uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ (n * 0x165667B19E3779F9ull) ^ from;
+        return static_cast<size_t>(h ^ (h >> 29));
+    }
+    static bool same_padded(const char *a, const char *b, size_t n) {
+        for (size_t i = 0; i < n; i += 8)
+            if ((load8(a + i) ^ load8(b + i)) & head_mask(n - i)) return false;
+        return true;
+    }
+    std::vector<Slot> slots_;
+    size_t mask_ = 0;
+    std::vector<int32_t> ids_;
+    std::vector<uint8_t> kids_;
 };
 
 struct Profile {
@@ -220,9 +279,8 @@ struct eq_profiles {
     // every profile's detect paths in one trie (a detect Cond's ref.id
     // numbers its path here), so detection reads the record in one walk
     std::vector<InNode> detect_nodes;
-    WalkTrie detect_walk;
+    PathIndex detect_index;
     size_t ndetect = 0;
-    uint64_t serial = 0; // new at each change of the trie (KeyMemo's check)
     // records taken per profile (+1: no known shape), by all readers
     mutable std::unique_ptr<std::atomic<uint64_t>[]> counts;
     size_t ncounts = 0;
@@ -327,7 +385,7 @@ void compile_profile(Profile &p);
 void compile_detection(eq_profiles *p);
 
 // profile_walk.cpp: reading the record
-void detect_walk(const WalkTrie &w, KeyMemo &memo, object obj, uint32_t node, element *val, uint8_t *seen);
+void detect_walk(const PathIndex &index, object obj, uint32_t node, element *val, uint8_t *seen);
 void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list = false);
 void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, uint32_t node);
 void start_record(const Profile &p, size_t index, ConvertScratch *s, object root);

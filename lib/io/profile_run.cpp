@@ -643,10 +643,7 @@ int profiles_detect(const eq_profiles *p, object root) {
         val = heap_val.data();
         seen = heap_seen.data();
     }
-    // Detection has no scratch of its own: each thread keeps one memo.
-    thread_local KeyMemo memo;
-    memo.use(p, p->serial, p->detect_walk.nodes.size());
-    if (p->ndetect) detect_walk(p->detect_walk, memo, root, 0, val, seen);
+    if (p->ndetect) detect_walk(p->detect_index, root, 0, val, seen);
     for (size_t i = 0; i < p->list.size(); i++) {
         const Profile &pr = p->list[i];
         if (pr.detect.empty()) continue; // forced only

@@ -135,7 +135,7 @@ void start_record(const Profile &p, size_t index, ConvertScratch *s, object root
     s->profile = &p;
     fit(s->memos, index + 1);
     s->memo = &s->memos[index];
-    s->memo->use(&p, p.serial, p.walk.nodes.size());
+    s->memo->use(p.serial, p.walk.nodes.size());
     s->gen++;
     fit(s->in_val, p.in_node_of.size());
     fit(s->in_stamp, p.in_node_of.size());
@@ -164,19 +164,17 @@ void start_record(const Profile &p, size_t index, ConvertScratch *s, object root
 // for detect path id (in document order, nested objects before the keys
 // after them), seen[id] marks it. Arrays are not entered; an empty key
 // names nothing.
-void detect_walk(const WalkTrie &w, KeyMemo &memo, object obj, uint32_t node, element *val, uint8_t *seen) {
-    size_t index = 0;
+void detect_walk(const PathIndex &index, object obj, uint32_t node, element *val, uint8_t *seen) {
     for (auto field : obj) {
-        std::string_view key(field.key.data(), field.key.size());
-        uint32_t cur = memo.step(w, node, index++, key).node;
-        if (key.empty() || cur == kNone) continue;
-        int32_t id = w.nodes[cur].id;
+        uint32_t cur = index.find(node, std::string_view(field.key.data(), field.key.size()));
+        if (cur == kNone) continue;
+        int32_t id = index.id(cur);
         if (id >= 0 && !seen[id]) {
             seen[id] = 1;
             val[id] = field.value;
         }
-        if (w.nodes[cur].count && field.value.type() == element_type::OBJECT)
-            detect_walk(w, memo, object(field.value), cur, val, seen);
+        if (index.has_kids(cur) && field.value.type() == element_type::OBJECT)
+            detect_walk(index, object(field.value), cur, val, seen);
     }
 }
 
