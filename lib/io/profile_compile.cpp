@@ -90,6 +90,26 @@ void compile_ops(Profile &p, std::vector<Op> &ops) {
     }
 }
 
+// Copies out of the document get their targets numbered once: the fields
+// the profile names under the source (fields made at run time are still
+// found by their paths).
+void map_out_copies(Profile &p, std::vector<Op> &ops) {
+    for (Op &op : ops) {
+        if (op.kind == OpKind::Copy && op.src.out) {
+            size_t known = p.out_paths.size();
+            op.out_map.assign(known, kNone);
+            const std::string &from = op.src.path;
+            for (size_t id = 0; id < known; id++) {
+                const std::string &path = p.out_paths[id];
+                if (path.size() > from.size() && path.compare(0, from.size(), from) == 0 && path[from.size()] == '.')
+                    op.out_map[id] = out_id(p, op.dst + path.substr(from.size()));
+            }
+        }
+        map_out_copies(p, op.then);
+        map_out_copies(p, op.otherwise);
+    }
+}
+
 void mark_under_collect(Profile &p, uint32_t node, bool above) {
     InNode &n = p.in_nodes[node];
     n.under_collect = above || n.collect;
@@ -176,6 +196,7 @@ void compile_profile(Profile &p) {
         for (auto &row : t.rows)
             for (Assign &a : row.second) a.id = out_id(p, a.field);
     compile_ops(p, p.ops);
+    map_out_copies(p, p.ops);
     mark_under_collect(p, 0, false);
     pack_walk(p.in_nodes, &p.walk);
     p.out_ancestors.assign(p.out_paths.size(), {});

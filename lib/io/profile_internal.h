@@ -98,6 +98,9 @@ struct Op {
     uint32_t dst_id = 0, count_id = 0;
     std::vector<uint32_t> word_ids;
     std::string format; // time: the words joined
+    // copy $SRC DST: the field each of the profile's fields under SRC goes
+    // to (by output id; kNone: not under SRC), for the ids known at compile
+    std::vector<uint32_t> out_map;
 };
 
 constexpr uint32_t kNone = UINT32_MAX;

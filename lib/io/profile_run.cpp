@@ -235,6 +235,12 @@ struct Run {
         }
         for (size_t k = 0, n = s->touched.size(); k < n; k++) {
             uint32_t id = s->touched[k];
+            if (id < op.out_map.size()) { // numbered when compiled
+                if (op.out_map[id] == kNone || !out_present(s, id)) continue;
+                s->held = s->vals[id];
+                put(op.out_map[id], s->held);
+                continue;
+            }
             if (!has_prefix(path_of(p, s, id), op.src.path) || !out_present(s, id)) continue;
             std::string to = op.dst + path_of(p, s, id).substr(op.src.path.size());
             s->held = s->vals[id]; // s->vals may grow under the write
@@ -273,10 +279,12 @@ struct Run {
         } else if (eq_ndjson_parse_date_format(t->data(), t->size(), op.format.c_str(), &ms) != 0) {
             return; // Elastic's date processors ignore failures here too
         }
-        put_copy(op.dst_id, iso_ms(ms));
+        char out[96];
+        put_copy(op.dst_id, iso_ms(ms, out));
     }
 
-    static std::string iso_ms(int64_t ms) {
+    // Writes into out[96].
+    static std::string_view iso_ms(int64_t ms, char *out) {
         int64_t days = ms / 86400000 - (ms % 86400000 < 0);
         int64_t rem = ms - days * 86400000;
         // civil_from_days (H. Hinnant)
@@ -286,19 +294,19 @@ struct Run {
         int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
         y += m <= 2;
         if (y < 0 || y > 9999) { // rare: printf's widths
-            char buf[96];
-            std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", (long long)y,
-                          (long long)m, (long long)d, (long long)(rem / 3600000), (long long)(rem / 60000 % 60),
-                          (long long)(rem / 1000 % 60), (long long)(rem % 1000));
-            return buf;
+            int n = std::snprintf(out, 96, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", (long long)y,
+                                  (long long)m, (long long)d, (long long)(rem / 3600000), (long long)(rem / 60000 % 60),
+                                  (long long)(rem / 1000 % 60), (long long)(rem % 1000));
+            return std::string_view(out, static_cast<size_t>(n < 96 ? n : 95));
         }
-        char out[] = "0000-00-00T00:00:00.000Z";
+        static const char kShape[] = "0000-00-00T00:00:00.000Z";
+        std::memcpy(out, kShape, sizeof kShape - 1);
         auto digits = [&](size_t at, int64_t v, int width) {
             for (int i = width - 1; i >= 0; i--, v /= 10) out[at + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
         };
         digits(0, y, 4), digits(5, m, 2), digits(8, d, 2), digits(11, rem / 3600000, 2);
         digits(14, rem / 60000 % 60, 2), digits(17, rem / 1000 % 60, 2), digits(20, rem % 1000, 3);
-        return std::string(out, sizeof out - 1);
+        return std::string_view(out, sizeof kShape - 1);
     }
 
     void hashes(const Op &op) {
