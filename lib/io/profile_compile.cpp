@@ -143,7 +143,7 @@ void PathIndex::build(const std::vector<InNode> &nodes) {
         if (rel.empty()) continue; // an empty key names nothing
         size_t n = rel.size();
         rel.append(8, '\0');
-        size_t h = hash(pr.first, rel.data(), n) & mask_;
+        size_t h = key_hash(pr.first, rel.data(), n) & mask_;
         while (slots_[h].to != kNone) h = (h + 1) & mask_;
         slots_[h] = Slot{pr.first, pr.second, std::move(rel)};
     }

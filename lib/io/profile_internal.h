@@ -147,54 +147,92 @@ struct KeyStep {
 
 KeyStep resolve_key(const WalkTrie &w, uint32_t node, std::string_view key);
 
-// Key steps remembered by the key's place in its object, per trie node:
-// records of one source mostly repeat their keys in the same order, so a
-// key costs one comparison instead of a walk down the trie. Bounded: only
-// the first kKeys keys of an object, of at most kKeyLen bytes.
+// Keys as the walk meets them lie in simdjson's string buffer, readable 8
+// bytes past their end; what they are compared with is kept padded the
+// same way, so both are read 8 bytes at a time.
+inline uint64_t load8(const char *p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+
+inline size_t key_hash(uint32_t from, const char *p, size_t n) {
+    uint64_t head = load8(p) & head_mask(n), tail = n > 8 ? load8(p + n - 8) : 0;
+    uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ (n * 0x165667B19E3779F9ull) ^ from;
+    return static_cast<size_t>(h ^ (h >> 29));
+}
+
+// a and b padded; n bytes compared (keys are short: a memcmp call costs more).
+inline bool same_padded(const char *a, const char *b, size_t n) {
+    for (size_t i = 0; i < n; i += 8)
+        if ((load8(a + i) ^ load8(b + i)) & head_mask(n - i)) return false;
+    return true;
+}
+
+// A key as kept for comparing: its bytes, then 8 zero bytes.
+inline void keep_padded(std::string *out, std::string_view key) {
+    out->assign(key.data(), key.size());
+    out->append(8, '\0');
+}
+
+// Key steps remembered per (trie node, key): a source's records repeat the
+// same keys, so a key met before costs one hash and one comparison instead
+// of a walk down the trie. Bounded: up to kMaxKeys keys of at most kKeyLen
+// bytes; others are walked each time.
 class KeyMemo {
 public:
     // Forgets everything when the trie is not the one remembered.
-    void use(uint64_t serial, size_t nodes) {
+    void use(uint64_t serial) {
         if (serial == serial_) return;
         serial_ = serial;
-        by_node_.assign(nodes, {});
+        slots_.clear();
+        count_ = 0;
     }
-    // `key` lies in simdjson's string buffer (readable 8 bytes past its end).
-    KeyStep step(const WalkTrie &w, uint32_t node, size_t index, std::string_view key) {
-        if (index >= kKeys || key.size() > kKeyLen) return resolve_key(w, node, key);
-        std::vector<Entry> &seen = by_node_[node];
-        if (index < seen.size() && seen[index].same(key)) return seen[index].step;
+    KeyStep step(const WalkTrie &w, uint32_t node, std::string_view key) {
+        if (key.size() > kKeyLen) return resolve_key(w, node, key);
+        if (slots_.empty()) slots_.resize(kFirstSlots);
+        size_t mask = slots_.size() - 1;
+        for (size_t h = key_hash(node, key.data(), key.size()) & mask;; h = (h + 1) & mask) {
+            Entry &e = slots_[h];
+            if (e.padded.empty()) break;
+            if (e.from == node && e.padded.size() == key.size() + 8 && same_padded(e.padded.data(), key.data(), key.size()))
+                return e.step;
+        }
         KeyStep st = resolve_key(w, node, key);
-        if (index >= seen.size()) seen.resize(index + 1);
-        seen[index].keep(key);
-        seen[index].step = st;
+        if (count_ < kMaxKeys) add(node, key, st);
         return st;
     }
 
 private:
-    static constexpr size_t kKeys = 512, kKeyLen = 96;
+    static constexpr size_t kFirstSlots = 256, kMaxKeys = 4096, kKeyLen = 96;
     struct Entry {
-        std::string padded; // the key, then 8 zero bytes (none: not set)
+        std::string padded; // empty: a free slot
+        uint32_t from = 0;
         KeyStep step{kNone, false};
-        void keep(std::string_view key) {
-            padded.assign(key.data(), key.size());
-            padded.append(8, '\0');
-        }
-        // 8 bytes at a time: keys are short, and a memcmp call costs more.
-        bool same(std::string_view key) const {
-            size_t n = key.size();
-            if (padded.size() != n + 8) return false;
-            for (size_t i = 0; i < n; i += 8) {
-                uint64_t a, b;
-                std::memcpy(&a, key.data() + i, 8);
-                std::memcpy(&b, padded.data() + i, 8);
-                if ((a ^ b) & head_mask(n - i)) return false;
-            }
-            return true;
-        }
     };
+    void add(uint32_t node, std::string_view key, KeyStep st) {
+        if ((count_ + 1) * 2 > slots_.size()) grow();
+        size_t mask = slots_.size() - 1, h = key_hash(node, key.data(), key.size()) & mask;
+        while (!slots_[h].padded.empty()) h = (h + 1) & mask;
+        keep_padded(&slots_[h].padded, key);
+        slots_[h].from = node;
+        slots_[h].step = st;
+        count_++;
+    }
+    void grow() {
+        std::vector<Entry> old(slots_.size() * 2);
+        old.swap(slots_);
+        size_t mask = slots_.size() - 1;
+        for (Entry &e : old) {
+            if (e.padded.empty()) continue;
+            size_t h = key_hash(e.from, e.padded.data(), e.padded.size() - 8) & mask;
+            while (!slots_[h].padded.empty()) h = (h + 1) & mask;
+            slots_[h] = std::move(e);
+        }
+    }
     uint64_t serial_ = 0;
-    std::vector<std::vector<Entry>> by_node_;
+    std::vector<Entry> slots_;
+    size_t count_ = 0;
 };
 
 struct InNode {
@@ -215,7 +253,7 @@ public:
     // string buffer (readable 8 bytes past its end).
     uint32_t find(uint32_t node, std::string_view key) const {
         if (slots_.empty()) return kNone;
-        for (size_t h = hash(node, key.data(), key.size()) & mask_;; h = (h + 1) & mask_) {
+        for (size_t h = key_hash(node, key.data(), key.size()) & mask_;; h = (h + 1) & mask_) {
             const Slot &s = slots_[h];
             if (s.to == kNone) return kNone;
             if (s.from == node && s.rel.size() == key.size() + 8 && same_padded(s.rel.data(), key.data(), key.size()))
@@ -230,21 +268,6 @@ private:
         uint32_t from = kNone, to = kNone; // to: kNone for an empty slot
         std::string rel;                   // the relative path, then 8 zero bytes
     };
-    static uint64_t load8(const char *p) {
-        uint64_t v;
-        std::memcpy(&v, p, 8);
-        return v;
-    }
-    static size_t hash(uint32_t from, const char *p, size_t n) {
-        uint64_t head = load8(p) & head_mask(n), tail = n > 8 ? load8(p + n - 8) : 0;
-        uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ (n * 0x165667B19E3779F9ull) ^ from;
-        return static_cast<size_t>(h ^ (h >> 29));
-    }
-    static bool same_padded(const char *a, const char *b, size_t n) {
-        for (size_t i = 0; i < n; i += 8)
-            if ((load8(a + i) ^ load8(b + i)) & head_mask(n - i)) return false;
-        return true;
-    }
     std::vector<Slot> slots_;
     size_t mask_ = 0;
     std::vector<int32_t> ids_;

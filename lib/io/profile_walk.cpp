@@ -108,10 +108,9 @@ void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, 
 // segments; a key off the trie is skipped unless a collected path covers it.
 // While collecting, s->path is the object's dotted path.
 void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list) {
-    size_t index = 0;
     for (auto field : obj) {
         std::string_view key(field.key.data(), field.key.size());
-        KeyStep st = node == kNone ? KeyStep{kNone, false} : s->memo->step(p.walk, node, index++, key);
+        KeyStep st = node == kNone ? KeyStep{kNone, false} : s->memo->step(p.walk, node, key);
         uint32_t cur = st.node;
         bool passed = st.passed;
         bool coll = collecting || passed ||
@@ -135,7 +134,7 @@ void start_record(const Profile &p, size_t index, ConvertScratch *s, object root
     s->profile = &p;
     fit(s->memos, index + 1);
     s->memo = &s->memos[index];
-    s->memo->use(p.serial, p.walk.nodes.size());
+    s->memo->use(p.serial);
     s->gen++;
     fit(s->in_val, p.in_node_of.size());
     fit(s->in_stamp, p.in_node_of.size());
