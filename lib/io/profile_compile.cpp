@@ -133,19 +133,11 @@ void PathIndex::build(const std::vector<InNode> &nodes) {
         above.pop_back();
     };
     visit(visit, 0);
-    size_t size = 16;
-    while (size < pairs.size() * 2) size *= 2;
-    slots_.assign(size, Slot{});
-    mask_ = size - 1;
+    table_.clear();
     for (const auto &pr : pairs) {
         const std::string &from = nodes[pr.first].path, &to = nodes[pr.second].path;
-        std::string rel = to.substr(pr.first == 0 ? 0 : from.size() + 1);
-        if (rel.empty()) continue; // an empty key names nothing
-        size_t n = rel.size();
-        rel.append(8, '\0');
-        size_t h = key_hash(pr.first, rel.data(), n) & mask_;
-        while (slots_[h].to != kNone) h = (h + 1) & mask_;
-        slots_[h] = Slot{pr.first, pr.second, std::move(rel)};
+        std::string_view rel = std::string_view(to).substr(pr.first == 0 ? 0 : from.size() + 1);
+        if (!rel.empty()) table_.add(pr.first, rel, KeyStep{pr.second, false}); // an empty key names nothing
     }
 }
 

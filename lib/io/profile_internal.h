@@ -148,91 +148,100 @@ struct KeyStep {
 KeyStep resolve_key(const WalkTrie &w, uint32_t node, std::string_view key);
 
 // Keys as the walk meets them lie in simdjson's string buffer, readable 8
-// bytes past their end; what they are compared with is kept padded the
-// same way, so both are read 8 bytes at a time.
+// bytes past their end; KeyTable keeps its keys padded the same way, so
+// both are read 8 bytes at a time (keys are short: a memcmp call costs more).
 inline uint64_t load8(const char *p) {
     uint64_t v;
     std::memcpy(&v, p, 8);
     return v;
 }
 
-inline size_t key_hash(uint32_t from, const char *p, size_t n) {
-    uint64_t head = load8(p) & head_mask(n), tail = n > 8 ? load8(p + n - 8) : 0;
-    uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ (n * 0x165667B19E3779F9ull) ^ from;
-    return static_cast<size_t>(h ^ (h >> 29));
-}
+// (trie node, whole key) -> KeyStep, open addressing; the keys sit in one
+// pool, so a lookup touches two small arrays and nothing scattered.
+class KeyTable {
+public:
+    // `key` padded (readable 8 bytes past its end).
+    const KeyStep *find(uint32_t from, std::string_view key) const {
+        if (slots_.empty()) return nullptr;
+        size_t mask = slots_.size() - 1;
+        for (size_t h = hash(from, key.data(), key.size()) & mask;; h = (h + 1) & mask) {
+            const Entry &e = slots_[h];
+            if (e.len == kNone) return nullptr;
+            if (e.from == from && e.len == key.size() && same(pool_.data() + e.at, key.data(), key.size()))
+                return &e.step;
+        }
+    }
+    void add(uint32_t from, std::string_view key, KeyStep step) {
+        if ((count_ + 1) * 2 > slots_.size()) grow();
+        Entry e{from, static_cast<uint32_t>(key.size()), static_cast<uint32_t>(pool_.size()), step};
+        pool_.append(key.data(), key.size());
+        pool_.append(8, '\0');
+        place(e);
+        count_++;
+    }
+    size_t size() const { return count_; }
+    void clear() {
+        slots_.clear();
+        pool_.clear();
+        count_ = 0;
+    }
 
-// a and b padded; n bytes compared (keys are short: a memcmp call costs more).
-inline bool same_padded(const char *a, const char *b, size_t n) {
-    for (size_t i = 0; i < n; i += 8)
-        if ((load8(a + i) ^ load8(b + i)) & head_mask(n - i)) return false;
-    return true;
-}
-
-// A key as kept for comparing: its bytes, then 8 zero bytes.
-inline void keep_padded(std::string *out, std::string_view key) {
-    out->assign(key.data(), key.size());
-    out->append(8, '\0');
-}
+private:
+    struct Entry {
+        uint32_t from = 0, len = kNone, at = 0; // len kNone: a free slot
+        KeyStep step{kNone, false};
+    };
+    static size_t hash(uint32_t from, const char *p, size_t n) {
+        uint64_t head = load8(p) & head_mask(n), tail = n > 8 ? load8(p + n - 8) : 0;
+        uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ (n * 0x165667B19E3779F9ull) ^ from;
+        return static_cast<size_t>(h ^ (h >> 29));
+    }
+    static bool same(const char *a, const char *b, size_t n) {
+        for (size_t i = 0; i < n; i += 8)
+            if ((load8(a + i) ^ load8(b + i)) & head_mask(n - i)) return false;
+        return true;
+    }
+    void place(const Entry &e) {
+        size_t mask = slots_.size() - 1, h = hash(e.from, pool_.data() + e.at, e.len) & mask;
+        while (slots_[h].len != kNone) h = (h + 1) & mask;
+        slots_[h] = e;
+    }
+    void grow() {
+        std::vector<Entry> old(slots_.empty() ? 64 : slots_.size() * 2);
+        old.swap(slots_);
+        for (const Entry &e : old)
+            if (e.len != kNone) place(e);
+    }
+    std::vector<Entry> slots_;
+    std::string pool_;
+    size_t count_ = 0;
+};
 
 // Key steps remembered per (trie node, key): a source's records repeat the
-// same keys, so a key met before costs one hash and one comparison instead
-// of a walk down the trie. Bounded: up to kMaxKeys keys of at most kKeyLen
-// bytes; others are walked each time.
+// same keys, so a key met before costs one lookup instead of a walk down the
+// trie. Bounded: up to kMaxKeys keys of at most kKeyLen bytes; others are
+// walked each time.
 class KeyMemo {
 public:
     // Forgets everything when the trie is not the one remembered.
     void use(uint64_t serial) {
         if (serial == serial_) return;
         serial_ = serial;
-        slots_.clear();
-        count_ = 0;
+        table_.clear();
     }
+    // `key` lies in simdjson's string buffer (padded).
     KeyStep step(const WalkTrie &w, uint32_t node, std::string_view key) {
         if (key.size() > kKeyLen) return resolve_key(w, node, key);
-        if (slots_.empty()) slots_.resize(kFirstSlots);
-        size_t mask = slots_.size() - 1;
-        for (size_t h = key_hash(node, key.data(), key.size()) & mask;; h = (h + 1) & mask) {
-            Entry &e = slots_[h];
-            if (e.padded.empty()) break;
-            if (e.from == node && e.padded.size() == key.size() + 8 && same_padded(e.padded.data(), key.data(), key.size()))
-                return e.step;
-        }
+        if (const KeyStep *seen = table_.find(node, key)) return *seen;
         KeyStep st = resolve_key(w, node, key);
-        if (count_ < kMaxKeys) add(node, key, st);
+        if (table_.size() < kMaxKeys) table_.add(node, key, st);
         return st;
     }
 
 private:
-    static constexpr size_t kFirstSlots = 256, kMaxKeys = 4096, kKeyLen = 96;
-    struct Entry {
-        std::string padded; // empty: a free slot
-        uint32_t from = 0;
-        KeyStep step{kNone, false};
-    };
-    void add(uint32_t node, std::string_view key, KeyStep st) {
-        if ((count_ + 1) * 2 > slots_.size()) grow();
-        size_t mask = slots_.size() - 1, h = key_hash(node, key.data(), key.size()) & mask;
-        while (!slots_[h].padded.empty()) h = (h + 1) & mask;
-        keep_padded(&slots_[h].padded, key);
-        slots_[h].from = node;
-        slots_[h].step = st;
-        count_++;
-    }
-    void grow() {
-        std::vector<Entry> old(slots_.size() * 2);
-        old.swap(slots_);
-        size_t mask = slots_.size() - 1;
-        for (Entry &e : old) {
-            if (e.padded.empty()) continue;
-            size_t h = key_hash(e.from, e.padded.data(), e.padded.size() - 8) & mask;
-            while (!slots_[h].padded.empty()) h = (h + 1) & mask;
-            slots_[h] = std::move(e);
-        }
-    }
+    static constexpr size_t kMaxKeys = 4096, kKeyLen = 96;
     uint64_t serial_ = 0;
-    std::vector<Entry> slots_;
-    size_t count_ = 0;
+    KeyTable table_;
 };
 
 struct InNode {
@@ -252,24 +261,14 @@ public:
     // The node `key` names from `node`, or kNone. `key` lies in simdjson's
     // string buffer (readable 8 bytes past its end).
     uint32_t find(uint32_t node, std::string_view key) const {
-        if (slots_.empty()) return kNone;
-        for (size_t h = key_hash(node, key.data(), key.size()) & mask_;; h = (h + 1) & mask_) {
-            const Slot &s = slots_[h];
-            if (s.to == kNone) return kNone;
-            if (s.from == node && s.rel.size() == key.size() + 8 && same_padded(s.rel.data(), key.data(), key.size()))
-                return s.to;
-        }
+        const KeyStep *to = table_.find(node, key);
+        return to ? to->node : kNone;
     }
     int32_t id(uint32_t node) const { return ids_[node]; }
     bool has_kids(uint32_t node) const { return kids_[node]; }
 
 private:
-    struct Slot {
-        uint32_t from = kNone, to = kNone; // to: kNone for an empty slot
-        std::string rel;                   // the relative path, then 8 zero bytes
-    };
-    std::vector<Slot> slots_;
-    size_t mask_ = 0;
+    KeyTable table_;
     std::vector<int32_t> ids_;
     std::vector<uint8_t> kids_;
 };
