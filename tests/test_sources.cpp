@@ -407,35 +407,47 @@ Test(sources, a_value_over_fields_under_it_wins_in_event_and_text) {
     eqlite_sources_free(s);
 }
 
-Test(sources, lists_of_objects_give_every_value) {
-    // as Defender's LoggedOnUsers: a list of objects, or the JSON text of one
+namespace {
+
+// Each record of `data` read through the built-in profiles plus `profile`:
+// the profile that took it and its ECS text, one "source: text" per record.
+std::vector<std::string> converted(const char *profile, const std::string &data) {
     eqlite_sources *s = nullptr;
     cr_assert_eq(eqlite_sources_new(&s, nullptr, 0), EQLITE_OK);
-    const char *mine = "profile acme\ndetect acme.kind exists\njson acme.list\nappend related.user acme.list.UserName\n";
-    cr_assert_eq(eqlite_sources_add(s, mine, std::strlen(mine), "acme.profile", nullptr, 0), EQLITE_OK);
+    char err[256];
+    cr_assert_eq(eqlite_sources_add(s, profile, std::strlen(profile), "test.profile", err, sizeof err), EQLITE_OK, "%s", err);
     eqlite_schema *schema = nullptr;
     cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
     eqlite_reader_options o{};
     o.schema = schema;
     o.timestamp_field = "";
     o.sources = s;
-    std::string data = R"({"acme":{"kind":"x","list":[{"UserName":"u1"},{"UserName":"u2"},{"Other":1}]}})" "\n"
-                       R"({"acme":{"kind":"x","list":"[{\"UserName\":\"u3\"}, {\"UserName\":\"u3\"}]"}})" "\n"
-                       R"({"acme":{"kind":"x","list":{"UserName":"u4"}}})" "\n";
-    const char *want[] = {R"({"related":{"user":["u1","u2"]}})", R"({"related":{"user":["u3"]}})",
-                          R"({"related":{"user":["u4"]}})"};
     eqlite_reader *rd = nullptr;
     cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, nullptr, 0), EQLITE_OK);
+    std::vector<std::string> out;
     eqlite_event ev;
     eqlite_record rec;
-    for (const char *w : want) {
-        cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EVENT, "%s", rec.reason);
-        cr_expect_eq(std::string(rec.text, rec.len), std::string(w));
+    for (int k; (k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
+        cr_assert_eq(k, EQLITE_READ_EVENT, "%s", rec.reason);
+        out.push_back(std::string(*rec.source ? rec.source : "-") + ": " + std::string(rec.text, rec.len));
     }
-    cr_expect_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EOF);
     eqlite_reader_close(rd);
     eqlite_schema_free(schema);
     eqlite_sources_free(s);
+    return out;
+}
+
+} // namespace
+
+Test(sources, lists_of_objects_give_every_value) {
+    // as Defender's LoggedOnUsers: a list of objects, or the JSON text of one
+    const char *mine = "profile acme\ndetect acme.kind exists\njson acme.list\nappend related.user acme.list.UserName\n";
+    std::string data = R"({"acme":{"kind":"x","list":[{"UserName":"u1"},{"UserName":"u2"},{"Other":1}]}})" "\n"
+                       R"({"acme":{"kind":"x","list":"[{\"UserName\":\"u3\"}, {\"UserName\":\"u3\"}]"}})" "\n"
+                       R"({"acme":{"kind":"x","list":{"UserName":"u4"}}})" "\n";
+    std::vector<std::string> want = {R"(acme: {"related":{"user":["u1","u2"]}})", R"(acme: {"related":{"user":["u3"]}})",
+                                     R"(acme: {"related":{"user":["u4"]}})"};
+    cr_expect_eq(converted(mine, data), want);
 }
 
 namespace {
@@ -485,38 +497,6 @@ Test(sources, sysmon_dns_query_results_split_as_elastic_splits_them) {
     expect_has(text, R"("hosts":["f2.taboola.map.fastly.net","f2.taboola.com"])");
     expect_has(text, R"("ip":["151.101.66.2","10.0.0.1","2a04:4e42::396"])");
 }
-
-namespace {
-
-// Each record of `data` read through the built-in profiles plus `profile`:
-// the profile that took it and its ECS text, one "source: text" per record.
-std::vector<std::string> converted(const char *profile, const std::string &data) {
-    eqlite_sources *s = nullptr;
-    cr_assert_eq(eqlite_sources_new(&s, nullptr, 0), EQLITE_OK);
-    char err[256];
-    cr_assert_eq(eqlite_sources_add(s, profile, std::strlen(profile), "test.profile", err, sizeof err), EQLITE_OK, "%s", err);
-    eqlite_schema *schema = nullptr;
-    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
-    eqlite_reader_options o{};
-    o.schema = schema;
-    o.timestamp_field = "";
-    o.sources = s;
-    eqlite_reader *rd = nullptr;
-    cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, nullptr, 0), EQLITE_OK);
-    std::vector<std::string> out;
-    eqlite_event ev;
-    eqlite_record rec;
-    for (int k; (k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
-        cr_assert_eq(k, EQLITE_READ_EVENT, "%s", rec.reason);
-        out.push_back(std::string(*rec.source ? rec.source : "-") + ": " + std::string(rec.text, rec.len));
-    }
-    eqlite_reader_close(rd);
-    eqlite_schema_free(schema);
-    eqlite_sources_free(s);
-    return out;
-}
-
-} // namespace
 
 Test(sources, detection_reads_the_first_value_in_document_order) {
     // a detect path matches a dotted key or nested objects alike, and the
