@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
-#include <list>
 #include <memory>
 #include <new>
 #include <string>
@@ -273,48 +272,9 @@ private:
     std::vector<uint8_t> kids_;
 };
 
-struct Profile {
-    Profile() = default;
-    Profile(Profile &&) = default;
-    Profile &operator=(Profile &&) = default;
-    Profile(const Profile &) = delete; // its Scalars view its own `constants`
-
-    std::string name;
-    std::list<std::string> constants; // bytes of the constant Scalars (a list: they stay put when it moves)
-    uint64_t serial = 0; // new at each compile (KeyMemo's check)
-    std::vector<std::vector<Cond>> detect; // every line must hold; a line holds when one of its conds does
-    bool passthrough = false;
-    std::vector<Table> tables;
-    std::vector<Op> ops;
-    // compiled once (compile_profile): the input paths read, the output fields written
-    std::vector<InNode> in_nodes;   // [0]: the record's root
-    std::vector<uint32_t> in_node_of; // input id -> its node
-    WalkTrie walk;
-    std::vector<std::string> out_paths;
-    std::unordered_map<std::string, uint32_t> out_ids;
-    std::vector<std::vector<uint32_t>> out_ancestors; // output fields whose path is a dotted prefix of this one
-    std::unordered_set<std::string> out_prefixes;     // the dotted prefixes of the output fields
-};
-} // namespace profile_internal
-
-using namespace profile_internal;
-
-struct eq_profiles {
-    std::vector<Profile> list;
-    // every profile's detect paths in one trie (a detect Cond's ref.id
-    // numbers its path here), so detection reads the record in one walk
-    std::vector<InNode> detect_nodes;
-    PathIndex detect_index;
-    size_t ndetect = 0;
-    // records taken per profile (+1: no known shape), by all readers
-    mutable std::unique_ptr<std::atomic<uint64_t>[]> counts;
-    size_t ncounts = 0;
-};
-
-namespace eqio {
-
-// Text made while converting one record (numbers written out, lowercased
-// copies, joined dates): bytes that stay put until reset() at the next record.
+// Text kept in blocks that stay put: a profile's constants, and the text made
+// while converting one record (numbers written out, lowercased copies, dates),
+// kept until reset() at the next record.
 class TextArena {
 public:
     char *alloc(size_t n) {
@@ -352,6 +312,48 @@ private:
     char *at_ = nullptr;
     size_t left_ = 0;
 };
+
+struct Profile {
+    Profile() = default;
+    Profile(Profile &&) = default;
+    Profile &operator=(Profile &&) = default;
+    Profile(const Profile &) = delete; // its Scalars view its own `constants`
+
+    std::string name;
+    TextArena constants; // bytes of the constant Scalars (its blocks stay put when the profile moves)
+    uint64_t serial = 0; // new at each compile (KeyMemo's check)
+    std::vector<std::vector<Cond>> detect; // every line must hold; a line holds when one of its conds does
+    bool passthrough = false;
+    std::vector<Table> tables;
+    std::vector<Op> ops;
+    // compiled once (compile_profile): the input paths read, the output fields written
+    std::vector<InNode> in_nodes;   // [0]: the record's root
+    std::vector<uint32_t> in_node_of; // input id -> its node
+    WalkTrie walk;
+    std::vector<std::string> out_paths;
+    std::unordered_map<std::string, uint32_t> out_ids;
+    std::vector<std::vector<uint32_t>> out_ancestors; // output fields whose path is a dotted prefix of this one
+    std::unordered_set<std::string> out_prefixes;     // the dotted prefixes of the output fields
+};
+} // namespace profile_internal
+
+using namespace profile_internal;
+
+struct eq_profiles {
+    std::vector<Profile> list;
+    // every profile's detect paths in one trie (a detect Cond's ref.id
+    // numbers its path here), so detection reads the record in one walk
+    std::vector<InNode> detect_nodes;
+    PathIndex detect_index;
+    size_t ndetect = 0;
+    // records taken per profile (+1: no known shape), by all readers
+    mutable std::unique_ptr<std::atomic<uint64_t>[]> counts;
+    size_t ncounts = 0;
+};
+
+namespace eqio {
+
+using profile_internal::TextArena;
 
 struct ConvertScratch {
     const Profile *profile = nullptr; // what the last conversion ran

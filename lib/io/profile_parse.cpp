@@ -55,10 +55,7 @@ bool is_integer(const std::string &s) {
     return true;
 }
 
-std::string_view keep_constant(Profile &p, std::string_view text) {
-    p.constants.emplace_back(text);
-    return p.constants.back();
-}
+std::string_view keep_constant(Profile &p, std::string_view text) { return p.constants.keep(text); }
 
 // A constant: quoted text is a string; bare integers, true and false keep their type.
 Scalar constant(Profile &p, const Token &t) {
