@@ -189,13 +189,13 @@ int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order
             *in_order = false;
         } else if (v == FAST_UNDECIDED) {
             if (have) { /* carry what the fast check saw into the reader's check */
-                eqlite_event prev = {NULL, 0, last, {0}, NULL};
+                eqlite_event prev = {NULL, 0, last, {0}, NULL, NULL, 0};
                 eq_order_accept(&st, eq_default_allocator(), &prev);
             }
             fast_ok = false; /* one file needed the reader: the rest do too, keys carry over */
             status = path_check(e, paths[k], &st, in_order);
         } else if (have) {
-            eqlite_event prev = {NULL, 0, last, {0}, NULL};
+            eqlite_event prev = {NULL, 0, last, {0}, NULL, NULL, 0};
             eq_order_accept(&st, eq_default_allocator(), &prev);
         }
     }
