@@ -407,35 +407,47 @@ Test(sources, a_value_over_fields_under_it_wins_in_event_and_text) {
     eqlite_sources_free(s);
 }
 
-Test(sources, lists_of_objects_give_every_value) {
-    // as Defender's LoggedOnUsers: a list of objects, or the JSON text of one
+namespace {
+
+// Each record of `data` read through the built-in profiles plus `profile`:
+// the profile that took it and its ECS text, one "source: text" per record.
+std::vector<std::string> converted(const char *profile, const std::string &data) {
     eqlite_sources *s = nullptr;
     cr_assert_eq(eqlite_sources_new(&s, nullptr, 0), EQLITE_OK);
-    const char *mine = "profile acme\ndetect acme.kind exists\njson acme.list\nappend related.user acme.list.UserName\n";
-    cr_assert_eq(eqlite_sources_add(s, mine, std::strlen(mine), "acme.profile", nullptr, 0), EQLITE_OK);
+    char err[256];
+    cr_assert_eq(eqlite_sources_add(s, profile, std::strlen(profile), "test.profile", err, sizeof err), EQLITE_OK, "%s", err);
     eqlite_schema *schema = nullptr;
     cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
     eqlite_reader_options o{};
     o.schema = schema;
     o.timestamp_field = "";
     o.sources = s;
-    std::string data = R"({"acme":{"kind":"x","list":[{"UserName":"u1"},{"UserName":"u2"},{"Other":1}]}})" "\n"
-                       R"({"acme":{"kind":"x","list":"[{\"UserName\":\"u3\"}, {\"UserName\":\"u3\"}]"}})" "\n"
-                       R"({"acme":{"kind":"x","list":{"UserName":"u4"}}})" "\n";
-    const char *want[] = {R"({"related":{"user":["u1","u2"]}})", R"({"related":{"user":["u3"]}})",
-                          R"({"related":{"user":["u4"]}})"};
     eqlite_reader *rd = nullptr;
     cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, nullptr, 0), EQLITE_OK);
+    std::vector<std::string> out;
     eqlite_event ev;
     eqlite_record rec;
-    for (const char *w : want) {
-        cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EVENT, "%s", rec.reason);
-        cr_expect_eq(std::string(rec.text, rec.len), std::string(w));
+    for (int k; (k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
+        cr_assert_eq(k, EQLITE_READ_EVENT, "%s", rec.reason);
+        out.push_back(std::string(*rec.source ? rec.source : "-") + ": " + std::string(rec.text, rec.len));
     }
-    cr_expect_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EOF);
     eqlite_reader_close(rd);
     eqlite_schema_free(schema);
     eqlite_sources_free(s);
+    return out;
+}
+
+} // namespace
+
+Test(sources, lists_of_objects_give_every_value) {
+    // as Defender's LoggedOnUsers: a list of objects, or the JSON text of one
+    const char *mine = "profile acme\ndetect acme.kind exists\njson acme.list\nappend related.user acme.list.UserName\n";
+    std::string data = R"({"acme":{"kind":"x","list":[{"UserName":"u1"},{"UserName":"u2"},{"Other":1}]}})" "\n"
+                       R"({"acme":{"kind":"x","list":"[{\"UserName\":\"u3\"}, {\"UserName\":\"u3\"}]"}})" "\n"
+                       R"({"acme":{"kind":"x","list":{"UserName":"u4"}}})" "\n";
+    std::vector<std::string> want = {R"(acme: {"related":{"user":["u1","u2"]}})", R"(acme: {"related":{"user":["u3"]}})",
+                                     R"(acme: {"related":{"user":["u4"]}})"};
+    cr_expect_eq(converted(mine, data), want);
 }
 
 namespace {
@@ -484,4 +496,61 @@ Test(sources, sysmon_dns_query_results_split_as_elastic_splits_them) {
     expect_has(text, R"("resolved_ip":["151.101.66.2","10.0.0.1","2a04:4e42::396"])");
     expect_has(text, R"("hosts":["f2.taboola.map.fastly.net","f2.taboola.com"])");
     expect_has(text, R"("ip":["151.101.66.2","10.0.0.1","2a04:4e42::396"])");
+}
+
+Test(sources, detection_reads_the_first_value_in_document_order) {
+    // a detect path matches a dotted key or nested objects alike, and the
+    // first value met wins (nested objects before the keys after them)
+    const char *two = "profile one\ndetect a.b == one\nset out.p one\n"
+                      "profile two\ndetect a.b == two\nset out.p two\n";
+    std::vector<std::string> got = converted(two, "{\"a\":{\"b\":\"one\"}}\n"
+                                                  "{\"a.b\":\"two\"}\n"
+                                                  "{\"a.b\":\"two\",\"a\":{\"b\":\"one\"}}\n"
+                                                  "{\"a\":{\"c\":1},\"a.b\":\"one\"}\n"
+                                                  "{\"a\":{\"b\":\"two\"},\"a\":{\"b\":\"one\"}}\n"
+                                                  "{\"a\":{\"b.x\":\"one\"}}\n"
+                                                  "{\"\":{\"a.b\":\"one\"}}\n"
+                                                  "{\"a\":[{\"b\":\"one\"}]}\n");
+    std::vector<std::string> want = {
+        "one: {\"out\":{\"p\":\"one\"}}", "two: {\"out\":{\"p\":\"two\"}}", "two: {\"out\":{\"p\":\"two\"}}",
+        "one: {\"out\":{\"p\":\"one\"}}", "two: {\"out\":{\"p\":\"two\"}}", "-: {\"a\":{\"b.x\":\"one\"}}",
+        "-: {\"\":{\"a.b\":\"one\"}}",   "-: {\"a\":[{\"b\":\"one\"}]}"};
+    cr_assert_eq(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); i++) cr_expect_eq(got[i], want[i], "record %zu", i + 1);
+}
+
+Test(sources, a_key_met_again_reads_the_path_it_is_under) {
+    // the same key under different objects, spelled dotted or nested, in
+    // changing orders from record to record
+    const char *acme = "profile acme\ndetect kind exists\ncopy a.x out.a\ncopy b.x out.b\n";
+    std::vector<std::string> got = converted(acme, "{\"kind\":1,\"a\":{\"x\":\"1\"},\"b\":{\"x\":\"2\"}}\n"
+                                                   "{\"kind\":1,\"b\":{\"x\":\"3\"},\"a.x\":\"4\"}\n"
+                                                   "{\"kind\":1,\"b.x\":\"5\",\"a\":{\"x\":{\"y\":\"6\"}}}\n"
+                                                   "{\"x\":\"7\",\"kind\":1,\"a\":{\"x\":\"8\"}}\n");
+    std::vector<std::string> want = {"acme: {\"out\":{\"a\":\"1\",\"b\":\"2\"}}", "acme: {\"out\":{\"a\":\"4\",\"b\":\"3\"}}",
+                                     "acme: {\"out\":{\"a\":{\"y\":\"6\"},\"b\":\"5\"}}", "acme: {\"out\":{\"a\":\"8\"}}"};
+    cr_assert_eq(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); i++) cr_expect_eq(got[i], want[i], "record %zu", i + 1);
+}
+
+Test(sources, long_values_made_while_converting_stay_whole) {
+    // tens of kilobytes of arguments and lowercased text in one record, a
+    // small record, then the long one again
+    const char *acme = "profile acme\ndetect kind exists\nargs cmd process.args\nlower cmd low\n";
+    std::string cmd, low;
+    for (int i = 0; i < 3000; i++) {
+        char arg[16];
+        std::snprintf(arg, sizeof arg, "%sARG%04d", i ? " " : "", i);
+        cmd += arg;
+    }
+    for (char c : cmd) low += c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    std::string big = "{\"kind\":1,\"cmd\":\"" + cmd + "\"}\n";
+    std::vector<std::string> got = converted(acme, big + "{\"kind\":1,\"cmd\":\"A b\"}\n" + big);
+    cr_assert_eq(got.size(), 3u);
+    for (size_t i : {0u, 2u}) {
+        cr_expect(got[i].find("\"args\":[\"ARG0000\",\"ARG0001\",") != std::string::npos, "record %zu", i + 1);
+        cr_expect(got[i].find(",\"ARG2998\",\"ARG2999\"],\"args_count\":3000") != std::string::npos, "record %zu", i + 1);
+        cr_expect(got[i].find("\"low\":\"" + low + "\"") != std::string::npos, "record %zu", i + 1);
+    }
+    cr_expect_eq(got[1], "acme: {\"low\":\"a b\",\"process\":{\"args\":[\"A\",\"b\"],\"args_count\":2}}");
 }

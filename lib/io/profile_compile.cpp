@@ -8,23 +8,24 @@ namespace profile_internal {
 // Every path a profile names gets a number once, so that running it on a
 // record indexes arrays instead of hashing strings.
 
-uint32_t in_kid(const Profile &p, uint32_t node, std::string_view seg) {
-    for (const auto &k : p.in_nodes[node].kids)
+uint32_t in_kid(const std::vector<InNode> &nodes, uint32_t node, std::string_view seg) {
+    for (const auto &k : nodes[node].kids)
         if (k.first == seg) return k.second;
     return kNone;
 }
 
-uint32_t in_node(Profile &p, std::string_view path) {
+// The node of a dotted path in a trie whose nodes[0] is the root, made as needed.
+uint32_t in_node(std::vector<InNode> &nodes, std::string_view path) {
     uint32_t node = 0;
     for (size_t at = 0;;) {
         size_t dot = path.find('.', at);
         std::string_view seg = path.substr(at, dot == std::string_view::npos ? std::string_view::npos : dot - at);
-        uint32_t kid = in_kid(p, node, seg);
+        uint32_t kid = in_kid(nodes, node, seg);
         if (kid == kNone) {
-            kid = static_cast<uint32_t>(p.in_nodes.size());
-            p.in_nodes.emplace_back();
-            p.in_nodes.back().path.assign(path.substr(0, dot == std::string_view::npos ? path.size() : dot));
-            p.in_nodes[node].kids.emplace_back(std::string(seg), kid);
+            kid = static_cast<uint32_t>(nodes.size());
+            nodes.emplace_back();
+            nodes.back().path.assign(path.substr(0, dot == std::string_view::npos ? path.size() : dot));
+            nodes[node].kids.emplace_back(std::string(seg), kid);
         }
         node = kid;
         if (dot == std::string_view::npos) return node;
@@ -33,7 +34,7 @@ uint32_t in_node(Profile &p, std::string_view path) {
 }
 
 uint32_t in_id(Profile &p, std::string_view path) {
-    InNode &n = p.in_nodes[in_node(p, path)];
+    InNode &n = p.in_nodes[in_node(p.in_nodes, path)];
     if (n.id < 0) {
         n.id = static_cast<int32_t>(p.in_node_of.size());
         p.in_node_of.push_back(static_cast<uint32_t>(&n - p.in_nodes.data()));
@@ -89,21 +90,62 @@ void compile_ops(Profile &p, std::vector<Op> &ops) {
     }
 }
 
+// Copies out of the document get their targets numbered once: the fields
+// the profile names under the source (fields made at run time are still
+// found by their paths).
+void map_out_copies(Profile &p, std::vector<Op> &ops) {
+    for (Op &op : ops) {
+        if (op.kind == OpKind::Copy && op.src.out) {
+            size_t known = p.out_paths.size();
+            op.out_map.assign(known, kNone);
+            const std::string &from = op.src.path;
+            for (size_t id = 0; id < known; id++) {
+                const std::string &path = p.out_paths[id];
+                if (path.size() > from.size() && path.compare(0, from.size(), from) == 0 && path[from.size()] == '.')
+                    op.out_map[id] = out_id(p, op.dst + path.substr(from.size()));
+            }
+        }
+        map_out_copies(p, op.then);
+        map_out_copies(p, op.otherwise);
+    }
+}
+
 void mark_under_collect(Profile &p, uint32_t node, bool above) {
     InNode &n = p.in_nodes[node];
     n.under_collect = above || n.collect;
     for (const auto &k : n.kids) mark_under_collect(p, k.second, p.in_nodes[node].under_collect);
 }
 
-void compile_profile(Profile &p) {
-    p.in_nodes.assign(1, InNode{});
-    for (Table &t : p.tables)
-        for (auto &row : t.rows)
-            for (Assign &a : row.second) a.id = out_id(p, a.field);
-    compile_ops(p, p.ops);
-    mark_under_collect(p, 0, false);
-    WalkTrie &w = p.walk;
-    for (const InNode &n : p.in_nodes) {
+void PathIndex::build(const std::vector<InNode> &nodes) {
+    ids_.clear();
+    kids_.clear();
+    for (const InNode &n : nodes) {
+        ids_.push_back(n.id);
+        kids_.push_back(!n.kids.empty());
+    }
+    // every (node above, node below) pair: the trie's paths from each node
+    std::vector<std::pair<uint32_t, uint32_t>> pairs;
+    std::vector<uint32_t> above; // the path from the root down to the node visited
+    auto visit = [&](auto &self, uint32_t node) -> void {
+        for (uint32_t a : above) pairs.emplace_back(a, node);
+        above.push_back(node);
+        for (const auto &k : nodes[node].kids) self(self, k.second);
+        above.pop_back();
+    };
+    visit(visit, 0);
+    table_.clear();
+    for (const auto &pr : pairs) {
+        const std::string &from = nodes[pr.first].path, &to = nodes[pr.second].path;
+        std::string_view rel = std::string_view(to).substr(pr.first == 0 ? 0 : from.size() + 1);
+        if (!rel.empty()) table_.add(pr.first, rel, KeyStep{pr.second, false}); // an empty key names nothing
+    }
+}
+
+// The trie packed for the walk.
+void pack_walk(const std::vector<InNode> &nodes, WalkTrie *out) {
+    WalkTrie &w = *out;
+    w = WalkTrie{};
+    for (const InNode &n : nodes) {
         WalkNode wn;
         wn.first = static_cast<uint32_t>(w.edges.size());
         wn.count = static_cast<uint32_t>(n.kids.size());
@@ -132,6 +174,23 @@ void compile_profile(Profile &p) {
         }
         w.nodes.push_back(wn);
     }
+}
+
+uint64_t next_serial() {
+    static std::atomic<uint64_t> serials{0};
+    return ++serials;
+}
+
+void compile_profile(Profile &p) {
+    p.serial = next_serial();
+    p.in_nodes.assign(1, InNode{});
+    for (Table &t : p.tables)
+        for (auto &row : t.rows)
+            for (Assign &a : row.second) a.id = out_id(p, a.field);
+    compile_ops(p, p.ops);
+    map_out_copies(p, p.ops);
+    mark_under_collect(p, 0, false);
+    pack_walk(p.in_nodes, &p.walk);
     p.out_ancestors.assign(p.out_paths.size(), {});
     for (size_t i = 0; i < p.out_paths.size(); i++) {
         const std::string &path = p.out_paths[i];
@@ -141,6 +200,19 @@ void compile_profile(Profile &p) {
             if (it != p.out_ids.end()) p.out_ancestors[i].push_back(it->second);
         }
     }
+}
+
+void compile_detection(eq_profiles *p) {
+    p->detect_nodes.assign(1, InNode{});
+    p->ndetect = 0;
+    for (Profile &pr : p->list)
+        for (auto &line : pr.detect)
+            for (Cond &c : line) {
+                InNode &n = p->detect_nodes[in_node(p->detect_nodes, c.ref.path)];
+                if (n.id < 0) n.id = static_cast<int32_t>(p->ndetect++);
+                c.ref.id = static_cast<uint32_t>(n.id);
+            }
+    p->detect_index.build(p->detect_nodes);
 }
 
 } // namespace profile_internal

@@ -38,9 +38,12 @@ namespace profile_internal {
 
 enum class Kind { Str, Num, Bool, Null, Raw };
 
+// Scalars hold views, not copies: into the record (simdjson's string
+// buffer), the profile's constants, or the conversion's TextArena; all live
+// until the next record.
 struct Scalar {
     Kind kind = Kind::Str;
-    std::string text; // string contents, number literal, "true"/"false", raw JSON
+    std::string_view text{"", 0}; // string contents, number literal, "true"/"false", raw JSON
 };
 
 struct Val {
@@ -94,6 +97,9 @@ struct Op {
     uint32_t dst_id = 0, count_id = 0;
     std::vector<uint32_t> word_ids;
     std::string format; // time: the words joined
+    // copy $SRC DST: the field each of the profile's fields under SRC goes
+    // to (by output id; kNone: not under SRC), for the ids known at compile
+    std::vector<uint32_t> out_map;
 };
 
 constexpr uint32_t kNone = UINT32_MAX;
@@ -131,6 +137,112 @@ inline size_t edge_hash(uint64_t head, size_t size) {
     return static_cast<size_t>((head * 0x9E3779B97F4A7C15ull) >> 40) & (size - 1);
 }
 
+// Where a key leads from a trie node: the node (kNone: off the trie), and
+// whether it went through a collected path with segments left.
+struct KeyStep {
+    uint32_t node;
+    bool passed;
+};
+
+KeyStep resolve_key(const WalkTrie &w, uint32_t node, std::string_view key);
+
+// Keys as the walk meets them lie in simdjson's string buffer, readable 8
+// bytes past their end; KeyTable keeps its keys padded the same way, so
+// both are read 8 bytes at a time (keys are short: a memcmp call costs more).
+inline uint64_t load8(const char *p) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+
+// (trie node, whole key) -> KeyStep, open addressing; the keys sit in one
+// pool, so a lookup touches two small arrays and nothing scattered.
+class KeyTable {
+public:
+    // `key` padded (readable 8 bytes past its end).
+    const KeyStep *find(uint32_t from, std::string_view key) const {
+        if (slots_.empty()) return nullptr;
+        size_t mask = slots_.size() - 1;
+        for (size_t h = hash(from, key.data(), key.size()) & mask;; h = (h + 1) & mask) {
+            const Entry &e = slots_[h];
+            if (e.len == kNone) return nullptr;
+            if (e.from == from && e.len == key.size() && same(pool_.data() + e.at, key.data(), key.size()))
+                return &e.step;
+        }
+    }
+    void add(uint32_t from, std::string_view key, KeyStep step) {
+        if ((count_ + 1) * 2 > slots_.size()) grow();
+        Entry e{from, static_cast<uint32_t>(key.size()), static_cast<uint32_t>(pool_.size()), step};
+        pool_.append(key.data(), key.size());
+        pool_.append(8, '\0');
+        place(e);
+        count_++;
+    }
+    size_t size() const { return count_; }
+    void clear() {
+        slots_.clear();
+        pool_.clear();
+        count_ = 0;
+    }
+
+private:
+    struct Entry {
+        uint32_t from = 0, len = kNone, at = 0; // len kNone: a free slot
+        KeyStep step{kNone, false};
+    };
+    static size_t hash(uint32_t from, const char *p, size_t n) {
+        uint64_t head = load8(p) & head_mask(n), tail = n > 8 ? load8(p + n - 8) : 0;
+        uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ (n * 0x165667B19E3779F9ull) ^ from;
+        return static_cast<size_t>(h ^ (h >> 29));
+    }
+    static bool same(const char *a, const char *b, size_t n) {
+        for (size_t i = 0; i < n; i += 8)
+            if ((load8(a + i) ^ load8(b + i)) & head_mask(n - i)) return false;
+        return true;
+    }
+    void place(const Entry &e) {
+        size_t mask = slots_.size() - 1, h = hash(e.from, pool_.data() + e.at, e.len) & mask;
+        while (slots_[h].len != kNone) h = (h + 1) & mask;
+        slots_[h] = e;
+    }
+    void grow() {
+        std::vector<Entry> old(slots_.empty() ? 64 : slots_.size() * 2);
+        old.swap(slots_);
+        for (const Entry &e : old)
+            if (e.len != kNone) place(e);
+    }
+    std::vector<Entry> slots_;
+    std::string pool_;
+    size_t count_ = 0;
+};
+
+// Key steps remembered per (trie node, key): a source's records repeat the
+// same keys, so a key met before costs one lookup instead of a walk down the
+// trie. Bounded: up to kMaxKeys keys of at most kKeyLen bytes; others are
+// walked each time.
+class KeyMemo {
+public:
+    // Forgets everything when the trie is not the one remembered.
+    void use(uint64_t serial) {
+        if (serial == serial_) return;
+        serial_ = serial;
+        table_.clear();
+    }
+    // `key` lies in simdjson's string buffer (padded).
+    KeyStep step(const WalkTrie &w, uint32_t node, std::string_view key) {
+        if (key.size() > kKeyLen) return resolve_key(w, node, key);
+        if (const KeyStep *seen = table_.find(node, key)) return *seen;
+        KeyStep st = resolve_key(w, node, key);
+        if (table_.size() < kMaxKeys) table_.add(node, key, st);
+        return st;
+    }
+
+private:
+    static constexpr size_t kMaxKeys = 4096, kKeyLen = 96;
+    uint64_t serial_ = 0;
+    KeyTable table_;
+};
+
 struct InNode {
     std::vector<std::pair<std::string, uint32_t>> kids;
     int32_t id = -1;           // the input path's number, or -1 (only a prefix)
@@ -139,8 +251,77 @@ struct InNode {
     std::string path;
 };
 
+// Whole keys to trie nodes: each node's path relative to every node above
+// it. Where nothing is collected, a key matters only when it names a node
+// whole, so one lookup settles it (detection).
+class PathIndex {
+public:
+    void build(const std::vector<InNode> &nodes);
+    // The node `key` names from `node`, or kNone. `key` lies in simdjson's
+    // string buffer (readable 8 bytes past its end).
+    uint32_t find(uint32_t node, std::string_view key) const {
+        const KeyStep *to = table_.find(node, key);
+        return to ? to->node : kNone;
+    }
+    int32_t id(uint32_t node) const { return ids_[node]; }
+    bool has_kids(uint32_t node) const { return kids_[node]; }
+
+private:
+    KeyTable table_;
+    std::vector<int32_t> ids_;
+    std::vector<uint8_t> kids_;
+};
+
+// Text kept in blocks that stay put: a profile's constants, and the text made
+// while converting one record (numbers written out, lowercased copies, dates),
+// kept until reset() at the next record.
+class TextArena {
+public:
+    char *alloc(size_t n) {
+        if (n > left_) grow(n);
+        char *at = at_;
+        at_ += n;
+        left_ -= n;
+        return at;
+    }
+    std::string_view keep(std::string_view t) {
+        if (t.empty()) return {"", 0};
+        char *at = alloc(t.size());
+        std::memcpy(at, t.data(), t.size());
+        return {at, t.size()};
+    }
+    // Keeps only the newest (largest) block, unless a huge record left it big.
+    void reset() {
+        if (chunks_.size() > 1) chunks_.erase(chunks_.begin(), chunks_.end() - 1), sizes_.erase(sizes_.begin(), sizes_.end() - 1);
+        if (!chunks_.empty() && sizes_.back() > kKeepAtMost) chunks_.clear(), sizes_.clear();
+        at_ = chunks_.empty() ? nullptr : chunks_.back().get();
+        left_ = chunks_.empty() ? 0 : sizes_.back();
+    }
+
+private:
+    static constexpr size_t kFirst = 16 * 1024, kKeepAtMost = 1024 * 1024;
+    void grow(size_t n) {
+        size_t size = std::max(n, sizes_.empty() ? kFirst : sizes_.back() * 2);
+        chunks_.push_back(std::make_unique<char[]>(size));
+        sizes_.push_back(size);
+        at_ = chunks_.back().get();
+        left_ = size;
+    }
+    std::vector<std::unique_ptr<char[]>> chunks_;
+    std::vector<size_t> sizes_;
+    char *at_ = nullptr;
+    size_t left_ = 0;
+};
+
 struct Profile {
+    Profile() = default;
+    Profile(Profile &&) = default;
+    Profile &operator=(Profile &&) = default;
+    Profile(const Profile &) = delete; // its Scalars view its own `constants`
+
     std::string name;
+    TextArena constants; // bytes of the constant Scalars (its blocks stay put when the profile moves)
+    uint64_t serial = 0; // new at each compile (KeyMemo's check)
     std::vector<std::vector<Cond>> detect; // every line must hold; a line holds when one of its conds does
     bool passthrough = false;
     std::vector<Table> tables;
@@ -160,12 +341,19 @@ using namespace profile_internal;
 
 struct eq_profiles {
     std::vector<Profile> list;
+    // every profile's detect paths in one trie (a detect Cond's ref.id
+    // numbers its path here), so detection reads the record in one walk
+    std::vector<InNode> detect_nodes;
+    PathIndex detect_index;
+    size_t ndetect = 0;
     // records taken per profile (+1: no known shape), by all readers
     mutable std::unique_ptr<std::atomic<uint64_t>[]> counts;
     size_t ncounts = 0;
 };
 
 namespace eqio {
+
+using profile_internal::TextArena;
 
 struct ConvertScratch {
     const Profile *profile = nullptr; // what the last conversion ran
@@ -192,9 +380,13 @@ struct ConvertScratch {
     std::vector<bool> dyn_above_static; // the field is a dotted prefix of one of the profile's own
     bool any_dyn_above = false;          // ... and one such was written for this record
     Val tmp, held; // an input value read; a value kept across a write
+    TextArena arena;
+    std::vector<profile_internal::KeyMemo> memos; // per profile index
+    profile_internal::KeyMemo *memo = nullptr;    // the running profile's
     std::string text;
     std::vector<size_t> order;
     std::vector<std::string> args;
+    std::vector<std::string_view> parts; // a list being written
     std::vector<eqlite_value> items; // one field's values handed to emit
     // `json` ops: text fields parsed as JSON, read like the record itself
     std::vector<std::unique_ptr<simdjson::dom::parser>> parsers;
@@ -215,13 +407,15 @@ template <typename T> void fit(std::vector<T> &v, size_t n) {
 eqlite_status add_text(eq_profiles *p, std::string_view text, const char *origin, std::string *err);
 
 // profile_compile.cpp
+uint64_t next_serial();
 void compile_profile(Profile &p);
+void compile_detection(eq_profiles *p);
 
 // profile_walk.cpp: reading the record
+void detect_walk(const PathIndex &index, object obj, uint32_t node, element *val, uint8_t *seen);
 void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list = false);
 void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, uint32_t node);
-void start_record(const Profile &p, ConvertScratch *s, object root);
-bool dom_find(object obj, std::string_view path, element *out);
+void start_record(const Profile &p, size_t index, ConvertScratch *s, object root);
 
 // profile_run.cpp
 const std::string &path_of(const Profile &p, const ConvertScratch *s, uint32_t id);

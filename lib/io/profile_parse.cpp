@@ -55,26 +55,29 @@ bool is_integer(const std::string &s) {
     return true;
 }
 
+std::string_view keep_constant(Profile &p, std::string_view text) { return p.constants.keep(text); }
+
 // A constant: quoted text is a string; bare integers, true and false keep their type.
-Scalar constant(const Token &t) {
-    if (!t.quoted && !t.text.empty() && is_integer(t.text)) return {Kind::Num, t.text};
-    if (!t.quoted && (t.text == "true" || t.text == "false")) return {Kind::Bool, t.text};
-    return {Kind::Str, t.text};
+Scalar constant(Profile &p, const Token &t) {
+    Kind kind = Kind::Str;
+    if (!t.quoted && !t.text.empty() && is_integer(t.text)) kind = Kind::Num;
+    else if (!t.quoted && (t.text == "true" || t.text == "false")) kind = Kind::Bool;
+    return {kind, keep_constant(p, t.text)};
 }
 
 // A value at toks[*at]: one word or [a, b, ...].
-Val read_value(const std::vector<Token> &toks, size_t *at) {
+Val read_value(Profile &p, const std::vector<Token> &toks, size_t *at) {
     Val v;
     if (*at >= toks.size()) throw ParseError{"a value is missing"};
     if (!toks[*at].quoted && toks[*at].text == "[") {
         v.array = true;
         for ((*at)++; *at < toks.size() && !(toks[*at].text == "]" && !toks[*at].quoted); (*at)++)
-            v.items.push_back(constant(toks[*at]));
+            v.items.push_back(constant(p, toks[*at]));
         if (*at >= toks.size()) throw ParseError{"missing ]"};
         (*at)++;
         return v;
     }
-    v.items.push_back(constant(toks[(*at)++]));
+    v.items.push_back(constant(p, toks[(*at)++]));
     return v;
 }
 
@@ -85,7 +88,7 @@ Ref read_ref(const std::string &word) {
 
 // COND := PATH exists|missing|winpath | PATH ==|!=|prefix|contains|!contains VALUE | PATH in [..]
 // joined by `joiner` ("and" / "or").
-std::vector<Cond> read_conds(const std::vector<Token> &toks, size_t at, const char *joiner) {
+std::vector<Cond> read_conds(Profile &p, const std::vector<Token> &toks, size_t at, const char *joiner) {
     std::vector<Cond> out;
     while (at < toks.size()) {
         if (at + 1 >= toks.size()) throw ParseError{"incomplete condition"};
@@ -104,8 +107,8 @@ std::vector<Cond> read_conds(const std::vector<Token> &toks, size_t at, const ch
             else if (op == "contains") c.op = CondOp::Contains;
             else if (op == "!contains") c.op = CondOp::NotContains;
             else throw ParseError{"unknown condition '" + op + "'"};
-            Val v = read_value(toks, &at);
-            for (auto &s : v.items) c.values.push_back(s.text);
+            Val v = read_value(p, toks, &at);
+            for (auto &s : v.items) c.values.emplace_back(s.text);
         }
         out.push_back(std::move(c));
         if (at < toks.size()) {
@@ -151,8 +154,8 @@ struct FileParser {
                 a.field = f.substr(0, eq);
                 std::string rest = f.substr(eq + 1);
                 i++;
-                if (rest.empty()) { a.value = read_value(t, &i); }
-                else a.value.items.push_back(constant(Token{rest, false}));
+                if (rest.empty()) { a.value = read_value(*cur, t, &i); }
+                else a.value.items.push_back(constant(*cur, Token{rest, false}));
                 row.push_back(std::move(a));
             }
             table->rows[t[0].text] = std::move(row);
@@ -169,7 +172,7 @@ struct FileParser {
             return;
         }
         if (!cur) throw ParseError{"expected 'profile NAME' first"};
-        if (w == "detect") { cur->detect.push_back(read_conds(t, 1, "or")); return; }
+        if (w == "detect") { cur->detect.push_back(read_conds(*cur, t, 1, "or")); return; }
         if (w == "passthrough") { need(t, 1, 1); cur->passthrough = true; return; }
         if (w == "table") {
             need(t, 2, 2);
@@ -194,7 +197,7 @@ struct FileParser {
             for (size_t i = 1; i <= t.size(); i++) {
                 if (i == t.size() || (!t[i].quoted && t[i].text == "or")) {
                     group.insert(group.begin(), Token{"when", false});
-                    op.when.push_back(read_conds(group, 1, "and"));
+                    op.when.push_back(read_conds(*cur, group, 1, "and"));
                     group.clear();
                 } else group.push_back(t[i]);
             }
@@ -222,7 +225,7 @@ struct FileParser {
             case OpKind::Set: {
                 op.dst = t[1].text;
                 size_t at = 2;
-                op.value = read_value(t, &at);
+                op.value = read_value(*cur, t, &at);
                 if (at != t.size()) throw ParseError{"one value after the field (a list is [a, b])"};
                 break;
             }
@@ -232,7 +235,7 @@ struct FileParser {
                 if (t.size() == 3 && !t[2].quoted && t[2].text != "[") op.src = read_ref(t[2].text);
                 else {
                     size_t at = 2;
-                    op.value = read_value(t, &at);
+                    op.value = read_value(*cur, t, &at);
                 }
                 break;
             }
@@ -314,6 +317,7 @@ eqlite_status add_text(eq_profiles *p, std::string_view text, const char *origin
             p->list.insert(p->list.end() - 1, std::move(np)); // the passthrough (ECS) stays the last resort
         else p->list.push_back(std::move(np));
     }
+    compile_detection(p);
     return EQLITE_OK;
 }
 

@@ -11,43 +11,42 @@ void scratch_free(ConvertScratch *s) { delete s; }
 
 namespace profile_internal {
 
-void scalar_into(element e, Scalar *x) {
+// Strings stay views into the record; other values are written out once.
+void scalar_into(element e, Scalar *x, eqio::TextArena *arena) {
     char num[32];
     switch (e.type()) {
-    case element_type::STRING: {
-        std::string_view t(e);
+    case element_type::STRING:
         x->kind = Kind::Str;
-        x->text.assign(t.data(), t.size());
+        x->text = std::string_view(e);
         return;
-    }
     case element_type::INT64:
         x->kind = Kind::Num;
-        x->text.assign(num, std::to_chars(num, num + sizeof num, int64_t(e)).ptr);
+        x->text = arena->keep(std::string_view(num, std::to_chars(num, num + sizeof num, int64_t(e)).ptr - num));
         return;
     case element_type::UINT64:
         x->kind = Kind::Num;
-        x->text.assign(num, std::to_chars(num, num + sizeof num, uint64_t(e)).ptr);
+        x->text = arena->keep(std::string_view(num, std::to_chars(num, num + sizeof num, uint64_t(e)).ptr - num));
         return;
-    case element_type::DOUBLE: x->kind = Kind::Num; x->text = simdjson::minify(e); return;
+    case element_type::DOUBLE: x->kind = Kind::Num; x->text = arena->keep(simdjson::minify(e)); return;
     case element_type::BOOL: x->kind = Kind::Bool; x->text = bool(e) ? "true" : "false"; return;
     case element_type::NULL_VALUE: x->kind = Kind::Null; x->text = "null"; return;
-    default: x->kind = Kind::Raw; x->text = simdjson::minify(e); return;
+    default: x->kind = Kind::Raw; x->text = arena->keep(simdjson::minify(e)); return;
     }
 }
 
 // An input value into *v (reusing its storage); array nulls are dropped.
-void val_into(element e, Val *v) {
+void val_into(element e, Val *v, eqio::TextArena *arena) {
     v->array = e.type() == element_type::ARRAY;
     if (!v->array) {
         v->items.resize(1);
-        scalar_into(e, &v->items[0]);
+        scalar_into(e, &v->items[0], arena);
         return;
     }
     size_t n = 0;
     for (element x : simdjson::dom::array(e)) {
         if (x.type() == element_type::NULL_VALUE) continue;
         if (n == v->items.size()) v->items.emplace_back();
-        scalar_into(x, &v->items[n++]);
+        scalar_into(x, &v->items[n++], arena);
     }
     v->items.resize(n);
 }
@@ -96,7 +95,7 @@ struct Run {
         if (!in_get(r.id, &e)) return nullptr;
         if (s->in_list_stamp[r.id] == s->gen) return list_get(r.id, e);
         if (e.type() == element_type::NULL_VALUE) return nullptr;
-        val_into(e, &s->tmp);
+        val_into(e, &s->tmp, &s->arena);
         return val_present(s->tmp) ? &s->tmp : nullptr;
     }
 
@@ -105,7 +104,7 @@ struct Run {
         s->tmp.array = true;
         s->tmp.items.clear();
         auto add = [&](element e) {
-            val_into(e, &s->held);
+            val_into(e, &s->held, &s->arena);
             for (Scalar &x : s->held.items)
                 if (x.kind != Kind::Null) s->tmp.items.push_back(x);
         };
@@ -116,7 +115,7 @@ struct Run {
     }
 
     // A single text value (strings as they are, numbers as written), or NULL.
-    const std::string *text(const Ref &r) {
+    const std::string_view *text(const Ref &r) {
         const Val *v = get(r);
         if (!v || v->items.empty() || v->items[0].kind == Kind::Raw) return nullptr;
         return &v->items[0].text;
@@ -137,21 +136,22 @@ struct Run {
         if (&to != &v) to = v;
     }
 
-    void put_str(uint32_t id, std::string_view text) {
+    // A string that lives as long as the record (a view into it, a constant,
+    // the arena): written as it is.
+    void put_view(uint32_t id, std::string_view text, Kind kind = Kind::Str) {
         Val &v = slot(id);
         v.array = false;
         v.items.resize(1);
-        v.items[0].kind = Kind::Str;
-        v.items[0].text.assign(text.data(), text.size());
+        v.items[0].kind = kind;
+        v.items[0].text = text;
     }
 
-    void put_count(uint32_t id, size_t n) {
-        Val &v = slot(id);
-        v.array = false;
-        v.items.resize(1);
-        v.items[0].kind = Kind::Num;
-        v.items[0].text = std::to_string(n);
+    // A string made here (in a local or scratch buffer): copied first.
+    void put_copy(uint32_t id, std::string_view text, Kind kind = Kind::Str) {
+        put_view(id, s->arena.keep(text), kind);
     }
+
+    void put_count(uint32_t id, size_t n) { put_copy(id, std::to_string(n), Kind::Num); }
 
     // A field named at run time (under a copied object, a hash name).
     uint32_t id_of(const std::string &path) {
@@ -193,16 +193,16 @@ struct Run {
             return false;
         };
         switch (c.op) {
-        case CondOp::Eq: return any([&](const std::string &t) { return t == c.values[0]; });
-        case CondOp::Ne: return !any([&](const std::string &t) { return t == c.values[0]; });
+        case CondOp::Eq: return any([&](std::string_view t) { return t == c.values[0]; });
+        case CondOp::Ne: return !any([&](std::string_view t) { return t == c.values[0]; });
         case CondOp::In:
-            return any([&](const std::string &t) { return std::find(c.values.begin(), c.values.end(), t) != c.values.end(); });
-        case CondOp::Prefix: return any([&](const std::string &t) { return t.compare(0, c.values[0].size(), c.values[0]) == 0; });
-        case CondOp::Contains: return any([&](const std::string &t) { return t.find(c.values[0]) != std::string::npos; });
+            return any([&](std::string_view t) { return std::find(c.values.begin(), c.values.end(), t) != c.values.end(); });
+        case CondOp::Prefix: return any([&](std::string_view t) { return t.compare(0, c.values[0].size(), c.values[0]) == 0; });
+        case CondOp::Contains: return any([&](std::string_view t) { return t.find(c.values[0]) != std::string::npos; });
         case CondOp::NotContains:
-            return !any([&](const std::string &t) { return t.find(c.values[0]) != std::string::npos; });
+            return !any([&](std::string_view t) { return t.find(c.values[0]) != std::string::npos; });
         case CondOp::WinPath:
-            return any([](const std::string &t) {
+            return any([](std::string_view t) {
                 return (t.size() >= 3 && std::isalpha(static_cast<unsigned char>(t[0])) && t[1] == ':' &&
                         (t[2] == '\\' || t[2] == '/')) || t.compare(0, 2, "\\\\") == 0;
             });
@@ -228,13 +228,19 @@ struct Run {
             for (size_t i = 0; i < s->ncollected; i++) {
                 const std::string &path = s->collected[i].first;
                 if (!has_prefix(path, op.src.path)) continue;
-                val_into(s->collected[i].second, &s->tmp);
+                val_into(s->collected[i].second, &s->tmp, &s->arena);
                 if (val_present(s->tmp)) put_path(op.dst + path.substr(op.src.path.size()), s->tmp);
             }
             return;
         }
         for (size_t k = 0, n = s->touched.size(); k < n; k++) {
             uint32_t id = s->touched[k];
+            if (id < op.out_map.size()) { // numbered when compiled
+                if (op.out_map[id] == kNone || !out_present(s, id)) continue;
+                s->held = s->vals[id];
+                put(op.out_map[id], s->held);
+                continue;
+            }
             if (!has_prefix(path_of(p, s, id), op.src.path) || !out_present(s, id)) continue;
             std::string to = op.dst + path_of(p, s, id).substr(op.src.path.size());
             s->held = s->vals[id]; // s->vals may grow under the write
@@ -252,8 +258,18 @@ struct Run {
         return t;
     }
 
+    // ASCII lowercase, copied only when a letter changes.
+    std::string_view lower_view(std::string_view t) {
+        size_t first = 0;
+        while (first < t.size() && !(t[first] >= 'A' && t[first] <= 'Z')) first++;
+        if (first == t.size()) return t;
+        char *out = s->arena.alloc(t.size());
+        for (size_t i = 0; i < t.size(); i++) out[i] = t[i] >= 'A' && t[i] <= 'Z' ? static_cast<char>(t[i] - 'A' + 'a') : t[i];
+        return {out, t.size()};
+    }
+
     void time(const Op &op) {
-        const std::string *t = text(op.src);
+        const std::string_view *t = text(op.src);
         if (!t) return;
         int64_t ms;
         if (op.format == "iso") {
@@ -263,10 +279,12 @@ struct Run {
         } else if (eq_ndjson_parse_date_format(t->data(), t->size(), op.format.c_str(), &ms) != 0) {
             return; // Elastic's date processors ignore failures here too
         }
-        put_str(op.dst_id, iso_ms(ms));
+        char out[96];
+        put_copy(op.dst_id, iso_ms(ms, out));
     }
 
-    static std::string iso_ms(int64_t ms) {
+    // Writes into out[96].
+    static std::string_view iso_ms(int64_t ms, char *out) {
         int64_t days = ms / 86400000 - (ms % 86400000 < 0);
         int64_t rem = ms - days * 86400000;
         // civil_from_days (H. Hinnant)
@@ -276,25 +294,25 @@ struct Run {
         int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
         y += m <= 2;
         if (y < 0 || y > 9999) { // rare: printf's widths
-            char buf[96];
-            std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", (long long)y,
-                          (long long)m, (long long)d, (long long)(rem / 3600000), (long long)(rem / 60000 % 60),
-                          (long long)(rem / 1000 % 60), (long long)(rem % 1000));
-            return buf;
+            int n = std::snprintf(out, 96, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", (long long)y,
+                                  (long long)m, (long long)d, (long long)(rem / 3600000), (long long)(rem / 60000 % 60),
+                                  (long long)(rem / 1000 % 60), (long long)(rem % 1000));
+            return std::string_view(out, static_cast<size_t>(n < 96 ? n : 95));
         }
-        char out[] = "0000-00-00T00:00:00.000Z";
+        static const char kShape[] = "0000-00-00T00:00:00.000Z";
+        std::memcpy(out, kShape, sizeof kShape - 1);
         auto digits = [&](size_t at, int64_t v, int width) {
             for (int i = width - 1; i >= 0; i--, v /= 10) out[at + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
         };
         digits(0, y, 4), digits(5, m, 2), digits(8, d, 2), digits(11, rem / 3600000, 2);
         digits(14, rem / 60000 % 60, 2), digits(17, rem / 1000 % 60, 2), digits(20, rem % 1000, 3);
-        return std::string(out, sizeof out - 1);
+        return std::string_view(out, sizeof kShape - 1);
     }
 
     void hashes(const Op &op) {
-        const std::string *src = text(op.src);
+        const std::string_view *src = text(op.src);
         if (!src) return;
-        std::string t = *src;
+        std::string_view t = *src;
         size_t at = 0;
         while (at < t.size()) {
             size_t comma = t.find(',', at);
@@ -302,7 +320,7 @@ struct Run {
             std::string_view item(t.data() + at, comma - at);
             size_t eq = item.find('=');
             if (eq != std::string_view::npos && eq + 1 < item.size())
-                put_str(id_of(op.dst + "." + lower(std::string(item.substr(0, eq)))), lower(std::string(item.substr(eq + 1))));
+                put_copy(id_of(op.dst + "." + lower(std::string(item.substr(0, eq)))), lower(std::string(item.substr(eq + 1))));
             at = comma + 1;
         }
     }
@@ -351,7 +369,7 @@ struct Run {
     // (high << 8) + low as that script computes it, "Binary Data" binary, and any
     // other text a string.
     void registry_data(const Op &op) {
-        const std::string *t = text(op.src);
+        const std::string_view *t = text(op.src);
         if (!t) return;
         std::string_view d = *t;
         auto hex8 = [](std::string_view h, long long *v) { // "0x" and 8 hex digits
@@ -371,14 +389,14 @@ struct Run {
                 if (std::toupper(static_cast<unsigned char>(d[i])) != word[i]) return false;
             return true;
         };
-        std::string value(d), type = "REG_SZ";
+        std::string_view value = d, type = "REG_SZ";
         long long high, low;
         if (caseless_prefix("QWORD (") && d.size() == 29 && d[17] == '-' && d[28] == ')' &&
             hex8(d.substr(7, 10), &high) && hex8(d.substr(18, 10), &low)) {
-            value = std::to_string((high << 8) + low);
+            value = s->arena.keep(std::to_string((high << 8) + low));
             type = "SZ_QWORD";
         } else if (caseless_prefix("DWORD (") && d.size() == 18 && d[17] == ')' && hex8(d.substr(7, 10), &low)) {
-            value = std::to_string(low);
+            value = s->arena.keep(std::to_string(low));
             type = "SZ_DWORD";
         } else if (d == "Binary Data") {
             type = "REG_BINARY";
@@ -386,7 +404,7 @@ struct Run {
         Val &v = slot(op.word_ids[0]);
         v.array = true;
         v.items.assign(1, Scalar{Kind::Str, value});
-        put_str(op.word_ids[1], type);
+        put_view(op.word_ids[1], type);
     }
 
     // Sysmon's DNS QueryResults ("type:  5 name;::ffff:1.2.3.4;...") as
@@ -394,7 +412,7 @@ struct Run {
     // IPv4, what is not an address dropped) into IPS, the names of typed
     // records into HOSTS.
     void dns_results(const Op &op) {
-        const std::string *t = text(op.src);
+        const std::string_view *t = text(op.src);
         if (!t) return;
         std::string_view all = *t;
         Val ips, hosts;
@@ -413,12 +431,12 @@ struct Run {
                     while (i < answer.size() && !std::isspace(static_cast<unsigned char>(answer[i]))) i++;
                     if (i > start) parts.push_back(answer.substr(start, i - start));
                 }
-                if (parts.size() == 3) hosts.items.push_back({Kind::Str, std::string(parts[2])});
+                if (parts.size() == 3) hosts.items.push_back({Kind::Str, parts[2]});
                 continue;
             }
             std::string_view ip = unmap_v4(answer);
             uint8_t bytes[16];
-            if (eq_ip_parse(ip.data(), ip.size(), bytes)) ips.items.push_back({Kind::Str, std::string(ip)});
+            if (eq_ip_parse(ip.data(), ip.size(), bytes)) ips.items.push_back({Kind::Str, ip});
         }
         if (!ips.items.empty()) put(op.word_ids[0], ips);
         if (!hosts.items.empty()) put(op.word_ids[1], hosts);
@@ -444,21 +462,18 @@ struct Run {
         return r.substr(0, n);
     }
 
-    // Splits into DST and DST_count.
-    void put_list(const Op &op, std::vector<std::string> &parts) {
+    // Parts (each living as long as the record) into DST and DST_count.
+    void put_list(const Op &op, const std::vector<std::string_view> &parts) {
         Val &v = slot(op.dst_id);
         v.array = true;
         v.items.resize(parts.size());
-        for (size_t k = 0; k < parts.size(); k++) {
-            v.items[k].kind = Kind::Str;
-            v.items[k].text.swap(parts[k]);
-        }
+        for (size_t k = 0; k < parts.size(); k++) v.items[k] = Scalar{Kind::Str, parts[k]};
         put_count(op.count_id, parts.size());
     }
 
     void run(const std::vector<Op> &ops) {
         for (const Op &op : ops) {
-            const std::string *t = nullptr;
+            const std::string_view *t = nullptr;
             switch (op.kind) {
             case OpKind::Copy: copy(op); break;
             case OpKind::Rename:
@@ -471,12 +486,12 @@ struct Run {
             case OpKind::Set: put(op.dst_id, op.value); break;
             case OpKind::Int: {
                 if (!(t = text(op.src))) break;
+                s->text.assign(*t); // strtoll reads up to a NUL
                 char *end = nullptr;
                 errno = 0;
-                long long n = std::strtoll(t->c_str(), &end, t->compare(0, 2, "0x") == 0 ? 16 : 10);
+                long long n = std::strtoll(s->text.c_str(), &end, t->compare(0, 2, "0x") == 0 ? 16 : 10);
                 if (t->empty() || *end || errno) break;
-                put_str(op.dst_id, std::to_string(n));
-                s->vals[op.dst_id].items[0].kind = Kind::Num;
+                put_copy(op.dst_id, std::to_string(n), Kind::Num);
                 break;
             }
             case OpKind::Str:
@@ -486,31 +501,30 @@ struct Run {
                 put(op.dst_id, *v);
                 for (Scalar &x : s->vals[op.dst_id].items) {
                     if (op.kind == OpKind::Str && (x.kind == Kind::Num || x.kind == Kind::Bool)) x.kind = Kind::Str;
-                    if (op.kind == OpKind::Lower && x.kind == Kind::Str)
-                        for (char &c : x.text) if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+                    if (op.kind == OpKind::Lower && x.kind == Kind::Str) x.text = lower_view(x.text);
                 }
                 break;
             }
             case OpKind::Basename:
-                if ((t = text(op.src)) && !win_base(*t).empty()) put_str(op.dst_id, win_base(*t));
+                if ((t = text(op.src)) && !win_base(*t).empty()) put_view(op.dst_id, win_base(*t));
                 break;
             case OpKind::Dirname:
                 if ((t = text(op.src))) {
                     size_t cut = t->find_last_of("\\/");
-                    if (cut != std::string::npos && cut > 0) put_str(op.dst_id, std::string_view(*t).substr(0, cut));
+                    if (cut != std::string::npos && cut > 0) put_view(op.dst_id, t->substr(0, cut));
                 }
                 break;
             case OpKind::Extension:
                 if ((t = text(op.src))) {
                     std::string_view base = win_base(*t);
                     size_t dot = base.rfind('.');
-                    if (dot != std::string_view::npos && dot + 1 < base.size()) put_str(op.dst_id, base.substr(dot + 1));
+                    if (dot != std::string_view::npos && dot + 1 < base.size()) put_view(op.dst_id, base.substr(dot + 1));
                 }
                 break;
             case OpKind::Lookup: {
                 if (!(t = text(op.src))) break;
                 const Table &tb = p.tables[op.table];
-                auto row = tb.rows.find(*t);
+                auto row = tb.rows.find(s->text.assign(*t));
                 if (row == tb.rows.end()) break;
                 for (const Assign &a : row->second) put(a.id, a.value);
                 break;
@@ -521,17 +535,19 @@ struct Run {
                 if ((t = text(op.src)) && !t->empty()) {
                     std::string_view u = *t;
                     size_t bs = u.find('\\');
-                    if (bs == std::string::npos) put_str(op.word_ids[1], u);
+                    if (bs == std::string::npos) put_view(op.word_ids[1], u);
                     else {
-                        if (bs > 0) put_str(op.word_ids[0], u.substr(0, bs));
-                        if (bs + 1 < u.size()) put_str(op.word_ids[1], u.substr(bs + 1));
+                        if (bs > 0) put_view(op.word_ids[0], u.substr(0, bs));
+                        if (bs + 1 < u.size()) put_view(op.word_ids[1], u.substr(bs + 1));
                     }
                 }
                 break;
             case OpKind::Args:
                 if (!(t = text(op.src)) || t->empty()) break;
                 eqio::command_line_to_argv(*t, &s->args);
-                put_list(op, s->args);
+                s->parts.clear();
+                for (const std::string &a : s->args) s->parts.push_back(s->arena.keep(a));
+                put_list(op, s->parts);
                 break;
             case OpKind::Head:
             case OpKind::Tail:
@@ -539,11 +555,11 @@ struct Run {
                     std::string_view v = *t;
                     size_t cut = v.find(op.words[0]);
                     if (cut == std::string::npos) {
-                        if (op.kind == OpKind::Head) put_str(op.dst_id, v);
+                        if (op.kind == OpKind::Head) put_view(op.dst_id, v);
                     } else if (op.kind == OpKind::Head) {
-                        put_str(op.dst_id, v.substr(0, cut));
+                        put_view(op.dst_id, v.substr(0, cut));
                     } else if (cut + op.words[0].size() < v.size()) {
-                        put_str(op.dst_id, v.substr(cut + op.words[0].size()));
+                        put_view(op.dst_id, v.substr(cut + op.words[0].size()));
                     }
                 }
                 break;
@@ -558,20 +574,20 @@ struct Run {
                         r += op.words[1];
                         at = hit + op.words[0].size();
                     }
-                    put_str(op.dst_id, r);
+                    put_copy(op.dst_id, r);
                 }
                 break;
             case OpKind::Words: {
                 // blank-separated words, as Elastic's M365 and SentinelOne pipelines split command lines
                 if (!(t = text(op.src))) break;
-                s->args.clear();
+                s->parts.clear();
                 for (size_t at = 0; at < t->size();) {
                     size_t sp = t->find(' ', at);
                     if (sp == std::string::npos) sp = t->size();
-                    if (sp > at) s->args.push_back(t->substr(at, sp - at));
+                    if (sp > at) s->parts.push_back(t->substr(at, sp - at));
                     at = sp + 1;
                 }
-                if (!s->args.empty()) put_list(op, s->args);
+                if (!s->parts.empty()) put_list(op, s->parts);
                 break;
             }
             case OpKind::Json: parse_json(op.src); break;
@@ -621,6 +637,21 @@ bool shadowed(const Profile &p, ConvertScratch *s, uint32_t id) {
 namespace eqio {
 
 int profiles_detect(const eq_profiles *p, object root) {
+    // what every detect path holds, from one walk (on the stack for a few paths)
+    constexpr size_t kOnStack = 64;
+    element stack_val[kOnStack];
+    uint8_t stack_seen[kOnStack] = {};
+    std::vector<element> heap_val;
+    std::vector<uint8_t> heap_seen;
+    element *val = stack_val;
+    uint8_t *seen = stack_seen;
+    if (p->ndetect > kOnStack) {
+        heap_val.resize(p->ndetect);
+        heap_seen.assign(p->ndetect, 0);
+        val = heap_val.data();
+        seen = heap_seen.data();
+    }
+    if (p->ndetect) detect_walk(p->detect_index, root, 0, val, seen);
     for (size_t i = 0; i < p->list.size(); i++) {
         const Profile &pr = p->list[i];
         if (pr.detect.empty()) continue; // forced only
@@ -628,8 +659,8 @@ int profiles_detect(const eq_profiles *p, object root) {
         for (const auto &line : pr.detect) {
             bool one = false;
             for (const Cond &c : line) {
-                element e;
-                bool present = dom_find(root, c.ref.path, &e) && e.type() != element_type::NULL_VALUE;
+                element e = val[c.ref.id];
+                bool present = seen[c.ref.id] && e.type() != element_type::NULL_VALUE;
                 switch (c.op) {
                 case CondOp::Exists: one = present; break;
                 case CondOp::Missing: one = !present; break;
@@ -672,7 +703,7 @@ bool profile_convert(const eq_profiles *p, int index, object root, ConvertScratc
         return false;
     }
     const Profile &pr = p->list[index];
-    start_record(pr, s, root);
+    start_record(pr, static_cast<size_t>(index), s, root);
     Run run{pr, s};
     run.run(pr.ops);
     return true;

@@ -21,7 +21,7 @@ void collect_leaf(ConvertScratch *s, std::string_view path, element e) {
 // are turned away by their first byte.
 // Keys live in simdjson's string buffer, readable SIMDJSON_PADDING bytes past
 // their end, so a segment's first bytes are one 8-byte load.
-uint32_t in_step(const Profile &p, uint32_t node, const char **at, const char *end) {
+uint32_t in_step(const WalkTrie &w, uint32_t node, const char **at, const char *end) {
     const char *k = *at;
     size_t rest = static_cast<size_t>(end - k);
     uint64_t word;
@@ -34,7 +34,6 @@ uint32_t in_step(const Profile &p, uint32_t node, const char **at, const char *e
     bool known = len < 8 || rest <= 8;
     if (len > rest) len = rest;
     word &= head_mask(len);
-    const WalkTrie &w = p.walk;
     const WalkNode &n = w.nodes[node];
     auto same = [&](uint32_t e) {
         const InEdge &edge = w.edges[e];
@@ -61,6 +60,17 @@ uint32_t in_step(const Profile &p, uint32_t node, const char **at, const char *e
     if (hit == kNone) return kNone;
     *at = k + w.edges[hit].len;
     return w.edges[hit].child;
+}
+
+KeyStep resolve_key(const WalkTrie &w, uint32_t node, std::string_view key) {
+    KeyStep st{node, false};
+    for (const char *at = key.data(), *end = at + key.size(); st.node != kNone;) {
+        st.node = in_step(w, st.node, &at, end);
+        if (st.node == kNone || at == end) break;
+        st.passed |= w.nodes[st.node].collect;
+        at++; // the dot
+    }
+    return st;
 }
 
 // The objects of a list at a trie node with paths under it: each is read
@@ -100,14 +110,9 @@ void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, 
 void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list) {
     for (auto field : obj) {
         std::string_view key(field.key.data(), field.key.size());
-        uint32_t cur = node;
-        bool passed = false; // went through a collected path with segments left
-        for (const char *at = key.data(), *end = at + key.size(); cur != kNone;) {
-            cur = in_step(p, cur, &at, end);
-            if (cur == kNone || at == end) break;
-            passed |= p.walk.nodes[cur].collect;
-            at++; // the dot
-        }
+        KeyStep st = node == kNone ? KeyStep{kNone, false} : s->memo->step(p.walk, node, key);
+        uint32_t cur = st.node;
+        bool passed = st.passed;
         bool coll = collecting || passed ||
                     (cur != kNone && p.walk.nodes[cur].collect && field.value.type() == element_type::OBJECT);
         if (!coll) {
@@ -125,8 +130,11 @@ void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, 
 }
 
 
-void start_record(const Profile &p, ConvertScratch *s, object root) {
+void start_record(const Profile &p, size_t index, ConvertScratch *s, object root) {
     s->profile = &p;
+    fit(s->memos, index + 1);
+    s->memo = &s->memos[index];
+    s->memo->use(p.serial);
     s->gen++;
     fit(s->in_val, p.in_node_of.size());
     fit(s->in_stamp, p.in_node_of.size());
@@ -146,22 +154,27 @@ void start_record(const Profile &p, ConvertScratch *s, object root) {
     s->any_dyn_above = false;
     s->ncollected = 0;
     s->nparsers = 0;
+    s->arena.reset();
     s->path.clear();
     walk_input(p, s, root, 0, false);
 }
 
-// Looks a dotted path up in a DOM object without flattening it (detection):
-// each key is either the whole remaining path or one of its dotted prefixes.
-bool dom_find(object obj, std::string_view path, element *out) {
+// Detection's walk over the detect trie: val[id] gets the first value met
+// for detect path id (in document order, nested objects before the keys
+// after them), seen[id] marks it. Arrays are not entered; an empty key
+// names nothing.
+void detect_walk(const PathIndex &index, object obj, uint32_t node, element *val, uint8_t *seen) {
     for (auto field : obj) {
-        std::string_view k(field.key.data(), field.key.size());
-        if (k.empty() || path.empty() || k[0] != path[0]) continue; // turns most keys away
-        if (k == path) { *out = field.value; return true; }
-        if (path.size() > k.size() && path[k.size()] == '.' && path.substr(0, k.size()) == k &&
-            field.value.type() == element_type::OBJECT && dom_find(object(field.value), path.substr(k.size() + 1), out))
-            return true;
+        uint32_t cur = index.find(node, std::string_view(field.key.data(), field.key.size()));
+        if (cur == kNone) continue;
+        int32_t id = index.id(cur);
+        if (id >= 0 && !seen[id]) {
+            seen[id] = 1;
+            val[id] = field.value;
+        }
+        if (index.has_kids(cur) && field.value.type() == element_type::OBJECT)
+            detect_walk(index, object(field.value), cur, val, seen);
     }
-    return false;
 }
 
 } // namespace profile_internal

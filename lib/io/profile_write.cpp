@@ -126,7 +126,7 @@ bool value_of(const Scalar &x, eqlite_value *v) {
             v->u.i = i;
         } else {
             v->kind = EQLITE_DOUBLE;
-            v->u.d = std::strtod(x.text.c_str(), nullptr);
+            v->u.d = std::strtod(std::string(x.text).c_str(), nullptr); // (strtod reads up to a NUL)
         }
         return true;
     }
