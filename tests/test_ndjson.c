@@ -890,7 +890,6 @@ Test(ndjson, iso8601_timestamps_become_nanoseconds)
     cr_assert_eq(ts_of("\"2024-04-30T19:30:00.000-04:30\""), may1);
     cr_assert_eq(ts_of("\"2024-05-01T05:30:00+0530\""), may1);
     cr_assert_eq(ts_of("\"2024-05-01T00:00:00\""), may1, "no zone is UTC");
-    cr_assert_eq(ts_of("\"2024-05-01 00:00:00\""), may1);
     cr_assert_eq(ts_of("\"2024-05-01\""), may1);
     cr_assert_eq(ts_of("\"1970-01-01T00:00:00.000Z\""), 0);
     cr_assert_eq(ts_of("\"1969-12-31T23:59:59.5Z\""), -SEC / 2);
@@ -917,6 +916,8 @@ Test(ndjson, unparseable_timestamp_is_a_bad_record)
         "\"2024-05-01T00:00:00.1234567891Z\"", "\"2024-05-01T00:00:00+25:00\"", "\"2024-05-01T00:00:00Zjunk\"",
         "\"\"",                    "\"12-05-2024\"",           "true",                     "[1,2]",
         "{\"a\":1}",
+        /* refused by Elasticsearch's default format (lib/date.c has the set) */
+        "\"2024-05-01 00:00:00\"", "\"2024-05-01t00:00:00Z\"", "\"2024-05-01T00:00:00.000z\"",
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char json[128];

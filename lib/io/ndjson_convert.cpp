@@ -185,7 +185,7 @@ size_t format_nanos(int64_t ns, char *out) {
     int64_t day = ns / 86400000000000LL, in_day = ns % 86400000000000LL;
     int64_t year;
     int month, dom;
-    civil_from_days(day, &year, &month, &dom);
+    eq_civil_from_days(day, &year, &month, &dom);
     int64_t sec = in_day / 1000000000, frac = in_day % 1000000000;
     int n = std::snprintf(out, kConvText, "%04lld-%02d-%02dT%02lld:%02lld:%02lld.%09lld", static_cast<long long>(year),
                           month, dom, static_cast<long long>(sec / 3600), static_cast<long long>(sec / 60 % 60),

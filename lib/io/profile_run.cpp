@@ -2,6 +2,8 @@
 
 #include "io/profile_internal.h"
 
+#include "date.h" // eq_civil_from_days
+
 namespace eqio {
 
 ConvertScratch *scratch_new() { return new ConvertScratch(); }
@@ -269,12 +271,9 @@ struct Run {
     static std::string iso_ms(int64_t ms) {
         int64_t days = ms / 86400000 - (ms % 86400000 < 0);
         int64_t rem = ms - days * 86400000;
-        // civil_from_days (H. Hinnant)
-        int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-        int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-        int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-        y += m <= 2;
+        int64_t y;
+        int m, d;
+        eq_civil_from_days(days, &y, &m, &d);
         if (y < 0 || y > 9999) { // rare: printf's widths
             char buf[96];
             std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", (long long)y,
