@@ -11,7 +11,7 @@ static size_t field_at(const eqlite_event *ev, const uint32_t *only, size_t j)
     return i < ev->nfields ? i : ev->nfields;
 }
 
-event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec, const uint32_t *only, size_t nonly,
+event_copy *event_copy_make(const eqlite_event *ev, const eqlite_record *rec, const uint32_t *only, size_t nonly,
                             bool borrow_text)
 {
     uint32_t nset = 0;
@@ -33,7 +33,7 @@ event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec,
     if (!w)
         return NULL;
     w->ts = ev->timestamp;
-    w->line = rec->line;
+    w->line = rec->number;
     w->nset = nset;
     w->vals = (eqlite_value *)(w + 1);
     eqlite_value *elems = w->vals + nset;

@@ -73,7 +73,7 @@ static fast_verdict fast_check(const char *p, size_t n, const char *ts, size_t t
             while (q < le && *q != '"' && *q != '\\')
                 q++;
             int64_t t;
-            if (q >= le || *q != '"' || eq_ndjson_parse_timestamp(v, (size_t)(q - v), &t) != 0 ||
+            if (q >= le || *q != '"' || eqlite_date_parse(v, (size_t)(q - v), &t) != EQLITE_OK ||
                 names_field(q, le, quoted, qlen, anchor))
                 return FAST_UNDECIDED; /* escapes, a second spelling, or not a timestamp */
             if (*have && t < *last)
@@ -86,42 +86,34 @@ static fast_verdict fast_check(const char *p, size_t n, const char *ts, size_t t
     return FAST_IN_ORDER;
 }
 
-static void order_options(const eng *e, eq_ndjson_options *o)
-{
-    eng_reader_options(e, o, NULL);
-    o->fields = NULL; /* only the timestamp and tiebreaker */
-    o->conv = NULL;
-    o->nfields = 0;
-}
-
 /* The reader's view: only events count; bad records are left to the run. */
-static int reader_check(eq_ndjson *rd, eq_order *st, bool *in_order)
+static int reader_check(eqlite_reader *rd, eq_order *st, bool *in_order)
 {
     eqlite_event ev;
-    eq_ndjson_record rec;
+    eqlite_record rec;
     int k, status = 0;
-    while ((k = eq_ndjson_next(rd, &ev, &rec)) != EQ_NDJSON_EOF) {
-        if (k == EQ_NDJSON_FATAL) {
+    while ((k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF) {
+        if (k == EQLITE_READ_FATAL) {
             fprintf(stderr, "%s: %s\n", rec.file, rec.reason);
             status = 2;
             break;
         }
-        if (k == EQ_NDJSON_EVENT && !eq_order_accept(st, eq_default_allocator(), &ev)) {
+        if (k == EQLITE_READ_EVENT && !eq_order_accept(st, eq_default_allocator(), &ev)) {
             *in_order = false;
             break;
         }
     }
-    eq_ndjson_close(rd);
+    eqlite_reader_close(rd);
     return status;
 }
 
 static int path_check(const eng *e, const char *path, eq_order *st, bool *in_order)
 {
-    eq_ndjson_options o;
-    order_options(e, &o);
-    eq_ndjson *rd;
+    eqlite_reader_options o;
+    eng_order_reader_options(e, &o, NULL);
+    eqlite_reader *rd;
     char err[512];
-    if (eq_ndjson_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK) {
+    if (eqlite_reader_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK) {
         fprintf(stderr, "eqlite: cannot read %s: %s\n", path, err);
         return 2;
     }
@@ -131,11 +123,11 @@ static int path_check(const eng *e, const char *path, eq_order *st, bool *in_ord
 int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order)
 {
     *in_order = true;
-    eq_ndjson_options o;
-    order_options(e, &o);
-    eq_ndjson *rd;
+    eqlite_reader_options o;
+    eng_order_reader_options(e, &o, NULL);
+    eqlite_reader *rd;
     char err[512];
-    if (eq_ndjson_open_memory(data, len, &o, &rd, err, sizeof err) != EQLITE_OK) {
+    if (eqlite_reader_open_memory(data, len, &o, &rd, err, sizeof err) != EQLITE_OK) {
         fprintf(stderr, "eqlite: %s\n", err);
         return 2;
     }
@@ -151,8 +143,8 @@ int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order
     const char *ts = e->opt.timestamp_field ? e->opt.timestamp_field : "@timestamp";
     bool fast_ok = *ts && !(e->opt.tiebreaker_field && *e->opt.tiebreaker_field);
     uint32_t id;
-    if (fast_ok && eqlite_schema_lookup(e->schema, ts, strlen(ts), &id) == EQLITE_OK && id < e->nformats &&
-        e->formats[id])
+    if (fast_ok && eqlite_schema_lookup(e->schema, ts, strlen(ts), &id) == EQLITE_OK && 
+        eqlite_mapping_date_format(e->mapping, id))
         fast_ok = false; /* a mapped date format: the reader decides */
     if (!*ts)
         return 0; /* every event at 0: any order is order */

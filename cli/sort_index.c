@@ -48,7 +48,7 @@ typedef struct source {
     int fd;          /* the file, or the record copy of a .gz file or array; -1 for memory */
     bool copy;       /* fd is a temporary copy */
     uint64_t copy_len;
-    eq_ndjson *reader; /* pass 2: reads line_buf */
+    eqlite_reader *reader; /* pass 2: reads line_buf */
 } source;
 
 /* An entry of a tie group, with its whole tiebreaker (string bytes owned). */
@@ -242,35 +242,32 @@ static int index_source(sorter *s, size_t k, const char *path)
 {
     eng *e = s->e;
     source *src = &s->src[k];
-    eq_ndjson_options o;
-    eng_reader_options(e, &o, src->name);
-    o.fields = NULL; /* only the timestamp and tiebreaker */
-    o.conv = NULL;
-    o.nfields = 0;
-    eq_ndjson *rd;
+    eqlite_reader_options o;
+    eng_order_reader_options(e, &o, src->name);
+    eqlite_reader *rd;
     char err[512];
-    eqlite_status st = src->mem ? eq_ndjson_open_memory(src->mem, src->memlen, &o, &rd, err, sizeof err)
-                                : eq_ndjson_open_path(path, &o, &rd, err, sizeof err);
+    eqlite_status st = src->mem ? eqlite_reader_open_memory(src->mem, src->memlen, &o, &rd, err, sizeof err)
+                                : eqlite_reader_open_path(path, &o, &rd, err, sizeof err);
     if (st != EQLITE_OK) {
         fprintf(stderr, "eqlite: cannot read %s: %s\n", src->name, err);
         return 2;
     }
     if (src->copy && (src->fd = temp_fd()) < 0) {
-        eq_ndjson_close(rd);
+        eqlite_reader_close(rd);
         return 2;
     }
     eng_progress_file(e, ENG_STEP_INDEX, src->name);
     eqlite_event ev;
-    eq_ndjson_record rec;
+    eqlite_record rec;
     int status = 0;
-    for (int got; status == 0 && (got = eq_ndjson_next(rd, &ev, &rec)) != EQ_NDJSON_EOF;) {
-        if (got == EQ_NDJSON_FATAL) {
+    for (int got; status == 0 && (got = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
+        if (got == EQLITE_READ_FATAL) {
             fprintf(stderr, "%s: %s\n", rec.file, rec.reason);
             status = 2;
             break;
         }
-        if (got == EQ_NDJSON_BAD) {
-            eng_report_bad(e, rec.file, rec.line, rec.reason);
+        if (got == EQLITE_READ_BAD) {
+            eng_report_bad(e, rec.file, rec.number, rec.reason);
             status = e->opt.strict ? 2 : 0;
             continue;
         }
@@ -289,16 +286,16 @@ static int index_source(sorter *s, size_t k, const char *path)
             status = 2;
             break;
         }
-        sort_entry en = {ev.timestamp, s->has_tb ? tiebreaker_key(&ev.tiebreaker) : rec.line,
+        sort_entry en = {ev.timestamp, s->has_tb ? tiebreaker_key(&ev.tiebreaker) : rec.number,
                          (uint64_t)k << OFFSET_BITS | offset};
         status = add_entry(s, &en);
         if (++e->place.total % TICK_EVENTS == 0 && e->tick)
             e->tick(e->tick_user, &e->totals);
     }
-    eq_ndjson_stats rs;
-    eq_ndjson_stats_get(rd, &rs);
+    eqlite_reader_stats rs;
+    eqlite_reader_stats_get(rd, &rs);
     e->totals.bytes += rs.bytes_out;
-    eq_ndjson_close(rd);
+    eqlite_reader_close(rd);
     return status;
 }
 
@@ -353,22 +350,22 @@ static int read_line(sorter *s, source *src, uint64_t offset, size_t *len)
     }
 }
 
-/* The event of an entry, read back: EQ_NDJSON_EVENT or _BAD, else -1
+/* The event of an entry, read back: EQLITE_READ_EVENT or _BAD, else -1
  * (reported). */
-static int reread(sorter *s, const sort_entry *en, eqlite_event *ev, eq_ndjson_record *rec)
+static int reread(sorter *s, const sort_entry *en, eqlite_event *ev, eqlite_record *rec)
 {
     source *src = &s->src[en->pos >> OFFSET_BITS];
     uint64_t offset = en->pos & ((UINT64_C(1) << OFFSET_BITS) - 1);
     size_t len;
-    if (read_line(s, src, offset, &len) != 0 || eq_ndjson_seek(src->reader, 0, s->has_tb ? 0 : en->tb) != 0) {
+    if (read_line(s, src, offset, &len) != 0 || eqlite_reader_seek(src->reader, 0, s->has_tb ? 0 : en->tb) != 0) {
         fprintf(stderr, "eqlite: %s: cannot reread the event at byte %llu: %s\n", src->name,
                 (unsigned long long)offset, strerror(errno));
         return -1;
     }
-    int got = eq_ndjson_next(src->reader, ev, rec);
-    if (got != EQ_NDJSON_EVENT && got != EQ_NDJSON_BAD) {
+    int got = eqlite_reader_next(src->reader, ev, rec);
+    if (got != EQLITE_READ_EVENT && got != EQLITE_READ_BAD) {
         fprintf(stderr, "eqlite: %s: rereading an event: %s\n", src->name,
-                got == EQ_NDJSON_EOF ? "ended early" : rec->reason);
+                got == EQLITE_READ_EOF ? "ended early" : rec->reason);
         return -1;
     }
     return got;
@@ -376,13 +373,13 @@ static int reread(sorter *s, const sort_entry *en, eqlite_event *ev, eq_ndjson_r
 
 /* The line of the event being fed, when entries hold tiebreaker keys
  * instead: its line ends counted in the file up to it (only for a message). */
-static uint64_t line_in_file(void *ctx, const eq_ndjson_record *rec)
+static uint64_t line_in_file(void *ctx, const eqlite_record *rec)
 {
     const sorter *s = ctx;
     const source *src = &s->src[s->feeding.pos >> OFFSET_BITS];
     uint64_t offset = s->feeding.pos & ((UINT64_C(1) << OFFSET_BITS) - 1), lines = 1;
     if (src->copy)
-        return rec->line; /* a .gz or array record copy: its line is not kept */
+        return rec->number; /* a .gz or array record copy: its line is not kept */
     if (src->mem)
         return lines + eng_count_lines(src->mem, (size_t)offset);
     char buf[1 << 16];
@@ -392,7 +389,7 @@ static uint64_t line_in_file(void *ctx, const eq_ndjson_record *rec)
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
-            return rec->line;
+            return rec->number;
         lines += eng_count_lines(buf, (size_t)got);
         at += (uint64_t)got;
     }
@@ -404,12 +401,12 @@ static int feed_entry(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *
     eng *e = s->e;
     s->feeding = *en;
     eqlite_event ev;
-    eq_ndjson_record rec;
+    eqlite_record rec;
     int got = reread(s, en, &ev, &rec);
     if (got < 0)
         return 2;
-    if (got == EQ_NDJSON_BAD) { /* a value the mapping cannot convert: pass 1 did not look */
-        eng_report_bad(e, rec.file, rec.line, rec.reason);
+    if (got == EQLITE_READ_BAD) { /* a value the mapping cannot convert: pass 1 did not look */
+        eng_report_bad(e, rec.file, rec.number, rec.reason);
         return e->opt.strict ? 2 : 0;
     }
     eng_text text = {rec.text, rec.len};
@@ -448,9 +445,9 @@ static int feed_group(sorter *s, eng_runner *r, uint64_t *fed)
     int status = 0;
     for (size_t i = 0; i < s->ngroup && s->ngroup > 1 && status == 0; i++) {
         eqlite_event ev;
-        eq_ndjson_record rec;
+        eqlite_record rec;
         int got = reread(s, &s->group[i].en, &ev, &rec);
-        eqlite_value tb = got == EQ_NDJSON_EVENT ? ev.tiebreaker : (eqlite_value){0};
+        eqlite_value tb = got == EQLITE_READ_EVENT ? ev.tiebreaker : (eqlite_value){0};
         if (got < 0) {
             status = 2;
         } else if (tb.kind == EQLITE_STRING) { /* the reader's bytes last until its next record */
@@ -501,7 +498,7 @@ static int feed_sorted(sorter *s)
 {
     eng *e = s->e;
     /* one line buffer, read by one reader per source (each names its file) */
-    s->line_cap = EQ_NDJSON_DEFAULT_MAX_LINE + 2;
+    s->line_cap = EQLITE_READ_MAX_RECORD + 2;
     /* + simdjson's padding; mapped rather than malloc'ed so that only the
      * pages lines reach become resident (whatever malloc debugging does) */
     void *buf = mmap(NULL, s->line_cap + 64, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -515,10 +512,10 @@ static int feed_sorted(sorter *s)
     if (s->guess < 512)
         s->guess = 512;
     for (size_t k = 0; k < s->nsrc; k++) {
-        eq_ndjson_options o;
+        eqlite_reader_options o;
         eng_reader_options(e, &o, s->src[k].name);
         char err[512];
-        if (eq_ndjson_open_memory(s->line_buf, s->line_cap, &o, &s->src[k].reader, err, sizeof err) != EQLITE_OK) {
+        if (eqlite_reader_open_memory(s->line_buf, s->line_cap, &o, &s->src[k].reader, err, sizeof err) != EQLITE_OK) {
             fprintf(stderr, "eqlite: %s: %s\n", s->src[k].name, err);
             return 2;
         }
@@ -585,7 +582,7 @@ static int feed_sorted(sorter *s)
 static void sorter_free(sorter *s)
 {
     for (size_t k = 0; k < s->nsrc; k++) {
-        eq_ndjson_close(s->src[k].reader);
+        eqlite_reader_close(s->src[k].reader);
         if (s->src[k].fd >= 0)
             close(s->src[k].fd);
     }

@@ -237,6 +237,11 @@ typedef struct eqlite_reader_stats {
     int evtx;           /**< 1 if the input is an EVTX file */
 } eqlite_reader_stats;
 
+/** The longest record a reader takes (16 MiB); a longer one is a bad record. */
+#define EQLITE_READ_MAX_RECORD ((size_t)16 << 20)
+/** The deepest nesting of objects and arrays a record may have; deeper is a bad record. */
+#define EQLITE_READ_MAX_DEPTH 1024
+
 /** What eqlite_reader_next() returns. */
 enum {
     EQLITE_READ_EVENT = 1, /**< *event and *record are filled */

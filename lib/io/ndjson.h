@@ -52,16 +52,17 @@
 #include <stdint.h>
 
 #include "eqlite.h"
+#include "eqlite_io.h"
 #include "io/profile.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define EQ_NDJSON_DEFAULT_MAX_LINE ((size_t)16 << 20)   /* 16 MiB */
+#define EQ_NDJSON_DEFAULT_MAX_LINE EQLITE_READ_MAX_RECORD /* 16 MiB (eqlite_io.h) */
 #define EQ_NDJSON_DEFAULT_BLOCK ((size_t)1 << 20)       /* 1 MiB reads */
 #define EQ_NDJSON_MAX_MAX_LINE ((size_t)0x7fff0000)      /* lengths fit eqlite_value.len */
-#define EQ_NDJSON_MAX_DEPTH 1024
+#define EQ_NDJSON_MAX_DEPTH EQLITE_READ_MAX_DEPTH
 
 /* One projected field: dotted name -> the id its value gets in fields[]. */
 typedef struct eq_ndjson_field {
