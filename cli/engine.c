@@ -328,6 +328,7 @@ void eng_reader_options(const eng *e, eqlite_reader_options *o, const char *disp
         .fields = e->fields,
         .nfields = e->nfields,
         .mapping = e->mapping,
+        .lazy_text = 1, /* a converted record's ECS text only for results (eng_text_now) */
     };
 }
 
@@ -540,16 +541,25 @@ void eng_runner_set_tags(eng_runner *r, eq_strbuf *tags, uint32_t event)
 static void *retain_text(void *ctx, const eqlite_event *ev)
 {
     (void)ctx;
-    const eng_text *t = ev->user;
-    size_t len = t ? t->len : 0;
-    eng_text *copy = malloc(sizeof *copy + len + 1);
+    eng_text t = ev->user ? eng_text_now(ev->user) : (eng_text){"", 0, NULL};
+    if (!t.text)
+        return NULL;
+    eng_text *copy = malloc(sizeof *copy + t.len + 1);
     if (!copy)
         return NULL;
     char *text = (char *)(copy + 1);
-    if (len)
-        memcpy(text, t->text, len);
-    *copy = (eng_text){text, len};
+    if (t.len)
+        memcpy(text, t.text, t.len);
+    *copy = (eng_text){text, t.len, NULL};
     return copy;
+}
+
+eng_text eng_text_now(const eng_text *t)
+{
+    eng_text now = {t->text, t->len, NULL};
+    if (!now.text && t->reader && eqlite_reader_text(t->reader, &now.text, &now.len) != EQLITE_OK)
+        now = (eng_text){NULL, 0, NULL};
+    return now;
 }
 
 static void release_text(void *ctx, void *user)
@@ -774,14 +784,15 @@ static int stream_reader(eng *e, eng_runner *r, eqlite_reader *rd, int live_fd, 
         }
         e->totals.events++;
         file = rec.file; /* the reader's name: valid while it is open */
-        if (rb) {
-            if (!reorder_push(rb, &ev, &rec)) {
+        if (rb) { /* the event waits: its text is copied now */
+            if ((!rec.text && eqlite_reader_text(rd, &rec.text, &rec.len) != EQLITE_OK) ||
+                !reorder_push(rb, &ev, &rec)) {
                 status = eng_out_of_memory("reordering events");
                 break;
             }
             status = feed_ready(r, rb, false, rec.file);
         } else {
-            eng_text text = {rec.text, rec.len};
+            eng_text text = {rec.text, rec.len, rd};
             ev.user = &text;
             status = eng_runner_feed(r, &ev, &rec);
         }

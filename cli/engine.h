@@ -80,11 +80,18 @@ typedef struct eng_tag {
     uint64_t end;
 } eng_tag;
 
-/* Carried in eqlite_event.user: the event's original JSON text. */
+/* Carried in eqlite_event.user: the event's original JSON text. A record a
+ * source profile converted has no text until a result needs it (the reader's
+ * lazy_text): text is NULL and `reader`, still on that record, writes it. */
 typedef struct eng_text {
     const char *text;
     size_t len;
+    eqlite_reader *reader; /* NULL: text is all there is */
 } eng_text;
+
+/* The text itself, written now when the reader deferred it; text is NULL
+ * when that ran out of memory. */
+eng_text eng_text_now(const eng_text *t);
 
 /* Per rule, for --stats: results, events it ran on, nanoseconds it took. */
 typedef struct eng_rule_count {

@@ -51,12 +51,12 @@ event_copy *event_copy_make(const eqlite_event *ev, const eqlite_record *rec, co
     }
     w->tb = eqlite_value_copy(&ev->tiebreaker, &elems, &room);
     if (borrow_text) {
-        w->text = (eng_text){rec->text, rec->len};
+        w->text = (eng_text){rec->text, rec->len, NULL};
         return w;
     }
     if (rec->len)
         memcpy(room, rec->text, rec->len);
-    w->text = (eng_text){room, rec->len};
+    w->text = (eng_text){room, rec->len, NULL};
     return w;
 }
 

@@ -139,7 +139,7 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
             }
             continue;
         }
-        eng_text text = {rec.text, rec.len};
+        eng_text text = {rec.text, rec.len, rd};
         ev.user = &text;
         s->events++;
         if (p->ordered) {
@@ -155,7 +155,12 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
             }
             /* the text stays in the mapping until the run ends (a dropped page
              * faults back in), and a kept event copies it (retain_text) */
-            event_copy *c = event_copy_make(&ev, &rec, p->e->ordered_fields, p->e->nordered_fields, true);
+            bool in_mapping = rec.text != NULL; /* else a converted record's text, in the reader */
+            if (!in_mapping && eqlite_reader_text(rd, &rec.text, &rec.len) != EQLITE_OK) {
+                s->status = eng_out_of_memory("handing events to the ordered rules");
+                break;
+            }
+            event_copy *c = event_copy_make(&ev, &rec, p->e->ordered_fields, p->e->nordered_fields, in_mapping);
             if (!c) {
                 s->status = eng_out_of_memory("handing events to the ordered rules");
                 break;

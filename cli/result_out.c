@@ -67,7 +67,10 @@ static bool read_one(const result_out *ro, const eng_text *t, size_t k, field_fn
  * memory (some fields were not read). */
 static bool project(const result_out *ro, const eqlite_event *ev, field_fn each, void *ctx)
 {
-    const eng_text *t = ev ? ev->user : NULL;
+    eng_text now = ev ? eng_text_now(ev->user) : (eng_text){0};
+    const eng_text *t = ev ? &now : NULL;
+    if (t && !t->text)
+        return false; /* out of memory writing the text */
     eqlite_reader *rd = NULL;
     eqlite_event got = {0};
     bool whole = t && ro->nread, ok = true;
@@ -123,8 +126,11 @@ static void json_event(const result_out *ro, eq_strbuf *out, const eqlite_event 
         return;
     }
     if (!ro || !ro->fields) {
-        const eng_text *t = ev->user;
-        eq_strbuf_bytes(out, t->text, t->len);
+        eng_text t = eng_text_now(ev->user);
+        if (t.text)
+            eq_strbuf_bytes(out, t.text, t.len);
+        else
+            out->failed = true; /* out of memory writing the text */
         return;
     }
     json_ctx c = {ro, out};

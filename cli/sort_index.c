@@ -244,6 +244,7 @@ static int index_source(sorter *s, size_t k, const char *path)
     source *src = &s->src[k];
     eqlite_reader_options o;
     eng_order_reader_options(e, &o, src->name);
+    o.lazy_text = 0; /* a converted record's text is copied for the second pass */
     eqlite_reader *rd;
     char err[512];
     eqlite_status st = src->mem ? eqlite_reader_open_memory(src->mem, src->memlen, &o, &rd, err, sizeof err)
@@ -350,7 +351,8 @@ static int read_line(sorter *s, source *src, uint64_t offset, size_t *len)
     }
 }
 
-/* The event of an entry, read back: EQLITE_READ_EVENT or _BAD, else -1
+/* The event of an entry, read back: EQLITE_READ_EVENT or _BAD (a value its
+ * mapped type refuses: pass 1 read no fields), else EQLITE_READ_FATAL
  * (reported). */
 static int reread(sorter *s, const sort_entry *en, eqlite_event *ev, eqlite_record *rec)
 {
@@ -360,13 +362,13 @@ static int reread(sorter *s, const sort_entry *en, eqlite_event *ev, eqlite_reco
     if (read_line(s, src, offset, &len) != 0 || eqlite_reader_seek(src->reader, 0, s->has_tb ? 0 : en->tb) != 0) {
         fprintf(stderr, "eqlite: %s: cannot reread the event at byte %llu: %s\n", src->name,
                 (unsigned long long)offset, strerror(errno));
-        return -1;
+        return EQLITE_READ_FATAL;
     }
     int got = eqlite_reader_next(src->reader, ev, rec);
     if (got != EQLITE_READ_EVENT && got != EQLITE_READ_BAD) {
         fprintf(stderr, "eqlite: %s: rereading an event: %s\n", src->name,
                 got == EQLITE_READ_EOF ? "ended early" : rec->reason);
-        return -1;
+        return EQLITE_READ_FATAL;
     }
     return got;
 }
@@ -403,13 +405,13 @@ static int feed_entry(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *
     eqlite_event ev;
     eqlite_record rec;
     int got = reread(s, en, &ev, &rec);
-    if (got < 0)
+    if (got == EQLITE_READ_FATAL)
         return 2;
     if (got == EQLITE_READ_BAD) { /* a value the mapping cannot convert: pass 1 did not look */
         eng_report_bad(e, rec.file, rec.number, rec.reason);
         return e->opt.strict ? 2 : 0;
     }
-    eng_text text = {rec.text, rec.len};
+    eng_text text = {rec.text, rec.len, s->src[en->pos >> OFFSET_BITS].reader};
     ev.user = &text;
     e->totals.events++;
     int status = eng_runner_feed(r, &ev, &rec);
@@ -448,7 +450,7 @@ static int feed_group(sorter *s, eng_runner *r, uint64_t *fed)
         eqlite_record rec;
         int got = reread(s, &s->group[i].en, &ev, &rec);
         eqlite_value tb = got == EQLITE_READ_EVENT ? ev.tiebreaker : (eqlite_value){0};
-        if (got < 0) {
+        if (got == EQLITE_READ_FATAL) {
             status = 2;
         } else if (tb.kind == EQLITE_STRING) { /* the reader's bytes last until its next record */
             char *copy = malloc(tb.len ? tb.len : 1);

@@ -86,7 +86,12 @@ static void append_id(result_ids *ri, const eqlite_event *ev)
         eq_strbuf_str(&ri->texts, "(a missing event)\n");
         return;
     }
-    const eng_text *t = ev->user;
+    eng_text now = eng_text_now(ev->user);
+    const eng_text *t = &now;
+    if (!t->text) {
+        ri->got.failed = true; /* out of memory, said at the end */
+        return;
+    }
     eq_strbuf_bytes(&ri->texts, t->text, t->len);
     eq_strbuf_char(&ri->texts, '\n');
     if (!ri->id_schema && eqlite_schema_new(NULL, &ri->id_schema) == EQLITE_OK &&
