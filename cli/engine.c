@@ -13,9 +13,7 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "program.h" /* npipes: head/tail change what a parallel run may do */
 #include "reorder.h"
-#include "ruleset.h" /* eq_scanner_profile: per-rule time for --stats */
 
 static const char *or_default(const char *s, const char *def) { return s ? s : def; }
 
@@ -159,17 +157,17 @@ static bool push_rule(eng *e, const eqlite_program *prog, const cli_rule *r, con
     out->name = dup_or_null(r->name);
     if (!out->id || (r->name && !out->name))
         return false; /* eng_free frees what was copied */
-    out->kind = eqlite_program_kind(prog);
-    out->plain = out->kind == 0 && prog->npipes == 0;
+    eqlite_program_info_get(prog, &out->info);
+    out->kind = out->info.kind;
+    out->plain = out->kind == 0 && out->info.npipes == 0;
     out->len = r->len;
     if (!(out->text = malloc(r->len + 1)))
         return false;
     memcpy(out->text, r->text, r->len);
     out->text[r->len] = 0;
     e->ordered |= out->kind != 0;
-    e->has_pipes |= prog->npipes > 0;
-    for (uint32_t k = 0; k < prog->npipes; k++) /* tail results name events long gone: keep the text */
-        e->ordered |= prog->pipes[k].tail;
+    e->has_pipes |= out->info.npipes > 0;
+    e->ordered |= out->info.has_tail; /* tail results name events long gone: keep the text */
     return true;
 }
 
@@ -266,29 +264,26 @@ int eng_prepare(eng *e)
     return e->fields ? 0 : eng_out_of_memory("preparing the projection");
 }
 
-/* The schema id of join key k (the k-th value the first positive term's
- * key code pushes), or UINT32_MAX when it is not a field. */
-static uint32_t key_field(const eqlite_program *prog, size_t k)
+/* The schema id of join key k (of the first stage that is not `![...]`),
+ * or UINT32_MAX when it is not a plain field. */
+static uint32_t key_field(const eng_rule *rule, size_t k)
 {
-    const eq_prog_term *t = prog->terms;
-    while (t < prog->terms + prog->nterms - 1 && t->missing)
-        t++;
-    size_t seen = 0;
-    for (uint32_t pc = t->keys_pc; pc < prog->ncode && prog->code[pc].op != OP_RET; pc++) {
-        uint8_t op = prog->code[pc].op;
-        if (op == OP_LOAD_FIELD || op == OP_LOAD_TS || op == OP_LOAD_CONST) {
-            if (seen++ == k)
-                return op == OP_LOAD_FIELD ? prog->code[pc].a : UINT32_MAX;
-        }
-    }
-    return UINT32_MAX;
+    size_t stage = 0;
+    unsigned flags = 0;
+    uint32_t id;
+    size_t nterms = rule->info.nstages - (size_t)rule->info.has_until;
+    while (stage + 1 < nterms &&
+           eqlite_program_stage_key(rule->prog, stage, k, NULL, &flags) != EQLITE_EMISUSE &&
+           (flags & EQLITE_STAGE_MISSING))
+        stage++;
+    return eqlite_program_stage_key(rule->prog, stage, k, &id, NULL) == EQLITE_OK ? id : UINT32_MAX;
 }
 
 /* Sequence and sample keys come from the fields API, which renders a date
  * field with (the first of) its mapping's formats. */
 void eng_write_key(const eng *e, size_t rule, size_t k, const eqlite_value *v, eq_strbuf *out)
 {
-    uint32_t id = key_field(e->rules[rule].prog, k);
+    uint32_t id = key_field(&e->rules[rule], k);
     eqlite_type type = EQLITE_T_UNKNOWN;
     if (id != UINT32_MAX && v->kind == EQLITE_INT)
         eqlite_schema_field_name(e->schema, id, &type);
@@ -453,7 +448,7 @@ static bool start_rule_counts(eng_runner *r, size_t nown)
     if (!(r->prof = calloc(2 * nown + r->e->nrules, sizeof *r->prof)))
         return false;
     if (r->sc)
-        eq_scanner_profile(r->sc, r->prof, r->prof + nown);
+        eqlite_scanner_profile(r->sc, r->prof, r->prof + nown);
     return true;
 }
 
@@ -640,7 +635,7 @@ static int on_rule_result(void *user, const eqlite_rule_info *rule, const eqlite
     eng_runner *r = user;
     const eng *e = r->e;
     size_t k = r->to_rule ? r->to_rule[rule->index] : rule->index;
-    if (e->opt.limits.size && e->rules[k].kind == 0 && !e->rules[k].prog->npipes && r->emitted[k]++ >= e->opt.limits.size)
+    if (e->opt.limits.size && e->rules[k].kind == 0 && !e->rules[k].info.npipes && r->emitted[k]++ >= e->opt.limits.size)
         return 0;
     return emit(r, k, res);
 }

@@ -58,6 +58,7 @@ typedef struct eng_rule {
     char *text; /* the rule's source, for the -j split (eng_split) */
     size_t len;
     bool plain; /* an event query without pipes: any chunk can run it alone */
+    eqlite_program_info info; /* kind, pipes, stages and keys */
 } eng_rule;
 
 /* Which rules a runner runs: all, or one side of the -j split. */

@@ -20,8 +20,6 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "arena.h"
-#include "seq_internal.h" /* eq_order: the engine's own order rule */
 
 typedef enum { FAST_IN_ORDER, FAST_OUT_OF_ORDER, FAST_UNDECIDED } fast_verdict;
 
@@ -87,7 +85,45 @@ static fast_verdict fast_check(const char *p, size_t n, const char *ts, size_t t
 }
 
 /* The reader's view: only events count; bad records are left to the run. */
-static int reader_check(eqlite_reader *rd, eq_order *st, bool *in_order)
+/* The last event the check took: its timestamp, and its tiebreaker with a
+ * copy of a string's bytes (the reader's move on). */
+typedef struct order_last {
+    bool have;
+    eqlite_event ev;
+    char *tb_text;
+    size_t tb_cap;
+} order_last;
+
+/* False if ev comes before the last event taken (eqlite_event_order);
+ * otherwise takes it. A tiebreaker it cannot keep (out of memory, an array)
+ * is kept as null, which ties with any. */
+static bool order_accept(order_last *o, const eqlite_event *ev)
+{
+    if (o->have && eqlite_event_order(ev, &o->ev) < 0)
+        return false;
+    o->have = true;
+    o->ev = (eqlite_event){.timestamp = ev->timestamp, .tiebreaker = ev->tiebreaker};
+    eqlite_value *tb = &o->ev.tiebreaker;
+    if (tb->kind == EQLITE_STRING) {
+        if (o->tb_cap < tb->len + 1) {
+            char *grown = realloc(o->tb_text, tb->len + 1);
+            if (!grown) {
+                tb->kind = EQLITE_NULL;
+                return true;
+            }
+            o->tb_text = grown;
+            o->tb_cap = tb->len + 1;
+        }
+        if (tb->len)
+            memcpy(o->tb_text, tb->u.s, tb->len);
+        tb->u.s = o->tb_text;
+    } else if (tb->kind == EQLITE_ARRAY) {
+        tb->kind = EQLITE_NULL;
+    }
+    return true;
+}
+
+static int reader_check(eqlite_reader *rd, order_last *st, bool *in_order)
 {
     eqlite_event ev;
     eqlite_record rec;
@@ -98,7 +134,7 @@ static int reader_check(eqlite_reader *rd, eq_order *st, bool *in_order)
             status = 2;
             break;
         }
-        if (k == EQLITE_READ_EVENT && !eq_order_accept(st, eq_default_allocator(), &ev)) {
+        if (k == EQLITE_READ_EVENT && !order_accept(st, &ev)) {
             *in_order = false;
             break;
         }
@@ -107,7 +143,7 @@ static int reader_check(eqlite_reader *rd, eq_order *st, bool *in_order)
     return status;
 }
 
-static int path_check(const eng *e, const char *path, eq_order *st, bool *in_order)
+static int path_check(const eng *e, const char *path, order_last *st, bool *in_order)
 {
     eqlite_reader_options o;
     eng_order_reader_options(e, &o, NULL);
@@ -131,9 +167,9 @@ int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order)
         fprintf(stderr, "eqlite: %s\n", err);
         return 2;
     }
-    eq_order st = {0};
+    order_last st = {0};
     int status = reader_check(rd, &st, in_order);
-    eq_order_release(&st, eq_default_allocator());
+    free(st.tb_text);
     return status;
 }
 
@@ -150,7 +186,7 @@ int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order
         return 0; /* every event at 0: any order is order */
     int64_t last = 0;
     bool have = false;
-    eq_order st = {0};
+    order_last st = {0};
     int status = 0;
     for (size_t k = 0; k < npaths && *in_order && status == 0; k++) {
         eng_progress_file(e, ENG_STEP_CHECK_ORDER, paths[k]);
@@ -181,16 +217,16 @@ int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order
             *in_order = false;
         } else if (v == FAST_UNDECIDED) {
             if (have) { /* carry what the fast check saw into the reader's check */
-                eqlite_event prev = {NULL, 0, last, {0}, NULL};
-                eq_order_accept(&st, eq_default_allocator(), &prev);
+                eqlite_event prev = {.timestamp = last};
+                order_accept(&st, &prev);
             }
             fast_ok = false; /* one file needed the reader: the rest do too, keys carry over */
             status = path_check(e, paths[k], &st, in_order);
         } else if (have) {
-            eqlite_event prev = {NULL, 0, last, {0}, NULL};
-            eq_order_accept(&st, eq_default_allocator(), &prev);
+            eqlite_event prev = {.timestamp = last};
+            order_accept(&st, &prev);
         }
     }
-    eq_order_release(&st, eq_default_allocator());
+    free(st.tb_text);
     return status;
 }

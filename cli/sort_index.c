@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "value.h" /* eq_value_compare: the engine's order of numbers */
 
 #define DEFAULT_MEMORY_LIMIT ((size_t)256 << 20)
 #define OFFSET_BITS 48 /* byte offset in a source; the bits above are the source */
@@ -429,15 +428,9 @@ static int feed_entry(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *
 static int by_whole_tiebreaker(const void *x, const void *y)
 {
     const tied *a = x, *b = y;
-    int c = 0;
-    if (a->tb.kind == EQLITE_STRING && b->tb.kind == EQLITE_STRING) {
-        size_t n = a->tb.len < b->tb.len ? a->tb.len : b->tb.len;
-        c = n ? memcmp(a->tb.u.s, b->tb.u.s, n) : 0;
-        if (!c)
-            c = (a->tb.len > b->tb.len) - (a->tb.len < b->tb.len);
-    } else if (!eq_value_compare(&a->tb, &b->tb, &c)) {
-        c = 0; /* a record pass 2 cannot read: it is reported when fed */
-    }
+    /* kinds that do not compare tie; a record pass 2 cannot read is reported when fed */
+    eqlite_event ea = {.tiebreaker = a->tb}, eb = {.tiebreaker = b->tb};
+    int c = eqlite_event_order(&ea, &eb);
     return c ? c : (a->en.pos > b->en.pos) - (a->en.pos < b->en.pos);
 }
 
