@@ -986,23 +986,6 @@ Test(ndjson, tiebreaker_value_is_copied)
     eq_ndjson_close(r);
 }
 
-Test(ndjson, parse_timestamp_function_checks_its_input)
-{
-    int64_t ns = 123;
-    cr_assert_eq(eq_ndjson_parse_timestamp("2024-05-01T00:00:00Z", 20, &ns), 0);
-    cr_assert_eq(ns, INT64_C(1714521600) * SEC);
-    cr_assert_eq(eq_ndjson_parse_timestamp("2024-05-01T00:00:00Z", 19, &ns), 0, "length is honoured");
-    cr_assert_eq(eq_ndjson_parse_timestamp("", 0, &ns), -1);
-    cr_assert_eq(eq_ndjson_parse_timestamp("-", 1, &ns), -1);
-    cr_assert_eq(eq_ndjson_parse_timestamp("1.", 2, &ns), -1);
-    cr_assert_eq(eq_ndjson_parse_timestamp("99999999999999999999", 20, &ns), -1);
-    cr_assert_eq(eq_ndjson_parse_timestamp("1677-09-21T00:12:43.145224192Z", 30, &ns), 0);
-    cr_assert_eq(ns, INT64_MIN);
-    cr_assert_eq(eq_ndjson_parse_timestamp("1677-09-21T00:12:43.145224191Z", 30, &ns), -1);
-    cr_assert_eq(eq_ndjson_parse_timestamp("2262-04-11T23:47:16.854775807Z", 30, &ns), 0);
-    cr_assert_eq(ns, INT64_MAX);
-}
-
 /* ---- JSON arrays ------------------------------------------------------------------ */
 
 Test(ndjson, json_array_of_objects_is_accepted)

@@ -928,6 +928,18 @@ Test(date, four_digits_are_a_year_and_longer_digit_strings_epoch_millis)
     cr_assert_eq(date("123"), 123 * INT64_C(1000000));
 }
 
+Test(date, the_edges_of_the_nanosecond_range_are_exact)
+{
+    int64_t ns = 123;
+    cr_assert(eq_parse_date("2024-05-01T00:00:00Z", 19, &ns), "the length is honoured");
+    cr_assert_not(eq_parse_date("", 0, &ns));
+    cr_assert_not(eq_parse_date(NULL, 0, &ns));
+    cr_assert_eq(date("1677-09-21T00:12:43.145224192Z"), INT64_MIN);
+    cr_assert_not(date_ok("1677-09-21T00:12:43.145224191Z"));
+    cr_assert_eq(date("2262-04-11T23:47:16.854775807Z"), INT64_MAX);
+    cr_assert_not(date_ok("99999999999999999999"));
+}
+
 Test(date, beyond_the_nanosecond_range_is_rejected)
 {
     cr_assert(date_ok("2262-04-11T00:00:00Z"));

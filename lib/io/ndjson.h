@@ -240,13 +240,6 @@ int eq_ndjson_last_source(const eq_ndjson *reader);
 int eq_ndjson_last_text(eq_ndjson *reader, const char **text, size_t *len);
 size_t eq_ndjson_source_counts(const eq_ndjson *reader, uint64_t *counts, size_t n);
 
-/* Timestamp text -> nanoseconds since the epoch (UTC). Accepts ISO-8601
- * "YYYY-MM-DD[(T|t| )HH[:MM[:SS[(.|,)fraction of 1-9 digits]]]][Z|+HH:MM|+HHMM|+HH]"
- * (or '-' offsets; no zone = UTC) and epoch milliseconds "[-]digits[.1-6 digits]".
- * Returns 0 on
- * success, -1 if malformed or out of the int64 nanosecond range. */
-int eq_ndjson_parse_timestamp(const char *s, size_t len, int64_t *ns);
-
 /* A date string through an Elasticsearch date format (as `format` above; NULL
  * or "" = the default) -> epoch milliseconds. 0 on success, -1 if no format of
  * the list parses it. */

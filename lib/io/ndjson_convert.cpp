@@ -172,7 +172,7 @@ bool date_nanos_of(const FieldConv &c, const eqlite_value &v, int64_t *ns) {
         std::string_view f = c.format;
         bool iso = f.empty() || f.find("date_optional_time") != f.npos || f.find("date_time") != f.npos ||
                    f.find("iso8601") != f.npos || f.find("epoch_millis") != f.npos;
-        if (!(iso && eq_ndjson_parse_timestamp(v.u.s, v.len, ns) == 0)) {
+        if (!(iso && eq_parse_date(v.u.s, v.len, ns))) {
             if (!parse_date_format(v.u.s, v.len, f, &ms) || __builtin_mul_overflow(ms, int64_t{1000000}, ns))
                 return false;
         }

@@ -21,7 +21,7 @@ bool timestamp_from(eq_ndjson *r, const eqlite_value &v, int64_t *ns) {
         return true;
     }
     case EQLITE_STRING:
-        if (eq_ndjson_parse_timestamp(v.u.s, v.len, ns) == 0) return true;
+        if (eq_parse_date(v.u.s, v.len, ns)) return true;
         r->reason = "unparseable timestamp " + quoted_prefix(v.u.s, v.len) + " in field '" + f + "'";
         return false;
     default:
@@ -39,7 +39,7 @@ bool event_timestamp(eq_ndjson *r, int64_t *ns) {
     const eqlite_value &v = r->values[slot];
     const FieldConv &c = r->conv[slot];
     const std::string &format = c.kind == Conv::Date ? c.format : r->ts_format;
-    if (!format.empty() && v.kind == EQLITE_STRING && eq_ndjson_parse_timestamp(v.u.s, v.len, ns) != 0) {
+    if (!format.empty() && v.kind == EQLITE_STRING && !eq_parse_date(v.u.s, v.len, ns)) {
         int64_t ms;
         if (!parse_date_format(v.u.s, v.len, format, &ms)) {
             r->reason = "unparseable timestamp " + quoted_prefix(v.u.s, v.len) + " in field '" + r->ts_name +
@@ -56,9 +56,3 @@ bool event_timestamp(eq_ndjson *r, int64_t *ns) {
 }
 
 } // namespace ndjson_internal
-
-// The default format's parser is the core's (lib/date.c): one set of
-// accepted text for the reader and the engine.
-extern "C" int eq_ndjson_parse_timestamp(const char *s, size_t len, int64_t *ns) {
-    return ns && eq_parse_date(s, len, ns) ? 0 : -1;
-}

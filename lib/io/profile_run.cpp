@@ -260,7 +260,7 @@ struct Run {
         int64_t ms;
         if (op.format == "iso") {
             int64_t ns;
-            if (eq_ndjson_parse_timestamp(t->data(), t->size(), &ns) != 0) return;
+            if (!eq_parse_date(t->data(), t->size(), &ns)) return;
             ms = ns / 1000000 - (ns % 1000000 < 0);
         } else if (eq_ndjson_parse_date_format(t->data(), t->size(), op.format.c_str(), &ms) != 0) {
             return; // Elastic's date processors ignore failures here too
