@@ -30,6 +30,7 @@ static void bench_usage(FILE *f)
 {
     fprintf(f, "usage: eqlite bench [OPTIONS] (QUERY | -f RULEFILE | -r RULES) FILE\n"
                "       eqlite bench [OPTIONS] (QUERY | -f RULEFILE | -r RULES) --generate N [--seed S]\n"
+               "  -f, --file RULEFILE  the rule from a file;  -r, --rules RULES  a rule set (as for query)\n"
                "  --repeat N        best of N runs (default 3)\n"
                "  --per-rule        also time each rule of a rule set on its own (always for <= 64 rules)\n"
                "  --mapping FILE, --category-field, --timestamp-field, --tiebreaker-field as for query\n"

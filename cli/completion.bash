@@ -15,16 +15,21 @@ _eqlite()
     help)
         [[ $COMP_CWORD -eq 2 ]] && COMPREPLY=($(compgen -W "$commands" -- "$cur"))
         return ;;
-    query | bench)
+    query | bench | convert | publish | worker | alerts)
         case $prev in
-        -f | --file | -r | --rules | --mapping)
+        -f | --file | -r | --rules | --mapping | --profile)
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
         --format)
             COMPREPLY=($(compgen -W "ndjson json csv table" -- "$cur"))
             return ;;
+        --source)
+            COMPREPLY=($(compgen -W "auto none windows m365-defender sentinelone-cloud-funnel ecs" -- "$cur"))
+            return ;;
         --fields | --category-field | --timestamp-field | --tiebreaker-field | --size | --max-samples-per-key | \
-            -j | --jobs | --repeat | --generate | --seed)
+            --max-partials | --max-keys | --memory-limit | --reorder-window | -j | --jobs | --repeat | --generate | \
+            --seed | --nats | --stream | --partition-by | --partitions | --replicas | --dedup-window | --alerts | \
+            --alerts-stream | --lease-ttl | --batch | --exit-idle)
             return ;; # a value: nothing to offer
         esac ;;
     check | fields)
@@ -41,10 +46,17 @@ _eqlite()
     if [[ $cur == -* ]]; then
         local opts
         case $cmd in
-        query) opts="-f --file -r --rules --mapping --category-field --timestamp-field --tiebreaker-field
-                     --size --max-samples-per-key -j --jobs --format --fields --stats --strict --help" ;;
+        query) opts="-f --file -r --rules --mapping --no-ecs --category-field --timestamp-field --tiebreaker-field
+                     --size --max-samples-per-key --max-partials --max-keys -j --jobs --memory-limit
+                     --reorder-window --source --profile --format --fields --stats --strict --help" ;;
         bench) opts="-f --file -r --rules --mapping --category-field --timestamp-field --tiebreaker-field
                      --repeat --per-rule --generate --seed --help" ;;
+        convert) opts="--source --profile --stats --help" ;;
+        publish) opts="--nats --stream --partition-by --partitions --replicas --dedup-window --timestamp-field
+                       --help" ;;
+        worker) opts="--nats --stream -r --rules --alerts --alerts-stream --partitions --lease-ttl --dedup-window
+                      --batch --timestamp-field --exit-idle --help" ;;
+        alerts) opts="--nats --stream --alerts-stream --help" ;;
         fmt) opts="-w --write --check --help" ;;
         check) opts="--mapping --help" ;;
         fields) opts="--mapping --no-ecs --help" ;;

@@ -142,7 +142,25 @@ static void report_diag(const char *origin, const cli_rule *r, const eqlite_diag
     cli_print_diag(where, &shifted, r->text, r->len);
 }
 
-static bool push_rule(eng *e, const eqlite_program *prog, const cli_rule *r, const char *origin)
+/* An id-less rule is named by its file and line. The file is named relative to
+ * the -r directory, or by its base name, so that `-r rules`, `-r ./rules` and
+ * `-r /abs/rules` give the same ids (NATS alert ids are made from them). */
+static const char *stable_origin(const char *origin, const char *root)
+{
+    size_t n = strlen(root);
+    while (n > 1 && root[n - 1] == '/')
+        n--;
+    if (strncmp(origin, root, n) == 0 && origin[n] == '/') {
+        while (origin[n] == '/')
+            n++;
+        if (origin[n])
+            return origin + n;
+    }
+    const char *slash = strrchr(origin, '/');
+    return slash && slash[1] ? slash + 1 : origin;
+}
+
+static bool push_rule(eng *e, const eqlite_program *prog, const cli_rule *r, const char *origin, const char *root)
 {
     eng_rule *items = realloc(e->rules, (e->nrules + 1) * sizeof *items);
     if (!items)
@@ -150,7 +168,7 @@ static bool push_rule(eng *e, const eqlite_program *prog, const cli_rule *r, con
     e->rules = items;
     eng_rule *out = &e->rules[e->nrules++];
     char fallback[4200];
-    snprintf(fallback, sizeof fallback, "%s:%zu", origin, r->line);
+    snprintf(fallback, sizeof fallback, "%s:%zu", stable_origin(origin, root), r->line);
     out->prog = prog;
     out->text = NULL; /* eng_free frees what was copied, whatever failed */
     out->id = strdup(r->id ? r->id : fallback);
@@ -187,7 +205,7 @@ static int warn_unknown_fields(eng *e, const cli_rule *r, const char *origin)
         eqlite_diag d;
         eqlite_status st = eqlite_compile(e->schema, r->text, r->len, &prog, &d);
         eqlite_program_free(prog);
-        if (st != EQLITE_ETYPE || strncmp(d.message, unknown, sizeof unknown - 1))
+        if (st != EQLITE_ENOTFOUND || strncmp(d.message, unknown, sizeof unknown - 1))
             break; /* compiled, or an error the real compile reports */
         const char *name = d.message + sizeof unknown - 1, *end = strchr(name, ']');
         if (!end)
@@ -228,7 +246,7 @@ int eng_add_rules(eng *e, const cli_rules *rules, const char *dir_or_file)
         }
         eqlite_rule_info info;
         if (eqlite_ruleset_rule(e->rs, eqlite_ruleset_count(e->rs) - 1, &info) != EQLITE_OK ||
-            !push_rule(e, info.program, r, origin))
+            !push_rule(e, info.program, r, origin, dir_or_file))
             return eng_out_of_memory("loading the rules");
     }
     return status;

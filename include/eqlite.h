@@ -291,7 +291,9 @@ typedef struct eqlite_program eqlite_program;
  * @param len     bytes of src.
  * @param out     receives the program, the caller's (eqlite_program_free()).
  * @param diag    receives the first error (may be NULL).
- * @return EQLITE_OK, EQLITE_ESYNTAX, EQLITE_ETYPE, EQLITE_ELIMIT, EQLITE_ENOMEM, EQLITE_EMISUSE.
+ * @return EQLITE_OK, EQLITE_ESYNTAX, EQLITE_ETYPE, EQLITE_ENOTFOUND (the rule reads a field
+ *         that a schema which does not grow lacks: "Unknown column [x]", as Elasticsearch's
+ *         verifier says it), EQLITE_ELIMIT, EQLITE_ENOMEM, EQLITE_EMISUSE.
  */
 EQLITE_API eqlite_status eqlite_compile(eqlite_schema *schema, const char *src, size_t len,
                                         eqlite_program **out, eqlite_diag *diag);

@@ -136,7 +136,8 @@ static double similarity(const char *a, size_t la, const char *b, size_t lb)
 /* "Unknown column [x]" with Elasticsearch's suggestions (ql
  * UnresolvedAttribute.errorMessage over StringUtils.findSimilar): every known
  * name at least 0.5 similar, most similar first (ties in schema order), as
- * ", did you mean [a]?" or ", did you mean any of [a, b]?". */
+ * ", did you mean [a]?" or ", did you mean any of [a, b]?". Its own status,
+ * EQLITE_ENOTFOUND, lets a caller add the field and compile again. */
 static bool unknown_column(sema *s, const eq_node *n, const char *name, uint32_t len)
 {
     enum { MAX_SHOWN = 8 };
@@ -163,7 +164,7 @@ static bool unknown_column(sema *s, const eq_node *n, const char *name, uint32_t
         }
     }
     if (nbest == 0)
-        return fail(s, EQLITE_ETYPE, n, "Unknown column [%.*s]", (int)len, name);
+        return fail(s, EQLITE_ENOTFOUND, n, "Unknown column [%.*s]", (int)len, name);
     char list[384];
     size_t used = 0;
     for (size_t k = 0; k < nbest && used < sizeof list; k++)
@@ -171,8 +172,8 @@ static bool unknown_column(sema *s, const eq_node *n, const char *name, uint32_t
     if (total > nbest && used < sizeof list)
         snprintf(list + used, sizeof list - used, ", ... %zu more", total - nbest);
     if (nbest == 1)
-        return fail(s, EQLITE_ETYPE, n, "Unknown column [%.*s], did you mean [%s]?", (int)len, name, list);
-    return fail(s, EQLITE_ETYPE, n, "Unknown column [%.*s], did you mean any of [%s]?", (int)len, name, list);
+        return fail(s, EQLITE_ENOTFOUND, n, "Unknown column [%.*s], did you mean [%s]?", (int)len, name, list);
+    return fail(s, EQLITE_ENOTFOUND, n, "Unknown column [%.*s], did you mean any of [%s]?", (int)len, name, list);
 }
 
 static bool resolve_field(sema *s, eq_node *n)

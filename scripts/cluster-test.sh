@@ -44,7 +44,9 @@ cleanup() {
     [ -n "${KEEP:-}" ] && echo "kept $TMP" || rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
-say() { echo "cluster-test: $*"; }
+START=$(date +%s)
+elapsed() { echo $(($(date +%s) - START)); }
+say() { echo "cluster-test: [$(elapsed) s] $*"; }
 
 # Six free loopback ports (client and route port per server).
 set -- $(python3 -c '
@@ -105,11 +107,17 @@ done
 
 "$EQLITE" query -r "$TMP/rules.jsonl" "$TMP/first.ndjson" >"$TMP/expected-first.ndjson"
 want=$(($(wc -l <"$TMP/expected-first.ndjson") * 9 / 10))
-i=0
+# Deadlines are wall-clock seconds, not polls: a sanitizer build on a loaded
+# machine polls slowly. Timing out says which step was slow.
+deadline=$(($(date +%s) + ${STEP_SECONDS:-300}))
 while :; do # until most of the first half's alerts are stored
     n=$("$EQLITE" alerts --nats "$URLS" --stream EV 2>/dev/null | wc -l)
-    [ "$n" -ge "$want" ] && break
-    i=$((i + 1)); [ $i -lt 240 ] || { say "workers made no progress ($n alerts)"; tail -n 5 "$TMP"/worker*.log; exit 1; }
+    [ "${n:-0}" -ge "$want" ] && break
+    for p in $WPIDS; do # a worker that died on its own fails the test now
+        kill -0 "$p" 2>/dev/null || { say "worker $p exited early"; tail -n 20 "$TMP"/worker*.log; exit 1; }
+    done
+    [ "$(date +%s)" -lt "$deadline" ] ||
+        { say "workers stored only ${n:-0} of $want alerts in ${STEP_SECONDS:-300} s"; tail -n 5 "$TMP"/worker*.log; exit 1; }
     sleep 0.25 # each look reads the whole alert stream
 done
 if [ "$KILL" != 0 ]; then
@@ -134,13 +142,15 @@ grep -q ": 0 acknowledged as new, $EVENTS as duplicates" "$TMP/publish3.log" ||
     { say "publishing the same events again stored some twice"; status=1; }
 for p in $WPIDS; do
     [ "$KILL" != 0 ] && [ "$p" = "$victim" ] && { wait "$p" 2>/dev/null; continue; }
-    i=0
+    deadline=$(($(date +%s) + ${STEP_SECONDS:-300}))
     while kill -0 "$p" 2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 1200 ] || { say "worker $p did not finish"; kill -9 "$p"; status=1; break; }
+        [ "$(date +%s)" -lt "$deadline" ] ||
+            { say "worker $p did not finish in ${STEP_SECONDS:-300} s"; kill -9 "$p"; status=1; break; }
         sleep 0.1
     done
     wait "$p" || status=1
 done
+say "workers done"
 for f in "$TMP"/worker*.log; do grep -E "events [0-9]|lost|missing|cannot|error" "$f" | sed "s|^|$(basename "$f"): |"; done
 "$EQLITE" alerts --nats "$URLS" --stream EV >"$TMP/got.ndjson" || status=1
 python3 - "$TMP/expected.ndjson" "$TMP/got.ndjson" "$status" <<'EOF'

@@ -279,6 +279,7 @@ tests:
     test_update(tmp)
     field_checks(tmp, path)
     test_failure_shows_the_first_difference(tmp)
+    ids_whatever_the_path_spelling(tmp, path)
     bom = write(os.path.join(tmp, "bom.eql"), b"\xef\xbb\xbfprocess where process.name == \"cmd.exe\"\n", "wb")
     r = run(["check", bom])
     check("a rule file that starts with a UTF-8 byte order mark reads", r.returncode == 0, repr(r))
@@ -646,7 +647,7 @@ def rule_formats(tmp, events):
     r = run(["query", "-r", tree, events])
     ids = sorted(set(json.loads(l)["rule_id"] for l in lines(r)))
     check("-r DIR recurses over .eql, .toml (rules and hunts) and .jsonl",
-          r.returncode == 0 and ids == sorted([os.path.join(tree, "a.eql") + ":1", "b", "c", "h-1#0", "h-1#1"]),
+          r.returncode == 0 and ids == sorted(["a.eql:1", "b", "c", "h-1#0", "h-1#1"]),
           repr(ids))
     check("-r DIR: everything skipped in one line with the reasons",
           r.stderr.decode() == tree + ": skipped 1 rule that is not EQL (query/kuery 1), 1 TOML file with no "
@@ -790,6 +791,19 @@ def help_and_docs():
     check("bash completion: a command's options", complete("fmt", "--c") == ["--check"]
           and complete("query", "--st") == ["--stats", "--strict"])
 
+    # Every option a command's --help names is in the man page and offered by
+    # completion after "--"; completion offers no option the command lacks.
+    if man:
+        text = open(man).read().replace("\\-", "-").replace("\\fB", "").replace("\\fR", "")
+    for cmd in ["query", "check", "fields", "fmt", "test", "bench", "convert", "publish", "worker", "alerts"]:
+        helped = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", run([cmd, "--help"]).stdout.decode())) - {"--help"}
+        offered = set(o for o in complete(cmd, "--") if o != "--help")
+        check("completion of %s offers every option of its --help, and no other" % cmd, helped == offered,
+              "missing %s, extra %s" % (sorted(helped - offered), sorted(offered - helped)))
+        if man:
+            undocumented = sorted(o for o in helped if not re.search(r"(?<![\w-])%s(?![\w-])" % o, text))
+            check("the man page documents every option of eqlite %s" % cmd, not undocumented, undocumented)
+
 
 def bad_record_flood(tmp):
     """Many bad records of one kind: the first few, then one count per kind and a hint."""
@@ -810,6 +824,25 @@ def bad_record_flood(tmp):
     r = run(["query", "process where true", write(os.path.join(tmp, "allbad.ndjson"), "\n".join(recs[:40]))])
     check("no readable event at all is exit 2, not an empty answer",
           r.returncode == 2 and "no event could be read (40 bad records)" in r.stderr.decode(), repr(r))
+
+
+def ids_whatever_the_path_spelling(tmp, events):
+    """A rule without an id is named by its file (relative to the -r directory) and line: the same
+    ids however the directory is spelled, so workers started from other directories agree."""
+    sub = os.path.join(tmp, "idless", "sub")
+    os.makedirs(sub, exist_ok=True)
+    write(os.path.join(sub, "r.jsonl"), json.dumps({"query": "process where true"}) + "\n")
+
+    def ids(rules, cwd=None):
+        r = subprocess.run([BIN, "query", "-r", rules, events], capture_output=True, cwd=cwd)
+        return sorted(set(json.loads(line)["rule_id"] for line in r.stdout.decode().splitlines()))
+    want = ids(os.path.join(tmp, "idless"))
+    check("an id-less rule's id is its path under the -r directory and its line", want == ["sub/r.jsonl:1"], want)
+    check("... the same with a trailing slash, a doubled one, or a relative path",
+          ids(os.path.join(tmp, "idless") + "/") == want and ids(tmp + "//idless") == want
+          and ids("idless", cwd=tmp) == want and ids("./idless/", cwd=tmp) == want)
+    check("... and a file given alone is named by its base name",
+          ids(os.path.join(sub, "r.jsonl")) == ["r.jsonl:1"] and ids("sub/r.jsonl", cwd=os.path.dirname(sub)) == ["r.jsonl:1"])
 
 
 def write_errors(events):

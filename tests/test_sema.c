@@ -94,7 +94,7 @@ Test(sema, unknown_field_is_an_error_unless_optional_or_growing)
     eqlite_program *p = NULL;
     eqlite_diag d;
     const char *bad = "process where b == \"x\"";
-    cr_assert_eq(eqlite_compile(s, bad, strlen(bad), &p, &d), EQLITE_ETYPE);
+    cr_assert_eq(eqlite_compile(s, bad, strlen(bad), &p, &d), EQLITE_ENOTFOUND);
     cr_assert_str_eq(d.message, "Unknown column [b]");
     cr_assert_eq(d.column, 15);
     const char *opt = "process where ?b == null and a == \"x\"";
@@ -155,13 +155,13 @@ Test(sema, unknown_field_suggests_similar_names_as_elasticsearch_does)
     eqlite_program *p = NULL;
     eqlite_diag d;
     const char *one = "process where event.categry == \"x\"";
-    cr_assert_eq(eqlite_compile(s, one, strlen(one), &p, &d), EQLITE_ETYPE);
+    cr_assert_eq(eqlite_compile(s, one, strlen(one), &p, &d), EQLITE_ENOTFOUND);
     cr_assert_str_eq(d.message, "Unknown column [event.categry], did you mean [event.category]?");
     const char *half = "process where host.nme == \"x\""; /* process.name is exactly 0.5 similar */
-    cr_assert_eq(eqlite_compile(s, half, strlen(half), &p, &d), EQLITE_ETYPE);
+    cr_assert_eq(eqlite_compile(s, half, strlen(half), &p, &d), EQLITE_ENOTFOUND);
     cr_assert_str_eq(d.message, "Unknown column [host.nme], did you mean any of [host.name, process.name]?");
     const char *two = "process where process.nme == \"x\"";
-    cr_assert_eq(eqlite_compile(s, two, strlen(two), &p, &d), EQLITE_ETYPE);
+    cr_assert_eq(eqlite_compile(s, two, strlen(two), &p, &d), EQLITE_ENOTFOUND);
     cr_assert_str_eq(d.message, "Unknown column [process.nme], did you mean any of [process.name, process.pid]?");
     eqlite_schema_free(s);
 }
