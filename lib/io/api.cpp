@@ -283,10 +283,7 @@ EQLITE_API eqlite_status eqlite_reader_text(eqlite_reader *r, const char **text,
 }
 
 EQLITE_API uint64_t eqlite_reader_source_count(const eqlite_reader *r, size_t i) {
-    if (!r) return 0;
-    std::vector<uint64_t> counts(eq_profiles_count(r->profiles) + 1, 0);
-    eq_ndjson_source_counts(r->rd, counts.data(), counts.size());
-    return i < counts.size() ? counts[i] : 0;
+    return r ? eq_ndjson_source_count(r->rd, i) : 0;
 }
 
 EQLITE_API eqlite_status eqlite_reader_open_fd(int fd, const eqlite_reader_options *opt, eqlite_reader **out,
@@ -319,10 +316,7 @@ EQLITE_API eqlite_status eqlite_reader_seek(eqlite_reader *r, uint64_t offset, u
 }
 
 EQLITE_API uint64_t eqlite_sources_record_count(const eqlite_sources *s, size_t i) {
-    if (!s) return 0;
-    std::vector<uint64_t> counts(eq_profiles_count(s->p) + 1, 0);
-    eq_profiles_counts(s->p, counts.data(), counts.size());
-    return i < counts.size() ? counts[i] : 0;
+    return s ? eq_profiles_count_of(s->p, i) : 0;
 }
 
 EQLITE_API void eqlite_io_setup(const char *prog) { eq_ndjson_setup_or_exit(prog); }

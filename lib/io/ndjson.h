@@ -238,7 +238,7 @@ int eq_ndjson_last_source(const eq_ndjson *reader);
  * NULL record, print only the events you need). Valid until the next read.
  * Returns 0, -1 when the last read gave no event, -2 when out of memory. */
 int eq_ndjson_last_text(eq_ndjson *reader, const char **text, size_t *len);
-size_t eq_ndjson_source_counts(const eq_ndjson *reader, uint64_t *counts, size_t n);
+uint64_t eq_ndjson_source_count(const eq_ndjson *reader, size_t i); /* 0 out of range; allocates nothing */
 
 /* A date string through an Elasticsearch date format (as `format` above; NULL
  * or "" = the default) -> epoch milliseconds. 0 on success, -1 if no format of
