@@ -142,7 +142,7 @@ static eqlite_event *library_events(eqlite_schema *schema, const gen_events *g, 
         f[dll_name] = evs[i].fields[gen_events_field_id(g, GF_PROCESS_NAME)];
         f[dll_path] = evs[i].fields[gen_events_field_id(g, GF_PROCESS_EXECUTABLE)];
         f[ctime] = (eqlite_value){EQLITE_INT, 0, {.i = 60}};
-        out[i] = (eqlite_event){f, nf, evs[i].timestamp, {0}, NULL};
+        out[i] = (eqlite_event){f, nf, evs[i].timestamp, {0}, NULL, NULL, 0};
     }
     *storage = vals;
     return out;

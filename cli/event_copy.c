@@ -86,7 +86,7 @@ bool event_view_fill(event_view *v, const event_copy *c, eqlite_event *ev)
         v->set_ids[i] = c->ids[i];
     }
     v->used = c->nset;
-    *ev = (eqlite_event){v->fields, nf, c->ts, c->tb, (void *)&c->text};
+    *ev = (eqlite_event){v->fields, nf, c->ts, c->tb, (void *)&c->text, NULL, 0};
     return true;
 }
 

@@ -83,7 +83,7 @@ static int run_examples(const eqlite_schema *schema, eqlite_matcher *m)
             printf("WRONG: a mapped field is missing from the schema\n");
             return 1;
         }
-        eqlite_event ev = {fields, MAX_IDS, 0, {0}, NULL};
+        eqlite_event ev = {fields, MAX_IDS, 0, {0}, NULL, NULL, 0};
         int hit = -1;
         if (eqlite_match(m, &ev, &hit) != EQLITE_OK || hit != examples[k].want) {
             printf("WRONG: %s: got %d, want %d\n", examples[k].why, hit, examples[k].want);

@@ -88,7 +88,7 @@ static eqlite_event normalize(const process_event *pe, const uint32_t *ids, eqli
     fields[ids[PARENT_NAME]] = text(pe->parent);
     if (pe->parent)
         fields[ids[PARENT_ARGS]] = (eqlite_value){EQLITE_ARRAY, pe->parent_arg ? 2u : 1u, {.a = &elements[2]}};
-    eqlite_event ev = {fields, MAX_IDS, 0, {0}, NULL};
+    eqlite_event ev = {fields, MAX_IDS, 0, {0}, NULL, NULL, 0};
     return ev;
 }
 

@@ -112,6 +112,13 @@ typedef struct eqlite_event {
     int64_t timestamp;          /**< nanoseconds since the epoch */
     eqlite_value tiebreaker;    /**< orders equal timestamps; null when unused */
     void *user;                 /**< the caller's, returned in results */
+    /** Optional: ids of the fields that may hold a value, in any order
+     *  (repeats and ids of null fields are allowed; every field that holds a
+     *  value must be listed), valid as long as `fields`. A scanner then
+     *  looks only at these instead of every indexed field. NULL (the zero
+     *  value): every field is looked at. The reader fills it in. */
+    const uint32_t *present;
+    size_t npresent; /**< entries in present */
 } eqlite_event;
 
 /* ---- Schema ------------------------------------------------------------ */

@@ -98,6 +98,8 @@ eq_held *eq_held_copy(eqlite_matcher *m, const eqlite_event *ev)
     h->ev.tiebreaker = eqlite_value_copy(&ev->tiebreaker, &elems, &bytes);
     h->ev.fields = fields;
     h->ev.nfields = nf;
+    h->ev.present = NULL; /* the original's list describes its own fields */
+    h->ev.npresent = 0;
     if (m->hooks.retain && !(h->ev.user = m->hooks.retain(m->hooks.ctx, ev))) {
         eq_free(m->alloc, h);
         return NULL;

@@ -24,11 +24,12 @@ void eq_rule_index_free(eqlite_ruleset *rs)
     for (uint32_t k = 0; k < rs->nprobes; k++) {
         eq_free(rs->alloc, rs->probes[k].present.items);
         eq_free(rs->alloc, rs->probes[k].present.bits);
+        eq_free(rs->alloc, rs->probes[k].needles);
     }
     eq_free(rs->alloc, rs->always.bits);
     rs->always.bits = NULL;
     eq_free(rs->alloc, rs->clocked.items);
-    rs->clocked = (rule_list){NULL, 0, NULL};
+    rs->clocked = (rule_list){0};
     eq_free(rs->alloc, rs->tags);
     rs->tags = NULL;
     eq_free(rs->alloc, rs->bloom);
@@ -38,6 +39,9 @@ void eq_rule_index_free(eqlite_ruleset *rs)
     eq_free(rs->alloc, rs->groups);
     rs->groups = NULL;
     rs->ngroups = 0;
+    eq_free(rs->alloc, rs->group_of);
+    rs->group_of = NULL;
+    rs->ngroup_fields = 0;
     eq_free(rs->alloc, rs->always.items);
     eq_free(rs->alloc, rs->required);
     rs->required = NULL;
@@ -117,7 +121,7 @@ static uint32_t probe_for(builder *b, uint32_t field, uint32_t mode, uint32_t af
         rs->probes = p;
         rs->capprobes = cap;
     }
-    rs->probes[rs->nprobes] = (probe){field, (uint8_t)mode, (uint8_t)affix, (uint8_t)off, (uint8_t)len, 0, false, {NULL, 0, NULL}};
+    rs->probes[rs->nprobes] = (probe){field, (uint8_t)mode, (uint8_t)affix, (uint8_t)off, (uint8_t)len, 0, false, {0}, NULL, 0};
     return rs->nprobes++;
 }
 
@@ -161,18 +165,28 @@ static bool pattern_key(builder *b, key *out, uint32_t field, uint32_t mode, con
     return false;
 }
 
-/* The keys of a pattern set without regexes or "*x*" patterns. */
+/* Needles shorter than this are in too many values to be worth a search. */
+#define MIN_NEEDLE 3
+
+/* The keys of a pattern set without regexes: a "*x*" pattern's key is x,
+ * searched for in the whole value. */
 static bool set_keys(builder *b, const eq_patterns *p, uint32_t field, atom *out)
 {
-    if (p->nregex || p->contains.n)
+    if (p->nregex)
         return false;
-    uint32_t n = p->exact.n + p->prefix.n + p->suffix.n + p->globs.n;
+    for (uint32_t i = 0; i < p->contains.n; i++)
+        if (p->contains.items[i].n < MIN_NEEDLE)
+            return false;
+    uint32_t n = p->exact.n + p->prefix.n + p->suffix.n + p->contains.n + p->globs.n;
     uint32_t mode = p->caseless ? PROBE_FOLD : PROBE_EXACT;
     out->keys = eq_arena_alloc(&b->tmp, (n ? n : 1) * sizeof *out->keys);
     if (!out->keys) {
         b->nomem = true;
         return false;
     }
+    for (uint32_t i = 0; i < p->contains.n; i++)
+        if (!key_at(b, &out->keys[out->n++], field, mode, CONTAINS, 0, 0, p->contains.items[i].s, p->contains.items[i].n))
+            return false;
     for (uint32_t i = 0; i < p->exact.n; i++)
         if (!key_at(b, &out->keys[out->n++], field, mode, WHOLE, 0, 0, p->exact.items[i].s, p->exact.items[i].n))
             return false;
@@ -611,7 +625,7 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
             uint64_t h = slot_hash(e->probe, e->s, e->n);
             guard_slot *slot = find_slot(rs->slots, rs->mask, h, e->probe, e->s, e->n);
             if (!slot->s) {
-                *slot = (guard_slot){h, e->s ? e->s : "", e->n, e->probe, {NULL, 0, NULL}};
+                *slot = (guard_slot){h, e->s ? e->s : "", e->n, e->probe, {0}};
                 rs->probes[e->probe].ndistinct++;
             }
         }
@@ -650,6 +664,8 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
              * directories, names their extension */
             if (p->affix == SUFFIX)
                 c = p->len >= 8 ? 4 * c : p->len >= 5 ? 0.1 : 0.3;
+            else if (p->affix == CONTAINS) /* anywhere in the value, and a search per event */
+                c = a->keys[v].n >= 8 ? 0.2 : 0.4;
             else if (p->affix == PREFIX)
                 c = p->len >= 12 ? 0.03 : 0.25;
             a->cost += c;
@@ -692,7 +708,7 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
             continue;
         guard_slot *slot = find_slot(kept, small - 1, old->hash, old->probe, old->s, old->n);
         *slot = *old;
-        old->rules = (rule_list){NULL, 0, NULL};
+        old->rules = (rule_list){0};
     }
     free_slots(rs);
     rs->slots = kept;
@@ -712,6 +728,17 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
         uint32_t b1 = (uint32_t)(h >> 18) & BLOOM_MASK, b2 = (uint32_t)(h >> 41) & BLOOM_MASK;
         rs->bloom[b1 >> 6] |= UINT64_C(1) << (b1 & 63);
         rs->bloom[b2 >> 6] |= UINT64_C(1) << (b2 & 63);
+    }
+    /* a CONTAINS probe searches for each of its values in turn */
+    for (uint32_t k = 0; k <= rs->mask; k++) {
+        if (!rs->slots[k].s || rs->probes[rs->slots[k].probe].affix != CONTAINS)
+            continue;
+        probe *p = &rs->probes[rs->slots[k].probe];
+        uint32_t *grown = eq_realloc(rs->alloc, p->needles, (p->nneedles + 1) * sizeof *grown);
+        if (!grown)
+            goto done;
+        p->needles = grown;
+        p->needles[p->nneedles++] = k;
     }
     /* 4. the probes an event reads */
     rs->active = eq_malloc(rs->alloc, (rs->nprobes ? rs->nprobes : 1) * sizeof *rs->active);
@@ -746,6 +773,14 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
         while (g->present < g->end && rs->probes[rs->active[g->present]].mode != PROBE_PRESENT)
             g->present++;
     }
+    /* an event that lists its present fields reaches their groups directly */
+    rs->ngroup_fields = rs->ngroups ? rs->groups[rs->ngroups - 1].field + 1 : 0;
+    rs->group_of = eq_malloc(rs->alloc, (rs->ngroup_fields ? rs->ngroup_fields : 1) * sizeof *rs->group_of);
+    if (!rs->group_of)
+        goto done;
+    memset(rs->group_of, 0, (rs->ngroup_fields ? rs->ngroup_fields : 1) * sizeof *rs->group_of);
+    for (uint32_t gi = 0; gi < rs->ngroups; gi++)
+        rs->group_of[rs->groups[gi].field] = gi + 1;
     st = EQLITE_OK;
 done:
     for (uint32_t k = 0; k < rs->nrules; k++)

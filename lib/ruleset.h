@@ -29,13 +29,14 @@ typedef struct rule_list {
 } rule_list;
 
 enum { PROBE_EXACT, PROBE_FOLD, PROBE_PRESENT };
-enum { WHOLE, PREFIX, SUFFIX };
+enum { WHOLE, PREFIX, SUFFIX, CONTAINS };
 #define BLOOM_MASK 131071u /* a 16 KiB filter */
 #define GUARD_BITS 4 /* guards per rule, all required (bit 0 of every rule) */
 #define MAX_SKIP 4    /* leading '?' a prefix key may skip */
 
 /* One (field, mode, slice) the index reads per event: the whole value, or
- * `len` bytes at `off` (PREFIX), or the last `len` bytes (SUFFIX). */
+ * `len` bytes at `off` (PREFIX), or the last `len` bytes (SUFFIX), or
+ * (CONTAINS) every needle of the probe searched for anywhere in the value. */
 typedef struct probe {
     uint32_t field;
     uint8_t mode, affix, off, len;
@@ -44,6 +45,8 @@ typedef struct probe {
     rule_list present;  /* PROBE_PRESENT: rules run when the field has a value;
                            PREFIX after '?': rules run when those characters are
                            not single bytes */
+    uint32_t *needles;  /* CONTAINS: the slots of its values, searched one by one */
+    uint32_t nneedles;
 } probe;
 
 /* One indexed value of one probe and the rules listed under it (ascending). */
@@ -73,6 +76,8 @@ struct eqlite_ruleset {
         uint32_t present;           /* active[present..end) are its PROBE_PRESENT probes (modes sort last) */
     } *groups;
     uint32_t ngroups;
+    uint32_t *group_of; /* per field id below ngroup_fields: its group + 1, 0 none */
+    uint32_t ngroup_fields;
     guard_slot *slots;
     uint32_t *tags; /* per slot: 0 empty, else bits of its hash */
     uint64_t *bloom; /* BLOOM_MASK + 1 bits: two per indexed value */

@@ -1,7 +1,7 @@
 /* scanner.c: matching events against a finished ruleset: the guard index
  * marks the rules an event can match, and only those run (plain event
  * queries on one shared VM, the others through their own matchers). */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* memmem */
 #include <math.h>
 #include <time.h>
 #include <string.h>
@@ -260,6 +260,17 @@ static void mark_noted(eqlite_scanner *sc, element_marks *m, const rule_list *l)
         m->keep = false;
 }
 
+/* The lists of the needles of a CONTAINS probe found in s[0..n). */
+static void mark_needles(eqlite_scanner *sc, const probe *p, const char *s, uint32_t n, element_marks *m)
+{
+    const guard_slot *slots = sc->rs->slots;
+    for (uint32_t i = 0; i < p->nneedles; i++) {
+        const guard_slot *slot = &slots[p->needles[i]];
+        if (slot->n <= n && memmem(s, n, slot->s, slot->n))
+            mark_noted(sc, m, &slot->rules);
+    }
+}
+
 /* The probes active[a..end) of one field over one string element. */
 static void probe_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const char *s, uint32_t n, element_marks *m)
 {
@@ -271,7 +282,10 @@ static void probe_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const ch
         uint32_t pi = rs->active[a];
         const probe *p = &rs->probes[pi];
         if (p->mode == PROBE_EXACT) {
-            mark_noted(sc, m, slice_rules(rs, pi, p, s, n));
+            if (p->affix == CONTAINS)
+                mark_needles(sc, p, s, n, m);
+            else
+                mark_noted(sc, m, slice_rules(rs, pi, p, s, n));
             continue;
         }
         if (p->mode != PROBE_FOLD)
@@ -295,7 +309,10 @@ static void probe_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const ch
                 nfolded = (uint32_t)need;
             }
         }
-        mark_noted(sc, m, slice_rules(rs, pi, p, folded, nfolded));
+        if (p->affix == CONTAINS)
+            mark_needles(sc, p, folded, nfolded, m);
+        else
+            mark_noted(sc, m, slice_rules(rs, pi, p, folded, nfolded));
     }
 }
 
@@ -327,28 +344,43 @@ static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_
     memcpy(e->s, s, n);
 }
 
+/* The probes of group gi over the field's value v. */
+static void gather_group(eqlite_scanner *sc, uint32_t gi, const eqlite_value *v)
+{
+    const eqlite_ruleset *rs = sc->rs;
+    const struct probe_group *g = &rs->groups[gi];
+    if (is_missing(v))
+        return;
+    for (uint32_t q = g->present; q < g->end; q++) /* value probes come first, presence last */
+        mark(sc, &rs->probes[rs->active[q]].present);
+    if (g->first == g->present)
+        return; /* presence only */
+    if (v->kind == EQLITE_STRING) {
+        mark_element(sc, gi, v->u.s, v->len);
+    } else if (v->kind == EQLITE_ARRAY) {
+        for (uint32_t i = 0; i < v->len; i++)
+            if (v->u.a[i].kind == EQLITE_STRING)
+                mark_element(sc, gi, v->u.a[i].u.s, v->u.a[i].len);
+    }
+}
+
 static void gather(eqlite_scanner *sc, const eqlite_event *ev)
 {
     const eqlite_ruleset *rs = sc->rs;
     mark(sc, &rs->always);
+    if (ev->present) { /* only the fields the event has: a few of the indexed ones */
+        for (size_t i = 0; i < ev->npresent; i++) {
+            uint32_t field = ev->present[i];
+            if (field < rs->ngroup_fields && field < ev->nfields && rs->group_of[field])
+                gather_group(sc, rs->group_of[field] - 1, &ev->fields[field]);
+        }
+        return;
+    }
     for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
-        uint32_t field = rs->groups[gi].field, a = rs->groups[gi].first, end = rs->groups[gi].present;
+        uint32_t field = rs->groups[gi].field;
         if (field >= ev->nfields)
             break; /* groups come by field id */
-        const eqlite_value *v = &ev->fields[field];
-        if (is_missing(v))
-            continue;
-        for (uint32_t q = end; q < rs->groups[gi].end; q++) /* value probes come first, presence last */
-            mark(sc, &rs->probes[rs->active[q]].present);
-        if (a == end)
-            continue; /* presence only */
-        if (v->kind == EQLITE_STRING) {
-            mark_element(sc, gi, v->u.s, v->len);
-        } else if (v->kind == EQLITE_ARRAY) {
-            for (uint32_t i = 0; i < v->len; i++)
-                if (v->u.a[i].kind == EQLITE_STRING)
-                    mark_element(sc, gi, v->u.a[i].u.s, v->u.a[i].len);
-        }
+        gather_group(sc, gi, &ev->fields[field]);
     }
 }
 

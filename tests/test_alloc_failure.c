@@ -186,7 +186,7 @@ static void make_events(void)
         f[F_HOST] = str(r->host);
         f[F_PORT] = r->port ? (eqlite_value){EQLITE_INT, 0, {.i = r->port}} : (eqlite_value){0};
         f[F_USER] = str(r->user);
-        events[k] = (eqlite_event){f, NFIELDS, (int64_t)(k + 1) * 1000000000, {0}, (void *)(uintptr_t)k};
+        events[k] = (eqlite_event){f, NFIELDS, (int64_t)(k + 1) * 1000000000, {0}, (void *)(uintptr_t)k, NULL, 0};
     }
 }
 

@@ -110,12 +110,12 @@ Test(api, matcher_calls_reject_null_and_bad_events)
     cr_assert_eq(eqlite_matcher_new(NULL, NULL, &m), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_matcher_new(event_rule, NULL, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_matcher_new(event_rule, NULL, &m), EQLITE_OK);
-    eqlite_event bad = {NULL, 5, 0, {0}, NULL}; /* five fields promised, none given */
+    eqlite_event bad = {NULL, 5, 0, {0}, NULL, NULL, 0}; /* five fields promised, none given */
     cr_assert_eq(eqlite_match(m, &bad, &hit), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_feed(m, &bad, NULL, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_match(NULL, &bad, &hit), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_match(m, NULL, &hit), EQLITE_EMISUSE);
-    eqlite_event empty = {NULL, 0, 0, {0}, NULL};
+    eqlite_event empty = {NULL, 0, 0, {0}, NULL, NULL, 0};
     cr_assert_eq(eqlite_match(m, &empty, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_match(m, &empty, &hit), EQLITE_OK);
     cr_assert_eq(hit, 0);
@@ -154,7 +154,7 @@ Test(api, ruleset_calls_reject_null)
     cr_assert_eq(eqlite_scanner_new(NULL, NULL, &sc), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_scanner_new(rs, NULL, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_scanner_new(rs, NULL, &sc), EQLITE_OK);
-    eqlite_event bad = {NULL, 5, 0, {0}, NULL};
+    eqlite_event bad = {NULL, 5, 0, {0}, NULL, NULL, 0};
     cr_assert_eq(eqlite_scanner_match(sc, &bad, NULL, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_scanner_match(sc, NULL, NULL, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_scanner_match(NULL, &bad, NULL, NULL), EQLITE_EMISUSE);

@@ -75,7 +75,7 @@ static eqlite_status feed(setup *s, hooked *h, const char *name, long long ms, c
     snprintf(buf, sizeof buf, "%s", name);
     eqlite_value f[F_COUNT] = {{EQLITE_STRING, (uint32_t)strlen(cat), {.s = cat}},
                                {EQLITE_STRING, (uint32_t)strlen(k), {.s = k}}};
-    eqlite_event ev = {f, F_COUNT, ms * MS, {0}, buf};
+    eqlite_event ev = {f, F_COUNT, ms * MS, {0}, buf, NULL, 0};
     eqlite_status st = eqlite_feed(s->m, &ev, render, h);
     memset(buf, 'X', sizeof buf - 1);
     buf[sizeof buf - 1] = 0;
@@ -144,7 +144,7 @@ Test(hooks, every_streaming_rule_of_a_scanner_gets_them)
         eqlite_value f[8] = {{0}};
         f[cat] = (eqlite_value){EQLITE_STRING, 1, {.s = cats[i]}};
         f[k] = (eqlite_value){EQLITE_STRING, 1, {.s = "x"}};
-        eqlite_event ev = {f, 8, (i + 1) * MS, {0}, (void *)names[i]};
+        eqlite_event ev = {f, 8, (i + 1) * MS, {0}, (void *)names[i], NULL, 0};
         cr_assert_eq(eqlite_scanner_match(sc, &ev, NULL, NULL), EQLITE_OK);
     }
     cr_expect_eq(h.retained, 4); /* a1 and b2, once for the sequence and once for the sample */

@@ -209,6 +209,36 @@ Test(ndjson, nested_objects_reach_dotted_field_names)
     eq_ndjson_close(r);
 }
 
+/* ev.present lists every field that holds a value (a scanner looks only at
+ * those), record after record of one reader: none is left out, and none
+ * of the previous record's fields is taken for present with its value. */
+Test(ndjson, present_lists_every_field_with_a_value)
+{
+    static const char json[] = "{\"process\":{\"name\":\"a\"},\"host.os.type\":\"linux\"}\n"
+                               "{\"process\":{\"parent\":{\"name\":[\"x\",\"y\"]},\"name\":null}}\n"
+                               "{\"other\":1}\n"
+                               "{\"process.name\":\"b\",\"process\":{\"name\":\"c\"}}\n";
+    static const int with_values[] = {2, 1, 0, 1};
+    eq_ndjson *r = open_mem(json);
+    for (int rec = 0; rec < 4; rec++) {
+        eqlite_event ev;
+        cr_assert_eq(next(r, &ev, NULL), EQ_NDJSON_EVENT);
+        cr_assert(ev.present || ev.npresent == 0);
+        int listed_with_value = 0;
+        for (size_t id = 0; id < ev.nfields; id++) {
+            bool listed = false;
+            for (size_t i = 0; i < ev.npresent; i++)
+                listed |= ev.present[i] == id;
+            if (ev.fields[id].kind != EQLITE_NULL) {
+                cr_assert(listed, "record %d: field %zu has a value but is not listed", rec + 1, id);
+                listed_with_value++;
+            }
+        }
+        cr_assert_eq(listed_with_value, with_values[rec], "record %d", rec + 1);
+    }
+    eq_ndjson_close(r);
+}
+
 Test(ndjson, dotted_keys_are_accepted)
 {
     eq_ndjson *r;
@@ -254,6 +284,35 @@ Test(ndjson, fields_array_is_sized_to_the_largest_id_plus_one)
     expect_int(&ev.fields[2], 1);
     expect_int(&ev.fields[7], 2);
     expect_null(&ev.fields[0]);
+    eq_ndjson_close(r);
+}
+
+/* An object with many projected children (ECS's `process` has dozens) is
+ * looked up by the key's first byte: siblings sharing first bytes, one
+ * segment the prefix of another, dotted and nested spellings, and keys
+ * that are not projected all land where a plain scan of the children would. */
+Test(ndjson, wide_objects_reach_every_projected_child)
+{
+    static const char *const names[] = {"w.a", "w.ab", "w.abc", "w.b", "w.ba", "w.c", "w.d", "w.e", "w.f",
+                                        "w.g", "w.h", "w.\303\251", "w.x.y", "w.x.z", "w.A", "w._"};
+    enum { N = sizeof names / sizeof *names };
+    eq_ndjson_field f[N];
+    for (uint32_t k = 0; k < N; k++)
+        f[k] = (eq_ndjson_field){names[k], strlen(names[k]), k};
+    eq_ndjson_options o;
+    memset(&o, 0, sizeof o);
+    o.fields = f;
+    o.nfields = N;
+    const char *json = "{\"w\":{\"a\":0,\"abc\":2,\"ab\":1,\"abcd\":-1,\"ba\":4,\"b\":3,\"c\":5,\"d\":6,\"e\":7,"
+                       "\"f\":8,\"g\":9,\"h\":10,\"\303\251\":11,\"x.y\":12,\"x\":{\"z\":13},\"A\":14,\"_\":15,"
+                       "\"aa\":-1,\"\":-1,\"z\":-1},\"w.bb\":-1}";
+    eq_ndjson *r;
+    cr_assert_eq(eq_ndjson_open_memory(json, strlen(json), &o, &r, NULL, 0), EQLITE_OK);
+    eqlite_event ev;
+    cr_assert_eq(next(r, &ev, NULL), EQ_NDJSON_EVENT);
+    cr_assert_eq(ev.nfields, N);
+    for (uint32_t k = 0; k < N; k++)
+        expect_int(&ev.fields[k], k);
     eq_ndjson_close(r);
 }
 

@@ -76,7 +76,7 @@ static int collect(void *user, const eqlite_rule_info *rule, const eqlite_result
 /* Runs one event; returns the names of the rules that matched. */
 static const char *run(fixture *f, const eqlite_value *fields, hits *h)
 {
-    eqlite_event ev = {fields, NFIELDS, 0, {0}, NULL};
+    eqlite_event ev = {fields, NFIELDS, 0, {0}, NULL, NULL, 0};
     memset(h->names, 0, sizeof h->names);
     h->count = 0;
     cr_assert_eq(eqlite_scanner_match(f->sc, &ev, collect, h), EQLITE_OK);
@@ -269,7 +269,7 @@ Test(ruleset, agrees_with_single_rule_matchers)
         for (int o = 0; o < 2; o++)
             for (int n = 0; n < 4; n++) {
                 eqlite_value fields[NFIELDS] = {str(cats[c]), str(oses[o]), str(names[n]), str("start")};
-                eqlite_event ev = {fields, NFIELDS, 0, {0}, NULL};
+                eqlite_event ev = {fields, NFIELDS, 0, {0}, NULL, NULL, 0};
                 char expected[512] = "";
                 for (int k = 0; k < 4; k++) {
                     int hit = 0;
@@ -441,7 +441,7 @@ Test(ruleset, guard_index_agrees_with_single_rule_matchers)
                                                         types[t] ? str(types[t]) : none};
                         if (arr)
                             fields[NAME] = (eqlite_value){EQLITE_ARRAY, names[n] ? 2 : 1, {.a = name_items}};
-                        eqlite_event ev = {fields, NFIELDS, ts, {0}, NULL};
+                        eqlite_event ev = {fields, NFIELDS, ts, {0}, NULL, NULL, 0};
                         ts += 1000000;
                         expected[0] = 0;
                         for (int k = 0; k < NR; k++) {
@@ -467,6 +467,106 @@ Test(ruleset, guard_index_agrees_with_single_rule_matchers)
         eqlite_matcher_free(ms[k]);
         eqlite_program_free(progs[k]);
     }
+    teardown_fixture(&f);
+}
+
+/* "*x*" patterns are indexed by their literal, searched for anywhere in the
+ * value (folded for `:` and like~): a rule runs only on events holding it,
+ * and the index never drops a match of the rule's own matcher, wherever the
+ * literal falls, in any element, in any case, past the memo's 80 bytes and
+ * the 256 folded on the stack. */
+Test(ruleset, contains_pattern_runs_only_where_its_literal_is)
+{
+    static const char *const rules[] = {
+        "process where process.name : \"*cmd*\"",
+        "process where process.name like \"*Cmd*\" and host.os.type == \"windows\"",
+        "any where process.name : (\"*\303\251cole*\", \"bash\")",
+        "process where event.type == \"start\" and process.name like~ \"*X.E*\"",
+    };
+    enum { NR = sizeof rules / sizeof *rules };
+    static char long_name[400];
+    memset(long_name, 'a', sizeof long_name - 1);
+    memcpy(long_name + sizeof long_name - 5, "CmD!", 4);
+    static const char *const names[] = {"cmd", "xCMDx", "aCmd.exe", "Cm", "\303\211COLE.exe", "l'\303\251cole",
+                                        "bash", "x.exe", "\303\251x.EXE", long_name + 300, long_name, "zsh"};
+    enum { NN = sizeof names / sizeof *names };
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    eqlite_program *progs[NR];
+    eqlite_matcher *ms[NR];
+    for (int k = 0; k < NR; k++) {
+        add(&f, rules[k], rules[k]);
+        cr_assert_eq(eqlite_compile(f.schema, rules[k], strlen(rules[k]), &progs[k], NULL), EQLITE_OK, "%s", rules[k]);
+        cr_assert_eq(eqlite_matcher_new(progs[k], NULL, &ms[k]), EQLITE_OK);
+    }
+    start(&f);
+    int matched = 0;
+    for (int repeat = 0; repeat < 2; repeat++) /* the second time through the memo */
+        for (int n = 0; n < NN; n++)
+            for (int arr = 0; arr < 2; arr++) {
+                eqlite_value items[2] = {str("zsh"), str(names[n])};
+                eqlite_value fields[NFIELDS] = {str("process"), str("windows"), str(names[n]), str("start")};
+                if (arr)
+                    fields[NAME] = (eqlite_value){EQLITE_ARRAY, 2, {.a = items}};
+                eqlite_event ev = {fields, NFIELDS, 0, {0}, NULL, NULL, 0};
+                char expected[512] = "";
+                for (int k = 0; k < NR; k++) {
+                    int hit = 0;
+                    cr_assert_eq(eqlite_match(ms[k], &ev, &hit), EQLITE_OK);
+                    if (hit)
+                        snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
+                                 expected[0] ? " " : "", rules[k]);
+                }
+                matched += expected[0] != 0;
+                hits h = {0};
+                cr_assert_str_eq(run(&f, fields, &h), expected, "%s", names[n]);
+            }
+    cr_assert_gt(matched, 20);
+    uint64_t before = rules_run(&f);
+    eqlite_value fields[NFIELDS] = {str("process"), str("windows"), str("zsh"), str("start")};
+    hits h = {0};
+    cr_assert_str_eq(run(&f, fields, &h), "");
+    cr_assert_eq(rules_run(&f), before, "no rule runs when no literal is in the value");
+    for (int k = 0; k < NR; k++) {
+        eqlite_matcher_free(ms[k]);
+        eqlite_program_free(progs[k]);
+    }
+    teardown_fixture(&f);
+}
+
+/* An event that lists its present fields gets the same matches as one that
+ * does not, in any order, with repeats and null fields listed; the list is
+ * what the index reads (a field left off it is not looked at). */
+Test(ruleset, present_list_gives_the_matches_of_looking_at_every_field)
+{
+    fixture f = {0};
+    three_rules(&f);
+    static const uint32_t every[] = {TYPE, NAME, OS, NAME, CATEGORY, TYPE};
+    static const uint32_t without_name[] = {CATEGORY, OS, TYPE};
+    const char *const names[] = {"cmd.exe", "CMD.EXE", "bash"};
+    const char *const oses[] = {"windows", "linux"};
+    const char *const cats[] = {"process", "network"};
+    for (int n = 0; n < 3; n++)
+        for (int o = 0; o < 2; o++)
+            for (int c = 0; c < 2; c++) {
+                eqlite_value fields[NFIELDS] = {str(cats[c]), str(oses[o]), str(names[n]), {0}};
+                hits h = {0};
+                char expected[512];
+                snprintf(expected, sizeof expected, "%s", run(&f, fields, &h));
+                eqlite_event ev = {fields, NFIELDS, 0, {0}, NULL, every, sizeof every / sizeof *every};
+                char got[4096] = "";
+                single all = {got, sizeof got, NULL};
+                cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect_rule, &all), EQLITE_OK);
+                cr_assert_str_eq(got, expected, "%s %s %s", cats[c], oses[o], names[n]);
+            }
+    eqlite_value fields[NFIELDS] = {str("process"), str("linux"), str("cmd.exe"), {0}};
+    hits h = {0};
+    cr_assert_str_eq(run(&f, fields, &h), "proc");
+    eqlite_event ev = {fields, NFIELDS, 0, {0}, NULL, without_name, 3};
+    char got[4096] = "";
+    single all = {got, sizeof got, NULL};
+    cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect_rule, &all), EQLITE_OK);
+    cr_assert_str_eq(got, "", "process.name was not listed, so no guard of it held");
     teardown_fixture(&f);
 }
 
@@ -651,7 +751,7 @@ Test(ruleset, out_of_order_event_is_reported_even_if_no_sequence_takes_it)
     add(&f, "sequence [process where process.name == \"a\"] [network where true]", "seq");
     start(&f);
     eqlite_value fields[NFIELDS] = {str("file"), {0}, {0}, {0}};
-    eqlite_event ev = {fields, NFIELDS, 10, {0}, NULL};
+    eqlite_event ev = {fields, NFIELDS, 10, {0}, NULL, NULL, 0};
     cr_assert_eq(eqlite_scanner_match(f.sc, &ev, NULL, NULL), EQLITE_OK);
     ev.timestamp = 5;
     cr_assert_eq(eqlite_scanner_match(f.sc, &ev, NULL, NULL), EQLITE_EORDER);
@@ -672,7 +772,7 @@ Test(ruleset, integer_overflow_fails_the_call_with_earith)
     add(&f, "process where process.name == \"abc\"", "plain");
     start(&f);
     eqlite_value fields[NFIELDS] = {str("process"), {0}, str("abc"), {0}};
-    eqlite_event ev = {fields, NFIELDS, 1, {0}, NULL};
+    eqlite_event ev = {fields, NFIELDS, 1, {0}, NULL, NULL, 0};
     cr_assert_eq(eqlite_scanner_match(f.sc, &ev, NULL, NULL), EQLITE_EARITH);
     fields[NAME] = str("a");
     ev.timestamp = 2;

@@ -96,7 +96,7 @@ static eqlite_status feed_full(run *r, const char *name, long long ms, const cha
     }
     f[F_N].kind = EQLITE_INT;
     f[F_N].u.i = n;
-    eqlite_event ev = {f, F_COUNT, ms * MS, {0}, (void *)name};
+    eqlite_event ev = {f, F_COUNT, ms * MS, {0}, (void *)name, NULL, 0};
     eqlite_status st = eqlite_feed(r->m, &ev, render, r);
     memset(scratch, 'X', sizeof scratch);
     return st;
@@ -137,7 +137,7 @@ Test(held_events, a_result_event_carries_only_its_own_values)
             snprintf(k2, sizeof k2, "%s", k2s[i]);
             f[F_K2] = str(k2);
         }
-        eqlite_event ev = {f, F_COUNT, (i + 1) * MS, {0}, (void *)names[i]};
+        eqlite_event ev = {f, F_COUNT, (i + 1) * MS, {0}, (void *)names[i], NULL, 0};
         cr_assert_eq(eqlite_feed(r.m, &ev, render_k2, &r), EQLITE_OK);
     }
     cr_assert_str_eq(r.out, "A1=one B1=- A2=- B2=two ");
@@ -412,7 +412,7 @@ static eqlite_status feed_tags(run *r, const char *name, long long ms, const cha
     f[F_TAGS].kind = EQLITE_ARRAY;
     f[F_TAGS].len = (uint32_t)n;
     f[F_TAGS].u.a = elems;
-    eqlite_event ev = {f, F_COUNT, ms * MS, {0}, (void *)name};
+    eqlite_event ev = {f, F_COUNT, ms * MS, {0}, (void *)name, NULL, 0};
     return eqlite_feed(r->m, &ev, render, r);
 }
 
@@ -493,7 +493,7 @@ Test(out_of_order, equal_timestamps_are_ordered_by_tiebreaker)
     start(&r, "sequence [a where true] [b where true]", NULL);
     eqlite_value f[F_COUNT] = {0};
     f[F_CAT] = str("a");
-    eqlite_event ev = {f, F_COUNT, 7 * MS, {0}, "a"};
+    eqlite_event ev = {f, F_COUNT, 7 * MS, {0}, "a", NULL, 0};
     ev.tiebreaker.kind = EQLITE_INT;
     ev.tiebreaker.u.i = 2;
     cr_expect_eq(eqlite_feed(r.m, &ev, render, &r), EQLITE_OK);
@@ -642,7 +642,7 @@ static void feed_typed(run *r, const char *name, long long ms, const char *cat, 
     eqlite_value f[F_COUNT] = {0};
     f[F_CAT] = str(cat);
     f[field] = str(v);
-    eqlite_event ev = {f, F_COUNT, ms * MS, {0}, (void *)name};
+    eqlite_event ev = {f, F_COUNT, ms * MS, {0}, (void *)name, NULL, 0};
     cr_assert_eq(eqlite_feed(r->m, &ev, render, r), EQLITE_OK);
 }
 
@@ -766,7 +766,7 @@ static bool run_spec(const char *name, char **stages, int nstages, char *expecte
         f[F_K] = str(ev[i].key[0] ? ev[i].key : "none");
         f[F_STAGE].kind = EQLITE_INT;
         f[F_STAGE].u.i = ev[i].stage;
-        eqlite_event e = {f, F_COUNT, ev[i].ts * MS, {0}, ev[i].name};
+        eqlite_event e = {f, F_COUNT, ev[i].ts * MS, {0}, ev[i].name, NULL, 0};
         cr_assert_eq(eqlite_feed(r.m, &e, render, &r), EQLITE_OK);
     }
     flush(&r);

@@ -70,6 +70,9 @@ bool finish_event(eq_ndjson *r, eqlite_event *ev) {
     ev->nfields = r->nfields;
     ev->timestamp = ts;
     ev->tiebreaker = r->tb_slot != kNoSlot ? r->values[static_cast<size_t>(r->tb_slot)] : eqlite_value{};
+    // every slot given a value this record was touched (reset_event relies on it too)
+    ev->present = r->touched.data();
+    ev->npresent = r->touched.size();
     return true;
 }
 

@@ -85,6 +85,7 @@ public:
     void compile() {
         fnodes_.assign(nodes_.size(), FastNode{});
         fedges_.clear();
+        fbuckets_.clear();
         for (size_t i = 0; i < nodes_.size(); i++) {
             FastNode &f = fnodes_[i];
             f.first = static_cast<uint32_t>(fedges_.size());
@@ -100,6 +101,7 @@ public:
                 fe.child = e.child;
                 fedges_.push_back(fe);
             }
+            bucket_edges(f);
         }
     }
 
@@ -117,6 +119,11 @@ public:
             uint64_t word;
             std::memcpy(&word, p, 8);
             const FastEdge *e = fedges_.data() + fn.first, *stop = e + fn.count;
+            if (fn.buckets != kNoBuckets) { // only the edges starting with the key's first byte
+                const uint32_t *b = fbuckets_.data() + fn.buckets + static_cast<uint8_t>(p[0]);
+                stop = e + b[1];
+                e += b[0];
+            }
             for (; e != stop; ++e) {
                 // The bytes first: they turn away almost every other key.
                 if ((word & e->mask) != e->head) continue;
@@ -140,10 +147,34 @@ private:
         size_t len;
         uint32_t child;
     };
+    static constexpr uint32_t kNoBuckets = UINT32_MAX;
+    // A node with more edges than this has them sorted by first byte, with
+    // 257 offsets into them: the walk tries only those of the key's first
+    // byte (a node like `process` has dozens of children under ECS).
+    static constexpr uint32_t kBucketedEdges = 8;
     struct FastNode {
         uint32_t first = 0, count = 0;
         int32_t slot = kNoSlot;
+        uint32_t buckets = kNoBuckets; // offset of its 257 entries in fbuckets_
     };
+
+    // At most one edge matches a key (segments hold no '.'), so their order
+    // is free. A node with an empty segment keeps the plain scan.
+    void bucket_edges(FastNode &f) {
+        FastEdge *e = fedges_.data() + f.first;
+        if (f.count <= kBucketedEdges) return;
+        for (uint32_t i = 0; i < f.count; i++)
+            if (e[i].len == 0) return;
+        auto first_byte = [](const FastEdge &x) { return static_cast<uint8_t>(x.seg[0]); };
+        std::stable_sort(e, e + f.count, [&](const FastEdge &a, const FastEdge &b) { return first_byte(a) < first_byte(b); });
+        f.buckets = static_cast<uint32_t>(fbuckets_.size());
+        fbuckets_.resize(fbuckets_.size() + 257);
+        uint32_t *b = fbuckets_.data() + f.buckets;
+        for (uint32_t c = 0, i = 0; c <= 256; c++) {
+            while (i < f.count && first_byte(e[i]) < c) i++;
+            b[c] = i;
+        }
+    }
 
     uint32_t child_or_new(uint32_t node, std::string_view seg) {
         uint32_t found = child(node, seg.data(), seg.size());
@@ -157,5 +188,6 @@ private:
     std::vector<Node> nodes_;
     std::vector<FastNode> fnodes_;
     std::vector<FastEdge> fedges_;
+    std::vector<uint32_t> fbuckets_;
 };
 } // namespace ndjson_internal
