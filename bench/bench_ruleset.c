@@ -142,7 +142,7 @@ static void rule_costs(const eqlite_ruleset *rs, const corpus_rule *rules, size_
         free(ns), free(runs), free(matches), free(costs);
         return;
     }
-    eq_scanner_profile(sc, ns, runs);
+    eqlite_scanner_profile(sc, ns, runs);
     double t0 = now_seconds();
     for (size_t i = 0; i < n; i++)
         eqlite_scanner_match(sc, &evs[i], count_rule_match, matches);

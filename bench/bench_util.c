@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "io/rules.h"
+#include "cli/rule_record.h"
 
 double now_seconds(void)
 {

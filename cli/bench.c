@@ -194,48 +194,48 @@ static int scan_pass(eng *e, const char *path, pass *p, bool first)
  * its order: the caller runs it only on a file in order. */
 static int file_pass(eng *e, const char *path, pass *p)
 {
-    eq_ndjson_options o;
+    eqlite_reader_options o;
     eng_reader_options(e, &o, NULL);
-    eq_ndjson *rd;
+    eqlite_reader *rd;
     char err[512];
-    if (eq_ndjson_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK) {
+    if (eqlite_reader_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK) {
         fprintf(stderr, "eqlite bench: cannot read %s: %s\n", path, err);
         return 2;
     }
     eqlite_matcher **m = new_matchers(e);
     eqlite_event ev;
     double t0 = cli_now_seconds();
-    for (int k; (k = eq_ndjson_next(rd, &ev, NULL)) != EQ_NDJSON_EOF && k != EQ_NDJSON_FATAL;)
-        if (k == EQ_NDJSON_EVENT) {
+    for (int k; (k = eqlite_reader_next(rd, &ev, NULL)) != EQLITE_READ_EOF && k != EQLITE_READ_FATAL;)
+        if (k == EQLITE_READ_EVENT) {
             p->events++;
             feed(e, m, &ev, p);
         }
     free_matchers(e, m, p);
     p->secs = cli_now_seconds() - t0;
-    eq_ndjson_stats st;
-    eq_ndjson_stats_get(rd, &st);
+    eqlite_reader_stats st;
+    eqlite_reader_stats_get(rd, &st);
     p->bytes = st.bytes_out;
-    eq_ndjson_close(rd);
+    eqlite_reader_close(rd);
     return 0;
 }
 
 static int floor_pass(eng *e, const char *path, pass *p)
 {
-    eq_ndjson_options o;
+    eqlite_reader_options o;
     eng_reader_options(e, &o, NULL);
-    eq_ndjson *rd;
+    eqlite_reader *rd;
     char err[512];
-    if (eq_ndjson_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK)
+    if (eqlite_reader_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK)
         return 2;
     uint64_t valid = 0, bad = 0;
     double t0 = cli_now_seconds();
-    eq_ndjson_parse_only(rd, &valid, &bad);
+    eqlite_reader_parse_only(rd, &valid, &bad);
     p->secs = cli_now_seconds() - t0;
-    eq_ndjson_stats st;
-    eq_ndjson_stats_get(rd, &st);
+    eqlite_reader_stats st;
+    eqlite_reader_stats_get(rd, &st);
     p->bytes = st.bytes_out;
     p->events = valid;
-    eq_ndjson_close(rd);
+    eqlite_reader_close(rd);
     return 0;
 }
 

@@ -13,88 +13,9 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "io/mapping.h"
-#include "program.h" /* npipes: head/tail change what a parallel run may do */
 #include "reorder.h"
-#include "ruleset.h" /* eq_scanner_profile: per-rule time for --stats */
 
 static const char *or_default(const char *s, const char *def) { return s ? s : def; }
-
-/* A date field's mapping format, kept for the reader; a field mapped with
- * different formats by several mappings tries each ("a||b"), since merged
- * mappings no longer say which file an event came from. */
-static void note_format(void *user, const char *field, const char *format)
-{
-    eng *e = user;
-    uint32_t id;
-    if (!*format || eqlite_schema_lookup(e->schema, field, strlen(field), &id) != EQLITE_OK)
-        return;
-    if (id >= e->nformats) {
-        char **grown = realloc(e->formats, (id + 1) * sizeof *grown);
-        if (!grown) {
-            e->out_of_memory = true; /* a lost format would convert dates wrongly */
-            return;
-        }
-        memset(grown + e->nformats, 0, (id + 1 - e->nformats) * sizeof *grown);
-        e->formats = grown;
-        e->nformats = id + 1;
-    }
-    char *old = e->formats[id];
-    if (old) { /* already there as one of the alternatives? */
-        size_t n = strlen(format);
-        for (const char *p = old; (p = strstr(p, format)) != NULL; p += n)
-            if ((p == old || (p >= old + 2 && p[-1] == '|' && p[-2] == '|')) && (p[n] == 0 || p[n] == '|'))
-                return;
-    }
-    size_t len = (old ? strlen(old) + 2 : 0) + strlen(format) + 1;
-    char *joined = malloc(len);
-    if (!joined) {
-        e->out_of_memory = true;
-        return;
-    }
-    snprintf(joined, len, "%s%s%s", old ? old : "", old ? "||" : "", format);
-    free(old);
-    e->formats[id] = joined;
-}
-
-/* A field's ignore_above / null_value for the reader; with several mappings
- * the first that gives a parameter keeps it. */
-static void note_param(void *user, const char *field, const char *param, const char *json)
-{
-    eng *e = user;
-    uint32_t id;
-    if (eqlite_schema_lookup(e->schema, field, strlen(field), &id) != EQLITE_OK)
-        return;
-    if (strcmp(param, "multi_field_of") == 0) { /* read from the parent's path */
-        if (id >= e->nsources) {
-            char **grown = realloc(e->sources, (id + 1) * sizeof *grown);
-            if (!grown)
-                return;
-            memset(grown + e->nsources, 0, (id + 1 - e->nsources) * sizeof *grown);
-            e->sources = grown;
-            e->nsources = id + 1;
-        }
-        if (!e->sources[id])
-            e->sources[id] = strdup(json);
-        return;
-    }
-    if (id >= e->nparams) {
-        eq_ndjson_conv *grown = realloc(e->params, (id + 1) * sizeof *grown);
-        if (!grown)
-            return;
-        memset(grown + e->nparams, 0, (id + 1 - e->nparams) * sizeof *grown);
-        e->params = grown;
-        e->nparams = id + 1;
-    }
-    eq_ndjson_conv *p = &e->params[id];
-    if (strcmp(param, "ignore_above") == 0) {
-        long long n = strtoll(json, NULL, 10);
-        if (!p->ignore_above && n > 0)
-            p->ignore_above = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
-    } else if (!p->null_value) {
-        p->null_value = strdup(json);
-    }
-}
 
 static int load_mapping(eng *e, const char *path)
 {
@@ -104,13 +25,13 @@ static int load_mapping(eng *e, const char *path)
         fprintf(stderr, "eqlite: cannot read mapping %s: %s\n", path, strerror(errno));
         return 2;
     }
-    char err[256] = "";
-    eqlite_status st = eq_mapping_load_params(e->schema, json, len, err, sizeof err, note_format, note_param, e);
+    eqlite_diag diag;
+    eqlite_status st = eqlite_mapping_load(e->mapping, e->schema, json, len, &diag);
     free(json);
-    if (st == EQLITE_OK && e->out_of_memory)
+    if (st == EQLITE_ENOMEM)
         return eng_out_of_memory("loading a mapping");
     if (st != EQLITE_OK) {
-        fprintf(stderr, "%s: bad mapping: %s\n", path, err[0] ? err : eqlite_strerror(st));
+        fprintf(stderr, "%s: bad mapping: %s\n", path, diag.message[0] ? diag.message : eqlite_strerror(st));
         return 2;
     }
     return 0;
@@ -120,11 +41,10 @@ static int load_mapping(eng *e, const char *path)
 static int load_profiles(eng *e)
 {
     const char *source = or_default(e->opt.source, "auto");
-    e->source = EQ_NDJSON_SOURCE_AUTO;
     if (!strcmp(source, "none"))
         return 0;
     char err[512];
-    if (eq_profiles_new(&e->profiles, err, sizeof err) != EQLITE_OK) {
+    if (eqlite_sources_new(&e->profiles, err, sizeof err) != EQLITE_OK) {
         fprintf(stderr, "eqlite: %s\n", err);
         return 2;
     }
@@ -135,17 +55,20 @@ static int load_profiles(eng *e)
             fprintf(stderr, "eqlite: cannot read profile %s: %s\n", e->opt.profile_files[k], strerror(errno));
             return 2;
         }
-        eqlite_status st = eq_profiles_add(e->profiles, text, len, e->opt.profile_files[k], err, sizeof err);
+        eqlite_status st = eqlite_sources_add(e->profiles, text, len, e->opt.profile_files[k], err, sizeof err);
         free(text);
         if (st != EQLITE_OK) {
             fprintf(stderr, "eqlite: %s\n", err);
             return 2;
         }
     }
-    if (strcmp(source, "auto") != 0 && (e->source = eq_profiles_find(e->profiles, source, strlen(source))) < 0) {
+    size_t nknown = eqlite_sources_count(e->profiles), found = 0;
+    while (found < nknown && strcmp(eqlite_sources_name(e->profiles, found), source) != 0)
+        found++;
+    if (strcmp(source, "auto") != 0 && found == nknown) {
         fprintf(stderr, "eqlite: unknown source '%s' (known:", source);
-        for (size_t k = 0; k < eq_profiles_count(e->profiles); k++)
-            fprintf(stderr, " %s", eq_profiles_name(e->profiles, k));
+        for (size_t k = 0; k < nknown; k++)
+            fprintf(stderr, " %s", eqlite_sources_name(e->profiles, k));
         fprintf(stderr, ", auto, none)\n");
         return 2;
     }
@@ -156,7 +79,7 @@ int eng_init(eng *e, const eng_options *opt)
 {
     memset(e, 0, sizeof *e);
     e->opt = *opt;
-    if (eqlite_schema_new(NULL, &e->schema) != EQLITE_OK)
+    if (eqlite_schema_new(NULL, &e->schema) != EQLITE_OK || eqlite_mapping_new(&e->mapping) != EQLITE_OK)
         return eng_out_of_memory("creating the schema");
     /* Fields a mapping does not name are typed from their values, as
      * Elasticsearch's dynamic mapping would for fields in the data; a mapping
@@ -252,17 +175,17 @@ static bool push_rule(eng *e, const eqlite_program *prog, const cli_rule *r, con
     out->name = dup_or_null(r->name);
     if (!out->id || (r->name && !out->name))
         return false; /* eng_free frees what was copied */
-    out->kind = eqlite_program_kind(prog);
-    out->plain = out->kind == 0 && prog->npipes == 0;
+    eqlite_program_info_get(prog, &out->info);
+    out->kind = out->info.kind;
+    out->plain = out->kind == 0 && out->info.npipes == 0;
     out->len = r->len;
     if (!(out->text = malloc(r->len + 1)))
         return false;
     memcpy(out->text, r->text, r->len);
     out->text[r->len] = 0;
     e->ordered |= out->kind != 0;
-    e->has_pipes |= prog->npipes > 0;
-    for (uint32_t k = 0; k < prog->npipes; k++) /* tail results name events long gone: keep the text */
-        e->ordered |= prog->pipes[k].tail;
+    e->has_pipes |= out->info.npipes > 0;
+    e->ordered |= out->info.has_tail; /* tail results name events long gone: keep the text */
     return true;
 }
 
@@ -352,55 +275,39 @@ int eng_prepare(eng *e)
                 used[ids[j]] = true;
     }
     e->fields = calloc(nschema + 1, sizeof *e->fields);
-    e->conv = calloc(nschema + 1, sizeof *e->conv);
-    for (uint32_t id = 0; e->fields && e->conv && id < nschema; id++) {
-        eqlite_type type = EQLITE_T_UNKNOWN;
-        const char *name = used[id] ? eqlite_schema_field_name(e->schema, id, &type) : NULL;
-        if (!name)
-            continue;
-        /* Elasticsearch converts _source values to the mapped type at index
-         * time; fields typed only by grow mode (no mapping) stay as read. */
-        eq_ndjson_conv c = id < e->nparams ? e->params[id] : (eq_ndjson_conv){0};
-        c.type = (uint32_t)type;
-        c.format = id < e->nformats ? e->formats[id] : NULL;
-        e->conv[e->nfields] = c;
-        if (id < e->nsources && e->sources[id])
-            name = e->sources[id];
-        e->fields[e->nfields++] = (eq_ndjson_field){name, strlen(name), id};
-    }
+    for (uint32_t id = 0; e->fields && id < nschema; id++)
+        if (used[id])
+            e->fields[e->nfields++] = id;
     free(used);
-    return e->fields && e->conv ? 0 : eng_out_of_memory("preparing the projection");
+    return e->fields ? 0 : eng_out_of_memory("preparing the projection");
 }
 
-/* The schema id of join key k (the k-th value the first positive term's
- * key code pushes), or UINT32_MAX when it is not a field. */
-static uint32_t key_field(const eqlite_program *prog, size_t k)
+/* The schema id of join key k (of the first stage that is not `![...]`),
+ * or UINT32_MAX when it is not a plain field. */
+static uint32_t key_field(const eng_rule *rule, size_t k)
 {
-    const eq_prog_term *t = prog->terms;
-    while (t < prog->terms + prog->nterms - 1 && t->missing)
-        t++;
-    size_t seen = 0;
-    for (uint32_t pc = t->keys_pc; pc < prog->ncode && prog->code[pc].op != OP_RET; pc++) {
-        uint8_t op = prog->code[pc].op;
-        if (op == OP_LOAD_FIELD || op == OP_LOAD_TS || op == OP_LOAD_CONST) {
-            if (seen++ == k)
-                return op == OP_LOAD_FIELD ? prog->code[pc].a : UINT32_MAX;
-        }
-    }
-    return UINT32_MAX;
+    size_t stage = 0;
+    unsigned flags = 0;
+    uint32_t id;
+    size_t nterms = rule->info.nstages - (size_t)rule->info.has_until;
+    while (stage + 1 < nterms &&
+           eqlite_program_stage_key(rule->prog, stage, k, NULL, &flags) != EQLITE_EMISUSE &&
+           (flags & EQLITE_STAGE_MISSING))
+        stage++;
+    return eqlite_program_stage_key(rule->prog, stage, k, &id, NULL) == EQLITE_OK ? id : UINT32_MAX;
 }
 
 /* Sequence and sample keys come from the fields API, which renders a date
  * field with (the first of) its mapping's formats. */
 void eng_write_key(const eng *e, size_t rule, size_t k, const eqlite_value *v, eq_strbuf *out)
 {
-    uint32_t id = key_field(e->rules[rule].prog, k);
+    uint32_t id = key_field(&e->rules[rule], k);
     eqlite_type type = EQLITE_T_UNKNOWN;
     if (id != UINT32_MAX && v->kind == EQLITE_INT)
         eqlite_schema_field_name(e->schema, id, &type);
     char text[256];
     if (type == EQLITE_T_DATE &&
-        eq_ndjson_format_date(v->u.i, id < e->nformats ? e->formats[id] : NULL, text, sizeof text)) {
+        eqlite_date_format(v->u.i, eqlite_mapping_date_format(e->mapping, id), text, sizeof text)) {
         ob_json_string(out, text, strlen(text));
         return;
     }
@@ -411,47 +318,50 @@ void eng_print_sources(const eng *e, FILE *f)
 {
     if (!e->profiles)
         return;
-    uint64_t counts[ENG_MAX_SOURCES] = {0};
-    size_t n = eq_profiles_counts(e->profiles, counts, ENG_MAX_SOURCES);
+    size_t n = eqlite_sources_count(e->profiles) + 1; /* the last: no known shape */
     fprintf(f, "sources:");
-    for (size_t k = 0; k < n && k < ENG_MAX_SOURCES; k++) {
-        uint64_t c = counts[k] - e->reread_sources[k];
-        if (c || k + 1 == n)
-            fprintf(f, " %s %llu", k + 1 < n ? eq_profiles_name(e->profiles, k) : "unknown-shape",
-                    (unsigned long long)c);
+    for (size_t k = 0; k < n; k++) {
+        uint64_t count = eqlite_sources_record_count(e->profiles, k) - (k < ENG_MAX_SOURCES ? e->reread_sources[k] : 0);
+        if (count || k + 1 == n)
+            fprintf(f, " %s %llu", k + 1 < n ? eqlite_sources_name(e->profiles, k) : "unknown-shape",
+                    (unsigned long long)count);
     }
     fputc('\n', f);
 }
 
-void eng_uncount_sources(eng *e, const eq_ndjson *rd)
+/* Records read by the order check or a sort's first pass are read again by
+ * the run: the sources line counts each once. */
+void eng_uncount_sources(eng *e, const eqlite_reader *rd)
 {
-    uint64_t counts[ENG_MAX_SOURCES] = {0};
-    size_t n = eq_ndjson_source_counts(rd, counts, ENG_MAX_SOURCES);
+    if (!e->profiles)
+        return;
+    size_t n = eqlite_sources_count(e->profiles) + 1;
     for (size_t k = 0; k < n && k < ENG_MAX_SOURCES; k++)
-        e->reread_sources[k] += counts[k];
+        e->reread_sources[k] += eqlite_reader_source_count(rd, k);
 }
 
-void eng_reader_options(const eng *e, eq_ndjson_options *o, const char *display_name)
+void eng_reader_options(const eng *e, eqlite_reader_options *o, const char *display_name)
 {
-    memset(o, 0, sizeof *o);
-    o->fields = e->fields;
-    o->conv = e->conv;
-    o->nfields = e->nfields;
-    const char *ts = or_default(e->opt.timestamp_field, "@timestamp");
-    uint32_t id;
-    if (*ts) {
-        o->timestamp_field = ts;
-        o->timestamp_len = strlen(ts);
-        if (eqlite_schema_lookup(e->schema, ts, strlen(ts), &id) == EQLITE_OK && id < e->nformats)
-            o->timestamp_format = e->formats[id];
-    }
-    if (e->opt.tiebreaker_field && *e->opt.tiebreaker_field) {
-        o->tiebreaker_field = e->opt.tiebreaker_field;
-        o->tiebreaker_len = strlen(e->opt.tiebreaker_field);
-    }
-    o->display_name = display_name;
-    o->profiles = e->profiles;
-    o->source = e->source;
+    *o = (eqlite_reader_options){
+        .schema = e->schema,
+        .timestamp_field = or_default(e->opt.timestamp_field, "@timestamp"),
+        .tiebreaker_field = e->opt.tiebreaker_field,
+        .sources = e->profiles,
+        .source = or_default(e->opt.source, "auto"),
+        .display_name = display_name,
+        .fields = e->fields,
+        .nfields = e->nfields,
+        .mapping = e->mapping,
+        .lazy_text = 1, /* a converted record's ECS text only for results (eng_text_now) */
+    };
+}
+
+void eng_order_reader_options(const eng *e, eqlite_reader_options *o, const char *display_name)
+{
+    static const uint32_t no_fields[1];
+    eng_reader_options(e, o, display_name);
+    o->fields = no_fields;
+    o->nfields = 0;
 }
 
 /* Whether text[0..n) ends with suffix. */
@@ -567,7 +477,7 @@ static bool start_rule_counts(eng_runner *r, size_t nown)
     if (!(r->prof = calloc(2 * nown + r->e->nrules, sizeof *r->prof)))
         return false;
     if (r->sc)
-        eq_scanner_profile(r->sc, r->prof, r->prof + nown);
+        eqlite_scanner_profile(r->sc, r->prof, r->prof + nown);
     return true;
 }
 
@@ -655,16 +565,25 @@ void eng_runner_set_tags(eng_runner *r, eq_strbuf *tags, uint32_t event)
 static void *retain_text(void *ctx, const eqlite_event *ev)
 {
     (void)ctx;
-    const eng_text *t = ev->user;
-    size_t len = t ? t->len : 0;
-    eng_text *copy = malloc(sizeof *copy + len + 1);
+    eng_text t = ev->user ? eng_text_now(ev->user) : (eng_text){"", 0, NULL};
+    if (!t.text)
+        return NULL;
+    eng_text *copy = malloc(sizeof *copy + t.len + 1);
     if (!copy)
         return NULL;
     char *text = (char *)(copy + 1);
-    if (len)
-        memcpy(text, t->text, len);
-    *copy = (eng_text){text, len};
+    if (t.len)
+        memcpy(text, t.text, t.len);
+    *copy = (eng_text){text, t.len, NULL};
     return copy;
+}
+
+eng_text eng_text_now(const eng_text *t)
+{
+    eng_text now = {t->text, t->len, NULL};
+    if (!now.text && t->reader && eqlite_reader_text(t->reader, &now.text, &now.len) != EQLITE_OK)
+        now = (eng_text){NULL, 0, NULL};
+    return now;
 }
 
 static void release_text(void *ctx, void *user)
@@ -745,18 +664,18 @@ static int on_rule_result(void *user, const eqlite_rule_info *rule, const eqlite
     eng_runner *r = user;
     const eng *e = r->e;
     size_t k = r->to_rule ? r->to_rule[rule->index] : rule->index;
-    if (e->opt.limits.size && e->rules[k].kind == 0 && !e->rules[k].prog->npipes && r->emitted[k]++ >= e->opt.limits.size)
+    if (e->opt.limits.size && e->rules[k].kind == 0 && !e->rules[k].info.npipes && r->emitted[k]++ >= e->opt.limits.size)
         return 0;
     return emit(r, k, res);
 }
 
 /* A rule that cannot be evaluated stops the run (exit 2), as Elasticsearch
  * fails the search, rather than go on with a silent "no match". */
-static int engine_error(eng_runner *r, eqlite_status st, const eq_ndjson_record *rec)
+static int engine_error(eng_runner *r, eqlite_status st, const eqlite_record *rec)
 {
     const char *why = st == EQLITE_ELIMIT ? " (a regex too costly for this value, or a state limit)" : "";
     if (rec)
-        fprintf(stderr, "%s:%llu: ", rec->file, (unsigned long long)rec->line);
+        fprintf(stderr, "%s:%llu: ", rec->file, (unsigned long long)rec->number);
     else
         fprintf(stderr, "eqlite: ");
     if (r->one)
@@ -766,7 +685,7 @@ static int engine_error(eng_runner *r, eqlite_status st, const eq_ndjson_record 
     return 2;
 }
 
-int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_record *rec)
+int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec)
 {
     if (r->stopped)
         return 0;
@@ -779,11 +698,11 @@ int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_recor
     if (st == EQLITE_OK)
         return 0;
     eng_late_reason why = r->e->opt.reorder_window > 0 ? ENG_LATE_BEYOND_WINDOW : ENG_LATE_OUT_OF_ORDER;
-    eq_ndjson_record where;
+    eqlite_record where;
     /* the place is counted when a message shows it: an error, a first note */
     if (rec && r->line_of && (st != EQLITE_EORDER || r->e->late[why].count == 0)) {
         where = *rec;
-        where.line = r->line_of(r->line_ctx, rec);
+        where.number = r->line_of(r->line_ctx, rec);
         rec = &where;
     }
     if (st == EQLITE_EORDER) { /* event queries took it; sequences and samples could not */
@@ -856,31 +775,31 @@ static int feed_ready(eng_runner *r, reorder *rb, bool draining, const char *fil
     uint64_t line;
     int status = 0;
     while (status == 0 && !eng_runner_stopped(r) && reorder_pop(rb, draining, &ev, &text, &line)) {
-        eq_ndjson_record rec = {text->text, text->len, line, 0, file, ""};
+        eqlite_record rec = {.text = text->text, .len = text->len, .file = file, .number = line, .source = "", .reason = ""};
         status = eng_runner_feed(r, &ev, &rec);
     }
     return status == 0 && rb->failed ? eng_out_of_memory("reordering events") : status;
 }
 
-static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd, reorder *rb)
+static int stream_reader(eng *e, eng_runner *r, eqlite_reader *rd, int live_fd, reorder *rb)
 {
     const char *file = "";
     eqlite_event ev;
-    eq_ndjson_record rec;
-    eq_ndjson_stats st;
+    eqlite_record rec;
+    eqlite_reader_stats st;
     uint64_t bytes_before = e->totals.bytes;
     int status = 0;
     for (;;) {
-        int k = eq_ndjson_next(rd, &ev, &rec);
-        if (k == EQ_NDJSON_EOF)
+        int k = eqlite_reader_next(rd, &ev, &rec);
+        if (k == EQLITE_READ_EOF)
             break;
-        if (k == EQ_NDJSON_FATAL) {
+        if (k == EQLITE_READ_FATAL) {
             fprintf(stderr, "%s: %s\n", rec.file, rec.reason);
             status = 2;
             break;
         }
-        if (k == EQ_NDJSON_BAD) {
-            eng_report_bad(e, rec.file, rec.line, rec.reason);
+        if (k == EQLITE_READ_BAD) {
+            eng_report_bad(e, rec.file, rec.number, rec.reason);
             if (e->opt.strict) {
                 status = 2;
                 break;
@@ -889,14 +808,15 @@ static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd, reor
         }
         e->totals.events++;
         file = rec.file; /* the reader's name: valid while it is open */
-        if (rb) {
-            if (!reorder_push(rb, &ev, &rec)) {
+        if (rb) { /* the event waits: its text is copied now */
+            if ((!rec.text && eqlite_reader_text(rd, &rec.text, &rec.len) != EQLITE_OK) ||
+                !reorder_push(rb, &ev, &rec)) {
                 status = eng_out_of_memory("reordering events");
                 break;
             }
             status = feed_ready(r, rb, false, rec.file);
         } else {
-            eng_text text = {rec.text, rec.len};
+            eng_text text = {rec.text, rec.len, rd};
             ev.user = &text;
             status = eng_runner_feed(r, &ev, &rec);
         }
@@ -912,7 +832,7 @@ static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd, reor
             break;
         }
         if ((e->totals.events & 0x7fff) == 0 && e->tick) {
-            eq_ndjson_stats_get(rd, &st);
+            eqlite_reader_stats_get(rd, &st);
             e->totals.bytes = bytes_before + st.bytes_out;
             e->totals.matches = eng_runner_matches(r);
             e->tick(e->tick_user, &e->totals);
@@ -921,7 +841,7 @@ static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd, reor
     if (rb && status == 0) {
         status = feed_ready(r, rb, true, file);
     }
-    eq_ndjson_stats_get(rd, &st);
+    eqlite_reader_stats_get(rd, &st);
     e->totals.bytes = bytes_before + st.bytes_out;
     return status;
 }
@@ -929,11 +849,11 @@ static int stream_reader(eng *e, eng_runner *r, eq_ndjson *rd, int live_fd, reor
 static int stream_path(eng *e, eng_runner *r, const char *path)
 {
     eng_progress_file(e, ENG_STEP_MATCH, path);
-    eq_ndjson_options o;
+    eqlite_reader_options o;
     eng_reader_options(e, &o, NULL);
-    eq_ndjson *rd;
+    eqlite_reader *rd;
     char err[512];
-    if (eq_ndjson_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK) {
+    if (eqlite_reader_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK) {
         fprintf(stderr, "eqlite: cannot read %s: %s\n", path, err);
         return 2;
     }
@@ -948,15 +868,15 @@ static int stream_path(eng *e, eng_runner *r, const char *path)
         e->reorder_peak = rb.peak > e->reorder_peak ? rb.peak : e->reorder_peak;
         reorder_free(&rb);
     }
-    eq_ndjson_close(rd);
+    eqlite_reader_close(rd);
     return status;
 }
 
-void eng_note_late(eng *e, const eq_ndjson_record *rec, eng_late_reason why)
+void eng_note_late(eng *e, const eqlite_record *rec, eng_late_reason why)
 {
     eng_late *l = &e->late[why];
     if (l->count++ == 0 && rec)
-        snprintf(l->first, sizeof l->first, "%s:%llu", rec->file, (unsigned long long)rec->line);
+        snprintf(l->first, sizeof l->first, "%s:%llu", rec->file, (unsigned long long)rec->number);
     e->totals.out_of_order++;
 }
 
@@ -1087,18 +1007,18 @@ int eng_run_memory(eng *e, const char *data, size_t len, const char *display_nam
         return checked;
     if (!in_order)
         return eng_run_ordered_memory(e, data, len, display_name);
-    eq_ndjson_options o;
+    eqlite_reader_options o;
     eng_reader_options(e, &o, display_name);
-    eq_ndjson *rd;
+    eqlite_reader *rd;
     char err[512];
-    if (eq_ndjson_open_memory(data, len, &o, &rd, err, sizeof err) != EQLITE_OK) {
+    if (eqlite_reader_open_memory(data, len, &o, &rd, err, sizeof err) != EQLITE_OK) {
         fprintf(stderr, "eqlite: %s: %s\n", display_name, err);
         return 2;
     }
     eng_runner *r = eng_runner_new(e, e->out);
     int status = r ? stream_reader(e, r, rd, -1, NULL) : eng_out_of_memory("starting the matchers");
     status = eng_runner_finish(e, r, status);
-    eq_ndjson_close(rd);
+    eqlite_reader_close(rd);
     eng_report_late(e);
     return status;
 }
@@ -1118,17 +1038,8 @@ void eng_free(eng *e)
     free(e->rules);
     eqlite_ruleset_free(e->rs);
     free(e->fields);
-    free(e->conv);
-    eq_profiles_free(e->profiles);
-    for (size_t k = 0; k < e->nformats; k++)
-        free(e->formats[k]);
-    free(e->formats);
-    for (size_t k = 0; k < e->nparams; k++)
-        free((char *)e->params[k].null_value);
-    free(e->params);
-    for (size_t k = 0; k < e->nsources; k++)
-        free(e->sources[k]);
-    free(e->sources);
+    eqlite_sources_free(e->profiles);
+    eqlite_mapping_free(e->mapping);
     free(e->state);
     eqlite_schema_free(e->schema);
     memset(e, 0, sizeof *e);

@@ -27,7 +27,7 @@
 #include <stdio.h> /* rules_io.h needs FILE */
 
 #include "eqlite.h"
-#include "io/ndjson.h"
+#include "eqlite_io.h"
 #include "outbuf.h"
 #include "rules_io.h"
 
@@ -58,6 +58,7 @@ typedef struct eng_rule {
     char *text; /* the rule's source, for the -j split (eng_split) */
     size_t len;
     bool plain; /* an event query without pipes: any chunk can run it alone */
+    eqlite_program_info info; /* kind, pipes, stages and keys */
 } eng_rule;
 
 /* Which rules a runner runs: all, or one side of the -j split. */
@@ -80,11 +81,18 @@ typedef struct eng_tag {
     uint64_t end;
 } eng_tag;
 
-/* Carried in eqlite_event.user: the event's original JSON text. */
+/* Carried in eqlite_event.user: the event's original JSON text. A record a
+ * source profile converted has no text until a result needs it (the reader's
+ * lazy_text): text is NULL and `reader`, still on that record, writes it. */
 typedef struct eng_text {
     const char *text;
     size_t len;
+    eqlite_reader *reader; /* NULL: text is all there is */
 } eng_text;
+
+/* The text itself, written now when the reader deferred it; text is NULL
+ * when that ran out of memory. */
+eng_text eng_text_now(const eng_text *t);
 
 /* Per rule, for --stats: results, events it ran on, nanoseconds it took. */
 typedef struct eng_rule_count {
@@ -142,21 +150,14 @@ typedef struct eng {
     eqlite_ruleset *rs;
     eng_rule *rules;
     size_t nrules;
-    eq_ndjson_field *fields; /* projection: the fields any rule reads */
-    eq_ndjson_conv *conv;    /* parallel to fields: the mapped type each converts to */
+    uint32_t *fields;        /* projection: the schema ids any rule reads */
     size_t nfields;
-    char **formats;          /* per schema id: the mappings' date formats joined by "||" (or NULL) */
-    size_t nformats;
-    eq_ndjson_conv *params;  /* per schema id: ignore_above and null_value of the first mapping giving them */
-    size_t nparams;
-    char **sources;          /* per schema id: a multi-field's parent (the path it is read from), or NULL */
-    size_t nsources;
+    eqlite_mapping *mapping; /* the mappings' date formats, ignore_above, null_value, multi-fields */
     bool ordered;   /* some rule is a sequence or a sample, or has a tail pipe */
     bool has_pipes; /* some rule has head/tail (parallel runs would cut per chunk) */
     uint32_t category_id; /* schema id of the category field */
-    eq_profiles *profiles; /* NULL with --source none */
+    eqlite_sources *profiles; /* NULL with --source none */
     uint64_t reread_sources[ENG_MAX_SOURCES]; /* per profile: records a run reads twice, counted once */
-    int source;            /* EQ_NDJSON_SOURCE_AUTO or a profile index */
     eng_sink_fn sink;
     void *sink_user;
     eq_strbuf *out; /* where results go in the main thread (may be NULL) */
@@ -176,7 +177,6 @@ typedef struct eng {
     size_t reorder_peak; /* most events waiting in the reorder window at once */
     bool hush; /* no end-of-run notes (bench repeats) */
     bool stopped;
-    bool out_of_memory; /* a mapping's date format could not be kept */
 } eng;
 
 /* Counts a bad record and prints "file:line: reason" while its kind is new. */
@@ -195,7 +195,9 @@ int eng_add_rules(eng *e, const cli_rules *rules, const char *origin);
  * eng_add_rules. */
 int eng_prepare(eng *e);
 /* Reader options for this engine (pointers into e). */
-void eng_reader_options(const eng *e, eq_ndjson_options *o, const char *display_name);
+void eng_reader_options(const eng *e, eqlite_reader_options *o, const char *display_name);
+/* The same, extracting only the timestamp and tiebreaker (order checks, the sort index). */
+void eng_order_reader_options(const eng *e, eqlite_reader_options *o, const char *display_name);
 /* Runs every rule over the inputs ("-" = stdin) in order. jobs > 1 runs
  * event queries over plain files in parallel. Returns 0, or 2 on unreadable
  * input / a bad record under --strict / an engine error. */
@@ -220,10 +222,10 @@ void eng_runner_set_tags(eng_runner *r, eq_strbuf *tags, uint32_t event);
 void eng_runner_set_out(eng_runner *r, eq_strbuf *out);
 /* Feeds one event to every matcher. 0, or 2 on an engine error. An
  * out-of-order event is reported (file:line) and counted, not fatal. */
-int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eq_ndjson_record *rec);
+int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec);
 /* Records whose line is not the one in their file (a chunk of -j, an event
  * read back for a sort): line_of gives it, counted only for a message. */
-typedef uint64_t (*eng_line_of)(void *ctx, const eq_ndjson_record *rec);
+typedef uint64_t (*eng_line_of)(void *ctx, const eqlite_record *rec);
 void eng_runner_set_lines(eng_runner *r, eng_line_of line_of, void *ctx);
 uint64_t eng_count_lines(const char *p, size_t n); /* line ends in p[0, n) */
 int eng_runner_flush(eng_runner *r);
@@ -239,7 +241,7 @@ void eng_runner_collect_state(eng_runner *r);
 void eng_report_lost_state(const eng *e);
 
 /* Counts an event sequences and samples could not take (rec may be NULL). */
-void eng_note_late(eng *e, const eq_ndjson_record *rec, eng_late_reason why);
+void eng_note_late(eng *e, const eqlite_record *rec, eng_late_reason why);
 /* One stderr line per reason that happened. */
 void eng_report_late(const eng *e);
 /* Whether plain files, read one after the other, are in (timestamp,
@@ -260,7 +262,7 @@ bool eng_can_split(const char *path);
 void eng_print_sources(const eng *e, FILE *f);
 /* The records rd read are read again by the run (an order check, a sort's
  * index): the sources line counts them once. Call before closing rd. */
-void eng_uncount_sources(eng *e, const eq_ndjson *rd);
+void eng_uncount_sources(eng *e, const eqlite_reader *rd);
 /* progress.c: the run starts reading `path` at `step` (counts the inputs of
  * the step), or moves to a step over no one file; both call e->tick. */
 void eng_progress_file(eng *e, eng_step step, const char *path);

@@ -11,7 +11,7 @@ static size_t field_at(const eqlite_event *ev, const uint32_t *only, size_t j)
     return i < ev->nfields ? i : ev->nfields;
 }
 
-event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec, const uint32_t *only, size_t nonly,
+event_copy *event_copy_make(const eqlite_event *ev, const eqlite_record *rec, const uint32_t *only, size_t nonly,
                             bool borrow_text)
 {
     uint32_t nset = 0;
@@ -33,7 +33,7 @@ event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec,
     if (!w)
         return NULL;
     w->ts = ev->timestamp;
-    w->line = rec->line;
+    w->line = rec->number;
     w->nset = nset;
     w->vals = (eqlite_value *)(w + 1);
     eqlite_value *elems = w->vals + nset;
@@ -51,12 +51,12 @@ event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec,
     }
     w->tb = eqlite_value_copy(&ev->tiebreaker, &elems, &room);
     if (borrow_text) {
-        w->text = (eng_text){rec->text, rec->len};
+        w->text = (eng_text){rec->text, rec->len, NULL};
         return w;
     }
     if (rec->len)
         memcpy(room, rec->text, rec->len);
-    w->text = (eng_text){room, rec->len};
+    w->text = (eng_text){room, rec->len, NULL};
     return w;
 }
 

@@ -23,7 +23,7 @@ typedef struct event_copy {
 /* Copies the fields set in ev among `only` (ascending ids; NULL: all) and
  * the record's text, or only points at the text when it outlives the copy
  * (`borrow_text`: a mapped file); NULL when out of memory. Free with free(). */
-event_copy *event_copy_make(const eqlite_event *ev, const eq_ndjson_record *rec, const uint32_t *only, size_t nonly,
+event_copy *event_copy_make(const eqlite_event *ev, const eqlite_record *rec, const uint32_t *only, size_t nonly,
                             bool borrow_text);
 
 /* Dense fields for the engine, rebuilt per event in reusable buffers. */

@@ -8,7 +8,6 @@
 
 #include "commands.h"
 #include "eqlite.h"
-#include "io/ndjson.h"
 #include "rules_io.h"
 
 static void usage(FILE *f)
@@ -380,7 +379,7 @@ static int run_command(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    eq_ndjson_setup_or_exit("eqlite"); /* before any thread; see ndjson.h */
+    eqlite_io_setup("eqlite"); /* before any thread; see eqlite_io.h */
     const char *cmd = argv[1];
     if (!strcmp(cmd, "check"))
         return cmd_check(argc - 2, argv + 2);

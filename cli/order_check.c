@@ -21,8 +21,6 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "arena.h"
-#include "seq_internal.h" /* eq_order: the engine's own order rule */
 
 typedef enum { FAST_IN_ORDER, FAST_OUT_OF_ORDER, FAST_UNDECIDED } fast_verdict;
 
@@ -127,8 +125,8 @@ static fast_verdict check_line(line_check *c, const char *s, const char *le)
     int order = c->prev_len ? compare_same_layout(c->prev, c->prev_len, v, vlen) : 2;
     if (order == 2) {
         int64_t t;
-        if ((c->stale && eq_ndjson_parse_timestamp(c->prev, c->prev_len, c->last) != 0) ||
-            eq_ndjson_parse_timestamp(v, vlen, &t) != 0)
+        if ((c->stale && eqlite_date_parse(c->prev, c->prev_len, c->last) != EQLITE_OK) ||
+            eqlite_date_parse(v, vlen, &t) != EQLITE_OK)
             return FAST_UNDECIDED; /* not a timestamp: the reader reports it */
         order = *c->have && t < *c->last ? -1 : 1;
         *c->last = t;
@@ -196,49 +194,79 @@ static fast_verdict fast_check(int fd, line_check *c)
     }
     keep_prev(c);
     free(buf);
-    if (v == FAST_IN_ORDER && c->stale && eq_ndjson_parse_timestamp(c->prev, c->prev_len, c->last) != 0)
+    if (v == FAST_IN_ORDER && c->stale && eqlite_date_parse(c->prev, c->prev_len, c->last) != EQLITE_OK)
         v = FAST_UNDECIDED;
     c->stale = false;
     return v;
 }
 
-static void order_options(const eng *e, eq_ndjson_options *o)
+/* The reader's view: only events count; bad records are left to the run. */
+/* The last event the check took: its timestamp, and its tiebreaker with a
+ * copy of a string's bytes (the reader's move on). */
+typedef struct order_last {
+    bool have;
+    eqlite_event ev;
+    char *tb_text;
+    size_t tb_cap;
+} order_last;
+
+/* False if ev comes before the last event taken (eqlite_event_order);
+ * otherwise takes it. A tiebreaker it cannot keep (out of memory, an array)
+ * is kept as null, which ties with any. */
+static bool order_accept(order_last *o, const eqlite_event *ev)
 {
-    eng_reader_options(e, o, NULL);
-    o->fields = NULL; /* only the timestamp and tiebreaker */
-    o->conv = NULL;
-    o->nfields = 0;
+    if (o->have && eqlite_event_order(ev, &o->ev) < 0)
+        return false;
+    o->have = true;
+    o->ev = (eqlite_event){.timestamp = ev->timestamp, .tiebreaker = ev->tiebreaker};
+    eqlite_value *tb = &o->ev.tiebreaker;
+    if (tb->kind == EQLITE_STRING) {
+        if (o->tb_cap < tb->len + 1) {
+            char *grown = realloc(o->tb_text, tb->len + 1);
+            if (!grown) {
+                tb->kind = EQLITE_NULL;
+                return true;
+            }
+            o->tb_text = grown;
+            o->tb_cap = tb->len + 1;
+        }
+        if (tb->len)
+            memcpy(o->tb_text, tb->u.s, tb->len);
+        tb->u.s = o->tb_text;
+    } else if (tb->kind == EQLITE_ARRAY) {
+        tb->kind = EQLITE_NULL;
+    }
+    return true;
 }
 
-/* The reader's view: only events count; bad records are left to the run. */
-static int reader_check(eng *e, eq_ndjson *rd, eq_order *st, bool *in_order)
+static int reader_check(eng *e, eqlite_reader *rd, order_last *st, bool *in_order)
 {
     eqlite_event ev;
-    eq_ndjson_record rec;
+    eqlite_record rec;
     int k, status = 0;
-    while ((k = eq_ndjson_next(rd, &ev, &rec)) != EQ_NDJSON_EOF) {
-        if (k == EQ_NDJSON_FATAL) {
+    while ((k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF) {
+        if (k == EQLITE_READ_FATAL) {
             fprintf(stderr, "%s: %s\n", rec.file, rec.reason);
             status = 2;
             break;
         }
-        if (k == EQ_NDJSON_EVENT && !eq_order_accept(st, eq_default_allocator(), &ev)) {
+        if (k == EQLITE_READ_EVENT && !order_accept(st, &ev)) {
             *in_order = false;
             break;
         }
     }
     eng_uncount_sources(e, rd); /* the run reads them again */
-    eq_ndjson_close(rd);
+    eqlite_reader_close(rd);
     return status;
 }
 
-static int path_check(eng *e, const char *path, eq_order *st, bool *in_order)
+static int path_check(eng *e, const char *path, order_last *st, bool *in_order)
 {
-    eq_ndjson_options o;
-    order_options(e, &o);
-    eq_ndjson *rd;
+    eqlite_reader_options o;
+    eng_order_reader_options(e, &o, NULL);
+    eqlite_reader *rd;
     char err[512];
-    if (eq_ndjson_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK) {
+    if (eqlite_reader_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK) {
         fprintf(stderr, "eqlite: cannot read %s: %s\n", path, err);
         return 2;
     }
@@ -248,17 +276,17 @@ static int path_check(eng *e, const char *path, eq_order *st, bool *in_order)
 int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order)
 {
     *in_order = true;
-    eq_ndjson_options o;
-    order_options(e, &o);
-    eq_ndjson *rd;
+    eqlite_reader_options o;
+    eng_order_reader_options(e, &o, NULL);
+    eqlite_reader *rd;
     char err[512];
-    if (eq_ndjson_open_memory(data, len, &o, &rd, err, sizeof err) != EQLITE_OK) {
+    if (eqlite_reader_open_memory(data, len, &o, &rd, err, sizeof err) != EQLITE_OK) {
         fprintf(stderr, "eqlite: %s\n", err);
         return 2;
     }
-    eq_order st = {0};
+    order_last st = {0};
     int status = reader_check(e, rd, &st, in_order);
-    eq_order_release(&st, eq_default_allocator());
+    free(st.tb_text);
     return status;
 }
 
@@ -268,8 +296,8 @@ int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order
     const char *ts = e->opt.timestamp_field ? e->opt.timestamp_field : "@timestamp";
     bool fast_ok = *ts && !(e->opt.tiebreaker_field && *e->opt.tiebreaker_field);
     uint32_t id;
-    if (fast_ok && eqlite_schema_lookup(e->schema, ts, strlen(ts), &id) == EQLITE_OK && id < e->nformats &&
-        e->formats[id])
+    if (fast_ok && eqlite_schema_lookup(e->schema, ts, strlen(ts), &id) == EQLITE_OK &&
+        eqlite_mapping_date_format(e->mapping, id))
         fast_ok = false; /* a mapped date format: the reader decides */
     if (!*ts)
         return 0; /* every event at 0: any order is order */
@@ -278,7 +306,7 @@ int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order
     line_check lc;
     if (fast_ok && !line_check_init(&lc, ts, &last, &have))
         fast_ok = false;
-    eq_order st = {0};
+    order_last st = {0};
     int status = 0;
     for (size_t k = 0; k < npaths && *in_order && status == 0; k++) {
         eng_progress_file(e, ENG_STEP_CHECK_ORDER, paths[k]);
@@ -302,16 +330,16 @@ int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order
             *in_order = false;
         } else if (v == FAST_UNDECIDED) {
             if (have) { /* carry what the fast check saw into the reader's check */
-                eqlite_event prev = {NULL, 0, last, {0}, NULL, NULL, 0};
-                eq_order_accept(&st, eq_default_allocator(), &prev);
+                eqlite_event prev = {.timestamp = last};
+                order_accept(&st, &prev);
             }
             fast_ok = false; /* one file needed the reader: the rest do too, keys carry over */
             status = path_check(e, paths[k], &st, in_order);
         } else if (have) {
-            eqlite_event prev = {NULL, 0, last, {0}, NULL, NULL, 0};
-            eq_order_accept(&st, eq_default_allocator(), &prev);
+            eqlite_event prev = {.timestamp = last};
+            order_accept(&st, &prev);
         }
     }
-    eq_order_release(&st, eq_default_allocator());
+    free(st.tb_text);
     return status;
 }

@@ -102,20 +102,20 @@ static void drop_pages(const par *p, size_t from, size_t to)
 
 /* A chunk's record in the file: the lines before the chunk (counted only
  * for a message) and its line in the chunk. */
-static uint64_t chunk_line(void *ctx, const eq_ndjson_record *rec)
+static uint64_t chunk_line(void *ctx, const eqlite_record *rec)
 {
     const slot *s = ctx;
-    return eng_count_lines(s->data, s->start) + rec->line;
+    return eng_count_lines(s->data, s->start) + rec->number;
 }
 
 static void run_chunk(par *p, eng_runner *r, slot *s)
 {
-    eq_ndjson_options o;
+    eqlite_reader_options o;
     eng_reader_options(p->e, &o, p->path);
-    eq_ndjson *rd;
+    eqlite_reader *rd;
     char err[512];
     s->status = 0;
-    if (eq_ndjson_open_memory(p->data + s->start, s->end - s->start, &o, &rd, err, sizeof err) != EQLITE_OK) {
+    if (eqlite_reader_open_memory(p->data + s->start, s->end - s->start, &o, &rd, err, sizeof err) != EQLITE_OK) {
         note_bad(s, 0, err);
         s->status = 2;
         return;
@@ -124,22 +124,22 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
     eng_runner_set_lines(r, chunk_line, s);
     uint64_t matches_before = eng_runner_matches(r);
     eqlite_event ev;
-    eq_ndjson_record rec;
+    eqlite_record rec;
     size_t dropped = s->start; /* input before this is no longer mapped */
-    for (int k; (k = eq_ndjson_next(rd, &ev, &rec)) != EQ_NDJSON_EOF;) {
+    for (int k; (k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
         if (s->start + rec.offset > dropped + DROP_STEP) {
             drop_pages(p, dropped, s->start + rec.offset);
             dropped = s->start + rec.offset;
         }
-        if (k != EQ_NDJSON_EVENT) {
-            note_bad(s, rec.line, rec.reason);
-            if (k == EQ_NDJSON_FATAL || p->e->opt.strict) {
+        if (k != EQLITE_READ_EVENT) {
+            note_bad(s, rec.number, rec.reason);
+            if (k == EQLITE_READ_FATAL || p->e->opt.strict) {
                 s->status = 2;
                 break;
             }
             continue;
         }
-        eng_text text = {rec.text, rec.len};
+        eng_text text = {rec.text, rec.len, rd};
         ev.user = &text;
         s->events++;
         if (p->ordered) {
@@ -155,7 +155,12 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
             }
             /* the text stays in the mapping until the run ends (a dropped page
              * faults back in), and a kept event copies it (retain_text) */
-            event_copy *c = event_copy_make(&ev, &rec, p->e->ordered_fields, p->e->nordered_fields, true);
+            bool in_mapping = rec.text != NULL; /* else a converted record's text, in the reader */
+            if (!in_mapping && eqlite_reader_text(rd, &rec.text, &rec.len) != EQLITE_OK) {
+                s->status = eng_out_of_memory("handing events to the ordered rules");
+                break;
+            }
+            event_copy *c = event_copy_make(&ev, &rec, p->e->ordered_fields, p->e->nordered_fields, in_mapping);
             if (!c) {
                 s->status = eng_out_of_memory("handing events to the ordered rules");
                 break;
@@ -168,7 +173,7 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
     }
     s->matches = eng_runner_matches(r) - matches_before;
     drop_pages(p, dropped, s->end);
-    eq_ndjson_close(rd);
+    eqlite_reader_close(rd);
 }
 
 /* Next chunk to run, or NULL when the file is done. Called locked. */
@@ -256,7 +261,8 @@ static int merge_chunk(par *p, slot *s)
             status = eng_out_of_memory("feeding the ordered rules");
             break;
         }
-        eq_ndjson_record rec = {s->evs[k]->text.text, s->evs[k]->text.len, s->evs[k]->line, 0, p->path, ""};
+        eqlite_record rec = {.text = s->evs[k]->text.text, .len = s->evs[k]->text.len, .file = p->path,
+                             .number = s->evs[k]->line, .source = "", .reason = ""};
         p->seq_out.len = p->seq_tags.len = 0;
         eng_runner_set_out(p->ordered, &p->seq_out);
         eng_runner_set_lines(p->ordered, chunk_line, s);

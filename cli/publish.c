@@ -18,7 +18,6 @@
 
 #include "commands.h"
 #include "nats_pub.h"
-#include "io/ndjson.h"
 
 typedef struct pub_args {
     const char *urls, *stream, *field, *timestamp_field;
@@ -155,13 +154,20 @@ typedef struct pub_run {
     uint64_t events, bad, out_of_order;
 } pub_run;
 
-static int publish_record(pub_run *r, const eqlite_event *ev, const eq_ndjson_record *rec)
+/* The partition key of an event read with the two fields of partition_schema. */
+static size_t key_of(const pub_run *r, const eqlite_event *ev, const char **key, char *numbuf, size_t cap)
+{
+    size_t klen = ev->nfields > 0 ? nu_key_text(&ev->fields[0], key, numbuf, cap) : 0;
+    if (klen == 0 && r->fallback && ev->nfields > 1)
+        klen = nu_key_text(&ev->fields[1], key, numbuf, cap);
+    return klen;
+}
+
+static int publish_record(pub_run *r, const eqlite_event *ev, const eqlite_record *rec)
 {
     char numbuf[64], subject[300], id[64];
-    const char *key;
-    size_t klen = nu_key_text(&ev->fields[0], &key, numbuf, sizeof numbuf);
-    if (klen == 0 && r->fallback && ev->nfields > 1)
-        klen = nu_key_text(&ev->fields[1], &key, numbuf, sizeof numbuf);
+    const char *key = "";
+    size_t klen = key_of(r, ev, &key, numbuf, sizeof numbuf);
     int k = nu_partition_of(key, klen, r->layout.partitions);
     if (ev->timestamp < r->last_ts[k])
         r->out_of_order++;
@@ -178,45 +184,60 @@ static int publish_record(pub_run *r, const eqlite_event *ev, const eq_ndjson_re
     return 0;
 }
 
+/* The fields a record is partitioned on, as ids 0 and 1 (the fallback; the
+ * same name twice is one field), untyped: values as the JSON has them. */
+static eqlite_schema *partition_schema(const pub_run *r)
+{
+    eqlite_schema *schema;
+    if (eqlite_schema_new(NULL, &schema) != EQLITE_OK)
+        return NULL;
+    const char *names[2] = {r->layout.field, NU_FALLBACK_PARTITION_FIELD};
+    for (int k = 0; k < (r->fallback ? 2 : 1); k++)
+        if (eqlite_schema_add(schema, names[k], strlen(names[k]), EQLITE_T_UNKNOWN, NULL) != EQLITE_OK) {
+            eqlite_schema_free(schema);
+            return NULL;
+        }
+    return schema;
+}
+
 static int publish_file(pub_run *r, const char *path)
 {
-    eq_ndjson_field fields[2] = {{r->layout.field, strlen(r->layout.field), 0},
-                                 {NU_FALLBACK_PARTITION_FIELD, strlen(NU_FALLBACK_PARTITION_FIELD), 1}};
-    eq_ndjson_options o;
-    memset(&o, 0, sizeof o);
-    o.fields = fields;
-    o.nfields = r->fallback ? 2 : 1;
-    if (*r->a->timestamp_field) {
-        o.timestamp_field = r->a->timestamp_field;
-        o.timestamp_len = strlen(r->a->timestamp_field);
+    eqlite_schema *schema = partition_schema(r);
+    if (!schema) {
+        fprintf(stderr, "eqlite publish: out of memory\n");
+        return 2;
     }
-    eq_ndjson *rd;
+    /* raw records, as workers convert them */
+    eqlite_reader_options o = {.schema = schema, .timestamp_field = r->a->timestamp_field, .source = "none"};
+    eqlite_reader *rd;
     char err[512];
-    if (eq_ndjson_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK) {
+    if (eqlite_reader_open_path(path, &o, &rd, err, sizeof err) != EQLITE_OK) {
         fprintf(stderr, "eqlite publish: cannot read %s: %s\n", path, err);
+        eqlite_schema_free(schema);
         return 2;
     }
     int status = 0;
     for (;;) {
         eqlite_event ev;
-        eq_ndjson_record rec;
-        int k = eq_ndjson_next(rd, &ev, &rec);
-        if (k == EQ_NDJSON_EOF)
+        eqlite_record rec;
+        int k = eqlite_reader_next(rd, &ev, &rec);
+        if (k == EQLITE_READ_EOF)
             break;
-        if (k == EQ_NDJSON_FATAL) {
+        if (k == EQLITE_READ_FATAL) {
             fprintf(stderr, "%s: %s\n", rec.file, rec.reason);
             status = 2;
             break;
         }
-        if (k == EQ_NDJSON_BAD) { /* a worker would reject it too */
+        if (k == EQLITE_READ_BAD) { /* a worker would reject it too */
             if (++r->bad <= 5)
-                fprintf(stderr, "%s:%llu: %s\n", rec.file, (unsigned long long)rec.line, rec.reason);
+                fprintf(stderr, "%s:%llu: %s\n", rec.file, (unsigned long long)rec.number, rec.reason);
             continue;
         }
         if ((status = publish_record(r, &ev, &rec)) != 0)
             break;
     }
-    eq_ndjson_close(rd);
+    eqlite_reader_close(rd);
+    eqlite_schema_free(schema);
     return status;
 }
 

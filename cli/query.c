@@ -21,7 +21,6 @@
 #include "engine.h"
 #include "outbuf.h"
 #include "progress.h"
-#include "program.h" /* npipes: piped rules hold state too */
 #include "result_out.h"
 #include "text_table.h"
 
@@ -300,7 +299,7 @@ static void print_rule_summary(const eng *e, const eng_rule_count *counts)
     static const bool right[] = {false, false, true, true, true, true, true, true, true};
     bool state = false;
     for (size_t k = 0; k < e->nrules; k++)
-        state |= e->rules[k].kind != 0 || e->rules[k].prog->npipes;
+        state |= e->rules[k].kind != 0 || e->rules[k].info.npipes;
     size_t ncols = state && e->state ? 9 : 5;
     rule_line *order = calloc(e->nrules ? e->nrules : 1, sizeof *order);
     text_table t;

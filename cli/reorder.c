@@ -76,7 +76,7 @@ void reorder_init(reorder *r, int64_t window_ns)
     r->window = window_ns;
 }
 
-bool reorder_push(reorder *r, const eqlite_event *ev, const eq_ndjson_record *rec)
+bool reorder_push(reorder *r, const eqlite_event *ev, const eqlite_record *rec)
 {
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 1024;

@@ -24,7 +24,7 @@ typedef struct reorder {
 
 void reorder_init(reorder *r, int64_t window_ns);
 /* Copies the event (its set fields and text) in; false when out of memory. */
-bool reorder_push(reorder *r, const eqlite_event *ev, const eq_ndjson_record *rec);
+bool reorder_push(reorder *r, const eqlite_event *ev, const eqlite_record *rec);
 /* The oldest waiting event once the window has passed it (any, when
  * draining); valid until the next call. False: none (or r->failed). */
 bool reorder_pop(reorder *r, bool draining, eqlite_event *ev, eng_text **text, uint64_t *line);

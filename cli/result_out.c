@@ -5,6 +5,8 @@
 #define _DEFAULT_SOURCE
 #include "result_out.h"
 
+#include "eqlite_io.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,7 @@ bool ro_parse_format(const char *name, ro_format *out)
     return false;
 }
 
-static bool is_source(const eq_ndjson_field *f)
+static bool is_source(const ro_field *f)
 {
     return f->len == strlen(SOURCE_FIELD) && !memcmp(f->name, SOURCE_FIELD, f->len);
 }
@@ -35,22 +37,29 @@ static bool is_source(const eq_ndjson_field *f)
  * missing), or source the event's text when the field is _source. */
 typedef void (*field_fn)(void *ctx, size_t k, const eqlite_value *v, const eng_text *source);
 
+static eqlite_reader *open_event(const result_out *ro, const eng_text *t, const uint32_t *ids, size_t nids)
+{
+    eqlite_reader_options o = {.schema = ro->schema, .timestamp_field = "", .source = "none",
+                               .display_name = "<result>", .fields = ids, .nfields = nids};
+    eqlite_reader *rd;
+    return eqlite_reader_open_memory(t->text, t->len, &o, &rd, NULL, 0) == EQLITE_OK ? rd : NULL;
+}
+
 /* A bad record (an object where a field wants a value) is read again field
  * by field, so that an object-valued field leaves only itself empty. */
-static bool read_one(const eng_text *t, const eq_ndjson_field *f, size_t k, field_fn each, void *ctx)
+static bool read_one(const result_out *ro, const eng_text *t, size_t k, field_fn each, void *ctx)
 {
-    eq_ndjson_field one = {f->name, f->len, 0};
-    eq_ndjson_options o = {.fields = &one, .nfields = 1, .display_name = "<result>"};
-    eq_ndjson *rd;
+    uint32_t id = ro->fields[k].id;
+    eqlite_reader *rd = open_event(ro, t, &id, 1);
     eqlite_event ev;
-    if (eq_ndjson_open_memory(t->text, t->len, &o, &rd, NULL, 0) != EQLITE_OK)
+    if (!rd)
         return false; /* out of memory: never an empty cell that is not empty */
-    int read = eq_ndjson_next(rd, &ev, NULL);
-    bool got = read == EQ_NDJSON_EVENT && ev.nfields > 0 && ev.fields[0].kind != EQLITE_NULL;
-    if (read != EQ_NDJSON_FATAL) /* BAD: the field holds an object, which reads as missing */
-        each(ctx, k, got ? &ev.fields[0] : NULL, NULL);
-    eq_ndjson_close(rd);
-    return read != EQ_NDJSON_FATAL;
+    int read = eqlite_reader_next(rd, &ev, NULL);
+    bool got = read == EQLITE_READ_EVENT && id < ev.nfields && ev.fields[id].kind != EQLITE_NULL;
+    if (read != EQLITE_READ_FATAL) /* BAD: the field holds an object, which reads as missing */
+        each(ctx, k, got ? &ev.fields[id] : NULL, NULL);
+    eqlite_reader_close(rd);
+    return read != EQLITE_READ_FATAL;
 }
 
 /* Calls each() for every --fields entry in order; the fields are read from
@@ -58,28 +67,31 @@ static bool read_one(const eng_text *t, const eq_ndjson_field *f, size_t k, fiel
  * memory (some fields were not read). */
 static bool project(const result_out *ro, const eqlite_event *ev, field_fn each, void *ctx)
 {
-    const eng_text *t = ev ? ev->user : NULL;
-    eq_ndjson *rd = NULL;
+    eng_text now = ev ? eng_text_now(ev->user) : (eng_text){0};
+    const eng_text *t = ev ? &now : NULL;
+    if (t && !t->text)
+        return false; /* out of memory writing the text */
+    eqlite_reader *rd = NULL;
     eqlite_event got = {0};
     bool whole = t && ro->nread, ok = true;
     if (whole) {
-        eq_ndjson_options o = {.fields = ro->read, .nfields = ro->nread, .display_name = "<result>"};
-        ok = eq_ndjson_open_memory(t->text, t->len, &o, &rd, NULL, 0) == EQLITE_OK;
-        int read = ok ? eq_ndjson_next(rd, &got, NULL) : EQ_NDJSON_FATAL;
-        ok = read != EQ_NDJSON_FATAL;
-        whole = read == EQ_NDJSON_EVENT;
+        rd = open_event(ro, t, NULL, 0);
+        int read = rd ? eqlite_reader_next(rd, &got, NULL) : EQLITE_READ_FATAL;
+        ok = read != EQLITE_READ_FATAL;
+        whole = read == EQLITE_READ_EVENT;
     }
     for (size_t k = 0; ok && k < ro->nfields; k++) {
+        uint32_t id = ro->fields[k].id;
         if (!t)
             each(ctx, k, NULL, NULL);
         else if (is_source(&ro->fields[k]))
             each(ctx, k, NULL, t);
         else if (whole)
-            each(ctx, k, k < got.nfields && got.fields[k].kind != EQLITE_NULL ? &got.fields[k] : NULL, NULL);
+            each(ctx, k, id < got.nfields && got.fields[id].kind != EQLITE_NULL ? &got.fields[id] : NULL, NULL);
         else
-            ok = read_one(t, &ro->fields[k], k, each, ctx);
+            ok = read_one(ro, t, k, each, ctx);
     }
-    eq_ndjson_close(rd);
+    eqlite_reader_close(rd);
     return ok;
 }
 
@@ -93,7 +105,7 @@ typedef struct json_ctx {
 static void json_member(void *user, size_t k, const eqlite_value *v, const eng_text *source)
 {
     json_ctx *c = user;
-    const eq_ndjson_field *f = &c->ro->fields[k];
+    const ro_field *f = &c->ro->fields[k];
     if (k)
         eq_strbuf_char(c->out, ',');
     ob_json_string(c->out, f->name, f->len);
@@ -114,8 +126,11 @@ static void json_event(const result_out *ro, eq_strbuf *out, const eqlite_event 
         return;
     }
     if (!ro || !ro->fields) {
-        const eng_text *t = ev->user;
-        eq_strbuf_bytes(out, t->text, t->len);
+        eng_text t = eng_text_now(ev->user);
+        if (t.text)
+            eq_strbuf_bytes(out, t.text, t.len);
+        else
+            out->failed = true; /* out of memory writing the text */
         return;
     }
     json_ctx c = {ro, out};
@@ -317,7 +332,7 @@ static int split_fields(result_out *ro, const char *text)
     size_t n = 1;
     for (const char *p = text; *p; p++)
         n += *p == ',';
-    if (!(ro->fields = calloc(n, sizeof *ro->fields)) || !(ro->read = calloc(n, sizeof *ro->read)))
+    if (!(ro->fields = calloc(n, sizeof *ro->fields)) || eqlite_schema_new(NULL, &ro->schema) != EQLITE_OK)
         return eng_out_of_memory("reading --fields");
     for (char *p = ro->field_text;; p++) {
         char *comma = strchr(p, ',');
@@ -326,10 +341,13 @@ static int split_fields(result_out *ro, const char *text)
             fprintf(stderr, "eqlite query: --fields: an empty field name in [%s]\n", text);
             return 2;
         }
-        ro->fields[ro->nfields] = (eq_ndjson_field){p, len, (uint32_t)ro->nfields};
-        ro->nfields++;
-        if (!is_source(&ro->fields[ro->nfields - 1]))
-            ro->read[ro->nread++] = ro->fields[ro->nfields - 1];
+        ro_field *f = &ro->fields[ro->nfields++];
+        *f = (ro_field){p, len, UINT32_MAX};
+        if (!is_source(f)) {
+            if (eqlite_schema_add(ro->schema, p, len, EQLITE_T_UNKNOWN, &f->id) != EQLITE_OK)
+                return eng_out_of_memory("reading --fields");
+            ro->nread++;
+        }
         if (!comma)
             return 0;
         *comma = 0;
@@ -400,6 +418,6 @@ void ro_free(result_out *ro)
 {
     free(ro->field_text);
     free(ro->fields);
-    free(ro->read);
+    eqlite_schema_free(ro->schema);
     tt_free(&ro->table);
 }

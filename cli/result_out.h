@@ -35,11 +35,18 @@
 #include <stddef.h>
 
 #include "engine.h"
-#include "io/ndjson.h"
 #include "outbuf.h"
 #include "text_table.h"
 
 typedef enum ro_format { RO_NDJSON, RO_JSON, RO_CSV, RO_TABLE } ro_format;
+
+/* A --fields column: its name, and its id in result_out.schema (UINT32_MAX
+ * for _source, the whole event). */
+typedef struct ro_field {
+    const char *name;
+    size_t len;
+    uint32_t id;
+} ro_field;
 
 typedef struct result_out {
     const eng *e;
@@ -49,9 +56,9 @@ typedef struct result_out {
     bool sequences;  /* some rule is a sequence or a sample: position and join_keys columns */
     bool first;      /* json: no element written yet */
     char *field_text;         /* --fields, split in place */
-    eq_ndjson_field *fields;  /* projection (NULL: whole events) */
+    ro_field *fields;         /* projection (NULL: whole events) */
     size_t nfields;
-    eq_ndjson_field *read;    /* the fields but _source: what is read from an event */
+    eqlite_schema *schema;    /* the fields but _source, untyped: what is read from an event */
     size_t nread;
     size_t ncols;             /* csv, table */
     text_table table;

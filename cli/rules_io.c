@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io/rules.h"
-#include "io/rules_toml.h"
+#include "rule_record.h"
+#include "rules_toml.h"
 #include "rules_io.h"
 
 char *cli_read_file(const char *path, size_t *len)

@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "value.h" /* eq_value_compare: the engine's order of numbers */
 
 #define DEFAULT_MEMORY_LIMIT ((size_t)256 << 20)
 #define OFFSET_BITS 48 /* byte offset in a source; the bits above are the source */
@@ -49,7 +48,7 @@ typedef struct source {
     bool copy;       /* fd is a temporary copy */
     uint64_t copy_len;
     FILE *lines; /* a copy sorted by tiebreaker: record k's line in the original, at byte 8k */
-    eq_ndjson *reader; /* pass 2: reads line_buf */
+    eqlite_reader *reader; /* pass 2: reads line_buf */
 } source;
 
 /* An entry of a tie group, with its whole tiebreaker (string bytes owned). */
@@ -252,35 +251,33 @@ static int index_source(sorter *s, size_t k, const char *path)
 {
     eng *e = s->e;
     source *src = &s->src[k];
-    eq_ndjson_options o;
-    eng_reader_options(e, &o, src->name);
-    o.fields = NULL; /* only the timestamp and tiebreaker */
-    o.conv = NULL;
-    o.nfields = 0;
-    eq_ndjson *rd;
+    eqlite_reader_options o;
+    eng_order_reader_options(e, &o, src->name);
+    o.lazy_text = 0; /* a converted record's text is copied for the second pass */
+    eqlite_reader *rd;
     char err[512];
-    eqlite_status st = src->mem ? eq_ndjson_open_memory(src->mem, src->memlen, &o, &rd, err, sizeof err)
-                                : eq_ndjson_open_path(path, &o, &rd, err, sizeof err);
+    eqlite_status st = src->mem ? eqlite_reader_open_memory(src->mem, src->memlen, &o, &rd, err, sizeof err)
+                                : eqlite_reader_open_path(path, &o, &rd, err, sizeof err);
     if (st != EQLITE_OK) {
         fprintf(stderr, "eqlite: cannot read %s: %s\n", src->name, err);
         return 2;
     }
     if (src->copy && ((src->fd = temp_fd()) < 0 || (s->has_tb && !(src->lines = temp_file())))) {
-        eq_ndjson_close(rd);
+        eqlite_reader_close(rd);
         return 2;
     }
     eng_progress_file(e, ENG_STEP_INDEX, src->name);
     eqlite_event ev;
-    eq_ndjson_record rec;
+    eqlite_record rec;
     int status = 0;
-    for (int got; status == 0 && (got = eq_ndjson_next(rd, &ev, &rec)) != EQ_NDJSON_EOF;) {
-        if (got == EQ_NDJSON_FATAL) {
+    for (int got; status == 0 && (got = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
+        if (got == EQLITE_READ_FATAL) {
             fprintf(stderr, "%s: %s\n", rec.file, rec.reason);
             status = 2;
             break;
         }
-        if (got == EQ_NDJSON_BAD) {
-            eng_report_bad(e, rec.file, rec.line, rec.reason);
+        if (got == EQLITE_READ_BAD) {
+            eng_report_bad(e, rec.file, rec.number, rec.reason);
             status = e->opt.strict ? 2 : 0;
             continue;
         }
@@ -288,7 +285,7 @@ static int index_source(sorter *s, size_t k, const char *path)
         if (src->copy) {
             offset = src->copy_len;
             if (!write_all(src->fd, rec.text, rec.len) || !write_all(src->fd, "\n", 1) ||
-                (src->lines && fwrite(&rec.line, sizeof rec.line, 1, src->lines) != 1)) {
+                (src->lines && fwrite(&rec.number, sizeof rec.number, 1, src->lines) != 1)) {
                 fprintf(stderr, "eqlite: cannot write a temporary copy of %s: %s\n", src->name, strerror(errno));
                 status = 2;
                 break;
@@ -300,14 +297,14 @@ static int index_source(sorter *s, size_t k, const char *path)
             status = 2;
             break;
         }
-        sort_entry en = {ev.timestamp, s->has_tb ? tiebreaker_key(&ev.tiebreaker) : rec.line,
+        sort_entry en = {ev.timestamp, s->has_tb ? tiebreaker_key(&ev.tiebreaker) : rec.number,
                          (uint64_t)k << OFFSET_BITS | offset};
         status = add_entry(s, &en);
         if (++e->place.total % TICK_EVENTS == 0 && e->tick)
             e->tick(e->tick_user, &e->totals);
     }
-    eq_ndjson_stats rs;
-    eq_ndjson_stats_get(rd, &rs);
+    eqlite_reader_stats rs;
+    eqlite_reader_stats_get(rd, &rs);
     e->totals.bytes += rs.bytes_out;
     if (!src->copy) /* pass 2 reads these records again, as they are */
         eng_uncount_sources(e, rd);
@@ -315,7 +312,7 @@ static int index_source(sorter *s, size_t k, const char *path)
         fprintf(stderr, "eqlite: cannot write a temporary copy of %s: %s\n", src->name, strerror(errno));
         status = 2;
     }
-    eq_ndjson_close(rd);
+    eqlite_reader_close(rd);
     return status;
 }
 
@@ -370,23 +367,23 @@ static int read_line(sorter *s, source *src, uint64_t offset, size_t *len)
     }
 }
 
-/* The event of an entry, read back: EQ_NDJSON_EVENT or _BAD, else
- * EQ_NDJSON_FATAL (reported). */
-static int reread(sorter *s, const sort_entry *en, eqlite_event *ev, eq_ndjson_record *rec)
+/* The event of an entry, read back: EQLITE_READ_EVENT or _BAD, else
+ * EQLITE_READ_FATAL (reported). */
+static int reread(sorter *s, const sort_entry *en, eqlite_event *ev, eqlite_record *rec)
 {
     source *src = &s->src[en->pos >> OFFSET_BITS];
     uint64_t offset = en->pos & ((UINT64_C(1) << OFFSET_BITS) - 1);
     size_t len;
-    if (read_line(s, src, offset, &len) != 0 || eq_ndjson_seek(src->reader, 0, s->has_tb ? 0 : en->tb) != 0) {
+    if (read_line(s, src, offset, &len) != 0 || eqlite_reader_seek(src->reader, 0, s->has_tb ? 0 : en->tb) != 0) {
         fprintf(stderr, "eqlite: %s: cannot reread the event at byte %llu: %s\n", src->name,
                 (unsigned long long)offset, strerror(errno));
-        return EQ_NDJSON_FATAL;
+        return EQLITE_READ_FATAL;
     }
-    int got = eq_ndjson_next(src->reader, ev, rec);
-    if (got != EQ_NDJSON_EVENT && got != EQ_NDJSON_BAD) {
+    int got = eqlite_reader_next(src->reader, ev, rec);
+    if (got != EQLITE_READ_EVENT && got != EQLITE_READ_BAD) {
         fprintf(stderr, "eqlite: %s: rereading an event: %s\n", src->name,
-                got == EQ_NDJSON_EOF ? "ended early" : rec->reason);
-        return EQ_NDJSON_FATAL;
+                got == EQLITE_READ_EOF ? "ended early" : rec->reason);
+        return EQLITE_READ_FATAL;
     }
     return got;
 }
@@ -395,7 +392,7 @@ static int reread(sorter *s, const sort_entry *en, eqlite_event *ev, eq_ndjson_r
  * instead: its line ends counted in the file up to it (only for a message).
  * In a record copy that count is the record's index into the original
  * lines kept beside it. */
-static uint64_t line_in_file(void *ctx, const eq_ndjson_record *rec)
+static uint64_t line_in_file(void *ctx, const eqlite_record *rec)
 {
     const sorter *s = ctx;
     const source *src = &s->src[s->feeding.pos >> OFFSET_BITS];
@@ -410,7 +407,7 @@ static uint64_t line_in_file(void *ctx, const eq_ndjson_record *rec)
             if (got < 0 && errno == EINTR)
                 continue;
             if (got <= 0)
-                return rec->line;
+                return rec->number;
             lines += eng_count_lines(buf, (size_t)got);
             at += (uint64_t)got;
         }
@@ -420,7 +417,7 @@ static uint64_t line_in_file(void *ctx, const eq_ndjson_record *rec)
     uint64_t original;
     if (!src->lines || pread(fileno(src->lines), &original, sizeof original, (off_t)((lines - 1) * sizeof original)) !=
                            (ssize_t)sizeof original)
-        return rec->line;
+        return rec->number;
     return original;
 }
 
@@ -429,15 +426,15 @@ static int feed_entry(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *
     eng *e = s->e;
     s->feeding = *en;
     eqlite_event ev;
-    eq_ndjson_record rec;
+    eqlite_record rec;
     int got = reread(s, en, &ev, &rec);
-    if (got == EQ_NDJSON_FATAL)
+    if (got == EQLITE_READ_FATAL)
         return 2;
-    if (got == EQ_NDJSON_BAD) { /* a value the mapping cannot convert: pass 1 did not look */
-        eng_report_bad(e, rec.file, s->has_tb ? line_in_file(s, &rec) : rec.line, rec.reason);
+    if (got == EQLITE_READ_BAD) { /* a value the mapping cannot convert: pass 1 did not look */
+        eng_report_bad(e, rec.file, s->has_tb ? line_in_file(s, &rec) : rec.number, rec.reason);
         return e->opt.strict ? 2 : 0;
     }
-    eng_text text = {rec.text, rec.len};
+    eng_text text = {rec.text, rec.len, s->src[en->pos >> OFFSET_BITS].reader};
     ev.user = &text;
     e->totals.events++;
     int status = eng_runner_feed(r, &ev, &rec);
@@ -455,15 +452,9 @@ static int feed_entry(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *
 static int by_whole_tiebreaker(const void *x, const void *y)
 {
     const tied *a = x, *b = y;
-    int c = 0;
-    if (a->tb.kind == EQLITE_STRING && b->tb.kind == EQLITE_STRING) {
-        size_t n = a->tb.len < b->tb.len ? a->tb.len : b->tb.len;
-        c = n ? memcmp(a->tb.u.s, b->tb.u.s, n) : 0;
-        if (!c)
-            c = (a->tb.len > b->tb.len) - (a->tb.len < b->tb.len);
-    } else if (!eq_value_compare(&a->tb, &b->tb, &c)) {
-        c = 0; /* a record pass 2 cannot read: it is reported when fed */
-    }
+    /* kinds that do not compare tie; a record pass 2 cannot read is reported when fed */
+    eqlite_event ea = {.tiebreaker = a->tb}, eb = {.tiebreaker = b->tb};
+    int c = eqlite_event_order(&ea, &eb);
     return c ? c : (a->en.pos > b->en.pos) - (a->en.pos < b->en.pos);
 }
 
@@ -473,10 +464,10 @@ static int feed_group(sorter *s, eng_runner *r, uint64_t *fed)
     int status = 0;
     for (size_t i = 0; i < s->ngroup && s->ngroup > 1 && status == 0; i++) {
         eqlite_event ev;
-        eq_ndjson_record rec;
+        eqlite_record rec;
         int got = reread(s, &s->group[i].en, &ev, &rec);
-        eqlite_value tb = got == EQ_NDJSON_EVENT ? ev.tiebreaker : (eqlite_value){0};
-        if (got == EQ_NDJSON_FATAL) {
+        eqlite_value tb = got == EQLITE_READ_EVENT ? ev.tiebreaker : (eqlite_value){0};
+        if (got == EQLITE_READ_FATAL) {
             status = 2;
         } else if (tb.kind == EQLITE_STRING) { /* the reader's bytes last until its next record */
             char *copy = malloc(tb.len ? tb.len : 1);
@@ -526,7 +517,7 @@ static int feed_sorted(sorter *s)
 {
     eng *e = s->e;
     /* one line buffer, read by one reader per source (each names its file) */
-    s->line_cap = EQ_NDJSON_DEFAULT_MAX_LINE + 2;
+    s->line_cap = EQLITE_READ_MAX_RECORD + 2;
     /* + simdjson's padding; mapped rather than malloc'ed so that only the
      * pages lines reach become resident (whatever malloc debugging does) */
     void *buf = mmap(NULL, s->line_cap + 64, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -540,10 +531,10 @@ static int feed_sorted(sorter *s)
     if (s->guess < 512)
         s->guess = 512;
     for (size_t k = 0; k < s->nsrc; k++) {
-        eq_ndjson_options o;
+        eqlite_reader_options o;
         eng_reader_options(e, &o, s->src[k].name);
         char err[512];
-        if (eq_ndjson_open_memory(s->line_buf, s->line_cap, &o, &s->src[k].reader, err, sizeof err) != EQLITE_OK) {
+        if (eqlite_reader_open_memory(s->line_buf, s->line_cap, &o, &s->src[k].reader, err, sizeof err) != EQLITE_OK) {
             fprintf(stderr, "eqlite: %s: %s\n", s->src[k].name, err);
             return 2;
         }
@@ -612,7 +603,7 @@ static void sorter_free(sorter *s)
     for (size_t k = 0; k < s->nsrc; k++) {
         if (s->src[k].copy) /* pass 1 saw the records as they came, pass 2 their ECS copies */
             eng_uncount_sources(s->e, s->src[k].reader);
-        eq_ndjson_close(s->src[k].reader);
+        eqlite_reader_close(s->src[k].reader);
         if (s->src[k].fd >= 0)
             close(s->src[k].fd);
         if (s->src[k].lines)

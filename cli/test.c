@@ -62,6 +62,7 @@ static void resolve(const char *dir, const char *rel, char *out, size_t cap)
 
 typedef struct result_ids {
     const char *id_field;
+    eqlite_schema *id_schema; /* id_field alone, untyped: made at the first result */
     eq_strbuf got;   /* ids of result events, comma-separated (JSON-ish text) */
     eq_strbuf yaml;  /* the same ids as a YAML flow list's items, for --update */
     eq_strbuf texts; /* each result event's text, one per line, in the order of got */
@@ -85,15 +86,25 @@ static void append_id(result_ids *ri, const eqlite_event *ev)
         eq_strbuf_str(&ri->texts, "(a missing event)\n");
         return;
     }
-    const eng_text *t = ev->user;
+    eng_text now = eng_text_now(ev->user);
+    const eng_text *t = &now;
+    if (!t->text) {
+        ri->got.failed = true; /* out of memory, said at the end */
+        return;
+    }
     eq_strbuf_bytes(&ri->texts, t->text, t->len);
     eq_strbuf_char(&ri->texts, '\n');
-    eq_ndjson_field f = {ri->id_field, strlen(ri->id_field), 0};
-    eq_ndjson_options o = {.fields = &f, .nfields = 1, .display_name = "<result>"};
-    eq_ndjson *rd;
+    if (!ri->id_schema && eqlite_schema_new(NULL, &ri->id_schema) == EQLITE_OK &&
+        eqlite_schema_add(ri->id_schema, ri->id_field, strlen(ri->id_field), EQLITE_T_UNKNOWN, NULL) != EQLITE_OK) {
+        eqlite_schema_free(ri->id_schema);
+        ri->id_schema = NULL;
+    }
+    eqlite_reader_options o = {.schema = ri->id_schema, .timestamp_field = "", .source = "none",
+                               .display_name = "<result>"};
+    eqlite_reader *rd;
     eqlite_event idev;
-    if (eq_ndjson_open_memory(t->text, t->len, &o, &rd, NULL, 0) == EQLITE_OK) {
-        if (eq_ndjson_next(rd, &idev, NULL) == EQ_NDJSON_EVENT && idev.nfields > 0) {
+    if (ri->id_schema && eqlite_reader_open_memory(t->text, t->len, &o, &rd, NULL, 0) == EQLITE_OK) {
+        if (eqlite_reader_next(rd, &idev, NULL) == EQLITE_READ_EVENT && idev.nfields > 0) {
             const eqlite_value *v = &idev.fields[0];
             text = v->kind == EQLITE_STRING || v->kind == EQLITE_ARRAY;
             if (v->kind == EQLITE_STRING)
@@ -104,7 +115,7 @@ static void append_id(result_ids *ri, const eqlite_event *ev)
             eq_strbuf_str(&ri->got, "?");
             text = true;
         }
-        eq_ndjson_close(rd);
+        eqlite_reader_close(rd);
     }
     /* a JSON string is a YAML double-quoted scalar with the same text */
     if (text)
@@ -421,6 +432,7 @@ static void run_tests(test_file *tf, const yt_file *f, totals *tt)
         eq_strbuf_free(&t.ids.got);
         eq_strbuf_free(&t.ids.yaml);
         eq_strbuf_free(&t.ids.texts);
+        eqlite_schema_free(t.ids.id_schema);
     }
 }
 

@@ -9,11 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "io/ndjson.h"
+#include "eqlite_io.h" /* EQLITE_READ_MAX_DEPTH */
 
 /* Nesting of mappings and sequences in the file, aliases expanded: the NDJSON
  * reader's limit, which inline events reach anyway. */
-#define YT_MAX_DEPTH EQ_NDJSON_MAX_DEPTH
+#define YT_MAX_DEPTH EQLITE_READ_MAX_DEPTH
 /* Nodes in the file with every alias expanded (bounds "billion laughs");
  * large event sets belong in NDJSON files. */
 #define YT_MAX_NODES 1000000

@@ -570,13 +570,13 @@ static int feed(worker *w, wk_part *p, wk_record **recs, int n)
         at += len;
         buf[at++] = '\n';
     }
-    eq_ndjson_options o;
+    eqlite_reader_options o;
     char name[400];
     snprintf(name, sizeof name, "%s/%s", w->a.stream, p->key);
     eng_reader_options(p->e, &o, name);
-    eq_ndjson *rd;
+    eqlite_reader *rd;
     char err[512];
-    if (eq_ndjson_open_memory(buf, at, &o, &rd, err, sizeof err) != EQLITE_OK) {
+    if (eqlite_reader_open_memory(buf, at, &o, &rd, err, sizeof err) != EQLITE_OK) {
         free(buf);
         fprintf(stderr, "eqlite worker: %s: %s\n", name, err);
         return 2;
@@ -585,14 +585,14 @@ static int feed(worker *w, wk_part *p, wk_record **recs, int n)
     int status = 0;
     for (;;) {
         eqlite_event ev;
-        eq_ndjson_record rec;
-        int k = eq_ndjson_next(rd, &ev, &rec);
-        if (k == EQ_NDJSON_EOF || k == EQ_NDJSON_FATAL)
+        eqlite_record rec;
+        int k = eqlite_reader_next(rd, &ev, &rec);
+        if (k == EQLITE_READ_EOF || k == EQLITE_READ_FATAL)
             break;
-        if (rec.line < 1 || rec.line > (uint64_t)n)
+        if (rec.number < 1 || rec.number > (uint64_t)n)
             continue;
-        wk_record *r = recs[rec.line - 1];
-        if (k == EQ_NDJSON_BAD) {
+        wk_record *r = recs[rec.number - 1];
+        if (k == EQLITE_READ_BAD) {
             eng_report_bad(p->e, r->id, r->seq, rec.reason);
             w->bad++;
             continue;
@@ -612,7 +612,7 @@ static int feed(worker *w, wk_part *p, wk_record **recs, int n)
         if (w->status)
             break;
     }
-    eq_ndjson_close(rd);
+    eqlite_reader_close(rd);
     free(buf);
     return status ? status : w->status;
 }

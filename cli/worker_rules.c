@@ -6,40 +6,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "opcodes.h"
-#include "program.h" /* the join keys' code: which fields a stage joins on */
-
-/* Position of `field` among the term's keys when every key is a plain
- * field load (LOAD_FIELD ... RET, as codegen emits `by a, b`); -1 if it is
- * not there, optional, or a key is an expression. */
-static int key_position(const eqlite_program *prog, const eq_prog_term *t, uint32_t field)
+/* Position of `field` among a stage's keys when every key is a plain field;
+ * -1 if it is not there, optional, or a key is an expression. */
+static int key_position(const eqlite_program *prog, const eqlite_program_info *info, size_t stage, uint32_t field)
 {
     int at = -1;
-    for (uint32_t k = 0; k < t->nkeys; k++) {
-        const eq_instr *in = &prog->code[t->keys_pc + k];
-        if (in->op != OP_LOAD_FIELD)
+    for (size_t k = 0; k < info->nkeys; k++) {
+        uint32_t id;
+        unsigned flags;
+        if (eqlite_program_stage_key(prog, stage, k, &id, &flags) != EQLITE_OK)
             return -1;
-        if (in->a == field && at < 0 && !(t->key_optional && t->key_optional[k]))
+        if (id == field && at < 0 && !(flags & EQLITE_KEY_OPTIONAL))
             at = (int)k;
     }
-    return prog->code[t->keys_pc + t->nkeys].op == OP_RET ? at : -1;
+    return at;
 }
 
 bool wr_partitionable(const eqlite_program *prog, uint32_t field, bool have_field)
 {
-    if (prog->npipes) /* head/tail count results of the whole stream */
+    eqlite_program_info info;
+    if (eqlite_program_info_get(prog, &info) != EQLITE_OK || info.npipes) /* head/tail count the whole stream */
         return false;
-    if (prog->kind == 0)
+    if (info.kind == EQLITE_QUERY_EVENT)
         return true;
-    if (!have_field || prog->nterms == 0)
+    if (!have_field || info.nstages == 0)
         return false;
-    int at = key_position(prog, &prog->terms[0], field);
+    int at = key_position(prog, &info, 0, field);
     if (at < 0)
         return false;
-    for (uint32_t i = 1; i < prog->nterms; i++)
-        if (key_position(prog, &prog->terms[i], field) != at)
+    for (size_t stage = 1; stage < info.nstages; stage++) /* `until` included */
+        if (key_position(prog, &info, stage, field) != at)
             return false;
-    return !prog->has_until || key_position(prog, &prog->until, field) == at;
+    return true;
 }
 
 /* A view of some of the rules (the texts stay owned by `from`). */
@@ -79,7 +77,8 @@ int wr_load(wr_rules *w, const char *path, const eng_options *opt, const char *f
         for (size_t k = 0; k < probe.nrules; k++) {
             const eqlite_program *p = probe.rules[k].prog;
             partitioned[k] = wr_partitionable(p, id, have);
-            if (p->kind == 0 && !p->npipes)
+            eqlite_program_info info;
+            if (eqlite_program_info_get(p, &info) == EQLITE_OK && info.kind == EQLITE_QUERY_EVENT && !info.npipes)
                 w->event_queries++;
             else if (partitioned[k])
                 w->joined_by_field++;

@@ -340,6 +340,44 @@ typedef enum eqlite_query_kind {
  */
 EQLITE_API eqlite_query_kind eqlite_program_kind(const eqlite_program *program);
 
+/** The shape of a program, for a runner planning how to feed it. */
+typedef struct eqlite_program_info {
+    eqlite_query_kind kind; /**< as eqlite_program_kind() */
+    size_t npipes;          /**< `head` and `tail` pipes: they count the results of the whole stream */
+    int has_tail;           /**< a `tail` pipe: results name events read long before they come out */
+    size_t nstages;         /**< a sequence's or sample's bracketed stages, `until` last; 0 for an event query */
+    int has_until;          /**< the last stage is a sequence's `until` */
+    size_t nkeys;           /**< join keys (`by`) of each stage; 0 for an event query */
+} eqlite_program_info;
+
+/**
+ * @brief Describes a program's shape.
+ * @param program  the program (read only).
+ * @param out      receives the shape.
+ * @return EQLITE_OK, EQLITE_EMISUSE (a NULL argument).
+ */
+EQLITE_API eqlite_status eqlite_program_info_get(const eqlite_program *program, eqlite_program_info *out);
+
+/** eqlite_program_stage_key() flags. */
+enum {
+    EQLITE_KEY_OPTIONAL = 1,  /**< `?field`: a missing value joins as null */
+    EQLITE_STAGE_MISSING = 2  /**< the stage is `![...]`: it matches when no event does */
+};
+
+/**
+ * @brief The field join key @p k of stage @p stage reads, when that key is a plain field.
+ * @param program  the program (read only).
+ * @param stage    0 to nstages - 1 (eqlite_program_info), in source order, `until` last.
+ * @param k        0 to nkeys - 1.
+ * @param id       receives the field id (may be NULL).
+ * @param flags    receives EQLITE_KEY_OPTIONAL and EQLITE_STAGE_MISSING bits (may be NULL).
+ * @return EQLITE_OK; EQLITE_ENOTFOUND when the key reads no schema field (the timestamp
+ *         field, or a field the schema lacks; its flags are still set); EQLITE_EMISUSE for a
+ *         stage or key out of range.
+ */
+EQLITE_API eqlite_status eqlite_program_stage_key(const eqlite_program *program, size_t stage, size_t k,
+                                                  uint32_t *id, unsigned *flags);
+
 /**
  * @brief Prints a rule in the canonical layout (`eqlite fmt`), comments kept.
  *
@@ -671,6 +709,30 @@ EQLITE_API eqlite_status eqlite_scanner_set_event_hooks(eqlite_scanner *sc, cons
  * @return EQLITE_OK, EQLITE_EMISUSE (index out of range).
  */
 EQLITE_API eqlite_status eqlite_scanner_rule_stats(const eqlite_scanner *sc, size_t index, eqlite_stats *out);
+
+/**
+ * @brief Has the scanner time each rule it runs.
+ *
+ * Every run of rule i adds its nanoseconds to ns[i] and 1 to runs[i]; each
+ * costs two clock reads. The arrays (eqlite_ruleset_count() entries each)
+ * stay the caller's and must outlive the profile.
+ * @param sc    the scanner (not used by another thread meanwhile).
+ * @param ns    nanoseconds per rule, or NULL with runs NULL to stop profiling.
+ * @param runs  runs per rule, or NULL with ns NULL.
+ * @return EQLITE_OK, EQLITE_EMISUSE (a NULL scanner, or one array without the other).
+ */
+EQLITE_API eqlite_status eqlite_scanner_profile(eqlite_scanner *sc, uint64_t *ns, uint64_t *runs);
+
+/**
+ * @brief The order sequences and samples need their input in: by timestamp, then tiebreaker.
+ *
+ * Tiebreakers compare as strings bytewise or as numbers; a null or
+ * multi-valued tiebreaker, or two of kinds that do not compare, tie. Thread-safe.
+ * @param a  an event.
+ * @param b  an event.
+ * @return < 0 when @p a comes first, 0 when they tie, > 0 when @p b comes first.
+ */
+EQLITE_API int eqlite_event_order(const eqlite_event *a, const eqlite_event *b);
 
 /* ====================================================================== */
 

@@ -119,6 +119,42 @@ eqlite_query_kind eqlite_program_kind(const eqlite_program *prog)
     return prog ? (eqlite_query_kind)prog->kind : EQLITE_QUERY_INVALID;
 }
 
+eqlite_status eqlite_program_info_get(const eqlite_program *prog, eqlite_program_info *out)
+{
+    if (!prog || !out)
+        return EQLITE_EMISUSE;
+    *out = (eqlite_program_info){.kind = (eqlite_query_kind)prog->kind, .npipes = prog->npipes};
+    for (uint32_t k = 0; k < prog->npipes; k++)
+        out->has_tail |= prog->pipes[k].tail;
+    if (prog->kind != EQLITE_QUERY_EVENT) {
+        out->nstages = prog->nterms + prog->has_until;
+        out->has_until = prog->has_until;
+        out->nkeys = prog->nterms ? prog->terms[0].nkeys : 0;
+    }
+    return EQLITE_OK;
+}
+
+/* Join keys are fields, so a stage's key code is one load per key, then RET
+ * (LOAD_FIELD; LOAD_TS for the timestamp field; LOAD_CONST null for a field
+ * the schema lacks). */
+eqlite_status eqlite_program_stage_key(const eqlite_program *prog, size_t stage, size_t k, uint32_t *id,
+                                       unsigned *flags)
+{
+    if (!prog || prog->kind == EQLITE_QUERY_EVENT || stage >= (size_t)prog->nterms + prog->has_until)
+        return EQLITE_EMISUSE;
+    const eq_prog_term *t = stage < prog->nterms ? &prog->terms[stage] : &prog->until;
+    if (k >= t->nkeys)
+        return EQLITE_EMISUSE;
+    if (flags)
+        *flags = (t->key_optional && t->key_optional[k] ? EQLITE_KEY_OPTIONAL : 0) |
+                 (t->missing ? EQLITE_STAGE_MISSING : 0);
+    if (prog->code[t->keys_pc + t->nkeys].op != OP_RET || prog->code[t->keys_pc + k].op != OP_LOAD_FIELD)
+        return EQLITE_ENOTFOUND;
+    if (id)
+        *id = prog->code[t->keys_pc + k].a;
+    return EQLITE_OK;
+}
+
 eqlite_status eqlite_eval_constant(const char *src, size_t len, eqlite_value *out, char *buf, size_t cap,
                                    eqlite_diag *diag)
 {

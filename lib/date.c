@@ -1,16 +1,15 @@
 /* date.c: the one home of date parsing — Elasticsearch's default date format
  * (strict_date_optional_time||epoch_millis) to nanoseconds. The core reads
- * dates with it when comparing; the intake library (lib/io) converts
- * timestamps with it, so both agree on every date. */
+ * dates with it when comparing; the intake library (lib/io) reads event
+ * timestamps and default-format date fields with it, so both accept exactly
+ * the same text (see date.h for the set). */
 #include "date.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's formula). */
-static int64_t days_from_civil(int64_t y, int m, int d)
+int64_t eq_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -20,144 +19,189 @@ static int64_t days_from_civil(int64_t y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
-static int days_in_month(int64_t y, int m)
+void eq_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+int eq_days_in_month(int64_t y, int m)
 {
     static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     return m == 2 && leap ? 29 : days[m - 1];
 }
 
-typedef struct date_cursor {
-    const char *s;
-    size_t n, i;
-} date_cursor;
-
-static bool take_char(date_cursor *c, char ch)
+/* `count` digits at s[at]; inlined so each fixed count unrolls (a timestamp
+ * is parsed per event). */
+static inline __attribute__((always_inline)) bool digits_at(const char *s, size_t n, size_t at, int count, int *out)
 {
-    if (c->i < c->n && c->s[c->i] == ch) {
-        c->i++;
-        return true;
-    }
-    return false;
-}
-
-static bool take_digits(date_cursor *c, int count, int *out)
-{
-    if (c->n - c->i < (size_t)count)
+    if (n < at + (size_t)count)
         return false;
     int v = 0;
     for (int k = 0; k < count; k++) {
-        char ch = c->s[c->i + (size_t)k];
-        if (ch < '0' || ch > '9')
+        unsigned d = (unsigned)(s[at + (size_t)k] - '0');
+        if (d > 9)
             return false;
-        v = v * 10 + (ch - '0');
+        v = v * 10 + (int)d;
     }
-    c->i += (size_t)count;
     *out = v;
     return true;
 }
 
-/* Zone suffix: Z, +HH, +HH:MM, +HHMM or +HH:MM:SS. */
-static bool parse_zone(date_cursor *c, int64_t *offset_s)
+/* seconds * 1e9 + fraction without overflow, reaching INT64_MIN exactly. */
+static bool combine_ns(int64_t seconds, int64_t fraction_ns, int64_t *ns)
 {
-    *offset_s = 0;
-    if (c->i == c->n || take_char(c, 'Z'))
-        return c->i == c->n;
-    bool neg = c->s[c->i] == '-';
-    if (!take_char(c, '+') && !take_char(c, '-'))
-        return false;
-    int hh, mm = 0, ss = 0;
-    if (!take_digits(c, 2, &hh))
-        return false;
-    if (take_char(c, ':')) {
-        if (!take_digits(c, 2, &mm))
-            return false;
-        if (take_char(c, ':') && !take_digits(c, 2, &ss))
-            return false;
-    } else if (c->i < c->n && !take_digits(c, 2, &mm)) {
-        return false;
+    if (seconds < 0 && fraction_ns > 0) {
+        seconds += 1;
+        fraction_ns -= 1000000000;
     }
-    if (hh > 18 || mm > 59 || ss > 59 || c->i != c->n)
+    int64_t scaled;
+    if (__builtin_mul_overflow(seconds, (int64_t)1000000000, &scaled))
         return false;
+    return !__builtin_add_overflow(scaled, fraction_ns, ns);
+}
+
+/* The zone from s[at] to the end: "Z", or +HH, +HHmm, +HH:mm, +HHmmss,
+ * +HH:mm:ss (colons both or neither), at most 18 hours either way — what
+ * Elasticsearch's Iso8601Parser takes (named regions such as "UTC" are not). */
+static bool parse_zone(const char *s, size_t n, size_t at, int64_t *offset_s)
+{
+    if (s[at] == 'Z')
+        return at + 1 == n;
+    if (s[at] != '+' && s[at] != '-')
+        return false;
+    int sign = s[at] == '-' ? -1 : 1, hh, mm = 0, ss = 0;
+    size_t i = at + 1;
+    if (!digits_at(s, n, i, 2, &hh) || hh > 23)
+        return false;
+    i += 2;
+    if (i < n) {
+        bool colon = s[i] == ':';
+        i += colon;
+        if (!digits_at(s, n, i, 2, &mm) || mm > 59)
+            return false;
+        i += 2;
+        if (i < n) {
+            if ((s[i] == ':') != colon)
+                return false;
+            i += colon;
+            if (!digits_at(s, n, i, 2, &ss) || ss > 59)
+                return false;
+            i += 2;
+        }
+    }
     int64_t off = hh * 3600 + mm * 60 + ss;
-    if (off > 18 * 3600)
+    if (i != n || off > 18 * 3600)
         return false;
-    *offset_s = neg ? -off : off;
+    *offset_s = sign * off;
     return true;
 }
 
-/* Fraction of a second after '.' or ',': 1 to 9 digits, in nanoseconds. */
-static bool parse_fraction(date_cursor *c, int64_t *nanos)
+/* strict_date_optional_time as Elasticsearch's Iso8601Parser reads it:
+ * yyyy[-MM[-dd[T[HH[:mm[:ss[(.|,)f{1,9}]]][zone]]]]], upper-case T and Z only. */
+static bool parse_iso(const char *s, size_t n, int64_t *ns_out)
 {
-    int digits = 0;
-    int64_t v = 0;
-    while (c->i < c->n && c->s[c->i] >= '0' && c->s[c->i] <= '9') {
-        if (++digits > 9)
+    int year, month = 1, day = 1, hour = 0, minute = 0, second = 0;
+    int64_t nanos = 0, offset = 0;
+    if (!digits_at(s, n, 0, 4, &year))
+        return false;
+    size_t i = 4;
+    if (i < n) {
+        if (s[i] != '-' || !digits_at(s, n, 5, 2, &month) || month < 1 || month > 12)
             return false;
-        v = v * 10 + (c->s[c->i++] - '0');
+        i = 7;
     }
-    if (digits == 0)
-        return false;
-    for (int k = digits; k < 9; k++)
-        v *= 10;
-    *nanos = v;
-    return true;
-}
-
-typedef struct civil_time {
-    int year, month, day, hour, minute, second;
-    int64_t nanos, offset_s;
-} civil_time;
-
-static bool parse_time_of_day(date_cursor *c, civil_time *t)
-{
-    if (!take_digits(c, 2, &t->hour) || t->hour > 23)
-        return false;
-    if (take_char(c, ':')) {
-        if (!take_digits(c, 2, &t->minute) || t->minute > 59)
+    if (i < n) {
+        if (s[i] != '-' || !digits_at(s, n, 8, 2, &day) || day < 1 || day > eq_days_in_month(year, month))
             return false;
-        if (take_char(c, ':')) {
-            if (!take_digits(c, 2, &t->second) || t->second > 59)
+        i = 10;
+    }
+    if (i < n) {
+        if (s[i] != 'T')
+            return false;
+        i = 11;
+    }
+    /* each time part may end the text, or be followed by the zone */
+    static const char seps[3] = {0, ':', ':'};
+    static const int limits[3] = {23, 59, 59};
+    int *parts[3] = {&hour, &minute, &second};
+    for (int k = 0; k < 3 && i < n; k++) {
+        if (k > 0) {
+            if (s[i] == '+' || s[i] == '-' || s[i] == 'Z')
+                break;
+            if (s[i] != seps[k])
                 return false;
-            if ((take_char(c, '.') || take_char(c, ',')) && !parse_fraction(c, &t->nanos))
+            i++;
+        }
+        if (!digits_at(s, n, i, 2, parts[k]) || *parts[k] > limits[k])
+            return false;
+        i += 2;
+        if (k == 2 && i < n && (s[i] == '.' || s[i] == ',')) {
+            size_t first = ++i;
+            int64_t scale = 100000000;
+            for (; i < n && i - first < 10 && s[i] >= '0' && s[i] <= '9'; i++, scale /= 10)
+                nanos += (s[i] - '0') * scale;
+            if (i == first || i - first > 9)
                 return false;
         }
     }
-    return parse_zone(c, &t->offset_s);
-}
-
-/* strict_date_optional_time: yyyy[-MM[-dd[THH[:mm[:ss[.f]]][zone]]]]. */
-static bool parse_iso(const char *s, size_t n, civil_time *t)
-{
-    date_cursor c = {s, n, 0};
-    memset(t, 0, sizeof *t);
-    t->month = t->day = 1;
-    if (!take_digits(&c, 4, &t->year))
+    if (i < n && !parse_zone(s, n, i, &offset))
         return false;
-    if (take_char(&c, '-')) {
-        if (!take_digits(&c, 2, &t->month) || t->month < 1 || t->month > 12)
-            return false;
-        if (take_char(&c, '-')) {
-            if (!take_digits(&c, 2, &t->day) || t->day < 1 ||
-                t->day > days_in_month(t->year, t->month))
-                return false;
-            if (take_char(&c, 'T'))
-                return parse_time_of_day(&c, t);
-        }
-    }
-    return c.i == c.n;
+    int64_t seconds = eq_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
+    return combine_ns(seconds, nanos, ns_out);
 }
 
-static bool seconds_to_ns(int64_t secs, int64_t nanos, int64_t *out)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* The common shape "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes) in a few word
+ * operations: 0 when parsed, -1 when malformed, 1 when it is not this shape
+ * (parse_iso decides). The same checks as parse_iso. */
+static int parse_iso_millis_z(const char *s, int64_t *ns)
 {
-    const int64_t NS = 1000000000;
-    if (secs > (INT64_MAX - nanos) / NS || secs < INT64_MIN / NS + 1)
-        return false;
-    *out = secs * NS + nanos;
-    return true;
+    /* Three little-endian words: "YYYY-MM-", "DDTHH:MM", ":SS.mmmZ". */
+    const uint64_t digits_a = 0x00FFFF00FFFFFFFFull; /* bytes 0-3, 5, 6 */
+    const uint64_t digits_b = 0xFFFF00FFFF00FFFFull; /* bytes 0, 1, 3, 4, 6, 7 */
+    const uint64_t digits_c = 0x00FFFFFF00FFFF00ull; /* bytes 1, 2, 4, 5, 6 */
+    const uint64_t sep_a = 0x2D00002D00000000ull;    /* '-' at 4 and 7 */
+    const uint64_t sep_b = 0x00003A0000540000ull;    /* 'T' at 2, ':' at 5 */
+    const uint64_t sep_c = 0x5A0000002E00003Aull;    /* ':' at 0, '.' at 3, 'Z' at 7 */
+    const uint64_t zeros = 0x3030303030303030ull, high = 0xF0F0F0F0F0F0F0F0ull;
+    const uint64_t six = 0x0606060606060606ull, ten = 0x1010101010101010ull;
+    uint64_t a, b, c;
+    memcpy(&a, s, 8);
+    memcpy(&b, s + 8, 8);
+    memcpy(&c, s + 16, 8);
+    if ((a & ~digits_a) != sep_a || (b & ~digits_b) != sep_b || (c & ~digits_c) != sep_c)
+        return 1;
+    a = (a ^ zeros) & digits_a; /* digit values where digits belong */
+    b = (b ^ zeros) & digits_b;
+    c = (c ^ zeros) & digits_c;
+    /* each byte is 0-9 exactly when its high nibble is clear and adding 6
+     * does not carry into bit 4 (no carry crosses bytes then) */
+    if (((a | b | c) & high) || (((a + six) | (b + six) | (c + six)) & ten))
+        return 1;
+#define AT(w, k) ((int)(((w) >> (8 * (k))) & 0xFF))
+    int y = AT(a, 0) * 1000 + AT(a, 1) * 100 + AT(a, 2) * 10 + AT(a, 3);
+    int mo = AT(a, 5) * 10 + AT(a, 6), day = AT(b, 0) * 10 + AT(b, 1);
+    int h = AT(b, 3) * 10 + AT(b, 4), mi = AT(b, 6) * 10 + AT(b, 7);
+    int sec = AT(c, 1) * 10 + AT(c, 2);
+    int64_t ms = AT(c, 4) * 100 + AT(c, 5) * 10 + AT(c, 6);
+#undef AT
+    if (mo < 1 || mo > 12 || day < 1 || day > eq_days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
+        return -1;
+    int64_t seconds = eq_days_from_civil(y, mo, day) * 86400 + h * 3600 + mi * 60 + sec;
+    return combine_ns(seconds, ms * 1000000, ns) ? 0 : -1;
 }
+#endif
 
-/* epoch_millis: optional '-', digits, optional fraction of up to 6 digits. */
+/* epoch_millis: optional '-', digits, optional fraction of 1 to 6 digits. */
 static bool parse_epoch_millis(const char *s, size_t n, int64_t *ns_out)
 {
     size_t i = 0;
@@ -185,24 +229,27 @@ static bool parse_epoch_millis(const char *s, size_t n, int64_t *ns_out)
         for (; digits < 6; digits++)
             sub_ns *= 10;
     }
-    if (i != n || ms > INT64_MAX / 1000000 - 1)
+    int64_t v;
+    if (i != n || __builtin_mul_overflow(ms, (int64_t)1000000, &v) || __builtin_add_overflow(v, sub_ns, &v))
         return false;
-    int64_t v = ms * 1000000 + sub_ns;
     *ns_out = neg ? -v : v;
     return true;
 }
 
-/* Elasticsearch's default date format is strict_date_optional_time||epoch_millis,
- * tried in that order: "2020" is a year, "20200101" epoch milliseconds. */
+/* Tried in Elasticsearch's order: "2020" is a year, "20200101" epoch
+ * milliseconds. */
 bool eq_parse_date(const char *s, size_t n, int64_t *ns_out)
 {
-    civil_time t;
-    if (parse_iso(s, n, &t)) {
-        int64_t days = days_from_civil(t.year, t.month, t.day);
-        int64_t secs = days * 86400 + t.hour * 3600 + t.minute * 60 + t.second - t.offset_s;
-        return seconds_to_ns(secs, t.nanos, ns_out);
+    if (!s || n == 0)
+        return false;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 24) {
+        int fast = parse_iso_millis_z(s, ns_out);
+        if (fast <= 0)
+            return fast == 0;
     }
-    return parse_epoch_millis(s, n, ns_out);
+#endif
+    return parse_iso(s, n, ns_out) || parse_epoch_millis(s, n, ns_out);
 }
 
 bool eq_value_date_ns(const eqlite_value *v, int64_t *ns_out)

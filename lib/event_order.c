@@ -18,12 +18,18 @@ static int compare_tiebreakers(const eqlite_value *a, const eqlite_value *b)
     return eq_value_compare(a, b, &cmp) ? cmp : 0;
 }
 
+int eqlite_event_order(const eqlite_event *a, const eqlite_event *b)
+{
+    if (a->timestamp != b->timestamp)
+        return a->timestamp < b->timestamp ? -1 : 1;
+    return compare_tiebreakers(&a->tiebreaker, &b->tiebreaker);
+}
+
 bool eq_order_accept(eq_order *o, const eqlite_allocator *alloc, const eqlite_event *ev)
 {
     if (o->have_last) {
-        int c = ev->timestamp < o->last_ts   ? -1
-                : ev->timestamp > o->last_ts ? 1
-                                             : compare_tiebreakers(&ev->tiebreaker, &o->last_tb);
+        eqlite_event last = {.timestamp = o->last_ts, .tiebreaker = o->last_tb};
+        int c = eqlite_event_order(ev, &last);
         if (c < 0)
             return false;
     }

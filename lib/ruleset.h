@@ -125,7 +125,7 @@ struct eqlite_scanner {
     /* event order, checked for the sequences the index may not feed */
     eq_order order;
     eqlite_scanner_counts stats;
-    uint64_t *prof_ns, *prof_runs; /* eq_scanner_profile */
+    uint64_t *prof_ns, *prof_runs; /* eqlite_scanner_profile */
     uint64_t *live; /* per rule (plane_words): a sequence holding partials */
     memo_entry *memo; /* memo_mask + 1 entries */
     uint32_t memo_mask;
@@ -187,9 +187,5 @@ bool eq_rule_list_append(const eqlite_allocator *alloc, rule_list *l, uint32_t v
 /* Whether a sequence's results can come out when time passes (fed every
  * event while it holds partials). */
 bool eq_rule_is_clocked(const eqlite_program *prog);
-
-/* scanner.c: per rule, time spent and runs, for bench_ruleset's profile
- * (ns and runs have a slot per rule; both NULL turns the profile off). */
-void eq_scanner_profile(eqlite_scanner *sc, uint64_t *ns, uint64_t *runs);
 
 #endif

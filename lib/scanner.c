@@ -152,10 +152,13 @@ static void run_rule(scan *s, uint32_t k)
 /* Per-rule profile, for bench/bench_ruleset.c (not in the public API):
  * while set, each rule run adds its nanoseconds to ns[rule] and one to
  * runs[rule] (arrays of eqlite_ruleset_count() items; NULL stops). */
-void eq_scanner_profile(eqlite_scanner *sc, uint64_t *ns, uint64_t *runs)
+eqlite_status eqlite_scanner_profile(eqlite_scanner *sc, uint64_t *ns, uint64_t *runs)
 {
-    sc->prof_ns = ns && runs ? ns : NULL;
+    if (!sc || !ns != !runs)
+        return EQLITE_EMISUSE;
+    sc->prof_ns = ns;
     sc->prof_runs = runs;
+    return EQLITE_OK;
 }
 
 static void run_rule_now(scan *s, uint32_t k)

@@ -108,6 +108,18 @@ def main(tmp):
     r = run(["query", "--no-ecs", seq], stdin=open(unsorted, "rb").read())
     check("stdin out of order is reported, not guessed",
           lines(r) == [] and b"out of (timestamp, tiebreaker) order" in r.stderr, repr(r))
+    # a value its mapped type refuses is only seen when the sorted events are
+    # read back (sorting reads timestamps only): reported, skipped, and the run goes on
+    badip = write(os.path.join(tmp, "unsorted-bad-ip.ndjson"), "\n".join([
+        event(2, "2024-05-01T00:00:03Z"), event(7, "2024-05-01T00:00:02Z", extra={"source": {"ip": "-"}}),
+        event(1, "2024-05-01T00:00:01Z")]) + "\n")
+    mapping = write(os.path.join(tmp, "ip-mapping.json"), json.dumps({"properties": {"source": {"properties": {
+        "ip": {"type": "ip"}}}}}))
+    ipseq = "sequence by k [process where event.id == 1 or source.ip == \"10.0.0.1\"] [process where event.id == 2]"
+    r = run(["query", "--no-ecs", "--mapping", mapping, ipseq, badip])
+    check("a record bad only when read back for a sort is reported with its line, and the run goes on",
+          r.returncode == 0 and len(lines(r)) == 1 and b"unsorted-bad-ip.ndjson:2: field [source.ip]" in r.stderr,
+          repr(r))
     miss = "sequence by k with maxspan=1m [process where event.id == 1] ![process where event.id == 9] [process where event.id == 2]"
     r = run(["query", "--no-ecs", miss, unsorted])
     out = [json.loads(l) for l in lines(r)]

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "io/rules.h"
-#include "io/rules_toml.h"
+#include "cli/rule_record.h"
+#include "cli/rules_toml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

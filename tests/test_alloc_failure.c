@@ -18,8 +18,8 @@
 #include "eqlite_io.h"
 #include "fault_alloc.h"
 #include "io/ndjson.h"
-#include "io/rules.h"
-#include "io/rules_toml.h"
+#include "cli/rule_record.h"
+#include "cli/rules_toml.h"
 
 /* ---- the transcript a scenario writes: compared with the clean run's ---- */
 

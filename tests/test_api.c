@@ -177,3 +177,134 @@ Test(api, status_texts_cover_every_status)
         cr_assert_not_null(eqlite_strerror((eqlite_status)st));
     cr_assert_not_null(eqlite_version());
 }
+
+/* ---- what a runner plans by: program shape, stage keys, input order, profile ---- */
+
+static eqlite_program *compiled(const char *src)
+{
+    eqlite_program *p;
+    eqlite_diag d;
+    cr_assert_eq(eqlite_compile(schema, src, strlen(src), &p, &d), EQLITE_OK, "%s: %s", src, d.message);
+    return p;
+}
+
+static uint32_t field_id(const char *name)
+{
+    uint32_t id;
+    cr_assert_eq(eqlite_schema_lookup(schema, name, strlen(name), &id), EQLITE_OK, "%s", name);
+    return id;
+}
+
+Test(api, program_info_describes_pipes_stages_and_keys)
+{
+    eqlite_program_info info;
+    cr_assert_eq(eqlite_program_info_get(event_rule, &info), EQLITE_OK);
+    cr_assert_eq(info.kind, EQLITE_QUERY_EVENT);
+    cr_assert_eq(info.npipes, 0);
+    cr_assert_eq(info.nstages, 0);
+    cr_assert_eq(eqlite_program_info_get(sequence_rule, &info), EQLITE_OK);
+    cr_assert_eq(info.kind, EQLITE_QUERY_SEQUENCE);
+    cr_assert_eq(info.nstages, 2);
+    cr_assert_eq(info.nkeys, 1);
+    cr_assert_not(info.has_until);
+    eqlite_program *p = compiled("sequence by host.id [process where true] [file where true] until [network where true] | tail 3");
+    cr_assert_eq(eqlite_program_info_get(p, &info), EQLITE_OK);
+    cr_assert_eq(info.nstages, 3);
+    cr_assert(info.has_until);
+    cr_assert_eq(info.npipes, 1);
+    cr_assert(info.has_tail);
+    eqlite_program_free(p);
+    p = compiled("process where true | head 2");
+    cr_assert_eq(eqlite_program_info_get(p, &info), EQLITE_OK);
+    cr_assert_eq(info.npipes, 1);
+    cr_assert_not(info.has_tail);
+    eqlite_program_free(p);
+    cr_assert_eq(eqlite_program_info_get(NULL, &info), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_program_info_get(event_rule, NULL), EQLITE_EMISUSE);
+}
+
+Test(api, stage_keys_name_plain_fields_and_their_flags)
+{
+    eqlite_program *p = compiled("sequence with maxspan=1m [process where true] by host.id, ?user.name ![file where true] by host.id, "
+                                 "?user.name [network where true] by host.name, ?user.id");
+    uint32_t id;
+    unsigned flags;
+    cr_assert_eq(eqlite_program_stage_key(p, 0, 0, &id, &flags), EQLITE_OK);
+    cr_assert_eq(id, field_id("host.id"));
+    cr_assert_eq(flags, 0);
+    cr_assert_eq(eqlite_program_stage_key(p, 0, 1, &id, &flags), EQLITE_OK);
+    cr_assert_eq(id, field_id("user.name"));
+    cr_assert_eq(flags, EQLITE_KEY_OPTIONAL);
+    cr_assert_eq(eqlite_program_stage_key(p, 1, 0, &id, &flags), EQLITE_OK);
+    cr_assert_eq(flags, EQLITE_STAGE_MISSING);
+    cr_assert_eq(eqlite_program_stage_key(p, 2, 0, &id, NULL), EQLITE_OK);
+    cr_assert_eq(id, field_id("host.name"), "each stage its own field");
+    cr_assert_eq(eqlite_program_stage_key(p, 3, 0, &id, NULL), EQLITE_EMISUSE, "no such stage");
+    cr_assert_eq(eqlite_program_stage_key(p, 0, 2, &id, NULL), EQLITE_EMISUSE, "no such key");
+    cr_assert_eq(eqlite_program_stage_key(event_rule, 0, 0, &id, NULL), EQLITE_EMISUSE, "event queries join nothing");
+    eqlite_program_free(p);
+    eqlite_schema_set_timestamp_field(schema, "ts", 2);
+    p = compiled("sequence by ts, host.id [process where true] [file where true]");
+    cr_assert_eq(eqlite_program_stage_key(p, 0, 0, &id, &flags), EQLITE_ENOTFOUND, "the timestamp is no schema field");
+    cr_assert_eq(eqlite_program_stage_key(p, 0, 1, &id, &flags), EQLITE_OK, "the next key still is");
+    cr_assert_eq(id, field_id("host.id"));
+    eqlite_program_free(p);
+}
+
+Test(api, event_order_is_timestamp_then_tiebreaker)
+{
+    eqlite_event a = {.timestamp = 1}, b = {.timestamp = 2};
+    cr_assert_lt(eqlite_event_order(&a, &b), 0);
+    cr_assert_gt(eqlite_event_order(&b, &a), 0);
+    b.timestamp = 1;
+    a.tiebreaker = (eqlite_value){.kind = EQLITE_STRING, .u.s = "ab", .len = 2};
+    b.tiebreaker = (eqlite_value){.kind = EQLITE_STRING, .u.s = "abc", .len = 3};
+    cr_assert_lt(eqlite_event_order(&a, &b), 0, "a prefix comes first");
+    b.tiebreaker = (eqlite_value){.kind = EQLITE_INT, .u.i = 5};
+    cr_assert_eq(eqlite_event_order(&a, &b), 0, "a string and a number tie");
+    a.tiebreaker = (eqlite_value){.kind = EQLITE_DOUBLE, .u.d = 4.5};
+    cr_assert_lt(eqlite_event_order(&a, &b), 0, "numbers compare as numbers");
+    a.tiebreaker = (eqlite_value){.kind = EQLITE_NULL};
+    cr_assert_eq(eqlite_event_order(&a, &b), 0, "null ties with any");
+}
+
+static int count_result(void *user, const eqlite_rule_info *rule, const eqlite_result *r)
+{
+    (void)rule;
+    (void)r;
+    ++*(int *)user;
+    return 0;
+}
+
+Test(api, scanner_profile_counts_runs_and_time_per_rule)
+{
+    eqlite_ruleset *rs;
+    eqlite_scanner *sc;
+    cr_assert_eq(eqlite_ruleset_new(schema, &rs), EQLITE_OK);
+    const char *a = "process where process.name == \"cmd.exe\"", *b = "network where true";
+    cr_assert_eq(eqlite_ruleset_add(rs, a, strlen(a), "a", "a", NULL), EQLITE_OK);
+    cr_assert_eq(eqlite_ruleset_add(rs, b, strlen(b), "b", "b", NULL), EQLITE_OK);
+    cr_assert_eq(eqlite_ruleset_finish(rs), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_new(rs, NULL, &sc), EQLITE_OK);
+    uint64_t ns[2] = {0}, runs[2] = {0};
+    cr_assert_eq(eqlite_scanner_profile(sc, ns, NULL), EQLITE_EMISUSE, "both arrays or neither");
+    cr_assert_eq(eqlite_scanner_profile(NULL, ns, runs), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_profile(sc, ns, runs), EQLITE_OK);
+    uint32_t cat = field_id("event.category"), name = field_id("process.name");
+    uint32_t n = (cat > name ? cat : name) + 1;
+    eqlite_value *fields = calloc(n, sizeof *fields);
+    fields[cat] = (eqlite_value){.kind = EQLITE_STRING, .u.s = "process", .len = 7};
+    fields[name] = (eqlite_value){.kind = EQLITE_STRING, .u.s = "cmd.exe", .len = 7};
+    eqlite_event ev = {.fields = fields, .nfields = n, .timestamp = 1};
+    int hits = 0;
+    cr_assert_eq(eqlite_scanner_match(sc, &ev, count_result, &hits), EQLITE_OK);
+    cr_assert_eq(hits, 1);
+    cr_assert_eq(runs[0], 1, "the process rule ran");
+    cr_assert_eq(runs[1], 0, "the network rule did not");
+    cr_assert_eq(eqlite_scanner_profile(sc, NULL, NULL), EQLITE_OK, "off");
+    cr_assert_eq(eqlite_scanner_match(sc, &ev, count_result, &hits), EQLITE_OK);
+    cr_assert_eq(runs[0], 1, "no longer counted");
+    free(fields);
+    eqlite_scanner_free(sc);
+    eqlite_ruleset_free(rs);
+}

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/rules.h"
+#include "cli/rule_record.h"
 #include "fmt.h"
 #include "support.h"
 

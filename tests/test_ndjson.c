@@ -949,7 +949,6 @@ Test(ndjson, iso8601_timestamps_become_nanoseconds)
     cr_assert_eq(ts_of("\"2024-04-30T19:30:00.000-04:30\""), may1);
     cr_assert_eq(ts_of("\"2024-05-01T05:30:00+0530\""), may1);
     cr_assert_eq(ts_of("\"2024-05-01T00:00:00\""), may1, "no zone is UTC");
-    cr_assert_eq(ts_of("\"2024-05-01 00:00:00\""), may1);
     cr_assert_eq(ts_of("\"2024-05-01\""), may1);
     cr_assert_eq(ts_of("\"1970-01-01T00:00:00.000Z\""), 0);
     cr_assert_eq(ts_of("\"1969-12-31T23:59:59.5Z\""), -SEC / 2);
@@ -976,6 +975,8 @@ Test(ndjson, unparseable_timestamp_is_a_bad_record)
         "\"2024-05-01T00:00:00.1234567891Z\"", "\"2024-05-01T00:00:00+25:00\"", "\"2024-05-01T00:00:00Zjunk\"",
         "\"\"",                    "\"12-05-2024\"",           "true",                     "[1,2]",
         "{\"a\":1}",
+        /* refused by Elasticsearch's default format (lib/date.c has the set) */
+        "\"2024-05-01 00:00:00\"", "\"2024-05-01t00:00:00Z\"", "\"2024-05-01T00:00:00.000z\"",
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char json[128];
@@ -1042,23 +1043,6 @@ Test(ndjson, tiebreaker_value_is_copied)
     cr_assert_eq(next(r, &ev, NULL), EQ_NDJSON_EVENT);
     expect_null(&ev.tiebreaker);
     eq_ndjson_close(r);
-}
-
-Test(ndjson, parse_timestamp_function_checks_its_input)
-{
-    int64_t ns = 123;
-    cr_assert_eq(eq_ndjson_parse_timestamp("2024-05-01T00:00:00Z", 20, &ns), 0);
-    cr_assert_eq(ns, INT64_C(1714521600) * SEC);
-    cr_assert_eq(eq_ndjson_parse_timestamp("2024-05-01T00:00:00Z", 19, &ns), 0, "length is honoured");
-    cr_assert_eq(eq_ndjson_parse_timestamp("", 0, &ns), -1);
-    cr_assert_eq(eq_ndjson_parse_timestamp("-", 1, &ns), -1);
-    cr_assert_eq(eq_ndjson_parse_timestamp("1.", 2, &ns), -1);
-    cr_assert_eq(eq_ndjson_parse_timestamp("99999999999999999999", 20, &ns), -1);
-    cr_assert_eq(eq_ndjson_parse_timestamp("1677-09-21T00:12:43.145224192Z", 30, &ns), 0);
-    cr_assert_eq(ns, INT64_MIN);
-    cr_assert_eq(eq_ndjson_parse_timestamp("1677-09-21T00:12:43.145224191Z", 30, &ns), -1);
-    cr_assert_eq(eq_ndjson_parse_timestamp("2262-04-11T23:47:16.854775807Z", 30, &ns), 0);
-    cr_assert_eq(ns, INT64_MAX);
 }
 
 /* ---- JSON arrays ------------------------------------------------------------------ */

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "eqlite.h"
-#include "io/rules.h"
+#include "cli/rule_record.h"
 #include "../bench/gen_events.h"
 #include "patterns.h"
 #include "value.h"

@@ -867,7 +867,6 @@ Test(date, malformed_text_is_rejected)
 {
     const char *bad[] = {"",
                          "abc",
-                         "2017-08-30T",
                          "2017-08-30 20:47:32",
                          "2017-8-30",
                          "17-08-30",
@@ -879,6 +878,66 @@ Test(date, malformed_text_is_rejected)
                          "99999999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_not(date_ok(bad[i]), "accepted \"%s\"", bad[i]);
+}
+
+/* The accepted set is Elasticsearch's Iso8601Parser for
+ * strict_date_optional_time (DateFormatters: no mandatory field, '.' or ',',
+ * zone optional), then epoch_millis. */
+Test(date, accepts_what_elasticsearch_default_format_accepts)
+{
+    int64_t utc = date("2017-08-30T20:47:32Z");
+    cr_assert_eq(date("2017-08-30T"), date("2017-08-30"), "a T with no time is midnight");
+    cr_assert_eq(date("2017-08-30T22:47:32+020000"), utc, "+HHmmss");
+    cr_assert_eq(date("2017-08-30T22:47:32+02:00:00"), utc, "+HH:mm:ss");
+    cr_assert_eq(date("2017-08-30T20:47:34+00:00:02"), utc);
+    cr_assert_eq(date("2017-08-30T22Z"), date("2017-08-30T22:00:00Z"), "a zone right after the hour");
+    cr_assert_eq(date("2017-08-30T22:47+02:00"), date("2017-08-30T20:47:00Z"), "a zone after the minute");
+    cr_assert_eq(date("2017-08-30T20:47:32.5+00:00"), utc + SEC / 2);
+    cr_assert_eq(date("2017-08-30T20:47:32.123Z"), date("2017-08-30T20:47:32,123Z"), "the fast path agrees");
+    cr_assert_eq(date("2017-08-30T06:47:32-14:00"), utc);
+    cr_assert_eq(date("2017-08-31T14:47:32+18:00"), utc, "18 hours is the widest offset");
+}
+
+Test(date, refuses_what_elasticsearch_default_format_refuses)
+{
+    const char *bad[] = {"2017-08-30t20:47:32Z",      /* lower-case T */
+                         "2017-08-30T20:47:32z",      /* lower-case Z */
+                         "2017-08-30T20:47:32.123z",  /* the 24-byte shape, lower-case Z */
+                         "2017-08-30 20:47:32.123Z",  /* the 24-byte shape, a space */
+                         "2017-08-30T20:47:32UTC",    /* named regions */
+                         "2017-08-30T20:47:32+01:0000", /* colons both or neither */
+                         "2017-08-30T20:47:32+0100:00",
+                         "2017-08-30T20:47:32+18:01", /* wider than 18 hours */
+                         "2017-08-30T20:47:32+24",
+                         "2017-08-30T20:47:32+1",
+                         "2017-08-30TZ",
+                         "2017-08Z",
+                         "2017-08-30T20:4",
+                         "2017-08-30T20:47:32.",
+                         "1.1234567",                 /* epoch millis: at most 6 fraction digits */
+                         "1e3"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_not(date_ok(bad[i]), "accepted \"%s\"", bad[i]);
+}
+
+Test(date, four_digits_are_a_year_and_longer_digit_strings_epoch_millis)
+{
+    cr_assert_eq(date("2020"), date("2020-01-01T00:00:00Z"));
+    cr_assert_eq(date("20200"), 20200 * INT64_C(1000000));
+    cr_assert_eq(date("-2020"), -2020 * INT64_C(1000000), "not a year: Elasticsearch reads the year -2020, outside the nanosecond range");
+    cr_assert_eq(date("123"), 123 * INT64_C(1000000));
+}
+
+Test(date, the_edges_of_the_nanosecond_range_are_exact)
+{
+    int64_t ns = 123;
+    cr_assert(eq_parse_date("2024-05-01T00:00:00Z", 19, &ns), "the length is honoured");
+    cr_assert_not(eq_parse_date("", 0, &ns));
+    cr_assert_not(eq_parse_date(NULL, 0, &ns));
+    cr_assert_eq(date("1677-09-21T00:12:43.145224192Z"), INT64_MIN);
+    cr_assert_not(date_ok("1677-09-21T00:12:43.145224191Z"));
+    cr_assert_eq(date("2262-04-11T23:47:16.854775807Z"), INT64_MAX);
+    cr_assert_not(date_ok("99999999999999999999"));
 }
 
 Test(date, beyond_the_nanosecond_range_is_rejected)

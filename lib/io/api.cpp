@@ -2,17 +2,31 @@
 // reader (ndjson.h) and the source profiles (profile.h).
 #include "eqlite_io.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "date.h"
+#include "io/mapping.h"
 #include "io/ndjson.h"
 #include "io/profile.h"
 
 struct eqlite_sources {
     eq_profiles *p = nullptr;
     ~eqlite_sources() { eq_profiles_free(p); }
+};
+
+// Per schema id; an empty string is "not mapped".
+struct eqlite_mapping {
+    std::vector<std::string> formats;     // "a||b" when mappings differ
+    std::vector<uint32_t> ignore_above;   // 0 = none
+    std::vector<std::string> null_values; // JSON text
+    std::vector<std::string> parents;     // a multi-field's parent path
+    const eqlite_schema *schema = nullptr; // of the load in progress
+    bool out_of_memory = false;
 };
 
 struct eqlite_reader {
@@ -22,6 +36,7 @@ struct eqlite_reader {
     std::vector<std::string> names;
     std::vector<eq_ndjson_field> fields;
     std::vector<eq_ndjson_conv> conv;
+    std::string ts_format;
     ~eqlite_reader() {
         eq_ndjson_close(rd);
         delete own_sources;
@@ -50,14 +65,31 @@ eqlite_status open_reader(const eqlite_reader_options *opt, eqlite_reader **out,
     try {
         r = new eqlite_reader();
         size_t n = eqlite_schema_field_count(opt->schema);
-        r->names.reserve(n);
-        for (uint32_t id = 0; id < n; id++) {
+        std::vector<uint32_t> ids;
+        if (opt->fields) {
+            ids.assign(opt->fields, opt->fields + opt->nfields);
+        } else {
+            for (uint32_t id = 0; id < n; id++) ids.push_back(id);
+        }
+        const eqlite_mapping *m = opt->mapping;
+        r->names.reserve(ids.size());
+        for (uint32_t id : ids) {
             eqlite_type type = EQLITE_T_UNKNOWN;
             const char *name = eqlite_schema_field_name(opt->schema, id, &type);
             if (!name) continue;
+            // Elasticsearch converts _source values to the mapped type at
+            // index time, with the mapping's parameters; a multi-field reads
+            // its parent's path.
+            eq_ndjson_conv c{static_cast<uint32_t>(type), nullptr, 0, nullptr};
+            if (m && id < m->formats.size()) {
+                if (!m->formats[id].empty()) c.format = m->formats[id].c_str();
+                c.ignore_above = m->ignore_above[id];
+                if (!m->null_values[id].empty()) c.null_value = m->null_values[id].c_str();
+                if (!m->parents[id].empty()) name = m->parents[id].c_str();
+            }
             r->names.emplace_back(name);
-            r->fields.push_back({r->names.back().c_str(), r->names.back().size(), id});
-            r->conv.push_back({static_cast<uint32_t>(type), nullptr, 0, nullptr});
+            r->fields.push_back({nullptr, r->names.back().size(), id});
+            r->conv.push_back(c);
         }
         for (size_t i = 0; i < r->fields.size(); i++) r->fields[i].name = r->names[i].c_str(); // after growth
         eq_ndjson_options o{};
@@ -67,7 +99,13 @@ eqlite_status open_reader(const eqlite_reader_options *opt, eqlite_reader **out,
         const char *ts = opt->timestamp_field ? opt->timestamp_field : "@timestamp";
         o.timestamp_field = ts;
         o.timestamp_len = std::strlen(ts);
-        if (opt->tiebreaker_field) {
+        uint32_t ts_id;
+        if (*ts && m && eqlite_schema_lookup(opt->schema, ts, o.timestamp_len, &ts_id) == EQLITE_OK &&
+            ts_id < m->formats.size() && !m->formats[ts_id].empty()) {
+            r->ts_format = m->formats[ts_id];
+            o.timestamp_format = r->ts_format.c_str();
+        }
+        if (opt->tiebreaker_field && *opt->tiebreaker_field) {
             o.tiebreaker_field = opt->tiebreaker_field;
             o.tiebreaker_len = std::strlen(opt->tiebreaker_field);
         }
@@ -108,6 +146,65 @@ eqlite_status open_reader(const eqlite_reader_options *opt, eqlite_reader **out,
         delete r;
         put(err, errcap, "out of memory");
         return EQLITE_ENOMEM;
+    }
+}
+
+// Room for schema id `id` in every per-id vector of the mapping.
+bool mapping_slot(eqlite_mapping *m, const char *field, uint32_t *id) {
+    if (eqlite_schema_lookup(m->schema, field, std::strlen(field), id) != EQLITE_OK) return false;
+    try {
+        if (*id >= m->formats.size()) {
+            m->formats.resize(*id + 1);
+            m->ignore_above.resize(*id + 1);
+            m->null_values.resize(*id + 1);
+            m->parents.resize(*id + 1);
+        }
+        return true;
+    } catch (const std::bad_alloc &) {
+        m->out_of_memory = true;
+        return false;
+    }
+}
+
+// A date field mapped with different formats by several mappings tries each
+// ("a||b"), since merged mappings no longer say which file an event came from.
+void note_format(void *user, const char *field, const char *format) {
+    auto *m = static_cast<eqlite_mapping *>(user);
+    uint32_t id;
+    if (!*format || !mapping_slot(m, field, &id)) return;
+    std::string &have = m->formats[id];
+    std::string_view rest = have;
+    for (;;) { // already there as one of the alternatives?
+        size_t bar = rest.find("||");
+        if (rest.substr(0, bar) == format) return;
+        if (bar == std::string_view::npos) break;
+        rest.remove_prefix(bar + 2);
+    }
+    try {
+        if (!have.empty()) have += "||";
+        have += format;
+    } catch (const std::bad_alloc &) {
+        m->out_of_memory = true;
+    }
+}
+
+// ignore_above, null_value and a multi-field's parent: with several mappings
+// the first that gives one keeps it.
+void note_param(void *user, const char *field, const char *param, const char *json) {
+    auto *m = static_cast<eqlite_mapping *>(user);
+    uint32_t id;
+    if (!mapping_slot(m, field, &id)) return;
+    try {
+        if (std::strcmp(param, "multi_field_of") == 0) {
+            if (m->parents[id].empty()) m->parents[id] = json;
+        } else if (std::strcmp(param, "ignore_above") == 0) {
+            long long n = std::strtoll(json, nullptr, 10);
+            if (!m->ignore_above[id] && n > 0) m->ignore_above[id] = n > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(n);
+        } else if (m->null_values[id].empty()) {
+            m->null_values[id] = json;
+        }
+    } catch (const std::bad_alloc &) {
+        m->out_of_memory = true;
     }
 }
 
@@ -168,6 +265,7 @@ EQLITE_API int eqlite_reader_next(eqlite_reader *r, eqlite_event *event, eqlite_
         record->len = rec.len;
         record->file = rec.file;
         record->number = rec.line;
+        record->offset = rec.offset;
         record->reason = rec.reason ? rec.reason : "";
         int idx = eq_ndjson_last_source(r->rd);
         const char *name = idx >= 0 ? eq_profiles_name(r->profiles, static_cast<size_t>(idx)) : nullptr;
@@ -185,12 +283,84 @@ EQLITE_API eqlite_status eqlite_reader_text(eqlite_reader *r, const char **text,
 }
 
 EQLITE_API uint64_t eqlite_reader_source_count(const eqlite_reader *r, size_t i) {
-    if (!r) return 0;
-    std::vector<uint64_t> counts(eq_profiles_count(r->profiles) + 1, 0);
-    eq_ndjson_source_counts(r->rd, counts.data(), counts.size());
-    return i < counts.size() ? counts[i] : 0;
+    return r ? eq_ndjson_source_count(r->rd, i) : 0;
 }
 
+EQLITE_API eqlite_status eqlite_reader_open_fd(int fd, const eqlite_reader_options *opt, eqlite_reader **out,
+                                               char *err, size_t errcap) {
+    if (fd < 0) return EQLITE_EMISUSE;
+    return open_reader(opt, out, err, errcap, [&](const eq_ndjson_options *o, eq_ndjson **rd) {
+        return eq_ndjson_open_fd(fd, o, rd, err, errcap);
+    });
+}
+
+EQLITE_API void eqlite_reader_stats_get(const eqlite_reader *r, eqlite_reader_stats *out) {
+    if (!out) return;
+    *out = eqlite_reader_stats{};
+    if (!r) return;
+    eq_ndjson_stats st;
+    eq_ndjson_stats_get(r->rd, &st);
+    *out = {st.bytes_in, st.bytes_out, st.total_in, st.records, st.events, st.bad, st.gzip, st.json_array, st.evtx};
+}
+
+EQLITE_API int eqlite_reader_parse_only(eqlite_reader *r, uint64_t *valid, uint64_t *bad) {
+    uint64_t v = 0, b = 0;
+    int st = r ? eq_ndjson_parse_only(r->rd, &v, &b) : EQLITE_READ_FATAL;
+    if (valid) *valid = v;
+    if (bad) *bad = b;
+    return st;
+}
+
+EQLITE_API eqlite_status eqlite_reader_seek(eqlite_reader *r, uint64_t offset, uint64_t number) {
+    return r && eq_ndjson_seek(r->rd, offset, number) == 0 ? EQLITE_OK : EQLITE_EMISUSE;
+}
+
+EQLITE_API uint64_t eqlite_sources_record_count(const eqlite_sources *s, size_t i) {
+    return s ? eq_profiles_count_of(s->p, i) : 0;
+}
+
+EQLITE_API void eqlite_io_setup(const char *prog) { eq_ndjson_setup_or_exit(prog); }
+
 EQLITE_API void eqlite_reader_close(eqlite_reader *r) { delete r; }
+
+EQLITE_API eqlite_status eqlite_mapping_new(eqlite_mapping **out) {
+    if (!out) return EQLITE_EMISUSE;
+    *out = new (std::nothrow) eqlite_mapping();
+    return *out ? EQLITE_OK : EQLITE_ENOMEM;
+}
+
+EQLITE_API void eqlite_mapping_free(eqlite_mapping *m) { delete m; }
+
+EQLITE_API eqlite_status eqlite_mapping_load(eqlite_mapping *m, eqlite_schema *schema, const char *json, size_t len,
+                                             eqlite_diag *diag) {
+    if (diag) *diag = eqlite_diag{};
+    if (!m || !schema) return EQLITE_EMISUSE;
+    char message[sizeof diag->message] = "";
+    m->schema = schema;
+    m->out_of_memory = false;
+    eqlite_status st = eq_mapping_load_params(schema, json, len, message, sizeof message, note_format, note_param, m);
+    if (st == EQLITE_OK && m->out_of_memory) { // a lost parameter would convert values wrongly
+        st = EQLITE_ENOMEM;
+        put(message, sizeof message, "out of memory");
+    }
+    if (diag) {
+        diag->code = st;
+        std::memcpy(diag->message, message, sizeof message);
+    }
+    return st;
+}
+
+EQLITE_API const char *eqlite_mapping_date_format(const eqlite_mapping *m, uint32_t id) {
+    return m && id < m->formats.size() && !m->formats[id].empty() ? m->formats[id].c_str() : nullptr;
+}
+
+EQLITE_API eqlite_status eqlite_date_parse(const char *text, size_t len, int64_t *ns) {
+    if (!ns || (!text && len)) return EQLITE_EMISUSE;
+    return eq_parse_date(text, len, ns) ? EQLITE_OK : EQLITE_EINPUT;
+}
+
+EQLITE_API size_t eqlite_date_format(int64_t ms, const char *format, char *buf, size_t cap) {
+    return buf ? eq_ndjson_format_date(ms, format, buf, cap) : 0;
+}
 
 } // extern "C"

@@ -520,10 +520,8 @@ int eq_ndjson_last_text(eq_ndjson *r, const char **text, size_t *len) {
     return 0;
 }
 
-size_t eq_ndjson_source_counts(const eq_ndjson *r, uint64_t *counts, size_t n) {
-    if (!r) return 0;
-    for (size_t i = 0; i < n && i < r->source_counts.size(); i++) counts[i] = r->source_counts[i];
-    return r->source_counts.size();
+uint64_t eq_ndjson_source_count(const eq_ndjson *r, size_t i) {
+    return r && i < r->source_counts.size() ? r->source_counts[i] : 0;
 }
 
 static const char *setup_prog = "eqlite";

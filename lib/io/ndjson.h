@@ -52,16 +52,17 @@
 #include <stdint.h>
 
 #include "eqlite.h"
+#include "eqlite_io.h"
 #include "io/profile.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define EQ_NDJSON_DEFAULT_MAX_LINE ((size_t)16 << 20)   /* 16 MiB */
+#define EQ_NDJSON_DEFAULT_MAX_LINE EQLITE_READ_MAX_RECORD /* 16 MiB (eqlite_io.h) */
 #define EQ_NDJSON_DEFAULT_BLOCK ((size_t)1 << 20)       /* 1 MiB reads */
 #define EQ_NDJSON_MAX_MAX_LINE ((size_t)0x7fff0000)      /* lengths fit eqlite_value.len */
-#define EQ_NDJSON_MAX_DEPTH 1024
+#define EQ_NDJSON_MAX_DEPTH EQLITE_READ_MAX_DEPTH
 
 /* One projected field: dotted name -> the id its value gets in fields[]. */
 typedef struct eq_ndjson_field {
@@ -237,14 +238,7 @@ int eq_ndjson_last_source(const eq_ndjson *reader);
  * NULL record, print only the events you need). Valid until the next read.
  * Returns 0, -1 when the last read gave no event, -2 when out of memory. */
 int eq_ndjson_last_text(eq_ndjson *reader, const char **text, size_t *len);
-size_t eq_ndjson_source_counts(const eq_ndjson *reader, uint64_t *counts, size_t n);
-
-/* Timestamp text -> nanoseconds since the epoch (UTC). Accepts ISO-8601
- * "YYYY-MM-DD[(T|t| )HH[:MM[:SS[(.|,)fraction of 1-9 digits]]]][Z|+HH:MM|+HHMM|+HH]"
- * (or '-' offsets; no zone = UTC) and epoch milliseconds "[-]digits[.1-6 digits]".
- * Returns 0 on
- * success, -1 if malformed or out of the int64 nanosecond range. */
-int eq_ndjson_parse_timestamp(const char *s, size_t len, int64_t *ns);
+uint64_t eq_ndjson_source_count(const eq_ndjson *reader, size_t i); /* 0 out of range; allocates nothing */
 
 /* A date string through an Elasticsearch date format (as `format` above; NULL
  * or "" = the default) -> epoch milliseconds. 0 on success, -1 if no format of

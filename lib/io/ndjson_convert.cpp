@@ -172,7 +172,7 @@ bool date_nanos_of(const FieldConv &c, const eqlite_value &v, int64_t *ns) {
         std::string_view f = c.format;
         bool iso = f.empty() || f.find("date_optional_time") != f.npos || f.find("date_time") != f.npos ||
                    f.find("iso8601") != f.npos || f.find("epoch_millis") != f.npos;
-        if (!(iso && eq_ndjson_parse_timestamp(v.u.s, v.len, ns) == 0)) {
+        if (!(iso && eq_parse_date(v.u.s, v.len, ns))) {
             if (!parse_date_format(v.u.s, v.len, f, &ms) || __builtin_mul_overflow(ms, int64_t{1000000}, ns))
                 return false;
         }
@@ -185,7 +185,7 @@ size_t format_nanos(int64_t ns, char *out) {
     int64_t day = ns / 86400000000000LL, in_day = ns % 86400000000000LL;
     int64_t year;
     int month, dom;
-    civil_from_days(day, &year, &month, &dom);
+    eq_civil_from_days(day, &year, &month, &dom);
     int64_t sec = in_day / 1000000000, frac = in_day % 1000000000;
     int n = std::snprintf(out, kConvText, "%04lld-%02d-%02dT%02lld:%02lld:%02lld.%09lld", static_cast<long long>(year),
                           month, dom, static_cast<long long>(sec / 3600), static_cast<long long>(sec / 60 % 60),

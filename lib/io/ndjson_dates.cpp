@@ -7,21 +7,6 @@ namespace ndjson_internal {
 
 // ---- dates: Java-style patterns and Elasticsearch's named formats ----------
 
-int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    const int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const int64_t yoe = y - era * 400;
-    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-int days_in_month(int64_t y, int m) {
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return m == 2 && leap ? 29 : days[m - 1];
-}
-
 struct Civil {
     int64_t year = 1970;
     int month = 1, day = 1, hour = 0, minute = 0, second = 0;
@@ -220,10 +205,10 @@ bool parse_pattern(DateParse *p, const char *pat, size_t pi, size_t pend) {
 
 bool civil_to_ms(const Civil &t, int64_t *ms) {
     if (t.year < -292275055 || t.year > 292278994) return false;
-    if (t.day > days_in_month(t.year, t.month)) return false;
+    if (t.day > eq_days_in_month(t.year, t.month)) return false;
     int hour = t.hour;
     if (t.ampm == 1 && hour < 12) hour += 12;
-    int64_t days = days_from_civil(t.year, t.month, t.day);
+    int64_t days = eq_days_from_civil(t.year, t.month, t.day);
     int64_t secs = days * 86400 + hour * 3600 + t.minute * 60 + t.second - t.offset_s;
     return !__builtin_mul_overflow(secs, static_cast<int64_t>(1000), ms) &&
            !__builtin_add_overflow(*ms, t.nanos / 1000000, ms);
@@ -327,18 +312,6 @@ bool parse_date_format(const char *s, size_t n, std::string_view format, int64_t
 
 // ---- rendering dates: the printer of a format (DateFormatter.format) --------
 
-void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const int64_t doe = z - era * 146097;
-    const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const int64_t mp = (5 * doy + 2) / 153;
-    *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-    *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 // Java pattern letters over a UTC instant; false on a letter not rendered.
 bool format_with_pattern(int64_t ms, std::string_view pat, std::string *out) {
     static const char *const months[] = {"January", "February", "March", "April", "May", "June", "July",
@@ -348,7 +321,7 @@ bool format_with_pattern(int64_t ms, std::string_view pat, std::string *out) {
     int64_t in_day = ms - day * 86400000;
     int64_t year;
     int month, dom;
-    civil_from_days(day, &year, &month, &dom);
+    eq_civil_from_days(day, &year, &month, &dom);
     int hour = static_cast<int>(in_day / 3600000), minute = static_cast<int>(in_day / 60000 % 60);
     int second = static_cast<int>(in_day / 1000 % 60), milli = static_cast<int>(in_day % 1000);
     int weekday = static_cast<int>(((day % 7) + 7 + 3) % 7); // 1970-01-01 was a Thursday

@@ -32,7 +32,7 @@
 #include <zlib.h>
 
 extern "C" {
-#include "date.h"  // eq_parse_date: the VM's reading of default-format dates
+#include "date.h"  // eq_parse_date (the one default-format parser) and the calendar
 #include "value.h" // eq_ip_parse / eq_ip_format (ip.c), eq_version_compare
 }
 
@@ -205,9 +205,6 @@ void conv_for_type(uint32_t type, FieldConv *c);
 bool convert_fields(eq_ndjson *r);
 
 // ndjson_dates.cpp: date formats
-int64_t days_from_civil(int64_t y, int m, int d);
-int days_in_month(int64_t y, int m);
-void civil_from_days(int64_t z, int64_t *y, int *m, int *d);
 bool parse_date_format(const char *s, size_t n, std::string_view format, int64_t *ms);
 
 // ndjson_timestamp.cpp

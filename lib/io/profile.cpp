@@ -71,10 +71,8 @@ extern "C" eqlite_status eq_profiles_add(eq_profiles *p, const char *text, size_
 
 extern "C" size_t eq_profiles_count(const eq_profiles *p) { return p ? p->list.size() : 0; }
 
-extern "C" size_t eq_profiles_counts(const eq_profiles *p, uint64_t *counts, size_t n) {
-    if (!p) return 0;
-    for (size_t i = 0; i < n; i++) counts[i] = i < p->ncounts ? p->counts[i].load(std::memory_order_relaxed) : 0;
-    return p->list.size() + 1;
+extern "C" uint64_t eq_profiles_count_of(const eq_profiles *p, size_t i) {
+    return p && i < p->ncounts && i <= p->list.size() ? p->counts[i].load(std::memory_order_relaxed) : 0;
 }
 
 extern "C" const char *eq_profiles_name(const eq_profiles *p, size_t i) {

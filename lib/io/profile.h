@@ -37,10 +37,10 @@ size_t eq_profiles_count(const eq_profiles *p);
 const char *eq_profiles_name(const eq_profiles *p, size_t i);
 /* Index of the profile named `name`, or -1. */
 int eq_profiles_find(const eq_profiles *p, const char *name, size_t len);
-/* How many records each profile took, summed over every reader (and thread)
- * that used this set: counts[0..n), the last slot for records of no known
- * shape. Returns the number of slots (profiles + 1). */
-size_t eq_profiles_counts(const eq_profiles *p, uint64_t *counts, size_t n);
+/* How many records profile i took, summed over every reader (and thread)
+ * that used this set; i == the profile count: records of no known shape.
+ * 0 out of range. Allocates nothing. */
+uint64_t eq_profiles_count_of(const eq_profiles *p, size_t i);
 
 #ifdef __cplusplus
 }

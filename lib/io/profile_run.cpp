@@ -2,6 +2,8 @@
 
 #include "io/profile_internal.h"
 
+#include "date.h" // eq_civil_from_days
+
 namespace eqio {
 
 ConvertScratch *scratch_new() { return new ConvertScratch(); }
@@ -274,7 +276,7 @@ struct Run {
         int64_t ms;
         if (op.format == "iso") {
             int64_t ns;
-            if (eq_ndjson_parse_timestamp(t->data(), t->size(), &ns) != 0) return;
+            if (!eq_parse_date(t->data(), t->size(), &ns)) return;
             ms = ns / 1000000 - (ns % 1000000 < 0);
         } else if (eq_ndjson_parse_date_format(t->data(), t->size(), op.format.c_str(), &ms) != 0) {
             return; // Elastic's date processors ignore failures here too
@@ -287,12 +289,9 @@ struct Run {
     static std::string_view iso_ms(int64_t ms, char *out) {
         int64_t days = ms / 86400000 - (ms % 86400000 < 0);
         int64_t rem = ms - days * 86400000;
-        // civil_from_days (H. Hinnant)
-        int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-        int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-        int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-        int64_t d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-        y += m <= 2;
+        int64_t y;
+        int m, d;
+        eq_civil_from_days(days, &y, &m, &d);
         if (y < 0 || y > 9999) { // rare: printf's widths
             int n = std::snprintf(out, 96, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", (long long)y,
                                   (long long)m, (long long)d, (long long)(rem / 3600000), (long long)(rem / 60000 % 60),

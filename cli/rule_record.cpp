@@ -1,5 +1,5 @@
-// rules.cpp: rule records out of JSON text (simdjson DOM; rules are few and small).
-#include "rules.h"
+// rule_record.cpp: rule records out of JSON text (simdjson DOM; rules are few and small).
+#include "rule_record.h"
 
 #include <simdjson.h>
 

@@ -1,7 +1,7 @@
-/* rules.h: reads rule records (JSON objects with query / name / id, as in
+/* rule_record.h: reads rule records (JSON objects with query / name / id, as in
  * detection-rules JSON Lines and Kibana rule exports) through simdjson. */
-#ifndef EQ_RULES_H
-#define EQ_RULES_H
+#ifndef EQ_CLI_RULE_RECORD_H
+#define EQ_CLI_RULE_RECORD_H
 
 #include <stddef.h>
 

@@ -2,12 +2,12 @@
  * through toml11: rule files ([rule] with type, language, name, rule_id and
  * query) and hunting files ([hunt] with name, uuid, language = ["EQL"] and a
  * list of queries). */
-#ifndef EQ_RULES_TOML_H
-#define EQ_RULES_TOML_H
+#ifndef EQ_CLI_RULES_TOML_H
+#define EQ_CLI_RULES_TOML_H
 
 #include <stddef.h>
 
-#include "rules.h"
+#include "rule_record.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,0 +1,219 @@
+/* The public reader API additions the eqlite command runs on: projection of
+ * chosen fields, mapping parameters, record offsets and seek, statistics,
+ * parse-only, descriptors, and date parsing and rendering. Linked against
+ * the two public libraries only (eqlite.h, eqlite_io.h). */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eqlite.h"
+#include "eqlite_io.h"
+
+static eqlite_schema *schema_of(const char *mapping, eqlite_mapping **params)
+{
+    eqlite_schema *schema;
+    cr_assert_eq(eqlite_schema_new(NULL, &schema), EQLITE_OK);
+    if (mapping) {
+        cr_assert_eq(eqlite_mapping_new(params), EQLITE_OK);
+        eqlite_diag diag;
+        cr_assert_eq(eqlite_mapping_load(*params, schema, mapping, strlen(mapping), &diag), EQLITE_OK, "%s",
+                     diag.message);
+    }
+    return schema;
+}
+
+static uint32_t id_of(const eqlite_schema *schema, const char *name)
+{
+    uint32_t id;
+    cr_assert_eq(eqlite_schema_lookup(schema, name, strlen(name), &id), EQLITE_OK, "%s", name);
+    return id;
+}
+
+static eqlite_reader *open_text(const char *text, const eqlite_reader_options *o)
+{
+    eqlite_reader *rd;
+    char err[256] = "";
+    cr_assert_eq(eqlite_reader_open_memory(text, strlen(text), o, &rd, err, sizeof err), EQLITE_OK, "%s", err);
+    return rd;
+}
+
+static const char *kMapping =
+    "{\"properties\":{\"@timestamp\":{\"type\":\"date\",\"format\":\"dd/MM/yyyy HH:mm\"},"
+    "\"when\":{\"type\":\"date\",\"format\":\"yyyy.MM.dd\"},"
+    "\"code\":{\"type\":\"keyword\",\"ignore_above\":5,\"null_value\":\"none\"},"
+    "\"name\":{\"type\":\"text\",\"fields\":{\"raw\":{\"type\":\"keyword\"}}},"
+    "\"port\":{\"type\":\"long\"}}}";
+
+Test(reader_api, only_the_chosen_fields_are_extracted)
+{
+    eqlite_mapping *m;
+    eqlite_schema *schema = schema_of(kMapping, &m);
+    uint32_t port = id_of(schema, "port"), code = id_of(schema, "code");
+    uint32_t ids[] = {port};
+    eqlite_reader_options o = {.schema = schema, .timestamp_field = "", .source = "none", .fields = ids, .nfields = 1};
+    eqlite_reader *rd = open_text("{\"port\":\"80\",\"code\":\"ab\"}\n", &o);
+    eqlite_event ev;
+    cr_assert_eq(eqlite_reader_next(rd, &ev, NULL), EQLITE_READ_EVENT);
+    cr_assert_eq(ev.fields[port].kind, EQLITE_INT, "converted to the mapped long");
+    cr_assert_eq(ev.fields[port].u.i, 80);
+    cr_assert(code >= ev.nfields || ev.fields[code].kind == EQLITE_NULL, "not chosen, not read");
+    eqlite_reader_close(rd);
+    eqlite_mapping_free(m);
+    eqlite_schema_free(schema);
+}
+
+Test(reader_api, mapping_parameters_apply_at_index_time)
+{
+    eqlite_mapping *m;
+    eqlite_schema *schema = schema_of(kMapping, &m);
+    uint32_t when = id_of(schema, "when"), code = id_of(schema, "code"), raw = id_of(schema, "name.raw");
+    eqlite_reader_options o = {.schema = schema, .source = "none", .mapping = m};
+    eqlite_reader *rd = open_text("{\"@timestamp\":\"02/01/1970 00:00\",\"when\":\"1970.01.03\",\"code\":\"abcdef\","
+                                  "\"name\":\"x y\"}\n{\"@timestamp\":\"02/01/1970 00:00\",\"code\":null}\n",
+                                  &o);
+    eqlite_event ev;
+    eqlite_record rec;
+    cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EVENT, "%s", rec.reason);
+    cr_assert_eq(ev.timestamp, INT64_C(86400000000000), "the timestamp through its mapped format");
+    cr_assert_eq(ev.fields[when].kind, EQLITE_INT);
+    cr_assert_eq(ev.fields[when].u.i, INT64_C(2) * 86400000, "a date through its mapped format");
+    cr_assert_eq(ev.fields[code].kind, EQLITE_NULL, "over ignore_above: not indexed");
+    cr_assert_eq(ev.fields[raw].kind, EQLITE_STRING, "a multi-field reads its parent");
+    cr_assert_eq(ev.fields[raw].len, 3);
+    cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EVENT, "%s", rec.reason);
+    cr_assert_eq(ev.fields[code].kind, EQLITE_STRING, "null_value stands for null");
+    cr_assert_eq(ev.fields[code].len, 4);
+    cr_assert_str_eq(eqlite_mapping_date_format(m, when), "yyyy.MM.dd");
+    cr_assert_null(eqlite_mapping_date_format(m, code));
+    eqlite_reader_close(rd);
+    eqlite_mapping_free(m);
+    eqlite_schema_free(schema);
+}
+
+Test(reader_api, formats_of_several_mappings_are_alternatives)
+{
+    eqlite_mapping *m;
+    eqlite_schema *schema = schema_of(kMapping, &m);
+    const char *second = "{\"properties\":{\"when\":{\"type\":\"date\",\"format\":\"epoch_second\"}}}";
+    cr_assert_eq(eqlite_mapping_load(m, schema, second, strlen(second), NULL), EQLITE_OK);
+    cr_assert_eq(eqlite_mapping_load(m, schema, second, strlen(second), NULL), EQLITE_OK);
+    cr_assert_str_eq(eqlite_mapping_date_format(m, id_of(schema, "when")), "yyyy.MM.dd||epoch_second");
+    eqlite_diag diag;
+    cr_assert_eq(eqlite_mapping_load(m, schema, "{", 1, &diag), EQLITE_EINPUT);
+    cr_assert_eq(diag.code, EQLITE_EINPUT);
+    cr_assert_neq(diag.message[0], '\0');
+    eqlite_mapping_free(m);
+    eqlite_schema_free(schema);
+}
+
+Test(reader_api, offsets_seek_and_statistics)
+{
+    eqlite_schema *schema = schema_of(NULL, NULL);
+    cr_assert_eq(eqlite_schema_add(schema, "n", 1, EQLITE_T_LONG, NULL), EQLITE_OK);
+    uint32_t n = id_of(schema, "n");
+    eqlite_reader_options o = {.schema = schema, .timestamp_field = "", .source = "none"};
+    const char *text = "{\"n\":1}\n\n{\"n\":2}\n{\"n\":\n{\"n\":3}\n";
+    eqlite_reader *rd = open_text(text, &o);
+    eqlite_event ev;
+    eqlite_record rec;
+    uint64_t offsets[3];
+    for (int k = 0; k < 3; k++) {
+        cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EVENT);
+        offsets[k] = rec.offset;
+        if (k == 1)
+            cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_BAD);
+    }
+    cr_assert_eq(offsets[0], 0);
+    cr_assert_eq(offsets[1], 9);
+    cr_assert_eq(offsets[2], 23);
+    cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EOF);
+    eqlite_reader_stats st;
+    eqlite_reader_stats_get(rd, &st);
+    cr_assert_eq(st.records, 4);
+    cr_assert_eq(st.events, 3);
+    cr_assert_eq(st.bad, 1);
+    cr_assert_eq(st.bytes_out, strlen(text));
+    cr_assert_eq(eqlite_reader_seek(rd, offsets[1], 77), EQLITE_OK);
+    cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EVENT);
+    cr_assert_eq(ev.fields[n].u.i, 2, "the record at that offset");
+    cr_assert_eq(rec.number, 77, "numbered as the caller said");
+    cr_assert_eq(eqlite_reader_seek(rd, strlen(text) + 1, 1), EQLITE_EMISUSE, "past the end");
+    cr_assert_eq(eqlite_reader_seek(NULL, 0, 1), EQLITE_EMISUSE);
+    eqlite_reader_close(rd);
+    eqlite_schema_free(schema);
+}
+
+Test(reader_api, parse_only_counts_valid_and_bad_records)
+{
+    eqlite_schema *schema = schema_of(NULL, NULL);
+    eqlite_reader_options o = {.schema = schema, .timestamp_field = "", .source = "none"};
+    eqlite_reader *rd = open_text("{\"a\":1}\n{\"a\":\n{}\n", &o);
+    uint64_t valid = 9, bad = 9;
+    cr_assert_eq(eqlite_reader_parse_only(rd, &valid, &bad), EQLITE_READ_EOF);
+    cr_assert_eq(valid, 2);
+    cr_assert_eq(bad, 1);
+    eqlite_reader_close(rd);
+    eqlite_schema_free(schema);
+}
+
+Test(reader_api, a_descriptor_is_read_and_left_open)
+{
+    int fds[2];
+    cr_assert_eq(pipe(fds), 0);
+    const char *text = "{\"@timestamp\":\"2020\"}\n";
+    cr_assert_eq(write(fds[1], text, strlen(text)), (ssize_t)strlen(text));
+    close(fds[1]);
+    eqlite_schema *schema = schema_of(NULL, NULL);
+    eqlite_reader_options o = {.schema = schema, .source = "none", .display_name = "pipe"};
+    eqlite_reader *rd;
+    cr_assert_eq(eqlite_reader_open_fd(fds[0], &o, &rd, NULL, 0), EQLITE_OK);
+    eqlite_event ev;
+    eqlite_record rec;
+    cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EVENT, "%s", rec.reason);
+    cr_assert_str_eq(rec.file, "pipe");
+    cr_assert_eq(ev.timestamp, INT64_C(1577836800) * 1000000000, "\"2020\" is a year");
+    eqlite_reader_close(rd);
+    cr_assert_eq(close(fds[0]), 0, "still open after the reader");
+    cr_assert_eq(eqlite_reader_open_fd(-1, &o, &rd, NULL, 0), EQLITE_EMISUSE);
+    eqlite_schema_free(schema);
+}
+
+Test(reader_api, dates_parse_and_render_as_elasticsearch)
+{
+    int64_t ns;
+    cr_assert_eq(eqlite_date_parse("2017-08-30T20:47:32.5Z", 22, &ns), EQLITE_OK);
+    cr_assert_eq(ns, INT64_C(1504126052500000000));
+    cr_assert_eq(eqlite_date_parse("1504126052500", 13, &ns), EQLITE_OK);
+    cr_assert_eq(ns, INT64_C(1504126052500000000));
+    cr_assert_eq(eqlite_date_parse("2017-08-30 20:47:32Z", 20, &ns), EQLITE_EINPUT);
+    cr_assert_eq(eqlite_date_parse(NULL, 0, &ns), EQLITE_EINPUT);
+    cr_assert_eq(eqlite_date_parse("1", 1, NULL), EQLITE_EMISUSE);
+    char buf[64];
+    cr_assert_eq(eqlite_date_format(INT64_C(1504126052500), NULL, buf, sizeof buf), 24);
+    cr_assert_str_eq(buf, "2017-08-30T20:47:32.500Z");
+    cr_assert_gt(eqlite_date_format(INT64_C(1504126052500), "yyyy.MM.dd||epoch_millis", buf, sizeof buf), 0);
+    cr_assert_str_eq(buf, "2017.08.30");
+    cr_assert_eq(eqlite_date_format(0, NULL, buf, 5), 0, "too small");
+}
+
+Test(reader_api, sources_count_records_over_every_reader)
+{
+    eqlite_schema *schema = schema_of(NULL, NULL);
+    eqlite_sources *sources;
+    cr_assert_eq(eqlite_sources_new(&sources, NULL, 0), EQLITE_OK);
+    eqlite_reader_options o = {.schema = schema, .timestamp_field = "", .sources = sources};
+    size_t unknown = eqlite_sources_count(sources);
+    for (int k = 0; k < 2; k++) {
+        eqlite_reader *rd = open_text("{\"x\":1}\n", &o);
+        eqlite_event ev;
+        cr_assert_eq(eqlite_reader_next(rd, &ev, NULL), EQLITE_READ_EVENT);
+        eqlite_reader_close(rd);
+    }
+    cr_assert_eq(eqlite_sources_record_count(sources, unknown), 2);
+    cr_assert_eq(eqlite_sources_record_count(sources, unknown + 1), 0);
+    cr_assert_eq(eqlite_sources_record_count(NULL, 0), 0);
+    eqlite_sources_free(sources);
+    eqlite_schema_free(schema);
+}
