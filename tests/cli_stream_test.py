@@ -138,11 +138,12 @@ def main(tmp):
           "%d lines %r" % (len(lines(r)), r.stderr))
 
     # the line-start check compares timestamps of one layout by their bytes: another layout is parsed
-    # (here ' ' sorts before 'T' while 10:00 comes after 09:00), and the last one read carries to the next file
+    # (here T09:00-05:00 sorts before T10:00Z as bytes, but is 14:00Z), and the last one read carries to the
+    # next file
     def ts_event(i, ts, k="a"):
         return '{"@timestamp":"%s","event":{"id":%d,"category":["process"]},"k":"%s"}\n' % (ts, i, k)
-    layouts = write(os.path.join(tmp, "layouts.ndjson"), ts_event(2, "2024-05-01 10:00Z") +
-                    ts_event(1, "2024-05-01T09:00Z"))
+    layouts = write(os.path.join(tmp, "layouts.ndjson"), ts_event(2, "2024-05-01T09:00-05:00") +
+                    ts_event(1, "2024-05-01T10:00Z"))
     r = run(["query", SEQ, layouts])
     check("timestamps of another layout are compared as times, not bytes",
           len(lines(r)) == 1 and not r.stderr, "%r %r" % (lines(r), r.stderr))
