@@ -116,31 +116,6 @@ void mark_under_collect(Profile &p, uint32_t node, bool above) {
     for (const auto &k : n.kids) mark_under_collect(p, k.second, p.in_nodes[node].under_collect);
 }
 
-void PathIndex::build(const std::vector<InNode> &nodes) {
-    ids_.clear();
-    kids_.clear();
-    for (const InNode &n : nodes) {
-        ids_.push_back(n.id);
-        kids_.push_back(!n.kids.empty());
-    }
-    // every (node above, node below) pair: the trie's paths from each node
-    std::vector<std::pair<uint32_t, uint32_t>> pairs;
-    std::vector<uint32_t> above; // the path from the root down to the node visited
-    auto visit = [&](auto &self, uint32_t node) -> void {
-        for (uint32_t a : above) pairs.emplace_back(a, node);
-        above.push_back(node);
-        for (const auto &k : nodes[node].kids) self(self, k.second);
-        above.pop_back();
-    };
-    visit(visit, 0);
-    table_.clear();
-    for (const auto &pr : pairs) {
-        const std::string &from = nodes[pr.first].path, &to = nodes[pr.second].path;
-        std::string_view rel = std::string_view(to).substr(pr.first == 0 ? 0 : from.size() + 1);
-        if (!rel.empty()) table_.add(pr.first, rel, KeyStep{pr.second, false}); // an empty key names nothing
-    }
-}
-
 // The trie packed for the walk.
 void pack_walk(const std::vector<InNode> &nodes, WalkTrie *out) {
     WalkTrie &w = *out;
@@ -212,7 +187,6 @@ void compile_detection(eq_profiles *p) {
                 if (n.id < 0) n.id = static_cast<int32_t>(p->ndetect++);
                 c.ref.id = static_cast<uint32_t>(n.id);
             }
-    p->detect_index.build(p->detect_nodes);
 }
 
 } // namespace profile_internal

@@ -251,27 +251,6 @@ struct InNode {
     std::string path;
 };
 
-// Whole keys to trie nodes: each node's path relative to every node above
-// it. Where nothing is collected, a key matters only when it names a node
-// whole, so one lookup settles it (detection).
-class PathIndex {
-public:
-    void build(const std::vector<InNode> &nodes);
-    // The node `key` names from `node`, or kNone. `key` lies in simdjson's
-    // string buffer (readable 8 bytes past its end).
-    uint32_t find(uint32_t node, std::string_view key) const {
-        const KeyStep *to = table_.find(node, key);
-        return to ? to->node : kNone;
-    }
-    int32_t id(uint32_t node) const { return ids_[node]; }
-    bool has_kids(uint32_t node) const { return kids_[node]; }
-
-private:
-    KeyTable table_;
-    std::vector<int32_t> ids_;
-    std::vector<uint8_t> kids_;
-};
-
 // Text kept in blocks that stay put: a profile's constants, and the text made
 // while converting one record (numbers written out, lowercased copies, dates),
 // kept until reset() at the next record.
@@ -341,10 +320,9 @@ using namespace profile_internal;
 
 struct eq_profiles {
     std::vector<Profile> list;
-    // every profile's detect paths in one trie (a detect Cond's ref.id
-    // numbers its path here), so detection reads the record in one walk
+    // every profile's detect paths in one trie: a detect Cond's ref.id
+    // numbers its path, so a record looks each path up once
     std::vector<InNode> detect_nodes;
-    PathIndex detect_index;
     size_t ndetect = 0;
     // records taken per profile (+1: no known shape), by all readers
     mutable std::unique_ptr<std::atomic<uint64_t>[]> counts;
@@ -412,7 +390,7 @@ void compile_profile(Profile &p);
 void compile_detection(eq_profiles *p);
 
 // profile_walk.cpp: reading the record
-void detect_walk(const PathIndex &index, object obj, uint32_t node, element *val, uint8_t *seen);
+bool dom_find(object obj, std::string_view path, element *out);
 void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list = false);
 void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, uint32_t node);
 void start_record(const Profile &p, size_t index, ConvertScratch *s, object root);

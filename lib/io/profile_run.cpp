@@ -636,21 +636,27 @@ bool shadowed(const Profile &p, ConvertScratch *s, uint32_t id) {
 namespace eqio {
 
 int profiles_detect(const eq_profiles *p, object root) {
-    // what every detect path holds, from one walk (on the stack for a few paths)
+    // A detect path is looked up when a condition first needs it, once per
+    // record: profiles are tried in order and most fail on their first
+    // condition, so an ECS record is settled by a few root keys.
+    // (per record: the slots are left unconstructed, only the states cleared)
     constexpr size_t kOnStack = 64;
-    element stack_val[kOnStack];
-    uint8_t stack_seen[kOnStack] = {};
-    std::vector<element> heap_val;
-    std::vector<uint8_t> heap_seen;
-    element *val = stack_val;
-    uint8_t *seen = stack_seen;
+    union Slot {
+        element e;
+        Slot() {}
+    } stack_val[kOnStack];
+    uint8_t stack_state[kOnStack]; // 0 not looked up, 1 absent, 2 found
+    std::vector<Slot> heap_val;
+    std::vector<uint8_t> heap_state;
+    Slot *val = stack_val;
+    uint8_t *state = stack_state;
     if (p->ndetect > kOnStack) {
         heap_val.resize(p->ndetect);
-        heap_seen.assign(p->ndetect, 0);
+        heap_state.resize(p->ndetect);
         val = heap_val.data();
-        seen = heap_seen.data();
+        state = heap_state.data();
     }
-    if (p->ndetect) detect_walk(p->detect_index, root, 0, val, seen);
+    std::memset(state, 0, p->ndetect);
     for (size_t i = 0; i < p->list.size(); i++) {
         const Profile &pr = p->list[i];
         if (pr.detect.empty()) continue; // forced only
@@ -658,8 +664,10 @@ int profiles_detect(const eq_profiles *p, object root) {
         for (const auto &line : pr.detect) {
             bool one = false;
             for (const Cond &c : line) {
-                element e = val[c.ref.id];
-                bool present = seen[c.ref.id] && e.type() != element_type::NULL_VALUE;
+                uint8_t &st = state[c.ref.id];
+                if (!st) st = dom_find(root, c.ref.path, &val[c.ref.id].e) ? 2 : 1;
+                element e = st == 2 ? val[c.ref.id].e : element();
+                bool present = st == 2 && e.type() != element_type::NULL_VALUE;
                 switch (c.op) {
                 case CondOp::Exists: one = present; break;
                 case CondOp::Missing: one = !present; break;

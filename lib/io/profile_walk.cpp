@@ -159,22 +159,20 @@ void start_record(const Profile &p, size_t index, ConvertScratch *s, object root
     walk_input(p, s, root, 0, false);
 }
 
-// Detection's walk over the detect trie: val[id] gets the first value met
-// for detect path id (in document order, nested objects before the keys
-// after them), seen[id] marks it. Arrays are not entered; an empty key
-// names nothing.
-void detect_walk(const PathIndex &index, object obj, uint32_t node, element *val, uint8_t *seen) {
+// Looks a dotted path up in a DOM object without flattening it (detection):
+// each key is either the whole remaining path or one of its dotted prefixes;
+// the first value met wins (nested objects before the keys after them).
+// Arrays are not entered; an empty key names nothing.
+bool dom_find(object obj, std::string_view path, element *out) {
     for (auto field : obj) {
-        uint32_t cur = index.find(node, std::string_view(field.key.data(), field.key.size()));
-        if (cur == kNone) continue;
-        int32_t id = index.id(cur);
-        if (id >= 0 && !seen[id]) {
-            seen[id] = 1;
-            val[id] = field.value;
-        }
-        if (index.has_kids(cur) && field.value.type() == element_type::OBJECT)
-            detect_walk(index, object(field.value), cur, val, seen);
+        std::string_view k(field.key.data(), field.key.size());
+        if (k.empty() || path.empty() || k[0] != path[0]) continue; // turns most keys away
+        if (k == path) { *out = field.value; return true; }
+        if (path.size() > k.size() && path[k.size()] == '.' && path.substr(0, k.size()) == k &&
+            field.value.type() == element_type::OBJECT && dom_find(object(field.value), path.substr(k.size() + 1), out))
+            return true;
     }
+    return false;
 }
 
 } // namespace profile_internal
