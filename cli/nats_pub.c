@@ -105,6 +105,14 @@ void nu_pub_options(nu_pub *p, jsOptions *jo)
     jo->PublishAsync.AckHandlerClosure = p;
 }
 
+/* A publish that failed this way goes again: a stall while a leader is
+ * elected, or a write on a connection the server reset before the client saw
+ * it close (the client reconnects; the message id drops a copy that landed). */
+static bool retryable(natsStatus s)
+{
+    return s == NATS_TIMEOUT || s == NATS_IO_ERROR || s == NATS_CONNECTION_DISCONNECTED || s == NATS_STALE_CONNECTION;
+}
+
 /* Sends message k of the batch in the current round. */
 static natsStatus send_one(nu_pub *p, jsCtx *js, size_t k)
 {
@@ -128,9 +136,11 @@ static natsStatus send_one(nu_pub *p, jsCtx *js, size_t k)
     jsPubOptions po;
     jsPubOptions_Init(&po);
     po.MaxWait = 5000; /* an ack that never comes is a failure: the message goes again */
-    for (int attempt = 0; s == NATS_OK || (s == NATS_TIMEOUT && attempt < 120); attempt++) {
+    for (int attempt = 0; s == NATS_OK || (retryable(s) && attempt < 120); attempt++) {
+        if (s != NATS_OK && s != NATS_TIMEOUT)
+            nu_sleep_ms(250); /* the client reconnects meanwhile */
         s = js_PublishMsgAsync(js, &msg, &po); /* stalls while a leader is elected */
-        if (s != NATS_TIMEOUT)
+        if (!retryable(s))
             break;
     }
     natsMsg_Destroy(msg); /* NULL once the library has it */
