@@ -48,6 +48,17 @@ static void start(fixture *f)
     cr_assert_eq(eqlite_scanner_new(f->rs, NULL, &f->sc), EQLITE_OK);
 }
 
+/* Each rule into the ruleset and, on its own, into a matcher of its own:
+ * what the ruleset gives is checked against what each rule alone gives. */
+static void add_each_alone(fixture *f, const char *const *rules, int n, eqlite_program **progs, eqlite_matcher **ms)
+{
+    for (int k = 0; k < n; k++) {
+        add(f, rules[k], rules[k]);
+        cr_assert_eq(eqlite_compile(f->schema, rules[k], strlen(rules[k]), &progs[k], NULL), EQLITE_OK, "%s", rules[k]);
+        cr_assert_eq(eqlite_matcher_new(progs[k], NULL, &ms[k]), EQLITE_OK);
+    }
+}
+
 static void teardown_fixture(fixture *f)
 {
     eqlite_scanner_free(f->sc);
@@ -259,11 +270,7 @@ Test(ruleset, agrees_with_single_rule_matchers)
     setup_schema(&f, NULL);
     eqlite_program *progs[4];
     eqlite_matcher *ms[4];
-    for (int k = 0; k < 4; k++) {
-        add(&f, rules[k], rules[k]);
-        cr_assert_eq(eqlite_compile(f.schema, rules[k], strlen(rules[k]), &progs[k], NULL), EQLITE_OK);
-        cr_assert_eq(eqlite_matcher_new(progs[k], NULL, &ms[k]), EQLITE_OK);
-    }
+    add_each_alone(&f, rules, 4, progs, ms);
     start(&f);
     for (int c = 0; c < 3; c++)
         for (int o = 0; o < 2; o++)
@@ -420,11 +427,7 @@ Test(ruleset, guard_index_agrees_with_single_rule_matchers)
     setup_schema(&f, NULL);
     eqlite_program *progs[NR];
     eqlite_matcher *ms[NR];
-    for (int k = 0; k < NR; k++) {
-        add(&f, rules[k], rules[k]);
-        cr_assert_eq(eqlite_compile(f.schema, rules[k], strlen(rules[k]), &progs[k], NULL), EQLITE_OK, "%s", rules[k]);
-        cr_assert_eq(eqlite_matcher_new(progs[k], NULL, &ms[k]), EQLITE_OK);
-    }
+    add_each_alone(&f, rules, NR, progs, ms);
     start(&f);
     int64_t ts = 0;
     uint64_t total = 0;
@@ -494,11 +497,7 @@ Test(ruleset, contains_pattern_runs_only_where_its_literal_is)
     setup_schema(&f, NULL);
     eqlite_program *progs[NR];
     eqlite_matcher *ms[NR];
-    for (int k = 0; k < NR; k++) {
-        add(&f, rules[k], rules[k]);
-        cr_assert_eq(eqlite_compile(f.schema, rules[k], strlen(rules[k]), &progs[k], NULL), EQLITE_OK, "%s", rules[k]);
-        cr_assert_eq(eqlite_matcher_new(progs[k], NULL, &ms[k]), EQLITE_OK);
-    }
+    add_each_alone(&f, rules, NR, progs, ms);
     start(&f);
     int matched = 0;
     for (int repeat = 0; repeat < 2; repeat++) /* the second time through the memo */
