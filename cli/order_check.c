@@ -200,7 +200,6 @@ static fast_verdict fast_check(int fd, line_check *c)
     return v;
 }
 
-/* The reader's view: only events count; bad records are left to the run. */
 /* The last event the check took: its timestamp, and its tiebreaker with a
  * copy of a string's bytes (the reader's move on). */
 typedef struct order_last {
@@ -239,6 +238,7 @@ static bool order_accept(order_last *o, const eqlite_event *ev)
     return true;
 }
 
+/* The reader's view: only events count; bad records are left to the run. */
 static int reader_check(eng *e, eqlite_reader *rd, order_last *st, bool *in_order)
 {
     eqlite_event ev;
