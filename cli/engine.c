@@ -505,12 +505,9 @@ int eng_split(eng *e)
     if (e->sides[0].rs)
         return 0;
     size_t nschema = eqlite_schema_field_count(e->schema);
-    bool *read = calloc(nschema + 1, sizeof *read);
-    e->ordered_fields = calloc(nschema + 1, sizeof *e->ordered_fields);
-    if (!read || !e->ordered_fields) {
-        free(read);
+    uint8_t *read = calloc(nschema + 1, sizeof *read);
+    if (!read)
         return eng_out_of_memory("splitting the rules");
-    }
     for (int side = 0; side < 2; side++) {
         eng_side *sd = &e->sides[side];
         if (!(sd->to_rule = calloc(e->nrules + 1, sizeof *sd->to_rule)) ||
@@ -535,7 +532,7 @@ int eng_split(eng *e)
                 const uint32_t *ids = eqlite_program_fields(r->prog, &n);
                 for (size_t j = 0; j < n; j++)
                     if (ids[j] < nschema)
-                        read[ids[j]] = true;
+                        read[ids[j]] = 1;
             }
         }
         eqlite_status st = eqlite_ruleset_finish(sd->rs);
@@ -546,10 +543,8 @@ int eng_split(eng *e)
         }
     }
     /* the timestamp and tiebreaker come with every copy; nothing else is needed */
-    for (uint32_t id = 0; id < nschema; id++)
-        if (read[id])
-            e->ordered_fields[e->nordered_fields++] = id;
-    free(read);
+    e->ordered_fields = read;
+    e->nordered_fields = nschema;
     return 0;
 }
 

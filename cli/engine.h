@@ -168,8 +168,8 @@ typedef struct eng {
     eng_totals totals;
     eng_late late[ENG_LATE_REASONS];
     eng_side sides[2];   /* ENG_PLAIN - 1, ENG_ORDERED - 1: built by eng_split */
-    uint32_t *ordered_fields; /* ascending schema ids the ordered rules read (what workers copy) */
-    size_t nordered_fields;
+    uint8_t *ordered_fields; /* by schema id: 1 when an ordered rule reads it (what workers copy) */
+    size_t nordered_fields;  /* entries in ordered_fields (the schema's field count) */
     /* per rule (e->nrules), set by the caller before a run to have runners
      * count and time every rule (a cost per rule run); owned by the caller */
     eng_rule_count *rule_counts;
