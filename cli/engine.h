@@ -66,11 +66,10 @@ typedef enum eng_subset { ENG_ALL, ENG_PLAIN, ENG_ORDERED } eng_subset;
 
 /* The -j split of an ordered run: plain event queries run in the chunk
  * workers, the rest (sequences, samples, piped rules) in one thread that sees
- * every event in order. Rule indexes of each side map back to e->rules. */
+ * every event in order. Both sides run scanners of e->rs, each selecting its
+ * own rules (one bit per rule), so a worker's guard marks serve both. */
 typedef struct eng_side {
-    eqlite_ruleset *rs;
-    size_t *to_rule;
-    size_t n;
+    uint64_t *rules; /* (e->nrules + 63) / 64 words */
 } eng_side;
 
 /* A result's place, for merging the two sides back into -j 1 order: the
@@ -223,6 +222,12 @@ void eng_runner_set_out(eng_runner *r, eq_strbuf *out);
 /* Feeds one event to every matcher. 0, or 2 on an engine error. An
  * out-of-order event is reported (file:line) and counted, not fatal. */
 int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec);
+/* A runner over one side of the split: marks the event's guards for both
+ * sides (eqlite_ruleset_marks_words(e->rs) words); 0, or 2 on an error. */
+int eng_runner_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks);
+/* eng_runner_feed with the event's marks from eng_runner_mark (a runner
+ * over one side of the split; marks NULL: it marks the event itself). */
+int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks);
 /* Records whose line is not the one in their file (a chunk of -j, an event
  * read back for a sort): line_of gives it, counted only for a message. */
 typedef uint64_t (*eng_line_of)(void *ctx, const eqlite_record *rec);

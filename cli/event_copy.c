@@ -56,29 +56,54 @@ void copy_arena_free(copy_arena *a)
     }
 }
 
-/* The j-th field id to look at: from the present list when the reader gave
- * one, else j itself; nfields when it is not to be kept. */
-static size_t field_at(const eqlite_event *ev, const uint8_t *keep, size_t nkeep, size_t j)
+/* Whether field i of ev is set and kept. */
+static inline bool kept(const eqlite_event *ev, const uint8_t *keep, size_t nkeep, size_t i)
 {
-    size_t i = ev->present ? ev->present[j] : j;
-    if (i >= ev->nfields || ev->fields[i].kind == EQLITE_NULL || (keep && (i >= nkeep || !keep[i])))
-        return ev->nfields;
-    return i;
+    return i < ev->nfields && ev->fields[i].kind != EQLITE_NULL && (!keep || (i < nkeep && keep[i]));
 }
+
+/* Strings, most values, are sized and copied here; arrays by the library. */
+static inline void size_value(const eqlite_value *v, size_t *nelems, size_t *bytes)
+{
+    if (v->kind == EQLITE_STRING)
+        *bytes += v->len;
+    else if (v->kind == EQLITE_ARRAY)
+        eqlite_value_copy_size(v, nelems, bytes);
+}
+
+static inline eqlite_value copy_value(const eqlite_value *v, eqlite_value **elems, char **room)
+{
+    if (v->kind == EQLITE_ARRAY)
+        return eqlite_value_copy(v, elems, room);
+    eqlite_value out = *v;
+    if (v->kind == EQLITE_STRING) {
+        if (v->len)
+            memcpy(*room, v->u.s, v->len);
+        out.u.s = *room;
+        *room += v->len;
+    }
+    return out;
+}
+
+#define LISTED 256 /* kept ids gathered on the stack; an event with more takes two passes */
 
 event_copy *event_copy_make(const eqlite_event *ev, const eqlite_record *rec, const uint8_t *keep, size_t nkeep,
                             bool borrow_text, copy_arena *arena)
 {
+    uint32_t listed[LISTED];
     uint32_t nset = 0;
     size_t nelems = 0, bytes = borrow_text ? 0 : rec->len;
-    eqlite_value_copy_size(&ev->tiebreaker, &nelems, &bytes);
+    size_value(&ev->tiebreaker, &nelems, &bytes);
+    /* the present list when the reader gave one, else every field */
     size_t n = ev->present ? ev->npresent : ev->nfields;
     for (size_t j = 0; j < n; j++) {
-        size_t i = field_at(ev, keep, nkeep, j);
-        if (i == ev->nfields)
+        size_t i = ev->present ? ev->present[j] : j;
+        if (!kept(ev, keep, nkeep, i))
             continue;
+        if (nset < LISTED)
+            listed[nset] = (uint32_t)i;
         nset++;
-        eqlite_value_copy_size(&ev->fields[i], &nelems, &bytes);
+        size_value(&ev->fields[i], &nelems, &bytes);
     }
     size_t head = sizeof(event_copy) + (size_t)nset * sizeof(eqlite_value) + nelems * sizeof(eqlite_value);
     size_t ids = (size_t)nset * sizeof(uint32_t);
@@ -88,22 +113,28 @@ event_copy *event_copy_make(const eqlite_event *ev, const eqlite_record *rec, co
     w->ts = ev->timestamp;
     w->line = rec->number;
     w->nset = nset;
-    w->nfields = 0;
     w->vals = (eqlite_value *)(w + 1);
     eqlite_value *elems = w->vals + nset;
     w->ids = (uint32_t *)(elems + nelems);
     char *room = (char *)(w->ids + nset); /* string bytes, then the text */
-    uint32_t k = 0;
-    for (size_t j = 0; j < n; j++) {
-        size_t i = field_at(ev, keep, nkeep, j);
-        if (i == ev->nfields)
-            continue;
-        w->ids[k] = (uint32_t)i;
-        if (i >= w->nfields)
-            w->nfields = (uint32_t)i + 1;
-        w->vals[k++] = eqlite_value_copy(&ev->fields[i], &elems, &room);
+    if (nset <= LISTED) {
+        memcpy(w->ids, listed, ids);
+    } else {
+        uint32_t k = 0;
+        for (size_t j = 0; j < n; j++) {
+            size_t i = ev->present ? ev->present[j] : j;
+            if (kept(ev, keep, nkeep, i))
+                w->ids[k++] = (uint32_t)i;
+        }
     }
-    w->tb = eqlite_value_copy(&ev->tiebreaker, &elems, &room);
+    uint32_t top = 0;
+    for (uint32_t k = 0; k < nset; k++) {
+        uint32_t i = w->ids[k];
+        top = i >= top ? i + 1 : top;
+        w->vals[k] = copy_value(&ev->fields[i], &elems, &room);
+    }
+    w->nfields = top;
+    w->tb = copy_value(&ev->tiebreaker, &elems, &room);
     if (borrow_text) {
         w->text = (eng_text){rec->text, rec->len, NULL};
         return w;

@@ -39,6 +39,7 @@ typedef struct slot {
     int status;
     eq_strbuf tags;       /* eng_tag per result in out (split runs) */
     event_copy **evs;  /* split runs: every event of the chunk, for the ordered rules */
+    uint64_t *marks;   /* split runs: mark_words per event, the ordered rules' guards it passes */
     size_t nevs, evcap;
     copy_arena arena; /* where evs live, dropped once the chunk is written */
 } slot;
@@ -63,6 +64,7 @@ typedef struct par {
     bool cpu_split; /* EQLITE_CPU_SPLIT: time the two stages per thread */
     double cpu_chunks, cpu_write; /* seconds of thread CPU in each stage, all threads */
     eng_runner *ordered; /* split runs: the ordered rules, fed here in order */
+    size_t mark_words;   /* split runs: words of one event's marks */
     event_view view;
     eq_strbuf seq_out, seq_tags; /* the ordered rules' results for one event */
     slot slots[WINDOW];
@@ -118,6 +120,42 @@ static uint64_t chunk_line(void *ctx, const eqlite_record *rec)
     return eng_count_lines(s->data, s->start) + rec->number;
 }
 
+static bool grow_events(par *p, slot *s)
+{
+    size_t cap = s->evcap ? s->evcap * 2 : 4096;
+    event_copy **evs = realloc(s->evs, cap * sizeof *evs);
+    if (evs)
+        s->evs = evs;
+    uint64_t *marks = evs ? realloc(s->marks, cap * p->mark_words * sizeof *marks) : NULL;
+    if (!marks)
+        return false;
+    s->marks = marks;
+    s->evcap = cap;
+    return true;
+}
+
+/* Split runs: the event's guard marks (for both sides) and a copy of the
+ * fields the ordered rules read, for the thread that feeds them in order. */
+static int hand_over(par *p, eng_runner *r, slot *s, const eqlite_event *ev, eqlite_record *rec, eqlite_reader *rd)
+{
+    if (s->nevs == s->evcap && !grow_events(p, s))
+        return eng_out_of_memory("handing events to the ordered rules");
+    int status = eng_runner_mark(r, ev, rec, s->marks + s->nevs * p->mark_words);
+    if (status)
+        return status;
+    /* the text stays in the mapping until the run ends (a dropped page
+     * faults back in), and a kept event copies it (retain_text) */
+    bool in_mapping = rec->text != NULL; /* else a converted record's text, in the reader */
+    if (!in_mapping && eqlite_reader_text(rd, &rec->text, &rec->len) != EQLITE_OK)
+        return eng_out_of_memory("handing events to the ordered rules");
+    event_copy *c = event_copy_make(ev, rec, p->e->ordered_fields, p->e->nordered_fields, in_mapping, &s->arena);
+    if (!c)
+        return eng_out_of_memory("handing events to the ordered rules");
+    eng_runner_set_tags(r, &s->tags, (uint32_t)s->nevs);
+    s->evs[s->nevs++] = c;
+    return 0;
+}
+
 static void run_chunk(par *p, eng_runner *r, slot *s)
 {
     eqlite_reader_options o;
@@ -152,35 +190,13 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
         eng_text text = {rec.text, rec.len, rd};
         ev.user = &text;
         s->events++;
-        if (p->ordered) {
-            if (s->nevs == s->evcap) {
-                size_t cap = s->evcap ? s->evcap * 2 : 4096;
-                event_copy **evs = realloc(s->evs, cap * sizeof *evs);
-                if (!evs) {
-                    s->status = eng_out_of_memory("handing events to the ordered rules");
-                    break;
-                }
-                s->evs = evs;
-                s->evcap = cap;
-            }
-            /* the text stays in the mapping until the run ends (a dropped page
-             * faults back in), and a kept event copies it (retain_text) */
-            bool in_mapping = rec.text != NULL; /* else a converted record's text, in the reader */
-            if (!in_mapping && eqlite_reader_text(rd, &rec.text, &rec.len) != EQLITE_OK) {
-                s->status = eng_out_of_memory("handing events to the ordered rules");
+        if (p->ordered) { /* the marks serve both sides */
+            if ((s->status = hand_over(p, r, s, &ev, &rec, rd)) != 0 ||
+                (s->status = eng_runner_feed_marked(r, &ev, &rec, s->marks + (s->nevs - 1) * p->mark_words)) != 0)
                 break;
-            }
-            event_copy *c =
-                event_copy_make(&ev, &rec, p->e->ordered_fields, p->e->nordered_fields, in_mapping, &s->arena);
-            if (!c) {
-                s->status = eng_out_of_memory("handing events to the ordered rules");
-                break;
-            }
-            eng_runner_set_tags(r, &s->tags, (uint32_t)s->nevs);
-            s->evs[s->nevs++] = c;
-        }
-        if ((s->status = eng_runner_feed(r, &ev, &rec)) != 0)
+        } else if ((s->status = eng_runner_feed(r, &ev, &rec)) != 0) {
             break;
+        }
     }
     s->matches = eng_runner_matches(r) - matches_before;
     drop_pages(p, dropped, s->end);
@@ -262,7 +278,8 @@ static void work(par *p, eng_runner *r)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* A thread's matchers for the plain rules: all rules when none is ordered. */
+/* A thread's matchers for the plain rules (all rules when none is
+ * ordered); NULL when they could not start, and the run stops. */
 static eng_runner *chunk_runner(par *p)
 {
     eng_runner *r = p->ordered ? eng_runner_new_subset(p->e, NULL, ENG_PLAIN) : eng_runner_new(p->e, NULL);
@@ -333,7 +350,7 @@ static int merge_chunk(par *p, slot *s)
         eng_runner_set_lines(p->ordered, chunk_line, s);
         eng_runner_set_tags(p->ordered, &p->seq_tags, (uint32_t)k);
         if (!eng_runner_stopped(p->ordered))
-            status = eng_runner_feed(p->ordered, &ev, &rec);
+            status = eng_runner_feed_marked(p->ordered, &ev, &rec, s->marks + k * p->mark_words);
         const eng_tag *stags = (const eng_tag *)p->seq_tags.data;
         size_t nstags = p->seq_tags.len / sizeof *stags, si = 0;
         uint64_t sstart = 0;
@@ -417,6 +434,7 @@ static void free_slots(par *p)
         eq_strbuf_free(&p->slots[k].tags);
         copy_arena_free(&p->slots[k].arena);
         free(p->slots[k].evs);
+        free(p->slots[k].marks);
     }
     eq_strbuf_free(&p->seq_out);
     eq_strbuf_free(&p->seq_tags);
@@ -431,6 +449,7 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
     p->e = e;
     p->path = path;
     p->ordered = ordered;
+    p->mark_words = ordered ? eqlite_ruleset_marks_words(e->rs) : 0;
     p->cpu_split = getenv("EQLITE_CPU_SPLIT") != NULL;
     eng_progress_file(e, ENG_STEP_MATCH, path);
     if (map_file(path, &p->data, &p->size) != 0) {
