@@ -5,7 +5,7 @@
  * Three ways to run:
  *   - chunked (event queries over plain NDJSON files, no head/tail pipe,
  *     no --size): the file is mapped and cut into ~4 MiB chunks at line
- *     ends; with -j N, N workers each run their own matchers over a chunk;
+ *     ends; with -j N, N threads each run their own matchers over a chunk;
  *     results are written in input order; pages are dropped once written;
  *   - streaming (event queries over stdin, .gz, JSON arrays, or with pipes):
  *     one reader, one pass, memory flat in the input size;
@@ -258,9 +258,10 @@ int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order);
  * (timestamp, tiebreaker), then fed in that order by one runner. */
 int eng_run_ordered(eng *e, char *const *paths, size_t npaths);
 int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *display_name);
-/* `ordered` (a runner over ENG_ORDERED, or NULL when every rule is plain):
- * workers run the plain rules and hand copies of the events to this thread,
- * which feeds `ordered` in input order and merges the results. */
+/* `jobs` threads, this one included (parallel.c). `ordered` (a runner over
+ * ENG_ORDERED, or NULL when every rule is plain): each thread runs the plain
+ * rules over chunks and keeps the events' marks and copies; whichever thread
+ * writes a chunk feeds them to `ordered` in input order and merges results. */
 int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered);
 bool eng_can_split(const char *path);
 /* "sources: NAME N ... unknown-shape N" (the records each profile took) to f. */
