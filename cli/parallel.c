@@ -387,7 +387,7 @@ static int emit(par *p, slot *s)
     /* a buffer whose growth failed may be empty: its results are lost */
     if (s->out.failed || s->errs.failed || s->tags.failed || (e->out && e->out->failed))
         return eng_out_of_memory("collecting results");
-    if (p->ordered && s->status == 0) {
+    if (p->ordered) { /* a chunk cut short still has its events before the cut */
         int st = merge_chunk(p, s);
         if (st)
             return st;
