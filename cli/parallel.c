@@ -8,7 +8,8 @@
  * ordered rules (sequences, samples, pipes) in order, so neither side waits
  * for a thread kept for the other. A worker drops the pages it has read
  * every MiB (results are copies), so resident memory stays flat however large
- * the file. At most WINDOW chunks are in flight. */
+ * the file. At most jobs + 2 chunks (up to WINDOW) are in flight: each
+ * holds its results and, in split runs, its events' marks and copies. */
 #define _DEFAULT_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -41,7 +42,7 @@ typedef struct slot {
     int status;
     eq_strbuf tags;       /* eng_tag per result in out (split runs) */
     event_copy **evs;  /* split runs: every event of the chunk, for the ordered rules */
-    uint64_t *marks;   /* split runs: mark_words per event, the ordered rules' guards it passes */
+    uint64_t *marks;   /* split runs: mark_words per event, the guards it passes (every rule) */
     size_t nevs, evcap;
     copy_arena arena; /* where evs live, dropped once the chunk is written */
 } slot;
@@ -67,6 +68,7 @@ typedef struct par {
     double cpu_chunks, cpu_write; /* seconds of thread CPU in each stage, all threads */
     eng_runner *ordered; /* split runs: the ordered rules, fed here in order */
     size_t mark_words;   /* split runs: words of one event's marks */
+    uint64_t window;     /* chunks in flight at most (slots used) */
     event_view view;
     eq_strbuf seq_out, seq_tags; /* the ordered rules' results for one event */
     slot slots[WINDOW];
@@ -209,9 +211,9 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
  * full, or the file is done). Called locked. */
 static slot *take(par *p)
 {
-    if (p->stop || p->next_start >= p->size || p->next_index >= p->emit_index + WINDOW)
+    if (p->stop || p->next_start >= p->size || p->next_index >= p->emit_index + p->window)
         return NULL;
-    slot *s = &p->slots[p->next_index % WINDOW];
+    slot *s = &p->slots[p->next_index % p->window];
     s->state = SLOT_TAKEN;
     s->index = p->next_index++;
     s->data = p->data;
@@ -242,7 +244,7 @@ static void work(par *p, eng_runner *r)
     double chunks = 0, write = 0;
     pthread_mutex_lock(&p->mu);
     while (!p->stop) { /* after a failure nothing more is written */
-        slot *next = &p->slots[p->emit_index % WINDOW];
+        slot *next = &p->slots[p->emit_index % p->window];
         if (!p->writing && next->state == SLOT_DONE && next->index == p->emit_index) {
             p->writing = true;
             pthread_mutex_unlock(&p->mu);
@@ -452,6 +454,7 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
     p->e = e;
     p->path = path;
     p->ordered = ordered;
+    p->window = (uint64_t)jobs + 2 < WINDOW ? (uint64_t)jobs + 2 : WINDOW;
     p->mark_words = ordered ? eqlite_ruleset_marks_words(e->rs) : 0;
     p->cpu_split = getenv("EQLITE_CPU_SPLIT") != NULL;
     eng_progress_file(e, ENG_STEP_MATCH, path);

@@ -245,7 +245,18 @@ Test(ruleset, misuse_is_reported)
     setup_schema(&f, NULL);
     add(&f, "process where true", "a");
     cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &f.sc), EQLITE_EMISUSE); /* not finished */
+    cr_assert_eq(eqlite_ruleset_marks_words(f.rs), 0);
     start(&f);
+    uint64_t marks[64] = {0}, rules[1] = {1};
+    cr_assert_gt(eqlite_ruleset_marks_words(f.rs), 0);
+    cr_assert_leq(eqlite_ruleset_marks_words(f.rs), 64);
+    cr_assert_eq(eqlite_ruleset_marks_words(NULL), 0);
+    cr_assert_eq(eqlite_scanner_mark(f.sc, NULL, marks), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_mark(NULL, NULL, marks), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_match_marked(f.sc, NULL, marks, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_select(f.sc, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_select(NULL, rules), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_select(f.sc, rules), EQLITE_OK); /* before the first match */
     const char *rule = "any where true";
     cr_assert_eq(eqlite_ruleset_add(f.rs, rule, strlen(rule), "late", NULL, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_scanner_match(f.sc, NULL, NULL, NULL), EQLITE_EMISUSE);
