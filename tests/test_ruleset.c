@@ -734,7 +734,8 @@ typedef struct per_event {
 
 static void end_event(per_event *p, size_t i, size_t from)
 {
-    qsort(p->fp.v + from, p->fp.n - from, sizeof *p->fp.v, by_value);
+    if (p->fp.n > from)
+        qsort(p->fp.v + from, p->fp.n - from, sizeof *p->fp.v, by_value);
     p->ends[i] = p->fp.n;
 }
 
