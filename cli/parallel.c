@@ -30,9 +30,10 @@
 enum { SLOT_FREE, SLOT_TAKEN, SLOT_DONE };
 
 /* Threads work on neighbouring slots at once, each counting per event:
- * a slot to a cache line of its own at least, so they share none. */
+ * a cache line of padding between slots keeps them from sharing one. */
 typedef struct slot {
-    _Alignas(64) int state;
+    char pad[64];
+    int state;
     uint64_t index;
     const char *data; /* the mapping: lines are counted from its start */
     size_t start, end;
@@ -447,10 +448,9 @@ static void free_slots(par *p)
 
 int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
 {
-    par *p = aligned_alloc(_Alignof(par), sizeof *p); /* slots are cache-line aligned */
+    par *p = calloc(1, sizeof *p);
     if (!p)
         return eng_out_of_memory("starting the run");
-    memset(p, 0, sizeof *p);
     p->e = e;
     p->path = path;
     p->ordered = ordered;
