@@ -280,6 +280,8 @@ static void work(par *p, eng_runner *r)
     }
     p->cpu_chunks += chunks;
     p->cpu_write += write;
+    if (p->cpu_split)
+        fprintf(stderr, "eqlite: cpu split: a thread: chunks %.3f s, writing %.3f s\n", chunks, write);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -480,7 +482,7 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
     if (status == 0 && p->no_runner)
         status = eng_out_of_memory("starting the matchers");
     if (p->cpu_split)
-        fprintf(stderr, "eqlite: cpu split: %d thread%s, chunks %.3f s, writing%s %.3f s\n", started + 1,
+        fprintf(stderr, "eqlite: cpu split: %d thread%s in all, chunks %.3f s, writing%s %.3f s\n", started + 1,
                 started ? "s" : "", p->cpu_chunks, ordered ? " and the ordered rules" : "", p->cpu_write);
     e->stopped |= ordered && eng_runner_stopped(ordered);
     free_slots(p);
