@@ -247,6 +247,11 @@ static int add_entry(sorter *s, const sort_entry *en)
 
 /* Plain NDJSON is read back where it is; anything else is copied, one
  * record a line, into a temporary file. */
+/* index_source's status when the input breaks off (a truncated .gz): the
+ * records before the break are still sorted and run, as a stream would run
+ * them, and the exit status is 2. */
+enum { INPUT_ENDS = -1 };
+
 static int index_source(sorter *s, size_t k, const char *path)
 {
     eng *e = s->e;
@@ -273,7 +278,7 @@ static int index_source(sorter *s, size_t k, const char *path)
     for (int got; status == 0 && (got = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
         if (got == EQLITE_READ_FATAL) {
             fprintf(stderr, "%s: %s\n", rec.file, rec.reason);
-            status = 2;
+            status = INPUT_ENDS;
             break;
         }
         if (got == EQLITE_READ_BAD) {
@@ -638,6 +643,17 @@ static int sorter_init(sorter *s, eng *e, size_t nsrc)
     return 0;
 }
 
+/* Pass 2 after pass 1 gave `status`: over everything indexed when the input
+ * broke off, then 2 (the break was reported). */
+static int feed_indexed(sorter *s, int status)
+{
+    if (status == INPUT_ENDS) {
+        status = feed_sorted(s);
+        return status ? status : 2;
+    }
+    return status == 0 ? feed_sorted(s) : status;
+}
+
 int eng_run_ordered(eng *e, char *const *paths, size_t npaths)
 {
     sorter s;
@@ -653,8 +669,7 @@ int eng_run_ordered(eng *e, char *const *paths, size_t npaths)
         if (status == 0)
             status = index_source(&s, k, paths[k]);
     }
-    if (status == 0)
-        status = feed_sorted(&s);
+    status = feed_indexed(&s, status);
     sorter_free(&s);
     return status;
 }
@@ -676,8 +691,7 @@ int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *dis
         status = index_source(&s, 0, NULL);
         if (s.src[0].copy)
             s.src[0].mem = NULL; /* pass 2 reads the copy */
-        if (status == 0)
-            status = feed_sorted(&s);
+        status = feed_indexed(&s, status);
     }
     sorter_free(&s);
     return status;

@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""`eqlite query` on damaged and unusual input: each case gives a clear error
+naming the file (and line), never a crash, a hang or a silent wrong answer, and
+the results found before a fatal error are printed, not dropped."""
+import gzip
+import zlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+BIN = os.environ.get("EQLITE_BIN", "eqlite")
+failures = []
+
+
+def run(args, stdin=b"", timeout=120):
+    return subprocess.run([BIN] + args, input=stdin, capture_output=True, timeout=timeout)
+
+
+def check(name, cond, detail=""):
+    print("%s %s%s" % ("ok  " if cond else "FAIL", name, "" if cond else ": " + detail))
+    if not cond:
+        failures.append(name)
+
+
+def event(i, ts, cat="process"):
+    return json.dumps({"@timestamp": ts, "event": {"id": i, "category": [cat]}, "pad": "x" * 200},
+                      separators=(",", ":"))
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def lines(r):
+    return r.stdout.decode().splitlines()
+
+
+def truncated_gzip(tmp):
+    """A .gz cut short: the records before the cut are read and matched, and
+    their results printed before the exit-2 error (they were counted as
+    matches and then dropped with the output buffer)."""
+    text = "".join(event(i, 1714521600000 + i) + "\n" for i in range(1, 401)).encode()
+    whole = gzip.compress(text)
+    cut = write(os.path.join(tmp, "cut.ndjson.gz"), whole[:len(whole) // 2])
+    readable = zlib.decompressobj(16 + 15).decompress(whole[:len(whole) // 2])
+    complete = readable[:readable.rfind(b"\n") + 1]
+    prefix = write(os.path.join(tmp, "prefix.ndjson"), complete)
+    for query in ("any where true", "sequence [any where true] [any where true]"):
+        want = lines(run(["query", query, prefix]))
+        r = run(["query", "--stats", query, cut])
+        err = r.stderr.decode()
+        check("a truncated .gz (%s): exit 2, the error, and the results before the cut" % query.split()[0],
+              r.returncode == 2 and "truncated gzip input" in err and len(want) > 90 and
+              lines(r) == want and "matches %d," % len(want) in err,
+              "rc %d, %d lines of %d, %s" % (r.returncode, len(lines(r)), len(want), err))
+    r = run(["query", "any where true"], stdin=open(cut, "rb").read())
+    check("a truncated .gz on stdin: the results before the cut",
+          r.returncode == 2 and lines(r) == complete.decode().splitlines(), "rc %d, %d lines" % (r.returncode, len(lines(r))))
+
+
+def main(tmp):
+    truncated_gzip(tmp)
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as d:
+        main(d)
+    print("%d failed" % len(failures))
+    sys.exit(1 if failures else 0)
