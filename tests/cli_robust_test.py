@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 
 BIN = os.environ.get("EQLITE_BIN", "eqlite")
 failures = []
@@ -62,8 +63,47 @@ def truncated_gzip(tmp):
           r.returncode == 2 and lines(r) == complete.decode().splitlines(), "rc %d, %d lines" % (r.returncode, len(lines(r))))
 
 
+def named_pipe(tmp):
+    """A named pipe is opened once: looking at it first took the writer's data
+    and left the run waiting for another writer forever."""
+    text = "".join(event(i, 1714521600000 + i) + "\n" for i in range(1, 4))
+    fifo = os.path.join(tmp, "events.fifo")
+    os.mkfifo(fifo)
+    for args in (["any where true"], ["-j", "2", "any where true"],
+                 ["sequence [any where true] [any where true]"], ["convert"]):
+        def feed():
+            try:
+                with open(fifo, "w") as f:
+                    f.write(text)
+            except BrokenPipeError:
+                pass
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        cmd = ["convert", fifo] if args == ["convert"] else ["query"] + args + [fifo]
+        try:
+            r = run(cmd, timeout=20)
+            got = (r.returncode, len(lines(r)))
+        except subprocess.TimeoutExpired:
+            got = "hung"
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))  # a writer still waiting ends
+            writer.join(5)
+        want = (0, 2 if "sequence" in args[0] else 3)
+        check("a named pipe as input (%s)" % " ".join(args), got == want, "got %s, want %s" % (got, want))
+
+
+def directory(tmp):
+    for cmd in (["query", "any where true"], ["query", "sequence [any where true] [any where true]"],
+                ["convert"]):
+        r = run(cmd + [tmp])
+        check("a directory as input (%s): exit 2, named" % " ".join(cmd[:2]),
+              r.returncode == 2 and r.stderr.decode() == "eqlite: cannot read %s: is a directory, not a file of "
+              "events\n" % tmp, repr(r))
+
+
 def main(tmp):
     truncated_gzip(tmp)
+    named_pipe(tmp)
+    directory(tmp)
 
 
 if __name__ == "__main__":
