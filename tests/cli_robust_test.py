@@ -100,10 +100,23 @@ def directory(tmp):
               "events\n" % tmp, repr(r))
 
 
+def timestamps_out_of_range(tmp):
+    """Years a 64-bit nanosecond clock cannot hold are 'out of range', not 'unparseable'."""
+    path = os.path.join(tmp, "ts.ndjson")
+    stamps = ['"0001-01-01T00:00:00Z"', '"9999-12-31T23:59:59.999Z"', "-62135596800000", '"2024-05-01T00:00:00Z"']
+    write(path, "".join('{"@timestamp":%s,"event":{"category":"process"}}\n' % t for t in stamps).encode())
+    r = run(["query", "process where true", path])
+    out_of_range = "timestamp in field '@timestamp' is out of range (1677-09-21 to 2262-04-11)"
+    check("timestamps past the 64-bit nanosecond range are reported as out of range",
+          r.returncode == 0 and len(lines(r)) == 1 and r.stderr.decode().splitlines()[:3] ==
+          ["%s:%d: %s" % (path, k, out_of_range) for k in (1, 2, 3)], r.stderr.decode())
+
+
 def main(tmp):
     truncated_gzip(tmp)
     named_pipe(tmp)
     directory(tmp)
+    timestamps_out_of_range(tmp)
 
 
 if __name__ == "__main__":
