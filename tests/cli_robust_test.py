@@ -6,6 +6,8 @@ import gzip
 import zlib
 import json
 import os
+import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -112,11 +114,53 @@ def timestamps_out_of_range(tmp):
           ["%s:%d: %s" % (path, k, out_of_range) for k in (1, 2, 3)], r.stderr.decode())
 
 
+def head_and_size_by_time(tmp):
+    """`| head N` and --size N keep the first events by time, as Elasticsearch
+    does, whatever order the file or the files come in (they took the first
+    in input order)."""
+    evs = [event(i, 1714521600000 + i * 1000) for i in range(1, 41)]
+    shuffled = evs[20:] + evs[:20][::-1]
+    one = write(os.path.join(tmp, "unsorted.ndjson"), ("\n".join(shuffled) + "\n").encode())
+    late = write(os.path.join(tmp, "late.ndjson"), ("\n".join(evs[20:]) + "\n").encode())
+    early = write(os.path.join(tmp, "early.ndjson"), ("\n".join(evs[:20]) + "\n").encode())
+    for args in (["process where true | head 3"], ["--size", "3", "process where true"],
+                 ["process where true | tail 3"]):
+        want = evs[-3:] if "tail" in args[-1] else evs[:3]
+        for files in ([one], [late, early], ["-j", "2", late, early]):
+            r = run(["query"] + args + files)
+            check("%s over %s gives the %s events by time" % (" ".join(args), " ".join(
+                os.path.basename(f) for f in files), "last" if "tail" in args[-1] else "first"),
+                r.returncode == 0 and lines(r) == want, "\n".join(l[:40] for l in lines(r)))
+
+
+def tiny_memory_limit(tmp):
+    """A --memory-limit far below the index spills many sorted runs: they are
+    merged as they come, so the open files stay few (each run was kept open
+    to the end: 'Too many open files' once runs passed the descriptor limit)."""
+    evs = ['{"@timestamp":%d,"event":{"category":"process"},"h":"h%d","i":%d}' % (1714521600000 + i, i % 7, i)
+           for i in range(60000)]
+    in_order = write(os.path.join(tmp, "in-order.ndjson"), ("\n".join(evs) + "\n").encode())
+    random.Random(5).shuffle(evs)
+    shuffled = write(os.path.join(tmp, "shuffled.ndjson"), ("\n".join(evs) + "\n").encode())
+    query = "sequence by h [process where true] [process where true]"
+    want = run(["query", query, in_order])
+
+    def few_descriptors():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+    r = subprocess.run([BIN, "query", "--memory-limit", "1", query, shuffled], capture_output=True, timeout=300,
+                       preexec_fn=few_descriptors)
+    check("--memory-limit 1 over 60,000 unsorted events with 40 descriptors gives the sorted results",
+          r.returncode == 0 and want.returncode == 0 and r.stdout == want.stdout and len(lines(want)) > 1000,
+          "rc %d: %s" % (r.returncode, r.stderr.decode()[-300:]))
+
+
 def main(tmp):
     truncated_gzip(tmp)
     named_pipe(tmp)
     directory(tmp)
     timestamps_out_of_range(tmp)
+    head_and_size_by_time(tmp)
+    tiny_memory_limit(tmp)
 
 
 if __name__ == "__main__":
