@@ -73,6 +73,7 @@ typedef struct sorter {
     char *line_buf; /* pass 2: one event's line, then '\n' and padding */
     size_t line_cap;
     size_t guess; /* bytes read at first for one event: twice the average line */
+    uint64_t indexed; /* entries indexed, in memory and in runs */
     tied *group;  /* pass 2: consecutive entries whose (timestamp, key) tie */
     size_t ngroup, capgroup;
     sort_entry feeding; /* pass 2: the entry being fed */
@@ -363,6 +364,7 @@ static int add_entry(sorter *s, const sort_entry *en)
         }
     }
     s->items[s->n++] = *en;
+    s->indexed++;
     return 0;
 }
 
@@ -633,7 +635,9 @@ static int feed_sorted(sorter *s)
         return eng_out_of_memory("sorting the events");
     s->line_buf = buf;
     memcpy(s->line_buf, "{}\n", 3); /* what the readers see when they open: NDJSON, not gzip */
-    uint64_t events = s->n + s->nruns; /* a guess only needs an order of magnitude */
+    /* all of them: what is in memory when runs were spilled is no count
+     * (a guess of a few events made every read megabytes long) */
+    uint64_t events = s->indexed;
     uint64_t bytes = e->totals.bytes;
     s->guess = events ? (size_t)(bytes / events) * 2 + 64 : 4096;
     if (s->guess < 512)
