@@ -217,10 +217,24 @@ Test(sources, profile_errors_name_file_and_line) {
     eqlite_sources_free(s);
 }
 
-Test(sources, evtx_from_memory_and_corrupt_bytes) {
+// Beats' sysmon-9.01.evtx: one chunk of 32 records.
+static std::string sysmon_901_path() {
     const char *shared = std::getenv("EQLITE_SHARED_DIR");
-    std::string path = std::string(shared ? shared : "../shared") +
-                       "/sources/beats/x-pack/winlogbeat/module/sysmon/test/testdata/sysmon-9.01.evtx";
+    return std::string(shared ? shared : "../shared") +
+           "/sources/beats/x-pack/winlogbeat/module/sysmon/test/testdata/sysmon-9.01.evtx";
+}
+
+// Where the n-th record (from 1) starts: its "**\0\0" signature.
+static size_t evtx_record_at(const std::string &evtx, int n) {
+    int seen = 0;
+    for (size_t at = 0; at + 8 < evtx.size(); at++)
+        if (!std::memcmp(&evtx[at], "**\0\0", 4) && ++seen == n) return at;
+    cr_assert_fail("no record %d", n);
+    return 0;
+}
+
+Test(sources, evtx_from_memory_and_corrupt_bytes) {
+    std::string path = sysmon_901_path();
     std::string evtx = read_file(path);
     if (evtx.empty()) cr_skip_test("%s is absent", path.c_str());
     eqlite_schema *schema = nullptr;
@@ -232,11 +246,7 @@ Test(sources, evtx_from_memory_and_corrupt_bytes) {
     for (int corrupt = 0; corrupt < 2; corrupt++) {
         std::string data = evtx;
         if (corrupt) // smash the middle of the sixth record
-            for (size_t at = 0, seen = 0; at + 4 < data.size(); at++)
-                if (!std::memcmp(&data[at], "**\0\0", 4) && ++seen == 6) {
-                    std::memset(&data[at + 30], 0xff, 30);
-                    break;
-                }
+            std::memset(&data[evtx_record_at(data, 6) + 30], 0xff, 30);
         eqlite_reader *rd = nullptr;
         char err[256];
         cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, err, sizeof err), EQLITE_OK, "%s", err);
@@ -269,16 +279,10 @@ Test(sources, evtx_from_memory_and_corrupt_bytes) {
 // drops the rest without a word: they come back from its recovered records,
 // and what cannot be recovered is reported, never lost silently.
 Test(sources, evtx_records_after_a_damaged_one_are_recovered_or_reported) {
-    const char *shared = std::getenv("EQLITE_SHARED_DIR");
-    std::string path = std::string(shared ? shared : "../shared") +
-                       "/sources/beats/x-pack/winlogbeat/module/sysmon/test/testdata/sysmon-9.01.evtx";
+    std::string path = sysmon_901_path();
     std::string evtx = read_file(path);
     if (evtx.empty()) cr_skip_test("%s is absent", path.c_str());
-    for (size_t at = 0, seen = 0; at + 8 < evtx.size(); at++)
-        if (!std::memcmp(&evtx[at], "**\0\0", 4) && ++seen == 10) {
-            std::memcpy(&evtx[at + 4], "\xff\xff\0\0", 4); // the tenth record's size
-            break;
-        }
+    std::memcpy(&evtx[evtx_record_at(evtx, 10) + 4], "\xff\xff\0\0", 4); // the tenth record's size
     eqlite_schema *schema = nullptr;
     cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
     eqlite_reader_options o{};
