@@ -134,7 +134,7 @@ int cmd_convert(int argc, char **argv)
         eqlite_reader *rd = NULL;
         eqlite_status st = eqlite_reader_open_path(paths[k], &o, &rd, err, sizeof err);
         if (st != EQLITE_OK) {
-            fprintf(stderr, "eqlite: %s\n", err);
+            fprintf(stderr, "eqlite: cannot read %s: %s\n", paths[k], err);
             rc = 2;
             if (st == EQLITE_ENOTFOUND)
                 break;

@@ -185,7 +185,10 @@ static bool push_rule(eng *e, const eqlite_program *prog, const cli_rule *r, con
     out->text[r->len] = 0;
     e->ordered |= out->kind != 0;
     e->has_pipes |= out->info.npipes > 0;
-    e->ordered |= out->info.has_tail; /* tail results name events long gone: keep the text */
+    /* head and tail take the first or last events by time, as Elasticsearch
+     * does: an unsorted file is sorted for them (tail results also name
+     * events long gone: keep the text) */
+    e->ordered |= out->info.npipes > 0;
     return true;
 }
 
@@ -255,6 +258,7 @@ int eng_add_rules(eng *e, const cli_rules *rules, const char *dir_or_file)
 /* The union of the field ids the rules read, as reader field names. */
 int eng_prepare(eng *e)
 {
+    e->ordered |= e->opt.limits.size > 0; /* --size keeps the first results by time */
     if (e->unknown_fields > ENG_BAD_SHOWN)
         fprintf(stderr, "eqlite: warning: %zu more fields the rules read are not in %s (typed from the data)\n",
                 e->unknown_fields - ENG_BAD_SHOWN, e->opt.nmappings ? "the mapping or ECS" : "ECS");

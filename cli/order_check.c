@@ -238,7 +238,11 @@ static bool order_accept(order_last *o, const eqlite_event *ev)
     return true;
 }
 
-/* The reader's view: only events count; bad records are left to the run. */
+/* The reader's view: only events count; bad records are left to the run.
+ * A fatal error (a truncated .gz) ends the input there: the run reads the
+ * same records again, matches them and reports the error itself, so the
+ * check returns INPUT_ENDS and says nothing. */
+enum { INPUT_ENDS = -1 };
 static int reader_check(eng *e, eqlite_reader *rd, order_last *st, bool *in_order)
 {
     eqlite_event ev;
@@ -246,8 +250,7 @@ static int reader_check(eng *e, eqlite_reader *rd, order_last *st, bool *in_orde
     int k, status = 0;
     while ((k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF) {
         if (k == EQLITE_READ_FATAL) {
-            fprintf(stderr, "%s: %s\n", rec.file, rec.reason);
-            status = 2;
+            status = INPUT_ENDS;
             break;
         }
         if (k == EQLITE_READ_EVENT && !order_accept(st, &ev)) {
@@ -287,7 +290,7 @@ int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order)
     order_last st = {0};
     int status = reader_check(e, rd, &st, in_order);
     free(st.tb_text);
-    return status;
+    return status == INPUT_ENDS ? 0 : status;
 }
 
 int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order)
@@ -335,6 +338,10 @@ int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order
             }
             fast_ok = false; /* one file needed the reader: the rest do too, keys carry over */
             status = path_check(e, paths[k], &st, in_order);
+            if (status == INPUT_ENDS) { /* the run stops in this file: later ones do not count */
+                status = 0;
+                break;
+            }
         } else if (have) {
             eqlite_event prev = {.timestamp = last};
             order_accept(&st, &prev);

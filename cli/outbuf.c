@@ -89,6 +89,7 @@ bool ob_write(eq_strbuf *ob, int fd)
             continue;
         if (n <= 0) {
             fprintf(stderr, "eqlite: cannot write results: %s\n", n < 0 ? strerror(errno) : "no progress");
+            ob->len = 0; /* said once: nothing more goes to this descriptor */
             return false;
         }
         done += (size_t)n;

@@ -77,14 +77,16 @@ typedef struct par {
 
 bool eng_can_split(const char *path)
 {
-    if (strcmp(path, "-") == 0)
+    /* stat first: opening a named pipe to look would take (and lose) the
+     * writer's data, and the run's own open would then wait forever */
+    struct stat st;
+    if (strcmp(path, "-") == 0 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return false;
     int fd = open(path, O_RDONLY);
     if (fd < 0)
         return false;
-    struct stat st;
     unsigned char head[4096];
-    ssize_t n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, head, sizeof head) : -1;
+    ssize_t n = read(fd, head, sizeof head);
     close(fd);
     ssize_t k = 0;
     while (k < n && (head[k] == ' ' || head[k] == '\t' || head[k] == '\r' || head[k] == '\n'))

@@ -428,8 +428,12 @@ int cmd_query(int argc, char **argv)
         progress_start(&prog, &e);
         status = eng_run(&e, a.nfiles ? a.files : stdin_only, a.nfiles ? a.nfiles : 1, a.jobs);
         ro_end(&ro, &out);
+        /* results found before a fatal error are real: print them too (a
+         * failed write left nothing to print) */
         if (status != 2 && !ob_write(&out, STDOUT_FILENO))
             status = 2;
+        else if (status == 2 && out.len && !out.failed)
+            ob_write(&out, STDOUT_FILENO);
         progress_end(&prog);
         eng_report_bad_summary(&e);
         if (status == 0 && e.totals.events == 0 && e.totals.bad > 0) {

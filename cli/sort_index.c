@@ -33,6 +33,7 @@
 #define MAX_SOURCES ((size_t)1 << (64 - OFFSET_BITS))
 #define TICK_EVENTS 65536
 #define RUN_BUFFER 4096 /* entries read at a time from each run when merging */
+#define MERGE_FAN 16     /* runs of one level merged into one (see spill) */
 
 typedef struct sort_entry {
     int64_t ts;
@@ -64,13 +65,15 @@ typedef struct sorter {
     size_t nsrc;
     sort_entry *items; /* the run being filled */
     size_t n, cap;
-    FILE **runs; /* sorted runs on disk */
+    FILE **runs; /* sorted runs on disk, oldest first */
+    unsigned char *levels; /* per run: how many merges made it (see spill) */
     size_t nruns;
     bool sorted; /* every entry so far came in order: no sort needed */
     sort_entry last;
     char *line_buf; /* pass 2: one event's line, then '\n' and padding */
     size_t line_cap;
     size_t guess; /* bytes read at first for one event: twice the average line */
+    uint64_t indexed; /* entries indexed, in memory and in runs */
     tied *group;  /* pass 2: consecutive entries whose (timestamp, key) tie */
     size_t ngroup, capgroup;
     sort_entry feeding; /* pass 2: the entry being fed */
@@ -197,6 +200,115 @@ static bool write_all(int fd, const void *p, size_t n)
 
 /* ---- pass 1: the index ----------------------------------------------------- */
 
+/* ---- sorted runs on disk ------------------------------------------------- */
+
+typedef struct run_reader {
+    FILE *f;
+    sort_entry buf[RUN_BUFFER];
+    size_t at, n;
+} run_reader;
+
+static bool run_next(run_reader *r, sort_entry *out)
+{
+    if (r->at == r->n) {
+        r->n = fread(r->buf, sizeof *r->buf, RUN_BUFFER, r->f);
+        r->at = 0;
+        if (r->n == 0)
+            return false;
+    }
+    *out = r->buf[r->at++];
+    return true;
+}
+
+/* Runs merged into one order; of equal entries, the older run's first. */
+typedef struct run_merge {
+    size_t n;
+    run_reader *rr;
+    sort_entry *head;
+    bool *live;
+} run_merge;
+
+static bool run_merge_open(run_merge *m, FILE **runs, size_t n)
+{
+    m->n = n;
+    m->rr = calloc(n, sizeof *m->rr);
+    m->head = calloc(n, sizeof *m->head);
+    m->live = calloc(n, sizeof *m->live);
+    if (!m->rr || !m->head || !m->live)
+        return false;
+    for (size_t k = 0; k < n; k++) {
+        m->rr[k].f = runs[k];
+        m->live[k] = run_next(&m->rr[k], &m->head[k]);
+    }
+    return true;
+}
+
+/* Runs are few (MERGE_FAN per level, see spill): a linear pick is enough. */
+static bool run_merge_next(const sorter *s, run_merge *m, sort_entry *out)
+{
+    size_t best = SIZE_MAX;
+    for (size_t k = 0; k < m->n; k++)
+        if (m->live[k] && (best == SIZE_MAX || cmp_entries(s, &m->head[k], &m->head[best]) < 0))
+            best = k;
+    if (best == SIZE_MAX)
+        return false;
+    *out = m->head[best];
+    m->live[best] = run_next(&m->rr[best], &m->head[best]);
+    return true;
+}
+
+/* 0, or 2 (said) when a run could not be read back. */
+static int run_merge_close(run_merge *m)
+{
+    int status = 0;
+    for (size_t k = 0; m->rr && k < m->n; k++)
+        if (m->rr[k].f && ferror(m->rr[k].f) && status == 0) {
+            fprintf(stderr, "eqlite: cannot read a sort run back\n");
+            status = 2;
+        }
+    free(m->rr);
+    free(m->head);
+    free(m->live);
+    return status;
+}
+
+/* The last MERGE_FAN runs, of one level, become one run of the next level. */
+static int merge_last_runs(sorter *s)
+{
+    size_t from = s->nruns - MERGE_FAN;
+    FILE *out = temp_file();
+    if (!out)
+        return 2;
+    run_merge m = {0};
+    int status = run_merge_open(&m, s->runs + from, MERGE_FAN) ? 0 : eng_out_of_memory("merging the sort runs");
+    sort_entry en;
+    while (status == 0 && run_merge_next(s, &m, &en))
+        if (fwrite(&en, sizeof en, 1, out) != 1)
+            status = 3;
+    int read_status = run_merge_close(&m);
+    if (status == 3 || (status == 0 && fflush(out) != 0)) {
+        fprintf(stderr, "eqlite: cannot write a sort run: %s\n", strerror(errno));
+        status = 2;
+    }
+    if (status == 0)
+        status = read_status;
+    if (status) {
+        fclose(out);
+        return status;
+    }
+    rewind(out);
+    for (size_t k = from; k < s->nruns; k++)
+        fclose(s->runs[k]);
+    s->runs[from] = out;
+    s->levels[from]++;
+    s->nruns = from + 1;
+    return 0;
+}
+
+/* The run in memory goes to disk. Runs of one level are merged MERGE_FAN at
+ * a time, so that however small --memory-limit is against the input, the
+ * runs open at once stay few (MERGE_FAN per level; levels grow as the log of
+ * the input) and each entry is rewritten once per level. */
 static int spill(sorter *s)
 {
     sort_range(s, s->items, s->n);
@@ -204,15 +316,25 @@ static int spill(sorter *s)
     if (!f)
         return 2;
     FILE **runs = realloc(s->runs, (s->nruns + 1) * sizeof *runs);
-    if (!runs || fwrite(s->items, sizeof *s->items, s->n, f) != s->n || fflush(f) != 0) {
+    if (runs)
+        s->runs = runs;
+    unsigned char *levels = runs ? realloc(s->levels, s->nruns + 1) : NULL;
+    if (levels)
+        s->levels = levels;
+    if (!levels || fwrite(s->items, sizeof *s->items, s->n, f) != s->n || fflush(f) != 0) {
         fclose(f);
-        fprintf(stderr, "eqlite: cannot write a sort run: %s\n", runs ? strerror(errno) : "out of memory");
+        fprintf(stderr, "eqlite: cannot write a sort run: %s\n", levels ? strerror(errno) : "out of memory");
         return 2;
     }
     rewind(f);
-    s->runs = runs;
+    s->levels[s->nruns] = 0;
     s->runs[s->nruns++] = f;
     s->n = 0;
+    while (s->nruns >= MERGE_FAN && s->levels[s->nruns - 1] == s->levels[s->nruns - MERGE_FAN]) {
+        int status = merge_last_runs(s);
+        if (status)
+            return status;
+    }
     return 0;
 }
 
@@ -242,11 +364,17 @@ static int add_entry(sorter *s, const sort_entry *en)
         }
     }
     s->items[s->n++] = *en;
+    s->indexed++;
     return 0;
 }
 
 /* Plain NDJSON is read back where it is; anything else is copied, one
  * record a line, into a temporary file. */
+/* index_source's status when the input breaks off (a truncated .gz): the
+ * records before the break are still sorted and run, as a stream would run
+ * them, and the exit status is 2. */
+enum { INPUT_ENDS = -1 };
+
 static int index_source(sorter *s, size_t k, const char *path)
 {
     eng *e = s->e;
@@ -273,7 +401,7 @@ static int index_source(sorter *s, size_t k, const char *path)
     for (int got; status == 0 && (got = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
         if (got == EQLITE_READ_FATAL) {
             fprintf(stderr, "%s: %s\n", rec.file, rec.reason);
-            status = 2;
+            status = INPUT_ENDS;
             break;
         }
         if (got == EQLITE_READ_BAD) {
@@ -317,24 +445,6 @@ static int index_source(sorter *s, size_t k, const char *path)
 }
 
 /* ---- pass 2: the events in index order ----------------------------------- */
-
-typedef struct run_reader {
-    FILE *f;
-    sort_entry buf[RUN_BUFFER];
-    size_t at, n;
-} run_reader;
-
-static bool run_next(run_reader *r, sort_entry *out)
-{
-    if (r->at == r->n) {
-        r->n = fread(r->buf, sizeof *r->buf, RUN_BUFFER, r->f);
-        r->at = 0;
-        if (r->n == 0)
-            return false;
-    }
-    *out = r->buf[r->at++];
-    return true;
-}
 
 /* The line at `offset` into line_buf, '\n' after it: one pread of the
  * usual size, more only for a longer line. */
@@ -525,7 +635,9 @@ static int feed_sorted(sorter *s)
         return eng_out_of_memory("sorting the events");
     s->line_buf = buf;
     memcpy(s->line_buf, "{}\n", 3); /* what the readers see when they open: NDJSON, not gzip */
-    uint64_t events = s->n + s->nruns; /* a guess only needs an order of magnitude */
+    /* all of them: what is in memory when runs were spilled is no count
+     * (a guess of a few events made every read megabytes long) */
+    uint64_t events = s->indexed;
     uint64_t bytes = e->totals.bytes;
     s->guess = events ? (size_t)(bytes / events) * 2 + 64 : 4096;
     if (s->guess < 512)
@@ -561,34 +673,16 @@ static int feed_sorted(sorter *s)
         free(s->items); /* the merge needs only the run buffers */
         s->items = NULL;
         s->cap = 0;
-        run_reader *rr = status ? NULL : calloc(s->nruns, sizeof *rr);
-        sort_entry *head = rr ? calloc(s->nruns, sizeof *head) : NULL;
-        bool *live = head ? calloc(s->nruns, sizeof *live) : NULL;
-        if (status == 0 && !live)
+        run_merge m = {0};
+        if (status == 0 && !run_merge_open(&m, s->runs, s->nruns))
             status = eng_out_of_memory("merging the sort runs");
-        for (size_t k = 0; status == 0 && k < s->nruns; k++) {
-            rr[k].f = s->runs[k];
-            live[k] = run_next(&rr[k], &head[k]);
-        }
-        /* runs are few (the index / --memory-limit): a linear pick is enough */
-        while (status == 0 && !eng_runner_stopped(r)) {
-            size_t best = SIZE_MAX;
-            for (size_t k = 0; k < s->nruns; k++)
-                if (live[k] && (best == SIZE_MAX || cmp_entries(s, &head[k], &head[best]) < 0))
-                    best = k;
-            if (best == SIZE_MAX)
-                break;
-            status = feed_next(s, r, &head[best], &fed);
-            live[best] = run_next(&rr[best], &head[best]);
-        }
-        for (size_t k = 0; status == 0 && k < s->nruns; k++)
-            if (ferror(s->runs[k])) {
-                fprintf(stderr, "eqlite: cannot read a sort run back\n");
-                status = 2;
-            }
-        free(rr);
-        free(head);
-        free(live);
+        sort_entry en;
+        while (status == 0 && !eng_runner_stopped(r) && run_merge_next(s, &m, &en))
+            status = feed_next(s, r, &en, &fed);
+        if (status == 0)
+            status = run_merge_close(&m);
+        else
+            run_merge_close(&m);
     }
     if (status == 0 && !eng_runner_stopped(r))
         status = feed_group(s, r, &fed);
@@ -612,6 +706,7 @@ static void sorter_free(sorter *s)
     for (size_t k = 0; k < s->nruns; k++)
         fclose(s->runs[k]);
     free(s->runs);
+    free(s->levels);
     free(s->src);
     free(s->items);
     free(s->group);
@@ -638,6 +733,17 @@ static int sorter_init(sorter *s, eng *e, size_t nsrc)
     return 0;
 }
 
+/* Pass 2 after pass 1 gave `status`: over everything indexed when the input
+ * broke off, then 2 (the break was reported). */
+static int feed_indexed(sorter *s, int status)
+{
+    if (status == INPUT_ENDS) {
+        status = feed_sorted(s);
+        return status ? status : 2;
+    }
+    return status == 0 ? feed_sorted(s) : status;
+}
+
 int eng_run_ordered(eng *e, char *const *paths, size_t npaths)
 {
     sorter s;
@@ -653,8 +759,7 @@ int eng_run_ordered(eng *e, char *const *paths, size_t npaths)
         if (status == 0)
             status = index_source(&s, k, paths[k]);
     }
-    if (status == 0)
-        status = feed_sorted(&s);
+    status = feed_indexed(&s, status);
     sorter_free(&s);
     return status;
 }
@@ -676,8 +781,7 @@ int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *dis
         status = index_source(&s, 0, NULL);
         if (s.src[0].copy)
             s.src[0].mem = NULL; /* pass 2 reads the copy */
-        if (status == 0)
-            status = feed_sorted(&s);
+        status = feed_indexed(&s, status);
     }
     sorter_free(&s);
     return status;

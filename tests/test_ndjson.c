@@ -989,7 +989,10 @@ Test(ndjson, unparseable_timestamp_is_a_bad_record)
 Test(ndjson, out_of_range_timestamp_is_a_bad_record)
 {
     expect_contains(ts_bad("{\"@timestamp\":9223372036854775807}"), "out of range");
-    expect_contains(ts_bad("{\"@timestamp\":\"9999-12-31T00:00:00Z\"}"), "unparseable");
+    /* a well-formed year outside the range says so, a malformed date does not */
+    expect_contains(ts_bad("{\"@timestamp\":\"9999-12-31T00:00:00Z\"}"), "out of range (1677-09-21 to 2262-04-11)");
+    expect_contains(ts_bad("{\"@timestamp\":\"0001-01-01\"}"), "out of range (1677-09-21 to 2262-04-11)");
+    expect_contains(ts_bad("{\"@timestamp\":\"2024-13-01\"}"), "unparseable");
 }
 
 Test(ndjson, missing_timestamp_is_a_bad_record)

@@ -196,3 +196,45 @@ Test(sema, in_list_of_another_type_is_an_error_as_in_elasticsearch)
     }
     eqlite_schema_free(s);
 }
+
+/* "sequence by k0, ..., k{n-1} [any where true] [any where true]" (malloc'ed) */
+static char *sequence_by_keys(int n)
+{
+    char *rule = malloc((size_t)n * 8 + 80);
+    strcpy(rule, "sequence by ");
+    for (int i = 0; i < n; i++)
+        sprintf(rule + strlen(rule), "%sk%d", i ? ", " : "", i);
+    strcat(rule, " [any where true] [any where true]");
+    return rule;
+}
+
+/* "sequence" then n terms (malloc'ed) */
+static char *sequence_of_terms(int n)
+{
+    static const char term[] = " [any where true]";
+    char *rule = malloc((size_t)n * (sizeof term - 1) + 16);
+    strcpy(rule, "sequence");
+    for (int i = 0; i < n; i++)
+        strcat(rule, term);
+    return rule;
+}
+
+/* The limits of README's table: at the limit a rule compiles, past it the
+ * error names the limit. */
+Test(sema, limits_on_runs_terms_and_join_keys_are_errors_past_them)
+{
+    accepted("sequence [any where true] with runs=100 [any where true]");
+    rejected_with("sequence [any where true] with runs=101 [any where true]",
+                  "A query cannot be repeated less than 1 or more than 100 times; found [101]");
+    rejected_with("sequence [any where true] with runs=0 [any where true]",
+                  "A query cannot be repeated less than 1 or more than 100 times; found [0]");
+    char *rule = sequence_of_terms(256);
+    accepted(rule);
+    free(rule);
+    rejected_with(rule = sequence_of_terms(257), "more than 256 terms in one query");
+    free(rule);
+    accepted(rule = sequence_by_keys(60));
+    free(rule);
+    rejected_with(rule = sequence_by_keys(61), "more than 60 join keys");
+    free(rule);
+}

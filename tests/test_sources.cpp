@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -216,10 +217,24 @@ Test(sources, profile_errors_name_file_and_line) {
     eqlite_sources_free(s);
 }
 
-Test(sources, evtx_from_memory_and_corrupt_bytes) {
+// Beats' sysmon-9.01.evtx: one chunk of 32 records.
+static std::string sysmon_901_path() {
     const char *shared = std::getenv("EQLITE_SHARED_DIR");
-    std::string path = std::string(shared ? shared : "../shared") +
-                       "/sources/beats/x-pack/winlogbeat/module/sysmon/test/testdata/sysmon-9.01.evtx";
+    return std::string(shared ? shared : "../shared") +
+           "/sources/beats/x-pack/winlogbeat/module/sysmon/test/testdata/sysmon-9.01.evtx";
+}
+
+// Where the n-th record (from 1) starts: its "**\0\0" signature.
+static size_t evtx_record_at(const std::string &evtx, int n) {
+    int seen = 0;
+    for (size_t at = 0; at + 8 < evtx.size(); at++)
+        if (!std::memcmp(&evtx[at], "**\0\0", 4) && ++seen == n) return at;
+    cr_assert_fail("no record %d", n);
+    return 0;
+}
+
+Test(sources, evtx_from_memory_and_corrupt_bytes) {
+    std::string path = sysmon_901_path();
     std::string evtx = read_file(path);
     if (evtx.empty()) cr_skip_test("%s is absent", path.c_str());
     eqlite_schema *schema = nullptr;
@@ -231,11 +246,7 @@ Test(sources, evtx_from_memory_and_corrupt_bytes) {
     for (int corrupt = 0; corrupt < 2; corrupt++) {
         std::string data = evtx;
         if (corrupt) // smash the middle of the sixth record
-            for (size_t at = 0, seen = 0; at + 4 < data.size(); at++)
-                if (!std::memcmp(&data[at], "**\0\0", 4) && ++seen == 6) {
-                    std::memset(&data[at + 30], 0xff, 30);
-                    break;
-                }
+            std::memset(&data[evtx_record_at(data, 6) + 30], 0xff, 30);
         eqlite_reader *rd = nullptr;
         char err[256];
         cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, err, sizeof err), EQLITE_OK, "%s", err);
@@ -245,8 +256,10 @@ Test(sources, evtx_from_memory_and_corrupt_bytes) {
         for (int k; (k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
             cr_assert_neq(k, EQLITE_READ_FATAL, "%s", rec.reason);
             if (k == EQLITE_READ_BAD) {
-                bad++;
-                cr_expect_eq(std::strncmp(rec.reason, "record 6: ", 10), 0, "%s", rec.reason);
+                // the record, then its chunk's checksum: the others' values are suspect too
+                const char *want = bad++ ? "record 1: the chunk at byte 4096 (records 1..32) fails its checksum"
+                                         : "record 6: ";
+                cr_expect_eq(std::strncmp(rec.reason, want, std::strlen(want)), 0, "%s", rec.reason);
                 continue;
             }
             events++;
@@ -255,11 +268,50 @@ Test(sources, evtx_from_memory_and_corrupt_bytes) {
             if (v.kind == EQLITE_STRING && std::string(v.u.s, v.len) == "Sysmon.exe") sysmon_exe++;
         }
         cr_expect_eq(events, corrupt ? 31 : 32);
-        cr_expect_eq(bad, corrupt ? 1 : 0);
+        cr_expect_eq(bad, corrupt ? 2 : 0);
         cr_expect_geq(sysmon_exe, 1, "process.name comes from the Image of Sysmon records");
         eqlite_reader_close(rd);
     }
     eqlite_schema_free(schema);
+}
+
+// libevtx lists a chunk's records only up to one whose header is damaged and
+// drops the rest without a word: they come back from its recovered records,
+// and what cannot be recovered is reported, never lost silently.
+Test(sources, evtx_records_after_a_damaged_one_are_recovered_or_reported) {
+    std::string path = sysmon_901_path();
+    std::string evtx = read_file(path);
+    if (evtx.empty()) cr_skip_test("%s is absent", path.c_str());
+    std::memcpy(&evtx[evtx_record_at(evtx, 10) + 4], "\xff\xff\0\0", 4); // the tenth record's size
+    eqlite_schema *schema = nullptr;
+    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
+    eqlite_reader_options o{};
+    o.schema = schema;
+    eqlite_reader *rd = nullptr;
+    char err[256];
+    cr_assert_eq(eqlite_reader_open_memory(evtx.data(), evtx.size(), &o, &rd, err, sizeof err), EQLITE_OK, "%s", err);
+    eqlite_event ev;
+    eqlite_record rec;
+    std::vector<std::string> bad;
+    std::set<long> record_ids;
+    for (int k; (k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
+        cr_assert_neq(k, EQLITE_READ_FATAL, "%s", rec.reason);
+        if (k == EQLITE_READ_BAD) {
+            bad.push_back(rec.reason);
+            continue;
+        }
+        const char *id = std::strstr(rec.text, "\"record_id\":");
+        cr_assert(id, "%.*s", static_cast<int>(rec.len), rec.text);
+        record_ids.insert(std::atol(id + 12 + (id[12] == '"'))); // a number, or ECS's string
+    }
+    eqlite_reader_close(rd);
+    eqlite_schema_free(schema);
+    cr_expect_eq(record_ids.size(), 31u, "every record but the damaged one: %zu", record_ids.size());
+    cr_assert_eq(bad.size(), 2u);
+    cr_expect_str_eq(bad[0].c_str(), "record 1: the chunk at byte 4096 (records 1..32) fails its checksum: its records "
+                                     "were read, but their values may be damaged");
+    cr_expect_str_eq(bad[1].c_str(), "record 10: lost: the chunk at byte 4096 is damaged there and the record cannot "
+                                     "be recovered");
 }
 
 Test(sources, null_arguments_are_misuse) {

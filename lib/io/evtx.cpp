@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -355,6 +358,7 @@ bool EvtxFile::open_libevtx(const char *path, std::string *err) {
         return false;
     }
     file_ = f;
+    path_ = path;
     if (libevtx_file_open(f, path, LIBEVTX_OPEN_READ, &error) != 1) {
         *err = "not a readable EVTX file: " + libevtx_message(error);
         libevtx_file_free(&f, nullptr);
@@ -459,17 +463,9 @@ bool EvtxFile::open_fd_copy(int src, const void *head, size_t head_len, std::str
     return open_copy(err);
 }
 
-EvtxFile::Next EvtxFile::next(std::string *json, uint64_t *number, std::string *reason) {
-    if (!file_ || index_ >= records_) return Eof;
-    int i = index_++;
-    *number = static_cast<uint64_t>(i) + 1;
-    libevtx_file_t *f = static_cast<libevtx_file_t *>(file_);
+EvtxFile::Next EvtxFile::render(void *record, std::string *json, std::string *reason) {
+    libevtx_record_t *rec = static_cast<libevtx_record_t *>(record);
     libevtx_error_t *error = nullptr;
-    libevtx_record_t *rec = nullptr;
-    if (libevtx_file_get_record_by_index(f, i, &rec, &error) != 1) {
-        *reason = libevtx_message(error);
-        return Bad;
-    }
     size_t size = 0;
     bool ok = libevtx_record_get_utf8_xml_string_size(rec, &size, &error) == 1 && size > 0;
     if (ok) {
@@ -477,12 +473,156 @@ EvtxFile::Next EvtxFile::next(std::string *json, uint64_t *number, std::string *
         ok = libevtx_record_get_utf8_xml_string(rec, reinterpret_cast<uint8_t *>(&xml_[0]), size, &error) == 1;
         if (ok) xml_.resize(std::strlen(xml_.c_str()));
     }
-    libevtx_record_free(&rec, nullptr);
     if (!ok) {
         *reason = libevtx_message(error);
         return Bad;
     }
     return evtx_xml_to_json(xml_, json, reason) ? Record : Bad;
+}
+
+EvtxFile::Next EvtxFile::next(std::string *json, uint64_t *number, std::string *reason) {
+    if (!file_) return Eof;
+    if (index_ >= records_) return repair_next(json, number, reason);
+    int i = index_++;
+    *number = static_cast<uint64_t>(i) + 1;
+    libevtx_file_t *f = static_cast<libevtx_file_t *>(file_);
+    libevtx_error_t *error = nullptr;
+    libevtx_record_t *rec = nullptr;
+    uint64_t id;
+    if (libevtx_file_get_record_by_index(f, i, &rec, &error) != 1 ||
+        libevtx_record_get_identifier(rec, &id, nullptr) != 1) {
+        // reported here, so not again as missing: a chunk numbers its records
+        // one after the other, so this one is the one after the last
+        if (last_listed_) listed_.push_back(++last_listed_);
+        else unnumbered_++;
+        libevtx_record_free(&rec, nullptr);
+        *reason = libevtx_message(error);
+        return Bad;
+    }
+    for (; unnumbered_ > 0; unnumbered_--) listed_.push_back(id - unnumbered_);
+    listed_.push_back(last_listed_ = id);
+    Next got = render(rec, json, reason);
+    libevtx_record_free(&rec, nullptr);
+    return got;
+}
+
+// ---- damaged chunks ---------------------------------------------------------
+// libevtx lists the records of a chunk up to the first one it cannot parse and
+// drops the rest without a word, and reads a chunk whose checksum fails as if
+// it held. The chunk headers (under their own checksum) say which record
+// numbers each chunk holds: what libevtx did not list is looked for among
+// its recovered records and otherwise reported lost.
+
+static uint32_t le32(const unsigned char *p) {
+    return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 | static_cast<uint32_t>(p[2]) << 16 |
+           static_cast<uint32_t>(p[3]) << 24;
+}
+
+static uint64_t le64(const unsigned char *p) { return le32(p) | static_cast<uint64_t>(le32(p + 4)) << 32; }
+
+static uint32_t header_checksum(const unsigned char *c, size_t skip_from, size_t skip_to, size_t end) {
+    uint32_t crc = static_cast<uint32_t>(crc32(0, c, static_cast<uInt>(skip_from)));
+    return static_cast<uint32_t>(crc32(crc, c + skip_to, static_cast<uInt>(end - skip_to)));
+}
+
+void EvtxFile::scan_chunks() {
+    const size_t header = 4096, chunk_size = 65536, chunk_header = 512;
+    // a record takes more than 64 bytes: more numbers than that is a bad header
+    const uint64_t most_records = (chunk_size - chunk_header) / 64;
+    int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    std::sort(listed_.begin(), listed_.end());
+    std::vector<unsigned char> c(chunk_size);
+    // the file header (under its checksum) says how many chunks are in use
+    uint64_t chunks_in_use = 0;
+    if (pread(fd, c.data(), 128, 0) == 128 && header_checksum(c.data(), 0x78, 0x78, 0x78) == le32(&c[0x7c]))
+        chunks_in_use = c[0x2a] | static_cast<uint64_t>(c[0x2b]) << 8;
+    for (uint64_t k = 0, off = header;; k++, off += chunk_size) {
+        ssize_t n = pread(fd, c.data(), chunk_size, static_cast<off_t>(off));
+        if (n < 0) n = 0;
+        if (static_cast<size_t>(n) < chunk_size) std::memset(c.data() + n, 0, chunk_size - static_cast<size_t>(n));
+        if (n == 0 && k >= chunks_in_use) break;
+        bool magic = std::memcmp(c.data(), "ElfChnk", 8) == 0;
+        // the header checksum covers the magic: a damaged magic is told
+        // from an unused chunk by the checksum holding with the magic restored
+        std::memcpy(c.data(), "ElfChnk", 8);
+        Chunk ch{off, le64(&c[8]), le64(&c[16]), false, false, n > 0};
+        ch.header_intact = header_checksum(c.data(), 0x78, 0x80, chunk_header) == le32(&c[0x7c]);
+        if (!ch.header_intact) {
+            if (magic || k < chunks_in_use) damaged_.push_back(ch); // in use, its numbers unknown
+            continue;
+        }
+        uint32_t free_at = le32(&c[0x30]);
+        ch.records_intact = free_at >= chunk_header && free_at <= static_cast<size_t>(n) &&
+                            static_cast<uint32_t>(crc32(0, c.data() + chunk_header, free_at - chunk_header)) ==
+                                le32(&c[0x34]);
+        bool sane = ch.last >= ch.first && ch.last - ch.first < most_records;
+        size_t missing_before = missing_.size();
+        for (uint64_t id = ch.first; sane && id <= ch.last; id++)
+            if (!std::binary_search(listed_.begin(), listed_.end(), id)) missing_.emplace_back(id, off);
+        if (!ch.records_intact || missing_.size() > missing_before) damaged_.push_back(ch);
+    }
+    close(fd);
+    recovered_for_.assign(missing_.size(), -1);
+    if (missing_.empty()) return;
+    libevtx_file_t *f = static_cast<libevtx_file_t *>(file_);
+    int nrecovered = 0;
+    if (libevtx_file_get_number_of_recovered_records(f, &nrecovered, nullptr) != 1) return;
+    std::sort(missing_.begin(), missing_.end());
+    for (int j = 0; j < nrecovered; j++) {
+        libevtx_record_t *rec = nullptr;
+        if (libevtx_file_get_recovered_record_by_index(f, j, &rec, nullptr) != 1) continue;
+        uint64_t id = 0;
+        bool known = libevtx_record_get_identifier(rec, &id, nullptr) == 1;
+        libevtx_record_free(&rec, nullptr);
+        // libevtx gives no offset for a recovered record; record numbers only
+        // grow, so an older copy left in slack space has a number of its own
+        auto hit = std::lower_bound(missing_.begin(), missing_.end(), std::make_pair(id, uint64_t(0)));
+        if (known && hit != missing_.end() && hit->first == id && recovered_for_[hit - missing_.begin()] < 0)
+            recovered_for_[hit - missing_.begin()] = j;
+    }
+}
+
+EvtxFile::Next EvtxFile::repair_next(std::string *json, uint64_t *number, std::string *reason) {
+    if (!repairing_) {
+        repairing_ = true;
+        scan_chunks();
+    }
+    while (damaged_at_ < damaged_.size()) {
+        const Chunk &ch = damaged_[damaged_at_++];
+        if (!ch.header_intact) {
+            *number = 0;
+            *reason = "the chunk at byte " + std::to_string(ch.offset) +
+                      (ch.present ? " fails its header checksum: the records of it that were not read are lost"
+                                  : " is missing (the file ends before it): its records are lost");
+            return Bad;
+        }
+        if (ch.records_intact) continue; // only records missing: reported one by one below
+        *number = ch.first;
+        *reason = "the chunk at byte " + std::to_string(ch.offset) + " (records " + std::to_string(ch.first) +
+                  ".." + std::to_string(ch.last) +
+                  ") fails its checksum: its records were read, but their values may be damaged";
+        return Bad;
+    }
+    if (missing_at_ >= missing_.size()) return Eof;
+    size_t k = missing_at_++;
+    *number = missing_[k].first;
+    if (recovered_for_[k] < 0) {
+        *reason = "lost: the chunk at byte " + std::to_string(missing_[k].second) +
+                  " is damaged there and the record cannot be recovered";
+        return Bad;
+    }
+    libevtx_file_t *f = static_cast<libevtx_file_t *>(file_);
+    libevtx_error_t *error = nullptr;
+    libevtx_record_t *rec = nullptr;
+    if (libevtx_file_get_recovered_record_by_index(f, recovered_for_[k], &rec, &error) != 1) {
+        *reason = "recovered from a damaged chunk, but: " + libevtx_message(error);
+        return Bad;
+    }
+    Next got = render(rec, json, reason);
+    libevtx_record_free(&rec, nullptr);
+    if (got == Bad) *reason = "recovered from a damaged chunk, but: " + *reason;
+    return got;
 }
 
 } // namespace eqio

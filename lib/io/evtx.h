@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace eqio {
 
@@ -29,12 +30,24 @@ public:
     enum Next { Record = 1, Eof = 0, Bad = -1 };
     // The next record as one line of JSON in *json; Bad with *reason for a
     // record libevtx cannot read (the others are still read). *number is the
-    // record's 1-based position in the file.
+    // record's 1-based position in the file. After the listed records come
+    // the repairs of damaged chunks (see repair_next), numbered by the record
+    // numbers of the chunk headers; number 0 for a chunk whose header is damaged.
     Next next(std::string *json, uint64_t *number, std::string *reason);
 
     uint64_t size() const { return size_; }
 
 private:
+    // A chunk as its header says (first..last known when the header's
+    // checksum holds).
+    struct Chunk {
+        uint64_t offset, first, last;
+        bool header_intact, records_intact; // their checksums hold
+        bool present; // not past the end of the file
+    };
+    Next render(void *record, std::string *json, std::string *reason);
+    void scan_chunks();
+    Next repair_next(std::string *json, uint64_t *number, std::string *reason);
     bool open_libevtx(const char *path, std::string *err);
     bool open_anonymous(std::string *err, int *fd);
     bool open_copy(std::string *err); // the anonymous copy, cut chunks padded
@@ -43,6 +56,16 @@ private:
     int memfd_ = -1;
     uint64_t size_ = 0;
     std::string xml_;
+    std::string path_; // what libevtx opened: the chunk headers are read from it
+    std::vector<uint64_t> listed_; // record numbers of the records libevtx listed
+    uint64_t last_listed_ = 0, unnumbered_ = 0; // for listed records it cannot give
+    // Repair: damaged chunks to report, then record numbers the chunk headers
+    // promise that libevtx did not list, recovered or reported lost.
+    bool repairing_ = false;
+    std::vector<Chunk> damaged_;
+    std::vector<std::pair<uint64_t, uint64_t>> missing_; // (record number, chunk offset)
+    size_t damaged_at_ = 0, missing_at_ = 0;
+    std::vector<int> recovered_for_; // per missing_ entry: a recovered record's index, or -1
 };
 
 // Rendered event XML (as libevtx writes it) -> winlogbeat-shaped JSON.

@@ -472,6 +472,10 @@ eqlite_status eq_ndjson_open_path(const char *path, const eq_ndjson_options *opt
                            r->in.use_fd(fd, true);
                            r->path = path;
                            struct stat st;
+                           if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+                               *msg = "is a directory, not a file of events";
+                               return EQLITE_EINPUT;
+                           }
                            if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
                                r->in.set_total(static_cast<uint64_t>(st.st_size));
                            return EQLITE_OK;

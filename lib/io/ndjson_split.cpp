@@ -297,8 +297,8 @@ Cut cut_evtx(eq_ndjson *r, Record *rec) {
     switch (r->evtx->next(&r->evtx_json, &number, &why)) {
     case eqio::EvtxFile::Eof: return Cut::Eof;
     case eqio::EvtxFile::Bad:
-        rec->line = 0; // the reason names the record
-        r->reason = "record " + std::to_string(number) + ": " + why;
+        rec->line = 0; // the reason names the record (or its chunk: number 0)
+        r->reason = number ? "record " + std::to_string(number) + ": " + why : why;
         return Cut::Bad;
     case eqio::EvtxFile::Record: break;
     }

@@ -5,6 +5,18 @@
 
 namespace ndjson_internal {
 
+// An ISO-8601 date whose year nanoseconds since 1970 cannot hold in 64 bits
+// (before 1677-09-21 or after 2262-04-11): said as such, not "unparseable".
+static bool iso_year_out_of_range(const char *s, size_t n) {
+    if (n < 5 || s[4] != '-') return false;
+    int year = 0;
+    for (int i = 0; i < 4; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        year = year * 10 + (s[i] - '0');
+    }
+    return year <= 1677 || year >= 2262;
+}
+
 bool timestamp_from(eq_ndjson *r, const eqlite_value &v, int64_t *ns) {
     const std::string &f = r->ts_name;
     switch (v.kind) {
@@ -22,13 +34,14 @@ bool timestamp_from(eq_ndjson *r, const eqlite_value &v, int64_t *ns) {
     }
     case EQLITE_STRING:
         if (eq_parse_date(v.u.s, v.len, ns)) return true;
+        if (iso_year_out_of_range(v.u.s, v.len)) break;
         r->reason = "unparseable timestamp " + quoted_prefix(v.u.s, v.len) + " in field '" + f + "'";
         return false;
     default:
         r->reason = "timestamp field '" + f + "' is not a string or a number";
         return false;
     }
-    r->reason = "timestamp in field '" + f + "' is out of range";
+    r->reason = "timestamp in field '" + f + "' is out of range (1677-09-21 to 2262-04-11)";
     return false;
 }
 
@@ -47,7 +60,7 @@ bool event_timestamp(eq_ndjson *r, int64_t *ns) {
             return false;
         }
         if (__builtin_mul_overflow(ms, static_cast<int64_t>(1000000), ns)) {
-            r->reason = "timestamp in field '" + r->ts_name + "' is out of range";
+            r->reason = "timestamp in field '" + r->ts_name + "' is out of range (1677-09-21 to 2262-04-11)";
             return false;
         }
         return true;
