@@ -162,6 +162,17 @@ eqlite_status eqlite_scanner_profile(eqlite_scanner *sc, uint64_t *ns, uint64_t 
     return EQLITE_OK;
 }
 
+/* Whether sequence k holds partials, kept in a bit so that the index does
+ * not reach into its matcher on every event. */
+static void note_live(eqlite_scanner *sc, uint32_t k)
+{
+    uint64_t bit = UINT64_C(1) << (k % 64);
+    if (sc->streaming[k]->stats.pending)
+        sc->live[k / 64] |= bit;
+    else
+        sc->live[k / 64] &= ~bit;
+}
+
 static void run_rule_now(scan *s, uint32_t k)
 {
     eqlite_scanner *sc = s->sc;
@@ -173,13 +184,8 @@ static void run_rule_now(scan *s, uint32_t k)
         return;
     }
     eqlite_status st = eqlite_feed(sc->streaming[k], s->ev, forward, s);
-    if (r->sequence) {
-        uint64_t bit = UINT64_C(1) << (k % 64);
-        if (sc->streaming[k]->stats.pending)
-            sc->live[k / 64] |= bit;
-        else
-            sc->live[k / 64] &= ~bit;
-    }
+    if (r->sequence)
+        note_live(sc, k);
     if (st != EQLITE_OK) {
         sc->stats.errors++;
         if (s->error == EQLITE_OK)
@@ -416,7 +422,7 @@ eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, e
     gather(sc, ev);
     for (uint32_t i = 0; i < rs->clocked.n; i++) { /* time may settle what they hold */
         uint32_t k = rs->clocked.items[i];
-        if (sc->streaming[k]->stats.pending)
+        if ((sc->live[k / 64] >> (k % 64)) & 1)
             for (uint32_t g = 0; g < GUARD_BITS; g++) {
                 uint32_t id = guard_bit(rs, k, g);
                 pending[id / 64] |= rs->required[id / 64] & (UINT64_C(1) << (id % 64));
@@ -469,6 +475,8 @@ eqlite_status eqlite_scanner_flush(eqlite_scanner *sc, eqlite_rule_callback cb, 
             continue;
         s.rule = k;
         eqlite_status st = eqlite_flush(sc->streaming[k], forward, &s);
+        if (sc->rs->rules[k].sequence)
+            note_live(sc, k);
         if (st != EQLITE_OK && s.error == EQLITE_OK)
             s.error = st;
     }
