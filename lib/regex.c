@@ -63,6 +63,8 @@
 struct eq_regex {
     pcre2_code *code;     /* read-only after compile: shared between threads */
     uint64_t dfa_states;  /* estimated NFA states, for the fallback's cost bound */
+    eq_regex_prefix prefixes[EQ_REGEX_PREFIXES_MAX]; /* for the rule index */
+    size_t nprefixes;
 };
 
 /* Per-thread matching state: match data, limits, a JIT stack and the DFA
@@ -879,7 +881,14 @@ eq_regex *eq_regex_compile(const char *pat, size_t n, bool caseless, char *err, 
     pcre2_pattern_info(code, PCRE2_INFO_SIZE, &size);
     re->dfa_states = size / DFA_BYTES_PER_STATE + 1;
     pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* the interpreter remains if JIT fails */
+    re->nprefixes = eq_regex_prefixes(pat, n, caseless, re->prefixes);
     return re;
+}
+
+size_t eq_regex_required_prefixes(const eq_regex *re, const eq_regex_prefix **out)
+{
+    *out = re ? re->prefixes : NULL;
+    return re ? re->nprefixes : 0;
 }
 
 void eq_regex_free(eq_regex *re)

@@ -168,16 +168,31 @@ static bool pattern_key(builder *b, key *out, uint32_t field, uint32_t mode, con
 /* Needles shorter than this are in too many values to be worth a search. */
 #define MIN_NEEDLE 3
 
-/* The keys of a pattern set without regexes: a "*x*" pattern's key is x,
- * searched for in the whole value. */
+/* The keys of a regex: the literals its matches start with (after up to
+ * MAX_SKIP characters), as prefix slices. */
+static bool regex_keys(builder *b, const eq_regex *re, uint32_t field, atom *out)
+{
+    const eq_regex_prefix *prefixes;
+    size_t n = eq_regex_required_prefixes(re, &prefixes);
+    for (size_t i = 0; i < n; i++) {
+        const eq_regex_prefix *x = &prefixes[i];
+        uint32_t l = prefix_len(x->n);
+        if (l < 3 || x->skip > MAX_SKIP ||
+            !key_at(b, &out->keys[out->n++], field, x->folded ? PROBE_FOLD : PROBE_EXACT, PREFIX, x->skip, l, x->s, l))
+            return false;
+    }
+    return n > 0;
+}
+
+/* The keys of a pattern set: a "*x*" pattern's key is x, searched for in
+ * the whole value; a regex's, the literals its matches start with. */
 static bool set_keys(builder *b, const eq_patterns *p, uint32_t field, atom *out)
 {
-    if (p->nregex)
-        return false;
     for (uint32_t i = 0; i < p->contains.n; i++)
         if (p->contains.items[i].n < MIN_NEEDLE)
             return false;
-    uint32_t n = p->exact.n + p->prefix.n + p->suffix.n + p->contains.n + p->globs.n;
+    uint32_t n = p->exact.n + p->prefix.n + p->suffix.n + p->contains.n + p->globs.n +
+                 p->nregex * EQ_REGEX_PREFIXES_MAX;
     uint32_t mode = p->caseless ? PROBE_FOLD : PROBE_EXACT;
     out->keys = eq_arena_alloc(&b->tmp, (n ? n : 1) * sizeof *out->keys);
     if (!out->keys) {
@@ -205,7 +220,10 @@ static bool set_keys(builder *b, const eq_patterns *p, uint32_t field, atom *out
     for (uint32_t i = 0; i < p->globs.n; i++)
         if (!pattern_key(b, &out->keys[out->n++], field, mode, p->globs.items[i].s, p->globs.items[i].n))
             return false;
-    return n > 0;
+    for (uint32_t i = 0; i < p->nregex; i++)
+        if (!regex_keys(b, p->regexes[i], field, out))
+            return false;
+    return out->n > 0;
 }
 
 /* The keys of a fused test: the test can be true only when the field (any
@@ -504,11 +522,15 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
     /* A sequence without partials changes only on an event that can start
      * one: its first positive position, or a leading missing one (a later
      * position, a middle or trailing missing one and `until` act on
-     * partials). So `start` guards bit 0, and the union of all filters
-     * guards bit 1, which stands in for the start's bits while the rule
-     * holds partials (the scanner's `live` bits). */
+     * partials). So `start` guards bit 0 (and bits 2 and 3 narrow it when
+     * it is the first term), and bit 1 runs the rule while it holds
+     * partials (the scanner's `live` bits): the union of the filters after
+     * a narrowed first term (whose events set bits 0, 2 and 3), else of
+     * all filters. */
     bool sequence = prog->kind == Q_SEQUENCE;
-    gnode all = EMPTY_NODE, start = EMPTY_NODE;
+    bool single = prog->nterms == 1 && !prog->has_until;
+    bool narrows = single || (sequence && !prog->terms[0].missing);
+    gnode all = EMPTY_NODE, start = EMPTY_NODE, later = EMPTY_NODE;
     bool in_start = sequence;
     for (uint32_t t = 0; t <= prog->nterms && guarded; t++) {
         uint32_t pc;
@@ -523,6 +545,8 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
             guarded = false;
         else
             all = guard_union(b, all, g);
+        if (guarded && t > 0)
+            later = guard_union(b, later, g);
         if (in_start && guarded)
             start = guard_union(b, start, g);
         if (t < prog->nterms && !prog->terms[t].missing)
@@ -532,12 +556,10 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
         list_guard(b, sequence ? start : all, guard_bit(rs, k, 0));
         require(rs, guard_bit(rs, k, 0));
         if (sequence)
-            list_guard(b, all, guard_bit(rs, k, 1));
+            list_guard(b, narrows ? later : all, guard_bit(rs, k, 1));
     }
     /* More guards narrow one filter: an event query's, or the first term
      * of a sequence that starts there (bits 2 and 3; bit 1 is the union) */
-    bool single = prog->nterms == 1 && !prog->has_until;
-    bool narrows = single || (sequence && !prog->terms[0].missing);
     gnode last = sequence ? start : all;
     for (uint32_t gi = sequence ? 2 : 1; guarded && narrows && gi < GUARD_BITS && !b->nomem; gi++) {
         for (uint32_t i = 0; i < last.n; i++)
@@ -652,14 +674,36 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
         }
         max_refs = max_refs > refs[q] ? max_refs : refs[q];
     }
+    /* how many tests name each value: one many rules test (a category, an
+     * OS, an event type) classifies events and is on many of them */
+    uint32_t *named = eq_malloc(rs->alloc, (rs->mask + 1) * sizeof *named);
+    if (!named) {
+        eq_free(rs->alloc, distinct);
+        goto done;
+    }
+    memset(named, 0, (rs->mask + 1) * sizeof *named);
+    for (uint32_t k = 0; k < b.natoms; k++)
+        for (uint32_t v = 0; v < b.atoms[k].n; v++) {
+            const key *e = &b.atoms[k].keys[v];
+            if (rs->probes[e->probe].mode != PROBE_PRESENT)
+                named[find_slot(rs->slots, rs->mask, slot_hash(e->probe, e->s, e->n), e->probe, e->s, e->n) - rs->slots]++;
+        }
     for (uint32_t k = 0; k < b.natoms; k++) {
         atom *a = &b.atoms[k];
         a->cost = 0;
         for (uint32_t v = 0; v < a->n; v++) {
-            uint32_t q = a->keys[v].probe;
+            const key *e = &a->keys[v];
+            uint32_t q = e->probe;
             const probe *p = &rs->probes[q];
-            double c = p->mode == PROBE_PRESENT ? 0.3 + 0.4 * (double)refs[q] / (double)max_refs
-                                                : 1.0 / (double)(distinct[q] + 4);
+            double c;
+            if (p->mode == PROBE_PRESENT) {
+                c = 0.3 + 0.4 * (double)refs[q] / (double)max_refs;
+            } else {
+                uint32_t by = named[find_slot(rs->slots, rs->mask, slot_hash(q, e->s, e->n), q, e->s, e->n) - rs->slots];
+                double share = (double)by / (double)(rs->nrules ? rs->nrules : 1);
+                c = 1.0 / (double)(distinct[q] + 4);
+                c = share > c ? share : c;
+            }
             /* a slice is shared by many values: paths share their leading
              * directories, names their extension */
             if (p->affix == SUFFIX)
@@ -671,6 +715,7 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
             a->cost += c;
         }
     }
+    eq_free(rs->alloc, named);
     eq_free(rs->alloc, distinct);
     /* 3. each rule under the guards of its filters */
     for (uint32_t k = 0; k < rs->nrules && !b.nomem; k++) {

@@ -18,7 +18,8 @@
  *    A sequence runs when an event can start it (first positive or leading
  *    missing position; one that starts at its first term takes up to three
  *    guards of that filter) or, while it holds partials, when an event can
- *    match any of its filters or `until`; a sample, when any filter can. A
+ *    match one of its later filters or `until` (any filter, when the first
+ *    is missing); a sample, when any filter can. A
  *    rule without a guard runs on every event.
  *  - Per event, each indexed field is read once, each value folded once;
  *    slices are looked up behind a small two-bit filter, and what a (field,

@@ -102,16 +102,20 @@ static inline uint32_t guard_bit(const eqlite_ruleset *rs, uint32_t k, uint32_t 
  * rule lists of every probe of the field that the element hits. Values
  * repeat (process names, paths, arguments), so the scanner keeps the last
  * answers in a direct-mapped table keyed by (group, exact bytes) and marks
- * a repeated element's lists with one lookup instead of a probe each. */
+ * a repeated element's lists with one lookup instead of a probe each.
+ * An entry holds the guard bits of short lists itself, so that a hit
+ * mostly reads its own two cache lines, and points to the other lists. */
 #define MEMO_MAX_SLOTS 4096 /* slots: 16 per probe read, a power of two up to this */
-#define MEMO_LISTS 4    /* elements that hit more lists are not kept */
-#define MEMO_BYTES 80   /* nor longer ones */
+#define MEMO_IDS 8      /* bits of short lists held in the entry */
+#define MEMO_LISTS 2    /* other lists: elements that hit more are not kept */
+#define MEMO_BYTES 64   /* nor longer ones */
 typedef struct memo_entry {
     uint64_t hash; /* 0: empty */
     uint32_t group;
-    uint8_t n, nlists;
+    uint8_t n, nids, nlists;
+    uint32_t ids[MEMO_IDS];
     const rule_list *lists[MEMO_LISTS];
-    char s[MEMO_BYTES];
+    char s[MEMO_BYTES]; /* the second cache line */
 } memo_entry;
 
 struct eqlite_scanner {
@@ -129,7 +133,8 @@ struct eqlite_scanner {
     uint64_t *live; /* per rule (plane_words): a sequence holding partials */
     uint64_t *selected; /* per rule (plane_words): the rules it runs (eqlite_scanner_select) */
     bool checks_order;  /* some selected rule is a sequence */
-    memo_entry *memo; /* memo_mask + 1 entries */
+    memo_entry *memo; /* memo_mask + 1 entries, aligned to cache lines */
+    void *memo_block; /* what was allocated for them */
     uint32_t memo_mask;
 };
 

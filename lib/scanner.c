@@ -26,7 +26,7 @@ void eqlite_scanner_free(eqlite_scanner *sc)
     eq_free(sc->alloc, sc->pending);
     eq_free(sc->alloc, sc->live);
     eq_free(sc->alloc, sc->selected);
-    eq_free(sc->alloc, sc->memo);
+    eq_free(sc->alloc, sc->memo_block);
     eq_free(sc->alloc, sc->fold.buf);
     eq_order_release(&sc->order, sc->alloc);
     eq_vm_release(&sc->vm);
@@ -50,9 +50,10 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
     while (slots < MEMO_MAX_SLOTS && slots < 16 * rs->nactive)
         slots *= 2;
     sc->memo_mask = slots - 1;
-    sc->memo = eq_malloc(sc->alloc, slots * sizeof *sc->memo);
-    if (!sc->pending || !sc->live || !sc->selected || !sc->memo)
+    sc->memo_block = eq_malloc(sc->alloc, slots * sizeof *sc->memo + 63);
+    if (!sc->pending || !sc->live || !sc->selected || !sc->memo_block)
         return EQLITE_ENOMEM;
+    sc->memo = (memo_entry *)(((uintptr_t)sc->memo_block + 63) & ~(uintptr_t)63);
     for (uint32_t w = 0; w < rs->plane_words; w++) /* every rule */
         sc->selected[w] = w + 1 < rs->plane_words || rs->nrules % 64 == 0 ? ~UINT64_C(0)
                                                                           : (UINT64_C(1) << (rs->nrules % 64)) - 1;
@@ -167,6 +168,17 @@ eqlite_status eqlite_scanner_profile(eqlite_scanner *sc, uint64_t *ns, uint64_t 
     return EQLITE_OK;
 }
 
+/* Whether sequence k holds partials, kept in a bit so that the index does
+ * not reach into its matcher on every event. */
+static void note_live(eqlite_scanner *sc, uint32_t k)
+{
+    uint64_t bit = UINT64_C(1) << (k % 64);
+    if (sc->streaming[k]->stats.pending)
+        sc->live[k / 64] |= bit;
+    else
+        sc->live[k / 64] &= ~bit;
+}
+
 static void run_rule_now(scan *s, uint32_t k)
 {
     eqlite_scanner *sc = s->sc;
@@ -178,13 +190,8 @@ static void run_rule_now(scan *s, uint32_t k)
         return;
     }
     eqlite_status st = eqlite_feed(sc->streaming[k], s->ev, forward, s);
-    if (r->sequence) {
-        uint64_t bit = UINT64_C(1) << (k % 64);
-        if (sc->streaming[k]->stats.pending)
-            sc->live[k / 64] |= bit;
-        else
-            sc->live[k / 64] &= ~bit;
-    }
+    if (r->sequence)
+        note_live(sc, k);
     if (st != EQLITE_OK) {
         sc->stats.errors++;
         if (s->error == EQLITE_OK)
@@ -248,10 +255,11 @@ static void mark_all(eqlite_scanner *sc)
     memcpy(sc->pending, sc->rs->required, sc->nwords * sizeof *sc->pending);
 }
 
-/* The lists one element marks, gathered for the memo. */
+/* What one element marks, gathered for the memo. */
 typedef struct element_marks {
+    uint32_t ids[MEMO_IDS];
     const rule_list *lists[MEMO_LISTS];
-    uint32_t n;
+    uint32_t nids, nlists;
     bool keep; /* false: too many lists, or marked everything */
 } element_marks;
 
@@ -260,10 +268,14 @@ static void mark_noted(eqlite_scanner *sc, element_marks *m, const rule_list *l)
     if (!l || !l->n)
         return;
     mark(sc, l);
-    if (m->n < MEMO_LISTS)
-        m->lists[m->n++] = l;
-    else
+    if (!l->bits && m->nids + l->n <= MEMO_IDS) {
+        memcpy(m->ids + m->nids, l->items, l->n * sizeof *l->items);
+        m->nids += l->n;
+    } else if (m->nlists < MEMO_LISTS) {
+        m->lists[m->nlists++] = l;
+    } else {
         m->keep = false;
+    }
 }
 
 /* The lists of the needles of a CONTAINS probe found in s[0..n). */
@@ -327,26 +339,31 @@ static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_
 {
     const struct probe_group *g = &sc->rs->groups[gi];
     if (n > MEMO_BYTES) {
-        element_marks m = {{NULL}, 0, false};
+        element_marks m = {{0}, {NULL}, 0, 0, false};
         probe_element(sc, g->first, g->present, s, n, &m);
         return;
     }
     uint64_t h = slot_hash(UINT32_MAX - gi, s, n) | 1;
     memo_entry *e = &sc->memo[(h >> 20) & sc->memo_mask];
     if (e->hash == h && e->group == gi && e->n == n && memcmp(e->s, s, n) == 0) {
+        uint64_t *pending = sc->pending;
+        for (uint32_t i = 0; i < e->nids; i++)
+            pending[e->ids[i] >> 6] |= UINT64_C(1) << (e->ids[i] & 63);
         for (uint32_t i = 0; i < e->nlists; i++)
             mark(sc, e->lists[i]);
         return;
     }
-    element_marks m = {{NULL}, 0, true};
+    element_marks m = {{0}, {NULL}, 0, 0, true};
     probe_element(sc, g->first, g->present, s, n, &m);
     if (!m.keep)
         return;
     e->hash = h;
     e->group = gi;
     e->n = (uint8_t)n;
-    e->nlists = (uint8_t)m.n;
-    memcpy(e->lists, m.lists, m.n * sizeof *m.lists);
+    e->nids = (uint8_t)m.nids;
+    e->nlists = (uint8_t)m.nlists;
+    memcpy(e->ids, m.ids, m.nids * sizeof *m.ids);
+    memcpy(e->lists, m.lists, m.nlists * sizeof *m.lists);
     memcpy(e->s, s, n);
 }
 
@@ -410,7 +427,7 @@ static eqlite_status match_pending(eqlite_scanner *sc, const eqlite_event *ev, e
     uint64_t *pending = sc->pending;
     for (uint32_t i = 0; i < rs->clocked.n; i++) { /* time may settle what they hold */
         uint32_t k = rs->clocked.items[i];
-        if (sc->streaming[k] && sc->streaming[k]->stats.pending)
+        if ((sc->live[k / 64] >> (k % 64)) & 1)
             for (uint32_t g = 0; g < GUARD_BITS; g++) {
                 uint32_t id = guard_bit(rs, k, g);
                 pending[id / 64] |= rs->required[id / 64] & (UINT64_C(1) << (id % 64));
@@ -420,13 +437,17 @@ static eqlite_status match_pending(eqlite_scanner *sc, const eqlite_event *ev, e
     const uint32_t pw = rs->plane_words;
     const uint64_t *required = rs->required;
     for (uint32_t w = 0; w < pw && !s.stop; w++) {
-        uint64_t g0 = pending[w], g1 = pending[pw + w], g2 = pending[2 * pw + w], g3 = pending[3 * pw + w];
-        pending[w] = pending[pw + w] = pending[2 * pw + w] = pending[3 * pw + w] = 0;
-        /* sequences with partials: any filter's guard (plane 1) stands for
-         * the start's (planes 0, 2 and 3) */
+        uint64_t g1 = pending[pw + w];
         uint64_t revived = g1 & sc->live[w];
-        uint64_t ready = (g0 | revived) & (g1 | ~required[pw + w]) & (g2 | revived | ~required[2 * pw + w]) &
-                         (g3 | revived | ~required[3 * pw + w]) & sc->selected[w];
+        uint64_t ready = (pending[w] | revived) & (g1 | ~required[pw + w]) & sc->selected[w];
+        pending[w] = pending[pw + w] = 0;
+        /* sequences with partials also run on plane 1: the guards of the
+         * filters after their first term (or of all filters when the first
+         * term is missing, which the narrowing planes do not narrow) */
+        for (uint32_t g = 2; g < GUARD_BITS; g++) {
+            ready &= pending[g * pw + w] | revived | ~required[g * pw + w];
+            pending[g * pw + w] = 0;
+        }
         while (ready && !s.stop) {
             uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(ready);
             ready &= ready - 1;
@@ -507,6 +528,8 @@ eqlite_status eqlite_scanner_flush(eqlite_scanner *sc, eqlite_rule_callback cb, 
             continue;
         s.rule = k;
         eqlite_status st = eqlite_flush(sc->streaming[k], forward, &s);
+        if (sc->rs->rules[k].sequence)
+            note_live(sc, k);
         if (st != EQLITE_OK && s.error == EQLITE_OK)
             s.error = st;
     }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "regex.h"
+#include "value.h" /* eq_fold */
 
 /* A string literal as pointer + length. */
 #define S_ARG(lit) (lit), (sizeof(lit) - 1)
@@ -620,4 +621,109 @@ Test(translate, error_returns_size_max_with_message)
     size_t n = eq_regex_translate(S_ARG("(a&b)"), out, sizeof out, err, sizeof err);
     cr_assert_eq(n, (size_t)-1);
     cr_assert_str_eq(err, "unsupported Lucene regex feature [&] at offset 2");
+}
+
+/* ---- Prefixes for the rule index (regex_prefix.c) ---- */
+
+/* The prefixes of pat, as "skip:literal" (a '~' before folded ones), joined by spaces. */
+static const char *prefixes_of(const char *pat, bool caseless)
+{
+    static char out[512];
+    eq_regex_prefix p[EQ_REGEX_PREFIXES_MAX];
+    size_t n = eq_regex_prefixes(pat, strlen(pat), caseless, p);
+    out[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s%u:%.*s", i ? " " : "", p[i].folded ? "~" : "",
+                 p[i].skip, (int)p[i].n, p[i].s);
+    return out;
+}
+
+Test(regex_prefix, literals_at_the_start_after_single_characters)
+{
+    cr_assert_str_eq(prefixes_of("[A-Z]:\\\\:.+", true), "1::\\:");
+    cr_assert_str_eq(prefixes_of("(C:\\\\Program Files \\(x86\\)\\\\|C:\\\\Program Files\\\\)\\w+.exe", false),
+                     "0:C:\\Program Files (x86)\\ 0:C:\\Program Files\\");
+    cr_assert_str_eq(prefixes_of("\\d\\dabc.*", false), "2:abc");
+    cr_assert_str_eq(prefixes_of("....abc.*", false), "4:abc");
+    cr_assert_str_eq(prefixes_of("[\\]]abc", false), "1:abc");
+    cr_assert_str_eq(prefixes_of("abc+d", false), "0:abc");
+    cr_assert_str_eq(prefixes_of("abc{2}d", false), "0:abc");
+    cr_assert_str_eq(prefixes_of("abcd?e", false), "0:abc");
+    cr_assert_str_eq(prefixes_of("foo.*|bar[0-9]+", false), "0:foo 0:bar");
+    cr_assert_str_eq(prefixes_of(".(abc|xyz)\\d", false), "1:abc 1:xyz");
+    cr_assert_str_eq(prefixes_of("(abc)+def", false), "0:abc");
+    cr_assert_str_eq(prefixes_of("a()bcd", false), "0:abcd");
+}
+
+Test(regex_prefix, caseless_letters_fold_where_folding_keeps_their_place)
+{
+    cr_assert_str_eq(prefixes_of("ProcDump.*", true), "~0:procdump");
+    cr_assert_str_eq(prefixes_of("C:\\\\Program Files( \\(x86\\))?\\\\Steam\\\\.*", true), "~0:c:\\program f");
+    cr_assert_str_eq(prefixes_of("/var/run/\\w+\\.(pid|lock|reboot)", true), "~0:/var/run/");
+    /* i, k and s have non-ASCII other cases; after a skipped character no letter is kept */
+    cr_assert_str_eq(prefixes_of("Disk.*", true), "");
+    cr_assert_str_eq(prefixes_of("arn:aws:s3:::.*", true), "~0:arn:aw");
+    cr_assert_str_eq(prefixes_of(".abc:de", true), "");
+    cr_assert_str_eq(prefixes_of(".123abc", true), "1:123");
+}
+
+Test(regex_prefix, none_where_a_match_may_start_otherwise)
+{
+    static const char *const none[] = {".*foo", "ab?cd", "abc|de", "(abc)?def", "a*bcd", "@abc", "#abc", "\"abc\"",
+                                       "<1-5>abc", "~abc", "abc&abd", "*abc", "|abc", "abc||abd", "é:\\\\:x", "[é]abc",
+                                       ".....abc" /* four skipped characters at most */, "(ab|cd)ef", ""};
+    for (size_t i = 0; i < sizeof none / sizeof *none; i++)
+        cr_assert_str_eq(prefixes_of(none[i], false), "", "%s", none[i]);
+}
+
+/* Soundness: every value a regex matches has one of its prefixes where the
+ * index looks (the value, or its fold, after `skip` single-byte
+ * characters; a multi-byte one there lets the value through). */
+static bool index_lets_through(const eq_regex_prefix *p, size_t np, const char *v)
+{
+    for (size_t i = 0; i < np; i++) {
+        char folded[256];
+        size_t n = strlen(v);
+        const char *s = v;
+        if (p[i].folded) {
+            n = eq_fold(v, n, folded, sizeof folded);
+            cr_assert_lt(n, sizeof folded);
+            s = folded;
+        }
+        bool multibyte = false;
+        for (uint32_t k = 0; k < p[i].skip && k < n; k++)
+            multibyte |= (unsigned char)s[k] >= 0x80;
+        if (n >= p[i].skip + p[i].n && (multibyte || memcmp(s + p[i].skip, p[i].s, p[i].n) == 0))
+            return true;
+    }
+    return false;
+}
+
+Test(regex_prefix, every_match_has_a_prefix)
+{
+    static const char *const pats[] = {"[A-Z]:\\\\:.+", "(C:\\\\Program Files \\(x86\\)\\\\|C:\\\\Program Files\\\\)\\w+.exe",
+                                       "ProcDump.*", "C:\\\\Program Files( \\(x86\\))?\\\\Steam\\\\.*", ".(//:ab|--:xy)\\d",
+                                       "foo.*|bar[0-9]+", "arn:aws:s3:::.*", ".123abc", "\\d\\d:-_abc.*", "Bar+d", ".:-_ab.*"};
+    static const char *const values[] = {
+        "D:\\:stream", "d:\\:s", "\303\251:\\:s", "\342\204\252:\\:x", "C:\\Program Files\\x.exe",
+        "C:\\Program Files (x86)\\y.exe", "c:\\program files\\x.exe", "PROCDUMP", "procdump64", "pRoCdUmP",
+        "C:\\PROGRAM FILES (X86)\\STEAM\\a", "c:\\program files\\steam\\", "x//:ab1", "\303\251--:xy1", "\342\204\252--:XY0", "X//:AB3",
+        "foo", "foobar", "bar12", "bar", "ARN:AWS:S3:::b", "arn:aw\305\277:s3:::b", "x123abc", "X123ABC", "\304\260123abc",
+        "12:-_abc", "12:-_ABCd", "Barrrd", "Bard", "BARD", "\304\260:-_AB", "x:-_ab", "zsh", ""};
+    int checked = 0;
+    for (size_t i = 0; i < sizeof pats / sizeof *pats; i++) {
+        for (int caseless = 0; caseless < 2; caseless++) {
+            eq_regex_prefix p[EQ_REGEX_PREFIXES_MAX];
+            size_t np = eq_regex_prefixes(pats[i], strlen(pats[i]), caseless, p);
+            cr_assert_gt(np, 0, "%s", pats[i]);
+            for (size_t v = 0; v < sizeof values / sizeof *values; v++) {
+                if (!matches_n(pats[i], caseless, values[v], strlen(values[v])))
+                    continue;
+                checked++;
+                cr_assert(index_lets_through(p, np, values[v]), "%s%s matches %s", pats[i], caseless ? " (caseless)" : "",
+                          values[v]);
+            }
+        }
+    }
+    cr_assert_gt(checked, 30);
 }
