@@ -783,6 +783,7 @@ static int stream_reader(eng *e, eng_runner *r, eqlite_reader *rd, int live_fd, 
     eqlite_reader_stats st;
     uint64_t bytes_before = e->totals.bytes;
     int status = 0;
+    bool input_failed = false; /* the events read before still count */
     for (;;) {
         int k = eqlite_reader_next(rd, &ev, &rec);
         if (k == EQLITE_READ_EOF)
@@ -790,12 +791,14 @@ static int stream_reader(eng *e, eng_runner *r, eqlite_reader *rd, int live_fd, 
         if (k == EQLITE_READ_FATAL) {
             fprintf(stderr, "%s: %s\n", rec.file, rec.reason);
             status = 2;
+            input_failed = true;
             break;
         }
         if (k == EQLITE_READ_BAD) {
             eng_report_bad(e, rec.file, rec.number, rec.reason);
             if (e->opt.strict) {
                 status = 2;
+                input_failed = true;
                 break;
             }
             continue;
@@ -832,8 +835,9 @@ static int stream_reader(eng *e, eng_runner *r, eqlite_reader *rd, int live_fd, 
             e->tick(e->tick_user, &e->totals);
         }
     }
-    if (rb && status == 0) {
-        status = feed_ready(r, rb, true, file);
+    if (rb && (status == 0 || input_failed)) { /* what the window still holds */
+        int drained = feed_ready(r, rb, true, file);
+        status = drained ? drained : status;
     }
     eqlite_reader_stats_get(rd, &st);
     e->totals.bytes = bytes_before + st.bytes_out;

@@ -166,7 +166,27 @@ def tiny_memory_limit(tmp):
           rchar < 4 * size + 600 * len(evs), "read %d bytes of a %d-byte file" % (rchar, size))
 
 
+def strict_keeps_the_events_before_the_bad_line(tmp):
+    """--strict stops at the first bad line, but every event before it is
+    matched and its results printed, whatever the input path (stdin under
+    --reorder-window lost every event the window still held)."""
+    good = "".join(event(i, 1714521600000 + 1000 * i) + "\n" for i in range(1, 301))
+    rest = "".join(event(i, 1714521600000 + 1000 * i) + "\n" for i in range(301, 401))
+    prefix = write(os.path.join(tmp, "strict-prefix.ndjson"), good.encode())
+    data = (good + '{"@timestamp": 1714521900000, "event": \n' + rest).encode()
+    path = write(os.path.join(tmp, "strict.ndjson"), data)
+    for query in ("any where true", "sequence [any where true] [any where true]"):
+        want = lines(run(["query", query, prefix]))
+        for how, args, stdin in (("a file", [path], b""), ("a file, -j 2", ["-j", "2", path], b""),
+                                 ("stdin", [], data), ("stdin, --reorder-window 1h", ["--reorder-window", "1h"], data)):
+            r = run(["query", "--strict", query] + args, stdin=stdin)
+            check("--strict over %s (%s): exit 2 and the results of every event before the bad line" %
+                  (how, query.split()[0]), r.returncode == 2 and len(want) >= 150 and lines(r) == want,
+                  "rc %d, %d lines of %d" % (r.returncode, len(lines(r)), len(want)))
+
+
 def main(tmp):
+    strict_keeps_the_events_before_the_bad_line(tmp)
     truncated_gzip(tmp)
     named_pipe(tmp)
     directory(tmp)
