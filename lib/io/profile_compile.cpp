@@ -164,6 +164,7 @@ void compile_profile(Profile &p) {
             for (Assign &a : row.second) a.id = out_id(p, a.field);
     compile_ops(p, p.ops);
     map_out_copies(p, p.ops);
+    number_ops(p);
     mark_under_collect(p, 0, false);
     pack_walk(p.in_nodes, &p.walk);
     p.out_ancestors.assign(p.out_paths.size(), {});

@@ -100,6 +100,11 @@ struct Op {
     // copy $SRC DST: the field each of the profile's fields under SRC goes
     // to (by output id; kNone: not under SRC), for the ids known at compile
     std::vector<uint32_t> out_map;
+    // for plans (profile_plan.cpp): the op's number in its profile, the output
+    // paths it writes or removes (a field named at run time lies under one),
+    // and the paths it reads, of the document and of the record
+    uint32_t index = 0;
+    std::vector<std::string> writes, reads_out, reads_in;
 };
 
 constexpr uint32_t kNone = UINT32_MAX;
@@ -305,6 +310,7 @@ struct Profile {
     bool passthrough = false;
     std::vector<Table> tables;
     std::vector<Op> ops;
+    uint32_t nops = 0; // ops numbered 0..nops-1, nested ones too
     // compiled once (compile_profile): the input paths read, the output fields written
     std::vector<InNode> in_nodes;   // [0]: the record's root
     std::vector<uint32_t> in_node_of; // input id -> its node
@@ -359,6 +365,16 @@ struct ConvertScratch {
     bool any_dyn_above = false;          // ... and one such was written for this record
     Val tmp, held; // an input value read; a value kept across a write
     TextArena arena;
+    // Plans (profile_plan.cpp): the ops a reader needs for the fields it
+    // projects, per profile index; a partial run writes only those fields,
+    // and the whole document is made again from `root` when its text is asked.
+    bool want_all = true;            // no projection given: every op runs
+    std::vector<std::string> wanted; // the reader's projected field paths
+    std::vector<std::vector<uint8_t>> plans; // per profile index: keep[op.index]; empty until made
+    const std::vector<uint8_t> *plan = nullptr; // the running plan (nullptr: every op)
+    bool partial = false;                        // the last conversion ran a plan
+    size_t index = 0;                            // ... of profile `index`
+    simdjson::dom::object root;                  // ... over this record
     std::vector<profile_internal::KeyMemo> memos; // per profile index
     profile_internal::KeyMemo *memo = nullptr;    // the running profile's
     std::string text;
@@ -393,7 +409,13 @@ void compile_detection(eq_profiles *p);
 bool dom_find(object obj, std::string_view path, element *out);
 void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list = false);
 void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, uint32_t node);
-void start_record(const Profile &p, size_t index, ConvertScratch *s, object root);
+// `again`: the same record once more (a partial run made whole): the arena
+// and the parsers of `json` ops are kept, since the event's values view them.
+void start_record(const Profile &p, size_t index, ConvertScratch *s, object root, bool again = false);
+
+// profile_plan.cpp
+void number_ops(Profile &p);
+const std::vector<uint8_t> &plan_for(const Profile &p, size_t index, ConvertScratch *s);
 
 // profile_run.cpp
 const std::string &path_of(const Profile &p, const ConvertScratch *s, uint32_t id);

@@ -472,6 +472,7 @@ struct Run {
 
     void run(const std::vector<Op> &ops) {
         for (const Op &op : ops) {
+            if (s->plan && !(*s->plan)[op.index]) continue; // nothing the reader reads
             const std::string_view *t = nullptr;
             switch (op.kind) {
             case OpKind::Copy: copy(op); break;
@@ -704,21 +705,41 @@ size_t profile_field_count(const eq_profiles *p, int index) {
     return index >= 0 && static_cast<size_t>(index) < p->list.size() ? p->list[index].out_paths.size() : 0;
 }
 
-bool profile_convert(const eq_profiles *p, int index, object root, ConvertScratch *s, std::string *reason) {
+void scratch_want(ConvertScratch *s, std::vector<std::string> fields) {
+    s->want_all = false;
+    s->wanted = std::move(fields);
+    s->plans.clear();
+}
+
+bool profile_convert(const eq_profiles *p, int index, object root, ConvertScratch *s, std::string *reason, bool whole) {
     if (index < 0 || static_cast<size_t>(index) >= p->list.size()) {
         *reason = "no such source profile";
         return false;
     }
     const Profile &pr = p->list[index];
     start_record(pr, static_cast<size_t>(index), s, root);
+    s->partial = !whole && !s->want_all;
+    s->plan = s->partial ? &plan_for(pr, static_cast<size_t>(index), s) : nullptr;
+    s->index = static_cast<size_t>(index);
+    s->root = root;
     Run run{pr, s};
     run.run(pr.ops);
+    s->plan = nullptr;
     return true;
 }
 
 void profile_text(ConvertScratch *s, std::string *out) {
-    if (s->profile) write_doc(*s->profile, s, out);
-    else *out = "{}";
+    if (!s->profile) {
+        *out = "{}";
+        return;
+    }
+    if (s->partial) { // the whole document, from the same record
+        s->partial = false;
+        start_record(*s->profile, s->index, s, s->root, true);
+        Run run{*s->profile, s};
+        run.run(s->profile->ops);
+    }
+    write_doc(*s->profile, s, out);
 }
 
 Emit profile_emit(ConvertScratch *s, DocSink sink, void *user) {

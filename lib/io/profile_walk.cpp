@@ -130,7 +130,7 @@ void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, 
 }
 
 
-void start_record(const Profile &p, size_t index, ConvertScratch *s, object root) {
+void start_record(const Profile &p, size_t index, ConvertScratch *s, object root, bool again) {
     s->profile = &p;
     fit(s->memos, index + 1);
     s->memo = &s->memos[index];
@@ -153,8 +153,10 @@ void start_record(const Profile &p, size_t index, ConvertScratch *s, object root
     }
     s->any_dyn_above = false;
     s->ncollected = 0;
-    s->nparsers = 0;
-    s->arena.reset();
+    if (!again) {
+        s->nparsers = 0;
+        s->arena.reset();
+    }
     s->path.clear();
     walk_input(p, s, root, 0, false);
 }
