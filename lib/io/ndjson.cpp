@@ -143,11 +143,6 @@ bool convert_source(eq_ndjson *r, Record *rec, simdjson::dom::object *root, bool
     *fields_read = false;
     r->last_source = -1;
     if (!r->profiles) return true;
-    int idx = r->source >= 0 ? r->source : eqio::profiles_detect(r->profiles, *root);
-    r->last_source = idx;
-    r->source_counts[idx < 0 ? r->source_counts.size() - 1 : static_cast<size_t>(idx)]++;
-    eqio::profiles_note(r->profiles, idx);
-    if (idx < 0 || eqio::profile_passthrough(r->profiles, idx)) return true;
     if (!r->scratch) {
         r->scratch = eqio::scratch_new();
         std::vector<std::string> projected;
@@ -155,6 +150,16 @@ bool convert_source(eq_ndjson *r, Record *rec, simdjson::dom::object *root, bool
             if (r->proj.slot_of(n) != kNoSlot) projected.push_back(r->proj[n].path);
         eqio::scratch_want(r->scratch, std::move(projected));
     }
+    // Records of one source come in runs: the previous record's profile is
+    // tried first, detecting in its walk.
+    int idx = r->source >= 0 ? r->source
+              : r->guess >= 0 ? eqio::profiles_detect_walked(r->profiles, r->guess, *root, r->scratch)
+                              : eqio::profiles_detect(r->profiles, *root);
+    r->guess = r->source < 0 && idx >= 0 && !eqio::profile_passthrough(r->profiles, idx) ? idx : -1;
+    r->last_source = idx;
+    r->source_counts[idx < 0 ? r->source_counts.size() - 1 : static_cast<size_t>(idx)]++;
+    eqio::profiles_note(r->profiles, idx);
+    if (idx < 0 || eqio::profile_passthrough(r->profiles, idx)) return true;
     if (!eqio::profile_convert(r->profiles, idx, *root, r->scratch, &r->reason, whole)) return false;
     r->text_pending = true;
     switch (eqio::profile_emit(r->scratch, take_doc_field, r)) {

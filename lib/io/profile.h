@@ -56,6 +56,13 @@ namespace eqio {
 /* Which profile takes this record: its index, or -1 (no known shape). */
 int profiles_detect(const eq_profiles *p, simdjson::dom::object root);
 bool profile_passthrough(const eq_profiles *p, int index);
+
+/* The same, for a record that likely has the shape of profile `guess` (the
+ * previous record's, not a passthrough): it is read for `guess` and its
+ * detect paths are seen in the same walk. When the answer is `guess`, the
+ * next profile_convert() of it over root skips its own walk. */
+struct ConvertScratch;
+int profiles_detect_walked(const eq_profiles *p, int guess, simdjson::dom::object root, ConvertScratch *s);
 /* Counts a record for profile `index` (-1: no known shape); thread-safe. */
 void profiles_note(const eq_profiles *p, int index);
 

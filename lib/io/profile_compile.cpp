@@ -125,6 +125,7 @@ void pack_walk(const std::vector<InNode> &nodes, WalkTrie *out) {
         wn.first = static_cast<uint32_t>(w.edges.size());
         wn.count = static_cast<uint32_t>(n.kids.size());
         wn.id = n.id;
+        wn.detect = n.detect;
         wn.collect = n.collect;
         for (const auto &kid : n.kids) {
             InEdge e{};
@@ -188,6 +189,15 @@ void compile_detection(eq_profiles *p) {
                 if (n.id < 0) n.id = static_cast<int32_t>(p->ndetect++);
                 c.ref.id = static_cast<uint32_t>(n.id);
             }
+    // Every profile's walk meets every detect path too (profiles_detect_walked).
+    for (Profile &pr : p->list) {
+        for (InNode &n : pr.in_nodes) n.detect = -1;
+        for (const InNode &d : p->detect_nodes)
+            if (d.id >= 0) pr.in_nodes[in_node(pr.in_nodes, d.path)].detect = d.id;
+        mark_under_collect(pr, 0, false);
+        pack_walk(pr.in_nodes, &pr.walk);
+        pr.serial = next_serial(); // the trie changed: KeyMemo forgets
+    }
 }
 
 } // namespace profile_internal

@@ -124,6 +124,7 @@ struct WalkNode {
     uint32_t first = 0, count = 0;      // edges [first, first + count)
     uint32_t table = 0, table_size = 0; // many edges: slots in WalkTrie::table (edge + 1; 0 empty)
     int32_t id = -1;
+    int32_t detect = -1; // a detect path of the profiles (their number), met while guessing
     bool collect = false;
 };
 
@@ -251,6 +252,7 @@ private:
 struct InNode {
     std::vector<std::pair<std::string, uint32_t>> kids;
     int32_t id = -1;           // the input path's number, or -1 (only a prefix)
+    int32_t detect = -1;       // a detect path of the profiles (eq_profiles::detect_nodes' id)
     bool collect = false;
     bool under_collect = false; // this node or one above collects
     std::string path;
@@ -375,6 +377,13 @@ struct ConvertScratch {
     bool partial = false;                        // the last conversion ran a plan
     size_t index = 0;                            // ... of profile `index`
     simdjson::dom::object root;                  // ... over this record
+    // --source auto guessing the previous record's profile: the walk for it
+    // also keeps the detect paths' first values (as dom_find finds them), so
+    // the guess is checked without looking them up again
+    bool detecting = false;
+    bool walked = false; // the walk for `profile` is done, its ops are not run yet
+    std::vector<element> det_val;
+    std::vector<uint64_t> det_stamp;
     std::vector<profile_internal::KeyMemo> memos; // per profile index
     profile_internal::KeyMemo *memo = nullptr;    // the running profile's
     std::string text;
@@ -403,6 +412,9 @@ eqlite_status add_text(eq_profiles *p, std::string_view text, const char *origin
 // profile_compile.cpp
 uint64_t next_serial();
 void compile_profile(Profile &p);
+void mark_under_collect(Profile &p, uint32_t node, bool above);
+void pack_walk(const std::vector<InNode> &nodes, WalkTrie *out);
+uint32_t in_node(std::vector<InNode> &nodes, std::string_view path);
 void compile_detection(eq_profiles *p);
 
 // profile_walk.cpp: reading the record

@@ -636,6 +636,41 @@ bool shadowed(const Profile &p, ConvertScratch *s, uint32_t id) {
 
 namespace eqio {
 
+// The first profile whose detect lines all hold; find(cond, &element) looks
+// a detect path up (false: absent).
+template <typename Find> int detect_by(const eq_profiles *p, Find find) {
+    for (size_t i = 0; i < p->list.size(); i++) {
+        const Profile &pr = p->list[i];
+        if (pr.detect.empty()) continue; // forced only
+        bool all = true;
+        for (const auto &line : pr.detect) {
+            bool one = false;
+            for (const Cond &c : line) {
+                element e;
+                bool present = find(c, &e) && e.type() != element_type::NULL_VALUE;
+                switch (c.op) {
+                case CondOp::Exists: one = present; break;
+                case CondOp::Missing: one = !present; break;
+                default:
+                    if (present && e.type() == element_type::STRING) {
+                        std::string_view t(e);
+                        if (c.op == CondOp::Eq || c.op == CondOp::In)
+                            one = std::find(c.values.begin(), c.values.end(), t) != c.values.end();
+                        else if (c.op == CondOp::Ne) one = t != c.values[0];
+                        else if (c.op == CondOp::Prefix) one = t.substr(0, c.values[0].size()) == c.values[0];
+                        else if (c.op == CondOp::Contains) one = t.find(c.values[0]) != std::string_view::npos;
+                    }
+                    break;
+                }
+                if (one) break;
+            }
+            if (!one) { all = false; break; }
+        }
+        if (all) return static_cast<int>(i);
+    }
+    return -1;
+}
+
 int profiles_detect(const eq_profiles *p, object root) {
     // A detect path is looked up when a condition first needs it, once per
     // record: profiles are tried in order and most fail on their first
@@ -658,38 +693,28 @@ int profiles_detect(const eq_profiles *p, object root) {
         state = heap_state.data();
     }
     std::memset(state, 0, p->ndetect);
-    for (size_t i = 0; i < p->list.size(); i++) {
-        const Profile &pr = p->list[i];
-        if (pr.detect.empty()) continue; // forced only
-        bool all = true;
-        for (const auto &line : pr.detect) {
-            bool one = false;
-            for (const Cond &c : line) {
-                uint8_t &st = state[c.ref.id];
-                if (!st) st = dom_find(root, c.ref.path, &val[c.ref.id].e) ? 2 : 1;
-                element e = st == 2 ? val[c.ref.id].e : element();
-                bool present = st == 2 && e.type() != element_type::NULL_VALUE;
-                switch (c.op) {
-                case CondOp::Exists: one = present; break;
-                case CondOp::Missing: one = !present; break;
-                default:
-                    if (present && e.type() == element_type::STRING) {
-                        std::string_view t(e);
-                        if (c.op == CondOp::Eq || c.op == CondOp::In)
-                            one = std::find(c.values.begin(), c.values.end(), t) != c.values.end();
-                        else if (c.op == CondOp::Ne) one = t != c.values[0];
-                        else if (c.op == CondOp::Prefix) one = t.substr(0, c.values[0].size()) == c.values[0];
-                        else if (c.op == CondOp::Contains) one = t.find(c.values[0]) != std::string_view::npos;
-                    }
-                    break;
-                }
-                if (one) break;
-            }
-            if (!one) { all = false; break; }
-        }
-        if (all) return static_cast<int>(i);
-    }
-    return -1;
+    return detect_by(p, [&](const Cond &c, element *e) {
+        uint8_t &st = state[c.ref.id];
+        if (!st) st = dom_find(root, c.ref.path, &val[c.ref.id].e) ? 2 : 1;
+        if (st == 2) *e = val[c.ref.id].e;
+        return st == 2;
+    });
+}
+
+int profiles_detect_walked(const eq_profiles *p, int guess, object root, ConvertScratch *s) {
+    const Profile &pr = p->list[static_cast<size_t>(guess)];
+    fit(s->det_val, p->ndetect);
+    fit(s->det_stamp, p->ndetect);
+    s->detecting = true;
+    start_record(pr, static_cast<size_t>(guess), s, root);
+    s->detecting = false;
+    int idx = detect_by(p, [&](const Cond &c, element *e) {
+        if (s->det_stamp[c.ref.id] != s->gen) return false;
+        *e = s->det_val[c.ref.id];
+        return true;
+    });
+    s->walked = idx == guess;
+    return idx;
 }
 
 void profiles_note(const eq_profiles *p, int index) {
@@ -717,7 +742,8 @@ bool profile_convert(const eq_profiles *p, int index, object root, ConvertScratc
         return false;
     }
     const Profile &pr = p->list[index];
-    start_record(pr, static_cast<size_t>(index), s, root);
+    if (!s->walked || s->profile != &pr) start_record(pr, static_cast<size_t>(index), s, root);
+    s->walked = false;
     s->partial = !whole && !s->want_all;
     s->plan = s->partial ? &plan_for(pr, static_cast<size_t>(index), s) : nullptr;
     s->index = static_cast<size_t>(index);

@@ -85,6 +85,10 @@ void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, u
 
 // A value at trie node `node` (kNone: off the trie, met only while collecting).
 void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, bool collecting, bool in_list) {
+    if (s->detecting && node != kNone && !in_list && p.walk.nodes[node].detect >= 0) {
+        size_t d = static_cast<size_t>(p.walk.nodes[node].detect);
+        if (s->det_stamp[d] != s->gen) s->det_val[d] = v, s->det_stamp[d] = s->gen; // the first one, as dom_find
+    }
     if (v.type() == element_type::OBJECT) {
         if (node != kNone || collecting) walk_input(p, s, object(v), node, collecting, in_list);
         return;
