@@ -344,6 +344,7 @@ using profile_internal::TextArena;
 struct ConvertScratch {
     const Profile *profile = nullptr; // what the last conversion ran
     uint64_t gen = 0;                 // the record: stamps older than this are stale
+    uint64_t out_gen = 0;             // the output document: the same for out_stamp
     // input: an element per input path of the profile (set when in_stamp == gen)
     std::vector<element> in_val;
     std::vector<uint64_t> in_stamp;
@@ -374,9 +375,7 @@ struct ConvertScratch {
     std::vector<std::string> wanted; // the reader's projected field paths
     std::vector<std::vector<uint8_t>> plans; // per profile index: keep[op.index]; empty until made
     const std::vector<uint8_t> *plan = nullptr; // the running plan (nullptr: every op)
-    bool partial = false;                        // the last conversion ran a plan
-    size_t index = 0;                            // ... of profile `index`
-    simdjson::dom::object root;                  // ... over this record
+    const std::vector<uint8_t> *partial = nullptr; // the plan the last conversion ran, until made whole
     // --source auto guessing the previous record's profile: the walk for it
     // also keeps the detect paths' first values (as dom_find finds them), so
     // the guess is checked without looking them up again
@@ -421,9 +420,9 @@ void compile_detection(eq_profiles *p);
 bool dom_find(object obj, std::string_view path, element *out);
 void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list = false);
 void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, uint32_t node);
-// `again`: the same record once more (a partial run made whole): the arena
-// and the parsers of `json` ops are kept, since the event's values view them.
-void start_record(const Profile &p, size_t index, ConvertScratch *s, object root, bool again = false);
+void start_record(const Profile &p, size_t index, ConvertScratch *s, object root);
+// An empty output document (the record read stays).
+void start_output(ConvertScratch *s);
 
 // profile_plan.cpp
 void number_ops(Profile &p);

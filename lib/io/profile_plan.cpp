@@ -121,12 +121,16 @@ const std::vector<uint8_t> &plan_for(const Profile &p, size_t index, ConvertScra
     fit(s->plans, index + 1);
     std::vector<uint8_t> &keep = s->plans[index];
     if (keep.size() == p.nops + 1) return keep;
-    keep.assign(p.nops + 1, 0); // one more: never empty once made
+    keep.assign(p.nops + 1, 0); // (one more: never empty once made)
     Planner pl{s->wanted, {}, keep};
     do {
         pl.changed = false;
         pl.visit(p.ops);
     } while (pl.changed);
+    // keep[nops]: run every op. A plan that skips little is not worth making
+    // the rest later (a bad record's message shows its whole document).
+    size_t kept = static_cast<size_t>(std::count(keep.begin(), keep.end() - 1, 1));
+    keep[p.nops] = kept * 4 >= static_cast<size_t>(p.nops) * 3;
     return keep;
 }
 

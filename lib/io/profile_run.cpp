@@ -70,12 +70,13 @@ const std::string &path_of(const Profile &p, const ConvertScratch *s, uint32_t i
 }
 
 bool out_present(const ConvertScratch *s, uint32_t id) {
-    return s->out_stamp[id] == s->gen && !s->vals[id].items.empty();
+    return s->out_stamp[id] == s->out_gen && !s->vals[id].items.empty();
 }
 
 struct Run {
     const Profile &p;
     ConvertScratch *s;
+    const std::vector<uint8_t> *ran = nullptr; // making a partial run whole: the plan it ran
 
     // ---- reading ----
     const Val *out_get(uint32_t id) { return out_present(s, id) ? &s->vals[id] : nullptr; }
@@ -125,8 +126,8 @@ struct Run {
 
     // ---- writing ----
     Val &slot(uint32_t id) {
-        if (s->out_stamp[id] != s->gen) {
-            s->out_stamp[id] = s->gen;
+        if (s->out_stamp[id] != s->out_gen) {
+            s->out_stamp[id] = s->out_gen;
             s->touched.push_back(id);
             s->vals[id].items.clear();
         }
@@ -135,7 +136,14 @@ struct Run {
 
     void put(uint32_t id, const Val &v) {
         Val &to = slot(id);
-        if (&to != &v) to = v;
+        if (&to == &v) return;
+        if (!v.array && v.items.size() == 1) { // most values: no vector copy call
+            to.array = false;
+            to.items.clear();
+            to.items.push_back(v.items[0]);
+            return;
+        }
+        to = v;
     }
 
     // A string that lives as long as the record (a view into it, a constant,
@@ -143,9 +151,8 @@ struct Run {
     void put_view(uint32_t id, std::string_view text, Kind kind = Kind::Str) {
         Val &v = slot(id);
         v.array = false;
-        v.items.resize(1);
-        v.items[0].kind = kind;
-        v.items[0].text = text;
+        v.items.clear();
+        v.items.push_back(Scalar{kind, text});
     }
 
     // A string made here (in a local or scratch buffer): copied first.
@@ -173,7 +180,7 @@ struct Run {
     void put_path(const std::string &path, const Val &v) { put(id_of(path), v); } // v must not be in s->vals
 
     void remove(uint32_t id) {
-        if (s->out_stamp[id] == s->gen) s->vals[id].items.clear(); // an empty value is not written
+        if (s->out_stamp[id] == s->out_gen) s->vals[id].items.clear(); // an empty value is not written
     }
 
     void remove_prefix(const std::string &prefix) {
@@ -219,6 +226,7 @@ struct Run {
 
     // ---- operations ----
     void copy(const Op &op) {
+        if (!op.src.out && copy_scalar(op)) return;
         if (const Val *v = get(op.src)) {
             put(op.dst_id, *v);
             return;
@@ -239,8 +247,7 @@ struct Run {
             uint32_t id = s->touched[k];
             if (id < op.out_map.size()) { // numbered when compiled
                 if (op.out_map[id] == kNone || !out_present(s, id)) continue;
-                s->held = s->vals[id];
-                put(op.out_map[id], s->held);
+                put(op.out_map[id], s->vals[id]); // a field the profile names: s->vals does not grow
                 continue;
             }
             if (!has_prefix(path_of(p, s, id), op.src.path) || !out_present(s, id)) continue;
@@ -248,6 +255,29 @@ struct Run {
             s->held = s->vals[id]; // s->vals may grow under the write
             put_path(to, s->held);
         }
+    }
+
+    // The common copy, a present scalar of the record, straight into its
+    // field (no Val in between). false: not that case, nothing done.
+    bool copy_scalar(const Op &op) {
+        element e;
+        if (!in_get(op.src.id, &e) || s->in_list_stamp[op.src.id] == s->gen) return false;
+        switch (e.type()) {
+        case element_type::STRING:
+            if (std::string_view(e).empty()) return false;
+            break;
+        case element_type::INT64:
+        case element_type::UINT64:
+        case element_type::DOUBLE:
+        case element_type::BOOL: break;
+        default: return false;
+        }
+        Val &v = slot(op.dst_id);
+        v.array = false;
+        v.items.clear();
+        v.items.emplace_back();
+        scalar_into(e, &v.items[0], &s->arena);
+        return true;
     }
 
     static std::string_view win_base(std::string_view path) {
@@ -473,6 +503,7 @@ struct Run {
     void run(const std::vector<Op> &ops) {
         for (const Op &op : ops) {
             if (s->plan && !(*s->plan)[op.index]) continue; // nothing the reader reads
+            if (op.kind == OpKind::Json && ran && (*ran)[op.index]) continue; // its paths are read already
             const std::string_view *t = nullptr;
             switch (op.kind) {
             case OpKind::Copy: copy(op); break;
@@ -744,12 +775,11 @@ bool profile_convert(const eq_profiles *p, int index, object root, ConvertScratc
     const Profile &pr = p->list[index];
     if (!s->walked || s->profile != &pr) start_record(pr, static_cast<size_t>(index), s, root);
     s->walked = false;
-    s->partial = !whole && !s->want_all;
-    s->plan = s->partial ? &plan_for(pr, static_cast<size_t>(index), s) : nullptr;
-    s->index = static_cast<size_t>(index);
-    s->root = root;
+    s->plan = !whole && !s->want_all ? &plan_for(pr, static_cast<size_t>(index), s) : nullptr;
+    if (s->plan && s->plan->back()) s->plan = nullptr; // every op is needed
     Run run{pr, s};
     run.run(pr.ops);
+    s->partial = s->plan;
     s->plan = nullptr;
     return true;
 }
@@ -759,10 +789,10 @@ void profile_text(ConvertScratch *s, std::string *out) {
         *out = "{}";
         return;
     }
-    if (s->partial) { // the whole document, from the same record
-        s->partial = false;
-        start_record(*s->profile, s->index, s, s->root, true);
-        Run run{*s->profile, s};
+    if (s->partial) { // the whole document, from the record already read
+        Run run{*s->profile, s, s->partial};
+        s->partial = nullptr;
+        start_output(s);
         run.run(s->profile->ops);
     }
     write_doc(*s->profile, s, out);

@@ -134,7 +134,13 @@ void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, 
 }
 
 
-void start_record(const Profile &p, size_t index, ConvertScratch *s, object root, bool again) {
+void start_output(ConvertScratch *s) {
+    s->out_gen++;
+    s->touched.clear();
+    s->any_dyn_above = false;
+}
+
+void start_record(const Profile &p, size_t index, ConvertScratch *s, object root) {
     s->profile = &p;
     fit(s->memos, index + 1);
     s->memo = &s->memos[index];
@@ -146,7 +152,6 @@ void start_record(const Profile &p, size_t index, ConvertScratch *s, object root
     s->in_more.clear();
     fit(s->vals, p.out_paths.size());
     fit(s->out_stamp, p.out_paths.size());
-    s->touched.clear();
     // Fields named at run time keep their numbers from record to record of a
     // profile (they mostly repeat), up to a bound.
     if (s->dyn_profile != &p || s->dyn_paths.size() > 4096) {
@@ -155,12 +160,10 @@ void start_record(const Profile &p, size_t index, ConvertScratch *s, object root
         s->dyn_ids.clear();
         s->dyn_above_static.clear();
     }
-    s->any_dyn_above = false;
+    start_output(s);
     s->ncollected = 0;
-    if (!again) {
-        s->nparsers = 0;
-        s->arena.reset();
-    }
+    s->nparsers = 0;
+    s->arena.reset();
     s->path.clear();
     walk_input(p, s, root, 0, false);
 }
