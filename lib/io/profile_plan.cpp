@@ -100,7 +100,6 @@ void number(Profile &p, std::vector<Op> &ops) {
             op.writes = {op.dst};
             if (op.src.out) op.writes.push_back(op.src.path); // removed
             break;
-        case OpKind::Append: op.writes = {op.dst}, op.reads_out.push_back(op.dst); break;
         case OpKind::Json:
         case OpKind::When: break;
         default: op.writes = {op.dst}; break; // Delete and Clean: the prefix they remove
