@@ -110,6 +110,24 @@ void map_out_copies(Profile &p, std::vector<Op> &ops) {
     }
 }
 
+// The profile's fields under what a delete or clean removes, found once.
+void map_removals(Profile &p, std::vector<Op> &ops) {
+    for (Op &op : ops) {
+        if (op.kind == OpKind::Delete || op.kind == OpKind::Clean) {
+            op.under.assign(p.out_paths.size(), 0);
+            for (size_t id = 0; id < p.out_paths.size(); id++) {
+                const std::string &path = p.out_paths[id];
+                if (path == op.dst) op.under[id] = 2;
+                else if (path.size() > op.dst.size() && path.compare(0, op.dst.size(), op.dst) == 0 &&
+                         path[op.dst.size()] == '.')
+                    op.under[id] = 1;
+            }
+        }
+        map_removals(p, op.then);
+        map_removals(p, op.otherwise);
+    }
+}
+
 void mark_under_collect(Profile &p, uint32_t node, bool above) {
     InNode &n = p.in_nodes[node];
     n.under_collect = above || n.collect;
@@ -165,6 +183,7 @@ void compile_profile(Profile &p) {
             for (Assign &a : row.second) a.id = out_id(p, a.field);
     compile_ops(p, p.ops);
     map_out_copies(p, p.ops);
+    map_removals(p, p.ops);
     number_ops(p);
     mark_under_collect(p, 0, false);
     pack_walk(p.in_nodes, &p.walk);

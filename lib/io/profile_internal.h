@@ -100,6 +100,8 @@ struct Op {
     // copy $SRC DST: the field each of the profile's fields under SRC goes
     // to (by output id; kNone: not under SRC), for the ids known at compile
     std::vector<uint32_t> out_map;
+    // delete and clean DST: for the profile's fields, 1 under DST, 2 DST itself
+    std::vector<uint8_t> under;
     // for plans (profile_plan.cpp): the op's number in its profile, the output
     // paths it writes or removes (a field named at run time lies under one),
     // and the paths it reads, of the document and of the record

@@ -183,9 +183,16 @@ struct Run {
         if (s->out_stamp[id] == s->out_gen) s->vals[id].items.clear(); // an empty value is not written
     }
 
-    void remove_prefix(const std::string &prefix) {
+    // 1: field `id` lies under op.dst, 2: it is op.dst, 0: neither.
+    uint8_t under(const Op &op, uint32_t id) {
+        if (id < op.under.size()) return op.under[id];
+        const std::string &path = path_of(p, s, id);
+        return path == op.dst ? 2 : has_prefix(path, op.dst) ? 1 : 0;
+    }
+
+    void remove_prefix(const Op &op) {
         for (uint32_t id : s->touched)
-            if (path_of(p, s, id) == prefix || has_prefix(path_of(p, s, id), prefix)) remove(id);
+            if (under(op, id)) remove(id);
     }
 
     // ---- conditions ----
@@ -625,11 +632,11 @@ struct Run {
             case OpKind::RegData: registry_data(op); break;
             case OpKind::DnsResults: dns_results(op); break;
             case OpKind::Append: append(op); break;
-            case OpKind::Delete: remove_prefix(op.dst); break;
+            case OpKind::Delete: remove_prefix(op); break;
             case OpKind::Clean:
                 for (uint32_t id : s->touched) {
                     const Val &v = s->vals[id];
-                    if (!has_prefix(path_of(p, s, id), op.dst) || v.array || v.items.size() != 1) continue;
+                    if (under(op, id) != 1 || v.array || v.items.size() != 1) continue;
                     if (std::find(op.words.begin(), op.words.end(), v.items[0].text) != op.words.end()) remove(id);
                 }
                 break;
