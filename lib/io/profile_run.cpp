@@ -264,15 +264,17 @@ struct Run {
         }
     }
 
-    // The common copy, a present scalar of the record, straight into its
-    // field (no Val in between). false: not that case, nothing done.
+    // The common copy, a scalar of the record, straight into its field (no
+    // Val in between); null and "" copy nothing. false: not that case (a
+    // list, an object, a path met in lists), nothing done.
     bool copy_scalar(const Op &op) {
         element e;
         if (!in_get(op.src.id, &e) || s->in_list_stamp[op.src.id] == s->gen) return false;
         switch (e.type()) {
         case element_type::STRING:
-            if (std::string_view(e).empty()) return false;
+            if (std::string_view(e).empty()) return true;
             break;
+        case element_type::NULL_VALUE: return true;
         case element_type::INT64:
         case element_type::UINT64:
         case element_type::DOUBLE:
