@@ -434,7 +434,6 @@ struct eng_runner {
     eqlite_scanner *sc;   /* several rules */
     eqlite_matcher *one;  /* a single rule */
     uint64_t *emitted;    /* per rule: results so far (--size for event queries of a ruleset) */
-    const size_t *to_rule; /* a side of the -j split: its rule indexes in e->rules */
     eq_strbuf *out;
     eq_strbuf *tags;         /* eng_tag per result, or NULL */
     uint32_t event;       /* the event the tags name */
@@ -491,9 +490,8 @@ static void add_rule_counts(const eng_runner *r)
         return;
     pthread_mutex_lock(&rule_counts_lock);
     for (size_t k = 0; k < r->nown; k++) {
-        size_t g = r->to_rule ? r->to_rule[k] : k;
-        e->rule_counts[g].ns += r->prof[k];
-        e->rule_counts[g].runs += r->prof[r->nown + k];
+        e->rule_counts[k].ns += r->prof[k];
+        e->rule_counts[k].runs += r->prof[r->nown + k];
     }
     for (size_t k = 0; k < e->nrules; k++)
         e->rule_counts[k].hits += r->prof[2 * r->nown + k];
@@ -502,54 +500,27 @@ static void add_rule_counts(const eng_runner *r)
 
 int eng_split(eng *e)
 {
-    if (e->sides[0].rs)
+    if (e->sides[0].rules)
         return 0;
-    size_t nschema = eqlite_schema_field_count(e->schema);
-    bool *read = calloc(nschema + 1, sizeof *read);
+    size_t words = (e->nrules + 63) / 64 + 1, nschema = eqlite_schema_field_count(e->schema);
+    e->sides[0].rules = calloc(words, sizeof *e->sides[0].rules);
+    e->sides[1].rules = calloc(words, sizeof *e->sides[1].rules);
     e->ordered_fields = calloc(nschema + 1, sizeof *e->ordered_fields);
-    if (!read || !e->ordered_fields) {
-        free(read);
+    if (!e->sides[0].rules || !e->sides[1].rules || !e->ordered_fields)
         return eng_out_of_memory("splitting the rules");
+    e->nordered_fields = nschema;
+    for (size_t k = 0; k < e->nrules; k++) {
+        const eng_rule *r = &e->rules[k];
+        e->sides[r->plain ? 0 : 1].rules[k / 64] |= UINT64_C(1) << (k % 64);
+        if (r->plain)
+            continue;
+        /* the timestamp and tiebreaker come with every copy; nothing else is needed */
+        size_t n;
+        const uint32_t *ids = eqlite_program_fields(r->prog, &n);
+        for (size_t j = 0; j < n; j++)
+            if (ids[j] < nschema)
+                e->ordered_fields[ids[j]] = 1;
     }
-    for (int side = 0; side < 2; side++) {
-        eng_side *sd = &e->sides[side];
-        if (!(sd->to_rule = calloc(e->nrules + 1, sizeof *sd->to_rule)) ||
-            eqlite_ruleset_new(e->schema, &sd->rs) != EQLITE_OK) {
-            free(read);
-            return eng_out_of_memory("splitting the rules");
-        }
-        for (size_t k = 0; k < e->nrules; k++) {
-            const eng_rule *r = &e->rules[k];
-            if (r->plain != (side == 0))
-                continue;
-            /* compiled already once into e->rs: only memory can fail here */
-            eqlite_status st = eqlite_ruleset_add(sd->rs, r->text, r->len, r->name, r->id, NULL);
-            if (st != EQLITE_OK) {
-                free(read);
-                fprintf(stderr, "eqlite: splitting the rules: %s\n", eqlite_strerror(st));
-                return 2;
-            }
-            sd->to_rule[sd->n++] = k;
-            if (side == 1) {
-                size_t n;
-                const uint32_t *ids = eqlite_program_fields(r->prog, &n);
-                for (size_t j = 0; j < n; j++)
-                    if (ids[j] < nschema)
-                        read[ids[j]] = true;
-            }
-        }
-        eqlite_status st = eqlite_ruleset_finish(sd->rs);
-        if (st != EQLITE_OK) {
-            free(read);
-            fprintf(stderr, "eqlite: splitting the rules: %s\n", eqlite_strerror(st));
-            return 2;
-        }
-    }
-    /* the timestamp and tiebreaker come with every copy; nothing else is needed */
-    for (uint32_t id = 0; id < nschema; id++)
-        if (read[id])
-            e->ordered_fields[e->nordered_fields++] = id;
-    free(read);
     return 0;
 }
 
@@ -603,9 +574,8 @@ eng_runner *eng_runner_new_subset(eng *e, eq_strbuf *out, eng_subset which)
     r->out = out;
     bool ok;
     if (which != ENG_ALL) {
-        const eng_side *sd = &e->sides[which - 1];
-        r->to_rule = sd->to_rule;
-        ok = eqlite_scanner_new(sd->rs, &e->opt.limits, &r->sc) == EQLITE_OK &&
+        ok = eqlite_scanner_new(e->rs, &e->opt.limits, &r->sc) == EQLITE_OK &&
+             eqlite_scanner_select(r->sc, e->sides[which - 1].rules) == EQLITE_OK &&
              (r->emitted = calloc(e->nrules + 1, sizeof *r->emitted)) != NULL;
     } else if (e->nrules == 1) {
         ok = eqlite_matcher_new(e->rules[0].prog, &e->opt.limits, &r->one) == EQLITE_OK;
@@ -614,7 +584,7 @@ eng_runner *eng_runner_new_subset(eng *e, eq_strbuf *out, eng_subset which)
              (r->emitted = calloc(e->nrules + 1, sizeof *r->emitted)) != NULL;
     }
     if (ok && e->rule_counts)
-        ok = start_rule_counts(r, which != ENG_ALL ? e->sides[which - 1].n : e->nrules);
+        ok = start_rule_counts(r, e->nrules);
     if (!ok) {
         eng_runner_free(r);
         return NULL;
@@ -663,7 +633,7 @@ static int on_rule_result(void *user, const eqlite_rule_info *rule, const eqlite
 {
     eng_runner *r = user;
     const eng *e = r->e;
-    size_t k = r->to_rule ? r->to_rule[rule->index] : rule->index;
+    size_t k = rule->index;
     if (e->opt.limits.size && e->rules[k].kind == 0 && !e->rules[k].info.npipes && r->emitted[k]++ >= e->opt.limits.size)
         return 0;
     return emit(r, k, res);
@@ -687,10 +657,31 @@ static int engine_error(eng_runner *r, eqlite_status st, const eqlite_record *re
 
 int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec)
 {
+    return eng_runner_feed_marked(r, ev, rec, NULL);
+}
+
+int eng_runner_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks)
+{
+    eqlite_status st = eqlite_scanner_mark(r->sc, ev, marks);
+    if (st == EQLITE_OK)
+        return 0;
+    eqlite_record where;
+    if (rec && r->line_of) {
+        where = *rec;
+        where.number = r->line_of(r->line_ctx, rec);
+        rec = &where;
+    }
+    return engine_error(r, st, rec);
+}
+
+int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks)
+{
     if (r->stopped)
         return 0;
     uint64_t t0 = r->prof && r->one ? now_ns() : 0; /* a scanner times its rules itself */
-    eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r) : eqlite_scanner_match(r->sc, ev, on_rule_result, r);
+    eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r)
+                       : marks ? eqlite_scanner_match_marked(r->sc, ev, marks, on_rule_result, r)
+                               : eqlite_scanner_match(r->sc, ev, on_rule_result, r);
     if (t0) {
         r->prof[0] += now_ns() - t0;
         r->prof[1]++;
@@ -730,13 +721,12 @@ void eng_runner_collect_state(eng_runner *r)
         if (r->one)
             eqlite_matcher_stats(r->one, &st);
         else if (eqlite_scanner_rule_stats(r->sc, k, &st) != EQLITE_OK)
-            break; /* a side of the split has fewer rules */
-        size_t g = r->to_rule ? r->to_rule[k] : k;
-        e->state[g].pending += st.pending;
-        e->state[g].evicted += st.evicted;
-        e->state[g].expired += st.expired;
-        e->state[g].dropped += st.dropped;
-        e->state[g].out_of_order += st.out_of_order;
+            break;
+        e->state[k].pending += st.pending;
+        e->state[k].evicted += st.evicted;
+        e->state[k].expired += st.expired;
+        e->state[k].dropped += st.dropped;
+        e->state[k].out_of_order += st.out_of_order;
     }
 }
 
@@ -1030,10 +1020,8 @@ void eng_free(eng *e)
         free(e->rules[k].name);
         free(e->rules[k].text);
     }
-    for (int k = 0; k < 2; k++) {
-        eqlite_ruleset_free(e->sides[k].rs);
-        free(e->sides[k].to_rule);
-    }
+    for (int k = 0; k < 2; k++)
+        free(e->sides[k].rules);
     free(e->ordered_fields);
     free(e->rules);
     eqlite_ruleset_free(e->rs);

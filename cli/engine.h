@@ -5,7 +5,7 @@
  * Three ways to run:
  *   - chunked (event queries over plain NDJSON files, no head/tail pipe,
  *     no --size): the file is mapped and cut into ~4 MiB chunks at line
- *     ends; with -j N, N workers each run their own matchers over a chunk;
+ *     ends; with -j N, N threads each run their own matchers over a chunk;
  *     results are written in input order; pages are dropped once written;
  *   - streaming (event queries over stdin, .gz, JSON arrays, or with pipes):
  *     one reader, one pass, memory flat in the input size;
@@ -66,11 +66,10 @@ typedef enum eng_subset { ENG_ALL, ENG_PLAIN, ENG_ORDERED } eng_subset;
 
 /* The -j split of an ordered run: plain event queries run in the chunk
  * workers, the rest (sequences, samples, piped rules) in one thread that sees
- * every event in order. Rule indexes of each side map back to e->rules. */
+ * every event in order. Both sides run scanners of e->rs, each selecting its
+ * own rules (one bit per rule), so a worker's guard marks serve both. */
 typedef struct eng_side {
-    eqlite_ruleset *rs;
-    size_t *to_rule;
-    size_t n;
+    uint64_t *rules; /* (e->nrules + 63) / 64 words */
 } eng_side;
 
 /* A result's place, for merging the two sides back into -j 1 order: the
@@ -168,8 +167,8 @@ typedef struct eng {
     eng_totals totals;
     eng_late late[ENG_LATE_REASONS];
     eng_side sides[2];   /* ENG_PLAIN - 1, ENG_ORDERED - 1: built by eng_split */
-    uint32_t *ordered_fields; /* ascending schema ids the ordered rules read (what workers copy) */
-    size_t nordered_fields;
+    uint8_t *ordered_fields; /* by schema id: 1 when an ordered rule reads it (what workers copy) */
+    size_t nordered_fields;  /* entries in ordered_fields (the schema's field count) */
     /* per rule (e->nrules), set by the caller before a run to have runners
      * count and time every rule (a cost per rule run); owned by the caller */
     eng_rule_count *rule_counts;
@@ -223,6 +222,12 @@ void eng_runner_set_out(eng_runner *r, eq_strbuf *out);
 /* Feeds one event to every matcher. 0, or 2 on an engine error. An
  * out-of-order event is reported (file:line) and counted, not fatal. */
 int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec);
+/* A runner over one side of the split: marks the event's guards for both
+ * sides (eqlite_ruleset_marks_words(e->rs) words); 0, or 2 on an error. */
+int eng_runner_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks);
+/* eng_runner_feed with the event's marks from eng_runner_mark (a runner
+ * over one side of the split; marks NULL: it marks the event itself). */
+int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks);
 /* Records whose line is not the one in their file (a chunk of -j, an event
  * read back for a sort): line_of gives it, counted only for a message. */
 typedef uint64_t (*eng_line_of)(void *ctx, const eqlite_record *rec);
@@ -253,9 +258,10 @@ int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order);
  * (timestamp, tiebreaker), then fed in that order by one runner. */
 int eng_run_ordered(eng *e, char *const *paths, size_t npaths);
 int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *display_name);
-/* `ordered` (a runner over ENG_ORDERED, or NULL when every rule is plain):
- * workers run the plain rules and hand copies of the events to this thread,
- * which feeds `ordered` in input order and merges the results. */
+/* `jobs` threads, this one included (parallel.c). `ordered` (a runner over
+ * ENG_ORDERED, or NULL when every rule is plain): each thread runs the plain
+ * rules over chunks and keeps the events' marks and copies; whichever thread
+ * writes a chunk feeds them to `ordered` in input order and merges results. */
 int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered);
 bool eng_can_split(const char *path);
 /* "sources: NAME N ... unknown-shape N" (the records each profile took) to f. */

@@ -1,35 +1,113 @@
 /* event_copy.c: compact copies of events, and their dense view. */
 #include "event_copy.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The j-th field id to look at: only[j], or j itself; nfields when past the end. */
-static size_t field_at(const eqlite_event *ev, const uint32_t *only, size_t j)
+struct copy_block {
+    copy_block *next;
+    size_t used, cap;
+    max_align_t room[];
+};
+
+#define BLOCK_BYTES ((size_t)1 << 20)
+
+static void *arena_take(copy_arena *a, size_t n)
 {
-    size_t i = only ? only[j] : j;
-    return i < ev->nfields ? i : ev->nfields;
+    n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+    copy_block *b = a->used;
+    if (!b || b->cap - b->used < n) {
+        if (a->spare && a->spare->cap >= n) {
+            b = a->spare;
+            a->spare = b->next;
+        } else {
+            size_t cap = n > BLOCK_BYTES ? n : BLOCK_BYTES; /* an event larger than a block gets its own */
+            if (!(b = malloc(sizeof *b + cap)))
+                return NULL;
+            b->cap = cap;
+        }
+        b->used = 0;
+        b->next = a->used;
+        a->used = b;
+    }
+    void *p = (char *)b->room + b->used;
+    b->used += n;
+    return p;
 }
 
-event_copy *event_copy_make(const eqlite_event *ev, const eqlite_record *rec, const uint32_t *only, size_t nonly,
-                            bool borrow_text)
+void copy_arena_reset(copy_arena *a)
 {
+    while (a->used) {
+        copy_block *b = a->used;
+        a->used = b->next;
+        b->next = a->spare;
+        a->spare = b;
+    }
+}
+
+void copy_arena_free(copy_arena *a)
+{
+    copy_arena_reset(a);
+    while (a->spare) {
+        copy_block *b = a->spare;
+        a->spare = b->next;
+        free(b);
+    }
+}
+
+/* Whether field i of ev is set and kept. */
+static inline bool kept(const eqlite_event *ev, const uint8_t *keep, size_t nkeep, size_t i)
+{
+    return i < ev->nfields && ev->fields[i].kind != EQLITE_NULL && (!keep || (i < nkeep && keep[i]));
+}
+
+/* Strings, most values, are sized and copied here; arrays by the library. */
+static inline void size_value(const eqlite_value *v, size_t *nelems, size_t *bytes)
+{
+    if (v->kind == EQLITE_STRING)
+        *bytes += v->len;
+    else if (v->kind == EQLITE_ARRAY)
+        eqlite_value_copy_size(v, nelems, bytes);
+}
+
+static inline eqlite_value copy_value(const eqlite_value *v, eqlite_value **elems, char **room)
+{
+    if (v->kind == EQLITE_ARRAY)
+        return eqlite_value_copy(v, elems, room);
+    eqlite_value out = *v;
+    if (v->kind == EQLITE_STRING) {
+        if (v->len)
+            memcpy(*room, v->u.s, v->len);
+        out.u.s = *room;
+        *room += v->len;
+    }
+    return out;
+}
+
+#define LISTED 256 /* kept ids gathered on the stack; an event with more takes two passes */
+
+event_copy *event_copy_make(const eqlite_event *ev, const eqlite_record *rec, const uint8_t *keep, size_t nkeep,
+                            bool borrow_text, copy_arena *arena)
+{
+    uint32_t listed[LISTED];
     uint32_t nset = 0;
     size_t nelems = 0, bytes = borrow_text ? 0 : rec->len;
-    eqlite_value_copy_size(&ev->tiebreaker, &nelems, &bytes);
-    size_t n = only ? nonly : ev->nfields;
+    size_value(&ev->tiebreaker, &nelems, &bytes);
+    /* the present list when the reader gave one, else every field */
+    size_t n = ev->present ? ev->npresent : ev->nfields;
     for (size_t j = 0; j < n; j++) {
-        size_t i = field_at(ev, only, j);
-        if (i == ev->nfields)
-            break; /* ids ascend */
-        if (ev->fields[i].kind == EQLITE_NULL)
+        size_t i = ev->present ? ev->present[j] : j;
+        if (!kept(ev, keep, nkeep, i))
             continue;
+        if (nset < LISTED)
+            listed[nset] = (uint32_t)i;
         nset++;
-        eqlite_value_copy_size(&ev->fields[i], &nelems, &bytes);
+        size_value(&ev->fields[i], &nelems, &bytes);
     }
     size_t head = sizeof(event_copy) + (size_t)nset * sizeof(eqlite_value) + nelems * sizeof(eqlite_value);
     size_t ids = (size_t)nset * sizeof(uint32_t);
-    event_copy *w = malloc(head + ids + bytes + 1);
+    event_copy *w = arena ? arena_take(arena, head + ids + bytes + 1) : malloc(head + ids + bytes + 1);
     if (!w)
         return NULL;
     w->ts = ev->timestamp;
@@ -39,17 +117,24 @@ event_copy *event_copy_make(const eqlite_event *ev, const eqlite_record *rec, co
     eqlite_value *elems = w->vals + nset;
     w->ids = (uint32_t *)(elems + nelems);
     char *room = (char *)(w->ids + nset); /* string bytes, then the text */
-    uint32_t k = 0;
-    for (size_t j = 0; j < n; j++) {
-        size_t i = field_at(ev, only, j);
-        if (i == ev->nfields)
-            break;
-        if (ev->fields[i].kind == EQLITE_NULL)
-            continue;
-        w->ids[k] = (uint32_t)i;
-        w->vals[k++] = eqlite_value_copy(&ev->fields[i], &elems, &room);
+    if (nset <= LISTED) {
+        memcpy(w->ids, listed, ids);
+    } else {
+        uint32_t k = 0;
+        for (size_t j = 0; j < n; j++) {
+            size_t i = ev->present ? ev->present[j] : j;
+            if (kept(ev, keep, nkeep, i))
+                w->ids[k++] = (uint32_t)i;
+        }
     }
-    w->tb = eqlite_value_copy(&ev->tiebreaker, &elems, &room);
+    uint32_t top = 0;
+    for (uint32_t k = 0; k < nset; k++) {
+        uint32_t i = w->ids[k];
+        top = i >= top ? i + 1 : top;
+        w->vals[k] = copy_value(&ev->fields[i], &elems, &room);
+    }
+    w->nfields = top;
+    w->tb = copy_value(&ev->tiebreaker, &elems, &room);
     if (borrow_text) {
         w->text = (eng_text){rec->text, rec->len, NULL};
         return w;
@@ -62,7 +147,7 @@ event_copy *event_copy_make(const eqlite_event *ev, const eqlite_record *rec, co
 
 bool event_view_fill(event_view *v, const event_copy *c, eqlite_event *ev)
 {
-    size_t nf = c->nset ? c->ids[c->nset - 1] + 1 : 0;
+    size_t nf = c->nfields;
     if (nf > v->nfields) {
         eqlite_value *f = realloc(v->fields, nf * sizeof *f);
         if (!f)
@@ -86,7 +171,8 @@ bool event_view_fill(event_view *v, const event_copy *c, eqlite_event *ev)
         v->set_ids[i] = c->ids[i];
     }
     v->used = c->nset;
-    *ev = (eqlite_event){v->fields, nf, c->ts, c->tb, (void *)&c->text, NULL, 0};
+    /* the copied ids are the present list: a scanner looks at those alone */
+    *ev = (eqlite_event){v->fields, nf, c->ts, c->tb, (void *)&c->text, c->ids, c->nset};
     return true;
 }
 

@@ -15,16 +15,31 @@ typedef struct event_copy {
     uint64_t line;
     eqlite_value tb;
     uint32_t nset;
-    uint32_t *ids;
+    uint32_t nfields; /* highest id in ids + 1 */
+    uint32_t *ids;    /* in the event's present order (not sorted) */
     eqlite_value *vals;
     eng_text text;
 } event_copy;
 
-/* Copies the fields set in ev among `only` (ascending ids; NULL: all) and
- * the record's text, or only points at the text when it outlives the copy
- * (`borrow_text`: a mapped file); NULL when out of memory. Free with free(). */
-event_copy *event_copy_make(const eqlite_event *ev, const eqlite_record *rec, const uint32_t *only, size_t nonly,
-                            bool borrow_text);
+/* Copies made by the thousand and dropped together (a chunk's events for
+ * the ordered rules): carved from large blocks, so a copy costs no malloc
+ * and dropping them all costs one reset. Blocks are kept for the next use. */
+typedef struct copy_block copy_block;
+typedef struct copy_arena {
+    copy_block *used;  /* newest first; copies come from the head */
+    copy_block *spare; /* emptied by a reset, taken before new ones */
+} copy_arena;
+/* Drops every copy made in a (keeps the blocks). */
+void copy_arena_reset(copy_arena *a);
+void copy_arena_free(copy_arena *a);
+
+/* Copies the fields set in ev whose id has keep[id] != 0 (ids past nkeep
+ * are not kept; keep NULL: all), its tiebreaker and the record's text, or
+ * only points at the text when it outlives the copy (`borrow_text`: a mapped
+ * file). Walks only ev->present when the reader listed it. In `arena`, or
+ * malloc'd when arena is NULL (free with free()); NULL when out of memory. */
+event_copy *event_copy_make(const eqlite_event *ev, const eqlite_record *rec, const uint8_t *keep, size_t nkeep,
+                            bool borrow_text, copy_arena *arena);
 
 /* Dense fields for the engine, rebuilt per event in reusable buffers. */
 typedef struct event_view {
@@ -34,7 +49,8 @@ typedef struct event_view {
     size_t used, set_cap;
 } event_view;
 
-/* Fills *ev from c (user = &c->text); false when out of memory. */
+/* Fills *ev from c (user = &c->text, present = the copied ids); false when
+ * out of memory. */
 bool event_view_fill(event_view *v, const event_copy *c, eqlite_event *ev);
 void event_view_free(event_view *v);
 

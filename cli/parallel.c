@@ -1,10 +1,15 @@
-/* parallel.c: -j N for event queries over a plain NDJSON file. The file is
- * mapped and cut into ~4 MiB chunks at line ends; workers take chunks in
- * order, run their own matchers and write results into the chunk's buffer;
- * the main thread writes finished chunks in input order and reports their bad
- * lines with absolute line numbers. A worker drops the pages it has read
+/* parallel.c: -j N over a plain NDJSON file. The file is mapped and cut
+ * into ~4 MiB chunks at line ends. N threads (the calling one among them)
+ * each take whichever work is ready: writing the next chunk in input order
+ * when it is finished and no one else is writing, else running a new chunk
+ * through their own matchers into the chunk's buffers. Writing is one stage
+ * that moves from thread to thread: it reports the chunk's bad lines with
+ * absolute line numbers and, in split runs, feeds the chunk's events to the
+ * ordered rules (sequences, samples, pipes) in order, so neither side waits
+ * for a thread kept for the other. A worker drops the pages it has read
  * every MiB (results are copies), so resident memory stays flat however large
- * the file. At most WINDOW chunks are in flight. */
+ * the file. At most jobs + 2 chunks (up to WINDOW) are in flight: each
+ * holds its results and, in split runs, its events' marks and copies. */
 #define _DEFAULT_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
@@ -13,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -23,7 +29,10 @@
 
 enum { SLOT_FREE, SLOT_TAKEN, SLOT_DONE };
 
+/* Threads work on neighbouring slots at once, each counting per event:
+ * a cache line of padding between slots keeps them from sharing one. */
 typedef struct slot {
+    char pad[64];
     int state;
     uint64_t index;
     const char *data; /* the mapping: lines are counted from its start */
@@ -34,7 +43,9 @@ typedef struct slot {
     int status;
     eq_strbuf tags;       /* eng_tag per result in out (split runs) */
     event_copy **evs;  /* split runs: every event of the chunk, for the ordered rules */
+    uint64_t *marks;   /* split runs: mark_words per event, the guards it passes (every rule) */
     size_t nevs, evcap;
+    copy_arena arena; /* where evs live, dropped once the chunk is written */
 } slot;
 
 typedef struct par {
@@ -52,7 +63,13 @@ typedef struct par {
     size_t swept; /* input before this has been dropped after emission */
     bool stop;
     bool no_runner; /* a worker could not start its matchers */
+    bool writing;   /* a thread is writing chunk emit_index */
+    int status;     /* the first failure that stopped the run */
+    bool cpu_split; /* EQLITE_CPU_SPLIT: time the two stages per thread */
+    double cpu_chunks, cpu_write; /* seconds of thread CPU in each stage, all threads */
     eng_runner *ordered; /* split runs: the ordered rules, fed here in order */
+    size_t mark_words;   /* split runs: words of one event's marks */
+    uint64_t window;     /* chunks in flight at most (slots used) */
     event_view view;
     eq_strbuf seq_out, seq_tags; /* the ordered rules' results for one event */
     slot slots[WINDOW];
@@ -108,6 +125,42 @@ static uint64_t chunk_line(void *ctx, const eqlite_record *rec)
     return eng_count_lines(s->data, s->start) + rec->number;
 }
 
+static bool grow_events(par *p, slot *s)
+{
+    size_t cap = s->evcap ? s->evcap * 2 : 4096;
+    event_copy **evs = realloc(s->evs, cap * sizeof *evs);
+    if (evs)
+        s->evs = evs;
+    uint64_t *marks = evs ? realloc(s->marks, cap * p->mark_words * sizeof *marks) : NULL;
+    if (!marks)
+        return false;
+    s->marks = marks;
+    s->evcap = cap;
+    return true;
+}
+
+/* Split runs: the event's guard marks (for both sides) and a copy of the
+ * fields the ordered rules read, for the thread that feeds them in order. */
+static int hand_over(par *p, eng_runner *r, slot *s, const eqlite_event *ev, eqlite_record *rec, eqlite_reader *rd)
+{
+    if (s->nevs == s->evcap && !grow_events(p, s))
+        return eng_out_of_memory("handing events to the ordered rules");
+    int status = eng_runner_mark(r, ev, rec, s->marks + s->nevs * p->mark_words);
+    if (status)
+        return status;
+    /* the text stays in the mapping until the run ends (a dropped page
+     * faults back in), and a kept event copies it (retain_text) */
+    bool in_mapping = rec->text != NULL; /* else a converted record's text, in the reader */
+    if (!in_mapping && eqlite_reader_text(rd, &rec->text, &rec->len) != EQLITE_OK)
+        return eng_out_of_memory("handing events to the ordered rules");
+    event_copy *c = event_copy_make(ev, rec, p->e->ordered_fields, p->e->nordered_fields, in_mapping, &s->arena);
+    if (!c)
+        return eng_out_of_memory("handing events to the ordered rules");
+    eng_runner_set_tags(r, &s->tags, (uint32_t)s->nevs);
+    s->evs[s->nevs++] = c;
+    return 0;
+}
+
 static void run_chunk(par *p, eng_runner *r, slot *s)
 {
     eqlite_reader_options o;
@@ -142,78 +195,115 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
         eng_text text = {rec.text, rec.len, rd};
         ev.user = &text;
         s->events++;
-        if (p->ordered) {
-            if (s->nevs == s->evcap) {
-                size_t cap = s->evcap ? s->evcap * 2 : 4096;
-                event_copy **evs = realloc(s->evs, cap * sizeof *evs);
-                if (!evs) {
-                    s->status = eng_out_of_memory("handing events to the ordered rules");
-                    break;
-                }
-                s->evs = evs;
-                s->evcap = cap;
-            }
-            /* the text stays in the mapping until the run ends (a dropped page
-             * faults back in), and a kept event copies it (retain_text) */
-            bool in_mapping = rec.text != NULL; /* else a converted record's text, in the reader */
-            if (!in_mapping && eqlite_reader_text(rd, &rec.text, &rec.len) != EQLITE_OK) {
-                s->status = eng_out_of_memory("handing events to the ordered rules");
+        if (p->ordered) { /* the marks serve both sides */
+            if ((s->status = hand_over(p, r, s, &ev, &rec, rd)) != 0 ||
+                (s->status = eng_runner_feed_marked(r, &ev, &rec, s->marks + (s->nevs - 1) * p->mark_words)) != 0)
                 break;
-            }
-            event_copy *c = event_copy_make(&ev, &rec, p->e->ordered_fields, p->e->nordered_fields, in_mapping);
-            if (!c) {
-                s->status = eng_out_of_memory("handing events to the ordered rules");
-                break;
-            }
-            eng_runner_set_tags(r, &s->tags, (uint32_t)s->nevs);
-            s->evs[s->nevs++] = c;
-        }
-        if ((s->status = eng_runner_feed(r, &ev, &rec)) != 0)
+        } else if ((s->status = eng_runner_feed(r, &ev, &rec)) != 0) {
             break;
+        }
     }
     s->matches = eng_runner_matches(r) - matches_before;
     drop_pages(p, dropped, s->end);
     eqlite_reader_close(rd);
 }
 
-/* Next chunk to run, or NULL when the file is done. Called locked. */
+/* The next chunk to run, or NULL when none can start now (the window is
+ * full, or the file is done). Called locked. */
 static slot *take(par *p)
 {
-    while (!p->stop && p->next_start < p->size) {
-        if (p->next_index < p->emit_index + WINDOW) {
-            slot *s = &p->slots[p->next_index % WINDOW];
-            s->state = SLOT_TAKEN;
-            s->index = p->next_index++;
-            s->data = p->data;
-            s->start = p->next_start;
-            s->end = s->start + CHUNK_BYTES < p->size ? s->start + CHUNK_BYTES : p->size;
-            const char *nl = s->end < p->size ? memchr(p->data + s->end, '\n', p->size - s->end) : NULL;
-            s->end = nl ? (size_t)(nl - p->data) + 1 : p->size;
-            s->events = s->bad = s->matches = 0;
-            p->next_start = s->end;
-            return s;
+    if (p->stop || p->next_start >= p->size || p->next_index >= p->emit_index + p->window)
+        return NULL;
+    slot *s = &p->slots[p->next_index % p->window];
+    s->state = SLOT_TAKEN;
+    s->index = p->next_index++;
+    s->data = p->data;
+    s->start = p->next_start;
+    s->end = s->start + CHUNK_BYTES < p->size ? s->start + CHUNK_BYTES : p->size;
+    const char *nl = s->end < p->size ? memchr(p->data + s->end, '\n', p->size - s->end) : NULL;
+    s->end = nl ? (size_t)(nl - p->data) + 1 : p->size;
+    s->events = s->bad = s->matches = 0;
+    p->next_start = s->end;
+    return s;
+}
+
+static int emit(par *p, slot *s);
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One thread's share of the run, until every chunk is written or the run
+ * stops. Writing the next chunk comes first: it is the one stage that
+ * cannot be shared, and the window waits on it. r is NULL for a thread
+ * whose matchers could not start (the run stops). */
+static void work(par *p, eng_runner *r)
+{
+    double chunks = 0, write = 0;
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop) { /* after a failure nothing more is written */
+        slot *next = &p->slots[p->emit_index % p->window];
+        if (!p->writing && next->state == SLOT_DONE && next->index == p->emit_index) {
+            p->writing = true;
+            pthread_mutex_unlock(&p->mu);
+            double t0 = p->cpu_split ? thread_cpu() : 0;
+            int st = emit(p, next);
+            write += p->cpu_split ? thread_cpu() - t0 : 0;
+            pthread_mutex_lock(&p->mu);
+            next->state = SLOT_FREE;
+            p->emit_index++;
+            p->writing = false;
+            if (st && !p->status) {
+                p->status = st;
+                p->stop = true;
+            }
+            pthread_cond_broadcast(&p->cv);
+            continue;
+        }
+        if (p->next_start >= p->size && p->emit_index == p->next_index)
+            break; /* every chunk has been written */
+        slot *s = r ? take(p) : NULL;
+        if (s) {
+            pthread_mutex_unlock(&p->mu);
+            double t0 = p->cpu_split ? thread_cpu() : 0;
+            run_chunk(p, r, s);
+            chunks += p->cpu_split ? thread_cpu() - t0 : 0;
+            pthread_mutex_lock(&p->mu);
+            s->state = SLOT_DONE;
+            pthread_cond_broadcast(&p->cv);
+            continue;
         }
         pthread_cond_wait(&p->cv, &p->mu);
     }
-    return NULL;
+    p->cpu_chunks += chunks;
+    p->cpu_write += write;
+    if (p->cpu_split)
+        fprintf(stderr, "eqlite: cpu split: a thread: chunks %.3f s, writing %.3f s\n", chunks, write);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* A thread's matchers for the plain rules (all rules when none is
+ * ordered); NULL when they could not start, and the run stops. */
+static eng_runner *chunk_runner(par *p)
+{
+    eng_runner *r = p->ordered ? eng_runner_new_subset(p->e, NULL, ENG_PLAIN) : eng_runner_new(p->e, NULL);
+    if (!r) {
+        pthread_mutex_lock(&p->mu);
+        p->no_runner = p->stop = true;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return r;
 }
 
 static void *worker(void *arg)
 {
     par *p = arg;
-    eng_runner *r = p->ordered ? eng_runner_new_subset(p->e, NULL, ENG_PLAIN) : eng_runner_new(p->e, NULL);
-    pthread_mutex_lock(&p->mu);
-    for (slot *s; r && (s = take(p));) {
-        pthread_mutex_unlock(&p->mu);
-        run_chunk(p, r, s);
-        pthread_mutex_lock(&p->mu);
-        s->state = SLOT_DONE;
-        pthread_cond_broadcast(&p->cv);
-    }
-    if (!r)
-        p->stop = p->no_runner = true;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    eng_runner *r = chunk_runner(p);
+    work(p, r);
     eng_runner_free(r);
     return NULL;
 }
@@ -232,8 +322,7 @@ static uint64_t line_base(par *p, const slot *s)
 
 static void free_events(slot *s)
 {
-    for (size_t k = 0; k < s->nevs; k++)
-        free(s->evs[k]);
+    copy_arena_reset(&s->arena);
     s->nevs = 0;
 }
 
@@ -268,7 +357,7 @@ static int merge_chunk(par *p, slot *s)
         eng_runner_set_lines(p->ordered, chunk_line, s);
         eng_runner_set_tags(p->ordered, &p->seq_tags, (uint32_t)k);
         if (!eng_runner_stopped(p->ordered))
-            status = eng_runner_feed(p->ordered, &ev, &rec);
+            status = eng_runner_feed_marked(p->ordered, &ev, &rec, s->marks + k * p->mark_words);
         const eng_tag *stags = (const eng_tag *)p->seq_tags.data;
         size_t nstags = p->seq_tags.len / sizeof *stags, si = 0;
         uint64_t sstart = 0;
@@ -305,7 +394,7 @@ static int emit(par *p, slot *s)
     /* a buffer whose growth failed may be empty: its results are lost */
     if (s->out.failed || s->errs.failed || s->tags.failed || (e->out && e->out->failed))
         return eng_out_of_memory("collecting results");
-    if (p->ordered && s->status == 0) {
+    if (p->ordered) { /* a chunk cut short still has its events before the cut */
         int st = merge_chunk(p, s);
         if (st)
             return st;
@@ -322,36 +411,6 @@ static int emit(par *p, slot *s)
     if (e->tick)
         e->tick(e->tick_user, &e->totals);
     return s->status;
-}
-
-static int emit_all(par *p)
-{
-    int status = 0;
-    pthread_mutex_lock(&p->mu);
-    for (;;) {
-        slot *s = &p->slots[p->emit_index % WINDOW];
-        if (s->state == SLOT_DONE && s->index == p->emit_index) {
-            pthread_mutex_unlock(&p->mu);
-            int st = emit(p, s);
-            pthread_mutex_lock(&p->mu);
-            s->state = SLOT_FREE;
-            p->emit_index++;
-            pthread_cond_broadcast(&p->cv);
-            if (st) {
-                status = st;
-                p->stop = true;
-                break;
-            }
-            continue;
-        }
-        if ((p->stop || p->next_start >= p->size) && p->emit_index == p->next_index)
-            break;
-        pthread_cond_wait(&p->cv, &p->mu);
-    }
-    if (status == 0 && p->no_runner)
-        status = eng_out_of_memory("starting the matchers");
-    pthread_mutex_unlock(&p->mu);
-    return status;
 }
 
 static int map_file(const char *path, const char **data, size_t *size)
@@ -374,30 +433,15 @@ static int map_file(const char *path, const char **data, size_t *size)
     return 0;
 }
 
-/* -j 1 over a mapped file: the same chunks, run and written in this thread. */
-static int run_inline(par *p)
-{
-    eng_runner *r = eng_runner_new(p->e, NULL);
-    int status = r ? 0 : eng_out_of_memory("starting the matchers");
-    slot *s;
-    while (status == 0 && (s = take(p))) {
-        run_chunk(p, r, s);
-        status = emit(p, s);
-        s->state = SLOT_FREE;
-        p->emit_index++;
-    }
-    eng_runner_free(r);
-    return status;
-}
-
 static void free_slots(par *p)
 {
     for (int k = 0; k < WINDOW; k++) {
         eq_strbuf_free(&p->slots[k].out);
         eq_strbuf_free(&p->slots[k].errs);
         eq_strbuf_free(&p->slots[k].tags);
-        free_events(&p->slots[k]);
+        copy_arena_free(&p->slots[k].arena);
         free(p->slots[k].evs);
+        free(p->slots[k].marks);
     }
     eq_strbuf_free(&p->seq_out);
     eq_strbuf_free(&p->seq_tags);
@@ -412,6 +456,9 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
     p->e = e;
     p->path = path;
     p->ordered = ordered;
+    p->window = (uint64_t)jobs + 2 < WINDOW ? (uint64_t)jobs + 2 : WINDOW;
+    p->mark_words = ordered ? eqlite_ruleset_marks_words(e->rs) : 0;
+    p->cpu_split = getenv("EQLITE_CPU_SPLIT") != NULL;
     eng_progress_file(e, ENG_STEP_MATCH, path);
     if (map_file(path, &p->data, &p->size) != 0) {
         fprintf(stderr, "eqlite: cannot read %s\n", path);
@@ -420,27 +467,23 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
     }
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    if (jobs == 1) {
-        int status = run_inline(p);
-        munmap((void *)p->data, p->size);
-        pthread_mutex_destroy(&p->mu);
-        pthread_cond_destroy(&p->cv);
-        free_slots(p);
-        free(p);
-        return status;
-    }
-    pthread_t *threads = calloc((size_t)jobs, sizeof *threads);
+    /* this thread is one of the jobs */
+    pthread_t *threads = jobs > 1 ? calloc((size_t)jobs - 1, sizeof *threads) : NULL;
     int started = 0;
-    while (threads && started < jobs && pthread_create(&threads[started], NULL, worker, p) == 0)
+    while (threads && started < jobs - 1 && pthread_create(&threads[started], NULL, worker, p) == 0)
         started++;
-    int status = started ? emit_all(p) : eng_out_of_memory("starting the workers");
-    pthread_mutex_lock(&p->mu);
-    p->stop = true;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    eng_runner *r = chunk_runner(p);
+    work(p, r);
+    eng_runner_free(r);
     for (int k = 0; k < started; k++)
         pthread_join(threads[k], NULL);
     free(threads);
+    int status = p->status;
+    if (status == 0 && p->no_runner)
+        status = eng_out_of_memory("starting the matchers");
+    if (p->cpu_split)
+        fprintf(stderr, "eqlite: cpu split: %d thread%s in all, chunks %.3f s, writing%s %.3f s\n", started + 1,
+                started ? "s" : "", p->cpu_chunks, ordered ? " and the ordered rules" : "", p->cpu_write);
     e->stopped |= ordered && eng_runner_stopped(ordered);
     free_slots(p);
     if (p->data)

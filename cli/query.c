@@ -64,7 +64,7 @@ static void query_usage(FILE *f)
                "                               past it the oldest is evicted and the rule says so\n"
                "      --max-keys N             join keys held per sequence or sample rule (default\n"
                "                               1048576); the oldest is evicted\n"
-               "  -j, --jobs N                 worker threads over plain NDJSON files (default 1;\n"
+               "  -j, --jobs N                 threads over plain NDJSON files (default 1;\n"
                "                               stdin, .gz, JSON arrays and files that must be sorted\n"
                "                               use one); output is that of -j 1\n"
                "      --memory-limit SIZE      sort index kept in memory when a file must be sorted for\n"

@@ -87,7 +87,7 @@ bool reorder_push(reorder *r, const eqlite_event *ev, const eqlite_record *rec)
         r->cap = cap;
     }
     waiting *w = malloc(sizeof *w);
-    if (!w || !(w->ev = event_copy_make(ev, rec, NULL, 0, false))) {
+    if (!w || !(w->ev = event_copy_make(ev, rec, NULL, 0, false, NULL))) {
         free(w);
         return false;
     }

@@ -672,6 +672,56 @@ EQLITE_API void eqlite_scanner_free(eqlite_scanner *sc);
 EQLITE_API eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *event,
                                               eqlite_rule_callback cb, void *user);
 /**
+ * @brief Words of the marks eqlite_scanner_mark() writes for one event.
+ * @param rs  a finished ruleset (read only; NULL or unfinished gives 0).
+ * @return the count of uint64_t in one event's marks for its scanners.
+ */
+EQLITE_API size_t eqlite_ruleset_marks_words(const eqlite_ruleset *rs);
+/**
+ * @brief The index's half of eqlite_scanner_match(): which guards @p event passes.
+ *
+ * It reads only the event and the ruleset (and a value cache of its own), so
+ * a second thread can mark events with its own scanner while the matching
+ * scanner runs, in order, through eqlite_scanner_match_marked(). Marking does
+ * not count the event, hold it, or check its order.
+ * @param sc     a scanner of the ruleset the marks will be matched with (not
+ *               used by another thread meanwhile).
+ * @param event  the event, borrowed for the call.
+ * @param marks  receives eqlite_ruleset_marks_words() words.
+ * @return EQLITE_OK, EQLITE_EMISUSE, or EQLITE_ENOMEM (the marks then let
+ *         every rule run, which gives the same matches).
+ */
+EQLITE_API eqlite_status eqlite_scanner_mark(eqlite_scanner *sc, const eqlite_event *event, uint64_t *marks);
+/**
+ * @brief eqlite_scanner_match() with the guards already marked.
+ *
+ * Gives exactly what eqlite_scanner_match(sc, event, ...) gives, when @p marks
+ * came from eqlite_scanner_mark() on the same event by a scanner of the same
+ * ruleset (selected rules or not: marks cover them all).
+ * @param sc     the scanner; events come in (timestamp, tiebreaker) order.
+ * @param event  the event, borrowed for the call.
+ * @param marks  the event's marks (read only).
+ * @param cb     called with each match during the call (may be NULL).
+ * @param user   passed to cb.
+ * @return as eqlite_scanner_match().
+ */
+EQLITE_API eqlite_status eqlite_scanner_match_marked(eqlite_scanner *sc, const eqlite_event *event,
+                                                     const uint64_t *marks, eqlite_rule_callback cb, void *user);
+/**
+ * @brief Has the scanner run only some of its ruleset's rules.
+ *
+ * Several threads can then share one ruleset's work: each scanner runs its
+ * own rules over the same events, and one scanner's marks serve the others
+ * (eqlite_scanner_mark(), eqlite_scanner_match_marked()). Only a scanner
+ * that runs a sequence checks event order. Repeating the call narrows the
+ * selection further; it cannot widen it.
+ * @param sc     the scanner, before its first match.
+ * @param rules  one bit per rule index (bit k % 64 of word k / 64),
+ *               (eqlite_ruleset_count() + 63) / 64 words; read during the call.
+ * @return EQLITE_OK, or EQLITE_EMISUSE (NULL, or the scanner has matched).
+ */
+EQLITE_API eqlite_status eqlite_scanner_select(eqlite_scanner *sc, const uint64_t *rules);
+/**
  * @brief End of stream: settles sequences, samples and `tail` pipes.
  * @param sc    the scanner.
  * @param cb    called with each remaining match during the call (may be NULL).

@@ -127,6 +127,8 @@ struct eqlite_scanner {
     eqlite_scanner_counts stats;
     uint64_t *prof_ns, *prof_runs; /* eqlite_scanner_profile */
     uint64_t *live; /* per rule (plane_words): a sequence holding partials */
+    uint64_t *selected; /* per rule (plane_words): the rules it runs (eqlite_scanner_select) */
+    bool checks_order;  /* some selected rule is a sequence */
     memo_entry *memo; /* memo_mask + 1 entries */
     uint32_t memo_mask;
 };

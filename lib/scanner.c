@@ -25,6 +25,7 @@ void eqlite_scanner_free(eqlite_scanner *sc)
     free_streaming(sc);
     eq_free(sc->alloc, sc->pending);
     eq_free(sc->alloc, sc->live);
+    eq_free(sc->alloc, sc->selected);
     eq_free(sc->alloc, sc->memo);
     eq_free(sc->alloc, sc->fold.buf);
     eq_order_release(&sc->order, sc->alloc);
@@ -44,13 +45,18 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
     memset(sc->streaming, 0, bytes);
     sc->pending = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     sc->live = eq_malloc(sc->alloc, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
+    sc->selected = eq_malloc(sc->alloc, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->selected);
     uint32_t slots = 16;
     while (slots < MEMO_MAX_SLOTS && slots < 16 * rs->nactive)
         slots *= 2;
     sc->memo_mask = slots - 1;
     sc->memo = eq_malloc(sc->alloc, slots * sizeof *sc->memo);
-    if (!sc->pending || !sc->live || !sc->memo)
+    if (!sc->pending || !sc->live || !sc->selected || !sc->memo)
         return EQLITE_ENOMEM;
+    for (uint32_t w = 0; w < rs->plane_words; w++) /* every rule */
+        sc->selected[w] = w + 1 < rs->plane_words || rs->nrules % 64 == 0 ? ~UINT64_C(0)
+                                                                          : (UINT64_C(1) << (rs->nrules % 64)) - 1;
+    sc->checks_order = rs->has_sequence;
     memset(sc->memo, 0, slots * sizeof *sc->memo);
     memset(sc->live, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
     memset(sc->pending, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
@@ -391,21 +397,20 @@ static bool in_order(eqlite_scanner *sc, const eqlite_event *ev)
     return eq_order_accept(&sc->order, sc->alloc, ev);
 }
 
-eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, eqlite_rule_callback cb, void *user)
+/* Runs the rules the planes in sc->pending (gathered for ev) make ready,
+ * and clears them. */
+static eqlite_status match_pending(eqlite_scanner *sc, const eqlite_event *ev, eqlite_rule_callback cb, void *user)
 {
-    if (!sc || !eq_event_usable(ev))
-        return EQLITE_EMISUSE;
     const eqlite_ruleset *rs = sc->rs;
     scan s = {sc, ev, cb, user, 0, {0}, false, EQLITE_OK};
     if (sc->vm.chunks) /* strings the previous event's rules made */
         eq_vm_reset(&sc->vm);
     sc->stats.events++;
-    bool ordered = !rs->has_sequence || in_order(sc, ev);
+    bool ordered = !sc->checks_order || in_order(sc, ev);
     uint64_t *pending = sc->pending;
-    gather(sc, ev);
     for (uint32_t i = 0; i < rs->clocked.n; i++) { /* time may settle what they hold */
         uint32_t k = rs->clocked.items[i];
-        if (sc->streaming[k]->stats.pending)
+        if (sc->streaming[k] && sc->streaming[k]->stats.pending)
             for (uint32_t g = 0; g < GUARD_BITS; g++) {
                 uint32_t id = guard_bit(rs, k, g);
                 pending[id / 64] |= rs->required[id / 64] & (UINT64_C(1) << (id % 64));
@@ -421,7 +426,7 @@ eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, e
          * the start's (planes 0, 2 and 3) */
         uint64_t revived = g1 & sc->live[w];
         uint64_t ready = (g0 | revived) & (g1 | ~required[pw + w]) & (g2 | revived | ~required[2 * pw + w]) &
-                         (g3 | revived | ~required[3 * pw + w]);
+                         (g3 | revived | ~required[3 * pw + w]) & sc->selected[w];
         while (ready && !s.stop) {
             uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(ready);
             ready &= ready - 1;
@@ -442,6 +447,54 @@ eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, e
     if (!ordered && s.error == EQLITE_OK)
         s.error = EQLITE_EORDER;
     return s.error;
+}
+
+eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, eqlite_rule_callback cb, void *user)
+{
+    if (!sc || !eq_event_usable(ev))
+        return EQLITE_EMISUSE;
+    gather(sc, ev);
+    return match_pending(sc, ev, cb, user);
+}
+
+size_t eqlite_ruleset_marks_words(const eqlite_ruleset *rs) { return rs && rs->finished ? rs->nwords : 0; }
+
+eqlite_status eqlite_scanner_mark(eqlite_scanner *sc, const eqlite_event *ev, uint64_t *marks)
+{
+    if (!sc || !marks || !eq_event_usable(ev))
+        return EQLITE_EMISUSE;
+    gather(sc, ev);
+    memcpy(marks, sc->pending, sc->nwords * sizeof *marks);
+    memset(sc->pending, 0, sc->nwords * sizeof *sc->pending);
+    return sc->fold.error ? eq_scratch_take_error(&sc->fold) : EQLITE_OK;
+}
+
+eqlite_status eqlite_scanner_match_marked(eqlite_scanner *sc, const eqlite_event *ev, const uint64_t *marks,
+                                          eqlite_rule_callback cb, void *user)
+{
+    if (!sc || !marks || !eq_event_usable(ev))
+        return EQLITE_EMISUSE;
+    memcpy(sc->pending, marks, sc->nwords * sizeof *marks); /* every match leaves pending clear */
+    return match_pending(sc, ev, cb, user);
+}
+
+eqlite_status eqlite_scanner_select(eqlite_scanner *sc, const uint64_t *rules)
+{
+    if (!sc || !rules || sc->stats.events)
+        return EQLITE_EMISUSE;
+    const eqlite_ruleset *rs = sc->rs;
+    sc->checks_order = false;
+    for (uint32_t k = 0; k < rs->nrules; k++) {
+        bool on = (rules[k / 64] >> (k % 64)) & 1;
+        if (!on)
+            sc->selected[k / 64] &= ~(UINT64_C(1) << (k % 64));
+        if (!on && sc->streaming[k]) { /* never fed: its state need not exist */
+            eqlite_matcher_free(sc->streaming[k]);
+            sc->streaming[k] = NULL;
+        }
+        sc->checks_order |= on && rs->rules[k].sequence;
+    }
+    return EQLITE_OK;
 }
 
 eqlite_status eqlite_scanner_flush(eqlite_scanner *sc, eqlite_rule_callback cb, void *user)

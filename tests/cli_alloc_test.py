@@ -102,6 +102,7 @@ def main(tmp):
     wrong += every_failure_point("rule set, csv with fields and a line per rule",
                                  ["query", "-r", rules, "--format", "csv", "--fields", "event.id,host.id", "--stats",
                                   path], tmp)
+    wrong += every_failure_point("rule set with a sequence, two jobs", ["query", "-j", "2", "-r", rules, path], tmp)
     wrong += every_failure_point("rule directory, table", ["query", "-r", rule_dir, "--format", "table", path], tmp)
     return 1 if wrong else 0
 

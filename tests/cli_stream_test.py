@@ -196,6 +196,24 @@ def main(tmp):
           one.stdout == two.stdout and one.returncode == two.returncode == 0 and not two.stderr and
           ids.count("seq") > 100 and ids.count("tail") == 2 and ids.count("seq-open") > 100,
           "%d vs %d lines, %r" % (len(lines(one)), len(lines(two)), two.stderr[:300]))
+    # more threads than cores: whichever thread writes a chunk feeds the ordered rules
+    four = run(["query", "-r", mixed, "-j", "4", chunks])
+    check("-j 4 with sequences prints the bytes of -j 1", one.stdout == four.stdout and four.returncode == 0,
+          "%d vs %d lines, %r" % (len(lines(one)), len(lines(four)), four.stderr[:300]))
+    # --strict: a bad line in a later chunk stops every thread, after the results of every line before
+    # it, the ordered rules' too (they were lost for the chunk holding the bad line)
+    with open(chunks) as f:
+        good = f.readlines()
+    strict_in = write(os.path.join(tmp, "strict.ndjson"), "".join(good[:25000]) + "{bad\n" + "".join(good[25000:]))
+    s2, s3 = (run(["query", "--strict", "-r", mixed, "-j", j, strict_in]) for j in ("2", "3"))
+    results = [json.loads(l) for l in lines(s2)]
+    ids = [r["rule_id"] for r in results]
+    last_seq = max(r["events"][-1]["@timestamp"] for r in results if r["rule_id"] == "seq-open")
+    check("--strict under -j 2 with sequences gives the results of every line before the bad one",
+          s2.returncode == s3.returncode == 2 and s2.stdout == s3.stdout and b":25001:" in s2.stderr and
+          ids.count("all") == 25000 and ids.count("seq-open") > 100 and
+          last_seq > 1714521600000 + 24950 * 100,
+          "%d vs %d lines, %r" % (len(lines(s2)), len(lines(s3)), s2.stderr[:300]))
 
     # --stats: each rule's state is the same however the events come (-j 1, -j 2, a shuffled copy sorted,
     # stdin); a sequence whose steps always come further apart than its maxspan expires every partial

@@ -245,7 +245,18 @@ Test(ruleset, misuse_is_reported)
     setup_schema(&f, NULL);
     add(&f, "process where true", "a");
     cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &f.sc), EQLITE_EMISUSE); /* not finished */
+    cr_assert_eq(eqlite_ruleset_marks_words(f.rs), 0);
     start(&f);
+    uint64_t marks[64] = {0}, rules[1] = {1};
+    cr_assert_gt(eqlite_ruleset_marks_words(f.rs), 0);
+    cr_assert_leq(eqlite_ruleset_marks_words(f.rs), 64);
+    cr_assert_eq(eqlite_ruleset_marks_words(NULL), 0);
+    cr_assert_eq(eqlite_scanner_mark(f.sc, NULL, marks), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_mark(NULL, NULL, marks), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_match_marked(f.sc, NULL, marks, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_select(f.sc, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_select(NULL, rules), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_select(f.sc, rules), EQLITE_OK); /* before the first match */
     const char *rule = "any where true";
     cr_assert_eq(eqlite_ruleset_add(f.rs, rule, strlen(rule), "late", NULL, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_scanner_match(f.sc, NULL, NULL, NULL), EQLITE_EMISUSE);
@@ -619,43 +630,61 @@ static int by_value(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The index never drops a match: all 1,024 corpus rules as one ruleset
- * over the first 50,000 generated events give exactly the results (rule,
- * events) of each rule's own matcher, sequences and samples included. */
-Test(ruleset, corpus_index_finds_every_match_of_the_single_rule_matchers, .timeout = 600)
+/* The 1,024 corpus rules, then `extra` (NULL-terminated, or NULL), as one
+ * finished ruleset over a schema with the generated events; progs
+ * (optional) receives each corpus rule compiled alone. False when the
+ * corpus is not there. */
+static bool load_corpus(size_t nevents, eqlite_schema **schema, gen_events **g, eqlite_ruleset **rs,
+                        eqlite_program ***progs, const char *const *extra)
 {
     const char *dir = getenv("EQLITE_SHARED_DIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/corpus/detection-rules-eql.jsonl", dir ? dir : "../shared");
     FILE *fp = fopen(path, "rb");
     if (!fp)
-        cr_skip_test("no corpus at %s (set EQLITE_SHARED_DIR)", path);
-    enum { NEVENTS = 50000 };
-    eqlite_schema *schema;
-    gen_events *g;
-    cr_assert_eq(eqlite_schema_new(NULL, &schema), EQLITE_OK);
-    cr_assert_eq(gen_events_make(schema, NEVENTS, 1, &g), EQLITE_OK);
-    eqlite_schema_set_grow(schema, 1);
-    eqlite_ruleset *rs;
-    cr_assert_eq(eqlite_ruleset_new(schema, &rs), EQLITE_OK);
+        return false;
+    cr_assert_eq(eqlite_schema_new(NULL, schema), EQLITE_OK);
+    cr_assert_eq(gen_events_make(*schema, nevents, 1, g), EQLITE_OK);
+    eqlite_schema_set_grow(*schema, 1);
+    cr_assert_eq(eqlite_ruleset_new(*schema, rs), EQLITE_OK);
     size_t cap = 1 << 20, nrules = 0;
     char *line = malloc(cap);
-    eqlite_program **progs = NULL;
     while (fgets(line, (int)cap, fp)) {
         eq_rule_record rec;
         char err[256];
         if (eq_rule_record_parse(line, strlen(line), &rec, err, sizeof err) != 0 || !rec.query)
             continue;
-        progs = realloc(progs, (nrules + 1) * sizeof *progs);
-        cr_assert_eq(eqlite_ruleset_add(rs, rec.query, rec.query_len, rec.name, rec.id, NULL), EQLITE_OK);
-        cr_assert_eq(eqlite_compile(schema, rec.query, rec.query_len, &progs[nrules], NULL), EQLITE_OK);
+        cr_assert_eq(eqlite_ruleset_add(*rs, rec.query, rec.query_len, rec.name, rec.id, NULL), EQLITE_OK);
+        if (progs) {
+            *progs = realloc(*progs, (nrules + 1) * sizeof **progs);
+            cr_assert_eq(eqlite_compile(*schema, rec.query, rec.query_len, &(*progs)[nrules], NULL), EQLITE_OK);
+        }
         nrules++;
         eq_rule_record_free(&rec);
     }
     fclose(fp);
     free(line);
     cr_assert_eq(nrules, 1024);
-    cr_assert_eq(eqlite_ruleset_finish(rs), EQLITE_OK);
+    for (size_t k = 0; extra && extra[k]; k++)
+        cr_assert_eq(eqlite_ruleset_add(*rs, extra[k], strlen(extra[k]), extra[k], extra[k], NULL), EQLITE_OK,
+                     "%s", extra[k]);
+    cr_assert_eq(eqlite_ruleset_finish(*rs), EQLITE_OK);
+    return true;
+}
+
+/* The index never drops a match: all 1,024 corpus rules as one ruleset
+ * over the first 50,000 generated events give exactly the results (rule,
+ * events) of each rule's own matcher, sequences and samples included. */
+Test(ruleset, corpus_index_finds_every_match_of_the_single_rule_matchers, .timeout = 600)
+{
+    enum { NEVENTS = 50000 };
+    eqlite_schema *schema;
+    gen_events *g;
+    eqlite_ruleset *rs;
+    eqlite_program **progs = NULL;
+    if (!load_corpus(NEVENTS, &schema, &g, &rs, &progs, NULL))
+        cr_skip_test("no corpus (set EQLITE_SHARED_DIR)");
+    size_t nrules = eqlite_ruleset_count(rs);
     size_t n;
     const eqlite_event *evs = gen_events_items(g, &n);
     /* each rule alone */
@@ -691,6 +720,120 @@ Test(ruleset, corpus_index_finds_every_match_of_the_single_rule_matchers, .timeo
     free(progs);
     free(single.v);
     free(together.v);
+    eqlite_ruleset_free(rs);
+    gen_events_free(g);
+    eqlite_schema_free(schema);
+}
+
+/* Results per event, each event's as a sorted set (two scanners that
+ * share the rules interleave theirs by rule), then the flush's. */
+typedef struct per_event {
+    fingerprints fp;
+    size_t *ends; /* ends[i]: fp.n after event i */
+} per_event;
+
+static void end_event(per_event *p, size_t i, size_t from)
+{
+    if (p->fp.n > from)
+        qsort(p->fp.v + from, p->fp.n - from, sizeof *p->fp.v, by_value);
+    p->ends[i] = p->fp.n;
+}
+
+static void assert_same_per_event(const per_event *a, const per_event *b, size_t n, int split)
+{
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(a->ends[i], b->ends[i], "split %d: event %zu: results end at %zu, whole scanner %zu", split, i,
+                     a->ends[i], b->ends[i]);
+    cr_assert_eq(a->fp.n, b->fp.n, "split %d: %zu results, whole scanner %zu", split, a->fp.n, b->fp.n);
+    for (size_t i = 0; i < a->fp.n; i++)
+        cr_assert_eq(a->fp.v[i], b->fp.v[i], "split %d: result %zu differs", split, i);
+}
+
+/* Two threads can share a ruleset's work: one scanner marks each event's
+ * guards, and scanners that each select some rules match from those marks.
+ * Together they give exactly the results of one scanner running every
+ * rule, event by event, over 30,000 generated events: split into event
+ * queries and the rest (as `eqlite query -j` does), and split arbitrarily
+ * (every other rule), which puts sequences on both sides. */
+Test(ruleset, scanners_selecting_rules_from_shared_marks_give_the_whole_scanner_results, .timeout = 600)
+{
+    enum { NEVENTS = 30000 };
+    eqlite_schema *schema;
+    gen_events *g;
+    eqlite_ruleset *rs;
+    /* no corpus sequence or sample matches the generated events: these do */
+    static const char *const extra[] = {
+        "sequence by host.name with maxspan=1m [process where process.name == \"cmd.exe\"] [network where true]",
+        "sequence by host.name with maxspan=10s [process where process.name == \"cmd.exe\"] "
+        "![network where destination.port == 1]",
+        "sample by host.name [process where process.name == \"cmd.exe\"] [network where true]",
+        "process where process.name == \"cmd.exe\" | tail 3",
+        NULL};
+    if (!load_corpus(NEVENTS, &schema, &g, &rs, NULL, extra))
+        cr_skip_test("no corpus (set EQLITE_SHARED_DIR)");
+    size_t nrules = eqlite_ruleset_count(rs), words = (nrules + 63) / 64, nmarks = eqlite_ruleset_marks_words(rs);
+    cr_assert_gt(nmarks, 0);
+    size_t n;
+    const eqlite_event *evs = gen_events_items(g, &n);
+    per_event whole = {{0}, calloc(n, sizeof(size_t))};
+    eqlite_scanner *all;
+    cr_assert_eq(eqlite_scanner_new(rs, NULL, &all), EQLITE_OK);
+    for (size_t i = 0; i < n; i++) {
+        size_t from = whole.fp.n;
+        cr_assert_eq(eqlite_scanner_match(all, &evs[i], fp_ruleset, &whole.fp), EQLITE_OK);
+        end_event(&whole, i, from);
+    }
+    size_t from = whole.fp.n;
+    cr_assert_eq(eqlite_scanner_flush(all, fp_ruleset, &whole.fp), EQLITE_OK);
+    qsort(whole.fp.v + from, whole.fp.n - from, sizeof *whole.fp.v, by_value);
+    eqlite_scanner_free(all);
+    cr_assert_gt(whole.fp.n, 1000, "too few results (%zu) to prove anything", whole.fp.n);
+    uint64_t *side = calloc(2 * words, sizeof *side), *marks = calloc(nmarks, sizeof *marks);
+    for (int split = 0; split < 2; split++) {
+        memset(side, 0, 2 * words * sizeof *side);
+        for (size_t k = 0; k < nrules; k++) {
+            eqlite_rule_info rule;
+            eqlite_program_info info;
+            cr_assert_eq(eqlite_ruleset_rule(rs, k, &rule), EQLITE_OK);
+            cr_assert_eq(eqlite_program_info_get(rule.program, &info), EQLITE_OK);
+            bool first = split == 0 ? info.kind == EQLITE_QUERY_EVENT && info.npipes == 0 : k % 2 == 0;
+            side[(first ? 0 : words) + k / 64] |= UINT64_C(1) << (k % 64);
+        }
+        eqlite_scanner *marker, *sc[2];
+        cr_assert_eq(eqlite_scanner_new(rs, NULL, &marker), EQLITE_OK);
+        for (int j = 0; j < 2; j++) {
+            cr_assert_eq(eqlite_scanner_new(rs, NULL, &sc[j]), EQLITE_OK);
+            cr_assert_eq(eqlite_scanner_select(sc[j], side + j * words), EQLITE_OK);
+        }
+        per_event shared = {{0}, calloc(n, sizeof(size_t))};
+        for (size_t i = 0; i < n; i++) {
+            size_t at = shared.fp.n;
+            cr_assert_eq(eqlite_scanner_mark(marker, &evs[i], marks), EQLITE_OK);
+            for (int j = 0; j < 2; j++)
+                cr_assert_eq(eqlite_scanner_match_marked(sc[j], &evs[i], marks, fp_ruleset, &shared.fp), EQLITE_OK);
+            end_event(&shared, i, at);
+        }
+        size_t at = shared.fp.n;
+        for (int j = 0; j < 2; j++)
+            cr_assert_eq(eqlite_scanner_flush(sc[j], fp_ruleset, &shared.fp), EQLITE_OK);
+        qsort(shared.fp.v + at, shared.fp.n - at, sizeof *shared.fp.v, by_value);
+        assert_same_per_event(&shared, &whole, n, split);
+        for (int j = 0; j < 2; j++) {
+            eqlite_scanner_counts st;
+            eqlite_scanner_stats(sc[j], &st);
+            cr_assert_gt(st.matches, 0, "split %d: side %d matched nothing", split, j);
+            /* a scanner that has matched cannot change its rules */
+            cr_assert_eq(eqlite_scanner_select(sc[j], side), EQLITE_EMISUSE);
+            eqlite_scanner_free(sc[j]);
+        }
+        eqlite_scanner_free(marker);
+        free(shared.fp.v);
+        free(shared.ends);
+    }
+    free(side);
+    free(marks);
+    free(whole.fp.v);
+    free(whole.ends);
     eqlite_ruleset_free(rs);
     gen_events_free(g);
     eqlite_schema_free(schema);
