@@ -606,3 +606,146 @@ Test(sources, long_values_made_while_converting_stay_whole) {
     }
     cr_expect_eq(got[1], "acme: {\"low\":\"a b\",\"process\":{\"args\":[\"A\",\"b\"],\"args_count\":2}}");
 }
+
+namespace {
+
+// A value as text, to keep it past the record it came from.
+std::string rendered(const eqlite_value &v) {
+    char num[64];
+    switch (v.kind) {
+    case EQLITE_STRING: return "s:" + std::string(v.u.s, v.len);
+    case EQLITE_INT: std::snprintf(num, sizeof num, "i:%lld", (long long)v.u.i); return num;
+    case EQLITE_DOUBLE: std::snprintf(num, sizeof num, "d:%.17g", v.u.d); return num;
+    case EQLITE_BOOL: return v.u.b ? "b:1" : "b:0";
+    case EQLITE_ARRAY: {
+        std::string out = "[";
+        for (uint32_t i = 0; i < v.len; i++) out += rendered(v.u.a[i]) + ",";
+        return out + "]";
+    }
+    default: return "null";
+    }
+}
+
+struct ReadAll {
+    std::vector<int> kinds;                // per record: EVENT or BAD
+    std::vector<std::vector<std::string>> values; // per record, per field id
+    std::vector<std::string> texts, sources;
+};
+
+// `data` read through its profiles, projecting `fields` (all of the schema
+// when empty); lazy text, asked for on every record.
+ReadAll read_all(eqlite_schema *schema, const std::string &data, const std::vector<uint32_t> &fields) {
+    eqlite_reader_options o{};
+    o.schema = schema;
+    o.timestamp_field = "";
+    o.lazy_text = 1;
+    o.fields = fields.empty() ? nullptr : fields.data();
+    o.nfields = fields.size();
+    eqlite_reader *rd = nullptr;
+    cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, nullptr, 0), EQLITE_OK);
+    ReadAll all;
+    eqlite_event ev;
+    eqlite_record rec;
+    for (int k; (k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
+        all.kinds.push_back(k);
+        all.values.emplace_back();
+        all.sources.push_back(rec.source ? rec.source : "");
+        if (k != EQLITE_READ_EVENT) {
+            all.texts.emplace_back(rec.text ? std::string(rec.text, rec.len) : "");
+            continue;
+        }
+        for (size_t i = 0; i < ev.nfields; i++) all.values.back().push_back(rendered(ev.fields[i]));
+        const char *text = nullptr;
+        size_t len = 0;
+        cr_assert_eq(eqlite_reader_text(rd, &text, &len), EQLITE_OK);
+        all.texts.emplace_back(text, len);
+    }
+    eqlite_reader_close(rd);
+    return all;
+}
+
+} // namespace
+
+namespace {
+
+// Each field of the events of `data` read alone, against every field read.
+// Returns the fields compared.
+size_t expect_each_field_alone_as_with_every_field(const std::string &data) {
+    eqlite_schema *schema = nullptr;
+    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
+    cr_assert_eq(eqlite_schema_load_ecs(schema), EQLITE_OK);
+    ReadAll every = read_all(schema, data, {});
+    std::vector<uint32_t> present;
+    for (uint32_t id = 0; id < eqlite_schema_field_count(schema); id++)
+        for (const auto &rec : every.values)
+            if (id < rec.size() && rec[id] != "null") {
+                present.push_back(id);
+                break;
+            }
+    for (uint32_t id : present) {
+        ReadAll alone = read_all(schema, data, {id});
+        const char *name = eqlite_schema_field_name(schema, id, nullptr);
+        cr_assert_eq(alone.kinds.size(), every.kinds.size());
+        for (size_t r = 0; r < every.kinds.size(); r++) {
+            if (alone.kinds[r] != EQLITE_READ_EVENT) { // bad alone: bad with every field too
+                cr_expect_neq(every.kinds[r], EQLITE_READ_EVENT, "%s, record %zu", name, r + 1);
+                continue;
+            }
+            cr_expect_eq(alone.texts[r], every.texts[r], "%s, record %zu", name, r + 1);
+            if (every.kinds[r] != EQLITE_READ_EVENT) continue; // another field failed it
+            std::string want = id < every.values[r].size() ? every.values[r][id] : "null";
+            std::string got = id < alone.values[r].size() ? alone.values[r][id] : "null";
+            cr_expect_eq(got, want, "%s, record %zu", name, r + 1);
+        }
+    }
+    eqlite_schema_free(schema);
+    return present.size();
+}
+
+} // namespace
+
+Test(sources, a_field_read_alone_holds_what_reading_every_field_gives) {
+    // a reader projecting a few fields runs only the operations they need;
+    // each field read alone must hold what it holds when every field is
+    // read, and the record's text must be the whole document all the same
+    std::string data = std::string(kSysmon) + "\n" + kDefender + "\n" + kSentinelOne + "\n" + kDefend + "\n";
+    const char *files[] = {
+        "integrations/packages/sentinel_one_cloud_funnel/data_stream/event/_dev/test/pipeline/test-process.log",
+        "integrations/packages/m365_defender/data_stream/event/_dev/test/pipeline/test-device.log.derived-28.log",
+        "beats/x-pack/winlogbeat/module/sysmon/test/testdata/collection/sysmon-12-processcreate.evtx.golden.json",
+    };
+    for (const char *f : files) data += shared_file(f) + "\n";
+    cr_expect_gt(expect_each_field_alone_as_with_every_field(data), 80u, "the samples give many fields");
+    // every Sysmon event type of the beats test file, as EVTX
+    std::string evtx = shared_file("beats/x-pack/winlogbeat/module/sysmon/test/testdata/sysmon-9.01.evtx");
+    if (!evtx.empty()) cr_expect_gt(expect_each_field_alone_as_with_every_field(evtx), 30u);
+}
+
+Test(sources, a_record_of_another_shape_after_a_run_is_detected_afresh) {
+    // --source auto tries the previous record's profile first: records that
+    // switch shapes get the profile each gets when read alone
+    std::string s1_not_named = kSentinelOne;
+    s1_not_named.replace(s1_not_named.find("meta.event.name"), 15, "meta.event.nome");
+    std::vector<std::string> records = {kSentinelOne, kSentinelOne, s1_not_named, kSentinelOne, kDefender,
+                                        kDefender,    kDefend,      kSysmon,      "{\"unknown\":1}", kSysmon,
+                                        kSentinelOne, kDefender};
+    std::string data;
+    for (const auto &r : records) data += r + "\n";
+    eqlite_schema *schema = nullptr;
+    cr_assert_eq(eqlite_schema_new(nullptr, &schema), EQLITE_OK);
+    cr_assert_eq(eqlite_schema_load_ecs(schema), EQLITE_OK);
+    ReadAll together = read_all(schema, data, {});
+    cr_assert_eq(together.sources.size(), records.size());
+    std::vector<std::string> want = {"sentinelone-cloud-funnel", "sentinelone-cloud-funnel", "ecs", "sentinelone-cloud-funnel",
+                                     "m365-defender", "m365-defender", "ecs", "windows", "", "windows",
+                                     "sentinelone-cloud-funnel", "m365-defender"};
+    for (size_t i = 0; i < records.size(); i++) {
+        ReadAll alone = read_all(schema, records[i] + "\n", {});
+        cr_assert_eq(alone.sources.size(), 1u);
+        cr_expect_eq(together.sources[i], alone.sources[0], "record %zu", i + 1);
+        cr_expect_eq(together.sources[i], want[i], "record %zu", i + 1);
+        cr_expect_eq(together.texts[i], alone.texts[0], "record %zu", i + 1);
+        cr_expect_eq(together.values[i], alone.values[0], "record %zu", i + 1);
+    }
+    eqlite_schema_free(schema);
+}

@@ -137,18 +137,30 @@ void write_converted_text(eq_ndjson *r, Record *rec) {
 // record becomes its ECS document, whose fields go straight into the event
 // (*fields_read); its text is written only when asked for. A document with
 // raw JSON values (objects inside arrays) is written and parsed instead.
-// ECS records pass as they are.
-bool convert_source(eq_ndjson *r, Record *rec, simdjson::dom::object *root, bool *fields_read) {
+// ECS records pass as they are. `whole`: the text will be asked for at once,
+// so every field is made now (else only what the projection reads).
+bool convert_source(eq_ndjson *r, Record *rec, simdjson::dom::object *root, bool *fields_read, bool whole) {
     *fields_read = false;
     r->last_source = -1;
     if (!r->profiles) return true;
-    int idx = r->source >= 0 ? r->source : eqio::profiles_detect(r->profiles, *root);
+    if (!r->scratch) {
+        r->scratch = eqio::scratch_new();
+        std::vector<std::string> projected;
+        for (uint32_t n = 0; n < r->proj.size(); n++)
+            if (r->proj.slot_of(n) != kNoSlot) projected.push_back(r->proj[n].path);
+        eqio::scratch_want(r->scratch, std::move(projected));
+    }
+    // Records of one source come in runs: the previous record's profile is
+    // tried first, detecting in its walk.
+    int idx = r->source >= 0 ? r->source
+              : r->guess >= 0 ? eqio::profiles_detect_walked(r->profiles, r->guess, *root, r->scratch)
+                              : eqio::profiles_detect(r->profiles, *root);
+    r->guess = r->source < 0 && idx >= 0 && !eqio::profile_passthrough(r->profiles, idx) ? idx : -1;
     r->last_source = idx;
     r->source_counts[idx < 0 ? r->source_counts.size() - 1 : static_cast<size_t>(idx)]++;
     eqio::profiles_note(r->profiles, idx);
     if (idx < 0 || eqio::profile_passthrough(r->profiles, idx)) return true;
-    if (!r->scratch) r->scratch = eqio::scratch_new();
-    if (!eqio::profile_convert(r->profiles, idx, *root, r->scratch, &r->reason)) return false;
+    if (!eqio::profile_convert(r->profiles, idx, *root, r->scratch, &r->reason, whole)) return false;
     r->text_pending = true;
     switch (eqio::profile_emit(r->scratch, take_doc_field, r)) {
     case eqio::Emit::Ok: *fields_read = true; return true;
@@ -223,7 +235,7 @@ int read_next(eq_ndjson *r, eqlite_event *ev, eq_ndjson_record *out) {
     simdjson::dom::object root;
     bool fields_read = false;
     r->text_pending = false;
-    if (!parse_record(r, rec, &root) || !convert_source(r, &rec, &root, &fields_read) ||
+    if (!parse_record(r, rec, &root) || !convert_source(r, &rec, &root, &fields_read, out && !r->lazy_text) ||
         (!fields_read && !read_fields(r)) || !finish_event(r, ev)) {
         write_converted_text(r, &rec);
         return r->fatal.empty() ? report_bad(r, rec, out) : report_fatal(r, out);

@@ -162,6 +162,7 @@ struct eq_ndjson {
     std::vector<uint64_t> source_counts;  // per profile, then "no known shape"
     int last_source = -1;
     eqio::ConvertScratch *scratch = nullptr;
+    int guess = -1;                        // --source auto: the profile the previous record took (not a passthrough)
     std::string converted;                 // the current record's ECS JSON (+ padding)
     bool text_pending = false;             // converted, and its ECS JSON not written yet
     bool lazy_text = false;                // leave it unwritten until eq_ndjson_last_text()

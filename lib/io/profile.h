@@ -56,6 +56,13 @@ namespace eqio {
 /* Which profile takes this record: its index, or -1 (no known shape). */
 int profiles_detect(const eq_profiles *p, simdjson::dom::object root);
 bool profile_passthrough(const eq_profiles *p, int index);
+
+/* The same, for a record that likely has the shape of profile `guess` (the
+ * previous record's, not a passthrough): it is read for `guess` and its
+ * detect paths are seen in the same walk. When the answer is `guess`, the
+ * next profile_convert() of it over root skips its own walk. */
+struct ConvertScratch;
+int profiles_detect_walked(const eq_profiles *p, int guess, simdjson::dom::object root, ConvertScratch *s);
 /* Counts a record for profile `index` (-1: no known shape); thread-safe. */
 void profiles_note(const eq_profiles *p, int index);
 
@@ -64,11 +71,17 @@ struct ConvertScratch;
 ConvertScratch *scratch_new();
 void scratch_free(ConvertScratch *s);
 
+/* The fields the scratch's reader projects: conversions that are not `whole`
+ * then make only what these read (profile_text makes the rest when asked). */
+void scratch_want(ConvertScratch *s, std::vector<std::string> fields);
+
 /* Runs profile `index` over root: the record's ECS document is then held in
  * the scratch (until its next use) for profile_emit and profile_text. false
- * with *reason when the record cannot be converted. */
+ * with *reason when the record cannot be converted. `whole`: the text will be
+ * asked for, so make every field now. root must stay valid until the next
+ * conversion. */
 bool profile_convert(const eq_profiles *p, int index, simdjson::dom::object root, ConvertScratch *s,
-                     std::string *reason);
+                     std::string *reason, bool whole);
 /* The document of the last conversion as one line of JSON (nested objects,
  * keys in order). */
 void profile_text(ConvertScratch *s, std::string *out);

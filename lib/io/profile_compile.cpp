@@ -110,6 +110,24 @@ void map_out_copies(Profile &p, std::vector<Op> &ops) {
     }
 }
 
+// The profile's fields under what a delete or clean removes, found once.
+void map_removals(Profile &p, std::vector<Op> &ops) {
+    for (Op &op : ops) {
+        if (op.kind == OpKind::Delete || op.kind == OpKind::Clean) {
+            op.under.assign(p.out_paths.size(), 0);
+            for (size_t id = 0; id < p.out_paths.size(); id++) {
+                const std::string &path = p.out_paths[id];
+                if (path == op.dst) op.under[id] = 2;
+                else if (path.size() > op.dst.size() && path.compare(0, op.dst.size(), op.dst) == 0 &&
+                         path[op.dst.size()] == '.')
+                    op.under[id] = 1;
+            }
+        }
+        map_removals(p, op.then);
+        map_removals(p, op.otherwise);
+    }
+}
+
 void mark_under_collect(Profile &p, uint32_t node, bool above) {
     InNode &n = p.in_nodes[node];
     n.under_collect = above || n.collect;
@@ -125,6 +143,7 @@ void pack_walk(const std::vector<InNode> &nodes, WalkTrie *out) {
         wn.first = static_cast<uint32_t>(w.edges.size());
         wn.count = static_cast<uint32_t>(n.kids.size());
         wn.id = n.id;
+        wn.detect = n.detect;
         wn.collect = n.collect;
         for (const auto &kid : n.kids) {
             InEdge e{};
@@ -164,6 +183,8 @@ void compile_profile(Profile &p) {
             for (Assign &a : row.second) a.id = out_id(p, a.field);
     compile_ops(p, p.ops);
     map_out_copies(p, p.ops);
+    map_removals(p, p.ops);
+    number_ops(p);
     mark_under_collect(p, 0, false);
     pack_walk(p.in_nodes, &p.walk);
     p.out_ancestors.assign(p.out_paths.size(), {});
@@ -187,6 +208,15 @@ void compile_detection(eq_profiles *p) {
                 if (n.id < 0) n.id = static_cast<int32_t>(p->ndetect++);
                 c.ref.id = static_cast<uint32_t>(n.id);
             }
+    // Every profile's walk meets every detect path too (profiles_detect_walked).
+    for (Profile &pr : p->list) {
+        for (InNode &n : pr.in_nodes) n.detect = -1;
+        for (const InNode &d : p->detect_nodes)
+            if (d.id >= 0) pr.in_nodes[in_node(pr.in_nodes, d.path)].detect = d.id;
+        mark_under_collect(pr, 0, false);
+        pack_walk(pr.in_nodes, &pr.walk);
+        pr.serial = next_serial(); // the trie changed: KeyMemo forgets
+    }
 }
 
 } // namespace profile_internal

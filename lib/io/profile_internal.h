@@ -100,6 +100,13 @@ struct Op {
     // copy $SRC DST: the field each of the profile's fields under SRC goes
     // to (by output id; kNone: not under SRC), for the ids known at compile
     std::vector<uint32_t> out_map;
+    // delete and clean DST: for the profile's fields, 1 under DST, 2 DST itself
+    std::vector<uint8_t> under;
+    // for plans (profile_plan.cpp): the op's number in its profile, the output
+    // paths it writes or removes (a field named at run time lies under one),
+    // and the paths it reads, of the document and of the record
+    uint32_t index = 0;
+    std::vector<std::string> writes, reads_out, reads_in;
 };
 
 constexpr uint32_t kNone = UINT32_MAX;
@@ -119,6 +126,7 @@ struct WalkNode {
     uint32_t first = 0, count = 0;      // edges [first, first + count)
     uint32_t table = 0, table_size = 0; // many edges: slots in WalkTrie::table (edge + 1; 0 empty)
     int32_t id = -1;
+    int32_t detect = -1; // a detect path of the profiles (their number), met while guessing
     bool collect = false;
 };
 
@@ -246,6 +254,7 @@ private:
 struct InNode {
     std::vector<std::pair<std::string, uint32_t>> kids;
     int32_t id = -1;           // the input path's number, or -1 (only a prefix)
+    int32_t detect = -1;       // a detect path of the profiles (eq_profiles::detect_nodes' id)
     bool collect = false;
     bool under_collect = false; // this node or one above collects
     std::string path;
@@ -305,6 +314,7 @@ struct Profile {
     bool passthrough = false;
     std::vector<Table> tables;
     std::vector<Op> ops;
+    uint32_t nops = 0; // ops numbered 0..nops-1, nested ones too
     // compiled once (compile_profile): the input paths read, the output fields written
     std::vector<InNode> in_nodes;   // [0]: the record's root
     std::vector<uint32_t> in_node_of; // input id -> its node
@@ -336,6 +346,7 @@ using profile_internal::TextArena;
 struct ConvertScratch {
     const Profile *profile = nullptr; // what the last conversion ran
     uint64_t gen = 0;                 // the record: stamps older than this are stale
+    uint64_t out_gen = 0;             // the output document: the same for out_stamp
     // input: an element per input path of the profile (set when in_stamp == gen)
     std::vector<element> in_val;
     std::vector<uint64_t> in_stamp;
@@ -359,6 +370,21 @@ struct ConvertScratch {
     bool any_dyn_above = false;          // ... and one such was written for this record
     Val tmp, held; // an input value read; a value kept across a write
     TextArena arena;
+    // Plans (profile_plan.cpp): the ops a reader needs for the fields it
+    // projects, per profile index; a partial run writes only those fields,
+    // and the whole document is made again from `root` when its text is asked.
+    bool want_all = true;            // no projection given: every op runs
+    std::vector<std::string> wanted; // the reader's projected field paths
+    std::vector<std::vector<uint8_t>> plans; // per profile index: keep[op.index]; empty until made
+    const std::vector<uint8_t> *plan = nullptr; // the running plan (nullptr: every op)
+    const std::vector<uint8_t> *partial = nullptr; // the plan the last conversion ran, until made whole
+    // --source auto guessing the previous record's profile: the walk for it
+    // also keeps the detect paths' first values (as dom_find finds them), so
+    // the guess is checked without looking them up again
+    bool detecting = false;
+    bool walked = false; // the walk for `profile` is done, its ops are not run yet
+    std::vector<element> det_val;
+    std::vector<uint64_t> det_stamp;
     std::vector<profile_internal::KeyMemo> memos; // per profile index
     profile_internal::KeyMemo *memo = nullptr;    // the running profile's
     std::string text;
@@ -387,6 +413,9 @@ eqlite_status add_text(eq_profiles *p, std::string_view text, const char *origin
 // profile_compile.cpp
 uint64_t next_serial();
 void compile_profile(Profile &p);
+void mark_under_collect(Profile &p, uint32_t node, bool above);
+void pack_walk(const std::vector<InNode> &nodes, WalkTrie *out);
+uint32_t in_node(std::vector<InNode> &nodes, std::string_view path);
 void compile_detection(eq_profiles *p);
 
 // profile_walk.cpp: reading the record
@@ -394,6 +423,12 @@ bool dom_find(object obj, std::string_view path, element *out);
 void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list = false);
 void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, uint32_t node);
 void start_record(const Profile &p, size_t index, ConvertScratch *s, object root);
+// An empty output document (the record read stays).
+void start_output(ConvertScratch *s);
+
+// profile_plan.cpp
+void number_ops(Profile &p);
+const std::vector<uint8_t> &plan_for(const Profile &p, size_t index, ConvertScratch *s);
 
 // profile_run.cpp
 const std::string &path_of(const Profile &p, const ConvertScratch *s, uint32_t id);

@@ -70,12 +70,13 @@ const std::string &path_of(const Profile &p, const ConvertScratch *s, uint32_t i
 }
 
 bool out_present(const ConvertScratch *s, uint32_t id) {
-    return s->out_stamp[id] == s->gen && !s->vals[id].items.empty();
+    return s->out_stamp[id] == s->out_gen && !s->vals[id].items.empty();
 }
 
 struct Run {
     const Profile &p;
     ConvertScratch *s;
+    const std::vector<uint8_t> *ran = nullptr; // making a partial run whole: the plan it ran
 
     // ---- reading ----
     const Val *out_get(uint32_t id) { return out_present(s, id) ? &s->vals[id] : nullptr; }
@@ -125,8 +126,8 @@ struct Run {
 
     // ---- writing ----
     Val &slot(uint32_t id) {
-        if (s->out_stamp[id] != s->gen) {
-            s->out_stamp[id] = s->gen;
+        if (s->out_stamp[id] != s->out_gen) {
+            s->out_stamp[id] = s->out_gen;
             s->touched.push_back(id);
             s->vals[id].items.clear();
         }
@@ -135,7 +136,14 @@ struct Run {
 
     void put(uint32_t id, const Val &v) {
         Val &to = slot(id);
-        if (&to != &v) to = v;
+        if (&to == &v) return;
+        if (!v.array && v.items.size() == 1) { // most values: no vector copy call
+            to.array = false;
+            to.items.clear();
+            to.items.push_back(v.items[0]);
+            return;
+        }
+        to = v;
     }
 
     // A string that lives as long as the record (a view into it, a constant,
@@ -143,9 +151,8 @@ struct Run {
     void put_view(uint32_t id, std::string_view text, Kind kind = Kind::Str) {
         Val &v = slot(id);
         v.array = false;
-        v.items.resize(1);
-        v.items[0].kind = kind;
-        v.items[0].text = text;
+        v.items.clear();
+        v.items.push_back(Scalar{kind, text});
     }
 
     // A string made here (in a local or scratch buffer): copied first.
@@ -173,12 +180,19 @@ struct Run {
     void put_path(const std::string &path, const Val &v) { put(id_of(path), v); } // v must not be in s->vals
 
     void remove(uint32_t id) {
-        if (s->out_stamp[id] == s->gen) s->vals[id].items.clear(); // an empty value is not written
+        if (s->out_stamp[id] == s->out_gen) s->vals[id].items.clear(); // an empty value is not written
     }
 
-    void remove_prefix(const std::string &prefix) {
+    // 1: field `id` lies under op.dst, 2: it is op.dst, 0: neither.
+    uint8_t under(const Op &op, uint32_t id) {
+        if (id < op.under.size()) return op.under[id];
+        const std::string &path = path_of(p, s, id);
+        return path == op.dst ? 2 : has_prefix(path, op.dst) ? 1 : 0;
+    }
+
+    void remove_prefix(const Op &op) {
         for (uint32_t id : s->touched)
-            if (path_of(p, s, id) == prefix || has_prefix(path_of(p, s, id), prefix)) remove(id);
+            if (under(op, id)) remove(id);
     }
 
     // ---- conditions ----
@@ -219,6 +233,7 @@ struct Run {
 
     // ---- operations ----
     void copy(const Op &op) {
+        if (!op.src.out && copy_scalar(op)) return;
         if (const Val *v = get(op.src)) {
             put(op.dst_id, *v);
             return;
@@ -239,8 +254,7 @@ struct Run {
             uint32_t id = s->touched[k];
             if (id < op.out_map.size()) { // numbered when compiled
                 if (op.out_map[id] == kNone || !out_present(s, id)) continue;
-                s->held = s->vals[id];
-                put(op.out_map[id], s->held);
+                put(op.out_map[id], s->vals[id]); // a field the profile names: s->vals does not grow
                 continue;
             }
             if (!has_prefix(path_of(p, s, id), op.src.path) || !out_present(s, id)) continue;
@@ -248,6 +262,31 @@ struct Run {
             s->held = s->vals[id]; // s->vals may grow under the write
             put_path(to, s->held);
         }
+    }
+
+    // The common copy, a scalar of the record, straight into its field (no
+    // Val in between); null and "" copy nothing. false: not that case (a
+    // list, an object, a path met in lists), nothing done.
+    bool copy_scalar(const Op &op) {
+        element e;
+        if (!in_get(op.src.id, &e) || s->in_list_stamp[op.src.id] == s->gen) return false;
+        switch (e.type()) {
+        case element_type::STRING:
+            if (std::string_view(e).empty()) return true;
+            break;
+        case element_type::NULL_VALUE: return true;
+        case element_type::INT64:
+        case element_type::UINT64:
+        case element_type::DOUBLE:
+        case element_type::BOOL: break;
+        default: return false;
+        }
+        Val &v = slot(op.dst_id);
+        v.array = false;
+        v.items.clear();
+        v.items.emplace_back();
+        scalar_into(e, &v.items[0], &s->arena);
+        return true;
     }
 
     static std::string_view win_base(std::string_view path) {
@@ -472,6 +511,8 @@ struct Run {
 
     void run(const std::vector<Op> &ops) {
         for (const Op &op : ops) {
+            if (s->plan && !(*s->plan)[op.index]) continue; // nothing the reader reads
+            if (op.kind == OpKind::Json && ran && (*ran)[op.index]) continue; // its paths are read already
             const std::string_view *t = nullptr;
             switch (op.kind) {
             case OpKind::Copy: copy(op); break;
@@ -593,11 +634,11 @@ struct Run {
             case OpKind::RegData: registry_data(op); break;
             case OpKind::DnsResults: dns_results(op); break;
             case OpKind::Append: append(op); break;
-            case OpKind::Delete: remove_prefix(op.dst); break;
+            case OpKind::Delete: remove_prefix(op); break;
             case OpKind::Clean:
                 for (uint32_t id : s->touched) {
                     const Val &v = s->vals[id];
-                    if (!has_prefix(path_of(p, s, id), op.dst) || v.array || v.items.size() != 1) continue;
+                    if (under(op, id) != 1 || v.array || v.items.size() != 1) continue;
                     if (std::find(op.words.begin(), op.words.end(), v.items[0].text) != op.words.end()) remove(id);
                 }
                 break;
@@ -635,28 +676,9 @@ bool shadowed(const Profile &p, ConvertScratch *s, uint32_t id) {
 
 namespace eqio {
 
-int profiles_detect(const eq_profiles *p, object root) {
-    // A detect path is looked up when a condition first needs it, once per
-    // record: profiles are tried in order and most fail on their first
-    // condition, so an ECS record is settled by a few root keys.
-    // (per record: the slots are left unconstructed, only the states cleared)
-    constexpr size_t kOnStack = 64;
-    union Slot {
-        element e;
-        Slot() {}
-    } stack_val[kOnStack];
-    uint8_t stack_state[kOnStack]; // 0 not looked up, 1 absent, 2 found
-    std::vector<Slot> heap_val;
-    std::vector<uint8_t> heap_state;
-    Slot *val = stack_val;
-    uint8_t *state = stack_state;
-    if (p->ndetect > kOnStack) {
-        heap_val.resize(p->ndetect);
-        heap_state.resize(p->ndetect);
-        val = heap_val.data();
-        state = heap_state.data();
-    }
-    std::memset(state, 0, p->ndetect);
+// The first profile whose detect lines all hold; find(cond, &element) looks
+// a detect path up (false: absent).
+template <typename Find> int detect_by(const eq_profiles *p, Find find) {
     for (size_t i = 0; i < p->list.size(); i++) {
         const Profile &pr = p->list[i];
         if (pr.detect.empty()) continue; // forced only
@@ -664,10 +686,8 @@ int profiles_detect(const eq_profiles *p, object root) {
         for (const auto &line : pr.detect) {
             bool one = false;
             for (const Cond &c : line) {
-                uint8_t &st = state[c.ref.id];
-                if (!st) st = dom_find(root, c.ref.path, &val[c.ref.id].e) ? 2 : 1;
-                element e = st == 2 ? val[c.ref.id].e : element();
-                bool present = st == 2 && e.type() != element_type::NULL_VALUE;
+                element e;
+                bool present = find(c, &e) && e.type() != element_type::NULL_VALUE;
                 switch (c.op) {
                 case CondOp::Exists: one = present; break;
                 case CondOp::Missing: one = !present; break;
@@ -691,6 +711,52 @@ int profiles_detect(const eq_profiles *p, object root) {
     return -1;
 }
 
+int profiles_detect(const eq_profiles *p, object root) {
+    // A detect path is looked up when a condition first needs it, once per
+    // record: profiles are tried in order and most fail on their first
+    // condition, so an ECS record is settled by a few root keys.
+    // (per record: the slots are left unconstructed, only the states cleared)
+    constexpr size_t kOnStack = 64;
+    union Slot {
+        element e;
+        Slot() {}
+    } stack_val[kOnStack];
+    uint8_t stack_state[kOnStack]; // 0 not looked up, 1 absent, 2 found
+    std::vector<Slot> heap_val;
+    std::vector<uint8_t> heap_state;
+    Slot *val = stack_val;
+    uint8_t *state = stack_state;
+    if (p->ndetect > kOnStack) {
+        heap_val.resize(p->ndetect);
+        heap_state.resize(p->ndetect);
+        val = heap_val.data();
+        state = heap_state.data();
+    }
+    std::memset(state, 0, p->ndetect);
+    return detect_by(p, [&](const Cond &c, element *e) {
+        uint8_t &st = state[c.ref.id];
+        if (!st) st = dom_find(root, c.ref.path, &val[c.ref.id].e) ? 2 : 1;
+        if (st == 2) *e = val[c.ref.id].e;
+        return st == 2;
+    });
+}
+
+int profiles_detect_walked(const eq_profiles *p, int guess, object root, ConvertScratch *s) {
+    const Profile &pr = p->list[static_cast<size_t>(guess)];
+    fit(s->det_val, p->ndetect);
+    fit(s->det_stamp, p->ndetect);
+    s->detecting = true;
+    start_record(pr, static_cast<size_t>(guess), s, root);
+    s->detecting = false;
+    int idx = detect_by(p, [&](const Cond &c, element *e) {
+        if (s->det_stamp[c.ref.id] != s->gen) return false;
+        *e = s->det_val[c.ref.id];
+        return true;
+    });
+    s->walked = idx == guess;
+    return idx;
+}
+
 void profiles_note(const eq_profiles *p, int index) {
     size_t slot = index < 0 ? p->list.size() : static_cast<size_t>(index);
     if (slot < p->ncounts) p->counts[slot].fetch_add(1, std::memory_order_relaxed);
@@ -704,21 +770,41 @@ size_t profile_field_count(const eq_profiles *p, int index) {
     return index >= 0 && static_cast<size_t>(index) < p->list.size() ? p->list[index].out_paths.size() : 0;
 }
 
-bool profile_convert(const eq_profiles *p, int index, object root, ConvertScratch *s, std::string *reason) {
+void scratch_want(ConvertScratch *s, std::vector<std::string> fields) {
+    s->want_all = false;
+    s->wanted = std::move(fields);
+    s->plans.clear();
+}
+
+bool profile_convert(const eq_profiles *p, int index, object root, ConvertScratch *s, std::string *reason, bool whole) {
     if (index < 0 || static_cast<size_t>(index) >= p->list.size()) {
         *reason = "no such source profile";
         return false;
     }
     const Profile &pr = p->list[index];
-    start_record(pr, static_cast<size_t>(index), s, root);
+    if (!s->walked || s->profile != &pr) start_record(pr, static_cast<size_t>(index), s, root);
+    s->walked = false;
+    s->plan = !whole && !s->want_all ? &plan_for(pr, static_cast<size_t>(index), s) : nullptr;
+    if (s->plan && s->plan->back()) s->plan = nullptr; // every op is needed
     Run run{pr, s};
     run.run(pr.ops);
+    s->partial = s->plan;
+    s->plan = nullptr;
     return true;
 }
 
 void profile_text(ConvertScratch *s, std::string *out) {
-    if (s->profile) write_doc(*s->profile, s, out);
-    else *out = "{}";
+    if (!s->profile) {
+        *out = "{}";
+        return;
+    }
+    if (s->partial) { // the whole document, from the record already read
+        Run run{*s->profile, s, s->partial};
+        s->partial = nullptr;
+        start_output(s);
+        run.run(s->profile->ops);
+    }
+    write_doc(*s->profile, s, out);
 }
 
 Emit profile_emit(ConvertScratch *s, DocSink sink, void *user) {

@@ -85,6 +85,10 @@ void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, u
 
 // A value at trie node `node` (kNone: off the trie, met only while collecting).
 void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, bool collecting, bool in_list) {
+    if (s->detecting && node != kNone && !in_list && p.walk.nodes[node].detect >= 0) {
+        size_t d = static_cast<size_t>(p.walk.nodes[node].detect);
+        if (s->det_stamp[d] != s->gen) s->det_val[d] = v, s->det_stamp[d] = s->gen; // the first one, as dom_find
+    }
     if (v.type() == element_type::OBJECT) {
         if (node != kNone || collecting) walk_input(p, s, object(v), node, collecting, in_list);
         return;
@@ -130,6 +134,12 @@ void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, 
 }
 
 
+void start_output(ConvertScratch *s) {
+    s->out_gen++;
+    s->touched.clear();
+    s->any_dyn_above = false;
+}
+
 void start_record(const Profile &p, size_t index, ConvertScratch *s, object root) {
     s->profile = &p;
     fit(s->memos, index + 1);
@@ -142,7 +152,6 @@ void start_record(const Profile &p, size_t index, ConvertScratch *s, object root
     s->in_more.clear();
     fit(s->vals, p.out_paths.size());
     fit(s->out_stamp, p.out_paths.size());
-    s->touched.clear();
     // Fields named at run time keep their numbers from record to record of a
     // profile (they mostly repeat), up to a bound.
     if (s->dyn_profile != &p || s->dyn_paths.size() > 4096) {
@@ -151,7 +160,7 @@ void start_record(const Profile &p, size_t index, ConvertScratch *s, object root
         s->dyn_ids.clear();
         s->dyn_above_static.clear();
     }
-    s->any_dyn_above = false;
+    start_output(s);
     s->ncollected = 0;
     s->nparsers = 0;
     s->arena.reset();
