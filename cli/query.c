@@ -127,13 +127,15 @@ static bool parse_size(const char *s, size_t *out)
     return true;
 }
 
-/* "500ms", "10s", "2m", "1h", "1d" -> nanoseconds. */
+/* "500ms", "10s", "2m", "1h", "1d" -> nanoseconds; a bare "0" is no window. */
 static bool parse_duration(const char *s, int64_t *ns)
 {
     char *end;
     unsigned long long v = strtoull(s, &end, 10);
     if (!*s || s[0] == '-' || end == s)
         return false;
+    if (v == 0 && !*end)
+        return *ns = 0, true;
     static const struct { const char *unit; int64_t ns; } units[] = {
         {"ms", 1000000LL}, {"s", 1000000000LL}, {"m", 60000000000LL}, {"h", 3600000000000LL}, {"d", 86400000000000LL}};
     for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)

@@ -185,7 +185,18 @@ def strict_keeps_the_events_before_the_bad_line(tmp):
                   "rc %d, %d lines of %d" % (r.returncode, len(lines(r)), len(want)))
 
 
+def reorder_window_zero(tmp):
+    """A bare 0 is no reorder window (it was refused as a bad number)."""
+    data = "".join(event(i, 1714521600000 + 1000 * i) + "\n" for i in (2, 1, 3)).encode()
+    zero = run(["query", "--reorder-window", "0", "any where true"], stdin=data)
+    none = run(["query", "any where true"], stdin=data)
+    check("--reorder-window 0 is accepted and means no window",
+          zero.returncode == 0 and zero.stdout == none.stdout and len(lines(zero)) == 3,
+          "rc %d, %r" % (zero.returncode, zero.stderr.decode()))
+
+
 def main(tmp):
+    reorder_window_zero(tmp)
     strict_keeps_the_events_before_the_bad_line(tmp)
     truncated_gzip(tmp)
     named_pipe(tmp)
