@@ -375,7 +375,7 @@ static int merge_chunk(par *p, slot *s)
     }
     free_events(s);
     s->out.len = s->tags.len = 0;
-    if (status == 0 && p->seq_out.failed)
+    if (status == 0 && (p->seq_out.failed || p->seq_tags.failed)) /* a lost tag loses its result */
         status = eng_out_of_memory("collecting results");
     return status;
 }
