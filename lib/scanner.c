@@ -513,7 +513,8 @@ eqlite_status eqlite_scanner_select(eqlite_scanner *sc, const uint64_t *rules)
             eqlite_matcher_free(sc->streaming[k]);
             sc->streaming[k] = NULL;
         }
-        sc->checks_order |= on && rs->rules[k].sequence;
+        /* from the selection left, not this call's bits: a repeated call only narrows */
+        sc->checks_order |= ((sc->selected[k / 64] >> (k % 64)) & 1) && rs->rules[k].sequence;
     }
     return EQLITE_OK;
 }
