@@ -9,10 +9,13 @@ namespace eqio {
 // escapes; after it, 2n backslashes before a quote give n and the quote
 // toggles quoting, 2n+1 give n and a literal quote, and inside quotes a
 // doubled quote is a literal one.
-void command_line_to_argv(std::string_view cmd, std::vector<std::string> *args) {
-    args->clear();
+void command_line_to_argv(std::string_view cmd, std::string *text, std::vector<size_t> *ends) {
+    // The argument being read is text[ends->back() (or 0) ..]; it ends when
+    // its end is pushed.
+    text->clear();
+    ends->clear();
+    std::string &cur = *text;
     size_t i = 0, n = cmd.size();
-    std::string cur;
     // program name
     if (i < n && cmd[i] == '"') {
         for (i++; i < n && cmd[i] != '"'; i++) cur += cmd[i];
@@ -20,8 +23,7 @@ void command_line_to_argv(std::string_view cmd, std::vector<std::string> *args) 
     } else {
         for (; i < n && cmd[i] != ' ' && cmd[i] != '\t'; i++) cur += cmd[i];
     }
-    args->push_back(cur);
-    cur.clear();
+    ends->push_back(cur.size());
     while (i < n && (cmd[i] == ' ' || cmd[i] == '\t')) i++;
     if (i >= n) return;
     int qcount = 0;
@@ -30,8 +32,7 @@ void command_line_to_argv(std::string_view cmd, std::vector<std::string> *args) 
     while (i < n) {
         char c = cmd[i];
         if ((c == ' ' || c == '\t') && qcount == 0) {
-            args->push_back(cur);
-            cur.clear();
+            ends->push_back(cur.size());
             bcount = 0;
             while (i < n && (cmd[i] == ' ' || cmd[i] == '\t')) i++;
             in_arg = i < n;
@@ -65,7 +66,15 @@ void command_line_to_argv(std::string_view cmd, std::vector<std::string> *args) 
             i++;
         }
     }
-    if (in_arg) args->push_back(cur);
+    if (in_arg) ends->push_back(cur.size());
+}
+
+void command_line_to_argv(std::string_view cmd, std::vector<std::string> *args) {
+    std::string text;
+    std::vector<size_t> ends;
+    command_line_to_argv(cmd, &text, &ends);
+    args->clear();
+    for (size_t k = 0, from = 0; k < ends.size(); from = ends[k++]) args->push_back(text.substr(from, ends[k] - from));
 }
 
 } // namespace eqio

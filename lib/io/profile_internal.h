@@ -46,9 +46,83 @@ struct Scalar {
     std::string_view text{"", 0}; // string contents, number literal, "true"/"false", raw JSON
 };
 
+// The scalars of one value. Most values are one scalar: it is kept in
+// place, so the output document's values sit in one array, with no heap
+// block per field to reach; a list grows onto the heap, and the storage is
+// kept from record to record (clear() keeps it).
+class Scalars {
+public:
+    Scalars() = default;
+    Scalars(const Scalars &o) { *this = o; }
+    Scalars(Scalars &&o) noexcept { take(o); }
+    Scalars &operator=(const Scalars &o) {
+        if (this != &o) {
+            size_ = 0;
+            reserve(o.size_);
+            std::copy(o.begin(), o.end(), data());
+            size_ = o.size_;
+        }
+        return *this;
+    }
+    Scalars &operator=(Scalars &&o) noexcept {
+        if (this != &o) take(o);
+        return *this;
+    }
+
+    Scalar *data() { return heap_ ? heap_.get() : &one_; }
+    const Scalar *data() const { return heap_ ? heap_.get() : &one_; }
+    Scalar *begin() { return data(); }
+    Scalar *end() { return data() + size_; }
+    const Scalar *begin() const { return data(); }
+    const Scalar *end() const { return data() + size_; }
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    Scalar &operator[](size_t i) { return data()[i]; }
+    const Scalar &operator[](size_t i) const { return data()[i]; }
+    Scalar &back() { return data()[size_ - 1]; }
+
+    void clear() { size_ = 0; }
+    void push_back(const Scalar &x) {
+        if (size_ == cap_) reserve(size_t{cap_} * 2);
+        data()[size_++] = x;
+    }
+    Scalar &emplace_back() {
+        push_back(Scalar{});
+        return back();
+    }
+    void resize(size_t n) {
+        reserve(n);
+        for (size_t i = size_; i < n; i++) data()[i] = Scalar{};
+        size_ = static_cast<uint32_t>(n);
+    }
+    void assign(size_t n, const Scalar &x) {
+        resize(0);
+        resize(n);
+        std::fill(begin(), end(), x);
+    }
+    void reserve(size_t n) {
+        if (n <= cap_) return;
+        auto grown = std::make_unique<Scalar[]>(n);
+        std::copy(begin(), end(), grown.get());
+        heap_ = std::move(grown);
+        cap_ = static_cast<uint32_t>(n);
+    }
+
+private:
+    void take(Scalars &o) {
+        one_ = o.one_;
+        heap_ = std::move(o.heap_);
+        size_ = o.size_, cap_ = o.cap_;
+        o.size_ = 0, o.cap_ = 1;
+    }
+    Scalar one_;
+    std::unique_ptr<Scalar[]> heap_; // when more than one was ever held
+    uint32_t size_ = 0, cap_ = 1;
+};
+
 struct Val {
     bool array = false;
-    std::vector<Scalar> items; // one item unless array
+    Scalars items; // one item unless array
 };
 
 // ---- the language --------------------------------------------------------------
@@ -167,24 +241,33 @@ inline uint64_t load8(const char *p) {
 // pool, so a lookup touches two small arrays and nothing scattered.
 class KeyTable {
 public:
+    struct Entry {
+        uint32_t from = 0, len = kNone, at = 0; // len kNone: a free slot; at: the key's offset in the pool
+        KeyStep step{kNone, false};
+    };
     // `key` padded (readable 8 bytes past its end).
-    const KeyStep *find(uint32_t from, std::string_view key) const {
+    const Entry *find(uint32_t from, std::string_view key) const {
         if (slots_.empty()) return nullptr;
         size_t mask = slots_.size() - 1;
         for (size_t h = hash(from, key.data(), key.size()) & mask;; h = (h + 1) & mask) {
             const Entry &e = slots_[h];
             if (e.len == kNone) return nullptr;
             if (e.from == from && e.len == key.size() && same(pool_.data() + e.at, key.data(), key.size()))
-                return &e.step;
+                return &e;
         }
     }
-    void add(uint32_t from, std::string_view key, KeyStep step) {
+    Entry add(uint32_t from, std::string_view key, KeyStep step) {
         if ((count_ + 1) * 2 > slots_.size()) grow();
         Entry e{from, static_cast<uint32_t>(key.size()), static_cast<uint32_t>(pool_.size()), step};
         pool_.append(key.data(), key.size());
         pool_.append(8, '\0');
         place(e);
         count_++;
+        return e;
+    }
+    // Whether an entry's key is `key` (padded).
+    bool holds(const Entry &e, uint32_t from, std::string_view key) const {
+        return e.from == from && e.len == key.size() && same(pool_.data() + e.at, key.data(), key.size());
     }
     size_t size() const { return count_; }
     void clear() {
@@ -194,10 +277,6 @@ public:
     }
 
 private:
-    struct Entry {
-        uint32_t from = 0, len = kNone, at = 0; // len kNone: a free slot
-        KeyStep step{kNone, false};
-    };
     static size_t hash(uint32_t from, const char *p, size_t n) {
         uint64_t head = load8(p) & head_mask(n), tail = n > 8 ? load8(p + n - 8) : 0;
         uint64_t h = (head * 0x9E3779B97F4A7C15ull) ^ (tail * 0xC2B2AE3D27D4EB4Full) ^ (n * 0x165667B19E3779F9ull) ^ from;
@@ -228,27 +307,39 @@ private:
 // same keys, so a key met before costs one lookup instead of a walk down the
 // trie. Bounded: up to kMaxKeys keys of at most kKeyLen bytes; others are
 // walked each time.
+// Records of a source mostly also repeat their keys in the same order, so
+// the keys met in the previous record are kept in the order met: the next
+// record's key at the same place is checked against that first (a sequential
+// read, no hashing), and the table is asked only when it differs.
 class KeyMemo {
 public:
     // Forgets everything when the trie is not the one remembered.
     void use(uint64_t serial) {
+        cursor_ = 0;
         if (serial == serial_) return;
         serial_ = serial;
         table_.clear();
+        order_.clear();
     }
     // `key` lies in simdjson's string buffer (padded).
     KeyStep step(const WalkTrie &w, uint32_t node, std::string_view key) {
+        if (cursor_ < order_.size() && table_.holds(order_[cursor_], node, key)) return order_[cursor_++].step;
         if (key.size() > kKeyLen) return resolve_key(w, node, key);
-        if (const KeyStep *seen = table_.find(node, key)) return *seen;
-        KeyStep st = resolve_key(w, node, key);
-        if (table_.size() < kMaxKeys) table_.add(node, key, st);
-        return st;
+        KeyTable::Entry e;
+        if (const KeyTable::Entry *seen = table_.find(node, key)) e = *seen;
+        else if (table_.size() < kMaxKeys) e = table_.add(node, key, resolve_key(w, node, key));
+        else return resolve_key(w, node, key);
+        if (cursor_ < order_.size()) order_[cursor_++] = e; // this record's order from here on
+        else if (order_.size() < kMaxOrder) order_.push_back(e), cursor_++;
+        return e.step;
     }
 
 private:
-    static constexpr size_t kMaxKeys = 4096, kKeyLen = 96;
+    static constexpr size_t kMaxKeys = 4096, kKeyLen = 96, kMaxOrder = 8192;
     uint64_t serial_ = 0;
     KeyTable table_;
+    std::vector<KeyTable::Entry> order_; // the keys met, in order: the previous record's past cursor_
+    size_t cursor_ = 0;
 };
 
 struct InNode {
@@ -347,12 +438,15 @@ struct ConvertScratch {
     const Profile *profile = nullptr; // what the last conversion ran
     uint64_t gen = 0;                 // the record: stamps older than this are stale
     uint64_t out_gen = 0;             // the output document: the same for out_stamp
-    // input: an element per input path of the profile (set when in_stamp == gen)
-    std::vector<element> in_val;
-    std::vector<uint64_t> in_stamp;
+    // input: an element per input path of the profile (set when stamp == gen)
     // paths met inside a list of objects ([{"UserName":"a"},{"UserName":"b"}])
-    // hold every value: the first in in_val, the others here
-    std::vector<uint64_t> in_list_stamp;
+    // hold every value: the first in `val` (list_stamp == gen), the others in
+    // in_more. One slot per path, so an op reading it touches one line.
+    struct InSlot {
+        element val;
+        uint64_t stamp = 0, list_stamp = 0;
+    };
+    std::vector<InSlot> in;
     std::vector<std::pair<uint32_t, element>> in_more;
     // leaves under collected paths, with their dotted paths
     std::vector<std::pair<std::string, element>> collected;
@@ -389,7 +483,8 @@ struct ConvertScratch {
     profile_internal::KeyMemo *memo = nullptr;    // the running profile's
     std::string text;
     std::vector<size_t> order;
-    std::vector<std::string> args;
+    std::string args_text; // a command line split (command_line_to_argv)
+    std::vector<size_t> args_ends;
     std::vector<std::string_view> parts; // a list being written
     std::vector<eqlite_value> items; // one field's values handed to emit
     // `json` ops: text fields parsed as JSON, read like the record itself

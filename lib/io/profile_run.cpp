@@ -82,8 +82,8 @@ struct Run {
     const Val *out_get(uint32_t id) { return out_present(s, id) ? &s->vals[id] : nullptr; }
 
     bool in_get(uint32_t id, element *e) {
-        if (s->in_stamp[id] != s->gen) return false;
-        *e = s->in_val[id];
+        if (s->in[id].stamp != s->gen) return false;
+        *e = s->in[id].val;
         return true;
     }
 
@@ -96,7 +96,7 @@ struct Run {
         }
         element e;
         if (!in_get(r.id, &e)) return nullptr;
-        if (s->in_list_stamp[r.id] == s->gen) return list_get(r.id, e);
+        if (s->in[r.id].list_stamp == s->gen) return list_get(r.id, e);
         if (e.type() == element_type::NULL_VALUE) return nullptr;
         val_into(e, &s->tmp, &s->arena);
         return val_present(s->tmp) ? &s->tmp : nullptr;
@@ -122,6 +122,17 @@ struct Run {
         const Val *v = get(r);
         if (!v || v->items.empty() || v->items[0].kind == Kind::Raw) return nullptr;
         return &v->items[0].text;
+    }
+
+    // A JSON integer as the record wrote it (decimal, no sign but '-', no
+    // leading zero: what to_chars prints of an int64).
+    static bool plain_integer(const Val &v, std::string_view t) {
+        if (v.items[0].kind != Kind::Num || t.empty()) return false;
+        int64_t n;
+        auto r = std::from_chars(t.data(), t.data() + t.size(), n);
+        if (r.ec != std::errc() || r.ptr != t.data() + t.size()) return false;
+        std::string_view digits = t[0] == '-' ? t.substr(1) : t;
+        return !digits.empty() && (digits[0] != '0' || t == "0");
     }
 
     // ---- writing ----
@@ -269,7 +280,7 @@ struct Run {
     // list, an object, a path met in lists), nothing done.
     bool copy_scalar(const Op &op) {
         element e;
-        if (!in_get(op.src.id, &e) || s->in_list_stamp[op.src.id] == s->gen) return false;
+        if (!in_get(op.src.id, &e) || s->in[op.src.id].list_stamp == s->gen) return false;
         switch (e.type()) {
         case element_type::STRING:
             if (std::string_view(e).empty()) return true;
@@ -525,7 +536,13 @@ struct Run {
                 break;
             case OpKind::Set: put(op.dst_id, op.value); break;
             case OpKind::Int: {
-                if (!(t = text(op.src))) break;
+                const Val *v = get(op.src);
+                if (!v || v->items[0].kind == Kind::Raw) break;
+                t = &v->items[0].text;
+                if (plain_integer(*v, *t)) { // as written: strtoll and to_string give it back
+                    put_view(op.dst_id, *t, Kind::Num);
+                    break;
+                }
                 s->text.assign(*t); // strtoll reads up to a NUL
                 char *end = nullptr;
                 errno = 0;
@@ -584,9 +601,10 @@ struct Run {
                 break;
             case OpKind::Args:
                 if (!(t = text(op.src)) || t->empty()) break;
-                eqio::command_line_to_argv(*t, &s->args);
+                eqio::command_line_to_argv(*t, &s->args_text, &s->args_ends);
                 s->parts.clear();
-                for (const std::string &a : s->args) s->parts.push_back(s->arena.keep(a));
+                for (size_t k = 0, from = 0, n = s->args_ends.size(); k < n; from = s->args_ends[k++])
+                    s->parts.push_back(s->arena.keep(std::string_view(s->args_text).substr(from, s->args_ends[k] - from)));
                 put_list(op, s->parts);
                 break;
             case OpKind::Head:

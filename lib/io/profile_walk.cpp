@@ -97,12 +97,13 @@ void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, 
         walk_list(p, s, simdjson::dom::array(v), node);
     if (node != kNone && p.walk.nodes[node].id >= 0) {
         size_t id = static_cast<size_t>(p.walk.nodes[node].id);
-        if (in_list && s->in_list_stamp[id] == s->gen) {
+        ConvertScratch::InSlot &slot = s->in[id];
+        if (in_list && slot.list_stamp == s->gen) {
             s->in_more.emplace_back(static_cast<uint32_t>(id), v);
         } else {
-            s->in_val[id] = v; // out of lists, the last duplicate wins
-            s->in_stamp[id] = s->gen;
-            s->in_list_stamp[id] = in_list ? s->gen : 0;
+            slot.val = v; // out of lists, the last duplicate wins
+            slot.stamp = s->gen;
+            slot.list_stamp = in_list ? s->gen : 0;
         }
     }
     if (collecting) collect_leaf(s, s->path, v);
@@ -146,9 +147,7 @@ void start_record(const Profile &p, size_t index, ConvertScratch *s, object root
     s->memo = &s->memos[index];
     s->memo->use(p.serial);
     s->gen++;
-    fit(s->in_val, p.in_node_of.size());
-    fit(s->in_stamp, p.in_node_of.size());
-    fit(s->in_list_stamp, p.in_node_of.size());
+    fit(s->in, p.in_node_of.size());
     s->in_more.clear();
     fit(s->vals, p.out_paths.size());
     fit(s->out_stamp, p.out_paths.size());
