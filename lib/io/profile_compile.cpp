@@ -68,6 +68,12 @@ void compile_ops(Profile &p, std::vector<Op> &ops) {
             break;
         case OpKind::Time:
             for (const std::string &w : op.words) op.format += (op.format.empty() ? "" : " ") + w;
+            {
+                std::string_view first = std::string_view(op.format).substr(0, op.format.find("||"));
+                while (!first.empty() && first.front() == ' ') first.remove_prefix(1); // as parse_one_format trims
+                while (!first.empty() && first.back() == ' ') first.remove_suffix(1);
+                op.epoch_millis_first = first == "epoch_millis";
+            }
             op.dst_id = out_id(p, op.dst);
             break;
         case OpKind::Copy:
@@ -185,6 +191,7 @@ void compile_profile(Profile &p) {
     map_out_copies(p, p.ops);
     map_removals(p, p.ops);
     number_ops(p);
+    make_heads(p.ops, &p.heads);
     mark_under_collect(p, 0, false);
     pack_walk(p.in_nodes, &p.walk);
     p.out_ancestors.assign(p.out_paths.size(), {});
@@ -195,6 +202,31 @@ void compile_profile(Profile &p) {
             auto it = p.out_ids.find(path.substr(0, dot));
             if (it != p.out_ids.end()) p.out_ancestors[i].push_back(it->second);
         }
+    }
+}
+
+// Ops that read one path of the record and do nothing when it is absent
+// (get() gives nothing for it) name that path in their head.
+void make_heads(std::vector<Op> &ops, std::vector<OpHead> *heads) {
+    heads->clear();
+    for (Op &op : ops) {
+        OpHead h{op.index, kNone, false};
+        bool reads_record = !op.src.out && !op.src.path.empty();
+        switch (op.kind) {
+        case OpKind::Set:
+        case OpKind::Delete:
+        case OpKind::Clean:
+        case OpKind::When: break;
+        case OpKind::Copy: // an object's leaves are copied from the collected ones
+            if (reads_record) h.needs = op.src.id, h.collected = true;
+            break;
+        default:
+            if (reads_record) h.needs = op.src.id;
+            break;
+        }
+        heads->push_back(h);
+        make_heads(op.then, &op.then_heads);
+        make_heads(op.otherwise, &op.otherwise_heads);
     }
 }
 

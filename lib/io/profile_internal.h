@@ -130,9 +130,9 @@ struct Val {
 enum class CondOp { Exists, Missing, Eq, Ne, In, Prefix, Contains, NotContains, WinPath };
 
 struct Ref {
-    std::string path;
     bool out = false; // "$path": the output document
     uint32_t id = 0;  // the profile's number for the path: an input path, or an output field
+    std::string path;
 };
 
 struct Cond {
@@ -157,29 +157,43 @@ enum class OpKind {
     Append, Delete, Clean, Head, Tail, Words, Replace, Json, RegData, DnsResults, When
 };
 
+// What a run reads of an op before the op itself: a list's ops have their
+// heads side by side (12 bytes each), so an op that has nothing to do (its
+// record path absent) is passed over without reaching the op.
+struct OpHead {
+    uint32_t index = 0;    // the op's number (for plans)
+    uint32_t needs = 0;    // the input path whose absence leaves the op nothing to do (kNone: none)
+    bool collected = false; // ... unless leaves were collected (copy of an object)
+};
+
+// Fields in the order a run reads them: what every op reads comes first, so
+// running one mostly touches one or two cache lines (a profile's ops would
+// otherwise stream tens of kilobytes through the cache per record).
 struct Op {
     OpKind kind;
-    int line = 0;
-    Ref src;
-    std::string dst;
-    Val value;                       // set, append (constant)
-    std::vector<std::string> words;  // time format, clean values, user targets
-    size_t table = 0;                // lookup
-    std::vector<std::vector<Cond>> when; // alternatives (or) of conjunctions (and)
-    std::vector<Op> then, otherwise;
+    uint32_t index = 0; // the op's number in its profile (for plans, profile_plan.cpp)
     // compiled: output fields written (dst, its _count for args/words, user's two)
     uint32_t dst_id = 0, count_id = 0;
+    size_t table = 0;                // lookup
+    bool epoch_millis_first = false; // time: the format's first choice is epoch_millis
+    Ref src;
+    Val value;                       // set, append (constant)
     std::vector<uint32_t> word_ids;
-    std::string format; // time: the words joined
     // copy $SRC DST: the field each of the profile's fields under SRC goes
     // to (by output id; kNone: not under SRC), for the ids known at compile
     std::vector<uint32_t> out_map;
     // delete and clean DST: for the profile's fields, 1 under DST, 2 DST itself
     std::vector<uint8_t> under;
-    // for plans (profile_plan.cpp): the op's number in its profile, the output
-    // paths it writes or removes (a field named at run time lies under one),
-    // and the paths it reads, of the document and of the record
-    uint32_t index = 0;
+    std::vector<std::vector<Cond>> when; // alternatives (or) of conjunctions (and)
+    std::vector<Op> then, otherwise;
+    std::vector<OpHead> then_heads, otherwise_heads;
+    std::string dst;
+    std::vector<std::string> words;  // time format, clean values, user targets
+    std::string format; // time: the words joined
+    int line = 0;
+    // for plans: the output paths it writes or removes (a field named at run
+    // time lies under one), and the paths it reads, of the document and of
+    // the record
     std::vector<std::string> writes, reads_out, reads_in;
 };
 
@@ -405,6 +419,7 @@ struct Profile {
     bool passthrough = false;
     std::vector<Table> tables;
     std::vector<Op> ops;
+    std::vector<OpHead> heads; // of ops
     uint32_t nops = 0; // ops numbered 0..nops-1, nested ones too
     // compiled once (compile_profile): the input paths read, the output fields written
     std::vector<InNode> in_nodes;   // [0]: the record's root
@@ -512,6 +527,7 @@ void mark_under_collect(Profile &p, uint32_t node, bool above);
 void pack_walk(const std::vector<InNode> &nodes, WalkTrie *out);
 uint32_t in_node(std::vector<InNode> &nodes, std::string_view path);
 void compile_detection(eq_profiles *p);
+void make_heads(std::vector<Op> &ops, std::vector<OpHead> *heads);
 
 // profile_walk.cpp: reading the record
 bool dom_find(object obj, std::string_view path, element *out);

@@ -82,8 +82,8 @@ Val read_value(Profile &p, const std::vector<Token> &toks, size_t *at) {
 }
 
 Ref read_ref(const std::string &word) {
-    if (!word.empty() && word[0] == '$') return {word.substr(1), true};
-    return {word, false};
+    if (!word.empty() && word[0] == '$') return {true, 0, word.substr(1)};
+    return {false, 0, word};
 }
 
 // COND := PATH exists|missing|winpath | PATH ==|!=|prefix|contains|!contains VALUE | PATH in [..]

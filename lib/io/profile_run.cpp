@@ -321,9 +321,18 @@ struct Run {
     }
 
     void time(const Op &op) {
+        char out[96];
+        element e;
+        int64_t ms;
+        // A JSON integer read as epoch_millis: the number is the instant (as
+        // parse_epoch reads its text; it refuses INT64_MIN, whose digits overflow)
+        if (op.epoch_millis_first && !op.src.out && in_get(op.src.id, &e) && s->in[op.src.id].list_stamp != s->gen &&
+            e.type() == element_type::INT64 && int64_t(e) != INT64_MIN) {
+            put_copy(op.dst_id, iso_ms(int64_t(e), out));
+            return;
+        }
         const std::string_view *t = text(op.src);
         if (!t) return;
-        int64_t ms;
         if (op.format == "iso") {
             int64_t ns;
             if (!eq_parse_date(t->data(), t->size(), &ns)) return;
@@ -331,7 +340,6 @@ struct Run {
         } else if (eq_ndjson_parse_date_format(t->data(), t->size(), op.format.c_str(), &ms) != 0) {
             return; // Elastic's date processors ignore failures here too
         }
-        char out[96];
         put_copy(op.dst_id, iso_ms(ms, out));
     }
 
@@ -520,9 +528,12 @@ struct Run {
         put_count(op.count_id, parts.size());
     }
 
-    void run(const std::vector<Op> &ops) {
-        for (const Op &op : ops) {
-            if (s->plan && !(*s->plan)[op.index]) continue; // nothing the reader reads
+    void run(const std::vector<Op> &ops, const std::vector<OpHead> &heads) {
+        for (size_t k = 0, n = ops.size(); k < n; k++) {
+            const OpHead &h = heads[k];
+            if (s->plan && !(*s->plan)[h.index]) continue; // nothing the reader reads
+            if (h.needs != kNone && s->in[h.needs].stamp != s->gen && !(h.collected && s->ncollected)) continue;
+            const Op &op = ops[k];
             if (op.kind == OpKind::Json && ran && (*ran)[op.index]) continue; // its paths are read already
             const std::string_view *t = nullptr;
             switch (op.kind) {
@@ -663,7 +674,7 @@ struct Run {
             case OpKind::When: {
                 bool any = false;
                 for (const auto &alt : op.when) if ((any = holds_all(alt))) break;
-                run(any ? op.then : op.otherwise);
+                any ? run(op.then, op.then_heads) : run(op.otherwise, op.otherwise_heads);
                 break;
             }
             }
@@ -805,7 +816,7 @@ bool profile_convert(const eq_profiles *p, int index, object root, ConvertScratc
     s->plan = !whole && !s->want_all ? &plan_for(pr, static_cast<size_t>(index), s) : nullptr;
     if (s->plan && s->plan->back()) s->plan = nullptr; // every op is needed
     Run run{pr, s};
-    run.run(pr.ops);
+    run.run(pr.ops, pr.heads);
     s->partial = s->plan;
     s->plan = nullptr;
     return true;
@@ -820,7 +831,7 @@ void profile_text(ConvertScratch *s, std::string *out) {
         Run run{*s->profile, s, s->partial};
         s->partial = nullptr;
         start_output(s);
-        run.run(s->profile->ops);
+        run.run(s->profile->ops, s->profile->heads);
     }
     write_doc(*s->profile, s, out);
 }
