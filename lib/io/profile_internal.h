@@ -251,43 +251,44 @@ inline uint64_t load8(const char *p) {
     return v;
 }
 
-// (trie node, whole key) -> KeyStep, open addressing; the keys sit in one
-// pool, so a lookup touches two small arrays and nothing scattered.
+// (trie node, whole key) -> KeyStep, open addressing over entries kept in
+// one array (an entry keeps its number as the table grows); the keys sit in
+// one pool, so a lookup touches small arrays and nothing scattered.
 class KeyTable {
 public:
     struct Entry {
-        uint32_t from = 0, len = kNone, at = 0; // len kNone: a free slot; at: the key's offset in the pool
+        uint32_t from = 0, len = 0, at = 0; // at: the key's offset in the pool
+        uint32_t next = kNone;              // the entry met after this one last time (KeyMemo)
         KeyStep step{kNone, false};
     };
-    // `key` padded (readable 8 bytes past its end).
-    const Entry *find(uint32_t from, std::string_view key) const {
-        if (slots_.empty()) return nullptr;
+    // `key` padded (readable 8 bytes past its end); kNone when absent.
+    uint32_t find(uint32_t from, std::string_view key) const {
+        if (slots_.empty()) return kNone;
         size_t mask = slots_.size() - 1;
         for (size_t h = hash(from, key.data(), key.size()) & mask;; h = (h + 1) & mask) {
-            const Entry &e = slots_[h];
-            if (e.len == kNone) return nullptr;
-            if (e.from == from && e.len == key.size() && same(pool_.data() + e.at, key.data(), key.size()))
-                return &e;
+            uint32_t e = slots_[h];
+            if (e == 0) return kNone;
+            if (holds(entries_[e - 1], from, key)) return e - 1;
         }
     }
-    Entry add(uint32_t from, std::string_view key, KeyStep step) {
-        if ((count_ + 1) * 2 > slots_.size()) grow();
-        Entry e{from, static_cast<uint32_t>(key.size()), static_cast<uint32_t>(pool_.size()), step};
+    uint32_t add(uint32_t from, std::string_view key, KeyStep step) {
+        if ((entries_.size() + 1) * 2 > slots_.size()) grow();
+        entries_.push_back(Entry{from, static_cast<uint32_t>(key.size()), static_cast<uint32_t>(pool_.size()), kNone, step});
         pool_.append(key.data(), key.size());
         pool_.append(8, '\0');
-        place(e);
-        count_++;
-        return e;
+        place(static_cast<uint32_t>(entries_.size() - 1));
+        return static_cast<uint32_t>(entries_.size() - 1);
     }
+    Entry &operator[](uint32_t e) { return entries_[e]; }
     // Whether an entry's key is `key` (padded).
     bool holds(const Entry &e, uint32_t from, std::string_view key) const {
         return e.from == from && e.len == key.size() && same(pool_.data() + e.at, key.data(), key.size());
     }
-    size_t size() const { return count_; }
+    size_t size() const { return entries_.size(); }
     void clear() {
         slots_.clear();
+        entries_.clear();
         pool_.clear();
-        count_ = 0;
     }
 
 private:
@@ -301,59 +302,60 @@ private:
             if ((load8(a + i) ^ load8(b + i)) & head_mask(n - i)) return false;
         return true;
     }
-    void place(const Entry &e) {
-        size_t mask = slots_.size() - 1, h = hash(e.from, pool_.data() + e.at, e.len) & mask;
-        while (slots_[h].len != kNone) h = (h + 1) & mask;
-        slots_[h] = e;
+    void place(uint32_t e) {
+        const Entry &x = entries_[e];
+        size_t mask = slots_.size() - 1, h = hash(x.from, pool_.data() + x.at, x.len) & mask;
+        while (slots_[h] != 0) h = (h + 1) & mask;
+        slots_[h] = e + 1;
     }
     void grow() {
-        std::vector<Entry> old(slots_.empty() ? 64 : slots_.size() * 2);
-        old.swap(slots_);
-        for (const Entry &e : old)
-            if (e.len != kNone) place(e);
+        slots_.assign(slots_.empty() ? 64 : slots_.size() * 2, 0);
+        for (uint32_t e = 0; e < entries_.size(); e++) place(e);
     }
-    std::vector<Entry> slots_;
+    std::vector<uint32_t> slots_; // entry + 1; 0 empty
+    std::vector<Entry> entries_;
     std::string pool_;
-    size_t count_ = 0;
 };
 
 // Key steps remembered per (trie node, key): a source's records repeat the
 // same keys, so a key met before costs one lookup instead of a walk down the
 // trie. Bounded: up to kMaxKeys keys of at most kKeyLen bytes; others are
 // walked each time.
-// Records of a source mostly also repeat their keys in the same order, so
-// the keys met in the previous record are kept in the order met: the next
-// record's key at the same place is checked against that first (a sequential
-// read, no hashing), and the table is asked only when it differs.
+// Records of a source also repeat their keys in the same order, so each key
+// remembers the key that came after it last time: the next key is checked
+// against that first (no hashing, and the entries of one shape lie side by
+// side), and the table is asked only when it differs.
 class KeyMemo {
 public:
     // Forgets everything when the trie is not the one remembered.
     void use(uint64_t serial) {
-        cursor_ = 0;
+        prev_ = kNone;
         if (serial == serial_) return;
         serial_ = serial;
         table_.clear();
-        order_.clear();
+        first_ = kNone;
     }
     // `key` lies in simdjson's string buffer (padded).
     KeyStep step(const WalkTrie &w, uint32_t node, std::string_view key) {
-        if (cursor_ < order_.size() && table_.holds(order_[cursor_], node, key)) return order_[cursor_++].step;
+        uint32_t guess = prev_ == kNone ? first_ : table_[prev_].next;
+        if (guess != kNone && table_.holds(table_[guess], node, key)) return table_[prev_ = guess].step;
         if (key.size() > kKeyLen) return resolve_key(w, node, key);
-        KeyTable::Entry e;
-        if (const KeyTable::Entry *seen = table_.find(node, key)) e = *seen;
-        else if (table_.size() < kMaxKeys) e = table_.add(node, key, resolve_key(w, node, key));
-        else return resolve_key(w, node, key);
-        if (cursor_ < order_.size()) order_[cursor_++] = e; // this record's order from here on
-        else if (order_.size() < kMaxOrder) order_.push_back(e), cursor_++;
-        return e.step;
+        uint32_t e = table_.find(node, key);
+        if (e == kNone) {
+            if (table_.size() >= kMaxKeys) return resolve_key(w, node, key);
+            e = table_.add(node, key, resolve_key(w, node, key));
+        }
+        (prev_ == kNone ? first_ : table_[prev_].next) = e;
+        prev_ = e;
+        return table_[e].step;
     }
 
 private:
-    static constexpr size_t kMaxKeys = 4096, kKeyLen = 96, kMaxOrder = 8192;
+    static constexpr size_t kMaxKeys = 4096, kKeyLen = 96;
     uint64_t serial_ = 0;
     KeyTable table_;
-    std::vector<KeyTable::Entry> order_; // the keys met, in order: the previous record's past cursor_
-    size_t cursor_ = 0;
+    uint32_t first_ = kNone; // the first key of the last record
+    uint32_t prev_ = kNone;  // the key met last in this record
 };
 
 struct InNode {
