@@ -585,6 +585,26 @@ Test(sources, a_key_met_again_reads_the_path_it_is_under) {
     for (size_t i = 0; i < want.size(); i++) cr_expect_eq(got[i], want[i], "record %zu", i + 1);
 }
 
+Test(sources, int_and_time_read_json_numbers_as_their_text) {
+    // a JSON integer is read as the text it is written as: the same result
+    // as that text in a string, and numbers no int64 holds give nothing
+    const char *acme = "profile acme\ndetect kind exists\nint v out.i\ntime t out.t epoch_millis||strict_date_optional_time\n";
+    std::vector<std::string> got = converted(acme, "{\"kind\":1,\"v\":4720,\"t\":1664811149470}\n"
+                                                   "{\"kind\":1,\"v\":\"0042\",\"t\":\"1664811149470\"}\n"
+                                                   "{\"kind\":1,\"v\":-7,\"t\":-1}\n"
+                                                   "{\"kind\":1,\"v\":\"0x1F\",\"t\":[1664811149470,2]}\n"
+                                                   "{\"kind\":1,\"v\":1.5,\"t\":\"2022-10-03T15:32:29.47Z\"}\n"
+                                                   "{\"kind\":1,\"v\":9223372036854775808,\"t\":0}\n");
+    std::vector<std::string> want = {"acme: {\"out\":{\"i\":4720,\"t\":\"2022-10-03T15:32:29.470Z\"}}",
+                                     "acme: {\"out\":{\"i\":42,\"t\":\"2022-10-03T15:32:29.470Z\"}}",
+                                     "acme: {\"out\":{\"i\":-7,\"t\":\"1969-12-31T23:59:59.999Z\"}}",
+                                     "acme: {\"out\":{\"i\":31,\"t\":\"2022-10-03T15:32:29.470Z\"}}",
+                                     "acme: {\"out\":{\"t\":\"2022-10-03T15:32:29.470Z\"}}",
+                                     "acme: {\"out\":{\"t\":\"1970-01-01T00:00:00.000Z\"}}"};
+    cr_assert_eq(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); i++) cr_expect_eq(got[i], want[i], "record %zu: %s", i + 1, got[i].c_str());
+}
+
 Test(sources, long_values_made_while_converting_stay_whole) {
     // tens of kilobytes of arguments and lowercased text in one record, a
     // small record, then the long one again
