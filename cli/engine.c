@@ -963,7 +963,7 @@ static int run_ordered(eng *e, char *const *paths, size_t npaths, int jobs)
      * checked without reading them, so the sort's first pass does it. */
     bool stream = any_stdin(paths, npaths), in_order = false;
     int status = 0;
-    if (!stream && all_plain(paths, npaths) && (status = eng_files_in_order(e, paths, npaths, &in_order)) != 0)
+    if (!stream && all_plain(paths, npaths) && (status = eng_files_in_order(e, paths, npaths, jobs, &in_order)) != 0)
         return status;
     if (in_order && !stream && jobs > 1 && e->opt.limits.size == 0)
         status = parallel_all(e, paths, npaths, jobs);

@@ -250,8 +250,9 @@ void eng_note_late(eng *e, const eqlite_record *rec, eng_late_reason why);
 /* One stderr line per reason that happened. */
 void eng_report_late(const eng *e);
 /* Whether plain files, read one after the other, are in (timestamp,
- * tiebreaker) order (order_check.c). 0, or 2 when a file is unreadable. */
-int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order);
+ * tiebreaker) order (order_check.c), checked in `jobs` threads when the
+ * line starts can tell. 0, or 2 when a file is unreadable. */
+int eng_files_in_order(eng *e, char *const *paths, size_t npaths, int jobs, bool *in_order);
 /* The same for an NDJSON buffer (the reader decides). */
 int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order);
 /* Sorted runs (sort_index.c): every input through an index sorted on
