@@ -222,11 +222,13 @@ void eng_runner_set_out(eng_runner *r, eq_strbuf *out);
 /* Feeds one event to every matcher. 0, or 2 on an engine error. An
  * out-of-order event is reported (file:line) and counted, not fatal. */
 int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec);
-/* A runner over one side of the split: marks the event's guards for both
- * sides (eqlite_ruleset_marks_words(e->rs) words); 0, or 2 on an error. */
-int eng_runner_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks);
-/* eng_runner_feed with the event's marks from eng_runner_mark (a runner
- * over one side of the split; marks NULL: it marks the event itself). */
+/* eng_runner_feed by a runner over one side of the split, which also
+ * writes the event's marks for the other side: up to
+ * eqlite_ruleset_marks_words(e->rs) words, *nmarks of them used. */
+int eng_runner_feed_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks,
+                         size_t *nmarks);
+/* eng_runner_feed with the event's marks from eng_runner_feed_mark (a runner
+ * over the other side of the split; marks NULL: it marks the event itself). */
 int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks);
 /* Records whose line is not the one in their file (a chunk of -j, an event
  * read back for a sort): line_of gives it, counted only for a message. */

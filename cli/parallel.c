@@ -43,8 +43,9 @@ typedef struct slot {
     int status;
     eq_strbuf tags;       /* eng_tag per result in out (split runs) */
     event_copy **evs;  /* split runs: every event of the chunk, for the ordered rules */
-    uint64_t *marks;   /* split runs: mark_words per event, the guards it passes (every rule) */
-    size_t nevs, evcap;
+    size_t *mark_at;   /* split runs: where each event's marks start in marks */
+    uint64_t *marks;   /* split runs: the guards of the ordered rules each event passes, compact */
+    size_t nevs, evcap, nmarks, markcap;
     copy_arena arena; /* where evs live, dropped once the chunk is written */
 } slot;
 
@@ -67,8 +68,11 @@ typedef struct par {
     int status;     /* the first failure that stopped the run */
     bool cpu_split; /* EQLITE_CPU_SPLIT: time the two stages per thread */
     double cpu_chunks, cpu_write; /* seconds of thread CPU in each stage, all threads */
+    uint64_t handed, handed_marks; /* split runs: events handed to the ordered rules, words of their marks */
+    uint64_t handed_bare;          /* split runs: events handed with their time alone */
     eng_runner *ordered; /* split runs: the ordered rules, fed here in order */
-    size_t mark_words;   /* split runs: words of one event's marks */
+    size_t mark_words;   /* split runs: words of one event's marks, at most */
+    uint64_t *no_marks;  /* split runs: the marks of an event that marks no ordered rule (zeros) */
     uint64_t window;     /* chunks in flight at most (slots used) */
     event_view view;
     eq_strbuf seq_out, seq_tags; /* the ordered rules' results for one event */
@@ -127,40 +131,59 @@ static uint64_t chunk_line(void *ctx, const eqlite_record *rec)
     return eng_count_lines(s->data, s->start) + rec->number;
 }
 
-static bool grow_events(par *p, slot *s)
+static bool grow_events(slot *s)
 {
     size_t cap = s->evcap ? s->evcap * 2 : 4096;
     event_copy **evs = realloc(s->evs, cap * sizeof *evs);
     if (evs)
         s->evs = evs;
-    uint64_t *marks = evs ? realloc(s->marks, cap * p->mark_words * sizeof *marks) : NULL;
-    if (!marks)
+    size_t *at = evs ? realloc(s->mark_at, cap * sizeof *at) : NULL;
+    if (!at)
         return false;
-    s->marks = marks;
+    s->mark_at = at;
     s->evcap = cap;
     return true;
 }
 
-/* Split runs: the event's guard marks (for both sides) and a copy of the
- * fields the ordered rules read, for the thread that feeds them in order. */
+/* Room for one more event's marks. */
+static bool reserve_marks(par *p, slot *s)
+{
+    if (s->markcap - s->nmarks >= p->mark_words)
+        return true;
+    size_t cap = s->markcap * 2 > s->nmarks + p->mark_words ? s->markcap * 2 : s->nmarks + p->mark_words * 4096;
+    uint64_t *marks = realloc(s->marks, cap * sizeof *marks);
+    if (!marks)
+        return false;
+    s->marks = marks;
+    s->markcap = cap;
+    return true;
+}
+
+/* Split runs: the plain rules' match, which marks the event for the
+ * ordered rules, and a copy of it for the thread that feeds them in order:
+ * of the fields they read when the marks let any of them run, else of the
+ * time alone (a sequence that checks time takes it, no filter can match). */
 static int hand_over(par *p, eng_runner *r, slot *s, const eqlite_event *ev, eqlite_record *rec, eqlite_reader *rd)
 {
-    if (s->nevs == s->evcap && !grow_events(p, s))
+    if ((s->nevs == s->evcap && !grow_events(s)) || !reserve_marks(p, s))
         return eng_out_of_memory("handing events to the ordered rules");
-    int status = eng_runner_mark(r, ev, rec, s->marks + s->nevs * p->mark_words);
-    if (status)
-        return status;
+    size_t nmarks = 0;
+    eng_runner_set_tags(r, &s->tags, (uint32_t)s->nevs);
+    int status = eng_runner_feed_mark(r, ev, rec, s->marks + s->nmarks, &nmarks);
+    /* an event whose match failed still goes over: -j 1 runs every rule on it */
     /* the text stays in the mapping until the run ends (a dropped page
      * faults back in), and a kept event copies it (retain_text) */
     bool in_mapping = rec->text != NULL; /* else a converted record's text, in the reader */
     if (!in_mapping && eqlite_reader_text(rd, &rec->text, &rec->len) != EQLITE_OK)
         return eng_out_of_memory("handing events to the ordered rules");
-    event_copy *c = event_copy_make(ev, rec, p->e->ordered_fields, p->e->nordered_fields, in_mapping, &s->arena);
+    const eng *e = p->e;
+    event_copy *c = event_copy_make(ev, rec, e->ordered_fields, nmarks ? e->nordered_fields : 0, in_mapping, &s->arena);
     if (!c)
         return eng_out_of_memory("handing events to the ordered rules");
-    eng_runner_set_tags(r, &s->tags, (uint32_t)s->nevs);
+    s->mark_at[s->nevs] = nmarks ? s->nmarks : SIZE_MAX;
+    s->nmarks += nmarks;
     s->evs[s->nevs++] = c;
-    return 0;
+    return status;
 }
 
 static void run_chunk(par *p, eng_runner *r, slot *s)
@@ -197,9 +220,8 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
         eng_text text = {rec.text, rec.len, rd};
         ev.user = &text;
         s->events++;
-        if (p->ordered) { /* the marks serve both sides */
-            if ((s->status = hand_over(p, r, s, &ev, &rec, rd)) != 0 ||
-                (s->status = eng_runner_feed_marked(r, &ev, &rec, s->marks + (s->nevs - 1) * p->mark_words)) != 0)
+        if (p->ordered) { /* one index of the event serves both sides */
+            if ((s->status = hand_over(p, r, s, &ev, &rec, rd)) != 0)
                 break;
         } else if ((s->status = eng_runner_feed(r, &ev, &rec)) != 0) {
             break;
@@ -325,7 +347,7 @@ static uint64_t line_base(par *p, const slot *s)
 static void free_events(slot *s)
 {
     copy_arena_reset(&s->arena);
-    s->nevs = 0;
+    s->nevs = s->nmarks = 0;
 }
 
 /* Copies results [*at, up to the tags' ends) of one side whose tag says
@@ -359,7 +381,8 @@ static int merge_chunk(par *p, slot *s)
         eng_runner_set_lines(p->ordered, chunk_line, s);
         eng_runner_set_tags(p->ordered, &p->seq_tags, (uint32_t)k);
         if (!eng_runner_stopped(p->ordered))
-            status = eng_runner_feed_marked(p->ordered, &ev, &rec, s->marks + k * p->mark_words);
+            status = eng_runner_feed_marked(p->ordered, &ev, &rec,
+                                            s->mark_at[k] == SIZE_MAX ? p->no_marks : s->marks + s->mark_at[k]);
         const eng_tag *stags = (const eng_tag *)p->seq_tags.data;
         size_t nstags = p->seq_tags.len / sizeof *stags, si = 0;
         uint64_t sstart = 0;
@@ -373,6 +396,10 @@ static int merge_chunk(par *p, slot *s)
         if (status == 0 && e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd))
             status = 2;
     }
+    p->handed += s->nevs;
+    p->handed_marks += s->nmarks;
+    for (size_t k = 0; k < s->nevs; k++)
+        p->handed_bare += s->mark_at[k] == SIZE_MAX;
     free_events(s);
     s->out.len = s->tags.len = 0;
     if (status == 0 && (p->seq_out.failed || p->seq_tags.failed)) /* a lost tag loses its result */
@@ -443,8 +470,10 @@ static void free_slots(par *p)
         eq_strbuf_free(&p->slots[k].tags);
         copy_arena_free(&p->slots[k].arena);
         free(p->slots[k].evs);
+        free(p->slots[k].mark_at);
         free(p->slots[k].marks);
     }
+    free(p->no_marks);
     eq_strbuf_free(&p->seq_out);
     eq_strbuf_free(&p->seq_tags);
     event_view_free(&p->view);
@@ -460,6 +489,10 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
     p->ordered = ordered;
     p->window = (uint64_t)jobs + 2 < WINDOW ? (uint64_t)jobs + 2 : WINDOW;
     p->mark_words = ordered ? eqlite_ruleset_marks_words(e->rs) : 0;
+    if (ordered && !(p->no_marks = calloc(p->mark_words + 1, sizeof *p->no_marks))) {
+        free(p);
+        return eng_out_of_memory("starting the run");
+    }
     p->cpu_split = getenv("EQLITE_CPU_SPLIT") != NULL;
     eng_progress_file(e, ENG_STEP_MATCH, path);
     if (map_file(path, &p->data, &p->size) != 0) {
@@ -486,6 +519,10 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
     if (p->cpu_split)
         fprintf(stderr, "eqlite: cpu split: %d thread%s in all, chunks %.3f s, writing%s %.3f s\n", started + 1,
                 started ? "s" : "", p->cpu_chunks, ordered ? " and the ordered rules" : "", p->cpu_write);
+    if (p->cpu_split && ordered)
+        fprintf(stderr, "eqlite: cpu split: %.1f words of marks an event handed over (%zu at most), %.1f%% with no field\n",
+                p->handed ? (double)p->handed_marks / (double)p->handed : 0.0, p->mark_words,
+                p->handed ? 100.0 * (double)p->handed_bare / (double)p->handed : 0.0);
     e->stopped |= ordered && eng_runner_stopped(ordered);
     free_slots(p);
     if (p->data)
