@@ -47,6 +47,7 @@ typedef struct slot {
     uint64_t *marks;   /* split runs: the guards of the ordered rules each event passes, compact */
     size_t nevs, evcap, nmarks, markcap;
     copy_arena arena; /* where evs live, dropped once the chunk is written */
+    bool writing;     /* split runs: this chunk's thread became the writer while reading it */
 } slot;
 
 typedef struct par {
@@ -186,6 +187,48 @@ static int hand_over(par *p, eng_runner *r, slot *s, const eqlite_event *ev, eql
     return status;
 }
 
+/* Where a merge stands in the plain side's results and tags. */
+typedef struct merge_at {
+    size_t tag;
+    uint64_t start;
+} merge_at;
+
+static void report_bad_lines(par *p, slot *s);
+static int write_so_far(par *p, slot *s);
+static int merge_event(par *p, slot *s, uint32_t k, const eqlite_event *ev, const eqlite_record *rec,
+                       const uint64_t *marks, merge_at *at);
+
+/* Split runs: whether the thread reading s may write it now (the chunks
+ * before are written and no one writes); if so it is the writer. */
+static bool my_turn(par *p, const slot *s)
+{
+    if (__atomic_load_n(&p->emit_index, __ATOMIC_ACQUIRE) != s->index || __atomic_load_n(&p->writing, __ATOMIC_ACQUIRE))
+        return false;
+    pthread_mutex_lock(&p->mu);
+    bool mine = !p->stop && !p->writing && p->emit_index == s->index;
+    if (mine)
+        __atomic_store_n(&p->writing, true, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&p->mu);
+    return mine;
+}
+
+/* Split runs, once the reading thread writes its chunk: an event through
+ * both sides now, no copy, its results merged straight into the output. */
+static int feed_both(par *p, eng_runner *r, slot *s, const eqlite_event *ev, const eqlite_record *rec)
+{
+    if (!reserve_marks(p, s))
+        return eng_out_of_memory("feeding the ordered rules");
+    size_t nmarks = 0;
+    eng_runner_set_tags(r, &s->tags, 0);
+    int status = eng_runner_feed_mark(r, ev, rec, s->marks, &nmarks);
+    if (s->out.failed || s->tags.failed) /* a lost tag loses its result */
+        return eng_out_of_memory("collecting results");
+    merge_at at = {0, 0};
+    int merged = merge_event(p, s, 0, ev, rec, nmarks ? s->marks : p->no_marks, &at);
+    s->out.len = s->tags.len = 0;
+    return status ? status : merged;
+}
+
 static void run_chunk(par *p, eng_runner *r, slot *s)
 {
     eqlite_reader_options o;
@@ -204,13 +247,20 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
     eqlite_event ev;
     eqlite_record rec;
     size_t dropped = s->start; /* input before this is no longer mapped */
+    s->writing = false;
     for (int k; (k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
+        /* the chunks before are written: write this one as it is read, from here */
+        if (p->ordered && !s->writing && (s->events & 63) == 0 && my_turn(p, s) &&
+            (s->writing = true, (s->status = write_so_far(p, s)) != 0))
+            break;
         if (s->start + rec.offset > dropped + DROP_STEP) {
             drop_pages(p, dropped, s->start + rec.offset);
             dropped = s->start + rec.offset;
         }
         if (k != EQLITE_READ_EVENT) {
             note_bad(s, rec.number, rec.reason);
+            if (s->writing)
+                report_bad_lines(p, s);
             if (k == EQLITE_READ_FATAL || p->e->opt.strict) {
                 s->status = 2;
                 break;
@@ -220,7 +270,10 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
         eng_text text = {rec.text, rec.len, rd};
         ev.user = &text;
         s->events++;
-        if (p->ordered) { /* one index of the event serves both sides */
+        if (s->writing) {
+            if ((s->status = feed_both(p, r, s, &ev, &rec)) != 0)
+                break;
+        } else if (p->ordered) { /* one index of the event serves both sides */
             if ((s->status = hand_over(p, r, s, &ev, &rec, rd)) != 0)
                 break;
         } else if ((s->status = eng_runner_feed(r, &ev, &rec)) != 0) {
@@ -264,6 +317,19 @@ static double thread_cpu(void)
  * stops. Writing the next chunk comes first: it is the one stage that
  * cannot be shared, and the window waits on it. r is NULL for a thread
  * whose matchers could not start (the run stops). */
+/* The writer is done with slot s (status st). Called locked. */
+static void written(par *p, slot *s, int st)
+{
+    s->state = SLOT_FREE;
+    __atomic_store_n(&p->emit_index, p->emit_index + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&p->writing, false, __ATOMIC_RELEASE);
+    if (st && !p->status) {
+        p->status = st;
+        p->stop = true;
+    }
+    pthread_cond_broadcast(&p->cv);
+}
+
 static void work(par *p, eng_runner *r)
 {
     double chunks = 0, write = 0;
@@ -271,20 +337,13 @@ static void work(par *p, eng_runner *r)
     while (!p->stop) { /* after a failure nothing more is written */
         slot *next = &p->slots[p->emit_index % p->window];
         if (!p->writing && next->state == SLOT_DONE && next->index == p->emit_index) {
-            p->writing = true;
+            __atomic_store_n(&p->writing, true, __ATOMIC_RELEASE);
             pthread_mutex_unlock(&p->mu);
             double t0 = p->cpu_split ? thread_cpu() : 0;
             int st = emit(p, next);
             write += p->cpu_split ? thread_cpu() - t0 : 0;
             pthread_mutex_lock(&p->mu);
-            next->state = SLOT_FREE;
-            p->emit_index++;
-            p->writing = false;
-            if (st && !p->status) {
-                p->status = st;
-                p->stop = true;
-            }
-            pthread_cond_broadcast(&p->cv);
+            written(p, next, st);
             continue;
         }
         if (p->next_start >= p->size && p->emit_index == p->next_index)
@@ -295,7 +354,12 @@ static void work(par *p, eng_runner *r)
             double t0 = p->cpu_split ? thread_cpu() : 0;
             run_chunk(p, r, s);
             chunks += p->cpu_split ? thread_cpu() - t0 : 0;
+            int st = s->writing ? emit(p, s) : 0; /* this thread became its writer */
             pthread_mutex_lock(&p->mu);
+            if (s->writing) {
+                written(p, s, st);
+                continue;
+            }
             s->state = SLOT_DONE;
             pthread_cond_broadcast(&p->cv);
             continue;
@@ -359,14 +423,41 @@ static void copy_result(eq_strbuf *to, const eq_strbuf *from, uint64_t *start, u
     *start = end;
 }
 
-/* Split runs: each event of the chunk through the ordered rules, in order,
- * and both sides' results for it merged by rule index, as -j 1 orders them. */
-static int merge_chunk(par *p, slot *s)
+/* Split runs: event k of the chunk through the ordered rules, and both
+ * sides' results for it merged by rule index, as -j 1 orders them. */
+static int merge_event(par *p, slot *s, uint32_t k, const eqlite_event *ev, const eqlite_record *rec,
+                       const uint64_t *marks, merge_at *at)
 {
     eng *e = p->e;
     const eng_tag *ptags = (const eng_tag *)s->tags.data;
-    size_t nptags = s->tags.len / sizeof *ptags, pi = 0;
-    uint64_t pstart = 0;
+    size_t nptags = s->tags.len / sizeof *ptags;
+    int status = 0;
+    p->seq_out.len = p->seq_tags.len = 0;
+    eng_runner_set_out(p->ordered, &p->seq_out);
+    eng_runner_set_lines(p->ordered, chunk_line, s);
+    eng_runner_set_tags(p->ordered, &p->seq_tags, k);
+    if (!eng_runner_stopped(p->ordered))
+        status = eng_runner_feed_marked(p->ordered, ev, rec, marks);
+    const eng_tag *stags = (const eng_tag *)p->seq_tags.data;
+    size_t nstags = p->seq_tags.len / sizeof *stags, si = 0;
+    uint64_t sstart = 0;
+    while ((at->tag < nptags && ptags[at->tag].event == k) || si < nstags) {
+        bool plain = at->tag < nptags && ptags[at->tag].event == k &&
+                     (si == nstags || ptags[at->tag].rule < stags[si].rule);
+        if (plain)
+            copy_result(e->out, &s->out, &at->start, ptags[at->tag++].end);
+        else
+            copy_result(e->out, &p->seq_out, &sstart, stags[si++].end);
+    }
+    if (status == 0 && e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd))
+        status = 2;
+    return status;
+}
+
+/* Split runs: the chunk's copied events through the ordered rules, in order. */
+static int merge_chunk(par *p, slot *s)
+{
+    merge_at at = {0, 0};
     int status = 0;
     for (size_t k = 0; k < s->nevs && status == 0; k++) {
         eqlite_event ev;
@@ -376,25 +467,8 @@ static int merge_chunk(par *p, slot *s)
         }
         eqlite_record rec = {.text = s->evs[k]->text.text, .len = s->evs[k]->text.len, .file = p->path,
                              .number = s->evs[k]->line, .source = "", .reason = ""};
-        p->seq_out.len = p->seq_tags.len = 0;
-        eng_runner_set_out(p->ordered, &p->seq_out);
-        eng_runner_set_lines(p->ordered, chunk_line, s);
-        eng_runner_set_tags(p->ordered, &p->seq_tags, (uint32_t)k);
-        if (!eng_runner_stopped(p->ordered))
-            status = eng_runner_feed_marked(p->ordered, &ev, &rec,
-                                            s->mark_at[k] == SIZE_MAX ? p->no_marks : s->marks + s->mark_at[k]);
-        const eng_tag *stags = (const eng_tag *)p->seq_tags.data;
-        size_t nstags = p->seq_tags.len / sizeof *stags, si = 0;
-        uint64_t sstart = 0;
-        while ((pi < nptags && ptags[pi].event == k) || si < nstags) {
-            bool plain = pi < nptags && ptags[pi].event == k && (si == nstags || ptags[pi].rule < stags[si].rule);
-            if (plain)
-                copy_result(e->out, &s->out, &pstart, ptags[pi++].end);
-            else
-                copy_result(e->out, &p->seq_out, &sstart, stags[si++].end);
-        }
-        if (status == 0 && e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd))
-            status = 2;
+        status = merge_event(p, s, (uint32_t)k, &ev, &rec,
+                             s->mark_at[k] == SIZE_MAX ? p->no_marks : s->marks + s->mark_at[k], &at);
     }
     p->handed += s->nevs;
     p->handed_marks += s->nmarks;
@@ -407,27 +481,39 @@ static int merge_chunk(par *p, slot *s)
     return status;
 }
 
+/* What the writer owes for a chunk so far: its bad lines, with absolute
+ * line numbers, and, in split runs, its copied events through the ordered
+ * rules with both sides' results. Non-zero to stop. */
+static void report_bad_lines(par *p, slot *s)
+{
+    uint64_t base = s->errs.len ? line_base(p, s) : 0;
+    for (size_t k = 0; k < s->errs.len && !s->errs.failed;) {
+        uint64_t line;
+        memcpy(&line, s->errs.data + k, sizeof line);
+        const char *reason = s->errs.data + k + sizeof line;
+        eng_report_bad(p->e, p->path, base + line, reason);
+        k += sizeof line + strlen(reason) + 1;
+    }
+    s->errs.len = 0;
+}
+
+static int write_so_far(par *p, slot *s)
+{
+    eng *e = p->e;
+    report_bad_lines(p, s);
+    /* a buffer whose growth failed may be empty: its results are lost */
+    if (s->out.failed || s->errs.failed || s->tags.failed || (e->out && e->out->failed))
+        return eng_out_of_memory("collecting results");
+    return p->ordered ? merge_chunk(p, s) : 0; /* a chunk cut short still has its events before the cut */
+}
+
 /* Writes a finished chunk; returns non-zero to stop. */
 static int emit(par *p, slot *s)
 {
     eng *e = p->e;
-    uint64_t base = s->errs.len ? line_base(p, s) : 0;
-    for (size_t k = 0; k < s->errs.len;) {
-        uint64_t line;
-        memcpy(&line, s->errs.data + k, sizeof line);
-        const char *reason = s->errs.data + k + sizeof line;
-        eng_report_bad(e, p->path, base + line, reason);
-        k += sizeof line + strlen(reason) + 1;
-    }
-    s->errs.len = 0;
-    /* a buffer whose growth failed may be empty: its results are lost */
-    if (s->out.failed || s->errs.failed || s->tags.failed || (e->out && e->out->failed))
-        return eng_out_of_memory("collecting results");
-    if (p->ordered) { /* a chunk cut short still has its events before the cut */
-        int st = merge_chunk(p, s);
-        if (st)
-            return st;
-    }
+    int st = write_so_far(p, s);
+    if (st)
+        return st;
     if ((e->out && e->out_fd >= 0 && e->out->len && !ob_write(e->out, e->out_fd)) ||
         (s->out.len && !ob_write(&s->out, e->out_fd >= 0 ? e->out_fd : 1)))
         return 2; /* ob_write said why */
@@ -520,7 +606,8 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
         fprintf(stderr, "eqlite: cpu split: %d thread%s in all, chunks %.3f s, writing%s %.3f s\n", started + 1,
                 started ? "s" : "", p->cpu_chunks, ordered ? " and the ordered rules" : "", p->cpu_write);
     if (p->cpu_split && ordered)
-        fprintf(stderr, "eqlite: cpu split: %.1f words of marks an event handed over (%zu at most), %.1f%% with no field\n",
+        fprintf(stderr, "eqlite: cpu split: %llu events handed over to the writer (the rest fed as read), %.1f words "
+                        "of marks each (%zu at most), %.1f%% with no field\n", (unsigned long long)p->handed,
                 p->handed ? (double)p->handed_marks / (double)p->handed : 0.0, p->mark_words,
                 p->handed ? 100.0 * (double)p->handed_bare / (double)p->handed : 0.0);
     e->stopped |= ordered && eng_runner_stopped(ordered);
