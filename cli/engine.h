@@ -264,7 +264,8 @@ int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *dis
 /* `jobs` threads, this one included (parallel.c). `ordered` (a runner over
  * ENG_ORDERED, or NULL when every rule is plain): each thread runs the plain
  * rules over chunks and keeps the events' marks and copies; whichever thread
- * writes a chunk feeds them to `ordered` in input order and merges results. */
+ * writes a chunk feeds them to `ordered` in input order and merges results
+ * (the thread reading the next chunk to write feeds its events as it reads). */
 int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered);
 bool eng_can_split(const char *path);
 /* "sources: NAME N ... unknown-shape N" (the records each profile took) to f. */

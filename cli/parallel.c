@@ -6,7 +6,10 @@
  * that moves from thread to thread: it reports the chunk's bad lines with
  * absolute line numbers and, in split runs, feeds the chunk's events to the
  * ordered rules (sequences, samples, pipes) in order, so neither side waits
- * for a thread kept for the other. A worker drops the pages it has read
+ * for a thread kept for the other. A thread running the next chunk to write
+ * becomes its writer as soon as the chunks before are written: it feeds the
+ * events it has copied so far, then each further one to both sides as it
+ * reads it, with no copy (about half the events, with two threads). A worker drops the pages it has read
  * every MiB (results are copies), so resident memory stays flat however large
  * the file. At most jobs + 2 chunks (up to WINDOW) are in flight: each
  * holds its results and, in split runs, its events' marks and copies. */
