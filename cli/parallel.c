@@ -9,9 +9,9 @@
  * for a thread kept for the other. A thread running the next chunk to write
  * becomes its writer as soon as the chunks before are written: it feeds the
  * events it has copied so far, then each further one to both sides as it
- * reads it, with no copy (about half the events, with two threads). A worker drops the pages it has read
- * every MiB (results are copies), so resident memory stays flat however large
- * the file. At most jobs + 2 chunks (up to WINDOW) are in flight: each
+ * reads it, with no copy (about half the events, with two threads). A
+ * worker drops the pages it has read every MiB (results are copies), so
+ * resident memory stays flat however large the file. At most jobs + 2 chunks (up to WINDOW) are in flight: each
  * holds its results and, in split runs, its events' marks and copies. */
 #define _DEFAULT_SOURCE
 #include <fcntl.h>
@@ -250,7 +250,6 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
     eqlite_event ev;
     eqlite_record rec;
     size_t dropped = s->start; /* input before this is no longer mapped */
-    s->writing = false;
     for (int k; (k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
         /* the chunks before are written: write this one as it is read, from here */
         if (p->ordered && !s->writing && (s->events & 63) == 0 && my_turn(p, s) &&
@@ -303,6 +302,7 @@ static slot *take(par *p)
     const char *nl = s->end < p->size ? memchr(p->data + s->end, '\n', p->size - s->end) : NULL;
     s->end = nl ? (size_t)(nl - p->data) + 1 : p->size;
     s->events = s->bad = s->matches = 0;
+    s->writing = false;
     p->next_start = s->end;
     return s;
 }
@@ -316,10 +316,6 @@ static double thread_cpu(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One thread's share of the run, until every chunk is written or the run
- * stops. Writing the next chunk comes first: it is the one stage that
- * cannot be shared, and the window waits on it. r is NULL for a thread
- * whose matchers could not start (the run stops). */
 /* The writer is done with slot s (status st). Called locked. */
 static void written(par *p, slot *s, int st)
 {
@@ -333,6 +329,10 @@ static void written(par *p, slot *s, int st)
     pthread_cond_broadcast(&p->cv);
 }
 
+/* One thread's share of the run, until every chunk is written or the run
+ * stops. Writing the next chunk comes first: it is the one stage that
+ * cannot be shared, and the window waits on it. r is NULL for a thread
+ * whose matchers could not start (the run stops). */
 static void work(par *p, eng_runner *r)
 {
     double chunks = 0, write = 0;
