@@ -425,6 +425,11 @@ Test(ruleset, guard_index_agrees_with_single_rule_matchers)
         " [process where process.name == \"bash\" and host.os.type == \"linux\"]",
         "sequence with maxspan=3ms [network where host.os.type == \"macos\" and event.type == \"end\"]"
         " ![process where process.name : \"SH\" and event.type == \"start\"]",
+        /* join keys that some events lack: only events holding them start */
+        "sequence by process.name [process where event.type == \"start\"] [network where host.os.type == \"linux\"]",
+        "sequence [process where host.os.type == \"windows\"] by process.name, event.type"
+        " [any where event.type == \"end\"] by process.name, host.os.type",
+        "sequence by ?process.name [process where event.type == \"start\"] [network where true]",
     };
     enum { NR = sizeof rules / sizeof *rules };
     static const char *const names[] = {"cmd.exe", "CMD.EXE", "\303\211COLE.EXE", "\303\251cole.exe", "bash", "SH",
@@ -481,6 +486,43 @@ Test(ruleset, guard_index_agrees_with_single_rule_matchers)
         eqlite_matcher_free(ms[k]);
         eqlite_program_free(progs[k]);
     }
+    teardown_fixture(&f);
+}
+
+/* A sequence's first term starts a partial only on an event whose required
+ * join keys hold a value, so an event without one runs no sequence that holds
+ * no partials (an optional key, `?field`, admits it). */
+Test(ruleset, sequence_starts_only_on_events_holding_its_join_keys)
+{
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    add(&f, "sequence by process.name [process where event.type == \"start\"] [process where event.type == \"end\"]",
+        "keyed");
+    start(&f);
+    eqlite_value none = {0}, empty = {EQLITE_ARRAY, 0, {.a = NULL}};
+    const eqlite_value without[] = {none, empty};
+    hits h = {0};
+    for (int i = 0; i < 2; i++) {
+        eqlite_value fields[NFIELDS] = {str("process"), str("windows"), without[i], str("start")};
+        cr_assert_str_eq(run(&f, fields, &h), "");
+    }
+    cr_assert_eq(rules_run(&f), 0, "no event held process.name");
+    eqlite_value start_cmd[NFIELDS] = {str("process"), str("windows"), str("cmd.exe"), str("start")};
+    eqlite_value end_cmd[NFIELDS] = {str("process"), str("windows"), str("cmd.exe"), str("end")};
+    cr_assert_str_eq(run(&f, start_cmd, &h), "");
+    cr_assert_eq(rules_run(&f), 1);
+    cr_assert_str_eq(run(&f, end_cmd, &h), "keyed");
+    teardown_fixture(&f);
+
+    setup_schema(&f, NULL);
+    add(&f, "sequence by ?process.name [process where event.type == \"start\"] [process where event.type == \"end\"]",
+        "optional");
+    start(&f);
+    eqlite_value start_none[NFIELDS] = {str("process"), str("windows"), none, str("start")};
+    eqlite_value end_none[NFIELDS] = {str("process"), str("windows"), none, str("end")};
+    cr_assert_str_eq(run(&f, start_none, &h), "");
+    cr_assert_eq(rules_run(&f), 1, "an optional key does not guard");
+    cr_assert_str_eq(run(&f, end_none, &h), "optional");
     teardown_fixture(&f);
 }
 
