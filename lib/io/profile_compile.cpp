@@ -201,13 +201,24 @@ void compile_profile(Profile &p) {
 void compile_detection(eq_profiles *p) {
     p->detect_nodes.assign(1, InNode{});
     p->ndetect = 0;
+    p->detect_roots.clear();
     for (Profile &pr : p->list)
         for (auto &line : pr.detect)
             for (Cond &c : line) {
                 InNode &n = p->detect_nodes[in_node(p->detect_nodes, c.ref.path)];
                 if (n.id < 0) n.id = static_cast<int32_t>(p->ndetect++);
                 c.ref.id = static_cast<uint32_t>(n.id);
+                for (size_t end = c.ref.path.find('.');; end = c.ref.path.find('.', end + 1)) {
+                    p->detect_roots.push_back(c.ref.path.substr(0, end));
+                    if (end == std::string::npos) break;
+                }
             }
+    std::sort(p->detect_roots.begin(), p->detect_roots.end(), [](const std::string &a, const std::string &b) {
+        return a.size() != b.size() ? a.size() < b.size() : a < b;
+    });
+    p->detect_roots.erase(std::unique(p->detect_roots.begin(), p->detect_roots.end()), p->detect_roots.end());
+    p->detect_root_lengths = 0;
+    for (const std::string &r : p->detect_roots) p->detect_root_lengths |= uint64_t{1} << std::min<size_t>(r.size(), 63);
     // Every profile's walk meets every detect path too (profiles_detect_walked).
     for (Profile &pr : p->list) {
         for (InNode &n : pr.in_nodes) n.detect = -1;

@@ -334,6 +334,11 @@ struct eq_profiles {
     // numbers its path, so a record looks each path up once
     std::vector<InNode> detect_nodes;
     size_t ndetect = 0;
+    // the root keys a detect lookup can go through: each detect path and
+    // its dotted prefixes (by length, then bytes), and which lengths occur
+    // (bit 63: 63 or more)
+    std::vector<std::string> detect_roots;
+    uint64_t detect_root_lengths = 0;
     // records taken per profile (+1: no known shape), by all readers
     mutable std::unique_ptr<std::atomic<uint64_t>[]> counts;
     size_t ncounts = 0;
