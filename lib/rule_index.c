@@ -641,7 +641,7 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
 
 static bool to_bits(eqlite_ruleset *rs, rule_list *l)
 {
-    if (l->n < 2 * rs->nwords)
+    if (l->n < rs->nwords / 2)
         return true;
     l->bits = eq_malloc(rs->alloc, rs->nwords * sizeof *l->bits);
     if (!l->bits)

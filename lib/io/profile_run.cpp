@@ -714,11 +714,11 @@ template <typename Find> int detect_by(const eq_profiles *p, Find find) {
 // Whether a root key is a detect path or one of its dotted prefixes: no
 // other key can lead dom_find to a detect path.
 static bool is_detect_root(const eq_profiles *p, std::string_view k) {
-    if (!((p->detect_root_lengths >> std::min<size_t>(k.size(), 63)) & 1)) return false;
-    for (const std::string &r : p->detect_roots) { // by length
-        if (r.size() > k.size()) break;
-        if (r.size() == k.size() && r == k) return true;
-    }
+    size_t n = std::min(k.size(), eq_profiles::kRootLengths);
+    unsigned char c = static_cast<unsigned char>(k[0]);
+    if (!((p->root_first[n][c >> 6] >> (c & 63)) & 1)) return false; // most keys
+    for (uint32_t i = p->root_start[n]; i < p->root_start[n + 1]; i++)
+        if (p->detect_roots[i] == k) return true;
     return false;
 }
 
