@@ -141,25 +141,46 @@ static bool is_wild(char c) { return c == '*' || c == '?'; }
 static uint32_t prefix_len(uint32_t n) { return n >= 24 ? 24 : n >= 12 ? 12 : n >= 6 ? 6 : n >= 3 ? 3 : 0; }
 static uint32_t suffix_len(uint32_t n) { return n >= 12 ? 12 : n >= 8 ? 8 : n >= 5 ? 5 : n >= 3 ? 3 : 0; }
 
+/* A literal this long is worth a search through the whole value when the
+ * pattern's ends give only a short slice (a slice shared by many values). */
+#define MIN_RUN_NEEDLE 8
+
 /* The key of a wildcard pattern (folded like the set): its trailing
- * literal, or the literal after its leading '?'s; false if neither is long
- * enough to be worth a key. */
+ * literal, or the literal after its leading '?'s, or (when those are short
+ * or missing) its longest literal anywhere, which every match holds as
+ * contiguous bytes; false if none is long enough to be worth a key. */
 static bool pattern_key(builder *b, key *out, uint32_t field, uint32_t mode, const char *k, uint32_t kn)
 {
-    uint32_t off = 0, lead = 0, trail = 0;
+    uint32_t off = 0, lead = 0, trail = 0, run = 0, run_at = 0;
     while (off < kn && k[off] == '?')
         off++;
     while (off + lead < kn && !is_wild(k[off + lead]))
         lead++;
     while (trail < kn && !is_wild(k[kn - 1 - trail]))
         trail++;
+    for (uint32_t i = 0, n = 0; i <= kn; i++) { /* the longest run of literal bytes */
+        if (i < kn && !is_wild(k[i])) {
+            n++;
+            continue;
+        }
+        if (n > run) {
+            run = n;
+            run_at = i - n;
+        }
+        n = 0;
+    }
     if (off + lead == kn) /* no '*' after the '?'s: a fixed-length pattern */
         trail = lead;
-    if (trail >= 3 && (trail >= lead || trail >= 8)) {
+    bool suffix = trail >= 3 && (trail >= lead || trail >= 8);
+    bool prefix = !suffix && lead >= 3 && off <= MAX_SKIP;
+    bool short_slice = suffix ? suffix_len(trail) < 5 : prefix ? prefix_len(lead) < 12 : true;
+    if (short_slice && run >= MIN_RUN_NEEDLE)
+        return key_at(b, out, field, mode, CONTAINS, 0, 0, k + run_at, run);
+    if (suffix) {
         uint32_t l = suffix_len(trail);
         return key_at(b, out, field, mode, SUFFIX, 0, l, k + kn - l, l);
     }
-    if (lead >= 3 && off <= MAX_SKIP) {
+    if (prefix) {
         uint32_t l = prefix_len(lead);
         return key_at(b, out, field, mode, PREFIX, off, l, k + off, l);
     }

@@ -594,6 +594,30 @@ Test(ruleset, contains_pattern_runs_only_where_its_literal_is)
     names_match_as_alone(rules, sizeof rules / sizeof *rules, names, sizeof names / sizeof *names, 21, "zsh");
 }
 
+/* A glob whose ends are short literals is indexed by its longest literal,
+ * which every match holds as contiguous bytes, searched for anywhere in the
+ * value (folded for `:` and like~). */
+Test(ruleset, glob_runs_only_where_its_longest_literal_is)
+{
+    static const char *const rules[] = {
+        "process where process.name : \"C:\\\\*Program Files*\\\\*.exe\"",
+        "process where process.name like \"*\\\\Temp?Folder\\\\x*\"",
+        "process where process.name : \"?:\\\\*\303\251l\303\250ve Files\\\\*\"",
+        "process where process.name like~ (\"a*longer literal*b\", \"*.dll\")",
+    };
+    static char long_name[200];
+    memset(long_name, 'x', sizeof long_name - 1);
+    memcpy(long_name, "c:\\", 3);
+    memcpy(long_name + 150, "PROGRAM FILES\\y.EXE", 20);
+    static const char *const names[] = {
+        "C:\\Program Files\\a.exe", "c:\\PROGRAM FILES (x86)\\b.EXE", "C:\\x\\Program Filesy\\z.exe",
+        "C:\\Program Fil\\es.exe", "C:\\Program Files\\a.ex", "D:\\Temp1Folder\\xy", "D:\\TempFolder\\xy",
+        "D:\\Temp\303\251Folder\\x", "d:\\temp1folder\\xy", "\303\211:\\\303\211L\303\210VE FILES\\z",
+        "e:\\x\303\251l\303\250ve files\\", "a LONGER LITERAL b", "alonger literalb", "A longer literal",
+        "x.DLL", long_name, "zsh"};
+    names_match_as_alone(rules, sizeof rules / sizeof *rules, names, sizeof names / sizeof *names, 16, "zsh");
+}
+
 /* A regex runs only on values that start with one of the literals all its
  * matches start with (after single characters, which may be multi-byte). */
 Test(ruleset, regex_runs_only_where_its_prefix_is)
