@@ -142,13 +142,14 @@ static uint32_t prefix_len(uint32_t n) { return n >= 24 ? 24 : n >= 12 ? 12 : n 
 static uint32_t suffix_len(uint32_t n) { return n >= 12 ? 12 : n >= 8 ? 8 : n >= 5 ? 5 : n >= 3 ? 3 : 0; }
 
 /* A literal this long is worth a search through the whole value when the
- * pattern's ends give only a short slice (a slice shared by many values). */
+ * pattern's ends give no key or only an extension (".exe": on most values). */
 #define MIN_RUN_NEEDLE 8
 
 /* The key of a wildcard pattern (folded like the set): its trailing
- * literal, or the literal after its leading '?'s, or (when those are short
- * or missing) its longest literal anywhere, which every match holds as
- * contiguous bytes; false if none is long enough to be worth a key. */
+ * literal, or the literal after its leading '?'s, or (when the trailing one
+ * is an extension or neither is long enough) its longest literal anywhere,
+ * which every match holds as contiguous bytes; false if none is long enough
+ * to be worth a key. A short prefix stays: a search costs more per value. */
 static bool pattern_key(builder *b, key *out, uint32_t field, uint32_t mode, const char *k, uint32_t kn)
 {
     uint32_t off = 0, lead = 0, trail = 0, run = 0, run_at = 0;
@@ -173,7 +174,7 @@ static bool pattern_key(builder *b, key *out, uint32_t field, uint32_t mode, con
         trail = lead;
     bool suffix = trail >= 3 && (trail >= lead || trail >= 8);
     bool prefix = !suffix && lead >= 3 && off <= MAX_SKIP;
-    bool short_slice = suffix ? suffix_len(trail) < 5 : prefix ? prefix_len(lead) < 12 : true;
+    bool short_slice = suffix ? suffix_len(trail) < 5 : !prefix;
     if (short_slice && run >= MIN_RUN_NEEDLE)
         return key_at(b, out, field, mode, CONTAINS, 0, 0, k + run_at, run);
     if (suffix) {
