@@ -249,6 +249,33 @@ static bool set_keys(builder *b, const eq_patterns *p, uint32_t field, atom *out
     return out->n > 0;
 }
 
+/* The keys of an == or `in` test against numbers or booleans (nulls skipped:
+ * they equal nothing); false if a constant is of another kind (a string
+ * compares in its own ways) or none is left. */
+static bool number_keys(builder *b, uint32_t field, const eqlite_value *consts, uint32_t n, atom *out)
+{
+    out->keys = eq_arena_alloc(&b->tmp, (n ? n : 1) * sizeof *out->keys);
+    if (!out->keys) {
+        b->nomem = true;
+        return false;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        char bytes[9];
+        uint32_t len = number_key(&consts[i], bytes);
+        if (!len && consts[i].kind == EQLITE_NULL)
+            continue;
+        char *s = len ? eq_arena_alloc(&b->rs->arena, len) : NULL;
+        if (len && !s)
+            b->nomem = true;
+        if (!s)
+            return false;
+        memcpy(s, bytes, len);
+        if (!key_at(b, &out->keys[out->n++], field, PROBE_NUMBER, WHOLE, 0, 0, s, len))
+            return false;
+    }
+    return out->n > 0;
+}
+
 /* The keys of a fused test: the test can be true only when the field (any
  * element) reads as one of them. */
 static bool values_atom(builder *b, const eqlite_program *prog, const eq_instr *in, atom *out)
@@ -281,6 +308,10 @@ static bool values_atom(builder *b, const eqlite_program *prog, const eq_instr *
     case OP_F_MATCH:
         /* caseless sets hold folded literals and match fold(subject) */
         return set_keys(b, prog->patterns[in->b], in->a, out);
+    case OP_F_CMP: /* == a number or boolean (not as dates, versions or addresses) */
+        return in->x == 0 && in->y == 0 && number_keys(b, in->a, &prog->consts[in->b], 1, out);
+    case OP_F_IN: /* a list without strings (a null in it matches nothing) */
+        return number_keys(b, in->a, &prog->consts[in->b], in->y, out);
     default:
         return false;
     }

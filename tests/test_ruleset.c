@@ -1,5 +1,6 @@
 /* test_ruleset.c: many rules evaluated together through the category index. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -616,6 +617,81 @@ Test(ruleset, glob_runs_only_where_its_longest_literal_is)
         "e:\\x\303\251l\303\250ve files\\", "a LONGER LITERAL b", "alonger literalb", "A longer literal",
         "x.DLL", long_name, "zsh"};
     names_match_as_alone(rules, sizeof rules / sizeof *rules, names, sizeof names / sizeof *names, 16, "zsh");
+}
+
+/* == and `in` against numbers and booleans are indexed by value, as the VM
+ * compares: a long and a double exactly, -0.0 apart from 0, NaN equal to
+ * NaN, a string never equal to a number, any element of an array. */
+Test(ruleset, number_equality_runs_only_where_the_value_is)
+{
+    enum { CAT, PID, DBL, FLAG, UNTYPED, NF };
+    static const char *const names[NF] = {"event.category", "process.pid", "x.d", "x.b", "x.u"};
+    static const eqlite_type types[NF] = {EQLITE_T_KEYWORD, EQLITE_T_LONG, EQLITE_T_DOUBLE, EQLITE_T_BOOLEAN,
+                                          EQLITE_T_UNKNOWN};
+    static const char *const rules[] = {
+        "process where process.pid == 4",
+        "process where process.pid in (1, 9007199254740993, null)",
+        "process where x.d == 0.0 or x.d == -4.5",
+        "process where x.d in (4.5, 1e300, 4)",
+        "process where x.b == true",
+        "process where x.u == 4",
+    };
+    enum { NR = sizeof rules / sizeof *rules };
+    fixture f = {0};
+    cr_assert_eq(eqlite_schema_new(NULL, &f.schema), EQLITE_OK);
+    for (int k = 0; k < NF; k++)
+        cr_assert_eq(eqlite_schema_add(f.schema, names[k], strlen(names[k]), types[k], NULL), EQLITE_OK);
+    cr_assert_eq(eqlite_ruleset_new(f.schema, &f.rs), EQLITE_OK);
+    eqlite_program *progs[NR];
+    eqlite_matcher *ms[NR];
+    add_each_alone(&f, rules, NR, progs, ms);
+    start(&f);
+    const eqlite_value none = {0};
+#define I(x) ((eqlite_value){EQLITE_INT, 0, {.i = (x)}})
+#define D(x) ((eqlite_value){EQLITE_DOUBLE, 0, {.d = (x)}})
+#define B(x) ((eqlite_value){EQLITE_BOOL, 0, {.b = (x)}})
+    eqlite_value pair[2] = {str("4"), D(4.0)}, ints[2] = {I(7), I(1)};
+    const eqlite_value values[] = {
+        I(4), D(4.0), D(4.5), D(-4.5), I(0), D(0.0), D(-0.0), D(NAN), I(9007199254740993), D(9007199254740992.0),
+        D(1e300), D(INFINITY), I(1), str("4"), str("04"), str("true"), B(1), B(0),
+        (eqlite_value){EQLITE_ARRAY, 2, {.a = pair}}, (eqlite_value){EQLITE_ARRAY, 2, {.a = ints}}, none,
+    };
+    enum { NV = sizeof values / sizeof *values };
+    int matched = 0;
+    uint64_t runs_on_others = 0;
+    for (int field = PID; field < NF; field++)
+        for (int v = 0; v < NV; v++) {
+            eqlite_value fields[NF] = {str("process"), none, none, none, none};
+            fields[field] = values[v];
+            eqlite_event ev = {fields, NF, 0, {0}, NULL, NULL, 0};
+            char expected[512] = "";
+            for (int k = 0; k < NR; k++) {
+                int hit = 0;
+                cr_assert_eq(eqlite_match(ms[k], &ev, &hit), EQLITE_OK);
+                if (hit)
+                    snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
+                             expected[0] ? " " : "", rules[k]);
+            }
+            uint64_t before = rules_run(&f);
+            char got[512] = "";
+            single all = {got, sizeof got, NULL};
+            cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect_rule, &all), EQLITE_OK);
+            cr_assert_str_eq(got, expected, "%s = value %d", names[field], v);
+            matched += expected[0] != 0;
+            if (!expected[0])
+                runs_on_others += rules_run(&f) - before;
+        }
+#undef I
+#undef D
+#undef B
+    cr_assert_geq(matched, 10);
+    cr_assert_eq(runs_on_others, 0, "the values no rule names run no rule (%llu runs)",
+                 (unsigned long long)runs_on_others);
+    for (int k = 0; k < NR; k++) {
+        eqlite_matcher_free(ms[k]);
+        eqlite_program_free(progs[k]);
+    }
+    teardown_fixture(&f);
 }
 
 /* A regex runs only on values that start with one of the literals all its
