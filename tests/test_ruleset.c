@@ -532,6 +532,19 @@ Test(ruleset, sequence_starts_only_on_events_holding_its_join_keys)
  * and the index never drops a match of the rule's own matcher, wherever the
  * literal falls, in any element, in any case, past the memo's 80 bytes and
  * the 256 folded on the stack. */
+/* The rules whose own matchers match ev, joined by spaces, into out. */
+static void alone_matches(eqlite_matcher *const *ms, const char *const *rules, int nr, const eqlite_event *ev,
+                          char *out, size_t cap)
+{
+    out[0] = 0;
+    for (int k = 0; k < nr; k++) {
+        int hit = 0;
+        cr_assert_eq(eqlite_match(ms[k], ev, &hit), EQLITE_OK);
+        if (hit)
+            snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? " " : "", rules[k]);
+    }
+}
+
 /* Each name, alone and in an array, gets from the ruleset the matches of
  * each rule's own matcher (twice: the second time through the memo); at
  * least `least` of them match something, and `none` runs no rule. */
@@ -554,14 +567,8 @@ static void names_match_as_alone(const char *const *rules, int nr, const char *c
                 if (arr)
                     fields[NAME] = (eqlite_value){EQLITE_ARRAY, 2, {.a = items}};
                 eqlite_event ev = {fields, NFIELDS, 0, {0}, NULL, NULL, 0};
-                char expected[512] = "";
-                for (int k = 0; k < nr; k++) {
-                    int hit = 0;
-                    cr_assert_eq(eqlite_match(ms[k], &ev, &hit), EQLITE_OK);
-                    if (hit)
-                        snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
-                                 expected[0] ? " " : "", rules[k]);
-                }
+                char expected[512];
+                alone_matches(ms, rules, nr, &ev, expected, sizeof expected);
                 matched += expected[0] != 0;
                 hits h = {0};
                 cr_assert_str_eq(run(&f, fields, &h), expected, "%s", names[n]);
@@ -664,14 +671,8 @@ Test(ruleset, number_equality_runs_only_where_the_value_is)
             eqlite_value fields[NF] = {str("process"), none, none, none, none};
             fields[field] = values[v];
             eqlite_event ev = {fields, NF, 0, {0}, NULL, NULL, 0};
-            char expected[512] = "";
-            for (int k = 0; k < NR; k++) {
-                int hit = 0;
-                cr_assert_eq(eqlite_match(ms[k], &ev, &hit), EQLITE_OK);
-                if (hit)
-                    snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
-                             expected[0] ? " " : "", rules[k]);
-            }
+            char expected[512];
+            alone_matches(ms, rules, NR, &ev, expected, sizeof expected);
             uint64_t before = rules_run(&f);
             char got[512] = "";
             single all = {got, sizeof got, NULL};
