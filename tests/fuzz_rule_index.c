@@ -214,14 +214,26 @@ static void put_rule(choices *c, text *t)
         put(t, " by ");
         put(t, KEYS[pick(c, 5)]);
     }
-    if (!sample && pick(c, 2)) {
+    bool maxspan = !sample && pick(c, 2);
+    if (maxspan) {
         static const char *const SPANS[] = {" with maxspan=1ms", " with maxspan=2ms", " with maxspan=5ms"};
         put(t, SPANS[pick(c, 3)]);
     }
     const char *term_key = KEYS[pick(c, 5)];
     for (unsigned k = 2 + pick(c, 2), i = 0; i < k; i++) {
-        put(t, !sample && pick(c, 5) == 0 ? " ![" : " [");
-        put_query(c, t);
+        put(t, maxspan && pick(c, 5) == 0 ? " ![" : " [");
+        put(t, CATEGORIES[pick(c, 4)]);
+        put(t, " where ");
+        /* simpler filters than an event query's: terms match more often */
+        unsigned filter = pick(c, 4);
+        if (filter == 0) {
+            put(t, "true");
+        } else if (filter == 1) {
+            put_field(c, t);
+            put(t, " != null");
+        } else {
+            put_condition(c, t, 2);
+        }
         put(t, "]");
         if (by == 2) {
             put(t, " by ");
@@ -399,8 +411,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t i = 0; i < nevents; i++) {
         ms += pick(&c, 4);
         events[i].ms = ms;
-        for (uint32_t f = 0; f < DIFF_NFIELDS; f++)
-            events[i].fields[f] = field_value(&c, &p, f);
+        for (uint32_t f = 0; f < DIFF_NFIELDS; f++) /* often an earlier event's: join keys meet */
+            events[i].fields[f] = i && pick(&c, 3) == 0 ? events[pick(&c, (unsigned)i)].fields[f] : field_value(&c, &p, f);
     }
     /* the rules nine times over: more than 64 rules, long lists as bitmaps */
     size_t copies = pick(&c, 8) == 7 ? 9 : 1;
@@ -412,7 +424,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     diff_counts counts;
     bool same = ruleset_diff(grow, texts, nrules * copies, events, nevents, &why, &counts);
     if (getenv("FUZZ_RULE_INDEX_COUNTS"))
-        fprintf(stderr, "counts: %zu of %zu rules compiled, %zu results\n", counts.compiled, nrules, counts.results);
+        fprintf(stderr, "counts: %zu of %zu rules compiled, %zu results, %zu of several events\n", counts.compiled,
+                nrules * copies, counts.results, counts.sequences);
     if (!same) {
         fprintf(stderr, "%s", why.s);
         fprintf(stderr, "the rules %zu times over\n", copies);

@@ -147,12 +147,15 @@ typedef struct diff_pending {
 typedef struct diff_alone {
     diff_text *text;
     size_t rule;
+    size_t results, sequences; /* all, and those of more than one event */
 } diff_alone;
 
 static int diff_on_alone(void *user, const eqlite_result *r)
 {
     diff_alone *a = user;
     diff_result(a->text, a->rule, r);
+    a->results++;
+    a->sequences += r->nevents > 1;
     return 0;
 }
 
@@ -216,7 +219,7 @@ static bool diff_same(const char *side, const diff_text *a, const diff_text *b, 
 
 /* What a case did: rules that compiled, results of the rules alone. */
 typedef struct diff_counts {
-    size_t compiled, results;
+    size_t compiled, results, sequences; /* sequences: results of more than one event */
 } diff_counts;
 
 /**
@@ -275,6 +278,7 @@ static bool ruleset_diff(int grow, const char *const *rules, size_t nrules, cons
         eqlite_scanner_select(half[0], even) != EQLITE_OK || eqlite_scanner_select(half[1], odd) != EQLITE_OK ||
         eqlite_ruleset_marks_words(rs) > 64)
         abort();
+    diff_alone a = {&want, 0, 0, 0};
     for (size_t i = 0; i < nevents; i++) {
         /* the present list: fields with a value, one field twice and a null one, as allowed */
         uint32_t present[DIFF_NFIELDS + 2];
@@ -291,7 +295,7 @@ static bool ruleset_diff(int grow, const char *const *rules, size_t nrules, cons
         with_list.npresent = npresent;
         diff_printf(&want, "event %zu:", i);
         for (size_t k = 0; k < nadded; k++) {
-            diff_alone a = {&want, label[k]};
+            a.rule = label[k];
             eqlite_feed(alone[k], &ev, diff_on_alone, &a);
         }
         diff_printf(&got_whole, "event %zu:", i);
@@ -313,7 +317,7 @@ static bool ruleset_diff(int grow, const char *const *rules, size_t nrules, cons
     }
     diff_printf(&want, "flush:");
     for (size_t k = 0; k < nadded; k++) {
-        diff_alone a = {&want, label[k]};
+        a.rule = label[k];
         eqlite_flush(alone[k], diff_on_alone, &a);
     }
     diff_printf(&got_whole, "flush:");
@@ -330,12 +334,8 @@ static bool ruleset_diff(int grow, const char *const *rules, size_t nrules, cons
     diff_printf(&got_whole, "\n");
     diff_printf(&got_listed, "\n");
     diff_printf(&got_split, "\n");
-    if (counts) {
-        counts->compiled = nadded;
-        counts->results = 0;
-        for (size_t i = 0; i + 1 < want.n; i++)
-            counts->results += want.s[i] == ' ' && want.s[i + 1] == 'r';
-    }
+    if (counts)
+        *counts = (diff_counts){nadded, a.results, a.sequences};
     same = diff_same("the ruleset", &want, &got_whole, why) && same;
     same = diff_same("the ruleset, present lists", &want, &got_listed, why) && same;
     same = diff_same("the ruleset split in two", &want, &got_split, why) && same;
