@@ -138,7 +138,22 @@ static void put_term(choices *c, text *t)
     static const char *const FUNCS[] = {"startsWith", "endsWith", "stringContains", "startsWith~", "endsWith~",
                                         "stringContains~"};
     static const char *const CMPS[] = {" < ", " <= ", " > ", " >= ", " == ", " != "};
-    unsigned op = pick(c, 24);
+    unsigned op = pick(c, 30);
+    if (op >= 24) { /* a function or arithmetic over the field: no fused test, code the index reads around */
+        static const char *const WRAP[][2] = {{"length(", ")"}, {"substring(", ", 1)"}, {"concat(", ", \"x\")"},
+                                              {"indexOf(", ", \"b\")"}, {"string(", ")"}, {"", " + 1"}};
+        put(t, WRAP[op - 24][0]);
+        put_field(c, t);
+        put(t, WRAP[op - 24][1]);
+        if (op == 24 || op == 27 || op == 29) {
+            put(t, CMPS[pick(c, 6)]);
+            put(t, NUMBERS[pick(c, 8)]);
+        } else {
+            put(t, pick(c, 2) ? " : " : " == ");
+            put_string(c, t, false);
+        }
+        return;
+    }
     if (op >= 12 && op <= 17) {
         put(t, FUNCS[op - 12]);
         put(t, "(");
