@@ -45,7 +45,9 @@ static const char *const REGEX_PIECES[] = {
 };
 enum { NREGEX = sizeof REGEX_PIECES / sizeof *REGEX_PIECES };
 
-static const char *const NUMBERS[] = {"4", "-4", "0", "4.0", "4.5", "1e300", "9223372036854775807", "04"};
+static const char *const NUMBERS[] = {"4", "-4", "0", "4.0", "4.5", "1e300", "9223372036854775807", "04",
+                                      "true", "false", "-0.0", "40"};
+enum { NNUMBERS = sizeof NUMBERS / sizeof *NUMBERS };
 static const char *const CATEGORIES[] = {"any", "process", "network", "file"};
 static const char *const RULE_FIELDS[] = {"event.category", "a", "b", "w", "n", "f", "u"};
 
@@ -124,7 +126,7 @@ static void put_list(choices *c, text *t, bool regex, bool mixed)
         put(t, i ? ", " : "");
         unsigned kind = mixed ? pick(c, 3) : pick(c, 8) == 0 ? 2 : 0;
         if (kind == 1)
-            put(t, NUMBERS[pick(c, 8)]);
+            put(t, NUMBERS[pick(c, NNUMBERS)]);
         else if (kind == 2)
             put(t, "null");
         else
@@ -147,7 +149,7 @@ static void put_term(choices *c, text *t)
         put(t, WRAP[op - 24][1]);
         if (op == 24 || op == 27 || op == 29) {
             put(t, CMPS[pick(c, 6)]);
-            put(t, NUMBERS[pick(c, 8)]);
+            put(t, NUMBERS[pick(c, NNUMBERS)]);
         } else {
             put(t, pick(c, 2) ? " : " : " == ");
             put_string(c, t, false);
@@ -181,11 +183,11 @@ static void put_term(choices *c, text *t)
     case 9: put(t, " :"); put_list(c, t, false, false); break;
     case 10: put(t, pick(c, 2) ? " like" : " like~"); put_list(c, t, false, false); break;
     case 11: put(t, pick(c, 2) ? " regex" : " regex~"); put_list(c, t, true, false); break;
-    case 18: put(t, CMPS[pick(c, 6)]); put(t, NUMBERS[pick(c, 8)]); break;
+    case 18: put(t, CMPS[pick(c, 6)]); put(t, NUMBERS[pick(c, NNUMBERS)]); break;
     case 19: put(t, pick(c, 2) ? " == null" : " != null"); break;
     case 20: put(t, pick(c, 2) ? " in" : " in~"); put_list(c, t, false, true); break;
     case 21: put(t, pick(c, 2) ? " == " : " != "); put_field(c, t); break;
-    default: put(t, " : "); put(t, NUMBERS[pick(c, 8)]); break;
+    default: put(t, " : "); put(t, NUMBERS[pick(c, NNUMBERS)]); break;
     }
 }
 
@@ -354,12 +356,12 @@ static eqlite_value scalar(choices *c, pools *p, uint32_t field)
         }
         return (eqlite_value){EQLITE_STRING, (uint32_t)(p->nbytes - start), {.s = p->bytes + start}};
     }
-    static const int64_t INTS[] = {4, 0, -4, 40};
-    static const double DOUBLES[] = {4.0, 4.5, -0.0, 1e300};
+    static const int64_t INTS[] = {4, 0, -4, 40, INT64_MAX};
+    static const double DOUBLES[] = {4.0, 4.5, -0.0, 1e300, 0.0, NAN, 9223372036854775808.0};
     if (k == 10 || k == 11)
-        return (eqlite_value){EQLITE_INT, 0, {.i = INTS[pick(c, 4)]}};
+        return (eqlite_value){EQLITE_INT, 0, {.i = INTS[pick(c, sizeof INTS / sizeof *INTS)]}};
     if (k == 12)
-        return (eqlite_value){EQLITE_DOUBLE, 0, {.d = DOUBLES[pick(c, 4)]}};
+        return (eqlite_value){EQLITE_DOUBLE, 0, {.d = DOUBLES[pick(c, sizeof DOUBLES / sizeof *DOUBLES)]}};
     return (eqlite_value){EQLITE_BOOL, 0, {.b = (int)pick(c, 2)}};
 }
 

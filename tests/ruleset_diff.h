@@ -9,6 +9,7 @@
 #ifndef EQ_RULESET_DIFF_H
 #define EQ_RULESET_DIFF_H
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -95,7 +96,10 @@ static void diff_value(diff_text *t, const eqlite_value *v)
         diff_printf(t, "DV_I(%lld)", (long long)v->u.i);
         break;
     case EQLITE_DOUBLE:
-        diff_printf(t, "DV_D(%.17g)", v->u.d);
+        if (isnan(v->u.d))
+            diff_printf(t, "DV_D(NAN)");
+        else
+            diff_printf(t, "DV_D(%.17g)", v->u.d);
         break;
     case EQLITE_BOOL:
         diff_printf(t, "DV_B(%d)", v->u.b);
