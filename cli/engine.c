@@ -204,6 +204,9 @@ static int warn_unknown_fields(eng *e, const cli_rule *r, const char *origin)
     int status = 0;
     eqlite_schema_set_grow(e->schema, 0);
     for (int tries = 0; tries < 1000; tries++) {
+        /* only the warnings shown need the suggestions (a comparison with
+         * every schema name each); past them, the name is all it reads */
+        eqlite_schema_set_suggestions(e->schema, e->unknown_fields < ENG_BAD_SHOWN);
         eqlite_program *prog = NULL;
         eqlite_diag d;
         eqlite_status st = eqlite_compile(e->schema, r->text, r->len, &prog, &d);
@@ -225,6 +228,7 @@ static int warn_unknown_fields(eng *e, const cli_rule *r, const char *origin)
         }
     }
     eqlite_schema_set_grow(e->schema, 1);
+    eqlite_schema_set_suggestions(e->schema, 1);
     return status;
 }
 

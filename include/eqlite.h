@@ -201,6 +201,17 @@ EQLITE_API void eqlite_schema_set_grow(eqlite_schema *schema, int grow);
  */
 EQLITE_API int eqlite_schema_grows(const eqlite_schema *schema);
 /**
+ * @brief Whether "Unknown column [x]" errors suggest similar names (on by default).
+ *
+ * On, the message adds Elasticsearch's suggestions, ", did you mean [y]?",
+ * found by comparing the name with every field of the schema. Off, it is
+ * "Unknown column [x]" alone and costs no comparisons: for a caller that
+ * only reads the field name from it.
+ * @param schema   the schema.
+ * @param suggest  non-zero turns suggestions on, 0 off.
+ */
+EQLITE_API void eqlite_schema_set_suggestions(eqlite_schema *schema, int suggest);
+/**
  * @brief Names the field that `any where` / `process where` read (default: event.category).
  * @param schema  the schema.
  * @param name    the field name, @p len bytes (copied).

@@ -70,6 +70,7 @@ typedef struct atom {
     key *keys;
     uint32_t n;
     double cost;
+    bool join_key; /* a sequence's join key field is there (no test reads it) */
 } atom;
 
 /* The guard of one point of a filter's code: a set of atoms, at least one
@@ -140,25 +141,47 @@ static bool is_wild(char c) { return c == '*' || c == '?'; }
 static uint32_t prefix_len(uint32_t n) { return n >= 24 ? 24 : n >= 12 ? 12 : n >= 6 ? 6 : n >= 3 ? 3 : 0; }
 static uint32_t suffix_len(uint32_t n) { return n >= 12 ? 12 : n >= 8 ? 8 : n >= 5 ? 5 : n >= 3 ? 3 : 0; }
 
+/* A literal this long is worth a search through the whole value when the
+ * pattern's ends give no key or only an extension (".exe": on most values). */
+#define MIN_RUN_NEEDLE 8
+
 /* The key of a wildcard pattern (folded like the set): its trailing
- * literal, or the literal after its leading '?'s; false if neither is long
- * enough to be worth a key. */
+ * literal, or the literal after its leading '?'s, or (when the trailing one
+ * is an extension or neither is long enough) its longest literal anywhere,
+ * which every match holds as contiguous bytes; false if none is long enough
+ * to be worth a key. A short prefix stays: a search costs more per value. */
 static bool pattern_key(builder *b, key *out, uint32_t field, uint32_t mode, const char *k, uint32_t kn)
 {
-    uint32_t off = 0, lead = 0, trail = 0;
+    uint32_t off = 0, lead = 0, trail = 0, run = 0, run_at = 0;
     while (off < kn && k[off] == '?')
         off++;
     while (off + lead < kn && !is_wild(k[off + lead]))
         lead++;
     while (trail < kn && !is_wild(k[kn - 1 - trail]))
         trail++;
+    for (uint32_t i = 0, n = 0; i <= kn; i++) { /* the longest run of literal bytes */
+        if (i < kn && !is_wild(k[i])) {
+            n++;
+            continue;
+        }
+        if (n > run) {
+            run = n;
+            run_at = i - n;
+        }
+        n = 0;
+    }
     if (off + lead == kn) /* no '*' after the '?'s: a fixed-length pattern */
         trail = lead;
-    if (trail >= 3 && (trail >= lead || trail >= 8)) {
+    bool suffix = trail >= 3 && (trail >= lead || trail >= 8);
+    bool prefix = !suffix && lead >= 3 && off <= MAX_SKIP;
+    bool short_slice = suffix ? suffix_len(trail) < 5 : !prefix;
+    if (short_slice && run >= MIN_RUN_NEEDLE)
+        return key_at(b, out, field, mode, CONTAINS, 0, 0, k + run_at, run);
+    if (suffix) {
         uint32_t l = suffix_len(trail);
         return key_at(b, out, field, mode, SUFFIX, 0, l, k + kn - l, l);
     }
-    if (lead >= 3 && off <= MAX_SKIP) {
+    if (prefix) {
         uint32_t l = prefix_len(lead);
         return key_at(b, out, field, mode, PREFIX, off, l, k + off, l);
     }
@@ -226,6 +249,33 @@ static bool set_keys(builder *b, const eq_patterns *p, uint32_t field, atom *out
     return out->n > 0;
 }
 
+/* The keys of an == or `in` test against numbers or booleans (nulls skipped:
+ * they equal nothing); false if a constant is of another kind (a string
+ * compares in its own ways) or none is left. */
+static bool number_keys(builder *b, uint32_t field, const eqlite_value *consts, uint32_t n, atom *out)
+{
+    out->keys = eq_arena_alloc(&b->tmp, (n ? n : 1) * sizeof *out->keys);
+    if (!out->keys) {
+        b->nomem = true;
+        return false;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        char bytes[9];
+        uint32_t len = number_key(&consts[i], bytes);
+        if (!len && consts[i].kind == EQLITE_NULL)
+            continue;
+        char *s = len ? eq_arena_alloc(&b->rs->arena, len) : NULL;
+        if (len && !s)
+            b->nomem = true;
+        if (!s)
+            return false;
+        memcpy(s, bytes, len);
+        if (!key_at(b, &out->keys[out->n++], field, PROBE_NUMBER, WHOLE, 0, 0, s, len))
+            return false;
+    }
+    return out->n > 0;
+}
+
 /* The keys of a fused test: the test can be true only when the field (any
  * element) reads as one of them. */
 static bool values_atom(builder *b, const eqlite_program *prog, const eq_instr *in, atom *out)
@@ -258,6 +308,10 @@ static bool values_atom(builder *b, const eqlite_program *prog, const eq_instr *
     case OP_F_MATCH:
         /* caseless sets hold folded literals and match fold(subject) */
         return set_keys(b, prog->patterns[in->b], in->a, out);
+    case OP_F_CMP: /* == a number or boolean (not as dates, versions or addresses) */
+        return in->x == 0 && in->y == 0 && number_keys(b, in->a, &prog->consts[in->b], 1, out);
+    case OP_F_IN: /* a list without strings (a null in it matches nothing) */
+        return number_keys(b, in->a, &prog->consts[in->b], in->y, out);
     default:
         return false;
     }
@@ -286,27 +340,73 @@ static bool test_atom(builder *b, const eqlite_program *prog, const eq_instr *in
 
 
 
+static bool atom_push(builder *b, const atom *a, uint32_t pc)
+{
+    if (b->natoms == b->capatoms) {
+        uint32_t cap = b->capatoms ? b->capatoms * 2 : 256;
+        atom *g = eq_realloc(b->rs->alloc, b->atoms, cap * sizeof *g);
+        if (!g) {
+            b->nomem = true;
+            return false;
+        }
+        b->atoms = g;
+        b->capatoms = cap;
+    }
+    b->atoms[b->natoms++] = *a;
+    b->atom_at[pc] = b->natoms;
+    return true;
+}
+
+/* A sequence's first term starts a partial only for an event whose required
+ * join keys hold a value (keys.c drops the event otherwise), so each such
+ * key field's presence is an atom of the start. It is recorded at the key's
+ * load, which no test reads. */
+static void join_key_atoms(builder *b, const eqlite_program *prog)
+{
+    if (prog->kind != Q_SEQUENCE || !prog->nterms || prog->terms[0].missing)
+        return;
+    const eq_prog_term *t = &prog->terms[0];
+    if (t->keys_pc + t->nkeys >= prog->ncode || prog->code[t->keys_pc + t->nkeys].op != OP_RET)
+        return;
+    for (uint32_t k = 0; k < t->nkeys && !b->nomem; k++) {
+        const eq_instr *in = &prog->code[t->keys_pc + k];
+        if ((t->key_optional && t->key_optional[k]) || in->op != OP_LOAD_FIELD || in->a == EQ_TS_FIELD)
+            continue;
+        atom a = {eq_arena_alloc(&b->tmp, sizeof *a.keys), 1, 0, true};
+        if (!a.keys) {
+            b->nomem = true;
+            return;
+        }
+        if (key_at(b, a.keys, in->a, PROBE_PRESENT, WHOLE, 0, 0, NULL, 0))
+            atom_push(b, &a, t->keys_pc + k);
+    }
+}
+
 /* Records the atoms of a program's usable tests in b->atom_at. */
 static void program_atoms(builder *b, const eqlite_program *prog)
 {
     for (uint32_t pc = 0; pc < prog->ncode && !b->nomem; pc++) {
         atom a;
         b->atom_at[pc] = 0;
-        if (!is_fused_test(prog->code[pc].op) || !test_atom(b, prog, &prog->code[pc], &a))
-            continue;
-        if (b->natoms == b->capatoms) {
-            uint32_t cap = b->capatoms ? b->capatoms * 2 : 256;
-            atom *g = eq_realloc(b->rs->alloc, b->atoms, cap * sizeof *g);
-            if (!g) {
-                b->nomem = true;
-                return;
-            }
-            b->atoms = g;
-            b->capatoms = cap;
-        }
-        b->atoms[b->natoms++] = a;
-        b->atom_at[pc] = b->natoms;
+        if (is_fused_test(prog->code[pc].op) && test_atom(b, prog, &prog->code[pc], &a) && !atom_push(b, &a, pc))
+            return;
     }
+    join_key_atoms(b, prog);
+}
+
+/* The cheapest atom of a sequence's first-term join keys (+1), 0 if none. */
+static uint32_t cheapest_join_key(const builder *b, const eqlite_program *prog, const uint32_t *atom_at)
+{
+    if (prog->kind != Q_SEQUENCE || !prog->nterms || prog->terms[0].missing)
+        return 0;
+    const eq_prog_term *t = &prog->terms[0];
+    uint32_t best = 0;
+    for (uint32_t k = 0; k < t->nkeys && t->keys_pc + k < prog->ncode; k++) {
+        uint32_t a = atom_at[t->keys_pc + k];
+        if (a && b->atoms[a - 1].join_key && (!best || b->atoms[a - 1].cost < b->atoms[best - 1].cost))
+            best = a;
+    }
+    return best;
 }
 
 static bool pool_push(builder *b, uint32_t v)
@@ -561,12 +661,23 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
     /* More guards narrow one filter: an event query's, or the first term
      * of a sequence that starts there (bits 2 and 3; bit 1 is the union) */
     gnode last = sequence ? start : all;
+    /* a start join key takes the last bit if it is cheaper than the
+     * filter's guard there, or the first bit the filter leaves */
+    uint32_t key = guarded && narrows ? cheapest_join_key(b, prog, atom_at) : 0;
     for (uint32_t gi = sequence ? 2 : 1; guarded && narrows && gi < GUARD_BITS && !b->nomem; gi++) {
         for (uint32_t i = 0; i < last.n; i++)
             b->banned[b->pool[last.first + i]] = true;
         memset(b->memo, 0, cells * sizeof *b->memo);
         last = solve(b, prog, prog->terms[0].filter_pc, ACC_ALL, 0);
-        if (isinf(last.cost) || !last.n) /* any further guard only narrows (its lookups are made anyway) */
+        bool none = isinf(last.cost) || !last.n;
+        if (key && (none || (gi + 1 == GUARD_BITS && b->atoms[key - 1].cost < last.cost))) {
+            last = (gnode){b->atoms[key - 1].cost, b->npool, 1, 2};
+            if (!pool_push(b, key - 1))
+                break;
+            none = false;
+            key = 0;
+        }
+        if (none) /* any further guard only narrows (its lookups are made anyway) */
             break;
         list_guard(b, last, guard_bit(rs, k, gi));
         require(rs, guard_bit(rs, k, gi));
@@ -583,7 +694,7 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
 
 static bool to_bits(eqlite_ruleset *rs, rule_list *l)
 {
-    if (l->n < 2 * rs->nwords)
+    if (l->n < rs->nwords / 2)
         return true;
     l->bits = eq_malloc(rs->alloc, rs->nwords * sizeof *l->bits);
     if (!l->bits)
@@ -662,8 +773,8 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
         goto done;
     uint32_t *raw = distinct + np, *refs = raw + np, max_refs = 1;
     memset(raw, 0, np * sizeof *raw);
-    for (uint32_t k = 0; k < b.natoms; k++)
-        raw[b.atoms[k].keys[0].probe]++;
+    for (uint32_t k = 0; k < b.natoms; k++) /* how many tests read the field */
+        raw[b.atoms[k].keys[0].probe] += !b.atoms[k].join_key;
     for (uint32_t q = 0; q < rs->nprobes; q++) {
         distinct[q] = refs[q] = 0;
         for (uint32_t r = 0; r < rs->nprobes; r++) {

@@ -6,7 +6,12 @@
  *    reads as one of a few keys: field == "v" (bytes), field : "v" (folded),
  *    an in / : / like set of exact values, prefixes (after leading '?'s),
  *    suffixes and globs (their head or tail literal, a slice of a few fixed
- *    lengths); any other fused test but F_IS_NULL: the field is present.
+ *    lengths, or, when that is only an extension or nothing, their longest
+ *    literal searched for anywhere), == or in against numbers and booleans
+ *    (by value, as the VM compares them); any other fused test but
+ *    F_IS_NULL: the field is present. A sequence's first term also has the
+ *    presence of each required join key field (keys.c drops an event
+ *    without it).
  *  - Guards: a set of atoms one of which holds on every path of a filter's
  *    code to a true return, found by a walk of the code (forward jumps,
  *    three-valued acc) that keeps, at each test, the cheaper of the test

@@ -5,6 +5,7 @@
 #ifndef EQ_RULESET_H
 #define EQ_RULESET_H
 
+#include <math.h>
 #include <string.h>
 
 #include "program.h"
@@ -28,7 +29,7 @@ typedef struct rule_list {
     uint64_t *bits; /* long lists: the same as a bitmap, OR'ed in whole */
 } rule_list;
 
-enum { PROBE_EXACT, PROBE_FOLD, PROBE_PRESENT };
+enum { PROBE_EXACT, PROBE_FOLD, PROBE_NUMBER, PROBE_PRESENT }; /* presence sorts last */
 enum { WHOLE, PREFIX, SUFFIX, CONTAINS };
 #define BLOOM_MASK 131071u /* a 16 KiB filter */
 #define GUARD_BITS 4 /* guards per rule, all required (bit 0 of every rule) */
@@ -172,6 +173,46 @@ static inline uint64_t slot_hash(uint32_t probe, const char *s, uint32_t n)
     }
     return mix64(a ^ UINT64_C(0xe7037ed1a0b428db) ^ ((uint64_t)probe << 32),
                  b ^ UINT64_C(0x8ebc6af09c88c6e3) ^ n);
+}
+
+/* The bytes a number or boolean is indexed under (PROBE_NUMBER): equal
+ * exactly when the VM's == holds between the values (value.c: a long and a
+ * double compare exactly, -0.0 is not 0, NaN equals NaN, a boolean equals
+ * only a boolean); 0 for any other kind. */
+static inline uint32_t number_key(const eqlite_value *v, char out[9])
+{
+    switch (v->kind) {
+    case EQLITE_BOOL:
+        out[0] = 'b';
+        out[1] = v->u.b != 0;
+        return 2;
+    case EQLITE_INT:
+        out[0] = 'i';
+        memcpy(out + 1, &v->u.i, 8);
+        return 9;
+    case EQLITE_DOUBLE: {
+        double d = v->u.d;
+        if (isnan(d)) {
+            out[0] = 'n';
+            return 1;
+        }
+        if (d == 0 && signbit(d)) {
+            out[0] = 'z';
+            return 1;
+        }
+        if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == (double)(int64_t)d) {
+            int64_t i = (int64_t)d; /* a whole double equals the long of its value */
+            out[0] = 'i';
+            memcpy(out + 1, &i, 8);
+            return 9;
+        }
+        out[0] = 'd';
+        memcpy(out + 1, &d, 8);
+        return 9;
+    }
+    default:
+        return 0;
+    }
 }
 
 /* The slot holding (probe, s, n), or the empty slot where it belongs. */

@@ -367,6 +367,21 @@ static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_
     memcpy(e->s, s, n);
 }
 
+/* The number probes of group gi over one number or boolean element. */
+static void number_element(eqlite_scanner *sc, uint32_t gi, const eqlite_value *v)
+{
+    const eqlite_ruleset *rs = sc->rs;
+    const struct probe_group *g = &rs->groups[gi];
+    char key[9];
+    uint32_t n = number_key(v, key);
+    for (uint32_t a = g->first; n && a < g->present; a++) {
+        const probe *p = &rs->probes[rs->active[a]];
+        const rule_list *l = p->mode == PROBE_NUMBER ? slice_rules(rs, rs->active[a], p, key, n) : NULL;
+        if (l)
+            mark(sc, l);
+    }
+}
+
 /* The probes of group gi over the field's value v. */
 static void gather_group(eqlite_scanner *sc, uint32_t gi, const eqlite_value *v)
 {
@@ -384,6 +399,10 @@ static void gather_group(eqlite_scanner *sc, uint32_t gi, const eqlite_value *v)
         for (uint32_t i = 0; i < v->len; i++)
             if (v->u.a[i].kind == EQLITE_STRING)
                 mark_element(sc, gi, v->u.a[i].u.s, v->u.a[i].len);
+            else
+                number_element(sc, gi, &v->u.a[i]);
+    } else {
+        number_element(sc, gi, v);
     }
 }
 

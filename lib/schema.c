@@ -158,6 +158,12 @@ void eqlite_schema_set_grow(eqlite_schema *s, int grow)
 
 int eqlite_schema_grows(const eqlite_schema *s) { return s && s->grow; }
 
+void eqlite_schema_set_suggestions(eqlite_schema *s, int suggest)
+{
+    if (s)
+        s->no_suggestions = suggest == 0;
+}
+
 static eqlite_status set_name(eqlite_schema *s, char **slot, const char *name, size_t len)
 {
     if (!s || (!name && len)) /* (NULL, 0) clears the role */

@@ -22,6 +22,7 @@ struct eqlite_schema {
     uint32_t *slots; /* open addressing: id + 1, 0 = empty */
     uint32_t nslots;
     bool grow;
+    bool no_suggestions; /* "Unknown column [x]" without "did you mean" */
     char *category_field, *timestamp_field, *tiebreaker_field;
 };
 

@@ -201,7 +201,7 @@ static bool unknown_column(sema *s, const eq_node *n, const char *name, uint32_t
     const eqlite_schema *sc = s->schema;
     name_pattern pattern;
     name_pattern_init(&pattern, name, len);
-    for (uint32_t k = 0; k < sc->nfields; k++) {
+    for (uint32_t k = 0; k < sc->nfields && !sc->no_suggestions; k++) {
         double sim = similarity(&pattern, sc->fields[k].name, sc->fields[k].len);
         if (sim < 0.5)
             continue;

@@ -460,7 +460,7 @@ def output_formats(tmp):
         "rule name hits events time ms partials held evicted expired late",
         "r-any any 3 3 T.TTT 0 0 0 0",
         "r-seq Seq 1 3 T.TTT 0 0 0 0",
-        "r-half open half 0 2 T.TTT 1 0 0 0"], repr(r.stderr.decode().splitlines()[-4:]))
+        "r-half open half 0 1 T.TTT 1 0 0 0"], repr(r.stderr.decode().splitlines()[-4:]))
     r = run(["query", "--no-ecs", "--stats", "any where true", path])
     err, aligned = stats_table(r, 2)
     check("--stats with one query: its line, without state columns", aligned and err == [

@@ -1,5 +1,6 @@
 /* test_ruleset.c: many rules evaluated together through the category index. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,6 +426,11 @@ Test(ruleset, guard_index_agrees_with_single_rule_matchers)
         " [process where process.name == \"bash\" and host.os.type == \"linux\"]",
         "sequence with maxspan=3ms [network where host.os.type == \"macos\" and event.type == \"end\"]"
         " ![process where process.name : \"SH\" and event.type == \"start\"]",
+        /* join keys that some events lack: only events holding them start */
+        "sequence by process.name [process where event.type == \"start\"] [network where host.os.type == \"linux\"]",
+        "sequence [process where host.os.type == \"windows\"] by process.name, event.type"
+        " [any where event.type == \"end\"] by process.name, host.os.type",
+        "sequence by ?process.name [process where event.type == \"start\"] [network where true]",
     };
     enum { NR = sizeof rules / sizeof *rules };
     static const char *const names[] = {"cmd.exe", "CMD.EXE", "\303\211COLE.EXE", "\303\251cole.exe", "bash", "SH",
@@ -484,11 +490,61 @@ Test(ruleset, guard_index_agrees_with_single_rule_matchers)
     teardown_fixture(&f);
 }
 
+/* A sequence's first term starts a partial only on an event whose required
+ * join keys hold a value, so an event without one runs no sequence that holds
+ * no partials (an optional key, `?field`, admits it). */
+Test(ruleset, sequence_starts_only_on_events_holding_its_join_keys)
+{
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    add(&f, "sequence by process.name [process where event.type == \"start\"] [process where event.type == \"end\"]",
+        "keyed");
+    start(&f);
+    eqlite_value none = {0}, empty = {EQLITE_ARRAY, 0, {.a = NULL}};
+    const eqlite_value without[] = {none, empty};
+    hits h = {0};
+    for (int i = 0; i < 2; i++) {
+        eqlite_value fields[NFIELDS] = {str("process"), str("windows"), without[i], str("start")};
+        cr_assert_str_eq(run(&f, fields, &h), "");
+    }
+    cr_assert_eq(rules_run(&f), 0, "no event held process.name");
+    eqlite_value start_cmd[NFIELDS] = {str("process"), str("windows"), str("cmd.exe"), str("start")};
+    eqlite_value end_cmd[NFIELDS] = {str("process"), str("windows"), str("cmd.exe"), str("end")};
+    cr_assert_str_eq(run(&f, start_cmd, &h), "");
+    cr_assert_eq(rules_run(&f), 1);
+    cr_assert_str_eq(run(&f, end_cmd, &h), "keyed");
+    teardown_fixture(&f);
+
+    setup_schema(&f, NULL);
+    add(&f, "sequence by ?process.name [process where event.type == \"start\"] [process where event.type == \"end\"]",
+        "optional");
+    start(&f);
+    eqlite_value start_none[NFIELDS] = {str("process"), str("windows"), none, str("start")};
+    eqlite_value end_none[NFIELDS] = {str("process"), str("windows"), none, str("end")};
+    cr_assert_str_eq(run(&f, start_none, &h), "");
+    cr_assert_eq(rules_run(&f), 1, "an optional key does not guard");
+    cr_assert_str_eq(run(&f, end_none, &h), "optional");
+    teardown_fixture(&f);
+}
+
 /* "*x*" patterns are indexed by their literal, searched for anywhere in the
  * value (folded for `:` and like~): a rule runs only on events holding it,
  * and the index never drops a match of the rule's own matcher, wherever the
  * literal falls, in any element, in any case, past the memo's 80 bytes and
  * the 256 folded on the stack. */
+/* The rules whose own matchers match ev, joined by spaces, into out. */
+static void alone_matches(eqlite_matcher *const *ms, const char *const *rules, int nr, const eqlite_event *ev,
+                          char *out, size_t cap)
+{
+    out[0] = 0;
+    for (int k = 0; k < nr; k++) {
+        int hit = 0;
+        cr_assert_eq(eqlite_match(ms[k], ev, &hit), EQLITE_OK);
+        if (hit)
+            snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? " " : "", rules[k]);
+    }
+}
+
 /* Each name, alone and in an array, gets from the ruleset the matches of
  * each rule's own matcher (twice: the second time through the memo); at
  * least `least` of them match something, and `none` runs no rule. */
@@ -511,14 +567,8 @@ static void names_match_as_alone(const char *const *rules, int nr, const char *c
                 if (arr)
                     fields[NAME] = (eqlite_value){EQLITE_ARRAY, 2, {.a = items}};
                 eqlite_event ev = {fields, NFIELDS, 0, {0}, NULL, NULL, 0};
-                char expected[512] = "";
-                for (int k = 0; k < nr; k++) {
-                    int hit = 0;
-                    cr_assert_eq(eqlite_match(ms[k], &ev, &hit), EQLITE_OK);
-                    if (hit)
-                        snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%s",
-                                 expected[0] ? " " : "", rules[k]);
-                }
+                char expected[512];
+                alone_matches(ms, rules, nr, &ev, expected, sizeof expected);
                 matched += expected[0] != 0;
                 hits h = {0};
                 cr_assert_str_eq(run(&f, fields, &h), expected, "%s", names[n]);
@@ -550,6 +600,99 @@ Test(ruleset, contains_pattern_runs_only_where_its_literal_is)
     static const char *const names[] = {"cmd", "xCMDx", "aCmd.exe", "Cm", "\303\211COLE.exe", "l'\303\251cole",
                                         "bash", "x.exe", "\303\251x.EXE", long_name + 300, long_name, "zsh"};
     names_match_as_alone(rules, sizeof rules / sizeof *rules, names, sizeof names / sizeof *names, 21, "zsh");
+}
+
+/* A glob whose ends are short literals is indexed by its longest literal,
+ * which every match holds as contiguous bytes, searched for anywhere in the
+ * value (folded for `:` and like~). */
+Test(ruleset, glob_runs_only_where_its_longest_literal_is)
+{
+    static const char *const rules[] = {
+        "process where process.name : \"C:\\\\*Program Files*\\\\*.exe\"",
+        "process where process.name like \"*\\\\Temp?Folder\\\\x*\"",
+        "process where process.name : \"?:\\\\*\303\251l\303\250ve Files\\\\*\"",
+        "process where process.name like~ (\"a*longer literal*b\", \"*.dll\")",
+    };
+    static char long_name[200];
+    memset(long_name, 'x', sizeof long_name - 1);
+    memcpy(long_name, "c:\\", 3);
+    memcpy(long_name + 150, "PROGRAM FILES\\y.EXE", 20);
+    static const char *const names[] = {
+        "C:\\Program Files\\a.exe", "c:\\PROGRAM FILES (x86)\\b.EXE", "C:\\x\\Program Filesy\\z.exe",
+        "C:\\Program Fil\\es.exe", "C:\\Program Files\\a.ex", "D:\\Temp1Folder\\xy", "D:\\TempFolder\\xy",
+        "D:\\Temp\303\251Folder\\x", "d:\\temp1folder\\xy", "\303\211:\\\303\211L\303\210VE FILES\\z",
+        "e:\\x\303\251l\303\250ve files\\", "a LONGER LITERAL b", "alonger literalb", "A longer literal",
+        "x.DLL", long_name, "zsh"};
+    names_match_as_alone(rules, sizeof rules / sizeof *rules, names, sizeof names / sizeof *names, 16, "zsh");
+}
+
+/* == and `in` against numbers and booleans are indexed by value, as the VM
+ * compares: a long and a double exactly, -0.0 apart from 0, NaN equal to
+ * NaN, a string never equal to a number, any element of an array. */
+Test(ruleset, number_equality_runs_only_where_the_value_is)
+{
+    enum { CAT, PID, DBL, FLAG, UNTYPED, NF };
+    static const char *const names[NF] = {"event.category", "process.pid", "x.d", "x.b", "x.u"};
+    static const eqlite_type types[NF] = {EQLITE_T_KEYWORD, EQLITE_T_LONG, EQLITE_T_DOUBLE, EQLITE_T_BOOLEAN,
+                                          EQLITE_T_UNKNOWN};
+    static const char *const rules[] = {
+        "process where process.pid == 4",
+        "process where process.pid in (1, 9007199254740993, null)",
+        "process where x.d == 0.0 or x.d == -4.5",
+        "process where x.d in (4.5, 1e300, 4)",
+        "process where x.b == true",
+        "process where x.u == 4",
+    };
+    enum { NR = sizeof rules / sizeof *rules };
+    fixture f = {0};
+    cr_assert_eq(eqlite_schema_new(NULL, &f.schema), EQLITE_OK);
+    for (int k = 0; k < NF; k++)
+        cr_assert_eq(eqlite_schema_add(f.schema, names[k], strlen(names[k]), types[k], NULL), EQLITE_OK);
+    cr_assert_eq(eqlite_ruleset_new(f.schema, &f.rs), EQLITE_OK);
+    eqlite_program *progs[NR];
+    eqlite_matcher *ms[NR];
+    add_each_alone(&f, rules, NR, progs, ms);
+    start(&f);
+    const eqlite_value none = {0};
+#define I(x) ((eqlite_value){EQLITE_INT, 0, {.i = (x)}})
+#define D(x) ((eqlite_value){EQLITE_DOUBLE, 0, {.d = (x)}})
+#define B(x) ((eqlite_value){EQLITE_BOOL, 0, {.b = (x)}})
+    eqlite_value pair[2] = {str("4"), D(4.0)}, ints[2] = {I(7), I(1)};
+    const eqlite_value values[] = {
+        I(4), D(4.0), D(4.5), D(-4.5), I(0), D(0.0), D(-0.0), D(NAN), I(9007199254740993), D(9007199254740992.0),
+        D(1e300), D(INFINITY), I(1), str("4"), str("04"), str("true"), B(1), B(0),
+        (eqlite_value){EQLITE_ARRAY, 2, {.a = pair}}, (eqlite_value){EQLITE_ARRAY, 2, {.a = ints}}, none,
+    };
+    enum { NV = sizeof values / sizeof *values };
+    int matched = 0;
+    uint64_t runs_on_others = 0;
+    for (int field = PID; field < NF; field++)
+        for (int v = 0; v < NV; v++) {
+            eqlite_value fields[NF] = {str("process"), none, none, none, none};
+            fields[field] = values[v];
+            eqlite_event ev = {fields, NF, 0, {0}, NULL, NULL, 0};
+            char expected[512];
+            alone_matches(ms, rules, NR, &ev, expected, sizeof expected);
+            uint64_t before = rules_run(&f);
+            char got[512] = "";
+            single all = {got, sizeof got, NULL};
+            cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect_rule, &all), EQLITE_OK);
+            cr_assert_str_eq(got, expected, "%s = value %d", names[field], v);
+            matched += expected[0] != 0;
+            if (!expected[0])
+                runs_on_others += rules_run(&f) - before;
+        }
+#undef I
+#undef D
+#undef B
+    cr_assert_geq(matched, 10);
+    cr_assert_eq(runs_on_others, 0, "the values no rule names run no rule (%llu runs)",
+                 (unsigned long long)runs_on_others);
+    for (int k = 0; k < NR; k++) {
+        eqlite_matcher_free(ms[k]);
+        eqlite_program_free(progs[k]);
+    }
+    teardown_fixture(&f);
 }
 
 /* A regex runs only on values that start with one of the literals all its

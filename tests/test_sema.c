@@ -166,6 +166,26 @@ Test(sema, unknown_field_suggests_similar_names_as_elasticsearch_does)
     eqlite_schema_free(s);
 }
 
+/* A caller that reads only the name turns suggestions off: the message is
+ * the name alone, and turning them on again brings them back. */
+Test(sema, unknown_field_without_suggestions_is_the_name_alone)
+{
+    eqlite_schema *s;
+    eqlite_schema_new(NULL, &s);
+    eqlite_schema_add(s, "event.category", 14, EQLITE_T_KEYWORD, NULL);
+    eqlite_program *p = NULL;
+    eqlite_diag d;
+    const char *one = "process where event.categry == \"x\"";
+    eqlite_schema_set_suggestions(s, 0);
+    cr_assert_eq(eqlite_compile(s, one, strlen(one), &p, &d), EQLITE_ENOTFOUND);
+    cr_assert_str_eq(d.message, "Unknown column [event.categry]");
+    eqlite_schema_set_suggestions(s, 1);
+    cr_assert_eq(eqlite_compile(s, one, strlen(one), &p, &d), EQLITE_ENOTFOUND);
+    cr_assert_str_eq(d.message, "Unknown column [event.categry], did you mean [event.category]?");
+    eqlite_schema_set_suggestions(NULL, 0); /* ignored */
+    eqlite_schema_free(s);
+}
+
 /* QL's In: list values must have the operand's type, or both be strings, or
  * both numbers (VerifierTests.testMixedSet); == stays lenient (testQueryOk). */
 Test(sema, in_list_of_another_type_is_an_error_as_in_elasticsearch)

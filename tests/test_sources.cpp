@@ -571,6 +571,34 @@ Test(sources, detection_reads_the_first_value_in_document_order) {
     for (size_t i = 0; i < want.size(); i++) cr_expect_eq(got[i], want[i], "record %zu", i + 1);
 }
 
+Test(sources, detection_afresh_reads_the_first_value_in_document_order) {
+    // the same records, each after one of no known shape, so that none is
+    // tried first against the previous record's profile; then more root
+    // keys on the way to a detect path than a record usually has
+    const char *two = "profile one\ndetect a.b == one\nset out.p one\n"
+                      "profile two\ndetect a.b == two\nset out.p two\n";
+    const char *records[] = {"{\"a\":{\"b\":\"one\"}}", "{\"a.b\":\"two\"}", "{\"a.b\":\"two\",\"a\":{\"b\":\"one\"}}",
+                             "{\"a\":{\"c\":1},\"a.b\":\"one\"}", "{\"a\":{\"b\":\"two\"},\"a\":{\"b\":\"one\"}}",
+                             "{\"a\":{\"b.x\":\"one\"}}", "{\"\":{\"a.b\":\"one\"}}", "{\"a\":[{\"b\":\"one\"}]}"};
+    const char *want[] = {"one", "two", "two", "one", "two", "-", "-", "-"};
+    std::string data;
+    for (const char *r : records) data += std::string("{\"zz\":0}\n") + r + "\n";
+    std::string many_a, many_a_b;
+    for (int i = 0; i < 40; i++) many_a += "\"a\":{\"c\":" + std::to_string(i) + "},";
+    for (int i = 0; i < 40; i++) many_a_b += "\"a.b\":null,";
+    data += "{\"zz\":0}\n{" + many_a + "\"a\":{\"b\":\"two\"},\"a\":{\"b\":\"one\"}}\n";
+    data += "{\"zz\":0}\n{" + many_a_b + "\"x\":1,\"a.b\":\"one\"}\n";
+    std::vector<std::string> got = converted(two, data);
+    cr_assert_eq(got.size(), 2 * (sizeof records / sizeof *records) + 4);
+    for (size_t i = 0; i < sizeof records / sizeof *records; i++) {
+        cr_expect_eq(got[2 * i], "-: {\"zz\":0}");
+        cr_expect_eq(got[2 * i + 1].substr(0, got[2 * i + 1].find(':')), want[i], "record %zu: %s", i + 1, got[2 * i + 1].c_str());
+    }
+    size_t n = got.size();
+    cr_expect_eq(got[n - 3].substr(0, got[n - 3].find(':')), "two", "the first a holding b, past 40 without it");
+    cr_expect_eq(got[n - 1].substr(0, got[n - 1].find(':')), "-", "the first a.b is null: %s", got[n - 1].c_str());
+}
+
 Test(sources, a_key_met_again_reads_the_path_it_is_under) {
     // the same key under different objects, spelled dotted or nested, in
     // changing orders from record to record

@@ -201,13 +201,31 @@ void compile_profile(Profile &p) {
 void compile_detection(eq_profiles *p) {
     p->detect_nodes.assign(1, InNode{});
     p->ndetect = 0;
+    p->detect_roots.clear();
     for (Profile &pr : p->list)
         for (auto &line : pr.detect)
             for (Cond &c : line) {
                 InNode &n = p->detect_nodes[in_node(p->detect_nodes, c.ref.path)];
                 if (n.id < 0) n.id = static_cast<int32_t>(p->ndetect++);
                 c.ref.id = static_cast<uint32_t>(n.id);
+                for (size_t end = c.ref.path.find('.');; end = c.ref.path.find('.', end + 1)) {
+                    p->detect_roots.push_back(c.ref.path.substr(0, end));
+                    if (end == std::string::npos) break;
+                }
             }
+    constexpr size_t top = eq_profiles::kRootLengths;
+    std::sort(p->detect_roots.begin(), p->detect_roots.end(), [](const std::string &a, const std::string &b) {
+        return a.size() != b.size() ? a.size() < b.size() : a < b;
+    });
+    p->detect_roots.erase(std::unique(p->detect_roots.begin(), p->detect_roots.end()), p->detect_roots.end());
+    std::memset(p->root_start, 0, sizeof p->root_start);
+    std::memset(p->root_first, 0, sizeof p->root_first);
+    for (const std::string &r : p->detect_roots) {
+        size_t n = std::min(r.size(), top);
+        p->root_start[n + 1]++;
+        if (!r.empty()) p->root_first[n][static_cast<unsigned char>(r[0]) >> 6] |= uint64_t{1} << (r[0] & 63);
+    }
+    for (size_t n = 1; n <= top + 1; n++) p->root_start[n] += p->root_start[n - 1];
     // Every profile's walk meets every detect path too (profiles_detect_walked).
     for (Profile &pr : p->list) {
         for (InNode &n : pr.in_nodes) n.detect = -1;

@@ -334,6 +334,14 @@ struct eq_profiles {
     // numbers its path, so a record looks each path up once
     std::vector<InNode> detect_nodes;
     size_t ndetect = 0;
+    // the root keys a detect lookup can go through: each detect path and
+    // its dotted prefixes, by length (bucket kRootLengths: that or longer);
+    // those of length n are detect_roots[root_start[n], root_start[n + 1]),
+    // and root_first[n] has a bit for each of their first bytes
+    static constexpr size_t kRootLengths = 64;
+    std::vector<std::string> detect_roots;
+    uint32_t root_start[kRootLengths + 2] = {};
+    uint64_t root_first[kRootLengths + 1][4] = {};
     // records taken per profile (+1: no known shape), by all readers
     mutable std::unique_ptr<std::atomic<uint64_t>[]> counts;
     size_t ncounts = 0;

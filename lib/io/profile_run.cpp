@@ -711,33 +711,56 @@ template <typename Find> int detect_by(const eq_profiles *p, Find find) {
     return -1;
 }
 
+// Whether a root key is a detect path or one of its dotted prefixes: no
+// other key can lead dom_find to a detect path.
+static bool is_detect_root(const eq_profiles *p, std::string_view k) {
+    size_t n = std::min(k.size(), eq_profiles::kRootLengths);
+    unsigned char c = static_cast<unsigned char>(k[0]);
+    if (!((p->root_first[n][c >> 6] >> (c & 63)) & 1)) return false; // most keys
+    for (uint32_t i = p->root_start[n]; i < p->root_start[n + 1]; i++)
+        if (p->detect_roots[i] == k) return true;
+    return false;
+}
+
 int profiles_detect(const eq_profiles *p, object root) {
-    // A detect path is looked up when a condition first needs it, once per
-    // record: profiles are tried in order and most fail on their first
-    // condition, so an ECS record is settled by a few root keys.
-    // (per record: the slots are left unconstructed, only the states cleared)
-    constexpr size_t kOnStack = 64;
-    union Slot {
-        element e;
-        Slot() {}
-    } stack_val[kOnStack];
-    uint8_t stack_state[kOnStack]; // 0 not looked up, 1 absent, 2 found
-    std::vector<Slot> heap_val;
-    std::vector<uint8_t> heap_state;
-    Slot *val = stack_val;
-    uint8_t *state = stack_state;
-    if (p->ndetect > kOnStack) {
-        heap_val.resize(p->ndetect);
-        heap_state.resize(p->ndetect);
-        val = heap_val.data();
-        state = heap_state.data();
+    // One pass keeps the root's fields whose key can lead to a detect path
+    // (most keys of an ECS record cannot), in record order; each path is
+    // then looked up among them alone, first match first, as dom_find does.
+    struct Root {
+        std::string_view key;
+        element value;
+    };
+    constexpr size_t kOnStack = 16;
+    Root stack_roots[kOnStack];
+    std::vector<Root> heap_roots; // past kOnStack such keys (duplicates, say)
+    Root *roots = stack_roots;
+    size_t nroots = 0;
+    for (auto field : root) {
+        std::string_view k(field.key.data(), field.key.size());
+        if (k.empty() || !is_detect_root(p, k)) continue;
+        if (nroots == kOnStack && roots == stack_roots) heap_roots.assign(stack_roots, stack_roots + kOnStack);
+        if (nroots >= kOnStack) {
+            heap_roots.push_back({k, field.value});
+            roots = heap_roots.data();
+        } else {
+            roots[nroots] = {k, field.value};
+        }
+        nroots++;
     }
-    std::memset(state, 0, p->ndetect);
     return detect_by(p, [&](const Cond &c, element *e) {
-        uint8_t &st = state[c.ref.id];
-        if (!st) st = dom_find(root, c.ref.path, &val[c.ref.id].e) ? 2 : 1;
-        if (st == 2) *e = val[c.ref.id].e;
-        return st == 2;
+        std::string_view path = c.ref.path;
+        for (size_t i = 0; i < nroots; i++) {
+            std::string_view k = roots[i].key;
+            if (k == path) {
+                *e = roots[i].value;
+                return true;
+            }
+            if (path.size() > k.size() && path[k.size()] == '.' && path.substr(0, k.size()) == k &&
+                roots[i].value.type() == element_type::OBJECT &&
+                dom_find(object(roots[i].value), path.substr(k.size() + 1), e))
+                return true;
+        }
+        return false;
     });
 }
 
