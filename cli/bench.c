@@ -346,7 +346,7 @@ static int run_file(eng *e, const bench_args *a)
         bool in_order = false;
         char *paths[] = {(char *)a->file};
         if (e->nrules > 1 && (a->per_rule || e->nrules <= 64) && e->ordered && eng_can_split(a->file) &&
-            eng_files_in_order(e, paths, 1, &in_order) == 0 && !in_order) {
+            eng_files_in_order(e, paths, 1, 1, &in_order) == 0 && !in_order) {
             printf("(no per-rule pass: the file is not in order, and one matcher per rule reads it as it is)\n");
             print_matches(e, &best);
         } else if (e->nrules > 1 && (a->per_rule || e->nrules <= 64)) {

@@ -453,6 +453,7 @@ struct eng_runner {
      * index (a side of the split has its own), then hits[e->nrules] */
     uint64_t *prof;
     size_t nown;
+    eng_subset side; /* the rules it runs */
 };
 
 void eng_runner_set_lines(eng_runner *r, eng_line_of line_of, void *ctx)
@@ -580,6 +581,7 @@ eng_runner *eng_runner_new_subset(eng *e, eq_strbuf *out, eng_subset which)
         return NULL;
     r->e = e;
     r->out = out;
+    r->side = which;
     bool ok;
     if (which != ENG_ALL) {
         ok = eqlite_scanner_new(e->rs, &e->opt.limits, &r->sc) == EQLITE_OK &&
@@ -668,32 +670,10 @@ int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eqlite_record *
     return eng_runner_feed_marked(r, ev, rec, NULL);
 }
 
-int eng_runner_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks)
+/* What a feed's status means for the run: 0 goes on (an out-of-order event
+ * is noted), 2 stops it with a message naming the event. */
+static int fed(eng_runner *r, eqlite_status st, const eqlite_record *rec)
 {
-    eqlite_status st = eqlite_scanner_mark(r->sc, ev, marks);
-    if (st == EQLITE_OK)
-        return 0;
-    eqlite_record where;
-    if (rec && r->line_of) {
-        where = *rec;
-        where.number = r->line_of(r->line_ctx, rec);
-        rec = &where;
-    }
-    return engine_error(r, st, rec);
-}
-
-int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks)
-{
-    if (r->stopped)
-        return 0;
-    uint64_t t0 = r->prof && r->one ? now_ns() : 0; /* a scanner times its rules itself */
-    eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r)
-                       : marks ? eqlite_scanner_match_marked(r->sc, ev, marks, on_rule_result, r)
-                               : eqlite_scanner_match(r->sc, ev, on_rule_result, r);
-    if (t0) {
-        r->prof[0] += now_ns() - t0;
-        r->prof[1]++;
-    }
     if (st == EQLITE_OK)
         return 0;
     eng_late_reason why = r->e->opt.reorder_window > 0 ? ENG_LATE_BEYOND_WINDOW : ENG_LATE_OUT_OF_ORDER;
@@ -709,6 +689,32 @@ int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_r
         return 0;
     }
     return engine_error(r, st, rec);
+}
+
+int eng_runner_feed_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks,
+                         size_t *nmarks)
+{
+    if (r->stopped) { /* the other side may go on: the marks still come */
+        *nmarks = eqlite_ruleset_marks_words(r->e->rs);
+        return fed(r, eqlite_scanner_mark(r->sc, ev, marks), rec);
+    }
+    const uint64_t *other = r->e->sides[r->side == ENG_PLAIN ? ENG_ORDERED - 1 : ENG_PLAIN - 1].rules;
+    return fed(r, eqlite_scanner_match_mark(r->sc, ev, other, marks, nmarks, on_rule_result, r), rec);
+}
+
+int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks)
+{
+    if (r->stopped)
+        return 0;
+    uint64_t t0 = r->prof && r->one ? now_ns() : 0; /* a scanner times its rules itself */
+    eqlite_status st = r->one ? eqlite_feed(r->one, ev, on_result, r)
+                       : marks ? eqlite_scanner_match_marked(r->sc, ev, marks, on_rule_result, r)
+                               : eqlite_scanner_match(r->sc, ev, on_rule_result, r);
+    if (t0) {
+        r->prof[0] += now_ns() - t0;
+        r->prof[1]++;
+    }
+    return fed(r, st, rec);
 }
 
 int eng_runner_flush(eng_runner *r)
@@ -967,7 +973,7 @@ static int run_ordered(eng *e, char *const *paths, size_t npaths, int jobs)
      * checked without reading them, so the sort's first pass does it. */
     bool stream = any_stdin(paths, npaths), in_order = false;
     int status = 0;
-    if (!stream && all_plain(paths, npaths) && (status = eng_files_in_order(e, paths, npaths, &in_order)) != 0)
+    if (!stream && all_plain(paths, npaths) && (status = eng_files_in_order(e, paths, npaths, jobs, &in_order)) != 0)
         return status;
     if (in_order && !stream && jobs > 1 && e->opt.limits.size == 0)
         status = parallel_all(e, paths, npaths, jobs);

@@ -222,11 +222,13 @@ void eng_runner_set_out(eng_runner *r, eq_strbuf *out);
 /* Feeds one event to every matcher. 0, or 2 on an engine error. An
  * out-of-order event is reported (file:line) and counted, not fatal. */
 int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec);
-/* A runner over one side of the split: marks the event's guards for both
- * sides (eqlite_ruleset_marks_words(e->rs) words); 0, or 2 on an error. */
-int eng_runner_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks);
-/* eng_runner_feed with the event's marks from eng_runner_mark (a runner
- * over one side of the split; marks NULL: it marks the event itself). */
+/* eng_runner_feed by a runner over one side of the split, which also
+ * writes the event's marks for the other side: up to
+ * eqlite_ruleset_marks_words(e->rs) words, *nmarks of them used. */
+int eng_runner_feed_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks,
+                         size_t *nmarks);
+/* eng_runner_feed with the event's marks from eng_runner_feed_mark (a runner
+ * over the other side of the split; marks NULL: it marks the event itself). */
 int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks);
 /* Records whose line is not the one in their file (a chunk of -j, an event
  * read back for a sort): line_of gives it, counted only for a message. */
@@ -250,8 +252,9 @@ void eng_note_late(eng *e, const eqlite_record *rec, eng_late_reason why);
 /* One stderr line per reason that happened. */
 void eng_report_late(const eng *e);
 /* Whether plain files, read one after the other, are in (timestamp,
- * tiebreaker) order (order_check.c). 0, or 2 when a file is unreadable. */
-int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order);
+ * tiebreaker) order (order_check.c), checked in `jobs` threads when the
+ * line starts can tell. 0, or 2 when a file is unreadable. */
+int eng_files_in_order(eng *e, char *const *paths, size_t npaths, int jobs, bool *in_order);
 /* The same for an NDJSON buffer (the reader decides). */
 int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order);
 /* Sorted runs (sort_index.c): every input through an index sorted on
@@ -261,7 +264,8 @@ int eng_run_ordered_memory(eng *e, const char *data, size_t len, const char *dis
 /* `jobs` threads, this one included (parallel.c). `ordered` (a runner over
  * ENG_ORDERED, or NULL when every rule is plain): each thread runs the plain
  * rules over chunks and keeps the events' marks and copies; whichever thread
- * writes a chunk feeds them to `ordered` in input order and merges results. */
+ * writes a chunk feeds them to `ordered` in input order and merges results
+ * (the thread reading the next chunk to write feeds its events as it reads). */
 int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered);
 bool eng_can_split(const char *path);
 /* "sources: NAME N ... unknown-shape N" (the records each profile took) to f. */

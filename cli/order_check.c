@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -83,6 +84,8 @@ typedef struct line_check {
     bool stale;          /* *last is not yet prev's instant */
     int64_t *last;
     bool *have;
+    int64_t first;       /* the first timestamp this check parsed with none before (a piece's first) */
+    bool have_first;
 } line_check;
 
 static bool line_check_init(line_check *c, const char *ts, int64_t *last, bool *have)
@@ -129,6 +132,10 @@ static fast_verdict check_line(line_check *c, const char *s, const char *le)
             eqlite_date_parse(v, vlen, &t) != EQLITE_OK)
             return FAST_UNDECIDED; /* not a timestamp: the reader reports it */
         order = *c->have && t < *c->last ? -1 : 1;
+        if (!*c->have && !c->have_first) {
+            c->first = t;
+            c->have_first = true;
+        }
         *c->last = t;
         *c->have = true;
         c->stale = false;
@@ -151,18 +158,22 @@ static void keep_prev(line_check *c)
     }
 }
 
-/* The lines of fd, read as the reader reads: read(2) into one buffer, so
+/* The lines of fd that start in [from, to) (a line begun before `to` is
+ * read to its end), read as the reader reads: pread(2) into one buffer, so
  * the scan finds the bytes in cache and memory stays one buffer however
- * large the file (a mapping's pages had to be dropped as it went). */
-static fast_verdict fast_check(int fd, line_check *c)
+ * large the file (a mapping's pages had to be dropped as it went). A range
+ * from the middle of a line starts at the next line. */
+static fast_verdict fast_check(int fd, off_t from, off_t to, line_check *c)
 {
     size_t cap = (size_t)1 << 20, have = 0;
     char *buf = malloc(cap);
     if (!buf)
         return FAST_UNDECIDED;
+    off_t base = from > 0 ? from - 1 : 0; /* the file offset of buf[0]; from - 1 tells whether a line starts at from */
+    bool skip = from > 0;                 /* up to the first line end: a line begun before the range */
     fast_verdict v = FAST_IN_ORDER;
-    for (;;) {
-        ssize_t got = read(fd, buf + have, cap - have);
+    for (bool done = false; !done;) {
+        ssize_t got = pread(fd, buf + have, cap - have, base + (off_t)have);
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
@@ -170,18 +181,32 @@ static fast_verdict fast_check(int fd, line_check *c)
             break;
         }
         const char *p = buf, *end = buf + have + (size_t)got, *nl;
-        while (v == FAST_IN_ORDER && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        if (skip && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+            p = nl + 1;
+            skip = false;
+        }
+        while (!skip && v == FAST_IN_ORDER && (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+            if (base + (p - buf) >= to) {
+                done = true;
+                break;
+            }
             v = check_line(c, p, nl);
             p = nl + 1;
         }
-        if (v != FAST_IN_ORDER || got == 0) {
-            if (v == FAST_IN_ORDER && p < end) /* the last line has no newline */
+        if (skip && got > 0) { /* no line end yet: nothing here to keep */
+            base += (off_t)(end - buf);
+            have = 0;
+            continue;
+        }
+        if (done || v != FAST_IN_ORDER || got == 0) {
+            if (!done && !skip && v == FAST_IN_ORDER && p < end && base + (p - buf) < to) /* the last line has no newline */
                 v = check_line(c, p, end);
             break;
         }
         keep_prev(c);
         have = (size_t)(end - p); /* a line begun: to the front, the buffer grows if it is full */
         memmove(buf, p, have);
+        base += (off_t)(p - buf);
         if (have == cap) {
             char *grown = cap < ((size_t)64 << 20) ? realloc(buf, cap * 2) : NULL;
             if (!grown) {
@@ -293,7 +318,7 @@ int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order)
     return status == INPUT_ENDS ? 0 : status;
 }
 
-int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order)
+static int files_in_order_serially(eng *e, char *const *paths, size_t npaths, bool *in_order)
 {
     *in_order = true;
     const char *ts = e->opt.timestamp_field ? e->opt.timestamp_field : "@timestamp";
@@ -320,7 +345,7 @@ int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order
                 posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
                 int64_t before = last;
                 bool had = have;
-                v = fast_check(fd, &lc);
+                v = fast_check(fd, 0, INT64_MAX, &lc);
                 if (v == FAST_UNDECIDED) { /* the reader redoes this file */
                     last = before;
                     have = had;
@@ -349,4 +374,157 @@ int eng_files_in_order(eng *e, char *const *paths, size_t npaths, bool *in_order
     }
     free(st.tb_text);
     return status;
+}
+
+/* ---- the fast check in parallel (-j) ------------------------------------ */
+
+/* A piece of a file: the lines starting in [from, to), checked alone; its
+ * first and last timestamps are compared with its neighbours' afterwards. */
+typedef struct piece {
+    int fd;
+    off_t from, to;
+    fast_verdict verdict;
+    bool lines;         /* a timestamp was read */
+    int64_t first, last;
+} piece;
+
+typedef struct pieces {
+    const char *ts;
+    piece *items;
+    size_t n, next;
+    size_t stop_at; /* pieces past the first that is not in order need no check */
+    pthread_mutex_t mu;
+} pieces;
+
+static void check_piece(const pieces *ps, piece *pc)
+{
+    int64_t last = 0;
+    bool have = false;
+    line_check lc;
+    pc->verdict = line_check_init(&lc, ps->ts, &last, &have) ? fast_check(pc->fd, pc->from, pc->to, &lc) : FAST_UNDECIDED;
+    pc->lines = have;
+    pc->first = lc.first;
+    pc->last = last;
+}
+
+static void *check_pieces(void *arg)
+{
+    pieces *ps = arg;
+    pthread_mutex_lock(&ps->mu);
+    while (ps->next < ps->n && ps->next <= ps->stop_at) {
+        piece *pc = &ps->items[ps->next++];
+        pthread_mutex_unlock(&ps->mu);
+        check_piece(ps, pc);
+        pthread_mutex_lock(&ps->mu);
+        size_t at = (size_t)(pc - ps->items);
+        if (pc->verdict != FAST_IN_ORDER && at < ps->stop_at)
+            ps->stop_at = at;
+    }
+    pthread_mutex_unlock(&ps->mu);
+    return NULL;
+}
+
+#define PIECE_MIN ((off_t)1 << 20)
+
+/* Cuts the files into pieces, a few per job (threads that finish early
+ * take more), opening each file once. False when a file cannot be opened or
+ * sized, or memory runs out: the serial check then decides (and reports). */
+static bool cut_pieces(char *const *paths, size_t npaths, int jobs, pieces *ps)
+{
+    off_t total = 0;
+    struct stat st;
+    for (size_t k = 0; k < npaths; k++)
+        total += stat(paths[k], &st) == 0 ? st.st_size : 0;
+    off_t step = total / (4 * jobs) > PIECE_MIN ? total / (4 * jobs) : PIECE_MIN;
+    for (size_t k = 0; k < npaths; k++) {
+        int fd = open(paths[k], O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) != 0) {
+            if (fd >= 0)
+                close(fd);
+            return false;
+        }
+        off_t from = 0;
+        do {
+            piece *grown = realloc(ps->items, (ps->n + 1) * sizeof *grown);
+            if (!grown) {
+                if (from == 0)
+                    close(fd);
+                return false;
+            }
+            ps->items = grown;
+            off_t to = st.st_size - from > step ? from + step : st.st_size;
+            ps->items[ps->n++] = (piece){.fd = fd, .from = from, .to = to};
+            from = to;
+        } while (from < st.st_size);
+    }
+    return true;
+}
+
+static void close_pieces(pieces *ps)
+{
+    for (size_t k = 0; k < ps->n; k++)
+        if (k == 0 || ps->items[k].fd != ps->items[k - 1].fd)
+            close(ps->items[k].fd);
+    free(ps->items);
+}
+
+/* The pieces' verdicts, in input order, as the serial check reads them:
+ * the first piece not in order decides, and each piece's first timestamp
+ * must not come before the last one read before it. Undecided: the
+ * serial check decides (it redoes the work, the same way it would alone). */
+static fast_verdict join_pieces(const pieces *ps)
+{
+    bool have = false;
+    int64_t last = 0;
+    for (size_t k = 0; k < ps->n; k++) {
+        const piece *pc = &ps->items[k];
+        if (pc->verdict != FAST_IN_ORDER)
+            return pc->verdict;
+        if (!pc->lines)
+            continue;
+        if (have && pc->first < last)
+            return FAST_OUT_OF_ORDER;
+        have = true;
+        last = pc->last;
+    }
+    return FAST_IN_ORDER;
+}
+
+/* -j: the fast check over pieces of the files in `jobs` threads (this one
+ * among them). Returns the verdict, FAST_UNDECIDED when it cannot run. */
+static fast_verdict parallel_fast_check(eng *e, char *const *paths, size_t npaths, int jobs)
+{
+    const char *ts = e->opt.timestamp_field ? e->opt.timestamp_field : "@timestamp";
+    uint32_t id;
+    if (jobs < 2 || !*ts || (e->opt.tiebreaker_field && *e->opt.tiebreaker_field) ||
+        (eqlite_schema_lookup(e->schema, ts, strlen(ts), &id) == EQLITE_OK && eqlite_mapping_date_format(e->mapping, id)))
+        return FAST_UNDECIDED; /* as the serial check: the reader decides */
+    pieces ps = {.ts = ts, .stop_at = SIZE_MAX};
+    if (!cut_pieces(paths, npaths, jobs, &ps)) {
+        close_pieces(&ps);
+        return FAST_UNDECIDED;
+    }
+    eng_progress_step(e, ENG_STEP_CHECK_ORDER, 0);
+    pthread_mutex_init(&ps.mu, NULL);
+    pthread_t threads[15];
+    int started = 0;
+    while (started < jobs - 1 && started < 15 && (size_t)started + 1 < ps.n &&
+           pthread_create(&threads[started], NULL, check_pieces, &ps) == 0)
+        started++;
+    check_pieces(&ps);
+    for (int k = 0; k < started; k++)
+        pthread_join(threads[k], NULL);
+    pthread_mutex_destroy(&ps.mu);
+    fast_verdict v = join_pieces(&ps);
+    close_pieces(&ps);
+    return v;
+}
+
+int eng_files_in_order(eng *e, char *const *paths, size_t npaths, int jobs, bool *in_order)
+{
+    fast_verdict v = parallel_fast_check(e, paths, npaths, jobs);
+    if (v == FAST_UNDECIDED)
+        return files_in_order_serially(e, paths, npaths, in_order);
+    *in_order = v == FAST_IN_ORDER;
+    return 0;
 }

@@ -6,9 +6,12 @@
  * that moves from thread to thread: it reports the chunk's bad lines with
  * absolute line numbers and, in split runs, feeds the chunk's events to the
  * ordered rules (sequences, samples, pipes) in order, so neither side waits
- * for a thread kept for the other. A worker drops the pages it has read
- * every MiB (results are copies), so resident memory stays flat however large
- * the file. At most jobs + 2 chunks (up to WINDOW) are in flight: each
+ * for a thread kept for the other. A thread running the next chunk to write
+ * becomes its writer as soon as the chunks before are written: it feeds the
+ * events it has copied so far, then each further one to both sides as it
+ * reads it, with no copy (about half the events, with two threads). A
+ * worker drops the pages it has read every MiB (results are copies), so
+ * resident memory stays flat however large the file. At most jobs + 2 chunks (up to WINDOW) are in flight: each
  * holds its results and, in split runs, its events' marks and copies. */
 #define _DEFAULT_SOURCE
 #include <fcntl.h>
@@ -43,9 +46,11 @@ typedef struct slot {
     int status;
     eq_strbuf tags;       /* eng_tag per result in out (split runs) */
     event_copy **evs;  /* split runs: every event of the chunk, for the ordered rules */
-    uint64_t *marks;   /* split runs: mark_words per event, the guards it passes (every rule) */
-    size_t nevs, evcap;
+    size_t *mark_at;   /* split runs: where each event's marks start in marks */
+    uint64_t *marks;   /* split runs: the guards of the ordered rules each event passes, compact */
+    size_t nevs, evcap, nmarks, markcap;
     copy_arena arena; /* where evs live, dropped once the chunk is written */
+    bool writing;     /* split runs: this chunk's thread became the writer while reading it */
 } slot;
 
 typedef struct par {
@@ -67,8 +72,11 @@ typedef struct par {
     int status;     /* the first failure that stopped the run */
     bool cpu_split; /* EQLITE_CPU_SPLIT: time the two stages per thread */
     double cpu_chunks, cpu_write; /* seconds of thread CPU in each stage, all threads */
+    uint64_t handed, handed_marks; /* split runs: events handed to the ordered rules, words of their marks */
+    uint64_t handed_bare;          /* split runs: events handed with their time alone */
     eng_runner *ordered; /* split runs: the ordered rules, fed here in order */
-    size_t mark_words;   /* split runs: words of one event's marks */
+    size_t mark_words;   /* split runs: words of one event's marks, at most */
+    uint64_t *no_marks;  /* split runs: the marks of an event that marks no ordered rule (zeros) */
     uint64_t window;     /* chunks in flight at most (slots used) */
     event_view view;
     eq_strbuf seq_out, seq_tags; /* the ordered rules' results for one event */
@@ -127,40 +135,101 @@ static uint64_t chunk_line(void *ctx, const eqlite_record *rec)
     return eng_count_lines(s->data, s->start) + rec->number;
 }
 
-static bool grow_events(par *p, slot *s)
+static bool grow_events(slot *s)
 {
     size_t cap = s->evcap ? s->evcap * 2 : 4096;
     event_copy **evs = realloc(s->evs, cap * sizeof *evs);
     if (evs)
         s->evs = evs;
-    uint64_t *marks = evs ? realloc(s->marks, cap * p->mark_words * sizeof *marks) : NULL;
-    if (!marks)
+    size_t *at = evs ? realloc(s->mark_at, cap * sizeof *at) : NULL;
+    if (!at)
         return false;
-    s->marks = marks;
+    s->mark_at = at;
     s->evcap = cap;
     return true;
 }
 
-/* Split runs: the event's guard marks (for both sides) and a copy of the
- * fields the ordered rules read, for the thread that feeds them in order. */
+/* Room for one more event's marks. */
+static bool reserve_marks(par *p, slot *s)
+{
+    if (s->markcap - s->nmarks >= p->mark_words)
+        return true;
+    size_t cap = s->markcap * 2 > s->nmarks + p->mark_words ? s->markcap * 2 : s->nmarks + p->mark_words * 4096;
+    uint64_t *marks = realloc(s->marks, cap * sizeof *marks);
+    if (!marks)
+        return false;
+    s->marks = marks;
+    s->markcap = cap;
+    return true;
+}
+
+/* Split runs: the plain rules' match, which marks the event for the
+ * ordered rules, and a copy of it for the thread that feeds them in order:
+ * of the fields they read when the marks let any of them run, else of the
+ * time alone (a sequence that checks time takes it, no filter can match). */
 static int hand_over(par *p, eng_runner *r, slot *s, const eqlite_event *ev, eqlite_record *rec, eqlite_reader *rd)
 {
-    if (s->nevs == s->evcap && !grow_events(p, s))
+    if ((s->nevs == s->evcap && !grow_events(s)) || !reserve_marks(p, s))
         return eng_out_of_memory("handing events to the ordered rules");
-    int status = eng_runner_mark(r, ev, rec, s->marks + s->nevs * p->mark_words);
-    if (status)
-        return status;
+    size_t nmarks = 0;
+    eng_runner_set_tags(r, &s->tags, (uint32_t)s->nevs);
+    int status = eng_runner_feed_mark(r, ev, rec, s->marks + s->nmarks, &nmarks);
+    /* an event whose match failed still goes over: -j 1 runs every rule on it */
     /* the text stays in the mapping until the run ends (a dropped page
      * faults back in), and a kept event copies it (retain_text) */
     bool in_mapping = rec->text != NULL; /* else a converted record's text, in the reader */
     if (!in_mapping && eqlite_reader_text(rd, &rec->text, &rec->len) != EQLITE_OK)
         return eng_out_of_memory("handing events to the ordered rules");
-    event_copy *c = event_copy_make(ev, rec, p->e->ordered_fields, p->e->nordered_fields, in_mapping, &s->arena);
+    const eng *e = p->e;
+    event_copy *c = event_copy_make(ev, rec, e->ordered_fields, nmarks ? e->nordered_fields : 0, in_mapping, &s->arena);
     if (!c)
         return eng_out_of_memory("handing events to the ordered rules");
-    eng_runner_set_tags(r, &s->tags, (uint32_t)s->nevs);
+    s->mark_at[s->nevs] = nmarks ? s->nmarks : SIZE_MAX;
+    s->nmarks += nmarks;
     s->evs[s->nevs++] = c;
-    return 0;
+    return status;
+}
+
+/* Where a merge stands in the plain side's results and tags. */
+typedef struct merge_at {
+    size_t tag;
+    uint64_t start;
+} merge_at;
+
+static void report_bad_lines(par *p, slot *s);
+static int write_so_far(par *p, slot *s);
+static int merge_event(par *p, slot *s, uint32_t k, const eqlite_event *ev, const eqlite_record *rec,
+                       const uint64_t *marks, merge_at *at);
+
+/* Split runs: whether the thread reading s may write it now (the chunks
+ * before are written and no one writes); if so it is the writer. */
+static bool my_turn(par *p, const slot *s)
+{
+    if (__atomic_load_n(&p->emit_index, __ATOMIC_ACQUIRE) != s->index || __atomic_load_n(&p->writing, __ATOMIC_ACQUIRE))
+        return false;
+    pthread_mutex_lock(&p->mu);
+    bool mine = !p->stop && !p->writing && p->emit_index == s->index;
+    if (mine)
+        __atomic_store_n(&p->writing, true, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&p->mu);
+    return mine;
+}
+
+/* Split runs, once the reading thread writes its chunk: an event through
+ * both sides now, no copy, its results merged straight into the output. */
+static int feed_both(par *p, eng_runner *r, slot *s, const eqlite_event *ev, const eqlite_record *rec)
+{
+    if (!reserve_marks(p, s))
+        return eng_out_of_memory("feeding the ordered rules");
+    size_t nmarks = 0;
+    eng_runner_set_tags(r, &s->tags, 0);
+    int status = eng_runner_feed_mark(r, ev, rec, s->marks, &nmarks);
+    if (s->out.failed || s->tags.failed) /* a lost tag loses its result */
+        return eng_out_of_memory("collecting results");
+    merge_at at = {0, 0};
+    int merged = merge_event(p, s, 0, ev, rec, nmarks ? s->marks : p->no_marks, &at);
+    s->out.len = s->tags.len = 0;
+    return status ? status : merged;
 }
 
 static void run_chunk(par *p, eng_runner *r, slot *s)
@@ -182,12 +251,18 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
     eqlite_record rec;
     size_t dropped = s->start; /* input before this is no longer mapped */
     for (int k; (k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
+        /* the chunks before are written: write this one as it is read, from here */
+        if (p->ordered && !s->writing && (s->events & 63) == 0 && my_turn(p, s) &&
+            (s->writing = true, (s->status = write_so_far(p, s)) != 0))
+            break;
         if (s->start + rec.offset > dropped + DROP_STEP) {
             drop_pages(p, dropped, s->start + rec.offset);
             dropped = s->start + rec.offset;
         }
         if (k != EQLITE_READ_EVENT) {
             note_bad(s, rec.number, rec.reason);
+            if (s->writing)
+                report_bad_lines(p, s);
             if (k == EQLITE_READ_FATAL || p->e->opt.strict) {
                 s->status = 2;
                 break;
@@ -197,9 +272,11 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
         eng_text text = {rec.text, rec.len, rd};
         ev.user = &text;
         s->events++;
-        if (p->ordered) { /* the marks serve both sides */
-            if ((s->status = hand_over(p, r, s, &ev, &rec, rd)) != 0 ||
-                (s->status = eng_runner_feed_marked(r, &ev, &rec, s->marks + (s->nevs - 1) * p->mark_words)) != 0)
+        if (s->writing) {
+            if ((s->status = feed_both(p, r, s, &ev, &rec)) != 0)
+                break;
+        } else if (p->ordered) { /* one index of the event serves both sides */
+            if ((s->status = hand_over(p, r, s, &ev, &rec, rd)) != 0)
                 break;
         } else if ((s->status = eng_runner_feed(r, &ev, &rec)) != 0) {
             break;
@@ -225,6 +302,7 @@ static slot *take(par *p)
     const char *nl = s->end < p->size ? memchr(p->data + s->end, '\n', p->size - s->end) : NULL;
     s->end = nl ? (size_t)(nl - p->data) + 1 : p->size;
     s->events = s->bad = s->matches = 0;
+    s->writing = false;
     p->next_start = s->end;
     return s;
 }
@@ -238,6 +316,19 @@ static double thread_cpu(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The writer is done with slot s (status st). Called locked. */
+static void written(par *p, slot *s, int st)
+{
+    s->state = SLOT_FREE;
+    __atomic_store_n(&p->emit_index, p->emit_index + 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&p->writing, false, __ATOMIC_RELEASE);
+    if (st && !p->status) {
+        p->status = st;
+        p->stop = true;
+    }
+    pthread_cond_broadcast(&p->cv);
+}
+
 /* One thread's share of the run, until every chunk is written or the run
  * stops. Writing the next chunk comes first: it is the one stage that
  * cannot be shared, and the window waits on it. r is NULL for a thread
@@ -249,20 +340,13 @@ static void work(par *p, eng_runner *r)
     while (!p->stop) { /* after a failure nothing more is written */
         slot *next = &p->slots[p->emit_index % p->window];
         if (!p->writing && next->state == SLOT_DONE && next->index == p->emit_index) {
-            p->writing = true;
+            __atomic_store_n(&p->writing, true, __ATOMIC_RELEASE);
             pthread_mutex_unlock(&p->mu);
             double t0 = p->cpu_split ? thread_cpu() : 0;
             int st = emit(p, next);
             write += p->cpu_split ? thread_cpu() - t0 : 0;
             pthread_mutex_lock(&p->mu);
-            next->state = SLOT_FREE;
-            p->emit_index++;
-            p->writing = false;
-            if (st && !p->status) {
-                p->status = st;
-                p->stop = true;
-            }
-            pthread_cond_broadcast(&p->cv);
+            written(p, next, st);
             continue;
         }
         if (p->next_start >= p->size && p->emit_index == p->next_index)
@@ -273,7 +357,12 @@ static void work(par *p, eng_runner *r)
             double t0 = p->cpu_split ? thread_cpu() : 0;
             run_chunk(p, r, s);
             chunks += p->cpu_split ? thread_cpu() - t0 : 0;
+            int st = s->writing ? emit(p, s) : 0; /* this thread became its writer */
             pthread_mutex_lock(&p->mu);
+            if (s->writing) {
+                written(p, s, st);
+                continue;
+            }
             s->state = SLOT_DONE;
             pthread_cond_broadcast(&p->cv);
             continue;
@@ -325,7 +414,7 @@ static uint64_t line_base(par *p, const slot *s)
 static void free_events(slot *s)
 {
     copy_arena_reset(&s->arena);
-    s->nevs = 0;
+    s->nevs = s->nmarks = 0;
 }
 
 /* Copies results [*at, up to the tags' ends) of one side whose tag says
@@ -337,14 +426,41 @@ static void copy_result(eq_strbuf *to, const eq_strbuf *from, uint64_t *start, u
     *start = end;
 }
 
-/* Split runs: each event of the chunk through the ordered rules, in order,
- * and both sides' results for it merged by rule index, as -j 1 orders them. */
-static int merge_chunk(par *p, slot *s)
+/* Split runs: event k of the chunk through the ordered rules, and both
+ * sides' results for it merged by rule index, as -j 1 orders them. */
+static int merge_event(par *p, slot *s, uint32_t k, const eqlite_event *ev, const eqlite_record *rec,
+                       const uint64_t *marks, merge_at *at)
 {
     eng *e = p->e;
     const eng_tag *ptags = (const eng_tag *)s->tags.data;
-    size_t nptags = s->tags.len / sizeof *ptags, pi = 0;
-    uint64_t pstart = 0;
+    size_t nptags = s->tags.len / sizeof *ptags;
+    int status = 0;
+    p->seq_out.len = p->seq_tags.len = 0;
+    eng_runner_set_out(p->ordered, &p->seq_out);
+    eng_runner_set_lines(p->ordered, chunk_line, s);
+    eng_runner_set_tags(p->ordered, &p->seq_tags, k);
+    if (!eng_runner_stopped(p->ordered))
+        status = eng_runner_feed_marked(p->ordered, ev, rec, marks);
+    const eng_tag *stags = (const eng_tag *)p->seq_tags.data;
+    size_t nstags = p->seq_tags.len / sizeof *stags, si = 0;
+    uint64_t sstart = 0;
+    while ((at->tag < nptags && ptags[at->tag].event == k) || si < nstags) {
+        bool plain = at->tag < nptags && ptags[at->tag].event == k &&
+                     (si == nstags || ptags[at->tag].rule < stags[si].rule);
+        if (plain)
+            copy_result(e->out, &s->out, &at->start, ptags[at->tag++].end);
+        else
+            copy_result(e->out, &p->seq_out, &sstart, stags[si++].end);
+    }
+    if (status == 0 && e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd))
+        status = 2;
+    return status;
+}
+
+/* Split runs: the chunk's copied events through the ordered rules, in order. */
+static int merge_chunk(par *p, slot *s)
+{
+    merge_at at = {0, 0};
     int status = 0;
     for (size_t k = 0; k < s->nevs && status == 0; k++) {
         eqlite_event ev;
@@ -354,25 +470,13 @@ static int merge_chunk(par *p, slot *s)
         }
         eqlite_record rec = {.text = s->evs[k]->text.text, .len = s->evs[k]->text.len, .file = p->path,
                              .number = s->evs[k]->line, .source = "", .reason = ""};
-        p->seq_out.len = p->seq_tags.len = 0;
-        eng_runner_set_out(p->ordered, &p->seq_out);
-        eng_runner_set_lines(p->ordered, chunk_line, s);
-        eng_runner_set_tags(p->ordered, &p->seq_tags, (uint32_t)k);
-        if (!eng_runner_stopped(p->ordered))
-            status = eng_runner_feed_marked(p->ordered, &ev, &rec, s->marks + k * p->mark_words);
-        const eng_tag *stags = (const eng_tag *)p->seq_tags.data;
-        size_t nstags = p->seq_tags.len / sizeof *stags, si = 0;
-        uint64_t sstart = 0;
-        while ((pi < nptags && ptags[pi].event == k) || si < nstags) {
-            bool plain = pi < nptags && ptags[pi].event == k && (si == nstags || ptags[pi].rule < stags[si].rule);
-            if (plain)
-                copy_result(e->out, &s->out, &pstart, ptags[pi++].end);
-            else
-                copy_result(e->out, &p->seq_out, &sstart, stags[si++].end);
-        }
-        if (status == 0 && e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd))
-            status = 2;
+        status = merge_event(p, s, (uint32_t)k, &ev, &rec,
+                             s->mark_at[k] == SIZE_MAX ? p->no_marks : s->marks + s->mark_at[k], &at);
     }
+    p->handed += s->nevs;
+    p->handed_marks += s->nmarks;
+    for (size_t k = 0; k < s->nevs; k++)
+        p->handed_bare += s->mark_at[k] == SIZE_MAX;
     free_events(s);
     s->out.len = s->tags.len = 0;
     if (status == 0 && (p->seq_out.failed || p->seq_tags.failed)) /* a lost tag loses its result */
@@ -380,27 +484,39 @@ static int merge_chunk(par *p, slot *s)
     return status;
 }
 
+/* What the writer owes for a chunk so far: its bad lines, with absolute
+ * line numbers, and, in split runs, its copied events through the ordered
+ * rules with both sides' results. Non-zero to stop. */
+static void report_bad_lines(par *p, slot *s)
+{
+    uint64_t base = s->errs.len ? line_base(p, s) : 0;
+    for (size_t k = 0; k < s->errs.len && !s->errs.failed;) {
+        uint64_t line;
+        memcpy(&line, s->errs.data + k, sizeof line);
+        const char *reason = s->errs.data + k + sizeof line;
+        eng_report_bad(p->e, p->path, base + line, reason);
+        k += sizeof line + strlen(reason) + 1;
+    }
+    s->errs.len = 0;
+}
+
+static int write_so_far(par *p, slot *s)
+{
+    eng *e = p->e;
+    report_bad_lines(p, s);
+    /* a buffer whose growth failed may be empty: its results are lost */
+    if (s->out.failed || s->errs.failed || s->tags.failed || (e->out && e->out->failed))
+        return eng_out_of_memory("collecting results");
+    return p->ordered ? merge_chunk(p, s) : 0; /* a chunk cut short still has its events before the cut */
+}
+
 /* Writes a finished chunk; returns non-zero to stop. */
 static int emit(par *p, slot *s)
 {
     eng *e = p->e;
-    uint64_t base = s->errs.len ? line_base(p, s) : 0;
-    for (size_t k = 0; k < s->errs.len;) {
-        uint64_t line;
-        memcpy(&line, s->errs.data + k, sizeof line);
-        const char *reason = s->errs.data + k + sizeof line;
-        eng_report_bad(e, p->path, base + line, reason);
-        k += sizeof line + strlen(reason) + 1;
-    }
-    s->errs.len = 0;
-    /* a buffer whose growth failed may be empty: its results are lost */
-    if (s->out.failed || s->errs.failed || s->tags.failed || (e->out && e->out->failed))
-        return eng_out_of_memory("collecting results");
-    if (p->ordered) { /* a chunk cut short still has its events before the cut */
-        int st = merge_chunk(p, s);
-        if (st)
-            return st;
-    }
+    int st = write_so_far(p, s);
+    if (st)
+        return st;
     if ((e->out && e->out_fd >= 0 && e->out->len && !ob_write(e->out, e->out_fd)) ||
         (s->out.len && !ob_write(&s->out, e->out_fd >= 0 ? e->out_fd : 1)))
         return 2; /* ob_write said why */
@@ -443,8 +559,10 @@ static void free_slots(par *p)
         eq_strbuf_free(&p->slots[k].tags);
         copy_arena_free(&p->slots[k].arena);
         free(p->slots[k].evs);
+        free(p->slots[k].mark_at);
         free(p->slots[k].marks);
     }
+    free(p->no_marks);
     eq_strbuf_free(&p->seq_out);
     eq_strbuf_free(&p->seq_tags);
     event_view_free(&p->view);
@@ -460,6 +578,10 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
     p->ordered = ordered;
     p->window = (uint64_t)jobs + 2 < WINDOW ? (uint64_t)jobs + 2 : WINDOW;
     p->mark_words = ordered ? eqlite_ruleset_marks_words(e->rs) : 0;
+    if (ordered && !(p->no_marks = calloc(p->mark_words + 1, sizeof *p->no_marks))) {
+        free(p);
+        return eng_out_of_memory("starting the run");
+    }
     p->cpu_split = getenv("EQLITE_CPU_SPLIT") != NULL;
     eng_progress_file(e, ENG_STEP_MATCH, path);
     if (map_file(path, &p->data, &p->size) != 0) {
@@ -486,6 +608,11 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
     if (p->cpu_split)
         fprintf(stderr, "eqlite: cpu split: %d thread%s in all, chunks %.3f s, writing%s %.3f s\n", started + 1,
                 started ? "s" : "", p->cpu_chunks, ordered ? " and the ordered rules" : "", p->cpu_write);
+    if (p->cpu_split && ordered)
+        fprintf(stderr, "eqlite: cpu split: %llu events handed over to the writer (the rest fed as read), %.1f words "
+                        "of marks each (%zu at most), %.1f%% with no field\n", (unsigned long long)p->handed,
+                p->handed ? (double)p->handed_marks / (double)p->handed : 0.0, p->mark_words,
+                p->handed ? 100.0 * (double)p->handed_bare / (double)p->handed : 0.0);
     e->stopped |= ordered && eng_runner_stopped(ordered);
     free_slots(p);
     if (p->data)

@@ -683,9 +683,12 @@ EQLITE_API void eqlite_scanner_free(eqlite_scanner *sc);
 EQLITE_API eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *event,
                                               eqlite_rule_callback cb, void *user);
 /**
- * @brief Words of the marks eqlite_scanner_mark() writes for one event.
+ * @brief Words of the marks eqlite_scanner_mark() writes for one event, at most.
+ *
+ * Marks are compact (most events pass few guards): an event's take this many
+ * words at most, and often far fewer (eqlite_scanner_match_mark() says how many).
  * @param rs  a finished ruleset (read only; NULL or unfinished gives 0).
- * @return the count of uint64_t in one event's marks for its scanners.
+ * @return the most uint64_t one event's marks take.
  */
 EQLITE_API size_t eqlite_ruleset_marks_words(const eqlite_ruleset *rs);
 /**
@@ -698,17 +701,43 @@ EQLITE_API size_t eqlite_ruleset_marks_words(const eqlite_ruleset *rs);
  * @param sc     a scanner of the ruleset the marks will be matched with (not
  *               used by another thread meanwhile).
  * @param event  the event, borrowed for the call.
- * @param marks  receives eqlite_ruleset_marks_words() words.
+ * @param marks  receives up to eqlite_ruleset_marks_words() words.
  * @return EQLITE_OK, EQLITE_EMISUSE, or EQLITE_ENOMEM (the marks then let
  *         every rule run, which gives the same matches).
  */
 EQLITE_API eqlite_status eqlite_scanner_mark(eqlite_scanner *sc, const eqlite_event *event, uint64_t *marks);
 /**
+ * @brief eqlite_scanner_match(), also writing the event's marks for a scanner that runs other rules.
+ *
+ * One thread matches its own rules and hands the marks of @p for_rules to the
+ * scanner that runs those (eqlite_scanner_match_marked()), so the event is
+ * indexed once and the marks hold only what the other side reads.
+ * @param sc         the scanner; events come in (timestamp, tiebreaker) order.
+ * @param event      the event, borrowed for the call.
+ * @param for_rules  one bit per rule index, as eqlite_scanner_select() takes:
+ *                   the marks keep only these rules' guards (NULL: every rule's).
+ * @param marks      receives up to eqlite_ruleset_marks_words() words.
+ * @param nmarks     receives the count of words written: 0 when the event marks
+ *                   none of @p for_rules (then any marks of all zero bits stand
+ *                   for it, and none of those rules runs on the event unless it
+ *                   is a sequence that holds partials and checks time: such a
+ *                   sequence takes the event's time, and no filter of it can
+ *                   match the event).
+ * @param cb         called with each match during the call (may be NULL).
+ * @param user       passed to cb.
+ * @return as eqlite_scanner_match(); the marks are written whatever it returns
+ *         (EQLITE_EMISUSE aside).
+ */
+EQLITE_API eqlite_status eqlite_scanner_match_mark(eqlite_scanner *sc, const eqlite_event *event,
+                                                   const uint64_t *for_rules, uint64_t *marks, size_t *nmarks,
+                                                   eqlite_rule_callback cb, void *user);
+/**
  * @brief eqlite_scanner_match() with the guards already marked.
  *
  * Gives exactly what eqlite_scanner_match(sc, event, ...) gives, when @p marks
  * came from eqlite_scanner_mark() on the same event by a scanner of the same
- * ruleset (selected rules or not: marks cover them all).
+ * ruleset (selected rules or not: marks cover them all), or from
+ * eqlite_scanner_match_mark() with this scanner's rules among its for_rules.
  * @param sc     the scanner; events come in (timestamp, tiebreaker) order.
  * @param event  the event, borrowed for the call.
  * @param marks  the event's marks (read only).

@@ -341,7 +341,10 @@ EQLITE_API int eqlite_reader_parse_only(eqlite_reader *reader, uint64_t *valid, 
  */
 EQLITE_API eqlite_status eqlite_reader_seek(eqlite_reader *reader, uint64_t offset, uint64_t number);
 /**
- * @brief How many records profile @p i took so far over every reader of the set.
+ * @brief How many records profile @p i took over every reader of the set.
+ *
+ * A reader adds its records in batches of 1,024, and the rest when it closes:
+ * exact once every reader is closed.
  * @param sources  the set (read only; counted atomically, so readers on other threads may run).
  * @param i        a profile index; eqlite_sources_count() counts the records of no known shape.
  * @return the count.

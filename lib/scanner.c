@@ -26,6 +26,7 @@ void eqlite_scanner_free(eqlite_scanner *sc)
     eq_free(sc->alloc, sc->pending);
     eq_free(sc->alloc, sc->live);
     eq_free(sc->alloc, sc->selected);
+    eq_free(sc->alloc, sc->clocked);
     eq_free(sc->alloc, sc->memo_block);
     eq_free(sc->alloc, sc->fold.buf);
     eq_order_release(&sc->order, sc->alloc);
@@ -46,12 +47,13 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
     sc->pending = eq_malloc(sc->alloc, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     sc->live = eq_malloc(sc->alloc, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
     sc->selected = eq_malloc(sc->alloc, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->selected);
+    sc->clocked = eq_malloc(sc->alloc, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->clocked);
     uint32_t slots = 16;
     while (slots < MEMO_MAX_SLOTS && slots < 16 * rs->nactive)
         slots *= 2;
     sc->memo_mask = slots - 1;
     sc->memo_block = eq_malloc(sc->alloc, slots * sizeof *sc->memo + 63);
-    if (!sc->pending || !sc->live || !sc->selected || !sc->memo_block)
+    if (!sc->pending || !sc->live || !sc->selected || !sc->clocked || !sc->memo_block)
         return EQLITE_ENOMEM;
     sc->memo = (memo_entry *)(((uintptr_t)sc->memo_block + 63) & ~(uintptr_t)63);
     for (uint32_t w = 0; w < rs->plane_words; w++) /* every rule */
@@ -60,6 +62,9 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
     sc->checks_order = rs->has_sequence;
     memset(sc->memo, 0, slots * sizeof *sc->memo);
     memset(sc->live, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
+    memset(sc->clocked, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->clocked);
+    for (uint32_t i = 0; i < rs->clocked.n; i++)
+        sc->clocked[rs->clocked.items[i] / 64] |= UINT64_C(1) << (rs->clocked.items[i] % 64);
     memset(sc->pending, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     for (uint32_t k = 0; k < rs->nrules; k++) {
         if (!rs->rules[k].streaming)
@@ -433,16 +438,54 @@ static bool in_order(eqlite_scanner *sc, const eqlite_event *ev)
     return eq_order_accept(&sc->order, sc->alloc, ev);
 }
 
+/* The start of every match: strings the previous event's rules made go,
+ * the event is counted, and its order checked when a sequence runs here. */
+static bool begin_match(eqlite_scanner *sc, const eqlite_event *ev)
+{
+    if (sc->vm.chunks)
+        eq_vm_reset(&sc->vm);
+    sc->stats.events++;
+    return !sc->checks_order || in_order(sc, ev);
+}
+
+/* Runs the rules of plane word w set in ready, in rule order. */
+static void run_ready(scan *s, uint32_t w, uint64_t ready)
+{
+    const eqlite_ruleset *rs = s->sc->rs;
+    while (ready && !s->stop) {
+        uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(ready);
+        ready &= ready - 1;
+        if (ready) { /* the next rule's program and code, while this one runs */
+            const rule *next = &rs->rules[w * 64 + (uint32_t)__builtin_ctzll(ready)];
+            __builtin_prefetch(next->program);
+            __builtin_prefetch(next->entry);
+        }
+        run_rule(s, k);
+    }
+}
+
+/* The end of every match: pending is clear for the next event, and the
+ * first failure (or the event's order) is the status. */
+static eqlite_status end_match(eqlite_scanner *sc, scan *s, bool ordered)
+{
+    if (s->stop) /* forget the rest of this event's rules */
+        memset(sc->pending, 0, sc->nwords * sizeof *sc->pending);
+    if (s->error == EQLITE_OK && sc->vm.scratch.error) /* a test that could not be decided */
+        s->error = eq_scratch_take_error(&sc->vm.scratch);
+    if (s->error == EQLITE_OK && sc->fold.error)
+        s->error = eq_scratch_take_error(&sc->fold);
+    if (!ordered && s->error == EQLITE_OK)
+        s->error = EQLITE_EORDER;
+    return s->error;
+}
+
 /* Runs the rules the planes in sc->pending (gathered for ev) make ready,
  * and clears them. */
 static eqlite_status match_pending(eqlite_scanner *sc, const eqlite_event *ev, eqlite_rule_callback cb, void *user)
 {
     const eqlite_ruleset *rs = sc->rs;
     scan s = {sc, ev, cb, user, 0, {0}, false, EQLITE_OK};
-    if (sc->vm.chunks) /* strings the previous event's rules made */
-        eq_vm_reset(&sc->vm);
-    sc->stats.events++;
-    bool ordered = !sc->checks_order || in_order(sc, ev);
+    bool ordered = begin_match(sc, ev);
     uint64_t *pending = sc->pending;
     for (uint32_t i = 0; i < rs->clocked.n; i++) { /* time may settle what they hold */
         uint32_t k = rs->clocked.items[i];
@@ -467,26 +510,9 @@ static eqlite_status match_pending(eqlite_scanner *sc, const eqlite_event *ev, e
             ready &= pending[g * pw + w] | revived | ~required[g * pw + w];
             pending[g * pw + w] = 0;
         }
-        while (ready && !s.stop) {
-            uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(ready);
-            ready &= ready - 1;
-            if (ready) { /* the next rule's program and code, while this one runs */
-                const rule *next = &rs->rules[w * 64 + (uint32_t)__builtin_ctzll(ready)];
-                __builtin_prefetch(next->program);
-                __builtin_prefetch(next->entry);
-            }
-            run_rule(&s, k);
-        }
+        run_ready(&s, w, ready);
     }
-    if (s.stop) /* forget the rest of this event's rules */
-        memset(pending, 0, sc->nwords * sizeof *pending);
-    if (s.error == EQLITE_OK && sc->vm.scratch.error) /* a test that could not be decided */
-        s.error = eq_scratch_take_error(&sc->vm.scratch);
-    if (s.error == EQLITE_OK && sc->fold.error)
-        s.error = eq_scratch_take_error(&sc->fold);
-    if (!ordered && s.error == EQLITE_OK)
-        s.error = EQLITE_EORDER;
-    return s.error;
+    return end_match(sc, &s, ordered);
 }
 
 eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, eqlite_rule_callback cb, void *user)
@@ -497,16 +523,76 @@ eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, e
     return match_pending(sc, ev, cb, user);
 }
 
-size_t eqlite_ruleset_marks_words(const eqlite_ruleset *rs) { return rs && rs->finished ? rs->nwords : 0; }
+/* Marks are what match_pending makes of the guard planes, per rule: whether
+ * it runs when it holds no partial (the idle plane) and when it does (the
+ * live plane). Live clocked sequences run on every event, so they need no
+ * mark. Most events make few rules ready: the marks are compact, header
+ * words with a bit per plane word, then the words whose bit is set. */
+#define MARK_PLANES 2
+
+static size_t marks_header(uint32_t plane_words) { return (MARK_PLANES * plane_words + 63) / 64; }
+
+size_t eqlite_ruleset_marks_words(const eqlite_ruleset *rs)
+{
+    return rs && rs->finished ? marks_header(rs->plane_words) + MARK_PLANES * rs->plane_words : 0;
+}
+
+/* The pending planes folded into marks (keep NULL, or only the rules in
+ * keep), as match_pending folds them; pending is left as it was. Returns
+ * the words written, 0 when no rule is marked (the header is then zero). */
+static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, uint64_t *marks)
+{
+    const uint32_t pw = sc->rs->plane_words;
+    const uint64_t *pending = sc->pending, *required = sc->rs->required;
+    size_t head = marks_header(pw), n = head;
+    uint64_t *full = marks + head; /* both planes in full, then packed in place */
+    for (uint32_t w = 0; w < pw; w++) {
+        uint64_t g1 = pending[pw + w], narrowed = g1 | ~required[pw + w];
+        uint64_t idle = pending[w] & narrowed, live = (pending[w] | g1) & narrowed; /* revived: g1 */
+        for (uint32_t g = 2; g < GUARD_BITS; g++) {
+            uint64_t holds = pending[g * pw + w] | ~required[g * pw + w];
+            idle &= holds;
+            live &= holds | g1;
+        }
+        uint64_t kept = keep ? keep[w] : ~UINT64_C(0);
+        full[w] = idle & kept;
+        full[pw + w] = live & kept;
+    }
+    uint64_t bits = 0; /* the header word being made */
+    size_t i = 0;
+    for (; i < MARK_PLANES * (size_t)pw; i++) {
+        uint64_t v = full[i];
+        marks[n] = v; /* n <= head + i: over words already read */
+        n += v != 0;
+        bits |= (uint64_t)(v != 0) << (i % 64);
+        if (i % 64 == 63) {
+            marks[i / 64] = bits;
+            bits = 0;
+        }
+    }
+    if (i % 64)
+        marks[i / 64] = bits;
+    return n == head ? 0 : n; /* none: all-zero marks say it */
+}
 
 eqlite_status eqlite_scanner_mark(eqlite_scanner *sc, const eqlite_event *ev, uint64_t *marks)
 {
     if (!sc || !marks || !eq_event_usable(ev))
         return EQLITE_EMISUSE;
     gather(sc, ev);
-    memcpy(marks, sc->pending, sc->nwords * sizeof *marks);
+    export_marks(sc, NULL, marks);
     memset(sc->pending, 0, sc->nwords * sizeof *sc->pending);
     return sc->fold.error ? eq_scratch_take_error(&sc->fold) : EQLITE_OK;
+}
+
+eqlite_status eqlite_scanner_match_mark(eqlite_scanner *sc, const eqlite_event *ev, const uint64_t *for_rules,
+                                        uint64_t *marks, size_t *nmarks, eqlite_rule_callback cb, void *user)
+{
+    if (!sc || !marks || !nmarks || !eq_event_usable(ev))
+        return EQLITE_EMISUSE;
+    gather(sc, ev);
+    *nmarks = export_marks(sc, for_rules, marks);
+    return match_pending(sc, ev, cb, user);
 }
 
 eqlite_status eqlite_scanner_match_marked(eqlite_scanner *sc, const eqlite_event *ev, const uint64_t *marks,
@@ -514,8 +600,22 @@ eqlite_status eqlite_scanner_match_marked(eqlite_scanner *sc, const eqlite_event
 {
     if (!sc || !marks || !eq_event_usable(ev))
         return EQLITE_EMISUSE;
-    memcpy(sc->pending, marks, sc->nwords * sizeof *marks); /* every match leaves pending clear */
-    return match_pending(sc, ev, cb, user);
+    const eqlite_ruleset *rs = sc->rs;
+    const uint32_t pw = rs->plane_words;
+    scan s = {sc, ev, cb, user, 0, {0}, false, EQLITE_OK};
+    bool ordered = begin_match(sc, ev);
+    uint64_t *planes = sc->pending; /* idle, then live: pending is clear, and as large */
+    size_t head = marks_header(pw), n = head;
+    for (size_t h = 0; h < head; h++)
+        for (uint64_t bits = marks[h]; bits; bits &= bits - 1)
+            planes[h * 64 + (size_t)__builtin_ctzll(bits)] = marks[n++];
+    for (uint32_t w = 0; w < pw && !s.stop; w++) { /* a live clocked sequence runs: time may settle what it holds */
+        uint64_t live = sc->live[w];
+        uint64_t ready = ((planes[w] & ~live) | ((planes[pw + w] | sc->clocked[w]) & live)) & sc->selected[w];
+        planes[w] = planes[pw + w] = 0;
+        run_ready(&s, w, ready);
+    }
+    return end_match(sc, &s, ordered);
 }
 
 eqlite_status eqlite_scanner_select(eqlite_scanner *sc, const uint64_t *rules)

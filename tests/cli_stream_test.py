@@ -200,6 +200,40 @@ def main(tmp):
     four = run(["query", "-r", mixed, "-j", "4", chunks])
     check("-j 4 with sequences prints the bytes of -j 1", one.stdout == four.stdout and four.returncode == 0,
           "%d vs %d lines, %r" % (len(lines(one)), len(lines(four)), four.stderr[:300]))
+    # -j checks order in pieces of 1 MiB or more, one per thread at a time: a swap at a piece's edge or
+    # inside one is found (the file is sorted, as -j 1 sorts it), a file in order runs split (the cpu
+    # split line says so), and a line the line-start check cannot read hands the file to the reader
+    def piece_file(name, swap_at=None, odd_at=None):
+        evs = [event(1 + i % 2, "2024-05-01T%02d:%02d:%02dZ" % (i // 3600, i // 60 % 60, i % 60), k="k%d" % (i // 2))
+               [:-1] + ',"pad":"%s"}' % ("p" * 400) for i in range(12000)]
+        if odd_at is not None:  # the timestamp after another key: the reader decides
+            e = json.loads(evs[odd_at])
+            evs[odd_at] = json.dumps({"k": e["k"], **{x: y for x, y in e.items() if x != "k"}}, separators=(",", ":"))
+        starts, at = [], 0
+        for e in evs:
+            starts.append(at)
+            at += len(e) + 1
+        if swap_at is not None:  # the line holding byte swap_at, and the next
+            i = max(n for n, st in enumerate(starts) if st <= swap_at)
+            evs[i], evs[i + 1] = evs[i + 1], evs[i]
+        return write(os.path.join(tmp, name), "".join(e + "\n" for e in evs))
+
+    def split_run(path, jobs):
+        return subprocess.run([BIN, "query", "--no-ecs", SEQ, "-j", jobs, path], capture_output=True,
+                              env=dict(os.environ, EQLITE_CPU_SPLIT="1"))
+    mib = 1 << 20
+    for name, kw, split in (("in order", {}, True),
+                            ("a swap across the edge of two pieces", {"swap_at": 2 * mib}, False),
+                            ("a swap inside a piece", {"swap_at": 3 * mib + mib // 2}, False),
+                            ("a line the line-start check cannot read, in order", {"odd_at": 9000}, True),
+                            ("that line and a swap after it", {"odd_at": 9000, "swap_at": 5 * mib}, False)):
+        path = piece_file("pieces.ndjson", **kw)
+        one, two = split_run(path, "1"), split_run(path, "2")
+        check("-j 2 order check in pieces: %s" % name,
+              one.stdout == two.stdout and len(lines(one)) == 6000 and (b"cpu split" in two.stderr) == split and
+              b"out of" not in two.stderr + one.stderr,
+              "%d vs %d lines, %r" % (len(lines(one)), len(lines(two)), two.stderr[-300:]))
+
     # --strict: a bad line in a later chunk stops every thread, after the results of every line before
     # it, the ordered rules' too (they were lost for the chunk holding the bad line)
     with open(chunks) as f:

@@ -214,6 +214,21 @@ Test(reader_api, sources_count_records_over_every_reader)
     cr_assert_eq(eqlite_sources_record_count(sources, unknown), 2);
     cr_assert_eq(eqlite_sources_record_count(sources, unknown + 1), 0);
     cr_assert_eq(eqlite_sources_record_count(NULL, 0), 0);
+    /* a reader adds its records in batches while it reads, all of them when it closes */
+    enum { MANY = 2500 };
+    char *many = malloc(MANY * 8 + 1);
+    for (int k = 0; k < MANY; k++)
+        memcpy(many + 8 * k, "{\"x\":1}\n", 8);
+    many[MANY * 8] = 0;
+    eqlite_reader *rd = open_text(many, &o);
+    eqlite_event ev;
+    for (int k = 0; k < MANY; k++)
+        cr_assert_eq(eqlite_reader_next(rd, &ev, NULL), EQLITE_READ_EVENT);
+    cr_assert_leq(eqlite_sources_record_count(sources, unknown), 2 + MANY);
+    cr_assert_eq(eqlite_reader_source_count(rd, unknown), MANY);
+    eqlite_reader_close(rd);
+    free(many);
+    cr_assert_eq(eqlite_sources_record_count(sources, unknown), 2 + MANY);
     eqlite_sources_free(sources);
     eqlite_schema_free(schema);
 }

@@ -240,6 +240,56 @@ Test(ruleset, bad_rule_is_reported_and_leaves_the_set_unchanged)
     teardown_fixture(&f);
 }
 
+/* The event queries' scanner marks for the sequence's as it matches: an
+ * event no sequence guard takes gives no marks (nmarks 0), and all-zero
+ * marks still hand a sequence that checks time the event's time, so one
+ * whose trailing missing event did not come completes there, as in a
+ * scanner running both rules. */
+Test(ruleset, match_mark_hands_the_other_side_only_what_it_can_take)
+{
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    add(&f, "process where process.name == \"cmd.exe\"", "cmd");
+    add(&f, "sequence with maxspan=10s [process where process.name == \"a.exe\"] "
+            "![process where process.name == \"b.exe\"]", "seq");
+    start(&f); /* f.sc runs both rules, for comparison */
+    uint64_t plain_rules[1] = {1}, seq_rules[1] = {2};
+    eqlite_scanner *plain, *seq;
+    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &plain), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &seq), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_select(plain, plain_rules), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_select(seq, seq_rules), EQLITE_OK);
+    size_t nwords = eqlite_ruleset_marks_words(f.rs);
+    uint64_t marks[64], zero[64] = {0};
+    cr_assert_leq(nwords, 64);
+    static const struct { const char *name; int64_t s; bool marked; const char *whole; } steps[] = {
+        {"a.exe", 1, true, ""},  {"cmd.exe", 2, false, "cmd"}, {"b.exe", 3, true, ""}, /* b.exe came */
+        {"a.exe", 4, true, ""},  {"cmd.exe", 20, false, "cmd seq"}, /* no b.exe in 10 s */
+        {"b.exe", 21, true, ""},
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        eqlite_value fields[NFIELDS] = {str("process"), {0}, str(steps[i].name), {0}};
+        eqlite_event ev = {fields, NFIELDS, steps[i].s * 1000000000, {0}, NULL, NULL, 0};
+        hits whole = {{0}, 0, 0}, split = {{0}, 0, 0};
+        cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect, &whole), EQLITE_OK);
+        size_t used = SIZE_MAX;
+        cr_assert_eq(eqlite_scanner_match_mark(plain, &ev, seq_rules, marks, &used, collect, &split), EQLITE_OK);
+        cr_assert_eq(used != 0, steps[i].marked, "event %zu: %zu words of marks", i, used);
+        cr_assert_leq(used, nwords);
+        cr_assert_eq(eqlite_scanner_match_marked(seq, &ev, used ? marks : zero, collect, &split), EQLITE_OK);
+        cr_assert_str_eq(whole.names, steps[i].whole, "event %zu", i);
+        cr_assert_str_eq(split.names, whole.names, "event %zu", i);
+        eqlite_stats a, b;
+        cr_assert_eq(eqlite_scanner_rule_stats(f.sc, 1, &a), EQLITE_OK);
+        cr_assert_eq(eqlite_scanner_rule_stats(seq, 1, &b), EQLITE_OK);
+        cr_assert_eq(b.pending, a.pending, "event %zu", i);
+    }
+    cr_assert_eq(eqlite_scanner_match_mark(plain, NULL, seq_rules, marks, &(size_t){0}, NULL, NULL), EQLITE_EMISUSE);
+    eqlite_scanner_free(plain);
+    eqlite_scanner_free(seq);
+    teardown_fixture(&f);
+}
+
 Test(ruleset, misuse_is_reported)
 {
     fixture f = {0};
@@ -922,7 +972,8 @@ static void assert_same_per_event(const per_event *a, const per_event *b, size_t
  * Together they give exactly the results of one scanner running every
  * rule, event by event, over 30,000 generated events: split into event
  * queries and the rest (as `eqlite query -j` does), and split arbitrarily
- * (every other rule), which puts sequences on both sides. */
+ * (every other rule), which puts sequences on both sides; then the event
+ * queries' scanner marks for the rest as it matches (eqlite_scanner_match_mark). */
 Test(ruleset, scanners_selecting_rules_from_shared_marks_give_the_whole_scanner_results, .timeout = 600)
 {
     enum { NEVENTS = 30000 };
@@ -957,14 +1008,14 @@ Test(ruleset, scanners_selecting_rules_from_shared_marks_give_the_whole_scanner_
     eqlite_scanner_free(all);
     cr_assert_gt(whole.fp.n, 1000, "too few results (%zu) to prove anything", whole.fp.n);
     uint64_t *side = calloc(2 * words, sizeof *side), *marks = calloc(nmarks, sizeof *marks);
-    for (int split = 0; split < 2; split++) {
+    for (int split = 0; split < 3; split++) {
         memset(side, 0, 2 * words * sizeof *side);
         for (size_t k = 0; k < nrules; k++) {
             eqlite_rule_info rule;
             eqlite_program_info info;
             cr_assert_eq(eqlite_ruleset_rule(rs, k, &rule), EQLITE_OK);
             cr_assert_eq(eqlite_program_info_get(rule.program, &info), EQLITE_OK);
-            bool first = split == 0 ? info.kind == EQLITE_QUERY_EVENT && info.npipes == 0 : k % 2 == 0;
+            bool first = split != 1 ? info.kind == EQLITE_QUERY_EVENT && info.npipes == 0 : k % 2 == 0;
             side[(first ? 0 : words) + k / 64] |= UINT64_C(1) << (k % 64);
         }
         eqlite_scanner *marker, *sc[2];
@@ -974,13 +1025,30 @@ Test(ruleset, scanners_selecting_rules_from_shared_marks_give_the_whole_scanner_
             cr_assert_eq(eqlite_scanner_select(sc[j], side + j * words), EQLITE_OK);
         }
         per_event shared = {{0}, calloc(n, sizeof(size_t))};
+        size_t unmarked = 0; /* events that marked none of side 1's rules (split 2) */
         for (size_t i = 0; i < n; i++) {
             size_t at = shared.fp.n;
-            cr_assert_eq(eqlite_scanner_mark(marker, &evs[i], marks), EQLITE_OK);
-            for (int j = 0; j < 2; j++)
-                cr_assert_eq(eqlite_scanner_match_marked(sc[j], &evs[i], marks, fp_ruleset, &shared.fp), EQLITE_OK);
+            if (split < 2) { /* a third scanner marks for both */
+                cr_assert_eq(eqlite_scanner_mark(marker, &evs[i], marks), EQLITE_OK);
+                for (int j = 0; j < 2; j++)
+                    cr_assert_eq(eqlite_scanner_match_marked(sc[j], &evs[i], marks, fp_ruleset, &shared.fp),
+                                 EQLITE_OK);
+            } else { /* side 0 matches and marks for side 1, as eqlite query -j does */
+                size_t used = SIZE_MAX;
+                memset(marks, 0xff, nmarks * sizeof *marks);
+                cr_assert_eq(eqlite_scanner_match_mark(sc[0], &evs[i], side + words, marks, &used, fp_ruleset,
+                                                       &shared.fp), EQLITE_OK);
+                cr_assert_leq(used, nmarks);
+                if (used == 0) { /* all-zero marks stand for none */
+                    unmarked++;
+                    memset(marks, 0, nmarks * sizeof *marks);
+                }
+                cr_assert_eq(eqlite_scanner_match_marked(sc[1], &evs[i], marks, fp_ruleset, &shared.fp), EQLITE_OK);
+            }
             end_event(&shared, i, at);
         }
+        if (split == 2) /* the corpus has unguarded sequences: every event marks one */
+            cr_assert_lt(unmarked, n);
         size_t at = shared.fp.n;
         for (int j = 0; j < 2; j++)
             cr_assert_eq(eqlite_scanner_flush(sc[j], fp_ruleset, &shared.fp), EQLITE_OK);

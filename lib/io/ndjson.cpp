@@ -93,6 +93,19 @@ void right_size_parser(eq_ndjson *r, size_t len) {
     }
 }
 
+// The set's per-profile counts are shared by every reader (atomics): each
+// reader adds its own in batches, and the rest when it closes, so readers
+// on several threads do not contend for them on every record.
+constexpr unsigned kNoteEvery = 1024;
+void note_sources(eq_ndjson *r) {
+    r->unnoted = 0;
+    for (size_t i = 0; i < r->source_counts.size(); i++) {
+        uint64_t n = r->source_counts[i] - r->sources_noted[i];
+        if (n) eqio::profiles_note(r->profiles, i + 1 < r->source_counts.size() ? static_cast<int>(i) : -1, n);
+        r->sources_noted[i] = r->source_counts[i];
+    }
+}
+
 // simdjson reads up to SIMDJSON_PADDING bytes past a record. Our own buffer
 // always has them; a lent buffer has them except near its end.
 const char *padded_text(eq_ndjson *r, const Record &rec) {
@@ -158,7 +171,7 @@ bool convert_source(eq_ndjson *r, Record *rec, simdjson::dom::object *root, bool
     r->guess = r->source < 0 && idx >= 0 && !eqio::profile_passthrough(r->profiles, idx) ? idx : -1;
     r->last_source = idx;
     r->source_counts[idx < 0 ? r->source_counts.size() - 1 : static_cast<size_t>(idx)]++;
-    eqio::profiles_note(r->profiles, idx);
+    if (++r->unnoted == kNoteEvery) note_sources(r);
     if (idx < 0 || eqio::profile_passthrough(r->profiles, idx)) return true;
     if (!eqio::profile_convert(r->profiles, idx, *root, r->scratch, &r->reason, whole)) return false;
     r->text_pending = true;
@@ -365,6 +378,7 @@ bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
             return false;
         }
         r->source_counts.assign(eq_profiles_count(r->profiles) + 1, 0);
+        r->sources_noted.assign(eq_profiles_count(r->profiles) + 1, 0);
         r->doc_slots.assign(eq_profiles_count(r->profiles), {});
     }
     r->proj.compile();
@@ -513,7 +527,10 @@ eqlite_status eq_ndjson_open_memory(const void *data, size_t len, const eq_ndjso
     });
 }
 
-void eq_ndjson_close(eq_ndjson *reader) { delete reader; }
+void eq_ndjson_close(eq_ndjson *reader) {
+    if (reader) note_sources(reader);
+    delete reader;
+}
 
 int eq_ndjson_last_source(const eq_ndjson *r) { return r ? r->last_source : -1; }
 

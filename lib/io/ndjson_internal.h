@@ -160,6 +160,8 @@ struct eq_ndjson {
     const eq_profiles *profiles = nullptr;
     int source = EQ_NDJSON_SOURCE_AUTO;
     std::vector<uint64_t> source_counts;  // per profile, then "no known shape"
+    std::vector<uint64_t> sources_noted;  // of source_counts, what the set's shared counts have
+    unsigned unnoted = 0;                 // records since then
     int last_source = -1;
     eqio::ConvertScratch *scratch = nullptr;
     int guess = -1;                        // --source auto: the profile the previous record took (not a passthrough)

@@ -64,7 +64,7 @@ bool profile_passthrough(const eq_profiles *p, int index);
 struct ConvertScratch;
 int profiles_detect_walked(const eq_profiles *p, int guess, simdjson::dom::object root, ConvertScratch *s);
 /* Counts a record for profile `index` (-1: no known shape); thread-safe. */
-void profiles_note(const eq_profiles *p, int index);
+void profiles_note(const eq_profiles *p, int index, uint64_t n);
 
 /* Per-reader scratch for conversions (kept between records to reuse memory). */
 struct ConvertScratch;

@@ -780,9 +780,9 @@ int profiles_detect_walked(const eq_profiles *p, int guess, object root, Convert
     return idx;
 }
 
-void profiles_note(const eq_profiles *p, int index) {
+void profiles_note(const eq_profiles *p, int index, uint64_t n) {
     size_t slot = index < 0 ? p->list.size() : static_cast<size_t>(index);
-    if (slot < p->ncounts) p->counts[slot].fetch_add(1, std::memory_order_relaxed);
+    if (slot < p->ncounts) p->counts[slot].fetch_add(n, std::memory_order_relaxed);
 }
 
 bool profile_passthrough(const eq_profiles *p, int index) {
