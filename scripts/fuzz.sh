@@ -4,7 +4,9 @@
 # targets, from the rule corpus in ../shared when it is present.
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET|all]
 # Targets: compile (rule text), run (a rule run over events), ruleset (rules
-# as one ruleset over events, sequences fed), mapping (mappings and the value
+# as one ruleset over events, sequences fed), rule_index (generated rules and
+# events: each rule's results through the ruleset equal its results alone),
+# mapping (mappings and the value
 # conversions they drive), ndjson (the event reader), rules (the TOML and
 # JSON rule-file readers), yaml_test (the `eqlite test` loader), evtx (the
 # EVTX reader; libevtx 20181227 leaks on corrupt records inside libfwevt, so
@@ -14,7 +16,7 @@ set -u
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-60}
 WHICH=${2:-all}
-TARGETS="compile run ruleset mapping ndjson rules yaml_test evtx profiles"
+TARGETS="compile run ruleset rule_index mapping ndjson rules yaml_test evtx profiles"
 [ "$WHICH" = all ] || TARGETS=$WHICH
 scripts/setup.sh build >/dev/null || exit 2
 for p in clang-14 libclang-rt-14-dev; do
