@@ -361,6 +361,7 @@ void eng_reader_options(const eng *e, eqlite_reader_options *o, const char *disp
         .nfields = e->nfields,
         .mapping = e->mapping,
         .lazy_text = 1, /* a converted record's ECS text only for results (eng_text_now) */
+        .reject_malformed = e->opt.reject_malformed,
     };
 }
 
@@ -814,6 +815,8 @@ static int stream_reader(eng *e, eng_runner *r, eqlite_reader *rd, int live_fd, 
             continue;
         }
         e->totals.events++;
+        if (rec.notice[0])
+            eng_note_malformed(e, rec.file, rec.number, rec.notice);
         file = rec.file; /* the reader's name: valid while it is open */
         if (rb) { /* the event waits: its text is copied now */
             if ((!rec.text && eqlite_reader_text(rd, &rec.text, &rec.len) != EQLITE_OK) ||
@@ -886,6 +889,45 @@ void eng_note_late(eng *e, const eqlite_record *rec, eng_late_reason why)
     if (l->count++ == 0 && rec)
         snprintf(l->first, sizeof l->first, "%s:%llu", rec->file, (unsigned long long)rec->number);
     e->totals.out_of_order++;
+}
+
+/* The field a notice names: "field [NAME]: ..." */
+static void notice_field(const char *notice, char *out, size_t cap)
+{
+    const char *open = strchr(notice, '['), *close = open ? strstr(open, "]: ") : NULL;
+    size_t n = open && close ? (size_t)(close - open - 1) : 0;
+    n = n < cap ? n : cap - 1;
+    memcpy(out, open ? open + 1 : "", n);
+    out[n] = '\0';
+}
+
+void eng_note_malformed(eng *e, const char *file, uint64_t line, const char *notice)
+{
+    char field[sizeof e->malformed[0].field];
+    notice_field(notice, field, sizeof field);
+    size_t k = 0;
+    while (k < e->nmalformed && strcmp(e->malformed[k].field, field))
+        k++;
+    if (k == ENG_MALFORMED_FIELDS)
+        k--;
+    eng_malformed *m = &e->malformed[k];
+    if (m->count++ > 0)
+        return;
+    e->nmalformed++;
+    memcpy(m->field, field, sizeof field);
+    snprintf(m->first, sizeof m->first, "%s:%llu", file, (unsigned long long)line);
+    if (!e->opt.quiet_bad)
+        fprintf(stderr, "%s: %s; value ignored (ignore_malformed)\n", m->first, notice);
+}
+
+void eng_report_malformed(const eng *e)
+{
+    for (size_t k = 0; k < e->nmalformed && !e->hush; k++) {
+        const eng_malformed *m = &e->malformed[k];
+        fprintf(stderr, "%s: %llu value%s of field [%s] could not be converted and %s ignored (ignore_malformed; "
+                        "the first here)\n", m->first, (unsigned long long)m->count, m->count == 1 ? "" : "s",
+                m->field, m->count == 1 ? "was" : "were");
+    }
 }
 
 void eng_report_late(const eng *e)

@@ -46,6 +46,7 @@ typedef struct eng_options {
     bool no_ecs;     /* no built-in ECS field types (only mappings and values) */
     bool strict;     /* first bad record is fatal */
     bool quiet_bad;  /* count bad records without printing them */
+    bool reject_malformed; /* a value that cannot take its field's type makes the record bad */
     int64_t reorder_window; /* ns: stdin events wait this long for older ones (0 = none) */
     size_t memory_limit; /* bytes of sort index held in memory before runs spill to disk; 0 = 256 MiB */
 } eng_options;
@@ -135,6 +136,16 @@ typedef struct eng_late {
     char first[512]; /* file:line of the first */
 } eng_late;
 
+/* Values the reader dropped (ignore_malformed), per field: the first is
+ * printed when met, the count at the end; the last slot gathers fields past
+ * the table. */
+#define ENG_MALFORMED_FIELDS 32
+typedef struct eng_malformed {
+    char field[128];
+    uint64_t count;
+    char first[512]; /* file:line of the first */
+} eng_malformed;
+
 #define ENG_MAX_SOURCES 64 /* profiles the sources line names */
 
 typedef struct eng {
@@ -166,6 +177,8 @@ typedef struct eng {
     eng_place place;
     eng_totals totals;
     eng_late late[ENG_LATE_REASONS];
+    eng_malformed malformed[ENG_MALFORMED_FIELDS];
+    size_t nmalformed;
     eng_side sides[2];   /* ENG_PLAIN - 1, ENG_ORDERED - 1: built by eng_split */
     uint8_t *ordered_fields; /* by schema id: 1 when an ordered rule reads it (what workers copy) */
     size_t nordered_fields;  /* entries in ordered_fields (the schema's field count) */
@@ -251,6 +264,12 @@ void eng_report_lost_state(const eng *e);
 void eng_note_late(eng *e, const eqlite_record *rec, eng_late_reason why);
 /* One stderr line per reason that happened. */
 void eng_report_late(const eng *e);
+/* A record whose reader dropped a malformed value (its notice): printed the
+ * first time per field, counted after. */
+void eng_note_malformed(eng *e, const char *file, uint64_t line, const char *notice);
+/* One stderr line per field with values ignored as malformed: the count and
+ * the first one's place. */
+void eng_report_malformed(const eng *e);
 /* Whether plain files, read one after the other, are in (timestamp,
  * tiebreaker) order (order_check.c), checked in `jobs` threads when the
  * line starts can tell. 0, or 2 when a file is unreadable. */

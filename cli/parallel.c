@@ -103,11 +103,21 @@ bool eng_can_split(const char *path)
     return k < n && head[k] == '{';
 }
 
+/* A value ignored as malformed travels with the bad lines, marked, to be
+ * reported in input order too. */
+#define MALFORMED_MARK '\x01'
+
+static void note_line(slot *s, uint64_t line, const char *mark, const char *text)
+{
+    eq_strbuf_bytes(&s->errs, &line, sizeof line);
+    eq_strbuf_bytes(&s->errs, mark, strlen(mark));
+    eq_strbuf_bytes(&s->errs, text, strlen(text) + 1);
+}
+
 static void note_bad(slot *s, uint64_t line, const char *reason)
 {
     s->bad++;
-    eq_strbuf_bytes(&s->errs, &line, sizeof line);
-    eq_strbuf_bytes(&s->errs, reason, strlen(reason) + 1);
+    note_line(s, line, "", reason);
 }
 
 
@@ -268,6 +278,11 @@ static void run_chunk(par *p, eng_runner *r, slot *s)
                 break;
             }
             continue;
+        }
+        if (rec.notice[0]) {
+            note_line(s, rec.number, (char[]){MALFORMED_MARK, '\0'}, rec.notice);
+            if (s->writing)
+                report_bad_lines(p, s);
         }
         eng_text text = {rec.text, rec.len, rd};
         ev.user = &text;
@@ -494,7 +509,10 @@ static void report_bad_lines(par *p, slot *s)
         uint64_t line;
         memcpy(&line, s->errs.data + k, sizeof line);
         const char *reason = s->errs.data + k + sizeof line;
-        eng_report_bad(p->e, p->path, base + line, reason);
+        if (reason[0] == MALFORMED_MARK)
+            eng_note_malformed(p->e, p->path, base + line, reason + 1);
+        else
+            eng_report_bad(p->e, p->path, base + line, reason);
         k += sizeof line + strlen(reason) + 1;
     }
     s->errs.len = 0;

@@ -87,7 +87,11 @@ static void query_usage(FILE *f)
                "      --stats                  totals on stderr at the end, then a line per rule (most\n"
                "                               hits first): hits, events it ran on, time, and the\n"
                "                               state sequences and samples held\n"
-               "      --strict                 the first bad input line is fatal\n"
+               "      --strict                 the first bad input line is fatal (values ignored under\n"
+               "                               ignore_malformed are not bad lines)\n"
+               "      --reject-malformed       a value that cannot take its field's type makes the line bad\n"
+               "                               (indices without ignore_malformed); only the fields rules\n"
+               "                               read are checked\n"
                "Output: an event query prints each matching event's original JSON; a sequence or\n"
                "sample prints {\"join_keys\":[...],\"events\":[EVENT|{\"missing\":true},...]}; with -r\n"
                "each result is {\"rule_id\":...,\"rule_name\":...,\"event\":EVENT} or\n"
@@ -148,7 +152,7 @@ static bool parse_duration(const char *s, int64_t *ns)
 static int parse_args(int argc, char **argv, query_args *a)
 {
     enum { O_MAPPING = 256, O_CAT, O_TS, O_TB, O_SIZE, O_MSPK, O_STATS, O_STRICT, O_MEMORY, O_WINDOW, O_MAXP, O_MAXK,
-           O_SOURCE, O_PROFILE, O_NO_ECS, O_FORMAT, O_FIELDS };
+           O_SOURCE, O_PROFILE, O_NO_ECS, O_FORMAT, O_FIELDS, O_REJECT };
     static const struct option longs[] = {
         {"file", required_argument, 0, 'f'},       {"rules", required_argument, 0, 'r'},
         {"jobs", required_argument, 0, 'j'},       {"mapping", required_argument, 0, O_MAPPING},
@@ -159,7 +163,7 @@ static int parse_args(int argc, char **argv, query_args *a)
         {"memory-limit", required_argument, 0, O_MEMORY}, {"reorder-window", required_argument, 0, O_WINDOW},
         {"max-partials", required_argument, 0, O_MAXP}, {"max-keys", required_argument, 0, O_MAXK},
         {"source", required_argument, 0, O_SOURCE}, {"profile", required_argument, 0, O_PROFILE},
-        {"no-ecs", no_argument, 0, O_NO_ECS},
+        {"no-ecs", no_argument, 0, O_NO_ECS},     {"reject-malformed", no_argument, 0, O_REJECT},
         {"format", required_argument, 0, O_FORMAT}, {"fields", required_argument, 0, O_FIELDS},
         {0, 0, 0, 0}};
     a->jobs = 1;
@@ -231,6 +235,7 @@ static int parse_args(int argc, char **argv, query_args *a)
             break;
         }
         case O_STRICT: a->opt.strict = true; break;
+        case O_REJECT: a->opt.reject_malformed = true; break;
         case 'h': query_usage(stdout); return 0;
         default: query_usage(stderr); return 2;
         }
@@ -438,6 +443,7 @@ int cmd_query(int argc, char **argv)
             ob_write(&out, STDOUT_FILENO);
         progress_end(&prog);
         eng_report_bad_summary(&e);
+        eng_report_malformed(&e);
         if (status == 0 && e.totals.events == 0 && e.totals.bad > 0) {
             /* nothing was evaluated: "no match" would be a silent wrong answer */
             fprintf(stderr, "eqlite query: no event could be read (%llu bad records)\n",

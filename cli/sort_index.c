@@ -544,6 +544,8 @@ static int feed_entry(sorter *s, eng_runner *r, const sort_entry *en, uint64_t *
         eng_report_bad(e, rec.file, s->has_tb ? line_in_file(s, &rec) : rec.number, rec.reason);
         return e->opt.strict ? 2 : 0;
     }
+    if (rec.notice[0])
+        eng_note_malformed(e, rec.file, s->has_tb ? line_in_file(s, &rec) : rec.number, rec.notice);
     eng_text text = {rec.text, rec.len, s->src[en->pos >> OFFSET_BITS].reader};
     ev.user = &text;
     e->totals.events++;

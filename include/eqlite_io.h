@@ -211,6 +211,14 @@ typedef struct eqlite_reader_options {
      *  multi-fields) applied to the fields; NULL = none. Borrowed for the
      *  reader's life. */
     const eqlite_mapping *mapping;
+    /** Nonzero: a value the reader extracts that cannot be converted to its
+     *  field's type ("-" in an ip field) makes the record bad, as in an index
+     *  without ignore_malformed. Only the extracted fields are checked, so
+     *  which records are bad depends on @p fields. 0 (the default): the value
+     *  is dropped (the field reads as null when no value is left), the record
+     *  is kept and eqlite_record.notice names the value, as in Elastic's
+     *  logs-*-* data streams (index.mapping.ignore_malformed: true). */
+    int reject_malformed;
 } eqlite_reader_options;
 
 /** What eqlite_reader_next() last read; valid until the next call. */
@@ -222,6 +230,9 @@ typedef struct eqlite_record {
     const char *source; /**< the profile that took it ("" = none) */
     const char *reason; /**< why the record is bad / the fatal error; "" otherwise */
     uint64_t offset;    /**< byte offset of the record in the (decompressed) input; 0 for EVTX */
+    /** "" or the first value this record's conversion ignored (ignore_malformed):
+     *  "field [host.ip]: cannot convert \"-\" to ip" */
+    const char *notice;
 } eqlite_record;
 
 /** What a reader has read so far (eqlite_reader_stats()). */

@@ -433,18 +433,24 @@ def main(tmp):
         "n": {"type": "long"}, "k": {"type": "keyword"}, "seq": {"type": "long"}}}}))
     bad_n = [dict(e, n="abc" if e["seq"] == 6 else e["n"] % 1000) for e in lines_tb]
     conv_seq = "sequence by k [process where n > 0] [process where n > 1]"
-    want = run(["query", "--mapping", conv, conv_seq],
+    want = run(["query", "--mapping", conv, "--reject-malformed", conv_seq],
                stdin="".join(json.dumps(e) + "\n" for e in reversed(bad_n)).encode())
     for name, text in (("ndjson", "".join(json.dumps(e) + "\n" for e in bad_n)),
                        ("json", "[\n" + ",\n".join(json.dumps(e) for e in bad_n) + "\n]\n")):
         path = write(os.path.join(tmp, "bad_tb." + name), text)
         for tb in ([], ["--tiebreaker-field", "seq"]):
-            r = run(["query", "--mapping", conv] + tb + [conv_seq, path])
+            r = run(["query", "--mapping", conv, "--reject-malformed"] + tb + [conv_seq, path])
             check("a sort%s (%s): a record that cannot be converted is reported with its line, the run goes on"
                   % (" by tiebreaker" if tb else "", name),
                   ('%s:%d: field [n]: cannot convert "abc" to long' % (path, 7 if name == "ndjson" else 8)).encode()
                   in r.stderr and r.returncode == 0 and r.stdout == want.stdout and len(lines(want)) == 16,
                   "rc %d, %d lines, %r" % (r.returncode, len(lines(r)), r.stderr[-300:]))
+            r = run(["query", "--mapping", conv] + tb + [conv_seq, path])
+            check("a sort%s (%s): a value ignored as malformed is reported with its line once"
+                  % (" by tiebreaker" if tb else "", name),
+                  r.stderr.count(('%s:%d: field [n]: cannot convert "abc" to long; value ignored (ignore_malformed)\n'
+                                  % (path, 7 if name == "ndjson" else 8)).encode()) == 1 and r.returncode == 0,
+                  "rc %d, %r" % (r.returncode, r.stderr[-300:]))
 
     # memory of a sort: the index, not the events
     shuffled_big = os.path.join(tmp, "big_shuffled.ndjson")

@@ -180,17 +180,46 @@ def main(tmp):
         {"i": 11, "event": {"category": "x"}, "kw": "ab"}]
     conv_path = write(os.path.join(tmp, "conv.ndjson"), "".join(json.dumps(e) + "\n" for e in conv_events))
 
-    def conv_ids(query):
-        r = run(["query", "--mapping", mapping, "--timestamp-field", "", query, conv_path])
+    def conv_ids(query, *flags):
+        r = run(["query", "--mapping", mapping, "--timestamp-field", ""] + list(flags) + [query, conv_path])
         return [json.loads(l)["i"] for l in lines(r)], r.stderr.decode()
 
     ids, err = conv_ids("x where n == 5")
     check("long field: \"5\" and 5.0 read as 5, 5.7 truncated", ids == [1, 2, 8], repr((ids, err)))
-    ids, err = conv_ids("x where n == 5 or b == true or day == 0 or small == 1")
-    check("unconvertible values make the line bad, reported with field and type",
+    ids, err = conv_ids("x where n == 5 or b == true or day == 0 or small == 1", "--reject-malformed")
+    check("--reject-malformed: unconvertible values make the line bad, reported with field and type",
           ':4: field [n]: cannot convert "abc" to long' in err and ':5: field [b]: cannot convert "yes" to boolean' in err
           and ':6: field [day]: cannot convert "2022-12-17" to date with format [dd-MM-yyyy||epoch_millis]' in err
           and ":7: field [small]: cannot convert 300 to byte" in err, err)
+    ids, err = conv_ids("x where n == null and b == null and day == null and small == null")
+    check("ignore_malformed (the default): an unconvertible value reads as missing, the line is kept, "
+          "the first per field is named with its line",
+          ids == [4, 5, 6, 7, 9, 10, 11]
+          and ':4: field [n]: cannot convert "abc" to long; value ignored (ignore_malformed)\n' in err
+          and ':5: field [b]: cannot convert "yes" to boolean; value ignored (ignore_malformed)\n' in err
+          and ':7: field [small]: cannot convert 300 to byte; value ignored (ignore_malformed)\n' in err
+          and ':4: 1 value of field [n] could not be converted and was ignored (ignore_malformed; the first here)\n'
+          in err and "bad" not in err, repr((ids, err)))
+    dash = [{"@timestamp": "2024-05-01T00:00:0%dZ" % k, "event": {"category": "process"},
+             "process": {"name": "cmd.exe"}, "host": {"ip": "-" if k % 2 else "10.0.0.%d" % k}} for k in range(4)]
+    dash_path = write(os.path.join(tmp, "dash.ndjson"), "".join(json.dumps(e) + "\n" for e in dash))
+    dash_rules = write(os.path.join(tmp, "dash-rules.jsonl"), "".join(json.dumps({"id": i, "query": q}) + "\n" for i, q in (
+        ("a", 'process where process.name == "cmd.exe"'), ("b", 'network where host.ip == "10.0.0.1"'))))
+    alone = run(["query", 'process where process.name == "cmd.exe"', dash_path])
+    in_set = run(["query", "-r", dash_rules, dash_path])
+    check("a rule alone and in a set reading host.ip give the same results on host.ip \"-\"",
+          len(lines(alone)) == 4 and [json.loads(l) for l in lines(alone)] ==
+          [json.loads(l)["event"] for l in lines(in_set)] and in_set.returncode == 0
+          and b':2: field [host.ip]: cannot convert "-" to ip; value ignored (ignore_malformed)\n' in in_set.stderr
+          and b':2: 2 values of field [host.ip] could not be converted and were ignored' in in_set.stderr,
+          repr((alone.stdout[:300], in_set.stdout[:300], in_set.stderr[-400:])))
+    strict = run(["query", "--strict", "-r", dash_rules, dash_path])
+    check("--strict does not stop on ignored values", strict.returncode == 0 and strict.stdout == in_set.stdout,
+          repr(strict.stderr[-300:]))
+    rejected = run(["query", "--reject-malformed", "-r", dash_rules, dash_path])
+    check("--reject-malformed gives the old rejection: the set loses the records the rule alone prints",
+          len(lines(rejected)) == 2 and b':2: field [host.ip]: cannot convert "-" to ip\n' in rejected.stderr,
+          repr((rejected.stdout[:300], rejected.stderr[-300:])))
     check("long field: array elements converted", conv_ids("x where n == 7")[0] == [3])
     check("byte field: numeric string", conv_ids("x where small == -3")[0] == [8])
     check("double field: numeric strings and integers", conv_ids("x where d > 2.4 and d < 3.5")[0] == [1, 2])

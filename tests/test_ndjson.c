@@ -1528,16 +1528,21 @@ Test(ndjson, reads_epoch_millisecond_strings_of_the_missing_events_data)
 
 /* ---- mapping parameters: ignore_above and null_value ----------------------- */
 
-/* A reader over `text` whose fields carry conversions (NULL: none). */
-static eq_ndjson *open_conv(const char *text, const eq_ndjson_conv *conv)
+/* A reader over `text` whose fields carry conversions (NULL: none); a value
+ * that cannot be converted makes the record bad, or with reject_malformed 0
+ * is dropped (ignore_malformed). */
+static eq_ndjson *open_conv_mode(const char *text, const eq_ndjson_conv *conv, int reject_malformed)
 {
     eq_ndjson_options o = options_for(NULL);
     o.conv = conv;
+    o.reject_malformed = reject_malformed;
     eq_ndjson *r = NULL;
     char err[256];
     cr_assert_eq(eq_ndjson_open_memory(text, strlen(text), &o, &r, err, sizeof err), EQLITE_OK, "%s", err);
     return r;
 }
+
+static eq_ndjson *open_conv(const char *text, const eq_ndjson_conv *conv) { return open_conv_mode(text, conv, 1); }
 
 /* KeywordFieldMapper: a string longer than ignore_above (in Java chars, UTF-16
  * units) is not indexed, so queries do not see it; array elements each. */
@@ -1623,6 +1628,53 @@ Test(ndjson, ip_values_are_parsed_and_read_in_elasticsearch_spelling)
     expect_contains(rec.reason, "cannot convert \"10.0.0.256\" to ip");
     cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
     expect_contains(rec.reason, "cannot convert 1234 to ip");
+    eq_ndjson_close(r);
+}
+
+/* ignore_malformed (the default of Elastic's logs-*-* data streams): a value
+ * that cannot take the mapped type is not indexed, the rest of the document
+ * is; in an array only the malformed values go. */
+Test(ndjson, malformed_values_are_dropped_and_the_record_kept)
+{
+    eq_ndjson_conv conv[NF] = {0};
+    conv[F_A] = (eq_ndjson_conv){EQLITE_T_IP, NULL, 0, NULL};
+    conv[F_SEQ] = (eq_ndjson_conv){EQLITE_T_LONG, NULL, 0, NULL};
+    const char *text = "{\"a\":\"-\",\"process\":{\"name\":\"cmd.exe\"}}\n"
+                       "{\"a\":[\"1.2.3.4\",\"-\",\"::1\"],\"seq\":\"k\"}\n"
+                       "{\"a\":[\"x\",\"y\"],\"seq\":7}\n"
+                       "{\"a\":\"10.0.0.1\"}\n";
+    eq_ndjson *r = open_conv_mode(text, conv, 0);
+    eqlite_event ev;
+    eq_ndjson_record rec;
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_null(&ev.fields[F_A]);
+    expect_str(&ev.fields[F_PNAME], "cmd.exe");
+    cr_assert_str_eq(rec.notice, "field [a]: cannot convert \"-\" to ip");
+    cr_assert_str_eq(rec.reason, "");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    cr_assert_eq(ev.fields[F_A].kind, EQLITE_ARRAY);
+    cr_assert_eq(ev.fields[F_A].len, 2);
+    expect_str(&ev.fields[F_A].u.a[0], "1.2.3.4");
+    expect_str(&ev.fields[F_A].u.a[1], "::1");
+    expect_null(&ev.fields[F_SEQ]);
+    cr_assert_str_eq(rec.notice, "field [a]: cannot convert \"-\" to ip"); /* the first of the two */
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_null(&ev.fields[F_A]); /* no value left */
+    expect_int(&ev.fields[F_SEQ], 7);
+    cr_assert_str_eq(rec.notice, "field [a]: cannot convert \"x\" to ip");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    expect_str(&ev.fields[F_A], "10.0.0.1");
+    cr_assert_str_eq(rec.notice, "");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EOF);
+    eq_ndjson_close(r);
+
+    r = open_conv_mode(text, conv, 1); /* an index without ignore_malformed */
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
+    cr_assert_str_eq(rec.reason, "field [a]: cannot convert \"-\" to ip");
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_BAD);
+    cr_assert_eq(next(r, &ev, &rec), EQ_NDJSON_EVENT, "%s", rec.reason);
+    cr_assert_str_eq(rec.notice, "");
     eq_ndjson_close(r);
 }
 

@@ -111,6 +111,7 @@ eqlite_status open_reader(const eqlite_reader_options *opt, eqlite_reader **out,
         }
         o.display_name = opt->display_name;
         o.lazy_text = opt->lazy_text;
+        o.reject_malformed = opt->reject_malformed;
         const char *source = opt->source ? opt->source : "auto";
         if (std::strcmp(source, "none") != 0) {
             if (opt->sources) {
@@ -267,6 +268,7 @@ EQLITE_API int eqlite_reader_next(eqlite_reader *r, eqlite_event *event, eqlite_
         record->number = rec.line;
         record->offset = rec.offset;
         record->reason = rec.reason ? rec.reason : "";
+        record->notice = rec.notice ? rec.notice : "";
         int idx = eq_ndjson_last_source(r->rd);
         const char *name = idx >= 0 ? eq_profiles_name(r->profiles, static_cast<size_t>(idx)) : nullptr;
         record->source = name ? name : "";

@@ -65,6 +65,7 @@ bool finish_event(eq_ndjson *r, eqlite_event *ev) {
     finish_lists(r);
     int64_t ts = 0;
     if (r->ts_slot != kNoSlot && !event_timestamp(r, &ts)) return false;
+    r->notice.clear();
     if (r->any_conv && !convert_fields(r)) return false;
     ev->fields = r->values.data();
     ev->nfields = r->nfields;
@@ -200,6 +201,7 @@ void single_line_text(eq_ndjson *r, Record *rec) {
 
 void fill_record_info(eq_ndjson *r, const Record &rec, const char *reason, eq_ndjson_record *out) {
     if (!out) return;
+    out->notice = "";
     out->text = rec.text;
     out->len = rec.len;
     out->line = rec.line;
@@ -262,6 +264,7 @@ int read_next(eq_ndjson *r, eqlite_event *ev, eq_ndjson_record *out) {
     r->last_text = rec.text;
     r->last_len = rec.len;
     fill_record_info(r, rec, "", out);
+    if (out) out->notice = r->notice.c_str();
     r->events++;
     return EQ_NDJSON_EVENT;
 }
@@ -348,6 +351,7 @@ bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
     r->ts_slot = role_slot(r, opt->timestamp_field, opt->timestamp_len, &r->ts_name, &next_internal);
     r->tb_slot = role_slot(r, opt->tiebreaker_field, opt->tiebreaker_len, &r->tb_name, &next_internal);
     if (opt->timestamp_format) r->ts_format = opt->timestamp_format;
+    r->reject_malformed = opt->reject_malformed != 0;
     r->values.assign(next_internal, eqlite_value{});
     r->slots.resize(next_internal);
     r->conv.resize(next_internal);

@@ -151,6 +151,11 @@ typedef struct eq_ndjson_options {
     /* Nonzero: a converted event's record.text is NULL (len 0); its ECS
      * document is written by eq_ndjson_last_text() when asked for. */
     int lazy_text;
+    /* Nonzero: a projected value that cannot be converted to its mapped type
+     * makes the record bad (an index without ignore_malformed). 0: the value
+     * is dropped, the record kept, and record.notice names it (the
+     * ignore_malformed of Elastic's logs-*-* data streams). */
+    int reject_malformed;
 } eq_ndjson_options;
 
 #define EQ_NDJSON_SOURCE_AUTO (-1)
@@ -168,6 +173,9 @@ typedef struct eq_ndjson_record {
     uint64_t offset;     /* byte offset of the record in the (decompressed) input */
     const char *file;    /* display name */
     const char *reason;  /* why the record is bad / the fatal error; "" otherwise */
+    /* an event's first value that could not be converted and was dropped
+     * ("field [F]: cannot convert V to T"); "" otherwise */
+    const char *notice;
 } eq_ndjson_record;
 
 typedef struct eq_ndjson_stats {

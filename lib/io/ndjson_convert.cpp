@@ -336,16 +336,37 @@ void drop_ignored(eq_ndjson *r, const FieldConv &c, uint32_t slot) {
     if (kept == 0) v = eqlite_value{};
 }
 
+// A value that cannot take the mapped type: the record is bad, or (ES's
+// ignore_malformed) the value is dropped and the first one named in the notice.
+bool malformed(eq_ndjson *r) {
+    if (r->reject_malformed) return false;
+    if (r->notice.empty()) r->notice.swap(r->reason);
+    r->reason.clear();
+    return true;
+}
+
 bool convert_fields(eq_ndjson *r) {
     for (uint32_t slot : r->touched) {
         const FieldConv &c = r->conv[slot];
         if (c.kind == Conv::None) continue;
         eqlite_value &v = r->values[slot];
-        if (v.kind == EQLITE_ARRAY) {
-            for (eqlite_value &e : r->slots[slot].list)
-                if (!convert_one(r, c, e)) return false;
+        if (v.kind == EQLITE_ARRAY) { // per value: only the malformed ones go
+            std::vector<eqlite_value> &list = r->slots[slot].list;
+            size_t kept = 0;
+            for (eqlite_value &e : list) {
+                if (convert_one(r, c, e))
+                    list[kept++] = e;
+                else if (!malformed(r))
+                    return false;
+            }
+            if (kept < list.size()) {
+                list.resize(kept);
+                v.len = static_cast<uint32_t>(kept);
+                if (kept == 0) v = eqlite_value{};
+            }
         } else if (!convert_one(r, c, v)) {
-            return false;
+            if (!malformed(r)) return false;
+            v = eqlite_value{};
         }
         if (c.ignore_above) drop_ignored(r, c, slot);
     }

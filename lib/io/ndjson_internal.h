@@ -174,6 +174,8 @@ struct eq_ndjson {
     const char *last_text = nullptr; // the text of the record last read
     size_t last_len = 0;
     std::string reason; // formatted reasons
+    bool reject_malformed = false;
+    std::string notice; // the current event's first dropped malformed value
     std::string fatal;
     uint64_t records = 0, events = 0, bad = 0;
 
