@@ -48,7 +48,7 @@ _eqlite()
         case $cmd in
         query) opts="-f --file -r --rules --mapping --no-ecs --category-field --timestamp-field --tiebreaker-field
                      --size --max-samples-per-key --max-partials --max-keys -j --jobs --memory-limit
-                     --reorder-window --source --profile --format --fields --stats --strict --help" ;;
+                     --reorder-window --source --profile --format --fields --stats --strict --reject-malformed --help" ;;
         bench) opts="-f --file -r --rules --mapping --category-field --timestamp-field --tiebreaker-field
                      --repeat --per-rule --generate --seed --help" ;;
         convert) opts="--source --profile --stats --help" ;;
