@@ -780,7 +780,8 @@ static int feed_ready(eng_runner *r, reorder *rb, bool draining, const char *fil
     uint64_t line;
     int status = 0;
     while (status == 0 && !eng_runner_stopped(r) && reorder_pop(rb, draining, &ev, &text, &line)) {
-        eqlite_record rec = {.text = text->text, .len = text->len, .file = file, .number = line, .source = "", .reason = ""};
+        eqlite_record rec = {.text = text->text, .len = text->len, .file = file, .number = line, .source = "",
+                             .reason = "", .notice = ""};
         status = eng_runner_feed(r, &ev, &rec);
     }
     return status == 0 && rb->failed ? eng_out_of_memory("reordering events") : status;

@@ -41,7 +41,7 @@ typedef struct slot {
     const char *data; /* the mapping: lines are counted from its start */
     size_t start, end;
     eq_strbuf out;  /* results */
-    eq_strbuf errs; /* bad records: uint64 line (relative), reason, NUL */
+    eq_strbuf errs; /* bad records and ignored values: uint64 line (relative), [MALFORMED_MARK] reason, NUL */
     uint64_t events, bad, matches;
     int status;
     eq_strbuf tags;       /* eng_tag per result in out (split runs) */
@@ -484,7 +484,7 @@ static int merge_chunk(par *p, slot *s)
             break;
         }
         eqlite_record rec = {.text = s->evs[k]->text.text, .len = s->evs[k]->text.len, .file = p->path,
-                             .number = s->evs[k]->line, .source = "", .reason = ""};
+                             .number = s->evs[k]->line, .source = "", .reason = "", .notice = ""};
         status = merge_event(p, s, (uint32_t)k, &ev, &rec,
                              s->mark_at[k] == SIZE_MAX ? p->no_marks : s->marks + s->mark_at[k], &at);
     }

@@ -64,6 +64,35 @@ Test(reader_api, only_the_chosen_fields_are_extracted)
     eqlite_schema_free(schema);
 }
 
+/* The public notice: a value that cannot take its type is dropped and named
+ * (ignore_malformed); reject_malformed makes the record bad instead. */
+Test(reader_api, malformed_value_is_dropped_with_a_notice_unless_rejected)
+{
+    eqlite_mapping *m;
+    eqlite_schema *schema = schema_of(kMapping, &m);
+    uint32_t port = id_of(schema, "port"), code = id_of(schema, "code");
+    eqlite_reader_options o = {.schema = schema, .timestamp_field = "", .source = "none", .mapping = m};
+    const char *text = "{\"port\":\"k\",\"code\":\"ab\"}\n{\"port\":8}\n";
+    eqlite_reader *rd = open_text(text, &o);
+    eqlite_event ev;
+    eqlite_record rec;
+    cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EVENT, "%s", rec.reason);
+    cr_assert_eq(ev.fields[port].kind, EQLITE_NULL);
+    cr_assert_eq(ev.fields[code].kind, EQLITE_STRING, "the other fields are read");
+    cr_assert_str_eq(rec.notice, "field [port]: cannot convert \"k\" to long");
+    cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EVENT);
+    cr_assert_str_eq(rec.notice, "");
+    eqlite_reader_close(rd);
+    o.reject_malformed = 1;
+    rd = open_text(text, &o);
+    cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_BAD);
+    cr_assert_str_eq(rec.reason, "field [port]: cannot convert \"k\" to long");
+    cr_assert_eq(eqlite_reader_next(rd, &ev, &rec), EQLITE_READ_EVENT);
+    eqlite_reader_close(rd);
+    eqlite_mapping_free(m);
+    eqlite_schema_free(schema);
+}
+
 Test(reader_api, mapping_parameters_apply_at_index_time)
 {
     eqlite_mapping *m;
