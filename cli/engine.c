@@ -909,8 +909,10 @@ void eng_note_malformed(eng *e, const char *file, uint64_t line, const char *not
     size_t k = 0;
     while (k < e->nmalformed && strcmp(e->malformed[k].field, field))
         k++;
-    if (k == ENG_MALFORMED_FIELDS)
-        k--;
+    if (k == ENG_MALFORMED_FIELDS) { /* a field past the table: counted, reported as "other fields" */
+        e->malformed_other++;
+        return;
+    }
     eng_malformed *m = &e->malformed[k];
     if (m->count++ > 0)
         return;
@@ -921,14 +923,17 @@ void eng_note_malformed(eng *e, const char *file, uint64_t line, const char *not
         fprintf(stderr, "%s: %s; value ignored (ignore_malformed)\n", m->first, notice);
 }
 
+/* Counted per record, under the first field its notice names. */
 void eng_report_malformed(const eng *e)
 {
     for (size_t k = 0; k < e->nmalformed && !e->hush; k++) {
         const eng_malformed *m = &e->malformed[k];
-        fprintf(stderr, "%s: %llu value%s of field [%s] could not be converted and %s ignored (ignore_malformed; "
-                        "the first here)\n", m->first, (unsigned long long)m->count, m->count == 1 ? "" : "s",
-                m->field, m->count == 1 ? "was" : "were");
+        fprintf(stderr, "%s: field [%s]: values ignored in %llu record%s (ignore_malformed; the first here)\n",
+                m->first, m->field, (unsigned long long)m->count, m->count == 1 ? "" : "s");
     }
+    if (e->malformed_other && !e->hush)
+        fprintf(stderr, "eqlite: values of other fields ignored in %llu more record%s (ignore_malformed)\n",
+                (unsigned long long)e->malformed_other, e->malformed_other == 1 ? "" : "s");
 }
 
 void eng_report_late(const eng *e)

@@ -137,8 +137,8 @@ typedef struct eng_late {
 } eng_late;
 
 /* Values the reader dropped (ignore_malformed), per field: the first is
- * printed when met, the count at the end; the last slot gathers fields past
- * the table. */
+ * printed when met, the count at the end; fields past the table are only
+ * counted (eng.malformed_other). */
 #define ENG_MALFORMED_FIELDS 32
 typedef struct eng_malformed {
     char field[128];
@@ -179,6 +179,7 @@ typedef struct eng {
     eng_late late[ENG_LATE_REASONS];
     eng_malformed malformed[ENG_MALFORMED_FIELDS];
     size_t nmalformed;
+    uint64_t malformed_other; /* values of fields past the table */
     eng_side sides[2];   /* ENG_PLAIN - 1, ENG_ORDERED - 1: built by eng_split */
     uint8_t *ordered_fields; /* by schema id: 1 when an ordered rule reads it (what workers copy) */
     size_t nordered_fields;  /* entries in ordered_fields (the schema's field count) */

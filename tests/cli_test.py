@@ -198,7 +198,7 @@ def main(tmp):
           and ':4: field [n]: cannot convert "abc" to long; value ignored (ignore_malformed)\n' in err
           and ':5: field [b]: cannot convert "yes" to boolean; value ignored (ignore_malformed)\n' in err
           and ':7: field [small]: cannot convert 300 to byte; value ignored (ignore_malformed)\n' in err
-          and ':4: 1 value of field [n] could not be converted and was ignored (ignore_malformed; the first here)\n'
+          and ':4: field [n]: values ignored in 1 record (ignore_malformed; the first here)\n'
           in err and "bad" not in err, repr((ids, err)))
     dash = [{"@timestamp": "2024-05-01T00:00:0%dZ" % k, "event": {"category": "process"},
              "process": {"name": "cmd.exe"}, "host": {"ip": "-" if k % 2 else "10.0.0.%d" % k}} for k in range(4)]
@@ -211,7 +211,7 @@ def main(tmp):
           len(lines(alone)) == 4 and [json.loads(l) for l in lines(alone)] ==
           [json.loads(l)["event"] for l in lines(in_set)] and in_set.returncode == 0
           and b':2: field [host.ip]: cannot convert "-" to ip; value ignored (ignore_malformed)\n' in in_set.stderr
-          and b':2: 2 values of field [host.ip] could not be converted and were ignored' in in_set.stderr,
+          and b':2: field [host.ip]: values ignored in 2 records (ignore_malformed; the first here)' in in_set.stderr,
           repr((alone.stdout[:300], in_set.stdout[:300], in_set.stderr[-400:])))
     strict = run(["query", "--strict", "-r", dash_rules, dash_path])
     check("--strict does not stop on ignored values", strict.returncode == 0 and strict.stdout == in_set.stdout,
@@ -220,6 +220,18 @@ def main(tmp):
     check("--reject-malformed gives the old rejection: the set loses the records the rule alone prints",
           len(lines(rejected)) == 2 and b':2: field [host.ip]: cannot convert "-" to ip\n' in rejected.stderr,
           repr((rejected.stdout[:300], rejected.stderr[-300:])))
+    many_map = write(os.path.join(tmp, "many-mapping.json"), json.dumps({"mappings": {"properties": dict(
+        [("f%02d" % k, {"type": "long"}) for k in range(40)] + [("event", {"properties": {"category": {"type": "keyword"}}})])}}))
+    many = write(os.path.join(tmp, "many.ndjson"), "".join(
+        json.dumps({"event": {"category": "x"}, "f%02d" % k: "bad", "f%02d" % ((k + 1) % 40): "bad"}) + "\n" for k in range(40)))
+    r = run(["query", "--mapping", many_map, "--timestamp-field", "",
+             "x where " + " or ".join("f%02d == 1" % k for k in range(40)), many])
+    err = r.stderr.decode()
+    check("records with values ignored in more fields than the table holds: 32 fields by name, the rest counted",
+          r.returncode == 0 and err.count("values ignored in 1 record (ignore_malformed; the first here)") == 32
+          and "eqlite: values of other fields ignored in 8 more records (ignore_malformed)\n" in err
+          and err.count("value ignored (ignore_malformed)\n") == 32,
+          repr(err[-600:]))
     check("long field: array elements converted", conv_ids("x where n == 7")[0] == [3])
     check("byte field: numeric string", conv_ids("x where small == -3")[0] == [8])
     check("double field: numeric strings and integers", conv_ids("x where d > 2.4 and d < 3.5")[0] == [1, 2])
