@@ -91,6 +91,10 @@ void end_if_orphaned(int) {
     // A crash ends this process by its signal: no inherited handler (a crash
     // reporter, a sanitizer, libFuzzer) runs for it.
     for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE}) signal(sig, SIG_DFL);
+    // Nor does anything reach the caller's stderr (a sanitizer's report of
+    // libevtx's failure): the reader reports it.
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0) dup2(null, STDERR_FILENO);
     // The child ends within a second of its parent, whatever libevtx is
     // doing (PR_SET_PDEATHSIG would follow the thread that forked instead).
     parent_pid = parent;
