@@ -184,6 +184,23 @@ def main():
               (r.stderr.splitlines() or ["(nothing on stderr)"])[0])
         check(peak_mib < 1536, "and memory stays bounded: peak %d MiB" % peak_mib)
 
+    # CI's fuzzing found this one: byte 6400 of sysmon-9.01.evtx set to 0x40
+    # (record 1's template values) makes libevtx read far out of bounds (a
+    # SEGV under ASan) or allocate without end (`evtxexport` is killed).
+    whole9 = subprocess.run([BIN, "convert", "--source", "none", SYSMON901], capture_output=True,
+                            text=True).stdout.splitlines()
+    with tempfile.TemporaryDirectory() as tmp:
+        bad9 = bytearray(open(SYSMON901, "rb").read())
+        bad9[6400] = 0x40
+        p = os.path.join(tmp, "segv.evtx")
+        open(p, "wb").write(bad9)
+        r = subprocess.run([BIN, "convert", "--source", "none", p], capture_output=True, text=True, timeout=120)
+        out = r.stdout.splitlines()
+        check(r.returncode in (0, 2) and len(out) == 31 and all(line in whole9 for line in out) and
+              r.stderr.startswith(p + ": record 1: "),
+              "the record libevtx reads out of bounds on is reported, the other 31 kept unchanged: " +
+              (r.stderr.splitlines() or ["(nothing on stderr)"])[0])
+
     # libevtx crashing (CI's fuzzing found a SEGV in libfwevt) costs the record
     # it was on: the reader reports it and a new child goes on after it.
     dns = os.path.join(os.path.dirname(SYSMON901), "sysmon-10.2-dns.evtx")
