@@ -349,15 +349,26 @@ bool EvtxProcess::fill(size_t need, std::string *why) {
     end_ -= begin_;
     begin_ = 0;
     if (buf_.size() < need) buf_.resize(need);
+    int waited = 0; // seconds without a byte
     while (end_ < need) {
         struct pollfd p = {fd_, POLLIN, 0};
-        int r = poll(&p, 1, kStallSeconds * 1000);
+        int r = poll(&p, 1, 1000);
         if (r < 0 && errno == EINTR) continue;
         if (r == 0) {
-            *why = "libevtx gave nothing for " + std::to_string(kStallSeconds) + " s on it (killed)";
+            // The child's memory cap (RLIMIT_AS) does not hold where the
+            // allocator maps in reserved space (a sanitizer's): its size is
+            // watched from here too, against ours (its pages start as ours).
+            long over = resident_bytes(pid_) - resident_bytes(getpid());
+            if (over > static_cast<long>(kMostMemory))
+                *why = "libevtx took more than " + std::to_string(kMostMemory >> 20) + " MiB on it (killed)";
+            else if (++waited >= kStallSeconds)
+                *why = "libevtx gave nothing for " + std::to_string(kStallSeconds) + " s on it (killed)";
+            else
+                continue;
             stop();
             return false;
         }
+        waited = 0;
         ssize_t n = read(fd_, buf_.data() + end_, buf_.size() - end_);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
