@@ -390,18 +390,6 @@ bool EvtxFile::open_anonymous(std::string *err, int *fd) {
     return true;
 }
 
-static bool write_all(int fd, const void *data, size_t len) {
-    const char *p = static_cast<const char *>(data);
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        p += n;
-        len -= static_cast<size_t>(n);
-    }
-    return true;
-}
-
 bool EvtxFile::open_memory(const void *data, size_t len, std::string *err) {
     int fd;
     if (!open_anonymous(err, &fd)) return false;

@@ -52,18 +52,6 @@ std::string libevtx_message(libevtx_error_t *error) {
     return msg.empty() ? "unreadable record" : msg;
 }
 
-bool write_all(int fd, const void *data, size_t len) {
-    const char *p = static_cast<const char *>(data);
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return false;
-        p += n;
-        len -= static_cast<size_t>(n);
-    }
-    return true;
-}
-
 void send(int fd, uint8_t kind, bool ok, bool has_id, uint32_t index, uint64_t value, const std::string &text) {
     Header h{kind, ok, has_id, 0, index, value, static_cast<uint32_t>(text.size()), 0};
     if (!write_all(fd, &h, sizeof h) || !write_all(fd, text.data(), text.size())) _exit(1); // the reader is gone
@@ -132,40 +120,45 @@ struct Request {
     uint32_t list, first;
 };
 
+// A message of one Request with room for one descriptor.
+struct RequestMessage {
+    Request req;
+    struct iovec iov;
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+    struct msghdr msg;
+    RequestMessage() : req{}, iov{&req, sizeof req}, control{}, msg{} {
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+    }
+    RequestMessage(const RequestMessage &) = delete;
+};
+
 bool send_request(int sock, int fd, Request req) {
-    struct iovec iov = {&req, sizeof req};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    RequestMessage m;
+    m.req = req;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m.msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
     ssize_t n;
-    while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+    while ((n = sendmsg(sock, &m.msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
     }
     return n == static_cast<ssize_t>(sizeof req);
 }
 
 // The next request and its descriptor; false when the parent is done.
 bool receive_request(int sock, Request *req, int *fd) {
-    struct iovec iov = {req, sizeof *req};
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    RequestMessage m;
     ssize_t n;
-    while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+    while ((n = recvmsg(sock, &m.msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
     }
-    struct cmsghdr *c = n == static_cast<ssize_t>(sizeof *req) ? CMSG_FIRSTHDR(&msg) : nullptr;
+    struct cmsghdr *c = n == static_cast<ssize_t>(sizeof *req) ? CMSG_FIRSTHDR(&m.msg) : nullptr;
     if (!c || c->cmsg_type != SCM_RIGHTS) return false;
     std::memcpy(fd, CMSG_DATA(c), sizeof *fd);
+    *req = m.req;
     return true;
 }
 
@@ -248,6 +241,18 @@ bool keep_idle(pid_t pid, int sock) {
 }
 
 } // namespace
+
+bool write_all(int fd, const void *data, size_t len) {
+    const char *p = static_cast<const char *>(data);
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        p += n;
+        len -= static_cast<size_t>(n);
+    }
+    return true;
+}
 
 bool EvtxProcess::start(const std::string &path, List list, uint32_t first, std::string *err) {
     stop();

@@ -19,6 +19,9 @@
 
 namespace eqio {
 
+// Writes all of data, through EINTR and short writes.
+bool write_all(int fd, const void *data, size_t len);
+
 // One message from the child.
 struct EvtxItem {
     enum Kind : uint8_t { Opened = 1, Listed, Recovered, Done };
