@@ -82,6 +82,11 @@ public:
     Scalar &back() { return data()[size_ - 1]; }
 
     void clear() { size_ = 0; }
+    // Holds x alone (most writes: no capacity check, the first slot always exists).
+    void set_one(const Scalar &x) {
+        data()[0] = x;
+        size_ = 1;
+    }
     void push_back(const Scalar &x) {
         if (size_ == cap_) reserve(size_t{cap_} * 2);
         data()[size_++] = x;
@@ -467,10 +472,19 @@ struct ConvertScratch {
     // paths met inside a list of objects ([{"UserName":"a"},{"UserName":"b"}])
     // hold every value: the first in `val` (list_stamp == gen), the others in
     // in_more. One slot per path, so an op reading it touches one line.
-    struct InSlot {
+    // The walk also keeps what the ops read of a scalar (its type, a
+    // string's view, an integer), so they need not go back to simdjson's
+    // tape, by then mostly out of the cache.
+    struct alignas(64) InSlot {
         element val;
         uint64_t stamp = 0, list_stamp = 0;
+        std::string_view text; // STRING, BOOL, NULL_VALUE: as its Scalar's text
+        int64_t i = 0;         // INT64
+        element_type type = element_type::NULL_VALUE;
+        Kind kind = Kind::Null; // STRING, BOOL, NULL_VALUE: its Scalar's kind
+        Scalar scalar() const { return Scalar{kind, text}; }
     };
+    static_assert(sizeof(InSlot) == 64, "one cache line a slot");
     std::vector<InSlot> in;
     std::vector<std::pair<uint32_t, element>> in_more;
     // leaves under collected paths, with their dotted paths
@@ -508,8 +522,10 @@ struct ConvertScratch {
     profile_internal::KeyMemo *memo = nullptr;    // the running profile's
     std::string text;
     std::vector<size_t> order;
-    std::string args_text; // a command line split (command_line_to_argv)
-    std::vector<size_t> args_ends;
+    std::vector<size_t> args_ends; // a command line split (command_line_to_argv)
+    // the last day written as a date (a record's times mostly share one)
+    int64_t civil_days = INT64_MIN, civil_y = 0;
+    int civil_m = 0, civil_d = 0;
     std::vector<std::string_view> parts; // a list being written
     std::vector<eqlite_value> items; // one field's values handed to emit
     // `json` ops: text fields parsed as JSON, read like the record itself

@@ -83,6 +83,18 @@ void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, u
     }
 }
 
+// What the ops read of a scalar, while its tape entry is at hand.
+void capture(ConvertScratch::InSlot *slot, element v) {
+    slot->type = v.type();
+    switch (slot->type) {
+    case element_type::STRING: slot->kind = Kind::Str, slot->text = std::string_view(v); break;
+    case element_type::BOOL: slot->kind = Kind::Bool, slot->text = bool(v) ? "true" : "false"; break;
+    case element_type::NULL_VALUE: slot->kind = Kind::Null, slot->text = "null"; break;
+    case element_type::INT64: slot->i = int64_t(v); break;
+    default: break;
+    }
+}
+
 // A value at trie node `node` (kNone: off the trie, met only while collecting).
 void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, bool collecting, bool in_list) {
     if (s->detecting && node != kNone && !in_list && p.walk.nodes[node].detect >= 0) {
@@ -104,6 +116,7 @@ void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, 
             slot.val = v; // out of lists, the last duplicate wins
             slot.stamp = s->gen;
             slot.list_stamp = in_list ? s->gen : 0;
+            capture(&slot, v);
         }
     }
     if (collecting) collect_leaf(s, s->path, v);
