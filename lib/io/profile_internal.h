@@ -467,7 +467,7 @@ using profile_internal::TextArena;
 struct ConvertScratch {
     const Profile *profile = nullptr; // what the last conversion ran
     uint64_t gen = 0;                 // the record: stamps older than this are stale
-    uint64_t out_gen = 0;             // the output document: the same for out_stamp
+    uint64_t out_gen = 0;             // the output document: the same for vals' stamps
     // input: an element per input path of the profile (set when stamp == gen)
     // paths met inside a list of objects ([{"UserName":"a"},{"UserName":"b"}])
     // hold every value: the first in `val` (list_stamp == gen), the others in
@@ -493,8 +493,11 @@ struct ConvertScratch {
     std::string path; // the dotted path while collecting
     // output document: a value per output field (the profile's, then this
     // record's own, made at run time); present when stamped and not empty
-    std::vector<Val> vals;
-    std::vector<uint64_t> out_stamp;
+    // The stamp beside the value: a write touches one place, not two.
+    struct OutVal : Val {
+        uint64_t stamp = 0; // present when == out_gen
+    };
+    std::vector<OutVal> vals;
     std::vector<uint32_t> touched; // fields written, in order
     const Profile *dyn_profile = nullptr; // whose fields dyn_paths names
     std::vector<std::string> dyn_paths;

@@ -75,7 +75,7 @@ const std::string &path_of(const Profile &p, const ConvertScratch *s, uint32_t i
 }
 
 bool out_present(const ConvertScratch *s, uint32_t id) {
-    return s->out_stamp[id] == s->out_gen && !s->vals[id].items.empty();
+    return s->vals[id].stamp == s->out_gen && !s->vals[id].items.empty();
 }
 
 struct Run {
@@ -162,8 +162,8 @@ struct Run {
 
     // ---- writing ----
     Val &slot(uint32_t id) {
-        if (s->out_stamp[id] != s->out_gen) {
-            s->out_stamp[id] = s->out_gen;
+        if (s->vals[id].stamp != s->out_gen) {
+            s->vals[id].stamp = s->out_gen;
             s->touched.push_back(id);
             s->vals[id].items.clear();
         }
@@ -173,8 +173,8 @@ struct Run {
     void put(uint32_t id, const Val &v) {
         Val &to = slot(id);
         if (&to == &v) return;
-        if (!v.array && v.items.size() == 1) { // most values: no vector copy call
-            to.array = false;
+        if (v.items.size() == 1) { // most values: no vector copy call
+            to.array = v.array;
             to.items.set_one(v.items[0]);
             return;
         }
@@ -205,7 +205,6 @@ struct Run {
             s->dyn_paths.push_back(path);
             s->dyn_above_static.push_back(p.out_prefixes.count(path) != 0);
             fit(s->vals, p.out_paths.size() + s->dyn_paths.size());
-            fit(s->out_stamp, p.out_paths.size() + s->dyn_paths.size());
         }
         s->any_dyn_above |= s->dyn_above_static[ins.first->second - p.out_paths.size()];
         return ins.first->second;
@@ -214,7 +213,7 @@ struct Run {
     void put_path(const std::string &path, const Val &v) { put(id_of(path), v); } // v must not be in s->vals
 
     void remove(uint32_t id) {
-        if (s->out_stamp[id] == s->out_gen) s->vals[id].items.clear(); // an empty value is not written
+        if (s->vals[id].stamp == s->out_gen) s->vals[id].items.clear(); // an empty value is not written
     }
 
     // 1: field `id` lies under op.dst, 2: it is op.dst, 0: neither.

@@ -163,7 +163,6 @@ void start_record(const Profile &p, size_t index, ConvertScratch *s, object root
     fit(s->in, p.in_node_of.size());
     s->in_more.clear();
     fit(s->vals, p.out_paths.size());
-    fit(s->out_stamp, p.out_paths.size());
     // Fields named at run time keep their numbers from record to record of a
     // profile (they mostly repeat), up to a bound.
     if (s->dyn_profile != &p || s->dyn_paths.size() > 4096) {
