@@ -163,11 +163,13 @@ enum class OpKind {
 };
 
 // What a run reads of an op before the op itself: a list's ops have their
-// heads side by side (12 bytes each), so an op that has nothing to do (its
-// record path absent) is passed over without reaching the op.
+// heads side by side (16 bytes each), so an op that has nothing to do (its
+// record path absent) is passed over without reaching the op, and so is the
+// op itself when it copies a scalar of the record (most ops).
 struct OpHead {
     uint32_t index = 0;    // the op's number (for plans)
     uint32_t needs = 0;    // the input path whose absence leaves the op nothing to do (kNone: none)
+    uint32_t copy_to = 0;  // copy of a record path (needs): the output field (kNone: another op)
     bool collected = false; // ... unless leaves were collected (copy of an object)
 };
 

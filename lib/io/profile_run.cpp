@@ -265,8 +265,8 @@ struct Run {
     }
 
     // ---- operations ----
+    // copy_scalar, from the op's head, was tried first.
     void copy(const Op &op) {
-        if (!op.src.out && copy_scalar(op)) return;
         if (const Val *v = get(op.src)) {
             put(op.dst_id, *v);
             return;
@@ -300,8 +300,8 @@ struct Run {
     // The common copy, a scalar of the record, straight into its field (no
     // Val in between); null and "" copy nothing. false: not that case (a
     // list, an object, a path met in lists), nothing done.
-    bool copy_scalar(const Op &op) {
-        const ConvertScratch::InSlot &in = s->in[op.src.id];
+    bool copy_scalar(uint32_t src, uint32_t dst) {
+        const ConvertScratch::InSlot &in = s->in[src];
         if (in.stamp != s->gen || in.list_stamp == s->gen) return false;
         switch (in.type) {
         case element_type::STRING:
@@ -314,7 +314,7 @@ struct Run {
         case element_type::BOOL: break;
         default: return false;
         }
-        Val &v = slot(op.dst_id);
+        Val &v = slot(dst);
         v.array = false;
         v.items.set_one(Scalar{});
         slot_scalar(in, &v.items[0]);
@@ -558,6 +558,7 @@ struct Run {
             const OpHead &h = heads[k];
             if (s->plan && !(*s->plan)[h.index]) continue; // nothing the reader reads
             if (h.needs != kNone && s->in[h.needs].stamp != s->gen && !(h.collected && s->ncollected)) continue;
+            if (h.copy_to != kNone && copy_scalar(h.needs, h.copy_to)) continue;
             const Op &op = ops[k];
             if (op.kind == OpKind::Json && ran && (*ran)[op.index]) continue; // its paths are read already
             const std::string_view *t = nullptr;
