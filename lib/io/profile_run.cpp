@@ -892,7 +892,10 @@ Emit profile_emit(ConvertScratch *s, DocSink sink, void *user) {
     if (!s->profile) return Emit::Ok;
     const Profile &p = *s->profile;
     for (uint32_t id : s->touched) {
-        if (!out_present(s, id) || shadowed(p, s, id)) continue;
+        if (!out_present(s, id)) continue;
+        // most fields have no field above them that could shadow them
+        bool may_be_shadowed = id >= p.out_paths.size() || !p.out_ancestors[id].empty() || s->any_dyn_above;
+        if (may_be_shadowed && shadowed(p, s, id)) continue;
         const Val &v = s->vals[id];
         s->items.resize(v.items.size());
         size_t n = 0;
