@@ -230,15 +230,24 @@ struct Run {
 
     // ---- conditions ----
     bool holds(const Cond &c) {
-        const Val *v = get(c.ref);
+        const Scalar *first = nullptr, *last = nullptr;
+        Scalar one;
+        const ConvertScratch::InSlot *in = c.ref.out ? nullptr : &s->in[c.ref.id];
+        if (in && in->stamp == s->gen && in->list_stamp != s->gen && in->type == element_type::STRING) {
+            one = in->scalar(); // a string of the record, as get() would give it, without making a value
+            if (!one.text.empty()) first = &one, last = first + 1;
+        } else if (const Val *v = get(c.ref)) {
+            first = v->items.begin(), last = v->items.end();
+        }
+        bool present = first != nullptr;
         switch (c.op) {
-        case CondOp::Exists: return v != nullptr;
-        case CondOp::Missing: return v == nullptr;
+        case CondOp::Exists: return present;
+        case CondOp::Missing: return !present;
         default: break;
         }
-        if (!v) return c.op == CondOp::Ne || c.op == CondOp::NotContains;
+        if (!present) return c.op == CondOp::Ne || c.op == CondOp::NotContains;
         auto any = [&](auto pred) {
-            for (const Scalar &x : v->items) if (x.kind != Kind::Raw && pred(x.text)) return true;
+            for (const Scalar *x = first; x != last; x++) if (x->kind != Kind::Raw && pred(x->text)) return true;
             return false;
         };
         switch (c.op) {
