@@ -633,6 +633,45 @@ Test(sources, int_and_time_read_json_numbers_as_their_text) {
     for (size_t i = 0; i < want.size(); i++) cr_expect_eq(got[i], want[i], "record %zu: %s", i + 1, got[i].c_str());
 }
 
+Test(sources, each_json_value_kind_is_copied_and_tested_as_written) {
+    // the walk keeps scalars as it meets them; copies, str and conditions
+    // read them so: strings, booleans, null, integers past int64, doubles,
+    // lists, objects, escapes, duplicate keys and values inside lists
+    const char *acme = "profile acme\ndetect kind exists\ncopy v out.copied\nstr v out.str\n"
+                       "when v == x\n  set out.is_x yes\nend\nwhen v exists\n  set out.present yes\nend\n"
+                       "when v contains 1\n  set out.has_1 yes\nend\n"
+                       "copy w.v out.listed\nwhen w.v == x\n  set out.listed_x yes\nend\n";
+    std::vector<std::string> got = converted(acme, "{\"kind\":1,\"v\":\"x\"}\n"
+                                                   "{\"kind\":1,\"v\":\"\"}\n"
+                                                   "{\"kind\":1,\"v\":true}\n"
+                                                   "{\"kind\":1,\"v\":false}\n"
+                                                   "{\"kind\":1,\"v\":null}\n"
+                                                   "{\"kind\":1,\"v\":-12}\n"
+                                                   "{\"kind\":1,\"v\":18446744073709551615}\n"
+                                                   "{\"kind\":1,\"v\":2.5e3}\n"
+                                                   "{\"kind\":1,\"v\":[1,\"a\",null,true]}\n"
+                                                   "{\"kind\":1,\"v\":{\"a\":1}}\n"
+                                                   "{\"kind\":1,\"v\":\"a\\\"1\\\\\"}\n"
+                                                   "{\"kind\":1,\"v\":\"first\",\"v\":\"second\"}\n"
+                                                   "{\"kind\":1,\"w\":[{\"v\":\"in a list\"},{\"v\":\"x\"}]}\n");
+    std::vector<std::string> want = {
+        "acme: {\"out\":{\"copied\":\"x\",\"is_x\":\"yes\",\"present\":\"yes\",\"str\":\"x\"}}",
+        "acme: {}",
+        "acme: {\"out\":{\"copied\":true,\"present\":\"yes\",\"str\":\"true\"}}",
+        "acme: {\"out\":{\"copied\":false,\"present\":\"yes\",\"str\":\"false\"}}",
+        "acme: {}",
+        "acme: {\"out\":{\"copied\":-12,\"has_1\":\"yes\",\"present\":\"yes\",\"str\":\"-12\"}}",
+        "acme: {\"out\":{\"copied\":18446744073709551615,\"has_1\":\"yes\",\"present\":\"yes\",\"str\":\"18446744073709551615\"}}",
+        "acme: {\"out\":{\"copied\":2500.0,\"present\":\"yes\",\"str\":\"2500.0\"}}",
+        "acme: {\"out\":{\"copied\":[1,\"a\",true],\"has_1\":\"yes\",\"present\":\"yes\",\"str\":[\"1\",\"a\",\"true\"]}}",
+        "acme: {\"out\":{\"copied\":{\"a\":1}}}",
+        "acme: {\"out\":{\"copied\":\"a\\\"1\\\\\",\"has_1\":\"yes\",\"present\":\"yes\",\"str\":\"a\\\"1\\\\\"}}",
+        "acme: {\"out\":{\"copied\":\"second\",\"present\":\"yes\",\"str\":\"second\"}}",
+        "acme: {\"out\":{\"listed\":[\"in a list\",\"x\"],\"listed_x\":\"yes\"}}"};
+    cr_assert_eq(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); i++) cr_expect_eq(got[i], want[i], "record %zu: %s", i + 1, got[i].c_str());
+}
+
 Test(sources, long_values_made_while_converting_stay_whole) {
     // tens of kilobytes of arguments and lowercased text in one record, a
     // small record, then the long one again

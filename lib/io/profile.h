@@ -106,9 +106,9 @@ size_t profile_field_count(const eq_profiles *p, int index);
 /* Windows' CommandLineToArgvW: the exact argument split Windows applies to a
  * command line (exposed for tests). */
 void command_line_to_argv(std::string_view cmd, std::vector<std::string> *args);
-/* The same into one buffer: argument k is text[ends[k-1] (0 for the first),
- * ends[k]). Reuses the buffers' storage. */
-void command_line_to_argv(std::string_view cmd, std::string *text, std::vector<size_t> *ends);
+/* The same into one buffer of at least cmd.size() bytes: argument k is
+ * text[ends[k-1] (0 for the first), ends[k]). Returns the bytes written. */
+size_t command_line_to_argv(std::string_view cmd, char *text, std::vector<size_t> *ends);
 
 } // namespace eqio
 #endif

@@ -210,7 +210,7 @@ void compile_profile(Profile &p) {
 void make_heads(std::vector<Op> &ops, std::vector<OpHead> *heads) {
     heads->clear();
     for (Op &op : ops) {
-        OpHead h{op.index, kNone, false};
+        OpHead h{op.index, kNone, kNone, false};
         bool reads_record = !op.src.out && !op.src.path.empty();
         switch (op.kind) {
         case OpKind::Set:
@@ -218,7 +218,7 @@ void make_heads(std::vector<Op> &ops, std::vector<OpHead> *heads) {
         case OpKind::Clean:
         case OpKind::When: break;
         case OpKind::Copy: // an object's leaves are copied from the collected ones
-            if (reads_record) h.needs = op.src.id, h.collected = true;
+            if (reads_record) h.needs = op.src.id, h.copy_to = op.dst_id, h.collected = true;
             break;
         default:
             if (reads_record) h.needs = op.src.id;

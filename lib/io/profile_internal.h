@@ -82,6 +82,11 @@ public:
     Scalar &back() { return data()[size_ - 1]; }
 
     void clear() { size_ = 0; }
+    // Holds x alone (most writes: no capacity check, the first slot always exists).
+    void set_one(const Scalar &x) {
+        data()[0] = x;
+        size_ = 1;
+    }
     void push_back(const Scalar &x) {
         if (size_ == cap_) reserve(size_t{cap_} * 2);
         data()[size_++] = x;
@@ -158,11 +163,13 @@ enum class OpKind {
 };
 
 // What a run reads of an op before the op itself: a list's ops have their
-// heads side by side (12 bytes each), so an op that has nothing to do (its
-// record path absent) is passed over without reaching the op.
+// heads side by side (16 bytes each), so an op that has nothing to do (its
+// record path absent) is passed over without reaching the op, and so is the
+// op itself when it copies a scalar of the record (most ops).
 struct OpHead {
     uint32_t index = 0;    // the op's number (for plans)
     uint32_t needs = 0;    // the input path whose absence leaves the op nothing to do (kNone: none)
+    uint32_t copy_to = 0;  // copy of a record path (needs): the output field (kNone: another op)
     bool collected = false; // ... unless leaves were collected (copy of an object)
 };
 
@@ -462,15 +469,24 @@ using profile_internal::TextArena;
 struct ConvertScratch {
     const Profile *profile = nullptr; // what the last conversion ran
     uint64_t gen = 0;                 // the record: stamps older than this are stale
-    uint64_t out_gen = 0;             // the output document: the same for out_stamp
+    uint64_t out_gen = 0;             // the output document: the same for vals' stamps
     // input: an element per input path of the profile (set when stamp == gen)
     // paths met inside a list of objects ([{"UserName":"a"},{"UserName":"b"}])
     // hold every value: the first in `val` (list_stamp == gen), the others in
     // in_more. One slot per path, so an op reading it touches one line.
-    struct InSlot {
+    // The walk also keeps what the ops read of a scalar (its type, a
+    // string's view, an integer), so they need not go back to simdjson's
+    // tape, by then mostly out of the cache.
+    struct alignas(64) InSlot {
         element val;
         uint64_t stamp = 0, list_stamp = 0;
+        std::string_view text; // STRING, BOOL, NULL_VALUE: as its Scalar's text
+        int64_t i = 0;         // INT64
+        element_type type = element_type::NULL_VALUE;
+        Kind kind = Kind::Null; // STRING, BOOL, NULL_VALUE: its Scalar's kind
+        Scalar scalar() const { return Scalar{kind, text}; }
     };
+    static_assert(sizeof(InSlot) == 64, "one cache line a slot");
     std::vector<InSlot> in;
     std::vector<std::pair<uint32_t, element>> in_more;
     // leaves under collected paths, with their dotted paths
@@ -479,8 +495,11 @@ struct ConvertScratch {
     std::string path; // the dotted path while collecting
     // output document: a value per output field (the profile's, then this
     // record's own, made at run time); present when stamped and not empty
-    std::vector<Val> vals;
-    std::vector<uint64_t> out_stamp;
+    // The stamp beside the value: a write touches one place, not two.
+    struct OutVal : Val {
+        uint64_t stamp = 0; // present when == out_gen
+    };
+    std::vector<OutVal> vals;
     std::vector<uint32_t> touched; // fields written, in order
     const Profile *dyn_profile = nullptr; // whose fields dyn_paths names
     std::vector<std::string> dyn_paths;
@@ -508,8 +527,10 @@ struct ConvertScratch {
     profile_internal::KeyMemo *memo = nullptr;    // the running profile's
     std::string text;
     std::vector<size_t> order;
-    std::string args_text; // a command line split (command_line_to_argv)
-    std::vector<size_t> args_ends;
+    std::vector<size_t> args_ends; // a command line split (command_line_to_argv)
+    // the last day written as a date (a record's times mostly share one)
+    int64_t civil_days = INT64_MIN, civil_y = 0;
+    int civil_m = 0, civil_d = 0;
     std::vector<std::string_view> parts; // a list being written
     std::vector<eqlite_value> items; // one field's values handed to emit
     // `json` ops: text fields parsed as JSON, read like the record itself
@@ -558,6 +579,38 @@ bool shadowed(const Profile &p, ConvertScratch *s, uint32_t id);
 
 // profile_write.cpp: writing the document
 void write_doc(const Profile &p, ConvertScratch *s, std::string *out);
-bool value_of(const Scalar &x, eqlite_value *v);
+
+// A scalar as the reader reads the same JSON: integers that fit int64 are
+// INT, other numbers DOUBLE. false for raw JSON (an object in an array).
+inline bool value_of(const Scalar &x, eqlite_value *v) {
+    *v = eqlite_value{};
+    switch (x.kind) {
+    case Kind::Str:
+        v->kind = EQLITE_STRING;
+        v->u.s = x.text.data();
+        v->len = static_cast<uint32_t>(x.text.size());
+        return true;
+    case Kind::Bool:
+        v->kind = EQLITE_BOOL;
+        v->u.b = x.text == "true";
+        return true;
+    case Kind::Null: return true;
+    case Kind::Num: {
+        const char *b = x.text.data(), *e = b + x.text.size();
+        int64_t i;
+        auto r = std::from_chars(b, e, i);
+        if (r.ec == std::errc() && r.ptr == e) {
+            v->kind = EQLITE_INT;
+            v->u.i = i;
+        } else {
+            v->kind = EQLITE_DOUBLE;
+            v->u.d = std::strtod(std::string(x.text).c_str(), nullptr); // (strtod reads up to a NUL)
+        }
+        return true;
+    }
+    case Kind::Raw: return false;
+    }
+    return false;
+}
 
 } // namespace profile_internal

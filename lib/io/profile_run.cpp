@@ -13,6 +13,11 @@ void scratch_free(ConvertScratch *s) { delete s; }
 
 namespace profile_internal {
 
+std::string_view int_text(int64_t n, eqio::TextArena *arena) {
+    char num[32];
+    return arena->keep(std::string_view(num, std::to_chars(num, num + sizeof num, n).ptr - num));
+}
+
 // Strings stay views into the record; other values are written out once.
 void scalar_into(element e, Scalar *x, eqio::TextArena *arena) {
     char num[32];
@@ -23,7 +28,7 @@ void scalar_into(element e, Scalar *x, eqio::TextArena *arena) {
         return;
     case element_type::INT64:
         x->kind = Kind::Num;
-        x->text = arena->keep(std::string_view(num, std::to_chars(num, num + sizeof num, int64_t(e)).ptr - num));
+        x->text = int_text(int64_t(e), arena);
         return;
     case element_type::UINT64:
         x->kind = Kind::Num;
@@ -70,7 +75,7 @@ const std::string &path_of(const Profile &p, const ConvertScratch *s, uint32_t i
 }
 
 bool out_present(const ConvertScratch *s, uint32_t id) {
-    return s->out_stamp[id] == s->out_gen && !s->vals[id].items.empty();
+    return s->vals[id].stamp == s->out_gen && !s->vals[id].items.empty();
 }
 
 struct Run {
@@ -87,6 +92,18 @@ struct Run {
         return true;
     }
 
+    // A scalar of the record as the walk kept it (scalar_into, mostly
+    // without reading the tape again).
+    void slot_scalar(const ConvertScratch::InSlot &in, Scalar *x) {
+        switch (in.type) {
+        case element_type::STRING:
+        case element_type::BOOL:
+        case element_type::NULL_VALUE: *x = in.scalar(); return;
+        case element_type::INT64: *x = Scalar{Kind::Num, int_text(in.i, &s->arena)}; return;
+        default: scalar_into(in.val, x, &s->arena); return;
+        }
+    }
+
     // The value of a reference, or NULL when absent (null counts as absent).
     // An input value lives in s->tmp until the next read.
     const Val *get(const Ref &r) {
@@ -94,11 +111,19 @@ struct Run {
             const Val *o = out_get(r.id);
             return o && val_present(*o) ? o : nullptr;
         }
-        element e;
-        if (!in_get(r.id, &e)) return nullptr;
-        if (s->in[r.id].list_stamp == s->gen) return list_get(r.id, e);
-        if (e.type() == element_type::NULL_VALUE) return nullptr;
-        val_into(e, &s->tmp, &s->arena);
+        const ConvertScratch::InSlot &in = s->in[r.id];
+        if (in.stamp != s->gen) return nullptr;
+        if (in.list_stamp == s->gen) return list_get(r.id, in.val);
+        switch (in.type) {
+        case element_type::NULL_VALUE: return nullptr;
+        case element_type::ARRAY:
+        case element_type::OBJECT: val_into(in.val, &s->tmp, &s->arena); break;
+        default:
+            s->tmp.array = false;
+            s->tmp.items.set_one(Scalar{});
+            slot_scalar(in, &s->tmp.items[0]);
+            break;
+        }
         return val_present(s->tmp) ? &s->tmp : nullptr;
     }
 
@@ -137,8 +162,8 @@ struct Run {
 
     // ---- writing ----
     Val &slot(uint32_t id) {
-        if (s->out_stamp[id] != s->out_gen) {
-            s->out_stamp[id] = s->out_gen;
+        if (s->vals[id].stamp != s->out_gen) {
+            s->vals[id].stamp = s->out_gen;
             s->touched.push_back(id);
             s->vals[id].items.clear();
         }
@@ -148,10 +173,9 @@ struct Run {
     void put(uint32_t id, const Val &v) {
         Val &to = slot(id);
         if (&to == &v) return;
-        if (!v.array && v.items.size() == 1) { // most values: no vector copy call
-            to.array = false;
-            to.items.clear();
-            to.items.push_back(v.items[0]);
+        if (v.items.size() == 1) { // most values: no vector copy call
+            to.array = v.array;
+            to.items.set_one(v.items[0]);
             return;
         }
         to = v;
@@ -162,8 +186,7 @@ struct Run {
     void put_view(uint32_t id, std::string_view text, Kind kind = Kind::Str) {
         Val &v = slot(id);
         v.array = false;
-        v.items.clear();
-        v.items.push_back(Scalar{kind, text});
+        v.items.set_one(Scalar{kind, text});
     }
 
     // A string made here (in a local or scratch buffer): copied first.
@@ -182,7 +205,6 @@ struct Run {
             s->dyn_paths.push_back(path);
             s->dyn_above_static.push_back(p.out_prefixes.count(path) != 0);
             fit(s->vals, p.out_paths.size() + s->dyn_paths.size());
-            fit(s->out_stamp, p.out_paths.size() + s->dyn_paths.size());
         }
         s->any_dyn_above |= s->dyn_above_static[ins.first->second - p.out_paths.size()];
         return ins.first->second;
@@ -191,7 +213,7 @@ struct Run {
     void put_path(const std::string &path, const Val &v) { put(id_of(path), v); } // v must not be in s->vals
 
     void remove(uint32_t id) {
-        if (s->out_stamp[id] == s->out_gen) s->vals[id].items.clear(); // an empty value is not written
+        if (s->vals[id].stamp == s->out_gen) s->vals[id].items.clear(); // an empty value is not written
     }
 
     // 1: field `id` lies under op.dst, 2: it is op.dst, 0: neither.
@@ -208,15 +230,24 @@ struct Run {
 
     // ---- conditions ----
     bool holds(const Cond &c) {
-        const Val *v = get(c.ref);
+        const Scalar *first = nullptr, *last = nullptr;
+        Scalar one;
+        const ConvertScratch::InSlot *in = c.ref.out ? nullptr : &s->in[c.ref.id];
+        if (in && in->stamp == s->gen && in->list_stamp != s->gen && in->type == element_type::STRING) {
+            one = in->scalar(); // a string of the record, as get() would give it, without making a value
+            if (!one.text.empty()) first = &one, last = first + 1;
+        } else if (const Val *v = get(c.ref)) {
+            first = v->items.begin(), last = v->items.end();
+        }
+        bool present = first != nullptr;
         switch (c.op) {
-        case CondOp::Exists: return v != nullptr;
-        case CondOp::Missing: return v == nullptr;
+        case CondOp::Exists: return present;
+        case CondOp::Missing: return !present;
         default: break;
         }
-        if (!v) return c.op == CondOp::Ne || c.op == CondOp::NotContains;
+        if (!present) return c.op == CondOp::Ne || c.op == CondOp::NotContains;
         auto any = [&](auto pred) {
-            for (const Scalar &x : v->items) if (x.kind != Kind::Raw && pred(x.text)) return true;
+            for (const Scalar *x = first; x != last; x++) if (x->kind != Kind::Raw && pred(x->text)) return true;
             return false;
         };
         switch (c.op) {
@@ -243,8 +274,8 @@ struct Run {
     }
 
     // ---- operations ----
+    // copy_scalar, from the op's head, was tried first.
     void copy(const Op &op) {
-        if (!op.src.out && copy_scalar(op)) return;
         if (const Val *v = get(op.src)) {
             put(op.dst_id, *v);
             return;
@@ -278,12 +309,12 @@ struct Run {
     // The common copy, a scalar of the record, straight into its field (no
     // Val in between); null and "" copy nothing. false: not that case (a
     // list, an object, a path met in lists), nothing done.
-    bool copy_scalar(const Op &op) {
-        element e;
-        if (!in_get(op.src.id, &e) || s->in[op.src.id].list_stamp == s->gen) return false;
-        switch (e.type()) {
+    bool copy_scalar(uint32_t src, uint32_t dst) {
+        const ConvertScratch::InSlot &in = s->in[src];
+        if (in.stamp != s->gen || in.list_stamp == s->gen) return false;
+        switch (in.type) {
         case element_type::STRING:
-            if (std::string_view(e).empty()) return true;
+            if (in.text.empty()) return true;
             break;
         case element_type::NULL_VALUE: return true;
         case element_type::INT64:
@@ -292,11 +323,10 @@ struct Run {
         case element_type::BOOL: break;
         default: return false;
         }
-        Val &v = slot(op.dst_id);
+        Val &v = slot(dst);
         v.array = false;
-        v.items.clear();
-        v.items.emplace_back();
-        scalar_into(e, &v.items[0], &s->arena);
+        v.items.set_one(Scalar{});
+        slot_scalar(in, &v.items[0]);
         return true;
     }
 
@@ -322,14 +352,15 @@ struct Run {
 
     void time(const Op &op) {
         char out[96];
-        element e;
         int64_t ms;
         // A JSON integer read as epoch_millis: the number is the instant (as
         // parse_epoch reads its text; it refuses INT64_MIN, whose digits overflow)
-        if (op.epoch_millis_first && !op.src.out && in_get(op.src.id, &e) && s->in[op.src.id].list_stamp != s->gen &&
-            e.type() == element_type::INT64 && int64_t(e) != INT64_MIN) {
-            put_copy(op.dst_id, iso_ms(int64_t(e), out));
-            return;
+        if (op.epoch_millis_first && !op.src.out) {
+            const ConvertScratch::InSlot &in = s->in[op.src.id];
+            if (in.stamp == s->gen && in.list_stamp != s->gen && in.type == element_type::INT64 && in.i != INT64_MIN) {
+                put_copy(op.dst_id, iso_ms(in.i, out));
+                return;
+            }
         }
         const std::string_view *t = text(op.src);
         if (!t) return;
@@ -344,12 +375,15 @@ struct Run {
     }
 
     // Writes into out[96].
-    static std::string_view iso_ms(int64_t ms, char *out) {
+    std::string_view iso_ms(int64_t ms, char *out) {
         int64_t days = ms / 86400000 - (ms % 86400000 < 0);
         int64_t rem = ms - days * 86400000;
-        int64_t y;
-        int m, d;
-        eq_civil_from_days(days, &y, &m, &d);
+        if (days != s->civil_days) {
+            s->civil_days = days;
+            eq_civil_from_days(days, &s->civil_y, &s->civil_m, &s->civil_d);
+        }
+        int64_t y = s->civil_y;
+        int m = s->civil_m, d = s->civil_d;
         if (y < 0 || y > 9999) { // rare: printf's widths
             int n = std::snprintf(out, 96, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", (long long)y,
                                   (long long)m, (long long)d, (long long)(rem / 3600000), (long long)(rem / 60000 % 60),
@@ -533,6 +567,7 @@ struct Run {
             const OpHead &h = heads[k];
             if (s->plan && !(*s->plan)[h.index]) continue; // nothing the reader reads
             if (h.needs != kNone && s->in[h.needs].stamp != s->gen && !(h.collected && s->ncollected)) continue;
+            if (h.copy_to != kNone && copy_scalar(h.needs, h.copy_to)) continue;
             const Op &op = ops[k];
             if (op.kind == OpKind::Json && ran && (*ran)[op.index]) continue; // its paths are read already
             const std::string_view *t = nullptr;
@@ -612,10 +647,13 @@ struct Run {
                 break;
             case OpKind::Args:
                 if (!(t = text(op.src)) || t->empty()) break;
-                eqio::command_line_to_argv(*t, &s->args_text, &s->args_ends);
+            {
+                char *text = s->arena.alloc(t->size()); // the arguments are views into it
+                eqio::command_line_to_argv(*t, text, &s->args_ends);
                 s->parts.clear();
                 for (size_t k = 0, from = 0, n = s->args_ends.size(); k < n; from = s->args_ends[k++])
-                    s->parts.push_back(s->arena.keep(std::string_view(s->args_text).substr(from, s->args_ends[k] - from)));
+                    s->parts.push_back(std::string_view(text + from, s->args_ends[k] - from));
+            }
                 put_list(op, s->parts);
                 break;
             case OpKind::Head:
@@ -863,7 +901,10 @@ Emit profile_emit(ConvertScratch *s, DocSink sink, void *user) {
     if (!s->profile) return Emit::Ok;
     const Profile &p = *s->profile;
     for (uint32_t id : s->touched) {
-        if (!out_present(s, id) || shadowed(p, s, id)) continue;
+        if (!out_present(s, id)) continue;
+        // most fields have no field above them that could shadow them
+        bool may_be_shadowed = id >= p.out_paths.size() || !p.out_ancestors[id].empty() || s->any_dyn_above;
+        if (may_be_shadowed && shadowed(p, s, id)) continue;
         const Val &v = s->vals[id];
         s->items.resize(v.items.size());
         size_t n = 0;

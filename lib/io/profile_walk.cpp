@@ -83,6 +83,23 @@ void walk_list(const Profile &p, ConvertScratch *s, simdjson::dom::array list, u
     }
 }
 
+// A value of input path `id`, with what the ops read of a scalar while its
+// tape entry is at hand. Out of lists, the last duplicate wins.
+inline void keep_scalar(ConvertScratch *s, size_t id, element v, element_type type) {
+    ConvertScratch::InSlot *slot = &s->in[id];
+    slot->val = v;
+    slot->stamp = s->gen;
+    slot->list_stamp = 0;
+    slot->type = type;
+    switch (type) {
+    case element_type::STRING: slot->kind = Kind::Str, slot->text = std::string_view(v); break;
+    case element_type::BOOL: slot->kind = Kind::Bool, slot->text = bool(v) ? "true" : "false"; break;
+    case element_type::NULL_VALUE: slot->kind = Kind::Null, slot->text = "null"; break;
+    case element_type::INT64: slot->i = int64_t(v); break;
+    default: break;
+    }
+}
+
 // A value at trie node `node` (kNone: off the trie, met only while collecting).
 void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, bool collecting, bool in_list) {
     if (s->detecting && node != kNone && !in_list && p.walk.nodes[node].detect >= 0) {
@@ -101,9 +118,8 @@ void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, 
         if (in_list && slot.list_stamp == s->gen) {
             s->in_more.emplace_back(static_cast<uint32_t>(id), v);
         } else {
-            slot.val = v; // out of lists, the last duplicate wins
-            slot.stamp = s->gen;
-            slot.list_stamp = in_list ? s->gen : 0;
+            keep_scalar(s, id, v, v.type());
+            if (in_list) slot.list_stamp = s->gen;
         }
     }
     if (collecting) collect_leaf(s, s->path, v);
@@ -121,7 +137,16 @@ void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, 
         bool coll = collecting || passed ||
                     (cur != kNone && p.walk.nodes[cur].collect && field.value.type() == element_type::OBJECT);
         if (!coll) {
-            if (cur != kNone) visit_input(p, s, field.value, cur, false, in_list);
+            if (cur == kNone) continue;
+            // most fields: a scalar of a path read, nothing else to do
+            const WalkNode &n = p.walk.nodes[cur];
+            element_type type = field.value.type();
+            if (n.id >= 0 && !in_list && (n.detect < 0 || !s->detecting) && type != element_type::OBJECT &&
+                type != element_type::ARRAY) {
+                keep_scalar(s, static_cast<size_t>(n.id), field.value, type);
+                continue;
+            }
+            visit_input(p, s, field.value, cur, false, in_list);
             continue;
         }
         size_t keep = s->path.size();
@@ -150,7 +175,6 @@ void start_record(const Profile &p, size_t index, ConvertScratch *s, object root
     fit(s->in, p.in_node_of.size());
     s->in_more.clear();
     fit(s->vals, p.out_paths.size());
-    fit(s->out_stamp, p.out_paths.size());
     // Fields named at run time keep their numbers from record to record of a
     // profile (they mostly repeat), up to a bound.
     if (s->dyn_profile != &p || s->dyn_paths.size() > 4096) {

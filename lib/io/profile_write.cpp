@@ -102,37 +102,4 @@ void write_doc(const Profile &p, ConvertScratch *s, std::string *out) {
     out->push_back('}');
 }
 
-// A scalar as the reader reads the same JSON: integers that fit int64 are
-// INT, other numbers DOUBLE. false for raw JSON (an object in an array).
-bool value_of(const Scalar &x, eqlite_value *v) {
-    *v = eqlite_value{};
-    switch (x.kind) {
-    case Kind::Str:
-        v->kind = EQLITE_STRING;
-        v->u.s = x.text.data();
-        v->len = static_cast<uint32_t>(x.text.size());
-        return true;
-    case Kind::Bool:
-        v->kind = EQLITE_BOOL;
-        v->u.b = x.text == "true";
-        return true;
-    case Kind::Null: return true;
-    case Kind::Num: {
-        const char *b = x.text.data(), *e = b + x.text.size();
-        int64_t i;
-        auto r = std::from_chars(b, e, i);
-        if (r.ec == std::errc() && r.ptr == e) {
-            v->kind = EQLITE_INT;
-            v->u.i = i;
-        } else {
-            v->kind = EQLITE_DOUBLE;
-            v->u.d = std::strtod(std::string(x.text).c_str(), nullptr); // (strtod reads up to a NUL)
-        }
-        return true;
-    }
-    case Kind::Raw: return false;
-    }
-    return false;
-}
-
 } // namespace profile_internal
