@@ -692,16 +692,31 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
     return guarded;
 }
 
+/* Lists this long, with an item per two words of their span or more,
+ * become bitmaps of that span (mostly one guard plane): a few wide ORs
+ * instead of scattered bits. */
+#define BITS_MIN_ITEMS 16
+
 static bool to_bits(eqlite_ruleset *rs, rule_list *l)
 {
-    if (l->n < rs->nwords / 2)
+    if (l->n < BITS_MIN_ITEMS)
         return true;
-    l->bits = eq_malloc(rs->alloc, rs->nwords * sizeof *l->bits);
+    uint32_t lo = UINT32_MAX, hi = 0; /* items ascend per plane only */
+    for (uint32_t i = 0; i < l->n; i++) {
+        lo = l->items[i] < lo ? l->items[i] : lo;
+        hi = l->items[i] > hi ? l->items[i] : hi;
+    }
+    uint32_t first = lo >> 6, span = (hi >> 6) - first + 1;
+    if (span > 2 * l->n)
+        return true;
+    l->bits = eq_malloc(rs->alloc, span * sizeof *l->bits);
     if (!l->bits)
         return false;
-    memset(l->bits, 0, rs->nwords * sizeof *l->bits);
+    memset(l->bits, 0, span * sizeof *l->bits);
     for (uint32_t i = 0; i < l->n; i++)
-        l->bits[l->items[i] >> 6] |= UINT64_C(1) << (l->items[i] & 63);
+        l->bits[(l->items[i] >> 6) - first] |= UINT64_C(1) << (l->items[i] & 63);
+    l->first_word = first;
+    l->nbit_words = span;
     return true;
 }
 

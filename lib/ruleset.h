@@ -26,7 +26,10 @@ typedef struct rule {
 typedef struct rule_list {
     uint32_t *items;
     uint32_t n;
-    uint64_t *bits; /* long lists: the same as a bitmap, OR'ed in whole */
+    /* long lists: the same as a bitmap of the words first_word.. that hold
+     * them (mostly one guard plane), OR'ed in whole */
+    uint32_t first_word, nbit_words;
+    uint64_t *bits;
 } rule_list;
 
 enum { PROBE_EXACT, PROBE_FOLD, PROBE_NUMBER, PROBE_PRESENT }; /* presence sorts last */

@@ -208,7 +208,8 @@ static inline void mark(eqlite_scanner *sc, const rule_list *l)
 {
     uint64_t *pending = sc->pending;
     if (l->bits) {
-        for (uint32_t w = 0; w < sc->nwords; w++)
+        pending += l->first_word;
+        for (uint32_t w = 0; w < l->nbit_words; w++)
             pending[w] |= l->bits[w];
         return;
     }
