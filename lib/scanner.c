@@ -340,18 +340,47 @@ static void probe_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const ch
     }
 }
 
-/* The probes of group gi over one string element, through the memo. */
-static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_t n)
+/* Whether a[0..n) and b[0..n) hold the same bytes, n <= MEMO_BYTES: short
+ * memo keys compare in a few overlapping word loads, never past either end. */
+static inline bool same_bytes(const char *a, const char *b, uint32_t n)
 {
-    const struct probe_group *g = &sc->rs->groups[gi];
-    if (n > MEMO_BYTES) {
-        element_marks m = {{0}, {NULL}, 0, 0, false};
-        probe_element(sc, g->first, g->present, s, n, &m);
-        return;
+    if (n >= 8) {
+        uint64_t x, y;
+        for (uint32_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return false;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
     }
-    uint64_t h = slot_hash(UINT32_MAX - gi, s, n) | 1;
-    memo_entry *e = &sc->memo[(h >> 20) & sc->memo_mask];
-    if (e->hash == h && e->group == gi && e->n == n && memcmp(e->s, s, n) == 0) {
+    if (n >= 4) {
+        uint32_t x1, y1, x2, y2;
+        memcpy(&x1, a, 4);
+        memcpy(&y1, b, 4);
+        memcpy(&x2, a + n - 4, 4);
+        memcpy(&y2, b + n - 4, 4);
+        return x1 == y1 && x2 == y2;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+static inline memo_entry *memo_slot(const eqlite_scanner *sc, uint64_t h)
+{
+    return &sc->memo[(h >> 20) & sc->memo_mask];
+}
+
+/* The probes of group gi over one string element of at most MEMO_BYTES,
+ * whose memo hash is h, through the memo. */
+static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_t n, uint64_t h)
+{
+    memo_entry *e = memo_slot(sc, h);
+    if (e->hash == h && e->group == gi && e->n == n && same_bytes(e->s, s, n)) {
         uint64_t *pending = sc->pending;
         for (uint32_t i = 0; i < e->nids; i++)
             pending[e->ids[i] >> 6] |= UINT64_C(1) << (e->ids[i] & 63);
@@ -359,6 +388,7 @@ static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_
             mark(sc, e->lists[i]);
         return;
     }
+    const struct probe_group *g = &sc->rs->groups[gi];
     element_marks m = {{0}, {NULL}, 0, 0, true};
     probe_element(sc, g->first, g->present, s, n, &m);
     if (!m.keep)
@@ -371,6 +401,38 @@ static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_
     memcpy(e->ids, m.ids, m.nids * sizeof *m.ids);
     memcpy(e->lists, m.lists, m.nlists * sizeof *m.lists);
     memcpy(e->s, s, n);
+}
+
+/* The string elements of one event, marked once their memo entries (asked
+ * for as they are queued) are in cache: the lookups overlap instead of
+ * waiting one after another. */
+#define QUEUED_ELEMENTS 64
+typedef struct element_queue {
+    struct queued_element {
+        const char *s;
+        uint32_t n, group;
+        uint64_t hash;
+    } items[QUEUED_ELEMENTS];
+    uint32_t n;
+} element_queue;
+
+static void queue_element(eqlite_scanner *sc, element_queue *q, uint32_t gi, const char *s, uint32_t n)
+{
+    if (n > MEMO_BYTES) { /* never kept: probed now */
+        element_marks m = {{0}, {NULL}, 0, 0, false};
+        const struct probe_group *g = &sc->rs->groups[gi];
+        probe_element(sc, g->first, g->present, s, n, &m);
+        return;
+    }
+    uint64_t h = slot_hash(UINT32_MAX - gi, s, n) | 1;
+    if (q->n == QUEUED_ELEMENTS) {
+        mark_element(sc, gi, s, n, h);
+        return;
+    }
+    const memo_entry *e = memo_slot(sc, h);
+    __builtin_prefetch(e);
+    __builtin_prefetch(e->s);
+    q->items[q->n++] = (struct queued_element){s, n, gi, h};
 }
 
 /* The number probes of group gi over one number or boolean element. */
@@ -388,23 +450,23 @@ static void number_element(eqlite_scanner *sc, uint32_t gi, const eqlite_value *
     }
 }
 
-/* The probes of group gi over the field's value v. */
-static void gather_group(eqlite_scanner *sc, uint32_t gi, const eqlite_value *v)
+/* The probes of group gi over the field's value v (string elements queued). */
+static void gather_group(eqlite_scanner *sc, element_queue *q, uint32_t gi, const eqlite_value *v)
 {
     const eqlite_ruleset *rs = sc->rs;
     const struct probe_group *g = &rs->groups[gi];
     if (is_missing(v))
         return;
-    for (uint32_t q = g->present; q < g->end; q++) /* value probes come first, presence last */
-        mark(sc, &rs->probes[rs->active[q]].present);
+    for (uint32_t a = g->present; a < g->end; a++) /* value probes come first, presence last */
+        mark(sc, &rs->probes[rs->active[a]].present);
     if (g->first == g->present)
         return; /* presence only */
     if (v->kind == EQLITE_STRING) {
-        mark_element(sc, gi, v->u.s, v->len);
+        queue_element(sc, q, gi, v->u.s, v->len);
     } else if (v->kind == EQLITE_ARRAY) {
         for (uint32_t i = 0; i < v->len; i++)
             if (v->u.a[i].kind == EQLITE_STRING)
-                mark_element(sc, gi, v->u.a[i].u.s, v->u.a[i].len);
+                queue_element(sc, q, gi, v->u.a[i].u.s, v->u.a[i].len);
             else
                 number_element(sc, gi, &v->u.a[i]);
     } else {
@@ -415,21 +477,25 @@ static void gather_group(eqlite_scanner *sc, uint32_t gi, const eqlite_value *v)
 static void gather(eqlite_scanner *sc, const eqlite_event *ev)
 {
     const eqlite_ruleset *rs = sc->rs;
+    element_queue q;
+    q.n = 0;
     mark(sc, &rs->always);
     if (ev->present) { /* only the fields the event has: a few of the indexed ones */
         for (size_t i = 0; i < ev->npresent; i++) {
             uint32_t field = ev->present[i];
             if (field < rs->ngroup_fields && field < ev->nfields && rs->group_of[field])
-                gather_group(sc, rs->group_of[field] - 1, &ev->fields[field]);
+                gather_group(sc, &q, rs->group_of[field] - 1, &ev->fields[field]);
         }
-        return;
+    } else {
+        for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
+            uint32_t field = rs->groups[gi].field;
+            if (field >= ev->nfields)
+                break; /* groups come by field id */
+            gather_group(sc, &q, gi, &ev->fields[field]);
+        }
     }
-    for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
-        uint32_t field = rs->groups[gi].field;
-        if (field >= ev->nfields)
-            break; /* groups come by field id */
-        gather_group(sc, gi, &ev->fields[field]);
-    }
+    for (uint32_t i = 0; i < q.n; i++)
+        mark_element(sc, q.items[i].group, q.items[i].s, q.items[i].n, q.items[i].hash);
 }
 
 /* The sequences' order rule, for every event (the index feeds each
