@@ -140,6 +140,7 @@ struct eqlite_scanner {
     bool checks_order;  /* some selected rule is a sequence */
     memo_entry *memo; /* memo_mask + 1 entries, aligned to cache lines */
     void *memo_block; /* what was allocated for them */
+    uint32_t *memo_seen; /* memo_mask + 1 traces of elements that missed the memo (by hash) */
     uint32_t memo_mask;
 };
 

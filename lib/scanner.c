@@ -28,6 +28,7 @@ void eqlite_scanner_free(eqlite_scanner *sc)
     eq_free(sc->alloc, sc->selected);
     eq_free(sc->alloc, sc->clocked);
     eq_free(sc->alloc, sc->memo_block);
+    eq_free(sc->alloc, sc->memo_seen);
     eq_free(sc->alloc, sc->fold.buf);
     eq_order_release(&sc->order, sc->alloc);
     eq_vm_release(&sc->vm);
@@ -53,7 +54,8 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
         slots *= 2;
     sc->memo_mask = slots - 1;
     sc->memo_block = eq_malloc(sc->alloc, slots * sizeof *sc->memo + 63);
-    if (!sc->pending || !sc->live || !sc->selected || !sc->clocked || !sc->memo_block)
+    sc->memo_seen = eq_malloc(sc->alloc, slots * sizeof *sc->memo_seen);
+    if (!sc->pending || !sc->live || !sc->selected || !sc->clocked || !sc->memo_block || !sc->memo_seen)
         return EQLITE_ENOMEM;
     sc->memo = (memo_entry *)(((uintptr_t)sc->memo_block + 63) & ~(uintptr_t)63);
     for (uint32_t w = 0; w < rs->plane_words; w++) /* every rule */
@@ -61,6 +63,7 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
                                                                           : (UINT64_C(1) << (rs->nrules % 64)) - 1;
     sc->checks_order = rs->has_sequence;
     memset(sc->memo, 0, slots * sizeof *sc->memo);
+    memset(sc->memo_seen, 0, slots * sizeof *sc->memo_seen);
     memset(sc->live, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
     memset(sc->clocked, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->clocked);
     for (uint32_t i = 0; i < rs->clocked.n; i++)
@@ -375,6 +378,18 @@ static inline memo_entry *memo_slot(const eqlite_scanner *sc, uint64_t h)
     return &sc->memo[(h >> 20) & sc->memo_mask];
 }
 
+/* Whether an element of memo hash h missed the memo before (maybe: another
+ * value may share the trace), noting that it did. A value met once (a
+ * temporary file's name) then takes no entry from one that repeats. */
+static bool seen_before(eqlite_scanner *sc, uint64_t h)
+{
+    uint32_t *trace = &sc->memo_seen[(h >> 1) & sc->memo_mask], mark = (uint32_t)(h >> 32) | 1;
+    if (*trace == mark)
+        return true;
+    *trace = mark;
+    return false;
+}
+
 /* The probes of group gi over one string element of at most MEMO_BYTES,
  * whose memo hash is h, through the memo. */
 static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_t n, uint64_t h)
@@ -391,7 +406,7 @@ static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_
     const struct probe_group *g = &sc->rs->groups[gi];
     element_marks m = {{0}, {NULL}, 0, 0, true};
     probe_element(sc, g->first, g->present, s, n, &m);
-    if (!m.keep)
+    if (!m.keep || (e->hash && !seen_before(sc, h)))
         return;
     e->hash = h;
     e->group = gi;
