@@ -25,6 +25,7 @@ void eq_rule_index_free(eqlite_ruleset *rs)
         eq_free(rs->alloc, rs->probes[k].present.items);
         eq_free(rs->alloc, rs->probes[k].present.bits);
         eq_free(rs->alloc, rs->probes[k].needles);
+        eq_free(rs->alloc, rs->probes[k].needle_starts);
     }
     eq_free(rs->alloc, rs->always.bits);
     rs->always.bits = NULL;
@@ -122,7 +123,7 @@ static uint32_t probe_for(builder *b, uint32_t field, uint32_t mode, uint32_t af
         rs->probes = p;
         rs->capprobes = cap;
     }
-    rs->probes[rs->nprobes] = (probe){field, (uint8_t)mode, (uint8_t)affix, (uint8_t)off, (uint8_t)len, 0, false, {0}, NULL, 0};
+    rs->probes[rs->nprobes] = (probe){field, (uint8_t)mode, (uint8_t)affix, (uint8_t)off, (uint8_t)len, 0, false, {0}, NULL, 0, NULL};
     return rs->nprobes++;
 }
 
@@ -910,6 +911,22 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
             goto done;
         p->needles = grown;
         p->needles[p->nneedles++] = k;
+    }
+    for (uint32_t k = 0; k < rs->nprobes; k++) {
+        probe *p = &rs->probes[k];
+        bool short_needle = false; /* none: MIN_NEEDLE, MIN_RUN_NEEDLE */
+        for (uint32_t i = 0; i < p->nneedles; i++)
+            short_needle |= rs->slots[p->needles[i]].n < 3;
+        if (!p->nneedles || p->nneedles > NEEDLE_SCAN_MAX || short_needle)
+            continue;
+        p->needle_starts = eq_malloc(rs->alloc, NEEDLE_START_BITS / 8);
+        if (!p->needle_starts)
+            goto done;
+        memset(p->needle_starts, 0, NEEDLE_START_BITS / 8);
+        for (uint32_t i = 0; i < p->nneedles; i++) {
+            uint32_t bit = needle_start_bit(rs->slots[p->needles[i]].s);
+            p->needle_starts[bit / 64] |= UINT64_C(1) << (bit % 64);
+        }
     }
     /* 4. the probes an event reads */
     rs->active = eq_malloc(rs->alloc, (rs->nprobes ? rs->nprobes : 1) * sizeof *rs->active);

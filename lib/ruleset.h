@@ -51,7 +51,21 @@ typedef struct probe {
                            not single bytes */
     uint32_t *needles;  /* CONTAINS: the slots of its values, searched one by one */
     uint32_t nneedles;
+    uint64_t *needle_starts; /* CONTAINS: NEEDLE_START_BITS, a bit per needle's first three bytes */
 } probe;
+
+/* A value is searched for a probe's needles in one pass: only where its
+ * next three bytes start some needle (by a bit of a small filter) are the
+ * needles compared. Probes with more needles search for each in turn. */
+#define NEEDLE_START_BITS 4096u
+#define NEEDLE_SCAN_MAX 256u
+
+static inline uint32_t needle_start_bit(const char *s)
+{
+    uint32_t t = (uint32_t)(unsigned char)s[0] | (uint32_t)(unsigned char)s[1] << 8 |
+                 (uint32_t)(unsigned char)s[2] << 16;
+    return (t * UINT32_C(0x9e3779b1)) >> 20; /* 12 bits: NEEDLE_START_BITS */
+}
 
 /* One indexed value of one probe and the rules listed under it (ascending). */
 typedef struct guard_slot {

@@ -287,15 +287,33 @@ static void mark_noted(eqlite_scanner *sc, element_marks *m, const rule_list *l)
     }
 }
 
-/* The lists of the needles of a CONTAINS probe found in s[0..n). */
+/* The lists of the needles of a CONTAINS probe found in s[0..n), in
+ * needle order. */
 static void mark_needles(eqlite_scanner *sc, const probe *p, const char *s, uint32_t n, element_marks *m)
 {
     const guard_slot *slots = sc->rs->slots;
-    for (uint32_t i = 0; i < p->nneedles; i++) {
-        const guard_slot *slot = &slots[p->needles[i]];
-        if (slot->n <= n && memmem(s, n, slot->s, slot->n))
-            mark_noted(sc, m, &slot->rules);
+    if (!p->needle_starts) {
+        for (uint32_t i = 0; i < p->nneedles; i++) {
+            const guard_slot *slot = &slots[p->needles[i]];
+            if (slot->n <= n && memmem(s, n, slot->s, slot->n))
+                mark_noted(sc, m, &slot->rules);
+        }
+        return;
     }
+    uint64_t found[NEEDLE_SCAN_MAX / 64] = {0};
+    for (uint32_t at = 0; at + 3 <= n; at++) {
+        uint32_t bit = needle_start_bit(s + at);
+        if (!((p->needle_starts[bit / 64] >> (bit % 64)) & 1))
+            continue;
+        for (uint32_t i = 0; i < p->nneedles; i++) {
+            const guard_slot *slot = &slots[p->needles[i]];
+            if (slot->n <= n - at && slot->s[0] == s[at] && memcmp(slot->s, s + at, slot->n) == 0)
+                found[i / 64] |= UINT64_C(1) << (i % 64);
+        }
+    }
+    for (uint32_t w = 0; w < NEEDLE_SCAN_MAX / 64; w++)
+        for (uint64_t bits = found[w]; bits; bits &= bits - 1)
+            mark_noted(sc, m, &slots[p->needles[w * 64 + (uint32_t)__builtin_ctzll(bits)]].rules);
 }
 
 /* The probes active[a..end) of one field over one string element. */
