@@ -136,6 +136,17 @@ typedef struct memo_entry {
     char s[MEMO_BYTES]; /* the second cache line */
 } memo_entry;
 
+/* The marks an event's shape (which indexed fields hold a value) decides:
+ * `always` and the fields' presence lists, kept per shape, direct-mapped. */
+#define SHAPE_SLOTS 64
+#define SHAPE_GROUPS 48    /* events with more such fields mark them one by one */
+#define SHAPE_MAX_WORDS 256 /* rulesets of more rules mark them one by one */
+typedef struct shape_entry {
+    uint64_t hash; /* 0: empty */
+    uint32_t n;
+    uint32_t groups[SHAPE_GROUPS];
+} shape_entry;
+
 struct eqlite_scanner {
     const eqlite_ruleset *rs;
     const eqlite_allocator *alloc;
@@ -154,6 +165,8 @@ struct eqlite_scanner {
     bool checks_order;  /* some selected rule is a sequence */
     memo_entry *memo; /* memo_mask + 1 entries, aligned to cache lines */
     void *memo_block; /* what was allocated for them */
+    shape_entry *shapes;  /* SHAPE_SLOTS, or NULL */
+    uint64_t *shape_bits; /* per shape slot: nwords of marks */
     uint32_t *memo_seen; /* memo_mask + 1 traces of elements that missed the memo (by hash) */
     uint32_t memo_mask;
 };

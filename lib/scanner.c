@@ -29,6 +29,8 @@ void eqlite_scanner_free(eqlite_scanner *sc)
     eq_free(sc->alloc, sc->clocked);
     eq_free(sc->alloc, sc->memo_block);
     eq_free(sc->alloc, sc->memo_seen);
+    eq_free(sc->alloc, sc->shapes);
+    eq_free(sc->alloc, sc->shape_bits);
     eq_free(sc->alloc, sc->fold.buf);
     eq_order_release(&sc->order, sc->alloc);
     eq_vm_release(&sc->vm);
@@ -64,6 +66,13 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
     sc->checks_order = rs->has_sequence;
     memset(sc->memo, 0, slots * sizeof *sc->memo);
     memset(sc->memo_seen, 0, slots * sizeof *sc->memo_seen);
+    if (sc->nwords && sc->nwords <= SHAPE_MAX_WORDS) { /* else presence is marked per field */
+        sc->shapes = eq_malloc(sc->alloc, SHAPE_SLOTS * sizeof *sc->shapes);
+        sc->shape_bits = eq_malloc(sc->alloc, (size_t)SHAPE_SLOTS * sc->nwords * sizeof *sc->shape_bits);
+        if (!sc->shapes || !sc->shape_bits)
+            return EQLITE_ENOMEM;
+        memset(sc->shapes, 0, SHAPE_SLOTS * sizeof *sc->shapes);
+    }
     memset(sc->live, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
     memset(sc->clocked, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->clocked);
     for (uint32_t i = 0; i < rs->clocked.n; i++)
@@ -207,9 +216,9 @@ static void run_rule_now(scan *s, uint32_t k)
     }
 }
 
-static inline void mark(eqlite_scanner *sc, const rule_list *l)
+/* Sets the bits of list l in words (the pending planes, or a shape's). */
+static inline void mark_words(uint64_t *pending, const rule_list *l)
 {
-    uint64_t *pending = sc->pending;
     if (l->bits) {
         pending += l->first_word;
         for (uint32_t w = 0; w < l->nbit_words; w++)
@@ -218,6 +227,11 @@ static inline void mark(eqlite_scanner *sc, const rule_list *l)
     }
     for (uint32_t i = 0; i < l->n; i++)
         pending[l->items[i] >> 6] |= UINT64_C(1) << (l->items[i] & 63);
+}
+
+static inline void mark(eqlite_scanner *sc, const rule_list *l)
+{
+    mark_words(sc->pending, l);
 }
 
 static inline bool is_missing(const eqlite_value *v)
@@ -483,15 +497,71 @@ static void number_element(eqlite_scanner *sc, uint32_t gi, const eqlite_value *
     }
 }
 
-/* The probes of group gi over the field's value v (string elements queued). */
-static void gather_group(eqlite_scanner *sc, element_queue *q, uint32_t gi, const eqlite_value *v)
+/* The groups of an event's fields that hold a value, in the order met: what
+ * its presence marks depend on. */
+typedef struct event_shape {
+    uint32_t groups[SHAPE_GROUPS];
+    uint32_t n;
+    bool overflow; /* more groups than fit: marked one by one */
+    uint64_t hash; /* of the groups, as they are added */
+} event_shape;
+
+/* Marks the presence lists of group gi into words. */
+static void mark_presence(const eqlite_ruleset *rs, uint32_t gi, uint64_t *words)
+{
+    const struct probe_group *g = &rs->groups[gi];
+    for (uint32_t a = g->present; a < g->end; a++) /* value probes come first, presence last */
+        mark_words(words, &rs->probes[rs->active[a]].present);
+}
+
+/* The `always` list and the presence lists of the shape's groups, through
+ * the shape cache: events of one source mostly have the same fields, so
+ * their presence marks are one OR of words made once per shape. */
+static void mark_shape(eqlite_scanner *sc, const event_shape *shape)
+{
+    const eqlite_ruleset *rs = sc->rs;
+    if (!sc->shapes || shape->overflow) {
+        mark(sc, &rs->always);
+        for (uint32_t i = 0; i < shape->n; i++)
+            mark_presence(rs, shape->groups[i], sc->pending);
+        return;
+    }
+    uint64_t h = shape->hash | 1;
+    uint32_t slot = (uint32_t)(h >> 58) & (SHAPE_SLOTS - 1);
+    shape_entry *e = &sc->shapes[slot];
+    uint64_t *bits = sc->shape_bits + (size_t)slot * sc->nwords;
+    if (!(e->hash == h && e->n == shape->n && memcmp(e->groups, shape->groups, shape->n * sizeof *shape->groups) == 0)) {
+        memset(bits, 0, sc->nwords * sizeof *bits);
+        mark_words(bits, &rs->always);
+        for (uint32_t i = 0; i < shape->n; i++)
+            mark_presence(rs, shape->groups[i], bits);
+        e->hash = h;
+        e->n = shape->n;
+        memcpy(e->groups, shape->groups, shape->n * sizeof *shape->groups);
+    }
+    uint64_t *pending = sc->pending;
+    for (uint32_t w = 0; w < sc->nwords; w++)
+        pending[w] |= bits[w];
+}
+
+/* The probes of group gi over the field's value v (string elements queued,
+ * presence noted in the shape). */
+static void gather_group(eqlite_scanner *sc, element_queue *q, event_shape *shape, uint32_t gi, const eqlite_value *v)
 {
     const eqlite_ruleset *rs = sc->rs;
     const struct probe_group *g = &rs->groups[gi];
     if (is_missing(v))
         return;
-    for (uint32_t a = g->present; a < g->end; a++) /* value probes come first, presence last */
-        mark(sc, &rs->probes[rs->active[a]].present);
+    if (g->present < g->end) {
+        if (shape->n < SHAPE_GROUPS) {
+            shape->groups[shape->n++] = gi;
+            shape->hash = ((shape->hash << 7 | shape->hash >> 57) ^ gi) * UINT64_C(0x9e3779b97f4a7c15);
+        }
+        else
+            shape->overflow = true;
+    }
+    if (shape->overflow) /* nothing cached: the groups past the shape now */
+        mark_presence(rs, gi, sc->pending);
     if (g->first == g->present)
         return; /* presence only */
     if (v->kind == EQLITE_STRING) {
@@ -512,21 +582,25 @@ static void gather(eqlite_scanner *sc, const eqlite_event *ev)
     const eqlite_ruleset *rs = sc->rs;
     element_queue q;
     q.n = 0;
-    mark(sc, &rs->always);
+    event_shape shape;
+    shape.n = 0;
+    shape.overflow = false;
+    shape.hash = 0;
     if (ev->present) { /* only the fields the event has: a few of the indexed ones */
         for (size_t i = 0; i < ev->npresent; i++) {
             uint32_t field = ev->present[i];
             if (field < rs->ngroup_fields && field < ev->nfields && rs->group_of[field])
-                gather_group(sc, &q, rs->group_of[field] - 1, &ev->fields[field]);
+                gather_group(sc, &q, &shape, rs->group_of[field] - 1, &ev->fields[field]);
         }
     } else {
         for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
             uint32_t field = rs->groups[gi].field;
             if (field >= ev->nfields)
                 break; /* groups come by field id */
-            gather_group(sc, &q, gi, &ev->fields[field]);
+            gather_group(sc, &q, &shape, gi, &ev->fields[field]);
         }
     }
+    mark_shape(sc, &shape);
     for (uint32_t i = 0; i < q.n; i++)
         mark_element(sc, q.items[i].group, q.items[i].s, q.items[i].n, q.items[i].hash);
 }
