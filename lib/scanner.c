@@ -661,18 +661,14 @@ static eqlite_status match_pending(eqlite_scanner *sc, const eqlite_event *ev, e
     scan s = {sc, ev, cb, user, 0, {0}, false, EQLITE_OK};
     bool ordered = begin_match(sc, ev);
     uint64_t *pending = sc->pending;
-    for (uint32_t i = 0; i < rs->clocked.n; i++) { /* time may settle what they hold */
-        uint32_t k = rs->clocked.items[i];
-        if ((sc->live[k / 64] >> (k % 64)) & 1)
-            for (uint32_t g = 0; g < GUARD_BITS; g++) {
-                uint32_t id = guard_bit(rs, k, g);
-                pending[id / 64] |= rs->required[id / 64] & (UINT64_C(1) << (id % 64));
-            }
-    }
     /* rules whose required guard bits are all set, in rule order */
     const uint32_t pw = rs->plane_words;
     const uint64_t *required = rs->required;
     for (uint32_t w = 0; w < pw && !s.stop; w++) {
+        uint64_t ticking = sc->live[w] & sc->clocked[w]; /* time may settle what they hold */
+        if (ticking)
+            for (uint32_t g = 0; g < GUARD_BITS; g++)
+                pending[g * pw + w] |= required[g * pw + w] & ticking;
         uint64_t g1 = pending[pw + w];
         uint64_t revived = g1 & sc->live[w];
         uint64_t ready = (pending[w] | revived) & (g1 | ~required[pw + w]) & sc->selected[w];
