@@ -136,15 +136,17 @@ typedef struct memo_entry {
     char s[MEMO_BYTES]; /* the second cache line */
 } memo_entry;
 
-/* The marks an event's shape (which indexed fields hold a value) decides:
- * `always` and the fields' presence lists, kept per shape, direct-mapped. */
-#define SHAPE_SLOTS 64
-#define SHAPE_GROUPS 48    /* events with more such fields mark them one by one */
+/* The marks an event's shape (which indexed fields hold a value, and the
+ * long lists its values' memo entries hold) decides: `always`, the fields'
+ * presence lists and those long lists, kept per shape, direct-mapped. */
+#define SHAPE_SLOTS 256
+#define SHAPE_GROUPS 48     /* events with more such fields mark them one by one */
+#define SHAPE_KEYS 64       /* groups and lists; lists past this are marked one by one */
 #define SHAPE_MAX_WORDS 256 /* rulesets of more rules mark them one by one */
 typedef struct shape_entry {
     uint64_t hash; /* 0: empty */
-    uint32_t n;
-    uint32_t groups[SHAPE_GROUPS];
+    uint32_t ngroups, nlists;
+    uintptr_t keys[SHAPE_KEYS];
 } shape_entry;
 
 struct eqlite_scanner {

@@ -422,17 +422,42 @@ static bool seen_before(eqlite_scanner *sc, uint64_t h)
     return false;
 }
 
+/* What an event's marks from the shape cache depend on: the groups of its
+ * fields that hold a value, in the order met (their presence lists), then
+ * the long lists its elements' memo entries hold, in the order marked
+ * (classifying values such as a category: on most events, and costly). */
+typedef struct event_shape {
+    uintptr_t keys[SHAPE_KEYS]; /* ngroups group ids, then nlists list addresses */
+    uint32_t ngroups, nlists;
+    bool overflow; /* more groups than fit: marked one by one */
+    uint64_t hash; /* of the keys, as they are added */
+} event_shape;
+
+static void shape_add(event_shape *shape, uintptr_t key)
+{
+    shape->keys[shape->ngroups + shape->nlists] = key;
+    shape->hash = ((shape->hash << 7 | shape->hash >> 57) ^ key) * UINT64_C(0x9e3779b97f4a7c15);
+}
+
 /* The probes of group gi over one string element of at most MEMO_BYTES,
- * whose memo hash is h, through the memo. */
-static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_t n, uint64_t h)
+ * whose memo hash is h, through the memo; long lists go to the shape (if
+ * not NULL) when it has room. */
+static void mark_element(eqlite_scanner *sc, event_shape *shape, uint32_t gi, const char *s, uint32_t n, uint64_t h)
 {
     memo_entry *e = memo_slot(sc, h);
     if (e->hash == h && e->group == gi && e->n == n && same_bytes(e->s, s, n)) {
         uint64_t *pending = sc->pending;
         for (uint32_t i = 0; i < e->nids; i++)
             pending[e->ids[i] >> 6] |= UINT64_C(1) << (e->ids[i] & 63);
-        for (uint32_t i = 0; i < e->nlists; i++)
-            mark(sc, e->lists[i]);
+        for (uint32_t i = 0; i < e->nlists; i++) {
+            const rule_list *l = e->lists[i];
+            if (l->bits && shape && sc->shapes && !shape->overflow && shape->ngroups + shape->nlists < SHAPE_KEYS) {
+                shape_add(shape, (uintptr_t)l); /* marked with the shape */
+                shape->nlists++;
+            } else {
+                mark(sc, l);
+            }
+        }
         return;
     }
     const struct probe_group *g = &sc->rs->groups[gi];
@@ -463,7 +488,8 @@ typedef struct element_queue {
     uint32_t n;
 } element_queue;
 
-static void queue_element(eqlite_scanner *sc, element_queue *q, uint32_t gi, const char *s, uint32_t n)
+static void queue_element(eqlite_scanner *sc, element_queue *q, event_shape *shape, uint32_t gi, const char *s,
+                          uint32_t n)
 {
     if (n > MEMO_BYTES) { /* never kept: probed now */
         element_marks m = {{0}, {NULL}, 0, 0, false};
@@ -472,8 +498,8 @@ static void queue_element(eqlite_scanner *sc, element_queue *q, uint32_t gi, con
         return;
     }
     uint64_t h = slot_hash(UINT32_MAX - gi, s, n) | 1;
-    if (q->n == QUEUED_ELEMENTS) {
-        mark_element(sc, gi, s, n, h);
+    if (q->n == QUEUED_ELEMENTS) { /* marked now: the shape takes lists only after its groups */
+        mark_element(sc, NULL, gi, s, n, h);
         return;
     }
     const memo_entry *e = memo_slot(sc, h);
@@ -497,15 +523,6 @@ static void number_element(eqlite_scanner *sc, uint32_t gi, const eqlite_value *
     }
 }
 
-/* The groups of an event's fields that hold a value, in the order met: what
- * its presence marks depend on. */
-typedef struct event_shape {
-    uint32_t groups[SHAPE_GROUPS];
-    uint32_t n;
-    bool overflow; /* more groups than fit: marked one by one */
-    uint64_t hash; /* of the groups, as they are added */
-} event_shape;
-
 /* Marks the presence lists of group gi into words. */
 static void mark_presence(const eqlite_ruleset *rs, uint32_t gi, uint64_t *words)
 {
@@ -514,30 +531,36 @@ static void mark_presence(const eqlite_ruleset *rs, uint32_t gi, uint64_t *words
         mark_words(words, &rs->probes[rs->active[a]].present);
 }
 
-/* The `always` list and the presence lists of the shape's groups, through
- * the shape cache: events of one source mostly have the same fields, so
- * their presence marks are one OR of words made once per shape. */
+/* The `always` list, the presence lists of the shape's groups and its long
+ * lists, through the shape cache: events of one source mostly have the same
+ * fields and classifying values, so these marks are one OR of words made
+ * once per shape. */
 static void mark_shape(eqlite_scanner *sc, const event_shape *shape)
 {
     const eqlite_ruleset *rs = sc->rs;
-    if (!sc->shapes || shape->overflow) {
+    if (!sc->shapes || shape->overflow) { /* no list was added */
         mark(sc, &rs->always);
-        for (uint32_t i = 0; i < shape->n; i++)
-            mark_presence(rs, shape->groups[i], sc->pending);
+        for (uint32_t i = 0; i < shape->ngroups; i++)
+            mark_presence(rs, (uint32_t)shape->keys[i], sc->pending);
         return;
     }
     uint64_t h = shape->hash | 1;
-    uint32_t slot = (uint32_t)(h >> 58) & (SHAPE_SLOTS - 1);
+    uint32_t slot = (uint32_t)(h >> 40) & (SHAPE_SLOTS - 1);
     shape_entry *e = &sc->shapes[slot];
     uint64_t *bits = sc->shape_bits + (size_t)slot * sc->nwords;
-    if (!(e->hash == h && e->n == shape->n && memcmp(e->groups, shape->groups, shape->n * sizeof *shape->groups) == 0)) {
+    uint32_t nkeys = shape->ngroups + shape->nlists;
+    if (!(e->hash == h && e->ngroups == shape->ngroups && e->nlists == shape->nlists &&
+          memcmp(e->keys, shape->keys, nkeys * sizeof *shape->keys) == 0)) {
         memset(bits, 0, sc->nwords * sizeof *bits);
         mark_words(bits, &rs->always);
-        for (uint32_t i = 0; i < shape->n; i++)
-            mark_presence(rs, shape->groups[i], bits);
+        for (uint32_t i = 0; i < shape->ngroups; i++)
+            mark_presence(rs, (uint32_t)shape->keys[i], bits);
+        for (uint32_t i = shape->ngroups; i < nkeys; i++)
+            mark_words(bits, (const rule_list *)shape->keys[i]);
         e->hash = h;
-        e->n = shape->n;
-        memcpy(e->groups, shape->groups, shape->n * sizeof *shape->groups);
+        e->ngroups = shape->ngroups;
+        e->nlists = shape->nlists;
+        memcpy(e->keys, shape->keys, nkeys * sizeof *shape->keys);
     }
     uint64_t *pending = sc->pending;
     for (uint32_t w = 0; w < sc->nwords; w++)
@@ -553,23 +576,23 @@ static void gather_group(eqlite_scanner *sc, element_queue *q, event_shape *shap
     if (is_missing(v))
         return;
     if (g->present < g->end) {
-        if (shape->n < SHAPE_GROUPS) {
-            shape->groups[shape->n++] = gi;
-            shape->hash = ((shape->hash << 7 | shape->hash >> 57) ^ gi) * UINT64_C(0x9e3779b97f4a7c15);
-        }
-        else
+        if (shape->ngroups < SHAPE_GROUPS) {
+            shape_add(shape, gi);
+            shape->ngroups++;
+        } else {
             shape->overflow = true;
+        }
     }
     if (shape->overflow) /* nothing cached: the groups past the shape now */
         mark_presence(rs, gi, sc->pending);
     if (g->first == g->present)
         return; /* presence only */
     if (v->kind == EQLITE_STRING) {
-        queue_element(sc, q, gi, v->u.s, v->len);
+        queue_element(sc, q, shape, gi, v->u.s, v->len);
     } else if (v->kind == EQLITE_ARRAY) {
         for (uint32_t i = 0; i < v->len; i++)
             if (v->u.a[i].kind == EQLITE_STRING)
-                queue_element(sc, q, gi, v->u.a[i].u.s, v->u.a[i].len);
+                queue_element(sc, q, shape, gi, v->u.a[i].u.s, v->u.a[i].len);
             else
                 number_element(sc, gi, &v->u.a[i]);
     } else {
@@ -583,7 +606,7 @@ static void gather(eqlite_scanner *sc, const eqlite_event *ev)
     element_queue q;
     q.n = 0;
     event_shape shape;
-    shape.n = 0;
+    shape.ngroups = shape.nlists = 0;
     shape.overflow = false;
     shape.hash = 0;
     if (ev->present) { /* only the fields the event has: a few of the indexed ones */
@@ -600,9 +623,9 @@ static void gather(eqlite_scanner *sc, const eqlite_event *ev)
             gather_group(sc, &q, &shape, gi, &ev->fields[field]);
         }
     }
-    mark_shape(sc, &shape);
     for (uint32_t i = 0; i < q.n; i++)
-        mark_element(sc, q.items[i].group, q.items[i].s, q.items[i].n, q.items[i].hash);
+        mark_element(sc, &shape, q.items[i].group, q.items[i].s, q.items[i].n, q.items[i].hash);
+    mark_shape(sc, &shape);
 }
 
 /* The sequences' order rule, for every event (the index feeds each
