@@ -488,8 +488,7 @@ typedef struct element_queue {
     uint32_t n;
 } element_queue;
 
-static void queue_element(eqlite_scanner *sc, element_queue *q, event_shape *shape, uint32_t gi, const char *s,
-                          uint32_t n)
+static void queue_element(eqlite_scanner *sc, element_queue *q, uint32_t gi, const char *s, uint32_t n)
 {
     if (n > MEMO_BYTES) { /* never kept: probed now */
         element_marks m = {{0}, {NULL}, 0, 0, false};
@@ -588,11 +587,11 @@ static void gather_group(eqlite_scanner *sc, element_queue *q, event_shape *shap
     if (g->first == g->present)
         return; /* presence only */
     if (v->kind == EQLITE_STRING) {
-        queue_element(sc, q, shape, gi, v->u.s, v->len);
+        queue_element(sc, q, gi, v->u.s, v->len);
     } else if (v->kind == EQLITE_ARRAY) {
         for (uint32_t i = 0; i < v->len; i++)
             if (v->u.a[i].kind == EQLITE_STRING)
-                queue_element(sc, q, shape, gi, v->u.a[i].u.s, v->u.a[i].len);
+                queue_element(sc, q, gi, v->u.a[i].u.s, v->u.a[i].len);
             else
                 number_element(sc, gi, &v->u.a[i]);
     } else {
