@@ -131,10 +131,12 @@ typedef struct memo_entry {
     uint64_t hash; /* 0: empty */
     uint32_t group;
     uint8_t n, nids, nlists;
+    uint8_t bitmaps; /* bit i: lists[i] is a bitmap (read without loading the list) */
     uint32_t ids[MEMO_IDS];
     const rule_list *lists[MEMO_LISTS];
     char s[MEMO_BYTES]; /* the second cache line */
 } memo_entry;
+_Static_assert(sizeof(memo_entry) == 128, "a memo entry is two cache lines");
 
 /* The marks an event's shape (which indexed fields hold a value, and the
  * long lists its values' memo entries hold) decides: `always`, the fields'

@@ -451,7 +451,8 @@ static void mark_element(eqlite_scanner *sc, event_shape *shape, uint32_t gi, co
             pending[e->ids[i] >> 6] |= UINT64_C(1) << (e->ids[i] & 63);
         for (uint32_t i = 0; i < e->nlists; i++) {
             const rule_list *l = e->lists[i];
-            if (l->bits && shape && sc->shapes && !shape->overflow && shape->ngroups + shape->nlists < SHAPE_KEYS) {
+            if (((e->bitmaps >> i) & 1) && shape && sc->shapes && !shape->overflow &&
+                shape->ngroups + shape->nlists < SHAPE_KEYS) {
                 shape_add(shape, (uintptr_t)l); /* marked with the shape */
                 shape->nlists++;
             } else {
@@ -470,6 +471,9 @@ static void mark_element(eqlite_scanner *sc, event_shape *shape, uint32_t gi, co
     e->n = (uint8_t)n;
     e->nids = (uint8_t)m.nids;
     e->nlists = (uint8_t)m.nlists;
+    e->bitmaps = 0;
+    for (uint32_t i = 0; i < m.nlists; i++)
+        e->bitmaps |= (uint8_t)((m.lists[i]->bits != NULL) << i);
     memcpy(e->ids, m.ids, m.nids * sizeof *m.ids);
     memcpy(e->lists, m.lists, m.nlists * sizeof *m.lists);
     memcpy(e->s, s, n);
