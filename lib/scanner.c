@@ -415,10 +415,10 @@ static inline memo_entry *memo_slot(const eqlite_scanner *sc, uint64_t h)
  * temporary file's name) then takes no entry from one that repeats. */
 static bool seen_before(eqlite_scanner *sc, uint64_t h)
 {
-    uint32_t *trace = &sc->memo_seen[(h >> 1) & sc->memo_mask], mark = (uint32_t)(h >> 32) | 1;
-    if (*trace == mark)
+    uint32_t *trace = &sc->memo_seen[(h >> 1) & sc->memo_mask], tag = (uint32_t)(h >> 32) | 1;
+    if (*trace == tag)
         return true;
-    *trace = mark;
+    *trace = tag;
     return false;
 }
 
