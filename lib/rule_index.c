@@ -25,6 +25,7 @@ void eq_rule_index_free(eqlite_ruleset *rs)
         eq_free(rs->alloc, rs->probes[k].present.items);
         eq_free(rs->alloc, rs->probes[k].present.bits);
         eq_free(rs->alloc, rs->probes[k].needles);
+        eq_free(rs->alloc, rs->probes[k].needle_starts);
     }
     eq_free(rs->alloc, rs->always.bits);
     rs->always.bits = NULL;
@@ -122,7 +123,7 @@ static uint32_t probe_for(builder *b, uint32_t field, uint32_t mode, uint32_t af
         rs->probes = p;
         rs->capprobes = cap;
     }
-    rs->probes[rs->nprobes] = (probe){field, (uint8_t)mode, (uint8_t)affix, (uint8_t)off, (uint8_t)len, 0, false, {0}, NULL, 0};
+    rs->probes[rs->nprobes] = (probe){field, (uint8_t)mode, (uint8_t)affix, (uint8_t)off, (uint8_t)len, 0, false, {0}, NULL, 0, NULL};
     return rs->nprobes++;
 }
 
@@ -692,16 +693,31 @@ static bool guard_rule(builder *b, uint32_t k, uint32_t *atom_at)
     return guarded;
 }
 
+/* Lists this long, with an item per two words of their span or more,
+ * become bitmaps of that span (mostly one guard plane): a few wide ORs
+ * instead of scattered bits. */
+#define BITS_MIN_ITEMS 16
+
 static bool to_bits(eqlite_ruleset *rs, rule_list *l)
 {
-    if (l->n < rs->nwords / 2)
+    if (l->n < BITS_MIN_ITEMS)
         return true;
-    l->bits = eq_malloc(rs->alloc, rs->nwords * sizeof *l->bits);
+    uint32_t lo = UINT32_MAX, hi = 0; /* items ascend per plane only */
+    for (uint32_t i = 0; i < l->n; i++) {
+        lo = l->items[i] < lo ? l->items[i] : lo;
+        hi = l->items[i] > hi ? l->items[i] : hi;
+    }
+    uint32_t first = lo >> 6, span = (hi >> 6) - first + 1;
+    if (span > 2 * l->n)
+        return true;
+    l->bits = eq_malloc(rs->alloc, span * sizeof *l->bits);
     if (!l->bits)
         return false;
-    memset(l->bits, 0, rs->nwords * sizeof *l->bits);
+    memset(l->bits, 0, span * sizeof *l->bits);
     for (uint32_t i = 0; i < l->n; i++)
-        l->bits[l->items[i] >> 6] |= UINT64_C(1) << (l->items[i] & 63);
+        l->bits[(l->items[i] >> 6) - first] |= UINT64_C(1) << (l->items[i] & 63);
+    l->first_word = first;
+    l->nbit_words = span;
     return true;
 }
 
@@ -895,6 +911,22 @@ eqlite_status eq_rule_index_build(eqlite_ruleset *rs)
             goto done;
         p->needles = grown;
         p->needles[p->nneedles++] = k;
+    }
+    for (uint32_t k = 0; k < rs->nprobes; k++) {
+        probe *p = &rs->probes[k];
+        bool short_needle = false; /* none: MIN_NEEDLE, MIN_RUN_NEEDLE */
+        for (uint32_t i = 0; i < p->nneedles; i++)
+            short_needle |= rs->slots[p->needles[i]].n < 3;
+        if (!p->nneedles || p->nneedles > NEEDLE_SCAN_MAX || short_needle)
+            continue;
+        p->needle_starts = eq_malloc(rs->alloc, NEEDLE_START_BITS / 8);
+        if (!p->needle_starts)
+            goto done;
+        memset(p->needle_starts, 0, NEEDLE_START_BITS / 8);
+        for (uint32_t i = 0; i < p->nneedles; i++) {
+            uint32_t bit = needle_start_bit(rs->slots[p->needles[i]].s);
+            p->needle_starts[bit / 64] |= UINT64_C(1) << (bit % 64);
+        }
     }
     /* 4. the probes an event reads */
     rs->active = eq_malloc(rs->alloc, (rs->nprobes ? rs->nprobes : 1) * sizeof *rs->active);

@@ -26,7 +26,10 @@ typedef struct rule {
 typedef struct rule_list {
     uint32_t *items;
     uint32_t n;
-    uint64_t *bits; /* long lists: the same as a bitmap, OR'ed in whole */
+    /* long lists: the same as a bitmap of the words first_word.. that hold
+     * them (mostly one guard plane), OR'ed in whole */
+    uint32_t first_word, nbit_words;
+    uint64_t *bits;
 } rule_list;
 
 enum { PROBE_EXACT, PROBE_FOLD, PROBE_NUMBER, PROBE_PRESENT }; /* presence sorts last */
@@ -48,7 +51,21 @@ typedef struct probe {
                            not single bytes */
     uint32_t *needles;  /* CONTAINS: the slots of its values, searched one by one */
     uint32_t nneedles;
+    uint64_t *needle_starts; /* CONTAINS: NEEDLE_START_BITS, a bit per needle's first three bytes */
 } probe;
+
+/* A value is searched for a probe's needles in one pass: only where its
+ * next three bytes start some needle (by a bit of a small filter) are the
+ * needles compared. Probes with more needles search for each in turn. */
+#define NEEDLE_START_BITS 4096u
+#define NEEDLE_SCAN_MAX 256u
+
+static inline uint32_t needle_start_bit(const char *s)
+{
+    uint32_t t = (uint32_t)(unsigned char)s[0] | (uint32_t)(unsigned char)s[1] << 8 |
+                 (uint32_t)(unsigned char)s[2] << 16;
+    return (t * UINT32_C(0x9e3779b1)) >> 20; /* 12 bits: NEEDLE_START_BITS */
+}
 
 /* One indexed value of one probe and the rules listed under it (ascending). */
 typedef struct guard_slot {
@@ -114,10 +131,25 @@ typedef struct memo_entry {
     uint64_t hash; /* 0: empty */
     uint32_t group;
     uint8_t n, nids, nlists;
+    uint8_t bitmaps; /* bit i: lists[i] is a bitmap (read without loading the list) */
     uint32_t ids[MEMO_IDS];
     const rule_list *lists[MEMO_LISTS];
     char s[MEMO_BYTES]; /* the second cache line */
 } memo_entry;
+_Static_assert(sizeof(memo_entry) == 128, "a memo entry is two cache lines");
+
+/* The marks an event's shape (which indexed fields hold a value, and the
+ * long lists its values' memo entries hold) decides: `always`, the fields'
+ * presence lists and those long lists, kept per shape, direct-mapped. */
+#define SHAPE_SLOTS 256
+#define SHAPE_GROUPS 48     /* events with more such fields mark them one by one */
+#define SHAPE_KEYS 64       /* groups and lists; lists past this are marked one by one */
+#define SHAPE_MAX_WORDS 256 /* rulesets of more rules mark them one by one */
+typedef struct shape_entry {
+    uint64_t hash; /* 0: empty */
+    uint32_t ngroups, nlists;
+    uintptr_t keys[SHAPE_KEYS];
+} shape_entry;
 
 struct eqlite_scanner {
     const eqlite_ruleset *rs;
@@ -133,10 +165,13 @@ struct eqlite_scanner {
     uint64_t *prof_ns, *prof_runs; /* eqlite_scanner_profile */
     uint64_t *live; /* per rule (plane_words): a sequence holding partials */
     uint64_t *selected; /* per rule (plane_words): the rules it runs (eqlite_scanner_select) */
-    uint64_t *clocked;  /* per rule (plane_words): rs->clocked as bits, for matches from marks */
+    uint64_t *clocked;  /* per rule (plane_words): rs->clocked as bits */
     bool checks_order;  /* some selected rule is a sequence */
     memo_entry *memo; /* memo_mask + 1 entries, aligned to cache lines */
     void *memo_block; /* what was allocated for them */
+    shape_entry *shapes;  /* SHAPE_SLOTS, or NULL */
+    uint64_t *shape_bits; /* per shape slot: nwords of marks */
+    uint32_t *memo_seen; /* memo_mask + 1 traces of elements that missed the memo (by hash) */
     uint32_t memo_mask;
 };
 

@@ -28,6 +28,9 @@ void eqlite_scanner_free(eqlite_scanner *sc)
     eq_free(sc->alloc, sc->selected);
     eq_free(sc->alloc, sc->clocked);
     eq_free(sc->alloc, sc->memo_block);
+    eq_free(sc->alloc, sc->memo_seen);
+    eq_free(sc->alloc, sc->shapes);
+    eq_free(sc->alloc, sc->shape_bits);
     eq_free(sc->alloc, sc->fold.buf);
     eq_order_release(&sc->order, sc->alloc);
     eq_vm_release(&sc->vm);
@@ -53,7 +56,8 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
         slots *= 2;
     sc->memo_mask = slots - 1;
     sc->memo_block = eq_malloc(sc->alloc, slots * sizeof *sc->memo + 63);
-    if (!sc->pending || !sc->live || !sc->selected || !sc->clocked || !sc->memo_block)
+    sc->memo_seen = eq_malloc(sc->alloc, slots * sizeof *sc->memo_seen);
+    if (!sc->pending || !sc->live || !sc->selected || !sc->clocked || !sc->memo_block || !sc->memo_seen)
         return EQLITE_ENOMEM;
     sc->memo = (memo_entry *)(((uintptr_t)sc->memo_block + 63) & ~(uintptr_t)63);
     for (uint32_t w = 0; w < rs->plane_words; w++) /* every rule */
@@ -61,6 +65,14 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
                                                                           : (UINT64_C(1) << (rs->nrules % 64)) - 1;
     sc->checks_order = rs->has_sequence;
     memset(sc->memo, 0, slots * sizeof *sc->memo);
+    memset(sc->memo_seen, 0, slots * sizeof *sc->memo_seen);
+    if (sc->nwords && sc->nwords <= SHAPE_MAX_WORDS) { /* else presence is marked per field */
+        sc->shapes = eq_malloc(sc->alloc, SHAPE_SLOTS * sizeof *sc->shapes);
+        sc->shape_bits = eq_malloc(sc->alloc, (size_t)SHAPE_SLOTS * sc->nwords * sizeof *sc->shape_bits);
+        if (!sc->shapes || !sc->shape_bits)
+            return EQLITE_ENOMEM;
+        memset(sc->shapes, 0, SHAPE_SLOTS * sizeof *sc->shapes);
+    }
     memset(sc->live, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
     memset(sc->clocked, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->clocked);
     for (uint32_t i = 0; i < rs->clocked.n; i++)
@@ -204,16 +216,22 @@ static void run_rule_now(scan *s, uint32_t k)
     }
 }
 
-static inline void mark(eqlite_scanner *sc, const rule_list *l)
+/* Sets the bits of list l in words (the pending planes, or a shape's). */
+static inline void mark_words(uint64_t *pending, const rule_list *l)
 {
-    uint64_t *pending = sc->pending;
     if (l->bits) {
-        for (uint32_t w = 0; w < sc->nwords; w++)
+        pending += l->first_word;
+        for (uint32_t w = 0; w < l->nbit_words; w++)
             pending[w] |= l->bits[w];
         return;
     }
     for (uint32_t i = 0; i < l->n; i++)
         pending[l->items[i] >> 6] |= UINT64_C(1) << (l->items[i] & 63);
+}
+
+static inline void mark(eqlite_scanner *sc, const rule_list *l)
+{
+    mark_words(sc->pending, l);
 }
 
 static inline bool is_missing(const eqlite_value *v)
@@ -283,15 +301,33 @@ static void mark_noted(eqlite_scanner *sc, element_marks *m, const rule_list *l)
     }
 }
 
-/* The lists of the needles of a CONTAINS probe found in s[0..n). */
+/* The lists of the needles of a CONTAINS probe found in s[0..n), in
+ * needle order. */
 static void mark_needles(eqlite_scanner *sc, const probe *p, const char *s, uint32_t n, element_marks *m)
 {
     const guard_slot *slots = sc->rs->slots;
-    for (uint32_t i = 0; i < p->nneedles; i++) {
-        const guard_slot *slot = &slots[p->needles[i]];
-        if (slot->n <= n && memmem(s, n, slot->s, slot->n))
-            mark_noted(sc, m, &slot->rules);
+    if (!p->needle_starts) {
+        for (uint32_t i = 0; i < p->nneedles; i++) {
+            const guard_slot *slot = &slots[p->needles[i]];
+            if (slot->n <= n && memmem(s, n, slot->s, slot->n))
+                mark_noted(sc, m, &slot->rules);
+        }
+        return;
     }
+    uint64_t found[NEEDLE_SCAN_MAX / 64] = {0};
+    for (uint32_t at = 0; at + 3 <= n; at++) {
+        uint32_t bit = needle_start_bit(s + at);
+        if (!((p->needle_starts[bit / 64] >> (bit % 64)) & 1))
+            continue;
+        for (uint32_t i = 0; i < p->nneedles; i++) {
+            const guard_slot *slot = &slots[p->needles[i]];
+            if (slot->n <= n - at && slot->s[0] == s[at] && memcmp(slot->s, s + at, slot->n) == 0)
+                found[i / 64] |= UINT64_C(1) << (i % 64);
+        }
+    }
+    for (uint32_t w = 0; w < NEEDLE_SCAN_MAX / 64; w++)
+        for (uint64_t bits = found[w]; bits; bits &= bits - 1)
+            mark_noted(sc, m, &slots[p->needles[w * 64 + (uint32_t)__builtin_ctzll(bits)]].rules);
 }
 
 /* The probes active[a..end) of one field over one string element. */
@@ -339,37 +375,140 @@ static void probe_element(eqlite_scanner *sc, uint32_t a, uint32_t end, const ch
     }
 }
 
-/* The probes of group gi over one string element, through the memo. */
-static void mark_element(eqlite_scanner *sc, uint32_t gi, const char *s, uint32_t n)
+/* Whether a[0..n) and b[0..n) hold the same bytes, n <= MEMO_BYTES: short
+ * memo keys compare in a few overlapping word loads, never past either end. */
+static inline bool same_bytes(const char *a, const char *b, uint32_t n)
 {
-    const struct probe_group *g = &sc->rs->groups[gi];
-    if (n > MEMO_BYTES) {
-        element_marks m = {{0}, {NULL}, 0, 0, false};
-        probe_element(sc, g->first, g->present, s, n, &m);
-        return;
+    if (n >= 8) {
+        uint64_t x, y;
+        for (uint32_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return false;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
     }
-    uint64_t h = slot_hash(UINT32_MAX - gi, s, n) | 1;
-    memo_entry *e = &sc->memo[(h >> 20) & sc->memo_mask];
-    if (e->hash == h && e->group == gi && e->n == n && memcmp(e->s, s, n) == 0) {
+    if (n >= 4) {
+        uint32_t x1, y1, x2, y2;
+        memcpy(&x1, a, 4);
+        memcpy(&y1, b, 4);
+        memcpy(&x2, a + n - 4, 4);
+        memcpy(&y2, b + n - 4, 4);
+        return x1 == y1 && x2 == y2;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+static inline memo_entry *memo_slot(const eqlite_scanner *sc, uint64_t h)
+{
+    return &sc->memo[(h >> 20) & sc->memo_mask];
+}
+
+/* Whether an element of memo hash h missed the memo before (maybe: another
+ * value may share the trace), noting that it did. A value met once (a
+ * temporary file's name) then takes no entry from one that repeats. */
+static bool seen_before(eqlite_scanner *sc, uint64_t h)
+{
+    uint32_t *trace = &sc->memo_seen[(h >> 1) & sc->memo_mask], tag = (uint32_t)(h >> 32) | 1;
+    if (*trace == tag)
+        return true;
+    *trace = tag;
+    return false;
+}
+
+/* What an event's marks from the shape cache depend on: the groups of its
+ * fields that hold a value, in the order met (their presence lists), then
+ * the long lists its elements' memo entries hold, in the order marked
+ * (classifying values such as a category: on most events, and costly). */
+typedef struct event_shape {
+    uintptr_t keys[SHAPE_KEYS]; /* ngroups group ids, then nlists list addresses */
+    uint32_t ngroups, nlists;
+    bool overflow; /* more groups than fit: marked one by one */
+    uint64_t hash; /* of the keys, as they are added */
+} event_shape;
+
+static void shape_add(event_shape *shape, uintptr_t key)
+{
+    shape->keys[shape->ngroups + shape->nlists] = key;
+    shape->hash = ((shape->hash << 7 | shape->hash >> 57) ^ key) * UINT64_C(0x9e3779b97f4a7c15);
+}
+
+/* The probes of group gi over one string element of at most MEMO_BYTES,
+ * whose memo hash is h, through the memo; long lists go to the shape (if
+ * not NULL) when it has room. */
+static void mark_element(eqlite_scanner *sc, event_shape *shape, uint32_t gi, const char *s, uint32_t n, uint64_t h)
+{
+    memo_entry *e = memo_slot(sc, h);
+    if (e->hash == h && e->group == gi && e->n == n && same_bytes(e->s, s, n)) {
         uint64_t *pending = sc->pending;
         for (uint32_t i = 0; i < e->nids; i++)
             pending[e->ids[i] >> 6] |= UINT64_C(1) << (e->ids[i] & 63);
-        for (uint32_t i = 0; i < e->nlists; i++)
-            mark(sc, e->lists[i]);
+        for (uint32_t i = 0; i < e->nlists; i++) {
+            const rule_list *l = e->lists[i];
+            if (((e->bitmaps >> i) & 1) && shape && sc->shapes && !shape->overflow &&
+                shape->ngroups + shape->nlists < SHAPE_KEYS) {
+                shape_add(shape, (uintptr_t)l); /* marked with the shape */
+                shape->nlists++;
+            } else {
+                mark(sc, l);
+            }
+        }
         return;
     }
+    const struct probe_group *g = &sc->rs->groups[gi];
     element_marks m = {{0}, {NULL}, 0, 0, true};
     probe_element(sc, g->first, g->present, s, n, &m);
-    if (!m.keep)
+    if (!m.keep || (e->hash && !seen_before(sc, h)))
         return;
     e->hash = h;
     e->group = gi;
     e->n = (uint8_t)n;
     e->nids = (uint8_t)m.nids;
     e->nlists = (uint8_t)m.nlists;
+    e->bitmaps = 0;
+    for (uint32_t i = 0; i < m.nlists; i++)
+        e->bitmaps |= (uint8_t)((m.lists[i]->bits != NULL) << i);
     memcpy(e->ids, m.ids, m.nids * sizeof *m.ids);
     memcpy(e->lists, m.lists, m.nlists * sizeof *m.lists);
     memcpy(e->s, s, n);
+}
+
+/* The string elements of one event, marked once their memo entries (asked
+ * for as they are queued) are in cache: the lookups overlap instead of
+ * waiting one after another. */
+#define QUEUED_ELEMENTS 64
+typedef struct element_queue {
+    struct queued_element {
+        const char *s;
+        uint32_t n, group;
+        uint64_t hash;
+    } items[QUEUED_ELEMENTS];
+    uint32_t n;
+} element_queue;
+
+static void queue_element(eqlite_scanner *sc, element_queue *q, uint32_t gi, const char *s, uint32_t n)
+{
+    if (n > MEMO_BYTES) { /* never kept: probed now */
+        element_marks m = {{0}, {NULL}, 0, 0, false};
+        const struct probe_group *g = &sc->rs->groups[gi];
+        probe_element(sc, g->first, g->present, s, n, &m);
+        return;
+    }
+    uint64_t h = slot_hash(UINT32_MAX - gi, s, n) | 1;
+    if (q->n == QUEUED_ELEMENTS) { /* marked now: the shape takes lists only after its groups */
+        mark_element(sc, NULL, gi, s, n, h);
+        return;
+    }
+    const memo_entry *e = memo_slot(sc, h);
+    __builtin_prefetch(e);
+    __builtin_prefetch(e->s);
+    q->items[q->n++] = (struct queued_element){s, n, gi, h};
 }
 
 /* The number probes of group gi over one number or boolean element. */
@@ -387,23 +526,76 @@ static void number_element(eqlite_scanner *sc, uint32_t gi, const eqlite_value *
     }
 }
 
-/* The probes of group gi over the field's value v. */
-static void gather_group(eqlite_scanner *sc, uint32_t gi, const eqlite_value *v)
+/* Marks the presence lists of group gi into words. */
+static void mark_presence(const eqlite_ruleset *rs, uint32_t gi, uint64_t *words)
+{
+    const struct probe_group *g = &rs->groups[gi];
+    for (uint32_t a = g->present; a < g->end; a++) /* value probes come first, presence last */
+        mark_words(words, &rs->probes[rs->active[a]].present);
+}
+
+/* The `always` list, the presence lists of the shape's groups and its long
+ * lists, through the shape cache: events of one source mostly have the same
+ * fields and classifying values, so these marks are one OR of words made
+ * once per shape. */
+static void mark_shape(eqlite_scanner *sc, const event_shape *shape)
+{
+    const eqlite_ruleset *rs = sc->rs;
+    if (!sc->shapes || shape->overflow) { /* no list was added */
+        mark(sc, &rs->always);
+        for (uint32_t i = 0; i < shape->ngroups; i++)
+            mark_presence(rs, (uint32_t)shape->keys[i], sc->pending);
+        return;
+    }
+    uint64_t h = shape->hash | 1;
+    uint32_t slot = (uint32_t)(h >> 40) & (SHAPE_SLOTS - 1);
+    shape_entry *e = &sc->shapes[slot];
+    uint64_t *bits = sc->shape_bits + (size_t)slot * sc->nwords;
+    uint32_t nkeys = shape->ngroups + shape->nlists;
+    if (!(e->hash == h && e->ngroups == shape->ngroups && e->nlists == shape->nlists &&
+          memcmp(e->keys, shape->keys, nkeys * sizeof *shape->keys) == 0)) {
+        memset(bits, 0, sc->nwords * sizeof *bits);
+        mark_words(bits, &rs->always);
+        for (uint32_t i = 0; i < shape->ngroups; i++)
+            mark_presence(rs, (uint32_t)shape->keys[i], bits);
+        for (uint32_t i = shape->ngroups; i < nkeys; i++)
+            mark_words(bits, (const rule_list *)shape->keys[i]);
+        e->hash = h;
+        e->ngroups = shape->ngroups;
+        e->nlists = shape->nlists;
+        memcpy(e->keys, shape->keys, nkeys * sizeof *shape->keys);
+    }
+    uint64_t *pending = sc->pending;
+    for (uint32_t w = 0; w < sc->nwords; w++)
+        pending[w] |= bits[w];
+}
+
+/* The probes of group gi over the field's value v (string elements queued,
+ * presence noted in the shape). */
+static void gather_group(eqlite_scanner *sc, element_queue *q, event_shape *shape, uint32_t gi, const eqlite_value *v)
 {
     const eqlite_ruleset *rs = sc->rs;
     const struct probe_group *g = &rs->groups[gi];
     if (is_missing(v))
         return;
-    for (uint32_t q = g->present; q < g->end; q++) /* value probes come first, presence last */
-        mark(sc, &rs->probes[rs->active[q]].present);
+    if (g->present < g->end) {
+        if (shape->ngroups < SHAPE_GROUPS) {
+            shape_add(shape, gi);
+            shape->ngroups++;
+        } else {
+            shape->overflow = true;
+        }
+    }
+    if (shape->overflow) /* nothing cached: the groups past the shape now */
+        mark_presence(rs, gi, sc->pending);
     if (g->first == g->present)
         return; /* presence only */
     if (v->kind == EQLITE_STRING) {
-        mark_element(sc, gi, v->u.s, v->len);
+        queue_element(sc, q, gi, v->u.s, v->len);
     } else if (v->kind == EQLITE_ARRAY) {
         for (uint32_t i = 0; i < v->len; i++)
             if (v->u.a[i].kind == EQLITE_STRING)
-                mark_element(sc, gi, v->u.a[i].u.s, v->u.a[i].len);
+                queue_element(sc, q, gi, v->u.a[i].u.s, v->u.a[i].len);
             else
                 number_element(sc, gi, &v->u.a[i]);
     } else {
@@ -414,21 +606,29 @@ static void gather_group(eqlite_scanner *sc, uint32_t gi, const eqlite_value *v)
 static void gather(eqlite_scanner *sc, const eqlite_event *ev)
 {
     const eqlite_ruleset *rs = sc->rs;
-    mark(sc, &rs->always);
+    element_queue q;
+    q.n = 0;
+    event_shape shape;
+    shape.ngroups = shape.nlists = 0;
+    shape.overflow = false;
+    shape.hash = 0;
     if (ev->present) { /* only the fields the event has: a few of the indexed ones */
         for (size_t i = 0; i < ev->npresent; i++) {
             uint32_t field = ev->present[i];
             if (field < rs->ngroup_fields && field < ev->nfields && rs->group_of[field])
-                gather_group(sc, rs->group_of[field] - 1, &ev->fields[field]);
+                gather_group(sc, &q, &shape, rs->group_of[field] - 1, &ev->fields[field]);
         }
-        return;
+    } else {
+        for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
+            uint32_t field = rs->groups[gi].field;
+            if (field >= ev->nfields)
+                break; /* groups come by field id */
+            gather_group(sc, &q, &shape, gi, &ev->fields[field]);
+        }
     }
-    for (uint32_t gi = 0; gi < rs->ngroups; gi++) {
-        uint32_t field = rs->groups[gi].field;
-        if (field >= ev->nfields)
-            break; /* groups come by field id */
-        gather_group(sc, gi, &ev->fields[field]);
-    }
+    for (uint32_t i = 0; i < q.n; i++)
+        mark_element(sc, &shape, q.items[i].group, q.items[i].s, q.items[i].n, q.items[i].hash);
+    mark_shape(sc, &shape);
 }
 
 /* The sequences' order rule, for every event (the index feeds each
@@ -487,18 +687,14 @@ static eqlite_status match_pending(eqlite_scanner *sc, const eqlite_event *ev, e
     scan s = {sc, ev, cb, user, 0, {0}, false, EQLITE_OK};
     bool ordered = begin_match(sc, ev);
     uint64_t *pending = sc->pending;
-    for (uint32_t i = 0; i < rs->clocked.n; i++) { /* time may settle what they hold */
-        uint32_t k = rs->clocked.items[i];
-        if ((sc->live[k / 64] >> (k % 64)) & 1)
-            for (uint32_t g = 0; g < GUARD_BITS; g++) {
-                uint32_t id = guard_bit(rs, k, g);
-                pending[id / 64] |= rs->required[id / 64] & (UINT64_C(1) << (id % 64));
-            }
-    }
     /* rules whose required guard bits are all set, in rule order */
     const uint32_t pw = rs->plane_words;
     const uint64_t *required = rs->required;
     for (uint32_t w = 0; w < pw && !s.stop; w++) {
+        uint64_t ticking = sc->live[w] & sc->clocked[w]; /* time may settle what they hold */
+        if (ticking)
+            for (uint32_t g = 0; g < GUARD_BITS; g++)
+                pending[g * pw + w] |= required[g * pw + w] & ticking;
         uint64_t g1 = pending[pw + w];
         uint64_t revived = g1 & sc->live[w];
         uint64_t ready = (pending[w] | revived) & (g1 | ~required[pw + w]) & sc->selected[w];

@@ -135,3 +135,47 @@ Test(rule_index, case_variants_of_a_literal_match_through_the_ruleset_as_alone)
     }
     cr_assert_gt(results, 500, "%zu results", results);
 }
+
+/* Contained literals are searched for in one pass over the value (a filter
+ * of their first three bytes), or one by one past NEEDLE_SCAN_MAX of them:
+ * a literal at the very start or end of a value, overlapping another, the
+ * whole value, or one byte short must match as it does alone. */
+Test(rule_index, contained_literals_match_at_every_position_through_the_ruleset_as_alone)
+{
+    static const char *const NEEDLES[] = {"abc", "bcd", "cdefg", "xyz", "yzab", "Quick", "own fox", "fox", "ox j",
+                                          "lazy dog", "dog", "the", "he q", "ick b", "mps over", "aaa", "aab"};
+    enum { NN = sizeof NEEDLES / sizeof *NEEDLES };
+    static char rule_text[2 * NN + 1][64], many[300 * sizeof ", \"*n000x*\"" + 64];
+    const char *rules[2 * NN + 1];
+    for (size_t i = 0; i < NN; i++) {
+        snprintf(rule_text[2 * i], sizeof rule_text[0], "any where a : \"*%s*\"", NEEDLES[i]);
+        snprintf(rule_text[2 * i + 1], sizeof rule_text[0], "any where a like \"*%s*\"", NEEDLES[i]);
+        rules[2 * i] = rule_text[2 * i];
+        rules[2 * i + 1] = rule_text[2 * i + 1];
+    }
+    /* one probe with more needles than a pass takes: n000x .. n299x */
+    size_t at = (size_t)snprintf(many, sizeof many, "any where a : (");
+    for (int i = 0; i < 300; i++)
+        at += (size_t)snprintf(many + at, sizeof many - at, "%s\"*n%03dx*\"", i ? ", " : "", i);
+    snprintf(many + at, sizeof many - at, ")");
+    rules[2 * NN] = many;
+    static const eqlite_value VALUES[] = {
+        DV_S("abc"), DV_S("ab"), DV_S(""), DV_S("xabc"), DV_S("abcx"), DV_S("xyzabcd"), DV_S("yzabcdefg"),
+        DV_S("the quick brown fox jumps over the lazy dog"), DV_S("THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG"),
+        DV_S("aaaab"), DV_S("aaab"), DV_S("aa"), DV_S("lazy do"), DV_S("azy dog"), DV_S("n299x"), DV_S("xn000xy"),
+        DV_S("n29x"), DV_S("N150X"), DV_S("cdef"), DV_S("\xc3\x9f" "abc"), DV_S("ABC\xc3\x9f"),
+    };
+    enum { NV = sizeof VALUES / sizeof *VALUES };
+    static diff_event events[NV];
+    for (size_t k = 0; k < NV; k++) {
+        events[k] = (diff_event){(int64_t)k, {{0}}};
+        events[k].fields[1] = VALUES[k];
+    }
+    diff_text why = {0};
+    diff_counts counts;
+    bool same = ruleset_diff(0, rules, 2 * NN + 1, events, NV, &why, &counts);
+    cr_assert(same, "%s", why.s);
+    cr_assert_eq(counts.compiled, 2 * NN + 1, "every rule compiles: %zu", counts.compiled);
+    cr_assert_gt(counts.results, 40, "%zu results", counts.results);
+    free(why.s);
+}

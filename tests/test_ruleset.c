@@ -1159,3 +1159,92 @@ Test(ruleset, integer_overflow_fails_the_call_with_earith)
     cr_assert_str_eq(h.names, "ovf");
     teardown_fixture(&f);
 }
+
+/* Which rules an event's fields made run: bit k for rule k. */
+static int mark_rule(void *user, const eqlite_rule_info *rule, const eqlite_result *result)
+{
+    (void)result;
+    uint8_t *ran = user;
+    ran[rule->index] = 1;
+    return 0;
+}
+
+static bool is_x(const eqlite_value *v) { return v->kind == EQLITE_STRING && v->len == 1 && v->u.s[0] == 'x'; }
+
+/* Presence marks, and the long lists of values' memo entries, are kept per
+ * event shape (which indexed fields hold a value, in the order listed, and
+ * those lists): shapes met again, shapes that differ by one field, one value
+ * or only in order, more fields than a shape holds, and rulesets too large
+ * for the shape cache all run exactly the rules whose field (or value) is
+ * there. */
+static void presence_rules_run_on_exactly_their_fields(int copies)
+{
+    enum { NF = 60 };
+    eqlite_schema *schema;
+    eqlite_ruleset *rs;
+    eqlite_scanner *sc;
+    cr_assert_eq(eqlite_schema_new(NULL, &schema), EQLITE_OK);
+    char text[64];
+    for (int k = 0; k < NF; k++) {
+        snprintf(text, sizeof text, "f%02d", k);
+        cr_assert_eq(eqlite_schema_add(schema, text, strlen(text), EQLITE_T_KEYWORD, NULL), EQLITE_OK);
+    }
+    cr_assert_eq(eqlite_ruleset_new(schema, &rs), EQLITE_OK);
+    for (int c = 0; c < copies; c++)
+        for (int k = 0; k < NF; k++) { /* rule c * NF + k needs field k */
+            snprintf(text, sizeof text, "any where f%02d != null", k);
+            cr_assert_eq(eqlite_ruleset_add(rs, text, strlen(text), text, text, NULL), EQLITE_OK);
+        }
+    /* then rules that need f00 to be "x": a long list under one value, held by its memo entry */
+    enum { NX = 24 };
+    for (int j = 0; j < NX; j++) {
+        snprintf(text, sizeof text, "any where f00 == \"x\" or f%02d == \"never\"", j + 1);
+        cr_assert_eq(eqlite_ruleset_add(rs, text, strlen(text), text, text, NULL), EQLITE_OK);
+    }
+    cr_assert_eq(eqlite_ruleset_finish(rs), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_new(rs, NULL, &sc), EQLITE_OK);
+    size_t nfield_rules = (size_t)copies * NF, nrules = nfield_rules + NX;
+    uint8_t *ran = calloc(nrules, 1);
+    cr_assert_not_null(ran);
+    uint64_t state = 7;
+    for (int e = 0; e < 400; e++) {
+        eqlite_value fields[NF] = {{0}};
+        uint32_t present[NF + 4];
+        size_t npresent = 0;
+        /* a few shapes again and again, then random ones; the last events list every field */
+        int kind = e < 200 ? e % 5 : e >= 390 ? 5 : 6;
+        for (int k = 0; k < NF; k++) {
+            state = state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+            bool has = kind == 5 || (kind == 6 ? (state >> 40) % 3 == 0 : (k * 7 + kind) % (kind + 2) == 0);
+            if (has)
+                fields[k] = str(k == 0 && e % 3 == 0 ? "x" : "y");
+        }
+        for (int i = 0; i < NF; i++) { /* both orders; a null field listed too, as allowed */
+            int k = e % 2 ? NF - 1 - i : i;
+            state = state * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+            if (fields[k].kind != EQLITE_NULL || (state >> 50) % 8 == 0)
+                present[npresent++] = (uint32_t)k;
+        }
+        if (npresent)
+            present[npresent++] = present[0]; /* a repeat */
+        eqlite_event ev = {fields, NF, e, {0}, NULL, present, npresent};
+        memset(ran, 0, nrules);
+        cr_assert_eq(eqlite_scanner_match(sc, &ev, mark_rule, ran), EQLITE_OK);
+        for (size_t r = 0; r < nrules; r++)
+            cr_assert_eq(ran[r], r < nfield_rules ? fields[r % NF].kind != EQLITE_NULL : is_x(&fields[0]), "event %d rule %zu", e, r);
+    }
+    free(ran);
+    eqlite_scanner_free(sc);
+    eqlite_ruleset_free(rs);
+    eqlite_schema_free(schema);
+}
+
+Test(ruleset, presence_rules_run_on_exactly_their_fields_through_the_shape_cache)
+{
+    presence_rules_run_on_exactly_their_fields(1);
+}
+
+Test(ruleset, presence_rules_run_on_exactly_their_fields_past_the_shape_cache, .timeout = 120)
+{
+    presence_rules_run_on_exactly_their_fields(70); /* 4,200 rules: more words than a shape keeps */
+}
