@@ -62,7 +62,11 @@ typedef struct eng_rule {
     eqlite_program_info info; /* kind, pipes, stages and keys */
 } eng_rule;
 
-/* Which rules a runner runs: all, or one side of the -j split. */
+/* Which rules a runner runs: all, or one side of the -j split. The
+ * ordered side's runner is a scanner over every rule: fed the marks of a
+ * plain side's runner it runs the ordered rules alone, fed a whole event it
+ * runs every rule in rule order, as ENG_ALL would (the -j writer does that
+ * with events it reads itself, so they are indexed once). */
 typedef enum eng_subset { ENG_ALL, ENG_PLAIN, ENG_ORDERED } eng_subset;
 
 /* The -j split of an ordered run: plain event queries run in the chunk

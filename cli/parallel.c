@@ -226,9 +226,21 @@ static bool my_turn(par *p, const slot *s)
 }
 
 /* Split runs, once the reading thread writes its chunk: an event through
- * both sides now, no copy, its results merged straight into the output. */
+ * every rule now, no copy, its results straight into the output. The ordered
+ * side's runner runs them all in rule order, as -j 1 does, when it can;
+ * once it has stopped, the plain side's runner runs its own rules. */
 static int feed_both(par *p, eng_runner *r, slot *s, const eqlite_event *ev, const eqlite_record *rec)
 {
+    eng *e = p->e;
+    if (!eng_runner_stopped(p->ordered)) {
+        eng_runner_set_out(p->ordered, e->out);
+        eng_runner_set_lines(p->ordered, chunk_line, s);
+        eng_runner_set_tags(p->ordered, NULL, 0);
+        int status = eng_runner_feed(p->ordered, ev, rec);
+        if (status == 0 && e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd))
+            status = 2;
+        return status;
+    }
     if (!reserve_marks(p, s))
         return eng_out_of_memory("feeding the ordered rules");
     size_t nmarks = 0;
