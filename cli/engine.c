@@ -702,6 +702,11 @@ int eng_runner_feed_mark(eng_runner *r, const eqlite_event *ev, const eqlite_rec
                rec);
 }
 
+bool eng_runner_needs_fields(const eng_runner *r, const uint64_t *marks)
+{
+    return !r->sc || eqlite_scanner_marks_need_fields(r->sc, marks);
+}
+
 int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks)
 {
     if (r->stopped)

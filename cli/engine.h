@@ -248,6 +248,9 @@ int eng_runner_feed_mark(eng_runner *r, const eqlite_event *ev, const eqlite_rec
 /* eng_runner_feed with the event's marks from eng_runner_feed_mark (a runner
  * over the other side of the split; marks NULL: it marks the event itself). */
 int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks);
+/* Whether eng_runner_feed_marked(r, ev, rec, marks) would read ev's fields
+ * now (else an event with ev's time alone gives the same). */
+bool eng_runner_needs_fields(const eng_runner *r, const uint64_t *marks);
 /* Records whose line is not the one in their file (a chunk of -j, an event
  * read back for a sort): line_of gives it, counted only for a message. */
 typedef uint64_t (*eng_line_of)(void *ctx, const eqlite_record *rec);

@@ -748,6 +748,33 @@ EQLITE_API eqlite_status eqlite_scanner_match_mark(eqlite_scanner *sc, const eql
 EQLITE_API eqlite_status eqlite_scanner_match_marked(eqlite_scanner *sc, const eqlite_event *event,
                                                      const uint64_t *marks, eqlite_rule_callback cb, void *user);
 /**
+ * @brief Whether an event's marks let some rule run on it while holding no partial.
+ *
+ * 0 when the marks let only sequences that hold partials take the event
+ * (eqlite_scanner_marks_need_fields() says, on the scanner that holds them,
+ * whether one does): a thread that marks events can then hand such an event
+ * over without its fields, to be read again only when needed.
+ * @param rs     the ruleset the marks were made for (read only).
+ * @param marks  marks from eqlite_scanner_mark() or eqlite_scanner_match_mark()
+ *               (read only; all-zero marks stand for none).
+ * @return 1 when a rule is marked to run idle; 0 otherwise, or for a NULL
+ *         or unfinished ruleset.
+ */
+EQLITE_API int eqlite_ruleset_marks_idle(const eqlite_ruleset *rs, const uint64_t *marks);
+/**
+ * @brief Whether eqlite_scanner_match_marked() would run a rule on the event's fields, now.
+ *
+ * 0 when the rules the marks let run, given the partials @p sc holds now
+ * and its selection, are none, or only sequences that hold partials and check
+ * time (they run on every event): eqlite_scanner_match_marked() then gives
+ * the same with an event of the same timestamp and tiebreaker and no fields.
+ * @param sc     the scanner that will match the event next (read only).
+ * @param marks  the event's marks (read only).
+ * @return 1 when the event's fields are needed; 0 otherwise, or for NULL
+ *         arguments.
+ */
+EQLITE_API int eqlite_scanner_marks_need_fields(const eqlite_scanner *sc, const uint64_t *marks);
+/**
  * @brief Has the scanner run only some of its ruleset's rules.
  *
  * Several threads can then share one ruleset's work: each scanner runs its

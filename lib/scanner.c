@@ -618,6 +618,37 @@ eqlite_status eqlite_scanner_match_marked(eqlite_scanner *sc, const eqlite_event
     return end_match(sc, &s, ordered);
 }
 
+int eqlite_ruleset_marks_idle(const eqlite_ruleset *rs, const uint64_t *marks)
+{
+    if (!rs || !rs->finished || !marks)
+        return 0;
+    const uint32_t pw = rs->plane_words; /* the idle plane's words come first in the header */
+    for (uint32_t h = 0; h * 64 < pw; h++) {
+        uint64_t idle = pw - h * 64 >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << (pw - h * 64)) - 1;
+        if (marks[h] & idle)
+            return 1;
+    }
+    return 0;
+}
+
+int eqlite_scanner_marks_need_fields(const eqlite_scanner *sc, const uint64_t *marks)
+{
+    if (!sc || !marks)
+        return 0;
+    const uint32_t pw = sc->rs->plane_words;
+    size_t head = marks_header(pw), n = head;
+    /* as match_marked: idle marks of rules holding nothing, live marks of rules holding partials */
+    for (size_t h = 0; h < head; h++)
+        for (uint64_t bits = marks[h]; bits; bits &= bits - 1) {
+            size_t i = h * 64 + (size_t)__builtin_ctzll(bits);
+            uint32_t w = (uint32_t)(i < pw ? i : i - pw);
+            uint64_t holding = i < pw ? ~sc->live[w] : sc->live[w];
+            if (marks[n++] & holding & sc->selected[w])
+                return 1;
+        }
+    return 0;
+}
+
 eqlite_status eqlite_scanner_select(eqlite_scanner *sc, const uint64_t *rules)
 {
     if (!sc || !rules || sc->stats.events)

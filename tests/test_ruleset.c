@@ -290,6 +290,56 @@ Test(ruleset, match_mark_hands_the_other_side_only_what_it_can_take)
     teardown_fixture(&f);
 }
 
+/* An event the marks let only a sequence holding partials take needs its
+ * fields only while the sequence holds some: until then the matching side
+ * gives the same with the event's time alone (what a -j worker hands over). */
+Test(ruleset, marks_say_when_the_matching_side_needs_the_event_fields)
+{
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    add(&f, "process where process.name == \"cmd.exe\"", "cmd");
+    add(&f, "sequence [process where process.name == \"a.exe\"] [process where process.name == \"b.exe\"]", "seq");
+    start(&f); /* f.sc runs both rules, for comparison */
+    uint64_t plain_rules[1] = {1}, seq_rules[1] = {2};
+    eqlite_scanner *plain, *seq;
+    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &plain), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &seq), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_select(plain, plain_rules), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_select(seq, seq_rules), EQLITE_OK);
+    uint64_t marks[64], zero[64] = {0};
+    cr_assert_leq(eqlite_ruleset_marks_words(f.rs), 64);
+    static const struct { const char *name; bool idle, needed; const char *whole; } steps[] = {
+        {"b.exe", false, false, ""},   /* a second term, and nothing held */
+        {"a.exe", true, true, ""},     /* starts a partial */
+        {"cmd.exe", false, false, "cmd"},
+        {"b.exe", false, true, "seq"}, /* continues it */
+        {"b.exe", false, false, ""},   /* nothing held again */
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        eqlite_value fields[NFIELDS] = {str("process"), {0}, str(steps[i].name), {0}}, none[NFIELDS] = {{0}};
+        eqlite_event ev = {fields, NFIELDS, ((int64_t)i + 1) * 1000000000, {0}, NULL, NULL, 0};
+        eqlite_event bare = {none, NFIELDS, ev.timestamp, {0}, NULL, NULL, 0};
+        hits whole = {{0}, 0, 0}, split = {{0}, 0, 0};
+        cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect, &whole), EQLITE_OK);
+        size_t used = 0;
+        cr_assert_eq(eqlite_scanner_match_mark(plain, &ev, seq_rules, marks, &used, collect, &split), EQLITE_OK);
+        const uint64_t *m = used ? marks : zero;
+        cr_assert_eq(eqlite_ruleset_marks_idle(f.rs, m), steps[i].idle, "event %zu", i);
+        cr_assert_eq(eqlite_scanner_marks_need_fields(seq, m), steps[i].needed, "event %zu", i);
+        /* the plain side's scanner holds nothing and selects no sequence */
+        cr_assert_eq(eqlite_scanner_marks_need_fields(plain, m), 0, "event %zu", i);
+        cr_assert_eq(eqlite_scanner_match_marked(seq, steps[i].needed ? &ev : &bare, m, collect, &split), EQLITE_OK);
+        cr_assert_str_eq(split.names, whole.names, "event %zu", i);
+        cr_assert_str_eq(whole.names, steps[i].whole, "event %zu", i);
+    }
+    cr_assert_eq(eqlite_ruleset_marks_idle(NULL, marks), 0);
+    cr_assert_eq(eqlite_scanner_marks_need_fields(NULL, marks), 0);
+    cr_assert_eq(eqlite_scanner_marks_need_fields(seq, NULL), 0);
+    eqlite_scanner_free(plain);
+    eqlite_scanner_free(seq);
+    teardown_fixture(&f);
+}
+
 Test(ruleset, misuse_is_reported)
 {
     fixture f = {0};
