@@ -73,6 +73,7 @@ typedef struct par {
     int status;     /* the first failure that stopped the run */
     bool cpu_split; /* EQLITE_CPU_SPLIT: time the two stages per thread */
     double cpu_chunks, cpu_write; /* seconds of thread CPU in each stage, all threads */
+    double idle;                  /* seconds threads waited for work, all threads (wall) */
     uint64_t handed, handed_marks; /* split runs: events handed to the ordered rules, words of their marks */
     uint64_t handed_bare;          /* split runs: events handed with their time alone */
     uint64_t handed_unread, reread; /* split runs: marked events handed without fields, and read again */
@@ -351,12 +352,14 @@ static slot *take(par *p)
 
 static int emit(par *p, slot *s);
 
-static double thread_cpu(void)
+static double clock_seconds(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static double thread_cpu(void) { return clock_seconds(CLOCK_THREAD_CPUTIME_ID); }
 
 /* The writer is done with slot s (status st). Called locked. */
 static void written(par *p, slot *s, int st)
@@ -377,7 +380,7 @@ static void written(par *p, slot *s, int st)
  * whose matchers could not start (the run stops). */
 static void work(par *p, eng_runner *r)
 {
-    double chunks = 0, write = 0;
+    double chunks = 0, write = 0, idle = 0;
     pthread_mutex_lock(&p->mu);
     while (!p->stop) { /* after a failure nothing more is written */
         slot *next = &p->slots[p->emit_index % p->window];
@@ -409,12 +412,16 @@ static void work(par *p, eng_runner *r)
             pthread_cond_broadcast(&p->cv);
             continue;
         }
+        double t0 = p->cpu_split ? clock_seconds(CLOCK_MONOTONIC) : 0;
         pthread_cond_wait(&p->cv, &p->mu);
+        idle += p->cpu_split ? clock_seconds(CLOCK_MONOTONIC) - t0 : 0;
     }
     p->cpu_chunks += chunks;
     p->cpu_write += write;
+    p->idle += idle;
     if (p->cpu_split)
-        fprintf(stderr, "eqlite: cpu split: a thread: chunks %.3f s, writing %.3f s\n", chunks, write);
+        fprintf(stderr, "eqlite: cpu split: a thread: chunks %.3f s, writing %.3f s, waiting %.3f s (wall)\n", chunks,
+                write, idle);
     pthread_mutex_unlock(&p->mu);
 }
 

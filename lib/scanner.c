@@ -547,6 +547,11 @@ static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, uint6
     size_t head = marks_header(pw), n = head;
     uint64_t *full = marks + head; /* both planes in full, then packed in place */
     for (uint32_t w = 0; w < pw; w++) {
+        uint64_t kept = keep ? keep[w] : ~UINT64_C(0);
+        if (!((pending[w] | pending[pw + w]) & kept)) { /* most words: no rule of theirs can run */
+            full[w] = full[pw + w] = 0;
+            continue;
+        }
         uint64_t g1 = pending[pw + w], narrowed = g1 | ~required[pw + w];
         uint64_t idle = pending[w] & narrowed, live = (pending[w] | g1) & narrowed; /* revived: g1 */
         for (uint32_t g = 2; g < GUARD_BITS; g++) {
@@ -554,7 +559,6 @@ static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, uint6
             idle &= holds;
             live &= holds | g1;
         }
-        uint64_t kept = keep ? keep[w] : ~UINT64_C(0);
         full[w] = idle & kept;
         full[pw + w] = live & kept;
     }
