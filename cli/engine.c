@@ -702,6 +702,15 @@ int eng_runner_feed_mark(eng_runner *r, const eqlite_event *ev, const eqlite_rec
                rec);
 }
 
+int eng_runner_feed_indexed(eng_runner *r, eng_runner *index, const eqlite_event *ev, const eqlite_record *rec)
+{
+    if (r->stopped)
+        return 0;
+    if (!r->sc || !index->sc)
+        return eng_runner_feed(r, ev, rec);
+    return fed(r, eqlite_scanner_match_indexed(r->sc, index->sc, ev, on_rule_result, r), rec);
+}
+
 bool eng_runner_needs_fields(const eng_runner *r, const uint64_t *marks)
 {
     return !r->sc || eqlite_scanner_marks_need_fields(r->sc, marks);

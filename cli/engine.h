@@ -248,6 +248,9 @@ int eng_runner_feed_mark(eng_runner *r, const eqlite_event *ev, const eqlite_rec
 /* eng_runner_feed with the event's marks from eng_runner_feed_mark (a runner
  * over the other side of the split; marks NULL: it marks the event itself). */
 int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks);
+/* eng_runner_feed, with the guard index of `index` (a runner of this
+ * thread: its value cache stays in this core's cache). */
+int eng_runner_feed_indexed(eng_runner *r, eng_runner *index, const eqlite_event *ev, const eqlite_record *rec);
 /* Whether eng_runner_feed_marked(r, ev, rec, marks) would read ev's fields
  * now (else an event with ev's time alone gives the same). */
 bool eng_runner_needs_fields(const eng_runner *r, const uint64_t *marks);

@@ -252,7 +252,7 @@ static int feed_both(par *p, eng_runner *r, slot *s, const eqlite_event *ev, con
         eng_runner_set_out(p->ordered, e->out);
         eng_runner_set_lines(p->ordered, chunk_line, s);
         eng_runner_set_tags(p->ordered, NULL, 0);
-        int status = eng_runner_feed(p->ordered, ev, rec);
+        int status = eng_runner_feed_indexed(p->ordered, r, ev, rec);
         if (status == 0 && e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd))
             status = 2;
         return status;

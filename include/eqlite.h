@@ -683,6 +683,25 @@ EQLITE_API void eqlite_scanner_free(eqlite_scanner *sc);
 EQLITE_API eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *event,
                                               eqlite_rule_callback cb, void *user);
 /**
+ * @brief eqlite_scanner_match(), with the guard index run by another scanner of the ruleset.
+ *
+ * Gives exactly what eqlite_scanner_match(sc, ...) gives. The index's value
+ * cache serves the call, so a thread that matches some events with its own
+ * scanner and others with a scanner it shares (taking turns with other
+ * threads) keeps one cache warm, its own.
+ * @param sc     the scanner that matches; events come in (timestamp, tiebreaker) order.
+ * @param index  a scanner of the same ruleset, used only for its index (its
+ *               rules, selection and state are not touched; not used by
+ *               another thread meanwhile).
+ * @param event  the event, borrowed for the call.
+ * @param cb     called with each match during the call (may be NULL).
+ * @param user   passed to cb.
+ * @return as eqlite_scanner_match(); EQLITE_EMISUSE when @p index is NULL or
+ *         of another ruleset.
+ */
+EQLITE_API eqlite_status eqlite_scanner_match_indexed(eqlite_scanner *sc, eqlite_scanner *index,
+                                                      const eqlite_event *event, eqlite_rule_callback cb, void *user);
+/**
  * @brief Words of the marks eqlite_scanner_mark() writes for one event, at most.
  *
  * Marks are compact (most events pass few guards): an event's take this many

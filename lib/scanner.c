@@ -523,6 +523,21 @@ eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, e
     return match_pending(sc, ev, cb, user);
 }
 
+eqlite_status eqlite_scanner_match_indexed(eqlite_scanner *sc, eqlite_scanner *index, const eqlite_event *ev,
+                                           eqlite_rule_callback cb, void *user)
+{
+    if (!sc || !index || index->rs != sc->rs || !eq_event_usable(ev))
+        return EQLITE_EMISUSE;
+    gather(index, ev);
+    uint64_t *own = sc->pending; /* clear, as is the index's once matched */
+    sc->pending = index->pending;
+    eqlite_status st = match_pending(sc, ev, cb, user);
+    sc->pending = own;
+    if (st == EQLITE_OK && index->fold.error) /* the index marked every rule: it could not fold a value */
+        st = eq_scratch_take_error(&index->fold);
+    return st;
+}
+
 /* Marks are what match_pending makes of the guard planes, per rule: whether
  * it runs when it holds no partial (the idle plane) and when it does (the
  * live plane). Live clocked sequences run on every event, so they need no

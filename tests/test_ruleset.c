@@ -340,6 +340,47 @@ Test(ruleset, marks_say_when_the_matching_side_needs_the_event_fields)
     teardown_fixture(&f);
 }
 
+/* A scanner matching with another's index gives what it gives alone: the
+ * index only gathers (its own selection and state stay out of it). */
+Test(ruleset, match_indexed_gives_what_the_scanner_gives_alone)
+{
+    fixture f = {0};
+    setup_schema(&f, NULL);
+    add(&f, "process where process.name == \"cmd.exe\"", "cmd");
+    add(&f, "sequence with maxspan=10s [process where process.name == \"a.exe\"] "
+            "[process where process.name == \"b.exe\"]", "seq");
+    add(&f, "process where process.name : \"*.EXE\"", "exe");
+    start(&f); /* f.sc, matching alone, for comparison */
+    uint64_t plain_rules[1] = {1};
+    eqlite_scanner *sc, *index;
+    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &sc), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &index), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_select(index, plain_rules), EQLITE_OK);
+    static const char *const names[] = {"a.exe", "cmd.exe", "b.exe", "a.exe", "x.bat", "b.exe", "b.exe"};
+    static const char *const expect[] = {"exe", "cmd exe", "seq exe", "exe", "", "seq exe", "exe"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        eqlite_value fields[NFIELDS] = {str("process"), {0}, str(names[i]), {0}};
+        eqlite_event ev = {fields, NFIELDS, ((int64_t)i + 1) * 1000000000, {0}, NULL, NULL, 0};
+        hits alone = {{0}, 0, 0}, indexed = {{0}, 0, 0};
+        cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect, &alone), EQLITE_OK);
+        cr_assert_eq(eqlite_scanner_match_indexed(sc, index, &ev, collect, &indexed), EQLITE_OK);
+        cr_assert_str_eq(alone.names, expect[i], "event %zu", i);
+        cr_assert_str_eq(indexed.names, alone.names, "event %zu", i);
+    }
+    eqlite_value fields[NFIELDS] = {str("process"), {0}, str("cmd.exe"), {0}};
+    eqlite_event ev = {fields, NFIELDS, 100 * INT64_C(1000000000), {0}, NULL, NULL, 0};
+    cr_assert_eq(eqlite_scanner_match_indexed(sc, NULL, &ev, NULL, NULL), EQLITE_EMISUSE);
+    fixture other = {0};
+    setup_schema(&other, NULL);
+    add(&other, "process where true", "any");
+    start(&other);
+    cr_assert_eq(eqlite_scanner_match_indexed(sc, other.sc, &ev, NULL, NULL), EQLITE_EMISUSE);
+    teardown_fixture(&other);
+    eqlite_scanner_free(sc);
+    eqlite_scanner_free(index);
+    teardown_fixture(&f);
+}
+
 Test(ruleset, misuse_is_reported)
 {
     fixture f = {0};
