@@ -240,6 +240,31 @@ Test(ruleset, bad_rule_is_reported_and_leaves_the_set_unchanged)
     teardown_fixture(&f);
 }
 
+/* A fixture whose rule 0 is an event query, "cmd"; rule 1 comes next. */
+static void with_cmd_rule(fixture *f)
+{
+    setup_schema(f, NULL);
+    add(f, "process where process.name == \"cmd.exe\"", "cmd");
+}
+
+/* The -j split of rules 0 (an event query) and 1 (a sequence): a scanner
+ * selecting each. */
+static void split_scanners(fixture *f, eqlite_scanner **plain, eqlite_scanner **seq)
+{
+    uint64_t plain_rules[1] = {1}, seq_rules[1] = {2};
+    cr_assert_eq(eqlite_scanner_new(f->rs, NULL, plain), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_new(f->rs, NULL, seq), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_select(*plain, plain_rules), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_select(*seq, seq_rules), EQLITE_OK);
+}
+
+static void free_split(fixture *f, eqlite_scanner *plain, eqlite_scanner *seq)
+{
+    eqlite_scanner_free(plain);
+    eqlite_scanner_free(seq);
+    teardown_fixture(f);
+}
+
 /* The event queries' scanner marks for the sequence's as it matches: an
  * event no sequence guard takes gives no marks (nmarks 0), and all-zero
  * marks still hand a sequence that checks time the event's time, so one
@@ -248,17 +273,13 @@ Test(ruleset, bad_rule_is_reported_and_leaves_the_set_unchanged)
 Test(ruleset, match_mark_hands_the_other_side_only_what_it_can_take)
 {
     fixture f = {0};
-    setup_schema(&f, NULL);
-    add(&f, "process where process.name == \"cmd.exe\"", "cmd");
+    with_cmd_rule(&f);
     add(&f, "sequence with maxspan=10s [process where process.name == \"a.exe\"] "
             "![process where process.name == \"b.exe\"]", "seq");
     start(&f); /* f.sc runs both rules, for comparison */
-    uint64_t plain_rules[1] = {1}, seq_rules[1] = {2};
+    uint64_t seq_rules[1] = {2};
     eqlite_scanner *plain, *seq;
-    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &plain), EQLITE_OK);
-    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &seq), EQLITE_OK);
-    cr_assert_eq(eqlite_scanner_select(plain, plain_rules), EQLITE_OK);
-    cr_assert_eq(eqlite_scanner_select(seq, seq_rules), EQLITE_OK);
+    split_scanners(&f, &plain, &seq);
     size_t nwords = eqlite_ruleset_marks_words(f.rs);
     uint64_t marks[64], zero[64] = {0};
     cr_assert_leq(nwords, 64);
@@ -285,9 +306,7 @@ Test(ruleset, match_mark_hands_the_other_side_only_what_it_can_take)
         cr_assert_eq(b.pending, a.pending, "event %zu", i);
     }
     cr_assert_eq(eqlite_scanner_match_mark(plain, NULL, seq_rules, marks, &(size_t){0}, NULL, NULL), EQLITE_EMISUSE);
-    eqlite_scanner_free(plain);
-    eqlite_scanner_free(seq);
-    teardown_fixture(&f);
+    free_split(&f, plain, seq);
 }
 
 /* An event the marks let only a sequence holding partials take needs its
@@ -296,16 +315,12 @@ Test(ruleset, match_mark_hands_the_other_side_only_what_it_can_take)
 Test(ruleset, marks_say_when_the_matching_side_needs_the_event_fields)
 {
     fixture f = {0};
-    setup_schema(&f, NULL);
-    add(&f, "process where process.name == \"cmd.exe\"", "cmd");
+    with_cmd_rule(&f);
     add(&f, "sequence [process where process.name == \"a.exe\"] [process where process.name == \"b.exe\"]", "seq");
     start(&f); /* f.sc runs both rules, for comparison */
-    uint64_t plain_rules[1] = {1}, seq_rules[1] = {2};
+    uint64_t seq_rules[1] = {2};
     eqlite_scanner *plain, *seq;
-    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &plain), EQLITE_OK);
-    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &seq), EQLITE_OK);
-    cr_assert_eq(eqlite_scanner_select(plain, plain_rules), EQLITE_OK);
-    cr_assert_eq(eqlite_scanner_select(seq, seq_rules), EQLITE_OK);
+    split_scanners(&f, &plain, &seq);
     uint64_t marks[64], zero[64] = {0};
     cr_assert_leq(eqlite_ruleset_marks_words(f.rs), 64);
     static const struct { const char *name; bool idle, needed; const char *whole; } steps[] = {
@@ -335,9 +350,7 @@ Test(ruleset, marks_say_when_the_matching_side_needs_the_event_fields)
     cr_assert_eq(eqlite_ruleset_marks_idle(NULL, marks), 0);
     cr_assert_eq(eqlite_scanner_marks_need_fields(NULL, marks), 0);
     cr_assert_eq(eqlite_scanner_marks_need_fields(seq, NULL), 0);
-    eqlite_scanner_free(plain);
-    eqlite_scanner_free(seq);
-    teardown_fixture(&f);
+    free_split(&f, plain, seq);
 }
 
 /* A scanner matching with another's index gives what it gives alone: the
@@ -345,8 +358,7 @@ Test(ruleset, marks_say_when_the_matching_side_needs_the_event_fields)
 Test(ruleset, match_indexed_gives_what_the_scanner_gives_alone)
 {
     fixture f = {0};
-    setup_schema(&f, NULL);
-    add(&f, "process where process.name == \"cmd.exe\"", "cmd");
+    with_cmd_rule(&f);
     add(&f, "sequence with maxspan=10s [process where process.name == \"a.exe\"] "
             "[process where process.name == \"b.exe\"]", "seq");
     add(&f, "process where process.name : \"*.EXE\"", "exe");
@@ -376,9 +388,7 @@ Test(ruleset, match_indexed_gives_what_the_scanner_gives_alone)
     start(&other);
     cr_assert_eq(eqlite_scanner_match_indexed(sc, other.sc, &ev, NULL, NULL), EQLITE_EMISUSE);
     teardown_fixture(&other);
-    eqlite_scanner_free(sc);
-    eqlite_scanner_free(index);
-    teardown_fixture(&f);
+    free_split(&f, index, sc);
 }
 
 Test(ruleset, misuse_is_reported)
