@@ -508,7 +508,7 @@ static int merge_event(par *p, slot *s, uint32_t k, const eqlite_event *ev, cons
 
 /* Split runs: an event handed with its time alone, read again from the
  * mapping (its text is there, borrowed by the copy) with the chunk's line. */
-static int reread(par *p, const event_copy *c, eqlite_event *ev, eqlite_record *rec, eng_text *text)
+static int reread(par *p, slot *s, const event_copy *c, eqlite_event *ev, eqlite_record *rec, eng_text *text)
 {
     char err[512];
     if (!p->rereader) {
@@ -519,9 +519,13 @@ static int reread(par *p, const event_copy *c, eqlite_event *ev, eqlite_record *
             return 2;
         }
     }
-    if (eqlite_reader_seek(p->rereader, (uint64_t)(c->text.text - p->data), c->line) != EQLITE_OK ||
-        eqlite_reader_next(p->rereader, ev, rec) != EQLITE_READ_EVENT) {
-        fprintf(stderr, "eqlite: %s: cannot read an event again\n", p->path);
+    int got = eqlite_reader_seek(p->rereader, (uint64_t)(c->text.text - p->data), c->line) == EQLITE_OK
+                  ? eqlite_reader_next(p->rereader, ev, rec)
+                  : EQLITE_READ_EOF;
+    if (got != EQLITE_READ_EVENT) { /* it was read once: only memory can fail (or the file changed) */
+        fprintf(stderr, "%s:%llu: cannot read the event again: %s\n", p->path,
+                (unsigned long long)chunk_line(s, &(eqlite_record){.number = c->line}),
+                got == EQLITE_READ_EOF ? "no record there" : rec->reason);
         return 2;
     }
     p->reread++;
@@ -543,7 +547,7 @@ static int merge_chunk(par *p, slot *s)
         const uint64_t *marks = s->mark_at[k] == SIZE_MAX ? p->no_marks : s->marks + s->mark_at[k];
         unread += s->fields_left[k];
         if (s->fields_left[k] && !eng_runner_stopped(p->ordered) && eng_runner_needs_fields(p->ordered, marks)) {
-            if ((status = reread(p, s->evs[k], &ev, &rec, &text)) != 0)
+            if ((status = reread(p, s, s->evs[k], &ev, &rec, &text)) != 0)
                 break;
         } else {
             if (!event_view_fill(&p->view, s->evs[k], &ev)) {
