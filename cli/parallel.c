@@ -8,8 +8,11 @@
  * ordered rules (sequences, samples, pipes) in order, so neither side waits
  * for a thread kept for the other. A thread running the next chunk to write
  * becomes its writer as soon as the chunks before are written: it feeds the
- * events it has copied so far, then each further one to both sides as it
- * reads it, with no copy (about half the events, with two threads). A
+ * events it has copied so far, then runs each further one through every
+ * rule as it reads it, as -j 1 does, with no copy (about half the events,
+ * with two threads). Of the other events, those the ordered rules could take
+ * only while a sequence holds partials (most) are handed with their time
+ * alone, and read again from the mapping when one does. A
  * worker drops the pages it has read every MiB (results are copies), so
  * resident memory stays flat however large the file. At most jobs + 2 chunks (up to WINDOW) are in flight: each
  * holds its results and, in split runs, its events' marks and copies. */
@@ -703,8 +706,9 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
     if (status == 0 && p->no_runner)
         status = eng_out_of_memory("starting the matchers");
     if (p->cpu_split)
-        fprintf(stderr, "eqlite: cpu split: %d thread%s in all, chunks %.3f s, writing%s %.3f s\n", started + 1,
-                started ? "s" : "", p->cpu_chunks, ordered ? " and the ordered rules" : "", p->cpu_write);
+        fprintf(stderr, "eqlite: cpu split: %d thread%s in all, chunks %.3f s, writing%s %.3f s, waiting %.3f s\n",
+                started + 1, started ? "s" : "", p->cpu_chunks, ordered ? " and the ordered rules" : "", p->cpu_write,
+                p->idle);
     if (p->cpu_split && ordered)
         fprintf(stderr, "eqlite: cpu split: %llu events handed over to the writer (the rest fed as read), %.1f words "
                         "of marks each (%zu at most), %.1f%% with no field, %.1f%% with their time alone though marked "
