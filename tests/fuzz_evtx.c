@@ -4,7 +4,9 @@
  * Built by meson with -Dfuzz=true (scripts/fuzz.sh evtx). The input is made to
  * start with the EVTX signature so every run reaches the EVTX path; each
  * record's ECS document and projected values are walked. A corrupt file or
- * record must come back as a bad record or an open error, never a crash. */
+ * record must come back as a bad record or an open error, never a crash.
+ * libevtx itself runs in a child process (lib/io/evtx_process.h): its
+ * crashes end the child and come back as bad records too. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

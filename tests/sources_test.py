@@ -7,9 +7,11 @@
   records hold (read independently with python3-evtx when present, else the
   hits named in ../shared/sources/INVENTORY.md: 8 in 7 files);
 - the EVTX reader agrees with python3-evtx on every record;
-- truncated and corrupt EVTX files never crash and keep their good records.
+- truncated and corrupt EVTX files never crash and keep their good records,
+  even where libevtx itself fails (it runs in a child process).
 """
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -118,6 +120,24 @@ def main():
         r = subprocess.run([BIN, "convert", p], capture_output=True, text=True)
         check(len(r.stdout.splitlines()) == 31 and r.stderr.startswith(p + ": record 6: "),
               "a corrupt record is reported as 'file: record N: reason' and the other 31 are kept")
+        # One byte (0 -> 0x40 at byte 20129, in record 11) makes libevtx
+        # 20181227 allocate without end (300 MB/s, never returning): its
+        # child process meets its memory cap, the record is reported and the
+        # other 19 are kept, unchanged.
+        ppl = os.path.join(SAMPLES, "Credential Access", "ppl_bypass_ppldump_knowdll_hijack_sysmon_security.evtx")
+        good = subprocess.run([BIN, "convert", "--source", "none", ppl], capture_output=True, text=True)
+        runaway = bytearray(open(ppl, "rb").read())
+        runaway[20129] = 0x40
+        p = os.path.join(tmp, "runaway.evtx")
+        open(p, "wb").write(runaway)
+        r = subprocess.run([BIN, "convert", "--source", "none", p], capture_output=True, text=True, timeout=120)
+        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+        kept = good.stdout.splitlines()
+        check(len(kept) == 20 and r.stdout.splitlines() == kept[:10] + kept[11:] and
+              r.stderr.startswith(p + ": record 11: "),
+              "a record libevtx allocates without end on is reported, the other 19 kept: " +
+              (r.stderr.splitlines() or ["(nothing on stderr)"])[0])
+        check(peak_mib < 1536, "and memory stays bounded: peak %d MiB" % peak_mib)
     print("%d failed" % len(failures))
     return 1 if failures else 0
 

@@ -1,6 +1,6 @@
 // evtx.cpp: EVTX records through libevtx, as winlogbeat-shaped JSON (evtx.h).
 //
-// libevtx renders each record as XML (the same text `evtxexport -f xml`
+// libevtx (run in a child process, evtx_process.h) renders each record as XML (the same text `evtxexport -f xml`
 // prints: elements one per line, &amp; &lt; &gt; escaped in text); the
 // System part and the EventData/UserData values are taken from it.
 #include "io/evtx.h"
@@ -19,25 +19,9 @@
 #include <string_view>
 #include <vector>
 
-#include <libevtx.h>
-
 namespace eqio {
 
 namespace {
-
-std::string libevtx_message(libevtx_error_t *error) {
-    char buf[512] = "";
-    if (error) {
-        libevtx_error_sprint(error, buf, sizeof buf);
-        libevtx_error_free(&error);
-    }
-    // libevtx gives a backtrace of lines; the last is the innermost cause.
-    std::string msg(buf);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == '.')) msg.pop_back();
-    size_t nl = msg.rfind('\n');
-    if (nl != std::string::npos) msg.erase(0, nl + 1);
-    return msg.empty() ? "unreadable record" : msg;
-}
 
 void json_string(std::string *out, std::string_view s) {
     out->push_back('"');
@@ -342,33 +326,25 @@ bool evtx_xml_to_json(const std::string &xml_text, std::string *json, std::strin
 }
 
 EvtxFile::~EvtxFile() {
-    if (file_) {
-        libevtx_file_t *f = static_cast<libevtx_file_t *>(file_);
-        libevtx_file_close(f, nullptr);
-        libevtx_file_free(&f, nullptr);
-    }
+    process_.stop();
     if (memfd_ >= 0) close(memfd_);
 }
 
 bool EvtxFile::open_libevtx(const char *path, std::string *err) {
-    libevtx_error_t *error = nullptr;
-    libevtx_file_t *f = nullptr;
-    if (libevtx_file_initialize(&f, &error) != 1) {
-        *err = libevtx_message(error);
-        return false;
-    }
-    file_ = f;
     path_ = path;
-    if (libevtx_file_open(f, path, LIBEVTX_OPEN_READ, &error) != 1) {
-        *err = "not a readable EVTX file: " + libevtx_message(error);
-        libevtx_file_free(&f, nullptr);
-        file_ = nullptr;
+    EvtxItem opened;
+    std::string why;
+    if (!process_.start(path_, EvtxProcess::ListedRecords, 0, err)) return false;
+    if (!process_.next(&opened, &why) || opened.kind != EvtxItem::Opened) {
+        *err = "not a readable EVTX file: " + why;
         return false;
     }
-    if (libevtx_file_get_number_of_records(f, &records_, &error) != 1) {
-        *err = "cannot count the records: " + libevtx_message(error);
+    if (!opened.ok) {
+        *err = opened.text;
         return false;
     }
+    records_ = static_cast<int>(std::min<uint64_t>(opened.value, INT32_MAX));
+    opened_ = true;
     return true;
 }
 
@@ -463,47 +439,53 @@ bool EvtxFile::open_fd_copy(int src, const void *head, size_t head_len, std::str
     return open_copy(err);
 }
 
-EvtxFile::Next EvtxFile::render(void *record, std::string *json, std::string *reason) {
-    libevtx_record_t *rec = static_cast<libevtx_record_t *>(record);
-    libevtx_error_t *error = nullptr;
-    size_t size = 0;
-    bool ok = libevtx_record_get_utf8_xml_string_size(rec, &size, &error) == 1 && size > 0;
-    if (ok) {
-        xml_.resize(size);
-        ok = libevtx_record_get_utf8_xml_string(rec, reinterpret_cast<uint8_t *>(&xml_[0]), size, &error) == 1;
-        if (ok) xml_.resize(std::strlen(xml_.c_str()));
-    }
-    if (!ok) {
-        *reason = libevtx_message(error);
-        return Bad;
-    }
-    return evtx_xml_to_json(xml_, json, reason) ? Record : Bad;
-}
-
 EvtxFile::Next EvtxFile::next(std::string *json, uint64_t *number, std::string *reason) {
-    if (!file_) return Eof;
+    if (!opened_) return Eof;
     if (index_ >= records_) return repair_next(json, number, reason);
     int i = index_++;
     *number = static_cast<uint64_t>(i) + 1;
-    libevtx_file_t *f = static_cast<libevtx_file_t *>(file_);
-    libevtx_error_t *error = nullptr;
-    libevtx_record_t *rec = nullptr;
-    uint64_t id;
-    if (libevtx_file_get_record_by_index(f, i, &rec, &error) != 1 ||
-        libevtx_record_get_identifier(rec, &id, nullptr) != 1) {
+    EvtxItem item;
+    std::string why;
+    bool got = process_.next(&item, &why) && item.kind == EvtxItem::Listed && item.index == static_cast<uint32_t>(i);
+    if (!got || !item.has_id) {
         // reported here, so not again as missing: a chunk numbers its records
         // one after the other, so this one is the one after the last
         if (last_listed_) listed_.push_back(++last_listed_);
         else unnumbered_++;
-        libevtx_record_free(&rec, nullptr);
-        *reason = libevtx_message(error);
+        if (got) {
+            *reason = item.text;
+        } else {
+            *reason = why.empty() ? "libevtx listed records out of order" : why;
+            resume_after(i, reason);
+        }
         return Bad;
     }
+    uint64_t id = item.value;
     for (; unnumbered_ > 0; unnumbered_--) listed_.push_back(id - unnumbered_);
     listed_.push_back(last_listed_ = id);
-    Next got = render(rec, json, reason);
-    libevtx_record_free(&rec, nullptr);
-    return got;
+    if (!item.ok) {
+        *reason = item.text;
+        return Bad;
+    }
+    return evtx_xml_to_json(item.text, json, reason) ? Record : Bad;
+}
+
+void EvtxFile::resume_after(int i, std::string *reason) {
+    std::string err;
+    EvtxItem opened;
+    if (i + 1 >= records_) return;
+    if (++crashes_ > kMostCrashes)
+        err = "libevtx failed " + std::to_string(kMostCrashes) + " times on this file";
+    else if (!process_.start(path_, EvtxProcess::ListedRecords, static_cast<uint32_t>(i + 1), &err))
+        ;
+    else if (!process_.next(&opened, &err) || !opened.ok)
+        err = "cannot reopen the file after it: " + (err.empty() ? opened.text : err);
+    else
+        return;
+    *reason += "; " + err + ", so records " + std::to_string(i + 2) + ".." + std::to_string(records_) +
+               " are not read either";
+    index_ = records_;
+    process_.stop();
 }
 
 // ---- damaged chunks ---------------------------------------------------------
@@ -565,22 +547,35 @@ void EvtxFile::scan_chunks() {
     close(fd);
     recovered_for_.assign(missing_.size(), -1);
     if (missing_.empty()) return;
-    libevtx_file_t *f = static_cast<libevtx_file_t *>(file_);
-    int nrecovered = 0;
-    if (libevtx_file_get_number_of_recovered_records(f, &nrecovered, nullptr) != 1) return;
     std::sort(missing_.begin(), missing_.end());
-    for (int j = 0; j < nrecovered; j++) {
-        libevtx_record_t *rec = nullptr;
-        if (libevtx_file_get_recovered_record_by_index(f, j, &rec, nullptr) != 1) continue;
-        uint64_t id = 0;
-        bool known = libevtx_record_get_identifier(rec, &id, nullptr) == 1;
-        libevtx_record_free(&rec, nullptr);
-        // libevtx gives no offset for a recovered record; record numbers only
-        // grow, so an older copy left in slack space has a number of its own
-        auto hit = std::lower_bound(missing_.begin(), missing_.end(), std::make_pair(id, uint64_t(0)));
-        if (known && hit != missing_.end() && hit->first == id && recovered_for_[hit - missing_.begin()] < 0)
-            recovered_for_[hit - missing_.begin()] = j;
+    collect_recovered();
+}
+
+// libevtx's recovered records, read by a child of their own: those whose
+// record numbers are missing are kept.
+void EvtxFile::collect_recovered() {
+    process_.stop();
+    std::string err, why;
+    EvtxItem item;
+    uint32_t from = 0;
+    while (process_.start(path_, EvtxProcess::RecoveredRecords, from, &err) && process_.next(&item, &why) &&
+           item.ok) {
+        uint64_t count = item.value;
+        while (process_.next(&item, &why) && item.kind == EvtxItem::Recovered) {
+            from = item.index + 1;
+            // libevtx gives no offset for a recovered record; record numbers only
+            // grow, so an older copy left in slack space has a number of its own
+            auto hit = std::lower_bound(missing_.begin(), missing_.end(), std::make_pair(item.value, uint64_t(0)));
+            size_t k = static_cast<size_t>(hit - missing_.begin());
+            if (item.has_id && hit != missing_.end() && hit->first == item.value && recovered_for_[k] < 0) {
+                recovered_for_[k] = static_cast<int>(recovered_.size());
+                recovered_.push_back(std::move(item));
+            }
+        }
+        if (item.kind == EvtxItem::Done || from >= count || ++crashes_ > kMostCrashes) break;
+        from++; // the record it crashed on is skipped
     }
+    process_.stop();
 }
 
 EvtxFile::Next EvtxFile::repair_next(std::string *json, uint64_t *number, std::string *reason) {
@@ -612,17 +607,10 @@ EvtxFile::Next EvtxFile::repair_next(std::string *json, uint64_t *number, std::s
                   " is damaged there and the record cannot be recovered";
         return Bad;
     }
-    libevtx_file_t *f = static_cast<libevtx_file_t *>(file_);
-    libevtx_error_t *error = nullptr;
-    libevtx_record_t *rec = nullptr;
-    if (libevtx_file_get_recovered_record_by_index(f, recovered_for_[k], &rec, &error) != 1) {
-        *reason = "recovered from a damaged chunk, but: " + libevtx_message(error);
-        return Bad;
-    }
-    Next got = render(rec, json, reason);
-    libevtx_record_free(&rec, nullptr);
-    if (got == Bad) *reason = "recovered from a damaged chunk, but: " + *reason;
-    return got;
+    const EvtxItem &rec = recovered_[static_cast<size_t>(recovered_for_[k])];
+    if (rec.ok && evtx_xml_to_json(rec.text, json, reason)) return Record;
+    *reason = "recovered from a damaged chunk, but: " + (rec.ok ? *reason : rec.text);
+    return Bad;
 }
 
 } // namespace eqio

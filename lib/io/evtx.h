@@ -1,4 +1,5 @@
-// evtx.h: Windows event log files (.evtx) through libevtx, each record given
+// evtx.h: Windows event log files (.evtx) through libevtx (in a child
+// process: evtx_process.h), each record given
 // as the JSON winlogbeat writes for it: winlog.api ("evtx"), winlog.event_id, provider_name,
 // provider_guid, record_id, channel, computer_name, version, process.pid,
 // process.thread.id, user.identifier, event_data.* (user_data.* for UserData
@@ -12,6 +13,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "io/evtx_process.h"
 
 namespace eqio {
 
@@ -29,7 +32,7 @@ public:
 
     enum Next { Record = 1, Eof = 0, Bad = -1 };
     // The next record as one line of JSON in *json; Bad with *reason for a
-    // record libevtx cannot read (the others are still read). *number is the
+    // record libevtx cannot read or crashes on (the others are still read). *number is the
     // record's 1-based position in the file. After the listed records come
     // the repairs of damaged chunks (see repair_next), numbered by the record
     // numbers of the chunk headers; number 0 for a chunk whose header is damaged.
@@ -45,17 +48,22 @@ private:
         bool header_intact, records_intact; // their checksums hold
         bool present; // not past the end of the file
     };
-    Next render(void *record, std::string *json, std::string *reason);
+    // After libevtx crashed on or gave up at listed record `i`: go on after it.
+    void resume_after(int i, std::string *reason);
+    void collect_recovered();
     void scan_chunks();
     Next repair_next(std::string *json, uint64_t *number, std::string *reason);
     bool open_libevtx(const char *path, std::string *err);
     bool open_anonymous(std::string *err, int *fd);
     bool open_copy(std::string *err); // the anonymous copy, cut chunks padded
-    void *file_ = nullptr; // libevtx_file_t
+    // libevtx crashing this often on one file leaves the rest of it unread
+    static constexpr int kMostCrashes = 64;
+    EvtxProcess process_;
+    bool opened_ = false;
+    int crashes_ = 0;
     int records_ = 0, index_ = 0;
     int memfd_ = -1;
     uint64_t size_ = 0;
-    std::string xml_;
     std::string path_; // what libevtx opened: the chunk headers are read from it
     std::vector<uint64_t> listed_; // record numbers of the records libevtx listed
     uint64_t last_listed_ = 0, unnumbered_ = 0; // for listed records it cannot give
@@ -65,7 +73,8 @@ private:
     std::vector<Chunk> damaged_;
     std::vector<std::pair<uint64_t, uint64_t>> missing_; // (record number, chunk offset)
     size_t damaged_at_ = 0, missing_at_ = 0;
-    std::vector<int> recovered_for_; // per missing_ entry: a recovered record's index, or -1
+    std::vector<int> recovered_for_; // per missing_ entry: an index into recovered_, or -1
+    std::vector<EvtxItem> recovered_; // the recovered records that fill a missing_ entry
 };
 
 // Rendered event XML (as libevtx writes it) -> winlogbeat-shaped JSON.

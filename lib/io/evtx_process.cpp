@@ -1,0 +1,259 @@
+// evtx_process.cpp: libevtx in a child process (evtx_process.h).
+//
+// The child only calls libevtx and write(2), and leaves with _exit: it never
+// runs the embedding program's atexit handlers or flushes its stdio buffers.
+// Messages are a fixed header and the text; both ends are this same binary.
+#include "io/evtx_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/time.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <libevtx.h>
+
+namespace eqio {
+
+namespace {
+
+struct Header {
+    uint8_t kind, ok, has_id, pad;
+    uint32_t index;
+    uint64_t value;
+    uint32_t len, pad2;
+};
+
+// What libevtx may allocate in the child.
+constexpr rlim_t kMostMemory = rlim_t(1) << 30;
+
+// A message longer than this is not from our child.
+constexpr uint32_t kMostText = 256u << 20;
+
+std::string libevtx_message(libevtx_error_t *error) {
+    char buf[512] = "";
+    if (error) {
+        libevtx_error_sprint(error, buf, sizeof buf);
+        libevtx_error_free(&error);
+    }
+    // libevtx gives a backtrace of lines; the last is the innermost cause.
+    std::string msg(buf);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == '.')) msg.pop_back();
+    size_t nl = msg.rfind('\n');
+    if (nl != std::string::npos) msg.erase(0, nl + 1);
+    return msg.empty() ? "unreadable record" : msg;
+}
+
+bool write_all(int fd, const void *data, size_t len) {
+    const char *p = static_cast<const char *>(data);
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        p += n;
+        len -= static_cast<size_t>(n);
+    }
+    return true;
+}
+
+void send(int fd, uint8_t kind, bool ok, bool has_id, uint32_t index, uint64_t value, const std::string &text) {
+    Header h{kind, ok, has_id, 0, index, value, static_cast<uint32_t>(text.size()), 0};
+    if (!write_all(fd, &h, sizeof h) || !write_all(fd, text.data(), text.size())) _exit(1); // the reader is gone
+}
+
+// The record's XML as `evtxexport -f xml` prints it.
+bool render(libevtx_record_t *rec, std::string *out) {
+    libevtx_error_t *error = nullptr;
+    size_t size = 0;
+    bool ok = libevtx_record_get_utf8_xml_string_size(rec, &size, &error) == 1 && size > 0;
+    if (ok) {
+        out->resize(size);
+        ok = libevtx_record_get_utf8_xml_string(rec, reinterpret_cast<uint8_t *>(&(*out)[0]), size, &error) == 1;
+        if (ok) out->resize(std::strlen(out->c_str()));
+    }
+    if (!ok) *out = libevtx_message(error);
+    return ok;
+}
+
+pid_t parent_pid;
+
+void end_if_orphaned(int) {
+    if (getppid() != parent_pid) _exit(1);
+}
+
+[[noreturn]] void child_main(pid_t parent, int fd, const std::string &path, EvtxProcess::List list, uint32_t first) {
+    // A crash ends this process by its signal: no inherited handler (a crash
+    // reporter, a sanitizer, libFuzzer) runs for it.
+    for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE}) signal(sig, SIG_DFL);
+    // The child ends within a second of its parent, whatever libevtx is
+    // doing (PR_SET_PDEATHSIG would follow the thread that forked instead).
+    parent_pid = parent;
+    struct sigaction tick = {};
+    tick.sa_handler = end_if_orphaned;
+    tick.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &tick, nullptr);
+    sigset_t alarm_only;
+    sigemptyset(&alarm_only);
+    sigaddset(&alarm_only, SIGALRM);
+    sigprocmask(SIG_UNBLOCK, &alarm_only, nullptr);
+    struct itimerval every_second = {{1, 0}, {1, 0}};
+    setitimer(ITIMER_REAL, &every_second, nullptr);
+    // On some damaged files libevtx allocates without end (300 MB/s): the
+    // child may map kMostMemory more than it inherited, then allocations fail.
+    long pages = 0;
+    if (FILE *statm = std::fopen("/proc/self/statm", "r")) {
+        if (std::fscanf(statm, "%ld", &pages) != 1) pages = 0;
+        std::fclose(statm);
+    }
+    if (pages > 0) {
+        rlim_t most = static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + kMostMemory;
+        struct rlimit lim = {most, most};
+        setrlimit(RLIMIT_AS, &lim);
+    }
+    bool recovered = list == EvtxProcess::RecoveredRecords;
+    libevtx_error_t *error = nullptr;
+    libevtx_file_t *f = nullptr;
+    int count = 0;
+    std::string text;
+    bool ok = libevtx_file_initialize(&f, &error) == 1;
+    if (!ok) text = libevtx_message(error);
+    else if (!(ok = libevtx_file_open(f, path.c_str(), LIBEVTX_OPEN_READ, &error) == 1))
+        text = "not a readable EVTX file: " + libevtx_message(error);
+    else if (!recovered && !(ok = libevtx_file_get_number_of_records(f, &count, &error) == 1))
+        text = "cannot count the records: " + libevtx_message(error);
+    else if (recovered && libevtx_file_get_number_of_recovered_records(f, &count, nullptr) != 1)
+        count = 0;
+    send(fd, EvtxItem::Opened, ok, false, 0, ok ? static_cast<uint64_t>(count) : 0, text);
+    uint8_t kind = recovered ? EvtxItem::Recovered : EvtxItem::Listed;
+    for (int i = static_cast<int>(first); ok && i < count; i++) {
+        libevtx_record_t *rec = nullptr;
+        uint64_t id = 0;
+        error = nullptr;
+        int got = recovered ? libevtx_file_get_recovered_record_by_index(f, i, &rec, &error)
+                            : libevtx_file_get_record_by_index(f, i, &rec, &error);
+        if (got != 1 || libevtx_record_get_identifier(rec, &id, nullptr) != 1) {
+            send(fd, kind, false, false, static_cast<uint32_t>(i), 0, libevtx_message(error));
+        } else {
+            bool rendered = render(rec, &text);
+            send(fd, kind, rendered, true, static_cast<uint32_t>(i), id, text);
+        }
+        libevtx_record_free(&rec, nullptr);
+    }
+    send(fd, EvtxItem::Done, true, false, 0, 0, std::string());
+    _exit(0);
+}
+
+} // namespace
+
+bool EvtxProcess::start(const std::string &path, List list, uint32_t first, std::string *err) {
+    stop();
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        *err = std::string("cannot start the process that reads EVTX files: ") + std::strerror(errno);
+        return false;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        *err = std::string("cannot start the process that reads EVTX files: ") + std::strerror(errno);
+        close(fds[0]);
+        close(fds[1]);
+        return false;
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        child_main(parent, fds[1], path, list, first);
+    }
+    close(fds[1]);
+    pid_ = pid;
+    fd_ = fds[0];
+    begin_ = end_ = 0;
+    if (buf_.empty()) buf_.resize(1 << 16);
+    return true;
+}
+
+void EvtxProcess::stop() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    if (pid_ > 0) {
+        kill(pid_, SIGKILL);
+        while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    }
+    pid_ = -1;
+}
+
+// How the child ended, once its end of the pipe closed.
+std::string EvtxProcess::ended() {
+    int status = 0;
+    pid_t got;
+    while ((got = waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    if (got > 0 && WIFSIGNALED(status))
+        return std::string("libevtx crashed on it (") + strsignal(WTERMSIG(status)) + ")";
+    if (got > 0 && WIFEXITED(status))
+        return "the process reading the EVTX file ended (exit status " + std::to_string(WEXITSTATUS(status)) + ")";
+    return "the process reading the EVTX file ended";
+}
+
+// Until buf_[begin_, end_) holds at least `need` bytes.
+bool EvtxProcess::fill(size_t need, std::string *why) {
+    if (fd_ < 0) {
+        *why = "the process reading the EVTX file is not running";
+        return false;
+    }
+    if (end_ - begin_ >= need) return true;
+    std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+    if (buf_.size() < need) buf_.resize(need);
+    while (end_ < need) {
+        struct pollfd p = {fd_, POLLIN, 0};
+        int r = poll(&p, 1, kStallSeconds * 1000);
+        if (r < 0 && errno == EINTR) continue;
+        if (r == 0) {
+            *why = "libevtx gave nothing for " + std::to_string(kStallSeconds) + " s on it (killed)";
+            stop();
+            return false;
+        }
+        ssize_t n = read(fd_, buf_.data() + end_, buf_.size() - end_);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            close(fd_);
+            fd_ = -1;
+            *why = ended();
+            return false;
+        }
+        end_ += static_cast<size_t>(n);
+    }
+    return true;
+}
+
+bool EvtxProcess::next(EvtxItem *item, std::string *why) {
+    if (!fill(sizeof(Header), why)) return false;
+    Header h;
+    std::memcpy(&h, buf_.data() + begin_, sizeof h);
+    if (h.len > kMostText || h.kind < EvtxItem::Opened || h.kind > EvtxItem::Done) {
+        *why = "the process reading the EVTX file sent garbage";
+        stop();
+        return false;
+    }
+    if (!fill(sizeof h + h.len, why)) return false;
+    item->kind = h.kind;
+    item->ok = h.ok;
+    item->has_id = h.has_id;
+    item->index = h.index;
+    item->value = h.value;
+    item->text.assign(buf_.data() + begin_ + sizeof h, h.len);
+    begin_ += sizeof h + h.len;
+    return true;
+}
+
+} // namespace eqio
