@@ -757,6 +757,8 @@ EQLITE_API eqlite_status eqlite_scanner_match_mark(eqlite_scanner *sc, const eql
  * came from eqlite_scanner_mark() on the same event by a scanner of the same
  * ruleset (selected rules or not: marks cover them all), or from
  * eqlite_scanner_match_mark() with this scanner's rules among its for_rules.
+ * A rule such marks leave out does not run, unless it is a sequence that
+ * holds partials and checks time (those run on every event).
  * @param sc     the scanner; events come in (timestamp, tiebreaker) order.
  * @param event  the event, borrowed for the call.
  * @param marks  the event's marks (read only).
