@@ -268,9 +268,10 @@ enum {
  * An EVTX file is parsed by libevtx in a child process (fork(2), no exec),
  * which hands each record over a pipe: a damaged file that makes libevtx
  * crash, stall (30 s) or allocate past 1 GiB costs the record it was on (an
- * EQLITE_READ_BAD record), never the calling process. The child is killed
- * and reaped by eqlite_reader_close(), and ends by itself within a second
- * of the caller's process.
+ * EQLITE_READ_BAD record), never the calling process. A child that read
+ * its file to the end waits, idle, for the next EVTX file (at most 4 wait);
+ * eqlite_reader_close() kills and reaps a child that had not finished. Every
+ * child ends by itself within a second of the caller's process.
  * @param path    NUL-terminated; "-" reads standard input.
  * @param opt     how to read (copied; what it points to is borrowed for the reader's life).
  * @param out     receives the reader, the caller's (eqlite_reader_close()).

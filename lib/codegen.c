@@ -433,6 +433,38 @@ static void number_as_keyword(const eq_node *operand, eqlite_value *v, char text
     *v = (eqlite_value){EQLITE_STRING, (uint32_t)n, {.s = text}};
 }
 
+/* `pid == "4"`: Elasticsearch's term and range queries read a string given
+ * for a numeric or boolean field as that field's type (NumberFieldMapper,
+ * BooleanFieldMapper), so it compares as the literal 4 would; a string that
+ * does not parse fails the query. */
+static bool string_as_field_type(gen *g, const eq_node *field, const eq_node *at, eqlite_value *v)
+{
+    if (v->kind != EQLITE_STRING || field->kind != N_FIELD)
+        return true;
+    if (field->type == VT_BOOL) {
+        bool t = v->len == 4 && memcmp(v->u.s, "true", 4) == 0;
+        if (!t && !(v->len == 5 && memcmp(v->u.s, "false", 5) == 0)) {
+            eq_error(g->p, EQLITE_ETYPE, at->off, at->len,
+                     "failed to create query: Can't parse boolean value [%.*s], expected [true] or [false]",
+                     (int)v->len, v->u.s);
+            return false;
+        }
+        *v = (eqlite_value){EQLITE_BOOL, 0, {.b = t}};
+        return true;
+    }
+    if (field->type != VT_INT && field->type != VT_DOUBLE)
+        return true;
+    eqlite_value num;
+    if (!eq_parse_decimal_text(v->u.s, v->len, &num)) {
+        eq_error(g->p, EQLITE_ETYPE, at->off, at->len,
+                 "failed to create query: For input string: \"%.*s\" ([%.*s] is a numeric field)", (int)v->len,
+                 v->u.s, (int)field->len, g->p->src + field->off);
+        return false;
+    }
+    *v = num;
+    return true;
+}
+
 static bool compile_compare(gen *g, eq_node *n)
 {
     eq_node *a = n->kids[0], *b = n->kids[1];
@@ -488,6 +520,8 @@ static bool compile_compare(gen *g, eq_node *n)
             return true;
         }
         if (dates && !date_const(g, b, &v))
+            return false;
+        if (!string_as_field_type(g, a, b, &v))
             return false;
         char text[32];
         number_as_keyword(a, &v, text);

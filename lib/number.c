@@ -308,6 +308,11 @@ static bool parse_decimal(const char *s, size_t n, eqlite_value *out)
     return true;
 }
 
+bool eq_parse_decimal_text(const char *s, size_t n, eqlite_value *out)
+{
+    return parse_decimal(s, n, out);
+}
+
 static bool is_java_space(char c) { return (unsigned char)c <= ' '; }
 
 bool eq_str_to_number(const char *s, size_t n, int base, eqlite_value *out)

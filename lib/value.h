@@ -68,6 +68,9 @@ bool eq_str_contains(const char *s, size_t n, const char *p, size_t pn, bool cas
 /* number(s, base) (number.c): base 0 = auto (10, or 16 with 0x prefix). Sets *out to an
  * INT or DOUBLE value; returns false if s is not a number (caller -> null). */
 bool eq_str_to_number(const char *s, size_t n, int base, eqlite_value *out);
+/* A decimal number's text exactly ("4", "-1.5", "1e3"; no whitespace, no
+ * radix prefix), as a long when integral and in range, else a double. */
+bool eq_parse_decimal_text(const char *s, size_t n, eqlite_value *out);
 /* ASCII decimal digits (number.c): false if a byte of s is not one; *out is
  * their value when below `cap`, else some value >= cap (it stops growing). */
 bool eq_parse_digits(const char *s, size_t n, int64_t cap, int64_t *out);

@@ -12,9 +12,11 @@
 """
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 SRC = os.environ.get("EQLITE_SOURCE_DIR", os.path.join(os.path.dirname(__file__), ".."))
 BIN = os.environ.get("EQLITE_BIN", os.path.join(SRC, "build", "cli", "eqlite"))
@@ -66,6 +68,49 @@ print(n)
 '''
     out = subprocess.run([py, "-c", code, path, ",".join(sorted(PARENTS))], capture_output=True, text=True)
     return int(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def children(pid):
+    """Pids of the live processes whose parent is pid."""
+    kids = []
+    for d in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if d.isdigit() and int(fields[1]) == pid and fields[0] != "Z":
+                kids.append(int(d))
+        except (OSError, IndexError, ValueError):
+            pass
+    return kids
+
+
+def crash_the_evtx_child(path, sig):
+    """Runs `eqlite convert path` with its output unread, so that it and the
+    process reading the EVTX file for it block on full pipes, then ends that
+    process with sig, as a libevtx crash would. Returns (result, child pid)."""
+    p = subprocess.Popen([BIN, "convert", "--source", "none", path], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    kids = []
+    for _ in range(100):
+        time.sleep(0.05)
+        kids = children(p.pid)
+        if kids:
+            break
+    # blocked: it has written, and writes no more
+    last, still = -1, 0
+    while kids and still < 5:
+        time.sleep(0.1)
+        try:
+            with open("/proc/%d/io" % kids[0]) as f:
+                wrote = int(dict(l.split(":") for l in f.read().splitlines())["wchar"])
+        except OSError:
+            break
+        still = still + 1 if wrote == last and wrote > 0 else 0
+        last = wrote
+    for k in kids:
+        os.kill(k, sig)
+    out, err = p.communicate(timeout=60)
+    return subprocess.CompletedProcess(p.args, p.returncode, out, err), kids
 
 
 def main():
@@ -138,6 +183,35 @@ def main():
               "a record libevtx allocates without end on is reported, the other 19 kept: " +
               (r.stderr.splitlines() or ["(nothing on stderr)"])[0])
         check(peak_mib < 1536, "and memory stays bounded: peak %d MiB" % peak_mib)
+
+    # CI's fuzzing found this one: byte 6400 of sysmon-9.01.evtx set to 0x40
+    # (record 1's template values) makes libevtx read far out of bounds (a
+    # SEGV under ASan) or allocate without end (`evtxexport` is killed).
+    whole9 = subprocess.run([BIN, "convert", "--source", "none", SYSMON901], capture_output=True,
+                            text=True).stdout.splitlines()
+    with tempfile.TemporaryDirectory() as tmp:
+        bad9 = bytearray(open(SYSMON901, "rb").read())
+        bad9[6400] = 0x40
+        p = os.path.join(tmp, "segv.evtx")
+        open(p, "wb").write(bad9)
+        r = subprocess.run([BIN, "convert", "--source", "none", p], capture_output=True, text=True, timeout=120)
+        out = r.stdout.splitlines()
+        check(r.returncode in (0, 2) and len(out) == 31 and all(line in whole9 for line in out) and
+              r.stderr.startswith(p + ": record 1: "),
+              "the record libevtx reads out of bounds on is reported, the other 31 kept unchanged: " +
+              (r.stderr.splitlines() or ["(nothing on stderr)"])[0])
+
+    # libevtx crashing (CI's fuzzing found a SEGV in libfwevt) costs the record
+    # it was on: the reader reports it and a new child goes on after it.
+    dns = os.path.join(os.path.dirname(SYSMON901), "sysmon-10.2-dns.evtx")
+    whole = subprocess.run([BIN, "convert", "--source", "none", dns], capture_output=True, text=True).stdout.splitlines()
+    r, kids = crash_the_evtx_child(dns, signal.SIGSEGV)
+    lost = [i for i, line in enumerate(whole) if line not in r.stdout.splitlines()]
+    bad = r.stderr.splitlines()
+    check(len(kids) == 1 and len(whole) == 156 and len(lost) == 1 and len(r.stdout.splitlines()) == 155 and
+          bad == ["%s: record %d: libevtx crashed on it (Segmentation fault)" % (dns, lost[0] + 1)],
+          "libevtx crashing on a record loses that record only: %d children, %d of %d records, stderr %s" %
+          (len(kids), len(r.stdout.splitlines()), len(whole), bad[:2]))
     print("%d failed" % len(failures))
     return 1 if failures else 0
 

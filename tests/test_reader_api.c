@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -259,5 +260,100 @@ Test(reader_api, sources_count_records_over_every_reader)
     free(many);
     cr_assert_eq(eqlite_sources_record_count(sources, unknown), 2 + MANY);
     eqlite_sources_free(sources);
+    eqlite_schema_free(schema);
+}
+
+static char *copy_of(const char *text, size_t len)
+{
+    char *c = malloc(len + 1);
+    cr_assert(c);
+    memcpy(c, text, len);
+    c[len] = 0;
+    return c;
+}
+
+/* An EVTX file of ../shared, or skip. */
+static void shared_evtx(char *out, size_t cap, const char *name)
+{
+    const char *dirs[] = {getenv("EQLITE_SHARED_DIR"), "../shared", "/work/shared"};
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+        if (!dirs[i])
+            continue;
+        snprintf(out, cap, "%s/sources/beats/x-pack/winlogbeat/module/sysmon/test/testdata/%s", dirs[i], name);
+        if (access(out, R_OK) == 0)
+            return;
+    }
+    cr_skip_test("../shared is absent (set EQLITE_SHARED_DIR): no EVTX samples");
+}
+
+/* Each EVTX reader has a process of its own for libevtx (a finished one
+ * serves the next file): readers used side by side, or one after another on
+ * the same process, give what each gives alone. */
+Test(reader_api, evtx_readers_side_by_side_give_what_each_gives_alone)
+{
+    char paths[2][4096];
+    shared_evtx(paths[0], sizeof paths[0], "sysmon-9.01.evtx");
+    shared_evtx(paths[1], sizeof paths[1], "sysmon-10.2-dns.evtx");
+    eqlite_schema *schema = schema_of(NULL, NULL);
+    eqlite_reader_options o = {.schema = schema, .timestamp_field = ""};
+    enum { MOST = 200 };
+    static char *alone[2][MOST];
+    size_t n[2] = {0, 0};
+    for (int round = 0; round < 2; round++) /* the second round reuses the first's processes */
+        for (int f = 0; f < 2; f++) {
+            eqlite_reader *rd;
+            char err[256] = "";
+            cr_assert_eq(eqlite_reader_open_path(paths[f], &o, &rd, err, sizeof err), EQLITE_OK, "%s", err);
+            eqlite_event ev;
+            eqlite_record rec;
+            size_t k = 0;
+            for (int st; (st = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF; k++) {
+                cr_assert_eq(st, EQLITE_READ_EVENT, "%s: record %llu: %s", paths[f],
+                             (unsigned long long)rec.number, rec.reason);
+                cr_assert_lt(k, MOST);
+                if (round == 0)
+                    alone[f][k] = copy_of(rec.text, rec.len);
+                else
+                    cr_assert(strlen(alone[f][k]) == rec.len && !memcmp(alone[f][k], rec.text, rec.len));
+            }
+            cr_assert_eq(k, round == 0 ? (n[f] = k) : n[f]);
+            eqlite_reader_close(rd);
+        }
+    cr_assert_eq(n[0], 32);
+    cr_assert_eq(n[1], 156);
+    eqlite_reader *rd[2];
+    for (int f = 0; f < 2; f++)
+        cr_assert_eq(eqlite_reader_open_path(paths[f], &o, &rd[f], NULL, 0), EQLITE_OK);
+    size_t at[2] = {0, 0};
+    while (at[0] < n[0] || at[1] < n[1])
+        for (int f = 0; f < 2; f++) {
+            eqlite_event ev;
+            eqlite_record rec;
+            if (at[f] == n[f])
+                continue;
+            cr_assert_eq(eqlite_reader_next(rd[f], &ev, &rec), EQLITE_READ_EVENT);
+            cr_assert(strlen(alone[f][at[f]]) == rec.len && !memcmp(alone[f][at[f]], rec.text, rec.len),
+                      "%s: record %zu differs when read beside the other file", paths[f], at[f] + 1);
+            at[f]++;
+        }
+    for (int f = 0; f < 2; f++) {
+        eqlite_event ev;
+        cr_assert_eq(eqlite_reader_next(rd[f], &ev, NULL), EQLITE_READ_EOF);
+        eqlite_reader_close(rd[f]);
+        for (size_t k = 0; k < n[f]; k++)
+            free(alone[f][k]);
+    }
+    /* a reader closed half way kills its process; the next reader is unharmed */
+    eqlite_reader *half;
+    cr_assert_eq(eqlite_reader_open_path(paths[1], &o, &half, NULL, 0), EQLITE_OK);
+    eqlite_event ev;
+    cr_assert_eq(eqlite_reader_next(half, &ev, NULL), EQLITE_READ_EVENT);
+    eqlite_reader_close(half);
+    cr_assert_eq(eqlite_reader_open_path(paths[0], &o, &half, NULL, 0), EQLITE_OK);
+    size_t k = 0;
+    while (eqlite_reader_next(half, &ev, NULL) == EQLITE_READ_EVENT)
+        k++;
+    cr_assert_eq(k, 32);
+    eqlite_reader_close(half);
     eqlite_schema_free(schema);
 }

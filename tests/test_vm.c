@@ -531,6 +531,45 @@ Test(vm, ip_fields_compare_as_addresses)
     cr_expect_str_eq(d.message, "'10.0.0.0/8' is not an IP string literal.");
 }
 
+/* Elasticsearch's term and range queries read a string given for a numeric
+ * or boolean field as that field's type: `pid == "4"` is `pid == 4`, and a
+ * string that does not parse fails the query (a compile error here). */
+Test(vm, strings_for_numeric_and_boolean_fields_compare_as_their_values)
+{
+    uint32_t pid, ratio, flag;
+    cr_assert_eq(eqlite_schema_add(schema, "process.pid", 11, EQLITE_T_LONG, &pid), EQLITE_OK);
+    cr_assert_eq(eqlite_schema_add(schema, "ratio", 5, EQLITE_T_DOUBLE, &ratio), EQLITE_OK);
+    cr_assert_eq(eqlite_schema_add(schema, "flag", 4, EQLITE_T_BOOLEAN, &flag), EQLITE_OK);
+    ev.fields[pid] = (eqlite_value){EQLITE_INT, 0, {.i = 4}};
+    ev.fields[ratio] = (eqlite_value){EQLITE_DOUBLE, 0, {.d = 2.5}};
+    ev.fields[flag] = (eqlite_value){EQLITE_BOOL, 0, {.b = 1}};
+    static const struct {
+        const char *rule;
+        int hit;
+    } cases[] = {
+        {"process where process.pid == \"4\"", 1},   {"process where process.pid != \"4\"", 0},
+        {"process where process.pid == \"4.0\"", 1}, {"process where process.pid == \"4.5\"", 0},
+        {"process where process.pid == \"+4\"", 1},  {"process where process.pid == \"4e0\"", 1},
+        {"process where process.pid < \"5\"", 1},    {"process where process.pid >= \"4.5\"", 0},
+        {"process where process.pid > \"3.5\"", 1},  {"process where ratio == \"2.5\"", 1},
+        {"process where ratio < \"3\"", 1},          {"process where flag == \"true\"", 1},
+        {"process where flag == \"false\"", 0},      {"process where flag != \"false\"", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int hit;
+        cr_assert_eq(match_status(cases[i].rule, &hit), EQLITE_OK, "%s", cases[i].rule);
+        cr_expect_eq(hit, cases[i].hit, "%s", cases[i].rule);
+    }
+    eqlite_diag d;
+    const char *bad = "process where process.pid == \"abc\"";
+    cr_assert_eq(eqlite_compile(schema, bad, strlen(bad), &(eqlite_program *){NULL}, &d), EQLITE_ETYPE);
+    cr_expect_str_eq(d.message, "failed to create query: For input string: \"abc\" ([process.pid] is a numeric field)");
+    cr_expect_eq(d.column, 30);
+    bad = "process where flag == \"yes\"";
+    cr_assert_eq(eqlite_compile(schema, bad, strlen(bad), &(eqlite_program *){NULL}, &d), EQLITE_ETYPE);
+    cr_expect_str_eq(d.message, "failed to create query: Can't parse boolean value [yes], expected [true] or [false]");
+}
+
 /* Elasticsearch runs a condition with functions or arithmetic as a script
  * that tries every value of each multi-valued field it reads
  * (Scripts.multiValueDocValuesRewrite), and startsWith / endsWith /

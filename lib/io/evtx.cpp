@@ -554,7 +554,6 @@ void EvtxFile::scan_chunks() {
 // libevtx's recovered records, read by a child of their own: those whose
 // record numbers are missing are kept.
 void EvtxFile::collect_recovered() {
-    process_.stop();
     std::string err, why;
     EvtxItem item;
     uint32_t from = 0;
@@ -581,6 +580,7 @@ void EvtxFile::collect_recovered() {
 EvtxFile::Next EvtxFile::repair_next(std::string *json, uint64_t *number, std::string *reason) {
     if (!repairing_) {
         repairing_ = true;
+        process_.finish();
         scan_chunks();
     }
     while (damaged_at_ < damaged_.size()) {

@@ -10,12 +10,14 @@
 #include <signal.h>
 #include <sys/time.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 
 #include <libevtx.h>
 
@@ -87,10 +89,94 @@ void end_if_orphaned(int) {
     if (getppid() != parent_pid) _exit(1);
 }
 
-[[noreturn]] void child_main(pid_t parent, int fd, const std::string &path, EvtxProcess::List list, uint32_t first) {
+// One request: walk `list` of the file behind `fd` from position `first`.
+void walk(int out, int fd, EvtxProcess::List list, uint32_t first) {
+    bool recovered = list == EvtxProcess::RecoveredRecords;
+    std::string path = "/proc/self/fd/" + std::to_string(fd), text;
+    libevtx_error_t *error = nullptr;
+    libevtx_file_t *f = nullptr;
+    int count = 0;
+    bool ok = libevtx_file_initialize(&f, &error) == 1;
+    if (!ok) text = libevtx_message(error);
+    else if (!(ok = libevtx_file_open(f, path.c_str(), LIBEVTX_OPEN_READ, &error) == 1))
+        text = "not a readable EVTX file: " + libevtx_message(error);
+    else if (!recovered && !(ok = libevtx_file_get_number_of_records(f, &count, &error) == 1))
+        text = "cannot count the records: " + libevtx_message(error);
+    else if (recovered && libevtx_file_get_number_of_recovered_records(f, &count, nullptr) != 1)
+        count = 0;
+    send(out, EvtxItem::Opened, ok, false, 0, ok ? static_cast<uint64_t>(count) : 0, text);
+    uint8_t kind = recovered ? EvtxItem::Recovered : EvtxItem::Listed;
+    for (int i = static_cast<int>(first); ok && i < count; i++) {
+        libevtx_record_t *rec = nullptr;
+        uint64_t id = 0;
+        error = nullptr;
+        int got = recovered ? libevtx_file_get_recovered_record_by_index(f, i, &rec, &error)
+                            : libevtx_file_get_record_by_index(f, i, &rec, &error);
+        if (got != 1 || libevtx_record_get_identifier(rec, &id, nullptr) != 1) {
+            send(out, kind, false, false, static_cast<uint32_t>(i), 0, libevtx_message(error));
+        } else {
+            bool rendered = render(rec, &text);
+            send(out, kind, rendered, true, static_cast<uint32_t>(i), id, text);
+        }
+        libevtx_record_free(&rec, nullptr);
+    }
+    if (f) {
+        libevtx_file_close(f, nullptr);
+        libevtx_file_free(&f, nullptr);
+    }
+    send(out, EvtxItem::Done, true, false, 0, 0, std::string());
+}
+
+// What the parent asks: a list and a position, with the file's descriptor.
+struct Request {
+    uint32_t list, first;
+};
+
+bool send_request(int sock, int fd, Request req) {
+    struct iovec iov = {&req, sizeof req};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    ssize_t n;
+    while ((n = sendmsg(sock, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+    }
+    return n == static_cast<ssize_t>(sizeof req);
+}
+
+// The next request and its descriptor; false when the parent is done.
+bool receive_request(int sock, Request *req, int *fd) {
+    struct iovec iov = {req, sizeof *req};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n;
+    while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+    }
+    struct cmsghdr *c = n == static_cast<ssize_t>(sizeof *req) ? CMSG_FIRSTHDR(&msg) : nullptr;
+    if (!c || c->cmsg_type != SCM_RIGHTS) return false;
+    std::memcpy(fd, CMSG_DATA(c), sizeof *fd);
+    return true;
+}
+
+[[noreturn]] void child_main(pid_t parent, int sock) {
     // A crash ends this process by its signal: no inherited handler (a crash
     // reporter, a sanitizer, libFuzzer) runs for it.
     for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE}) signal(sig, SIG_DFL);
+    // Nor does anything reach the caller's stderr (a sanitizer's report of
+    // libevtx's failure): the reader reports it.
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0) dup2(null, STDERR_FILENO);
     // The child ends within a second of its parent, whatever libevtx is
     // doing (PR_SET_PDEATHSIG would follow the thread that forked instead).
     parent_pid = parent;
@@ -116,69 +202,110 @@ void end_if_orphaned(int) {
         struct rlimit lim = {most, most};
         setrlimit(RLIMIT_AS, &lim);
     }
-    bool recovered = list == EvtxProcess::RecoveredRecords;
-    libevtx_error_t *error = nullptr;
-    libevtx_file_t *f = nullptr;
-    int count = 0;
-    std::string text;
-    bool ok = libevtx_file_initialize(&f, &error) == 1;
-    if (!ok) text = libevtx_message(error);
-    else if (!(ok = libevtx_file_open(f, path.c_str(), LIBEVTX_OPEN_READ, &error) == 1))
-        text = "not a readable EVTX file: " + libevtx_message(error);
-    else if (!recovered && !(ok = libevtx_file_get_number_of_records(f, &count, &error) == 1))
-        text = "cannot count the records: " + libevtx_message(error);
-    else if (recovered && libevtx_file_get_number_of_recovered_records(f, &count, nullptr) != 1)
-        count = 0;
-    send(fd, EvtxItem::Opened, ok, false, 0, ok ? static_cast<uint64_t>(count) : 0, text);
-    uint8_t kind = recovered ? EvtxItem::Recovered : EvtxItem::Listed;
-    for (int i = static_cast<int>(first); ok && i < count; i++) {
-        libevtx_record_t *rec = nullptr;
-        uint64_t id = 0;
-        error = nullptr;
-        int got = recovered ? libevtx_file_get_recovered_record_by_index(f, i, &rec, &error)
-                            : libevtx_file_get_record_by_index(f, i, &rec, &error);
-        if (got != 1 || libevtx_record_get_identifier(rec, &id, nullptr) != 1) {
-            send(fd, kind, false, false, static_cast<uint32_t>(i), 0, libevtx_message(error));
-        } else {
-            bool rendered = render(rec, &text);
-            send(fd, kind, rendered, true, static_cast<uint32_t>(i), id, text);
-        }
-        libevtx_record_free(&rec, nullptr);
+    Request req;
+    int fd;
+    while (receive_request(sock, &req, &fd)) {
+        walk(sock, fd, static_cast<EvtxProcess::List>(req.list), req.first);
+        close(fd);
     }
-    send(fd, EvtxItem::Done, true, false, 0, 0, std::string());
     _exit(0);
+}
+
+// Children that finished their walk wait here for the next file: a fresh
+// child per file costs about 2 ms of page faults on the small files of a
+// typical collection. A child past kMostIdleMemory (libevtx leaks on
+// damaged records) is not kept.
+constexpr size_t kMostIdle = 4;
+constexpr long kMostIdleMemory = 256L << 20;
+std::mutex idle_lock;
+std::vector<std::pair<pid_t, int>> idle; // (pid, socket)
+
+bool take_idle(pid_t *pid, int *sock) {
+    std::lock_guard<std::mutex> hold(idle_lock);
+    if (idle.empty()) return false;
+    *pid = idle.back().first;
+    *sock = idle.back().second;
+    idle.pop_back();
+    return true;
+}
+
+long resident_bytes(pid_t pid) {
+    long size = 0, resident = 0;
+    std::string path = "/proc/" + std::to_string(pid) + "/statm";
+    if (FILE *statm = std::fopen(path.c_str(), "r")) {
+        if (std::fscanf(statm, "%ld %ld", &size, &resident) != 2) resident = 0;
+        std::fclose(statm);
+    }
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+bool keep_idle(pid_t pid, int sock) {
+    if (resident_bytes(pid) > kMostIdleMemory) return false;
+    std::lock_guard<std::mutex> hold(idle_lock);
+    if (idle.size() >= kMostIdle) return false;
+    idle.emplace_back(pid, sock);
+    return true;
 }
 
 } // namespace
 
 bool EvtxProcess::start(const std::string &path, List list, uint32_t first, std::string *err) {
     stop();
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        *err = std::string("cannot start the process that reads EVTX files: ") + std::strerror(errno);
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *err = std::string("cannot open: ") + std::strerror(errno);
         return false;
     }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        *err = std::string("cannot start the process that reads EVTX files: ") + std::strerror(errno);
-        close(fds[0]);
-        close(fds[1]);
-        return false;
+    Request req = {static_cast<uint32_t>(list), first};
+    // An idle child that died meanwhile fails the send: it is reaped, not
+    // killed (whoever reaped it first may have freed its pid for another).
+    while (take_idle(&pid_, &fd_)) {
+        if (send_request(fd_, fd, req)) break;
+        close(fd_);
+        while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = fd_ = -1;
     }
-    if (pid == 0) {
-        close(fds[0]);
-        child_main(parent, fds[1], path, list, first);
+    if (fd_ < 0) {
+        int pair[2] = {-1, -1};
+        pid_t parent = getpid(), pid = -1;
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0 || (pid = fork()) < 0) {
+            *err = std::string("cannot start the process that reads EVTX files: ") + std::strerror(errno);
+            if (pid < 0 && pair[0] >= 0) {
+                close(pair[0]);
+                close(pair[1]);
+            }
+            close(fd);
+            return false;
+        }
+        if (pid == 0) {
+            close(pair[0]);
+            child_main(parent, pair[1]);
+        }
+        close(pair[1]);
+        pid_ = pid;
+        fd_ = pair[0];
+        if (!send_request(fd_, fd, req)) {
+            *err = std::string("cannot reach the process that reads EVTX files: ") + std::strerror(errno);
+            close(fd);
+            stop();
+            return false;
+        }
     }
-    close(fds[1]);
-    pid_ = pid;
-    fd_ = fds[0];
+    close(fd);
+    done_ = false;
     begin_ = end_ = 0;
     if (buf_.empty()) buf_.resize(1 << 16);
     return true;
 }
 
 void EvtxProcess::stop() {
+    // a child that finished its walk may serve the next file
+    if (done_ && pid_ > 0 && fd_ >= 0 && keep_idle(pid_, fd_)) {
+        pid_ = -1;
+        fd_ = -1;
+    }
+    done_ = false;
     if (fd_ >= 0) close(fd_);
     fd_ = -1;
     if (pid_ > 0) {
@@ -187,6 +314,14 @@ void EvtxProcess::stop() {
         }
     }
     pid_ = -1;
+}
+
+void EvtxProcess::finish() {
+    EvtxItem item;
+    std::string why;
+    while (!done_ && fd_ >= 0 && next(&item, &why)) {
+    }
+    stop();
 }
 
 // How the child ended, once its end of the pipe closed.
@@ -214,15 +349,26 @@ bool EvtxProcess::fill(size_t need, std::string *why) {
     end_ -= begin_;
     begin_ = 0;
     if (buf_.size() < need) buf_.resize(need);
+    int waited = 0; // seconds without a byte
     while (end_ < need) {
         struct pollfd p = {fd_, POLLIN, 0};
-        int r = poll(&p, 1, kStallSeconds * 1000);
+        int r = poll(&p, 1, 1000);
         if (r < 0 && errno == EINTR) continue;
         if (r == 0) {
-            *why = "libevtx gave nothing for " + std::to_string(kStallSeconds) + " s on it (killed)";
+            // The child's memory cap (RLIMIT_AS) does not hold where the
+            // allocator maps in reserved space (a sanitizer's): its size is
+            // watched from here too, against ours (its pages start as ours).
+            long over = resident_bytes(pid_) - resident_bytes(getpid());
+            if (over > static_cast<long>(kMostMemory))
+                *why = "libevtx took more than " + std::to_string(kMostMemory >> 20) + " MiB on it (killed)";
+            else if (++waited >= kStallSeconds)
+                *why = "libevtx gave nothing for " + std::to_string(kStallSeconds) + " s on it (killed)";
+            else
+                continue;
             stop();
             return false;
         }
+        waited = 0;
         ssize_t n = read(fd_, buf_.data() + end_, buf_.size() - end_);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
@@ -253,6 +399,7 @@ bool EvtxProcess::next(EvtxItem *item, std::string *why) {
     item->value = h.value;
     item->text.assign(buf_.data() + begin_ + sizeof h, h.len);
     begin_ += sizeof h + h.len;
+    done_ = h.kind == EvtxItem::Done;
     return true;
 }
 

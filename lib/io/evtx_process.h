@@ -43,20 +43,25 @@ public:
     EvtxProcess &operator=(const EvtxProcess &) = delete;
     ~EvtxProcess() { stop(); }
 
-    // Starts a child that opens `path` with libevtx, sends Opened, then one
-    // item per record of `list` from position `first` on, then Done.
+    // Has a child (an idle one, or a new one) open `path` with libevtx and
+    // send Opened, then one item per record of `list` from position `first`
+    // on, then Done.
     bool start(const std::string &path, List list, uint32_t first, std::string *err);
     // The child's next item; false when the child ended or stalled before
     // sending one, with *why saying how ("crashed (Segmentation fault)").
     bool next(EvtxItem *item, std::string *why);
-    // Kills the child (if still running) and reaps it.
+    // Kills the child (if still running) and reaps it; a child that sent
+    // Done is kept, idle, for the next file instead.
     void stop();
+    // Reads what is left up to Done, then stop(): the child can be kept.
+    void finish();
 
 private:
     bool fill(size_t need, std::string *why);
     std::string ended();
     pid_t pid_ = -1;
-    int fd_ = -1;
+    int fd_ = -1;       // our end of the socket pair
+    bool done_ = false; // the child sent Done: it can serve another file
     std::vector<char> buf_;
     size_t begin_ = 0, end_ = 0;
 };
