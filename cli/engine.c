@@ -584,9 +584,9 @@ eng_runner *eng_runner_new_subset(eng *e, eq_strbuf *out, eng_subset which)
     r->out = out;
     r->side = which;
     bool ok;
-    if (which != ENG_ALL) {
+    if (which != ENG_ALL) { /* the ordered side selects through the marks it is fed */
         ok = eqlite_scanner_new(e->rs, &e->opt.limits, &r->sc) == EQLITE_OK &&
-             eqlite_scanner_select(r->sc, e->sides[which - 1].rules) == EQLITE_OK &&
+             (which == ENG_ORDERED || eqlite_scanner_select(r->sc, e->sides[which - 1].rules) == EQLITE_OK) &&
              (r->emitted = calloc(e->nrules + 1, sizeof *r->emitted)) != NULL;
     } else if (e->nrules == 1) {
         ok = eqlite_matcher_new(e->rules[0].prog, &e->opt.limits, &r->one) == EQLITE_OK;
@@ -695,12 +695,25 @@ static int fed(eng_runner *r, eqlite_status st, const eqlite_record *rec)
 int eng_runner_feed_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks,
                          size_t *nmarks)
 {
-    if (r->stopped) { /* the other side may go on: the marks still come */
-        *nmarks = eqlite_ruleset_marks_words(r->e->rs);
-        return fed(r, eqlite_scanner_mark(r->sc, ev, marks), rec);
-    }
     const uint64_t *other = r->e->sides[r->side == ENG_PLAIN ? ENG_ORDERED - 1 : ENG_PLAIN - 1].rules;
-    return fed(r, eqlite_scanner_match_mark(r->sc, ev, other, marks, nmarks, on_rule_result, r), rec);
+    /* stopped: the other side may go on, so its marks still come (its own
+     * rules run unheard: marks of every rule would run them there too) */
+    return fed(r, eqlite_scanner_match_mark(r->sc, ev, other, marks, nmarks, r->stopped ? NULL : on_rule_result, r),
+               rec);
+}
+
+int eng_runner_feed_indexed(eng_runner *r, eng_runner *index, const eqlite_event *ev, const eqlite_record *rec)
+{
+    if (r->stopped)
+        return 0;
+    if (!r->sc || !index->sc)
+        return eng_runner_feed(r, ev, rec);
+    return fed(r, eqlite_scanner_match_indexed(r->sc, index->sc, ev, on_rule_result, r), rec);
+}
+
+bool eng_runner_needs_fields(const eng_runner *r, const uint64_t *marks)
+{
+    return !r->sc || eqlite_scanner_marks_need_fields(r->sc, marks);
 }
 
 int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks)

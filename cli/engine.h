@@ -62,7 +62,11 @@ typedef struct eng_rule {
     eqlite_program_info info; /* kind, pipes, stages and keys */
 } eng_rule;
 
-/* Which rules a runner runs: all, or one side of the -j split. */
+/* Which rules a runner runs: all, or one side of the -j split. The
+ * ordered side's runner is a scanner over every rule: fed the marks of a
+ * plain side's runner it runs the ordered rules alone, fed a whole event it
+ * runs every rule in rule order, as ENG_ALL would (the -j writer does that
+ * with events it reads itself, so they are indexed once). */
 typedef enum eng_subset { ENG_ALL, ENG_PLAIN, ENG_ORDERED } eng_subset;
 
 /* The -j split of an ordered run: plain event queries run in the chunk
@@ -244,6 +248,12 @@ int eng_runner_feed_mark(eng_runner *r, const eqlite_event *ev, const eqlite_rec
 /* eng_runner_feed with the event's marks from eng_runner_feed_mark (a runner
  * over the other side of the split; marks NULL: it marks the event itself). */
 int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks);
+/* eng_runner_feed, with the guard index of `index` (a runner of this
+ * thread: its value cache stays in this core's cache). */
+int eng_runner_feed_indexed(eng_runner *r, eng_runner *index, const eqlite_event *ev, const eqlite_record *rec);
+/* Whether eng_runner_feed_marked(r, ev, rec, marks) would read ev's fields
+ * now (else an event with ev's time alone gives the same). */
+bool eng_runner_needs_fields(const eng_runner *r, const uint64_t *marks);
 /* Records whose line is not the one in their file (a chunk of -j, an event
  * read back for a sort): line_of gives it, counted only for a message. */
 typedef uint64_t (*eng_line_of)(void *ctx, const eqlite_record *rec);

@@ -94,8 +94,8 @@ event_copy *event_copy_make(const eqlite_event *ev, const eqlite_record *rec, co
     uint32_t nset = 0;
     size_t nelems = 0, bytes = borrow_text ? 0 : rec->len;
     size_value(&ev->tiebreaker, &nelems, &bytes);
-    /* the present list when the reader gave one, else every field */
-    size_t n = ev->present ? ev->npresent : ev->nfields;
+    /* the present list when the reader gave one, else every field (none kept: none) */
+    size_t n = keep && !nkeep ? 0 : ev->present ? ev->npresent : ev->nfields;
     for (size_t j = 0; j < n; j++) {
         size_t i = ev->present ? ev->present[j] : j;
         if (!kept(ev, keep, nkeep, i))

@@ -8,8 +8,11 @@
  * ordered rules (sequences, samples, pipes) in order, so neither side waits
  * for a thread kept for the other. A thread running the next chunk to write
  * becomes its writer as soon as the chunks before are written: it feeds the
- * events it has copied so far, then each further one to both sides as it
- * reads it, with no copy (about half the events, with two threads). A
+ * events it has copied so far, then runs each further one through every
+ * rule as it reads it, as -j 1 does, with no copy (about half the events,
+ * with two threads). Of the other events, those the ordered rules could take
+ * only while a sequence holds partials (most) are handed with their time
+ * alone, and read again from the mapping when one does. A
  * worker drops the pages it has read every MiB (results are copies), so
  * resident memory stays flat however large the file. At most jobs + 2 chunks (up to WINDOW) are in flight: each
  * holds its results and, in split runs, its events' marks and copies. */
@@ -47,6 +50,7 @@ typedef struct slot {
     eq_strbuf tags;       /* eng_tag per result in out (split runs) */
     event_copy **evs;  /* split runs: every event of the chunk, for the ordered rules */
     size_t *mark_at;   /* split runs: where each event's marks start in marks */
+    bool *fields_left; /* split runs: per event, marked but copied with its time alone (read again if needed) */
     uint64_t *marks;   /* split runs: the guards of the ordered rules each event passes, compact */
     size_t nevs, evcap, nmarks, markcap;
     copy_arena arena; /* where evs live, dropped once the chunk is written */
@@ -72,8 +76,14 @@ typedef struct par {
     int status;     /* the first failure that stopped the run */
     bool cpu_split; /* EQLITE_CPU_SPLIT: time the two stages per thread */
     double cpu_chunks, cpu_write; /* seconds of thread CPU in each stage, all threads */
+    double idle;                  /* seconds threads waited for work, all threads (wall) */
     uint64_t handed, handed_marks; /* split runs: events handed to the ordered rules, words of their marks */
     uint64_t handed_bare;          /* split runs: events handed with their time alone */
+    uint64_t handed_unread, reread; /* split runs: marked events handed without fields, and read again */
+    /* split runs: workers copy every marked event's fields, since the last
+     * chunk read too many again (the sequences they could feed held partials) */
+    bool copy_all;
+    eqlite_reader *rereader; /* split runs: reads events again from the mapping */
     eng_runner *ordered; /* split runs: the ordered rules, fed here in order */
     size_t mark_words;   /* split runs: words of one event's marks, at most */
     uint64_t *no_marks;  /* split runs: the marks of an event that marks no ordered rule (zeros) */
@@ -152,9 +162,12 @@ static bool grow_events(slot *s)
     if (evs)
         s->evs = evs;
     size_t *at = evs ? realloc(s->mark_at, cap * sizeof *at) : NULL;
-    if (!at)
+    if (at)
+        s->mark_at = at;
+    bool *left = at ? realloc(s->fields_left, cap * sizeof *left) : NULL;
+    if (!left)
         return false;
-    s->mark_at = at;
+    s->fields_left = left;
     s->evcap = cap;
     return true;
 }
@@ -175,8 +188,11 @@ static bool reserve_marks(par *p, slot *s)
 
 /* Split runs: the plain rules' match, which marks the event for the
  * ordered rules, and a copy of it for the thread that feeds them in order:
- * of the fields they read when the marks let any of them run, else of the
- * time alone (a sequence that checks time takes it, no filter can match). */
+ * of the fields they read when the marks let one of them start on it, else
+ * of the time alone (a sequence that checks time takes it, no filter can
+ * match). An event the marks let only sequences holding partials take is
+ * read again from the mapping if one holds partials when it is fed: most
+ * such events are never needed, and a copy costs more than the marks. */
 static int hand_over(par *p, eng_runner *r, slot *s, const eqlite_event *ev, eqlite_record *rec, eqlite_reader *rd)
 {
     if ((s->nevs == s->evcap && !grow_events(s)) || !reserve_marks(p, s))
@@ -191,9 +207,12 @@ static int hand_over(par *p, eng_runner *r, slot *s, const eqlite_event *ev, eql
     if (!in_mapping && eqlite_reader_text(rd, &rec->text, &rec->len) != EQLITE_OK)
         return eng_out_of_memory("handing events to the ordered rules");
     const eng *e = p->e;
-    event_copy *c = event_copy_make(ev, rec, e->ordered_fields, nmarks ? e->nordered_fields : 0, in_mapping, &s->arena);
+    bool fields = nmarks && (!in_mapping || __atomic_load_n(&p->copy_all, __ATOMIC_RELAXED) ||
+                             eqlite_ruleset_marks_idle(e->rs, s->marks + s->nmarks));
+    event_copy *c = event_copy_make(ev, rec, e->ordered_fields, fields ? e->nordered_fields : 0, in_mapping, &s->arena);
     if (!c)
         return eng_out_of_memory("handing events to the ordered rules");
+    s->fields_left[s->nevs] = nmarks && !fields;
     s->mark_at[s->nevs] = nmarks ? s->nmarks : SIZE_MAX;
     s->nmarks += nmarks;
     s->evs[s->nevs++] = c;
@@ -226,9 +245,21 @@ static bool my_turn(par *p, const slot *s)
 }
 
 /* Split runs, once the reading thread writes its chunk: an event through
- * both sides now, no copy, its results merged straight into the output. */
+ * every rule now, no copy, its results straight into the output. The ordered
+ * side's runner runs them all in rule order, as -j 1 does, when it can;
+ * once it has stopped, the plain side's runner runs its own rules. */
 static int feed_both(par *p, eng_runner *r, slot *s, const eqlite_event *ev, const eqlite_record *rec)
 {
+    eng *e = p->e;
+    if (!eng_runner_stopped(p->ordered)) {
+        eng_runner_set_out(p->ordered, e->out);
+        eng_runner_set_lines(p->ordered, chunk_line, s);
+        eng_runner_set_tags(p->ordered, NULL, 0);
+        int status = eng_runner_feed_indexed(p->ordered, r, ev, rec);
+        if (status == 0 && e->out && e->out_fd >= 0 && !ob_maybe_write(e->out, e->out_fd))
+            status = 2;
+        return status;
+    }
     if (!reserve_marks(p, s))
         return eng_out_of_memory("feeding the ordered rules");
     size_t nmarks = 0;
@@ -324,12 +355,14 @@ static slot *take(par *p)
 
 static int emit(par *p, slot *s);
 
-static double thread_cpu(void)
+static double clock_seconds(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(clock, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static double thread_cpu(void) { return clock_seconds(CLOCK_THREAD_CPUTIME_ID); }
 
 /* The writer is done with slot s (status st). Called locked. */
 static void written(par *p, slot *s, int st)
@@ -350,7 +383,7 @@ static void written(par *p, slot *s, int st)
  * whose matchers could not start (the run stops). */
 static void work(par *p, eng_runner *r)
 {
-    double chunks = 0, write = 0;
+    double chunks = 0, write = 0, idle = 0;
     pthread_mutex_lock(&p->mu);
     while (!p->stop) { /* after a failure nothing more is written */
         slot *next = &p->slots[p->emit_index % p->window];
@@ -382,12 +415,16 @@ static void work(par *p, eng_runner *r)
             pthread_cond_broadcast(&p->cv);
             continue;
         }
+        double t0 = p->cpu_split ? clock_seconds(CLOCK_MONOTONIC) : 0;
         pthread_cond_wait(&p->cv, &p->mu);
+        idle += p->cpu_split ? clock_seconds(CLOCK_MONOTONIC) - t0 : 0;
     }
     p->cpu_chunks += chunks;
     p->cpu_write += write;
+    p->idle += idle;
     if (p->cpu_split)
-        fprintf(stderr, "eqlite: cpu split: a thread: chunks %.3f s, writing %.3f s\n", chunks, write);
+        fprintf(stderr, "eqlite: cpu split: a thread: chunks %.3f s, writing %.3f s, waiting %.3f s (wall)\n", chunks,
+                write, idle);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -472,24 +509,65 @@ static int merge_event(par *p, slot *s, uint32_t k, const eqlite_event *ev, cons
     return status;
 }
 
+/* Split runs: an event handed with its time alone, read again from the
+ * mapping (its text is there, borrowed by the copy) with the chunk's line. */
+static int reread(par *p, slot *s, const event_copy *c, eqlite_event *ev, eqlite_record *rec, eng_text *text)
+{
+    char err[512];
+    if (!p->rereader) {
+        eqlite_reader_options o;
+        eng_reader_options(p->e, &o, p->path);
+        if (eqlite_reader_open_memory(p->data, p->size, &o, &p->rereader, err, sizeof err) != EQLITE_OK) {
+            fprintf(stderr, "eqlite: %s: cannot read events again: %s\n", p->path, err);
+            return 2;
+        }
+    }
+    int got = eqlite_reader_seek(p->rereader, (uint64_t)(c->text.text - p->data), c->line) == EQLITE_OK
+                  ? eqlite_reader_next(p->rereader, ev, rec)
+                  : EQLITE_READ_EOF;
+    if (got != EQLITE_READ_EVENT) { /* it was read once: only memory can fail (or the file changed) */
+        fprintf(stderr, "%s:%llu: cannot read the event again: %s\n", p->path,
+                (unsigned long long)chunk_line(s, &(eqlite_record){.number = c->line}),
+                got == EQLITE_READ_EOF ? "no record there" : rec->reason);
+        return 2;
+    }
+    p->reread++;
+    *text = (eng_text){rec->text, rec->len, p->rereader};
+    ev->user = text;
+    return 0;
+}
+
 /* Split runs: the chunk's copied events through the ordered rules, in order. */
 static int merge_chunk(par *p, slot *s)
 {
     merge_at at = {0, 0};
     int status = 0;
+    uint64_t reread_before = p->reread, unread = 0;
     for (size_t k = 0; k < s->nevs && status == 0; k++) {
         eqlite_event ev;
-        if (!event_view_fill(&p->view, s->evs[k], &ev)) {
-            status = eng_out_of_memory("feeding the ordered rules");
-            break;
+        eqlite_record rec;
+        eng_text text;
+        const uint64_t *marks = s->mark_at[k] == SIZE_MAX ? p->no_marks : s->marks + s->mark_at[k];
+        unread += s->fields_left[k];
+        if (s->fields_left[k] && !eng_runner_stopped(p->ordered) && eng_runner_needs_fields(p->ordered, marks)) {
+            if ((status = reread(p, s, s->evs[k], &ev, &rec, &text)) != 0)
+                break;
+        } else {
+            if (!event_view_fill(&p->view, s->evs[k], &ev)) {
+                status = eng_out_of_memory("feeding the ordered rules");
+                break;
+            }
+            rec = (eqlite_record){.text = s->evs[k]->text.text, .len = s->evs[k]->text.len, .file = p->path,
+                                  .number = s->evs[k]->line, .source = "", .reason = "", .notice = ""};
         }
-        eqlite_record rec = {.text = s->evs[k]->text.text, .len = s->evs[k]->text.len, .file = p->path,
-                             .number = s->evs[k]->line, .source = "", .reason = "", .notice = ""};
-        status = merge_event(p, s, (uint32_t)k, &ev, &rec,
-                             s->mark_at[k] == SIZE_MAX ? p->no_marks : s->marks + s->mark_at[k], &at);
+        status = merge_event(p, s, (uint32_t)k, &ev, &rec, marks, &at);
     }
+    /* reading again costs about four copies: past one in four, copy them all */
+    if (unread >= 256)
+        __atomic_store_n(&p->copy_all, (p->reread - reread_before) * 4 > unread, __ATOMIC_RELAXED);
     p->handed += s->nevs;
     p->handed_marks += s->nmarks;
+    p->handed_unread += unread;
     for (size_t k = 0; k < s->nevs; k++)
         p->handed_bare += s->mark_at[k] == SIZE_MAX;
     free_events(s);
@@ -578,9 +656,13 @@ static void free_slots(par *p)
         copy_arena_free(&p->slots[k].arena);
         free(p->slots[k].evs);
         free(p->slots[k].mark_at);
+        free(p->slots[k].fields_left);
         free(p->slots[k].marks);
     }
     free(p->no_marks);
+    if (p->rereader)
+        eng_uncount_sources(p->e, p->rereader); /* their records were counted once read */
+    eqlite_reader_close(p->rereader);
     eq_strbuf_free(&p->seq_out);
     eq_strbuf_free(&p->seq_tags);
     event_view_free(&p->view);
@@ -624,13 +706,17 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
     if (status == 0 && p->no_runner)
         status = eng_out_of_memory("starting the matchers");
     if (p->cpu_split)
-        fprintf(stderr, "eqlite: cpu split: %d thread%s in all, chunks %.3f s, writing%s %.3f s\n", started + 1,
-                started ? "s" : "", p->cpu_chunks, ordered ? " and the ordered rules" : "", p->cpu_write);
+        fprintf(stderr, "eqlite: cpu split: %d thread%s in all, chunks %.3f s, writing%s %.3f s, waiting %.3f s\n",
+                started + 1, started ? "s" : "", p->cpu_chunks, ordered ? " and the ordered rules" : "", p->cpu_write,
+                p->idle);
     if (p->cpu_split && ordered)
         fprintf(stderr, "eqlite: cpu split: %llu events handed over to the writer (the rest fed as read), %.1f words "
-                        "of marks each (%zu at most), %.1f%% with no field\n", (unsigned long long)p->handed,
-                p->handed ? (double)p->handed_marks / (double)p->handed : 0.0, p->mark_words,
-                p->handed ? 100.0 * (double)p->handed_bare / (double)p->handed : 0.0);
+                        "of marks each (%zu at most), %.1f%% with no field, %.1f%% with their time alone though marked "
+                        "(%llu read again)\n",
+                (unsigned long long)p->handed, p->handed ? (double)p->handed_marks / (double)p->handed : 0.0,
+                p->mark_words, p->handed ? 100.0 * (double)p->handed_bare / (double)p->handed : 0.0,
+                p->handed ? 100.0 * (double)p->handed_unread / (double)p->handed : 0.0,
+                (unsigned long long)p->reread);
     e->stopped |= ordered && eng_runner_stopped(ordered);
     free_slots(p);
     if (p->data)

@@ -683,6 +683,25 @@ EQLITE_API void eqlite_scanner_free(eqlite_scanner *sc);
 EQLITE_API eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *event,
                                               eqlite_rule_callback cb, void *user);
 /**
+ * @brief eqlite_scanner_match(), with the guard index run by another scanner of the ruleset.
+ *
+ * Gives exactly what eqlite_scanner_match(sc, ...) gives. The index's value
+ * cache serves the call, so a thread that matches some events with its own
+ * scanner and others with a scanner it shares (taking turns with other
+ * threads) keeps one cache warm, its own.
+ * @param sc     the scanner that matches; events come in (timestamp, tiebreaker) order.
+ * @param index  a scanner of the same ruleset, used only for its index (its
+ *               rules, selection and state are not touched; not used by
+ *               another thread meanwhile).
+ * @param event  the event, borrowed for the call.
+ * @param cb     called with each match during the call (may be NULL).
+ * @param user   passed to cb.
+ * @return as eqlite_scanner_match(); EQLITE_EMISUSE when @p index is NULL or
+ *         of another ruleset.
+ */
+EQLITE_API eqlite_status eqlite_scanner_match_indexed(eqlite_scanner *sc, eqlite_scanner *index,
+                                                      const eqlite_event *event, eqlite_rule_callback cb, void *user);
+/**
  * @brief Words of the marks eqlite_scanner_mark() writes for one event, at most.
  *
  * Marks are compact (most events pass few guards): an event's take this many
@@ -738,6 +757,8 @@ EQLITE_API eqlite_status eqlite_scanner_match_mark(eqlite_scanner *sc, const eql
  * came from eqlite_scanner_mark() on the same event by a scanner of the same
  * ruleset (selected rules or not: marks cover them all), or from
  * eqlite_scanner_match_mark() with this scanner's rules among its for_rules.
+ * A rule such marks leave out does not run, unless it is a sequence that
+ * holds partials and checks time (those run on every event).
  * @param sc     the scanner; events come in (timestamp, tiebreaker) order.
  * @param event  the event, borrowed for the call.
  * @param marks  the event's marks (read only).
@@ -747,6 +768,33 @@ EQLITE_API eqlite_status eqlite_scanner_match_mark(eqlite_scanner *sc, const eql
  */
 EQLITE_API eqlite_status eqlite_scanner_match_marked(eqlite_scanner *sc, const eqlite_event *event,
                                                      const uint64_t *marks, eqlite_rule_callback cb, void *user);
+/**
+ * @brief Whether an event's marks let some rule run on it while holding no partial.
+ *
+ * 0 when the marks let only sequences that hold partials take the event
+ * (eqlite_scanner_marks_need_fields() says, on the scanner that holds them,
+ * whether one does): a thread that marks events can then hand such an event
+ * over without its fields, to be read again only when needed.
+ * @param rs     the ruleset the marks were made for (read only).
+ * @param marks  marks from eqlite_scanner_mark() or eqlite_scanner_match_mark()
+ *               (read only; all-zero marks stand for none).
+ * @return 1 when a rule is marked to run idle; 0 otherwise, or for a NULL
+ *         or unfinished ruleset.
+ */
+EQLITE_API int eqlite_ruleset_marks_idle(const eqlite_ruleset *rs, const uint64_t *marks);
+/**
+ * @brief Whether eqlite_scanner_match_marked() would run a rule on the event's fields, now.
+ *
+ * 0 when the rules the marks let run, given the partials @p sc holds now
+ * and its selection, are none, or only sequences that hold partials and check
+ * time (they run on every event): eqlite_scanner_match_marked() then gives
+ * the same with an event of the same timestamp and tiebreaker and no fields.
+ * @param sc     the scanner that will match the event next (read only).
+ * @param marks  the event's marks (read only).
+ * @return 1 when the event's fields are needed; 0 otherwise, or for NULL
+ *         arguments.
+ */
+EQLITE_API int eqlite_scanner_marks_need_fields(const eqlite_scanner *sc, const uint64_t *marks);
 /**
  * @brief Has the scanner run only some of its ruleset's rules.
  *

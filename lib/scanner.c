@@ -719,6 +719,21 @@ eqlite_status eqlite_scanner_match(eqlite_scanner *sc, const eqlite_event *ev, e
     return match_pending(sc, ev, cb, user);
 }
 
+eqlite_status eqlite_scanner_match_indexed(eqlite_scanner *sc, eqlite_scanner *index, const eqlite_event *ev,
+                                           eqlite_rule_callback cb, void *user)
+{
+    if (!sc || !index || index->rs != sc->rs || !eq_event_usable(ev))
+        return EQLITE_EMISUSE;
+    gather(index, ev);
+    uint64_t *own = sc->pending; /* clear, as is the index's once matched */
+    sc->pending = index->pending;
+    eqlite_status st = match_pending(sc, ev, cb, user);
+    sc->pending = own;
+    if (st == EQLITE_OK && index->fold.error) /* the index marked every rule: it could not fold a value */
+        st = eq_scratch_take_error(&index->fold);
+    return st;
+}
+
 /* Marks are what match_pending makes of the guard planes, per rule: whether
  * it runs when it holds no partial (the idle plane) and when it does (the
  * live plane). Live clocked sequences run on every event, so they need no
@@ -741,33 +756,33 @@ static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, uint6
     const uint32_t pw = sc->rs->plane_words;
     const uint64_t *pending = sc->pending, *required = sc->rs->required;
     size_t head = marks_header(pw), n = head;
-    uint64_t *full = marks + head; /* both planes in full, then packed in place */
+    uint64_t *live_at = marks + head + pw; /* live words in full, past where the idle ones are packed */
+    memset(marks, 0, head * sizeof *marks);
     for (uint32_t w = 0; w < pw; w++) {
-        uint64_t g1 = pending[pw + w], narrowed = g1 | ~required[pw + w];
-        uint64_t idle = pending[w] & narrowed, live = (pending[w] | g1) & narrowed; /* revived: g1 */
-        for (uint32_t g = 2; g < GUARD_BITS; g++) {
-            uint64_t holds = pending[g * pw + w] | ~required[g * pw + w];
-            idle &= holds;
-            live &= holds | g1;
+        uint64_t kept = keep ? keep[w] : ~UINT64_C(0), idle = 0, live = 0;
+        if ((pending[w] | pending[pw + w]) & kept) { /* most words: no rule of theirs can run */
+            uint64_t g1 = pending[pw + w], narrowed = g1 | ~required[pw + w];
+            idle = pending[w] & narrowed & kept;
+            live = (pending[w] | g1) & narrowed & kept; /* revived: g1 */
+            for (uint32_t g = 2; g < GUARD_BITS; g++) {
+                uint64_t holds = pending[g * pw + w] | ~required[g * pw + w];
+                idle &= holds;
+                live &= holds | g1;
+            }
         }
-        uint64_t kept = keep ? keep[w] : ~UINT64_C(0);
-        full[w] = idle & kept;
-        full[pw + w] = live & kept;
+        if (idle) { /* n <= head + w: below live_at */
+            marks[n++] = idle;
+            marks[w / 64] |= UINT64_C(1) << (w % 64);
+        }
+        live_at[w] = live;
     }
-    uint64_t bits = 0; /* the header word being made */
-    size_t i = 0;
-    for (; i < MARK_PLANES * (size_t)pw; i++) {
-        uint64_t v = full[i];
-        marks[n] = v; /* n <= head + i: over words already read */
-        n += v != 0;
-        bits |= (uint64_t)(v != 0) << (i % 64);
-        if (i % 64 == 63) {
-            marks[i / 64] = bits;
-            bits = 0;
+    for (uint32_t w = 0; w < pw; w++) {
+        uint64_t live = live_at[w]; /* read before marks[n], n <= head + pw + w, is written */
+        if (live) {
+            marks[n++] = live;
+            marks[(pw + w) / 64] |= UINT64_C(1) << ((pw + w) % 64);
         }
     }
-    if (i % 64)
-        marks[i / 64] = bits;
     return n == head ? 0 : n; /* none: all-zero marks say it */
 }
 
@@ -809,9 +824,41 @@ eqlite_status eqlite_scanner_match_marked(eqlite_scanner *sc, const eqlite_event
         uint64_t live = sc->live[w];
         uint64_t ready = ((planes[w] & ~live) | ((planes[pw + w] | sc->clocked[w]) & live)) & sc->selected[w];
         planes[w] = planes[pw + w] = 0;
-        run_ready(&s, w, ready);
+        if (ready)
+            run_ready(&s, w, ready);
     }
     return end_match(sc, &s, ordered);
+}
+
+int eqlite_ruleset_marks_idle(const eqlite_ruleset *rs, const uint64_t *marks)
+{
+    if (!rs || !rs->finished || !marks)
+        return 0;
+    const uint32_t pw = rs->plane_words; /* the idle plane's words come first in the header */
+    for (uint32_t h = 0; h * 64 < pw; h++) {
+        uint64_t idle = pw - h * 64 >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << (pw - h * 64)) - 1;
+        if (marks[h] & idle)
+            return 1;
+    }
+    return 0;
+}
+
+int eqlite_scanner_marks_need_fields(const eqlite_scanner *sc, const uint64_t *marks)
+{
+    if (!sc || !marks)
+        return 0;
+    const uint32_t pw = sc->rs->plane_words;
+    size_t head = marks_header(pw), n = head;
+    /* as match_marked: idle marks of rules holding nothing, live marks of rules holding partials */
+    for (size_t h = 0; h < head; h++)
+        for (uint64_t bits = marks[h]; bits; bits &= bits - 1) {
+            size_t i = h * 64 + (size_t)__builtin_ctzll(bits);
+            uint32_t w = (uint32_t)(i < pw ? i : i - pw);
+            uint64_t holding = i < pw ? ~sc->live[w] : sc->live[w];
+            if (marks[n++] & holding & sc->selected[w])
+                return 1;
+        }
+    return 0;
 }
 
 eqlite_status eqlite_scanner_select(eqlite_scanner *sc, const uint64_t *rules)

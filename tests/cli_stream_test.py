@@ -5,6 +5,7 @@ with the input, out-of-order events on streams, unsorted files."""
 import gzip
 import json
 import os
+import re
 import select
 import subprocess
 import sys
@@ -200,6 +201,26 @@ def main(tmp):
     four = run(["query", "-r", mixed, "-j", "4", chunks])
     check("-j 4 with sequences prints the bytes of -j 1", one.stdout == four.stdout and four.returncode == 0,
           "%d vs %d lines, %r" % (len(lines(one)), len(lines(four)), four.stderr[:300]))
+    # -j 2: an event only a sequence holding partials can take (here event.id 2) is handed with its time
+    # alone and read again when the sequence holds one (after each event.id 1); results as -j 1's
+    rare_starts = write(os.path.join(tmp, "rare_starts.ndjson"), "".join(
+        json.dumps({"@timestamp": 1714521600000 + i * 100, "event": {"id": 1 if i % 100 == 0 else 2,
+                    "category": ["process"]}, "pad": "p" * 400}, separators=(",", ":")) + "\n" for i in range(30000)))
+    rare_rules = write(os.path.join(tmp, "rare.jsonl"), "\n".join(json.dumps(r) for r in [
+        {"id": "ev-1", "query": "process where event.id == 1"},
+        {"id": "seq", "query": "sequence with maxspan=1s [process where event.id == 1] [process where event.id == 2]"},
+    ]) + "\n")
+    one = run(["query", "-r", rare_rules, "-j", "1", rare_starts])
+    two = subprocess.run([BIN, "query", "--no-ecs", "-r", rare_rules, "-j", "2", rare_starts], capture_output=True,
+                         env=dict(os.environ, EQLITE_CPU_SPLIT="1"))
+    handed = re.search(rb"(\d+) events handed over.*, ([\d.]+)% with their time alone though marked \((\d+) read again",
+                       two.stderr)
+    time_alone = int(handed.group(1)) * float(handed.group(2)) / 100 if handed else 0
+    check("-j 2 reads again an event handed with its time alone when a sequence holds a partial",
+          one.stdout == two.stdout and len(lines(one)) == 600 and
+          handed is not None and (time_alone < 1000 or int(handed.group(3)) > 0),
+          "%d vs %d lines, %r" % (len(lines(one)), len(lines(two)), two.stderr[-400:]))
+
     # -j checks order in pieces of 1 MiB or more, one per thread at a time: a swap at a piece's edge or
     # inside one is found (the file is sorted, as -j 1 sorts it), a file in order runs split (the cpu
     # split line says so), and a line the line-start check cannot read hands the file to the reader

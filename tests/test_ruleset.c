@@ -240,6 +240,31 @@ Test(ruleset, bad_rule_is_reported_and_leaves_the_set_unchanged)
     teardown_fixture(&f);
 }
 
+/* A fixture whose rule 0 is an event query, "cmd"; rule 1 comes next. */
+static void with_cmd_rule(fixture *f)
+{
+    setup_schema(f, NULL);
+    add(f, "process where process.name == \"cmd.exe\"", "cmd");
+}
+
+/* The -j split of rules 0 (an event query) and 1 (a sequence): a scanner
+ * selecting each. */
+static void split_scanners(fixture *f, eqlite_scanner **plain, eqlite_scanner **seq)
+{
+    uint64_t plain_rules[1] = {1}, seq_rules[1] = {2};
+    cr_assert_eq(eqlite_scanner_new(f->rs, NULL, plain), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_new(f->rs, NULL, seq), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_select(*plain, plain_rules), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_select(*seq, seq_rules), EQLITE_OK);
+}
+
+static void free_split(fixture *f, eqlite_scanner *plain, eqlite_scanner *seq)
+{
+    eqlite_scanner_free(plain);
+    eqlite_scanner_free(seq);
+    teardown_fixture(f);
+}
+
 /* The event queries' scanner marks for the sequence's as it matches: an
  * event no sequence guard takes gives no marks (nmarks 0), and all-zero
  * marks still hand a sequence that checks time the event's time, so one
@@ -248,17 +273,13 @@ Test(ruleset, bad_rule_is_reported_and_leaves_the_set_unchanged)
 Test(ruleset, match_mark_hands_the_other_side_only_what_it_can_take)
 {
     fixture f = {0};
-    setup_schema(&f, NULL);
-    add(&f, "process where process.name == \"cmd.exe\"", "cmd");
+    with_cmd_rule(&f);
     add(&f, "sequence with maxspan=10s [process where process.name == \"a.exe\"] "
             "![process where process.name == \"b.exe\"]", "seq");
     start(&f); /* f.sc runs both rules, for comparison */
-    uint64_t plain_rules[1] = {1}, seq_rules[1] = {2};
+    uint64_t seq_rules[1] = {2};
     eqlite_scanner *plain, *seq;
-    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &plain), EQLITE_OK);
-    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &seq), EQLITE_OK);
-    cr_assert_eq(eqlite_scanner_select(plain, plain_rules), EQLITE_OK);
-    cr_assert_eq(eqlite_scanner_select(seq, seq_rules), EQLITE_OK);
+    split_scanners(&f, &plain, &seq);
     size_t nwords = eqlite_ruleset_marks_words(f.rs);
     uint64_t marks[64], zero[64] = {0};
     cr_assert_leq(nwords, 64);
@@ -285,9 +306,89 @@ Test(ruleset, match_mark_hands_the_other_side_only_what_it_can_take)
         cr_assert_eq(b.pending, a.pending, "event %zu", i);
     }
     cr_assert_eq(eqlite_scanner_match_mark(plain, NULL, seq_rules, marks, &(size_t){0}, NULL, NULL), EQLITE_EMISUSE);
-    eqlite_scanner_free(plain);
-    eqlite_scanner_free(seq);
-    teardown_fixture(&f);
+    free_split(&f, plain, seq);
+}
+
+/* An event the marks let only a sequence holding partials take needs its
+ * fields only while the sequence holds some: until then the matching side
+ * gives the same with the event's time alone (what a -j worker hands over). */
+Test(ruleset, marks_say_when_the_matching_side_needs_the_event_fields)
+{
+    fixture f = {0};
+    with_cmd_rule(&f);
+    add(&f, "sequence [process where process.name == \"a.exe\"] [process where process.name == \"b.exe\"]", "seq");
+    start(&f); /* f.sc runs both rules, for comparison */
+    uint64_t seq_rules[1] = {2};
+    eqlite_scanner *plain, *seq;
+    split_scanners(&f, &plain, &seq);
+    uint64_t marks[64], zero[64] = {0};
+    cr_assert_leq(eqlite_ruleset_marks_words(f.rs), 64);
+    static const struct { const char *name; bool idle, needed; const char *whole; } steps[] = {
+        {"b.exe", false, false, ""},   /* a second term, and nothing held */
+        {"a.exe", true, true, ""},     /* starts a partial */
+        {"cmd.exe", false, false, "cmd"},
+        {"b.exe", false, true, "seq"}, /* continues it */
+        {"b.exe", false, false, ""},   /* nothing held again */
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        eqlite_value fields[NFIELDS] = {str("process"), {0}, str(steps[i].name), {0}}, none[NFIELDS] = {{0}};
+        eqlite_event ev = {fields, NFIELDS, ((int64_t)i + 1) * 1000000000, {0}, NULL, NULL, 0};
+        eqlite_event bare = {none, NFIELDS, ev.timestamp, {0}, NULL, NULL, 0};
+        hits whole = {{0}, 0, 0}, split = {{0}, 0, 0};
+        cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect, &whole), EQLITE_OK);
+        size_t used = 0;
+        cr_assert_eq(eqlite_scanner_match_mark(plain, &ev, seq_rules, marks, &used, collect, &split), EQLITE_OK);
+        const uint64_t *m = used ? marks : zero;
+        cr_assert_eq(eqlite_ruleset_marks_idle(f.rs, m), steps[i].idle, "event %zu", i);
+        cr_assert_eq(eqlite_scanner_marks_need_fields(seq, m), steps[i].needed, "event %zu", i);
+        /* the plain side's scanner holds nothing and selects no sequence */
+        cr_assert_eq(eqlite_scanner_marks_need_fields(plain, m), 0, "event %zu", i);
+        cr_assert_eq(eqlite_scanner_match_marked(seq, steps[i].needed ? &ev : &bare, m, collect, &split), EQLITE_OK);
+        cr_assert_str_eq(split.names, whole.names, "event %zu", i);
+        cr_assert_str_eq(whole.names, steps[i].whole, "event %zu", i);
+    }
+    cr_assert_eq(eqlite_ruleset_marks_idle(NULL, marks), 0);
+    cr_assert_eq(eqlite_scanner_marks_need_fields(NULL, marks), 0);
+    cr_assert_eq(eqlite_scanner_marks_need_fields(seq, NULL), 0);
+    free_split(&f, plain, seq);
+}
+
+/* A scanner matching with another's index gives what it gives alone: the
+ * index only gathers (its own selection and state stay out of it). */
+Test(ruleset, match_indexed_gives_what_the_scanner_gives_alone)
+{
+    fixture f = {0};
+    with_cmd_rule(&f);
+    add(&f, "sequence with maxspan=10s [process where process.name == \"a.exe\"] "
+            "[process where process.name == \"b.exe\"]", "seq");
+    add(&f, "process where process.name : \"*.EXE\"", "exe");
+    start(&f); /* f.sc, matching alone, for comparison */
+    uint64_t plain_rules[1] = {1};
+    eqlite_scanner *sc, *index;
+    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &sc), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_new(f.rs, NULL, &index), EQLITE_OK);
+    cr_assert_eq(eqlite_scanner_select(index, plain_rules), EQLITE_OK);
+    static const char *const names[] = {"a.exe", "cmd.exe", "b.exe", "a.exe", "x.bat", "b.exe", "b.exe"};
+    static const char *const expect[] = {"exe", "cmd exe", "seq exe", "exe", "", "seq exe", "exe"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        eqlite_value fields[NFIELDS] = {str("process"), {0}, str(names[i]), {0}};
+        eqlite_event ev = {fields, NFIELDS, ((int64_t)i + 1) * 1000000000, {0}, NULL, NULL, 0};
+        hits alone = {{0}, 0, 0}, indexed = {{0}, 0, 0};
+        cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect, &alone), EQLITE_OK);
+        cr_assert_eq(eqlite_scanner_match_indexed(sc, index, &ev, collect, &indexed), EQLITE_OK);
+        cr_assert_str_eq(alone.names, expect[i], "event %zu", i);
+        cr_assert_str_eq(indexed.names, alone.names, "event %zu", i);
+    }
+    eqlite_value fields[NFIELDS] = {str("process"), {0}, str("cmd.exe"), {0}};
+    eqlite_event ev = {fields, NFIELDS, 100 * INT64_C(1000000000), {0}, NULL, NULL, 0};
+    cr_assert_eq(eqlite_scanner_match_indexed(sc, NULL, &ev, NULL, NULL), EQLITE_EMISUSE);
+    fixture other = {0};
+    setup_schema(&other, NULL);
+    add(&other, "process where true", "any");
+    start(&other);
+    cr_assert_eq(eqlite_scanner_match_indexed(sc, other.sc, &ev, NULL, NULL), EQLITE_EMISUSE);
+    teardown_fixture(&other);
+    free_split(&f, index, sc);
 }
 
 Test(ruleset, misuse_is_reported)
