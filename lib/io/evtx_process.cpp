@@ -285,6 +285,10 @@ bool EvtxProcess::start(const std::string &path, List list, uint32_t first, std:
         }
         if (pid == 0) {
             close(pair[0]);
+            // what the child may run ahead of the reader: about 50 records'
+            // XML, whatever the system's default socket buffer
+            int ahead = 64 << 10;
+            setsockopt(pair[1], SOL_SOCKET, SO_SNDBUF, &ahead, sizeof ahead);
             child_main(parent, pair[1]);
         }
         close(pair[1]);
