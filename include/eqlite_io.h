@@ -266,7 +266,7 @@ enum {
  *        its magic bytes, a JSON array by its first byte, else NDJSON.
  *
  * An EVTX file is parsed by libevtx in a child process (fork(2), no exec),
- * which hands each record over a pipe: a damaged file that makes libevtx
+ * which hands each record over a socket: a damaged file that makes libevtx
  * crash, stall (30 s) or allocate past 1 GiB costs the record it was on (an
  * EQLITE_READ_BAD record), never the calling process. A child that read
  * its file to the end waits, idle, for the next EVTX file (at most 4 wait);

@@ -333,7 +333,7 @@ void EvtxProcess::finish() {
     stop();
 }
 
-// How the child ended, once its end of the pipe closed.
+// How the child ended, once its end of the socket closed.
 std::string EvtxProcess::ended() {
     int status = 0;
     pid_t got;

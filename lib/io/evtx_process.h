@@ -4,7 +4,7 @@
 // SEGV in libfwevt_xml_document_read_template_instance_values. Run in a
 // child, a crash costs the record libevtx was reading, never the program that
 // embeds eqlite: the child walks one of libevtx's record lists in order and
-// writes each record's XML (or libevtx's reason) to a pipe; when it dies or
+// writes each record's XML (or libevtx's reason) to a socket; when it dies or
 // stalls, the reader reports that record and starts a new child after it.
 // Internal to lib/io (evtx.cpp).
 #ifndef EQ_EVTX_PROCESS_H
