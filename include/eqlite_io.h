@@ -271,7 +271,8 @@ enum {
  * EQLITE_READ_BAD record), never the calling process. A child that read
  * its file to the end waits, idle, for the next EVTX file (at most 4 wait);
  * eqlite_reader_close() kills and reaps a child that had not finished. Every
- * child ends by itself within a second of the caller's process.
+ * child ends by itself within a second of the caller's process, and keeps
+ * none of its descriptors (pipes, sockets) open.
  * @param path    NUL-terminated; "-" reads standard input.
  * @param opt     how to read (copied; what it points to is borrowed for the reader's life).
  * @param out     receives the reader, the caller's (eqlite_reader_close()).

@@ -84,11 +84,10 @@ def children(pid):
     return kids
 
 
-def crash_the_evtx_child(paths, sig):
-    """Runs `eqlite convert paths...` with its output unread, so that it and
+def blocked_convert(paths):
+    """Starts `eqlite convert paths...` with its output unread, so that it and
     the process reading the EVTX files for it block on full pipes and sockets
-    (the files must hold more than those buffers), then ends that process
-    with sig, as a libevtx crash would. Returns (result, child pids)."""
+    (the files must hold more than those buffers). Returns (Popen, child pids)."""
     p = subprocess.Popen([BIN, "convert", "--source", "none"] + paths, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
     kids = []
@@ -108,6 +107,13 @@ def crash_the_evtx_child(paths, sig):
             break
         still = still + 1 if wrote == last and wrote > 0 else 0
         last = wrote
+    return p, kids
+
+
+def crash_the_evtx_child(paths, sig):
+    """blocked_convert, then ends the process reading the EVTX files with
+    sig, as a libevtx crash would. Returns (result, child pids)."""
+    p, kids = blocked_convert(paths)
     for k in kids:
         os.kill(k, sig)
     out, err = p.communicate(timeout=60)
@@ -217,6 +223,25 @@ def main():
           bad == ["%s: record %d: libevtx crashed on it (Segmentation fault)" % (dns, at % 156 + 1)],
           "libevtx crashing on a record loses that record only: %d children, %d of %d records, stderr %s" %
           (len(kids), len(got), len(thrice), bad[:2]))
+
+    # The child keeps no descriptor of its parent but its socket (fork keeps
+    # even close-on-exec ones): an idle child held an embedding program's
+    # pipes and sockets open for as long as that program ran (their readers
+    # never saw the end), and other children's sockets (a child forked by
+    # another thread could hide a sibling's death from its reader: a 30 s stall).
+    p, kids = blocked_convert([dns] * 3)
+    held = set()
+    for k in kids:
+        for fd in os.listdir("/proc/%d/fd" % k):
+            try:
+                held.add(os.readlink("/proc/%d/fd/%s" % (k, fd)))
+            except OSError:
+                pass
+    p.kill()
+    p.communicate(timeout=60)
+    check(len(kids) == 1 and held and all(h == "/dev/null" or h.startswith("socket:") or h == os.path.realpath(dns)
+                                           for h in held),
+          "the EVTX child holds /dev/null, its socket and its file only: %s" % sorted(held))
     print("%d failed" % len(failures))
     return 1 if failures else 0
 

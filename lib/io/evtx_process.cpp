@@ -5,6 +5,7 @@
 // Messages are a fixed header and the text; both ends are this same binary.
 #include "io/evtx_process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -162,14 +164,37 @@ bool receive_request(int sock, Request *req, int *fd) {
     return true;
 }
 
+// Closes every descriptor above stderr but `keep`.
+void close_other_descriptors(int keep) {
+    unsigned first = STDERR_FILENO + 1, k = static_cast<unsigned>(keep);
+    if ((k == first || close_range(first, k - 1, 0) == 0) && close_range(k + 1, ~0u, 0) == 0) return;
+    // kernels before 5.9: the open ones, as /proc lists them
+    std::vector<int> open_fds;
+    if (DIR *dir = opendir("/proc/self/fd")) {
+        while (struct dirent *e = readdir(dir)) {
+            int fd = std::atoi(e->d_name);
+            if (fd > STDERR_FILENO && fd != keep && fd != dirfd(dir)) open_fds.push_back(fd);
+        }
+        closedir(dir);
+    }
+    for (int fd : open_fds) close(fd);
+}
+
 [[noreturn]] void child_main(pid_t parent, int sock) {
     // A crash ends this process by its signal: no inherited handler (a crash
     // reporter, a sanitizer, libFuzzer) runs for it.
     for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGPIPE}) signal(sig, SIG_DFL);
     // Nor does anything reach the caller's stderr (a sanitizer's report of
-    // libevtx's failure): the reader reports it.
-    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (null >= 0) dup2(null, STDERR_FILENO);
+    // libevtx's failure): the reader reports it. Nor does the child keep
+    // any other descriptor of its parent (fork without exec keeps even
+    // close-on-exec ones): an idle child would hold the embedding program's
+    // pipes and sockets open while it runs, and other readers' socket ends
+    // (one forked by another thread could hide a sibling's death).
+    if (sock <= STDERR_FILENO) sock = fcntl(sock, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (sock < 0 || null < 0) _exit(1);
+    for (int std_fd = STDIN_FILENO; std_fd <= STDERR_FILENO; std_fd++) dup2(null, std_fd);
+    close_other_descriptors(sock);
     // The child ends within a second of its parent, whatever libevtx is
     // doing (PR_SET_PDEATHSIG would follow the thread that forked instead).
     parent_pid = parent;
