@@ -272,7 +272,9 @@ enum {
  * its file to the end waits, idle, for the next EVTX file (at most 4 wait);
  * eqlite_reader_close() kills and reaps a child that had not finished. Every
  * child ends by itself within a second of the caller's process, and keeps
- * none of its descriptors (pipes, sockets) open.
+ * none of its descriptors (pipes, sockets) open. After fork(2), the copy
+ * starts children of its own; a reader opened before the fork reads on in
+ * the process that opened it only (in the copy its next record is an error).
  * @param path    NUL-terminated; "-" reads standard input.
  * @param opt     how to read (copied; what it points to is borrowed for the reader's life).
  * @param out     receives the reader, the caller's (eqlite_reader_close()).

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "eqlite.h"
@@ -355,5 +356,67 @@ Test(reader_api, evtx_readers_side_by_side_give_what_each_gives_alone)
         k++;
     cr_assert_eq(k, 32);
     eqlite_reader_close(half);
+    eqlite_schema_free(schema);
+}
+
+/* Every record of the EVTX file at `path`, in order, equals `want` (n).
+ * Once the reader is open, a byte is written to `opened` (unless -1). */
+static bool evtx_reads_as(const char *path, char *const *want, size_t n, const eqlite_reader_options *o, int opened)
+{
+    eqlite_reader *rd;
+    if (eqlite_reader_open_path(path, o, &rd, NULL, 0) != EQLITE_OK)
+        return false;
+    if (opened >= 0 && write(opened, "x", 1) != 1)
+        return false;
+    eqlite_event ev;
+    eqlite_record rec;
+    size_t k = 0;
+    bool same = true;
+    for (int st; same && (st = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF; k++)
+        same = st == EQLITE_READ_EVENT && k < n && strlen(want[k]) == rec.len && !memcmp(want[k], rec.text, rec.len);
+    eqlite_reader_close(rd);
+    return same && k == n;
+}
+
+/* A program that forks after reading an EVTX file (a pre-forking server,
+ * Python's multiprocessing) inherits the idle libevtx process: the copy
+ * must start its own, or parent and copy read each other's records from the
+ * one socket. The copy requests its file first; the parent asks only then. */
+Test(reader_api, evtx_readers_in_a_forked_copy_do_not_share_the_idle_process, .timeout = 60)
+{
+    char paths[2][4096];
+    shared_evtx(paths[0], sizeof paths[0], "sysmon-9.01.evtx");
+    shared_evtx(paths[1], sizeof paths[1], "sysmon-10.2-dns.evtx");
+    eqlite_schema *schema = schema_of(NULL, NULL);
+    eqlite_reader_options o = {.schema = schema, .timestamp_field = ""};
+    enum { MOST = 200 };
+    static char *alone[2][MOST];
+    size_t n[2] = {0, 0};
+    for (int f = 1; f >= 0; f--) { /* file 0 last: its process is the idle one */
+        eqlite_reader *rd;
+        cr_assert_eq(eqlite_reader_open_path(paths[f], &o, &rd, NULL, 0), EQLITE_OK);
+        eqlite_event ev;
+        eqlite_record rec;
+        while (eqlite_reader_next(rd, &ev, &rec) == EQLITE_READ_EVENT && n[f] < MOST)
+            alone[f][n[f]++] = copy_of(rec.text, rec.len);
+        eqlite_reader_close(rd);
+    }
+    cr_assert(n[0] == 32 && n[1] == 156);
+    int asked[2];
+    cr_assert_eq(pipe(asked), 0);
+    pid_t copy = fork();
+    cr_assert_geq(copy, 0);
+    if (copy == 0) /* its request is out before the parent asks */
+        _exit(evtx_reads_as(paths[1], alone[1], n[1], &o, asked[1]) ? 0 : 1);
+    char c;
+    cr_assert_eq(read(asked[0], &c, 1), 1);
+    bool parent_same = evtx_reads_as(paths[0], alone[0], n[0], &o, -1);
+    int status = 0;
+    cr_assert_eq(waitpid(copy, &status, 0), copy);
+    cr_expect(parent_same, "the parent reads its own file's records");
+    cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the forked copy reads its own file's records");
+    for (int f = 0; f < 2; f++)
+        for (size_t k = 0; k < n[f]; k++)
+            free(alone[f][k]);
     eqlite_schema_free(schema);
 }

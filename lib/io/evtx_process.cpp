@@ -237,9 +237,21 @@ constexpr size_t kMostIdle = 4;
 constexpr long kMostIdleMemory = 256L << 20;
 std::mutex idle_lock;
 std::vector<std::pair<pid_t, int>> idle; // (pid, socket)
+pid_t idle_owner;                        // the process whose children they are
+
+// After the embedding program forks, the copy inherits the list but not the
+// children: sharing their sockets, both processes would read each other's
+// records. The copy drops its descriptors and starts children of its own.
+void forget_inherited_idle() {
+    if (idle_owner == getpid()) return;
+    for (auto &child : idle) close(child.second);
+    idle.clear();
+    idle_owner = getpid();
+}
 
 bool take_idle(pid_t *pid, int *sock) {
     std::lock_guard<std::mutex> hold(idle_lock);
+    forget_inherited_idle();
     if (idle.empty()) return false;
     *pid = idle.back().first;
     *sock = idle.back().second;
@@ -260,6 +272,7 @@ long resident_bytes(pid_t pid) {
 bool keep_idle(pid_t pid, int sock) {
     if (resident_bytes(pid) > kMostIdleMemory) return false;
     std::lock_guard<std::mutex> hold(idle_lock);
+    forget_inherited_idle();
     if (idle.size() >= kMostIdle) return false;
     idle.emplace_back(pid, sock);
     return true;
@@ -281,6 +294,7 @@ bool write_all(int fd, const void *data, size_t len) {
 
 bool EvtxProcess::start(const std::string &path, List list, uint32_t first, std::string *err) {
     stop();
+    owner_ = getpid();
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         *err = std::string("cannot open: ") + std::strerror(errno);
@@ -334,6 +348,8 @@ bool EvtxProcess::start(const std::string &path, List list, uint32_t first, std:
 }
 
 void EvtxProcess::stop() {
+    // the child of the process we were forked from: not ours to keep or end
+    if (owner_ != getpid()) pid_ = -1;
     // a child that finished its walk may serve the next file
     if (done_ && pid_ > 0 && fd_ >= 0 && keep_idle(pid_, fd_)) {
         pid_ = -1;
@@ -376,6 +392,11 @@ std::string EvtxProcess::ended() {
 bool EvtxProcess::fill(size_t need, std::string *why) {
     if (fd_ < 0) {
         *why = "the process reading the EVTX file is not running";
+        return false;
+    }
+    if (owner_ != getpid()) { // its bytes are for the process that opened the reader
+        *why = "the EVTX reader was opened in another process (before a fork)";
+        stop();
         return false;
     }
     if (end_ - begin_ >= need) return true;

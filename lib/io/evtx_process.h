@@ -63,6 +63,7 @@ private:
     bool fill(size_t need, std::string *why);
     std::string ended();
     pid_t pid_ = -1;
+    pid_t owner_ = -1;  // the process that started or took the child
     int fd_ = -1;       // our end of the socket pair
     bool done_ = false; // the child sent Done: it can serve another file
     std::vector<char> buf_;
