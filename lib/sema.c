@@ -354,9 +354,27 @@ static const char *ordinal_number(uint32_t k, char buf[16])
     return buf;
 }
 
+/* `:` and `in~` are Elasticsearch's InsensitiveEquals, one per value:
+ * strings on both sides. `pid : 4` fails its verifier ("consider using
+ * [==]"); answering it as `==` would answer what ES refuses, and
+ * `pid : "4"` matched nothing. */
+static bool insensitive_equals_operand(sema *s, const eq_node *x, bool first)
+{
+    eq_vtype t = (eq_vtype)x->type;
+    /* the first operand as like~ checks it; values: strings or null */
+    bool ok = first ? !is_numeric(t) && t != VT_BOOL : t == VT_STRING || t == VT_TEXT || t == VT_NULL || t == VT_ANY;
+    return ok || fail(s, EQLITE_ETYPE, x,
+                      "%s argument of [:] must be [string], found value [%.*s] type [%s]; consider using [==] instead",
+                      ordinal(first ? 0 : 1), SRC(x), es_type_name(s, x));
+}
+
 static bool check_predicate(sema *s, eq_node *n)
 {
     eq_node *lhs = n->kids[0];
+    if (n->op == PR_SEQ || n->op == PR_IN_I)
+        for (uint32_t k = 0; k < n->nkids; k++)
+            if (!insensitive_equals_operand(s, n->kids[k], k == 0))
+                return false;
     for (uint32_t k = 1; k < n->nkids; k++) {
         eq_node *x = n->kids[k];
         if (!eq_is_constant(x)) {

@@ -56,6 +56,45 @@ Test(sema, argument_types_are_checked)
     rejected_with("any where startsWith(1, \"FOO\")", "first argument of [startsWith(1, \"FOO\")] must be [string]");
 }
 
+/* `:` and `in~` are ES's InsensitiveEquals, strings only: `pid : 4` was
+ * answered as `==`, and `pid : "4"` matched nothing, where ES refuses both
+ * (its VerifierTests.testIncorrectUsageOfStringEquals). */
+Test(sema, insensitive_equality_takes_strings_only)
+{
+    eqlite_schema *s;
+    eqlite_schema_new(NULL, &s);
+    eqlite_schema_add(s, "process.pid", 11, EQLITE_T_LONG, NULL);
+    eqlite_schema_add(s, "process.name", 12, EQLITE_T_KEYWORD, NULL);
+    eqlite_schema_set_grow(s, 1);
+    const char *rejected[][2] = {
+        {"process where process.pid : 123",
+         "first argument of [:] must be [string], found value [process.pid] type [long]; consider using [==] instead"},
+        {"process where process.pid : \"4\"",
+         "first argument of [:] must be [string], found value [process.pid] type [long]; consider using [==] instead"},
+        {"process where process.pid in~ (\"4\", \"5\")",
+         "first argument of [:] must be [string], found value [process.pid] type [long]; consider using [==] instead"},
+        {"process where length(process.name) : \"1\"",
+         "first argument of [:] must be [string], found value [length(process.name)] type [integer]; consider using [==] instead"},
+        {"process where process.name : (\"a\", 4)",
+         "second argument of [:] must be [string], found value [4] type [integer]; consider using [==] instead"},
+        {"process where process.name in~ (4.5)",
+         "second argument of [:] must be [string], found value [4.5] type [double]; consider using [==] instead"},
+    };
+    eqlite_program *p = NULL;
+    eqlite_diag d;
+    for (size_t k = 0; k < sizeof rejected / sizeof *rejected; k++) {
+        cr_assert_eq(eqlite_compile(s, rejected[k][0], strlen(rejected[k][0]), &p, &d), EQLITE_ETYPE, "%s", rejected[k][0]);
+        cr_assert_str_eq(d.message, rejected[k][1]);
+    }
+    const char *ok[] = {"process where process.name : (\"cmd*\", null)", "process where process.name in~ (\"CMD.exe\")",
+                        "process where process.pid == 4 and process.pid in (4, 5)"};
+    for (size_t k = 0; k < sizeof ok / sizeof *ok; k++) {
+        cr_assert_eq(eqlite_compile(s, ok[k], strlen(ok[k]), &p, &d), EQLITE_OK, "[%s]: %s", ok[k], d.message);
+        eqlite_program_free(p);
+    }
+    eqlite_schema_free(s);
+}
+
 Test(sema, constants_are_required_where_elasticsearch_requires_them)
 {
     rejected_with("any where cidrMatch(source_address, hostname)",
@@ -205,11 +244,15 @@ Test(sema, in_list_of_another_type_is_an_error_as_in_elasticsearch)
     const char *numbers = "process where event.code in (4688, 1)";
     cr_assert_eq(eqlite_compile(s, numbers, strlen(numbers), &p, &d), EQLITE_ETYPE);
     cr_assert_str_eq(d.message, "1st argument of [event.code in (4688, 1)] must be [keyword], found value [4688] type [integer]");
+    /* in~ is one InsensitiveEquals per value there, strings only */
+    const char *insensitive = "process where event.code in~ (4688, \"x\")";
+    cr_assert_eq(eqlite_compile(s, insensitive, strlen(insensitive), &p, &d), EQLITE_ETYPE);
+    cr_assert_str_eq(d.message, "second argument of [:] must be [string], found value [4688] type [integer]; consider using [==] instead");
     const char *ip = "process where source.ip in (\"10.0.0.1\")";
     cr_assert_eq(eqlite_compile(s, ip, strlen(ip), &p, &d), EQLITE_ETYPE);
     cr_assert(strstr(d.message, "must be [ip], found value [\"10.0.0.1\"] type [keyword]"), "%s", d.message);
     const char *ok[] = {"process where long_field in (1, 2.5, null)", "process where event.code in (\"4688\", null)",
-                        "process where event.code == 4688", "process where event.code in~ (4688, \"x\")"};
+                        "process where event.code == 4688"};
     for (size_t k = 0; k < sizeof ok / sizeof *ok; k++) {
         cr_assert_eq(eqlite_compile(s, ok[k], strlen(ok[k]), &p, &d), EQLITE_OK, "[%s]: %s", ok[k], d.message);
         eqlite_program_free(p);
