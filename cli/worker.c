@@ -599,6 +599,8 @@ static int feed(worker *w, wk_part *p, wk_record **recs, int n)
         }
         ev.user = r;
         w->events++;
+        if (rec.notice[0]) /* a value ignored (ignore_malformed): said once per field, as query does */
+            eng_note_malformed(p->e, r->id, r->seq, rec.notice);
         eqlite_status st = eqlite_scanner_match(p->sc, &ev, on_alert, ctx);
         if (st == EQLITE_EORDER) {
             w->out_of_order++;

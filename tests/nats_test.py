@@ -153,6 +153,22 @@ def main():
         check(collections.Counter(stored) == collections.Counter(sent),
               "every event stored once (%d of %d; %s)" % (len(stored), len(sent), resent))
         check(stored == sent, "in the order of the file")
+
+        # 5. a value that cannot take its field's type is ignored with a
+        # notice naming the field, as `eqlite query` gives it (it was silent)
+        odd = os.path.join(tmp, "odd.ndjson")
+        with open(odd, "w") as f:
+            f.write('{"@timestamp":"2024-05-01T00:00:00Z","event":{"category":"process"},'
+                    '"host":{"name":"h"},"process":{"pid":"abc","name":"cmd.exe"}}\n')
+        pid_rule = os.path.join(tmp, "pid.eql")
+        open(pid_rule, "w").write("process where process.pid == 4\n")
+        alone = run("query", "-f", pid_rule, odd).stderr
+        pd = run("publish", "--nats", url, "--stream", "D", "--partitions", "1", odd)
+        wd = run("worker", "--nats", url, "--stream", "D", "-r", pid_rule, "--alerts", "alerts.d", "--exit-idle", "1",
+                 "--lease-ttl", "2")
+        note = 'field [process.pid]: cannot convert "abc" to long; value ignored (ignore_malformed)'
+        check(pd.returncode == 0 and wd.returncode == 0 and note in alone and note in wd.stderr,
+              "the worker says which value it ignored, as query does: " + wd.stderr.strip()[-200:])
     finally:
         for p in workers:
             if p.poll() is None:
