@@ -949,6 +949,14 @@ void eng_report_malformed(const eng *e)
                 (unsigned long long)e->malformed_other, e->malformed_other == 1 ? "" : "s");
 }
 
+uint64_t eng_malformed_records(const eng *e)
+{
+    uint64_t n = e->malformed_other;
+    for (size_t k = 0; k < e->nmalformed; k++)
+        n += e->malformed[k].count;
+    return n;
+}
+
 void eng_report_late(const eng *e)
 {
     if (e->hush)

@@ -281,6 +281,8 @@ void eng_note_malformed(eng *e, const char *file, uint64_t line, const char *not
 /* One stderr line per field with values ignored as malformed: the count and
  * the first one's place. */
 void eng_report_malformed(const eng *e);
+/* Records with a value ignored as malformed, over every field. */
+uint64_t eng_malformed_records(const eng *e);
 /* Whether plain files, read one after the other, are in (timestamp,
  * tiebreaker) order (order_check.c), checked in `jobs` threads when the
  * line starts can tell. 0, or 2 when a file is unreadable. */

@@ -350,14 +350,16 @@ static void print_rule_summary(const eng *e, const eng_rule_count *counts)
     free(order);
 }
 
-static void print_stats(const eng_totals *t, double elapsed)
+static void print_stats(const eng *e, double elapsed)
 {
+    const eng_totals *t = &e->totals;
     double secs = elapsed > 0 ? elapsed : 1e-9;
     fprintf(stderr,
-            "events %llu, bytes %llu, matches %llu, bad lines %llu, out of order %llu, "
+            "events %llu, bytes %llu, matches %llu, bad lines %llu, out of order %llu, records with malformed values %llu, "
             "elapsed %.3f s, %.0f events/s, %.1f MB/s\n",
             (unsigned long long)t->events, (unsigned long long)t->bytes, (unsigned long long)t->matches,
-            (unsigned long long)t->bad, (unsigned long long)t->out_of_order, elapsed, (double)t->events / secs,
+            (unsigned long long)t->bad, (unsigned long long)t->out_of_order,
+            (unsigned long long)eng_malformed_records(e), elapsed, (double)t->events / secs,
             (double)t->bytes / 1e6 / secs);
 }
 
@@ -452,7 +454,7 @@ int cmd_query(int argc, char **argv)
         }
         eng_report_lost_state(&e);
         if (a.stats) {
-            print_stats(&e.totals, cli_now_seconds() - started);
+            print_stats(&e, cli_now_seconds() - started);
             eng_print_sources(&e, stderr);
             if (e.ordered)
                 print_state(&e);

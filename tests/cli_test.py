@@ -232,6 +232,12 @@ def main(tmp):
           and "eqlite: values of other fields ignored in 8 more records (ignore_malformed)\n" in err
           and err.count("value ignored (ignore_malformed)\n") == 32,
           repr(err[-600:]))
+    for jobs in ("1", "2"):
+        r = run(["query", "--stats", "-j", jobs, "--mapping", many_map, "--timestamp-field", "",
+                 "x where " + " or ".join("f%02d == 1" % k for k in range(40)), many])
+        err = r.stderr.decode()
+        check("--stats -j %s counts the records with values ignored (they were not counted)" % jobs,
+              r.returncode == 0 and ", records with malformed values 40, " in err, repr(err[-300:]))
     check("long field: array elements converted", conv_ids("x where n == 7")[0] == [3])
     check("byte field: numeric string", conv_ids("x where small == -3")[0] == [8])
     check("double field: numeric strings and integers", conv_ids("x where d > 2.4 and d < 3.5")[0] == [1, 2])
