@@ -647,6 +647,8 @@ static int feed_sorted(sorter *s)
     for (size_t k = 0; k < s->nsrc; k++) {
         eqlite_reader_options o;
         eng_reader_options(e, &o, s->src[k].name);
+        if (s->src[k].copy) /* ECS documents already: a profile run on its own output can lose fields */
+            o.source = "none";
         char err[512];
         if (eqlite_reader_open_memory(s->line_buf, s->line_cap, &o, &s->src[k].reader, err, sizeof err) != EQLITE_OK) {
             fprintf(stderr, "eqlite: %s: %s\n", s->src[k].name, err);

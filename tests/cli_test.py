@@ -327,10 +327,34 @@ tests:
     field_checks(tmp, path)
     test_failure_shows_the_first_difference(tmp)
     ids_whatever_the_path_spelling(tmp, path)
+    sorted_copies_are_not_converted_twice(tmp)
     bom = write(os.path.join(tmp, "bom.eql"), b"\xef\xbb\xbfprocess where process.name == \"cmd.exe\"\n", "wb")
     r = run(["check", bom])
     check("a rule file that starts with a UTF-8 byte order mark reads", r.returncode == 0, repr(r))
     check("... and runs", len(lines(run(["query", "-f", bom, path]))) == 3)
+
+
+def sorted_copies_are_not_converted_twice(tmp):
+    """A .gz file that sequences need sorted is copied, its records converted
+    to ECS, and read again from the copy: read as raw records again, the
+    Sysmon profile ran on its own output and lost process.* (event 24)."""
+    raw = [{"@timestamp": "2021-02-25T15:04:4%d.000Z" % k, "winlog": {
+        "channel": "Microsoft-Windows-Sysmon/Operational", "provider_name": "Microsoft-Windows-Sysmon",
+        "event_id": "24", "event_data": {"Image": "C:\\Windows\\System32\\cmd.exe", "ProcessId": "21%d" % k}}}
+        for k in (2, 1)]
+    text = "".join(json.dumps(r) + "\n" for r in raw)
+    plain = write(os.path.join(tmp, "sysmon24.ndjson"), text)
+    gz = os.path.join(tmp, "sysmon24.ndjson.gz")
+    with gzip.open(gz, "wt") as f:
+        f.write(text)
+    rules = write(os.path.join(tmp, "sysmon24-rules.jsonl"), "".join(json.dumps({"id": i, "query": q}) + "\n" for i, q in (
+        ("name", 'any where process.name == "cmd.exe"'), ("seq", "sequence [any where true] [any where true]"))))
+    want = run(["query", "-r", rules, plain])
+    got = run(["query", "-r", rules, gz])
+    check("a sorted .gz copy is read as the ECS it holds: the same results as the file (a profile ran twice)",
+          want.returncode == 0 and got.stdout == want.stdout and
+          [json.loads(l)["rule_id"] for l in lines(want)] == ["name", "name", "seq"],
+          repr((want.stdout[:300], got.stdout[:300])))
 
 
 def test_failure_shows_the_first_difference(tmp):
