@@ -144,8 +144,8 @@ struct PlanCache {
 };
 
 PlanCache &plan_cache() {
-    static PlanCache cache;
-    return cache;
+    static PlanCache *cache = new PlanCache; // never destroyed: readers on other threads may outlive exit()
+    return *cache;
 }
 
 } // namespace
