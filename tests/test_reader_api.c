@@ -287,76 +287,97 @@ static void shared_evtx(char *out, size_t cap, const char *name)
     cr_skip_test("../shared is absent (set EQLITE_SHARED_DIR): no EVTX samples");
 }
 
+/* The two EVTX samples the tests below read, and the records each gives alone. */
+enum { EVTX_MOST = 200 };
+typedef struct evtx_samples {
+    char paths[2][4096];
+    eqlite_schema *schema;
+    eqlite_reader_options o;
+    char *alone[2][EVTX_MOST];
+    size_t n[2];
+} evtx_samples;
+
+static evtx_samples *evtx_samples_new(void)
+{
+    evtx_samples *s = calloc(1, sizeof *s);
+    cr_assert(s);
+    shared_evtx(s->paths[0], sizeof s->paths[0], "sysmon-9.01.evtx");
+    shared_evtx(s->paths[1], sizeof s->paths[1], "sysmon-10.2-dns.evtx");
+    s->schema = schema_of(NULL, NULL);
+    s->o = (eqlite_reader_options){.schema = s->schema, .timestamp_field = ""};
+    return s;
+}
+
+static void evtx_samples_free(evtx_samples *s)
+{
+    for (int f = 0; f < 2; f++)
+        for (size_t k = 0; k < s->n[f]; k++)
+            free(s->alone[f][k]);
+    eqlite_schema_free(s->schema);
+    free(s);
+}
+
 /* Each EVTX reader has a process of its own for libevtx (a finished one
  * serves the next file): readers used side by side, or one after another on
  * the same process, give what each gives alone. */
 Test(reader_api, evtx_readers_side_by_side_give_what_each_gives_alone)
 {
-    char paths[2][4096];
-    shared_evtx(paths[0], sizeof paths[0], "sysmon-9.01.evtx");
-    shared_evtx(paths[1], sizeof paths[1], "sysmon-10.2-dns.evtx");
-    eqlite_schema *schema = schema_of(NULL, NULL);
-    eqlite_reader_options o = {.schema = schema, .timestamp_field = ""};
-    enum { MOST = 200 };
-    static char *alone[2][MOST];
-    size_t n[2] = {0, 0};
+    evtx_samples *s = evtx_samples_new();
     for (int round = 0; round < 2; round++) /* the second round reuses the first's processes */
         for (int f = 0; f < 2; f++) {
             eqlite_reader *rd;
             char err[256] = "";
-            cr_assert_eq(eqlite_reader_open_path(paths[f], &o, &rd, err, sizeof err), EQLITE_OK, "%s", err);
+            cr_assert_eq(eqlite_reader_open_path(s->paths[f], &s->o, &rd, err, sizeof err), EQLITE_OK, "%s", err);
             eqlite_event ev;
             eqlite_record rec;
             size_t k = 0;
             for (int st; (st = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF; k++) {
-                cr_assert_eq(st, EQLITE_READ_EVENT, "%s: record %llu: %s", paths[f],
+                cr_assert_eq(st, EQLITE_READ_EVENT, "%s: record %llu: %s", s->paths[f],
                              (unsigned long long)rec.number, rec.reason);
-                cr_assert_lt(k, MOST);
+                cr_assert_lt(k, EVTX_MOST);
                 if (round == 0)
-                    alone[f][k] = copy_of(rec.text, rec.len);
+                    s->alone[f][k] = copy_of(rec.text, rec.len);
                 else
-                    cr_assert(strlen(alone[f][k]) == rec.len && !memcmp(alone[f][k], rec.text, rec.len));
+                    cr_assert(strlen(s->alone[f][k]) == rec.len && !memcmp(s->alone[f][k], rec.text, rec.len));
             }
-            cr_assert_eq(k, round == 0 ? (n[f] = k) : n[f]);
+            cr_assert_eq(k, round == 0 ? (s->n[f] = k) : s->n[f]);
             eqlite_reader_close(rd);
         }
-    cr_assert_eq(n[0], 32);
-    cr_assert_eq(n[1], 156);
+    cr_assert_eq(s->n[0], 32);
+    cr_assert_eq(s->n[1], 156);
     eqlite_reader *rd[2];
     for (int f = 0; f < 2; f++)
-        cr_assert_eq(eqlite_reader_open_path(paths[f], &o, &rd[f], NULL, 0), EQLITE_OK);
+        cr_assert_eq(eqlite_reader_open_path(s->paths[f], &s->o, &rd[f], NULL, 0), EQLITE_OK);
     size_t at[2] = {0, 0};
-    while (at[0] < n[0] || at[1] < n[1])
+    while (at[0] < s->n[0] || at[1] < s->n[1])
         for (int f = 0; f < 2; f++) {
             eqlite_event ev;
             eqlite_record rec;
-            if (at[f] == n[f])
+            if (at[f] == s->n[f])
                 continue;
             cr_assert_eq(eqlite_reader_next(rd[f], &ev, &rec), EQLITE_READ_EVENT);
-            cr_assert(strlen(alone[f][at[f]]) == rec.len && !memcmp(alone[f][at[f]], rec.text, rec.len),
-                      "%s: record %zu differs when read beside the other file", paths[f], at[f] + 1);
+            cr_assert(strlen(s->alone[f][at[f]]) == rec.len && !memcmp(s->alone[f][at[f]], rec.text, rec.len),
+                      "%s: record %zu differs when read beside the other file", s->paths[f], at[f] + 1);
             at[f]++;
         }
     for (int f = 0; f < 2; f++) {
         eqlite_event ev;
         cr_assert_eq(eqlite_reader_next(rd[f], &ev, NULL), EQLITE_READ_EOF);
         eqlite_reader_close(rd[f]);
-        for (size_t k = 0; k < n[f]; k++)
-            free(alone[f][k]);
     }
     /* a reader closed half way kills its process; the next reader is unharmed */
     eqlite_reader *half;
-    cr_assert_eq(eqlite_reader_open_path(paths[1], &o, &half, NULL, 0), EQLITE_OK);
+    cr_assert_eq(eqlite_reader_open_path(s->paths[1], &s->o, &half, NULL, 0), EQLITE_OK);
     eqlite_event ev;
     cr_assert_eq(eqlite_reader_next(half, &ev, NULL), EQLITE_READ_EVENT);
     eqlite_reader_close(half);
-    cr_assert_eq(eqlite_reader_open_path(paths[0], &o, &half, NULL, 0), EQLITE_OK);
+    cr_assert_eq(eqlite_reader_open_path(s->paths[0], &s->o, &half, NULL, 0), EQLITE_OK);
     size_t k = 0;
     while (eqlite_reader_next(half, &ev, NULL) == EQLITE_READ_EVENT)
         k++;
     cr_assert_eq(k, 32);
     eqlite_reader_close(half);
-    eqlite_schema_free(schema);
+    evtx_samples_free(s);
 }
 
 /* Every record of the EVTX file at `path`, in order, equals `want` (n).
@@ -384,39 +405,29 @@ static bool evtx_reads_as(const char *path, char *const *want, size_t n, const e
  * one socket. The copy requests its file first; the parent asks only then. */
 Test(reader_api, evtx_readers_in_a_forked_copy_do_not_share_the_idle_process, .timeout = 60)
 {
-    char paths[2][4096];
-    shared_evtx(paths[0], sizeof paths[0], "sysmon-9.01.evtx");
-    shared_evtx(paths[1], sizeof paths[1], "sysmon-10.2-dns.evtx");
-    eqlite_schema *schema = schema_of(NULL, NULL);
-    eqlite_reader_options o = {.schema = schema, .timestamp_field = ""};
-    enum { MOST = 200 };
-    static char *alone[2][MOST];
-    size_t n[2] = {0, 0};
+    evtx_samples *s = evtx_samples_new();
     for (int f = 1; f >= 0; f--) { /* file 0 last: its process is the idle one */
         eqlite_reader *rd;
-        cr_assert_eq(eqlite_reader_open_path(paths[f], &o, &rd, NULL, 0), EQLITE_OK);
+        cr_assert_eq(eqlite_reader_open_path(s->paths[f], &s->o, &rd, NULL, 0), EQLITE_OK);
         eqlite_event ev;
         eqlite_record rec;
-        while (eqlite_reader_next(rd, &ev, &rec) == EQLITE_READ_EVENT && n[f] < MOST)
-            alone[f][n[f]++] = copy_of(rec.text, rec.len);
+        while (eqlite_reader_next(rd, &ev, &rec) == EQLITE_READ_EVENT && s->n[f] < EVTX_MOST)
+            s->alone[f][s->n[f]++] = copy_of(rec.text, rec.len);
         eqlite_reader_close(rd);
     }
-    cr_assert(n[0] == 32 && n[1] == 156);
+    cr_assert(s->n[0] == 32 && s->n[1] == 156);
     int asked[2];
     cr_assert_eq(pipe(asked), 0);
     pid_t copy = fork();
     cr_assert_geq(copy, 0);
     if (copy == 0) /* its request is out before the parent asks */
-        _exit(evtx_reads_as(paths[1], alone[1], n[1], &o, asked[1]) ? 0 : 1);
+        _exit(evtx_reads_as(s->paths[1], s->alone[1], s->n[1], &s->o, asked[1]) ? 0 : 1);
     char c;
     cr_assert_eq(read(asked[0], &c, 1), 1);
-    bool parent_same = evtx_reads_as(paths[0], alone[0], n[0], &o, -1);
+    bool parent_same = evtx_reads_as(s->paths[0], s->alone[0], s->n[0], &s->o, -1);
     int status = 0;
     cr_assert_eq(waitpid(copy, &status, 0), copy);
     cr_expect(parent_same, "the parent reads its own file's records");
     cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the forked copy reads its own file's records");
-    for (int f = 0; f < 2; f++)
-        for (size_t k = 0; k < n[f]; k++)
-            free(alone[f][k]);
-    eqlite_schema_free(schema);
+    evtx_samples_free(s);
 }
