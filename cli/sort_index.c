@@ -434,8 +434,6 @@ static int index_source(sorter *s, size_t k, const char *path)
     eqlite_reader_stats rs;
     eqlite_reader_stats_get(rd, &rs);
     e->totals.bytes += rs.bytes_out;
-    if (!src->copy) /* pass 2 reads these records again, as they are */
-        eng_uncount_sources(e, rd);
     if (status == 0 && src->lines && fflush(src->lines) != 0) {
         fprintf(stderr, "eqlite: cannot write a temporary copy of %s: %s\n", src->name, strerror(errno));
         status = 2;
@@ -699,8 +697,9 @@ static int feed_sorted(sorter *s)
 static void sorter_free(sorter *s)
 {
     for (size_t k = 0; k < s->nsrc; k++) {
-        if (s->src[k].copy) /* pass 1 saw the records as they came, pass 2 their ECS copies */
-            eng_uncount_sources(s->e, s->src[k].reader);
+        /* pass 1 counted every record, as one pass does; pass 2 reads the
+         * indexed ones again (or their ECS copies) */
+        eng_uncount_sources(s->e, s->src[k].reader);
         eqlite_reader_close(s->src[k].reader);
         if (s->src[k].fd >= 0)
             close(s->src[k].fd);

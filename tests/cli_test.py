@@ -328,6 +328,7 @@ tests:
     test_failure_shows_the_first_difference(tmp)
     ids_whatever_the_path_spelling(tmp, path)
     sorted_copies_are_not_converted_twice(tmp)
+    sources_counted_alike_sorted_or_not(tmp)
     bom = write(os.path.join(tmp, "bom.eql"), b"\xef\xbb\xbfprocess where process.name == \"cmd.exe\"\n", "wb")
     r = run(["check", bom])
     check("a rule file that starts with a UTF-8 byte order mark reads", r.returncode == 0, repr(r))
@@ -355,6 +356,29 @@ def sorted_copies_are_not_converted_twice(tmp):
           want.returncode == 0 and got.stdout == want.stdout and
           [json.loads(l)["rule_id"] for l in lines(want)] == ["name", "name", "seq"],
           repr((want.stdout[:300], got.stdout[:300])))
+
+
+def sources_counted_alike_sorted_or_not(tmp):
+    """--stats counts each record's source once, bad ones too, whether the
+    file runs in one pass or is sorted first (a sorted plain file counted
+    only the records pass 2 read again: 0 where one pass said 1)."""
+    text = "".join(json.dumps(r) + "\n" for r in (
+        {"@timestamp": "2024-05-01T00:00:02Z", "event": {"category": "process"}},
+        {"event": {"category": "process"}, "no": "timestamp"},
+        {"@timestamp": "2024-05-01T00:00:01Z", "event": {"category": "process"}}))
+    plain = write(os.path.join(tmp, "sources.ndjson"), text)
+    gz = os.path.join(tmp, "sources.ndjson.gz")
+    with gzip.open(gz, "wt") as f:
+        f.write(text)
+
+    def sources(*args):
+        err = run(["query", "--stats"] + list(args)).stderr.decode()
+        return [l for l in err.splitlines() if l.startswith("sources:")]
+    one = sources("any where true", plain)
+    seq = "sequence [any where true] [any where true]"
+    check("--stats: the same source counts in one pass, sorted, and sorted from a .gz copy",
+          len(one) == 1 and sources(seq, plain) == one and sources(seq, gz) == one,
+          repr((one, sources(seq, plain), sources(seq, gz))))
 
 
 def test_failure_shows_the_first_difference(tmp):
