@@ -57,40 +57,46 @@ typedef struct slot {
     bool writing;     /* split runs: this chunk's thread became the writer while reading it */
 } slot;
 
+/* The fields are grouped by who writes them, and how often: a line one
+ * thread writes per event and another reads per event would bounce between
+ * their cores on every event. */
 typedef struct par {
+    /* set before the threads start */
     eng *e;
     const char *path;
     const char *data;
     size_t size;
-    pthread_mutex_t mu;
+    bool cpu_split;      /* EQLITE_CPU_SPLIT: time the two stages per thread */
+    eng_runner *ordered; /* split runs: the ordered rules, fed by the writer in order */
+    size_t mark_words;   /* split runs: words of one event's marks, at most */
+    uint64_t *no_marks;  /* split runs: the marks of an event that marks no ordered rule (zeros) */
+    uint64_t window;     /* chunks in flight at most (slots used) */
+    /* written once per chunk, under the lock or atomically */
+    _Alignas(64) pthread_mutex_t mu;
     pthread_cond_t cv;
     size_t next_start;
     uint64_t next_index, emit_index;
-    /* Lines are counted only when a bad record must be reported. */
-    size_t counted_to;
-    uint64_t counted_lines;
-    size_t swept; /* input before this has been dropped after emission */
     bool stop;
     bool no_runner; /* a worker could not start its matchers */
     bool writing;   /* a thread is writing chunk emit_index */
     int status;     /* the first failure that stopped the run */
-    bool cpu_split; /* EQLITE_CPU_SPLIT: time the two stages per thread */
     double cpu_chunks, cpu_write; /* seconds of thread CPU in each stage, all threads */
     double idle;                  /* seconds threads waited for work, all threads (wall) */
-    uint64_t handed, handed_marks; /* split runs: events handed to the ordered rules, words of their marks */
-    uint64_t handed_bare;          /* split runs: events handed with their time alone */
-    uint64_t handed_unread, reread; /* split runs: marked events handed without fields, and read again */
     /* split runs: workers copy every marked event's fields, since the last
      * chunk read too many again (the sequences they could feed held partials) */
     bool copy_all;
-    eqlite_reader *rereader; /* split runs: reads events again from the mapping */
-    eng_runner *ordered; /* split runs: the ordered rules, fed here in order */
-    size_t mark_words;   /* split runs: words of one event's marks, at most */
-    uint64_t *no_marks;  /* split runs: the marks of an event that marks no ordered rule (zeros) */
-    uint64_t window;     /* chunks in flight at most (slots used) */
-    event_view view;
+    /* the writer's alone, written per event */
+    _Alignas(64) event_view view;
     eq_strbuf seq_out, seq_tags; /* the ordered rules' results for one event */
-    slot slots[WINDOW];
+    /* Lines are counted only when a bad record must be reported. */
+    size_t counted_to;
+    uint64_t counted_lines;
+    size_t swept; /* input before this has been dropped after emission */
+    uint64_t handed, handed_marks; /* split runs: events handed to the ordered rules, words of their marks */
+    uint64_t handed_bare;          /* split runs: events handed with their time alone */
+    uint64_t handed_unread, reread; /* split runs: marked events handed without fields, and read again */
+    eqlite_reader *rereader; /* split runs: reads events again from the mapping */
+    slot slots[WINDOW];      /* each starts with a line of padding */
 } par;
 
 bool eng_can_split(const char *path)
@@ -670,9 +676,12 @@ static void free_slots(par *p)
 
 int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
 {
-    par *p = calloc(1, sizeof *p);
+    /* aligned as its groups are: calloc aligns to 16 bytes only */
+    size_t bytes = (sizeof(par) + _Alignof(par) - 1) / _Alignof(par) * _Alignof(par);
+    par *p = aligned_alloc(_Alignof(par), bytes);
     if (!p)
         return eng_out_of_memory("starting the run");
+    memset(p, 0, bytes);
     p->e = e;
     p->path = path;
     p->ordered = ordered;
