@@ -31,6 +31,7 @@
 #include "event_copy.h"
 
 #define CHUNK_BYTES ((size_t)4 << 20)
+#define LAST_CHUNK_BYTES ((size_t)256 << 10) /* the smallest, at the end of the file */
 #define WINDOW 6
 
 enum { SLOT_FREE, SLOT_TAKEN, SLOT_DONE };
@@ -71,6 +72,7 @@ typedef struct par {
     size_t mark_words;   /* split runs: words of one event's marks, at most */
     uint64_t *no_marks;  /* split runs: the marks of an event that marks no ordered rule (zeros) */
     uint64_t window;     /* chunks in flight at most (slots used) */
+    size_t jobs;
     /* written once per chunk, under the lock or atomically */
     _Alignas(64) pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -350,7 +352,11 @@ static slot *take(par *p)
     s->index = p->next_index++;
     s->data = p->data;
     s->start = p->next_start;
-    s->end = s->start + CHUNK_BYTES < p->size ? s->start + CHUNK_BYTES : p->size;
+    /* chunks shrink near the end, so that no thread waits long with nothing
+     * left to take while another finishes a full chunk alone */
+    size_t bytes = (p->size - s->start) / (2 * p->jobs);
+    bytes = bytes > CHUNK_BYTES ? CHUNK_BYTES : bytes < LAST_CHUNK_BYTES ? LAST_CHUNK_BYTES : bytes;
+    s->end = p->size - s->start > bytes ? s->start + bytes : p->size;
     const char *nl = s->end < p->size ? memchr(p->data + s->end, '\n', p->size - s->end) : NULL;
     s->end = nl ? (size_t)(nl - p->data) + 1 : p->size;
     s->events = s->bad = s->matches = 0;
@@ -686,6 +692,7 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
     p->path = path;
     p->ordered = ordered;
     p->window = (uint64_t)jobs + 2 < WINDOW ? (uint64_t)jobs + 2 : WINDOW;
+    p->jobs = (size_t)jobs;
     p->mark_words = ordered ? eqlite_ruleset_marks_words(e->rs) : 0;
     if (ordered && !(p->no_marks = calloc(p->mark_words + 1, sizeof *p->no_marks))) {
         free(p);
