@@ -693,14 +693,25 @@ static int fed(eng_runner *r, eqlite_status st, const eqlite_record *rec)
 }
 
 int eng_runner_feed_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks,
-                         size_t *nmarks)
+                         size_t *nmarks, bool idle)
 {
     const uint64_t *other = r->e->sides[r->side == ENG_PLAIN ? ENG_ORDERED - 1 : ENG_PLAIN - 1].rules;
     /* stopped: the other side may go on, so its marks still come (its own
      * rules run unheard: marks of every rule would run them there too) */
-    return fed(r, eqlite_scanner_match_mark(r->sc, ev, other, marks, nmarks, r->stopped ? NULL : on_rule_result, r),
+    eqlite_rule_callback cb = r->stopped ? NULL : on_rule_result;
+    return fed(r,
+               idle ? eqlite_scanner_match_mark_idle(r->sc, ev, other, marks, nmarks, cb, r)
+                    : eqlite_scanner_match_mark(r->sc, ev, other, marks, nmarks, cb, r),
                rec);
 }
+
+int eng_runner_mark_ordered(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks,
+                            size_t *nmarks)
+{
+    return fed(r, eqlite_scanner_mark_rules(r->sc, ev, r->e->sides[ENG_ORDERED - 1].rules, marks, nmarks), rec);
+}
+
+bool eng_runner_holds_partials(const eng_runner *r) { return r->sc && eqlite_scanner_holds_partials(r->sc); }
 
 int eng_runner_feed_indexed(eng_runner *r, eng_runner *index, const eqlite_event *ev, const eqlite_record *rec)
 {

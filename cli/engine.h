@@ -242,9 +242,18 @@ void eng_runner_set_out(eng_runner *r, eq_strbuf *out);
 int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec);
 /* eng_runner_feed by a runner over one side of the split, which also
  * writes the event's marks for the other side: up to
- * eqlite_ruleset_marks_words(e->rs) words, *nmarks of them used. */
+ * eqlite_ruleset_marks_words(e->rs) words, *nmarks of them used. `idle`:
+ * the marks of rules holding no partial alone (cheaper; enough while the
+ * other side holds none, else eng_runner_mark_ordered marks it again). */
 int eng_runner_feed_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks,
-                         size_t *nmarks);
+                         size_t *nmarks, bool idle);
+/* The ordered side's full marks of an event, made by its own runner
+ * between two feeds. 0, or 2 on an engine error. */
+int eng_runner_mark_ordered(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks,
+                            size_t *nmarks);
+/* Whether some sequence of r holds partials (marks of the idle plane
+ * alone then do not serve it). */
+bool eng_runner_holds_partials(const eng_runner *r);
 /* eng_runner_feed with the event's marks from eng_runner_feed_mark (a runner
  * over the other side of the split; marks NULL: it marks the event itself). */
 int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks);

@@ -703,73 +703,73 @@ size_t eqlite_ruleset_marks_words(const eqlite_ruleset *rs)
     return rs && rs->finished ? marks_header(rs->plane_words) + MARK_PLANES * rs->plane_words : 0;
 }
 
-/* Marks being written for some rules (keep; NULL: all) as the pending
- * planes are folded, word by word. */
-typedef struct marks_export {
-    const uint64_t *keep;
-    uint64_t *marks;
-    size_t n; /* words written */
-} marks_export;
+/* The pending planes folded into marks for some rules (keep; NULL: all),
+ * as match_pending folds them, with the live plane or without (`live`);
+ * pending is left as it was. Returns the words written, 0 when no rule is
+ * marked (the header is then zero). */
+static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, bool live, uint64_t *marks);
 
-static void export_begin(const eqlite_scanner *sc, marks_export *x, const uint64_t *keep, uint64_t *marks)
+/* The idle plane alone, for the rules in keep: each word's guards in one
+ * pass without a branch (the compiler makes it vector code), then the
+ * words some rule is marked in (few) packed. As export_marks. */
+static size_t export_idle(const eqlite_scanner *sc, const uint64_t *restrict keep, uint64_t *restrict marks)
 {
-    size_t head = marks_header(sc->rs->plane_words);
+    const size_t pw = sc->rs->plane_words;
+    _Static_assert(GUARD_BITS == 4, "one term per guard plane");
+    const uint64_t *restrict p0 = sc->pending, *restrict p1 = p0 + pw, *restrict p2 = p1 + pw, *restrict p3 = p2 + pw;
+    const uint64_t *restrict r1 = sc->rs->required + pw, *restrict r2 = r1 + pw, *restrict r3 = r2 + pw;
+    size_t head = marks_header((uint32_t)pw), n = head;
+    uint64_t *restrict idle = marks + head + pw; /* in full first, past where they are packed */
+    for (size_t w = 0; w < pw; w++)
+        idle[w] = p0[w] & keep[w] & (p1[w] | ~r1[w]) & (p2[w] | ~r2[w]) & (p3[w] | ~r3[w]);
     memset(marks, 0, head * sizeof *marks);
-    *x = (marks_export){keep, marks, head};
+    for (size_t w = 0; w < pw; w++)
+        if (idle[w]) { /* n <= head + w < head + pw + w */
+            marks[n++] = idle[w];
+            marks[w / 64] |= UINT64_C(1) << (w % 64);
+        }
+    return n == head ? 0 : n;
 }
 
-/* Plane word w, read from pending before match_pending changes it: its
- * idle word packed now, its live word kept in full past where the idle
- * ones go (x->n <= head + w) until export_end. */
-static inline void export_word(const eqlite_scanner *sc, marks_export *x, uint32_t w)
+static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, bool live, uint64_t *marks)
 {
+    if (!live && keep)
+        return export_idle(sc, keep, marks);
     const uint32_t pw = sc->rs->plane_words;
     const uint64_t *pending = sc->pending, *required = sc->rs->required;
-    uint64_t *marks = x->marks, kept = x->keep ? x->keep[w] : ~UINT64_C(0), idle = 0, live = 0;
-    if ((pending[w] | pending[pw + w]) & kept) { /* most words: no rule of theirs can run */
-        uint64_t g1 = pending[pw + w], narrowed = g1 | ~required[pw + w];
-        idle = pending[w] & narrowed & kept;
-        live = (pending[w] | g1) & narrowed & kept & sc->sequences[w]; /* revived: g1 */
-        for (uint32_t g = 2; g < GUARD_BITS; g++) {
-            uint64_t holds = pending[g * pw + w] | ~required[g * pw + w];
-            idle &= holds;
-            live &= holds | g1;
+    size_t head = marks_header(pw), n = head;
+    uint64_t *live_at = marks + head + pw; /* live words in full, past where the idle ones are packed */
+    memset(marks, 0, head * sizeof *marks);
+    for (uint32_t w = 0; w < pw; w++) {
+        uint64_t kept = keep ? keep[w] : ~UINT64_C(0), idle = pending[w] & kept, g1 = pending[pw + w];
+        if (!live) { /* the idle plane alone: half the words read */
+            for (uint32_t g = 1; g < GUARD_BITS; g++)
+                idle &= pending[g * pw + w] | ~required[g * pw + w];
+        } else if ((idle | g1) & kept) { /* most words: no rule of theirs can run */
+            uint64_t narrowed = g1 | ~required[pw + w], alive = (pending[w] | g1) & narrowed & kept & sc->sequences[w];
+            idle &= narrowed; /* alive: revived by g1 */
+            for (uint32_t g = 2; g < GUARD_BITS; g++) {
+                uint64_t holds = pending[g * pw + w] | ~required[g * pw + w];
+                idle &= holds;
+                alive &= holds | g1;
+            }
+            live_at[w] = alive;
+        } else {
+            live_at[w] = 0;
+        }
+        if (idle) { /* n <= head + w: below live_at */
+            marks[n++] = idle;
+            marks[w / 64] |= UINT64_C(1) << (w % 64);
         }
     }
-    if (idle) {
-        marks[x->n++] = idle;
-        marks[w / 64] |= UINT64_C(1) << (w % 64);
-    }
-    marks[marks_header(pw) + pw + w] = live;
-}
-
-/* The live words packed after the idle ones. Returns the words written, 0
- * when no rule is marked (the header is then zero). */
-static size_t export_end(const eqlite_scanner *sc, marks_export *x)
-{
-    const uint32_t pw = sc->rs->plane_words;
-    size_t head = marks_header(pw);
-    uint64_t *marks = x->marks;
-    for (uint32_t w = 0; w < pw; w++) {
-        uint64_t live = marks[head + pw + w]; /* read before marks[n], n <= head + pw + w, is written */
-        if (live) {
-            marks[x->n++] = live;
+    for (uint32_t w = 0; live && w < pw; w++) {
+        uint64_t alive = live_at[w]; /* read before marks[n], n <= head + pw + w, is written */
+        if (alive) {
+            marks[n++] = alive;
             marks[(pw + w) / 64] |= UINT64_C(1) << ((pw + w) % 64);
         }
     }
-    return x->n == head ? 0 : x->n; /* none: all-zero marks say it */
-}
-
-/* The pending planes folded into marks for some rules (keep; NULL: all),
- * as match_pending folds them; pending is left as it was. Returns the words
- * written, 0 when no rule is marked (the header is then zero). */
-static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, uint64_t *marks)
-{
-    marks_export x;
-    export_begin(sc, &x, keep, marks);
-    for (uint32_t w = 0; w < sc->rs->plane_words; w++)
-        export_word(sc, &x, w);
-    return export_end(sc, &x);
+    return n == head ? 0 : n; /* none: all-zero marks say it */
 }
 
 /* Runs the rules the planes in sc->pending (gathered for ev) make ready,
@@ -829,23 +829,44 @@ eqlite_status eqlite_scanner_match_indexed(eqlite_scanner *sc, eqlite_scanner *i
 
 eqlite_status eqlite_scanner_mark(eqlite_scanner *sc, const eqlite_event *ev, uint64_t *marks)
 {
-    if (!sc || !marks || !eq_event_usable(ev))
+    size_t nmarks;
+    return eqlite_scanner_mark_rules(sc, ev, NULL, marks, &nmarks);
+}
+
+eqlite_status eqlite_scanner_mark_rules(eqlite_scanner *sc, const eqlite_event *ev, const uint64_t *for_rules,
+                                        uint64_t *marks, size_t *nmarks)
+{
+    if (!sc || !marks || !nmarks || !eq_event_usable(ev))
         return EQLITE_EMISUSE;
     gather(sc, ev);
-    export_marks(sc, NULL, marks);
+    *nmarks = export_marks(sc, for_rules, true, marks);
     memset(sc->pending, 0, sc->nwords * sizeof *sc->pending);
     return sc->fold.error ? eq_scratch_take_error(&sc->fold) : EQLITE_OK;
+}
+
+static eqlite_status match_mark(eqlite_scanner *sc, const eqlite_event *ev, const uint64_t *for_rules, bool live,
+                                uint64_t *marks, size_t *nmarks, eqlite_rule_callback cb, void *user)
+{
+    if (!sc || !marks || !nmarks || !eq_event_usable(ev))
+        return EQLITE_EMISUSE;
+    gather(sc, ev);
+    *nmarks = export_marks(sc, for_rules, live, marks);
+    return match_pending(sc, ev, cb, user);
 }
 
 eqlite_status eqlite_scanner_match_mark(eqlite_scanner *sc, const eqlite_event *ev, const uint64_t *for_rules,
                                         uint64_t *marks, size_t *nmarks, eqlite_rule_callback cb, void *user)
 {
-    if (!sc || !marks || !nmarks || !eq_event_usable(ev))
-        return EQLITE_EMISUSE;
-    gather(sc, ev);
-    *nmarks = export_marks(sc, for_rules, marks);
-    return match_pending(sc, ev, cb, user);
+    return match_mark(sc, ev, for_rules, true, marks, nmarks, cb, user);
 }
+
+eqlite_status eqlite_scanner_match_mark_idle(eqlite_scanner *sc, const eqlite_event *ev, const uint64_t *for_rules,
+                                             uint64_t *marks, size_t *nmarks, eqlite_rule_callback cb, void *user)
+{
+    return match_mark(sc, ev, for_rules, false, marks, nmarks, cb, user);
+}
+
+int eqlite_scanner_holds_partials(const eqlite_scanner *sc) { return sc && sc->nlive; }
 
 eqlite_status eqlite_scanner_match_marked(eqlite_scanner *sc, const eqlite_event *ev, const uint64_t *marks,
                                           eqlite_rule_callback cb, void *user)
