@@ -1043,9 +1043,11 @@ static int run_ordered(eng *e, char *const *paths, size_t npaths, int jobs)
     /* Stdin is never sorted (its events come once); plain files are checked
      * cheaply and streamed when in order; .gz files and JSON arrays cannot be
      * checked without reading them, so the sort's first pass does it. */
-    bool stream = any_stdin(paths, npaths), in_order = false;
+    bool stream = any_stdin(paths, npaths), in_order = false, plain = !stream && all_plain(paths, npaths);
     int status = 0;
-    if (!stream && all_plain(paths, npaths) && (status = eng_files_in_order(e, paths, npaths, jobs, &in_order)) != 0)
+    if (!plain)
+        eng_order_check_cancel(e); /* none was begun: the fast check reads plain files only */
+    else if ((status = eng_files_in_order(e, paths, npaths, jobs, &in_order)) != 0)
         return status;
     if (in_order && !stream && jobs > 1 && e->opt.limits.size == 0)
         status = parallel_all(e, paths, npaths, jobs);
@@ -1062,6 +1064,7 @@ int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
     e->place.nfiles = npaths;
     if (e->ordered)
         return run_ordered(e, paths, npaths, jobs);
+    eng_order_check_cancel(e); /* no rule needs order */
     eng_runner *r = NULL;
     int status = 0;
     for (size_t k = 0; k < npaths && status == 0 && !e->stopped; k++) {
@@ -1105,6 +1108,7 @@ int eng_run_memory(eng *e, const char *data, size_t len, const char *display_nam
 
 void eng_free(eng *e)
 {
+    eng_order_check_cancel(e); /* the rules did not compile, say */
     for (size_t k = 0; k < e->nrules; k++) {
         free(e->rules[k].id);
         free(e->rules[k].name);

@@ -152,6 +152,8 @@ typedef struct eng_malformed {
 
 #define ENG_MAX_SOURCES 64 /* profiles the sources line names */
 
+typedef struct eng_early_check eng_early_check;
+
 typedef struct eng {
     eng_options opt;
     eng_bad_kind bad_kinds[ENG_BAD_KINDS];
@@ -193,6 +195,7 @@ typedef struct eng {
     eqlite_stats *state; /* per rule: sequence / sample state at the end (NULL until a run ends) */
     size_t reorder_peak; /* most events waiting in the reorder window at once */
     bool hush; /* no end-of-run notes (bench repeats) */
+    eng_early_check *early_check; /* eng_order_check_begin's, until taken or cancelled */
     bool stopped;
 } eng;
 
@@ -294,6 +297,13 @@ void eng_report_malformed(const eng *e);
  * tiebreaker) order (order_check.c), checked in `jobs` threads when the
  * line starts can tell. 0, or 2 when a file is unreadable. */
 int eng_files_in_order(eng *e, char *const *paths, size_t npaths, int jobs, bool *in_order);
+/* With -j, begins that check (for these very paths) in a thread of its
+ * own, to run while the rules compile on this one (the other core is idle
+ * then); eng_files_in_order finishes it. Nothing begins when the fast check
+ * cannot decide (stdin, gzip, a date format...). */
+void eng_order_check_begin(eng *e, char *const *paths, size_t npaths, int jobs);
+/* Stops and drops a check begun early (the rules need no order). */
+void eng_order_check_cancel(eng *e);
 /* The same for an NDJSON buffer (the reader decides). */
 int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order);
 /* Sorted runs (sort_index.c): every input through an index sorted on
