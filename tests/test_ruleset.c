@@ -265,6 +265,25 @@ static void free_split(fixture *f, eqlite_scanner *plain, eqlite_scanner *seq)
     teardown_fixture(f);
 }
 
+/* The cmd.exe rule and `sequence` (rule index 1, bit 2 of the rule words):
+ * f->sc runs both, for comparison; *plain the first, *seq the sequence. */
+static void cmd_and_sequence(fixture *f, const char *sequence, eqlite_scanner **plain, eqlite_scanner **seq)
+{
+    with_cmd_rule(f);
+    add(f, sequence, "seq");
+    start(f);
+    split_scanners(f, plain, seq);
+    cr_assert_leq(eqlite_ruleset_marks_words(f->rs), 64);
+}
+
+/* A process event named `name` at second s, over fields[NFIELDS]. */
+static eqlite_event process_at(eqlite_value *fields, const char *name, int64_t s)
+{
+    fields[0] = str("process");
+    fields[2] = str(name);
+    return (eqlite_event){fields, NFIELDS, s * 1000000000, {0}, NULL, NULL, 0};
+}
+
 /* The event queries' scanner marks for the sequence's as it matches: an
  * event no sequence guard takes gives no marks (nmarks 0), and all-zero
  * marks still hand a sequence that checks time the event's time, so one
@@ -273,24 +292,19 @@ static void free_split(fixture *f, eqlite_scanner *plain, eqlite_scanner *seq)
 Test(ruleset, match_mark_hands_the_other_side_only_what_it_can_take)
 {
     fixture f = {0};
-    with_cmd_rule(&f);
-    add(&f, "sequence with maxspan=10s [process where process.name == \"a.exe\"] "
-            "![process where process.name == \"b.exe\"]", "seq");
-    start(&f); /* f.sc runs both rules, for comparison */
-    uint64_t seq_rules[1] = {2};
     eqlite_scanner *plain, *seq;
-    split_scanners(&f, &plain, &seq);
+    cmd_and_sequence(&f, "sequence with maxspan=10s [process where process.name == \"a.exe\"] "
+                         "![process where process.name == \"b.exe\"]", &plain, &seq);
+    uint64_t seq_rules[1] = {2}, marks[64], zero[64] = {0};
     size_t nwords = eqlite_ruleset_marks_words(f.rs);
-    uint64_t marks[64], zero[64] = {0};
-    cr_assert_leq(nwords, 64);
     static const struct { const char *name; int64_t s; bool marked; const char *whole; } steps[] = {
         {"a.exe", 1, true, ""},  {"cmd.exe", 2, false, "cmd"}, {"b.exe", 3, true, ""}, /* b.exe came */
         {"a.exe", 4, true, ""},  {"cmd.exe", 20, false, "cmd seq"}, /* no b.exe in 10 s */
         {"b.exe", 21, true, ""},
     };
     for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
-        eqlite_value fields[NFIELDS] = {str("process"), {0}, str(steps[i].name), {0}};
-        eqlite_event ev = {fields, NFIELDS, steps[i].s * 1000000000, {0}, NULL, NULL, 0};
+        eqlite_value fields[NFIELDS] = {{0}};
+        eqlite_event ev = process_at(fields, steps[i].name, steps[i].s);
         hits whole = {{0}, 0, 0}, split = {{0}, 0, 0};
         cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect, &whole), EQLITE_OK);
         size_t used = SIZE_MAX;
@@ -315,15 +329,10 @@ Test(ruleset, match_mark_hands_the_other_side_only_what_it_can_take)
 Test(ruleset, idle_marks_serve_until_a_sequence_holds_partials)
 {
     fixture f = {0};
-    with_cmd_rule(&f);
-    add(&f, "sequence with maxspan=10s [process where process.name == \"a.exe\"] "
-            "[process where process.name == \"b.exe\"]", "seq");
-    start(&f); /* f.sc runs both rules, for comparison */
-    uint64_t seq_rules[1] = {2};
     eqlite_scanner *plain, *seq;
-    split_scanners(&f, &plain, &seq);
-    uint64_t marks[64], zero[64] = {0};
-    cr_assert_leq(eqlite_ruleset_marks_words(f.rs), 64);
+    cmd_and_sequence(&f, "sequence with maxspan=10s [process where process.name == \"a.exe\"] "
+                         "[process where process.name == \"b.exe\"]", &plain, &seq);
+    uint64_t seq_rules[1] = {2}, marks[64], zero[64] = {0};
     static const struct { const char *name; int64_t s; bool held, idle; const char *whole; } steps[] = {
         {"b.exe", 1, false, false, ""},      /* a second term, nothing held: no idle mark */
         {"a.exe", 2, false, true, ""},       /* starts a partial */
@@ -336,8 +345,8 @@ Test(ruleset, idle_marks_serve_until_a_sequence_holds_partials)
     };
     size_t held = 0;
     for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
-        eqlite_value fields[NFIELDS] = {str("process"), {0}, str(steps[i].name), {0}};
-        eqlite_event ev = {fields, NFIELDS, steps[i].s * 1000000000, {0}, NULL, NULL, 0};
+        eqlite_value fields[NFIELDS] = {{0}};
+        eqlite_event ev = process_at(fields, steps[i].name, steps[i].s);
         hits whole = {{0}, 0, 0}, split = {{0}, 0, 0};
         cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect, &whole), EQLITE_OK);
         size_t used = SIZE_MAX;
@@ -362,14 +371,10 @@ Test(ruleset, idle_marks_serve_until_a_sequence_holds_partials)
 Test(ruleset, marks_say_when_the_matching_side_needs_the_event_fields)
 {
     fixture f = {0};
-    with_cmd_rule(&f);
-    add(&f, "sequence [process where process.name == \"a.exe\"] [process where process.name == \"b.exe\"]", "seq");
-    start(&f); /* f.sc runs both rules, for comparison */
-    uint64_t seq_rules[1] = {2};
     eqlite_scanner *plain, *seq;
-    split_scanners(&f, &plain, &seq);
-    uint64_t marks[64], zero[64] = {0};
-    cr_assert_leq(eqlite_ruleset_marks_words(f.rs), 64);
+    cmd_and_sequence(&f, "sequence [process where process.name == \"a.exe\"] [process where process.name == \"b.exe\"]",
+                     &plain, &seq);
+    uint64_t seq_rules[1] = {2}, marks[64], zero[64] = {0};
     static const struct { const char *name; bool idle, needed; const char *whole; } steps[] = {
         {"b.exe", false, false, ""},   /* a second term, and nothing held */
         {"a.exe", true, true, ""},     /* starts a partial */
@@ -378,8 +383,8 @@ Test(ruleset, marks_say_when_the_matching_side_needs_the_event_fields)
         {"b.exe", false, false, ""},   /* nothing held again */
     };
     for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
-        eqlite_value fields[NFIELDS] = {str("process"), {0}, str(steps[i].name), {0}}, none[NFIELDS] = {{0}};
-        eqlite_event ev = {fields, NFIELDS, ((int64_t)i + 1) * 1000000000, {0}, NULL, NULL, 0};
+        eqlite_value fields[NFIELDS] = {{0}}, none[NFIELDS] = {{0}};
+        eqlite_event ev = process_at(fields, steps[i].name, (int64_t)i + 1);
         eqlite_event bare = {none, NFIELDS, ev.timestamp, {0}, NULL, NULL, 0};
         hits whole = {{0}, 0, 0}, split = {{0}, 0, 0};
         cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect, &whole), EQLITE_OK);
