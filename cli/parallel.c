@@ -749,8 +749,8 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
                 p->idle);
     if (p->cpu_split && ordered)
         fprintf(stderr, "eqlite: cpu split: %llu events handed over to the writer (the rest fed as read), %.1f words "
-                        "of marks each (%zu at most), %.1f%% with no field, %.1f%% with their time alone though marked "
-                        "(%llu read again)\n",
+                        "of marks each (%zu at most), %.1f%% with none, %.1f%% to read again while a sequence holds "
+                        "partials (%llu read again)\n",
                 (unsigned long long)p->handed, p->handed ? (double)p->handed_marks / (double)p->handed : 0.0,
                 p->mark_words, p->handed ? 100.0 * (double)p->handed_bare / (double)p->handed : 0.0,
                 p->handed ? 100.0 * (double)p->handed_unread / (double)p->handed : 0.0,

@@ -213,7 +213,7 @@ def main(tmp):
     one = run(["query", "-r", rare_rules, "-j", "1", rare_starts])
     two = subprocess.run([BIN, "query", "--no-ecs", "-r", rare_rules, "-j", "2", rare_starts], capture_output=True,
                          env=dict(os.environ, EQLITE_CPU_SPLIT="1"))
-    handed = re.search(rb"(\d+) events handed over.*, ([\d.]+)% with their time alone though marked \((\d+) read again",
+    handed = re.search(rb"(\d+) events handed over.*, ([\d.]+)% to read again while a sequence holds partials \((\d+) read again",
                        two.stderr)
     time_alone = int(handed.group(1)) * float(handed.group(2)) / 100 if handed else 0
     check("-j 2 reads again an event handed with its time alone when a sequence holds a partial",
