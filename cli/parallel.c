@@ -365,7 +365,7 @@ static slot *take(par *p)
     s->start = p->next_start;
     /* chunks shrink near the end, so that no thread waits long with nothing
      * left to take while another finishes a full chunk alone */
-    size_t bytes = (p->size - s->start) / (2 * p->jobs);
+    size_t bytes = p->jobs > 1 ? (p->size - s->start) / (2 * p->jobs) : CHUNK_BYTES;
     bytes = bytes > CHUNK_BYTES ? CHUNK_BYTES : bytes < LAST_CHUNK_BYTES ? LAST_CHUNK_BYTES : bytes;
     s->end = p->size - s->start > bytes ? s->start + bytes : p->size;
     const char *nl = s->end < p->size ? memchr(p->data + s->end, '\n', p->size - s->end) : NULL;
