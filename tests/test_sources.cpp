@@ -836,3 +836,14 @@ Test(sources, a_record_of_another_shape_after_a_run_is_detected_afresh) {
     }
     eqlite_schema_free(schema);
 }
+
+Test(sources, a_copied_object_takes_every_field_under_it_and_a_delete_drops_a_branch) {
+    // as Elastic's "rename process to process.parent": the fields written
+    // under p so far, to the same paths under q; then q's own parent removed
+    const char *mine = "profile acme\ndetect acme.kind exists\ncopy acme.a p.name\ncopy acme.b p.parent.name\n"
+                       "int acme.n p.pid\ncopy $p q\ndelete $q.parent\n";
+    std::string data = R"({"acme":{"kind":"x","a":"A","b":"B","n":7}})" "\n" R"({"acme":{"kind":"x","b":"B"}})" "\n";
+    std::vector<std::string> want = {R"(acme: {"p":{"name":"A","parent":{"name":"B"},"pid":7},"q":{"name":"A","pid":7}})",
+                                     R"(acme: {"p":{"parent":{"name":"B"}}})"};
+    cr_expect_eq(converted(mine, data), want);
+}
