@@ -847,3 +847,19 @@ Test(sources, a_copied_object_takes_every_field_under_it_and_a_delete_drops_a_br
                                      R"(acme: {"p":{"parent":{"name":"B"}}})"};
     cr_expect_eq(converted(mine, data), want);
 }
+
+Test(sources, a_when_holds_when_one_alternative_holds_all_its_conditions) {
+    // "or" between groups of "and": each group tested alone, in order
+    const char *mine = "profile acme\ndetect acme.kind exists\ncopy acme.v out.v\n"
+                       "when acme.a == 1 and acme.b == 2 or acme.c in [x y] and $out.v exists or acme.d contains mid\n"
+                       "  set r.hit yes\nelse\n  set r.hit no\nend\n";
+    std::string data = R"({"acme":{"kind":"k","a":"1","b":"2"}})" "\n"
+                       R"({"acme":{"kind":"k","a":"1","b":"3","c":"y","v":"V"}})" "\n"
+                       R"({"acme":{"kind":"k","a":"1","b":"3","c":"x"}})" "\n"
+                       R"({"acme":{"kind":"k","c":"z","v":"V"}})" "\n"
+                       R"({"acme":{"kind":"k","a":"2","d":"amidst"}})" "\n";
+    std::vector<std::string> want = {R"(acme: {"r":{"hit":"yes"}})", R"(acme: {"out":{"v":"V"},"r":{"hit":"yes"}})",
+                                     R"(acme: {"r":{"hit":"no"}})", R"(acme: {"out":{"v":"V"},"r":{"hit":"no"}})",
+                                     R"(acme: {"r":{"hit":"yes"}})"};
+    cr_expect_eq(converted(mine, data), want);
+}
