@@ -4,7 +4,6 @@
 
 #include "date.h" // eq_civil_from_days
 
-
 namespace eqio {
 
 ConvertScratch *scratch_new() { return new ConvertScratch(); }
