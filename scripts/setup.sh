@@ -21,6 +21,8 @@ BUILD=${1:-build}
 [ $# -gt 0 ] && shift
 if [ ! -d "$BUILD" ]; then
     meson setup "$BUILD" --buildtype=release "$@" >/dev/null
+elif [ $# -gt 0 ]; then
+    meson configure "$BUILD" "$@" >/dev/null # options given now apply to a directory made before
 fi
 ninja -C "$BUILD" >/dev/null
 echo "built $BUILD"

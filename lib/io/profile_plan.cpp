@@ -10,46 +10,67 @@
 
 #include "io/profile_internal.h"
 
+#include <deque>
+#include <mutex>
+#include <unordered_set>
+
 namespace profile_internal {
 
 namespace {
 
-// Equal, or one a dotted prefix of the other.
-bool related(std::string_view a, std::string_view b) {
-    size_t n = std::min(a.size(), b.size());
-    if (a.compare(0, n, b.substr(0, n)) != 0) return false;
-    return a.size() == b.size() || (a.size() > n ? a[n] : b[n]) == '.';
-}
+// A set of paths that answers "is any member equal to, above or below this
+// path?" in a few hash lookups. A reader's schema can want every ECS field
+// (about two thousand): comparing each op's writes with each of them cost
+// ~4 ms per reader opened.
+struct PathSet {
+    std::deque<std::string> owned;                   // paths added by the plan itself
+    std::vector<std::string_view> list;              // members in the order added
+    std::unordered_set<std::string_view> members;
+    std::unordered_set<std::string_view> ancestors;  // every dotted proper prefix of a member
 
-bool any_related(const std::vector<std::string> &names, std::string_view path) {
-    for (const std::string &n : names)
-        if (related(n, path)) return true;
-    return false;
-}
+    // `path` must outlive the set unless `copy`.
+    bool add(std::string_view path, bool copy) {
+        if (members.count(path)) return false;
+        if (copy) path = owned.emplace_back(path);
+        members.insert(path);
+        list.push_back(path);
+        for (size_t dot = path.find('.'); dot != std::string_view::npos; dot = path.find('.', dot + 1))
+            ancestors.insert(path.substr(0, dot));
+        return true;
+    }
+
+    bool has_at_or_above(std::string_view path) const {
+        if (members.count(path)) return true;
+        for (size_t dot = path.find('.'); dot != std::string_view::npos; dot = path.find('.', dot + 1))
+            if (members.count(path.substr(0, dot))) return true;
+        return false;
+    }
+
+    // Equal to a member, or one a dotted prefix of the other.
+    bool related(std::string_view path) const { return ancestors.count(path) || has_at_or_above(path); }
+};
 
 struct Planner {
-    std::vector<std::string> out, in; // wanted document paths, record paths read by kept ops
+    PathSet out, in; // wanted document paths, record paths read by kept ops
     std::vector<uint8_t> &keep;
     bool changed = false;
 
-    static void add(std::vector<std::string> &names, std::string_view path, bool *changed) {
-        if (std::find(names.begin(), names.end(), path) != names.end()) return;
-        names.emplace_back(path);
-        *changed = true;
-    }
+    void add(PathSet &set, std::string_view path) { changed = set.add(path, true) || changed; }
 
     void take_reads(const Op &op) {
-        for (const std::string &r : op.reads_out) add(out, r, &changed);
-        for (const std::string &r : op.reads_in) add(in, r, &changed);
+        for (const std::string &r : op.reads_out) add(out, r);
+        for (const std::string &r : op.reads_in) add(in, r);
     }
 
     // copy $SRC DST reads under SRC what is wanted under DST.
     void alias(const Op &op) {
         const std::string &src = op.src.path, &dst = op.dst;
-        for (size_t i = 0; i < out.size(); i++) { // `out` grows in the loop
-            std::string q = out[i];
-            if (q.size() >= dst.size() && related(q, dst)) add(out, src + q.substr(dst.size()), &changed);
-            else if (related(q, dst)) add(out, src, &changed); // q lies above DST: all of SRC
+        if (out.has_at_or_above(dst)) add(out, src); // all of SRC
+        if (!out.ancestors.count(dst)) return;        // nothing wanted below DST
+        for (size_t i = 0; i < out.list.size(); i++) { // `list` grows in the loop
+            std::string_view q = out.list[i];
+            if (q.size() > dst.size() && q[dst.size()] == '.' && q.compare(0, dst.size(), dst) == 0)
+                add(out, src + std::string(q.substr(dst.size())));
         }
     }
 
@@ -64,10 +85,10 @@ struct Planner {
                 if (kids && !k) k = true, changed = true, take_reads(op);
             } else if (op.kind == OpKind::Json) {
                 // it makes record paths under its source readable
-                if (!k && any_related(in, op.src.path)) k = true, changed = true, take_reads(op);
+                if (!k && in.related(op.src.path)) k = true, changed = true, take_reads(op);
             } else if (!k) {
                 for (const std::string &w : op.writes)
-                    if (any_related(out, w)) {
+                    if (out.related(w)) {
                         k = true, changed = true, take_reads(op);
                         break;
                     }
@@ -109,6 +130,24 @@ void number(Profile &p, std::vector<Op> &ops) {
     }
 }
 
+// Plans made, by profile serial and wanted paths: readers opened one after
+// another with the same schema (a file each) plan once. A few; oldest out.
+struct PlanCache {
+    struct Entry {
+        uint64_t serial;
+        std::vector<std::string> wanted;
+        std::vector<uint8_t> keep;
+    };
+    static constexpr size_t kEntries = 16;
+    std::mutex lock;
+    std::deque<Entry> entries; // newest last
+};
+
+PlanCache &plan_cache() {
+    static PlanCache *cache = new PlanCache; // never destroyed: readers on other threads may outlive exit()
+    return *cache;
+}
+
 } // namespace
 
 void number_ops(Profile &p) {
@@ -120,8 +159,15 @@ const std::vector<uint8_t> &plan_for(const Profile &p, size_t index, ConvertScra
     fit(s->plans, index + 1);
     std::vector<uint8_t> &keep = s->plans[index];
     if (keep.size() == p.nops + 1) return keep;
+    PlanCache &cache = plan_cache();
+    {
+        std::lock_guard<std::mutex> hold(cache.lock);
+        for (const PlanCache::Entry &e : cache.entries)
+            if (e.serial == p.serial && e.wanted == s->wanted) return keep = e.keep;
+    }
     keep.assign(p.nops + 1, 0); // (one more: never empty once made)
-    Planner pl{s->wanted, {}, keep};
+    Planner pl{{}, {}, keep};
+    for (const std::string &w : s->wanted) pl.out.add(w, false); // s->wanted outlives the planner
     do {
         pl.changed = false;
         pl.visit(p.ops);
@@ -130,6 +176,9 @@ const std::vector<uint8_t> &plan_for(const Profile &p, size_t index, ConvertScra
     // the rest later (a bad record's message shows its whole document).
     size_t kept = static_cast<size_t>(std::count(keep.begin(), keep.end() - 1, 1));
     keep[p.nops] = kept * 4 >= static_cast<size_t>(p.nops) * 3;
+    std::lock_guard<std::mutex> hold(cache.lock);
+    cache.entries.push_back({p.serial, s->wanted, keep});
+    if (cache.entries.size() > PlanCache::kEntries) cache.entries.pop_front();
     return keep;
 }
 
