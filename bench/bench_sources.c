@@ -5,9 +5,11 @@
  *     record, which eqlite's reader does too). Target: within 1.5x.
  *  2. Vendor JSON (SentinelOne, Defender XDR) through its profile, beside the
  *     plain ECS path over the ECS documents of the same records (what the
- *     profile makes). Target: at least 50% of the ECS path.
+ *     profile makes). Target: at least 50% of the ECS path, in this
+ *     process's CPU time (best of the runs; the wall-clock figures are
+ *     printed beside it).
  *
- * Usage: bench_sources [--shared DIR] [--repeat N] [--records N]
+ * Usage: bench_sources [--shared DIR] [--repeat N] [--records N] [--vendor-only]
  * Uses only the public APIs (eqlite.h, eqlite_io.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -31,12 +33,18 @@ static const char RULE[] =
     "  not (process.parent.name : \"dllhost.exe\" and\n"
     "       process.parent.args : \"/Processid:{CA8C87C1-929D-45BA-94DB-EF8E6CB346AD}\")";
 
-static double now(void)
+static double clock_seconds(clockid_t which)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(which, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static double now(void) { return clock_seconds(CLOCK_MONOTONIC); }
+
+/* This process's CPU time: the vendor/ECS ratio is judged on it, since on a
+ * shared machine the wall clock also counts the time other work takes the core. */
+static double cpu_now(void) { return clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }
 
 typedef struct rule_run {
     eqlite_schema *schema;
@@ -208,28 +216,57 @@ static void vendor_vs_ecs(const char *label, const char *path, size_t records, i
     }
     char *vendor = repeat_lines(one, len, records, &vlen);
     char *ecs = to_ecs(vendor, vlen, &elen);
-    double best_v = 1e9, best_e = 1e9;
+    double best_v = 1e9, best_e = 1e9, cpu_v = 1e9, cpu_e = 1e9;
     uint64_t rv = 0, hv = 0, re = 0, he = 0;
     for (int r = 0; r < repeat; r++) { /* alternate, best of each: machines here are shared */
         rule_run run;
         rule_open(&run);
         rv = hv = re = he = 0;
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         run_input(&run, NULL, vendor, vlen, &rv, &hv);
-        double t1 = now();
+        double t1 = now(), c1 = cpu_now();
         run_input(&run, NULL, ecs, elen, &re, &he);
-        double t2 = now();
+        double t2 = now(), c2 = cpu_now();
         rule_close(&run);
         best_v = t1 - t0 < best_v ? t1 - t0 : best_v;
         best_e = t2 - t1 < best_e ? t2 - t1 : best_e;
+        cpu_v = c1 - c0 < cpu_v ? c1 - c0 : cpu_v;
+        cpu_e = c2 - c1 < cpu_e ? c2 - c1 : cpu_e;
     }
-    double v = (double)rv / best_v, e = (double)re / best_e;
+    double v = (double)rv / cpu_v, e = (double)re / cpu_e, wv = (double)rv / best_v, we = (double)re / best_e;
     printf("%-26s profile %9.0f rec/s (%.1f MB/s raw)  ECS path %9.0f rec/s  ratio %5.1f%%  %s  [hits %llu/%llu]\n",
-           label, v, (double)vlen / best_v / 1e6, e, 100.0 * v / e, v >= 0.5 * e ? "ok (>= 50%)" : "BELOW 50%",
+           label, v, (double)vlen / cpu_v / 1e6, e, 100.0 * v / e, v >= 0.5 * e ? "ok (>= 50%)" : "BELOW 50%",
            (unsigned long long)hv, (unsigned long long)he);
+    printf("%-26s   per record, CPU: %.2f us vs %.2f us; wall clock: profile %.0f rec/s, ECS path %.0f rec/s, "
+           "ratio %.1f%%\n",
+           "", 1e6 * cpu_v / (double)rv, 1e6 * cpu_e / (double)re, wv, we, 100.0 * wv / we);
     free(one);
     free(vendor);
     free(ecs);
+}
+
+/* 1. EVTX -> ECS -> rule, beside evtxexport */
+static void evtx_vs_floor(const paths *files, int repeat)
+{
+    uint64_t recs = 0, hits = 0;
+    double t0 = now();
+    for (int r = 0; r < repeat; r++) {
+        rule_run run;
+        rule_open(&run);
+        for (size_t k = 0; k < files->n; k++)
+            run_input(&run, files->v[k], NULL, 0, &recs, &hits);
+        rule_close(&run);
+    }
+    double ours = now() - t0;
+    double floor = evtxexport_seconds(files, repeat);
+    printf("EVTX -> ECS -> rule: %zu files x %d, %llu records, %llu hits: %.0f records/s\n", files->n, repeat,
+           (unsigned long long)recs, (unsigned long long)hits, (double)recs / ours);
+    if (floor > 0)
+        printf("  floor, evtxexport -f xml on the same files: %.0f records/s; eqlite takes %.2fx the floor's time "
+               "(target <= 1.5x)\n",
+               (double)recs / floor, ours / floor);
+    else
+        printf("  floor: evtxexport not found (apt-get install libevtx-utils)\n");
 }
 
 int main(int argc, char **argv)
@@ -237,6 +274,7 @@ int main(int argc, char **argv)
     const char *shared = "../shared";
     int repeat = 5;
     size_t records = 200000;
+    int vendor_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--shared") && i + 1 < argc)
             shared = argv[++i];
@@ -244,8 +282,10 @@ int main(int argc, char **argv)
             repeat = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--records") && i + 1 < argc)
             records = (size_t)atol(argv[++i]);
+        else if (!strcmp(argv[i], "--vendor-only"))
+            vendor_only = 1;
         else {
-            fprintf(stderr, "usage: bench_sources [--shared DIR] [--repeat N] [--records N]\n");
+            fprintf(stderr, "usage: bench_sources [--shared DIR] [--repeat N] [--records N] [--vendor-only]\n");
             return 2;
         }
     }
@@ -258,26 +298,8 @@ int main(int argc, char **argv)
         return 77;
     }
 
-    /* 1. EVTX -> ECS -> rule, beside evtxexport */
-    uint64_t recs = 0, hits = 0;
-    double t0 = now();
-    for (int r = 0; r < repeat; r++) {
-        rule_run run;
-        rule_open(&run);
-        for (size_t k = 0; k < files.n; k++)
-            run_input(&run, files.v[k], NULL, 0, &recs, &hits);
-        rule_close(&run);
-    }
-    double ours = now() - t0;
-    double floor = evtxexport_seconds(&files, repeat);
-    printf("EVTX -> ECS -> rule: %zu files x %d, %llu records, %llu hits: %.0f records/s\n", files.n, repeat,
-           (unsigned long long)recs, (unsigned long long)hits, (double)recs / ours);
-    if (floor > 0)
-        printf("  floor, evtxexport -f xml on the same files: %.0f records/s; eqlite takes %.2fx the floor's time "
-               "(target <= 1.5x)\n",
-               (double)recs / floor, ours / floor);
-    else
-        printf("  floor: evtxexport not found (apt-get install libevtx-utils)\n");
+    if (!vendor_only)
+        evtx_vs_floor(&files, repeat);
 
     /* 2. vendor JSON through a profile vs the plain ECS path */
     char p[4096];

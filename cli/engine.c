@@ -693,14 +693,25 @@ static int fed(eng_runner *r, eqlite_status st, const eqlite_record *rec)
 }
 
 int eng_runner_feed_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks,
-                         size_t *nmarks)
+                         size_t *nmarks, bool idle)
 {
     const uint64_t *other = r->e->sides[r->side == ENG_PLAIN ? ENG_ORDERED - 1 : ENG_PLAIN - 1].rules;
     /* stopped: the other side may go on, so its marks still come (its own
      * rules run unheard: marks of every rule would run them there too) */
-    return fed(r, eqlite_scanner_match_mark(r->sc, ev, other, marks, nmarks, r->stopped ? NULL : on_rule_result, r),
+    eqlite_rule_callback cb = r->stopped ? NULL : on_rule_result;
+    return fed(r,
+               idle ? eqlite_scanner_match_mark_idle(r->sc, ev, other, marks, nmarks, cb, r)
+                    : eqlite_scanner_match_mark(r->sc, ev, other, marks, nmarks, cb, r),
                rec);
 }
+
+int eng_runner_mark_ordered(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks,
+                            size_t *nmarks)
+{
+    return fed(r, eqlite_scanner_mark_rules(r->sc, ev, r->e->sides[ENG_ORDERED - 1].rules, marks, nmarks), rec);
+}
+
+bool eng_runner_holds_partials(const eng_runner *r) { return r->sc && eqlite_scanner_holds_partials(r->sc); }
 
 int eng_runner_feed_indexed(eng_runner *r, eng_runner *index, const eqlite_event *ev, const eqlite_record *rec)
 {
@@ -1040,9 +1051,11 @@ static int run_ordered(eng *e, char *const *paths, size_t npaths, int jobs)
     /* Stdin is never sorted (its events come once); plain files are checked
      * cheaply and streamed when in order; .gz files and JSON arrays cannot be
      * checked without reading them, so the sort's first pass does it. */
-    bool stream = any_stdin(paths, npaths), in_order = false;
+    bool stream = any_stdin(paths, npaths), in_order = false, plain = !stream && all_plain(paths, npaths);
     int status = 0;
-    if (!stream && all_plain(paths, npaths) && (status = eng_files_in_order(e, paths, npaths, jobs, &in_order)) != 0)
+    if (!plain)
+        eng_order_check_cancel(e); /* none was begun: the fast check reads plain files only */
+    else if ((status = eng_files_in_order(e, paths, npaths, jobs, &in_order)) != 0)
         return status;
     if (in_order && !stream && jobs > 1 && e->opt.limits.size == 0)
         status = parallel_all(e, paths, npaths, jobs);
@@ -1059,6 +1072,7 @@ int eng_run(eng *e, char *const *paths, size_t npaths, int jobs)
     e->place.nfiles = npaths;
     if (e->ordered)
         return run_ordered(e, paths, npaths, jobs);
+    eng_order_check_cancel(e); /* no rule needs order */
     eng_runner *r = NULL;
     int status = 0;
     for (size_t k = 0; k < npaths && status == 0 && !e->stopped; k++) {
@@ -1102,6 +1116,7 @@ int eng_run_memory(eng *e, const char *data, size_t len, const char *display_nam
 
 void eng_free(eng *e)
 {
+    eng_order_check_cancel(e); /* the rules did not compile, say */
     for (size_t k = 0; k < e->nrules; k++) {
         free(e->rules[k].id);
         free(e->rules[k].name);

@@ -152,6 +152,8 @@ typedef struct eng_malformed {
 
 #define ENG_MAX_SOURCES 64 /* profiles the sources line names */
 
+typedef struct eng_early_check eng_early_check;
+
 typedef struct eng {
     eng_options opt;
     eng_bad_kind bad_kinds[ENG_BAD_KINDS];
@@ -193,6 +195,7 @@ typedef struct eng {
     eqlite_stats *state; /* per rule: sequence / sample state at the end (NULL until a run ends) */
     size_t reorder_peak; /* most events waiting in the reorder window at once */
     bool hush; /* no end-of-run notes (bench repeats) */
+    eng_early_check *early_check; /* eng_order_check_begin's, until taken or cancelled */
     bool stopped;
 } eng;
 
@@ -242,9 +245,18 @@ void eng_runner_set_out(eng_runner *r, eq_strbuf *out);
 int eng_runner_feed(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec);
 /* eng_runner_feed by a runner over one side of the split, which also
  * writes the event's marks for the other side: up to
- * eqlite_ruleset_marks_words(e->rs) words, *nmarks of them used. */
+ * eqlite_ruleset_marks_words(e->rs) words, *nmarks of them used. `idle`:
+ * the marks of rules holding no partial alone (cheaper; enough while the
+ * other side holds none, else eng_runner_mark_ordered marks it again). */
 int eng_runner_feed_mark(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks,
-                         size_t *nmarks);
+                         size_t *nmarks, bool idle);
+/* The ordered side's full marks of an event, made by its own runner
+ * between two feeds. 0, or 2 on an engine error. */
+int eng_runner_mark_ordered(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, uint64_t *marks,
+                            size_t *nmarks);
+/* Whether some sequence of r holds partials (marks of the idle plane
+ * alone then do not serve it). */
+bool eng_runner_holds_partials(const eng_runner *r);
 /* eng_runner_feed with the event's marks from eng_runner_feed_mark (a runner
  * over the other side of the split; marks NULL: it marks the event itself). */
 int eng_runner_feed_marked(eng_runner *r, const eqlite_event *ev, const eqlite_record *rec, const uint64_t *marks);
@@ -287,6 +299,13 @@ uint64_t eng_malformed_records(const eng *e);
  * tiebreaker) order (order_check.c), checked in `jobs` threads when the
  * line starts can tell. 0, or 2 when a file is unreadable. */
 int eng_files_in_order(eng *e, char *const *paths, size_t npaths, int jobs, bool *in_order);
+/* With -j, begins that check (for these very paths) in a thread of its
+ * own, to run while the rules compile on this one (the other core is idle
+ * then); eng_files_in_order finishes it. Nothing begins when the fast check
+ * cannot decide (stdin, gzip, a date format...). */
+void eng_order_check_begin(eng *e, char *const *paths, size_t npaths, int jobs);
+/* Stops and drops a check begun early (the rules need no order). */
+void eng_order_check_cancel(eng *e);
 /* The same for an NDJSON buffer (the reader decides). */
 int eng_memory_in_order(eng *e, const char *data, size_t len, bool *in_order);
 /* Sorted runs (sort_index.c): every input through an index sorted on

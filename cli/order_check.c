@@ -163,7 +163,7 @@ static void keep_prev(line_check *c)
  * the scan finds the bytes in cache and memory stays one buffer however
  * large the file (a mapping's pages had to be dropped as it went). A range
  * from the middle of a line starts at the next line. */
-static fast_verdict fast_check(int fd, off_t from, off_t to, line_check *c)
+static fast_verdict fast_check(int fd, off_t from, off_t to, line_check *c, const bool *cancel)
 {
     size_t cap = (size_t)1 << 20, have = 0;
     char *buf = malloc(cap);
@@ -173,6 +173,10 @@ static fast_verdict fast_check(int fd, off_t from, off_t to, line_check *c)
     bool skip = from > 0;                 /* up to the first line end: a line begun before the range */
     fast_verdict v = FAST_IN_ORDER;
     for (bool done = false; !done;) {
+        if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED)) { /* nobody waits for the verdict */
+            v = FAST_UNDECIDED;
+            break;
+        }
         ssize_t got = pread(fd, buf + have, cap - have, base + (off_t)have);
         if (got < 0 && errno == EINTR)
             continue;
@@ -345,7 +349,7 @@ static int files_in_order_serially(eng *e, char *const *paths, size_t npaths, bo
                 posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
                 int64_t before = last;
                 bool had = have;
-                v = fast_check(fd, 0, INT64_MAX, &lc);
+                v = fast_check(fd, 0, INT64_MAX, &lc, NULL);
                 if (v == FAST_UNDECIDED) { /* the reader redoes this file */
                     last = before;
                     have = had;
@@ -393,6 +397,7 @@ typedef struct pieces {
     piece *items;
     size_t n, next;
     size_t stop_at; /* pieces past the first that is not in order need no check */
+    bool cancel;    /* the verdict is not wanted (the rules need no order): stop */
     pthread_mutex_t mu;
 } pieces;
 
@@ -401,7 +406,7 @@ static void check_piece(const pieces *ps, piece *pc)
     int64_t last = 0;
     bool have = false;
     line_check lc;
-    pc->verdict = line_check_init(&lc, ps->ts, &last, &have) ? fast_check(pc->fd, pc->from, pc->to, &lc) : FAST_UNDECIDED;
+    pc->verdict = line_check_init(&lc, ps->ts, &last, &have) ? fast_check(pc->fd, pc->from, pc->to, &lc, &ps->cancel) : FAST_UNDECIDED;
     pc->lines = have;
     pc->first = lc.first;
     pc->last = last;
@@ -435,7 +440,8 @@ static bool cut_pieces(char *const *paths, size_t npaths, int jobs, pieces *ps)
     struct stat st;
     for (size_t k = 0; k < npaths; k++)
         total += stat(paths[k], &st) == 0 ? st.st_size : 0;
-    off_t step = total / (4 * jobs) > PIECE_MIN ? total / (4 * jobs) : PIECE_MIN;
+    /* many per job: the threads end together (one begins while the rules compile) */
+    off_t step = total / (16 * jobs) > PIECE_MIN ? total / (16 * jobs) : PIECE_MIN;
     for (size_t k = 0; k < npaths; k++) {
         int fd = open(paths[k], O_RDONLY | O_CLOEXEC);
         if (fd < 0 || fstat(fd, &st) != 0) {
@@ -490,39 +496,131 @@ static fast_verdict join_pieces(const pieces *ps)
     return FAST_IN_ORDER;
 }
 
+/* The timestamp field the fast check reads, or NULL when it cannot decide
+ * (as the serial check: the reader decides). */
+static const char *fast_check_field(const eng *e)
+{
+    const char *ts = e->opt.timestamp_field ? e->opt.timestamp_field : "@timestamp";
+    uint32_t id;
+    if (!*ts || (e->opt.tiebreaker_field && *e->opt.tiebreaker_field) ||
+        (eqlite_schema_lookup(e->schema, ts, strlen(ts), &id) == EQLITE_OK && eqlite_mapping_date_format(e->mapping, id)))
+        return NULL;
+    return ts;
+}
+
+static bool start_pieces(pieces *ps, const char *ts, char *const *paths, size_t npaths, int jobs)
+{
+    *ps = (pieces){.ts = ts, .stop_at = SIZE_MAX};
+    if (!cut_pieces(paths, npaths, jobs, ps)) {
+        close_pieces(ps);
+        return false;
+    }
+    pthread_mutex_init(&ps->mu, NULL);
+    return true;
+}
+
+/* Checks what is left of the pieces in this thread and up to `more` new
+ * ones, joins those and `running` (a thread already at it; NULL: none),
+ * and returns the verdict. */
+static fast_verdict finish_pieces(pieces *ps, int more, const pthread_t *running)
+{
+    pthread_t threads[15];
+    int started = 0;
+    while (started < more && started < 15 && (size_t)started + 1 < ps->n &&
+           pthread_create(&threads[started], NULL, check_pieces, ps) == 0)
+        started++;
+    check_pieces(ps);
+    for (int k = 0; k < started; k++)
+        pthread_join(threads[k], NULL);
+    if (running)
+        pthread_join(*running, NULL);
+    pthread_mutex_destroy(&ps->mu);
+    fast_verdict v = join_pieces(ps);
+    close_pieces(ps);
+    return v;
+}
+
 /* -j: the fast check over pieces of the files in `jobs` threads (this one
  * among them). Returns the verdict, FAST_UNDECIDED when it cannot run. */
 static fast_verdict parallel_fast_check(eng *e, char *const *paths, size_t npaths, int jobs)
 {
-    const char *ts = e->opt.timestamp_field ? e->opt.timestamp_field : "@timestamp";
-    uint32_t id;
-    if (jobs < 2 || !*ts || (e->opt.tiebreaker_field && *e->opt.tiebreaker_field) ||
-        (eqlite_schema_lookup(e->schema, ts, strlen(ts), &id) == EQLITE_OK && eqlite_mapping_date_format(e->mapping, id)))
-        return FAST_UNDECIDED; /* as the serial check: the reader decides */
-    pieces ps = {.ts = ts, .stop_at = SIZE_MAX};
-    if (!cut_pieces(paths, npaths, jobs, &ps)) {
-        close_pieces(&ps);
+    const char *ts = fast_check_field(e);
+    pieces ps;
+    if (jobs < 2 || !ts || !start_pieces(&ps, ts, paths, npaths, jobs))
+        return FAST_UNDECIDED;
+    eng_progress_step(e, ENG_STEP_CHECK_ORDER, 0);
+    return finish_pieces(&ps, jobs - 1, NULL);
+}
+
+/* A fast check begun before the rules compile, in one thread of its own. */
+struct eng_early_check {
+    pieces ps;
+    char *const *paths;
+    size_t npaths;
+    pthread_t thread;
+};
+
+void eng_order_check_begin(eng *e, char *const *paths, size_t npaths, int jobs)
+{
+    const char *ts = fast_check_field(e);
+    if (jobs < 2 || !npaths || !ts || e->early_check)
+        return;
+    for (size_t k = 0; k < npaths; k++)
+        if (!eng_can_split(paths[k])) /* stdin, gzip, a JSON array: no fast check */
+            return;
+    eng_early_check *c = malloc(sizeof *c);
+    if (!c || !start_pieces(&c->ps, ts, paths, npaths, jobs)) {
+        free(c);
+        return;
+    }
+    c->paths = paths;
+    c->npaths = npaths;
+    if (pthread_create(&c->thread, NULL, check_pieces, &c->ps) != 0) {
+        pthread_mutex_destroy(&c->ps.mu);
+        close_pieces(&c->ps);
+        free(c);
+        return;
+    }
+    e->early_check = c;
+}
+
+void eng_order_check_cancel(eng *e)
+{
+    eng_early_check *c = e->early_check;
+    if (!c)
+        return;
+    e->early_check = NULL;
+    pthread_mutex_lock(&c->ps.mu);
+    c->ps.stop_at = 0; /* no piece more */
+    pthread_mutex_unlock(&c->ps.mu);
+    __atomic_store_n(&c->ps.cancel, true, __ATOMIC_RELAXED); /* and the one being read stops */
+    pthread_join(c->thread, NULL);
+    pthread_mutex_destroy(&c->ps.mu);
+    close_pieces(&c->ps);
+    free(c);
+}
+
+/* The verdict of the check begun early for these files, or FAST_UNDECIDED
+ * (none was begun, or for other files: it is dropped). */
+static fast_verdict early_verdict(eng *e, char *const *paths, size_t npaths, int jobs)
+{
+    eng_early_check *c = e->early_check;
+    if (!c || c->paths != paths || c->npaths != npaths) {
+        eng_order_check_cancel(e);
         return FAST_UNDECIDED;
     }
+    e->early_check = NULL;
     eng_progress_step(e, ENG_STEP_CHECK_ORDER, 0);
-    pthread_mutex_init(&ps.mu, NULL);
-    pthread_t threads[15];
-    int started = 0;
-    while (started < jobs - 1 && started < 15 && (size_t)started + 1 < ps.n &&
-           pthread_create(&threads[started], NULL, check_pieces, &ps) == 0)
-        started++;
-    check_pieces(&ps);
-    for (int k = 0; k < started; k++)
-        pthread_join(threads[k], NULL);
-    pthread_mutex_destroy(&ps.mu);
-    fast_verdict v = join_pieces(&ps);
-    close_pieces(&ps);
+    fast_verdict v = finish_pieces(&c->ps, jobs - 2, &c->thread); /* this thread helps: jobs in all */
+    free(c);
     return v;
 }
 
 int eng_files_in_order(eng *e, char *const *paths, size_t npaths, int jobs, bool *in_order)
 {
-    fast_verdict v = parallel_fast_check(e, paths, npaths, jobs);
+    fast_verdict v = e->early_check ? early_verdict(e, paths, npaths, jobs) : FAST_UNDECIDED;
+    if (v == FAST_UNDECIDED)
+        v = parallel_fast_check(e, paths, npaths, jobs);
     if (v == FAST_UNDECIDED)
         return files_in_order_serially(e, paths, npaths, in_order);
     *in_order = v == FAST_IN_ORDER;

@@ -31,12 +31,19 @@
 #include "event_copy.h"
 
 #define CHUNK_BYTES ((size_t)4 << 20)
+#define LAST_CHUNK_BYTES ((size_t)256 << 10) /* the smallest, at the end of the file */
 #define WINDOW 6
 
 enum { SLOT_FREE, SLOT_TAKEN, SLOT_DONE };
 
 /* Threads work on neighbouring slots at once, each counting per event:
  * a cache line of padding between slots keeps them from sharing one. */
+/* How an event went over to the writer: */
+enum {
+    HANDED_NO_FIELDS = 1, /* marked, but copied with its time alone (read again if needed) */
+    HANDED_IDLE_MARKS = 2 /* marks of the idle plane alone (read and marked again while partials are held) */
+};
+
 typedef struct slot {
     char pad[64];
     int state;
@@ -50,47 +57,56 @@ typedef struct slot {
     eq_strbuf tags;       /* eng_tag per result in out (split runs) */
     event_copy **evs;  /* split runs: every event of the chunk, for the ordered rules */
     size_t *mark_at;   /* split runs: where each event's marks start in marks */
-    bool *fields_left; /* split runs: per event, marked but copied with its time alone (read again if needed) */
+    uint8_t *handed_as; /* split runs: per event, HANDED_* flags */
     uint64_t *marks;   /* split runs: the guards of the ordered rules each event passes, compact */
     size_t nevs, evcap, nmarks, markcap;
     copy_arena arena; /* where evs live, dropped once the chunk is written */
     bool writing;     /* split runs: this chunk's thread became the writer while reading it */
 } slot;
 
+/* The fields are grouped by who writes them, and how often: a line one
+ * thread writes per event and another reads per event would bounce between
+ * their cores on every event. */
 typedef struct par {
+    /* set before the threads start */
     eng *e;
     const char *path;
     const char *data;
     size_t size;
-    pthread_mutex_t mu;
+    bool cpu_split;      /* EQLITE_CPU_SPLIT: time the two stages per thread */
+    eng_runner *ordered; /* split runs: the ordered rules, fed by the writer in order */
+    size_t mark_words;   /* split runs: words of one event's marks, at most */
+    uint64_t *no_marks;  /* split runs: the marks of an event that marks no ordered rule (zeros) */
+    uint64_t *remarks;   /* split runs: the writer's: an event marked again in full */
+    uint64_t window;     /* chunks in flight at most (slots used) */
+    size_t jobs;
+    /* written once per chunk, under the lock or atomically */
+    _Alignas(64) pthread_mutex_t mu;
     pthread_cond_t cv;
     size_t next_start;
     uint64_t next_index, emit_index;
-    /* Lines are counted only when a bad record must be reported. */
-    size_t counted_to;
-    uint64_t counted_lines;
-    size_t swept; /* input before this has been dropped after emission */
     bool stop;
     bool no_runner; /* a worker could not start its matchers */
     bool writing;   /* a thread is writing chunk emit_index */
     int status;     /* the first failure that stopped the run */
-    bool cpu_split; /* EQLITE_CPU_SPLIT: time the two stages per thread */
     double cpu_chunks, cpu_write; /* seconds of thread CPU in each stage, all threads */
     double idle;                  /* seconds threads waited for work, all threads (wall) */
+    /* split runs: workers copy every marked event's fields, and mark the live
+     * plane too, since the last chunk read too many again (the sequences they
+     * could feed held partials) */
+    bool copy_all;
+    /* the writer's alone, written per event */
+    _Alignas(64) event_view view;
+    eq_strbuf seq_out, seq_tags; /* the ordered rules' results for one event */
+    /* Lines are counted only when a bad record must be reported. */
+    size_t counted_to;
+    uint64_t counted_lines;
+    size_t swept; /* input before this has been dropped after emission */
     uint64_t handed, handed_marks; /* split runs: events handed to the ordered rules, words of their marks */
     uint64_t handed_bare;          /* split runs: events handed with their time alone */
     uint64_t handed_unread, reread; /* split runs: marked events handed without fields, and read again */
-    /* split runs: workers copy every marked event's fields, since the last
-     * chunk read too many again (the sequences they could feed held partials) */
-    bool copy_all;
     eqlite_reader *rereader; /* split runs: reads events again from the mapping */
-    eng_runner *ordered; /* split runs: the ordered rules, fed here in order */
-    size_t mark_words;   /* split runs: words of one event's marks, at most */
-    uint64_t *no_marks;  /* split runs: the marks of an event that marks no ordered rule (zeros) */
-    uint64_t window;     /* chunks in flight at most (slots used) */
-    event_view view;
-    eq_strbuf seq_out, seq_tags; /* the ordered rules' results for one event */
-    slot slots[WINDOW];
+    slot slots[WINDOW];      /* each starts with a line of padding */
 } par;
 
 bool eng_can_split(const char *path)
@@ -164,10 +180,10 @@ static bool grow_events(slot *s)
     size_t *at = evs ? realloc(s->mark_at, cap * sizeof *at) : NULL;
     if (at)
         s->mark_at = at;
-    bool *left = at ? realloc(s->fields_left, cap * sizeof *left) : NULL;
-    if (!left)
+    uint8_t *as = at ? realloc(s->handed_as, cap * sizeof *as) : NULL;
+    if (!as)
         return false;
-    s->fields_left = left;
+    s->handed_as = as;
     s->evcap = cap;
     return true;
 }
@@ -190,29 +206,32 @@ static bool reserve_marks(par *p, slot *s)
  * ordered rules, and a copy of it for the thread that feeds them in order:
  * of the fields they read when the marks let one of them start on it, else
  * of the time alone (a sequence that checks time takes it, no filter can
- * match). An event the marks let only sequences holding partials take is
- * read again from the mapping if one holds partials when it is fed: most
- * such events are never needed, and a copy costs more than the marks. */
+ * match). Marks cover the rules holding no partial alone (the idle plane:
+ * most events meet no sequence holding partials, and the live plane costs
+ * as much again); the writer reads such an event again from the mapping
+ * and marks it in full when a sequence holds partials. An event the marks
+ * let only sequences holding partials take is read again likewise if one
+ * holds partials when it is fed: a copy costs more than the marks. */
 static int hand_over(par *p, eng_runner *r, slot *s, const eqlite_event *ev, eqlite_record *rec, eqlite_reader *rd)
 {
     if ((s->nevs == s->evcap && !grow_events(s)) || !reserve_marks(p, s))
         return eng_out_of_memory("handing events to the ordered rules");
     size_t nmarks = 0;
-    eng_runner_set_tags(r, &s->tags, (uint32_t)s->nevs);
-    int status = eng_runner_feed_mark(r, ev, rec, s->marks + s->nmarks, &nmarks);
-    /* an event whose match failed still goes over: -j 1 runs every rule on it */
     /* the text stays in the mapping until the run ends (a dropped page
      * faults back in), and a kept event copies it (retain_text) */
-    bool in_mapping = rec->text != NULL; /* else a converted record's text, in the reader */
+    bool in_mapping = rec->text != NULL; /* else a converted record's text, in the reader: not read again */
+    bool copy_all = __atomic_load_n(&p->copy_all, __ATOMIC_RELAXED), idle = in_mapping && !copy_all;
+    eng_runner_set_tags(r, &s->tags, (uint32_t)s->nevs);
+    int status = eng_runner_feed_mark(r, ev, rec, s->marks + s->nmarks, &nmarks, idle);
+    /* an event whose match failed still goes over: -j 1 runs every rule on it */
     if (!in_mapping && eqlite_reader_text(rd, &rec->text, &rec->len) != EQLITE_OK)
         return eng_out_of_memory("handing events to the ordered rules");
     const eng *e = p->e;
-    bool fields = nmarks && (!in_mapping || __atomic_load_n(&p->copy_all, __ATOMIC_RELAXED) ||
-                             eqlite_ruleset_marks_idle(e->rs, s->marks + s->nmarks));
+    bool fields = nmarks && (idle || !in_mapping || copy_all || eqlite_ruleset_marks_idle(e->rs, s->marks + s->nmarks));
     event_copy *c = event_copy_make(ev, rec, e->ordered_fields, fields ? e->nordered_fields : 0, in_mapping, &s->arena);
     if (!c)
         return eng_out_of_memory("handing events to the ordered rules");
-    s->fields_left[s->nevs] = nmarks && !fields;
+    s->handed_as[s->nevs] = (uint8_t)((idle ? HANDED_IDLE_MARKS : 0) | ((idle || nmarks) && !fields ? HANDED_NO_FIELDS : 0));
     s->mark_at[s->nevs] = nmarks ? s->nmarks : SIZE_MAX;
     s->nmarks += nmarks;
     s->evs[s->nevs++] = c;
@@ -264,7 +283,7 @@ static int feed_both(par *p, eng_runner *r, slot *s, const eqlite_event *ev, con
         return eng_out_of_memory("feeding the ordered rules");
     size_t nmarks = 0;
     eng_runner_set_tags(r, &s->tags, 0);
-    int status = eng_runner_feed_mark(r, ev, rec, s->marks, &nmarks);
+    int status = eng_runner_feed_mark(r, ev, rec, s->marks, &nmarks, true); /* the ordered rules have stopped */
     if (s->out.failed || s->tags.failed) /* a lost tag loses its result */
         return eng_out_of_memory("collecting results");
     merge_at at = {0, 0};
@@ -344,7 +363,11 @@ static slot *take(par *p)
     s->index = p->next_index++;
     s->data = p->data;
     s->start = p->next_start;
-    s->end = s->start + CHUNK_BYTES < p->size ? s->start + CHUNK_BYTES : p->size;
+    /* chunks shrink near the end, so that no thread waits long with nothing
+     * left to take while another finishes a full chunk alone */
+    size_t bytes = p->jobs > 1 ? (p->size - s->start) / (2 * p->jobs) : CHUNK_BYTES;
+    bytes = bytes > CHUNK_BYTES ? CHUNK_BYTES : bytes < LAST_CHUNK_BYTES ? LAST_CHUNK_BYTES : bytes;
+    s->end = p->size - s->start > bytes ? s->start + bytes : p->size;
     const char *nl = s->end < p->size ? memchr(p->data + s->end, '\n', p->size - s->end) : NULL;
     s->end = nl ? (size_t)(nl - p->data) + 1 : p->size;
     s->events = s->bad = s->matches = 0;
@@ -548,10 +571,18 @@ static int merge_chunk(par *p, slot *s)
         eqlite_record rec;
         eng_text text;
         const uint64_t *marks = s->mark_at[k] == SIZE_MAX ? p->no_marks : s->marks + s->mark_at[k];
-        unread += s->fields_left[k];
-        if (s->fields_left[k] && !eng_runner_stopped(p->ordered) && eng_runner_needs_fields(p->ordered, marks)) {
-            if ((status = reread(p, s, s->evs[k], &ev, &rec, &text)) != 0)
+        uint8_t as = s->handed_as[k];
+        bool going = !eng_runner_stopped(p->ordered);
+        /* idle marks do not serve a sequence holding partials: the whole event, marked again */
+        bool remark = going && (as & HANDED_IDLE_MARKS) && eng_runner_holds_partials(p->ordered);
+        unread += as != 0;
+        if (remark || (going && (as & HANDED_NO_FIELDS) && eng_runner_needs_fields(p->ordered, marks))) {
+            size_t nmarks = 0;
+            if ((status = reread(p, s, s->evs[k], &ev, &rec, &text)) != 0 ||
+                (remark && (status = eng_runner_mark_ordered(p->ordered, &ev, &rec, p->remarks, &nmarks)) != 0))
                 break;
+            if (remark)
+                marks = nmarks ? p->remarks : p->no_marks;
         } else {
             if (!event_view_fill(&p->view, s->evs[k], &ev)) {
                 status = eng_out_of_memory("feeding the ordered rules");
@@ -656,10 +687,11 @@ static void free_slots(par *p)
         copy_arena_free(&p->slots[k].arena);
         free(p->slots[k].evs);
         free(p->slots[k].mark_at);
-        free(p->slots[k].fields_left);
+        free(p->slots[k].handed_as);
         free(p->slots[k].marks);
     }
     free(p->no_marks);
+    free(p->remarks);
     if (p->rereader)
         eng_uncount_sources(p->e, p->rereader); /* their records were counted once read */
     eqlite_reader_close(p->rereader);
@@ -670,15 +702,21 @@ static void free_slots(par *p)
 
 int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
 {
-    par *p = calloc(1, sizeof *p);
+    /* aligned as its groups are: calloc aligns to 16 bytes only */
+    size_t bytes = (sizeof(par) + _Alignof(par) - 1) / _Alignof(par) * _Alignof(par);
+    par *p = aligned_alloc(_Alignof(par), bytes);
     if (!p)
         return eng_out_of_memory("starting the run");
+    memset(p, 0, bytes);
     p->e = e;
     p->path = path;
     p->ordered = ordered;
     p->window = (uint64_t)jobs + 2 < WINDOW ? (uint64_t)jobs + 2 : WINDOW;
+    p->jobs = (size_t)jobs;
     p->mark_words = ordered ? eqlite_ruleset_marks_words(e->rs) : 0;
-    if (ordered && !(p->no_marks = calloc(p->mark_words + 1, sizeof *p->no_marks))) {
+    if (ordered && (!(p->no_marks = calloc(p->mark_words + 1, sizeof *p->no_marks)) ||
+                    !(p->remarks = calloc(p->mark_words + 1, sizeof *p->remarks)))) {
+        free(p->no_marks);
         free(p);
         return eng_out_of_memory("starting the run");
     }
@@ -711,8 +749,8 @@ int eng_run_parallel(eng *e, const char *path, int jobs, eng_runner *ordered)
                 p->idle);
     if (p->cpu_split && ordered)
         fprintf(stderr, "eqlite: cpu split: %llu events handed over to the writer (the rest fed as read), %.1f words "
-                        "of marks each (%zu at most), %.1f%% with no field, %.1f%% with their time alone though marked "
-                        "(%llu read again)\n",
+                        "of marks each (%zu at most), %.1f%% with none, %.1f%% to read again while a sequence holds "
+                        "partials (%llu read again)\n",
                 (unsigned long long)p->handed, p->handed ? (double)p->handed_marks / (double)p->handed : 0.0,
                 p->mark_words, p->handed ? 100.0 * (double)p->handed_bare / (double)p->handed : 0.0,
                 p->handed ? 100.0 * (double)p->handed_unread / (double)p->handed : 0.0,

@@ -414,6 +414,15 @@ int cmd_query(int argc, char **argv)
     progress prog;
     double started = cli_now_seconds();
     status = eng_init(&e, &a.opt);
+    char *stdin_only[] = {"-"};
+    char *const *files = a.nfiles ? a.files : stdin_only;
+    size_t nfiles = a.nfiles ? a.nfiles : 1;
+    /* json and table carry state from one result to the next: results
+     * come from one thread, in order */
+    if (a.format == RO_JSON || a.format == RO_TABLE)
+        a.jobs = 1;
+    if (status == 0) /* the other core reads the files for their order while this one compiles */
+        eng_order_check_begin(&e, files, nfiles, a.jobs);
     if (status == 0)
         status = load_rules(&e, &a);
     if (status == 0)
@@ -423,11 +432,6 @@ int cmd_query(int argc, char **argv)
     if (status == 0 && a.stats && !(e.rule_counts = counts = calloc(e.nrules ? e.nrules : 1, sizeof *counts)))
         status = eng_out_of_memory("counting per rule");
     if (status == 0) {
-        char *stdin_only[] = {"-"};
-        /* json and table carry state from one result to the next: results
-         * come from one thread, in order */
-        if (a.format == RO_JSON || a.format == RO_TABLE)
-            a.jobs = 1;
         ro.discard = a.size_zero;
         ro_begin(&ro, &out);
         e.sink = ro_write;
@@ -435,7 +439,7 @@ int cmd_query(int argc, char **argv)
         e.out = &out;
         e.out_fd = STDOUT_FILENO;
         progress_start(&prog, &e);
-        status = eng_run(&e, a.nfiles ? a.files : stdin_only, a.nfiles ? a.nfiles : 1, a.jobs);
+        status = eng_run(&e, files, nfiles, a.jobs);
         ro_end(&ro, &out);
         /* results found before a fatal error are real: print them too (a
          * failed write left nothing to print) */

@@ -751,6 +751,51 @@ EQLITE_API eqlite_status eqlite_scanner_match_mark(eqlite_scanner *sc, const eql
                                                    const uint64_t *for_rules, uint64_t *marks, size_t *nmarks,
                                                    eqlite_rule_callback cb, void *user);
 /**
+ * @brief eqlite_scanner_match_mark() writing the idle plane alone: marks for a scanner that holds no partial.
+ *
+ * Such marks say which of @p for_rules run on the event while they hold no
+ * partial; a sequence that holds partials needs more. They cost less to
+ * make, and eqlite_scanner_match_marked() takes them exactly like full marks
+ * while the scanner that matches them holds no partial
+ * (eqlite_scanner_holds_partials() is 0); when it holds some, mark the event
+ * again in full (eqlite_scanner_mark_rules()) first.
+ * @param sc         the scanner; events come in (timestamp, tiebreaker) order.
+ * @param event      the event, borrowed for the call.
+ * @param for_rules  the rules whose marks are kept, as eqlite_scanner_match_mark() takes them.
+ * @param marks      receives up to eqlite_ruleset_marks_words() words.
+ * @param nmarks     receives the count of words written: 0 when no rule of
+ *                   @p for_rules is marked to run idle.
+ * @param cb         called with each match during the call (may be NULL).
+ * @param user       passed to cb.
+ * @return as eqlite_scanner_match_mark().
+ */
+EQLITE_API eqlite_status eqlite_scanner_match_mark_idle(eqlite_scanner *sc, const eqlite_event *event,
+                                                        const uint64_t *for_rules, uint64_t *marks, size_t *nmarks,
+                                                        eqlite_rule_callback cb, void *user);
+/**
+ * @brief eqlite_scanner_mark() for some rules: the marks of @p for_rules alone.
+ *
+ * @param sc         a scanner of the ruleset the marks will be matched with; its
+ *                   own matching state is untouched (the scanner that matches the
+ *                   marks may be this one, between two of its matches).
+ * @param event      the event, borrowed for the call.
+ * @param for_rules  one bit per rule index (NULL: every rule, as eqlite_scanner_mark()).
+ * @param marks      receives up to eqlite_ruleset_marks_words() words.
+ * @param nmarks     receives the count of words written, 0 as eqlite_scanner_match_mark() says.
+ * @return as eqlite_scanner_mark().
+ */
+EQLITE_API eqlite_status eqlite_scanner_mark_rules(eqlite_scanner *sc, const eqlite_event *event,
+                                                   const uint64_t *for_rules, uint64_t *marks, size_t *nmarks);
+/**
+ * @brief Whether some sequence of the scanner holds partials now.
+ *
+ * While none does, marks of the idle plane (eqlite_scanner_match_mark_idle())
+ * serve eqlite_scanner_match_marked() in full.
+ * @param sc  the scanner (read only).
+ * @return 1 when a sequence holds partials; 0 otherwise, or for NULL.
+ */
+EQLITE_API int eqlite_scanner_holds_partials(const eqlite_scanner *sc);
+/**
  * @brief eqlite_scanner_match() with the guards already marked.
  *
  * Gives exactly what eqlite_scanner_match(sc, event, ...) gives, when @p marks

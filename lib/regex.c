@@ -72,7 +72,8 @@ struct eq_regex {
 struct eq_regex_scratch {
     pcre2_match_data *md;
     pcre2_match_context *mctx;
-    pcre2_jit_stack *jit_stack;
+    pcre2_jit_stack *jit_stack; /* made at the first match */
+    bool no_jit_stack;          /* it could not be made */
     int *workspace;
     size_t workspace_cap;
 };
@@ -911,12 +912,22 @@ eq_regex_scratch *eq_regex_scratch_new(void)
         return NULL;
     }
     pcre2_set_match_limit(scratch->mctx, MATCH_LIMIT);
-    /* Without a JIT stack PCRE2 uses 32K of machine stack; a larger one
-     * keeps long subjects on the fast path (the DFA catches the rest). */
+    return scratch;
+}
+
+/* Without a JIT stack PCRE2 uses 32K of machine stack; a larger one keeps
+ * long subjects on the fast path (the DFA catches the rest). Made at the
+ * first match: every matcher has a scratch, most never meet a regex, and
+ * each stack maps its 512K (a rule set of a thousand rules mapped and
+ * unmapped thousands at start-up). */
+static void ensure_jit_stack(eq_regex_scratch *scratch)
+{
+    if (scratch->jit_stack || scratch->no_jit_stack)
+        return;
     scratch->jit_stack = pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX, NULL);
+    scratch->no_jit_stack = !scratch->jit_stack; /* tried once: the machine stack serves */
     if (scratch->jit_stack)
         pcre2_jit_stack_assign(scratch->mctx, NULL, scratch->jit_stack);
-    return scratch;
 }
 
 void eq_regex_scratch_free(eq_regex_scratch *scratch)
@@ -972,6 +983,7 @@ static int dfa_match(const eq_regex *re, PCRE2_SPTR s, size_t n, eq_regex_scratc
  * could not decide (a limit or memory), which is never reported as 0. */
 static int match_with(const eq_regex *re, PCRE2_SPTR s, size_t n, eq_regex_scratch *scratch)
 {
+    ensure_jit_stack(scratch);
     int rc = pcre2_match(re->code, s, n, 0, 0, scratch->md, scratch->mctx);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
         rc = pcre2_match(re->code, s, n, 0, PCRE2_NO_JIT, scratch->md, scratch->mctx);

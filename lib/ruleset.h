@@ -164,8 +164,10 @@ struct eqlite_scanner {
     eqlite_scanner_counts stats;
     uint64_t *prof_ns, *prof_runs; /* eqlite_scanner_profile */
     uint64_t *live; /* per rule (plane_words): a sequence holding partials */
+    uint32_t nlive; /* bits set in live: most events meet none, and skip its words */
     uint64_t *selected; /* per rule (plane_words): the rules it runs (eqlite_scanner_select) */
     uint64_t *clocked;  /* per rule (plane_words): rs->clocked as bits */
+    uint64_t *sequences; /* per rule (plane_words): the sequences (only they hold partials) */
     bool checks_order;  /* some selected rule is a sequence */
     memo_entry *memo; /* memo_mask + 1 entries, aligned to cache lines */
     void *memo_block; /* what was allocated for them */

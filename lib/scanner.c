@@ -27,6 +27,7 @@ void eqlite_scanner_free(eqlite_scanner *sc)
     eq_free(sc->alloc, sc->live);
     eq_free(sc->alloc, sc->selected);
     eq_free(sc->alloc, sc->clocked);
+    eq_free(sc->alloc, sc->sequences);
     eq_free(sc->alloc, sc->memo_block);
     eq_free(sc->alloc, sc->memo_seen);
     eq_free(sc->alloc, sc->shapes);
@@ -51,13 +52,15 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
     sc->live = eq_malloc(sc->alloc, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->live);
     sc->selected = eq_malloc(sc->alloc, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->selected);
     sc->clocked = eq_malloc(sc->alloc, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->clocked);
+    sc->sequences = eq_malloc(sc->alloc, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->sequences);
     uint32_t slots = 16;
     while (slots < MEMO_MAX_SLOTS && slots < 16 * rs->nactive)
         slots *= 2;
     sc->memo_mask = slots - 1;
     sc->memo_block = eq_malloc(sc->alloc, slots * sizeof *sc->memo + 63);
     sc->memo_seen = eq_malloc(sc->alloc, slots * sizeof *sc->memo_seen);
-    if (!sc->pending || !sc->live || !sc->selected || !sc->clocked || !sc->memo_block || !sc->memo_seen)
+    if (!sc->pending || !sc->live || !sc->selected || !sc->clocked || !sc->sequences || !sc->memo_block ||
+        !sc->memo_seen)
         return EQLITE_ENOMEM;
     sc->memo = (memo_entry *)(((uintptr_t)sc->memo_block + 63) & ~(uintptr_t)63);
     for (uint32_t w = 0; w < rs->plane_words; w++) /* every rule */
@@ -77,6 +80,9 @@ static eqlite_status make_streaming(eqlite_scanner *sc, const eqlite_limits *lim
     memset(sc->clocked, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->clocked);
     for (uint32_t i = 0; i < rs->clocked.n; i++)
         sc->clocked[rs->clocked.items[i] / 64] |= UINT64_C(1) << (rs->clocked.items[i] % 64);
+    memset(sc->sequences, 0, (rs->plane_words ? rs->plane_words : 1) * sizeof *sc->sequences);
+    for (uint32_t k = 0; k < rs->nrules; k++)
+        sc->sequences[k / 64] |= (uint64_t)rs->rules[k].sequence << (k % 64);
     memset(sc->pending, 0, (sc->nwords ? sc->nwords : 1) * sizeof *sc->pending);
     for (uint32_t k = 0; k < rs->nrules; k++) {
         if (!rs->rules[k].streaming)
@@ -189,11 +195,14 @@ eqlite_status eqlite_scanner_profile(eqlite_scanner *sc, uint64_t *ns, uint64_t 
  * not reach into its matcher on every event. */
 static void note_live(eqlite_scanner *sc, uint32_t k)
 {
-    uint64_t bit = UINT64_C(1) << (k % 64);
-    if (sc->streaming[k]->stats.pending)
+    uint64_t bit = UINT64_C(1) << (k % 64), was = sc->live[k / 64] & bit;
+    if (sc->streaming[k]->stats.pending) {
         sc->live[k / 64] |= bit;
-    else
+        sc->nlive += !was;
+    } else {
         sc->live[k / 64] &= ~bit;
+        sc->nlive -= !!was;
+    }
 }
 
 static void run_rule_now(scan *s, uint32_t k)
@@ -679,6 +688,90 @@ static eqlite_status end_match(eqlite_scanner *sc, scan *s, bool ordered)
     return s->error;
 }
 
+/* Marks are what match_pending makes of the guard planes, per rule: whether
+ * it runs when it holds no partial (the idle plane) and when it does (the
+ * live plane, of sequences alone: only they hold partials). Live clocked
+ * sequences run on every event, so they need no mark. Most events make few
+ * rules ready: the marks are compact, header words with a bit per plane
+ * word, then the words whose bit is set. */
+#define MARK_PLANES 2
+
+static size_t marks_header(uint32_t plane_words) { return (MARK_PLANES * plane_words + 63) / 64; }
+
+size_t eqlite_ruleset_marks_words(const eqlite_ruleset *rs)
+{
+    return rs && rs->finished ? marks_header(rs->plane_words) + MARK_PLANES * rs->plane_words : 0;
+}
+
+/* The pending planes folded into marks for some rules (keep; NULL: all),
+ * as match_pending folds them, with the live plane or without (`live`);
+ * pending is left as it was. Returns the words written, 0 when no rule is
+ * marked (the header is then zero). */
+static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, bool live, uint64_t *marks);
+
+/* The idle plane alone, for the rules in keep: each word's guards in one
+ * pass without a branch (the compiler makes it vector code), then the
+ * words some rule is marked in (few) packed. As export_marks. */
+static size_t export_idle(const eqlite_scanner *sc, const uint64_t *restrict keep, uint64_t *restrict marks)
+{
+    const size_t pw = sc->rs->plane_words;
+    _Static_assert(GUARD_BITS == 4, "one term per guard plane");
+    const uint64_t *restrict p0 = sc->pending, *restrict p1 = p0 + pw, *restrict p2 = p1 + pw, *restrict p3 = p2 + pw;
+    const uint64_t *restrict r1 = sc->rs->required + pw, *restrict r2 = r1 + pw, *restrict r3 = r2 + pw;
+    size_t head = marks_header((uint32_t)pw), n = head;
+    uint64_t *restrict idle = marks + head + pw; /* in full first, past where they are packed */
+    for (size_t w = 0; w < pw; w++)
+        idle[w] = p0[w] & keep[w] & (p1[w] | ~r1[w]) & (p2[w] | ~r2[w]) & (p3[w] | ~r3[w]);
+    memset(marks, 0, head * sizeof *marks);
+    for (size_t w = 0; w < pw; w++)
+        if (idle[w]) { /* n <= head + w < head + pw + w */
+            marks[n++] = idle[w];
+            marks[w / 64] |= UINT64_C(1) << (w % 64);
+        }
+    return n == head ? 0 : n;
+}
+
+static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, bool live, uint64_t *marks)
+{
+    if (!live && keep)
+        return export_idle(sc, keep, marks);
+    const uint32_t pw = sc->rs->plane_words;
+    const uint64_t *pending = sc->pending, *required = sc->rs->required;
+    size_t head = marks_header(pw), n = head;
+    uint64_t *live_at = marks + head + pw; /* live words in full, past where the idle ones are packed */
+    memset(marks, 0, head * sizeof *marks);
+    for (uint32_t w = 0; w < pw; w++) {
+        uint64_t kept = keep ? keep[w] : ~UINT64_C(0), idle = pending[w] & kept, g1 = pending[pw + w];
+        if (!live) { /* the idle plane alone: half the words read */
+            for (uint32_t g = 1; g < GUARD_BITS; g++)
+                idle &= pending[g * pw + w] | ~required[g * pw + w];
+        } else if ((idle | g1) & kept) { /* most words: no rule of theirs can run */
+            uint64_t narrowed = g1 | ~required[pw + w], alive = (pending[w] | g1) & narrowed & kept & sc->sequences[w];
+            idle &= narrowed; /* alive: revived by g1 */
+            for (uint32_t g = 2; g < GUARD_BITS; g++) {
+                uint64_t holds = pending[g * pw + w] | ~required[g * pw + w];
+                idle &= holds;
+                alive &= holds | g1;
+            }
+            live_at[w] = alive;
+        } else {
+            live_at[w] = 0;
+        }
+        if (idle) { /* n <= head + w: below live_at */
+            marks[n++] = idle;
+            marks[w / 64] |= UINT64_C(1) << (w % 64);
+        }
+    }
+    for (uint32_t w = 0; live && w < pw; w++) {
+        uint64_t alive = live_at[w]; /* read before marks[n], n <= head + pw + w, is written */
+        if (alive) {
+            marks[n++] = alive;
+            marks[(pw + w) / 64] |= UINT64_C(1) << ((pw + w) % 64);
+        }
+    }
+    return n == head ? 0 : n; /* none: all-zero marks say it */
+}
+
 /* Runs the rules the planes in sc->pending (gathered for ev) make ready,
  * and clears them. */
 static eqlite_status match_pending(eqlite_scanner *sc, const eqlite_event *ev, eqlite_rule_callback cb, void *user)
@@ -734,77 +827,46 @@ eqlite_status eqlite_scanner_match_indexed(eqlite_scanner *sc, eqlite_scanner *i
     return st;
 }
 
-/* Marks are what match_pending makes of the guard planes, per rule: whether
- * it runs when it holds no partial (the idle plane) and when it does (the
- * live plane). Live clocked sequences run on every event, so they need no
- * mark. Most events make few rules ready: the marks are compact, header
- * words with a bit per plane word, then the words whose bit is set. */
-#define MARK_PLANES 2
-
-static size_t marks_header(uint32_t plane_words) { return (MARK_PLANES * plane_words + 63) / 64; }
-
-size_t eqlite_ruleset_marks_words(const eqlite_ruleset *rs)
-{
-    return rs && rs->finished ? marks_header(rs->plane_words) + MARK_PLANES * rs->plane_words : 0;
-}
-
-/* The pending planes folded into marks (keep NULL, or only the rules in
- * keep), as match_pending folds them; pending is left as it was. Returns
- * the words written, 0 when no rule is marked (the header is then zero). */
-static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, uint64_t *marks)
-{
-    const uint32_t pw = sc->rs->plane_words;
-    const uint64_t *pending = sc->pending, *required = sc->rs->required;
-    size_t head = marks_header(pw), n = head;
-    uint64_t *live_at = marks + head + pw; /* live words in full, past where the idle ones are packed */
-    memset(marks, 0, head * sizeof *marks);
-    for (uint32_t w = 0; w < pw; w++) {
-        uint64_t kept = keep ? keep[w] : ~UINT64_C(0), idle = 0, live = 0;
-        if ((pending[w] | pending[pw + w]) & kept) { /* most words: no rule of theirs can run */
-            uint64_t g1 = pending[pw + w], narrowed = g1 | ~required[pw + w];
-            idle = pending[w] & narrowed & kept;
-            live = (pending[w] | g1) & narrowed & kept; /* revived: g1 */
-            for (uint32_t g = 2; g < GUARD_BITS; g++) {
-                uint64_t holds = pending[g * pw + w] | ~required[g * pw + w];
-                idle &= holds;
-                live &= holds | g1;
-            }
-        }
-        if (idle) { /* n <= head + w: below live_at */
-            marks[n++] = idle;
-            marks[w / 64] |= UINT64_C(1) << (w % 64);
-        }
-        live_at[w] = live;
-    }
-    for (uint32_t w = 0; w < pw; w++) {
-        uint64_t live = live_at[w]; /* read before marks[n], n <= head + pw + w, is written */
-        if (live) {
-            marks[n++] = live;
-            marks[(pw + w) / 64] |= UINT64_C(1) << ((pw + w) % 64);
-        }
-    }
-    return n == head ? 0 : n; /* none: all-zero marks say it */
-}
-
 eqlite_status eqlite_scanner_mark(eqlite_scanner *sc, const eqlite_event *ev, uint64_t *marks)
 {
-    if (!sc || !marks || !eq_event_usable(ev))
+    size_t nmarks;
+    return eqlite_scanner_mark_rules(sc, ev, NULL, marks, &nmarks);
+}
+
+eqlite_status eqlite_scanner_mark_rules(eqlite_scanner *sc, const eqlite_event *ev, const uint64_t *for_rules,
+                                        uint64_t *marks, size_t *nmarks)
+{
+    if (!sc || !marks || !nmarks || !eq_event_usable(ev))
         return EQLITE_EMISUSE;
     gather(sc, ev);
-    export_marks(sc, NULL, marks);
+    *nmarks = export_marks(sc, for_rules, true, marks);
     memset(sc->pending, 0, sc->nwords * sizeof *sc->pending);
     return sc->fold.error ? eq_scratch_take_error(&sc->fold) : EQLITE_OK;
+}
+
+static eqlite_status match_mark(eqlite_scanner *sc, const eqlite_event *ev, const uint64_t *for_rules, bool live,
+                                uint64_t *marks, size_t *nmarks, eqlite_rule_callback cb, void *user)
+{
+    if (!sc || !marks || !nmarks || !eq_event_usable(ev))
+        return EQLITE_EMISUSE;
+    gather(sc, ev);
+    *nmarks = export_marks(sc, for_rules, live, marks);
+    return match_pending(sc, ev, cb, user);
 }
 
 eqlite_status eqlite_scanner_match_mark(eqlite_scanner *sc, const eqlite_event *ev, const uint64_t *for_rules,
                                         uint64_t *marks, size_t *nmarks, eqlite_rule_callback cb, void *user)
 {
-    if (!sc || !marks || !nmarks || !eq_event_usable(ev))
-        return EQLITE_EMISUSE;
-    gather(sc, ev);
-    *nmarks = export_marks(sc, for_rules, marks);
-    return match_pending(sc, ev, cb, user);
+    return match_mark(sc, ev, for_rules, true, marks, nmarks, cb, user);
 }
+
+eqlite_status eqlite_scanner_match_mark_idle(eqlite_scanner *sc, const eqlite_event *ev, const uint64_t *for_rules,
+                                             uint64_t *marks, size_t *nmarks, eqlite_rule_callback cb, void *user)
+{
+    return match_mark(sc, ev, for_rules, false, marks, nmarks, cb, user);
+}
+
+int eqlite_scanner_holds_partials(const eqlite_scanner *sc) { return sc && sc->nlive; }
 
 eqlite_status eqlite_scanner_match_marked(eqlite_scanner *sc, const eqlite_event *ev, const uint64_t *marks,
                                           eqlite_rule_callback cb, void *user)
@@ -815,8 +877,19 @@ eqlite_status eqlite_scanner_match_marked(eqlite_scanner *sc, const eqlite_event
     const uint32_t pw = rs->plane_words;
     scan s = {sc, ev, cb, user, 0, {0}, false, EQLITE_OK};
     bool ordered = begin_match(sc, ev);
-    uint64_t *planes = sc->pending; /* idle, then live: pending is clear, and as large */
     size_t head = marks_header(pw), n = head;
+    if (!sc->nlive) { /* no live plane to read, no clocked sequence to tick: the idle words alone, in order */
+        for (size_t h = 0; h < head && !s.stop; h++)
+            for (uint64_t bits = marks[h]; bits && !s.stop; bits &= bits - 1) {
+                size_t i = h * 64 + (size_t)__builtin_ctzll(bits);
+                uint64_t idle = marks[n++];
+                if (i >= pw) /* the live words come after every idle one */
+                    return end_match(sc, &s, ordered);
+                run_ready(&s, (uint32_t)i, idle & sc->selected[i]);
+            }
+        return end_match(sc, &s, ordered);
+    }
+    uint64_t *planes = sc->pending; /* idle, then live: pending is clear, and as large */
     for (size_t h = 0; h < head; h++)
         for (uint64_t bits = marks[h]; bits; bits &= bits - 1)
             planes[h * 64 + (size_t)__builtin_ctzll(bits)] = marks[n++];
@@ -853,6 +926,8 @@ int eqlite_scanner_marks_need_fields(const eqlite_scanner *sc, const uint64_t *m
     for (size_t h = 0; h < head; h++)
         for (uint64_t bits = marks[h]; bits; bits &= bits - 1) {
             size_t i = h * 64 + (size_t)__builtin_ctzll(bits);
+            if (i >= pw && !sc->nlive) /* the live words come last, and no rule holds partials */
+                return 0;
             uint32_t w = (uint32_t)(i < pw ? i : i - pw);
             uint64_t holding = i < pw ? ~sc->live[w] : sc->live[w];
             if (marks[n++] & holding & sc->selected[w])

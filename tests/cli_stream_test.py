@@ -213,7 +213,7 @@ def main(tmp):
     one = run(["query", "-r", rare_rules, "-j", "1", rare_starts])
     two = subprocess.run([BIN, "query", "--no-ecs", "-r", rare_rules, "-j", "2", rare_starts], capture_output=True,
                          env=dict(os.environ, EQLITE_CPU_SPLIT="1"))
-    handed = re.search(rb"(\d+) events handed over.*, ([\d.]+)% with their time alone though marked \((\d+) read again",
+    handed = re.search(rb"(\d+) events handed over.*, ([\d.]+)% to read again while a sequence holds partials \((\d+) read again",
                        two.stderr)
     time_alone = int(handed.group(1)) * float(handed.group(2)) / 100 if handed else 0
     check("-j 2 reads again an event handed with its time alone when a sequence holds a partial",
@@ -254,6 +254,17 @@ def main(tmp):
               one.stdout == two.stdout and len(lines(one)) == 6000 and (b"cpu split" in two.stderr) == split and
               b"out of" not in two.stderr + one.stderr,
               "%d vs %d lines, %r" % (len(lines(one)), len(lines(two)), two.stderr[-300:]))
+
+    # the check begins in a thread of its own while the rules compile: a rule that does not compile
+    # stops it (exit 1, the rule's message alone), and so does a rule set that needs no order
+    bad = subprocess.run([BIN, "query", "--no-ecs", "sequence [process where (", "-j", "2", path], capture_output=True,
+                         timeout=60)
+    plain, plain1 = (subprocess.run([BIN, "query", "--no-ecs", "process where true", "-j", j, path],
+                                    capture_output=True, timeout=60) for j in ("2", "1"))
+    check("-j 2 order check begun early: a rule that does not compile stops it, as does one needing no order",
+          bad.returncode == 1 and bad.stdout == b"" and bad.stderr.count(b"\n") == 3 and
+          plain.returncode == 0 and len(lines(plain)) > 0 and plain.stdout == plain1.stdout and plain.stderr == b"",
+          "%r / %r" % (bad.stderr[-300:], plain.stderr[-300:]))
 
     # --strict: a bad line in a later chunk stops every thread, after the results of every line before
     # it, the ordered rules' too (they were lost for the chunk holding the bad line)

@@ -265,6 +265,25 @@ static void free_split(fixture *f, eqlite_scanner *plain, eqlite_scanner *seq)
     teardown_fixture(f);
 }
 
+/* The cmd.exe rule and `sequence` (rule index 1, bit 2 of the rule words):
+ * f->sc runs both, for comparison; *plain the first, *seq the sequence. */
+static void cmd_and_sequence(fixture *f, const char *sequence, eqlite_scanner **plain, eqlite_scanner **seq)
+{
+    with_cmd_rule(f);
+    add(f, sequence, "seq");
+    start(f);
+    split_scanners(f, plain, seq);
+    cr_assert_leq(eqlite_ruleset_marks_words(f->rs), 64);
+}
+
+/* A process event named `name` at second s, over fields[NFIELDS]. */
+static eqlite_event process_at(eqlite_value *fields, const char *name, int64_t s)
+{
+    fields[0] = str("process");
+    fields[2] = str(name);
+    return (eqlite_event){fields, NFIELDS, s * 1000000000, {0}, NULL, NULL, 0};
+}
+
 /* The event queries' scanner marks for the sequence's as it matches: an
  * event no sequence guard takes gives no marks (nmarks 0), and all-zero
  * marks still hand a sequence that checks time the event's time, so one
@@ -273,24 +292,19 @@ static void free_split(fixture *f, eqlite_scanner *plain, eqlite_scanner *seq)
 Test(ruleset, match_mark_hands_the_other_side_only_what_it_can_take)
 {
     fixture f = {0};
-    with_cmd_rule(&f);
-    add(&f, "sequence with maxspan=10s [process where process.name == \"a.exe\"] "
-            "![process where process.name == \"b.exe\"]", "seq");
-    start(&f); /* f.sc runs both rules, for comparison */
-    uint64_t seq_rules[1] = {2};
     eqlite_scanner *plain, *seq;
-    split_scanners(&f, &plain, &seq);
+    cmd_and_sequence(&f, "sequence with maxspan=10s [process where process.name == \"a.exe\"] "
+                         "![process where process.name == \"b.exe\"]", &plain, &seq);
+    uint64_t seq_rules[1] = {2}, marks[64], zero[64] = {0};
     size_t nwords = eqlite_ruleset_marks_words(f.rs);
-    uint64_t marks[64], zero[64] = {0};
-    cr_assert_leq(nwords, 64);
     static const struct { const char *name; int64_t s; bool marked; const char *whole; } steps[] = {
         {"a.exe", 1, true, ""},  {"cmd.exe", 2, false, "cmd"}, {"b.exe", 3, true, ""}, /* b.exe came */
         {"a.exe", 4, true, ""},  {"cmd.exe", 20, false, "cmd seq"}, /* no b.exe in 10 s */
         {"b.exe", 21, true, ""},
     };
     for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
-        eqlite_value fields[NFIELDS] = {str("process"), {0}, str(steps[i].name), {0}};
-        eqlite_event ev = {fields, NFIELDS, steps[i].s * 1000000000, {0}, NULL, NULL, 0};
+        eqlite_value fields[NFIELDS] = {{0}};
+        eqlite_event ev = process_at(fields, steps[i].name, steps[i].s);
         hits whole = {{0}, 0, 0}, split = {{0}, 0, 0};
         cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect, &whole), EQLITE_OK);
         size_t used = SIZE_MAX;
@@ -309,20 +323,58 @@ Test(ruleset, match_mark_hands_the_other_side_only_what_it_can_take)
     free_split(&f, plain, seq);
 }
 
+/* Marks of the idle plane alone (cheaper) serve the matching side in full
+ * while it holds no partial; while it holds some, it marks the event again
+ * in full, and the two sides still give what one scanner gives. */
+Test(ruleset, idle_marks_serve_until_a_sequence_holds_partials)
+{
+    fixture f = {0};
+    eqlite_scanner *plain, *seq;
+    cmd_and_sequence(&f, "sequence with maxspan=10s [process where process.name == \"a.exe\"] "
+                         "[process where process.name == \"b.exe\"]", &plain, &seq);
+    uint64_t seq_rules[1] = {2}, marks[64], zero[64] = {0};
+    static const struct { const char *name; int64_t s; bool held, idle; const char *whole; } steps[] = {
+        {"b.exe", 1, false, false, ""},      /* a second term, nothing held: no idle mark */
+        {"a.exe", 2, false, true, ""},       /* starts a partial */
+        {"cmd.exe", 3, true, false, "cmd"},  /* held: marked again */
+        {"b.exe", 4, true, false, "seq"},    /* continues it: only the full marks say so */
+        {"cmd.exe", 5, false, false, "cmd"}, /* nothing held again */
+        {"a.exe", 6, false, true, ""},
+        {"b.exe", 30, true, false, ""},      /* past maxspan: the partial goes */
+        {"b.exe", 31, false, false, ""},
+    };
+    size_t held = 0;
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        eqlite_value fields[NFIELDS] = {{0}};
+        eqlite_event ev = process_at(fields, steps[i].name, steps[i].s);
+        hits whole = {{0}, 0, 0}, split = {{0}, 0, 0};
+        cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect, &whole), EQLITE_OK);
+        size_t used = SIZE_MAX;
+        cr_assert_eq(eqlite_scanner_match_mark_idle(plain, &ev, seq_rules, marks, &used, collect, &split), EQLITE_OK);
+        cr_assert_eq(used != 0, steps[i].idle, "event %zu: %zu words of idle marks", i, used);
+        cr_assert_eq(eqlite_scanner_holds_partials(seq), steps[i].held, "event %zu", i);
+        if (eqlite_scanner_holds_partials(seq)) {
+            held++;
+            cr_assert_eq(eqlite_scanner_mark_rules(seq, &ev, seq_rules, marks, &used), EQLITE_OK);
+        }
+        cr_assert_eq(eqlite_scanner_match_marked(seq, &ev, used ? marks : zero, collect, &split), EQLITE_OK);
+        cr_assert_str_eq(whole.names, steps[i].whole, "event %zu", i);
+        cr_assert_str_eq(split.names, whole.names, "event %zu", i);
+    }
+    cr_assert_eq(held, 3);
+    free_split(&f, plain, seq);
+}
+
 /* An event the marks let only a sequence holding partials take needs its
  * fields only while the sequence holds some: until then the matching side
  * gives the same with the event's time alone (what a -j worker hands over). */
 Test(ruleset, marks_say_when_the_matching_side_needs_the_event_fields)
 {
     fixture f = {0};
-    with_cmd_rule(&f);
-    add(&f, "sequence [process where process.name == \"a.exe\"] [process where process.name == \"b.exe\"]", "seq");
-    start(&f); /* f.sc runs both rules, for comparison */
-    uint64_t seq_rules[1] = {2};
     eqlite_scanner *plain, *seq;
-    split_scanners(&f, &plain, &seq);
-    uint64_t marks[64], zero[64] = {0};
-    cr_assert_leq(eqlite_ruleset_marks_words(f.rs), 64);
+    cmd_and_sequence(&f, "sequence [process where process.name == \"a.exe\"] [process where process.name == \"b.exe\"]",
+                     &plain, &seq);
+    uint64_t seq_rules[1] = {2}, marks[64], zero[64] = {0};
     static const struct { const char *name; bool idle, needed; const char *whole; } steps[] = {
         {"b.exe", false, false, ""},   /* a second term, and nothing held */
         {"a.exe", true, true, ""},     /* starts a partial */
@@ -331,8 +383,8 @@ Test(ruleset, marks_say_when_the_matching_side_needs_the_event_fields)
         {"b.exe", false, false, ""},   /* nothing held again */
     };
     for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
-        eqlite_value fields[NFIELDS] = {str("process"), {0}, str(steps[i].name), {0}}, none[NFIELDS] = {{0}};
-        eqlite_event ev = {fields, NFIELDS, ((int64_t)i + 1) * 1000000000, {0}, NULL, NULL, 0};
+        eqlite_value fields[NFIELDS] = {{0}}, none[NFIELDS] = {{0}};
+        eqlite_event ev = process_at(fields, steps[i].name, (int64_t)i + 1);
         eqlite_event bare = {none, NFIELDS, ev.timestamp, {0}, NULL, NULL, 0};
         hits whole = {{0}, 0, 0}, split = {{0}, 0, 0};
         cr_assert_eq(eqlite_scanner_match(f.sc, &ev, collect, &whole), EQLITE_OK);
@@ -405,6 +457,13 @@ Test(ruleset, misuse_is_reported)
     cr_assert_eq(eqlite_ruleset_marks_words(NULL), 0);
     cr_assert_eq(eqlite_scanner_mark(f.sc, NULL, marks), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_scanner_mark(NULL, NULL, marks), EQLITE_EMISUSE);
+    size_t nmarks = SIZE_MAX;
+    cr_assert_eq(eqlite_scanner_mark_rules(f.sc, NULL, rules, marks, &nmarks), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_mark_rules(f.sc, NULL, rules, marks, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(eqlite_scanner_match_mark_idle(NULL, NULL, rules, marks, &nmarks, NULL, NULL), EQLITE_EMISUSE);
+    cr_assert_eq(nmarks, SIZE_MAX);
+    cr_assert_eq(eqlite_scanner_holds_partials(NULL), 0);
+    cr_assert_eq(eqlite_scanner_holds_partials(f.sc), 0);
     cr_assert_eq(eqlite_scanner_match_marked(f.sc, NULL, marks, NULL, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_scanner_select(f.sc, NULL), EQLITE_EMISUSE);
     cr_assert_eq(eqlite_scanner_select(NULL, rules), EQLITE_EMISUSE);
@@ -1074,7 +1133,9 @@ static void assert_same_per_event(const per_event *a, const per_event *b, size_t
  * rule, event by event, over 30,000 generated events: split into event
  * queries and the rest (as `eqlite query -j` does), and split arbitrarily
  * (every other rule), which puts sequences on both sides; then the event
- * queries' scanner marks for the rest as it matches (eqlite_scanner_match_mark). */
+ * queries' scanner marks for the rest as it matches (eqlite_scanner_match_mark),
+ * and last marks their idle plane alone (eqlite_scanner_match_mark_idle), the
+ * other scanner marking an event again in full while it holds partials. */
 Test(ruleset, scanners_selecting_rules_from_shared_marks_give_the_whole_scanner_results, .timeout = 600)
 {
     enum { NEVENTS = 30000 };
@@ -1109,7 +1170,7 @@ Test(ruleset, scanners_selecting_rules_from_shared_marks_give_the_whole_scanner_
     eqlite_scanner_free(all);
     cr_assert_gt(whole.fp.n, 1000, "too few results (%zu) to prove anything", whole.fp.n);
     uint64_t *side = calloc(2 * words, sizeof *side), *marks = calloc(nmarks, sizeof *marks);
-    for (int split = 0; split < 3; split++) {
+    for (int split = 0; split < 4; split++) {
         memset(side, 0, 2 * words * sizeof *side);
         for (size_t k = 0; k < nrules; k++) {
             eqlite_rule_info rule;
@@ -1127,6 +1188,7 @@ Test(ruleset, scanners_selecting_rules_from_shared_marks_give_the_whole_scanner_
         }
         per_event shared = {{0}, calloc(n, sizeof(size_t))};
         size_t unmarked = 0; /* events that marked none of side 1's rules (split 2) */
+        size_t remarked = 0; /* events side 1 marked again (split 3) */
         for (size_t i = 0; i < n; i++) {
             size_t at = shared.fp.n;
             if (split < 2) { /* a third scanner marks for both */
@@ -1137,8 +1199,18 @@ Test(ruleset, scanners_selecting_rules_from_shared_marks_give_the_whole_scanner_
             } else { /* side 0 matches and marks for side 1, as eqlite query -j does */
                 size_t used = SIZE_MAX;
                 memset(marks, 0xff, nmarks * sizeof *marks);
-                cr_assert_eq(eqlite_scanner_match_mark(sc[0], &evs[i], side + words, marks, &used, fp_ruleset,
-                                                       &shared.fp), EQLITE_OK);
+                if (split == 2) {
+                    cr_assert_eq(eqlite_scanner_match_mark(sc[0], &evs[i], side + words, marks, &used, fp_ruleset,
+                                                           &shared.fp), EQLITE_OK);
+                } else { /* the idle plane alone: side 1 marks the event again while it holds partials */
+                    cr_assert_eq(eqlite_scanner_match_mark_idle(sc[0], &evs[i], side + words, marks, &used,
+                                                                fp_ruleset, &shared.fp), EQLITE_OK);
+                    if (eqlite_scanner_holds_partials(sc[1])) {
+                        remarked++;
+                        memset(marks, 0xff, nmarks * sizeof *marks);
+                        cr_assert_eq(eqlite_scanner_mark_rules(sc[1], &evs[i], side + words, marks, &used), EQLITE_OK);
+                    }
+                }
                 cr_assert_leq(used, nmarks);
                 if (used == 0) { /* all-zero marks stand for none */
                     unmarked++;
@@ -1150,6 +1222,8 @@ Test(ruleset, scanners_selecting_rules_from_shared_marks_give_the_whole_scanner_
         }
         if (split == 2) /* the corpus has unguarded sequences: every event marks one */
             cr_assert_lt(unmarked, n);
+        if (split == 3) /* the extra sequences hold partials at times, not always */
+            cr_assert(remarked > 0 && remarked < n, "%zu of %zu events marked again", remarked, n);
         size_t at = shared.fp.n;
         for (int j = 0; j < 2; j++)
             cr_assert_eq(eqlite_scanner_flush(sc[j], fp_ruleset, &shared.fp), EQLITE_OK);

@@ -836,3 +836,30 @@ Test(sources, a_record_of_another_shape_after_a_run_is_detected_afresh) {
     }
     eqlite_schema_free(schema);
 }
+
+Test(sources, a_copied_object_takes_every_field_under_it_and_a_delete_drops_a_branch) {
+    // as Elastic's "rename process to process.parent": the fields written
+    // under p so far, to the same paths under q; then q's own parent removed
+    const char *mine = "profile acme\ndetect acme.kind exists\ncopy acme.a p.name\ncopy acme.b p.parent.name\n"
+                       "int acme.n p.pid\ncopy $p q\ndelete $q.parent\n";
+    std::string data = R"({"acme":{"kind":"x","a":"A","b":"B","n":7}})" "\n" R"({"acme":{"kind":"x","b":"B"}})" "\n";
+    std::vector<std::string> want = {R"(acme: {"p":{"name":"A","parent":{"name":"B"},"pid":7},"q":{"name":"A","pid":7}})",
+                                     R"(acme: {"p":{"parent":{"name":"B"}}})"};
+    cr_expect_eq(converted(mine, data), want);
+}
+
+Test(sources, a_when_holds_when_one_alternative_holds_all_its_conditions) {
+    // "or" between groups of "and": each group tested alone, in order
+    const char *mine = "profile acme\ndetect acme.kind exists\ncopy acme.v out.v\n"
+                       "when acme.a == 1 and acme.b == 2 or acme.c in [x y] and $out.v exists or acme.d contains mid\n"
+                       "  set r.hit yes\nelse\n  set r.hit no\nend\n";
+    std::string data = R"({"acme":{"kind":"k","a":"1","b":"2"}})" "\n"
+                       R"({"acme":{"kind":"k","a":"1","b":"3","c":"y","v":"V"}})" "\n"
+                       R"({"acme":{"kind":"k","a":"1","b":"3","c":"x"}})" "\n"
+                       R"({"acme":{"kind":"k","c":"z","v":"V"}})" "\n"
+                       R"({"acme":{"kind":"k","a":"2","d":"amidst"}})" "\n";
+    std::vector<std::string> want = {R"(acme: {"r":{"hit":"yes"}})", R"(acme: {"out":{"v":"V"},"r":{"hit":"yes"}})",
+                                     R"(acme: {"r":{"hit":"no"}})", R"(acme: {"out":{"v":"V"},"r":{"hit":"no"}})",
+                                     R"(acme: {"r":{"hit":"yes"}})"};
+    cr_expect_eq(converted(mine, data), want);
+}

@@ -50,10 +50,30 @@ uint32_t out_id(Profile &p, const std::string &path) {
 
 void compile_ref(Profile &p, Ref &r) { r.id = r.out ? out_id(p, r.path) : in_id(p, r.path); }
 
+// A `when`'s alternatives into the profile's flat conditions.
+void flatten_when(Profile &p, Op &op) {
+    op.conds_at = static_cast<uint32_t>(p.conds.size());
+    for (const auto &alt : op.when) {
+        for (const Cond &c : alt) {
+            FlatCond f;
+            f.id = c.ref.id;
+            f.out = c.ref.out;
+            f.op = c.op;
+            f.values_at = static_cast<uint32_t>(p.cond_values.size());
+            f.nvalues = static_cast<uint32_t>(c.values.size());
+            for (const std::string &v : c.values) p.cond_values.push_back(p.constants.keep(v));
+            p.conds.push_back(f);
+        }
+        p.conds.back().ends_and = true; // an alternative holds one condition at least (read_conds)
+    }
+    op.nconds = static_cast<uint32_t>(p.conds.size()) - op.conds_at;
+}
+
 void compile_ops(Profile &p, std::vector<Op> &ops) {
     for (Op &op : ops) {
         for (auto &alt : op.when)
             for (Cond &c : alt) compile_ref(p, c.ref);
+        if (op.kind == OpKind::When) flatten_when(p, op);
         if (!op.src.path.empty()) compile_ref(p, op.src);
         switch (op.kind) {
         case OpKind::User:
@@ -184,6 +204,8 @@ uint64_t next_serial() {
 void compile_profile(Profile &p) {
     p.serial = next_serial();
     p.in_nodes.assign(1, InNode{});
+    p.conds.clear();
+    p.cond_values.clear();
     for (Table &t : p.tables)
         for (auto &row : t.rows)
             for (Assign &a : row.second) a.id = out_id(p, a.field);

@@ -34,6 +34,8 @@ using simdjson::dom::object;
 
 namespace profile_internal {
 
+constexpr uint32_t kNone = UINT32_MAX;
+
 // ---- values ------------------------------------------------------------------
 
 enum class Kind { Str, Num, Bool, Null, Raw };
@@ -146,6 +148,19 @@ struct Cond {
     std::vector<std::string> values;
 };
 
+// A `when`'s conditions as a run tests them: side by side in one array of
+// the profile (Profile::conds), in the order the ops run, with their values
+// as views into the profile's constants. A Cond sits at the end of a chain
+// of heap blocks (the op's alternatives, each one's conditions, the values'
+// strings) that a run would otherwise follow for every `when`.
+struct FlatCond {
+    uint32_t id = 0;        // the path's number (Ref::id)
+    bool out = false;       // "$path": the output document
+    bool ends_and = false;  // the last of its conjunction: the next one starts another alternative
+    CondOp op = CondOp::Exists;
+    uint32_t values_at = 0, nvalues = 0; // in Profile::cond_values
+};
+
 struct Assign {
     std::string field;
     Val value;
@@ -181,6 +196,7 @@ struct Op {
     uint32_t index = 0; // the op's number in its profile (for plans, profile_plan.cpp)
     // compiled: output fields written (dst, its _count for args/words, user's two)
     uint32_t dst_id = 0, count_id = 0;
+    uint32_t conds_at = 0, nconds = 0; // when: its conditions in Profile::conds
     size_t table = 0;                // lookup
     bool epoch_millis_first = false; // time: the format's first choice is epoch_millis
     Ref src;
@@ -204,7 +220,6 @@ struct Op {
     std::vector<std::string> writes, reads_out, reads_in;
 };
 
-constexpr uint32_t kNone = UINT32_MAX;
 
 // A trie over the input paths a profile reads, split at dots (a key may hold
 // several segments). `collect` marks a path copied as a whole (`copy winlog`):
@@ -429,6 +444,8 @@ struct Profile {
     std::vector<Table> tables;
     std::vector<Op> ops;
     std::vector<OpHead> heads; // of ops
+    std::vector<FlatCond> conds;              // of every `when` (Op::conds_at)
+    std::vector<std::string_view> cond_values; // their values, in `constants`
     uint32_t nops = 0; // ops numbered 0..nops-1, nested ones too
     // compiled once (compile_profile): the input paths read, the output fields written
     std::vector<InNode> in_nodes;   // [0]: the record's root

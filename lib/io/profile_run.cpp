@@ -66,6 +66,21 @@ bool val_present(const Val &v) {
     return x.kind != Kind::Null && !(x.kind == Kind::Str && x.text.empty());
 }
 
+// Whether `word` occurs in `text`. Values and words here are short (an
+// action name): a byte loop beats find()'s library calls per candidate.
+bool contains(std::string_view text, std::string_view word) {
+    if (word.size() > text.size()) return false;
+    if (word.empty()) return true;
+    const char first = word[0];
+    for (size_t at = 0, last = text.size() - word.size(); at <= last; at++) {
+        if (text[at] != first) continue;
+        size_t k = 1;
+        while (k < word.size() && text[at + k] == word[k]) k++;
+        if (k == word.size()) return true;
+    }
+    return false;
+}
+
 bool has_prefix(const std::string &path, const std::string &prefix) {
     return path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 && path[prefix.size()] == '.';
 }
@@ -106,14 +121,16 @@ struct Run {
 
     // The value of a reference, or NULL when absent (null counts as absent).
     // An input value lives in s->tmp until the next read.
-    const Val *get(const Ref &r) {
-        if (r.out) {
-            const Val *o = out_get(r.id);
+    const Val *get(const Ref &r) { return get(r.out, r.id); }
+
+    const Val *get(bool out, uint32_t id) {
+        if (out) {
+            const Val *o = out_get(id);
             return o && val_present(*o) ? o : nullptr;
         }
-        const ConvertScratch::InSlot &in = s->in[r.id];
+        const ConvertScratch::InSlot &in = s->in[id];
         if (in.stamp != s->gen) return nullptr;
-        if (in.list_stamp == s->gen) return list_get(r.id, in.val);
+        if (in.list_stamp == s->gen) return list_get(id, in.val);
         switch (in.type) {
         case element_type::NULL_VALUE: return nullptr;
         case element_type::ARRAY:
@@ -229,14 +246,14 @@ struct Run {
     }
 
     // ---- conditions ----
-    bool holds(const Cond &c) {
+    bool holds(const FlatCond &c) {
         const Scalar *first = nullptr, *last = nullptr;
         Scalar one;
-        const ConvertScratch::InSlot *in = c.ref.out ? nullptr : &s->in[c.ref.id];
+        const ConvertScratch::InSlot *in = c.out ? nullptr : &s->in[c.id];
         if (in && in->stamp == s->gen && in->list_stamp != s->gen && in->type == element_type::STRING) {
             one = in->scalar(); // a string of the record, as get() would give it, without making a value
             if (!one.text.empty()) first = &one, last = first + 1;
-        } else if (const Val *v = get(c.ref)) {
+        } else if (const Val *v = get(c.out, c.id)) {
             first = v->items.begin(), last = v->items.end();
         }
         bool present = first != nullptr;
@@ -250,15 +267,15 @@ struct Run {
             for (const Scalar *x = first; x != last; x++) if (x->kind != Kind::Raw && pred(x->text)) return true;
             return false;
         };
+        const std::string_view *values = p.cond_values.data() + c.values_at, *values_end = values + c.nvalues;
+        std::string_view word = c.nvalues ? values[0] : std::string_view();
         switch (c.op) {
-        case CondOp::Eq: return any([&](std::string_view t) { return t == c.values[0]; });
-        case CondOp::Ne: return !any([&](std::string_view t) { return t == c.values[0]; });
-        case CondOp::In:
-            return any([&](std::string_view t) { return std::find(c.values.begin(), c.values.end(), t) != c.values.end(); });
-        case CondOp::Prefix: return any([&](std::string_view t) { return t.compare(0, c.values[0].size(), c.values[0]) == 0; });
-        case CondOp::Contains: return any([&](std::string_view t) { return t.find(c.values[0]) != std::string::npos; });
-        case CondOp::NotContains:
-            return !any([&](std::string_view t) { return t.find(c.values[0]) != std::string::npos; });
+        case CondOp::Eq: return any([&](std::string_view t) { return t == word; });
+        case CondOp::Ne: return !any([&](std::string_view t) { return t == word; });
+        case CondOp::In: return any([&](std::string_view t) { return std::find(values, values_end, t) != values_end; });
+        case CondOp::Prefix: return any([&](std::string_view t) { return t.compare(0, word.size(), word) == 0; });
+        case CondOp::Contains: return any([&](std::string_view t) { return contains(t, word); });
+        case CondOp::NotContains: return !any([&](std::string_view t) { return contains(t, word); });
         case CondOp::WinPath:
             return any([](std::string_view t) {
                 return (t.size() >= 3 && std::isalpha(static_cast<unsigned char>(t[0])) && t[1] == ':' &&
@@ -268,9 +285,18 @@ struct Run {
         }
     }
 
-    bool holds_all(const std::vector<Cond> &cs) {
-        for (const Cond &c : cs) if (!holds(c)) return false;
-        return true;
+    // A `when`: whether one of its alternatives holds all its conditions.
+    bool holds_any(const Op &op) {
+        for (const FlatCond *c = p.conds.data() + op.conds_at, *end = c + op.nconds; c != end;) {
+            bool all = true;
+            for (;; c++) {
+                all = all && holds(*c);
+                if (c->ends_and) break;
+            }
+            if (all) return true;
+            c++;
+        }
+        return false;
     }
 
     // ---- operations ----
@@ -710,9 +736,7 @@ struct Run {
                 }
                 break;
             case OpKind::When: {
-                bool any = false;
-                for (const auto &alt : op.when) if ((any = holds_all(alt))) break;
-                any ? run(op.then, op.then_heads) : run(op.otherwise, op.otherwise_heads);
+                holds_any(op) ? run(op.then, op.then_heads) : run(op.otherwise, op.otherwise_heads);
                 break;
             }
             }
@@ -765,7 +789,7 @@ template <typename Find> int detect_by(const eq_profiles *p, Find find) {
                             one = std::find(c.values.begin(), c.values.end(), t) != c.values.end();
                         else if (c.op == CondOp::Ne) one = t != c.values[0];
                         else if (c.op == CondOp::Prefix) one = t.substr(0, c.values[0].size()) == c.values[0];
-                        else if (c.op == CondOp::Contains) one = t.find(c.values[0]) != std::string_view::npos;
+                        else if (c.op == CondOp::Contains) one = contains(t, c.values[0]);
                     }
                     break;
                 }

@@ -68,12 +68,15 @@ lookup event.category categories
 copy event.type event.action
 
 # A created process: the target process becomes process.*, the source its parent.
+# Elastic's pipeline renames process to process.parent; here the copies below
+# do it field by field: every process.* field written above comes from a
+# src.process.* field that they copy again (a `copy $process process.parent`
+# would scan every field written so far, for nothing). An op added above that
+# writes another process.* field needs its own line below.
 when meta.event.name == PROCESSCREATION
   set event.category [process]
   set event.type [start]
   set event.action [start]
-  copy $process process.parent
-  delete $process.parent.parent
   copy src.process.parent.cmdline process.parent.command_line
   copy src.process.cmdline process.parent.command_line
   copy src.process.image.path process.parent.executable
@@ -97,7 +100,6 @@ when meta.event.name == PROCESSCREATION
   else
     set process.parent.code_signature.trusted false
   end
-  delete $process.parent.group_leader
   copy tgt.process.name process.name
   copy tgt.process.image.path process.executable
   int tgt.process.pid process.pid
