@@ -437,6 +437,23 @@ static void number_as_keyword(const eq_node *operand, eqlite_value *v, char text
  * for a numeric or boolean field as that field's type (NumberFieldMapper,
  * BooleanFieldMapper), so it compares as the literal 4 would; a string that
  * does not parse fails the query. */
+/* ES's Numbers.toLong takes a decimal above Long.MIN_VALUE - 1 and below
+ * Long.MAX_VALUE + 1 (compared as BigDecimal); past that the query fails.
+ * long double holds both bounds exactly, where a double rounds them. */
+static bool within_long(const eqlite_value *text)
+{
+    char small[64];
+    char *buf = text->len < sizeof small ? small : malloc(text->len + 1);
+    if (!buf)
+        return true; /* out of memory: the double's own comparison decides */
+    memcpy(buf, text->u.s, text->len);
+    buf[text->len] = '\0';
+    long double x = strtold(buf, NULL);
+    if (buf != small)
+        free(buf);
+    return x < 9223372036854775808.0L && x > -9223372036854775809.0L;
+}
+
 static bool string_as_field_type(gen *g, const eq_node *field, const eq_node *at, eqlite_value *v)
 {
     if (v->kind != EQLITE_STRING || field->kind != N_FIELD)
@@ -459,6 +476,12 @@ static bool string_as_field_type(gen *g, const eq_node *field, const eq_node *at
         eq_error(g->p, EQLITE_ETYPE, at->off, at->len,
                  "failed to create query: For input string: \"%.*s\" ([%.*s] is a numeric field)", (int)v->len,
                  v->u.s, (int)field->len, g->p->src + field->off);
+        return false;
+    }
+    if (field->type == VT_INT && num.kind == EQLITE_DOUBLE && !within_long(v)) {
+        eq_error(g->p, EQLITE_ETYPE, at->off, at->len,
+                 "failed to create query: Value [%.*s] is out of range for a long ([%.*s] is a numeric field)",
+                 (int)v->len, v->u.s, (int)field->len, g->p->src + field->off);
         return false;
     }
     *v = num;

@@ -565,6 +565,23 @@ Test(vm, strings_for_numeric_and_boolean_fields_compare_as_their_values)
     cr_assert_eq(eqlite_compile(schema, bad, strlen(bad), &(eqlite_program *){NULL}, &d), EQLITE_ETYPE);
     cr_expect_str_eq(d.message, "failed to create query: For input string: \"abc\" ([process.pid] is a numeric field)");
     cr_expect_eq(d.column, 30);
+    /* past a long's range the query fails, as ES's Numbers.toLong does; a decimal inside it is a number */
+    static const char *const out_of_range[] = {"process where process.pid == \"99999999999999999999\"",
+                                               "process where process.pid < \"1e30\"",
+                                               "process where process.pid > \"-9223372036854775809\""};
+    for (size_t i = 0; i < sizeof out_of_range / sizeof *out_of_range; i++) {
+        cr_assert_eq(eqlite_compile(schema, out_of_range[i], strlen(out_of_range[i]), &(eqlite_program *){NULL}, &d),
+                     EQLITE_ETYPE, "%s", out_of_range[i]);
+        cr_expect(strstr(d.message, "is out of range for a long ([process.pid] is a numeric field)"), "%s", d.message);
+    }
+    int hit;
+    cr_assert_eq(match_status("process where process.pid < \"9223372036854775807\"", &hit), EQLITE_OK);
+    cr_expect_eq(hit, 1, "the largest long is a long");
+    char longer[200] = "process where process.pid < \"4.5";
+    memset(longer + strlen(longer), '0', 120);
+    strcat(longer, "\"");
+    cr_assert_eq(match_status(longer, &hit), EQLITE_OK, "a long spelling of 4.5 is 4.5");
+    cr_expect_eq(hit, 1);
     bad = "process where flag == \"yes\"";
     cr_assert_eq(eqlite_compile(schema, bad, strlen(bad), &(eqlite_program *){NULL}, &d), EQLITE_ETYPE);
     cr_expect_str_eq(d.message, "failed to create query: Can't parse boolean value [yes], expected [true] or [false]");
