@@ -282,7 +282,7 @@ static bool parse_special_double(const char *s, size_t n, eqlite_value *out)
  * integral and fits (so "3.0" is 3), else a Double ("-0" is -0.0). Also
  * accepted, as Elasticsearch documents: a leading '+', surrounding
  * whitespace (trimmed by the caller) and a lower-case exponent 'e'. */
-static bool parse_decimal(const char *s, size_t n, eqlite_value *out)
+bool eq_parse_decimal_text(const char *s, size_t n, eqlite_value *out)
 {
     if (parse_special_double(s, n, out))
         return true;
@@ -308,11 +308,6 @@ static bool parse_decimal(const char *s, size_t n, eqlite_value *out)
     return true;
 }
 
-bool eq_parse_decimal_text(const char *s, size_t n, eqlite_value *out)
-{
-    return parse_decimal(s, n, out);
-}
-
 static bool is_java_space(char c) { return (unsigned char)c <= ' '; }
 
 bool eq_str_to_number(const char *s, size_t n, int base, eqlite_value *out)
@@ -333,7 +328,7 @@ bool eq_str_to_number(const char *s, size_t n, int base, eqlite_value *out)
         n -= 2;
     }
     if (base == 10)
-        return parse_decimal(s, n, out);
+        return eq_parse_decimal_text(s, n, out);
     if (base < 2 || base > 36)
         return false;
     return parse_radix(s, n, base, out);

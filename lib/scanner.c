@@ -709,9 +709,9 @@ size_t eqlite_ruleset_marks_words(const eqlite_ruleset *rs)
  * marked (the header is then zero). */
 static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, bool live, uint64_t *marks);
 
-/* The idle plane alone, for the rules in keep: each word's guards in one
- * pass without a branch (the compiler makes it vector code), then the
- * words some rule is marked in (few) packed. As export_marks. */
+/* The idle plane alone, for the rules in keep (NULL: all): each word's
+ * guards in one pass without a branch (the compiler makes it vector code),
+ * then the words some rule is marked in (few) packed. As export_marks. */
 static size_t export_idle(const eqlite_scanner *sc, const uint64_t *restrict keep, uint64_t *restrict marks)
 {
     const size_t pw = sc->rs->plane_words;
@@ -720,8 +720,12 @@ static size_t export_idle(const eqlite_scanner *sc, const uint64_t *restrict kee
     const uint64_t *restrict r1 = sc->rs->required + pw, *restrict r2 = r1 + pw, *restrict r3 = r2 + pw;
     size_t head = marks_header((uint32_t)pw), n = head;
     uint64_t *restrict idle = marks + head + pw; /* in full first, past where they are packed */
-    for (size_t w = 0; w < pw; w++)
-        idle[w] = p0[w] & keep[w] & (p1[w] | ~r1[w]) & (p2[w] | ~r2[w]) & (p3[w] | ~r3[w]);
+    if (keep)
+        for (size_t w = 0; w < pw; w++)
+            idle[w] = p0[w] & keep[w] & (p1[w] | ~r1[w]) & (p2[w] | ~r2[w]) & (p3[w] | ~r3[w]);
+    else
+        for (size_t w = 0; w < pw; w++)
+            idle[w] = p0[w] & (p1[w] | ~r1[w]) & (p2[w] | ~r2[w]) & (p3[w] | ~r3[w]);
     memset(marks, 0, head * sizeof *marks);
     for (size_t w = 0; w < pw; w++)
         if (idle[w]) { /* n <= head + w < head + pw + w */
@@ -733,7 +737,7 @@ static size_t export_idle(const eqlite_scanner *sc, const uint64_t *restrict kee
 
 static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, bool live, uint64_t *marks)
 {
-    if (!live && keep)
+    if (!live)
         return export_idle(sc, keep, marks);
     const uint32_t pw = sc->rs->plane_words;
     const uint64_t *pending = sc->pending, *required = sc->rs->required;
@@ -742,10 +746,7 @@ static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, bool 
     memset(marks, 0, head * sizeof *marks);
     for (uint32_t w = 0; w < pw; w++) {
         uint64_t kept = keep ? keep[w] : ~UINT64_C(0), idle = pending[w] & kept, g1 = pending[pw + w];
-        if (!live) { /* the idle plane alone: half the words read */
-            for (uint32_t g = 1; g < GUARD_BITS; g++)
-                idle &= pending[g * pw + w] | ~required[g * pw + w];
-        } else if ((idle | g1) & kept) { /* most words: no rule of theirs can run */
+        if ((idle | g1) & kept) { /* most words: no rule of theirs can run */
             uint64_t narrowed = g1 | ~required[pw + w], alive = (pending[w] | g1) & narrowed & kept & sc->sequences[w];
             idle &= narrowed; /* alive: revived by g1 */
             for (uint32_t g = 2; g < GUARD_BITS; g++) {
@@ -762,7 +763,7 @@ static size_t export_marks(const eqlite_scanner *sc, const uint64_t *keep, bool 
             marks[w / 64] |= UINT64_C(1) << (w % 64);
         }
     }
-    for (uint32_t w = 0; live && w < pw; w++) {
+    for (uint32_t w = 0; w < pw; w++) {
         uint64_t alive = live_at[w]; /* read before marks[n], n <= head + pw + w, is written */
         if (alive) {
             marks[n++] = alive;
