@@ -56,15 +56,16 @@ def python_records(path):
             root = ET.fromstring(rec.xml())
             sys_ = root.find(NS + "System")
             get = lambda tag: (sys_.find(NS + tag).text or "") if sys_.find(NS + tag) is not None else ""
+            # winlogbeat's AddPairs (sys/winevent/maputil.go): empty values
+            # left out, "" or "Data" named param<place>, the first value of a name kept
             data = {}
             ed = root.find(NS + "EventData")
-            n = 0
-            for d in (ed if ed is not None else []):
-                name = d.get("Name")
-                if not name:
-                    n += 1
-                    name = "param%d" % n
-                data[name] = d.text or ""
+            for i, d in enumerate(ed if ed is not None else []):
+                name = d.get("Name") or d.tag.split("}")[-1]
+                if name == "Data":
+                    name = "param%d" % (i + 1)
+                if d.text and name not in data:
+                    data[name] = d.text
             t = sys_.find(NS + "TimeCreated").get("SystemTime")
             out.append({"record_id": int(get("EventRecordID")), "event_id": get("EventID"),
                         "provider": sys_.find(NS + "Provider").get("Name"), "channel": get("Channel"),

@@ -76,7 +76,7 @@ def main(tmp):
     r = run(["query", "--stats", "-f", RULE, bad])
     err = r.stderr.decode()
     check("bad lines reported file:line and skipped",
-          r.returncode == 0 and len(lines(r)) == 2 and bad + ":2:" in err and bad + ":4:" in err, err)
+          r.returncode == 0 and len(lines(r)) == 2 and "sources: sentinelone-cloud-funnel 2 ecs 2" in err and bad + ":2:" in err and bad + ":4:" in err, err)
     check("--stats counts bad lines", "bad lines 2" in err, err)
     check("no progress line when stderr is not a terminal", "\r" not in err, repr(err))
     r = run(["query", "--strict", "-f", RULE, bad])
@@ -329,6 +329,7 @@ tests:
     ids_whatever_the_path_spelling(tmp, path)
     sorted_copies_are_not_converted_twice(tmp)
     sources_counted_alike_sorted_or_not(tmp)
+    a_key_twice_is_a_bad_record(tmp)
     bom = write(os.path.join(tmp, "bom.eql"), b"\xef\xbb\xbfprocess where process.name == \"cmd.exe\"\n", "wb")
     r = run(["check", bom])
     check("a rule file that starts with a UTF-8 byte order mark reads", r.returncode == 0, repr(r))
@@ -379,6 +380,26 @@ def sources_counted_alike_sorted_or_not(tmp):
     check("--stats: the same source counts in one pass, sorted, and sorted from a .gz copy",
           len(one) == 1 and sources(seq, plain) == one and sources(seq, gz) == one,
           repr((one, sources(seq, plain), sources(seq, gz))))
+
+
+def a_key_twice_is_a_bad_record(tmp):
+    """A key twice in one object, read by the rule or not, in an ECS record or
+    a vendor one: Elasticsearch rejects the document, so it is a bad record
+    (file:line and the key), counted, and the others still run."""
+    s1 = ('{"event.time":1664811149470,"meta.event.name":"PROCESSCREATION","event.category":"process",'
+          '"event.type":"Process Creation","endpoint.os":"windows","src.process.uid":"A","src.process.name":"lsass.exe",'
+          '"src.process.cmdline":"lsass.exe","tgt.process.uid":"B","tgt.process.name":"cmd.exe","tgt.process.cmdline":"cmd"%s}')
+    text = "\n".join([event(1, "2024-05-01T00:00:01Z"),
+                      event(2, "2024-05-01T00:00:02Z")[:-1] + ',"user":{"id":1,"id":2}}',
+                      s1 % "", s1 % ',"x.y":{"z":1,"z":2}']) + "\n"
+    path = write(os.path.join(tmp, "dup.ndjson"), text)
+    r = run(["query", "--stats", "-f", RULE, path])
+    err = r.stderr.decode()
+    check("a key twice, read or not, ECS or vendor: a bad record with file:line, counted",
+          r.returncode == 0 and len(lines(r)) == 2 and "sources: sentinelone-cloud-funnel 2 ecs 2" in err and
+          "dup.ndjson:2: duplicate field 'id' (Elasticsearch rejects the document)" in err and
+          "dup.ndjson:4: duplicate field 'z' (Elasticsearch rejects the document)" in err and
+          "bad lines 2," in err, repr(r))
 
 
 def test_failure_shows_the_first_difference(tmp):

@@ -758,7 +758,7 @@ Test(ndjson, spellings_inside_arrays_of_objects_add_up)
     eq_ndjson_close(r);
 }
 
-/* A key twice in one object: Elasticsearch parses with Jackson's
+/* A key twice in one object, anywhere: Elasticsearch parses with Jackson's
  * STRICT_DUPLICATE_DETECTION (elastic/elasticsearch#22073, 6.0 on) and
  * rejects the document ("Duplicate field 'a'"), so it is never an event. */
 Test(ndjson, a_key_twice_in_one_object_is_a_bad_record)
@@ -769,6 +769,32 @@ Test(ndjson, a_key_twice_in_one_object_is_a_bad_record)
                     "duplicate field 'process.name'");
     expect_contains(bad_reason("{\"x\":[{\"a\":1},{\"a\":2}],\"x\":[{\"a\":3}]}"), "duplicate field 'x'");
     expect_contains(bad_reason("{\"x\":[{\"a\":1,\"a\":2}]}"), "duplicate field 'a'");
+    /* keys nothing reads, at any depth: Elasticsearch rejects the document all the same */
+    expect_contains(bad_reason("{\"zzz\":1,\"a\":1,\"zzz\":2}"), "duplicate field 'zzz'");
+    expect_contains(bad_reason("{\"a\":1,\"user\":{\"name\":\"u\",\"id\":1,\"name\":\"v\"}}"), "duplicate field 'name'");
+    expect_contains(bad_reason("{\"q\":[1,[{\"k\":{\"k2\":1,\"k2\":null}}]]}"), "duplicate field 'k2'");
+    expect_contains(bad_reason("{\"process\":{\"name\":\"n\",\"io\":{\"text\":1,\"text\":1}}}"),
+                    "duplicate field 'text'");
+    /* keys alike in their first 8 bytes and length; deeper than the nested check goes */
+    expect_contains(bad_reason("{\"abcdefgh_1\":1,\"abcdefgh_2\":1,\"abcdefgh_1\":1}"), "duplicate field 'abcdefgh_1'");
+    char deep[512] = "{";
+    for (int i = 0; i < 40; i++) strcat(deep, "\"d\":{");
+    strcat(deep, "\"k\":1,\"k\":2");
+    for (int i = 0; i < 41; i++) strcat(deep, "}");
+    expect_contains(bad_reason(deep), "duplicate field 'k'");
+    /* more keys than a 64-bit mask tells apart: distinct is an event, one repeat is not */
+    char wide[4096] = "{", key[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof key, "%s\"k%d\":%d", i ? "," : "", i, i);
+        strcat(wide, key);
+    }
+    strcat(wide, "}");
+    eq_ndjson *w;
+    read_one(wide, &w);
+    eq_ndjson_close(w);
+    wide[strlen(wide) - 1] = '\0';
+    strcat(wide, ",\"k150\":0}");
+    expect_contains(bad_reason(wide), "duplicate field 'k150'");
     /* the same key in sibling objects is no duplicate */
     eq_ndjson *r;
     eqlite_event ev =

@@ -14,6 +14,7 @@
 
 #include "eqlite.h"
 #include "eqlite_io.h"
+#include "io/evtx.h"
 #include "io/profile.h"
 
 namespace {
@@ -462,7 +463,8 @@ Test(sources, a_value_over_fields_under_it_wins_in_event_and_text) {
 namespace {
 
 // Each record of `data` read through the built-in profiles plus `profile`:
-// the profile that took it and its ECS text, one "source: text" per record.
+// the profile that took it and its ECS text, one "source: text" per record
+// ("bad: reason" for a bad one).
 std::vector<std::string> converted(const char *profile, const std::string &data) {
     eqlite_sources *s = nullptr;
     cr_assert_eq(eqlite_sources_new(&s, nullptr, 0), EQLITE_OK);
@@ -480,8 +482,9 @@ std::vector<std::string> converted(const char *profile, const std::string &data)
     eqlite_event ev;
     eqlite_record rec;
     for (int k; (k = eqlite_reader_next(rd, &ev, &rec)) != EQLITE_READ_EOF;) {
-        cr_assert_eq(k, EQLITE_READ_EVENT, "%s", rec.reason);
-        out.push_back(std::string(*rec.source ? rec.source : "-") + ": " + std::string(rec.text, rec.len));
+        cr_assert(k == EQLITE_READ_EVENT || k == EQLITE_READ_BAD, "%s", rec.reason);
+        if (k == EQLITE_READ_BAD) out.push_back(std::string("bad: ") + rec.reason);
+        else out.push_back(std::string(*rec.source ? rec.source : "-") + ": " + std::string(rec.text, rec.len));
     }
     eqlite_reader_close(rd);
     eqlite_schema_free(schema);
@@ -550,6 +553,39 @@ Test(sources, sysmon_dns_query_results_split_as_elastic_splits_them) {
     expect_has(text, R"("ip":["151.101.66.2","10.0.0.1","2a04:4e42::396"])");
 }
 
+Test(sources, a_key_twice_anywhere_in_a_vendor_record_is_a_bad_record) {
+    // the ingest json processor the vendor pipelines start with fails such a
+    // record (allow_duplicate_keys false), whether its profile reads the key
+    // or not; detection would read the first value and conversion the last
+    std::string s1 = kSentinelOne;
+    std::string unread = s1.substr(0, s1.size() - 1) + R"(,"x":{"y":[{"z":1,"z":2}]}})";
+    std::string read = s1.substr(0, s1.size() - 1) + R"(,"tgt.process.name":"WerFault.exe"})";
+    std::string dotted = s1.substr(0, s1.size() - 1) + R"(,"tgt":{"process":{"name":"cmd.exe"}}})";
+    std::vector<std::string> got = converted("profile none\ndetect none exists\n", unread + "\n" + read + "\n" + dotted + "\n");
+    cr_assert_eq(got.size(), 3);
+    cr_expect_eq(got[0], "bad: duplicate field 'z' (Elasticsearch rejects the document)");
+    cr_expect_eq(got[1], "bad: duplicate field 'tgt.process.name' (Elasticsearch rejects the document)");
+    // a dotted key and the same path nested are two keys: not a duplicate
+    cr_expect_eq(got[2].substr(0, got[2].find(':')), "sentinelone-cloud-funnel", "%s", got[2].c_str());
+}
+
+Test(sources, evtx_values_are_kept_as_winlogbeat_keeps_them) {
+    // winlogbeat's AddPairs: of a name met twice the first value stays, an
+    // empty value is left out, a value named "" or "Data" is param<N> by its
+    // place; so the record's JSON has no key twice (which would fail it)
+    std::string xml = "<Event><System><EventID>1</EventID><Channel>c</Channel></System><EventData>"
+                      "<Data Name=\"Image\">first.exe</Data><Data Name=\"RuleName\"></Data>"
+                      "<Data Name=\"Image\">second.exe</Data><Data>unnamed</Data><Data Name=\"\">empty name</Data>"
+                      "<Binary>00FF</Binary></EventData></Event>";
+    std::string json, reason;
+    cr_assert(eqio::evtx_xml_to_json(xml, &json, &reason), "%s", reason.c_str());
+    expect_has(json, R"("event_data":{"Image":"first.exe","param4":"unnamed","param5":"empty name","Binary":"00FF"})");
+    xml = "<Event><System><EventID>2</EventID></System><UserData><W xmlns=\"x\"><A>1</A><A>2</A><B></B>"
+          "<Data Name=\"C\">3</Data></W></UserData></Event>";
+    cr_assert(eqio::evtx_xml_to_json(xml, &json, &reason), "%s", reason.c_str());
+    expect_has(json, R"("user_data":{"A":"1","C":"3"})");
+}
+
 Test(sources, detection_reads_the_first_value_in_document_order) {
     // a detect path matches a dotted key or nested objects alike, and the
     // first value met wins (nested objects before the keys after them)
@@ -565,7 +601,8 @@ Test(sources, detection_reads_the_first_value_in_document_order) {
                                                   "{\"a\":[{\"b\":\"one\"}]}\n");
     std::vector<std::string> want = {
         "one: {\"out\":{\"p\":\"one\"}}", "two: {\"out\":{\"p\":\"two\"}}", "two: {\"out\":{\"p\":\"two\"}}",
-        "one: {\"out\":{\"p\":\"one\"}}", "two: {\"out\":{\"p\":\"two\"}}", "-: {\"a\":{\"b.x\":\"one\"}}",
+        "one: {\"out\":{\"p\":\"one\"}}", "bad: duplicate field 'a' (Elasticsearch rejects the document)",
+        "-: {\"a\":{\"b.x\":\"one\"}}",
         "-: {\"\":{\"a.b\":\"one\"}}",   "-: {\"a\":[{\"b\":\"one\"}]}"};
     cr_assert_eq(got.size(), want.size());
     for (size_t i = 0; i < want.size(); i++) cr_expect_eq(got[i], want[i], "record %zu", i + 1);
@@ -580,14 +617,14 @@ Test(sources, detection_afresh_reads_the_first_value_in_document_order) {
     const char *records[] = {"{\"a\":{\"b\":\"one\"}}", "{\"a.b\":\"two\"}", "{\"a.b\":\"two\",\"a\":{\"b\":\"one\"}}",
                              "{\"a\":{\"c\":1},\"a.b\":\"one\"}", "{\"a\":{\"b\":\"two\"},\"a\":{\"b\":\"one\"}}",
                              "{\"a\":{\"b.x\":\"one\"}}", "{\"\":{\"a.b\":\"one\"}}", "{\"a\":[{\"b\":\"one\"}]}"};
-    const char *want[] = {"one", "two", "two", "one", "two", "-", "-", "-"};
+    const char *want[] = {"one", "two", "two", "one", "bad", "-", "-", "-"};
     std::string data;
     for (const char *r : records) data += std::string("{\"zz\":0}\n") + r + "\n";
-    std::string many_a, many_a_b;
-    for (int i = 0; i < 40; i++) many_a += "\"a\":{\"c\":" + std::to_string(i) + "},";
-    for (int i = 0; i < 40; i++) many_a_b += "\"a.b\":null,";
-    data += "{\"zz\":0}\n{" + many_a + "\"a\":{\"b\":\"two\"},\"a\":{\"b\":\"one\"}}\n";
-    data += "{\"zz\":0}\n{" + many_a_b + "\"x\":1,\"a.b\":\"one\"}\n";
+    std::string many_keys, many_under_a;
+    for (int i = 0; i < 40; i++) many_keys += "\"a" + std::to_string(i) + "\":{\"b\":\"one\"},";
+    for (int i = 0; i < 40; i++) many_under_a += "\"a.b" + std::to_string(i) + "\":\"one\",";
+    data += "{\"zz\":0}\n{" + many_keys + "\"a\":{\"b\":\"two\"},\"a.b\":\"one\"}\n";
+    data += "{\"zz\":0}\n{" + many_under_a + "\"a.b\":null,\"x\":1,\"a\":{\"b\":\"one\"}}\n";
     std::vector<std::string> got = converted(two, data);
     cr_assert_eq(got.size(), 2 * (sizeof records / sizeof *records) + 4);
     for (size_t i = 0; i < sizeof records / sizeof *records; i++) {
@@ -595,7 +632,7 @@ Test(sources, detection_afresh_reads_the_first_value_in_document_order) {
         cr_expect_eq(got[2 * i + 1].substr(0, got[2 * i + 1].find(':')), want[i], "record %zu: %s", i + 1, got[2 * i + 1].c_str());
     }
     size_t n = got.size();
-    cr_expect_eq(got[n - 3].substr(0, got[n - 3].find(':')), "two", "the first a holding b, past 40 without it");
+    cr_expect_eq(got[n - 3].substr(0, got[n - 3].find(':')), "two", "the first a.b, past 40 keys like it");
     cr_expect_eq(got[n - 1].substr(0, got[n - 1].find(':')), "-", "the first a.b is null: %s", got[n - 1].c_str());
 }
 
@@ -636,7 +673,7 @@ Test(sources, int_and_time_read_json_numbers_as_their_text) {
 Test(sources, each_json_value_kind_is_copied_and_tested_as_written) {
     // the walk keeps scalars as it meets them; copies, str and conditions
     // read them so: strings, booleans, null, integers past int64, doubles,
-    // lists, objects, escapes, duplicate keys and values inside lists
+    // lists, objects, escapes and values inside lists (a key twice is a bad record)
     const char *acme = "profile acme\ndetect kind exists\ncopy v out.copied\nstr v out.str\n"
                        "when v == x\n  set out.is_x yes\nend\nwhen v exists\n  set out.present yes\nend\n"
                        "when v contains 1\n  set out.has_1 yes\nend\n"
@@ -666,7 +703,7 @@ Test(sources, each_json_value_kind_is_copied_and_tested_as_written) {
         "acme: {\"out\":{\"copied\":[1,\"a\",true],\"has_1\":\"yes\",\"present\":\"yes\",\"str\":[\"1\",\"a\",\"true\"]}}",
         "acme: {\"out\":{\"copied\":{\"a\":1}}}",
         "acme: {\"out\":{\"copied\":\"a\\\"1\\\\\",\"has_1\":\"yes\",\"present\":\"yes\",\"str\":\"a\\\"1\\\\\"}}",
-        "acme: {\"out\":{\"copied\":\"second\",\"present\":\"yes\",\"str\":\"second\"}}",
+        "bad: duplicate field 'v' (Elasticsearch rejects the document)",
         "acme: {\"out\":{\"listed\":[\"in a list\",\"x\"],\"listed_x\":\"yes\"}}"};
     cr_assert_eq(got.size(), want.size());
     for (size_t i = 0; i < want.size(); i++) cr_expect_eq(got[i], want[i], "record %zu: %s", i + 1, got[i].c_str());

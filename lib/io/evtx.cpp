@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace eqio {
@@ -201,14 +202,30 @@ bool is_evtx_signature(const void *data, size_t len) {
     return len >= 8 && std::memcmp(data, "ElfFile\0", 8) == 0;
 }
 
+// EventData and UserData values as winlogbeat's AddPairs keeps them
+// (sys/winevent/maputil.go): an empty value is left out, a value named "" or
+// "Data" is named param<N> by its place N among all values, and of a name met
+// twice the first value stays, so the record's JSON has no duplicate keys.
+struct Pairs {
+    std::vector<std::pair<std::string, std::string>> kept;
+    std::unordered_set<std::string> names; // of kept (a record may hold thousands)
+    size_t seen = 0;
+    void add(std::string name, std::string value) {
+        seen++;
+        if (value.empty()) return;
+        if (name.empty() || name == "Data") name = "param" + std::to_string(seen);
+        if (!names.insert(name).second) return;
+        kept.emplace_back(std::move(name), std::move(value));
+    }
+};
+
 bool evtx_xml_to_json(const std::string &xml_text, std::string *json, std::string *reason) {
     Xml x{xml_text};
     Xml::Tag t;
     std::string provider, guid, event_id, version, level, opcode, time, record_id, pid, tid, channel, computer, sid;
-    std::vector<std::pair<std::string, std::string>> data, user_data;
+    Pairs data, user_data;
     bool have_system = false;
     enum { Outside, System, EventData, UserData } part = Outside;
-    int unnamed = 0;
     while (x.next_tag(&t)) {
         if (t.end) {
             if (t.name == "System" || t.name == "EventData" || t.name == "UserData") part = Outside;
@@ -237,14 +254,13 @@ bool evtx_xml_to_json(const std::string &xml_text, std::string *json, std::strin
             } else if (t.name == "Channel") channel = unescape(text);
             else if (t.name == "Computer") computer = unescape(text);
             else if (t.name == "Security") attr(t.attrs, "UserID", &sid);
-        } else if (part == EventData && t.name == "Data") {
+        } else {
+            // <EventData><Data Name="x">value</Data>...</EventData>, or
+            // <UserData><Wrapper xmlns=...><Name>value</Name>...</Wrapper></UserData>:
+            // the Name attribute names a value, else its element
             std::string name;
-            // winlogbeat names unnamed values param1, param2, ...
-            if (!attr(t.attrs, "Name", &name) || name.empty()) name = "param" + std::to_string(++unnamed);
-            data.emplace_back(std::move(name), unescape(text));
-        } else if (part == UserData) {
-            // <UserData><Wrapper xmlns=...><Name>value</Name>...</Wrapper></UserData>
-            user_data.emplace_back(std::string(t.name), unescape(text));
+            if (!attr(t.attrs, "Name", &name) || name.empty()) name = std::string(t.name);
+            (part == EventData ? data : user_data).add(std::move(name), unescape(text));
         }
     }
     if (!have_system) {
@@ -280,18 +296,12 @@ bool evtx_xml_to_json(const std::string &xml_text, std::string *json, std::strin
     w.str("api", "evtx"); // winlogbeat says "wineventlog": this record was read from a file
     if (!channel.empty()) w.str("channel", channel);
     if (!computer.empty()) w.str("computer_name", computer);
-    if (!data.empty()) {
-        w.key("event_data");
+    for (const Pairs *pairs : {&data, &user_data}) {
+        if (pairs->kept.empty()) continue;
+        w.key(pairs == &data ? "event_data" : "user_data");
         json->push_back('{');
         JsonObject d{json};
-        for (auto &kv : data) d.str(kv.first, kv.second);
-        json->push_back('}');
-    }
-    if (!user_data.empty()) {
-        w.key("user_data");
-        json->push_back('{');
-        JsonObject d{json};
-        for (auto &kv : user_data) d.str(kv.first, kv.second);
+        for (auto &kv : pairs->kept) d.str(kv.first, kv.second);
         json->push_back('}');
     }
     if (!event_id.empty()) w.str("event_id", event_id);

@@ -1,5 +1,5 @@
 // ndjson_internal.h: what the pieces of the NDJSON reader share (ndjson.cpp,
-// ndjson_split.cpp, ndjson_walk.cpp, ndjson_convert.cpp, ndjson_dates.cpp,
+// ndjson_split.cpp, ndjson_walk.cpp, ndjson_duplicates.cpp, ndjson_convert.cpp, ndjson_dates.cpp,
 // ndjson_timestamp.cpp): the reader's state and the functions one piece
 // calls in another. Not installed.
 #pragma once
@@ -141,11 +141,10 @@ struct eq_ndjson {
     std::vector<Slot> slots;
     std::vector<uint32_t> touched;
     uint64_t generation = 0;
-    std::vector<uint64_t> node_seen; // per trie node: the object walk that last met its key
     // (source id, id): a further id reading the same path (a multi-field gets
     // its parent's values, converted with its own type)
     std::vector<std::pair<uint32_t, uint32_t>> mirrors;
-    uint64_t object_walks = 0;
+    std::vector<std::string_view> dup_keys; // an object's keys, sorted to find one met twice
     std::vector<FieldConv> conv;        // per slot: conversion to the mapped type
     bool any_conv = false;
     bool any_null_value = false;
@@ -204,6 +203,9 @@ void reset_event(eq_ndjson *r);
 void finish_lists(eq_ndjson *r);
 bool read_fields(eq_ndjson *r);
 bool take_doc_field(void *user, const eqio::DocField &f);
+
+// ndjson_duplicates.cpp: false (and the reason) when an object of the parsed record holds a key twice
+bool keys_are_unique(eq_ndjson *r);
 
 // ndjson_convert.cpp: conversion to the mapped types
 void conv_for_type(uint32_t type, FieldConv *c);

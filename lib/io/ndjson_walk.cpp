@@ -2,49 +2,11 @@
 // and of a converted document into the event's slots.
 
 #include "io/ndjson_internal.h"
+#include "io/ndjson_tape.h"
 
 namespace ndjson_internal {
 
 // ---- filling the event ------------------------------------------------------
-
-// The walk reads simdjson's DOM tape directly (the layout of simdjson's
-// doc/tape.md, unchanged since 0.3): one 64-bit word per value, the type in
-// the top byte; '{' and '[' hold the index just past their closing word in the
-// low 32 bits; strings hold an offset into the string buffer, where a 32-bit
-// length precedes the bytes; 'l', 'u' and 'd' are followed by a word holding
-// the number; 't', 'f' and 'n' stand alone. This skips the DOM iterators'
-// per-step bookkeeping; an unread subtree is stepped over in one jump.
-struct Tape {
-    const uint64_t *w;
-    const uint8_t *strings;
-};
-
-constexpr uint64_t kTapePayload = 0x00FFFFFFFFFFFFFFull;
-
-inline char tape_type(uint64_t word) { return static_cast<char>(word >> 56); }
-
-// Tape words taken by a value of each type; 0 for '{' and '[', whose word
-// holds the index after their end.
-constexpr std::array<uint8_t, 256> kTapeStep = [] {
-    std::array<uint8_t, 256> step{};
-    for (auto &v : step) v = 1;
-    step['{'] = step['['] = 0;
-    step['l'] = step['u'] = step['d'] = 2;
-    return step;
-}();
-
-// The index after the value at i.
-inline size_t tape_next(const Tape &t, size_t i) {
-    uint64_t word = t.w[i];
-    size_t step = kTapeStep[static_cast<uint8_t>(word >> 56)];
-    return step ? i + step : static_cast<uint32_t>(word);
-}
-
-inline const char *tape_string(const Tape &t, uint64_t word, uint32_t *len) {
-    const uint8_t *p = t.strings + (word & kTapePayload);
-    std::memcpy(len, p, sizeof *len);
-    return reinterpret_cast<const char *>(p + sizeof *len);
-}
 
 // A scalar at tape index i (not '{' or '[').
 inline void tape_scalar(const Tape &t, size_t i, eqlite_value *out) {
@@ -134,26 +96,29 @@ bool wrong_type(eq_ndjson *r, uint32_t node) {
 bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, bool in_array);
 
 // The object at tape index i, whose trie node has children. A key met twice
-// in one object fails the record: Elasticsearch parses with Jackson's
-// STRICT_DUPLICATE_DETECTION (elastic/elasticsearch#22073, 6.0 on) and rejects
-// the document ("Duplicate field"). Only keys on the projection are checked.
+// in it fails the record (see ndjson_duplicates.cpp), whether read or not:
+// every key is loaded here anyway, and the objects and arrays nothing is read
+// in are checked on their own.
 bool walk_object(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, bool in_array) {
-    size_t end = static_cast<uint32_t>(t.w[i]) - 1; // the '}'
+    size_t start = i, end = static_cast<uint32_t>(t.w[i]) - 1; // the '}'
     const Projection &proj = r->proj;
-    uint64_t walk = ++r->object_walks;
+    uint64_t key_bits = 0;
     for (i++; i < end;) {
         uint32_t klen;
         const char *key = tape_string(t, t.w[i], &klen);
+        uint64_t bit = key_bit(key, klen);
+        if (key_bits & bit) {
+            if (!object_keys_are_unique(r, t, start)) return false;
+            key_bits = 0; // checked in full: no more to look for here
+        }
+        key_bits |= bit;
         i++;
         size_t next = tape_next(t, i);
         uint32_t target = proj.descend_padded(node, key, klen);
         if (target != kNoNode) {
-            if (r->node_seen[target] == walk) {
-                r->reason = "duplicate field " + quoted_prefix(key, klen) + " (Elasticsearch rejects the document)";
-                return false;
-            }
-            r->node_seen[target] = walk;
             if (!visit(r, t, i, target, in_array)) return false;
+        } else if (kTapeStep[t.w[i] >> 56] == 0 && !subtree_keys_are_unique(r, t, i)) {
+            return false; // an object or array nothing is read in
         }
         i = next;
     }
@@ -253,7 +218,7 @@ void finish_lists(eq_ndjson *r) {
 bool read_fields(eq_ndjson *r) {
     // parse_record() checked that the root (tape index 1) is an object.
     const Tape t{r->parser.doc.tape.get(), r->parser.doc.string_buf.get()};
-    return !r->proj.has_kids(0) || walk_object(r, t, 1, 0, false);
+    return r->proj.has_kids(0) ? walk_object(r, t, 1, 0, false) : subtree_keys_are_unique(r, t, 1);
 }
 
 // A converted document's field path through the projection, as the walk of
