@@ -10,6 +10,7 @@
 - truncated and corrupt EVTX files never crash and keep their good records,
   even where libevtx itself fails (it runs in a child process).
 """
+import gzip
 import os
 import resource
 import signal
@@ -120,6 +121,26 @@ def crash_the_evtx_child(paths, sig):
     return subprocess.CompletedProcess(p.args, p.returncode, out, err), kids
 
 
+def evtx_inside_gzip(data):
+    """x.evtx.gz is EVTX once gunzipped (it was read as NDJSON: hundreds of
+    bad lines), from a file, from stdin and cut short."""
+    whole = subprocess.run([BIN, "convert", SYSMON901], capture_output=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        gz = os.path.join(tmp, "sysmon.evtx.gz")
+        with gzip.open(gz, "wb") as f:
+            f.write(data)
+        r = subprocess.run([BIN, "convert", gz], capture_output=True)
+        check(r.returncode == 0 and r.stdout == whole.stdout and not r.stderr and len(whole.stdout.splitlines()) == 32,
+              "x.evtx.gz reads as the EVTX it holds: the same 32 records, no bad line (%r)" % r.stderr[:200])
+        r = subprocess.run([BIN, "convert", "-"], input=open(gz, "rb").read(), capture_output=True)
+        check(r.returncode == 0 and r.stdout == whole.stdout, "... and from stdin (%r)" % r.stderr[:200])
+        cut = os.path.join(tmp, "cut.evtx.gz")
+        open(cut, "wb").write(open(gz, "rb").read()[:-2000])
+        r = subprocess.run([BIN, "convert", cut], capture_output=True, text=True)
+        check(r.returncode in (1, 2) and "truncated gzip input" in r.stderr and not r.stdout,
+              "... and a cut .gz says so: %r" % r.stderr[:200])
+
+
 def main():
     if not os.path.isdir(os.path.join(SHARED, "sources")):
         print("skipped: %s/sources (the vendor fixtures) is absent" % SHARED)
@@ -152,6 +173,7 @@ def main():
         print("skip python3-evtx cross-check (apt-get install python3-evtx)")
 
     data = open(SYSMON901, "rb").read()
+    evtx_inside_gzip(data)
     with tempfile.TemporaryDirectory() as tmp:
         prev = 0
         for cut in (0, 100, 4096, 5000, 8192, 20000, 40000, 69000):

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <zlib.h>
+
 #include "eqlite.h"
 #include "eqlite_io.h"
 #include "io/evtx.h"
@@ -234,6 +236,20 @@ static size_t evtx_record_at(const std::string &evtx, int n) {
     return 0;
 }
 
+static std::string gzipped(const std::string &data) {
+    z_stream z{};
+    cr_assert_eq(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    std::string out(deflateBound(&z, data.size()), '\0');
+    z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(data.data()));
+    z.avail_in = static_cast<uInt>(data.size());
+    z.next_out = reinterpret_cast<Bytef *>(&out[0]);
+    z.avail_out = static_cast<uInt>(out.size());
+    cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return out;
+}
+
 Test(sources, evtx_from_memory_and_corrupt_bytes) {
     std::string path = sysmon_901_path();
     std::string evtx = read_file(path);
@@ -244,10 +260,12 @@ Test(sources, evtx_from_memory_and_corrupt_bytes) {
     cr_assert_eq(eqlite_schema_add(schema, "process.name", 12, EQLITE_T_KEYWORD, &id), EQLITE_OK);
     eqlite_reader_options o{};
     o.schema = schema;
-    for (int corrupt = 0; corrupt < 2; corrupt++) {
+    for (int variant = 0; variant < 4; variant++) {
+        int corrupt = variant & 1;
         std::string data = evtx;
         if (corrupt) // smash the middle of the sixth record
             std::memset(&data[evtx_record_at(data, 6) + 30], 0xff, 30);
+        if (variant & 2) data = gzipped(data); // EVTX once gunzipped (it was read as NDJSON)
         eqlite_reader *rd = nullptr;
         char err[256];
         cr_assert_eq(eqlite_reader_open_memory(data.data(), data.size(), &o, &rd, err, sizeof err), EQLITE_OK, "%s", err);

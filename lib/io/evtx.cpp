@@ -412,21 +412,34 @@ bool EvtxFile::open_memory(const void *data, size_t len, std::string *err) {
 }
 
 bool EvtxFile::open_fd_copy(int src, const void *head, size_t head_len, std::string *err) {
+    size_t given = 0;
+    return open_read_copy(
+        [&](char *dst, size_t cap, std::string *why) -> long {
+            if (given < head_len) { // the bytes the caller peeked come first
+                size_t n = std::min(cap, head_len - given);
+                std::memcpy(dst, static_cast<const char *>(head) + given, n);
+                given += n;
+                return static_cast<long>(n);
+            }
+            for (;;) {
+                ssize_t n = read(src, dst, cap);
+                if (n >= 0) return static_cast<long>(n);
+                if (errno == EINTR) continue;
+                *why = std::string("read error: ") + std::strerror(errno);
+                return -1;
+            }
+        },
+        err);
+}
+
+bool EvtxFile::open_read_copy(const std::function<long(char *, size_t, std::string *)> &read_more, std::string *err) {
     int fd;
     if (!open_anonymous(err, &fd)) return false;
-    if (head_len && !write_all(fd, head, head_len)) {
-        *err = std::string("cannot hold the EVTX data: ") + std::strerror(errno);
-        return false;
-    }
-    size_ = head_len;
+    size_ = 0;
     std::vector<char> buf(1 << 16);
     for (;;) {
-        ssize_t n = read(src, buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            *err = std::string("read error: ") + std::strerror(errno);
-            return false;
-        }
+        long n = read_more(buf.data(), buf.size(), err);
+        if (n < 0) return false;
         if (n == 0) break;
         if (!write_all(fd, buf.data(), static_cast<size_t>(n))) {
             *err = std::string("cannot hold the EVTX data: ") + std::strerror(errno);

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ public:
     // Memory and pipes are copied into an anonymous file: libevtx reads files.
     bool open_memory(const void *data, size_t len, std::string *err);
     bool open_fd_copy(int fd, const void *head, size_t head_len, std::string *err);
+    // Bytes from `read_more` (>0 bytes, 0 at the end, -1 with *why), e.g.
+    // an inflated x.evtx.gz, copied the same way.
+    bool open_read_copy(const std::function<long(char *, size_t, std::string *why)> &read_more, std::string *err);
 
     enum Next { Record = 1, Eof = 0, Bad = -1 };
     // The next record as one line of JSON in *json; Bad with *reason for a

@@ -408,9 +408,15 @@ eqlite_status start_reading(eq_ndjson *r, std::string *err) {
     if (r->in.evtx()) { // recognised by its signature, whatever the name
         r->evtx = std::make_unique<eqio::EvtxFile>();
         std::string why;
-        bool ok = r->in.memory() ? r->evtx->open_memory(r->in.memory(), r->in.memory_len(), &why)
+        auto inflated = [r](char *dst, size_t cap, std::string *fail) {
+            long n = r->in.read(dst, cap);
+            if (n < 0) *fail = r->in.error();
+            return n;
+        };
+        bool ok = r->in.gzip()       ? r->evtx->open_read_copy(inflated, &why) // libevtx reads files, not streams
+                  : r->in.memory()   ? r->evtx->open_memory(r->in.memory(), r->in.memory_len(), &why)
                   : !r->path.empty() ? r->evtx->open_path(r->path.c_str(), &why)
-                  : r->evtx->open_fd_copy(r->in.fd(), r->in.peeked(), r->in.peeked_len(), &why);
+                                     : r->evtx->open_fd_copy(r->in.fd(), r->in.peeked(), r->in.peeked_len(), &why);
         if (!ok) {
             *err = r->name + ": " + why;
             return EQLITE_EINPUT;

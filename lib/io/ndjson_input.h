@@ -25,11 +25,12 @@ public:
     const char *memory_text() const { return reinterpret_cast<const char *>(mem_); }
     void count_lent(size_t n) { bytes_in_ = bytes_out_ = n; }
 
-    // Reads the first bytes to look for the gzip magic. false + error() on failure.
+    // Reads the first bytes to look for the gzip magic, and past it the first
+    // inflated bytes (EVTX inside gzip). false + error() on failure.
     bool start() {
         if (mem_) { // inflate reads the caller's buffer in place
             gzip_ = mem_len_ >= 2 && mem_[0] == 0x1f && mem_[1] == 0x8b;
-            return !gzip_ || start_inflate();
+            return !gzip_ || (start_inflate() && peek_inflated());
         }
         zin_.resize(kGzipChunk);
         while (zin_len_ < 8) { // gzip magic (2 bytes), EVTX signature (8)
@@ -39,14 +40,16 @@ public:
             zin_len_ += static_cast<size_t>(n);
         }
         gzip_ = zin_len_ >= 2 && zin_[0] == 0x1f && zin_[1] == 0x8b;
-        if (gzip_) return start_inflate();
+        if (gzip_) return start_inflate() && peek_inflated();
         return true;
     }
 
-    // EVTX is read by libevtx, not as text: is that what the input starts with?
+    // EVTX is read by libevtx, not as text: is that what the input starts
+    // with, once gunzipped?
     bool evtx() const {
+        if (gzip_) return eqio::is_evtx_signature(head_, head_len_);
         if (mem_) return eqio::is_evtx_signature(mem_, mem_len_);
-        return !gzip_ && eqio::is_evtx_signature(zin_.data(), zin_len_);
+        return eqio::is_evtx_signature(zin_.data(), zin_len_);
     }
     const unsigned char *memory() const { return mem_; }
     size_t memory_len() const { return mem_len_; }
@@ -56,7 +59,7 @@ public:
 
     // Fills dst with up to cap bytes of JSON text: >0 bytes, 0 at the end, -1 on error.
     long read(char *dst, size_t cap) {
-        long n = gzip_ ? read_gzip(dst, cap) : read_plain(dst, cap);
+        long n = head_pos_ < head_len_ ? read_head(dst, cap) : gzip_ ? read_gzip(dst, cap) : read_plain(dst, cap);
         if (n > 0) bytes_out_ += static_cast<uint64_t>(n);
         return n;
     }
@@ -90,6 +93,24 @@ private:
             return static_cast<long>(n);
         }
         return read_raw(reinterpret_cast<unsigned char *>(dst), cap);
+    }
+
+    // The first inflated bytes, kept for read() to hand out first. A damaged
+    // stream is not an error yet: read() reports it after the text before it.
+    bool peek_inflated() {
+        while (head_len_ < sizeof head_) {
+            long n = read_gzip(head_ + head_len_, sizeof head_ - head_len_);
+            if (n <= 0) return error_ != kOutOfMemory;
+            head_len_ += static_cast<size_t>(n);
+        }
+        return true;
+    }
+
+    long read_head(char *dst, size_t cap) {
+        size_t n = std::min(cap, head_len_ - head_pos_);
+        std::memcpy(dst, head_ + head_pos_, n);
+        head_pos_ += n;
+        return static_cast<long>(n);
     }
 
     bool start_inflate() {
@@ -198,6 +219,8 @@ private:
     size_t mem_len_ = 0, mem_pos_ = 0;
     std::vector<unsigned char> zin_; // gzip input, and the bytes start() peeked
     size_t zin_len_ = 0, zin_pos_ = 0;
+    char head_[8];                   // the first inflated bytes (EVTX signature)
+    size_t head_len_ = 0, head_pos_ = 0;
     bool gzip_ = false, zstream_ready_ = false, raw_eof_ = false, member_done_ = false;
     z_stream zs_{};
     uint64_t bytes_in_ = 0, bytes_out_ = 0, total_in_ = 0;
