@@ -4,10 +4,15 @@
  * the two public libraries only (eqlite.h, eqlite_io.h). */
 #include <criterion/criterion.h>
 
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "eqlite.h"
@@ -429,5 +434,102 @@ Test(reader_api, evtx_readers_in_a_forked_copy_do_not_share_the_idle_process, .t
     cr_assert_eq(waitpid(copy, &status, 0), copy);
     cr_expect(parent_same, "the parent reads its own file's records");
     cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the forked copy reads its own file's records");
+    evtx_samples_free(s);
+}
+
+/* ---- fork while another thread reads ------------------------------------- */
+
+/* A SentinelOne record: read through its built-in profile and a plan. */
+static const char s1_record[] =
+    "{\"event.time\":1664811149470,\"meta.event.name\":\"PROCESSCREATION\",\"event.category\":\"process\","
+    "\"event.type\":\"Process Creation\",\"endpoint.os\":\"windows\",\"src.process.uid\":\"A\","
+    "\"src.process.name\":\"WerFault.exe\",\"tgt.process.uid\":\"B\",\"tgt.process.name\":\"cmd.exe\"}\n";
+
+typedef struct reading_loop {
+    evtx_samples *s;
+    atomic_int stop;
+    atomic_int rounds;
+} reading_loop;
+
+/* A vendor record and an EVTX file: the built-in profiles, the plan cache and
+ * the idle EVTX processes, each behind a lock. */
+static bool reads_a_vendor_record_and_an_evtx_file(const evtx_samples *s)
+{
+    eqlite_reader *rd;
+    if (eqlite_reader_open_memory(s1_record, strlen(s1_record), &s->o, &rd, NULL, 0) != EQLITE_OK)
+        return false;
+    eqlite_event ev;
+    eqlite_record rec;
+    bool ok = eqlite_reader_next(rd, &ev, &rec) == EQLITE_READ_EVENT && !strcmp(rec.source, "sentinelone-cloud-funnel");
+    eqlite_reader_close(rd);
+    if (!ok || eqlite_reader_open_path(s->paths[0], &s->o, &rd, NULL, 0) != EQLITE_OK)
+        return false;
+    size_t n = 0;
+    while (eqlite_reader_next(rd, &ev, &rec) == EQLITE_READ_EVENT)
+        n++;
+    eqlite_reader_close(rd);
+    return n == 32;
+}
+
+typedef struct first_open {
+    const evtx_samples *s;
+    atomic_int started;
+} first_open;
+
+static void *open_the_first_reader(void *arg)
+{
+    first_open *f = arg;
+    atomic_store(&f->started, 1);
+    return reads_a_vendor_record_and_an_evtx_file(f->s) ? NULL : f;
+}
+
+/* A fresh process whose second thread opens its first reader (the built-in
+ * profiles are parsed then, under their lock, for about a millisecond) while
+ * its main thread forks `delay_us` after that thread started. The copy reads
+ * readers of its own. 0: it read them; 1: it failed; 2: it was stuck on a
+ * lock held at the fork (and died of its alarm). */
+static int fork_during_the_first_open(const evtx_samples *s, unsigned delay_us)
+{
+    pid_t trial = fork();
+    cr_assert_geq(trial, 0);
+    if (trial == 0) {
+        first_open f = {.s = s};
+        pthread_t opener;
+        if (pthread_create(&opener, NULL, open_the_first_reader, &f) != 0)
+            _exit(1);
+        while (!atomic_load(&f.started))
+            ;
+        nanosleep(&(struct timespec){.tv_nsec = (long)delay_us * 1000}, NULL);
+        pid_t copy = fork();
+        if (copy == 0) {
+            alarm(10);
+            _exit(reads_a_vendor_record_and_an_evtx_file(s) ? 0 : 1);
+        }
+        int status = 0;
+        void *failed = NULL;
+        if (copy < 0 || waitpid(copy, &status, 0) != copy || pthread_join(opener, &failed) != 0 || failed)
+            _exit(1);
+        _exit(WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? 2 : WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(trial, &status, 0), trial);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+/* A program forks while another of its threads reads: fork() copies only
+ * the forking thread, so a lock the other thread held at that moment would
+ * stay held in the copy for ever (before: the copy's first reader hung on
+ * the built-in profiles' lock). Forks at 20 moments across the first open. */
+Test(reader_api, a_copy_forked_while_another_thread_reads_opens_readers, .timeout = 300)
+{
+    evtx_samples *s = evtx_samples_new();
+    int stuck = 0, failed = 0;
+    for (unsigned delay_us = 0; delay_us < 2000; delay_us += 100) {
+        int got = fork_during_the_first_open(s, delay_us);
+        stuck += got == 2;
+        failed += got == 1;
+    }
+    cr_expect_eq(stuck, 0, "%d of 20 copies stuck on a lock held at the fork", stuck);
+    cr_expect_eq(failed, 0, "%d of 20 copies or their parents could not read", failed);
     evtx_samples_free(s);
 }

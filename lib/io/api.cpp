@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "date.h"
+#include "io/fork_locks.h"
 #include "io/mapping.h"
 #include "io/ndjson.h"
 #include "io/profile.h"
@@ -44,13 +45,15 @@ struct eqlite_reader {
 
 namespace {
 
+std::mutex builtin_lock;
+[[maybe_unused]] const bool builtin_lock_kept = (eqio::lock_across_fork(&builtin_lock), true);
+
 // The built-in profiles for readers given no set, parsed once per process:
 // parsing and compiling them cost ~0.6 ms per reader opened. Never changed
 // after, so readers on any thread share them; kept until exit.
 eqlite_status builtin_profiles(const eq_profiles **out, char *err, size_t errcap) {
-    static std::mutex lock;
     static eq_profiles *builtin = nullptr;
-    std::lock_guard<std::mutex> hold(lock);
+    std::lock_guard<std::mutex> hold(builtin_lock);
     eqlite_status st = builtin ? EQLITE_OK : eq_profiles_new(&builtin, err, errcap);
     *out = builtin;
     return st;

@@ -4,6 +4,7 @@
 // runs the embedding program's atexit handlers or flushes its stdio buffers.
 // Messages are a fixed header and the text; both ends are this same binary.
 #include "io/evtx_process.h"
+#include "io/fork_locks.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -236,6 +237,7 @@ void close_other_descriptors(int keep) {
 constexpr size_t kMostIdle = 4;
 constexpr long kMostIdleMemory = 256L << 20;
 std::mutex idle_lock;
+[[maybe_unused]] const bool idle_lock_kept = (lock_across_fork(&idle_lock), true);
 std::vector<std::pair<pid_t, int>> idle; // (pid, socket)
 pid_t idle_owner;                        // the process whose children they are
 

@@ -482,6 +482,22 @@ eqlite_status open_reader(const eq_ndjson_options *opt, eq_ndjson **out, char *e
         return EQLITE_EINPUT;
     }
 }
+
+// simdjson picks its kernel on first use, inside the guard of a static: a
+// program forking while another of its threads is in there leaves the copy
+// waiting on that guard for ever. Picked when the library loads instead
+// (out of memory then: on first use, as before).
+bool choose_simdjson_kernel() {
+    try {
+        simdjson::dom::parser parser;
+        element doc;
+        return parser.parse("{}", 2).get(doc) == simdjson::SUCCESS;
+    } catch (const std::exception &) {
+        return false;
+    }
+}
+[[maybe_unused]] const bool simdjson_kernel_chosen = choose_simdjson_kernel();
+
 } // namespace ndjson_internal
 
 

@@ -8,6 +8,7 @@
 // then wanted too, until nothing changes. Order is ignored, so a plan may
 // keep more than it needs, never less.
 
+#include "io/fork_locks.h"
 #include "io/profile_internal.h"
 
 #include <deque>
@@ -147,6 +148,8 @@ PlanCache &plan_cache() {
     static PlanCache *cache = new PlanCache; // never destroyed: readers on other threads may outlive exit()
     return *cache;
 }
+
+[[maybe_unused]] const bool plan_lock_kept = (eqio::lock_across_fork(&plan_cache().lock), true);
 
 } // namespace
 
