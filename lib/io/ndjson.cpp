@@ -174,7 +174,6 @@ bool convert_source(eq_ndjson *r, Record *rec, simdjson::dom::object *root, bool
     r->source_counts[idx < 0 ? r->source_counts.size() - 1 : static_cast<size_t>(idx)]++;
     if (++r->unnoted == kNoteEvery) note_sources(r);
     if (idx < 0 || eqio::profile_passthrough(r->profiles, idx)) return true;
-    if (!keys_are_unique(r)) return false; // the ingest json processor's check, on the whole record
     if (!eqio::profile_convert(r->profiles, idx, *root, r->scratch, &r->reason, whole)) return false;
     r->text_pending = true;
     switch (eqio::profile_emit(r->scratch, take_doc_field, r)) {
@@ -387,6 +386,7 @@ bool configure(eq_ndjson *r, const eq_ndjson_options *opt, std::string *err) {
         r->doc_slots.assign(eq_profiles_count(r->profiles), {});
     }
     r->proj.compile();
+    r->node_seen.assign(r->proj.size(), 0);
     return true;
 }
 

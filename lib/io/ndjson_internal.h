@@ -144,7 +144,9 @@ struct eq_ndjson {
     // (source id, id): a further id reading the same path (a multi-field gets
     // its parent's values, converted with its own type)
     std::vector<std::pair<uint32_t, uint32_t>> mirrors;
-    std::vector<std::string_view> dup_keys; // an object's keys, sorted to find one met twice
+    std::vector<uint64_t> node_seen; // per trie node: the object walk that last met its key
+    uint64_t object_walks = 0;
+    std::vector<uint64_t> dup_sigs, dup_keys; // the duplicate check's table: signatures, tape words of keys
     std::vector<FieldConv> conv;        // per slot: conversion to the mapped type
     bool any_conv = false;
     bool any_null_value = false;
@@ -203,9 +205,6 @@ void reset_event(eq_ndjson *r);
 void finish_lists(eq_ndjson *r);
 bool read_fields(eq_ndjson *r);
 bool take_doc_field(void *user, const eqio::DocField &f);
-
-// ndjson_duplicates.cpp: false (and the reason) when an object of the parsed record holds a key twice
-bool keys_are_unique(eq_ndjson *r);
 
 // ndjson_convert.cpp: conversion to the mapped types
 void conv_for_type(uint32_t type, FieldConv *c);

@@ -47,17 +47,40 @@ inline const char *tape_string(const Tape &t, uint64_t word, uint32_t *len) {
     return reinterpret_cast<const char *>(p + sizeof *len);
 }
 
-// A bit of a per-object mask for a key (its length and first 8 bytes, mixed):
-// equal keys take the same bit, so a bit met twice in an object sends it to
-// object_keys_are_unique(); most objects never get there.
-inline uint64_t key_bit(const char *k, uint32_t len) {
-    uint64_t head;
-    std::memcpy(&head, k, 8); // the string buffer is readable past a key's end
-    // Without a branch: key lengths vary too much to predict one.
-    uint32_t shift = 64 - 8 * (len < 8 ? len : 8);
-    uint64_t mask = len ? ~uint64_t{0} >> (shift & 63) : 0;
-    return uint64_t{1} << (((head & mask) + len) * 0x9E3779B97F4A7C15ull >> 58);
-}
+// The keys of one object met so far, told apart by their length and first 8
+// bytes (a bit of a mask first, so most keys compare with none): enough for
+// most objects. Keys alike in both, or more than kSmallKeys of them, are
+// for object_keys_are_unique() to tell.
+constexpr size_t kSmallKeys = 12;
+
+// The bytes of a key's first 8 that are the key's, by its length.
+constexpr uint64_t kHeadMask[9] = {0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFFFF, 0xFFFFFFFFFFFF,
+                                   0xFFFFFFFFFFFFFF, ~uint64_t{0}};
+
+struct SmallKeySet {
+    uint64_t bits = 0;
+    size_t n = 0;
+    uint64_t heads[kSmallKeys];
+
+    // false: a key alike to one before, or one too many (the exact check decides)
+    bool add(const char *k, uint32_t len) {
+        if (n == kSmallKeys) return false;
+        uint64_t head;
+        std::memcpy(&head, k, 8); // the string buffer is readable past a key's end
+        // Without a branch: key lengths vary too much to predict one.
+        uint64_t v = ((head & kHeadMask[len < 8 ? len : 8]) + len) * 0x9E3779B97F4A7C15ull; // equal keys, equal v
+        uint64_t bit = uint64_t{1} << (v >> 58);
+        if (bits & bit)
+            for (size_t j = 0; j < n; j++)
+                if (heads[j] == v) return false;
+        bits |= bit;
+        heads[n++] = v;
+        return true;
+    }
+};
+
+// The exact check's table is given back when larger (entries).
+constexpr size_t kLargestKeptTable = 1 << 16;
 
 // ndjson_duplicates.cpp: false, with r->reason naming the key, when the
 // object at tape index i holds a key twice

@@ -96,29 +96,33 @@ bool wrong_type(eq_ndjson *r, uint32_t node) {
 bool visit(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, bool in_array);
 
 // The object at tape index i, whose trie node has children. A key met twice
-// in it fails the record (see ndjson_duplicates.cpp), whether read or not:
-// every key is loaded here anyway, and the objects and arrays nothing is read
-// in are checked on their own.
+// in it fails the record (see ndjson_duplicates.cpp), whether read or not. A
+// key on the projection is met again when its trie node is (a stamp per
+// node); the others, which no projected key can equal, go in a small set, and
+// the objects and arrays nothing is read in are checked on their own.
 bool walk_object(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, bool in_array) {
     size_t start = i, end = static_cast<uint32_t>(t.w[i]) - 1; // the '}'
     const Projection &proj = r->proj;
-    uint64_t key_bits = 0;
+    uint64_t walk = ++r->object_walks;
+    SmallKeySet others;
+    bool checked = false;
     for (i++; i < end;) {
         uint32_t klen;
         const char *key = tape_string(t, t.w[i], &klen);
-        uint64_t bit = key_bit(key, klen);
-        if (key_bits & bit) {
-            if (!object_keys_are_unique(r, t, start)) return false;
-            key_bits = 0; // checked in full: no more to look for here
-        }
-        key_bits |= bit;
         i++;
         size_t next = tape_next(t, i);
         uint32_t target = proj.descend_padded(node, key, klen);
         if (target != kNoNode) {
+            if (r->node_seen[target] == walk) return object_keys_are_unique(r, t, start);
+            r->node_seen[target] = walk;
             if (!visit(r, t, i, target, in_array)) return false;
-        } else if (kTapeStep[t.w[i] >> 56] == 0 && !subtree_keys_are_unique(r, t, i)) {
-            return false; // an object or array nothing is read in
+        } else {
+            if (!checked && !others.add(key, klen)) {
+                if (!object_keys_are_unique(r, t, start)) return false;
+                checked = true;
+            }
+            if (kTapeStep[t.w[i] >> 56] == 0 && !subtree_keys_are_unique(r, t, i))
+                return false; // an object or array nothing is read in
         }
         i = next;
     }

@@ -282,6 +282,7 @@ public:
         uint32_t from = 0, len = 0, at = 0; // at: the key's offset in the pool
         uint32_t next = kNone;              // the entry met after this one last time (KeyMemo)
         KeyStep step{kNone, false};
+        uint64_t object = 0;                // the object walk that met this key last (KeyMemo)
     };
     // `key` padded (readable 8 bytes past its end); kNone when absent.
     uint32_t find(uint32_t from, std::string_view key) const {
@@ -357,10 +358,16 @@ public:
         table_.clear();
         first_ = kNone;
     }
-    // `key` lies in simdjson's string buffer (padded).
-    KeyStep step(const WalkTrie &w, uint32_t node, std::string_view key) {
+    // A number for each object walked, for step().
+    uint64_t next_object() { return ++objects_; }
+    // `key` lies in simdjson's string buffer (padded). *again: whether the
+    // key was met before in the object numbered `object` (a key twice in
+    // one object), or kNotKept when the memo does not keep it.
+    static constexpr int kNotKept = -1;
+    KeyStep step(const WalkTrie &w, uint32_t node, std::string_view key, uint64_t object, int *again) {
         uint32_t guess = prev_ == kNone ? first_ : table_[prev_].next;
-        if (guess != kNone && table_.holds(table_[guess], node, key)) return table_[prev_ = guess].step;
+        if (guess != kNone && table_.holds(table_[guess], node, key)) return met(prev_ = guess, object, again);
+        *again = kNotKept;
         if (key.size() > kKeyLen) return resolve_key(w, node, key);
         uint32_t e = table_.find(node, key);
         if (e == kNone) {
@@ -369,12 +376,19 @@ public:
         }
         (prev_ == kNone ? first_ : table_[prev_].next) = e;
         prev_ = e;
-        return table_[e].step;
+        return met(e, object, again);
     }
 
 private:
+    KeyStep met(uint32_t e, uint64_t object, int *again) {
+        KeyTable::Entry &x = table_[e];
+        *again = x.object == object;
+        x.object = object;
+        return x.step;
+    }
     static constexpr size_t kMaxKeys = 4096, kKeyLen = 96;
     uint64_t serial_ = 0;
+    uint64_t objects_ = 0;
     KeyTable table_;
     uint32_t first_ = kNone; // the first key of the last record
     uint32_t prev_ = kNone;  // the key met last in this record
@@ -485,6 +499,7 @@ using profile_internal::TextArena;
 
 struct ConvertScratch {
     const Profile *profile = nullptr; // what the last conversion ran
+    std::string duplicate;            // a key the record's walk met twice in one object (the first such)
     uint64_t gen = 0;                 // the record: stamps older than this are stale
     uint64_t out_gen = 0;             // the output document: the same for vals' stamps
     // input: an element per input path of the profile (set when stamp == gen)

@@ -898,6 +898,12 @@ bool profile_convert(const eq_profiles *p, int index, object root, ConvertScratc
     const Profile &pr = p->list[index];
     if (!s->walked || s->profile != &pr) start_record(pr, static_cast<size_t>(index), s, root);
     s->walked = false;
+    if (!s->duplicate.empty()) { // the ingest json processor fails such a record (allow_duplicate_keys false)
+        const std::string &k = s->duplicate;
+        *reason = "duplicate field '" + k.substr(0, 64) + (k.size() > 64 ? "...'" : "'") +
+                  " (Elasticsearch rejects the document)";
+        return false;
+    }
     s->plan = !whole && !s->want_all ? &plan_for(pr, static_cast<size_t>(index), s) : nullptr;
     if (s->plan && s->plan->back()) s->plan = nullptr; // every op is needed
     Run run{pr, s};

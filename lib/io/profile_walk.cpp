@@ -3,6 +3,8 @@
 
 #include "io/profile_internal.h"
 
+#include <unordered_set>
+
 namespace profile_internal {
 
 // ---- reading the record: one walk, keeping only the paths the profile reads
@@ -125,13 +127,32 @@ void visit_input(const Profile &p, ConvertScratch *s, element v, uint32_t node, 
     if (collecting) collect_leaf(s, s->path, v);
 }
 
+// A key twice in `obj`, or "" (for keys the memo does not keep).
+std::string repeated_key(object obj) {
+    std::unordered_set<std::string_view> keys;
+    for (auto field : obj)
+        if (!keys.emplace(field.key.data(), field.key.size()).second) return std::string(field.key);
+    return std::string();
+}
+
 // The fields of an object at trie node `node`. Keys may hold several dotted
 // segments; a key off the trie is skipped unless a collected path covers it.
 // While collecting, s->path is the object's dotted path.
+// A key met twice in one object fails the record, as the ingest json
+// processor fails it (ndjson_duplicates.cpp): the memo tells, for the keys it
+// keeps; an object with others is checked whole. Objects off the trie are
+// stepped over unchecked.
 void walk_input(const Profile &p, ConvertScratch *s, object obj, uint32_t node, bool collecting, bool in_list) {
+    uint64_t me = s->memo->next_object();
+    bool checked = node == kNone; // nothing to tell without the memo
     for (auto field : obj) {
         std::string_view key(field.key.data(), field.key.size());
-        KeyStep st = node == kNone ? KeyStep{kNone, false} : s->memo->step(p.walk, node, key);
+        int again = 0;
+        KeyStep st = node == kNone ? KeyStep{kNone, false} : s->memo->step(p.walk, node, key, me, &again);
+        if (again && !checked) {
+            checked = true;
+            if (s->duplicate.empty()) s->duplicate = again == KeyMemo::kNotKept ? repeated_key(obj) : std::string(key);
+        }
         uint32_t cur = st.node;
         bool passed = st.passed;
         bool coll = collecting || passed ||
@@ -188,6 +209,7 @@ void start_record(const Profile &p, size_t index, ConvertScratch *s, object root
     s->nparsers = 0;
     s->arena.reset();
     s->path.clear();
+    s->duplicate.clear();
     walk_input(p, s, root, 0, false);
 }
 
