@@ -4,6 +4,7 @@
  * emitted. Field-against-constant tests become fused instructions; constant
  * subtrees are folded by running the VM on them once, so folding and
  * evaluation are one implementation. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -488,6 +489,52 @@ static bool string_as_field_type(gen *g, const eq_node *field, const eq_node *at
     return true;
 }
 
+/* ES parses a value compared with a numeric field as the field's own type
+ * (NumberFieldMapper's NumberType.parse), and the query fails past what
+ * that type holds: "Value [3000000000] is out of range for an integer" (an
+ * equality with a decimal part is answered first, matching nothing: its
+ * termQuery's hasDecimalPart), and "[double] supports only finite values,
+ * but got [NaN]" (validateParsed: "NaN", "1e400", or 1e39 for a float).
+ * The schema's integer and floating kinds are one VT_INT and one VT_DOUBLE. */
+static bool fits_field_type(gen *g, const eq_node *field, uint32_t id, const eq_node *at, const eqlite_value *v,
+                            bool equality)
+{
+    eqlite_type type = EQLITE_T_UNKNOWN;
+    if ((v->kind != EQLITE_INT && v->kind != EQLITE_DOUBLE) || id == EQ_TS_FIELD ||
+        !eqlite_schema_field_name(g->prog->schema, id, &type))
+        return true;
+    double x = v->kind == EQLITE_INT ? (double)v->u.i : v->u.d;
+    const char *fails = NULL; /* how ES words it */
+    double lo = 0, hi = 0;
+    switch (type) {
+    case EQLITE_T_INTEGER: lo = INT32_MIN, hi = INT32_MAX, fails = "an integer"; break;
+    case EQLITE_T_SHORT: lo = INT16_MIN, hi = INT16_MAX, fails = "a short"; break;
+    case EQLITE_T_BYTE: lo = INT8_MIN, hi = INT8_MAX, fails = "a byte"; break;
+    case EQLITE_T_FLOAT: x = (float)x; break;
+    case EQLITE_T_HALF_FLOAT: x = fabs(x) >= 65520 ? copysign(INFINITY, x) : x; break; /* past it, a half rounds to infinity */
+    case EQLITE_T_DOUBLE:
+    case EQLITE_T_SCALED_FLOAT: break;
+    default: return true;
+    }
+    const char *field_text = g->p->src + field->off;
+    if (!fails) {
+        if (isfinite(x))
+            return true;
+        eq_error(g->p, EQLITE_ETYPE, at->off, at->len, "failed to create query: [%s] %s finite values, but got [%s]",
+                 eqlite_type_name(type), type == EQLITE_T_SCALED_FLOAT ? "only supports" : "supports only",
+                 isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity");
+        return false;
+    }
+    if ((x >= lo && x <= hi) || (equality && v->kind == EQLITE_DOUBLE && x != floor(x)))
+        return true;
+    bool quoted = at->kind == N_STRING;
+    eq_error(g->p, EQLITE_ETYPE, at->off, at->len,
+             "failed to create query: Value [%.*s] is out of range for %s ([%.*s] is a numeric field)",
+             (int)(quoted ? at->v.str.n : at->len), quoted ? at->v.str.s : g->p->src + at->off, fails, (int)field->len,
+             field_text);
+    return false;
+}
+
 static bool compile_compare(gen *g, eq_node *n)
 {
     eq_node *a = n->kids[0], *b = n->kids[1];
@@ -544,7 +591,7 @@ static bool compile_compare(gen *g, eq_node *n)
         }
         if (dates && !date_const(g, b, &v))
             return false;
-        if (!string_as_field_type(g, a, b, &v))
+        if (!string_as_field_type(g, a, b, &v) || !fits_field_type(g, a, id, b, &v, op == CMP_EQ))
             return false;
         char text[32];
         number_as_keyword(a, &v, text);
@@ -602,6 +649,8 @@ static bool compile_predicate(gen *g, eq_node *n)
             if (!fold_value(g, n->kids[k], &v))
                 return false;
             if (lhs->type == VT_DATE && !date_const(g, n->kids[k], &v))
+                return false;
+            if (on_field && !fits_field_type(g, lhs, id, n->kids[k], &v, true))
                 return false;
             char text[32];
             number_as_keyword(lhs, &v, text); /* in~ (ES's `in` refuses the mix) */

@@ -587,6 +587,61 @@ Test(vm, strings_for_numeric_and_boolean_fields_compare_as_their_values)
     cr_expect_str_eq(d.message, "failed to create query: Can't parse boolean value [yes], expected [true] or [false]");
 }
 
+/* Elasticsearch parses a value compared with a numeric field as the field's
+ * own type and fails the query past what it holds (NumberFieldMapper's
+ * NumberType.parse): an integer, short or byte field's range, and a floating
+ * field's finite values. Before, `tokens < 3000000000` matched every event
+ * and `ratio < "NaN"` matched 2.5. */
+Test(vm, values_past_what_a_numeric_field_holds_fail_the_query)
+{
+    static const struct {
+        const char *name;
+        eqlite_type type;
+    } fields[] = {{"tokens", EQLITE_T_INTEGER}, {"port", EQLITE_T_SHORT}, {"level", EQLITE_T_BYTE},
+                  {"ratio", EQLITE_T_DOUBLE},   {"load", EQLITE_T_FLOAT},  {"half", EQLITE_T_HALF_FLOAT}};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        uint32_t id;
+        cr_assert_eq(eqlite_schema_add(schema, fields[i].name, strlen(fields[i].name), fields[i].type, &id), EQLITE_OK);
+        ev.fields[id] = i < 3 ? (eqlite_value){EQLITE_INT, 0, {.i = 5}} : (eqlite_value){EQLITE_DOUBLE, 0, {.d = 2.5}};
+    }
+    static const struct {
+        const char *rule, *message;
+    } fail[] = {
+        {"process where tokens == 3000000000", "Value [3000000000] is out of range for an integer ([tokens] is a numeric field)"},
+        {"process where tokens < \"3000000000\"", "Value [3000000000] is out of range for an integer"},
+        {"process where tokens > -2147483649", "Value [-2147483649] is out of range for an integer"},
+        {"process where tokens in (5, 2147483648)", "Value [2147483648] is out of range for an integer"},
+        {"process where 40000 > port", "Value [40000] is out of range for a short ([port] is a numeric field)"},
+        {"process where level != 128", "Value [128] is out of range for a byte"},
+        {"process where tokens <= 2147483648.5", "Value [2147483648.5] is out of range for an integer"},
+        {"process where ratio < \"NaN\"", "[double] supports only finite values, but got [NaN]"},
+        {"process where ratio == \"1e400\"", "[double] supports only finite values, but got [Infinity]"},
+        {"process where load == 1e39", "[float] supports only finite values, but got [Infinity]"},
+        {"process where half > -70000", "[half_float] supports only finite values, but got [-Infinity]"},
+    };
+    for (size_t i = 0; i < sizeof fail / sizeof *fail; i++) {
+        eqlite_diag d;
+        cr_assert_eq(eqlite_compile(schema, fail[i].rule, strlen(fail[i].rule), &(eqlite_program *){NULL}, &d),
+                     EQLITE_ETYPE, "%s", fail[i].rule);
+        cr_expect(strstr(d.message, fail[i].message), "%s: %s", fail[i].rule, d.message);
+    }
+    static const struct {
+        const char *rule;
+        int hit;
+    } hold[] = {
+        {"process where tokens < 2147483647", 1}, {"process where tokens > -2147483648", 1},
+        {"process where tokens == 3000000000.5", 0}, /* a decimal part matches nothing first */
+        {"process where port == 32767", 0},       {"process where level >= -128", 1},
+        {"process where ratio < 1e300", 1},       {"process where load < 3e38", 1},
+        {"process where half < 65504", 1},
+    };
+    for (size_t i = 0; i < sizeof hold / sizeof *hold; i++) {
+        int hit;
+        cr_assert_eq(match_status(hold[i].rule, &hit), EQLITE_OK, "%s", hold[i].rule);
+        cr_expect_eq(hit, hold[i].hit, "%s", hold[i].rule);
+    }
+}
+
 /* Elasticsearch runs a condition with functions or arithmetic as a script
  * that tries every value of each multi-valued field it reads
  * (Scripts.multiValueDocValuesRewrite), and startsWith / endsWith /
