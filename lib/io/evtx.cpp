@@ -413,7 +413,8 @@ bool EvtxFile::open_memory(const void *data, size_t len, std::string *err) {
 
 bool EvtxFile::open_fd_copy(int src, const void *head, size_t head_len, std::string *err) {
     size_t given = 0;
-    return open_read_copy(
+    std::string cut_short;
+    bool ok = open_read_copy(
         [&](char *dst, size_t cap, std::string *why) -> long {
             if (given < head_len) { // the bytes the caller peeked come first
                 size_t n = std::min(cap, head_len - given);
@@ -429,17 +430,23 @@ bool EvtxFile::open_fd_copy(int src, const void *head, size_t head_len, std::str
                 return -1;
             }
         },
-        err);
+        err, &cut_short);
+    if (ok && !cut_short.empty()) { // a descriptor that fails reading fails the file, as before
+        *err = cut_short;
+        return false;
+    }
+    return ok;
 }
 
-bool EvtxFile::open_read_copy(const std::function<long(char *, size_t, std::string *)> &read_more, std::string *err) {
+bool EvtxFile::open_read_copy(const std::function<long(char *, size_t, std::string *)> &read_more, std::string *err,
+                              std::string *cut_short) {
     int fd;
     if (!open_anonymous(err, &fd)) return false;
     size_ = 0;
     std::vector<char> buf(1 << 16);
     for (;;) {
-        long n = read_more(buf.data(), buf.size(), err);
-        if (n < 0) return false;
+        long n = read_more(buf.data(), buf.size(), cut_short);
+        if (n < 0) break; // the bytes so far still hold records
         if (n == 0) break;
         if (!write_all(fd, buf.data(), static_cast<size_t>(n))) {
             *err = std::string("cannot hold the EVTX data: ") + std::strerror(errno);

@@ -31,8 +31,10 @@ public:
     bool open_memory(const void *data, size_t len, std::string *err);
     bool open_fd_copy(int fd, const void *head, size_t head_len, std::string *err);
     // Bytes from `read_more` (>0 bytes, 0 at the end, -1 with *why), e.g.
-    // an inflated x.evtx.gz, copied the same way.
-    bool open_read_copy(const std::function<long(char *, size_t, std::string *why)> &read_more, std::string *err);
+    // an inflated x.evtx.gz, copied the same way. Input that fails part way
+    // (a cut .gz) keeps the records before the failure; *cut_short says why.
+    bool open_read_copy(const std::function<long(char *, size_t, std::string *why)> &read_more, std::string *err,
+                        std::string *cut_short);
 
     enum Next { Record = 1, Eof = 0, Bad = -1 };
     // The next record as one line of JSON in *json; Bad with *reason for a

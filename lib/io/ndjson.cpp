@@ -413,7 +413,7 @@ eqlite_status start_reading(eq_ndjson *r, std::string *err) {
             if (n < 0) *fail = r->in.error();
             return n;
         };
-        bool ok = r->in.gzip()       ? r->evtx->open_read_copy(inflated, &why) // libevtx reads files, not streams
+        bool ok = r->in.gzip()       ? r->evtx->open_read_copy(inflated, &why, &r->evtx_cut_short) // libevtx reads files
                   : r->in.memory()   ? r->evtx->open_memory(r->in.memory(), r->in.memory_len(), &why)
                   : !r->path.empty() ? r->evtx->open_path(r->path.c_str(), &why)
                                      : r->evtx->open_fd_copy(r->in.fd(), r->in.peeked(), r->in.peeked_len(), &why);

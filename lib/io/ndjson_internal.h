@@ -157,6 +157,7 @@ struct eq_ndjson {
     std::string path;                      // the file's path, when opened by path
     std::unique_ptr<eqio::EvtxFile> evtx;  // EVTX input: records come from libevtx
     std::string evtx_json;                 // the current EVTX record as JSON (+ padding)
+    std::string evtx_cut_short;            // why an EVTX input ended early (a cut .gz): fatal after its records
     // Source profiles: raw records -> ECS (profiles == NULL: records as they are).
     const eq_profiles *profiles = nullptr;
     int source = EQ_NDJSON_SOURCE_AUTO;

@@ -295,7 +295,10 @@ Cut cut_evtx(eq_ndjson *r, Record *rec) {
     uint64_t number = 0;
     std::string why;
     switch (r->evtx->next(&r->evtx_json, &number, &why)) {
-    case eqio::EvtxFile::Eof: return Cut::Eof;
+    case eqio::EvtxFile::Eof:
+        if (r->evtx_cut_short.empty()) return Cut::Eof;
+        r->fatal = r->evtx_cut_short; // as a cut .gz of text: its records, then the error
+        return Cut::Fatal;
     case eqio::EvtxFile::Bad:
         rec->line = 0; // the reason names the record (or its chunk: number 0)
         r->reason = number ? "record " + std::to_string(number) + ": " + why : why;
