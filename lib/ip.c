@@ -101,10 +101,30 @@ bool eq_cidr_contains(const eq_cidr *cidr, const uint8_t ip[16])
     return (cidr->addr[full] & mask) == (ip[full] & mask);
 }
 
+/* Decimal digits of one octet; returns how many. */
+static size_t octet_text(unsigned v, char *out)
+{
+    size_t n = 0;
+    if (v >= 100)
+        out[n++] = (char)('0' + v / 100);
+    if (v >= 10)
+        out[n++] = (char)('0' + v / 10 % 10);
+    out[n++] = (char)('0' + v % 10);
+    return n;
+}
+
 size_t eq_ip_format(const uint8_t ip[16], char out[40])
 {
-    if (is_v4_mapped(ip))
-        return (size_t)snprintf(out, 40, "%u.%u.%u.%u", ip[12], ip[13], ip[14], ip[15]);
+    if (is_v4_mapped(ip)) { /* most addresses: by hand, as snprintf's "%u.%u.%u.%u" would */
+        size_t n = 0;
+        for (int i = 12; i < 16; i++) {
+            if (i > 12)
+                out[n++] = '.';
+            n += octet_text(ip[i], out + n);
+        }
+        out[n] = '\0';
+        return n;
+    }
     unsigned groups[8];
     for (int i = 0; i < 8; i++)
         groups[i] = (unsigned)ip[2 * i] << 8 | ip[2 * i + 1];

@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 PACKAGES="build-essential pkg-config meson ninja-build re2c lemon libcriterion-dev libpcre2-dev
           libutf8proc-dev libsimdjson-dev zlib1g-dev libyaml-dev libtoml11-dev scdoc libevtx-dev libbfio-dev
-          python3 gzip libevtx-utils python3-evtx libnats-dev nats-server
+          python3 python3-yaml gzip libevtx-utils python3-evtx libnats-dev nats-server
           ${EQLITE_EXTRA_PACKAGES:-}"
 missing=""
 for p in $PACKAGES; do

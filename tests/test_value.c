@@ -1159,6 +1159,8 @@ Test(ip, renders_as_elasticsearch_returns_ip_values)
 {
     cr_expect_str_eq(ip_text("10.1.2.3"), "10.1.2.3");
     cr_expect_str_eq(ip_text("::ffff:10.1.2.3"), "10.1.2.3");
+    cr_expect_str_eq(ip_text("0.9.99.100"), "0.9.99.100"); /* every width of an octet */
+    cr_expect_str_eq(ip_text("255.254.10.0"), "255.254.10.0");
     cr_expect_str_eq(ip_text("0:0:0:0:0:0:0:1"), "::1");
     cr_expect_str_eq(ip_text("::"), "::");
     cr_expect_str_eq(ip_text("1::"), "1::");
