@@ -113,7 +113,10 @@ bool walk_object(eq_ndjson *r, const Tape &t, size_t i, uint32_t node, bool in_a
         size_t next = tape_next(t, i);
         uint32_t target = proj.descend_padded(node, key, klen);
         if (target != kNoNode) {
-            if (r->node_seen[target] == walk) return object_keys_are_unique(r, t, start);
+            if (r->node_seen[target] == walk && !checked) {
+                if (!object_keys_are_unique(r, t, start)) return false;
+                checked = true;
+            }
             r->node_seen[target] = walk;
             if (!visit(r, t, i, target, in_array)) return false;
         } else {
