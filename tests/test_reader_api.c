@@ -483,6 +483,14 @@ static void *open_the_first_reader(void *arg)
     return reads_a_vendor_record_and_an_evtx_file(f->s) ? NULL : f;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
 /* A fresh process whose second thread opens its first reader (the built-in
  * profiles are parsed then, under their lock, for about a millisecond) while
  * its main thread forks `delay_us` after that thread started. The copy reads
@@ -522,6 +530,11 @@ static int fork_during_the_first_open(const evtx_samples *s, unsigned delay_us)
  * the built-in profiles' lock). Forks at 20 moments across the first open. */
 Test(reader_api, a_copy_forked_while_another_thread_reads_opens_readers, .timeout = 600)
 {
+#ifdef UNDER_ASAN
+    /* ASan's own allocator lock is taken around fork only from LLVM 18 on
+     * (llvm/llvm-project#75290): before, a copy can hang in malloc itself */
+    cr_skip_test("fork while another thread allocates can hang under this ASan (LLVM < 18)");
+#endif
     evtx_samples *s = evtx_samples_new();
     int stuck = 0, failed = 0;
     for (unsigned delay_us = 0; delay_us < 2000; delay_us += 100) {
