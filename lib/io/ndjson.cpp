@@ -496,7 +496,7 @@ bool choose_simdjson_kernel() {
         return false;
     }
 }
-[[maybe_unused]] const bool simdjson_kernel_chosen = choose_simdjson_kernel();
+const bool simdjson_kernel_chosen = choose_simdjson_kernel();
 
 } // namespace ndjson_internal
 
@@ -598,16 +598,10 @@ static const char *setup_prog = "eqlite";
 void eq_ndjson_setup_or_exit(const char *prog) {
     if (prog) setup_prog = prog;
     std::terminate_handler previous = std::set_terminate(setup_ran_out_of_memory);
-    try {
-        // A first parse builds every lazily made singleton (implementation
-        // list, the detector, the chosen kernel).
-        simdjson::dom::parser parser;
-        simdjson::dom::element doc;
-        static const char tiny[] = "{}";
-        if (parser.parse(tiny, 2).get(doc) == simdjson::MEMALLOC) setup_ran_out_of_memory();
-    } catch (const std::bad_alloc &) {
-        setup_ran_out_of_memory();
-    }
+    // Done when the library loaded, unless memory ran out then: a first parse
+    // builds every lazily made singleton (implementation list, the detector,
+    // the chosen kernel), and "{}" fails only for want of memory.
+    if (!simdjson_kernel_chosen && !choose_simdjson_kernel()) setup_ran_out_of_memory();
     std::set_terminate(previous);
 }
 
